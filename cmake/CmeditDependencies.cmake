@@ -1,0 +1,67 @@
+# Finds every third-party package the build uses. scripts/setup installs them on Debian 12.
+#
+# A machine with only a CUDA LibTorch (pip's torch, given through CMAKE_PREFIX_PATH) and no
+# Debian -dev packages can still build the core and its tests: `scripts/pack-deps` copies the
+# header-only parts of spdlog/fmt and GoogleTest's sources into .deps/, which is carried along.
+set(CMEDIT_DEPS_DIR "${CMAKE_SOURCE_DIR}/.deps" CACHE PATH "fallback dependencies made by scripts/pack-deps")
+
+find_package(Threads REQUIRED)
+
+# --- LibTorch: Debian's 1.13 (CPU) or a 2.x given through CMAKE_PREFIX_PATH --------------------
+find_package(Torch REQUIRED)
+message(STATUS "cmedit: LibTorch ${Torch_VERSION} from ${TORCH_INSTALL_PREFIX}")
+
+# --- spdlog (+ fmt) ---------------------------------------------------------------------------
+find_package(spdlog CONFIG QUIET)
+if(NOT spdlog_FOUND)
+  if(NOT EXISTS "${CMEDIT_DEPS_DIR}/include/spdlog/spdlog.h")
+    message(FATAL_ERROR "spdlog not found. On Debian: scripts/setup (installs libspdlog-dev). "
+                        "On a machine without it: run scripts/pack-deps where it is installed and carry .deps/.")
+  endif()
+  add_library(cmedit_spdlog_header_only INTERFACE)
+  target_include_directories(cmedit_spdlog_header_only SYSTEM INTERFACE "${CMEDIT_DEPS_DIR}/include")
+  target_compile_definitions(cmedit_spdlog_header_only INTERFACE SPDLOG_HEADER_ONLY SPDLOG_FMT_EXTERNAL FMT_HEADER_ONLY)
+  add_library(spdlog::spdlog ALIAS cmedit_spdlog_header_only)
+  message(STATUS "cmedit: spdlog header-only from ${CMEDIT_DEPS_DIR}")
+endif()
+
+# Everything the torch-using core targets compile against, in one place, so that they all
+# share compile flags and can reuse one precompiled header.
+add_library(cm_torch_deps INTERFACE)
+target_link_libraries(cm_torch_deps INTERFACE ${TORCH_LIBRARIES} spdlog::spdlog Threads::Threads)
+
+# --- OpenCV (core/imageio only) -----------------------------------------------------------------
+if(CMEDIT_IMAGEIO)
+  find_package(OpenCV 4 REQUIRED COMPONENTS core imgproc imgcodecs)
+endif()
+
+# --- Qt 6 + Dear ImGui (ui/ and the editor only) --------------------------------------------------
+if(CMEDIT_GUI)
+  find_package(Qt6 REQUIRED COMPONENTS Widgets OpenGL OpenGLWidgets)
+  if(CMEDIT_TESTS)
+    find_package(Qt6 REQUIRED COMPONENTS Test)
+  endif()
+  find_package(PkgConfig REQUIRED)
+  # Debian's libimgui.a already holds the OpenGL3 backend, with its own GL loader (dlopen).
+  pkg_check_modules(IMGUI REQUIRED IMPORTED_TARGET imgui)
+  add_library(cmedit_imgui INTERFACE)
+  target_link_libraries(cmedit_imgui INTERFACE PkgConfig::IMGUI ${CMAKE_DL_LIBS})
+endif()
+
+# --- GoogleTest -----------------------------------------------------------------------------------
+if(CMEDIT_TESTS)
+  find_package(GTest CONFIG QUIET)
+  if(NOT GTest_FOUND)
+    if(NOT EXISTS "${CMEDIT_DEPS_DIR}/googletest/CMakeLists.txt")
+      message(FATAL_ERROR "GoogleTest not found. On Debian: scripts/setup (installs libgtest-dev). "
+                          "Elsewhere: scripts/pack-deps, or -DCMEDIT_TESTS=OFF.")
+    endif()
+    set(INSTALL_GTEST OFF CACHE BOOL "" FORCE)
+    add_subdirectory("${CMEDIT_DEPS_DIR}/googletest" "${CMAKE_BINARY_DIR}/googletest" EXCLUDE_FROM_ALL)
+    if(NOT TARGET GTest::gtest)  # GoogleTest ≥ 1.11 defines these itself
+      add_library(GTest::gtest ALIAS gtest)
+      add_library(GTest::gtest_main ALIAS gtest_main)
+    endif()
+  endif()
+  include(GoogleTest)
+endif()

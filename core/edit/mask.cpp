@@ -1,0 +1,26 @@
+#include "core/edit/mask.h"
+
+#include "core/base/error.h"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+namespace cm::edit {
+
+void validate_mask(const at::Tensor& image, const at::Tensor& mask) {
+  if (!image.defined() || image.dim() != 4) throw Error(ErrorCode::BadArgument, "the image must be a [B,C,H,W] tensor");
+  if (!mask.defined() || mask.dim() != 4 || mask.size(1) != 1)
+    throw Error(ErrorCode::BadArgument, "the mask must be a single-channel [B,1,H,W] tensor");
+  if (mask.size(2) != image.size(2) || mask.size(3) != image.size(3))
+    throw Error(ErrorCode::ShapeMismatch, fmt::format("the mask is {}×{} pixels but the image is {}×{}", mask.size(3),
+                                                      mask.size(2), image.size(3), image.size(2)));
+  if (mask.size(0) != 1 && mask.size(0) != image.size(0))
+    throw Error(ErrorCode::ShapeMismatch,
+                fmt::format("{} masks were given for {} images (give one, or one per image)", mask.size(0), image.size(0)));
+  const at::Tensor m = mask.to(at::kFloat);
+  if (!m.isfinite().all().item<bool>()) throw Error(ErrorCode::BadArgument, "the mask holds NaN or infinite values");
+  if (m.min().item<float>() < 0.f || m.max().item<float>() > 1.f)
+    throw Error(ErrorCode::BadArgument, "mask values must lie in [0, 1] (1 = edit, 0 = keep)");
+}
+
+}  // namespace cm::edit

@@ -1,0 +1,51 @@
+// Image files <-> tensors. The rest of cmedit sees an image as a float tensor in [-1, 1]; this
+// is the only core code that knows pixels are bytes (DESIGN.md, rules of the house).
+#pragma once
+
+#include "core/base/build_info.h"
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <vector>
+
+namespace cm::imageio {
+
+struct Image {
+  at::Tensor rgb;          // [1,3,H,W] float32 in [-1, 1]; a gray file gives three equal channels
+  at::Tensor alpha;        // [1,1,H,W] float32 in [0, 1]; undefined when the file has no alpha
+  int bit_depth = 8;       // of the source file: 8 or 16
+  bool grayscale = false;  // the source file had a single gray channel
+
+  int width() const;
+  int height() const;
+};
+
+// Reads PNG, JPEG, TIFF, WebP, BMP (whatever this OpenCV decodes), 8- or 16-bit, gray, RGB or
+// RGBA. Throws cm::Error: FileNotFound (missing/unreadable), CorruptFile (cannot be decoded),
+// Unsupported (e.g. floating-point HDR pixels). The message names the file.
+Image load_image(const std::filesystem::path& path);
+
+struct SaveOptions {
+  int bit_depth = 8;       // 16 is written where the format allows it (PNG, TIFF), else 8
+  int jpeg_quality = 95;   // 1..100
+};
+
+// Writes by file extension. The write is atomic: the image goes to a temporary file beside the
+// target, which is renamed over it only when complete, so a failure (unknown extension, full
+// disk, read-only folder) throws cm::Error and leaves any existing file untouched.
+void save_image(const std::filesystem::path& path, const Image& image, const SaveOptions& options = {});
+
+// 8-bit RGBA, row-major, for display (alpha 255 where the image has none).
+struct Rgba8 {
+  int width = 0;
+  int height = 0;
+  std::vector<std::uint8_t> pixels;  // width·height·4 bytes
+};
+Rgba8 to_rgba8(const Image& image);
+
+// "OpenCV 4.6.0" for --version.
+Component opencv_component();
+
+}  // namespace cm::imageio

@@ -1,0 +1,27 @@
+#include "core/model/gaussian_consistency.h"
+
+#include "core/base/error.h"
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+
+namespace cm::model {
+
+GaussianConsistency::GaussianConsistency(double mean, double stddev, ModelSpec spec)
+    : mean_(mean), stddev_(stddev), spec_(std::move(spec)) {
+  if (!(stddev > 0) || !std::isfinite(stddev) || !std::isfinite(mean))
+    throw Error(ErrorCode::BadArgument, "Gaussian data needs a finite mean and a standard deviation > 0");
+}
+
+at::Tensor GaussianConsistency::operator()(const at::Tensor& x, const at::Tensor& sigma, const at::Tensor& labels) const {
+  validate_call(spec_, x, sigma, labels);
+  const double eps = spec_.noise.sigma_min;
+  const double s2 = stddev_ * stddev_;
+  // Per-image factor sqrt(s² + ε²)/sqrt(s² + σ²), computed in double and broadcast over C,H,W.
+  const at::Tensor sig = sigma.to(at::kDouble);
+  const at::Tensor scale = (std::sqrt(s2 + eps * eps) / (sig * sig + s2).sqrt()).to(x.scalar_type()).view({-1, 1, 1, 1});
+  return (x - mean_) * scale + mean_;
+}
+
+}  // namespace cm::model

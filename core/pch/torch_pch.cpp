@@ -1,0 +1,1 @@
+// Gives CMake one source to compile the shared precompiled header (core/pch/torch_pch.h) with.

@@ -1,0 +1,23 @@
+# Runs COMMAND (a ;-list) and checks its exit status and output.
+#   EXPECT_EXIT    exact exit status
+#   EXPECT_STDOUT  regex stdout must match (optional)
+#   EXPECT_STDERR  regex stderr must match (optional)
+# A COMMAND that exits 77 means "skipped" and is passed through (SKIP_RETURN_CODE).
+execute_process(COMMAND ${COMMAND} RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(status EQUAL 77)
+  message("skipped: ${err}")
+  cmake_language(EXIT 77)
+endif()
+set(failed "")
+if(NOT "${status}" STREQUAL "${EXPECT_EXIT}")
+  string(APPEND failed "exit status ${status}, expected ${EXPECT_EXIT}\n")
+endif()
+if(EXPECT_STDOUT AND NOT out MATCHES "${EXPECT_STDOUT}")
+  string(APPEND failed "stdout does not match /${EXPECT_STDOUT}/\n")
+endif()
+if(EXPECT_STDERR AND NOT err MATCHES "${EXPECT_STDERR}")
+  string(APPEND failed "stderr does not match /${EXPECT_STDERR}/\n")
+endif()
+if(failed)
+  message(FATAL_ERROR "${failed}--- command: ${COMMAND}\n--- stdout:\n${out}\n--- stderr:\n${err}")
+endif()

@@ -1,0 +1,169 @@
+#include "cmedit/build_config.h"
+#include "core/expect_error.h"
+#include "core/imageio/image_file.h"
+#include "core/temp_dir.h"
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+#include <opencv2/imgcodecs.hpp>
+
+#include <fstream>
+#include <iterator>
+
+namespace {
+
+using cm::ErrorCode;
+using cm::imageio::Image;
+using cm::imageio::load_image;
+using cm::imageio::save_image;
+namespace fs = std::filesystem;
+
+// An image whose pixels are exact 8- or 16-bit levels, as a file would give.
+Image random_image(int w, int h, int bits, bool with_alpha = false) {
+  const double levels = bits == 16 ? 65535.0 : 255.0;
+  Image image;
+  image.bit_depth = bits;
+  image.rgb = at::randint(0, int64_t(levels) + 1, {1, 3, h, w}).to(at::kFloat) * float(2.0 / levels) - 1.0f;
+  if (with_alpha) image.alpha = at::randint(0, int64_t(levels) + 1, {1, 1, h, w}).to(at::kFloat) / float(levels);
+  return image;
+}
+
+// Integer levels of an image in [-1, 1] (what a file stores).
+at::Tensor levels_of(const at::Tensor& rgb, int bits) {
+  const double levels = bits == 16 ? 65535.0 : 255.0;
+  return ((rgb.to(at::kDouble) + 1.0) * (levels / 2.0)).round().to(at::kLong);
+}
+
+std::string read_all(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST(ImageIo, Png8RoundTripIsBitExact) {
+  cm::testing::TempDir dir;
+  const Image original = random_image(37, 23, 8);
+  save_image(dir / "a.png", original);
+  const Image loaded = load_image(dir / "a.png");
+  EXPECT_EQ(loaded.bit_depth, 8);
+  EXPECT_FALSE(loaded.grayscale);
+  EXPECT_FALSE(loaded.alpha.defined());
+  ASSERT_EQ(loaded.width(), 37);
+  ASSERT_EQ(loaded.height(), 23);
+  EXPECT_TRUE(at::equal(levels_of(loaded.rgb, 8), levels_of(original.rgb, 8)));
+}
+
+TEST(ImageIo, Png16RoundTripKeepsAllSixteenBits) {
+  cm::testing::TempDir dir;
+  const Image original = random_image(16, 9, 16);
+  save_image(dir / "a.png", original, {16});
+  const Image loaded = load_image(dir / "a.png");
+  EXPECT_EQ(loaded.bit_depth, 16);
+  EXPECT_TRUE(at::equal(levels_of(loaded.rgb, 16), levels_of(original.rgb, 16)));
+}
+
+TEST(ImageIo, AlphaIsKept) {
+  cm::testing::TempDir dir;
+  const Image original = random_image(8, 8, 8, true);
+  save_image(dir / "a.png", original);
+  const Image loaded = load_image(dir / "a.png");
+  ASSERT_TRUE(loaded.alpha.defined());
+  EXPECT_TRUE(at::equal((loaded.alpha * 255).round(), (original.alpha * 255).round()));
+  EXPECT_TRUE(at::equal(levels_of(loaded.rgb, 8), levels_of(original.rgb, 8)));
+}
+
+TEST(ImageIo, ChannelsAreRgbNotOpenCvsBgr) {
+  cm::testing::TempDir dir;
+  cv::Mat red(2, 2, CV_8UC3, cv::Scalar(0, 0, 255));  // BGR
+  ASSERT_TRUE(cv::imwrite((dir / "red.png").string(), red));
+  const Image loaded = load_image(dir / "red.png");
+  EXPECT_TRUE(at::equal(loaded.rgb[0][0], at::ones({2, 2})));
+  EXPECT_TRUE(at::equal(loaded.rgb[0][2], -at::ones({2, 2})));
+}
+
+TEST(ImageIo, GrayFileGivesThreeEqualChannels) {
+  cm::testing::TempDir dir;
+  cv::Mat gray(3, 5, CV_16UC1);
+  cv::randu(gray, 0, 65535);
+  ASSERT_TRUE(cv::imwrite((dir / "g.png").string(), gray));
+  const Image loaded = load_image(dir / "g.png");
+  EXPECT_TRUE(loaded.grayscale);
+  EXPECT_EQ(loaded.bit_depth, 16);
+  EXPECT_TRUE(at::equal(loaded.rgb[0][0], loaded.rgb[0][1]));
+  EXPECT_TRUE(at::equal(loaded.rgb[0][0], loaded.rgb[0][2]));
+  EXPECT_EQ(levels_of(loaded.rgb, 16)[0][0][1][2].item<int64_t>(), gray.at<uint16_t>(1, 2));
+}
+
+TEST(ImageIo, JpegIsWrittenAtEightBitsWhateverIsAsked) {
+  cm::testing::TempDir dir;
+  const Image original = random_image(16, 16, 16);
+  save_image(dir / "a.jpg", original, {16, 90});
+  const Image loaded = load_image(dir / "a.jpg");
+  EXPECT_EQ(loaded.bit_depth, 8);
+  EXPECT_EQ(loaded.width(), 16);
+}
+
+TEST(ImageIo, ReadsTheShippedSamplePhoto) {
+  const Image parrot = load_image(fs::path(CMEDIT_SOURCE_DIR) / "resources/samples/parrot.png");
+  EXPECT_EQ(parrot.width(), 512);
+  EXPECT_EQ(parrot.height(), 512);
+  EXPECT_GE(parrot.rgb.min().item<float>(), -1.0f);
+  EXPECT_LE(parrot.rgb.max().item<float>(), 1.0f);
+  EXPECT_GT(parrot.rgb.std().item<float>(), 0.1f);  // a real photo, not a flat fill
+}
+
+TEST(ImageIo, MissingOrUnreadableFilesAreNamed) {
+  cm::testing::TempDir dir;
+  EXPECT_CM_ERROR(load_image(dir / "nope.png"), ErrorCode::FileNotFound, "nope.png': no such file");
+  EXPECT_CM_ERROR(load_image(dir.path()), ErrorCode::FileNotFound, "it is a folder");
+}
+
+TEST(ImageIo, CorruptFilesAreReportedNotCrashedOn) {
+  cm::testing::TempDir dir;
+  save_image(dir / "good.png", random_image(64, 64, 8));
+  const std::string good = read_all(dir / "good.png");
+  std::ofstream(dir / "truncated.png", std::ios::binary) << good.substr(0, good.size() / 2);
+  std::ofstream(dir / "text.png") << "this is not a picture";
+  std::ofstream(dir / "empty.png");
+  for (const char* name : {"truncated.png", "text.png", "empty.png"})
+    EXPECT_CM_ERROR(load_image(dir / name), ErrorCode::CorruptFile, std::string(name) + "': ");
+}
+
+TEST(ImageIo, FailedSavesLeaveTheExistingFileIntact) {
+  cm::testing::TempDir dir;
+  save_image(dir / "keep.png", random_image(8, 8, 8));
+  const std::string before = read_all(dir / "keep.png");
+
+  Image broken = random_image(8, 8, 8);
+  broken.rgb[0][0][0][0] = NAN;
+  EXPECT_CM_ERROR(save_image(dir / "keep.png", broken), ErrorCode::BadArgument, "NaN");
+  EXPECT_CM_ERROR(save_image(dir / "keep.xyz", random_image(8, 8, 8)), ErrorCode::Unsupported, "unknown image format '.xyz'");
+  EXPECT_CM_ERROR(save_image(dir / "no" / "such" / "dir.png", random_image(8, 8, 8)), ErrorCode::Io, "not writable");
+  EXPECT_EQ(read_all(dir / "keep.png"), before);
+
+  int entries = 0;
+  for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir.path())) ++entries;
+  EXPECT_EQ(entries, 1) << "temporary files were left behind";
+}
+
+TEST(ImageIo, SavingReplacesAnExistingFileWhole) {
+  cm::testing::TempDir dir;
+  save_image(dir / "a.png", random_image(64, 64, 8));
+  const Image second = random_image(5, 4, 8);
+  save_image(dir / "a.png", second);
+  const Image loaded = load_image(dir / "a.png");
+  EXPECT_EQ(loaded.width(), 5);
+  EXPECT_TRUE(at::equal(levels_of(loaded.rgb, 8), levels_of(second.rgb, 8)));
+}
+
+TEST(ImageIo, DisplayBytesMapMinusOneToZeroAndOneTo255) {
+  Image image;
+  image.rgb = at::tensor({-1.0f, 0.0f, 1.0f}).view({1, 3, 1, 1});
+  const cm::imageio::Rgba8 rgba = cm::imageio::to_rgba8(image);
+  ASSERT_EQ(rgba.pixels.size(), 4u);
+  EXPECT_EQ(rgba.pixels[0], 0);
+  EXPECT_EQ(rgba.pixels[1], 128);  // 127.5 is a tie; both rounding rules give 128
+  EXPECT_EQ(rgba.pixels[2], 255);
+  EXPECT_EQ(rgba.pixels[3], 255);  // opaque without alpha
+}
+
+}  // namespace
