@@ -13,6 +13,7 @@
 #include <QTimer>
 
 #include <cstdio>
+#include <cstdlib>
 
 namespace {
 
@@ -28,9 +29,21 @@ void screenshotAfterFirstFrame(cm::ui::MainWindow& window, const QString& path, 
   }, Qt::SingleShotConnection);
 }
 
+// Qt aborts (core dump) when it finds no display; say so plainly instead.
+bool haveDisplay() {
+  for (const char* name : {"DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"})
+    if (const char* v = std::getenv(name); v && *v) return true;
+  return false;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (!haveDisplay()) {
+    std::fprintf(stderr, "cmedit: no display to open a window on (DISPLAY is not set). "
+                         "Headless, try: xvfb-run -a cmedit\n");
+    return 1;
+  }
   QApplication app(argc, argv);
   QApplication::setApplicationName(QStringLiteral("cmedit"));
   QApplication::setApplicationVersion(QStringLiteral(CMEDIT_VERSION_STRING));
