@@ -25,10 +25,22 @@ if(NOT spdlog_FOUND)
   message(STATUS "cmedit: spdlog header-only from ${CMEDIT_DEPS_DIR}")
 endif()
 
+# --- nlohmann-json (header-only: model cards, safetensors headers) ----------------------------------
+find_package(nlohmann_json 3 CONFIG QUIET)
+if(NOT nlohmann_json_FOUND)
+  if(NOT EXISTS "${CMEDIT_DEPS_DIR}/include/nlohmann/json.hpp")
+    message(FATAL_ERROR "nlohmann-json not found. On Debian: scripts/setup (installs nlohmann-json3-dev). "
+                        "Elsewhere: scripts/pack-deps on a Debian machine, and carry .deps/.")
+  endif()
+  add_library(cmedit_json_header_only INTERFACE)
+  target_include_directories(cmedit_json_header_only SYSTEM INTERFACE "${CMEDIT_DEPS_DIR}/include")
+  add_library(nlohmann_json::nlohmann_json ALIAS cmedit_json_header_only)
+endif()
+
 # Everything the torch-using core targets compile against, in one place, so that they all
 # share compile flags and can reuse one precompiled header.
 add_library(cm_torch_deps INTERFACE)
-target_link_libraries(cm_torch_deps INTERFACE ${TORCH_LIBRARIES} spdlog::spdlog Threads::Threads)
+target_link_libraries(cm_torch_deps INTERFACE ${TORCH_LIBRARIES} spdlog::spdlog nlohmann_json::nlohmann_json Threads::Threads)
 
 # --- OpenCV (core/imageio only) -----------------------------------------------------------------
 if(CMEDIT_IMAGEIO)

@@ -1,5 +1,6 @@
 #include "core/imageio/image_file.h"
 
+#include "core/base/atomic_file.h"
 #include "core/base/error.h"
 
 #include <ATen/ATen.h>
@@ -9,10 +10,8 @@
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
-#include <atomic>
 #include <cctype>
 #include <fstream>
-#include <unistd.h>
 
 namespace cm::imageio {
 namespace fs = std::filesystem;
@@ -68,31 +67,6 @@ std::string lower_extension(const fs::path& path) {
 bool format_has_16_bit(const std::string& ext) { return ext == ".png" || ext == ".tif" || ext == ".tiff"; }
 bool format_has_alpha(const std::string& ext) {
   return ext == ".png" || ext == ".tif" || ext == ".tiff" || ext == ".webp";
-}
-
-void write_atomically(const fs::path& path, const std::vector<uchar>& bytes) {
-  static std::atomic<unsigned> counter{0};
-  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
-  const fs::path tmp =
-      dir / fmt::format(".{}.cmedit-tmp-{}-{}", path.filename().string(), ::getpid(), counter.fetch_add(1));
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error(ErrorCode::Io, "cannot write " + quoted(path) + ": the folder is missing or not writable");
-    out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
-    out.flush();
-    if (!out) {
-      std::error_code ignored;
-      fs::remove(tmp, ignored);
-      throw Error(ErrorCode::Io, "writing " + quoted(path) + " failed (disk full?); nothing was changed");
-    }
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    std::error_code ignored;
-    fs::remove(tmp, ignored);
-    throw Error(ErrorCode::Io, "cannot replace " + quoted(path) + ": " + ec.message());
-  }
 }
 
 }  // namespace
@@ -171,7 +145,7 @@ void save_image(const fs::path& path, const Image& image, const SaveOptions& opt
   } catch (const cv::Exception& e) {
     throw Error(ErrorCode::Io, "cannot encode " + quoted(path) + ": " + e.err);
   }
-  write_atomically(path, bytes);
+  write_file_atomically(path, bytes.data(), bytes.size());
 }
 
 Rgba8 to_rgba8(const Image& image) {

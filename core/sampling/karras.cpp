@@ -2,6 +2,7 @@
 
 #include "core/base/error.h"
 
+#include <ATen/ATen.h>
 #include <fmt/format.h>
 
 #include <cmath>
@@ -35,6 +36,18 @@ std::vector<double> karras_sigmas(int n, const model::NoiseRange& range, double 
   std::vector<double> sigmas(n);
   for (int i = 0; i < n; ++i) sigmas[i] = sigma_unchecked(i, n, range, rho);
   return sigmas;
+}
+
+}  // namespace cm::sampling
+
+namespace cm::sampling {
+
+at::Tensor karras_sigmas_f32(int n, const model::NoiseRange& range, double rho) {
+  check_schedule(n, range);
+  const double min_inv_rho = std::pow(range.sigma_min, 1.0 / rho);
+  const double max_inv_rho = std::pow(range.sigma_max, 1.0 / rho);
+  const at::Tensor ramp = at::linspace(0, 1, n, at::kFloat);
+  return (max_inv_rho + ramp * (min_inv_rho - max_inv_rho)).pow(rho);
 }
 
 }  // namespace cm::sampling

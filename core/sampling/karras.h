@@ -6,6 +6,8 @@
 
 #include "core/model/consistency_function.h"
 
+#include <ATen/core/Tensor.h>
+
 #include <vector>
 
 namespace cm::sampling {
@@ -17,5 +19,13 @@ double karras_sigma(int i, int n, const model::NoiseRange& range = {}, double rh
 
 // All N values, decreasing from T to ε.
 std::vector<double> karras_sigmas(int n, const model::NoiseRange& range = {}, double rho = kRho);
+
+}  // namespace cm::sampling
+
+namespace cm::sampling {
+
+// The schedule as the official one-step sampler computes it (get_sigmas_karras): in float32, so
+// its σ₀ is 79.999985, not 80. A [N] float32 tensor.
+at::Tensor karras_sigmas_f32(int n, const model::NoiseRange& range = {}, double rho = kRho);
 
 }  // namespace cm::sampling

@@ -1,0 +1,50 @@
+// unet_forward [imagenet64|lsun256] [BATCH] [RUNS] [THREADS] — time one UNet evaluation (f(x, σ) at
+// batch BATCH) of an official architecture with random weights, on the CPU. Prints the median.
+// Timing belongs here, not in tests; results go to docs/BENCHMARKS.md with the command and machine.
+#include "core/model/unet.h"
+#include "core/model/unet_function.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+int main(int argc, char** argv) {
+  using namespace cm::model;
+  const std::string arch = argc > 1 ? argv[1] : "imagenet64";
+  const int batch = argc > 2 ? std::atoi(argv[2]) : 1;
+  const int runs = argc > 3 ? std::atoi(argv[3]) : 5;
+  const int threads = argc > 4 ? std::atoi(argv[4]) : 2;
+  if ((arch != "imagenet64" && arch != "lsun256") || batch < 1 || runs < 1 || threads < 1) {
+    std::fprintf(stderr, "usage: unet_forward [imagenet64|lsun256] [BATCH] [RUNS] [THREADS]\n");
+    return 2;
+  }
+  at::set_num_threads(threads);
+  const UNetConfig config = arch == "imagenet64" ? imagenet64_config() : lsun256_config();
+  StateDict weights;
+  for (const ParameterSpec& spec : unet_parameter_specs(config)) weights.emplace_back(spec.name, at::randn(spec.shape) * 0.02);
+  auto unet = std::make_shared<const UNet>(config, weights);
+  weights.clear();
+  const UNetFunction f(unet, Parameterization::Consistency, {});
+  const at::Tensor x = at::randn({batch, 3, config.image_size, config.image_size});
+  const at::Tensor sigma = at::full({batch}, 2.5f);
+  const at::Tensor labels = config.num_classes ? at::zeros({batch}, at::kLong) : at::Tensor();
+
+  at::InferenceMode inference;
+  f(x, sigma, labels);  // warm-up: oneDNN primitive creation, allocations
+  std::vector<double> ms;
+  for (int r = 0; r < runs; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    f(x, sigma, labels);
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  std::printf("%s batch %d, %d threads, fp32 CPU: median %.0f ms, min %.0f ms over %d runs (%lld parameters)\n",
+              arch.c_str(), batch, threads, ms[ms.size() / 2], ms.front(), runs,
+              static_cast<long long>(unet->parameter_count()));
+  return 0;
+}

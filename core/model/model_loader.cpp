@@ -1,0 +1,53 @@
+#include "core/model/model_loader.h"
+
+#include "core/base/error.h"
+#include "core/model/safetensors.h"
+#include "core/model/torch_checkpoint.h"
+#include "core/model/unet.h"
+
+namespace cm::model {
+namespace fs = std::filesystem;
+
+ModelSource locate_model(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw Error(ErrorCode::FileNotFound, "no model at '" + path.string() + "'");
+  ModelSource source;
+  fs::path card_path;
+  if (fs::is_directory(path, ec)) card_path = path / "model.json";
+  else if (path.extension() == ".json") card_path = path;
+  else if (fs::exists(path.parent_path() / "model.json", ec)) card_path = path.parent_path() / "model.json";
+
+  if (!card_path.empty()) {
+    if (!fs::exists(card_path, ec)) throw Error(ErrorCode::FileNotFound, "no model.json in '" + path.string() + "'");
+    source.card = read_model_card(card_path);
+    source.card_origin = card_path.string();
+    source.weights = fs::is_regular_file(path, ec) && path.extension() != ".json"
+                         ? path
+                         : card_path.parent_path() / source.card->weights;
+  } else {
+    source.weights = path;
+    source.card = official_card_for(path.filename().string());
+    if (source.card) source.card_origin = "official file name";
+  }
+  if (!fs::is_regular_file(source.weights, ec))
+    throw Error(ErrorCode::FileNotFound, "model weights '" + source.weights.string() + "' not found");
+  return source;
+}
+
+StateDict read_weights(const fs::path& path) {
+  if (path.extension() == ".pt" || path.extension() == ".pth") return read_torch_checkpoint(path);
+  if (path.extension() == ".safetensors") return read_safetensors(path).tensors;
+  throw Error(ErrorCode::Unsupported, "cannot read weights from '" + path.string() + "' (expected .pt or .safetensors)");
+}
+
+LoadedModel load_model(const fs::path& path) {
+  const ModelSource source = locate_model(path);
+  if (!source.card)
+    throw Error(ErrorCode::BadArgument, "no model card for '" + path.string() +
+                                            "': put a model.json beside it (cmedit-cli models convert makes one for "
+                                            "official checkpoints)");
+  auto unet = std::make_shared<const UNet>(source.card->architecture, read_weights(source.weights));
+  return {*source.card, std::make_shared<const UNetFunction>(unet, source.card->parameterization, source.card->spec())};
+}
+
+}  // namespace cm::model

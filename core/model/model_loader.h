@@ -1,0 +1,36 @@
+// Finding and loading a model from what a user points at: a model folder (model.json + weights),
+// a model.json, a .safetensors or .pt file (with a model.json beside it, or an official name).
+#pragma once
+
+#include "core/model/model_card.h"
+#include "core/model/state_dict.h"
+#include "core/model/unet_function.h"
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+
+namespace cm::model {
+
+struct ModelSource {
+  std::optional<ModelCard> card;       // nullopt: no card found and not an official name
+  std::string card_origin;             // "model.json" path or "official file name"
+  std::filesystem::path weights;       // the weights file
+};
+
+// Resolves card and weights without reading the weights. Throws cm::Error(FileNotFound).
+ModelSource locate_model(const std::filesystem::path& path);
+
+// Reads .pt (restricted unpickler) or .safetensors by extension; cm::Error(Unsupported) otherwise.
+StateDict read_weights(const std::filesystem::path& path);
+
+struct LoadedModel {
+  ModelCard card;
+  std::shared_ptr<const UNetFunction> function;
+};
+
+// locate + read + check every key and shape against the card's architecture + build.
+// Throws cm::Error; a file without a card is BadArgument ("no model card …").
+LoadedModel load_model(const std::filesystem::path& path);
+
+}  // namespace cm::model

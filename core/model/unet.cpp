@@ -1,0 +1,335 @@
+#include "core/model/unet.h"
+
+#include "core/base/error.h"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include <cmath>
+#include <set>
+#include <variant>
+
+namespace cm::model {
+
+// ---------------------------------------------------------------------------------------------
+// Structure: the layers of UNetModel, in the order cm/unet.py builds them. Parameter names and
+// the forward pass are both read off this one description.
+// ---------------------------------------------------------------------------------------------
+
+enum class Resample { None, Up, Down };
+
+struct StemConv { std::string prefix; int c_in, c_out; };                  // input_blocks.0.0
+struct ResBlock { std::string prefix; int c_in, c_out; Resample resample; };
+struct Attention { std::string prefix; int channels, heads; };
+struct ResampleConv { std::string prefix; int channels; Resample resample; };  // resblock_updown = false
+
+using Layer = std::variant<StemConv, ResBlock, Attention, ResampleConv>;
+using Block = std::vector<Layer>;  // a TimestepEmbedSequential
+
+struct UNetArchitecture {
+  std::vector<Block> input_blocks;
+  Block middle_block;
+  std::vector<Block> output_blocks;
+  int out_norm_channels = 0;  // ch0 = channel_mult[0]·model_channels
+};
+
+namespace {
+
+std::shared_ptr<const UNetArchitecture> build_architecture(const UNetConfig& cfg) {
+  cfg.validate();
+  const std::vector<double> mult = cfg.resolved_channel_mult();
+  const std::vector<int> attention_ds = cfg.attention_downsample_factors();
+  auto attends = [&](int ds) { return std::find(attention_ds.begin(), attention_ds.end(), ds) != attention_ds.end(); };
+  auto width = [&](double m) { return int(m * cfg.model_channels); };
+  auto arch = std::make_shared<UNetArchitecture>();
+
+  int ch = width(mult[0]);
+  arch->out_norm_channels = ch;
+  std::vector<int> skip_channels = {ch};
+  arch->input_blocks.push_back({StemConv{"input_blocks.0.0", cfg.in_channels, ch}});
+  int ds = 1;
+  for (std::size_t level = 0; level < mult.size(); ++level) {
+    for (int r = 0; r < cfg.num_res_blocks; ++r) {
+      const std::string p = "input_blocks." + std::to_string(arch->input_blocks.size());
+      Block block = {ResBlock{p + ".0", ch, width(mult[level]), Resample::None}};
+      ch = width(mult[level]);
+      if (attends(ds)) block.push_back(Attention{p + ".1", ch, cfg.heads_for(ch, false)});
+      arch->input_blocks.push_back(block);
+      skip_channels.push_back(ch);
+    }
+    if (level + 1 != mult.size()) {
+      const std::string p = "input_blocks." + std::to_string(arch->input_blocks.size()) + ".0";
+      if (cfg.resblock_updown) arch->input_blocks.push_back({ResBlock{p, ch, ch, Resample::Down}});
+      else arch->input_blocks.push_back({ResampleConv{p, ch, Resample::Down}});
+      skip_channels.push_back(ch);
+      ds *= 2;
+    }
+  }
+
+  arch->middle_block = {ResBlock{"middle_block.0", ch, ch, Resample::None},
+                        Attention{"middle_block.1", ch, cfg.heads_for(ch, false)},
+                        ResBlock{"middle_block.2", ch, ch, Resample::None}};
+
+  for (int level = int(mult.size()) - 1; level >= 0; --level) {
+    for (int r = 0; r <= cfg.num_res_blocks; ++r) {
+      const std::string p = "output_blocks." + std::to_string(arch->output_blocks.size());
+      const int skip = skip_channels.back();
+      skip_channels.pop_back();
+      Block block = {ResBlock{p + ".0", ch + skip, width(mult[level]), Resample::None}};
+      ch = width(mult[level]);
+      if (attends(ds)) block.push_back(Attention{p + "." + std::to_string(block.size()), ch, cfg.heads_for(ch, true)});
+      if (level > 0 && r == cfg.num_res_blocks) {
+        const std::string up = p + "." + std::to_string(block.size());
+        if (cfg.resblock_updown) block.push_back(ResBlock{up, ch, ch, Resample::Up});
+        else block.push_back(ResampleConv{up, ch, Resample::Up});
+        ds /= 2;
+      }
+      arch->output_blocks.push_back(block);
+    }
+  }
+  return arch;
+}
+
+// --- parameter names and shapes -----------------------------------------------------------------
+
+using Specs = std::vector<ParameterSpec>;
+
+void add_conv(Specs& s, const std::string& p, int c_out, int c_in, int k) {
+  s.push_back({p + ".weight", {c_out, c_in, k, k}});
+  s.push_back({p + ".bias", {c_out}});
+}
+void add_norm(Specs& s, const std::string& p, int c) {
+  s.push_back({p + ".weight", {c}});
+  s.push_back({p + ".bias", {c}});
+}
+void add_linear(Specs& s, const std::string& p, int c_out, int c_in) {
+  s.push_back({p + ".weight", {c_out, c_in}});
+  s.push_back({p + ".bias", {c_out}});
+}
+
+struct SpecVisitor {
+  Specs& s;
+  const UNetConfig& cfg;
+  void operator()(const StemConv& l) const { add_conv(s, l.prefix, l.c_out, l.c_in, 3); }
+  void operator()(const ResBlock& l) const {
+    add_norm(s, l.prefix + ".in_layers.0", l.c_in);
+    add_conv(s, l.prefix + ".in_layers.2", l.c_out, l.c_in, 3);
+    add_linear(s, l.prefix + ".emb_layers.1", cfg.use_scale_shift_norm ? 2 * l.c_out : l.c_out, cfg.time_embed_dim());
+    add_norm(s, l.prefix + ".out_layers.0", l.c_out);
+    add_conv(s, l.prefix + ".out_layers.3", l.c_out, l.c_out, 3);
+    if (l.c_in != l.c_out) add_conv(s, l.prefix + ".skip_connection", l.c_out, l.c_in, 1);
+  }
+  void operator()(const Attention& l) const {
+    add_norm(s, l.prefix + ".norm", l.channels);
+    add_conv(s, l.prefix + ".qkv", 3 * l.channels, l.channels, 1);
+    add_conv(s, l.prefix + ".proj_out", l.channels, l.channels, 1);
+  }
+  void operator()(const ResampleConv& l) const {
+    add_conv(s, l.prefix + (l.resample == Resample::Down ? ".op" : ".conv"), l.channels, l.channels, 3);
+  }
+};
+
+std::string shape_string(at::IntArrayRef shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+// --- forward ------------------------------------------------------------------------------------
+
+constexpr int kGroups = 32;
+constexpr double kGroupNormEps = 1e-5;
+
+struct Forward {
+  const std::map<std::string, at::Tensor>& w;
+  const UNetConfig& cfg;
+
+  const at::Tensor& p(const std::string& name) const { return w.at(name); }
+
+  // GroupNorm32: normalise in float32, return in the input's dtype (cm/nn.py GroupNorm32).
+  at::Tensor norm(const at::Tensor& x, const std::string& prefix) const {
+    return at::group_norm(x.to(at::kFloat), kGroups, p(prefix + ".weight"), p(prefix + ".bias"), kGroupNormEps)
+        .to(x.scalar_type());
+  }
+  at::Tensor conv(const at::Tensor& x, const std::string& prefix, int64_t stride = 1, int64_t padding = 1) const {
+    return at::conv2d(x, p(prefix + ".weight"), p(prefix + ".bias"), {stride, stride}, {padding, padding});
+  }
+  at::Tensor conv1x1(const at::Tensor& x, const std::string& prefix) const { return conv(x, prefix, 1, 0); }
+  at::Tensor linear(const at::Tensor& x, const std::string& prefix) const {
+    return at::linear(x, p(prefix + ".weight"), p(prefix + ".bias"));
+  }
+  static at::Tensor resample(const at::Tensor& x, Resample r) {
+    if (r == Resample::Up) return at::upsample_nearest2d(x, {x.size(2) * 2, x.size(3) * 2});
+    if (r == Resample::Down) return at::avg_pool2d(x, {2, 2}, {2, 2});
+    return x;
+  }
+
+  at::Tensor res_block(const ResBlock& l, at::Tensor x, const at::Tensor& emb) const {
+    at::Tensor h;
+    if (l.resample == Resample::None) {
+      h = conv(at::silu(norm(x, l.prefix + ".in_layers.0")), l.prefix + ".in_layers.2");
+    } else {  // resample between the activation and the conv, on both paths
+      h = resample(at::silu(norm(x, l.prefix + ".in_layers.0")), l.resample);
+      x = resample(x, l.resample);
+      h = conv(h, l.prefix + ".in_layers.2");
+    }
+    at::Tensor emb_out = linear(at::silu(emb), l.prefix + ".emb_layers.1").to(h.scalar_type()).unsqueeze(-1).unsqueeze(-1);
+    if (cfg.use_scale_shift_norm) {
+      const auto scale_shift = emb_out.chunk(2, 1);  // first half scale, second half shift
+      h = norm(h, l.prefix + ".out_layers.0") * (1 + scale_shift[0]) + scale_shift[1];
+      h = conv(at::silu(h), l.prefix + ".out_layers.3");
+    } else {
+      h = conv(at::silu(norm(h + emb_out, l.prefix + ".out_layers.0")), l.prefix + ".out_layers.3");
+    }
+    const at::Tensor skip = l.c_in == l.c_out ? x : conv1x1(x, l.prefix + ".skip_connection");
+    return skip + h;
+  }
+
+  // qkv channels are laid out (q|k|v) × head × d (spec §2.2, NOT the legacy head-major order).
+  at::Tensor attention(const Attention& l, const at::Tensor& x) const {
+    const int64_t b = x.size(0), c = x.size(1), t = x.size(2) * x.size(3);
+    const int64_t heads = l.heads, d = c / heads;
+    const at::Tensor qkv = conv1x1(norm(x, l.prefix + ".norm"), l.prefix + ".qkv").reshape({b, 3, heads, d, t});
+    const at::Tensor q = qkv.select(1, 0).reshape({b * heads, d, t});
+    const at::Tensor k = qkv.select(1, 1).reshape({b * heads, d, t});
+    const at::Tensor v = qkv.select(1, 2).reshape({b * heads, d, t});
+    const at::Tensor scores = at::bmm(q.transpose(1, 2), k) * (1.0 / std::sqrt(double(d)));  // [bh, t_query, t_key]
+    const at::Tensor weights = at::softmax(scores.to(at::kFloat), -1).to(v.scalar_type());
+    const at::Tensor out = at::bmm(v, weights.transpose(1, 2)).reshape({b, c, x.size(2), x.size(3)});
+    return x + conv1x1(out, l.prefix + ".proj_out");
+  }
+
+  at::Tensor layer(const Layer& layer, const at::Tensor& h, const at::Tensor& emb) const {
+    if (const auto* l = std::get_if<StemConv>(&layer)) return conv(h, l->prefix);
+    if (const auto* l = std::get_if<ResBlock>(&layer)) return res_block(*l, h, emb);
+    if (const auto* l = std::get_if<Attention>(&layer)) return attention(*l, h);
+    const auto& l = std::get<ResampleConv>(layer);
+    if (l.resample == Resample::Down) return conv(h, l.prefix + ".op", 2, 1);
+    return conv(resample(h, Resample::Up), l.prefix + ".conv");
+  }
+
+  at::Tensor block(const Block& block, at::Tensor h, const at::Tensor& emb) const {
+    for (const Layer& l : block) h = layer(l, h, emb);
+    return h;
+  }
+};
+
+// The official fp16 mode (convert_module_to_f16) converts only the convolutions inside the
+// blocks; embeddings, the emb_layers linears, GroupNorm and the out head stay float32.
+bool converts_to_half(const std::string& name) {
+  const bool in_blocks = name.rfind("input_blocks.", 0) == 0 || name.rfind("middle_block.", 0) == 0 ||
+                         name.rfind("output_blocks.", 0) == 0;
+  const bool is_norm = name.find(".in_layers.0.") != std::string::npos ||
+                       name.find(".out_layers.0.") != std::string::npos || name.find(".norm.") != std::string::npos;
+  return in_blocks && !is_norm && name.find(".emb_layers.") == std::string::npos;
+}
+
+}  // namespace
+
+int64_t ParameterSpec::numel() const {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+std::vector<ParameterSpec> unet_parameter_specs(const UNetConfig& cfg) {
+  const auto arch = build_architecture(cfg);
+  Specs s;
+  const int mc = cfg.model_channels, E = cfg.time_embed_dim();
+  add_linear(s, "time_embed.0", E, mc);
+  add_linear(s, "time_embed.2", E, E);
+  if (cfg.num_classes > 0) s.push_back({"label_emb.weight", {cfg.num_classes, E}});
+  const SpecVisitor visit{s, cfg};
+  for (const Block& b : arch->input_blocks)
+    for (const Layer& l : b) std::visit(visit, l);
+  for (const Layer& l : arch->middle_block) std::visit(visit, l);
+  for (const Block& b : arch->output_blocks)
+    for (const Layer& l : b) std::visit(visit, l);
+  add_norm(s, "out.0", arch->out_norm_channels);
+  add_conv(s, "out.2", cfg.out_channels(), arch->out_norm_channels, 3);
+  return s;
+}
+
+at::Tensor timestep_embedding(const at::Tensor& t, int dim) {
+  const int64_t half = dim / 2;
+  // Same float32 ops in the same order as cm/nn.py, for bit-closest parity (spec §1.3).
+  const at::Tensor freqs = at::exp(at::arange(half, at::TensorOptions().dtype(at::kFloat).device(t.device()))
+                                       .mul(-std::log(10000.0))
+                                       .div(half));
+  const at::Tensor args = t.to(at::kFloat).unsqueeze(1) * freqs.unsqueeze(0);
+  at::Tensor emb = at::cat({at::cos(args), at::sin(args)}, -1);
+  if (dim % 2) emb = at::cat({emb, at::zeros_like(emb.slice(1, 0, 1))}, -1);
+  return emb;
+}
+
+UNet::UNet(UNetConfig config, const StateDict& weights)
+    : config_(std::move(config)), arch_(build_architecture(config_)), dtype_(at::kFloat) {
+  std::map<std::string, const at::Tensor*> given;
+  for (const auto& [name, tensor] : weights) {
+    if (!given.emplace(name, &tensor).second)
+      throw Error(ErrorCode::CorruptFile, "weights: key '" + name + "' appears twice");
+  }
+  std::set<std::string> expected;
+  for (const ParameterSpec& spec : unet_parameter_specs(config_)) {
+    expected.insert(spec.name);
+    const auto it = given.find(spec.name);
+    if (it == given.end())
+      throw Error(ErrorCode::ShapeMismatch, "weights: missing key '" + spec.name + "' (shape " +
+                                                shape_string(spec.shape) + ") that this architecture needs");
+    const at::Tensor& t = *it->second;
+    if (!t.sizes().equals(spec.shape))
+      throw Error(ErrorCode::ShapeMismatch, "weights: key '" + spec.name + "' has shape " + shape_string(t.sizes()) +
+                                                " but this architecture needs " + shape_string(spec.shape));
+    if (!t.is_floating_point())
+      throw Error(ErrorCode::Unsupported, "weights: key '" + spec.name + "' is not floating-point");
+    weights_[spec.name] = t.to(at::kFloat).contiguous();
+  }
+  for (const auto& [name, tensor] : weights)
+    if (!expected.count(name))
+      throw Error(ErrorCode::ShapeMismatch, "weights: unexpected key '" + name + "' (shape " +
+                                                shape_string(tensor.sizes()) + "): not part of this architecture");
+}
+
+void UNet::to(c10::Device device, c10::ScalarType dtype) {
+  for (auto& [name, tensor] : weights_) {
+    tensor = tensor.to(device, converts_to_half(name) ? dtype : at::kFloat);
+  }
+  dtype_ = dtype;
+}
+
+c10::Device UNet::device() const { return weights_.begin()->second.device(); }
+
+int64_t UNet::parameter_count() const {
+  int64_t n = 0;
+  for (const auto& [name, tensor] : weights_) n += tensor.numel();
+  return n;
+}
+
+at::Tensor UNet::forward(const at::Tensor& x, const at::Tensor& t, const at::Tensor& y, UNetTrace* trace) const {
+  const Forward f{weights_, config_};
+  at::Tensor temb = timestep_embedding(t, config_.model_channels);
+  at::Tensor emb = f.linear(at::silu(f.linear(temb, "time_embed.0")), "time_embed.2");
+  if (config_.num_classes > 0) {
+    if (!y.defined()) throw Error(ErrorCode::BadArgument, "this model is class-conditional: give class labels");
+    emb = emb + at::embedding(f.p("label_emb.weight"), y.to(at::kLong));
+  }
+  if (trace) trace->temb_sinusoid = temb, trace->emb = emb;
+
+  std::vector<at::Tensor> skips;
+  at::Tensor h = x.to(dtype_);
+  for (const Block& b : arch_->input_blocks) {
+    h = f.block(b, h, emb);
+    skips.push_back(h);
+  }
+  h = f.block(arch_->middle_block, h, emb);
+  if (trace) trace->middle_out = h;
+  for (const Block& b : arch_->output_blocks) {
+    h = at::cat({h, skips.back()}, 1);  // [current, skip]
+    skips.pop_back();
+    h = f.block(b, h, emb);
+  }
+  h = f.conv(at::silu(f.norm(h.to(at::kFloat), "out.0")), "out.2");
+  return h.to(x.scalar_type());
+}
+
+}  // namespace cm::model

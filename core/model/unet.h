@@ -1,0 +1,69 @@
+// The official consistency-model UNet (cm/unet.py UNetModel, spec §2), written with plain ATen
+// ops over a table of named weights, so that the weights are exactly the checkpoint's tensors
+// under the checkpoint's key names. Structure comes from UNetConfig alone (unet_architecture).
+#pragma once
+
+#include "core/model/state_dict.h"
+#include "core/model/unet_config.h"
+
+#include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace cm::model {
+
+struct ParameterSpec {
+  std::string name;
+  std::vector<int64_t> shape;
+  int64_t numel() const;
+};
+
+// Every weight of the network in state_dict order, with its shape: what a checkpoint must hold.
+std::vector<ParameterSpec> unet_parameter_specs(const UNetConfig& config);
+
+// Sinusoidal embedding of timesteps t [B] (cos first, then sin), width dim, float32 as torch does.
+at::Tensor timestep_embedding(const at::Tensor& t, int dim);
+
+// Intermediate values of one forward pass, for bisecting a parity failure.
+struct UNetTrace {
+  at::Tensor temb_sinusoid;  // [B, model_channels]
+  at::Tensor emb;            // [B, 4·model_channels] (+ label embedding)
+  at::Tensor middle_out;     // output of the middle block
+};
+
+struct UNetArchitecture;  // the block structure, built from a config (unet.cpp)
+
+class UNet {
+ public:
+  // Checks the weights against the config before anything is built: a missing key, an extra key
+  // or a wrong shape throws cm::Error(ShapeMismatch) naming the key (and both shapes).
+  UNet(UNetConfig config, const StateDict& weights);
+
+  // F(x, t, y): x [B,C,H,W], t [B] (t_in = 250·ln σ, already rescaled), y [B] int64 class labels
+  // or undefined. Computes in the weights' dtype, GroupNorm always in float32.
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& t, const at::Tensor& y = at::Tensor(),
+                     UNetTrace* trace = nullptr) const;
+
+  // Moves the weights. With dtype Half/BFloat16 only the convolutions inside the blocks change
+  // dtype; embeddings, GroupNorm and the out head stay float32, as in the official fp16 mode.
+  void to(c10::Device device, c10::ScalarType dtype);
+
+  const UNetConfig& config() const { return config_; }
+  c10::Device device() const;
+  c10::ScalarType dtype() const { return dtype_; }
+  int64_t parameter_count() const;
+
+ private:
+  UNetConfig config_;
+  std::shared_ptr<const UNetArchitecture> arch_;
+  std::map<std::string, at::Tensor> weights_;
+  c10::ScalarType dtype_;
+};
+
+}  // namespace cm::model

@@ -1,0 +1,58 @@
+#include "core/model/unet_function.h"
+
+#include "core/base/error.h"
+
+#include <ATen/ATen.h>
+
+namespace cm::model {
+
+const char* to_string(Parameterization p) { return p == Parameterization::Consistency ? "cm" : "edm"; }
+
+Parameterization parse_parameterization(const std::string& name) {
+  if (name == "cm") return Parameterization::Consistency;
+  if (name == "edm") return Parameterization::Edm;
+  throw Error(ErrorCode::BadArgument, "unknown parameterisation '" + name + "' (expected cm or edm)");
+}
+
+Scalings scalings(const at::Tensor& sigma_in, Parameterization p, const NoiseRange& range) {
+  const at::Tensor sigma = sigma_in.to(at::kFloat);
+  const double sd = range.sigma_data, sd2 = sd * sd;
+  const at::Tensor c_in = 1 / (sigma.pow(2) + sd2).pow(0.5);
+  if (p == Parameterization::Edm)
+    return {sd2 / (sigma.pow(2) + sd2), sigma * sd / (sigma.pow(2) + sd2).pow(0.5), c_in};
+  const at::Tensor shifted = sigma - range.sigma_min;  // the shift appears only here (spec §1.2)
+  return {sd2 / (shifted.pow(2) + sd2), shifted * sd / (sigma.pow(2) + sd2).pow(0.5), c_in};
+}
+
+at::Tensor sigma_to_timestep(const at::Tensor& sigma) { return 250.0 * at::log(sigma.to(at::kFloat) + 1e-44); }
+
+UNetFunction::UNetFunction(std::shared_ptr<const UNet> unet, Parameterization parameterization, ModelSpec spec)
+    : unet_(std::move(unet)), parameterization_(parameterization), spec_(std::move(spec)) {
+  if (!unet_) throw Error(ErrorCode::Internal, "UNetFunction without a UNet");
+  spec_.image_size = unet_->config().image_size;
+  spec_.channels = unet_->config().in_channels;
+  spec_.num_classes = unet_->config().num_classes;
+}
+
+namespace {
+at::Tensor per_image(const at::Tensor& v) { return v.view({-1, 1, 1, 1}); }
+}  // namespace
+
+at::Tensor UNetFunction::network_output(const at::Tensor& x, const at::Tensor& sigma, const at::Tensor& labels) const {
+  validate_call(spec_, x, sigma, labels);
+  const c10::Device device = unet_->device();
+  const at::Tensor s = sigma.to(device, at::kFloat);
+  const Scalings k = scalings(s, parameterization_, spec_.noise);
+  return unet_->forward(per_image(k.c_in) * x.to(device, at::kFloat), sigma_to_timestep(s),
+                        labels.defined() ? labels.to(device) : labels);
+}
+
+at::Tensor UNetFunction::operator()(const at::Tensor& x, const at::Tensor& sigma, const at::Tensor& labels) const {
+  const c10::Device device = unet_->device();
+  const at::Tensor xt = x.to(device, at::kFloat);
+  const Scalings k = scalings(sigma.to(device, at::kFloat), parameterization_, spec_.noise);
+  const at::Tensor F = network_output(xt, sigma, labels);
+  return per_image(k.c_out) * F + per_image(k.c_skip) * xt;  // the official order: c_out·F + c_skip·x
+}
+
+}  // namespace cm::model

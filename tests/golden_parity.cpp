@@ -1,0 +1,127 @@
+// golden_parity DIR [CHECKPOINT...] — checks cmedit's UNet, f, EDM denoiser and samplers against a
+// golden set made with the official code (format: shared/golden/README.md). The config comes from
+// DIR/manifest.json; checkpoints default to every one the manifest lists. Prints one line per
+// check and exits 0 only when every check passes, 1 when one fails, 2 when the set cannot be read.
+#include "core/base/error.h"
+#include "core/model/torch_checkpoint.h"
+#include "core/model/unet.h"
+#include "core/model/unet_function.h"
+#include "core/sampling/multistep.h"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace cm::model;
+
+struct GoldenSet {
+  fs::path dir;
+  nlohmann::json manifest;
+
+  at::Tensor load(const std::string& name) const {
+    const auto& files = manifest.at("files");
+    if (!files.contains(name)) throw cm::Error(cm::ErrorCode::CorruptFile, "manifest lists no file '" + name + "'");
+    std::vector<int64_t> shape = files.at(name).at("shape").get<std::vector<int64_t>>();
+    std::ifstream in(dir / name, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    at::Tensor t = at::empty(shape, at::kFloat);
+    if (!in.eof() && !in.good()) throw cm::Error(cm::ErrorCode::FileNotFound, "cannot read " + (dir / name).string());
+    if (bytes.size() != std::size_t(t.numel()) * sizeof(float))
+      throw cm::Error(cm::ErrorCode::CorruptFile, fmt::format("{}: {} bytes, expected {}", name, bytes.size(), t.numel() * 4));
+    std::memcpy(t.data_ptr<float>(), bytes.data(), bytes.size());
+    return t;
+  }
+};
+
+class Checker {
+ public:
+  // The README's rule: max|out − ref| ≤ 1e-5 + 1e-4·max|ref|.
+  void check(const std::string& what, const at::Tensor& out, const at::Tensor& ref) {
+    const double err = (out.to(at::kDouble) - ref.to(at::kDouble)).abs().max().item<double>();
+    const double tol = 1e-5 + 1e-4 * ref.abs().max().item<double>();
+    const bool ok = out.sizes() == ref.sizes() && err <= tol;
+    std::printf("%-4s %-44s max|err| %.3e  (tolerance %.3e)\n", ok ? "ok" : "FAIL", what.c_str(), err, tol);
+    failures_ += !ok;
+  }
+  int failures() const { return failures_; }
+
+ private:
+  int failures_ = 0;
+};
+
+void check_checkpoint(const GoldenSet& g, const UNetConfig& config, const std::string& checkpoint, Checker& c) {
+  std::printf("== %s\n", checkpoint.c_str());
+  auto unet = std::make_shared<const UNet>(config, read_torch_checkpoint(g.dir / checkpoint));
+  const at::Tensor labels = config.num_classes > 0
+                                ? at::tensor(g.manifest.at("labels").get<std::vector<int64_t>>())
+                                : at::Tensor();
+  ModelSpec spec;
+  spec.name = checkpoint;
+  const auto& s = g.manifest.at("scalings");
+  spec.noise = {s.at("sigma_min").get<double>(), s.at("sigma_max").get<double>(), s.at("sigma_data").get<double>()};
+  const UNetFunction f(unet, Parameterization::Consistency, spec);
+  const UNetFunction edm(unet, Parameterization::Edm, spec);
+  const std::string tag = checkpoint + ": ";
+
+  UNetTrace trace;
+  const at::Tensor raw = unet->forward(g.load("x.bin"), g.load("raw_timesteps.bin"), labels, &trace);
+  c.check(tag + "timestep embedding", trace.temb_sinusoid, g.load("raw_temb_sinusoid.bin"));
+  c.check(tag + "embedding (+ label)", trace.emb, g.load("raw_emb.bin"));
+  c.check(tag + "middle block", trace.middle_out, g.load("raw_middle_out.bin"));
+  c.check(tag + "raw UNet", raw, g.load("raw_unet_out.bin"));
+
+  for (const char* set : {"f1", "f2"}) {
+    const std::string p = set;
+    const at::Tensor xt = g.load(p + "_xt.bin"), sigma = g.load(p + "_sigmas.bin");
+    c.check(tag + "UNet inside f (" + p + ")", f.network_output(xt, sigma, labels), g.load(p + "_unet_out.bin"));
+    c.check(tag + "consistency f (" + p + ")", f(xt, sigma, labels), g.load(p + "_f.bin"));
+  }
+  c.check(tag + "EDM denoiser (f1)", edm(g.load("f1_xt.bin"), g.load("f1_sigmas.bin"), labels),
+          g.load("f1_edm_denoised.bin"));
+
+  const at::Tensor z0 = g.load("sample_z0.bin");
+  c.check(tag + "one-step sample", cm::sampling::sample_onestep(f, z0, labels), g.load("sample_onestep.bin"));
+  const std::vector<at::Tensor> noises = {z0, g.load("sample_z1.bin"), g.load("sample_z2.bin")};
+  c.check(tag + "two-step sample, ts 0,22,39 of 40",
+          cm::sampling::sample_multistep(f, noises, {0, 22, 39}, 40, labels), g.load("sample_twostep.bin"));
+}
+
+int run(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: golden_parity DIR [CHECKPOINT...]\n");
+    return 2;
+  }
+  GoldenSet g{argv[1], {}};
+  std::ifstream in(g.dir / "manifest.json");
+  if (!in) throw cm::Error(cm::ErrorCode::FileNotFound, "no manifest.json in " + g.dir.string());
+  g.manifest = nlohmann::json::parse(in);
+  const UNetConfig config = unet_config_from_json(g.manifest.at("config"));
+
+  std::vector<std::string> checkpoints(argv + 2, argv + argc);
+  if (checkpoints.empty())
+    for (const auto& [name, description] : g.manifest.at("checkpoints").items()) checkpoints.push_back(name);
+
+  at::InferenceMode inference;
+  Checker c;
+  for (const std::string& checkpoint : checkpoints) check_checkpoint(g, config, checkpoint, c);
+  std::printf("%s: %d failed\n", c.failures() ? "FAILED" : "PASSED", c.failures());
+  return c.failures() ? 1 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "golden_parity: %s\n", e.what());
+    return 2;
+  }
+}
