@@ -27,6 +27,8 @@ struct SafetensorsFile {
 };
 
 // Supported dtypes: F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL.
+// As in the reference implementation, the non-empty tensors must tile the data section exactly
+// (no overlap, no gap, no unused tail); empty tensors may sit at any offset inside it.
 // Throws cm::Error: FileNotFound (missing or unreadable file), CorruptFile (any header or size
 // inconsistency: the message names the file, the tensor and what is wrong), Unsupported (a dtype
 // outside the list above, such as F8_E4M3), Io (a read that fails after validation).

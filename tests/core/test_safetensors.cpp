@@ -71,8 +71,10 @@ fs::path crafted(const TempDir& dir, const std::string& header, const std::strin
   return path;
 }
 
-// One F32 tensor 'w' of 4 values; `fields` replaces its description in the header.
-const std::string kData16(16, '\x11');  // 0x11: not JSON whitespace, so a shifted header never parses
+// The data section of the crafted files: 16 bytes of 0x11, which is not JSON whitespace, so a
+// header that runs into it never parses.
+const std::string kData16(16, '\x11');
+// A header with one tensor 'w', described by `fields` (kValidFields: 4 F32 values over kData16).
 std::string one_tensor(const std::string& fields) { return R"({"w":{)" + fields + "}}"; }
 const std::string kValidFields = R"("dtype":"F32","shape":[4],"data_offsets":[0,16])";
 
