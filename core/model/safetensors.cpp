@@ -57,12 +57,6 @@ const char* dtype_name(at::ScalarType type) {
 
 std::string in_quotes(const std::string& text) { return "'" + text + "'"; }
 
-std::string shape_string(const std::vector<std::int64_t>& shape) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
-  return out + "]";
-}
-
 std::string offsets_string(std::uint64_t begin, std::uint64_t end) {
   return "[" + std::to_string(begin) + ", " + std::to_string(end) + "]";
 }

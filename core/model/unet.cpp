@@ -129,12 +129,6 @@ struct SpecVisitor {
   }
 };
 
-std::string shape_string(at::IntArrayRef shape) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
 // --- forward ------------------------------------------------------------------------------------
 
 constexpr int kGroups = 32;

@@ -38,21 +38,24 @@ namespace {
 at::Tensor per_image(const at::Tensor& v) { return v.view({-1, 1, 1, 1}); }
 }  // namespace
 
-at::Tensor UNetFunction::network_output(const at::Tensor& x, const at::Tensor& sigma, const at::Tensor& labels) const {
+UNetFunction::Evaluation UNetFunction::evaluate(const at::Tensor& x, const at::Tensor& sigma,
+                                                const at::Tensor& labels) const {
   validate_call(spec_, x, sigma, labels);
   const c10::Device device = unet_->device();
   const at::Tensor s = sigma.to(device, at::kFloat);
-  const Scalings k = scalings(s, parameterization_, spec_.noise);
-  return unet_->forward(per_image(k.c_in) * x.to(device, at::kFloat), sigma_to_timestep(s),
-                        labels.defined() ? labels.to(device) : labels);
+  Evaluation e{x.to(device, at::kFloat), scalings(s, parameterization_, spec_.noise), at::Tensor()};
+  e.network_output = unet_->forward(per_image(e.k.c_in) * e.xt, sigma_to_timestep(s),
+                                    labels.defined() ? labels.to(device) : labels);
+  return e;
+}
+
+at::Tensor UNetFunction::network_output(const at::Tensor& x, const at::Tensor& sigma, const at::Tensor& labels) const {
+  return evaluate(x, sigma, labels).network_output;
 }
 
 at::Tensor UNetFunction::operator()(const at::Tensor& x, const at::Tensor& sigma, const at::Tensor& labels) const {
-  const c10::Device device = unet_->device();
-  const at::Tensor xt = x.to(device, at::kFloat);
-  const Scalings k = scalings(sigma.to(device, at::kFloat), parameterization_, spec_.noise);
-  const at::Tensor F = network_output(xt, sigma, labels);
-  return per_image(k.c_out) * F + per_image(k.c_skip) * xt;  // the official order: c_out·F + c_skip·x
+  const Evaluation e = evaluate(x, sigma, labels);
+  return per_image(e.k.c_out) * e.network_output + per_image(e.k.c_skip) * e.xt;  // official order: c_out·F + c_skip·x
 }
 
 }  // namespace cm::model

@@ -42,6 +42,13 @@ class UNetFunction final : public ConsistencyFunction {
   Parameterization parameterization() const { return parameterization_; }
 
  private:
+  struct Evaluation {
+    at::Tensor xt;              // x on the UNet's device, float32
+    Scalings k;
+    at::Tensor network_output;  // F(c_in·x, t_in(σ), y)
+  };
+  Evaluation evaluate(const at::Tensor& x, const at::Tensor& sigma, const at::Tensor& labels) const;
+
   std::shared_ptr<const UNet> unet_;
   Parameterization parameterization_;
   ModelSpec spec_;
