@@ -37,7 +37,8 @@ constexpr const char* kUsage =
     "  models convert IN OUT_DIR [--force] write OUT_DIR/model.safetensors + model.json from a\n"
     "                                      checkpoint with a card (official names are recognised)\n";
 
-// Exit statuses: 0 ok, 2 bad usage, then one per cm::ErrorCode, 70 for an unexpected failure.
+// Exit statuses: 0 ok, 2 bad usage, then one per cm::ErrorCode, 70 for an unexpected failure,
+// 130 when the job was cancelled.
 int exit_status(cm::ErrorCode code) {
   switch (code) {
     case cm::ErrorCode::BadArgument: return 2;
@@ -48,6 +49,7 @@ int exit_status(cm::ErrorCode code) {
     case cm::ErrorCode::Device: return 7;
     case cm::ErrorCode::Io: return 8;
     case cm::ErrorCode::Internal: return 70;
+    case cm::ErrorCode::Cancelled: return 130;  // as a shell reports an interrupted command
   }
   return 70;
 }

@@ -12,6 +12,7 @@ std::string_view to_string(ErrorCode code) {
     case ErrorCode::Device: return "device";
     case ErrorCode::Io: return "io";
     case ErrorCode::Internal: return "internal";
+    case ErrorCode::Cancelled: return "cancelled";
   }
   return "unknown";
 }

@@ -18,6 +18,7 @@ enum class ErrorCode {
   Device,            // the compute device failed or is unavailable
   Io,                // reading or writing failed (disk full, permissions)
   Internal,          // a bug: an invariant of cmedit itself did not hold
+  Cancelled,         // the user (or a newer request) stopped the job; nothing is wrong
 };
 
 // Short stable name of a code ("bad-argument", "file-not-found", ...).

@@ -36,6 +36,10 @@ class ConsistencyFunction {
                                 const at::Tensor& labels = at::Tensor()) const = 0;
 
   virtual const ModelSpec& spec() const = 0;
+
+  // Where f computes; callers keep their loop's tensors there to avoid a copy per evaluation.
+  // The result of operator() lies on this device whatever device x came from.
+  virtual c10::Device device() const { return c10::Device(c10::kCPU); }
 };
 
 // Checks a call against a spec and throws cm::Error(ShapeMismatch / BadArgument) with a message

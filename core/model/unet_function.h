@@ -34,6 +34,7 @@ class UNetFunction final : public ConsistencyFunction {
   at::Tensor operator()(const at::Tensor& x, const at::Tensor& sigma,
                         const at::Tensor& labels = at::Tensor()) const override;
   const ModelSpec& spec() const override { return spec_; }
+  c10::Device device() const override { return unet_->device(); }
 
   // The bare network output F inside f, for parity checks.
   at::Tensor network_output(const at::Tensor& x, const at::Tensor& sigma, const at::Tensor& labels = at::Tensor()) const;

@@ -1,20 +1,27 @@
-// Multistep consistency sampling, the paper's Algorithm 1 in the official repo's form (spec §4.1):
-//   x = T·z₀; for k: x₀ = clamp(f(x, σ(ts[k]))); x = x₀ + √(σ(ts[k+1])² − ε²)·z_{k+1}; return clamp(x)
-// σ(i) is the Karras schedule of N points in double (cast to float32 where it meets a tensor).
+// Unconditional sampling: the paper's Algorithm 1 (spec §4.1), i.e. the consistency loop from
+// pure noise with nothing projected.
 #pragma once
 
 #include "core/model/consistency_function.h"
+#include "core/sampling/consistency_loop.h"
+#include "core/sampling/noise.h"
+#include "core/sampling/schedule.h"
 
 #include <ATen/core/Tensor.h>
 
+#include <cstdint>
 #include <vector>
 
 namespace cm::sampling {
 
-// noises: z₀ (the start, x_T = T·z₀) and one more per evaluation after the first, so
-// noises.size() == ts.size(). ts: strictly increasing indices into the N-point schedule, ts[0]
-// usually 0 and the last N−1 (then the final noise has std ≈ 1e-10). len(ts)−1 evaluations.
-// Throws cm::Error(BadArgument) for a bad ts or a noise count that does not fit.
+// `batch` images from seed's noise field at the model's size. labels: [batch] int64 for
+// class-conditional models. Same seed → same images on every device.
+at::Tensor generate(const model::ConsistencyFunction& f, int64_t batch, std::uint64_t seed, const Schedule& schedule,
+                    const at::Tensor& labels = at::Tensor(), const LoopControl& control = {});
+
+// The official multistep sampler with explicit noises, for parity with the official code:
+// noises = z₀ (x_T = T·z₀) and one more per later index, so noises.size() == ts.size().
+// len(ts)−1 evaluations; ts ending at N−1 adds no final noise. Throws cm::Error(BadArgument).
 at::Tensor sample_multistep(const model::ConsistencyFunction& f, const std::vector<at::Tensor>& noises,
                             const std::vector<int>& ts, int n, const at::Tensor& labels = at::Tensor());
 

@@ -1,0 +1,44 @@
+// The analytic consistency function of Gaussian data (DESIGN.md) as the model under test, and
+// small helpers shared by the sampling, edit and region tests.
+#pragma once
+
+#include "core/model/gaussian_consistency.h"
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+
+namespace cm::testing {
+
+constexpr double kDataMean = 0.1;
+constexpr double kDataStd = 0.2;
+
+inline model::ModelSpec analytic_spec(int image_size = 64) {
+  model::ModelSpec spec;
+  spec.name = "gaussian";
+  spec.image_size = image_size;
+  return spec;
+}
+
+inline model::GaussianConsistency analytic_model(int image_size = 64) {
+  return model::GaussianConsistency(kDataMean, kDataStd, analytic_spec(image_size));
+}
+
+// k(σ) = √(s² + ε²)/√(s² + σ²): how much of x − μ the analytic f keeps at level σ.
+inline double analytic_gain(double sigma, double eps = 0.002) {
+  return std::sqrt(kDataStd * kDataStd + eps * eps) / std::sqrt(kDataStd * kDataStd + sigma * sigma);
+}
+
+// A smooth test photo in [−1, 1]: gradients and a soft disc, [1,3,H,W].
+inline at::Tensor smooth_photo(int64_t height, int64_t width) {
+  const at::Tensor y = at::linspace(-1, 1, height, at::kFloat).view({1, 1, height, 1}).expand({1, 1, height, width});
+  const at::Tensor x = at::linspace(-1, 1, width, at::kFloat).view({1, 1, 1, width}).expand({1, 1, height, width});
+  const at::Tensor disc = at::exp(-(x * x + y * y) * 4);
+  return at::cat({0.6 * x, 0.5 * y, disc - 0.5}, 1).contiguous();
+}
+
+inline double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
+  return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
+}
+
+}  // namespace cm::testing
