@@ -1,9 +1,18 @@
+#include "core/analytic_model.h"
+#include "core/edit/algorithm4.h"
 #include "core/edit/edit_kind.h"
+#include "core/edit/edits.h"
+#include "core/edit/linear_operator.h"
 #include "core/edit/mask.h"
 #include "core/expect_error.h"
+#include "core/golden_dir.h"
+#include "core/sampling/multistep.h"
+#include "core/sampling/noise.h"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
+
+#include <fstream>
 
 namespace {
 
@@ -39,6 +48,235 @@ TEST(Mask, RejectsMasksThatAreNotMasks) {
   EXPECT_CM_ERROR(validate_mask(image, at::full({1, 1, 8, 8}, NAN)), ErrorCode::BadArgument, "NaN");
   EXPECT_CM_ERROR(validate_mask(image, at::ones({3, 1, 8, 8})), ErrorCode::ShapeMismatch, "3 masks were given for 2 images");
   EXPECT_NO_THROW(validate_mask(image, at::ones({2, 1, 8, 8})));
+}
+
+}  // namespace
+
+// ---- operators ------------------------------------------------------------------------------
+
+namespace {
+
+using cm::testing::max_abs_diff;
+
+at::Tensor read_floats(const std::filesystem::path& path, at::IntArrayRef shape) {
+  std::ifstream in(path, std::ios::binary);
+  at::Tensor t = at::empty(shape, at::kFloat);
+  in.read(reinterpret_cast<char*>(t.data_ptr<float>()), std::streamsize(t.numel() * sizeof(float)));
+  EXPECT_TRUE(in.good()) << path;
+  return t;
+}
+
+at::Tensor random_image(int64_t b, int64_t c, int64_t h, int64_t w, uint64_t seed = 1) {
+  return cm::sampling::NoiseField(seed).crop(0, {b, c, 0, 0, h, w}).mul(0.4).clamp(-1, 1);
+}
+
+TEST(Operators, AreOrthogonalWithTheSpecsFirstColumn) {
+  const LumaChromaOperator color;
+  const at::Tensor q = color.basis();
+  EXPECT_LE(max_abs_diff(q.t().matmul(q), at::eye(3, at::kDouble)), 1e-14);
+  EXPECT_LE(max_abs_diff(q.select(1, 0), at::tensor({0.447113, 0.878072, 0.170528}, at::kDouble)), 1e-6);
+  for (int k : {2, 4, 8}) {
+    const PatchBasisOperator patch(k);
+    const at::Tensor p = patch.basis();
+    EXPECT_LE(max_abs_diff(p.t().matmul(p), at::eye(k * k, at::kDouble)), 1e-13) << k;
+    EXPECT_LE(max_abs_diff(p.select(1, 0), at::full({k * k}, 1.0 / k, at::kDouble)), 1e-15) << k;
+    const at::Tensor x = random_image(2, 3, 16, 24);
+    EXPECT_LE(max_abs_diff(patch.inverse(patch.forward(x)), x), 1e-6) << k;
+    // Coefficient 0 is k·(patch mean).
+    EXPECT_LE(max_abs_diff(patch.forward(x).select(4, 0) / k, at::avg_pool2d(x, {k, k})), 1e-6) << k;
+  }
+  const at::Tensor x = random_image(2, 3, 8, 8);
+  EXPECT_LE(max_abs_diff(color.inverse(color.forward(x)), x), 1e-6);
+  EXPECT_CM_ERROR(PatchBasisOperator(8).forward(random_image(1, 3, 12, 16)), ErrorCode::ShapeMismatch,
+                  "does not split into 8×8 patches");
+}
+
+// The official code's bases (golden set) share our first columns; nothing else of Q matters.
+TEST(Operators, FirstColumnsMatchTheOfficialBases) {
+  REQUIRE_GOLDEN();
+  const auto dir = cm::testing::golden_dir() / "unet_a";
+  EXPECT_LE(max_abs_diff(read_floats(dir / "edit_Q_color.bin", {3, 3}).select(1, 0), LumaChromaOperator().basis().select(1, 0)), 1e-7);
+  EXPECT_LE(max_abs_diff(read_floats(dir / "edit_Q_superres.bin", {64, 64}).select(1, 0), PatchBasisOperator(8).basis().select(1, 0)), 1e-7);
+}
+
+// A stand-in for the network that returns a fixed tensor whatever it is asked: the official
+// test "distiller" of the golden editing files.
+class StubModel final : public cm::model::ConsistencyFunction {
+ public:
+  explicit StubModel(at::Tensor out) : out_(std::move(out)) { spec_.image_size = int(out_.size(2)); }
+  at::Tensor operator()(const at::Tensor&, const at::Tensor&, const at::Tensor&) const override { return out_; }
+  const cm::model::ModelSpec& spec() const override { return spec_; }
+
+ private:
+  at::Tensor out_;
+  cm::model::ModelSpec spec_;
+};
+
+struct GoldenEdit : ::testing::Test {
+  void SetUp() override {
+    REQUIRE_GOLDEN();
+    dir = cm::testing::golden_dir() / "unet_a";
+    image = read_floats(dir / "edit_img.bin", {2, 3, 32, 32});
+    stub_out = read_floats(dir / "edit_stub_model_out.bin", {2, 3, 32, 32});
+    settings.schedule = cm::sampling::schedule_from_ts({0, 39}, 40);
+  }
+  std::filesystem::path dir;
+  at::Tensor image, stub_out;
+  EditSettings settings;
+};
+
+TEST_F(GoldenEdit, ColorizationReproducesTheOfficialProjection) {
+  const StubModel stub(stub_out);
+  const auto op = std::make_shared<LumaChromaOperator>();
+  at::Tensor generate = at::ones({1, 3, 1, 1}, at::kBool);
+  generate[0][0] = false;
+  const KnownPart known(op, image, generate);
+  EXPECT_LE(max_abs_diff(known.preprojected_reference(), read_floats(dir / "edit_color_ref.bin", {2, 3, 32, 32})), 2e-6);
+  EXPECT_LE(max_abs_diff(colorize(stub, image, settings), read_floats(dir / "edit_color_out.bin", {2, 3, 32, 32})), 2e-6);
+}
+
+TEST_F(GoldenEdit, SuperResolutionReproducesTheOfficialProjection) {
+  const StubModel stub(stub_out);
+  const at::Tensor low_res = at::avg_pool2d(image, {8, 8});
+  at::Tensor generate = at::ones({64}, at::kBool);
+  generate[0] = false;
+  const KnownPart known(std::make_shared<PatchBasisOperator>(8), low_res.repeat_interleave(8, 2).repeat_interleave(8, 3), generate);
+  EXPECT_LE(max_abs_diff(known.preprojected_reference(), read_floats(dir / "edit_superres_ref.bin", {2, 3, 32, 32})), 2e-6);
+  EXPECT_LE(max_abs_diff(super_resolve(stub, low_res, 8, settings), read_floats(dir / "edit_superres_out.bin", {2, 3, 32, 32})), 2e-6);
+}
+
+TEST(KnownPart, RefusesAMaskThatDoesNotFitTheCoefficients) {
+  EXPECT_CM_ERROR(KnownPart(std::make_shared<IdentityOperator>(), at::zeros({1, 3, 8, 8}), at::ones({1, 1, 4, 8}, at::kBool)),
+                  ErrorCode::ShapeMismatch, "cannot cover [1, 3, 8, 8] coefficients of operator identity");
+}
+
+// ---- edits at the model's size, with the analytic model ------------------------------------------
+
+EditSettings steps(int n, double sigma_start = 80.0, uint64_t seed = 3) {
+  EditSettings s;
+  s.schedule = cm::sampling::karras_schedule(n, sigma_start);
+  s.seed = seed;
+  return s;
+}
+
+at::Tensor blob_mask(int64_t h, int64_t w) {
+  at::Tensor m = at::zeros({1, 1, h, w});
+  m.narrow(2, h / 4, h / 3).narrow(3, w / 5, w / 2).fill_(1);
+  m.narrow(2, 2, 3).narrow(3, w - 7, 5).fill_(1);
+  return m;
+}
+
+TEST(Inpaint, PixelsOutsideTheMaskAreBitIdentical) {
+  const auto f = cm::testing::analytic_model(64);
+  const at::Tensor image = random_image(2, 3, 64, 64), mask = blob_mask(64, 64);
+  const at::Tensor out = inpaint(f, image, mask, steps(4));
+  const at::Tensor keep = (mask == 0).expand_as(image);
+  EXPECT_TRUE(at::equal(out.masked_select(keep), image.masked_select(keep)));
+  EXPECT_GT((out - image).abs().masked_select(keep.logical_not()).mean().item<double>(), 0.05);  // it did generate
+  EXPECT_CM_ERROR(inpaint(f, image, at::ones({1, 1, 32, 64}), steps(1)), ErrorCode::ShapeMismatch, "the mask is 64×32 pixels");
+  EXPECT_CM_ERROR(inpaint(f, at::full_like(image, NAN), mask, steps(1)), ErrorCode::BadArgument, "NaN");
+}
+
+TEST(Inpaint, GeneratedPixelsFollowTheModel) {
+  // With the whole image masked, inpainting is sampling: the analytic model's mean comes back.
+  const auto f = cm::testing::analytic_model(64);
+  const at::Tensor out = inpaint(f, at::zeros({1, 3, 64, 64}), at::ones({1, 1, 64, 64}), steps(2));
+  EXPECT_NEAR(out.mean().item<double>(), cm::testing::kDataMean, 0.01);
+  EXPECT_NEAR(out.std().item<double>(), cm::testing::kDataStd, 0.01);
+}
+
+at::Tensor luma(const at::Tensor& x) { return LumaChromaOperator().forward(x).narrow(1, 0, 1); }
+at::Tensor chroma(const at::Tensor& x) { return LumaChromaOperator().forward(x).narrow(1, 1, 2); }
+
+TEST(Colorize, KeepsTheLumaAndTheHintedChroma) {
+  const auto f = cm::testing::analytic_model(64);
+  const at::Tensor grey = random_image(1, 1, 64, 64, 8).expand({1, 3, 64, 64});
+  const at::Tensor out = colorize(f, grey, steps(3));
+  EXPECT_LE(max_abs_diff(luma(out), luma(grey)), 1e-5);
+  EXPECT_GT(chroma(out).abs().mean().item<double>(), 0.01);  // colour was generated
+
+  at::Tensor hint_mask = at::zeros({1, 1, 64, 64});
+  hint_mask.narrow(2, 10, 4).narrow(3, 20, 4).fill_(1);
+  hint_mask.narrow(2, 40, 2).narrow(3, 5, 30).fill_(1);
+  const at::Tensor hints = at::tensor({0.8f, -0.3f, 0.1f}).view({1, 3, 1, 1}).expand({1, 3, 64, 64}).contiguous();
+  const at::Tensor hinted = colorize(f, grey, steps(3), hints, hint_mask);
+  EXPECT_LE(max_abs_diff(luma(hinted), luma(grey)), 1e-5);
+  const at::Tensor at_hints = (hint_mask > 0).expand({1, 2, 64, 64});
+  EXPECT_LE(max_abs_diff(chroma(hinted).masked_select(at_hints), chroma(hints).masked_select(at_hints)), 1e-5);
+  // A one-channel grey image is the same as its RGB replica.
+  EXPECT_TRUE(at::allclose(colorize(f, grey.narrow(1, 0, 1), steps(3)), out));
+  EXPECT_CM_ERROR(colorize(f, grey, steps(1), hints), ErrorCode::BadArgument, "both their colours and where they are");
+}
+
+TEST(SuperResolve, EveryPatchMeanIsTheLowResPixel) {
+  const auto f = cm::testing::analytic_model(64);
+  for (int k : {2, 4, 8}) {
+    const at::Tensor low = random_image(2, 3, 64 / k, 64 / k, k);
+    const at::Tensor out = super_resolve(f, low, k, steps(3));
+    ASSERT_EQ(out.sizes(), (std::vector<int64_t>{2, 3, 64, 64}));
+    EXPECT_LE(max_abs_diff(at::avg_pool2d(out, {k, k}), low), 1e-5) << "×" << k;
+    EXPECT_GT((out - low.repeat_interleave(k, 2).repeat_interleave(k, 3)).abs().mean().item<double>(), 0.01);
+  }
+  EXPECT_CM_ERROR(super_resolve(f, random_image(1, 3, 8, 8), 3, steps(1)), ErrorCode::BadArgument, "by 2, 4 or 8, not 3");
+}
+
+TEST(Sketch, StrengthEpsilonReturnsThePainting) {
+  const auto f = cm::testing::analytic_model(32);
+  const at::Tensor painting = random_image(1, 3, 32, 32);
+  EXPECT_LE(max_abs_diff(sketch(f, painting, steps(1, 0.002)), painting), 1e-6);
+  // A real strength changes it, pulling it toward the model's data.
+  const at::Tensor redrawn = sketch(f, painting, steps(2, 2.0));
+  EXPECT_GT(max_abs_diff(redrawn, painting), 0.1);
+}
+
+TEST(Sketch, AMaskConfinesTheChange) {
+  const auto f = cm::testing::analytic_model(32);
+  const at::Tensor painting = random_image(1, 3, 32, 32), mask = blob_mask(32, 32);
+  const at::Tensor out = sketch(f, painting, steps(2, 5.0), mask);
+  const at::Tensor keep = (mask == 0).expand_as(painting);
+  EXPECT_TRUE(at::equal(out.masked_select(keep), painting.masked_select(keep)));
+  EXPECT_GT(max_abs_diff(out, painting), 0.1);
+}
+
+TEST(Denoise, IsOneEvaluationAtTheNoiseLevel) {
+  const auto f = cm::testing::analytic_model(32);
+  const at::Tensor noisy = random_image(1, 3, 32, 32) * 0.5;
+  const double k = cm::testing::analytic_gain(0.3);
+  const at::Tensor expected = ((noisy - cm::testing::kDataMean) * k + cm::testing::kDataMean).clamp(-1, 1);
+  EXPECT_LE(max_abs_diff(denoise(f, noisy, 0.3), expected), 1e-6);
+}
+
+TEST(Denoise, EstimatesTheNoiseLevelOfAPhoto) {
+  const at::Tensor photo = cm::testing::smooth_photo(256, 256);
+  for (double sigma : {0.02, 0.1, 0.3}) {
+    const at::Tensor noisy = photo + sigma * cm::sampling::NoiseField(4).crop(0, {1, 3, 0, 0, 256, 256});
+    EXPECT_NEAR(estimate_noise_sigma(noisy), sigma, 0.05 * sigma) << sigma;
+  }
+  EXPECT_LT(estimate_noise_sigma(photo), 0.002);
+  // σ ≤ 0 asks denoise to estimate it.
+  const auto f = cm::testing::analytic_model(64);
+  const at::Tensor noisy = photo + 0.1 * cm::sampling::NoiseField(5).crop(0, {1, 3, 0, 0, 256, 256});
+  EXPECT_TRUE(at::equal(denoise(f, noisy, 0), denoise(f, noisy, estimate_noise_sigma(noisy))));
+}
+
+TEST(Interpolate, EndpointsAreTheTwoSeedsSamples) {
+  const auto f = cm::testing::analytic_model(32);
+  const EditSettings s = steps(2);
+  const at::Tensor a = cm::sampling::generate(f, 1, 11, s.schedule), b = cm::sampling::generate(f, 1, 12, s.schedule);
+  EXPECT_TRUE(at::equal(interpolate(f, 1, 11, 12, 0.0, s), a));
+  EXPECT_TRUE(at::equal(interpolate(f, 1, 11, 12, 1.0, s), b));
+  const at::Tensor mid = interpolate(f, 1, 11, 12, 0.5, s);
+  EXPECT_GT(max_abs_diff(mid, a), 0.05);
+  EXPECT_GT(max_abs_diff(mid, b), 0.05);
+  EXPECT_NEAR(mid.std().item<double>(), a.std().item<double>(), 0.02);  // slerp keeps the noise's scale
+  EXPECT_CM_ERROR(interpolate(f, 1, 11, 12, 1.5, s), ErrorCode::BadArgument, "α must lie in [0, 1]");
+}
+
+TEST(Edits, SameSeedSameResult) {
+  const auto f = cm::testing::analytic_model(32);
+  const at::Tensor image = random_image(1, 3, 32, 32), mask = blob_mask(32, 32);
+  EXPECT_TRUE(at::equal(inpaint(f, image, mask, steps(3, 80, 1)), inpaint(f, image, mask, steps(3, 80, 1))));
+  EXPECT_FALSE(at::equal(inpaint(f, image, mask, steps(3, 80, 1)), inpaint(f, image, mask, steps(3, 80, 2))));
 }
 
 }  // namespace

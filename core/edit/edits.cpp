@@ -1,0 +1,133 @@
+#include "core/edit/edits.h"
+
+#include "core/base/error.h"
+#include "core/edit/algorithm4.h"
+#include "core/edit/linear_operator.h"
+#include "core/edit/mask.h"
+#include "core/model/state_dict.h"
+#include "core/sampling/multistep.h"
+#include "core/sampling/noise.h"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace cm::edit {
+namespace {
+
+void require_image(const at::Tensor& image, const char* what) {
+  if (!image.defined() || image.dim() != 4 || !image.is_floating_point())
+    throw Error(ErrorCode::ShapeMismatch, fmt::format("{} needs a [B,C,H,W] float image, got {}", what,
+                                                      image.defined() ? model::shape_string(image.sizes()) : "nothing"));
+  if (!image.isfinite().all().item<bool>()) throw Error(ErrorCode::BadArgument, fmt::format("the {} image holds NaN or infinite values", what));
+}
+
+sampling::NoiseSource noise_for(const at::Tensor& image, const EditSettings& s) {
+  const sampling::NoiseWindow window{image.size(0), image.size(1), s.noise_y0, s.noise_x0, image.size(2), image.size(3)};
+  return sampling::field_noise(sampling::NoiseField(s.seed), window);
+}
+
+at::Tensor as_rgb(const at::Tensor& image) { return image.size(1) == 1 ? image.expand({-1, 3, -1, -1}) : image; }
+
+}  // namespace
+
+at::Tensor inpaint(const model::ConsistencyFunction& f, const at::Tensor& image, const at::Tensor& mask,
+                   const EditSettings& settings) {
+  require_image(image, "inpainting");
+  validate_mask(image, mask);
+  const KnownPart known(std::make_shared<IdentityOperator>(), image, (mask > 0).expand_as(image));
+  return algorithm4(f, known, settings.schedule, noise_for(image, settings), settings.labels, settings.control);
+}
+
+at::Tensor colorize(const model::ConsistencyFunction& f, const at::Tensor& image_in, const EditSettings& settings,
+                    const at::Tensor& hints, const at::Tensor& hint_mask) {
+  require_image(image_in, "colorization");
+  const at::Tensor image = as_rgb(image_in.to(at::kFloat));
+  if (image.size(1) != 3) throw Error(ErrorCode::ShapeMismatch, "colorization needs a grey or RGB image");
+  const auto op = std::make_shared<LumaChromaOperator>();
+  at::Tensor coefficients = op->forward(image);
+  at::Tensor generate = at::ones_like(coefficients, at::kBool);
+  generate.select(1, 0).fill_(false);  // luma is known everywhere
+  if (hints.defined() != hint_mask.defined())
+    throw Error(ErrorCode::BadArgument, "colour hints need both their colours and where they are");
+  if (hints.defined()) {
+    require_image(hints, "hint");
+    if (hints.size(1) != 3) throw Error(ErrorCode::ShapeMismatch, "colour hints must be RGB");
+    validate_mask(image, hint_mask);
+    if (hints.size(2) != image.size(2) || hints.size(3) != image.size(3))
+      throw Error(ErrorCode::ShapeMismatch, "the colour hints must have the image's size");
+    const at::Tensor hinted = (hint_mask > 0).expand({image.size(0), 2, -1, -1});
+    const at::Tensor hint_chroma = op->forward(hints.to(at::kFloat).expand_as(image)).narrow(1, 1, 2);
+    coefficients = at::cat({coefficients.narrow(1, 0, 1), at::where(hinted, hint_chroma, coefficients.narrow(1, 1, 2))}, 1);
+    generate.narrow(1, 1, 2).copy_(hinted.logical_not());
+  }
+  const KnownPart known(op, op->inverse(coefficients), generate);
+  return algorithm4(f, known, settings.schedule, noise_for(image, settings), settings.labels, settings.control);
+}
+
+at::Tensor super_resolve(const model::ConsistencyFunction& f, const at::Tensor& low_res, int factor,
+                         const EditSettings& settings) {
+  require_image(low_res, "super-resolution");
+  if (factor != 2 && factor != 4 && factor != 8)
+    throw Error(ErrorCode::BadArgument, fmt::format("super-resolution scales by 2, 4 or 8, not {}", factor));
+  // Nearest upsampling: every k×k patch holds its low-res pixel, so its mean is that pixel.
+  const at::Tensor reference = low_res.to(at::kFloat).repeat_interleave(factor, 2).repeat_interleave(factor, 3);
+  at::Tensor generate = at::ones({int64_t(factor) * factor}, at::kBool);
+  generate[0] = false;  // the patch mean is known
+  const KnownPart known(std::make_shared<PatchBasisOperator>(factor), reference, generate);
+  return algorithm4(f, known, settings.schedule, noise_for(reference, settings), settings.labels, settings.control);
+}
+
+at::Tensor sketch(const model::ConsistencyFunction& f, const at::Tensor& painting, const EditSettings& settings,
+                  const at::Tensor& mask) {
+  require_image(painting, "stroke-guided editing");
+  sampling::Projection project;
+  std::shared_ptr<KnownPart> known;
+  if (mask.defined()) {
+    validate_mask(painting, mask);
+    known = std::make_shared<KnownPart>(
+        KnownPart(std::make_shared<IdentityOperator>(), painting, (mask > 0).expand_as(painting)).to(f.device()));
+    project = [known](const at::Tensor& x) { return known->project(x); };
+  }
+  // SDEdit starts from the painting itself, not a projection of it: the strokes are the guide.
+  return sampling::run_consistency_loop(f, painting.to(at::kFloat), settings.schedule, noise_for(painting, settings),
+                                        settings.labels, project, settings.control);
+}
+
+double estimate_noise_sigma(const at::Tensor& image) {
+  require_image(image, "noise estimation");
+  const int64_t h = image.size(2) / 2 * 2, w = image.size(3) / 2 * 2;
+  if (h < 2 || w < 2) throw Error(ErrorCode::BadArgument, "noise estimation needs an image of at least 2×2 pixels");
+  const at::Tensor x = image.narrow(2, 0, h).narrow(3, 0, w).to(at::kDouble);
+  const auto at_ = [&](int dy, int dx) { return x.slice(2, dy, h, 2).slice(3, dx, w, 2); };
+  const at::Tensor diagonal = (at_(0, 0) - at_(0, 1) - at_(1, 0) + at_(1, 1)) / 2;  // orthonormal Haar HH
+  return diagonal.abs().flatten().median().item<double>() / 0.6744897501960817;     // MAD → σ for a Gaussian
+}
+
+at::Tensor denoise(const model::ConsistencyFunction& f, const at::Tensor& noisy, double sigma, const at::Tensor& labels) {
+  require_image(noisy, "denoising");
+  const model::NoiseRange& range = f.spec().noise;
+  if (!(sigma > 0)) sigma = estimate_noise_sigma(noisy);
+  sigma = std::clamp(sigma, range.sigma_min, range.sigma_max);
+  const at::Tensor sigmas = at::full({noisy.size(0)}, sigma, at::kFloat).to(f.device());
+  const at::Tensor out = f(noisy.to(f.device(), at::kFloat), sigmas, labels);
+  if (!out.isfinite().all().item<bool>()) throw Error(ErrorCode::Internal, "the model returned NaN or infinite values");
+  return out.clamp(-1, 1);
+}
+
+at::Tensor interpolate(const model::ConsistencyFunction& f, int64_t batch, std::uint64_t seed_a, std::uint64_t seed_b,
+                       double alpha, const EditSettings& settings) {
+  if (!(alpha >= 0 && alpha <= 1)) throw Error(ErrorCode::BadArgument, fmt::format("α must lie in [0, 1], got {}", alpha));
+  if (batch < 1) throw Error(ErrorCode::BadArgument, fmt::format("cannot sample {} images", batch));
+  const model::ModelSpec& spec = f.spec();
+  const sampling::NoiseWindow window{batch, spec.channels, 0, 0, spec.image_size, spec.image_size};
+  const sampling::NoiseField a(seed_a), b(seed_b);
+  const sampling::NoiseSource blended = [=](int draw) {
+    return sampling::slerp(a.crop(draw, window), b.crop(draw, window), alpha);
+  };
+  const at::Tensor start = at::zeros({batch, spec.channels, spec.image_size, spec.image_size}, at::kFloat);
+  return sampling::run_consistency_loop(f, start, settings.schedule, blended, settings.labels, nullptr, settings.control);
+}
+
+}  // namespace cm::edit

@@ -1,0 +1,70 @@
+// Every edit cmedit offers, at the model's native size (see region.h for photos of any size).
+// Each is the consistency loop with the spec's operator and known part (spec §4.2, DESIGN.md):
+//
+//   edit          A                 kept exactly
+//   inpaint       identity          pixels where mask = 0
+//   colorize      per-pixel luma    luma everywhere; chroma at hinted pixels
+//   super-resolve per-patch mean    every k×k patch mean = the low-res pixel
+//   sketch        none (SDEdit)     nothing, or pixels outside an optional mask
+//   denoise       none              one evaluation at the noise level
+//   interpolate   none              slerp of two seeds' noises
+//
+// Images are [B,C,H,W] float in [−1, 1] on any device; results lie on f's device.
+#pragma once
+
+#include "core/model/consistency_function.h"
+#include "core/sampling/consistency_loop.h"
+#include "core/sampling/schedule.h"
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+
+namespace cm::edit {
+
+struct EditSettings {
+  sampling::Schedule schedule = sampling::karras_schedule(1, 80.0);  // one step from T: the live preview
+  std::uint64_t seed = 0;
+  at::Tensor labels;              // [B] int64 for class-conditional models
+  sampling::LoopControl control;  // progress and cancellation
+  int64_t noise_y0 = 0;           // where this image lies in the seed's noise plane (tiles)
+  int64_t noise_x0 = 0;
+};
+
+// mask: [B|1,1,H,W], > 0 = generate. Pixels where mask = 0 come back bit-identical.
+at::Tensor inpaint(const model::ConsistencyFunction& f, const at::Tensor& image, const at::Tensor& mask,
+                   const EditSettings& settings);
+
+// image: [B,3,H,W] (a grey photo replicated to RGB, or any colour photo: only its luma is used)
+// or [B,1,H,W]. hints: optional [B|1,3,H,W] colours and hint_mask [B|1,1,H,W] (> 0 = hinted):
+// at hinted pixels the chroma of the hint is kept as well. The result has the image's luma.
+at::Tensor colorize(const model::ConsistencyFunction& f, const at::Tensor& image, const EditSettings& settings,
+                    const at::Tensor& hints = at::Tensor(), const at::Tensor& hint_mask = at::Tensor());
+
+// low_res: [B,C,h,w] → [B,C,k·h,k·w] whose k×k patch means equal low_res. factor: 2, 4 or 8.
+at::Tensor super_resolve(const model::ConsistencyFunction& f, const at::Tensor& low_res, int factor,
+                         const EditSettings& settings);
+
+// SDEdit: start from the painting at σ = settings.schedule.sigmas[0] (the strength; see
+// sampling::karras_schedule) and run the loop with nothing kept, or, with a mask, keep the
+// pixels where mask = 0 exactly. Strength ε returns the painting.
+at::Tensor sketch(const model::ConsistencyFunction& f, const at::Tensor& painting, const EditSettings& settings,
+                  const at::Tensor& mask = at::Tensor());
+
+// One evaluation clamp(f(noisy, σ)); σ ≤ 0 means "estimate it" (estimate_noise_sigma). σ is
+// clamped to [ε, T] since f knows no other levels.
+at::Tensor denoise(const model::ConsistencyFunction& f, const at::Tensor& noisy, double sigma,
+                   const at::Tensor& labels = at::Tensor());
+
+// The std of white Gaussian noise in an image (in [−1, 1] units), from the median absolute
+// deviation of its finest diagonal Haar coefficients (Donoho & Johnstone 1994): robust to
+// edges and texture, unbiased for smooth images. One value for the whole batch.
+double estimate_noise_sigma(const at::Tensor& image);
+
+// The sample of the slerp (sampling::slerp) between the noises of seed_a and seed_b, every draw of
+// the schedule blended alike: alpha = 0 and 1 give exactly the samples of seed_a and seed_b.
+// settings.seed is ignored.
+at::Tensor interpolate(const model::ConsistencyFunction& f, int64_t batch, std::uint64_t seed_a, std::uint64_t seed_b,
+                       double alpha, const EditSettings& settings);
+
+}  // namespace cm::edit
