@@ -1,0 +1,321 @@
+#include "core/edit/region.h"
+
+#include "core/base/error.h"
+#include "core/edit/linear_operator.h"
+#include "core/edit/mask.h"
+#include "core/edit/resample.h"
+#include "core/model/state_dict.h"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+
+namespace cm::edit::region {
+namespace {
+
+struct Box {  // half-open rows [y0, y1), columns [x0, x1)
+  int64_t y0, x0, y1, x1;
+  int64_t height() const { return y1 - y0; }
+  int64_t width() const { return x1 - x0; }
+};
+
+Box grown(const Box& b, int64_t by, int64_t height, int64_t width) {
+  return {std::max<int64_t>(0, b.y0 - by), std::max<int64_t>(0, b.x0 - by), std::min(height, b.y1 + by),
+          std::min(width, b.x1 + by)};
+}
+
+// Bounding box of the pixels where mask > 0; nullopt-like empty box (y1 == y0) when none.
+Box bounding_box(const at::Tensor& mask) {
+  const at::Tensor any = (mask > 0).any(0).any(0);  // [H, W]
+  const at::Tensor rows = any.any(1).nonzero(), cols = any.any(0).nonzero();
+  if (rows.numel() == 0) return {0, 0, 0, 0};
+  return {rows.min().item<int64_t>(), cols.min().item<int64_t>(), rows.max().item<int64_t>() + 1,
+          cols.max().item<int64_t>() + 1};
+}
+
+at::Tensor slice(const at::Tensor& x, const Box& b) { return x.narrow(2, b.y0, b.height()).narrow(3, b.x0, b.width()); }
+
+// A square window of `side` pixels at (y0, x0); it may reach past the photo (then it is padded).
+struct Window {
+  int64_t y0, x0, side;
+};
+
+// Start of a window of `side` centred on [lo, hi) inside [0, n): inside whenever it fits.
+int64_t place(int64_t lo, int64_t hi, int64_t side, int64_t n) {
+  if (side >= n) return (n - side) / 2;
+  return std::clamp((lo + hi) / 2 - side / 2, int64_t(0), n - side);
+}
+
+// The square the model sees around `target`: the target plus context, at least the model's size
+// (so small edits run at the photo's own resolution) unless the photo itself is smaller.
+Window window_around(const Box& target, int64_t height, int64_t width, int64_t model_size, double context) {
+  const int64_t extent = std::max(target.height(), target.width());
+  const int64_t with_context = extent + 2 * int64_t(std::ceil(context * double(extent)));
+  const int64_t side = std::max(with_context, std::min(model_size, std::min(height, width)));
+  return {place(target.y0, target.y1, side, height), place(target.x0, target.x1, side, width), side};
+}
+
+// The window's pixels, edge pixels repeated where it reaches past the photo.
+at::Tensor crop_replicate(const at::Tensor& x, int64_t y0, int64_t x0, int64_t height, int64_t width) {
+  const auto opts = at::TensorOptions().dtype(at::kLong).device(x.device());
+  const at::Tensor rows = (at::arange(height, opts) + y0).clamp(0, x.size(2) - 1);
+  const at::Tensor cols = (at::arange(width, opts) + x0).clamp(0, x.size(3) - 1);
+  return x.index_select(2, rows).index_select(3, cols);
+}
+at::Tensor crop_replicate(const at::Tensor& x, const Window& w) { return crop_replicate(x, w.y0, w.x0, w.side, w.side); }
+
+// The part of the window inside the photo, in photo coordinates and in window coordinates.
+std::pair<Box, Box> visible_part(const Window& w, int64_t height, int64_t width) {
+  const Box in_photo{std::max<int64_t>(0, w.y0), std::max<int64_t>(0, w.x0), std::min(height, w.y0 + w.side),
+                     std::min(width, w.x0 + w.side)};
+  const Box in_window{in_photo.y0 - w.y0, in_photo.x0 - w.x0, in_photo.y1 - w.y0, in_photo.x1 - w.x0};
+  return {in_photo, in_window};
+}
+
+void require_photo(const at::Tensor& photo, const char* what) {
+  if (!photo.defined() || photo.dim() != 4 || photo.size(0) != 1 || !photo.is_floating_point())
+    throw Error(ErrorCode::ShapeMismatch, fmt::format("{} works on one [1,C,H,W] photo, got {}", what,
+                                                      photo.defined() ? model::shape_string(photo.sizes()) : "nothing"));
+  if (photo.size(2) < 1 || photo.size(3) < 1) throw Error(ErrorCode::BadArgument, "the photo is empty");
+}
+
+int64_t model_size(const model::ConsistencyFunction& f) { return f.spec().image_size; }
+
+// Weights in [0, 1] over the whole photo: 1 on the mask grown by `grow`, fading to 0 over
+// 2·feather. Computed only on the box the mask can reach, so a dab on a large photo stays cheap.
+at::Tensor compositing_weights(const at::Tensor& mask, const Box& mask_box, const RegionOptions& o) {
+  const int64_t height = mask.size(2), width = mask.size(3);
+  const Box reach = grown(mask_box, o.grow + 3 * o.feather, height, width);  // a box radius beyond the fade
+  at::Tensor weights = at::zeros({1, 1, height, width}, mask.options().dtype(at::kFloat));
+  slice(weights, reach).copy_(feather_weights(slice(mask, reach), o.grow, o.feather));
+  return weights;
+}
+
+// Edits a window of the photo at the model's size and composites it back by `weights`. edit()
+// gets the window scaled to the model's size and the mask of what to generate there.
+using WindowEdit = std::function<at::Tensor(const at::Tensor& image, const at::Tensor& generate, int64_t y0, int64_t x0)>;
+
+at::Tensor edit_in_window(const model::ConsistencyFunction& f, const at::Tensor& photo, const at::Tensor& weights,
+                          const Box& edited, const RegionOptions& o, const WindowEdit& edit) {
+  const int64_t height = photo.size(2), width = photo.size(3), size = model_size(f);
+  const Window window = window_around(edited, height, width, size, o.context);
+  const at::Tensor image = resize_image(crop_replicate(photo, window), size, size);
+  const at::Tensor generate = resize_mask(crop_replicate(weights, window), size, size) > 0;
+  const at::Tensor result = resize_image(edit(image, generate, window.y0, window.x0).to(photo.device()), window.side, window.side);
+
+  const auto [in_photo, in_window] = visible_part(window, height, width);
+  at::Tensor out = photo.clone();
+  const at::Tensor original = slice(photo, in_photo), w = slice(weights, in_photo);
+  const at::Tensor blended = at::where(w > 0, original + w * (slice(result, in_window) - original), original);
+  slice(out, in_photo).copy_(blended);
+  return out;
+}
+
+}  // namespace
+
+at::Tensor inpaint(const model::ConsistencyFunction& f, const at::Tensor& photo, const at::Tensor& mask,
+                   const EditSettings& settings, const RegionOptions& o) {
+  require_photo(photo, "inpainting");
+  validate_mask(photo, mask);
+  const Box box = bounding_box(mask);
+  if (box.height() == 0) return photo.clone();
+  const at::Tensor weights = compositing_weights(mask, box, o);
+  const Box edited = grown(box, o.grow + 2 * o.feather, photo.size(2), photo.size(3));
+  return edit_in_window(f, photo, weights, edited, o, [&](const at::Tensor& image, const at::Tensor& generate, int64_t, int64_t) {
+    return edit::inpaint(f, image, generate.to(at::kFloat), settings);
+  });
+}
+
+at::Tensor sketch(const model::ConsistencyFunction& f, const at::Tensor& painting, const EditSettings& settings,
+                  const at::Tensor& mask, const RegionOptions& o) {
+  require_photo(painting, "stroke-guided editing");
+  const int64_t height = painting.size(2), width = painting.size(3);
+  if (!mask.defined()) {  // redraw everything: the weights are 1 on the whole picture
+    const at::Tensor ones = at::ones({1, 1, height, width}, painting.options().dtype(at::kFloat));
+    return edit_in_window(f, painting, ones, Box{0, 0, height, width}, RegionOptions{0, 0, 0.0, 0, 0},
+                          [&](const at::Tensor& image, const at::Tensor&, int64_t, int64_t) {
+                            return edit::sketch(f, image, settings);
+                          });
+  }
+  validate_mask(painting, mask);
+  const Box box = bounding_box(mask);
+  if (box.height() == 0) return painting.clone();
+  const at::Tensor weights = compositing_weights(mask, box, o);
+  const Box edited = grown(box, o.grow + 2 * o.feather, height, width);
+  return edit_in_window(f, painting, weights, edited, o, [&](const at::Tensor& image, const at::Tensor& generate, int64_t, int64_t) {
+    return edit::sketch(f, image, settings, generate.to(at::kFloat));
+  });
+}
+
+namespace {
+
+// Weighted downscale of sparse hints: the average colour of the hinted pixels under each model pixel.
+std::pair<at::Tensor, at::Tensor> hints_at_model_size(const at::Tensor& hints, const at::Tensor& hint_mask,
+                                                      const Window& window, int64_t size) {
+  const at::Tensor m = (crop_replicate(hint_mask, window) > 0).to(at::kFloat);
+  const at::Tensor coloured = crop_replicate(hints.to(at::kFloat), window) * m;
+  const auto shrink = [size](const at::Tensor& x) {
+    return x.size(2) == size ? x : at::_upsample_bilinear2d_aa(x, {size, size}, false);
+  };
+  const at::Tensor weight = shrink(m).clamp(0, 1);
+  const at::Tensor colour = (shrink(coloured) / weight.clamp_min(1e-6)).clamp(-1, 1);
+  return {colour, (weight > 0).to(at::kFloat)};
+}
+
+}  // namespace
+
+at::Tensor colorize(const model::ConsistencyFunction& f, const at::Tensor& photo_in, const EditSettings& settings,
+                    const at::Tensor& hints, const at::Tensor& hint_mask, const RegionOptions&) {
+  require_photo(photo_in, "colorization");
+  const at::Tensor photo = photo_in.size(1) == 1 ? photo_in.expand({-1, 3, -1, -1}).to(at::kFloat) : photo_in.to(at::kFloat);
+  if (photo.size(1) != 3) throw Error(ErrorCode::ShapeMismatch, "colorization needs a grey or RGB photo");
+  if (hints.defined() != hint_mask.defined())
+    throw Error(ErrorCode::BadArgument, "colour hints need both their colours and where they are");
+  if (hints.defined()) {
+    validate_mask(photo, hint_mask);
+    if (hints.dim() != 4 || hints.size(1) != 3 || hints.size(2) != photo.size(2) || hints.size(3) != photo.size(3))
+      throw Error(ErrorCode::ShapeMismatch, "the colour hints must be an RGB image of the photo's size");
+  }
+  const int64_t height = photo.size(2), width = photo.size(3), size = model_size(f);
+  const Window window{place(0, height, std::max(height, width), height), place(0, width, std::max(height, width), width),
+                      std::max(height, width)};
+  const at::Tensor small = resize_image(crop_replicate(photo, window), size, size);
+  at::Tensor coloured;
+  if (hints.defined()) {
+    const auto [colour, where] = hints_at_model_size(hints, hint_mask, window, size);
+    coloured = edit::colorize(f, small, settings, colour, where);
+  } else {
+    coloured = edit::colorize(f, small, settings);
+  }
+
+  // Chroma comes up from the model's size; luma stays the photo's own.
+  const LumaChromaOperator op;
+  const at::Tensor full = op.forward(photo);
+  const at::Tensor luma = full.narrow(1, 0, 1);
+  const at::Tensor chroma_window = op.forward(coloured.to(photo.device())).narrow(1, 1, 2);
+  const at::Tensor chroma_up = window.side == size
+                                   ? chroma_window
+                                   : at::_upsample_bicubic2d_aa(chroma_window, {window.side, window.side}, false);
+  const auto [in_photo, in_window] = visible_part(window, height, width);
+  at::Tensor chroma = slice(chroma_up, in_window);
+  const int radius = int(std::lround(double(window.side) / double(size)));
+  if (radius >= 1) chroma = guided_filter(luma, chroma, 2 * radius, 1e-3);  // colour edges follow luma edges
+  if (hints.defined()) {
+    const at::Tensor hinted = (hint_mask > 0).expand({1, 2, height, width});
+    chroma = at::where(hinted, op.forward(hints.to(at::kFloat)).narrow(1, 1, 2), chroma);
+  }
+  return op.inverse(at::cat({luma, chroma}, 1));
+}
+
+std::vector<int64_t> tile_starts(int64_t n, int64_t tile, int64_t overlap) {
+  if (tile < 1 || overlap < 0 || overlap >= tile) throw Error(ErrorCode::BadArgument, "tiles must overlap by less than a tile");
+  std::vector<int64_t> starts{0};
+  if (n <= tile) return starts;
+  while (starts.back() + tile < n) starts.push_back(std::min(starts.back() + tile - overlap, n - tile));
+  return starts;
+}
+
+namespace {
+
+// Blending weights along one tile axis: ramps of `overlap` steps where a neighbour overlaps.
+at::Tensor ramp(int64_t length, int64_t overlap, bool before, bool after) {
+  const at::Tensor i = at::arange(length, at::kFloat);
+  at::Tensor w = at::ones({length}, at::kFloat);
+  if (before) w = at::minimum(w, (i + 1) / float(overlap + 1));
+  if (after) w = at::minimum(w, (float(length) - i) / float(overlap + 1));
+  return w;
+}
+
+struct TileGrid {
+  int64_t factor;        // output pixels per input pixel
+  int64_t tile;          // input pixels per tile side
+  int64_t overlap;       // input pixels
+};
+
+// Runs `run(tile_input, y0, x0, index)` on every tile of `input` and blends the [1,C,k·t,k·t]
+// outputs with weights constant on each k×k block. Memory: the output, its weight sum and one tile.
+at::Tensor blend_tiles(const at::Tensor& input, const TileGrid& g,
+                       const std::function<at::Tensor(const at::Tensor&, int64_t, int64_t, int)>& run) {
+  const int64_t height = input.size(2), width = input.size(3), k = g.factor;
+  const std::vector<int64_t> ys = tile_starts(height, g.tile, g.overlap), xs = tile_starts(width, g.tile, g.overlap);
+  at::Tensor sum = at::zeros({1, input.size(1), height * k, width * k}, input.options().dtype(at::kFloat));
+  at::Tensor weight_sum = at::zeros({1, 1, height * k, width * k}, sum.options());
+  int index = 0;
+  for (std::size_t i = 0; i < ys.size(); ++i)
+    for (std::size_t j = 0; j < xs.size(); ++j, ++index) {
+      const at::Tensor tile_in = crop_replicate(input, ys[i], xs[j], g.tile, g.tile);
+      const at::Tensor tile_out = run(tile_in, ys[i], xs[j], index).to(sum.device());
+      const at::Tensor w = at::outer(ramp(g.tile, g.overlap, i > 0, i + 1 < ys.size()),
+                                     ramp(g.tile, g.overlap, j > 0, j + 1 < xs.size()))
+                               .repeat_interleave(k, 0)
+                               .repeat_interleave(k, 1)
+                               .view({1, 1, g.tile * k, g.tile * k})
+                               .to(sum.device());
+      const Box in_out{ys[i] * k, xs[j] * k, std::min(height, ys[i] + g.tile) * k, std::min(width, xs[j] + g.tile) * k};
+      const Box in_tile{0, 0, in_out.height(), in_out.width()};
+      slice(sum, in_out).add_(slice(tile_out, in_tile) * slice(w, in_tile));
+      slice(weight_sum, in_out).add_(slice(w, in_tile));
+    }
+  return sum / weight_sum;
+}
+
+int tile_count(int64_t height, int64_t width, const TileGrid& g) {
+  return int(tile_starts(height, g.tile, g.overlap).size() * tile_starts(width, g.tile, g.overlap).size());
+}
+
+TileGrid grid_for(const model::ConsistencyFunction& f, int factor, const RegionOptions& o) {
+  const int64_t out_tile = o.tile_size > 0 ? o.tile_size : model_size(f);
+  if (out_tile % factor)
+    throw Error(ErrorCode::BadArgument, fmt::format("a tile of {} pixels does not split into {}×{} patches", out_tile, factor, factor));
+  const int64_t tile = out_tile / factor;
+  const int64_t overlap_out = o.tile_overlap > 0 ? o.tile_overlap : out_tile / 4;
+  const int64_t overlap = std::clamp<int64_t>(overlap_out / factor, 1, std::max<int64_t>(tile - 1, 0));
+  if (tile < 2) throw Error(ErrorCode::BadArgument, "tiles must span at least 2 input pixels");
+  return {factor, tile, overlap};
+}
+
+// Progress of tile `index` inside the whole job.
+sampling::LoopControl tile_control(const sampling::LoopControl& job, int index, int steps_per_tile, int tiles) {
+  sampling::LoopControl c = job;
+  c.step_offset = job.step_offset + index * steps_per_tile;
+  c.total_steps = job.total_steps > 0 ? job.total_steps : tiles * steps_per_tile;
+  return c;
+}
+
+}  // namespace
+
+at::Tensor super_resolve(const model::ConsistencyFunction& f, const at::Tensor& low_res, int factor,
+                         const EditSettings& settings, const RegionOptions& o) {
+  require_photo(low_res, "super-resolution");
+  if (factor != 2 && factor != 4 && factor != 8)
+    throw Error(ErrorCode::BadArgument, fmt::format("super-resolution scales by 2, 4 or 8, not {}", factor));
+  const TileGrid grid = grid_for(f, factor, o);
+  const int tiles = tile_count(low_res.size(2), low_res.size(3), grid);
+  return blend_tiles(low_res.to(at::kFloat), grid, [&](const at::Tensor& tile, int64_t y0, int64_t x0, int index) {
+    EditSettings s = settings;
+    s.noise_y0 = settings.noise_y0 + y0 * factor;  // one noise plane in output pixels for all tiles
+    s.noise_x0 = settings.noise_x0 + x0 * factor;
+    s.control = tile_control(settings.control, index, settings.schedule.steps(), tiles);
+    return edit::super_resolve(f, tile, factor, s);
+  });
+}
+
+at::Tensor denoise(const model::ConsistencyFunction& f, const at::Tensor& noisy, double sigma,
+                   const EditSettings& settings, const RegionOptions& o) {
+  require_photo(noisy, "denoising");
+  if (!(sigma > 0)) sigma = estimate_noise_sigma(noisy);
+  const TileGrid grid = grid_for(f, 1, o);
+  const int tiles = tile_count(noisy.size(2), noisy.size(3), grid);
+  return blend_tiles(noisy.to(at::kFloat), grid, [&](const at::Tensor& tile, int64_t, int64_t, int index) {
+    const sampling::LoopControl c = tile_control(settings.control, index, 1, tiles);
+    sampling::throw_if_cancelled(c);
+    at::Tensor out = edit::denoise(f, tile, sigma, settings.labels);
+    if (c.on_step) c.on_step(sampling::StepInfo{c.step_offset + 1, c.total_steps, sigma, out});
+    return out;
+  });
+}
+
+}  // namespace cm::edit::region

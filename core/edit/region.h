@@ -1,0 +1,53 @@
+// Edits on photos of any size (DESIGN.md "Photos larger than the model"). The model only ever
+// sees its native size; the photo's own pixels are kept wherever the edit does not reach:
+//  - inpaint / sketch: a square window around the mask (plus context) is scaled to the model
+//    size, edited, scaled back, and only the masked pixels are composited into the photo, with
+//    the mask grown by `grow` pixels and faded out over 2·`feather` more; pixels beyond that are
+//    bit-identical to the input;
+//  - colorize: a downscaled copy is colorized and only its chroma is carried up onto the photo's
+//    own luma (guided by it, so colour edges follow the photo's edges): the luma is the input's;
+//  - super-resolve / denoise: overlapping model-size tiles, blended with weights that are constant
+//    on each k×k patch (so every patch mean still equals its low-res pixel), one tile in memory at
+//    a time. Tiles share one noise plane (sampling::NoiseField), so the overlap agrees.
+// Photos are [1,C,H,W] float in [−1, 1] on any device; results come back on the photo's device.
+#pragma once
+
+#include "core/edit/edits.h"
+
+namespace cm::edit::region {
+
+struct RegionOptions {
+  int grow = 2;           // pixels beyond the mask that are regenerated fully
+  int feather = 8;        // half-width of the fade between the edit and the photo, in pixels
+  double context = 0.25;  // context around the mask's bounding box on each side, as a fraction of its size
+  int tile_size = 0;      // tiles: output pixels per tile side; 0 = the model's size
+  int tile_overlap = 0;   // tiles: overlap in output pixels; 0 = a quarter tile
+};
+
+// mask: [1,1,H,W], > 0 = inpaint. An empty mask returns the photo unchanged.
+at::Tensor inpaint(const model::ConsistencyFunction& f, const at::Tensor& photo, const at::Tensor& mask,
+                   const EditSettings& settings, const RegionOptions& options = {});
+
+// The painting (photo with strokes) guides SDEdit inside the mask's window; without a mask the
+// whole picture is redrawn (at the model's resolution).
+at::Tensor sketch(const model::ConsistencyFunction& f, const at::Tensor& painting, const EditSettings& settings,
+                  const at::Tensor& mask = at::Tensor(), const RegionOptions& options = {});
+
+// hints / hint_mask as in edit::colorize, at the photo's size.
+at::Tensor colorize(const model::ConsistencyFunction& f, const at::Tensor& photo, const EditSettings& settings,
+                    const at::Tensor& hints = at::Tensor(), const at::Tensor& hint_mask = at::Tensor(),
+                    const RegionOptions& options = {});
+
+// low_res: [1,C,h,w] of any size → [1,C,k·h,k·w]. tile_size must be a multiple of k.
+at::Tensor super_resolve(const model::ConsistencyFunction& f, const at::Tensor& low_res, int factor,
+                         const EditSettings& settings, const RegionOptions& options = {});
+
+// One evaluation per tile at the photo's own resolution; sigma ≤ 0: estimated on the whole photo.
+at::Tensor denoise(const model::ConsistencyFunction& f, const at::Tensor& noisy, double sigma,
+                   const EditSettings& settings, const RegionOptions& options = {});
+
+// Tile origins along an axis of length n: windows of `tile` that cover [0, n) and share at least
+// `overlap`; a single window at 0 (padded) when n ≤ tile.
+std::vector<int64_t> tile_starts(int64_t n, int64_t tile, int64_t overlap);
+
+}  // namespace cm::edit::region

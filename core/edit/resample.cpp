@@ -1,0 +1,64 @@
+#include "core/edit/resample.h"
+
+#include "core/base/error.h"
+
+#include <ATen/ATen.h>
+
+namespace cm::edit {
+
+at::Tensor resize_image(const at::Tensor& image, int64_t height, int64_t width) {
+  if (image.size(2) == height && image.size(3) == width) return image;
+  return at::_upsample_bicubic2d_aa(image.to(at::kFloat), {height, width}, /*align_corners=*/false).clamp(-1, 1);
+}
+
+at::Tensor resize_mask(const at::Tensor& mask, int64_t height, int64_t width) {
+  if (mask.size(2) == height && mask.size(3) == width) return mask.to(at::kFloat);
+  return at::_upsample_bilinear2d_aa(mask.to(at::kFloat), {height, width}, /*align_corners=*/false).clamp(0, 1);
+}
+
+at::Tensor feather_weights(const at::Tensor& mask, int grow, int feather) {
+  if (grow < 0 || feather < 0) throw Error(ErrorCode::BadArgument, "grow and feather must be ≥ 0 pixels");
+  at::Tensor grown = (mask > 0).to(at::kFloat);
+  const int reach = grow + feather;
+  if (reach > 0) grown = at::max_pool2d(grown, {2 * reach + 1, 2 * reach + 1}, {1, 1}, {reach, reach});
+  if (feather == 0) return grown;
+  // Inside the grown-by-`grow` mask every box of radius `feather` holds only ones: weight 1 exactly.
+  return at::avg_pool2d(grown, {2 * feather + 1, 2 * feather + 1}, {1, 1}, {feather, feather},
+                        /*ceil_mode=*/false, /*count_include_pad=*/false);
+}
+
+namespace {
+
+// Box sums along one dimension via a prefix sum: out[i] = Σ x[max(0,i−r) … min(n−1,i+r)].
+at::Tensor box_sum_along(const at::Tensor& x, int64_t dim, int radius) {
+  const int64_t n = x.size(dim);
+  std::vector<int64_t> pad_shape = x.sizes().vec();
+  pad_shape[dim] = 1;
+  const at::Tensor prefix = at::cat({at::zeros(pad_shape, x.options()), x.cumsum(dim)}, dim);  // n+1 entries
+  const at::Tensor index = at::arange(n, x.options().dtype(at::kLong));
+  const at::Tensor hi = (index + radius + 1).clamp_max(n), lo = (index - radius).clamp_min(0);
+  return prefix.index_select(dim, hi) - prefix.index_select(dim, lo);
+}
+
+}  // namespace
+
+at::Tensor box_mean(const at::Tensor& x, int radius) {
+  if (radius <= 0) return x;
+  // float32 prefix sums over a 4000-pixel row lose ~1e-5 of a box mean: fine for filtering,
+  // and half the memory of double on a large photo.
+  const at::Tensor xf = x.to(at::kFloat);
+  const at::Tensor ones = at::ones({1, 1, x.size(2), x.size(3)}, xf.options());
+  const at::Tensor counts = box_sum_along(box_sum_along(ones, 2, radius), 3, radius);
+  return box_sum_along(box_sum_along(xf, 2, radius), 3, radius) / counts;
+}
+
+at::Tensor guided_filter(const at::Tensor& guide, const at::Tensor& source, int radius, double eps) {
+  const at::Tensor mean_i = box_mean(guide, radius), mean_p = box_mean(source, radius);
+  const at::Tensor cov_ip = box_mean(guide * source, radius) - mean_i * mean_p;
+  const at::Tensor var_i = box_mean(guide * guide, radius) - mean_i * mean_i;
+  const at::Tensor a = cov_ip / (var_i + eps);
+  const at::Tensor b = mean_p - a * mean_i;
+  return box_mean(a, radius) * guide + box_mean(b, radius);
+}
+
+}  // namespace cm::edit

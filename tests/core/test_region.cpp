@@ -1,0 +1,174 @@
+// Edits on photos of any size (core/edit/region), with the analytic model at 64 px.
+#include "core/analytic_model.h"
+#include "core/edit/linear_operator.h"
+#include "core/edit/region.h"
+#include "core/edit/resample.h"
+#include "core/expect_error.h"
+#include "core/sampling/noise.h"
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+namespace {
+
+using namespace cm::edit;
+using cm::ErrorCode;
+using cm::testing::max_abs_diff;
+namespace region = cm::edit::region;
+
+EditSettings steps(int n, double sigma_start = 80.0) {
+  EditSettings s;
+  s.schedule = cm::sampling::karras_schedule(n, sigma_start);
+  s.seed = 17;
+  return s;
+}
+
+at::Tensor dab(int64_t h, int64_t w, int64_t y, int64_t x, int64_t size) {
+  at::Tensor m = at::zeros({1, 1, h, w});
+  m.narrow(2, y, size).narrow(3, x, size).fill_(1);
+  return m;
+}
+
+TEST(Resample, FeatherWeightsAreOneOnTheGrownMaskAndZeroBeyondTheFade) {
+  const at::Tensor mask = dab(64, 64, 30, 30, 4);
+  const at::Tensor w = feather_weights(mask, 2, 3);
+  EXPECT_TRUE(at::equal(w.narrow(2, 28, 8).narrow(3, 28, 8), at::ones({1, 1, 8, 8})));  // mask ± grow: exactly 1
+  // Nonzero exactly up to grow + 2·feather = 8 pixels from the mask, 0 from 9 on.
+  EXPECT_GT(w[0][0][30 - 8][32].item<float>(), 0.f);
+  EXPECT_EQ(w[0][0][30 - 9][32].item<float>(), 0.f);
+  EXPECT_EQ(w[0][0][33 + 9][32].item<float>(), 0.f);
+  const float mid = w[0][0][25][32].item<float>();
+  EXPECT_GT(mid, 0.f);
+  EXPECT_LT(mid, 1.f);
+  // A mask at the photo's edge keeps weight 1 there (the blur does not count pixels outside).
+  EXPECT_EQ(feather_weights(dab(16, 16, 0, 0, 3), 0, 2)[0][0][0][0].item<float>(), 1.f);
+}
+
+TEST(Resample, BoxMeanMatchesADirectAverage) {
+  const at::Tensor x = cm::sampling::NoiseField(2).crop(0, {1, 2, 0, 0, 20, 30});
+  const at::Tensor direct = at::avg_pool2d(x, {7, 7}, {1, 1}, {3, 3}, false, /*count_include_pad=*/false);
+  EXPECT_LE(max_abs_diff(box_mean(x, 3), direct), 1e-5);
+}
+
+TEST(Region, InpaintingAPhotoKeepsEveryPixelTheEditDoesNotReach) {
+  const auto f = cm::testing::analytic_model(64);
+  for (auto [h, w] : {std::pair<int64_t, int64_t>{300, 200}, {40, 50}, {64, 640}}) {
+    SCOPED_TRACE(::testing::Message() << w << "×" << h);
+    const at::Tensor photo = cm::testing::smooth_photo(h, w);
+    const at::Tensor mask = dab(h, w, h / 3, w / 2, std::min<int64_t>(12, h / 4));
+    region::RegionOptions o;
+    const at::Tensor out = region::inpaint(f, photo, mask, steps(2), o);
+    ASSERT_EQ(out.sizes(), photo.sizes());
+    const at::Tensor reached = feather_weights(mask, o.grow, o.feather) > 0;
+    const at::Tensor keep = reached.logical_not().expand_as(photo);
+    EXPECT_TRUE(at::equal(out.masked_select(keep), photo.masked_select(keep)));
+    const at::Tensor inside = (mask > 0).expand_as(photo);
+    EXPECT_GT((out - photo).abs().masked_select(inside).mean().item<double>(), 0.05);
+  }
+}
+
+TEST(Region, AnEmptyMaskChangesNothing) {
+  const auto f = cm::testing::analytic_model(64);
+  const at::Tensor photo = cm::testing::smooth_photo(100, 120);
+  EXPECT_TRUE(at::equal(region::inpaint(f, photo, at::zeros({1, 1, 100, 120}), steps(1)), photo));
+  EXPECT_CM_ERROR(region::inpaint(f, photo, at::zeros({1, 1, 100, 100}), steps(1)), ErrorCode::ShapeMismatch,
+                  "the mask is 100×100 pixels but the image is 120×100");
+}
+
+TEST(Region, SketchWithAMaskKeepsTheRestOfThePhoto) {
+  const auto f = cm::testing::analytic_model(64);
+  const at::Tensor photo = cm::testing::smooth_photo(180, 240);
+  const at::Tensor mask = dab(180, 240, 100, 20, 30);
+  at::Tensor painting = photo.clone();
+  painting.narrow(2, 105, 10).narrow(3, 25, 20).fill_(0.9);  // a stroke
+  region::RegionOptions o;
+  const at::Tensor out = region::sketch(f, painting, steps(2, 3.0), mask, o);
+  const at::Tensor keep = (feather_weights(mask, o.grow, o.feather) == 0).expand_as(photo);
+  EXPECT_TRUE(at::equal(out.masked_select(keep), painting.masked_select(keep)));
+  EXPECT_GT(max_abs_diff(out, painting), 0.05);
+  // Without a mask the whole picture is redrawn, at the photo's size.
+  EXPECT_EQ(region::sketch(f, painting, steps(1, 3.0)).sizes(), painting.sizes());
+}
+
+TEST(Region, ColorizingAPhotoKeepsItsLumaAndTheHints) {
+  const auto f = cm::testing::analytic_model(64);
+  const at::Tensor photo = cm::testing::smooth_photo(150, 210);
+  const LumaChromaOperator op;
+  const at::Tensor grey_luma = op.forward(photo).narrow(1, 0, 1);
+  const at::Tensor grey = (grey_luma / op.basis()[0].sum().item<double>()).expand({1, 3, 150, 210}).contiguous();
+  at::Tensor hint_mask = at::zeros({1, 1, 150, 210});
+  hint_mask.narrow(2, 60, 3).narrow(3, 100, 3).fill_(1);
+  const at::Tensor hints = at::tensor({-0.2f, 0.5f, 0.7f}).view({1, 3, 1, 1}).expand({1, 3, 150, 210}).contiguous();
+  const at::Tensor out = region::colorize(f, grey, steps(2), hints, hint_mask);
+  ASSERT_EQ(out.sizes(), grey.sizes());
+  EXPECT_LE(max_abs_diff(op.forward(out).narrow(1, 0, 1), op.forward(grey).narrow(1, 0, 1)), 1e-5);
+  const at::Tensor at_hints = (hint_mask > 0).expand({1, 2, 150, 210});
+  EXPECT_LE(max_abs_diff(op.forward(out).narrow(1, 1, 2).masked_select(at_hints),
+                         op.forward(hints).narrow(1, 1, 2).masked_select(at_hints)), 1e-5);
+  EXPECT_GT(op.forward(out).narrow(1, 1, 2).abs().mean().item<double>(), 0.01);  // colour everywhere else too
+}
+
+TEST(Region, SuperResolvingAnyImageSizeKeepsEveryPatchMean) {
+  const auto f = cm::testing::analytic_model(64);
+  const at::Tensor low = cm::testing::smooth_photo(37, 53);
+  const at::Tensor out = region::super_resolve(f, low, 4, steps(2));
+  ASSERT_EQ(out.sizes(), (std::vector<int64_t>{1, 3, 148, 212}));
+  EXPECT_LE(max_abs_diff(at::avg_pool2d(out, {4, 4}), low), 1e-5);
+  EXPECT_CM_ERROR(region::super_resolve(f, low, 8, steps(1), region::RegionOptions{2, 8, 0.25, 60, 0}),
+                  ErrorCode::BadArgument, "a tile of 60 pixels does not split into 8×8 patches");
+}
+
+TEST(Region, TiledSuperResolutionHasNoSeams) {
+  // An image that fits in one tile, run as one tile and as 3×3 overlapping tiles: the tiles share
+  // one noise plane and the analytic model is local, so the two runs must agree everywhere.
+  const auto f = cm::testing::analytic_model(64);
+  const at::Tensor low = cm::testing::smooth_photo(16, 16);
+  const at::Tensor single = region::super_resolve(f, low, 4, steps(3));
+  region::RegionOptions tiled;
+  tiled.tile_size = 32;
+  tiled.tile_overlap = 8;
+  int last_step = 0, total = 0;
+  EditSettings s = steps(3);
+  s.control.on_step = [&](const cm::sampling::StepInfo& i) {
+    EXPECT_EQ(i.step, last_step + 1);
+    last_step = i.step;
+    total = i.total;
+  };
+  const at::Tensor many = region::super_resolve(f, low, 4, s, tiled);
+  EXPECT_EQ(region::tile_starts(16, 8, 2), (std::vector<int64_t>{0, 6, 8}));
+  EXPECT_EQ(total, 9 * 3);
+  EXPECT_EQ(last_step, 9 * 3);
+  EXPECT_LE(max_abs_diff(many, single), 1e-5);
+}
+
+TEST(Region, CancellingATiledJobStopsIt) {
+  const auto f = cm::testing::analytic_model(64);
+  EditSettings s = steps(2);
+  int seen = 0;
+  s.control.on_step = [&](const cm::sampling::StepInfo&) { ++seen; };
+  s.control.cancelled = [&] { return seen == 5; };
+  region::RegionOptions tiled;
+  tiled.tile_size = 32;
+  EXPECT_CM_ERROR(region::super_resolve(f, cm::testing::smooth_photo(20, 20), 4, s, tiled), ErrorCode::Cancelled,
+                  "cancelled");
+  EXPECT_EQ(seen, 5);
+}
+
+TEST(Region, TiledDenoisingMatchesOneEvaluationOfTheWholePhoto) {
+  const auto f = cm::testing::analytic_model(64);
+  const at::Tensor photo = cm::testing::smooth_photo(150, 170);
+  const at::Tensor noisy = photo + 0.1 * cm::sampling::NoiseField(3).crop(0, {1, 3, 0, 0, 150, 170});
+  const at::Tensor out = region::denoise(f, noisy, 0.1, steps(1));
+  EXPECT_LE(max_abs_diff(out, denoise(f, noisy, 0.1)), 1e-5);  // the analytic model is local
+  EXPECT_LT((out - photo).pow(2).mean().item<double>(), (noisy - photo).pow(2).mean().item<double>());
+}
+
+TEST(Region, TileStartsCoverTheAxisWithTheOverlap) {
+  EXPECT_EQ(region::tile_starts(10, 16, 4), (std::vector<int64_t>{0}));
+  EXPECT_EQ(region::tile_starts(16, 16, 4), (std::vector<int64_t>{0}));
+  EXPECT_EQ(region::tile_starts(40, 16, 4), (std::vector<int64_t>{0, 12, 24}));
+  EXPECT_EQ(region::tile_starts(41, 16, 4), (std::vector<int64_t>{0, 12, 24, 25}));
+  EXPECT_CM_ERROR(region::tile_starts(41, 16, 16), ErrorCode::BadArgument, "overlap by less than a tile");
+}
+
+}  // namespace
