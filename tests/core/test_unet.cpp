@@ -1,8 +1,13 @@
+#include "core/analytic_model.h"
+#include "core/edit/linear_operator.h"
+#include "core/edit/region.h"
+#include "core/edit/resample.h"
 #include "core/expect_error.h"
 #include "core/golden_dir.h"
 #include "core/model/torch_checkpoint.h"
 #include "core/model/unet.h"
 #include "core/model/unet_function.h"
+#include "core/sampling/schedule.h"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -189,6 +194,32 @@ TEST_F(GoldenWeights, HalfPrecisionStaysCloseToFloat32) {
   EXPECT_LT(rel, 0.15) << "bf16 relative L2 error " << rel;
   EXPECT_TRUE(b.isfinite().all().item<bool>());
   EXPECT_GT(rel, 0.0) << "bf16 did not change anything: were the weights converted?";
+}
+
+// Every edit runs on the real network too: a class-conditional UNet at 32 px, on a photo
+// larger than the model and not square, keeps the invariants the analytic tests prove.
+TEST_F(GoldenWeights, EditsRunOnTheRealNetworkAndKeepTheirInvariants) {
+  auto unet = std::make_shared<const UNet>(config, weights);
+  const UNetFunction f(unet, Parameterization::Consistency, {});
+  ASSERT_EQ(f.spec().image_size, 32);
+  cm::edit::EditSettings settings;
+  settings.schedule = cm::sampling::schedule_from_ts({0, 22, 39}, 40);
+  settings.labels = at::tensor({3}, at::kLong);
+  const at::Tensor photo = cm::testing::smooth_photo(45, 70);
+  at::Tensor mask = at::zeros({1, 1, 45, 70});
+  mask.narrow(2, 10, 8).narrow(3, 40, 9).fill_(1);
+  const at::Tensor inpainted = cm::edit::region::inpaint(f, photo, mask, settings);
+  const at::Tensor keep = (cm::edit::feather_weights(mask, 2, 8) == 0).expand_as(photo);
+  EXPECT_TRUE(at::equal(inpainted.masked_select(keep), photo.masked_select(keep)));
+  EXPECT_GT(cm::testing::max_abs_diff(inpainted, photo), 0.05);
+
+  const at::Tensor low = photo.narrow(2, 0, 20).narrow(3, 0, 30).contiguous();
+  const at::Tensor sr = cm::edit::region::super_resolve(f, low, 4, settings);
+  EXPECT_LE(cm::testing::max_abs_diff(at::avg_pool2d(sr, {4, 4}), low), 1e-5);
+
+  const cm::edit::LumaChromaOperator op;
+  const at::Tensor colored = cm::edit::region::colorize(f, photo, settings);
+  EXPECT_LE(cm::testing::max_abs_diff(op.forward(colored).narrow(1, 0, 1), op.forward(photo).narrow(1, 0, 1)), 1e-5);
 }
 
 }  // namespace
