@@ -191,18 +191,21 @@ at::Tensor colorize(const model::ConsistencyFunction& f, const at::Tensor& photo
     coloured = edit::colorize(f, small, settings);
   }
 
-  // Chroma comes up from the model's size; luma stays the photo's own.
+  // Chroma comes up from the model's size; luma stays the photo's own. The chroma is fitted
+  // locally as a linear function of luma at the model's size and that fit is applied to the
+  // photo's full-resolution luma, so colour edges land on the photo's own edges.
   const LumaChromaOperator op;
-  const at::Tensor full = op.forward(photo);
-  const at::Tensor luma = full.narrow(1, 0, 1);
-  const at::Tensor chroma_window = op.forward(coloured.to(photo.device())).narrow(1, 1, 2);
-  const at::Tensor chroma_up = window.side == size
-                                   ? chroma_window
-                                   : at::_upsample_bicubic2d_aa(chroma_window, {window.side, window.side}, false);
+  const at::Tensor luma = op.forward(photo).narrow(1, 0, 1);
+  const at::Tensor small_luma = op.forward(small.to(photo.device())).narrow(1, 0, 1);
+  const at::Tensor small_chroma = op.forward(coloured.to(photo.device())).narrow(1, 1, 2);
   const auto [in_photo, in_window] = visible_part(window, height, width);
-  at::Tensor chroma = slice(chroma_up, in_window);
-  const int radius = int(std::lround(double(window.side) / double(size)));
-  if (radius >= 1) chroma = guided_filter(luma, chroma, 2 * radius, 1e-3);  // colour edges follow luma edges
+  at::Tensor chroma;
+  if (window.side == size) {
+    chroma = slice(small_chroma, in_window);
+  } else {
+    const at::Tensor window_luma = crop_replicate(luma, window);  // the guide, padded like the model's input
+    chroma = slice(guided_upsample(small_luma, small_chroma, window_luma, 2, 1e-3), in_window);
+  }
   if (hints.defined()) {
     const at::Tensor hinted = (hint_mask > 0).expand({1, 2, height, width});
     chroma = at::where(hinted, op.forward(hints.to(at::kFloat)).narrow(1, 1, 2), chroma);

@@ -52,13 +52,34 @@ at::Tensor box_mean(const at::Tensor& x, int radius) {
   return box_sum_along(box_sum_along(xf, 2, radius), 3, radius) / counts;
 }
 
-at::Tensor guided_filter(const at::Tensor& guide, const at::Tensor& source, int radius, double eps) {
+namespace {
+
+// Box means of the coefficients a, b of q = a·I + b fitted to (guide I, source p) in every box.
+std::pair<at::Tensor, at::Tensor> guided_coefficients(const at::Tensor& guide, const at::Tensor& source, int radius,
+                                                      double eps) {
   const at::Tensor mean_i = box_mean(guide, radius), mean_p = box_mean(source, radius);
   const at::Tensor cov_ip = box_mean(guide * source, radius) - mean_i * mean_p;
   const at::Tensor var_i = box_mean(guide * guide, radius) - mean_i * mean_i;
   const at::Tensor a = cov_ip / (var_i + eps);
   const at::Tensor b = mean_p - a * mean_i;
-  return box_mean(a, radius) * guide + box_mean(b, radius);
+  return {box_mean(a, radius), box_mean(b, radius)};
+}
+
+}  // namespace
+
+at::Tensor guided_filter(const at::Tensor& guide, const at::Tensor& source, int radius, double eps) {
+  const auto [a, b] = guided_coefficients(guide, source, radius, eps);
+  return a * guide + b;
+}
+
+at::Tensor guided_upsample(const at::Tensor& guide_low, const at::Tensor& source_low, const at::Tensor& guide_high,
+                           int radius, double eps) {
+  const auto [a, b] = guided_coefficients(guide_low, source_low, radius, eps);
+  const int64_t height = guide_high.size(2), width = guide_high.size(3);
+  const auto enlarge = [&](const at::Tensor& x) {
+    return at::upsample_bilinear2d(x, {height, width}, /*align_corners=*/false);
+  };
+  return enlarge(a) * guide_high + enlarge(b);
 }
 
 }  // namespace cm::edit

@@ -25,4 +25,11 @@ at::Tensor box_mean(const at::Tensor& x, int radius);
 // radius r, so edges of the guide reappear in the source. eps regularises flat regions.
 at::Tensor guided_filter(const at::Tensor& guide, const at::Tensor& source, int radius, double eps);
 
+// The fast guided filter (He & Sun 2015) for carrying a low-resolution source up onto a
+// high-resolution guide: the linear coefficients are fitted at low resolution (guide_low and
+// source_low, radius in low-res pixels) and only they are enlarged, then applied to guide_high.
+// Costs a few passes over the large image instead of a dozen.
+at::Tensor guided_upsample(const at::Tensor& guide_low, const at::Tensor& source_low, const at::Tensor& guide_high,
+                           int radius, double eps);
+
 }  // namespace cm::edit

@@ -1,0 +1,58 @@
+// region_overhead [WIDTH] [HEIGHT] [MODEL_SIZE] [THREADS] — the cost of everything around the
+// network when editing a photo: windows, resampling, compositing, chroma carry-up with the guided
+// filter, tiling. The model is the analytic Gaussian one (≈ free), so the times are the overhead
+// cmedit adds to N network evaluations. Prints the median of 3 runs per edit, in ms.
+#include "core/edit/region.h"
+#include "core/model/gaussian_consistency.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <vector>
+
+namespace {
+
+double median_ms(const std::function<void()>& run) {
+  std::vector<double> ms;
+  for (int i = 0; i < 3; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    run();
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms[1];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace cm;
+  const int64_t width = argc > 1 ? std::atoll(argv[1]) : 4000, height = argc > 2 ? std::atoll(argv[2]) : 3000;
+  const int size = argc > 3 ? std::atoi(argv[3]) : 256, threads = argc > 4 ? std::atoi(argv[4]) : 2;
+  if (width < 16 || height < 16 || size < 16 || threads < 1) {
+    std::fprintf(stderr, "usage: region_overhead [WIDTH] [HEIGHT] [MODEL_SIZE] [THREADS]\n");
+    return 2;
+  }
+  at::set_num_threads(threads);
+  model::ModelSpec spec;
+  spec.image_size = size;
+  const model::GaussianConsistency f(0.0, 0.5, spec);
+  const at::Tensor photo = at::rand({1, 3, height, width}) * 2 - 1;
+  at::Tensor mask = at::zeros({1, 1, height, width});
+  mask.narrow(2, height / 3, height / 10).narrow(3, width / 3, width / 8).fill_(1);
+  edit::EditSettings one_step;
+  const at::Tensor low = photo.narrow(2, 0, height / 4).narrow(3, 0, width / 4).contiguous();
+
+  std::printf("photo %lld×%lld, model %d px, %d threads\n", (long long)width, (long long)height, size, threads);
+  std::printf("inpaint (mask %lld×%lld)  %8.1f ms\n", (long long)(width / 8), (long long)(height / 10),
+              median_ms([&] { edit::region::inpaint(f, photo, mask, one_step); }));
+  std::printf("colorize                 %8.1f ms\n", median_ms([&] { edit::region::colorize(f, photo, one_step); }));
+  std::printf("super-resolve ×4 of %lld×%lld %6.1f ms\n", (long long)low.size(3), (long long)low.size(2),
+              median_ms([&] { edit::region::super_resolve(f, low, 4, one_step); }));
+  return 0;
+}
