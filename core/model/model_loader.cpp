@@ -40,13 +40,16 @@ StateDict read_weights(const fs::path& path) {
   throw Error(ErrorCode::Unsupported, "cannot read weights from '" + path.string() + "' (expected .pt or .safetensors)");
 }
 
-LoadedModel load_model(const fs::path& path) {
+LoadedModel load_model(const fs::path& path) { return load_model(path, c10::Device(c10::kCPU), at::kFloat); }
+
+LoadedModel load_model(const fs::path& path, c10::Device device, c10::ScalarType dtype) {
   const ModelSource source = locate_model(path);
   if (!source.card)
     throw Error(ErrorCode::BadArgument, "no model card for '" + path.string() +
                                             "': put a model.json beside it (cmedit-cli models convert makes one for "
                                             "official checkpoints)");
-  auto unet = std::make_shared<const UNet>(source.card->architecture, read_weights(source.weights));
+  auto unet = std::make_shared<UNet>(source.card->architecture, read_weights(source.weights));
+  if (device != c10::Device(c10::kCPU) || dtype != at::kFloat) unet->to(device, dtype);
   return {*source.card, std::make_shared<const UNetFunction>(unet, source.card->parameterization, source.card->spec())};
 }
 

@@ -33,4 +33,8 @@ struct LoadedModel {
 // Throws cm::Error; a file without a card is BadArgument ("no model card …").
 LoadedModel load_model(const std::filesystem::path& path);
 
+// The same, with the weights moved to `device` in `dtype` (Half/BFloat16: the official mixed
+// precision of UNet::to) before the function is built.
+LoadedModel load_model(const std::filesystem::path& path, c10::Device device, c10::ScalarType dtype);
+
 }  // namespace cm::model

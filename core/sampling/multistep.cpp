@@ -9,10 +9,10 @@
 namespace cm::sampling {
 
 at::Tensor generate(const model::ConsistencyFunction& f, int64_t batch, std::uint64_t seed, const Schedule& schedule,
-                    const at::Tensor& labels, const LoopControl& control) {
+                    const at::Tensor& labels, const LoopControl& control, int64_t first_image) {
   if (batch < 1) throw Error(ErrorCode::BadArgument, fmt::format("cannot sample {} images", batch));
   const model::ModelSpec& spec = f.spec();
-  const NoiseWindow window{batch, spec.channels, 0, 0, spec.image_size, spec.image_size};
+  const NoiseWindow window{batch, spec.channels, 0, 0, spec.image_size, spec.image_size, first_image};
   const at::Tensor start = at::zeros({batch, spec.channels, spec.image_size, spec.image_size}, at::kFloat);
   return run_consistency_loop(f, start, schedule, field_noise(NoiseField(seed), window), labels, nullptr, control);
 }

@@ -15,9 +15,10 @@
 namespace cm::sampling {
 
 // `batch` images from seed's noise field at the model's size. labels: [batch] int64 for
-// class-conditional models. Same seed → same images on every device.
+// class-conditional models. Same seed → same images on every device. first_image: where the
+// batch starts in the seed's sequence of images (a batch split in two gives the same images).
 at::Tensor generate(const model::ConsistencyFunction& f, int64_t batch, std::uint64_t seed, const Schedule& schedule,
-                    const at::Tensor& labels = at::Tensor(), const LoopControl& control = {});
+                    const at::Tensor& labels = at::Tensor(), const LoopControl& control = {}, int64_t first_image = 0);
 
 // The official multistep sampler with explicit noises, for parity with the official code:
 // noises = z₀ (x_T = T·z₀) and one more per later index, so noises.size() == ts.size().

@@ -39,7 +39,7 @@ at::Tensor NoiseField::crop(int draw, const NoiseWindow& w) const {
   for (int64_t b = 0; b < w.batch; ++b)
     for (int64_t r = row0; r <= row1; ++r)
       for (int64_t c = col0; c <= col1; ++c) {
-        at::Generator generator = at::detail::createCPUGenerator(block_seed(seed_, draw, b, r, c));
+        at::Generator generator = at::detail::createCPUGenerator(block_seed(seed_, draw, w.first_image + b, r, c));
         blocks[b]
             .narrow(1, (r - row0) * kBlock, kBlock)
             .narrow(2, (c - col0) * kBlock, kBlock)

@@ -24,6 +24,7 @@ struct NoiseWindow {
   int64_t channels = 3;
   int64_t y0 = 0, x0 = 0;
   int64_t height = 0, width = 0;
+  int64_t first_image = 0;  // image b of the window is image first_image + b of the field
 };
 
 class NoiseField {

@@ -1,8 +1,19 @@
+#include "core/analytic_model.h"
 #include "core/engine/device.h"
+#include "core/engine/engine.h"
+#include "core/engine/execute.h"
+#include "core/model/model_loader.h"
+#include "core/sampling/multistep.h"
+#include "core/temp_dir.h"
+#include "core/test_model_dir.h"
 #include "core/expect_error.h"
 
+#include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <torch/version.h>
+
+#include <atomic>
+#include <future>
 
 namespace {
 
@@ -42,6 +53,174 @@ TEST(Device, TorchComponentReportsVersionAndCuda) {
   EXPECT_EQ(c.name, "LibTorch");
   EXPECT_EQ(c.version, TORCH_VERSION);
   EXPECT_NE(c.note.find("CUDA"), std::string::npos) << c.note;
+}
+
+}  // namespace
+
+// ---- the engine -----------------------------------------------------------------------------
+
+namespace {
+
+using namespace cm::engine;
+
+TEST(EngineChoices, ThreadsLeaveACoreToTheUi) {
+  EXPECT_EQ(choose_cpu_threads(1), 1);
+  EXPECT_EQ(choose_cpu_threads(2), 1);
+  EXPECT_EQ(choose_cpu_threads(16), 15);
+}
+
+TEST(EngineChoices, Precision) {
+  EXPECT_EQ(choose_precision("auto", c10::Device(c10::kCPU)), at::kFloat);
+  EXPECT_EQ(choose_precision("bf16", c10::Device(c10::kCPU)), at::kBFloat16);
+  EXPECT_CM_ERROR(choose_precision("fp16", c10::Device(c10::kCPU)), ErrorCode::Unsupported, "fp16 needs a CUDA device");
+  EXPECT_CM_ERROR(choose_precision("fp8", c10::Device(c10::kCPU)), ErrorCode::BadArgument, "unknown precision 'fp8'");
+}
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    REQUIRE_GOLDEN();
+    cm::testing::write_golden_model_dir(dir.path() / "model");
+    EngineOptions options;
+    options.device = "cpu";
+    engine = std::make_unique<Engine>(options);
+    info = engine->load_model(dir.path() / "model").get();
+  }
+  static EditRequest generate(int steps, bool preview = false, uint64_t seed = 1) {
+    EditRequest r;
+    r.kind = cm::edit::EditKind::Generate;
+    r.steps = steps;
+    r.seed = seed;
+    r.preview = preview;
+    return r;
+  }
+  cm::testing::TempDir dir;
+  std::unique_ptr<Engine> engine;
+  ModelInfo info;
+};
+
+TEST_F(EngineTest, LoadsAModelAndRunsAJobLikeTheLibraryDoes) {
+  EXPECT_EQ(info.name, "golden-unet-a");
+  EXPECT_EQ(info.image_size, 32);
+  EXPECT_EQ(info.parameters, 998755);
+  EditRequest request = generate(3);
+  request.batch = 2;
+  const EditResult r = engine->submit(request).get();
+  ASSERT_EQ(r.status, JobStatus::Done) << r.error;
+  EXPECT_EQ(r.image.sizes(), (std::vector<int64_t>{2, 3, 32, 32}));
+  EXPECT_EQ(r.timings.evaluations, 3);
+  EXPECT_GT(r.timings.model_ms, 0);
+  EXPECT_LE(r.timings.model_ms, r.timings.total_ms);
+  // The same request through the library gives the same pixels.
+  const cm::model::LoadedModel m = cm::model::load_model(dir.path() / "model");
+  const at::Tensor direct = cm::sampling::generate(*m.function, 2, 1, cm::sampling::karras_schedule(3, 80),
+                                                   at::full({2}, 1 % 10, at::kLong));
+  EXPECT_TRUE(at::equal(r.image, direct));
+  EXPECT_EQ(engine->stats().jobs_done, 1);
+  EXPECT_GT(engine->stats().memory_bytes, 0);
+}
+
+TEST_F(EngineTest, ANewerPreviewStopsTheRunningOneAtItsNextStep) {
+  std::promise<void> started;
+  std::atomic<int> steps_seen{0};
+  JobCallbacks watch;
+  watch.on_progress = [&](const Progress& p) {
+    if (steps_seen++ == 0) started.set_value();
+    EXPECT_EQ(p.estimate.sizes(), (std::vector<int64_t>{1, 3, 32, 32}));
+  };
+  std::future<EditResult> first = engine->submit(generate(200, true), watch);
+  started.get_future().wait();
+  const EditResult second = engine->submit(generate(1, true, 2)).get();
+  const EditResult stopped = first.get();
+  EXPECT_EQ(second.status, JobStatus::Done);
+  EXPECT_EQ(stopped.status, JobStatus::Cancelled);
+  EXPECT_LT(steps_seen.load(), 200);  // it stopped early instead of finishing its 200 steps
+}
+
+TEST_F(EngineTest, QueuedPreviewsAreSupersededButFinalJobsAreNot) {
+  std::future<EditResult> final_job = engine->submit(generate(20));  // keeps the worker busy
+  std::future<EditResult> p1 = engine->submit(generate(1, true, 1));
+  std::future<EditResult> p2 = engine->submit(generate(1, true, 2));
+  const EditResult r1 = p1.get();
+  EXPECT_EQ(r1.status, JobStatus::Cancelled);
+  EXPECT_EQ(r1.error, "superseded by a newer preview");
+  EXPECT_EQ(p2.get().status, JobStatus::Done);
+  EXPECT_EQ(final_job.get().status, JobStatus::Done);
+}
+
+TEST_F(EngineTest, CancelByIdStopsAQueuedJob) {
+  std::future<EditResult> busy = engine->submit(generate(10));
+  uint64_t id = 0;
+  std::future<EditResult> queued = engine->submit(generate(1), {}, &id);
+  engine->cancel(id);
+  EXPECT_EQ(queued.get().status, JobStatus::Cancelled);
+  EXPECT_EQ(busy.get().status, JobStatus::Done);
+}
+
+TEST_F(EngineTest, AFailingJobIsAResultAndTheWorkerGoesOn) {
+  EditRequest bad;
+  bad.kind = cm::edit::EditKind::Inpaint;
+  bad.image = cm::testing::smooth_photo(40, 40);
+  EditResult r = engine->submit(bad).get();
+  EXPECT_EQ(r.status, JobStatus::Failed);
+  EXPECT_EQ(r.error_code, ErrorCode::BadArgument);
+  EXPECT_EQ(r.error, "inpaint needs a mask");
+  bad.mask = at::ones({1, 1, 20, 40});
+  r = engine->submit(bad).get();
+  EXPECT_EQ(r.error_code, ErrorCode::ShapeMismatch);
+  EXPECT_EQ(engine->submit(generate(1)).get().status, JobStatus::Done);
+  EXPECT_EQ(engine->stats().jobs_failed, 2);
+}
+
+TEST_F(EngineTest, AModelThatFailsToLoadLeavesTheCurrentOne) {
+  try {
+    engine->load_model(dir.path() / "missing").get();
+    ADD_FAILURE() << "loading a missing model should fail";
+  } catch (const cm::Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::FileNotFound);
+  }
+  EXPECT_EQ(engine->submit(generate(1)).get().status, JobStatus::Done);
+}
+
+TEST(Engine, NaNWeightsGiveAFailedJobThatSaysSo) {
+  REQUIRE_GOLDEN();
+  cm::testing::TempDir dir;
+  cm::testing::write_golden_model_dir(dir.path(), [](cm::model::StateDict& w) {
+    for (auto& [name, t] : w)
+      if (name == "out.2.bias") t = at::full_like(t, NAN);
+  });
+  EngineOptions options;
+  options.device = "cpu";
+  Engine engine(options);
+  engine.load_model(dir.path()).get();
+  EditRequest r;
+  const EditResult result = engine.submit(r).get();
+  EXPECT_EQ(result.status, JobStatus::Failed);
+  EXPECT_NE(result.error.find("NaN or infinite values"), std::string::npos) << result.error;
+}
+
+TEST(Engine, WithoutAModelJobsFailClearly) {
+  EngineOptions options;
+  options.device = "cpu";
+  Engine engine(options);
+  const EditResult r = engine.submit(EditRequest{}).get();
+  EXPECT_EQ(r.status, JobStatus::Failed);
+  EXPECT_EQ(r.error, "no model is loaded");
+}
+
+TEST(Execute, SchedulesFollowTheRequest) {
+  cm::model::ModelCard card;
+  EditRequest r;
+  r.ts = {0, 22, 39};
+  EXPECT_EQ(schedule_for(r, card).steps(), 2);
+  r.ts.clear();
+  r.steps = 3;
+  EXPECT_EQ(schedule_for(r, card).sigmas.front(), 80.0);
+  r.kind = cm::edit::EditKind::Sketch;
+  r.strength = 5;
+  EXPECT_EQ(schedule_for(r, card).sigmas.front(), 5.0);
+  r.steps = 0;
+  EXPECT_CM_ERROR(schedule_for(r, card), ErrorCode::BadArgument, "steps must lie in 1…1000");
 }
 
 }  // namespace

@@ -1,0 +1,74 @@
+// What the editor and the CLI ask the engine for, and what they get back. Requests are values:
+// the tensors in them are never changed by the engine, so the UI may keep showing them.
+#pragma once
+
+#include "core/base/error.h"
+#include "core/edit/edit_kind.h"
+#include "core/edit/region.h"
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace cm::engine {
+
+struct EditRequest {
+  edit::EditKind kind = edit::EditKind::Generate;
+  bool preview = false;  // a newer preview supersedes this one (queued or running)
+
+  at::Tensor image;      // [1,3,H,W] in [−1, 1]: the photo (low-res input for superres, painting for sketch)
+  at::Tensor mask;       // [1,1,H,W], > 0 = edit: inpaint (required), sketch (optional)
+  at::Tensor hints;      // colorize: [1,3,H,W] colours ...
+  at::Tensor hint_mask;  // ... and [1,1,H,W] where they are
+
+  // Schedule: the official indices `ts` when given, else `steps` evaluations from T (sketch:
+  // from `strength`).
+  int steps = 1;
+  std::vector<int> ts;
+  double strength = 10.0;  // sketch: σ_start
+  double sigma = 0;        // denoise: the noise level; ≤ 0 = estimate it
+  int scale = 4;           // superres: 2, 4 or 8
+  int batch = 1;           // generate: images
+  int64_t first_image = 0; // generate: index of the first image in the seed's sequence
+  std::uint64_t seed = 0;
+  std::uint64_t seed_b = 1;       // interpolate: the second seed
+  std::vector<double> alphas;     // interpolate: one frame per α in [0, 1]
+  int class_label = -1;           // class-conditional models; −1 = seed mod number of classes
+  edit::region::RegionOptions region;
+};
+
+struct Timings {
+  double prepare_ms = 0;    // windows, resampling, references: before the first evaluation
+  double model_ms = 0;      // inside f
+  double steps_ms = 0;      // the rest of the loop: noise, projections, progress
+  double composite_ms = 0;  // after the last evaluation: scaling back, compositing
+  double total_ms = 0;
+  int evaluations = 0;
+};
+
+enum class JobStatus { Done, Failed, Cancelled };
+const char* to_string(JobStatus status);
+
+struct EditResult {
+  std::uint64_t id = 0;
+  JobStatus status = JobStatus::Failed;
+  at::Tensor image;  // [B,3,H,W] in [−1, 1] on the CPU when Done
+  ErrorCode error_code = ErrorCode::Internal;
+  std::string error;  // when not Done: a message for the user
+  Timings timings;
+  std::string device;  // where it ran, e.g. "cpu" or "cuda:0 (fp16)"
+};
+
+// Progress of a running job: step k of n and the current estimate (at the model's size, on the CPU).
+struct Progress {
+  std::uint64_t id;
+  int step;
+  int total;
+  double sigma;
+  at::Tensor estimate;
+  double elapsed_ms;
+};
+
+}  // namespace cm::engine

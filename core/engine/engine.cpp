@@ -1,0 +1,357 @@
+#include "core/engine/engine.h"
+
+#include "core/base/log.h"
+#include "core/engine/device.h"
+#include "core/engine/execute.h"
+#include "core/model/model_loader.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <fstream>
+#include <mutex>
+#include <thread>
+#include <unistd.h>
+
+namespace cm::engine {
+
+const char* to_string(JobStatus status) {
+  switch (status) {
+    case JobStatus::Done: return "done";
+    case JobStatus::Failed: return "failed";
+    case JobStatus::Cancelled: return "cancelled";
+  }
+  return "unknown";
+}
+
+int choose_cpu_threads(unsigned hardware_threads) {
+  if (hardware_threads <= 2) return 1;
+  return int(hardware_threads) - 1;
+}
+
+c10::ScalarType choose_precision(const std::string& name, c10::Device device) {
+  if (name == "auto") return device.is_cuda() ? at::kHalf : at::kFloat;
+  if (name == "fp32") return at::kFloat;
+  if (name == "bf16") return at::kBFloat16;
+  if (name == "fp16") {
+    if (!device.is_cuda()) throw Error(ErrorCode::Unsupported, "fp16 needs a CUDA device; on the CPU use fp32 or bf16");
+    return at::kHalf;
+  }
+  throw Error(ErrorCode::BadArgument, "unknown precision '" + name + "' (expected auto, fp32, fp16 or bf16)");
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
+const char* precision_name(c10::ScalarType t) {
+  return t == at::kHalf ? "fp16" : t == at::kBFloat16 ? "bf16" : "fp32";
+}
+
+int64_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  int64_t size = 0, resident = 0;
+  if (!(statm >> size >> resident)) return -1;
+  return resident * int64_t(sysconf(_SC_PAGESIZE));
+}
+
+bool is_out_of_memory(const std::exception& e) {
+  const std::string what = e.what();
+  return what.find("out of memory") != std::string::npos || what.find("CUDA error: out of memory") != std::string::npos;
+}
+
+struct Job {
+  std::uint64_t id = 0;
+  bool preview = false;
+  bool is_load = false;
+  EditRequest request;
+  JobCallbacks callbacks;
+  std::filesystem::path load_path;
+  std::promise<EditResult> result;
+  std::promise<ModelInfo> loaded;
+  std::atomic<bool> cancelled{false};
+};
+
+}  // namespace
+
+struct Engine::State {
+  EngineOptions options;
+  c10::Device device{c10::kCPU};
+  c10::ScalarType dtype = at::kFloat;
+
+  mutable std::mutex mutex;
+  std::condition_variable wake;
+  std::deque<std::shared_ptr<Job>> queue;
+  std::shared_ptr<Job> running;
+  bool stopping = false;
+  std::uint64_t next_id = 1;
+  EngineStats stats;
+
+  std::shared_ptr<const model::LoadedModel> model;  // worker thread only
+  std::thread worker;
+
+  void finish_cancelled(const std::shared_ptr<Job>& job, const std::string& why) {
+    if (job->is_load) {
+      job->loaded.set_exception(std::make_exception_ptr(Error(ErrorCode::Cancelled, why)));
+      return;
+    }
+    EditResult r;
+    r.id = job->id;
+    r.status = JobStatus::Cancelled;
+    r.error_code = ErrorCode::Cancelled;
+    r.error = why;
+    deliver(*job, r);
+  }
+
+  void deliver(Job& job, const EditResult& r) {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      (r.status == JobStatus::Done ? stats.jobs_done : r.status == JobStatus::Failed ? stats.jobs_failed : stats.jobs_cancelled)++;
+    }
+    if (job.callbacks.on_result) {
+      try {
+        job.callbacks.on_result(r);
+      } catch (const std::exception& e) {
+        spdlog::error("a result callback failed: {}", e.what());
+      }
+    }
+    job.result.set_value(r);
+  }
+
+  void run() {
+    at::set_num_threads(options.cpu_threads > 0 ? options.cpu_threads
+                                                : choose_cpu_threads(std::thread::hardware_concurrency()));
+    for (;;) {
+      std::shared_ptr<Job> job;
+      {
+        std::unique_lock<std::mutex> lock(mutex);
+        wake.wait(lock, [this] { return stopping || !queue.empty(); });
+        if (stopping) break;
+        job = queue.front();
+        queue.pop_front();
+        running = job;
+        stats.queue_depth = int(queue.size());
+        stats.busy = true;
+      }
+      if (job->is_load) {
+        load(*job);
+      } else if (job->cancelled) {
+        finish_cancelled(job, "cancelled");
+      } else {
+        edit(job);
+      }
+      std::lock_guard<std::mutex> lock(mutex);
+      running.reset();
+      stats.busy = false;
+    }
+    std::deque<std::shared_ptr<Job>> left;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      left.swap(queue);
+    }
+    for (auto& job : left) finish_cancelled(job, "the engine shut down");
+  }
+
+  void load(Job& job) {
+    try {
+      const Clock::time_point start = Clock::now();
+      auto loaded = std::make_shared<model::LoadedModel>(model::load_model(job.load_path, device, dtype));
+      ModelInfo info;
+      info.name = loaded->card.name;
+      info.path = job.load_path.string();
+      info.device = device.str();
+      info.precision = precision_name(dtype);
+      info.image_size = loaded->card.spec().image_size;
+      info.num_classes = loaded->card.spec().num_classes;
+      info.parameters = loaded->function->unet().parameter_count();
+      info.load_ms = ms_since(start);
+      if (options.warm_up && device.is_cuda()) info.warm_up_ms = warm_up(*loaded);
+      model = loaded;
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        stats.model = info.name;
+        stats.device = info.device + " (" + info.precision + ")";
+      }
+      spdlog::info("loaded model '{}' on {} ({}) in {:.0f} ms", info.name, info.device, info.precision, info.load_ms);
+      job.loaded.set_value(info);
+    } catch (const std::exception& e) {
+      job.loaded.set_exception(std::current_exception());
+    }
+  }
+
+  // One evaluation at the model's size: selects kernels and fills the allocator before the
+  // first real preview, so that one is not the slow one.
+  static double warm_up(const model::LoadedModel& m) {
+    const Clock::time_point start = Clock::now();
+    const model::ModelSpec spec = m.card.spec();
+    const at::Tensor x = at::zeros({1, spec.channels, spec.image_size, spec.image_size});
+    const at::Tensor labels = spec.num_classes > 0 ? at::zeros({1}, at::kLong) : at::Tensor();
+    (void)(*m.function)(x, at::full({1}, spec.noise.sigma_max, at::kFloat), labels).sum().item<float>();
+    return ms_since(start);
+  }
+
+  void edit(const std::shared_ptr<Job>& job) {
+    EditResult r;
+    r.id = job->id;
+    r.device = stats_device();
+    const Clock::time_point start = Clock::now();
+    Clock::time_point last_step = start;
+    double step_sum = 0;
+    int step_count = 0;
+    sampling::LoopControl control;
+    control.cancelled = [job] { return job->cancelled.load(); };
+    control.on_step = [&](const sampling::StepInfo& s) {
+      const double step_ms = std::chrono::duration<double, std::milli>(Clock::now() - last_step).count();
+      last_step = Clock::now();
+      step_sum += step_ms;
+      ++step_count;
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        stats.last_step_ms = step_ms;
+        stats.mean_step_ms = step_sum / step_count;
+      }
+      if (job->callbacks.on_progress)
+        job->callbacks.on_progress(Progress{job->id, s.step, s.total, s.sigma, s.estimate.cpu(), ms_since(start)});
+    };
+    try {
+      if (!model) throw Error(ErrorCode::BadArgument, "no model is loaded");
+      r.image = run_with_memory_retry(job->request, control, r.timings);
+      r.status = JobStatus::Done;
+    } catch (const Error& e) {
+      r.status = e.code() == ErrorCode::Cancelled ? JobStatus::Cancelled : JobStatus::Failed;
+      r.error_code = e.code();
+      r.error = e.what();
+    } catch (const std::bad_alloc&) {
+      r.error_code = ErrorCode::Device;
+      r.error = "out of memory: try a smaller photo or region";
+    } catch (const std::exception& e) {
+      r.error_code = is_out_of_memory(e) ? ErrorCode::Device : ErrorCode::Internal;
+      r.error = is_out_of_memory(e) ? fmt::format("{} ran out of memory: try --device cpu or fewer images", r.device)
+                                    : fmt::format("unexpected failure: {}", first_line(e.what()));
+    }
+    if (r.status == JobStatus::Failed) spdlog::warn("job {} failed: {}", r.id, r.error);
+    deliver(*job, r);
+  }
+
+  // A batch that does not fit is split in halves (the images do not change: the noise of image b
+  // is keyed by b). A single image that does not fit is reported.
+  at::Tensor run_with_memory_retry(const EditRequest& request, const sampling::LoopControl& control, Timings& t) {
+    try {
+      return execute(*model->function, model->card, request, control, t);
+    } catch (const c10::Error& e) {
+      if (!is_out_of_memory(e) || request.kind != edit::EditKind::Generate || request.batch < 2) throw;
+      spdlog::warn("out of memory for {} images at once; retrying in two halves", request.batch);
+    }
+    EditRequest first = request, second = request;
+    first.batch = request.batch / 2;
+    second.batch = request.batch - first.batch;
+    second.first_image = request.first_image + first.batch;
+    Timings t1, t2;
+    const at::Tensor a = run_with_memory_retry(first, control, t1), b = run_with_memory_retry(second, control, t2);
+    t.total_ms = t1.total_ms + t2.total_ms;
+    t.model_ms = t1.model_ms + t2.model_ms;
+    t.evaluations = t1.evaluations + t2.evaluations;
+    return at::cat({a, b});
+  }
+
+  static std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+  std::string stats_device() {
+    std::lock_guard<std::mutex> lock(mutex);
+    return stats.device;
+  }
+};
+
+Engine::Engine(EngineOptions options) : state_(std::make_shared<State>()) {
+  state_->options = std::move(options);
+  state_->device = choose_device(state_->options.device);
+  state_->dtype = choose_precision(state_->options.precision, state_->device);
+  state_->stats.device = state_->device.str() + " (" + precision_name(state_->dtype) + ")";
+  state_->worker = std::thread([s = state_] { s->run(); });
+}
+
+Engine::~Engine() {
+  {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    state_->stopping = true;
+    if (state_->running) state_->running->cancelled = true;
+  }
+  state_->wake.notify_all();
+  if (state_->worker.joinable()) state_->worker.join();
+}
+
+std::future<ModelInfo> Engine::load_model(const std::filesystem::path& path) {
+  auto job = std::make_shared<Job>();
+  job->is_load = true;
+  job->load_path = path;
+  std::future<ModelInfo> future = job->loaded.get_future();
+  {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    job->id = state_->next_id++;
+    state_->queue.push_back(job);
+    state_->stats.queue_depth = int(state_->queue.size());
+  }
+  state_->wake.notify_one();
+  return future;
+}
+
+std::future<EditResult> Engine::submit(EditRequest request, JobCallbacks callbacks, std::uint64_t* id) {
+  auto job = std::make_shared<Job>();
+  job->preview = request.preview;
+  job->request = std::move(request);
+  job->callbacks = std::move(callbacks);
+  std::future<EditResult> future = job->result.get_future();
+  std::vector<std::shared_ptr<Job>> superseded;
+  {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    job->id = state_->next_id++;
+    if (id) *id = job->id;
+    if (job->preview) {  // latest wins
+      for (auto it = state_->queue.begin(); it != state_->queue.end();) {
+        if ((*it)->preview && !(*it)->is_load) {
+          superseded.push_back(*it);
+          it = state_->queue.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      if (state_->running && state_->running->preview) state_->running->cancelled = true;
+    }
+    state_->queue.push_back(job);
+    state_->stats.queue_depth = int(state_->queue.size());
+  }
+  for (auto& old : superseded) state_->finish_cancelled(old, "superseded by a newer preview");
+  state_->wake.notify_one();
+  return future;
+}
+
+void Engine::cancel(std::uint64_t id) {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  if (state_->running && state_->running->id == id) state_->running->cancelled = true;
+  for (auto& job : state_->queue)
+    if (job->id == id) job->cancelled = true;  // delivered as cancelled when its turn comes
+}
+
+void Engine::cancel_all() {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  if (state_->running) state_->running->cancelled = true;
+  for (auto& job : state_->queue) job->cancelled = true;
+}
+
+EngineStats Engine::stats() const {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  EngineStats s = state_->stats;
+  s.memory_bytes = resident_bytes();
+  return s;
+}
+
+const EngineOptions& Engine::options() const { return state_->options; }
+
+}  // namespace cm::engine

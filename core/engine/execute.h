@@ -1,0 +1,19 @@
+// Runs one EditRequest to completion on the calling thread: the engine's worker calls it, tests
+// may too. The only place that maps a request onto core/edit and core/sampling.
+#pragma once
+
+#include "core/engine/edit_request.h"
+#include "core/model/model_card.h"
+#include "core/sampling/consistency_loop.h"
+
+namespace cm::engine {
+
+// The schedule a request asks for on a model with this card. Throws cm::Error(BadArgument).
+sampling::Schedule schedule_for(const EditRequest& request, const model::ModelCard& card);
+
+// Checks the request (inputs present and shaped for its kind) and runs it. Throws cm::Error,
+// including Cancelled when control says so; fills `timings`.
+at::Tensor execute(const model::ConsistencyFunction& f, const model::ModelCard& card, const EditRequest& request,
+                   const sampling::LoopControl& control, Timings& timings);
+
+}  // namespace cm::engine
