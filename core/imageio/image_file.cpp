@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <fstream>
 
 namespace cm::imageio {
@@ -69,6 +70,63 @@ bool format_has_alpha(const std::string& ext) {
   return ext == ".png" || ext == ".tif" || ext == ".tiff" || ext == ".webp";
 }
 
+// The EXIF orientation tag (1…8) of a JPEG, 1 when absent or unreadable. Cameras store pixels
+// as the sensor saw them and this tag says how to turn them upright; imdecode with
+// IMREAD_UNCHANGED ignores it. Every read is bounds-checked: the bytes come from any file.
+int jpeg_exif_orientation(const std::vector<uchar>& b) {
+  if (b.size() < 4 || b[0] != 0xFF || b[1] != 0xD8) return 1;
+  std::size_t pos = 2;
+  while (pos + 4 <= b.size() && b[pos] == 0xFF) {
+    const int marker = b[pos + 1];
+    const std::size_t length = (std::size_t(b[pos + 2]) << 8) | b[pos + 3];
+    if (marker == 0xDA || length < 2 || pos + 2 + length > b.size()) return 1;  // image data, or broken
+    const std::size_t body = pos + 4, end = pos + 2 + length;
+    if (marker == 0xE1 && end - body >= 14 && std::memcmp(&b[body], "Exif\0\0", 6) == 0) {
+      const std::size_t tiff = body + 6;
+      const bool little = b[tiff] == 'I' && b[tiff + 1] == 'I';
+      if (!little && !(b[tiff] == 'M' && b[tiff + 1] == 'M')) return 1;
+      const auto u16 = [&](std::size_t at) -> std::size_t {
+        if (at + 2 > end) return 0;
+        return little ? (b[at] | (b[at + 1] << 8)) : ((b[at] << 8) | b[at + 1]);
+      };
+      const auto u32 = [&](std::size_t at) -> std::size_t {
+        if (at + 4 > end) return 0;
+        return little ? (std::size_t(u16(at)) | (std::size_t(u16(at + 2)) << 16))
+                      : ((std::size_t(u16(at)) << 16) | std::size_t(u16(at + 2)));
+      };
+      const std::size_t ifd = tiff + u32(tiff + 4);
+      if (ifd + 2 > end || ifd < tiff + 8) return 1;
+      const std::size_t entries = u16(ifd);
+      for (std::size_t i = 0; i < entries; ++i) {
+        const std::size_t entry = ifd + 2 + 12 * i;
+        if (entry + 12 > end) return 1;
+        if (u16(entry) == 0x0112) {
+          const std::size_t value = u16(entry + 8);
+          return value >= 1 && value <= 8 ? int(value) : 1;
+        }
+      }
+      return 1;
+    }
+    pos = end;
+  }
+  return 1;
+}
+
+// Turns decoded pixels upright according to an EXIF orientation.
+cv::Mat apply_orientation(const cv::Mat& m, int orientation) {
+  cv::Mat out;
+  switch (orientation) {
+    case 2: cv::flip(m, out, 1); return out;                                  // mirrored left-right
+    case 3: cv::rotate(m, out, cv::ROTATE_180); return out;
+    case 4: cv::flip(m, out, 0); return out;                                  // mirrored top-bottom
+    case 5: cv::transpose(m, out); return out;                                // mirrored along the main diagonal
+    case 6: cv::rotate(m, out, cv::ROTATE_90_CLOCKWISE); return out;
+    case 7: cv::transpose(m, out); cv::flip(out, out, -1); return out;        // the other diagonal
+    case 8: cv::rotate(m, out, cv::ROTATE_90_COUNTERCLOCKWISE); return out;
+    default: return m;
+  }
+}
+
 }  // namespace
 
 Image load_image(const fs::path& path) {
@@ -81,6 +139,7 @@ Image load_image(const fs::path& path) {
   }
   if (mat.empty())
     throw Error(ErrorCode::CorruptFile, "cannot decode " + quoted(path) + ": not an image, or corrupt or truncated");
+  mat = apply_orientation(mat, jpeg_exif_orientation(bytes));
 
   Image image;
   switch (mat.depth()) {
@@ -112,6 +171,13 @@ Image load_image(const fs::path& path) {
     image.alpha = to_nchw(alpha_f, 0.0, 1.0);
   }
   return image;
+}
+
+at::Tensor load_mask(const fs::path& path) {
+  const Image image = load_image(path);
+  at::Tensor white = (image.rgb.mean(1, /*keepdim=*/true) + 1) / 2;
+  if (image.alpha.defined()) white = white * image.alpha;
+  return (white >= 0.5).to(at::kFloat);
 }
 
 void save_image(const fs::path& path, const Image& image, const SaveOptions& options) {

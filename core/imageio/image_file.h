@@ -27,6 +27,11 @@ struct Image {
 // Unsupported (e.g. floating-point HDR pixels). The message names the file.
 Image load_image(const std::filesystem::path& path);
 
+// A mask painted as an image: white = edit, black = keep; where the file has alpha, transparent
+// pixels keep too. Thresholded at half grey, so JPEG ringing never marks a pixel. [1,1,H,W]
+// float of 0 and 1. Throws like load_image.
+at::Tensor load_mask(const std::filesystem::path& path);
+
 struct SaveOptions {
   int bit_depth = 8;       // 16 is written where the format allows it (PNG, TIFF), else 8
   int jpeg_quality = 95;   // 1..100

@@ -166,4 +166,63 @@ TEST(ImageIo, DisplayBytesMapMinusOneToZeroAndOneTo255) {
   EXPECT_EQ(rgba.pixels[3], 255);  // opaque without alpha
 }
 
+// A JPEG with an EXIF APP1 segment carrying `orientation`, inserted right after SOI.
+std::string jpeg_with_orientation(const cv::Mat& bgr, int orientation, bool big_endian) {
+  std::vector<uchar> jpeg;
+  cv::imencode(".jpg", bgr, jpeg, {cv::IMWRITE_JPEG_QUALITY, 100});
+  const auto u16 = [&](int v) {
+    return big_endian ? std::string{char(v >> 8), char(v & 0xFF)} : std::string{char(v & 0xFF), char(v >> 8)};
+  };
+  const auto u32 = [&](int v) { return big_endian ? u16(0) + u16(v) : u16(v) + u16(0); };
+  std::string tiff = std::string(big_endian ? "MM" : "II") + u16(42) + u32(8);
+  tiff += u16(1) + u16(0x0112) + u16(3) + u32(1) + u16(orientation) + u16(0) + u32(0);
+  const std::string body = std::string("Exif\0\0", 6) + tiff;
+  const std::string app1 = std::string("\xFF\xE1") + char((body.size() + 2) >> 8) + char((body.size() + 2) & 0xFF) + body;
+  return std::string(jpeg.begin(), jpeg.begin() + 2) + app1 + std::string(jpeg.begin() + 2, jpeg.end());
+}
+
+TEST(ImageIo, ExifOrientationIsHonoured) {
+  cm::testing::TempDir dir;
+  // 32 wide, 16 high: left half dark, right half bright, and a bright top-left corner marker.
+  cv::Mat bgr(16, 32, CV_8UC3, cv::Scalar(20, 20, 20));
+  bgr(cv::Rect(16, 0, 16, 16)).setTo(cv::Scalar(235, 235, 235));
+  bgr(cv::Rect(0, 0, 4, 4)).setTo(cv::Scalar(235, 235, 235));
+  const auto bright = [](const at::Tensor& rgb, int y, int x) { return rgb[0][0][y][x].item<float>() > 0; };
+  for (bool big_endian : {false, true}) {
+    SCOPED_TRACE(big_endian ? "Motorola byte order" : "Intel byte order");
+    const fs::path rotated = dir.path() / "rotated.jpg";
+    std::ofstream(rotated, std::ios::binary) << jpeg_with_orientation(bgr, 6, big_endian);
+    const Image upright = load_image(rotated);  // 6: turn 90° clockwise to view
+    ASSERT_EQ(upright.width(), 16);
+    ASSERT_EQ(upright.height(), 32);
+    EXPECT_FALSE(bright(upright.rgb, 10, 8));  // the dark half is now on top
+    EXPECT_TRUE(bright(upright.rgb, 25, 8));
+    EXPECT_TRUE(bright(upright.rgb, 1, 14));   // the marker went to the top-right corner
+    const fs::path mirrored = dir.path() / "mirrored.jpg";
+    std::ofstream(mirrored, std::ios::binary) << jpeg_with_orientation(bgr, 2, big_endian);
+    const Image flipped = load_image(mirrored);
+    ASSERT_EQ(flipped.width(), 32);
+    EXPECT_TRUE(bright(flipped.rgb, 8, 4));    // the bright half is now on the left
+    EXPECT_TRUE(bright(flipped.rgb, 1, 30));   // and the marker top-right
+  }
+  // A garbled EXIF block is ignored, not trusted.
+  std::string broken = jpeg_with_orientation(bgr, 6, false);
+  broken[2 + 4 + 6 + 4] = '\x7F';  // IFD offset far out of range
+  std::ofstream(dir.path() / "broken.jpg", std::ios::binary) << broken;
+  EXPECT_EQ(load_image(dir.path() / "broken.jpg").width(), 32);
+}
+
+TEST(ImageIo, MasksAreWhiteForEditAndThresholded) {
+  cm::testing::TempDir dir;
+  cv::Mat gray(8, 8, CV_8UC1, cv::Scalar(3));  // JPEG-ish near-black noise
+  gray(cv::Rect(2, 2, 3, 3)).setTo(250);
+  gray.at<uchar>(7, 7) = 120;                   // below half grey: keep
+  cv::imwrite((dir.path() / "mask.png").string(), gray);
+  const at::Tensor mask = cm::imageio::load_mask(dir.path() / "mask.png");
+  ASSERT_EQ(mask.sizes(), (std::vector<int64_t>{1, 1, 8, 8}));
+  EXPECT_EQ(mask.sum().item<float>(), 9.f);
+  EXPECT_EQ(mask[0][0][3][3].item<float>(), 1.f);
+  EXPECT_CM_ERROR(cm::imageio::load_mask(dir.path() / "none.png"), ErrorCode::FileNotFound, "none.png");
+}
+
 }  // namespace
