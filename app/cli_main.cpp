@@ -8,8 +8,10 @@
 #include "core/model/safetensors.h"
 #include "core/model/unet.h"
 #ifdef CMEDIT_HAS_IMAGEIO
+#include "app/cli_edit.h"
 #include "core/imageio/image_file.h"
 #endif
+#include "core/edit/edit_kind.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -61,6 +63,12 @@ std::vector<cm::Component> all_components() {
   parts.push_back(cm::imageio::opencv_component());
 #endif
   return parts;
+}
+
+bool is_edit_name(const std::string& name) {
+  for (cm::edit::EditKind kind : cm::edit::all_edit_kinds())
+    if (cm::edit::to_string(kind) == name) return true;
+  return false;
 }
 
 std::string join_ints(const std::vector<int>& v) {
@@ -160,6 +168,10 @@ int run(const std::vector<std::string>& args) {
     const std::string& arg = args[i];
     if (arg == "--help" || arg == "-h") {
       std::fputs(kUsage, stdout);
+#ifdef CMEDIT_HAS_IMAGEIO
+      std::fputs("\n", stdout);
+      std::fputs(cli::kEditUsage, stdout);
+#endif
       return 0;
     } else if (arg == "--version") {
       want_version = true;
@@ -171,6 +183,13 @@ int run(const std::vector<std::string>& args) {
     } else if (arg == "models") {
       cm::init_logging(log);
       return models_command(std::vector<std::string>(args.begin() + std::ptrdiff_t(i) + 1, args.end()));
+    } else if (is_edit_name(arg)) {
+      cm::init_logging(log);
+#ifdef CMEDIT_HAS_IMAGEIO
+      return cli::run_edit_command(arg, std::vector<std::string>(args.begin() + std::ptrdiff_t(i) + 1, args.end()));
+#else
+      throw cm::Error(cm::ErrorCode::Unsupported, "this cmedit-cli was built without image files (CMEDIT_IMAGEIO=OFF)");
+#endif
     } else {
       throw cm::Error(cm::ErrorCode::BadArgument, "unknown command '" + arg + "' (see cmedit-cli --help)");
     }

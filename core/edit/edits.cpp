@@ -30,7 +30,35 @@ sampling::NoiseSource noise_for(const at::Tensor& image, const EditSettings& s) 
 
 at::Tensor as_rgb(const at::Tensor& image) { return image.size(1) == 1 ? image.expand({-1, 3, -1, -1}) : image; }
 
+// The largest s ≤ 1 per element with target + s·(x − target) inside [−1, 1].
+at::Tensor shrink_factors(const at::Tensor& x, const at::Tensor& target) {
+  const at::Tensor d = x - target;
+  const at::Tensor ones = at::ones_like(x);
+  const at::Tensor above = at::where(x > 1, (1 - target) / d, ones), below = at::where(x < -1, (-1 - target) / d, ones);
+  return at::minimum(above, below).clamp(0, 1);
+}
+
 }  // namespace
+
+at::Tensor fit_range_keeping_luma(const at::Tensor& rgb, const at::Tensor& fixed) {
+  if (rgb.ge(-1).logical_and(rgb.le(1)).all().item<bool>()) return rgb;
+  const at::Tensor q0 = luma_direction().to(rgb.device(), rgb.scalar_type()).view({1, 3, 1, 1});
+  const at::Tensor grey = ((rgb * q0).sum(1, true) / q0.sum()).expand_as(rgb);  // same luma, no colour
+  at::Tensor s = std::get<0>(shrink_factors(rgb, grey).min(1, true));
+  if (fixed.defined()) s = at::where(fixed > 0, at::ones_like(s), s);
+  const at::Tensor fitted = grey + s * (rgb - grey);
+  return fixed.defined() ? at::where((fixed > 0).expand_as(rgb), rgb, fitted.clamp(-1, 1)) : fitted.clamp(-1, 1);
+}
+
+at::Tensor fit_range_keeping_patch_means(const at::Tensor& image, int k) {
+  if (image.ge(-1).logical_and(image.le(1)).all().item<bool>()) return image;
+  const at::Tensor means = at::avg_pool2d(image, {k, k}).repeat_interleave(k, 2).repeat_interleave(k, 3);
+  const int64_t b = image.size(0), c = image.size(1), h = image.size(2), w = image.size(3);
+  const at::Tensor per_pixel = shrink_factors(image, means);
+  const at::Tensor per_patch = per_pixel.reshape({b, c, h / k, k, w / k, k}).amin({3, 5}, true);  // per channel and patch
+  const at::Tensor s = per_patch.expand({b, c, h / k, k, w / k, k}).reshape({b, c, h, w});
+  return (means + s * (image - means)).clamp(-1, 1);
+}
 
 at::Tensor inpaint(const model::ConsistencyFunction& f, const at::Tensor& image, const at::Tensor& mask,
                    const EditSettings& settings) {
@@ -63,7 +91,9 @@ at::Tensor colorize(const model::ConsistencyFunction& f, const at::Tensor& image
     generate.narrow(1, 1, 2).copy_(hinted.logical_not());
   }
   const KnownPart known(op, op->inverse(coefficients), generate);
-  return algorithm4(f, known, settings.schedule, noise_for(image, settings), settings.labels, settings.control);
+  const at::Tensor out = algorithm4(f, known, settings.schedule, noise_for(image, settings), settings.labels, settings.control);
+  if (!settings.keep_in_range) return out;
+  return fit_range_keeping_luma(out, hints.defined() ? hint_mask.to(out.device()) : at::Tensor());
 }
 
 at::Tensor super_resolve(const model::ConsistencyFunction& f, const at::Tensor& low_res, int factor,
@@ -76,7 +106,8 @@ at::Tensor super_resolve(const model::ConsistencyFunction& f, const at::Tensor& 
   at::Tensor generate = at::ones({int64_t(factor) * factor}, at::kBool);
   generate[0] = false;  // the patch mean is known
   const KnownPart known(std::make_shared<PatchBasisOperator>(factor), reference, generate);
-  return algorithm4(f, known, settings.schedule, noise_for(reference, settings), settings.labels, settings.control);
+  const at::Tensor out = algorithm4(f, known, settings.schedule, noise_for(reference, settings), settings.labels, settings.control);
+  return settings.keep_in_range ? fit_range_keeping_patch_means(out, factor) : out;
 }
 
 at::Tensor sketch(const model::ConsistencyFunction& f, const at::Tensor& painting, const EditSettings& settings,

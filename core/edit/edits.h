@@ -29,7 +29,17 @@ struct EditSettings {
   sampling::LoopControl control;  // progress and cancellation
   int64_t noise_y0 = 0;           // where this image lies in the seed's noise plane (tiles)
   int64_t noise_x0 = 0;
+  // Colorize and super-resolve: the projection can leave [−1, 1] (a bright red pixel may need
+  // more than full green to keep a dark luma). When set, such pixels are pulled toward the
+  // known solution (the grey of their luma, the patch's mean) just far enough to fit, which
+  // keeps the known part exactly; off, the output is Algorithm 4's, unbounded.
+  bool keep_in_range = true;
 };
+
+// The fits used by keep_in_range; both change only pixels that are out of [−1, 1]. Pixels where
+// `fixed` > 0 (colour hints: luma and chroma both given) are left alone.
+at::Tensor fit_range_keeping_luma(const at::Tensor& rgb, const at::Tensor& fixed = at::Tensor());
+at::Tensor fit_range_keeping_patch_means(const at::Tensor& image, int factor);
 
 // mask: [B|1,1,H,W], > 0 = generate. Pixels where mask = 0 come back bit-identical.
 at::Tensor inpaint(const model::ConsistencyFunction& f, const at::Tensor& image, const at::Tensor& mask,

@@ -210,7 +210,9 @@ at::Tensor colorize(const model::ConsistencyFunction& f, const at::Tensor& photo
     const at::Tensor hinted = (hint_mask > 0).expand({1, 2, height, width});
     chroma = at::where(hinted, op.forward(hints.to(at::kFloat)).narrow(1, 1, 2), chroma);
   }
-  return op.inverse(at::cat({luma, chroma}, 1));
+  const at::Tensor out = op.inverse(at::cat({luma, chroma}, 1));
+  if (!settings.keep_in_range) return out;
+  return fit_range_keeping_luma(out, hints.defined() ? hint_mask : at::Tensor());
 }
 
 std::vector<int64_t> tile_starts(int64_t n, int64_t tile, int64_t overlap) {

@@ -58,6 +58,7 @@ struct EditResult {
   ErrorCode error_code = ErrorCode::Internal;
   std::string error;  // when not Done: a message for the user
   Timings timings;
+  std::vector<double> sigmas;  // the noise levels f was evaluated at (denoise: the level used)
   std::string device;  // where it ran, e.g. "cpu" or "cuda:0 (fp16)"
 };
 

@@ -222,7 +222,7 @@ struct Engine::State {
     };
     try {
       if (!model) throw Error(ErrorCode::BadArgument, "no model is loaded");
-      r.image = run_with_memory_retry(job->request, control, r.timings);
+      r.image = run_with_memory_retry(job->request, control, r.timings, &r.sigmas);
       r.status = JobStatus::Done;
     } catch (const Error& e) {
       r.status = e.code() == ErrorCode::Cancelled ? JobStatus::Cancelled : JobStatus::Failed;
@@ -236,15 +236,17 @@ struct Engine::State {
       r.error = is_out_of_memory(e) ? fmt::format("{} ran out of memory: try --device cpu or fewer images", r.device)
                                     : fmt::format("unexpected failure: {}", first_line(e.what()));
     }
-    if (r.status == JobStatus::Failed) spdlog::warn("job {} failed: {}", r.id, r.error);
+    // Info, not warn: whoever submitted the job shows its error (the CLI prints it once).
+    if (r.status == JobStatus::Failed) spdlog::info("job {} failed: {}", r.id, r.error);
     deliver(*job, r);
   }
 
   // A batch that does not fit is split in halves (the images do not change: the noise of image b
   // is keyed by b). A single image that does not fit is reported.
-  at::Tensor run_with_memory_retry(const EditRequest& request, const sampling::LoopControl& control, Timings& t) {
+  at::Tensor run_with_memory_retry(const EditRequest& request, const sampling::LoopControl& control, Timings& t,
+                                   std::vector<double>* sigmas = nullptr) {
     try {
-      return execute(*model->function, model->card, request, control, t);
+      return execute(*model->function, model->card, request, control, t, sigmas);
     } catch (const c10::Error& e) {
       if (!is_out_of_memory(e) || request.kind != edit::EditKind::Generate || request.batch < 2) throw;
       spdlog::warn("out of memory for {} images at once; retrying in two halves", request.batch);
@@ -254,7 +256,7 @@ struct Engine::State {
     second.batch = request.batch - first.batch;
     second.first_image = request.first_image + first.batch;
     Timings t1, t2;
-    const at::Tensor a = run_with_memory_retry(first, control, t1), b = run_with_memory_retry(second, control, t2);
+    const at::Tensor a = run_with_memory_retry(first, control, t1, sigmas), b = run_with_memory_retry(second, control, t2);
     t.total_ms = t1.total_ms + t2.total_ms;
     t.model_ms = t1.model_ms + t2.model_ms;
     t.evaluations = t1.evaluations + t2.evaluations;

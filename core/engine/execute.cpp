@@ -86,7 +86,7 @@ sampling::Schedule schedule_for(const EditRequest& r, const model::ModelCard& ca
 }
 
 at::Tensor execute(const model::ConsistencyFunction& f_in, const model::ModelCard& card, const EditRequest& r,
-                   const sampling::LoopControl& control, Timings& timings) {
+                   const sampling::LoopControl& control, Timings& timings, std::vector<double>* sigmas) {
   const Clock::time_point start = Clock::now();
   const TimedFunction f(f_in);
   edit::EditSettings settings;
@@ -118,9 +118,12 @@ at::Tensor execute(const model::ConsistencyFunction& f_in, const model::ModelCar
     case EditKind::Sketch:
       out = region::sketch(f, image, settings, r.mask, r.region);
       break;
-    case EditKind::Denoise:
-      out = region::denoise(f, image, r.sigma, settings, r.region);
+    case EditKind::Denoise: {
+      const double sigma = r.sigma > 0 ? r.sigma : edit::estimate_noise_sigma(image);
+      settings.schedule.sigmas = {sigma};
+      out = region::denoise(f, image, sigma, settings, r.region);
       break;
+    }
     case EditKind::Interpolate: {
       if (r.alphas.empty()) throw Error(ErrorCode::BadArgument, "interpolate needs at least one α");
       settings.labels = labels_for(r, f.spec(), 1);
@@ -136,6 +139,7 @@ at::Tensor execute(const model::ConsistencyFunction& f_in, const model::ModelCar
   }
   out = out.cpu();
   f.fill(start, Clock::now(), timings);
+  if (sigmas) *sigmas = settings.schedule.sigmas;
   return out;
 }
 

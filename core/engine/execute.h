@@ -12,8 +12,9 @@ namespace cm::engine {
 sampling::Schedule schedule_for(const EditRequest& request, const model::ModelCard& card);
 
 // Checks the request (inputs present and shaped for its kind) and runs it. Throws cm::Error,
-// including Cancelled when control says so; fills `timings`.
+// including Cancelled when control says so; fills `timings` and, when given, `sigmas` (the
+// levels evaluated; for denoise the one level used, estimated when the request has none).
 at::Tensor execute(const model::ConsistencyFunction& f, const model::ModelCard& card, const EditRequest& request,
-                   const sampling::LoopControl& control, Timings& timings);
+                   const sampling::LoopControl& control, Timings& timings, std::vector<double>* sigmas = nullptr);
 
 }  // namespace cm::engine

@@ -1,9 +1,14 @@
 #include "core/model/model_loader.h"
 
+#include "cmedit/build_config.h"
+
 #include "core/base/error.h"
 #include "core/model/safetensors.h"
 #include "core/model/torch_checkpoint.h"
 #include "core/model/unet.h"
+
+#include <cstdlib>
+#include <vector>
 
 namespace cm::model {
 namespace fs = std::filesystem;
@@ -38,6 +43,47 @@ StateDict read_weights(const fs::path& path) {
   if (path.extension() == ".pt" || path.extension() == ".pth") return read_torch_checkpoint(path);
   if (path.extension() == ".safetensors") return read_safetensors(path).tensors;
   throw Error(ErrorCode::Unsupported, "cannot read weights from '" + path.string() + "' (expected .pt or .safetensors)");
+}
+
+namespace {
+
+// Folders that hold model folders: the installed share/cmedit/models, then the source tree's.
+std::vector<fs::path> model_roots() {
+  std::vector<fs::path> roots;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) roots.push_back(exe.parent_path().parent_path() / "share" / "cmedit" / "models");
+  roots.push_back(fs::path(CMEDIT_SOURCE_DIR) / "models");
+  return roots;
+}
+
+// The folder `name` among the roots, or an empty path; `looked` lists where it looked.
+fs::path model_folder(const std::string& name, std::string& looked) {
+  for (const fs::path& root : model_roots()) {
+    if (fs::exists(root / name / "model.json")) return root / name;
+    looked += (looked.empty() ? "" : ", ") + (root / name).string();
+  }
+  return {};
+}
+
+}  // namespace
+
+fs::path builtin_model_path() {
+  if (const char* env = std::getenv("CMEDIT_MODEL"); env && *env) return fs::path(env);
+  std::string looked;
+  if (fs::path found = model_folder("default", looked); !found.empty()) return found;
+  throw Error(ErrorCode::FileNotFound, "no built-in model is installed (looked in " + looked +
+                                           "); pass --model NAME|DIR|FILE or set CMEDIT_MODEL");
+}
+
+fs::path find_model(const std::string& name_or_path) {
+  if (fs::exists(name_or_path)) return fs::path(name_or_path);
+  std::string looked;
+  const bool plain_name = name_or_path.find('/') == std::string::npos && !name_or_path.empty();
+  if (plain_name)
+    if (fs::path found = model_folder(name_or_path, looked); !found.empty()) return found;
+  throw Error(ErrorCode::FileNotFound, "unknown model '" + name_or_path + "'" +
+                                           (plain_name ? " (no such file, and no model folder " + looked + ")" : ": no such file"));
 }
 
 LoadedModel load_model(const fs::path& path) { return load_model(path, c10::Device(c10::kCPU), at::kFloat); }

@@ -33,6 +33,16 @@ struct LoadedModel {
 // Throws cm::Error; a file without a card is BadArgument ("no model card …").
 LoadedModel load_model(const std::filesystem::path& path);
 
+// Where the built-in model is: $CMEDIT_MODEL when set, else models/default installed beside the
+// program (../share/cmedit/models/default) or in the source tree. Throws cm::Error(FileNotFound)
+// saying where it looked when none is there.
+std::filesystem::path builtin_model_path();
+
+// What --model names: an existing file or folder, else a model folder of that name among the
+// installed models (share/cmedit/models/NAME) or the source tree's (models/NAME). Throws
+// cm::Error(FileNotFound) "unknown model …" listing where it looked.
+std::filesystem::path find_model(const std::string& name_or_path);
+
 // The same, with the weights moved to `device` in `dtype` (Half/BFloat16: the official mixed
 // precision of UNet::to) before the function is built.
 LoadedModel load_model(const std::filesystem::path& path, c10::Device device, c10::ScalarType dtype);

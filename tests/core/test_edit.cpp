@@ -119,6 +119,7 @@ struct GoldenEdit : ::testing::Test {
     image = read_floats(dir / "edit_img.bin", {2, 3, 32, 32});
     stub_out = read_floats(dir / "edit_stub_model_out.bin", {2, 3, 32, 32});
     settings.schedule = cm::sampling::schedule_from_ts({0, 39}, 40);
+    settings.keep_in_range = false;  // the official output is unbounded
   }
   std::filesystem::path dir;
   at::Tensor image, stub_out;
@@ -277,6 +278,33 @@ TEST(Edits, SameSeedSameResult) {
   const at::Tensor image = random_image(1, 3, 32, 32), mask = blob_mask(32, 32);
   EXPECT_TRUE(at::equal(inpaint(f, image, mask, steps(3, 80, 1)), inpaint(f, image, mask, steps(3, 80, 1))));
   EXPECT_FALSE(at::equal(inpaint(f, image, mask, steps(3, 80, 1)), inpaint(f, image, mask, steps(3, 80, 2))));
+}
+
+}  // namespace
+
+namespace {
+
+TEST(KeepInRange, PullsPixelsInWithoutTouchingTheKnownPart) {
+  const at::Tensor wild = cm::sampling::NoiseField(21).crop(0, {1, 3, 0, 0, 16, 16}) * 1.5;  // far out of range
+  const at::Tensor luma_kept = fit_range_keeping_luma(wild.clamp(-1.4, 1.4) * 0.9);
+  EXPECT_LE(luma_kept.abs().max().item<float>(), 1.f);
+  // Luma is kept wherever the grey of that luma is itself in range.
+  const at::Tensor q0 = luma_direction().to(at::kFloat).view({1, 3, 1, 1});
+  const at::Tensor in = (wild * 0.5).clamp(-1.2, 1.2);
+  const at::Tensor out = fit_range_keeping_luma(in);
+  const at::Tensor luma_in = (in * q0).sum(1), grey_in_range = (luma_in / q0.sum()).abs() <= 1;
+  EXPECT_LE(max_abs_diff((out * q0).sum(1).masked_select(grey_in_range), luma_in.masked_select(grey_in_range)), 1e-5);
+  EXPECT_GT(grey_in_range.to(at::kFloat).mean().item<float>(), 0.5f);
+  EXPECT_LE(out.abs().max().item<float>(), 1.f);
+  // In-range pixels are not touched at all.
+  const at::Tensor tame = in.clamp(-1, 1);
+  EXPECT_TRUE(at::equal(fit_range_keeping_luma(tame), tame));
+
+  const at::Tensor low = cm::sampling::NoiseField(22).crop(0, {1, 3, 0, 0, 4, 4}).mul(0.3).clamp(-0.9, 0.9);
+  const at::Tensor patches = low.repeat_interleave(4, 2).repeat_interleave(4, 3) + wild;  // mean = low, range ±5
+  const at::Tensor fitted = fit_range_keeping_patch_means(patches - at::avg_pool2d(wild, {4, 4}).repeat_interleave(4, 2).repeat_interleave(4, 3), 4);
+  EXPECT_LE(fitted.abs().max().item<float>(), 1.f);
+  EXPECT_LE(max_abs_diff(at::avg_pool2d(fitted, {4, 4}), low), 1e-5);
 }
 
 }  // namespace

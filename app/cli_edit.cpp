@@ -1,0 +1,253 @@
+#include "app/cli_edit.h"
+
+#include "core/base/error.h"
+#include "core/edit/edit_kind.h"
+#include "core/engine/engine.h"
+#include "core/engine/execute.h"
+#include "core/imageio/image_file.h"
+#include "core/model/model_loader.h"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <unistd.h>
+
+namespace cli {
+
+const char* const kEditUsage =
+    "editing commands (each writes -o OUT; --json prints a report on stdout):\n"
+    "  generate [--batch N]                 sample new images\n"
+    "  inpaint IMAGE --mask MASK            regenerate the white part of MASK [--grow PX --feather PX]\n"
+    "  colorize IMAGE [--hints HINTS]       colour a grey photo; HINTS: opaque (or non-black) pixels\n"
+    "                                       of an image of the photo's size give their colour\n"
+    "  superres IMAGE --scale 2|4|8         enlarge; every k×k block averages back to the input\n"
+    "  sketch IMAGE --strength S [--mask M] redraw a painting from noise level S (0.002…80)\n"
+    "  denoise IMAGE [--sigma S]            remove noise of S 8-bit levels (estimated if not given)\n"
+    "  interpolate --seeds A,B --frames N   N images between the samples of two seeds\n"
+    "options for all of them:\n"
+    "  --model NAME|DIR|FILE   default: the built-in model    --device auto|cpu|cuda[:N]\n"
+    "  --steps N | --ts i,j,k  evaluations (default 1)       --precision auto|fp32|fp16|bf16\n"
+    "  --seed N                default 0                      --class N (class-conditional models)\n"
+    "  -o OUT                  output file (several images: OUT-0.png, OUT-1.png, …)\n"
+    "  --json                  machine-readable report        --no-progress\n";
+
+namespace {
+
+using cm::Error;
+using cm::ErrorCode;
+using cm::edit::EditKind;
+namespace fs = std::filesystem;
+
+bool takes_image(EditKind kind) { return kind != EditKind::Generate && kind != EditKind::Interpolate; }
+
+struct Arguments {
+  EditKind kind = EditKind::Generate;
+  std::optional<std::string> input, output, model, mask, hints;
+  std::string device = "auto", precision = "auto";
+  bool json = false, progress = true;
+  cm::engine::EditRequest request;
+  int frames = 0;
+  bool sigma_given = false;
+};
+
+template <typename T>
+T parse_number(const std::string& flag, const std::string& text) {
+  T value{};
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || ptr != end)
+    throw Error(ErrorCode::BadArgument, fmt::format("{} needs {}, got '{}'", flag,
+                                                    std::is_integral_v<T> ? "a whole number" : "a number", text));
+  return value;
+}
+
+double parse_real(const std::string& flag, const std::string& text) {
+  try {
+    std::size_t used = 0;
+    const double v = std::stod(text, &used);
+    if (used == text.size() && std::isfinite(v)) return v;
+  } catch (const std::exception&) {
+  }
+  throw Error(ErrorCode::BadArgument, fmt::format("{} needs a number, got '{}'", flag, text));
+}
+
+template <typename T>
+std::vector<T> parse_list(const std::string& flag, const std::string& text) {
+  std::vector<T> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = text.find(',', start);
+    out.push_back(parse_number<T>(flag, text.substr(start, comma == std::string::npos ? std::string::npos : comma - start)));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+Arguments parse(const std::string& command, const std::vector<std::string>& args) {
+  Arguments a;
+  a.kind = cm::edit::parse_edit_kind(command);
+  a.request.kind = a.kind;
+  std::vector<std::uint64_t> seeds;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    const auto value = [&]() -> const std::string& {
+      if (i + 1 == args.size()) throw Error(ErrorCode::BadArgument, arg + " needs a value");
+      return args[++i];
+    };
+    auto& r = a.request;
+    if (arg == "-o" || arg == "--output") a.output = value();
+    else if (arg == "--model") a.model = value();
+    else if (arg == "--mask") a.mask = value();
+    else if (arg == "--hints") a.hints = value();
+    else if (arg == "--device") a.device = value();
+    else if (arg == "--precision") a.precision = value();
+    else if (arg == "--json") a.json = true;
+    else if (arg == "--no-progress") a.progress = false;
+    else if (arg == "--steps") r.steps = parse_number<int>(arg, value());
+    else if (arg == "--ts") r.ts = parse_list<int>(arg, value());
+    else if (arg == "--seed") r.seed = parse_number<std::uint64_t>(arg, value());
+    else if (arg == "--class") r.class_label = parse_number<int>(arg, value());
+    else if (arg == "--batch") r.batch = parse_number<int>(arg, value());
+    else if (arg == "--scale") r.scale = parse_number<int>(arg, value());
+    else if (arg == "--strength") r.strength = parse_real(arg, value());
+    else if (arg == "--sigma") { r.sigma = parse_real(arg, value()) * 2.0 / 255.0; a.sigma_given = true; }
+    else if (arg == "--grow") r.region.grow = parse_number<int>(arg, value());
+    else if (arg == "--feather") r.region.feather = parse_number<int>(arg, value());
+    else if (arg == "--seeds") seeds = parse_list<std::uint64_t>(arg, value());
+    else if (arg == "--frames") a.frames = parse_number<int>(arg, value());
+    else if (!arg.empty() && arg[0] == '-') throw Error(ErrorCode::BadArgument, "unknown option '" + arg + "' for " + command);
+    else if (!a.input && takes_image(a.kind)) a.input = arg;
+    else throw Error(ErrorCode::BadArgument, "unexpected argument '" + arg + "' for " + command);
+  }
+  if (takes_image(a.kind) && !a.input) throw Error(ErrorCode::BadArgument, command + " needs an input image");
+  if (!a.output) throw Error(ErrorCode::BadArgument, command + " needs -o OUT");
+  if (a.kind == EditKind::Inpaint && !a.mask) throw Error(ErrorCode::BadArgument, "inpaint needs --mask MASK (white = edit)");
+  if (a.hints && a.kind != EditKind::Colorize) throw Error(ErrorCode::BadArgument, "--hints is for colorize");
+  if (a.kind == EditKind::Denoise && a.sigma_given && !(a.request.sigma > 0))
+    throw Error(ErrorCode::BadArgument, "--sigma must be > 0 (8-bit levels); leave it out to estimate it");
+  if (a.request.region.grow < 0 || a.request.region.feather < 0)
+    throw Error(ErrorCode::BadArgument, "--grow and --feather must be ≥ 0 pixels");
+  if (a.kind == EditKind::Interpolate) {
+    if (seeds.size() != 2) throw Error(ErrorCode::BadArgument, "interpolate needs --seeds A,B");
+    if (a.frames < 2 || a.frames > 1000) throw Error(ErrorCode::BadArgument, "interpolate needs --frames N with 2 ≤ N ≤ 1000");
+    a.request.seed = seeds[0];
+    a.request.seed_b = seeds[1];
+    for (int i = 0; i < a.frames; ++i) a.request.alphas.push_back(double(i) / (a.frames - 1));
+  }
+  return a;
+}
+
+// Colour hints from an image: opaque pixels when it has alpha, else every non-black pixel.
+std::pair<at::Tensor, at::Tensor> load_hints(const fs::path& path) {
+  const cm::imageio::Image hints = cm::imageio::load_image(path);
+  const at::Tensor where = hints.alpha.defined() ? (hints.alpha >= 0.5)
+                                                 : (hints.rgb > -1 + 1.5 * 2.0 / 255).any(1, /*keepdim=*/true);
+  return {hints.rgb, where.to(at::kFloat)};
+}
+
+// OUT for one image; OUT-0.png, OUT-1.png, … for several.
+std::vector<fs::path> output_names(const fs::path& out, int64_t count) {
+  if (count == 1) return {out};
+  std::vector<fs::path> names;
+  const int width = int(std::to_string(count - 1).size());
+  for (int64_t i = 0; i < count; ++i)
+    names.push_back(out.parent_path() / fmt::format("{}-{:0{}}{}", out.stem().string(), i, width, out.extension().string()));
+  return names;
+}
+
+class ProgressBar {
+ public:
+  explicit ProgressBar(bool enabled) : enabled_(enabled && isatty(STDERR_FILENO)) {}
+  ~ProgressBar() { finish(); }
+  void show(const cm::engine::Progress& p) {
+    if (!enabled_) return;
+    const int width = 30, filled = p.total > 0 ? width * p.step / p.total : width;
+    std::fprintf(stderr, "\r[%s%s] %d/%d  σ %-8.4g %6.1f s", std::string(filled, '#').c_str(),
+                 std::string(width - filled, ' ').c_str(), p.step, p.total, p.sigma, p.elapsed_ms / 1000);
+    std::fflush(stderr);
+    shown_ = true;
+  }
+  void finish() {
+    if (shown_) std::fputc('\n', stderr);
+    shown_ = false;
+  }
+
+ private:
+  bool enabled_;
+  bool shown_ = false;
+};
+
+}  // namespace
+
+int run_edit_command(const std::string& command, const std::vector<std::string>& args) {
+  Arguments a = parse(command, args);
+  cm::engine::EditRequest& request = a.request;
+  cm::imageio::Image input;
+  if (a.input) {
+    input = cm::imageio::load_image(*a.input);
+    request.image = input.rgb;
+  }
+  if (a.mask) request.mask = cm::imageio::load_mask(*a.mask);
+  if (a.hints) std::tie(request.hints, request.hint_mask) = load_hints(*a.hints);
+
+  cm::engine::EngineOptions options;
+  options.device = a.device;
+  options.precision = a.precision;
+  options.warm_up = false;  // one job: warming up would only add a run
+  cm::engine::Engine engine(options);
+  const fs::path model_path = a.model ? cm::model::find_model(*a.model) : cm::model::builtin_model_path();
+  const cm::engine::ModelInfo info = engine.load_model(model_path).get();
+
+  ProgressBar bar(a.progress);
+  cm::engine::JobCallbacks callbacks;
+  callbacks.on_progress = [&bar](const cm::engine::Progress& p) { bar.show(p); };
+  const cm::engine::EditResult result = engine.submit(request, callbacks).get();
+  bar.finish();
+  if (result.status != cm::engine::JobStatus::Done) throw Error(result.error_code, result.error);
+
+  std::vector<fs::path> written;
+  const std::vector<fs::path> names = output_names(*a.output, result.image.size(0));
+  for (int64_t i = 0; i < result.image.size(0); ++i) {
+    cm::imageio::Image out;
+    out.rgb = result.image.narrow(0, i, 1);
+    if (input.alpha.defined()) {  // alpha is the user's: carried over untouched (enlarged by repetition for superres)
+      const int64_t k = out.rgb.size(2) / input.alpha.size(2);
+      out.alpha = k > 1 ? input.alpha.repeat_interleave(k, 2).repeat_interleave(k, 3) : input.alpha;
+    }
+    cm::imageio::SaveOptions save;  // the input's bit depth where the format allows it
+    save.bit_depth = a.input ? input.bit_depth : 8;
+    cm::imageio::save_image(names[std::size_t(i)], out, save);
+    written.push_back(names[std::size_t(i)]);
+  }
+
+  if (a.json) {
+    const cm::engine::Timings& t = result.timings;
+    nlohmann::json report = {
+        {"command", command},
+        {"model", {{"name", info.name}, {"path", info.path}, {"image_size", info.image_size}, {"parameters", info.parameters}}},
+        {"device", result.device},
+        {"seed", request.seed},
+        {"sigmas", result.sigmas},
+        {"timings_ms", {{"load", info.load_ms}, {"prepare", t.prepare_ms}, {"model", t.model_ms}, {"steps", t.steps_ms},
+                        {"composite", t.composite_ms}, {"total", t.total_ms}}},
+        {"evaluations", t.evaluations},
+        {"outputs", nlohmann::json::array()}};
+    for (const fs::path& p : written) report["outputs"].push_back(p.string());
+    if (a.kind == EditKind::Denoise) report["sigma_8bit_levels"] = result.sigmas.at(0) * 255.0 / 2.0;
+    std::printf("%s\n", report.dump(2).c_str());
+  } else {
+    std::fprintf(stderr, "wrote %s%s (%d evaluations, %.0f ms on %s)\n", written.front().string().c_str(),
+                 written.size() > 1 ? fmt::format(" … {} images", written.size()).c_str() : "", result.timings.evaluations,
+                 result.timings.total_ms, result.device.c_str());
+  }
+  return 0;
+}
+
+}  // namespace cli

@@ -1,0 +1,16 @@
+// The editing commands of cmedit-cli (generate, inpaint, colorize, superres, sketch, denoise,
+// interpolate): files in, engine job, files out, one report.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace cli {
+
+extern const char* const kEditUsage;
+
+// Runs `command` with its arguments; returns the exit status. Throws cm::Error for anything the
+// user can fix (main maps it to a message and an exit status).
+int run_edit_command(const std::string& command, const std::vector<std::string>& args);
+
+}  // namespace cli

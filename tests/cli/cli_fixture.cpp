@@ -1,0 +1,133 @@
+// cli_fixture — makes the input files of the cmedit-cli end-to-end tests and checks the files
+// cmedit-cli writes against the invariants of each edit. Prints "ok" or one "FAIL: …" line.
+//   cli_fixture make DIR
+//   cli_fixture same-outside IN OUT MASK GROW FEATHER   pixels the edit cannot reach are identical
+//   cli_fixture luma IN OUT TOL                          output luma = input luma within TOL
+//   cli_fixture chroma-at HINTS OUT TOL                  hinted pixels have the hint's chroma
+//   cli_fixture means LOW OUT K TOL                      every K×K block of OUT averages to LOW
+//   cli_fixture alpha IN OUT                             alpha carried over (enlarged by repetition)
+//   cli_fixture depth FILE BITS                          the file's bit depth
+//   cli_fixture size FILE W H
+//   cli_fixture same A B                                 identical pixels
+#include "core/edit/linear_operator.h"
+#include "core/edit/resample.h"
+#include "core/imageio/image_file.h"
+
+#include <ATen/ATen.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+using cm::imageio::Image;
+namespace fs = std::filesystem;
+
+at::Tensor gradient_photo(int64_t h, int64_t w, double phase) {
+  const at::Tensor y = at::linspace(-1, 1, h, at::kFloat).view({1, 1, h, 1}).expand({1, 1, h, w});
+  const at::Tensor x = at::linspace(-1, 1, w, at::kFloat).view({1, 1, 1, w}).expand({1, 1, h, w});
+  return at::cat({0.7 * at::sin(3 * x + phase), 0.6 * y, 0.5 * at::cos(2 * (x + y))}, 1).contiguous();
+}
+
+void save(const fs::path& path, at::Tensor rgb, int bits, at::Tensor alpha = at::Tensor()) {
+  Image image;
+  image.rgb = rgb;
+  image.alpha = alpha;
+  cm::imageio::SaveOptions options;
+  options.bit_depth = bits;
+  cm::imageio::save_image(path, image, options);
+}
+
+int make(const fs::path& dir) {
+  fs::create_directories(dir);
+  at::Tensor alpha = at::linspace(0.2, 1, 48, at::kFloat).view({1, 1, 1, 48}).expand({1, 1, 40, 48}).contiguous();
+  save(dir / "photo.png", gradient_photo(40, 48, 0.0), 8, alpha);
+  save(dir / "photo16.png", gradient_photo(36, 40, 1.0), 16);
+  const at::Tensor grey = gradient_photo(40, 50, 2.0).narrow(1, 1, 1).expand({1, 3, 40, 50}).contiguous();
+  save(dir / "grey16.png", grey, 16);
+  at::Tensor mask = at::full({1, 3, 40, 48}, -1.0f);
+  mask.narrow(2, 12, 10).narrow(3, 20, 12).fill_(1.0f);
+  save(dir / "mask.png", mask, 8);
+  save(dir / "mask_small.png", at::full({1, 3, 20, 20}, 1.0f), 8);
+  at::Tensor mask16 = at::full({1, 3, 36, 40}, -1.0f);
+  mask16.narrow(2, 5, 9).narrow(3, 3, 14).fill_(1.0f);
+  save(dir / "mask16.png", mask16, 8);
+  at::Tensor hints = at::zeros({1, 3, 40, 50});
+  hints.select(1, 0).fill_(0.8f);
+  hints.select(1, 2).fill_(-0.6f);
+  at::Tensor hint_alpha = at::zeros({1, 1, 40, 50});
+  hint_alpha.narrow(2, 10, 3).narrow(3, 10, 3).fill_(1.0f);
+  hint_alpha.narrow(2, 30, 2).narrow(3, 35, 6).fill_(1.0f);
+  save(dir / "hints.png", hints, 8, hint_alpha);
+  save(dir / "low16.png", gradient_photo(11, 13, 0.5), 16);
+  save(dir / "noisy.png", (gradient_photo(64, 64, 0.3) + 0.1 * at::randn({1, 3, 64, 64})).clamp(-1, 1), 8);
+  std::ofstream(dir / "not_an_image.png") << "hello";
+  std::ifstream full(dir / "photo.png", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(full)), {});
+  std::ofstream(dir / "truncated.png", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  std::puts("ok");
+  return 0;
+}
+
+int fail(const std::string& why) {
+  std::printf("FAIL: %s\n", why.c_str());
+  return 1;
+}
+
+double max_diff(const at::Tensor& a, const at::Tensor& b) { return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>(); }
+
+int run(const std::vector<std::string>& a) {
+  if (a.size() == 2 && a[0] == "make") return make(a[1]);
+  if (a.size() == 6 && a[0] == "same-outside") {
+    const Image in = cm::imageio::load_image(a[1]), out = cm::imageio::load_image(a[2]);
+    const at::Tensor mask = cm::imageio::load_mask(a[3]);
+    const at::Tensor keep = (cm::edit::feather_weights(mask, std::stoi(a[4]), std::stoi(a[5])) == 0).expand_as(in.rgb);
+    if (!at::equal(in.rgb.masked_select(keep), out.rgb.masked_select(keep))) return fail("pixels outside the edit changed");
+    if (at::equal(in.rgb, out.rgb)) return fail("nothing was edited");
+  } else if (a.size() == 4 && a[0] == "luma") {
+    const cm::edit::LumaChromaOperator op;
+    const double d = max_diff(op.forward(cm::imageio::load_image(a[1]).rgb).narrow(1, 0, 1),
+                              op.forward(cm::imageio::load_image(a[2]).rgb).narrow(1, 0, 1));
+    if (d > std::stod(a[3])) return fail("luma differs by " + std::to_string(d));
+  } else if (a.size() == 4 && a[0] == "chroma-at") {
+    const cm::edit::LumaChromaOperator op;
+    const Image hints = cm::imageio::load_image(a[1]);
+    const at::Tensor at_hints = (hints.alpha >= 0.5).expand({1, 2, -1, -1});
+    const double d = max_diff(op.forward(hints.rgb).narrow(1, 1, 2).masked_select(at_hints),
+                              op.forward(cm::imageio::load_image(a[2]).rgb).narrow(1, 1, 2).masked_select(at_hints));
+    if (d > std::stod(a[3])) return fail("chroma at the hints differs by " + std::to_string(d));
+  } else if (a.size() == 5 && a[0] == "means") {
+    const int k = std::stoi(a[3]);
+    const double d = max_diff(at::avg_pool2d(cm::imageio::load_image(a[2]).rgb, {k, k}), cm::imageio::load_image(a[1]).rgb);
+    if (d > std::stod(a[4])) return fail("block means differ by " + std::to_string(d));
+  } else if (a.size() == 3 && a[0] == "alpha") {
+    const Image in = cm::imageio::load_image(a[1]), out = cm::imageio::load_image(a[2]);
+    if (!in.alpha.defined() || !out.alpha.defined()) return fail("no alpha");
+    const int64_t k = out.alpha.size(2) / in.alpha.size(2);
+    if (!at::equal(in.alpha.repeat_interleave(k, 2).repeat_interleave(k, 3), out.alpha)) return fail("alpha changed");
+  } else if (a.size() == 3 && a[0] == "same") {
+    if (!at::equal(cm::imageio::load_image(a[1]).rgb, cm::imageio::load_image(a[2]).rgb)) return fail("the images differ");
+  } else if (a.size() == 3 && a[0] == "depth") {
+    if (cm::imageio::load_image(a[1]).bit_depth != std::stoi(a[2])) return fail("wrong bit depth");
+  } else if (a.size() == 4 && a[0] == "size") {
+    const Image image = cm::imageio::load_image(a[1]);
+    if (image.width() != std::stoi(a[2]) || image.height() != std::stoi(a[3]))
+      return fail("size is " + std::to_string(image.width()) + "×" + std::to_string(image.height()));
+  } else {
+    return fail("bad arguments (see cli_fixture.cpp)");
+  }
+  std::puts("ok");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(std::vector<std::string>(argv + 1, argv + argc));
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  }
+}

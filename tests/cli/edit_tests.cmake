@@ -1,0 +1,114 @@
+# End-to-end runs of cmedit-cli's editing commands on a small real model (the golden set's
+# class-conditional 32-px UNet with a model card), checking the invariants on the files written.
+
+# The test model: the golden checkpoint and a card made from its manifest.
+set(TEST_MODEL "${CMAKE_CURRENT_BINARY_DIR}/test_model")
+file(READ "${CMEDIT_GOLDEN_DIR}/unet_a/manifest.json" manifest)
+string(JSON architecture GET "${manifest}" config)
+file(COPY "${CMEDIT_GOLDEN_DIR}/unet_a/model.pt" DESTINATION "${TEST_MODEL}")
+file(WRITE "${TEST_MODEL}/model.json" "{
+  \"format\": \"cmedit-model-card\", \"format_version\": 1, \"name\": \"golden-unet-a\",
+  \"parameterization\": \"cm\", \"architecture\": ${architecture},
+  \"sigma_min\": 0.002, \"sigma_max\": 80.0, \"sigma_data\": 0.5,
+  \"schedule_points\": 40, \"default_ts\": [0, 22, 39], \"weights\": \"model.pt\",
+  \"license\": \"test model with random weights\", \"provenance\": \"shared/golden/unet_a\"
+}
+")
+
+add_executable(cli_fixture cli/cli_fixture.cpp)
+target_link_libraries(cli_fixture PRIVATE cm_edit cm_imageio)
+cmedit_warnings(cli_fixture)
+cmedit_use_torch_pch(cli_fixture)
+
+set(D "${CMAKE_CURRENT_BINARY_DIR}/cli_files")
+set(CLI $<TARGET_FILE:cmedit-cli>)
+set(FX $<TARGET_FILE:cli_fixture>)
+set(M --model ${TEST_MODEL} --no-progress)
+add_test(NAME cli.edit_inputs COMMAND ${FX} make ${D})
+set_tests_properties(cli.edit_inputs PROPERTIES FIXTURES_SETUP cli_files)
+
+cmedit_cli_test(cli.generate FIXTURE cli_files
+  COMMAND ${CLI} generate ${M} --steps 2 --batch 2 --seed 3 -o ${D}/gen.png --json
+  EXIT 0 STDOUT "\"evaluations\": 2"
+  THEN ${FX} size ${D}/gen-0.png 32 32 && ${FX} size ${D}/gen-1.png 32 32)
+cmedit_cli_test(cli.generate_same_seed_same_image FIXTURE cli_files
+  COMMAND ${CLI} generate ${M} --seed 9 -o ${D}/seed9a.png
+  EXIT 0
+  THEN ${CLI} generate ${M} --seed 9 -o ${D}/seed9b.png && ${FX} same ${D}/seed9a.png ${D}/seed9b.png)
+cmedit_cli_test(cli.inpaint FIXTURE cli_files
+  COMMAND ${CLI} inpaint ${D}/photo.png --mask ${D}/mask.png ${M} --ts 0,22,39 -o ${D}/inpainted.png
+  EXIT 0
+  THEN ${FX} same-outside ${D}/photo.png ${D}/inpainted.png ${D}/mask.png 2 8 && ${FX} alpha ${D}/photo.png ${D}/inpainted.png
+       && ${FX} depth ${D}/inpainted.png 8)
+cmedit_cli_test(cli.inpaint_16bit FIXTURE cli_files
+  COMMAND ${CLI} inpaint ${D}/photo16.png --mask ${D}/mask16.png ${M} --grow 1 --feather 3 -o ${D}/inpainted16.png
+  EXIT 0
+  THEN ${FX} same-outside ${D}/photo16.png ${D}/inpainted16.png ${D}/mask16.png 1 3 && ${FX} depth ${D}/inpainted16.png 16)
+cmedit_cli_test(cli.colorize_with_hints FIXTURE cli_files
+  COMMAND ${CLI} colorize ${D}/grey16.png --hints ${D}/hints.png ${M} --steps 2 -o ${D}/colored.png
+  EXIT 0
+  THEN ${FX} luma ${D}/grey16.png ${D}/colored.png 3e-5 && ${FX} chroma-at ${D}/hints.png ${D}/colored.png 1e-4
+       && ${FX} depth ${D}/colored.png 16)
+cmedit_cli_test(cli.superres FIXTURE cli_files
+  COMMAND ${CLI} superres ${D}/low16.png --scale 4 ${M} --steps 2 -o ${D}/sr.png
+  EXIT 0
+  THEN ${FX} size ${D}/sr.png 52 44 && ${FX} means ${D}/low16.png ${D}/sr.png 4 3e-5 && ${FX} depth ${D}/sr.png 16)
+cmedit_cli_test(cli.sketch FIXTURE cli_files
+  COMMAND ${CLI} sketch ${D}/photo.png --strength 5 --steps 2 --mask ${D}/mask.png ${M} -o ${D}/sketched.png
+  EXIT 0
+  THEN ${FX} same-outside ${D}/photo.png ${D}/sketched.png ${D}/mask.png 2 8)
+cmedit_cli_test(cli.denoise FIXTURE cli_files
+  COMMAND ${CLI} denoise ${D}/noisy.png ${M} -o ${D}/denoised.png --json
+  EXIT 0 STDOUT "\"sigma_8bit_levels\": [0-9.]+"
+  THEN ${FX} size ${D}/denoised.png 64 64)
+cmedit_cli_test(cli.interpolate FIXTURE cli_files
+  COMMAND ${CLI} interpolate --seeds 1,2 --frames 3 ${M} -o ${D}/frames.png
+  EXIT 0
+  THEN ${FX} size ${D}/frames-0.png 32 32 && ${FX} size ${D}/frames-2.png 32 32)
+
+# Every error is one line on stderr and a distinct exit status.
+cmedit_cli_test(cli.error_missing_input FIXTURE cli_files
+  COMMAND ${CLI} inpaint ${D}/nope.png --mask ${D}/mask.png ${M} -o ${D}/x.png
+  EXIT 3 STDERR "^cmedit-cli: [^\n]*nope.png[^\n]*\n$")
+cmedit_cli_test(cli.error_truncated_input FIXTURE cli_files
+  COMMAND ${CLI} colorize ${D}/truncated.png ${M} -o ${D}/x.png
+  EXIT 4 STDERR "cmedit-cli: cannot decode [^\n]*truncated.png': not an image, or corrupt or truncated\n$")
+cmedit_cli_test(cli.error_not_an_image FIXTURE cli_files
+  COMMAND ${CLI} denoise ${D}/not_an_image.png ${M} -o ${D}/x.png
+  EXIT 4 STDERR "^cmedit-cli: cannot decode [^\n]*not_an_image.png")
+cmedit_cli_test(cli.error_mask_size FIXTURE cli_files
+  COMMAND ${CLI} inpaint ${D}/photo.png --mask ${D}/mask_small.png ${M} -o ${D}/x.png
+  EXIT 5 STDERR "^cmedit-cli: the mask is 20×20 pixels but the image is 48×40\n$")
+cmedit_cli_test(cli.error_unknown_model FIXTURE cli_files
+  COMMAND ${CLI} generate --model nosuchmodel -o ${D}/x.png
+  EXIT 3 STDERR "^cmedit-cli: unknown model 'nosuchmodel'")
+cmedit_cli_test(cli.error_bad_scale FIXTURE cli_files
+  COMMAND ${CLI} superres ${D}/low16.png --scale 3 ${M} -o ${D}/x.png
+  EXIT 2 STDERR "^cmedit-cli: super-resolution scales by 2, 4 or 8, not 3\n$")
+cmedit_cli_test(cli.error_bad_steps FIXTURE cli_files
+  COMMAND ${CLI} generate ${M} --steps many -o ${D}/x.png
+  EXIT 2 STDERR "^cmedit-cli: --steps needs a whole number, got 'many'\n$")
+cmedit_cli_test(cli.error_no_output FIXTURE cli_files
+  COMMAND ${CLI} inpaint ${D}/photo.png --mask ${D}/mask.png ${M}
+  EXIT 2 STDERR "^cmedit-cli: inpaint needs -o OUT\n$")
+cmedit_cli_test(cli.error_no_mask FIXTURE cli_files
+  COMMAND ${CLI} inpaint ${D}/photo.png ${M} -o ${D}/x.png
+  EXIT 2 STDERR "needs --mask MASK")
+cmedit_cli_test(cli.error_unknown_option FIXTURE cli_files
+  COMMAND ${CLI} generate ${M} --frobnicate -o ${D}/x.png
+  EXIT 2 STDERR "^cmedit-cli: unknown option '--frobnicate' for generate\n$")
+cmedit_cli_test(cli.error_bad_class FIXTURE cli_files
+  COMMAND ${CLI} generate ${M} --class 12 -o ${D}/x.png
+  EXIT 2 STDERR "class 12 does not exist: model 'golden-unet-a' has classes 0…9")
+cmedit_cli_test(cli.error_bad_strength FIXTURE cli_files
+  COMMAND ${CLI} sketch ${D}/photo.png --strength 100 ${M} -o ${D}/x.png
+  EXIT 2 STDERR "must lie in \\[0.002, 80\\], got 100")
+cmedit_cli_test(cli.error_unknown_format FIXTURE cli_files
+  COMMAND ${CLI} generate ${M} -o ${D}/x.xyz
+  EXIT 6 STDERR "unknown image format '.xyz'")
+cmedit_cli_test(cli.error_no_builtin_model FIXTURE cli_files
+  COMMAND ${CMAKE_COMMAND} -E env --unset=CMEDIT_MODEL ${CLI} generate -o ${D}/x.png
+  EXIT 3 STDERR "^cmedit-cli: no built-in model is installed")
+cmedit_cli_test(cli.error_cuda_missing FIXTURE cli_files
+  COMMAND ${CLI} generate ${M} --device cuda:9 -o ${D}/x.png
+  EXIT 7 STDERR "CUDA")
