@@ -162,6 +162,26 @@ std::vector<fs::path> output_names(const fs::path& out, int64_t count) {
   return names;
 }
 
+// The request's knobs, for the report: what a rerun needs to give the same result.
+nlohmann::json parameters_of(const Arguments& a) {
+  const cm::engine::EditRequest& r = a.request;
+  nlohmann::json p = {{"steps", r.ts.empty() ? r.steps : int(r.ts.size()) - 1}};
+  if (!r.ts.empty()) p["ts"] = r.ts;
+  if (r.class_label >= 0) p["class"] = r.class_label;
+  switch (a.kind) {
+    case EditKind::Generate: p["batch"] = r.batch; break;
+    case EditKind::Inpaint: p["grow"] = r.region.grow; p["feather"] = r.region.feather; break;
+    case EditKind::SuperResolve: p["scale"] = r.scale; break;
+    case EditKind::Sketch: p["strength"] = r.strength; break;
+    case EditKind::Denoise: if (a.sigma_given) p["sigma_8bit_levels"] = r.sigma * 255.0 / 2.0; break;
+    case EditKind::Interpolate: p["seeds"] = {r.seed, r.seed_b}; p["frames"] = a.frames; break;
+    case EditKind::Colorize: p["hints"] = a.hints.has_value(); break;
+  }
+  if (a.input) p["input"] = *a.input;
+  if (a.mask) p["mask"] = *a.mask;
+  return p;
+}
+
 class ProgressBar {
  public:
   explicit ProgressBar(bool enabled) : enabled_(enabled && isatty(STDERR_FILENO)) {}
@@ -234,6 +254,7 @@ int run_edit_command(const std::string& command, const std::vector<std::string>&
         {"model", {{"name", info.name}, {"path", info.path}, {"image_size", info.image_size}, {"parameters", info.parameters}}},
         {"device", result.device},
         {"seed", request.seed},
+        {"parameters", parameters_of(a)},
         {"sigmas", result.sigmas},
         {"timings_ms", {{"load", info.load_ms}, {"prepare", t.prepare_ms}, {"model", t.model_ms}, {"steps", t.steps_ms},
                         {"composite", t.composite_ms}, {"total", t.total_ms}}},
