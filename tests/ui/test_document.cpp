@@ -1,0 +1,140 @@
+// The document model (layers + undo) and the edit controller (document ↔ engine), driven as the
+// editor drives them. No GL needed: these run offscreen.
+#include "ui/document.h"
+#include "ui/edit_controller.h"
+
+#include <gtest/gtest.h>
+
+#include <QSignalSpy>
+#include <QTest>
+#include <QUndoStack>
+
+#include <cstdlib>
+
+namespace {
+
+using cm::ui::Brush;
+using cm::ui::Document;
+using cm::ui::Layer;
+
+// A 16-bit photo whose every pixel differs, so any misplaced copy shows.
+QImage photo16(int w, int h) {
+  QImage image(w, h, QImage::Format_RGBA64);
+  for (int y = 0; y < h; ++y) {
+    auto* row = reinterpret_cast<quint16*>(image.scanLine(y));
+    for (int x = 0; x < w; ++x) {
+      row[4 * x + 0] = quint16(1000 + 1200 * x + 7 * y);
+      row[4 * x + 1] = quint16(60000 - 1300 * y + 3 * x);
+      row[4 * x + 2] = quint16(20000 + 500 * (x ^ y));
+      row[4 * x + 3] = 65535;
+    }
+  }
+  return image;
+}
+
+int whitePixels(const QImage& mask) {
+  int n = 0;
+  for (int y = 0; y < mask.height(); ++y)
+    for (int x = 0; x < mask.width(); ++x) n += mask.constScanLine(y)[x] >= 128;
+  return n;
+}
+
+TEST(Document, StrokesUndoAndRedoToTheExactPixels) {
+  Document doc;
+  doc.reset(photo16(48, 40), 16, QStringLiteral("test.png"));
+  const QImage empty = doc.mask().copy();
+  const quint64 r0 = doc.revision();
+  doc.paintStroke(Layer::Mask, {QPointF(10, 10), QPointF(30, 12)}, Brush{8, 1.0});
+  const QImage painted = doc.mask().copy();
+  EXPECT_GT(whitePixels(painted), 100);
+  EXPECT_EQ(painted.pixelColor(20, 11).value(), 255);
+  EXPECT_EQ(painted.pixelColor(20, 35).value(), 0);  // far from the stroke
+  EXPECT_GT(doc.revision(), r0);
+  doc.undoStack()->undo();
+  EXPECT_EQ(doc.mask(), empty);
+  doc.undoStack()->redo();
+  EXPECT_EQ(doc.mask(), painted);
+  // Erasing part of it is a separate step.
+  doc.paintStroke(Layer::Mask, {QPointF(30, 12)}, Brush{10, 1.0, Qt::white, true});
+  EXPECT_LT(whitePixels(doc.mask()), whitePixels(painted));
+  EXPECT_EQ(doc.undoStack()->count(), 2);
+  doc.invertMask();
+  doc.clearLayer(Layer::Mask);
+  EXPECT_EQ(whitePixels(doc.mask()), 0);
+  doc.undoStack()->undo();
+  doc.undoStack()->undo();
+  doc.undoStack()->undo();
+  EXPECT_EQ(doc.mask(), painted);
+}
+
+TEST(Document, ReplacingThePhotoUndoesToTheExactSixteenBitPixels) {
+  Document doc;
+  const QImage original = photo16(20, 16);
+  doc.reset(original, 16, QString());
+  QImage edited = original.copy();
+  edited.fill(QColor(10, 20, 30));
+  doc.replacePhoto(edited, QStringLiteral("edit"));
+  EXPECT_EQ(doc.photo().pixelColor(3, 3), QColor(10, 20, 30));
+  doc.undoStack()->undo();
+  EXPECT_EQ(doc.photo(), original);
+  doc.replacePhoto(photo16(8, 8), QStringLiteral("wrong size"));  // refused, nothing recorded
+  EXPECT_EQ(doc.undoStack()->index(), 0);
+}
+
+// The controller on a real model: the golden set's small UNet with a card (tests/cli/edit_tests.cmake).
+class Controller : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* model = std::getenv("CMEDIT_TEST_MODEL");
+    ASSERT_TRUE(model) << "CMEDIT_TEST_MODEL is not set (CTest sets it)";
+    doc.reset(photo16(48, 40), 16, QString());
+    controller = std::make_unique<cm::ui::EditController>(&doc);
+    QSignalSpy loaded(controller.get(), &cm::ui::EditController::modelLoaded);
+    QSignalSpy failed(controller.get(), &cm::ui::EditController::failed);
+    controller->loadModel(QString::fromUtf8(model));
+    ASSERT_TRUE(loaded.wait(20000)) << (failed.isEmpty() ? "" : failed.first().first().toString().toStdString());
+    cm::ui::EditParameters p;
+    p.kind = cm::edit::EditKind::Inpaint;
+    p.grow = 1;
+    p.feather = 2;
+    controller->setParameters(p);
+  }
+  Document doc;
+  std::unique_ptr<cm::ui::EditController> controller;
+};
+
+TEST_F(Controller, PreviewApplyAndUndoKeepUnmaskedPixelsExactly) {
+  const QImage original = doc.photo().copy();
+  doc.paintStroke(Layer::Mask, {QPointF(20, 20)}, Brush{6, 1.0});
+  QSignalSpy ready(controller.get(), &cm::ui::EditController::previewReady);
+  controller->requestPreview();
+  ASSERT_TRUE(ready.wait(20000));
+  ASSERT_TRUE(controller->hasPreview());
+  EXPECT_EQ(controller->previewRevision(), doc.revision());
+  ASSERT_TRUE(controller->applyPreview());
+  // Far from the mask (beyond grow + 2·feather + the brush) every 16-bit value is the original's.
+  for (int y = 0; y < 40; ++y)
+    for (int x = 0; x < 48; ++x) {
+      if (std::abs(x - 20) <= 9 && std::abs(y - 20) <= 9) continue;
+      ASSERT_EQ(doc.photo().pixelColor(x, y).rgba64(), original.pixelColor(x, y).rgba64()) << x << "," << y;
+    }
+  EXPECT_NE(doc.photo().pixelColor(20, 20).rgba64(), original.pixelColor(20, 20).rgba64());
+  EXPECT_EQ(whitePixels(doc.mask()), 0);  // the mask is used up
+  doc.undoStack()->undo();                // one step undoes both
+  EXPECT_EQ(doc.photo(), original);
+  EXPECT_GT(whitePixels(doc.mask()), 0);
+}
+
+TEST_F(Controller, AStrokeDuringARunningJobGetsItsOwnPreview) {
+  controller->setLivePreview(true);
+  controller->setRefineDelay(60000);  // only one-step previews here
+  QSignalSpy ready(controller.get(), &cm::ui::EditController::previewReady);
+  doc.paintStroke(Layer::Mask, {QPointF(10, 10)}, Brush{6, 1.0});
+  doc.paintStroke(Layer::Mask, {QPointF(35, 30)}, Brush{6, 1.0});  // while the first job may still run
+  ASSERT_TRUE(ready.wait(20000));
+  QTest::qWait(200);  // let a possibly stale result arrive too
+  // Whatever arrived, what is shown was computed from the document with both strokes.
+  EXPECT_EQ(controller->previewRevision(), doc.revision());
+}
+
+}  // namespace

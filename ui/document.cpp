@@ -1,0 +1,145 @@
+#include "ui/document.h"
+
+#include <QPainter>
+#include <QRadialGradient>
+#include <QUndoCommand>
+#include <QUndoStack>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace cm::ui {
+namespace {
+
+// One change of one layer: the pixels of `area` before and after. Undo and redo copy them back.
+class LayerChange final : public QUndoCommand {
+ public:
+  LayerChange(Document* doc, Layer layer, QRect area, QImage before, QImage after, const QString& text)
+      : QUndoCommand(text), doc_(doc), layer_(layer), at_(area.topLeft()), before_(std::move(before)), after_(std::move(after)) {}
+  void undo() override { doc_->writePixels(layer_, before_, at_); }
+  void redo() override { doc_->writePixels(layer_, after_, at_); }
+
+ private:
+  Document* doc_;
+  Layer layer_;
+  QPoint at_;
+  QImage before_, after_;
+};
+
+QString layerName(Layer layer) {
+  switch (layer) {
+    case Layer::Photo: return QObject::tr("photo");
+    case Layer::Mask: return QObject::tr("mask");
+    case Layer::Strokes: return QObject::tr("sketch");
+    case Layer::Hints: return QObject::tr("colour hints");
+  }
+  return {};
+}
+
+}  // namespace
+
+Document::Document(QObject* parent) : QObject(parent), undo_(new QUndoStack(this)) {}
+Document::~Document() = default;
+
+void Document::reset(const QImage& photo, int bit_depth, const QString& path) {
+  photo_ = photo.convertToFormat(QImage::Format_RGBA64);
+  mask_ = QImage(photo.size(), QImage::Format_Grayscale8);
+  mask_.fill(0);
+  strokes_ = QImage(photo.size(), QImage::Format_ARGB32_Premultiplied);
+  strokes_.fill(Qt::transparent);
+  hints_ = strokes_.copy();
+  bit_depth_ = bit_depth;
+  path_ = path;
+  undo_->clear();
+  ++revision_;
+  Q_EMIT documentReset();
+}
+
+const QImage& Document::layer(Layer which) const {
+  switch (which) {
+    case Layer::Photo: return photo_;
+    case Layer::Mask: return mask_;
+    case Layer::Strokes: return strokes_;
+    case Layer::Hints: return hints_;
+  }
+  return photo_;
+}
+
+QImage& Document::mutableLayer(Layer which) { return const_cast<QImage&>(layer(which)); }
+
+void Document::writePixels(Layer layer, const QImage& pixels, QPoint at) {
+  QImage& target = mutableLayer(layer);
+  const QImage source = pixels.format() == target.format() ? pixels : pixels.convertToFormat(target.format());
+  // Row copies, not QPainter: undo must restore the exact bits, 16-bit photos included.
+  const QRect area = QRect(at, source.size()) & target.rect();
+  const int bytes_per_pixel = target.depth() / 8;
+  for (int y = area.top(); y <= area.bottom(); ++y)
+    std::memcpy(target.scanLine(y) + area.left() * bytes_per_pixel,
+                source.constScanLine(y - at.y()) + (area.left() - at.x()) * bytes_per_pixel,
+                std::size_t(area.width()) * bytes_per_pixel);
+  ++revision_;
+  Q_EMIT changed(layer, QRect(at, pixels.size()));
+}
+
+void Document::pushChange(Layer layer, const QImage& after, QRect area, const QString& text) {
+  if (area.isEmpty()) return;
+  undo_->push(new LayerChange(this, layer, area, this->layer(layer).copy(area), after, text));
+}
+
+void Document::paintStroke(Layer layer, const QVector<QPointF>& points, const Brush& brush) {
+  if (isEmpty() || points.isEmpty() || layer == Layer::Photo || brush.diameter <= 0) return;
+  const double radius = brush.diameter / 2;
+  // Dabs a quarter of the radius apart along the path: a continuous line at any speed.
+  QVector<QPointF> dabs{points.front()};
+  for (int i = 1; i < points.size(); ++i) {
+    const QPointF delta = points[i] - points[i - 1];
+    const int n = std::max(1, int(std::ceil(std::hypot(delta.x(), delta.y()) / std::max(1.0, radius / 4))));
+    for (int k = 1; k <= n; ++k) dabs.push_back(points[i - 1] + delta * (double(k) / n));
+  }
+  QRectF touched;
+  for (const QPointF& p : dabs) touched |= QRectF(p.x() - radius, p.y() - radius, 2 * radius, 2 * radius);
+  const QRect area = touched.toAlignedRect().adjusted(-1, -1, 1, 1) & QRect(QPoint(0, 0), size());
+  if (area.isEmpty()) return;
+
+  QImage after = this->layer(layer).copy(area);  // only the touched pixels are copied and kept for undo
+  const QColor color = layer == Layer::Mask ? QColor(brush.erase ? Qt::black : Qt::white) : brush.color;
+  QColor edge = color;
+  edge.setAlpha(0);
+  QPainter painter(&after);
+  painter.translate(-area.topLeft());
+  painter.setRenderHint(QPainter::Antialiasing);
+  painter.setPen(Qt::NoPen);
+  if (brush.erase && layer != Layer::Mask) painter.setCompositionMode(QPainter::CompositionMode_DestinationOut);
+  for (const QPointF& p : dabs) {
+    QRadialGradient gradient(p, radius);
+    gradient.setColorAt(0, color);
+    gradient.setColorAt(std::clamp(brush.hardness, 0.0, 0.999), color);
+    gradient.setColorAt(1, edge);
+    painter.setBrush(gradient);
+    painter.drawEllipse(p, radius, radius);
+  }
+  painter.end();
+  pushChange(layer, after, area, brush.erase ? tr("Erase %1").arg(layerName(layer)) : tr("Paint %1").arg(layerName(layer)));
+}
+
+void Document::clearLayer(Layer layer) {
+  if (isEmpty() || layer == Layer::Photo) return;
+  QImage after = this->layer(layer).copy();
+  after.fill(layer == Layer::Mask ? QColor(Qt::black) : QColor(Qt::transparent));
+  pushChange(layer, after, QRect(QPoint(0, 0), size()), tr("Clear %1").arg(layerName(layer)));
+}
+
+void Document::invertMask() {
+  if (isEmpty()) return;
+  QImage after = mask_.copy();
+  after.invertPixels();
+  pushChange(Layer::Mask, after, QRect(QPoint(0, 0), size()), tr("Invert mask"));
+}
+
+void Document::replacePhoto(const QImage& result, const QString& description) {
+  if (isEmpty() || result.size() != size()) return;
+  pushChange(Layer::Photo, result.convertToFormat(QImage::Format_RGBA64), QRect(QPoint(0, 0), size()), description);
+}
+
+}  // namespace cm::ui

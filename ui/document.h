@@ -1,0 +1,80 @@
+// The open photo and everything painted on it, with undo. Knows nothing of widgets (Krita's
+// rule): tools change it only through its methods, each one command on its QUndoStack, so every
+// brush stroke, clear and applied edit can be undone and redone to the exact pixels.
+#pragma once
+
+#include <QColor>
+#include <QImage>
+#include <QObject>
+#include <QPointF>
+#include <QRect>
+#include <QString>
+#include <QVector>
+
+class QUndoStack;
+
+namespace cm::ui {
+
+enum class Layer {
+  Photo,    // Format_RGBA64: 16 bits per channel, exact for 8-bit sources too
+  Mask,     // Format_Grayscale8: 255 = edit, 0 = keep
+  Strokes,  // Format_ARGB32_Premultiplied: the sketch painted over the photo; transparent = none
+  Hints,    // Format_ARGB32_Premultiplied: colour hints for colorization; opaque = hint
+};
+
+struct Brush {
+  double diameter = 24;  // image pixels
+  double hardness = 0.8; // 1: hard edge, 0: soft from the centre
+  QColor color = Qt::white;
+  bool erase = false;
+};
+
+class Document : public QObject {
+  Q_OBJECT
+
+ public:
+  explicit Document(QObject* parent = nullptr);
+  ~Document() override;
+
+  // A new document: the photo (any format; converted to RGBA64), its file's bit depth and path.
+  // Clears the other layers and the history.
+  void reset(const QImage& photo, int bit_depth, const QString& path);
+  bool isEmpty() const { return photo_.isNull(); }
+
+  const QImage& layer(Layer which) const;
+  const QImage& photo() const { return photo_; }
+  const QImage& mask() const { return mask_; }
+  int bitDepth() const { return bit_depth_; }
+  QString path() const { return path_; }
+  QSize size() const { return photo_.size(); }
+  // Grows with every change (undo and redo included): results computed for an older revision are stale.
+  quint64 revision() const { return revision_; }
+
+  QUndoStack* undoStack() const { return undo_; }
+
+  // One stroke (dabs along the points, in image pixels) on the mask, strokes or hints layer.
+  void paintStroke(Layer layer, const QVector<QPointF>& points, const Brush& brush);
+  void clearLayer(Layer layer);
+  void invertMask();
+  // Replaces the photo with an edit's result (same size), e.g. an applied preview.
+  void replacePhoto(const QImage& result, const QString& description);
+
+  // Used by the undo commands: puts `pixels` into `layer` at `at` (no new command).
+  void writePixels(Layer layer, const QImage& pixels, QPoint at);
+
+ Q_SIGNALS:
+  void changed(cm::ui::Layer layer, QRect area);
+  void documentReset();
+
+ private:
+  QImage& mutableLayer(Layer which);
+  void pushChange(Layer layer, const QImage& after, QRect area, const QString& text);
+
+  QImage photo_, mask_, strokes_, hints_;
+  int bit_depth_ = 8;
+  QString path_;
+  quint64 revision_ = 0;
+  QUndoStack* undo_;
+};
+
+}  // namespace cm::ui

@@ -1,0 +1,88 @@
+// Between the document and the engine (DESIGN.md, data flow): builds an immutable request from
+// the document, submits it to the engine (latest wins), and brings the result back onto the UI
+// thread as the preview layer, never showing a result computed for an older state of the
+// document. Apply commits the preview to the document as one undoable command.
+// No torch here: the header is for widgets.
+#pragma once
+
+#include "core/edit/edit_kind.h"
+
+#include <QImage>
+#include <QObject>
+#include <QRect>
+#include <QString>
+
+#include <memory>
+
+namespace cm::ui {
+
+class Document;
+
+struct EditParameters {
+  cm::edit::EditKind kind = cm::edit::EditKind::Inpaint;
+  int preview_steps = 1;   // while painting
+  int refine_steps = 3;    // when the hand rests
+  double strength = 10.0;  // sketch: σ_start
+  double sigma_8bit = 0;   // denoise: noise in 8-bit levels; 0 = estimate
+  quint64 seed = 0;
+  int class_label = -1;    // class-conditional models; −1 = seed mod classes
+  int grow = 2;
+  int feather = 8;
+};
+
+struct EngineStatus {
+  QString model, device;
+  double last_step_ms = 0;
+  int queue_depth = 0;
+  bool busy = false;
+  qint64 memory_bytes = -1;
+};
+
+class EditController : public QObject {
+  Q_OBJECT
+
+ public:
+  explicit EditController(Document* document, QObject* parent = nullptr);
+  ~EditController() override;
+
+  // Starts loading a model on the engine; modelLoaded or failed follows.
+  void loadModel(const QString& path);
+  bool modelReady() const;
+
+  void setParameters(const EditParameters& parameters);
+  const EditParameters& parameters() const;
+
+  // Live preview: every change of the mask, sketch or hints asks for a one-step preview, and a
+  // refined one follows when nothing changed for `refine_delay_ms`.
+  void setLivePreview(bool on);
+  void setRefineDelay(int ms);
+
+  // Asks for a preview of the document as it is now (refine: the refine step count).
+  void requestPreview(bool refine = false);
+
+  bool hasPreview() const;
+  const QImage& preview() const;  // Format_RGBA64, the document's size
+  // The document revision the preview was computed from.
+  quint64 previewRevision() const;
+  double lastLatencyMs() const;
+
+  // Commits the preview into the document (one undo step); false when there is none.
+  bool applyPreview();
+  void discardPreview();
+
+  EngineStatus status() const;
+
+ Q_SIGNALS:
+  void modelLoaded(const QString& name);
+  void previewReady();
+  void previewCleared();
+  void progress(int step, int total);
+  void busyChanged(bool busy);
+  void failed(const QString& message);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cm::ui
