@@ -7,6 +7,10 @@
 #include <QMouseEvent>
 #include <QOpenGLContext>
 #include <QOpenGLTexture>
+#include <QWheelEvent>
+
+#include <algorithm>
+#include <cmath>
 
 #include <cstdint>
 
@@ -55,9 +59,58 @@ void Canvas::setOverlayInfo(const QStringList& lines) {
 
 QRectF Canvas::imageRect() const {
   if (image_.isNull() || width() <= 0 || height() <= 0) return {};
+  if (zoom_ > 0) return QRectF(origin_, QSizeF(image_.width() * zoom_, image_.height() * zoom_));
   const double scale = std::min(double(width()) / image_.width(), double(height()) / image_.height());
   const QSizeF size(image_.width() * scale, image_.height() * scale);
   return QRectF(QPointF((width() - size.width()) / 2, (height() - size.height()) / 2), size);
+}
+
+double Canvas::zoom() const {
+  const QRectF r = imageRect();
+  return r.isEmpty() ? 1.0 : r.width() / image_.width();
+}
+
+QPointF Canvas::widgetToImage(QPointF p) const {
+  const QRectF r = imageRect();
+  if (r.isEmpty()) return {};
+  return (p - r.topLeft()) / zoom();
+}
+
+QPointF Canvas::imageToWidget(QPointF p) const { return imageRect().topLeft() + p * zoom(); }
+
+void Canvas::fit() {
+  zoom_ = 0;
+  update();
+}
+
+void Canvas::setZoom(double zoom, QPointF anchor) {
+  if (image_.isNull()) return;
+  zoom = std::clamp(zoom, 0.02, 64.0);
+  const QPointF under_cursor = widgetToImage(anchor);  // this image point stays under the cursor
+  zoom_ = zoom;
+  origin_ = anchor - under_cursor * zoom;
+  update();
+}
+
+void Canvas::setBrush(double diameter, const QColor& color, bool enabled) {
+  brush_diameter_ = diameter;
+  brush_color_ = color;
+  brush_enabled_ = enabled;
+  update();
+}
+
+void Canvas::drawStroke() {
+  ImDrawList* draw = ImGui::GetForegroundDrawList();
+  const float radius = float(brush_diameter_ / 2 * zoom());
+  const ImU32 colour = IM_COL32(brush_color_.red(), brush_color_.green(), brush_color_.blue(), 160);
+  if (stroking_) {
+    for (const QPointF& p : stroke_) {
+      const QPointF w = imageToWidget(p);
+      draw->AddCircleFilled(ImVec2(float(w.x()), float(w.y())), radius, colour);
+    }
+  }
+  if (brush_enabled_ && underMouse())
+    draw->AddCircle(ImVec2(float(cursor_.x()), float(cursor_.y())), radius, IM_COL32(255, 255, 255, 200), 48, 1.5f);
 }
 
 void Canvas::initializeGL() {
@@ -109,6 +162,7 @@ void Canvas::paintGL() {
                                              ImVec2(float(r.left()), float(r.top())),
                                              ImVec2(float(r.right()), float(r.bottom())));
   }
+  drawStroke();
   if (overlay_visible_) drawOverlay();
   ImGui::Render();
   ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
@@ -133,10 +187,43 @@ void Canvas::keyPressEvent(QKeyEvent* event) {
     setOverlayVisible(!overlay_visible_);
     return;
   }
+  if (event->key() == Qt::Key_Space && !event->isAutoRepeat()) {
+    space_down_ = true;
+    setCursor(Qt::OpenHandCursor);
+    return;
+  }
   QOpenGLWidget::keyPressEvent(event);
 }
 
+void Canvas::keyReleaseEvent(QKeyEvent* event) {
+  if (event->key() == Qt::Key_Space && !event->isAutoRepeat()) {
+    space_down_ = false;
+    unsetCursor();
+    return;
+  }
+  QOpenGLWidget::keyReleaseEvent(event);
+}
+
+void Canvas::wheelEvent(QWheelEvent* event) {
+  const double steps = event->angleDelta().y() / 120.0;
+  if (steps != 0) setZoom(zoom() * std::pow(1.25, steps), event->position());
+  event->accept();
+}
+
 void Canvas::mouseMoveEvent(QMouseEvent* event) {
+  cursor_ = event->position();
+  if (panning_) {
+    const QPointF delta = event->position() - pan_last_;
+    pan_last_ = event->position();
+    if (zoom_ == 0) {  // leave fit mode where it is
+      origin_ = imageRect().topLeft();
+      zoom_ = zoom();
+    }
+    origin_ += delta;
+  } else if (stroking_) {
+    stroke_.push_back(widgetToImage(event->position()));
+  }
+  if (brush_enabled_ || panning_) update();
   if (imgui_ && overlay_visible_) {
     ImGui::SetCurrentContext(imgui_);
     ImGui::GetIO().MousePos = ImVec2(float(event->position().x()), float(event->position().y()));
@@ -158,11 +245,30 @@ void Canvas::forwardMouseButton(QMouseEvent* event, bool down) {
 
 void Canvas::mousePressEvent(QMouseEvent* event) {
   forwardMouseButton(event, true);
+  const bool over_overlay = imgui_ && overlay_visible_ && ImGui::GetIO().WantCaptureMouse;
+  if (event->button() == Qt::MiddleButton || (event->button() == Qt::LeftButton && space_down_)) {
+    panning_ = true;
+    pan_last_ = event->position();
+  } else if (event->button() == Qt::LeftButton && brush_enabled_ && !image_.isNull() && !over_overlay) {
+    stroking_ = true;
+    stroke_ = {widgetToImage(event->position())};
+    update();
+  }
   QOpenGLWidget::mousePressEvent(event);
 }
 
 void Canvas::mouseReleaseEvent(QMouseEvent* event) {
   forwardMouseButton(event, false);
+  if (panning_ && (event->button() == Qt::MiddleButton || event->button() == Qt::LeftButton)) {
+    panning_ = false;
+  } else if (stroking_ && event->button() == Qt::LeftButton) {
+    stroking_ = false;
+    stroke_.push_back(widgetToImage(event->position()));
+    const QVector<QPointF> points = stroke_;
+    stroke_.clear();
+    update();
+    Q_EMIT strokeFinished(points);
+  }
   QOpenGLWidget::mouseReleaseEvent(event);
 }
 

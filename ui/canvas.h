@@ -1,6 +1,7 @@
-// The photo canvas: an OpenGL widget that shows the image fitted to the view (aspect kept,
-// centred) and, on top, the Dear ImGui debug overlay (F12). Knows nothing of documents or
-// models: it is handed a QImage and lines of overlay text.
+// The photo canvas: an OpenGL widget that shows an image (fitted and centred until the user zooms:
+// wheel about the cursor, middle- or Space-drag to pan) and, on top, the stroke being painted, the
+// brush outline and the Dear ImGui debug overlay (F12). Knows nothing of documents or models: it
+// is handed a QImage, reports finished strokes in image pixels, and shows overlay lines.
 #pragma once
 
 #include <QImage>
@@ -8,6 +9,7 @@
 #include <QOpenGLWidget>
 #include <QStringList>
 #include <QTimer>
+#include <QVector>
 
 #include <memory>
 
@@ -33,9 +35,20 @@ class Canvas : public QOpenGLWidget, protected QOpenGLFunctions {
 
   // Where the image is drawn, in widget (logical) pixels; empty without an image.
   QRectF imageRect() const;
+  QPointF widgetToImage(QPointF widget_point) const;
+  QPointF imageToWidget(QPointF image_point) const;
+
+  // Zoom: image pixels per widget pixel ratio; fit() returns to "whole image in view".
+  void fit();
+  void setZoom(double zoom, QPointF anchor_widget_point);
+  double zoom() const;
+
+  // Painting: with a brush set, left-drag paints a stroke (shown live, reported on release).
+  void setBrush(double diameter_image_px, const QColor& color, bool enabled);
 
  Q_SIGNALS:
   void overlayVisibilityChanged(bool visible);
+  void strokeFinished(const QVector<QPointF>& image_points);
 
  protected:
   void initializeGL() override;
@@ -44,8 +57,11 @@ class Canvas : public QOpenGLWidget, protected QOpenGLFunctions {
   void mouseMoveEvent(QMouseEvent* event) override;
   void mousePressEvent(QMouseEvent* event) override;
   void mouseReleaseEvent(QMouseEvent* event) override;
+  void wheelEvent(QWheelEvent* event) override;
+  void keyReleaseEvent(QKeyEvent* event) override;
 
  private:
+  void drawStroke();
   void drawOverlay();
   void uploadImageIfChanged();
   void forwardMouseButton(QMouseEvent* event, bool down);
@@ -59,6 +75,18 @@ class Canvas : public QOpenGLWidget, protected QOpenGLFunctions {
   QStringList overlay_info_;
   QTimer overlay_refresh_;  // repaints for live numbers only while the overlay is shown
   qint64 frames_ = 0;
+
+  double zoom_ = 0;        // widget pixels per image pixel; 0 = fit
+  QPointF origin_;         // widget position of the image's top-left corner when zoomed
+  bool space_down_ = false;
+  bool panning_ = false;
+  QPointF pan_last_;
+  bool brush_enabled_ = false;
+  double brush_diameter_ = 24;
+  QColor brush_color_ = Qt::white;
+  bool stroking_ = false;
+  QVector<QPointF> stroke_;  // image pixels
+  QPointF cursor_{-1e6, -1e6};  // widget pixels; far away until the mouse moves in
 };
 
 }  // namespace cm::ui

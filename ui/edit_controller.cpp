@@ -2,6 +2,7 @@
 
 #include "core/engine/engine.h"
 #include "ui/document.h"
+#include "ui/tensor_image.h"
 
 #include <ATen/ATen.h>
 #include <QMetaObject>
@@ -17,46 +18,6 @@
 
 namespace cm::ui {
 namespace {
-
-// RGBA64 → [1,3,H,W] in [−1, 1] (16 bits per channel: exact for 8-bit photos, 257·v/65535 = v/255).
-at::Tensor to_tensor_rgb(const QImage& rgba64) {
-  const QImage image = rgba64.convertToFormat(QImage::Format_RGBA64);
-  const int64_t h = image.height(), w = image.width();
-  at::Tensor out = at::empty({h, w, 4}, at::kInt);
-  auto* dst = out.data_ptr<int32_t>();
-  for (int64_t y = 0; y < h; ++y) {
-    const auto* row = reinterpret_cast<const quint16*>(image.constScanLine(int(y)));
-    for (int64_t i = 0; i < w * 4; ++i) dst[y * w * 4 + i] = row[i];
-  }
-  return (out.narrow(2, 0, 3).permute({2, 0, 1}).unsqueeze(0).to(at::kFloat) * float(2.0 / 65535.0) - 1.0f).contiguous();
-}
-
-// Grayscale8 → [1,1,H,W], 1 where the mask is at least half white.
-at::Tensor to_tensor_mask(const QImage& grey) {
-  const int64_t h = grey.height(), w = grey.width();
-  at::Tensor out = at::empty({1, 1, h, w}, at::kFloat);
-  float* dst = out.data_ptr<float>();
-  for (int64_t y = 0; y < h; ++y) {
-    const uchar* row = grey.constScanLine(int(y));
-    for (int64_t x = 0; x < w; ++x) dst[y * w + x] = row[x] >= 128 ? 1.f : 0.f;
-  }
-  return out;
-}
-
-// [1,3,H,W] in [−1, 1] → RGBA64 with the alpha of `like`.
-QImage to_qimage(const at::Tensor& rgb, const QImage& like) {
-  const at::Tensor levels = ((rgb.clamp(-1, 1) + 1) * 32767.5).round().to(at::kInt).squeeze(0).permute({1, 2, 0}).contiguous();
-  const int h = int(levels.size(0)), w = int(levels.size(1));
-  QImage out = like.size() == QSize(w, h) ? like.convertToFormat(QImage::Format_RGBA64) : QImage(w, h, QImage::Format_RGBA64);
-  if (like.size() != QSize(w, h)) out.fill(Qt::white);
-  const int32_t* src = levels.data_ptr<int32_t>();
-  for (int y = 0; y < h; ++y) {
-    auto* row = reinterpret_cast<quint16*>(out.scanLine(y));
-    for (int x = 0; x < w; ++x)
-      for (int c = 0; c < 3; ++c) row[x * 4 + c] = quint16(src[(y * w + x) * 3 + c]);
-  }
-  return out;
-}
 
 // The photo with the sketch painted over it: what SDEdit starts from.
 QImage painting_of(const Document& doc) {
@@ -155,9 +116,9 @@ void EditController::requestPreview(bool refine) {
   r.region.grow = p.grow;
   r.region.feather = p.feather;
   using edit::EditKind;
-  r.image = to_tensor_rgb(p.kind == EditKind::Sketch ? painting_of(doc) : doc.photo());
+  r.image = rgb_tensor(p.kind == EditKind::Sketch ? painting_of(doc) : doc.photo());
   if (p.kind == EditKind::Inpaint || p.kind == EditKind::Sketch) {
-    r.mask = to_tensor_mask(doc.mask());
+    r.mask = mask_tensor(doc.mask());
     if (p.kind == EditKind::Inpaint && r.mask.max().item<float>() == 0) return;  // nothing painted yet
     if (p.kind == EditKind::Sketch && r.mask.max().item<float>() == 0) r.mask = at::Tensor();
   }
@@ -170,7 +131,7 @@ void EditController::requestPreview(bool refine) {
       for (int x = 0; x < hints.width(); ++x) a[y * hints.width() + x] = row[x * 4 + 3] >= 32768 ? 1.f : 0.f;
     }
     if (alpha.max().item<float>() > 0) {
-      r.hints = to_tensor_rgb(hints);
+      r.hints = rgb_tensor(hints);
       r.hint_mask = alpha;
     }
   }
@@ -188,7 +149,7 @@ void EditController::requestPreview(bool refine) {
     // Convert on the worker thread; only the UI thread touches the controller.
     QImage image = result.status == engine::JobStatus::Done && result.image.size(2) == photo.height() &&
                            result.image.size(3) == photo.width()
-                       ? to_qimage(result.image, photo)
+                       ? rgba64_like(result.image, photo)
                        : QImage();
     const QString error = result.status == engine::JobStatus::Failed ? QString::fromStdString(result.error) : QString();
     const std::uint64_t id = result.id;

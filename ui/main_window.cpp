@@ -4,27 +4,37 @@
 #include "core/base/error.h"
 #include "core/engine/device.h"
 #include "core/imageio/image_file.h"
+#include "core/model/model_loader.h"
 #include "ui/canvas.h"
+#include "ui/document.h"
+#include "ui/edit_controller.h"
+#include "ui/tensor_image.h"
 
 #include <spdlog/spdlog.h>
 
 #include <QAction>
+#include <QActionGroup>
+#include <QColorDialog>
+#include <QComboBox>
+#include <QDockWidget>
+#include <QDoubleSpinBox>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QImage>
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QPainter>
+#include <QPushButton>
+#include <QRandomGenerator>
+#include <QSpinBox>
 #include <QStatusBar>
+#include <QToolBar>
+#include <QUndoStack>
+#include <QUndoView>
 
 namespace cm::ui {
 namespace {
-
-QImage to_qimage(const imageio::Image& image) {
-  imageio::Rgba8 rgba = imageio::to_rgba8(image);
-  QImage view(rgba.pixels.data(), rgba.width, rgba.height, rgba.width * 4, QImage::Format_RGBA8888);
-  return view.copy();  // own the pixels: rgba dies with this scope
-}
 
 QString describe(const imageio::Image& image) {
   return QStringLiteral("%1 × %2, %3-bit %4%5")
@@ -34,6 +44,28 @@ QString describe(const imageio::Image& image) {
       .arg(image.grayscale ? QStringLiteral("gray") : QStringLiteral("RGB"))
       .arg(image.alpha.defined() ? QStringLiteral(" + alpha") : QString());
 }
+
+// What the canvas shows: the preview (or the photo), the mask tinted red, the sketch and the hints.
+QImage compose(const Document& doc, const EditController& controller) {
+  QImage view = (controller.hasPreview() ? controller.preview() : doc.photo()).convertToFormat(QImage::Format_RGBA8888);
+  QPainter painter(&view);
+  if (!controller.hasPreview()) {
+    QImage tint(doc.size(), QImage::Format_ARGB32_Premultiplied);
+    tint.fill(QColor(255, 40, 40));
+    QImage alpha = doc.mask().copy();
+    tint.setAlphaChannel(alpha);
+    painter.setOpacity(0.45);
+    painter.drawImage(0, 0, tint);
+    painter.setOpacity(1.0);
+  }
+  painter.drawImage(0, 0, doc.layer(Layer::Strokes));
+  painter.drawImage(0, 0, doc.layer(Layer::Hints));
+  return view;
+}
+
+const std::pair<edit::EditKind, const char*> kKinds[] = {
+    {edit::EditKind::Inpaint, "Inpaint (mask)"},   {edit::EditKind::Sketch, "Sketch (strokes)"},
+    {edit::EditKind::Colorize, "Colorize (hints)"}, {edit::EditKind::Denoise, "Denoise"}};
 
 }  // namespace
 
@@ -46,25 +78,96 @@ QStringList buildComponentLines() {
 
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   setWindowTitle(QStringLiteral("cmedit"));
+  document_ = new Document(this);
+  controller_ = new EditController(document_, this);
+  controller_->setLivePreview(true);
   canvas_ = new Canvas(this);
   canvas_->setOverlayInfo(buildComponentLines());
   setCentralWidget(canvas_);
   image_info_ = new QLabel(this);
+  engine_info_ = new QLabel(tr("no model"), this);
+  statusBar()->addPermanentWidget(engine_info_);
   statusBar()->addPermanentWidget(image_info_);
   buildMenus();
+  buildToolbar();
+
+  auto* history = new QDockWidget(tr("History"), this);
+  history->setObjectName(QStringLiteral("history"));
+  history->setWidget(new QUndoView(document_->undoStack(), history));
+  addDockWidget(Qt::RightDockWidgetArea, history);
+
+  connect(document_, &Document::changed, this, [this] { refreshCanvas(); });
+  connect(document_, &Document::documentReset, this, [this] {
+    canvas_->fit();
+    refreshCanvas();
+  });
+  connect(canvas_, &Canvas::strokeFinished, this, &MainWindow::onStroke);
+  connect(controller_, &EditController::previewReady, this, [this] {
+    refreshCanvas();
+    engine_info_->setText(tr("%1 · preview in %2 ms").arg(controller_->status().model).arg(controller_->lastLatencyMs(), 0, 'f', 0));
+  });
+  connect(controller_, &EditController::previewCleared, this, [this] { refreshCanvas(); });
+  connect(controller_, &EditController::busyChanged, this, [this](bool busy) {
+    if (busy) engine_info_->setText(tr("%1 · working…").arg(controller_->status().model));
+  });
+  connect(controller_, &EditController::failed, this, [this](const QString& message) {
+    last_error_ = message;
+    statusBar()->showMessage(message);
+  });
+  connect(controller_, &EditController::modelLoaded, this, [this](const QString& name) {
+    engine_info_->setText(tr("%1 on %2").arg(name, controller_->status().device));
+    statusBar()->showMessage(tr("Model %1 ready").arg(name), 5000);
+    controller_->requestPreview();
+  });
   statusBar()->showMessage(tr("Open a photo with File ▸ Open (Ctrl+O)"));
-  resize(1024, 768);
+  try {
+    loadModel(QString::fromStdString(model::builtin_model_path().string()));
+  } catch (const Error& e) {
+    engine_info_->setText(tr("no model: File ▸ Open model…"));
+    spdlog::info("{}", e.what());
+  }
+  updateBrush();
+  resize(1200, 800);
 }
+
+MainWindow::~MainWindow() = default;
 
 void MainWindow::buildMenus() {
   QMenu* file = menuBar()->addMenu(tr("&File"));
   QAction* open = file->addAction(tr("&Open…"), this, &MainWindow::chooseAndOpenImage);
   open->setShortcut(QKeySequence::Open);
+  QAction* exportAction = file->addAction(tr("&Export…"), this, &MainWindow::chooseAndExport);
+  exportAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
+  file->addAction(tr("Open &model…"), this, &MainWindow::chooseAndLoadModel);
   file->addSeparator();
   QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
   quit->setShortcut(QKeySequence::Quit);
 
+  QMenu* editMenu = menuBar()->addMenu(tr("&Edit"));
+  undo_action_ = document_->undoStack()->createUndoAction(this, tr("&Undo"));
+  undo_action_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Z));
+  QAction* redo = document_->undoStack()->createRedoAction(this, tr("&Redo"));
+  redo->setShortcuts({QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Z), QKeySequence(Qt::CTRL | Qt::Key_Y)});
+  editMenu->addAction(undo_action_);
+  editMenu->addAction(redo);
+  editMenu->addSeparator();
+  apply_action_ = editMenu->addAction(tr("&Apply preview"), this, [this] {
+    if (!controller_->applyPreview()) statusBar()->showMessage(tr("Nothing to apply yet"), 3000);
+  });
+  apply_action_->setShortcut(QKeySequence(Qt::Key_Return));
+  discard_action_ = editMenu->addAction(tr("&Discard preview"), controller_, &EditController::discardPreview);
+  discard_action_->setShortcut(QKeySequence(Qt::Key_Escape));
+  editMenu->addSeparator();
+  editMenu->addAction(tr("Clear mask"), this, [this] { document_->clearLayer(Layer::Mask); });
+  editMenu->addAction(tr("Invert mask"), this, [this] { document_->invertMask(); })->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_I));
+  editMenu->addAction(tr("Clear sketch"), this, [this] { document_->clearLayer(Layer::Strokes); });
+  editMenu->addAction(tr("Clear colour hints"), this, [this] { document_->clearLayer(Layer::Hints); });
+
   QMenu* view = menuBar()->addMenu(tr("&View"));
+  view->addAction(tr("&Fit"), canvas_, &Canvas::fit)->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_0));
+  view->addAction(tr("&Actual pixels"), this, [this] {
+    canvas_->setZoom(1.0 / canvas_->devicePixelRatioF(), QPointF(canvas_->width() / 2.0, canvas_->height() / 2.0));
+  })->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_1));
   overlay_action_ = view->addAction(tr("&Debug overlay"));
   overlay_action_->setCheckable(true);
   overlay_action_->setShortcut(Qt::Key_F12);
@@ -75,10 +178,122 @@ void MainWindow::buildMenus() {
   help->addAction(tr("&About cmedit"), this, &MainWindow::showAbout);
 }
 
+void MainWindow::buildToolbar() {
+  QToolBar* bar = addToolBar(tr("Tools"));
+  bar->setObjectName(QStringLiteral("tools"));
+  auto* tools = new QActionGroup(this);
+  const auto addTool = [&](const QString& name, QKeySequence key, Tool tool) {
+    QAction* a = bar->addAction(name, this, [this, tool] { setTool(tool); });
+    a->setCheckable(true);
+    a->setShortcut(key);
+    a->setChecked(tool == tool_);
+    tools->addAction(a);
+  };
+  addTool(tr("Mask brush"), QKeySequence(Qt::Key_B), Tool::MaskBrush);
+  addTool(tr("Sketch brush"), QKeySequence(Qt::Key_S), Tool::SketchBrush);
+  addTool(tr("Hint brush"), QKeySequence(Qt::Key_H), Tool::HintBrush);
+  eraser_action_ = bar->addAction(tr("Eraser"));
+  eraser_action_->setCheckable(true);
+  eraser_action_->setShortcut(QKeySequence(Qt::Key_E));
+  QAction* smaller = new QAction(this), *larger = new QAction(this), *swap = new QAction(this);
+  smaller->setShortcut(QKeySequence(Qt::Key_BracketLeft));
+  larger->setShortcut(QKeySequence(Qt::Key_BracketRight));
+  swap->setShortcut(QKeySequence(Qt::Key_X));
+  addActions({smaller, larger, swap});
+  connect(smaller, &QAction::triggered, this, [this] { brush_diameter_ = std::max(1.0, brush_diameter_ / 1.25); updateBrush(); });
+  connect(larger, &QAction::triggered, this, [this] { brush_diameter_ = std::min(2000.0, brush_diameter_ * 1.25); updateBrush(); });
+  connect(swap, &QAction::triggered, this, [this] { std::swap(foreground_, background_); updateBrush(); });
+  connect(eraser_action_, &QAction::toggled, this, [this] { updateBrush(); });
+  bar->addAction(tr("Colour…"), this, [this] {
+    const QColor c = QColorDialog::getColor(foreground_, this, tr("Brush colour"));
+    if (c.isValid()) foreground_ = c;
+    updateBrush();
+  });
+  bar->addSeparator();
+
+  kind_box_ = new QComboBox(bar);
+  for (const auto& [kind, name] : kKinds) kind_box_->addItem(tr(name), int(kind));
+  bar->addWidget(new QLabel(tr(" Edit "), bar));
+  bar->addWidget(kind_box_);
+  steps_box_ = new QSpinBox(bar);
+  steps_box_->setRange(1, 40);
+  steps_box_->setValue(3);
+  steps_box_->setToolTip(tr("Evaluations when the hand rests (the live preview uses one)"));
+  bar->addWidget(new QLabel(tr(" Steps "), bar));
+  bar->addWidget(steps_box_);
+  strength_box_ = new QDoubleSpinBox(bar);
+  strength_box_->setRange(0.002, 80);
+  strength_box_->setDecimals(3);
+  strength_box_->setValue(10);
+  strength_box_->setToolTip(tr("Sketch: noise level the strokes are redrawn from (higher = freer)"));
+  bar->addWidget(new QLabel(tr(" Strength "), bar));
+  bar->addWidget(strength_box_);
+  seed_box_ = new QSpinBox(bar);
+  seed_box_->setRange(0, 1 << 30);
+  bar->addWidget(new QLabel(tr(" Seed "), bar));
+  bar->addWidget(seed_box_);
+  bar->addAction(tr("New variation"), this, [this] { seed_box_->setValue(int(QRandomGenerator::global()->bounded(1 << 30))); });
+  bar->addSeparator();
+  bar->addAction(apply_action_);
+  bar->addAction(discard_action_);
+  connect(kind_box_, &QComboBox::currentIndexChanged, this, [this] { pushParameters(); controller_->requestPreview(); });
+  connect(steps_box_, &QSpinBox::valueChanged, this, [this] { pushParameters(); });
+  connect(strength_box_, &QDoubleSpinBox::valueChanged, this, [this] { pushParameters(); controller_->requestPreview(); });
+  connect(seed_box_, &QSpinBox::valueChanged, this, [this] { pushParameters(); controller_->requestPreview(); });
+  pushParameters();
+}
+
+void MainWindow::pushParameters() {
+  EditParameters p = controller_->parameters();
+  p.kind = edit::EditKind(kind_box_->currentData().toInt());
+  p.refine_steps = steps_box_->value();
+  p.strength = strength_box_->value();
+  p.seed = quint64(seed_box_->value());
+  controller_->setParameters(p);
+}
+
+void MainWindow::setTool(Tool tool) {
+  tool_ = tool;
+  // The tool chooses the edit it feeds: mask → inpaint, strokes → sketch, hints → colorize.
+  const edit::EditKind kind = tool == Tool::MaskBrush ? edit::EditKind::Inpaint
+                              : tool == Tool::SketchBrush ? edit::EditKind::Sketch
+                                                          : edit::EditKind::Colorize;
+  const int index = kind_box_->findData(int(kind));
+  if (index >= 0) kind_box_->setCurrentIndex(index);
+  updateBrush();
+}
+
+void MainWindow::setBrushDiameter(double image_pixels) {
+  brush_diameter_ = std::clamp(image_pixels, 1.0, 2000.0);
+  updateBrush();
+}
+
+void MainWindow::updateBrush() {
+  const QColor shown = tool_ == Tool::MaskBrush ? QColor(255, 40, 40) : foreground_;
+  canvas_->setBrush(brush_diameter_, eraser_action_ && eraser_action_->isChecked() ? QColor(Qt::black) : shown, true);
+}
+
+void MainWindow::onStroke(const QVector<QPointF>& points) {
+  if (document_->isEmpty()) return;
+  Brush brush;
+  brush.diameter = brush_diameter_;
+  brush.color = foreground_;
+  brush.erase = eraser_action_->isChecked();
+  const Layer layer = tool_ == Tool::MaskBrush ? Layer::Mask : tool_ == Tool::SketchBrush ? Layer::Strokes : Layer::Hints;
+  if (layer == Layer::Hints) brush.hardness = 1.0;  // hints are exact colours, not gradients
+  document_->paintStroke(layer, points, brush);
+}
+
+void MainWindow::refreshCanvas() {
+  if (document_->isEmpty()) return;
+  canvas_->setImage(compose(*document_, *controller_));
+}
+
 bool MainWindow::openImage(const QString& path) {
   try {
     const imageio::Image image = imageio::load_image(path.toStdString());
-    canvas_->setImage(to_qimage(image));
+    document_->reset(rgba64_image(image.rgb, image.alpha), image.bit_depth, path);
+    has_alpha_ = image.alpha.defined();
     current_path_ = path;
     last_error_.clear();
     setWindowTitle(QFileInfo(path).fileName() + QStringLiteral(" — cmedit"));
@@ -96,11 +311,51 @@ bool MainWindow::openImage(const QString& path) {
   return false;
 }
 
+void MainWindow::loadModel(const QString& path) {
+  engine_info_->setText(tr("loading %1…").arg(QFileInfo(path).fileName()));
+  controller_->loadModel(path);
+}
+
+bool MainWindow::exportTo(const QString& path) {
+  if (document_->isEmpty()) {
+    last_error_ = tr("nothing to export: open a photo first");
+    return false;
+  }
+  try {
+    imageio::Image out;
+    out.rgb = rgb_tensor(document_->photo());
+    if (has_alpha_) out.alpha = alpha_tensor(document_->photo());
+    imageio::SaveOptions options;
+    options.bit_depth = document_->bitDepth();
+    imageio::save_image(path.toStdString(), out, options);
+    statusBar()->showMessage(tr("Exported %1").arg(path), 5000);
+    return true;
+  } catch (const std::exception& e) {
+    last_error_ = QString::fromStdString(e.what());
+    statusBar()->showMessage(last_error_);
+    return false;
+  }
+}
+
 void MainWindow::chooseAndOpenImage() {
   const QString path = QFileDialog::getOpenFileName(
       this, tr("Open photo"), QFileInfo(current_path_).absolutePath(),
       tr("Images (*.png *.jpg *.jpeg *.tif *.tiff *.webp *.bmp);;All files (*)"));
   if (!path.isEmpty() && !openImage(path)) QMessageBox::warning(this, tr("Cannot open photo"), last_error_);
+}
+
+void MainWindow::chooseAndLoadModel() {
+  const QString path = QFileDialog::getOpenFileName(this, tr("Open model"), QString(),
+                                                    tr("Models (model.json *.safetensors *.pt);;All files (*)"));
+  if (!path.isEmpty()) loadModel(path);
+}
+
+void MainWindow::chooseAndExport() {
+  // QFileDialog asks before replacing an existing file.
+  const QString path = QFileDialog::getSaveFileName(
+      this, tr("Export"), QFileInfo(current_path_).absolutePath(),
+      tr("PNG (*.png);;JPEG (*.jpg *.jpeg);;TIFF (*.tif *.tiff);;WebP (*.webp)"));
+  if (!path.isEmpty() && !exportTo(path)) QMessageBox::warning(this, tr("Cannot export"), last_error_);
 }
 
 void MainWindow::showAbout() {

@@ -1,42 +1,88 @@
-// The editor's main window: menus, status bar and the canvas. For now it opens a photo and
-// shows it; the document model, tools and preview come on top of this.
+// The editor's main window: the document, the canvas, tools, edit parameters, live preview,
+// apply/discard, undo history and export. Widgets only hold views of the Document; every change
+// goes through it (and so into the undo history).
 #pragma once
 
+#include <QColor>
 #include <QMainWindow>
+#include <QPointF>
+#include <QVector>
 #include <QString>
 
 class QAction;
+class QComboBox;
+class QDoubleSpinBox;
 class QLabel;
+class QSpinBox;
 
 namespace cm::ui {
 
 class Canvas;
+class Document;
+class EditController;
+
+enum class Tool { MaskBrush, SketchBrush, HintBrush };
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
 
  public:
   explicit MainWindow(QWidget* parent = nullptr);
+  ~MainWindow() override;
 
   // Loads and shows a photo. On failure keeps the current photo, shows the reason in the
   // status bar and returns false; lastError() then holds the message.
   bool openImage(const QString& path);
+  // Starts loading a model (folder, model.json, .safetensors, .pt); the status bar reports.
+  void loadModel(const QString& path);
+  // Writes the document's photo (16-bit where the source was and the format allows). Atomic;
+  // false with lastError() on failure. Asks nothing: the dialog path asks before overwriting.
+  bool exportTo(const QString& path);
+
   QString lastError() const { return last_error_; }
   QString currentPath() const { return current_path_; }
 
   Canvas* canvas() const { return canvas_; }
+  Document* document() const { return document_; }
+  EditController* controller() const { return controller_; }
   QAction* overlayAction() const { return overlay_action_; }
+  QAction* applyAction() const { return apply_action_; }
+  QAction* undoAction() const { return undo_action_; }
+  void setTool(Tool tool);
+  void setBrushDiameter(double image_pixels);
 
  private Q_SLOTS:
   void chooseAndOpenImage();
+  void chooseAndLoadModel();
+  void chooseAndExport();
   void showAbout();
 
  private:
   void buildMenus();
+  void buildToolbar();
+  void refreshCanvas();
+  void updateBrush();
+  void pushParameters();
+  void onStroke(const QVector<QPointF>& points);
 
+  Document* document_ = nullptr;
+  EditController* controller_ = nullptr;
   Canvas* canvas_ = nullptr;
   QAction* overlay_action_ = nullptr;
+  QAction* apply_action_ = nullptr;
+  QAction* discard_action_ = nullptr;
+  QAction* undo_action_ = nullptr;
+  QAction* eraser_action_ = nullptr;
+  QComboBox* kind_box_ = nullptr;
+  QSpinBox* steps_box_ = nullptr;
+  QDoubleSpinBox* strength_box_ = nullptr;
+  QSpinBox* seed_box_ = nullptr;
   QLabel* image_info_ = nullptr;
+  QLabel* engine_info_ = nullptr;
+  Tool tool_ = Tool::MaskBrush;
+  double brush_diameter_ = 24;
+  QColor foreground_ = QColor(220, 40, 40), background_ = Qt::white;
+  bool has_alpha_ = false;
   QString current_path_;
   QString last_error_;
 };

@@ -3,6 +3,8 @@
 // CMEDIT_REQUIRE_GL=1 asks for a failure instead.
 #include "cmedit/build_config.h"
 #include "ui/canvas.h"
+#include "ui/document.h"
+#include "ui/edit_controller.h"
 #include "ui/main_window.h"
 
 #include <gtest/gtest.h>
@@ -11,6 +13,8 @@
 #include <QApplication>
 #include <QImage>
 #include <QOpenGLContext>
+#include <QSignalSpy>
+#include <QUndoStack>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -130,6 +134,60 @@ TEST(MainWindow, ListsEveryComponentVersion) {
   for (const char* name : {"cmedit", "LibTorch", "OpenCV", "Qt", "spdlog", "Dear ImGui"})
     EXPECT_TRUE(lines.filter(QRegularExpression(QStringLiteral("^%1 ").arg(QLatin1String(name)))).size() == 1)
         << name << " missing from:\n" << lines.join('\n').toStdString();
+}
+
+// The whole loop a user goes through: open, paint a mask with the mouse, wait for the live
+// preview, apply, export, re-open the file; then undo.
+TEST(MainWindow, PaintPreviewApplyExportAndUndo) {
+  REQUIRE_GL();
+  const char* model = std::getenv("CMEDIT_TEST_MODEL");
+  ASSERT_TRUE(model) << "CMEDIT_TEST_MODEL is not set (CTest sets it)";
+  QTemporaryDir dir;
+  QImage photo(64, 48, QImage::Format_RGB888);
+  for (int y = 0; y < 48; ++y)
+    for (int x = 0; x < 64; ++x) photo.setPixelColor(x, y, QColor(4 * x, 5 * y, (x * y) % 256));
+  const QString in = dir.filePath(QStringLiteral("in.png")), out = dir.filePath(QStringLiteral("out.png"));
+  ASSERT_TRUE(photo.save(in));
+
+  cm::ui::MainWindow window;
+  window.show();
+  ASSERT_TRUE(QTest::qWaitForWindowExposed(&window));
+  QSignalSpy loaded(window.controller(), &cm::ui::EditController::modelLoaded);
+  window.loadModel(QString::fromUtf8(model));
+  ASSERT_TRUE(loaded.wait(20000));
+  ASSERT_TRUE(window.openImage(in));
+  const QImage original = window.document()->photo().copy();
+  window.setBrushDiameter(6);
+
+  QSignalSpy ready(window.controller(), &cm::ui::EditController::previewReady);
+  cm::ui::Canvas* canvas = window.canvas();
+  const QPoint a = canvas->imageToWidget(QPointF(30, 20)).toPoint(), b = canvas->imageToWidget(QPointF(36, 24)).toPoint();
+  QTest::mousePress(canvas, Qt::LeftButton, {}, a);
+  QTest::mouseMove(canvas, (a + b) / 2);
+  QTest::mouseRelease(canvas, Qt::LeftButton, {}, b);
+  ASSERT_GT(window.document()->undoStack()->count(), 0) << "the stroke did not reach the document";
+  ASSERT_TRUE(ready.wait(20000)) << window.lastError().toStdString();
+
+  window.applyAction()->trigger();
+  EXPECT_NE(window.document()->photo(), original);
+  ASSERT_TRUE(window.exportTo(out)) << window.lastError().toStdString();
+  const QImage written(out);
+  ASSERT_EQ(written.size(), photo.size());
+  // Beyond the stroke, its brush, grow and feather (default 2 + 2·8), every pixel is the input's.
+  int checked = 0;
+  for (int y = 0; y < 48; ++y)
+    for (int x = 0; x < 64; ++x) {
+      if (x >= 30 - 3 - 18 - 1 && x <= 36 + 3 + 18 + 1 && y >= 20 - 3 - 18 - 1 && y <= 24 + 3 + 18 + 1) continue;
+      ASSERT_EQ(written.pixel(x, y), photo.pixel(x, y)) << x << "," << y;
+      ++checked;
+    }
+  EXPECT_GT(checked, 200);
+
+  window.undoAction()->trigger();
+  EXPECT_EQ(window.document()->photo(), original);
+  EXPECT_FALSE(window.openImage(dir.filePath(QStringLiteral("missing.png"))));
+  EXPECT_TRUE(window.lastError().contains(QStringLiteral("missing.png")));
+  EXPECT_EQ(window.document()->photo(), original);  // a failed open loses nothing
 }
 
 }  // namespace
