@@ -57,6 +57,12 @@ void Canvas::setOverlayInfo(const QStringList& lines) {
   update();
 }
 
+void Canvas::setOverlayStatus(const QStringList& lines, const QVector<float>& step_ms) {
+  overlay_status_ = lines;
+  step_ms_ = step_ms;
+  if (overlay_visible_) update();
+}
+
 QRectF Canvas::imageRect() const {
   if (image_.isNull() || width() <= 0 || height() <= 0) return {};
   if (zoom_ > 0) return QRectF(origin_, QSizeF(image_.width() * zoom_, image_.height() * zoom_));
@@ -139,7 +145,9 @@ void Canvas::paintGL() {
   const float dpr = float(devicePixelRatioF());
   io.DisplaySize = ImVec2(float(width()), float(height()));
   io.DisplayFramebufferScale = ImVec2(dpr, dpr);
-  io.DeltaTime = 1.0f / 60.0f;
+  // Real time between frames, so the overlay's frames/s means something.
+  io.DeltaTime = frame_clock_.isValid() ? std::max(1e-4f, float(frame_clock_.restart()) / 1000.0f) : 1.0f / 60.0f;
+  if (!frame_clock_.isValid()) frame_clock_.start();
 
   glViewport(0, 0, int(width() * dpr), int(height() * dpr));
   glClearColor(kBackground, kBackground, kBackground, 1.0f);
@@ -177,6 +185,14 @@ void Canvas::drawOverlay() {
   if (image_.isNull()) ImGui::TextUnformatted("no image");
   else ImGui::Text("image %d x %d", image_.width(), image_.height());
   ImGui::Text("GL %s", reinterpret_cast<const char*>(glGetString(GL_RENDERER)));
+  ImGui::Text("%.0f frames/s", double(ImGui::GetIO().Framerate));
+  for (const QString& line : overlay_status_) ImGui::TextUnformatted(line.toUtf8().constData());
+  if (!step_ms_.isEmpty()) {
+    const float top = *std::max_element(step_ms_.begin(), step_ms_.end());
+    ImGui::PlotHistogram("##steps", step_ms_.data(), int(step_ms_.size()), 0,
+                         QStringLiteral("step latency, last %1 (max %2 ms)").arg(step_ms_.size()).arg(double(top), 0, 'f', 0).toUtf8().constData(),
+                         0.0f, top * 1.1f, ImVec2(320, 60));
+  }
   ImGui::Separator();
   for (const QString& line : overlay_info_) ImGui::TextUnformatted(line.toUtf8().constData());
   ImGui::End();

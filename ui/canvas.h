@@ -4,6 +4,7 @@
 // is handed a QImage, reports finished strokes in image pixels, and shows overlay lines.
 #pragma once
 
+#include <QElapsedTimer>
 #include <QImage>
 #include <QOpenGLFunctions>
 #include <QOpenGLWidget>
@@ -32,6 +33,8 @@ class Canvas : public QOpenGLWidget, protected QOpenGLFunctions {
   void setOverlayVisible(bool visible);
   // Lines shown in the overlay's "about" section (versions, device, model).
   void setOverlayInfo(const QStringList& lines);
+  // Live lines (queue, memory, last error) and the latencies of recent steps, in ms.
+  void setOverlayStatus(const QStringList& lines, const QVector<float>& step_ms);
 
   // Where the image is drawn, in widget (logical) pixels; empty without an image.
   QRectF imageRect() const;
@@ -72,9 +75,11 @@ class Canvas : public QOpenGLWidget, protected QOpenGLFunctions {
   ImGuiContext* imgui_ = nullptr;
   bool overlay_visible_ = false;
   bool overlay_needs_layout_ = false;
-  QStringList overlay_info_;
+  QStringList overlay_info_, overlay_status_;
+  QVector<float> step_ms_;
   QTimer overlay_refresh_;  // repaints for live numbers only while the overlay is shown
   qint64 frames_ = 0;
+  QElapsedTimer frame_clock_;
 
   double zoom_ = 0;        // widget pixels per image pixel; 0 = fit
   QPointF origin_;         // widget position of the image's top-left corner when zoomed

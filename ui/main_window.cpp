@@ -15,7 +15,15 @@
 #include <QAction>
 #include <QActionGroup>
 #include <QColorDialog>
+#include <QCloseEvent>
 #include <QComboBox>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QKeyEvent>
+#include <QMimeData>
+#include <QSettings>
+#include <QTimer>
+#include <QUrl>
 #include <QDockWidget>
 #include <QDoubleSpinBox>
 #include <QFileDialog>
@@ -45,8 +53,10 @@ QString describe(const imageio::Image& image) {
       .arg(image.alpha.defined() ? QStringLiteral(" + alpha") : QString());
 }
 
-// What the canvas shows: the preview (or the photo), the mask tinted red, the sketch and the hints.
-QImage compose(const Document& doc, const EditController& controller) {
+// What the canvas shows: the preview (or the photo), the mask tinted red, the sketch and the hints;
+// only the photo while the user compares.
+QImage compose(const Document& doc, const EditController& controller, bool original_only) {
+  if (original_only) return doc.photo().convertToFormat(QImage::Format_RGBA8888);
   QImage view = (controller.hasPreview() ? controller.preview() : doc.photo()).convertToFormat(QImage::Format_RGBA8888);
   QPainter painter(&view);
   if (!controller.hasPreview()) {
@@ -119,15 +129,117 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     statusBar()->showMessage(tr("Model %1 ready").arg(name), 5000);
     controller_->requestPreview();
   });
+  connect(controller_, &EditController::progress, this, [this] {
+    step_ms_.push_back(float(controller_->status().last_step_ms));
+    if (step_ms_.size() > 120) step_ms_.remove(0, step_ms_.size() - 120);
+  });
+  connect(controller_, &EditController::failed, this, [this](const QString& m) { last_engine_error_ = m; });
+  auto* overlay_timer = new QTimer(this);
+  overlay_timer->setInterval(250);
+  connect(overlay_timer, &QTimer::timeout, this, &MainWindow::updateOverlayStatus);
+  overlay_timer->start();
+  canvas_->installEventFilter(this);
+  setAcceptDrops(true);
+
   statusBar()->showMessage(tr("Open a photo with File ▸ Open (Ctrl+O)"));
+  QSettings settings;
+  brush_diameter_ = settings.value(QStringLiteral("brush/diameter"), brush_diameter_).toDouble();
+  const QString saved_model = settings.value(QStringLiteral("model/path")).toString();
   try {
-    loadModel(QString::fromStdString(model::builtin_model_path().string()));
+    loadModel(!saved_model.isEmpty() && QFileInfo::exists(saved_model) ? saved_model
+                                                                          : QString::fromStdString(model::builtin_model_path().string()));
   } catch (const Error& e) {
     engine_info_->setText(tr("no model: File ▸ Open model…"));
     spdlog::info("{}", e.what());
   }
   updateBrush();
   resize(1200, 800);
+  restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
+}
+
+void MainWindow::updateOverlayStatus() {
+  if (!canvas_->overlayVisible()) return;
+  const EngineStatus s = controller_->status();
+  QStringList lines{tr("model %1 on %2").arg(s.model.isEmpty() ? tr("(none)") : s.model, s.device),
+                    tr("queue %1%2, last step %3 ms, preview %4 ms")
+                        .arg(s.queue_depth)
+                        .arg(s.busy ? tr(" (busy)") : QString())
+                        .arg(s.last_step_ms, 0, 'f', 1)
+                        .arg(controller_->lastLatencyMs(), 0, 'f', 0),
+                    tr("memory %1 MB").arg(s.memory_bytes >= 0 ? QString::number(s.memory_bytes / (1 << 20)) : tr("?"))};
+  if (!last_engine_error_.isEmpty()) lines << tr("last error: %1").arg(last_engine_error_);
+  canvas_->setOverlayStatus(lines, step_ms_);
+}
+
+bool MainWindow::eventFilter(QObject* watched, QEvent* event) {
+  // Hold backslash to see the photo without preview, mask or strokes (before/after).
+  if (watched == canvas_ && (event->type() == QEvent::KeyPress || event->type() == QEvent::KeyRelease)) {
+    auto* key = static_cast<QKeyEvent*>(event);
+    if (key->key() == Qt::Key_Backslash && !key->isAutoRepeat()) {
+      showing_original_ = event->type() == QEvent::KeyPress;
+      refreshCanvas();
+      return true;
+    }
+  }
+  return QMainWindow::eventFilter(watched, event);
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+  if (!document_->isEmpty() && !document_->undoStack()->isClean()) {
+    const auto answer = QMessageBox::question(this, tr("Unsaved changes"),
+                                              tr("%1 has changes that are not exported. Export them first?")
+                                                  .arg(QFileInfo(current_path_).fileName()),
+                                              QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
+    if (answer == QMessageBox::Cancel) {
+      event->ignore();
+      return;
+    }
+    if (answer == QMessageBox::Save) {
+      chooseAndExport();
+      if (!document_->undoStack()->isClean()) {  // export cancelled or failed
+        event->ignore();
+        return;
+      }
+    }
+  }
+  QSettings settings;
+  settings.setValue(QStringLiteral("window/geometry"), saveGeometry());
+  settings.setValue(QStringLiteral("brush/diameter"), brush_diameter_);
+  event->accept();
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
+  if (event->mimeData()->hasUrls()) event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* event) {
+  for (const QUrl& url : event->mimeData()->urls())
+    if (url.isLocalFile()) {
+      if (!openImage(url.toLocalFile())) QMessageBox::warning(this, tr("Cannot open photo"), last_error_);
+      return;
+    }
+}
+
+void MainWindow::rememberRecent(const QString& path) {
+  QSettings settings;
+  QStringList recent = settings.value(QStringLiteral("files/recent")).toStringList();
+  recent.removeAll(path);
+  recent.prepend(path);
+  while (recent.size() > 8) recent.removeLast();
+  settings.setValue(QStringLiteral("files/recent"), recent);
+  settings.setValue(QStringLiteral("files/last_folder"), QFileInfo(path).absolutePath());
+  rebuildRecentMenu();
+}
+
+void MainWindow::rebuildRecentMenu() {
+  if (!recent_menu_) return;
+  recent_menu_->clear();
+  const QStringList recent = QSettings().value(QStringLiteral("files/recent")).toStringList();
+  for (const QString& path : recent)
+    recent_menu_->addAction(QFileInfo(path).fileName(), this, [this, path] {
+      if (!openImage(path)) QMessageBox::warning(this, tr("Cannot open photo"), last_error_);
+    })->setToolTip(path);
+  recent_menu_->setEnabled(!recent.isEmpty());
 }
 
 MainWindow::~MainWindow() = default;
@@ -136,6 +248,8 @@ void MainWindow::buildMenus() {
   QMenu* file = menuBar()->addMenu(tr("&File"));
   QAction* open = file->addAction(tr("&Open…"), this, &MainWindow::chooseAndOpenImage);
   open->setShortcut(QKeySequence::Open);
+  recent_menu_ = file->addMenu(tr("Open &recent"));
+  rebuildRecentMenu();
   QAction* exportAction = file->addAction(tr("&Export…"), this, &MainWindow::chooseAndExport);
   exportAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
   file->addAction(tr("Open &model…"), this, &MainWindow::chooseAndLoadModel);
@@ -286,7 +400,7 @@ void MainWindow::onStroke(const QVector<QPointF>& points) {
 
 void MainWindow::refreshCanvas() {
   if (document_->isEmpty()) return;
-  canvas_->setImage(compose(*document_, *controller_));
+  canvas_->setImage(compose(*document_, *controller_, showing_original_));
 }
 
 bool MainWindow::openImage(const QString& path) {
@@ -299,6 +413,7 @@ bool MainWindow::openImage(const QString& path) {
     setWindowTitle(QFileInfo(path).fileName() + QStringLiteral(" — cmedit"));
     image_info_->setText(describe(image));
     statusBar()->showMessage(tr("Opened %1").arg(path), 5000);
+    rememberRecent(QFileInfo(path).absoluteFilePath());
     spdlog::info("opened {} ({})", path.toStdString(), describe(image).toStdString());
     return true;
   } catch (const Error& e) {
@@ -328,6 +443,7 @@ bool MainWindow::exportTo(const QString& path) {
     imageio::SaveOptions options;
     options.bit_depth = document_->bitDepth();
     imageio::save_image(path.toStdString(), out, options);
+    document_->undoStack()->setClean();  // what is on disk now matches the document
     statusBar()->showMessage(tr("Exported %1").arg(path), 5000);
     return true;
   } catch (const std::exception& e) {
@@ -339,7 +455,7 @@ bool MainWindow::exportTo(const QString& path) {
 
 void MainWindow::chooseAndOpenImage() {
   const QString path = QFileDialog::getOpenFileName(
-      this, tr("Open photo"), QFileInfo(current_path_).absolutePath(),
+      this, tr("Open photo"), QSettings().value(QStringLiteral("files/last_folder")).toString(),
       tr("Images (*.png *.jpg *.jpeg *.tif *.tiff *.webp *.bmp);;All files (*)"));
   if (!path.isEmpty() && !openImage(path)) QMessageBox::warning(this, tr("Cannot open photo"), last_error_);
 }
@@ -347,7 +463,9 @@ void MainWindow::chooseAndOpenImage() {
 void MainWindow::chooseAndLoadModel() {
   const QString path = QFileDialog::getOpenFileName(this, tr("Open model"), QString(),
                                                     tr("Models (model.json *.safetensors *.pt);;All files (*)"));
-  if (!path.isEmpty()) loadModel(path);
+  if (path.isEmpty()) return;
+  QSettings().setValue(QStringLiteral("model/path"), path);
+  loadModel(path);
 }
 
 void MainWindow::chooseAndExport() {

@@ -13,6 +13,7 @@ class QAction;
 class QComboBox;
 class QDoubleSpinBox;
 class QLabel;
+class QMenu;
 class QSpinBox;
 
 namespace cm::ui {
@@ -64,6 +65,17 @@ class MainWindow : public QMainWindow {
   void updateBrush();
   void pushParameters();
   void onStroke(const QVector<QPointF>& points);
+  void updateOverlayStatus();
+  void rememberRecent(const QString& path);
+  void rebuildRecentMenu();
+
+ protected:
+  void closeEvent(QCloseEvent* event) override;
+  void dragEnterEvent(QDragEnterEvent* event) override;
+  void dropEvent(QDropEvent* event) override;
+  bool eventFilter(QObject* watched, QEvent* event) override;
+
+ private:
 
   Document* document_ = nullptr;
   EditController* controller_ = nullptr;
@@ -83,6 +95,10 @@ class MainWindow : public QMainWindow {
   double brush_diameter_ = 24;
   QColor foreground_ = QColor(220, 40, 40), background_ = Qt::white;
   bool has_alpha_ = false;
+  bool showing_original_ = false;  // while the compare key (backslash) is held
+  QMenu* recent_menu_ = nullptr;
+  QVector<float> step_ms_;
+  QString last_engine_error_;
   QString current_path_;
   QString last_error_;
 };

@@ -168,6 +168,12 @@ TEST(MainWindow, PaintPreviewApplyExportAndUndo) {
   ASSERT_GT(window.document()->undoStack()->count(), 0) << "the stroke did not reach the document";
   ASSERT_TRUE(ready.wait(20000)) << window.lastError().toStdString();
 
+  // Holding backslash shows the photo without the preview (before/after).
+  QTest::keyPress(canvas, Qt::Key_Backslash);
+  EXPECT_EQ(canvas->image(), original.convertToFormat(QImage::Format_RGBA8888));
+  QTest::keyRelease(canvas, Qt::Key_Backslash);
+  EXPECT_NE(canvas->image(), original.convertToFormat(QImage::Format_RGBA8888));
+
   window.applyAction()->trigger();
   EXPECT_NE(window.document()->photo(), original);
   ASSERT_TRUE(window.exportTo(out)) << window.lastError().toStdString();
@@ -197,6 +203,7 @@ int main(int argc, char** argv) {
   if (!std::getenv("DISPLAY") && !std::getenv("WAYLAND_DISPLAY") && !std::getenv("QT_QPA_PLATFORM"))
     setenv("QT_QPA_PLATFORM", "offscreen", 1);
   setenv("XDG_STATE_HOME", "/tmp/cmedit-ui-test-state", 0);
+  setenv("XDG_CONFIG_HOME", "/tmp/cmedit-ui-test-config", 0);  // QSettings: never the user's own
   QApplication app(argc, argv);
   ::testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();
