@@ -243,6 +243,9 @@ int run_edit_command(const std::string& command, const std::vector<std::string>&
     }
     cm::imageio::SaveOptions save;  // the input's bit depth where the format allows it
     save.bit_depth = a.input ? input.bit_depth : 8;
+    save.description = nlohmann::json{{"cmedit", command}, {"model", info.name}, {"seed", request.seed},
+                                      {"parameters", parameters_of(a)}, {"sigmas", result.sigmas}}
+                           .dump();
     cm::imageio::save_image(names[std::size_t(i)], out, save);
     written.push_back(names[std::size_t(i)]);
   }

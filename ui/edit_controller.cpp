@@ -39,6 +39,7 @@ struct EditController::Impl {
   QTimer refine_timer;
   QImage preview;
   quint64 preview_revision = 0;
+  int preview_steps = 0;  // evaluations behind the preview shown
   std::uint64_t latest_job = 0;
   int running = 0;
   double last_latency_ms = 0;
@@ -136,6 +137,7 @@ void EditController::requestPreview(bool refine) {
     }
   }
   const quint64 revision = doc.revision();
+  const int steps = r.steps;
   QPointer<EditController> self(this);
   engine::JobCallbacks callbacks;
   callbacks.on_progress = [self](const engine::Progress& progress) {
@@ -145,7 +147,7 @@ void EditController::requestPreview(bool refine) {
     }, Qt::QueuedConnection);
   };
   const QImage photo = doc.photo();
-  callbacks.on_result = [self, revision, photo](const engine::EditResult& result) {
+  callbacks.on_result = [self, revision, photo, steps](const engine::EditResult& result) {
     // Convert on the worker thread; only the UI thread touches the controller.
     QImage image = result.status == engine::JobStatus::Done && result.image.size(2) == photo.height() &&
                            result.image.size(3) == photo.width()
@@ -155,7 +157,7 @@ void EditController::requestPreview(bool refine) {
     const std::uint64_t id = result.id;
     const double ms = result.timings.total_ms;
     if (!self) return;
-    QMetaObject::invokeMethod(self.data(), [self, image, error, id, revision, ms] {
+    QMetaObject::invokeMethod(self.data(), [self, image, error, id, revision, ms, steps] {
       if (!self) return;
       Impl& d = *self->impl_;
       if (--d.running == 0) Q_EMIT self->busyChanged(false);
@@ -168,6 +170,7 @@ void EditController::requestPreview(bool refine) {
       if (image.isNull() || revision != d.document->revision()) return;
       d.preview = image;
       d.preview_revision = revision;
+      d.preview_steps = steps;
       d.last_latency_ms = ms;
       Q_EMIT self->previewReady();
     }, Qt::QueuedConnection);
@@ -182,7 +185,13 @@ bool EditController::applyPreview() {
   if (!hasPreview() || impl_->preview_revision != impl_->document->revision()) return false;
   const QImage result = impl_->preview;
   impl_->preview = QImage();
-  const QString what = tr("Apply %1").arg(QString::fromUtf8(edit::to_string(impl_->parameters.kind).data()));
+  const EditParameters& p = impl_->parameters;
+  const int n = impl_->preview_steps;
+  const QString what = tr("Apply %1 (seed %2, %3%4)")
+                           .arg(QString::fromUtf8(edit::to_string(p.kind).data()))
+                           .arg(p.seed)
+                           .arg(n == 1 ? tr("1 step") : tr("%1 steps").arg(n))
+                           .arg(p.kind == edit::EditKind::Sketch ? tr(", strength %1").arg(p.strength) : QString());
   impl_->document->undoStack()->beginMacro(what);  // one undo step: the new pixels and the used-up mask
   impl_->document->replacePhoto(result, what);
   impl_->document->clearLayer(Layer::Mask);

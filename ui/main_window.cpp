@@ -1,5 +1,6 @@
 #include "ui/main_window.h"
 
+#include "cmedit/build_config.h"
 #include "core/base/build_info.h"
 #include "core/base/error.h"
 #include "core/engine/device.h"
@@ -442,6 +443,10 @@ bool MainWindow::exportTo(const QString& path) {
     if (has_alpha_) out.alpha = alpha_tensor(document_->photo());
     imageio::SaveOptions options;
     options.bit_depth = document_->bitDepth();
+    QStringList history;  // what was done, for the file's metadata
+    const QUndoStack* stack = document_->undoStack();
+    for (int i = 0; i < stack->index(); ++i) history << stack->text(i);
+    options.description = QStringLiteral("cmedit %1: %2").arg(QStringLiteral(CMEDIT_VERSION), history.join(QStringLiteral("; "))).toStdString();
     imageio::save_image(path.toStdString(), out, options);
     document_->undoStack()->setClean();  // what is on disk now matches the document
     statusBar()->showMessage(tr("Exported %1").arg(path), 5000);

@@ -112,6 +112,37 @@ int jpeg_exif_orientation(const std::vector<uchar>& b) {
   return 1;
 }
 
+// CRC-32 (ISO 3309, as PNG chunks use), bitwise: chunks here are small.
+std::uint32_t crc32(const uchar* data, std::size_t n, std::uint32_t crc = 0xFFFFFFFFu) {
+  for (std::size_t i = 0; i < n; ++i) {
+    crc ^= data[i];
+    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+  }
+  return crc;
+}
+
+// Puts `text` into encoded bytes: a PNG iTXt chunk "Description" before IEND, or a JPEG COM
+// segment right after SOI. Text longer than a JPEG comment can hold is cut.
+void add_description(std::vector<uchar>& bytes, const std::string& ext, const std::string& text) {
+  if (ext == ".png" && bytes.size() >= 12) {
+    std::vector<uchar> chunk;
+    // iTXt (UTF-8): keyword, no compression, no language tag, no translated keyword, text.
+    const std::string data = std::string("Description") + std::string(5, '\0') + text;
+    const std::uint32_t length = std::uint32_t(data.size());
+    for (int shift : {24, 16, 8, 0}) chunk.push_back(uchar(length >> shift));
+    chunk.insert(chunk.end(), {'i', 'T', 'X', 't'});
+    chunk.insert(chunk.end(), data.begin(), data.end());
+    const std::uint32_t crc = ~crc32(chunk.data() + 4, chunk.size() - 4);
+    for (int shift : {24, 16, 8, 0}) chunk.push_back(uchar(crc >> shift));
+    bytes.insert(bytes.end() - 12, chunk.begin(), chunk.end());  // IEND is the last 12 bytes
+  } else if ((ext == ".jpg" || ext == ".jpeg") && bytes.size() >= 2) {
+    const std::string data = text.substr(0, 65533);
+    std::vector<uchar> segment = {0xFF, 0xFE, uchar((data.size() + 2) >> 8), uchar((data.size() + 2) & 0xFF)};
+    segment.insert(segment.end(), data.begin(), data.end());
+    bytes.insert(bytes.begin() + 2, segment.begin(), segment.end());
+  }
+}
+
 // Turns decoded pixels upright according to an EXIF orientation.
 cv::Mat apply_orientation(const cv::Mat& m, int orientation) {
   cv::Mat out;
@@ -211,7 +242,38 @@ void save_image(const fs::path& path, const Image& image, const SaveOptions& opt
   } catch (const cv::Exception& e) {
     throw Error(ErrorCode::Io, "cannot encode " + quoted(path) + ": " + e.err);
   }
+  if (!options.description.empty()) add_description(bytes, ext, options.description);
   write_file_atomically(path, bytes.data(), bytes.size());
+}
+
+std::string read_description(const fs::path& path) {
+  const std::vector<uchar> b = read_bytes(path);
+  static const uchar png_signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  if (b.size() >= 8 && std::memcmp(b.data(), png_signature, 8) == 0) {
+    for (std::size_t pos = 8; pos + 12 <= b.size();) {
+      const std::size_t length = (std::size_t(b[pos]) << 24) | (b[pos + 1] << 16) | (b[pos + 2] << 8) | b[pos + 3];
+      if (pos + 12 + length > b.size()) break;
+      const char* type = reinterpret_cast<const char*>(&b[pos + 4]);
+      const std::string data(reinterpret_cast<const char*>(&b[pos + 8]), length);
+      const std::string key = std::string("Description") + '\0';
+      if (std::memcmp(type, "tEXt", 4) == 0 && data.rfind(key, 0) == 0) return data.substr(key.size());
+      if (std::memcmp(type, "iTXt", 4) == 0 && data.rfind(key, 0) == 0 && data.size() >= key.size() + 2 &&
+          data[key.size()] == 0) {  // uncompressed: skip flag, method, language tag and translated keyword
+        std::size_t at = key.size() + 2;
+        for (int field = 0; field < 2 && at < data.size(); ++field) at = data.find('\0', at) + 1;
+        if (at != 0 && at <= data.size()) return data.substr(at);
+      }
+      pos += 12 + length;
+    }
+  } else if (b.size() >= 4 && b[0] == 0xFF && b[1] == 0xD8) {
+    for (std::size_t pos = 2; pos + 4 <= b.size() && b[pos] == 0xFF;) {
+      const std::size_t length = (std::size_t(b[pos + 2]) << 8) | b[pos + 3];
+      if (b[pos + 1] == 0xDA || length < 2 || pos + 2 + length > b.size()) break;
+      if (b[pos + 1] == 0xFE) return std::string(reinterpret_cast<const char*>(&b[pos + 4]), length - 2);
+      pos += 2 + length;
+    }
+  }
+  return {};
 }
 
 Rgba8 to_rgba8(const Image& image) {

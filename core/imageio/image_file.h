@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <string>
 #include <vector>
 
 namespace cm::imageio {
@@ -35,12 +36,18 @@ at::Tensor load_mask(const std::filesystem::path& path);
 struct SaveOptions {
   int bit_depth = 8;       // 16 is written where the format allows it (PNG, TIFF), else 8
   int jpeg_quality = 95;   // 1..100
+  // Written into the file where the format has a place for text: a PNG "Description" text chunk,
+  // a JPEG comment (e.g. the edit's parameters). Ignored for other formats.
+  std::string description;
 };
 
 // Writes by file extension. The write is atomic: the image goes to a temporary file beside the
 // target, which is renamed over it only when complete, so a failure (unknown extension, full
 // disk, read-only folder) throws cm::Error and leaves any existing file untouched.
 void save_image(const std::filesystem::path& path, const Image& image, const SaveOptions& options = {});
+
+// The description stored by save_image (PNG text chunk "Description" or JPEG comment), empty if none.
+std::string read_description(const std::filesystem::path& path);
 
 // 8-bit RGBA, row-major, for display (alpha 255 where the image has none).
 struct Rgba8 {

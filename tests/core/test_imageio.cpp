@@ -225,4 +225,21 @@ TEST(ImageIo, MasksAreWhiteForEditAndThresholded) {
   EXPECT_CM_ERROR(cm::imageio::load_mask(dir.path() / "none.png"), ErrorCode::FileNotFound, "none.png");
 }
 
+TEST(ImageIo, TheDescriptionGoesIntoPngAndJpegFiles) {
+  cm::testing::TempDir dir;
+  const Image image = random_image(9, 7, 16);
+  cm::imageio::SaveOptions options;
+  options.bit_depth = 16;
+  options.description = "cmedit inpaint: seed 4, steps 3, σ 80 → 0.5";
+  for (const char* name : {"a.png", "a.jpg"}) {
+    save_image(dir.path() / name, image, options);
+    EXPECT_EQ(cm::imageio::read_description(dir.path() / name), options.description) << name;
+    EXPECT_EQ(load_image(dir.path() / name).width(), 9) << name;  // still a valid file
+  }
+  // The pixels of the PNG are untouched by the extra chunk.
+  EXPECT_TRUE(at::equal(levels_of(load_image(dir.path() / "a.png").rgb, 16), levels_of(image.rgb, 16)));
+  save_image(dir.path() / "plain.png", image);
+  EXPECT_EQ(cm::imageio::read_description(dir.path() / "plain.png"), "");
+}
+
 }  // namespace

@@ -3,6 +3,7 @@
 // CMEDIT_REQUIRE_GL=1 asks for a failure instead.
 #include "cmedit/build_config.h"
 #include "ui/canvas.h"
+#include "core/imageio/image_file.h"
 #include "ui/document.h"
 #include "ui/edit_controller.h"
 #include "ui/main_window.h"
@@ -177,6 +178,8 @@ TEST(MainWindow, PaintPreviewApplyExportAndUndo) {
   window.applyAction()->trigger();
   EXPECT_NE(window.document()->photo(), original);
   ASSERT_TRUE(window.exportTo(out)) << window.lastError().toStdString();
+  const std::string description = cm::imageio::read_description(out.toStdString());
+  EXPECT_NE(description.find("Apply inpaint (seed 0, 1 step)"), std::string::npos) << description;
   const QImage written(out);
   ASSERT_EQ(written.size(), photo.size());
   // Beyond the stroke, its brush, grow and feather (default 2 + 2·8), every pixel is the input's.
