@@ -70,6 +70,8 @@ int main(int argc, char** argv) {
   if (!parser.positionalArguments().isEmpty() && !window.openImage(parser.positionalArguments().first()))
     status = parser.isSet(screenshot) ? 1 : 0;  // the window shows the error; a screenshot run reports it
   if (parser.isSet(overlay)) window.canvas()->setOverlayVisible(true);
+  if (!parser.isSet(screenshot) && parser.positionalArguments().isEmpty())
+    QTimer::singleShot(0, &window, [&window] { window.offerAutosave(); });
   if (parser.isSet(screenshot)) screenshotAfterFirstFrame(window, parser.value(screenshot), status);
   window.show();
   const int app_status = app.exec();

@@ -3,6 +3,7 @@
 #include "cmedit/build_config.h"
 #include "core/base/build_info.h"
 #include "core/base/error.h"
+#include "core/base/log.h"
 #include "core/engine/device.h"
 #include "core/imageio/image_file.h"
 #include "core/model/model_loader.h"
@@ -18,6 +19,11 @@
 #include <QColorDialog>
 #include <QCloseEvent>
 #include <QComboBox>
+#include <QDateTime>
+#include <QDir>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSaveFile>
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QKeyEvent>
@@ -140,6 +146,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(overlay_timer, &QTimer::timeout, this, &MainWindow::updateOverlayStatus);
   overlay_timer->start();
   canvas_->installEventFilter(this);
+  auto* autosave_timer = new QTimer(this);
+  autosave_timer->setInterval(60 * 1000);
+  connect(autosave_timer, &QTimer::timeout, this, [this] { autosaveNow(); });
+  autosave_timer->start();
   setAcceptDrops(true);
 
   statusBar()->showMessage(tr("Open a photo with File ▸ Open (Ctrl+O)"));
@@ -203,6 +213,7 @@ void MainWindow::closeEvent(QCloseEvent* event) {
       }
     }
   }
+  discardAutosave();  // closed on purpose: nothing to offer back
   QSettings settings;
   settings.setValue(QStringLiteral("window/geometry"), saveGeometry());
   settings.setValue(QStringLiteral("brush/diameter"), brush_diameter_);
@@ -219,6 +230,81 @@ void MainWindow::dropEvent(QDropEvent* event) {
       if (!openImage(url.toLocalFile())) QMessageBox::warning(this, tr("Cannot open photo"), last_error_);
       return;
     }
+}
+
+QString MainWindow::autosaveFolder() {
+  return QString::fromStdString((cm::user_state_dir() / "autosave").string());
+}
+
+bool MainWindow::autosaveNow() {
+  if (document_->isEmpty() || document_->undoStack()->isClean() || document_->revision() == autosaved_revision_) return false;
+  QDir dir(autosaveFolder());
+  if (!dir.mkpath(QStringLiteral("."))) return false;
+  try {
+    dir.remove(QStringLiteral("session.json"));  // written last: its presence means the set is whole
+    imageio::Image photo;
+    photo.rgb = rgb_tensor(document_->photo());
+    photo.alpha = alpha_tensor(document_->photo());
+    imageio::SaveOptions sixteen;
+    sixteen.bit_depth = 16;
+    imageio::save_image(dir.filePath(QStringLiteral("photo.png")).toStdString(), photo, sixteen);
+    for (const auto& [layer, name] : {std::pair{Layer::Mask, "mask.png"}, {Layer::Strokes, "sketch.png"}, {Layer::Hints, "hints.png"}})
+      if (!document_->layer(layer).save(dir.filePath(QLatin1String(name)))) return false;
+    QJsonObject session{{QStringLiteral("path"), current_path_},
+                        {QStringLiteral("bit_depth"), document_->bitDepth()},
+                        {QStringLiteral("alpha"), has_alpha_},
+                        {QStringLiteral("saved"), QDateTime::currentDateTime().toString(Qt::ISODate)}};
+    QSaveFile file(dir.filePath(QStringLiteral("session.json")));
+    if (!file.open(QIODevice::WriteOnly)) return false;
+    file.write(QJsonDocument(session).toJson());
+    if (!file.commit()) return false;
+    autosaved_revision_ = document_->revision();
+    return true;
+  } catch (const std::exception& e) {
+    spdlog::warn("autosave failed: {}", e.what());
+    return false;
+  }
+}
+
+bool MainWindow::hasAutosave() const { return QFileInfo::exists(QDir(autosaveFolder()).filePath(QStringLiteral("session.json"))); }
+
+bool MainWindow::restoreAutosave() {
+  const QDir dir(autosaveFolder());
+  QFile file(dir.filePath(QStringLiteral("session.json")));
+  if (!file.open(QIODevice::ReadOnly)) return false;
+  const QJsonObject session = QJsonDocument::fromJson(file.readAll()).object();
+  try {
+    const imageio::Image photo = imageio::load_image(dir.filePath(QStringLiteral("photo.png")).toStdString());
+    document_->reset(rgba64_image(photo.rgb, photo.alpha), session.value(QStringLiteral("bit_depth")).toInt(8),
+                     session.value(QStringLiteral("path")).toString());
+    for (const auto& [layer, name] : {std::pair{Layer::Mask, "mask.png"}, {Layer::Strokes, "sketch.png"}, {Layer::Hints, "hints.png"}}) {
+      const QImage pixels(dir.filePath(QLatin1String(name)));
+      if (pixels.size() == document_->size()) document_->writePixels(layer, pixels, QPoint(0, 0));
+    }
+  } catch (const std::exception& e) {
+    last_error_ = QString::fromStdString(e.what());
+    return false;
+  }
+  has_alpha_ = session.value(QStringLiteral("alpha")).toBool();
+  current_path_ = session.value(QStringLiteral("path")).toString();
+  setWindowTitle(QFileInfo(current_path_).fileName() + tr(" (restored) — cmedit"));
+  document_->undoStack()->resetClean();  // restored work is not exported yet
+  statusBar()->showMessage(tr("Restored the autosaved document"), 5000);
+  return true;
+}
+
+void MainWindow::discardAutosave() {
+  QDir(autosaveFolder()).removeRecursively();
+  autosaved_revision_ = 0;
+}
+
+void MainWindow::offerAutosave() {
+  if (!hasAutosave()) return;
+  const auto answer = QMessageBox::question(this, tr("Restore unsaved work?"),
+                                            tr("cmedit did not close normally last time. Restore the document it was editing?"),
+                                            QMessageBox::Yes | QMessageBox::No);
+  if (answer == QMessageBox::Yes && !restoreAutosave()) QMessageBox::warning(this, tr("Cannot restore"), last_error_);
+  if (answer == QMessageBox::No) discardAutosave();
 }
 
 void MainWindow::rememberRecent(const QString& path) {
@@ -449,6 +535,7 @@ bool MainWindow::exportTo(const QString& path) {
     options.description = QStringLiteral("cmedit %1: %2").arg(QStringLiteral(CMEDIT_VERSION), history.join(QStringLiteral("; "))).toStdString();
     imageio::save_image(path.toStdString(), out, options);
     document_->undoStack()->setClean();  // what is on disk now matches the document
+    discardAutosave();
     statusBar()->showMessage(tr("Exported %1").arg(path), 5000);
     return true;
   } catch (const std::exception& e) {

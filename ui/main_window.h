@@ -50,6 +50,16 @@ class MainWindow : public QMainWindow {
   QAction* applyAction() const { return apply_action_; }
   QAction* undoAction() const { return undo_action_; }
   void setTool(Tool tool);
+
+  // Autosave: the working document (photo, mask, sketch, hints) goes to the user's state folder
+  // every minute while it has unexported changes, so a crash loses at most a minute.
+  static QString autosaveFolder();
+  bool autosaveNow();
+  bool hasAutosave() const;
+  bool restoreAutosave();
+  void discardAutosave();
+  // Asks the user whether to restore an autosaved document found at start.
+  void offerAutosave();
   void setBrushDiameter(double image_pixels);
 
  private Q_SLOTS:
@@ -99,6 +109,7 @@ class MainWindow : public QMainWindow {
   QMenu* recent_menu_ = nullptr;
   QVector<float> step_ms_;
   QString last_engine_error_;
+  quint64 autosaved_revision_ = 0;
   QString current_path_;
   QString last_error_;
 };

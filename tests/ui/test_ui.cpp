@@ -199,6 +199,35 @@ TEST(MainWindow, PaintPreviewApplyExportAndUndo) {
   EXPECT_EQ(window.document()->photo(), original);  // a failed open loses nothing
 }
 
+TEST(MainWindow, AutosaveBringsBackTheWorkingDocument) {
+  QTemporaryDir dir;
+  QImage photo(40, 30, QImage::Format_RGB888);
+  for (int y = 0; y < 30; ++y)
+    for (int x = 0; x < 40; ++x) photo.setPixelColor(x, y, QColor(6 * x, 8 * y, 100));
+  const QString in = dir.filePath(QStringLiteral("in.png"));
+  ASSERT_TRUE(photo.save(in));
+  QImage photo_before, mask_before;
+  {
+    cm::ui::MainWindow crashed;
+    crashed.discardAutosave();
+    ASSERT_TRUE(crashed.openImage(in));
+    EXPECT_FALSE(crashed.autosaveNow());  // nothing changed yet: nothing to save
+    crashed.document()->paintStroke(cm::ui::Layer::Mask, {QPointF(10, 10), QPointF(20, 15)}, cm::ui::Brush{5, 1.0});
+    ASSERT_TRUE(crashed.autosaveNow());
+    photo_before = crashed.document()->photo().copy();
+    mask_before = crashed.document()->mask().copy();
+  }  // destroyed without closeEvent, as in a crash
+  cm::ui::MainWindow next;
+  ASSERT_TRUE(next.hasAutosave());
+  ASSERT_TRUE(next.restoreAutosave());
+  EXPECT_EQ(next.document()->photo(), photo_before);
+  EXPECT_EQ(next.document()->mask(), mask_before);
+  EXPECT_EQ(next.currentPath(), in);
+  EXPECT_FALSE(next.document()->undoStack()->isClean());  // still to be exported
+  next.discardAutosave();
+  EXPECT_FALSE(next.hasAutosave());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
