@@ -105,8 +105,24 @@ void Canvas::setBrush(double diameter, const QColor& color, bool enabled) {
   update();
 }
 
+void Canvas::setSelectionMode(bool on) {
+  selection_mode_ = on;
+  update();
+}
+
+void Canvas::setSelection(const QRect& r) {
+  selection_ = r;
+  update();
+}
+
 void Canvas::drawStroke() {
   ImDrawList* draw = ImGui::GetForegroundDrawList();
+  if (!selection_.isEmpty()) {
+    const QPointF a = imageToWidget(selection_.topLeft()), b = imageToWidget(selection_.bottomRight() + QPoint(1, 1));
+    draw->AddRect(ImVec2(float(a.x()), float(a.y())), ImVec2(float(b.x()), float(b.y())), IM_COL32(255, 255, 255, 230), 0, 0, 1.5f);
+    draw->AddRect(ImVec2(float(a.x()) - 1, float(a.y()) - 1), ImVec2(float(b.x()) + 1, float(b.y()) + 1), IM_COL32(0, 0, 0, 200));
+  }
+  if (selection_mode_) return;
   const float radius = float(brush_diameter_ / 2 * zoom());
   const ImU32 colour = IM_COL32(brush_color_.red(), brush_color_.green(), brush_color_.blue(), 160);
   if (stroking_) {
@@ -238,6 +254,9 @@ void Canvas::mouseMoveEvent(QMouseEvent* event) {
     origin_ += delta;
   } else if (stroking_) {
     stroke_.push_back(widgetToImage(event->position()));
+  } else if (selecting_) {
+    selection_ = QRectF(selection_start_, widgetToImage(event->position())).normalized().toAlignedRect() & image_.rect();
+    update();
   }
   if (brush_enabled_ || panning_) update();
   if (imgui_ && overlay_visible_) {
@@ -265,6 +284,10 @@ void Canvas::mousePressEvent(QMouseEvent* event) {
   if (event->button() == Qt::MiddleButton || (event->button() == Qt::LeftButton && space_down_)) {
     panning_ = true;
     pan_last_ = event->position();
+  } else if (event->button() == Qt::LeftButton && selection_mode_ && !image_.isNull() && !over_overlay) {
+    selecting_ = true;
+    selection_start_ = widgetToImage(event->position());
+    selection_ = QRect();
   } else if (event->button() == Qt::LeftButton && brush_enabled_ && !image_.isNull() && !over_overlay) {
     stroking_ = true;
     stroke_ = {widgetToImage(event->position())};
@@ -277,6 +300,11 @@ void Canvas::mouseReleaseEvent(QMouseEvent* event) {
   forwardMouseButton(event, false);
   if (panning_ && (event->button() == Qt::MiddleButton || event->button() == Qt::LeftButton)) {
     panning_ = false;
+  } else if (selecting_ && event->button() == Qt::LeftButton) {
+    selecting_ = false;
+    selection_ = QRectF(selection_start_, widgetToImage(event->position())).normalized().toAlignedRect() & image_.rect();
+    update();
+    Q_EMIT selectionFinished(selection_);
   } else if (stroking_ && event->button() == Qt::LeftButton) {
     stroking_ = false;
     stroke_.push_back(widgetToImage(event->position()));

@@ -48,10 +48,14 @@ class Canvas : public QOpenGLWidget, protected QOpenGLFunctions {
 
   // Painting: with a brush set, left-drag paints a stroke (shown live, reported on release).
   void setBrush(double diameter_image_px, const QColor& color, bool enabled);
+  // Selecting: in selection mode left-drag draws a rectangle (reported on release, image pixels).
+  void setSelectionMode(bool on);
+  void setSelection(const QRect& image_rect);
 
  Q_SIGNALS:
   void overlayVisibilityChanged(bool visible);
   void strokeFinished(const QVector<QPointF>& image_points);
+  void selectionFinished(const QRect& image_rect);
 
  protected:
   void initializeGL() override;
@@ -91,6 +95,10 @@ class Canvas : public QOpenGLWidget, protected QOpenGLFunctions {
   QColor brush_color_ = Qt::white;
   bool stroking_ = false;
   QVector<QPointF> stroke_;  // image pixels
+  bool selection_mode_ = false;
+  bool selecting_ = false;
+  QPointF selection_start_;
+  QRect selection_;  // image pixels
   QPointF cursor_{-1e6, -1e6};  // widget pixels; far away until the mouse moves in
 };
 

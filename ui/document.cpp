@@ -27,6 +27,19 @@ class LayerChange final : public QUndoCommand {
   QImage before_, after_;
 };
 
+// A change of size: every layer before and after.
+class Resize final : public QUndoCommand {
+ public:
+  Resize(Document* doc, Document::Layers before, Document::Layers after, const QString& text)
+      : QUndoCommand(text), doc_(doc), before_(std::move(before)), after_(std::move(after)) {}
+  void undo() override { doc_->setLayers(before_); }
+  void redo() override { doc_->setLayers(after_); }
+
+ private:
+  Document* doc_;
+  Document::Layers before_, after_;
+};
+
 QString layerName(Layer layer) {
   switch (layer) {
     case Layer::Photo: return QObject::tr("photo");
@@ -135,6 +148,25 @@ void Document::invertMask() {
   QImage after = mask_.copy();
   after.invertPixels();
   pushChange(Layer::Mask, after, QRect(QPoint(0, 0), size()), tr("Invert mask"));
+}
+
+void Document::setLayers(const Layers& layers) {
+  photo_ = layers.photo;
+  mask_ = layers.mask;
+  strokes_ = layers.strokes;
+  hints_ = layers.hints;
+  ++revision_;
+  Q_EMIT documentReset();
+}
+
+void Document::replaceWithResized(const QImage& result, const QString& description) {
+  if (isEmpty() || result.isNull()) return;
+  Layers after{result.convertToFormat(QImage::Format_RGBA64), QImage(result.size(), QImage::Format_Grayscale8),
+               QImage(result.size(), QImage::Format_ARGB32_Premultiplied), QImage()};
+  after.mask.fill(0);
+  after.strokes.fill(Qt::transparent);
+  after.hints = after.strokes.copy();
+  undo_->push(new Resize(this, Layers{photo_, mask_, strokes_, hints_}, after, description));
 }
 
 void Document::replacePhoto(const QImage& result, const QString& description) {

@@ -58,13 +58,22 @@ class Document : public QObject {
   void invertMask();
   // Replaces the photo with an edit's result (same size), e.g. an applied preview.
   void replacePhoto(const QImage& result, const QString& description);
+  // Replaces the photo with one of another size (super-resolution of a selection): the other
+  // layers start empty at the new size. One undo step, which brings all layers back.
+  void replaceWithResized(const QImage& result, const QString& description);
+
+  struct Layers {
+    QImage photo, mask, strokes, hints;
+  };
+  // Used by the undo commands: swaps in a whole set of layers (no new command).
+  void setLayers(const Layers& layers);
 
   // Used by the undo commands: puts `pixels` into `layer` at `at` (no new command).
   void writePixels(Layer layer, const QImage& pixels, QPoint at);
 
  Q_SIGNALS:
   void changed(cm::ui::Layer layer, QRect area);
-  void documentReset();
+  void documentReset();  // new document or new size: views refit
 
  private:
   QImage& mutableLayer(Layer which);

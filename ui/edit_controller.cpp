@@ -116,8 +116,11 @@ void EditController::requestPreview(bool refine) {
   r.class_label = p.class_label;
   r.region.grow = p.grow;
   r.region.feather = p.feather;
+  r.scale = p.scale;
   using edit::EditKind;
-  r.image = rgb_tensor(p.kind == EditKind::Sketch ? painting_of(doc) : doc.photo());
+  QImage source = p.kind == EditKind::Sketch ? painting_of(doc) : doc.photo();
+  if (p.kind == EditKind::SuperResolve && !p.region.isEmpty()) source = source.copy(p.region & source.rect());
+  if (p.kind != EditKind::Generate) r.image = rgb_tensor(source);
   if (p.kind == EditKind::Inpaint || p.kind == EditKind::Sketch) {
     r.mask = mask_tensor(doc.mask());
     if (p.kind == EditKind::Inpaint && r.mask.max().item<float>() == 0) return;  // nothing painted yet
@@ -146,13 +149,16 @@ void EditController::requestPreview(bool refine) {
       if (self) Q_EMIT self->progress(step, total);
     }, Qt::QueuedConnection);
   };
-  const QImage photo = doc.photo();
+  const QImage photo = source;  // whose alpha the result keeps (enlarged by repetition for super-resolution)
   callbacks.on_result = [self, revision, photo, steps](const engine::EditResult& result) {
     // Convert on the worker thread; only the UI thread touches the controller.
-    QImage image = result.status == engine::JobStatus::Done && result.image.size(2) == photo.height() &&
-                           result.image.size(3) == photo.width()
-                       ? rgba64_like(result.image, photo)
-                       : QImage();
+    QImage image;
+    if (result.status == engine::JobStatus::Done) {
+      const int64_t k = photo.height() > 0 ? result.image.size(2) / photo.height() : 1;
+      image = k > 1 ? rgba64_image(result.image, alpha_tensor(photo).repeat_interleave(k, 2).repeat_interleave(k, 3))
+          : result.image.size(2) == photo.height() && result.image.size(3) == photo.width() ? rgba64_like(result.image, photo)
+                                                                                              : rgba64_image(result.image);
+    }
     const QString error = result.status == engine::JobStatus::Failed ? QString::fromStdString(result.error) : QString();
     const std::uint64_t id = result.id;
     const double ms = result.timings.total_ms;
@@ -192,6 +198,10 @@ bool EditController::applyPreview() {
                            .arg(p.seed)
                            .arg(n == 1 ? tr("1 step") : tr("%1 steps").arg(n))
                            .arg(p.kind == edit::EditKind::Sketch ? tr(", strength %1").arg(p.strength) : QString());
+  if (result.size() != impl_->document->size()) {  // super-resolution or a generated image: a new size
+    impl_->document->replaceWithResized(result, what);
+    return true;
+  }
   impl_->document->undoStack()->beginMacro(what);  // one undo step: the new pixels and the used-up mask
   impl_->document->replacePhoto(result, what);
   impl_->document->clearLayer(Layer::Mask);

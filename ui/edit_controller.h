@@ -28,6 +28,8 @@ struct EditParameters {
   int class_label = -1;    // class-conditional models; −1 = seed mod classes
   int grow = 2;
   int feather = 8;
+  int scale = 2;   // super-resolution factor
+  QRect region;    // super-resolution: the selection (image pixels); empty = the whole photo
 };
 
 struct EngineStatus {
@@ -61,7 +63,9 @@ class EditController : public QObject {
   void requestPreview(bool refine = false);
 
   bool hasPreview() const;
-  const QImage& preview() const;  // Format_RGBA64, the document's size
+  // Format_RGBA64: the document's size, or another size for super-resolution and generation
+  // (applying it then resizes the document).
+  const QImage& preview() const;
   // The document revision the preview was computed from.
   quint64 previewRevision() const;
   double lastLatencyMs() const;

@@ -64,6 +64,8 @@ QString describe(const imageio::Image& image) {
 // only the photo while the user compares.
 QImage compose(const Document& doc, const EditController& controller, bool original_only) {
   if (original_only) return doc.photo().convertToFormat(QImage::Format_RGBA8888);
+  if (controller.hasPreview() && controller.preview().size() != doc.size())  // enlarged or generated
+    return controller.preview().convertToFormat(QImage::Format_RGBA8888);
   QImage view = (controller.hasPreview() ? controller.preview() : doc.photo()).convertToFormat(QImage::Format_RGBA8888);
   QPainter painter(&view);
   if (!controller.hasPreview()) {
@@ -82,7 +84,8 @@ QImage compose(const Document& doc, const EditController& controller, bool origi
 
 const std::pair<edit::EditKind, const char*> kKinds[] = {
     {edit::EditKind::Inpaint, "Inpaint (mask)"},   {edit::EditKind::Sketch, "Sketch (strokes)"},
-    {edit::EditKind::Colorize, "Colorize (hints)"}, {edit::EditKind::Denoise, "Denoise"}};
+    {edit::EditKind::Colorize, "Colorize (hints)"}, {edit::EditKind::Denoise, "Denoise"},
+    {edit::EditKind::SuperResolve, "Super-resolve (selection)"}, {edit::EditKind::Generate, "Generate (new image)"}};
 
 }  // namespace
 
@@ -115,10 +118,19 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 
   connect(document_, &Document::changed, this, [this] { refreshCanvas(); });
   connect(document_, &Document::documentReset, this, [this] {
+    selection_ = QRect();
+    canvas_->setSelection(selection_);
+    pushParameters();
     canvas_->fit();
     refreshCanvas();
   });
   connect(canvas_, &Canvas::strokeFinished, this, &MainWindow::onStroke);
+  connect(canvas_, &Canvas::selectionFinished, this, [this](const QRect& r) {
+    selection_ = r.width() >= 2 && r.height() >= 2 ? r : QRect();  // a click clears it
+    canvas_->setSelection(selection_);
+    pushParameters();
+    if (controller_->parameters().kind == edit::EditKind::SuperResolve) controller_->requestPreview();
+  });
   connect(controller_, &EditController::previewReady, this, [this] {
     refreshCanvas();
     engine_info_->setText(tr("%1 · preview in %2 ms").arg(controller_->status().model).arg(controller_->lastLatencyMs(), 0, 'f', 0));
@@ -393,6 +405,7 @@ void MainWindow::buildToolbar() {
   addTool(tr("Mask brush"), QKeySequence(Qt::Key_B), Tool::MaskBrush);
   addTool(tr("Sketch brush"), QKeySequence(Qt::Key_S), Tool::SketchBrush);
   addTool(tr("Hint brush"), QKeySequence(Qt::Key_H), Tool::HintBrush);
+  addTool(tr("Select"), QKeySequence(Qt::Key_M), Tool::Select);
   eraser_action_ = bar->addAction(tr("Eraser"));
   eraser_action_->setCheckable(true);
   eraser_action_->setShortcut(QKeySequence(Qt::Key_E));
@@ -420,6 +433,10 @@ void MainWindow::buildToolbar() {
   steps_box_->setRange(1, 40);
   steps_box_->setValue(3);
   steps_box_->setToolTip(tr("Evaluations when the hand rests (the live preview uses one)"));
+  scale_box_ = new QComboBox(bar);
+  for (int k : {2, 4, 8}) scale_box_->addItem(QStringLiteral("×%1").arg(k), k);
+  scale_box_->setToolTip(tr("Super-resolution factor"));
+  bar->addWidget(scale_box_);
   bar->addWidget(new QLabel(tr(" Steps "), bar));
   bar->addWidget(steps_box_);
   strength_box_ = new QDoubleSpinBox(bar);
@@ -439,6 +456,7 @@ void MainWindow::buildToolbar() {
   bar->addAction(discard_action_);
   connect(kind_box_, &QComboBox::currentIndexChanged, this, [this] { pushParameters(); controller_->requestPreview(); });
   connect(steps_box_, &QSpinBox::valueChanged, this, [this] { pushParameters(); });
+  connect(scale_box_, &QComboBox::currentIndexChanged, this, [this] { pushParameters(); controller_->requestPreview(); });
   connect(strength_box_, &QDoubleSpinBox::valueChanged, this, [this] { pushParameters(); controller_->requestPreview(); });
   connect(seed_box_, &QSpinBox::valueChanged, this, [this] { pushParameters(); controller_->requestPreview(); });
   pushParameters();
@@ -450,15 +468,18 @@ void MainWindow::pushParameters() {
   p.refine_steps = steps_box_->value();
   p.strength = strength_box_->value();
   p.seed = quint64(seed_box_->value());
+  p.scale = scale_box_->currentData().toInt();
+  p.region = selection_;
   controller_->setParameters(p);
 }
 
 void MainWindow::setTool(Tool tool) {
   tool_ = tool;
   // The tool chooses the edit it feeds: mask → inpaint, strokes → sketch, hints → colorize.
-  const edit::EditKind kind = tool == Tool::MaskBrush ? edit::EditKind::Inpaint
+  const edit::EditKind kind = tool == Tool::MaskBrush     ? edit::EditKind::Inpaint
                               : tool == Tool::SketchBrush ? edit::EditKind::Sketch
-                                                          : edit::EditKind::Colorize;
+                              : tool == Tool::HintBrush   ? edit::EditKind::Colorize
+                                                          : edit::EditKind::SuperResolve;
   const int index = kind_box_->findData(int(kind));
   if (index >= 0) kind_box_->setCurrentIndex(index);
   updateBrush();
@@ -471,7 +492,9 @@ void MainWindow::setBrushDiameter(double image_pixels) {
 
 void MainWindow::updateBrush() {
   const QColor shown = tool_ == Tool::MaskBrush ? QColor(255, 40, 40) : foreground_;
-  canvas_->setBrush(brush_diameter_, eraser_action_ && eraser_action_->isChecked() ? QColor(Qt::black) : shown, true);
+  canvas_->setSelectionMode(tool_ == Tool::Select);
+  canvas_->setBrush(brush_diameter_, eraser_action_ && eraser_action_->isChecked() ? QColor(Qt::black) : shown,
+                    tool_ != Tool::Select);
 }
 
 void MainWindow::onStroke(const QVector<QPointF>& points) {

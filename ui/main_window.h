@@ -6,6 +6,7 @@
 #include <QColor>
 #include <QMainWindow>
 #include <QPointF>
+#include <QRect>
 #include <QVector>
 #include <QString>
 
@@ -22,7 +23,7 @@ class Canvas;
 class Document;
 class EditController;
 
-enum class Tool { MaskBrush, SketchBrush, HintBrush };
+enum class Tool { MaskBrush, SketchBrush, HintBrush, Select };
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -99,6 +100,8 @@ class MainWindow : public QMainWindow {
   QSpinBox* steps_box_ = nullptr;
   QDoubleSpinBox* strength_box_ = nullptr;
   QSpinBox* seed_box_ = nullptr;
+  QComboBox* scale_box_ = nullptr;
+  QRect selection_;
   QLabel* image_info_ = nullptr;
   QLabel* engine_info_ = nullptr;
   Tool tool_ = Tool::MaskBrush;

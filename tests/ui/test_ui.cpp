@@ -199,6 +199,56 @@ TEST(MainWindow, PaintPreviewApplyExportAndUndo) {
   EXPECT_EQ(window.document()->photo(), original);  // a failed open loses nothing
 }
 
+TEST(MainWindow, SuperResolvingASelectionResizesTheDocumentUndoably) {
+  REQUIRE_GL();
+  const char* model = std::getenv("CMEDIT_TEST_MODEL");
+  ASSERT_TRUE(model) << "CMEDIT_TEST_MODEL is not set (CTest sets it)";
+  QTemporaryDir dir;
+  QImage photo(64, 48, QImage::Format_RGB888);
+  for (int y = 0; y < 48; ++y)
+    for (int x = 0; x < 64; ++x) photo.setPixelColor(x, y, QColor(3 * x, 4 * y, 128));
+  const QString in = dir.filePath(QStringLiteral("in.png"));
+  ASSERT_TRUE(photo.save(in));
+  cm::ui::MainWindow window;
+  window.show();
+  ASSERT_TRUE(QTest::qWaitForWindowExposed(&window));
+  QSignalSpy loaded(window.controller(), &cm::ui::EditController::modelLoaded);
+  window.loadModel(QString::fromUtf8(model));
+  ASSERT_TRUE(loaded.wait(20000));
+  ASSERT_TRUE(window.openImage(in));
+  const QImage original = window.document()->photo().copy();
+  window.setTool(cm::ui::Tool::Select);
+
+  QSignalSpy ready(window.controller(), &cm::ui::EditController::previewReady);
+  cm::ui::Canvas* canvas = window.canvas();
+  // Drag from the corner of pixel (8, 8) to the corner of pixel (24, 20): a 16×12 selection.
+  QTest::mousePress(canvas, Qt::LeftButton, {}, canvas->imageToWidget(QPointF(8.2, 8.2)).toPoint());
+  QTest::mouseMove(canvas, canvas->imageToWidget(QPointF(16, 14)).toPoint());
+  QTest::mouseRelease(canvas, Qt::LeftButton, {}, canvas->imageToWidget(QPointF(23.8, 19.8)).toPoint());
+  ASSERT_TRUE(ready.wait(20000)) << window.lastError().toStdString();
+  const QImage preview = window.controller()->preview();
+  ASSERT_EQ(preview.width(), 2 * window.controller()->parameters().region.width());
+  ASSERT_EQ(preview.height(), 2 * window.controller()->parameters().region.height());
+
+  const QRect region = window.controller()->parameters().region;
+  EXPECT_EQ(region, QRect(8, 8, 16, 12));
+  window.applyAction()->trigger();
+  const QImage result = window.document()->photo();
+  ASSERT_EQ(result.size(), preview.size());
+  // Every 2×2 block of the result averages to its source pixel (16-bit result of an 8-bit photo).
+  double worst = 0;
+  for (int y = 0; y < region.height(); ++y)
+    for (int x = 0; x < region.width(); ++x) {
+      double sum = 0;
+      for (int dy = 0; dy < 2; ++dy)
+        for (int dx = 0; dx < 2; ++dx) sum += result.pixelColor(2 * x + dx, 2 * y + dy).rgba64().red();
+      worst = std::max(worst, std::abs(sum / 4 / 257.0 - photo.pixelColor(region.x() + x, region.y() + y).red()));
+    }
+  EXPECT_LT(worst, 0.05);
+  window.undoAction()->trigger();
+  EXPECT_EQ(window.document()->photo(), original);
+}
+
 TEST(MainWindow, AutosaveBringsBackTheWorkingDocument) {
   QTemporaryDir dir;
   QImage photo(40, 30, QImage::Format_RGB888);
