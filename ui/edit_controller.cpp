@@ -113,6 +113,9 @@ void EditController::requestPreview(bool refine) {
   r.strength = p.strength;
   r.sigma = p.sigma_8bit * 2.0 / 255.0;
   r.seed = p.seed;
+  r.seed_b = p.seed_b;
+  r.blend_seeds = p.blend > 0;
+  r.blend = p.blend;
   r.class_label = p.class_label;
   r.region.grow = p.grow;
   r.region.feather = p.feather;

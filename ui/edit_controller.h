@@ -25,6 +25,8 @@ struct EditParameters {
   double strength = 10.0;  // sketch: σ_start
   double sigma_8bit = 0;   // denoise: noise in 8-bit levels; 0 = estimate
   quint64 seed = 0;
+  quint64 seed_b = 1;      // the second variation ...
+  double blend = 0;        // ... and how far toward it (0 = seed only, 1 = seed_b only)
   int class_label = -1;    // class-conditional models; −1 = seed mod classes
   int grow = 2;
   int feather = 8;

@@ -29,6 +29,7 @@
 #include <QKeyEvent>
 #include <QMimeData>
 #include <QSettings>
+#include <QSlider>
 #include <QTimer>
 #include <QUrl>
 #include <QDockWidget>
@@ -451,6 +452,17 @@ void MainWindow::buildToolbar() {
   bar->addWidget(new QLabel(tr(" Seed "), bar));
   bar->addWidget(seed_box_);
   bar->addAction(tr("New variation"), this, [this] { seed_box_->setValue(int(QRandomGenerator::global()->bounded(1 << 30))); });
+  // Slide between the variation of the seed and that of a second seed (slerp of their noises).
+  blend_slider_ = new QSlider(Qt::Horizontal, bar);
+  blend_slider_->setRange(0, 100);
+  blend_slider_->setFixedWidth(120);
+  blend_slider_->setToolTip(tr("Blend toward the variation of the second seed"));
+  seed_b_box_ = new QSpinBox(bar);
+  seed_b_box_->setRange(0, 1 << 30);
+  seed_b_box_->setValue(1);
+  bar->addWidget(blend_slider_);
+  bar->addWidget(new QLabel(tr(" toward "), bar));
+  bar->addWidget(seed_b_box_);
   bar->addSeparator();
   bar->addAction(apply_action_);
   bar->addAction(discard_action_);
@@ -459,6 +471,8 @@ void MainWindow::buildToolbar() {
   connect(scale_box_, &QComboBox::currentIndexChanged, this, [this] { pushParameters(); controller_->requestPreview(); });
   connect(strength_box_, &QDoubleSpinBox::valueChanged, this, [this] { pushParameters(); controller_->requestPreview(); });
   connect(seed_box_, &QSpinBox::valueChanged, this, [this] { pushParameters(); controller_->requestPreview(); });
+  connect(seed_b_box_, &QSpinBox::valueChanged, this, [this] { pushParameters(); controller_->requestPreview(); });
+  connect(blend_slider_, &QSlider::valueChanged, this, [this] { pushParameters(); controller_->requestPreview(); });
   pushParameters();
 }
 
@@ -469,6 +483,8 @@ void MainWindow::pushParameters() {
   p.strength = strength_box_->value();
   p.seed = quint64(seed_box_->value());
   p.scale = scale_box_->currentData().toInt();
+  p.seed_b = quint64(seed_b_box_->value());
+  p.blend = blend_slider_->value() / 100.0;
   p.region = selection_;
   controller_->setParameters(p);
 }

@@ -15,6 +15,7 @@ class QComboBox;
 class QDoubleSpinBox;
 class QLabel;
 class QMenu;
+class QSlider;
 class QSpinBox;
 
 namespace cm::ui {
@@ -50,6 +51,7 @@ class MainWindow : public QMainWindow {
   QAction* overlayAction() const { return overlay_action_; }
   QAction* applyAction() const { return apply_action_; }
   QAction* undoAction() const { return undo_action_; }
+  QSlider* blendSlider() const { return blend_slider_; }
   void setTool(Tool tool);
 
   // Autosave: the working document (photo, mask, sketch, hints) goes to the user's state folder
@@ -101,6 +103,8 @@ class MainWindow : public QMainWindow {
   QDoubleSpinBox* strength_box_ = nullptr;
   QSpinBox* seed_box_ = nullptr;
   QComboBox* scale_box_ = nullptr;
+  QSpinBox* seed_b_box_ = nullptr;
+  QSlider* blend_slider_ = nullptr;
   QRect selection_;
   QLabel* image_info_ = nullptr;
   QLabel* engine_info_ = nullptr;

@@ -25,7 +25,12 @@ void require_image(const at::Tensor& image, const char* what) {
 
 sampling::NoiseSource noise_for(const at::Tensor& image, const EditSettings& s) {
   const sampling::NoiseWindow window{image.size(0), image.size(1), s.noise_y0, s.noise_x0, image.size(2), image.size(3)};
-  return sampling::field_noise(sampling::NoiseField(s.seed), window);
+  if (!s.blend_seeds) return sampling::field_noise(sampling::NoiseField(s.seed), window);
+  if (!(s.blend >= 0 && s.blend <= 1))
+    throw Error(ErrorCode::BadArgument, fmt::format("the blend between two seeds must lie in [0, 1], got {}", s.blend));
+  const sampling::NoiseField a(s.seed), b(s.blend_seed);
+  const double alpha = s.blend;
+  return [a, b, window, alpha](int draw) { return sampling::slerp(a.crop(draw, window), b.crop(draw, window), alpha); };
 }
 
 at::Tensor as_rgb(const at::Tensor& image) { return image.size(1) == 1 ? image.expand({-1, 3, -1, -1}) : image; }

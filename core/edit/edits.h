@@ -25,6 +25,11 @@ namespace cm::edit {
 struct EditSettings {
   sampling::Schedule schedule = sampling::karras_schedule(1, 80.0);  // one step from T: the live preview
   std::uint64_t seed = 0;
+  // Variations between two seeds: every noise draw is slerp(z(seed), z(blend_seed), blend), so
+  // blend = 0 and 1 give exactly the results of the two seeds (any edit, tiles included).
+  bool blend_seeds = false;
+  std::uint64_t blend_seed = 1;
+  double blend = 0;
   at::Tensor labels;              // [B] int64 for class-conditional models
   sampling::LoopControl control;  // progress and cancellation
   int64_t noise_y0 = 0;           // where this image lies in the seed's noise plane (tiles)

@@ -35,6 +35,8 @@ struct EditRequest {
   std::uint64_t seed = 0;
   std::uint64_t seed_b = 1;       // interpolate: the second seed
   std::vector<double> alphas;     // interpolate: one frame per α in [0, 1]
+  bool blend_seeds = false;       // any edit: noise = slerp(z(seed), z(seed_b), blend)
+  double blend = 0;
   int class_label = -1;           // class-conditional models; −1 = seed mod number of classes
   edit::region::RegionOptions region;
 };

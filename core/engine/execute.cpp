@@ -92,6 +92,9 @@ at::Tensor execute(const model::ConsistencyFunction& f_in, const model::ModelCar
   edit::EditSettings settings;
   settings.schedule = schedule_for(r, card);
   settings.seed = r.seed;
+  settings.blend_seeds = r.blend_seeds && r.kind != edit::EditKind::Interpolate;
+  settings.blend_seed = r.seed_b;
+  settings.blend = r.blend;
   settings.control = control;
   using edit::EditKind;
   namespace region = edit::region;

@@ -308,3 +308,31 @@ TEST(KeepInRange, PullsPixelsInWithoutTouchingTheKnownPart) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Variations, BlendingTwoSeedsEndsExactlyAtEachSeedsResult) {
+  const auto f = cm::testing::analytic_model(32);
+  const at::Tensor image = random_image(1, 3, 32, 32), mask = blob_mask(32, 32);
+  EditSettings s = steps(2, 80, 5);
+  const at::Tensor a = inpaint(f, image, mask, s);
+  s.seed = 6;
+  const at::Tensor b = inpaint(f, image, mask, s);
+  s.seed = 5;
+  s.blend_seeds = true;
+  s.blend_seed = 6;
+  s.blend = 0;
+  EXPECT_TRUE(at::equal(inpaint(f, image, mask, s), a));
+  s.blend = 1;
+  EXPECT_TRUE(at::equal(inpaint(f, image, mask, s), b));
+  s.blend = 0.5;
+  const at::Tensor mid = inpaint(f, image, mask, s);
+  EXPECT_GT(max_abs_diff(mid, a), 0.01);
+  EXPECT_GT(max_abs_diff(mid, b), 0.01);
+  const at::Tensor keep = (mask == 0).expand_as(image);
+  EXPECT_TRUE(at::equal(mid.masked_select(keep), image.masked_select(keep)));
+  s.blend = 2;
+  EXPECT_CM_ERROR(inpaint(f, image, mask, s), ErrorCode::BadArgument, "must lie in [0, 1], got 2");
+}
+
+}  // namespace

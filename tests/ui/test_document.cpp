@@ -137,4 +137,26 @@ TEST_F(Controller, AStrokeDuringARunningJobGetsItsOwnPreview) {
   EXPECT_EQ(controller->previewRevision(), doc.revision());
 }
 
+TEST_F(Controller, TheVariationSliderEndsAtEachSeedsPreview) {
+  doc.paintStroke(Layer::Mask, {QPointF(20, 20)}, Brush{10, 1.0});
+  const auto preview_for = [&](quint64 seed, quint64 seed_b, double blend) {
+    cm::ui::EditParameters p = controller->parameters();
+    p.seed = seed;
+    p.seed_b = seed_b;
+    p.blend = blend;
+    p.class_label = 2;  // otherwise the class follows the seed (seed mod classes) and differs too
+    controller->setParameters(p);
+    QSignalSpy ready(controller.get(), &cm::ui::EditController::previewReady);
+    controller->requestPreview();
+    EXPECT_TRUE(ready.wait(20000));
+    return controller->preview().copy();
+  };
+  const QImage a = preview_for(3, 0, 0), b = preview_for(4, 0, 0);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(preview_for(3, 4, 1.0), b);
+  const QImage mid = preview_for(3, 4, 0.5);
+  EXPECT_NE(mid, a);
+  EXPECT_NE(mid, b);
+}
+
 }  // namespace
