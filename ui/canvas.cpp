@@ -284,6 +284,9 @@ void Canvas::mousePressEvent(QMouseEvent* event) {
   if (event->button() == Qt::MiddleButton || (event->button() == Qt::LeftButton && space_down_)) {
     panning_ = true;
     pan_last_ = event->position();
+  } else if (event->button() == Qt::LeftButton && brush_enabled_ && (event->modifiers() & Qt::ControlModifier) &&
+             !image_.isNull() && !over_overlay) {
+    Q_EMIT colorPicked(widgetToImage(event->position()));
   } else if (event->button() == Qt::LeftButton && selection_mode_ && !image_.isNull() && !over_overlay) {
     selecting_ = true;
     selection_start_ = widgetToImage(event->position());

@@ -56,6 +56,7 @@ class Canvas : public QOpenGLWidget, protected QOpenGLFunctions {
   void overlayVisibilityChanged(bool visible);
   void strokeFinished(const QVector<QPointF>& image_points);
   void selectionFinished(const QRect& image_rect);
+  void colorPicked(const QPointF& image_point);  // Ctrl+click with a brush: the eyedropper
 
  protected:
   void initializeGL() override;

@@ -14,6 +14,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cmath>
+
 #include <QAction>
 #include <QActionGroup>
 #include <QColorDialog>
@@ -28,7 +30,10 @@
 #include <QDropEvent>
 #include <QKeyEvent>
 #include <QMimeData>
+#include <QFormLayout>
+#include <QInputDialog>
 #include <QSettings>
+#include <QSignalBlocker>
 #include <QSlider>
 #include <QTimer>
 #include <QUrl>
@@ -112,6 +117,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   buildMenus();
   buildToolbar();
 
+  buildBrushDock();
   auto* history = new QDockWidget(tr("History"), this);
   history->setObjectName(QStringLiteral("history"));
   history->setWidget(new QUndoView(document_->undoStack(), history));
@@ -126,6 +132,14 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     refreshCanvas();
   });
   connect(canvas_, &Canvas::strokeFinished, this, &MainWindow::onStroke);
+  connect(canvas_, &Canvas::colorPicked, this, [this](const QPointF& p) {
+    const QPoint at(int(std::floor(p.x())), int(std::floor(p.y())));  // pixel (x, y) covers [x, x+1)
+    if (document_->isEmpty() || !document_->photo().rect().contains(at)) return;
+    foreground_ = document_->photo().pixelColor(at);
+    foreground_.setAlpha(255);
+    updateBrush();
+    statusBar()->showMessage(tr("Colour %1 picked").arg(foreground_.name()), 3000);
+  });
   connect(canvas_, &Canvas::selectionFinished, this, [this](const QRect& r) {
     selection_ = r.width() >= 2 && r.height() >= 2 ? r : QRect();  // a click clears it
     canvas_->setSelection(selection_);
@@ -476,6 +490,40 @@ void MainWindow::buildToolbar() {
   pushParameters();
 }
 
+void MainWindow::buildBrushDock() {
+  auto* dock = new QDockWidget(tr("Brush and mask"), this);
+  dock->setObjectName(QStringLiteral("brush"));
+  auto* panel = new QWidget(dock);
+  auto* form = new QFormLayout(panel);
+  diameter_box_ = new QDoubleSpinBox(panel);
+  diameter_box_->setRange(1, 2000);
+  diameter_box_->setSuffix(tr(" px"));
+  hardness_slider_ = new QSlider(Qt::Horizontal, panel);
+  hardness_slider_->setRange(0, 100);
+  hardness_slider_->setValue(80);
+  grow_box_ = new QSpinBox(panel);
+  grow_box_->setRange(0, 200);
+  grow_box_->setValue(2);
+  grow_box_->setSuffix(tr(" px"));
+  grow_box_->setToolTip(tr("Regenerate this many pixels beyond the mask too"));
+  feather_box_ = new QSpinBox(panel);
+  feather_box_->setRange(0, 200);
+  feather_box_->setValue(8);
+  feather_box_->setSuffix(tr(" px"));
+  feather_box_->setToolTip(tr("Fade the edit into the photo over twice this many pixels"));
+  form->addRow(tr("Size ( [ ] )"), diameter_box_);
+  form->addRow(tr("Hardness"), hardness_slider_);
+  form->addRow(tr("Grow mask"), grow_box_);
+  form->addRow(tr("Feather"), feather_box_);
+  dock->setWidget(panel);
+  addDockWidget(Qt::RightDockWidgetArea, dock);
+  connect(diameter_box_, &QDoubleSpinBox::valueChanged, this, [this](double d) {
+    if (std::abs(d - brush_diameter_) > 1e-9) setBrushDiameter(d);
+  });
+  connect(grow_box_, &QSpinBox::valueChanged, this, [this] { pushParameters(); controller_->requestPreview(); });
+  connect(feather_box_, &QSpinBox::valueChanged, this, [this] { pushParameters(); controller_->requestPreview(); });
+}
+
 void MainWindow::pushParameters() {
   EditParameters p = controller_->parameters();
   p.kind = edit::EditKind(kind_box_->currentData().toInt());
@@ -485,6 +533,8 @@ void MainWindow::pushParameters() {
   p.scale = scale_box_->currentData().toInt();
   p.seed_b = quint64(seed_b_box_->value());
   p.blend = blend_slider_->value() / 100.0;
+  if (grow_box_) p.grow = grow_box_->value();
+  if (feather_box_) p.feather = feather_box_->value();
   p.region = selection_;
   controller_->setParameters(p);
 }
@@ -507,6 +557,10 @@ void MainWindow::setBrushDiameter(double image_pixels) {
 }
 
 void MainWindow::updateBrush() {
+  if (diameter_box_) {
+    const QSignalBlocker quiet(diameter_box_);
+    diameter_box_->setValue(brush_diameter_);
+  }
   const QColor shown = tool_ == Tool::MaskBrush ? QColor(255, 40, 40) : foreground_;
   canvas_->setSelectionMode(tool_ == Tool::Select);
   canvas_->setBrush(brush_diameter_, eraser_action_ && eraser_action_->isChecked() ? QColor(Qt::black) : shown,
@@ -519,6 +573,7 @@ void MainWindow::onStroke(const QVector<QPointF>& points) {
   brush.diameter = brush_diameter_;
   brush.color = foreground_;
   brush.erase = eraser_action_->isChecked();
+  brush.hardness = hardness_slider_->value() / 100.0;
   const Layer layer = tool_ == Tool::MaskBrush ? Layer::Mask : tool_ == Tool::SketchBrush ? Layer::Strokes : Layer::Hints;
   if (layer == Layer::Hints) brush.hardness = 1.0;  // hints are exact colours, not gradients
   document_->paintStroke(layer, points, brush);
@@ -557,7 +612,7 @@ void MainWindow::loadModel(const QString& path) {
   controller_->loadModel(path);
 }
 
-bool MainWindow::exportTo(const QString& path) {
+bool MainWindow::exportTo(const QString& path, int jpeg_quality) {
   if (document_->isEmpty()) {
     last_error_ = tr("nothing to export: open a photo first");
     return false;
@@ -568,6 +623,7 @@ bool MainWindow::exportTo(const QString& path) {
     if (has_alpha_) out.alpha = alpha_tensor(document_->photo());
     imageio::SaveOptions options;
     options.bit_depth = document_->bitDepth();
+    options.jpeg_quality = jpeg_quality;
     QStringList history;  // what was done, for the file's metadata
     const QUndoStack* stack = document_->undoStack();
     for (int i = 0; i < stack->index(); ++i) history << stack->text(i);
@@ -604,7 +660,15 @@ void MainWindow::chooseAndExport() {
   const QString path = QFileDialog::getSaveFileName(
       this, tr("Export"), QFileInfo(current_path_).absolutePath(),
       tr("PNG (*.png);;JPEG (*.jpg *.jpeg);;TIFF (*.tif *.tiff);;WebP (*.webp)"));
-  if (!path.isEmpty() && !exportTo(path)) QMessageBox::warning(this, tr("Cannot export"), last_error_);
+  if (path.isEmpty()) return;
+  int quality = 95;
+  const QString suffix = QFileInfo(path).suffix().toLower();
+  if (suffix == QLatin1String("jpg") || suffix == QLatin1String("jpeg")) {
+    bool ok = false;
+    quality = QInputDialog::getInt(this, tr("JPEG quality"), tr("Quality (1–100):"), 95, 1, 100, 1, &ok);
+    if (!ok) return;
+  }
+  if (!exportTo(path, quality)) QMessageBox::warning(this, tr("Cannot export"), last_error_);
 }
 
 void MainWindow::showAbout() {

@@ -40,7 +40,7 @@ class MainWindow : public QMainWindow {
   void loadModel(const QString& path);
   // Writes the document's photo (16-bit where the source was and the format allows). Atomic;
   // false with lastError() on failure. Asks nothing: the dialog path asks before overwriting.
-  bool exportTo(const QString& path);
+  bool exportTo(const QString& path, int jpeg_quality = 95);
 
   QString lastError() const { return last_error_; }
   QString currentPath() const { return current_path_; }
@@ -52,6 +52,7 @@ class MainWindow : public QMainWindow {
   QAction* applyAction() const { return apply_action_; }
   QAction* undoAction() const { return undo_action_; }
   QSlider* blendSlider() const { return blend_slider_; }
+  QColor foreground() const { return foreground_; }
   void setTool(Tool tool);
 
   // Autosave: the working document (photo, mask, sketch, hints) goes to the user's state folder
@@ -74,6 +75,7 @@ class MainWindow : public QMainWindow {
  private:
   void buildMenus();
   void buildToolbar();
+  void buildBrushDock();
   void refreshCanvas();
   void updateBrush();
   void pushParameters();
@@ -105,6 +107,10 @@ class MainWindow : public QMainWindow {
   QComboBox* scale_box_ = nullptr;
   QSpinBox* seed_b_box_ = nullptr;
   QSlider* blend_slider_ = nullptr;
+  QDoubleSpinBox* diameter_box_ = nullptr;
+  QSlider* hardness_slider_ = nullptr;
+  QSpinBox* grow_box_ = nullptr;
+  QSpinBox* feather_box_ = nullptr;
   QRect selection_;
   QLabel* image_info_ = nullptr;
   QLabel* engine_info_ = nullptr;

@@ -194,6 +194,9 @@ TEST(MainWindow, PaintPreviewApplyExportAndUndo) {
 
   window.undoAction()->trigger();
   EXPECT_EQ(window.document()->photo(), original);
+  // Ctrl+click is the eyedropper.
+  QTest::mouseClick(canvas, Qt::LeftButton, Qt::ControlModifier, canvas->imageToWidget(QPointF(10.5, 7.5)).toPoint());
+  EXPECT_EQ(window.foreground().rgb(), photo.pixelColor(10, 7).rgb());
   EXPECT_FALSE(window.openImage(dir.filePath(QStringLiteral("missing.png"))));
   EXPECT_TRUE(window.lastError().contains(QStringLiteral("missing.png")));
   EXPECT_EQ(window.document()->photo(), original);  // a failed open loses nothing
