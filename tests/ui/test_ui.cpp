@@ -21,6 +21,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 
 namespace {
 
@@ -137,26 +138,39 @@ TEST(MainWindow, ListsEveryComponentVersion) {
         << name << " missing from:\n" << lines.join('\n').toStdString();
 }
 
+// A shown main window with the test model loaded (tests/cli/edit_tests.cmake makes it), and a
+// helper that writes a synthetic photo and opens it.
+class Editor : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    REQUIRE_GL();
+    const char* model = std::getenv("CMEDIT_TEST_MODEL");
+    ASSERT_TRUE(model) << "CMEDIT_TEST_MODEL is not set (CTest sets it)";
+    window.show();
+    ASSERT_TRUE(QTest::qWaitForWindowExposed(&window));
+    QSignalSpy loaded(window.controller(), &cm::ui::EditController::modelLoaded);
+    window.loadModel(QString::fromUtf8(model));
+    ASSERT_TRUE(loaded.wait(20000));
+  }
+  // Writes a w×h photo with colour(x, y) and opens it; returns the pixels as written.
+  QImage openPhoto(int w, int h, const std::function<QColor(int, int)>& colour) {
+    QImage photo(w, h, QImage::Format_RGB888);
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) photo.setPixelColor(x, y, colour(x, y));
+    const QString in = dir.filePath(QStringLiteral("in.png"));
+    EXPECT_TRUE(photo.save(in));
+    EXPECT_TRUE(window.openImage(in));
+    return photo;
+  }
+  QTemporaryDir dir;
+  cm::ui::MainWindow window;
+};
+
 // The whole loop a user goes through: open, paint a mask with the mouse, wait for the live
 // preview, apply, export, re-open the file; then undo.
-TEST(MainWindow, PaintPreviewApplyExportAndUndo) {
-  REQUIRE_GL();
-  const char* model = std::getenv("CMEDIT_TEST_MODEL");
-  ASSERT_TRUE(model) << "CMEDIT_TEST_MODEL is not set (CTest sets it)";
-  QTemporaryDir dir;
-  QImage photo(64, 48, QImage::Format_RGB888);
-  for (int y = 0; y < 48; ++y)
-    for (int x = 0; x < 64; ++x) photo.setPixelColor(x, y, QColor(4 * x, 5 * y, (x * y) % 256));
-  const QString in = dir.filePath(QStringLiteral("in.png")), out = dir.filePath(QStringLiteral("out.png"));
-  ASSERT_TRUE(photo.save(in));
-
-  cm::ui::MainWindow window;
-  window.show();
-  ASSERT_TRUE(QTest::qWaitForWindowExposed(&window));
-  QSignalSpy loaded(window.controller(), &cm::ui::EditController::modelLoaded);
-  window.loadModel(QString::fromUtf8(model));
-  ASSERT_TRUE(loaded.wait(20000));
-  ASSERT_TRUE(window.openImage(in));
+TEST_F(Editor, PaintPreviewApplyExportAndUndo) {
+  const QImage photo = openPhoto(64, 48, [](int x, int y) { return QColor(4 * x, 5 * y, (x * y) % 256); });
+  const QString out = dir.filePath(QStringLiteral("out.png"));
   const QImage original = window.document()->photo().copy();
   window.setBrushDiameter(6);
 
@@ -202,23 +216,8 @@ TEST(MainWindow, PaintPreviewApplyExportAndUndo) {
   EXPECT_EQ(window.document()->photo(), original);  // a failed open loses nothing
 }
 
-TEST(MainWindow, SuperResolvingASelectionResizesTheDocumentUndoably) {
-  REQUIRE_GL();
-  const char* model = std::getenv("CMEDIT_TEST_MODEL");
-  ASSERT_TRUE(model) << "CMEDIT_TEST_MODEL is not set (CTest sets it)";
-  QTemporaryDir dir;
-  QImage photo(64, 48, QImage::Format_RGB888);
-  for (int y = 0; y < 48; ++y)
-    for (int x = 0; x < 64; ++x) photo.setPixelColor(x, y, QColor(3 * x, 4 * y, 128));
-  const QString in = dir.filePath(QStringLiteral("in.png"));
-  ASSERT_TRUE(photo.save(in));
-  cm::ui::MainWindow window;
-  window.show();
-  ASSERT_TRUE(QTest::qWaitForWindowExposed(&window));
-  QSignalSpy loaded(window.controller(), &cm::ui::EditController::modelLoaded);
-  window.loadModel(QString::fromUtf8(model));
-  ASSERT_TRUE(loaded.wait(20000));
-  ASSERT_TRUE(window.openImage(in));
+TEST_F(Editor, SuperResolvingASelectionResizesTheDocumentUndoably) {
+  const QImage photo = openPhoto(64, 48, [](int x, int y) { return QColor(3 * x, 4 * y, 128); });
   const QImage original = window.document()->photo().copy();
   window.setTool(cm::ui::Tool::Select);
 
