@@ -14,6 +14,7 @@
 #include <cstring>
 #include <exception>
 #include <future>
+#include <optional>
 #include <thread>
 
 namespace cm::ui {
@@ -41,6 +42,11 @@ struct EditController::Impl {
   quint64 preview_revision = 0;
   int preview_steps = 0;  // evaluations behind the preview shown
   std::uint64_t latest_job = 0;
+  std::uint64_t latest_variations_job = 0;
+  QVector<QImage> variations;
+  QVector<quint64> variation_seeds;
+  quint64 variations_revision = 0;
+  int variation_steps = 0;
   int running = 0;
   double last_latency_ms = 0;
 };
@@ -102,14 +108,15 @@ const QImage& EditController::preview() const { return impl_->preview; }
 quint64 EditController::previewRevision() const { return impl_->preview_revision; }
 double EditController::lastLatencyMs() const { return impl_->last_latency_ms; }
 
-void EditController::requestPreview(bool refine) {
-  const Document& doc = *impl_->document;
-  if (doc.isEmpty() || !impl_->model_ready) return;
-  const EditParameters& p = impl_->parameters;
+namespace {
+
+// The request for the document as it is now, and the image whose alpha the result keeps;
+// nullopt when there is nothing to do yet (no photo, no model, an inpaint without a mask).
+std::optional<std::pair<engine::EditRequest, QImage>> build_request(const Document& doc, const EditParameters& p, int steps) {
+  if (doc.isEmpty()) return std::nullopt;
   engine::EditRequest r;
   r.kind = p.kind;
-  r.preview = true;
-  r.steps = refine ? p.refine_steps : p.preview_steps;
+  r.steps = steps;
   r.strength = p.strength;
   r.sigma = p.sigma_8bit * 2.0 / 255.0;
   r.seed = p.seed;
@@ -126,24 +133,105 @@ void EditController::requestPreview(bool refine) {
   if (p.kind != EditKind::Generate) r.image = rgb_tensor(source);
   if (p.kind == EditKind::Inpaint || p.kind == EditKind::Sketch) {
     r.mask = mask_tensor(doc.mask());
-    if (p.kind == EditKind::Inpaint && r.mask.max().item<float>() == 0) return;  // nothing painted yet
+    if (p.kind == EditKind::Inpaint && r.mask.max().item<float>() == 0) return std::nullopt;  // nothing painted yet
     if (p.kind == EditKind::Sketch && r.mask.max().item<float>() == 0) r.mask = at::Tensor();
   }
   if (p.kind == EditKind::Colorize) {
-    const QImage hints = doc.layer(Layer::Hints).convertToFormat(QImage::Format_RGBA64);
-    at::Tensor alpha = at::empty({1, 1, hints.height(), hints.width()}, at::kFloat);
-    float* a = alpha.data_ptr<float>();
-    for (int y = 0; y < hints.height(); ++y) {
-      const auto* row = reinterpret_cast<const quint16*>(hints.constScanLine(y));
-      for (int x = 0; x < hints.width(); ++x) a[y * hints.width() + x] = row[x * 4 + 3] >= 32768 ? 1.f : 0.f;
-    }
-    if (alpha.max().item<float>() > 0) {
-      r.hints = rgb_tensor(hints);
-      r.hint_mask = alpha;
+    const QImage hints = doc.layer(Layer::Hints);
+    const at::Tensor where = (alpha_tensor(hints) >= 0.5).to(at::kFloat);
+    if (where.max().item<float>() > 0) {
+      r.hints = rgb_tensor(hints.convertToFormat(QImage::Format_RGBA64));  // un-premultiplied colours
+      r.hint_mask = where;
     }
   }
-  const quint64 revision = doc.revision();
+  return std::make_pair(std::move(r), source);
+}
+
+// The result's images, keeping the source's alpha (enlarged by repetition for super-resolution).
+QVector<QImage> result_images(const engine::EditResult& result, const QImage& source) {
+  QVector<QImage> images;
+  if (result.status != engine::JobStatus::Done) return images;
+  for (int64_t i = 0; i < result.image.size(0); ++i) {
+    const at::Tensor one = result.image.narrow(0, i, 1);
+    const int64_t k = source.height() > 0 ? one.size(2) / source.height() : 1;
+    if (k > 1)
+      images.push_back(rgba64_image(one, alpha_tensor(source).repeat_interleave(k, 2).repeat_interleave(k, 3)));
+    else if (one.size(2) == source.height() && one.size(3) == source.width())
+      images.push_back(rgba64_like(one, source));
+    else
+      images.push_back(rgba64_image(one));
+  }
+  return images;
+}
+
+}  // namespace
+
+void EditController::requestPreview(bool refine) {
+  if (!impl_->model_ready) return;
+  const EditParameters& p = impl_->parameters;
+  auto built = build_request(*impl_->document, p, refine ? p.refine_steps : p.preview_steps);
+  if (!built) return;
+  auto& [r, source] = *built;
+  r.preview = true;
+  const quint64 revision = impl_->document->revision();
   const int steps = r.steps;
+  submit(std::move(r), [this, revision, steps](const QVector<QImage>& images, const QString& error, double ms) {
+    if (!error.isEmpty()) {
+      Q_EMIT failed(error);
+      return;
+    }
+    // Stale: the document changed after this request was built; its own preview will follow.
+    if (images.isEmpty() || revision != impl_->document->revision()) return;
+    impl_->preview = images.front();
+    impl_->preview_revision = revision;
+    impl_->preview_steps = steps;
+    impl_->last_latency_ms = ms;
+    Q_EMIT previewReady();
+  }, source, &impl_->latest_job);
+}
+
+void EditController::requestVariations(int count) {
+  if (!impl_->model_ready || count < 1) return;
+  const EditParameters& p = impl_->parameters;
+  auto built = build_request(*impl_->document, p, p.refine_steps);
+  if (!built) return;
+  auto& [r, source] = *built;
+  r.group = "variations";
+  QVector<quint64> seeds;
+  for (int i = 1; i <= count; ++i) seeds.push_back(p.seed + quint64(i));
+  r.variation_seeds.assign(seeds.begin(), seeds.end());
+  const quint64 revision = impl_->document->revision();
+  const int steps = r.steps;
+  submit(std::move(r), [this, revision, seeds, steps](const QVector<QImage>& images, const QString& error, double) {
+    if (!error.isEmpty()) {
+      Q_EMIT failed(error);
+      return;
+    }
+    if (images.size() != seeds.size() || revision != impl_->document->revision()) return;
+    impl_->variations = images;
+    impl_->variation_seeds = seeds;
+    impl_->variations_revision = revision;
+    impl_->variation_steps = steps;
+    Q_EMIT variationsReady();
+  }, source, &impl_->latest_variations_job);
+}
+
+const QVector<QImage>& EditController::variations() const { return impl_->variations; }
+const QVector<quint64>& EditController::variationSeeds() const { return impl_->variation_seeds; }
+
+bool EditController::adoptVariation(int index) {
+  Impl& d = *impl_;
+  if (index < 0 || index >= d.variations.size() || d.variations_revision != d.document->revision()) return false;
+  d.parameters.seed = d.variation_seeds[index];
+  d.preview = d.variations[index];
+  d.preview_revision = d.variations_revision;
+  d.preview_steps = d.variation_steps;
+  Q_EMIT previewReady();
+  return true;
+}
+
+void EditController::submit(engine::EditRequest request, ResultHandler handle, const QImage& source,
+                            std::uint64_t* latest) {
   QPointer<EditController> self(this);
   engine::JobCallbacks callbacks;
   callbacks.on_progress = [self](const engine::Progress& progress) {
@@ -152,41 +240,23 @@ void EditController::requestPreview(bool refine) {
       if (self) Q_EMIT self->progress(step, total);
     }, Qt::QueuedConnection);
   };
-  const QImage photo = source;  // whose alpha the result keeps (enlarged by repetition for super-resolution)
-  callbacks.on_result = [self, revision, photo, steps](const engine::EditResult& result) {
+  callbacks.on_result = [self, source, handle, latest](const engine::EditResult& result) {
     // Convert on the worker thread; only the UI thread touches the controller.
-    QImage image;
-    if (result.status == engine::JobStatus::Done) {
-      const int64_t k = photo.height() > 0 ? result.image.size(2) / photo.height() : 1;
-      image = k > 1 ? rgba64_image(result.image, alpha_tensor(photo).repeat_interleave(k, 2).repeat_interleave(k, 3))
-          : result.image.size(2) == photo.height() && result.image.size(3) == photo.width() ? rgba64_like(result.image, photo)
-                                                                                              : rgba64_image(result.image);
-    }
+    const QVector<QImage> images = result_images(result, source);
     const QString error = result.status == engine::JobStatus::Failed ? QString::fromStdString(result.error) : QString();
     const std::uint64_t id = result.id;
     const double ms = result.timings.total_ms;
     if (!self) return;
-    QMetaObject::invokeMethod(self.data(), [self, image, error, id, revision, ms, steps] {
+    QMetaObject::invokeMethod(self.data(), [self, images, error, id, ms, handle, latest] {
       if (!self) return;
-      Impl& d = *self->impl_;
-      if (--d.running == 0) Q_EMIT self->busyChanged(false);
-      if (id != d.latest_job) return;  // a newer request is on its way
-      if (!error.isEmpty()) {
-        Q_EMIT self->failed(error);
-        return;
-      }
-      // Stale: the document changed after this request was built; its own preview will follow.
-      if (image.isNull() || revision != d.document->revision()) return;
-      d.preview = image;
-      d.preview_revision = revision;
-      d.preview_steps = steps;
-      d.last_latency_ms = ms;
-      Q_EMIT self->previewReady();
+      if (--self->impl_->running == 0) Q_EMIT self->busyChanged(false);
+      if (id != *latest) return;  // a newer request of the same kind is on its way
+      handle(images, error, ms);
     }, Qt::QueuedConnection);
   };
   std::uint64_t id = 0;
-  impl_->engine->submit(std::move(r), std::move(callbacks), &id);
-  impl_->latest_job = id;
+  impl_->engine->submit(std::move(request), std::move(callbacks), &id);
+  *latest = id;
   if (impl_->running++ == 0) Q_EMIT busyChanged(true);
 }
 

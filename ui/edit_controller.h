@@ -12,7 +12,15 @@
 #include <QRect>
 #include <QString>
 
+#include <QVector>
+
+#include <cstdint>
+#include <functional>
 #include <memory>
+
+namespace cm::engine {
+struct EditRequest;
+}
 
 namespace cm::ui {
 
@@ -64,6 +72,14 @@ class EditController : public QObject {
   // Asks for a preview of the document as it is now (refine: the refine step count).
   void requestPreview(bool refine = false);
 
+  // A strip of `count` variations (seeds seed+1 … seed+count) at the refine step count; a newer
+  // request supersedes an older one but never a preview. variationsReady follows.
+  void requestVariations(int count);
+  const QVector<QImage>& variations() const;
+  const QVector<quint64>& variationSeeds() const;
+  // Makes variation `index` the preview and its seed the current one (no new computation).
+  bool adoptVariation(int index);
+
   bool hasPreview() const;
   // Format_RGBA64: the document's size, or another size for super-resolution and generation
   // (applying it then resizes the document).
@@ -81,12 +97,17 @@ class EditController : public QObject {
  Q_SIGNALS:
   void modelLoaded(const QString& name);
   void previewReady();
+  void variationsReady();
   void previewCleared();
   void progress(int step, int total);
   void busyChanged(bool busy);
   void failed(const QString& message);
 
  private:
+  using ResultHandler = std::function<void(const QVector<QImage>& images, const QString& error, double ms)>;
+  // Submits to the engine; `handle` runs on the UI thread if the job is still the latest in *latest.
+  void submit(engine::EditRequest request, ResultHandler handle, const QImage& source, std::uint64_t* latest);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

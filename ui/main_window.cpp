@@ -32,7 +32,11 @@
 #include <QMimeData>
 #include <QFormLayout>
 #include <QInputDialog>
+#include <QGridLayout>
+#include <QIcon>
+#include <QPixmap>
 #include <QSettings>
+#include <QToolButton>
 #include <QSignalBlocker>
 #include <QSlider>
 #include <QTimer>
@@ -118,6 +122,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   buildToolbar();
 
   buildBrushDock();
+  buildVariationsDock();
   auto* history = new QDockWidget(tr("History"), this);
   history->setObjectName(QStringLiteral("history"));
   history->setWidget(new QUndoView(document_->undoStack(), history));
@@ -523,6 +528,46 @@ void MainWindow::buildBrushDock() {
   connect(grow_box_, &QSpinBox::valueChanged, this, [this] { pushParameters(); controller_->requestPreview(); });
   connect(feather_box_, &QSpinBox::valueChanged, this, [this] { pushParameters(); controller_->requestPreview(); });
 }
+
+void MainWindow::buildVariationsDock() {
+  constexpr int kCount = 4;
+  auto* dock = new QDockWidget(tr("Variations"), this);
+  dock->setObjectName(QStringLiteral("variations"));
+  auto* panel = new QWidget(dock);
+  auto* layout = new QGridLayout(panel);
+  auto* show = new QPushButton(tr("Show %1 variations").arg(kCount), panel);
+  show->setToolTip(tr("The current edit with the next %1 seeds; click one to keep it").arg(kCount));
+  layout->addWidget(show, 0, 0, 1, 2);
+  for (int i = 0; i < kCount; ++i) {
+    auto* button = new QToolButton(panel);
+    button->setIconSize(QSize(96, 96));
+    button->setMinimumSize(104, 104);
+    button->setEnabled(false);
+    layout->addWidget(button, 1 + i / 2, i % 2);
+    variation_buttons_.push_back(button);
+    connect(button, &QToolButton::clicked, this, [this, i] {
+      if (!controller_->adoptVariation(i)) return;
+      const QSignalBlocker quiet(seed_box_);  // the preview is already there: no new request
+      seed_box_->setValue(int(controller_->parameters().seed));
+    });
+  }
+  dock->setWidget(panel);
+  addDockWidget(Qt::RightDockWidgetArea, dock);
+  connect(show, &QPushButton::clicked, this, [this] { controller_->requestVariations(int(variation_buttons_.size())); });
+  connect(controller_, &EditController::variationsReady, this, [this] {
+    const QVector<QImage>& images = controller_->variations();
+    for (int i = 0; i < variation_buttons_.size(); ++i) {
+      const bool have = i < images.size();
+      variation_buttons_[i]->setEnabled(have);
+      variation_buttons_[i]->setIcon(have ? QIcon(QPixmap::fromImage(images[i].convertToFormat(QImage::Format_RGBA8888)
+                                                                        .scaled(96, 96, Qt::KeepAspectRatio, Qt::SmoothTransformation)))
+                                          : QIcon());
+      variation_buttons_[i]->setToolTip(have ? tr("seed %1").arg(controller_->variationSeeds()[i]) : QString());
+    }
+  });
+}
+
+int MainWindow::seed() const { return seed_box_->value(); }
 
 void MainWindow::pushParameters() {
   EditParameters p = controller_->parameters();

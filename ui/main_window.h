@@ -17,6 +17,7 @@ class QLabel;
 class QMenu;
 class QSlider;
 class QSpinBox;
+class QToolButton;
 
 namespace cm::ui {
 
@@ -53,6 +54,8 @@ class MainWindow : public QMainWindow {
   QAction* undoAction() const { return undo_action_; }
   QSlider* blendSlider() const { return blend_slider_; }
   QColor foreground() const { return foreground_; }
+  const QVector<QToolButton*>& variationButtons() const { return variation_buttons_; }
+  int seed() const;
   void setTool(Tool tool);
 
   // Autosave: the working document (photo, mask, sketch, hints) goes to the user's state folder
@@ -76,6 +79,7 @@ class MainWindow : public QMainWindow {
   void buildMenus();
   void buildToolbar();
   void buildBrushDock();
+  void buildVariationsDock();
   void refreshCanvas();
   void updateBrush();
   void pushParameters();
@@ -111,6 +115,7 @@ class MainWindow : public QMainWindow {
   QSlider* hardness_slider_ = nullptr;
   QSpinBox* grow_box_ = nullptr;
   QSpinBox* feather_box_ = nullptr;
+  QVector<QToolButton*> variation_buttons_;
   QRect selection_;
   QLabel* image_info_ = nullptr;
   QLabel* engine_info_ = nullptr;

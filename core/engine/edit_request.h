@@ -17,6 +17,9 @@ namespace cm::engine {
 struct EditRequest {
   edit::EditKind kind = edit::EditKind::Generate;
   bool preview = false;  // a newer preview supersedes this one (queued or running)
+  // Latest wins within a group: a request supersedes queued and running requests of the same
+  // non-empty group. A preview with no group is in group "preview".
+  std::string group;
 
   at::Tensor image;      // [1,3,H,W] in [−1, 1]: the photo (low-res input for superres, painting for sketch)
   at::Tensor mask;       // [1,1,H,W], > 0 = edit: inpaint (required), sketch (optional)
@@ -33,6 +36,7 @@ struct EditRequest {
   int batch = 1;           // generate: images
   int64_t first_image = 0; // generate: index of the first image in the seed's sequence
   std::uint64_t seed = 0;
+  std::vector<std::uint64_t> variation_seeds;  // when given: one result per seed, in order (seed is ignored)
   std::uint64_t seed_b = 1;       // interpolate: the second seed
   std::vector<double> alphas;     // interpolate: one frame per α in [0, 1]
   bool blend_seeds = false;       // any edit: noise = slerp(z(seed), z(seed_b), blend)

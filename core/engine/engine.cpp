@@ -69,7 +69,7 @@ bool is_out_of_memory(const std::exception& e) {
 
 struct Job {
   std::uint64_t id = 0;
-  bool preview = false;
+  std::string group;  // empty: never superseded
   bool is_load = false;
   EditRequest request;
   JobCallbacks callbacks;
@@ -306,7 +306,7 @@ std::future<ModelInfo> Engine::load_model(const std::filesystem::path& path) {
 
 std::future<EditResult> Engine::submit(EditRequest request, JobCallbacks callbacks, std::uint64_t* id) {
   auto job = std::make_shared<Job>();
-  job->preview = request.preview;
+  job->group = !request.group.empty() ? request.group : request.preview ? std::string("preview") : std::string();
   job->request = std::move(request);
   job->callbacks = std::move(callbacks);
   std::future<EditResult> future = job->result.get_future();
@@ -315,21 +315,21 @@ std::future<EditResult> Engine::submit(EditRequest request, JobCallbacks callbac
     std::lock_guard<std::mutex> lock(state_->mutex);
     job->id = state_->next_id++;
     if (id) *id = job->id;
-    if (job->preview) {  // latest wins
+    if (!job->group.empty()) {  // latest wins within the group
       for (auto it = state_->queue.begin(); it != state_->queue.end();) {
-        if ((*it)->preview && !(*it)->is_load) {
+        if ((*it)->group == job->group && !(*it)->is_load) {
           superseded.push_back(*it);
           it = state_->queue.erase(it);
         } else {
           ++it;
         }
       }
-      if (state_->running && state_->running->preview) state_->running->cancelled = true;
+      if (state_->running && state_->running->group == job->group) state_->running->cancelled = true;
     }
     state_->queue.push_back(job);
     state_->stats.queue_depth = int(state_->queue.size());
   }
-  for (auto& old : superseded) state_->finish_cancelled(old, "superseded by a newer preview");
+  for (auto& old : superseded) state_->finish_cancelled(old, "superseded by a newer " + job->group + " request");
   state_->wake.notify_one();
   return future;
 }

@@ -87,6 +87,26 @@ sampling::Schedule schedule_for(const EditRequest& r, const model::ModelCard& ca
 
 at::Tensor execute(const model::ConsistencyFunction& f_in, const model::ModelCard& card, const EditRequest& r,
                    const sampling::LoopControl& control, Timings& timings, std::vector<double>* sigmas) {
+  if (!r.variation_seeds.empty()) {  // the same edit once per seed, results stacked
+    if (r.variation_seeds.size() > 64) throw Error(ErrorCode::BadArgument, "at most 64 variations at once");
+    std::vector<at::Tensor> results;
+    Timings total;
+    for (std::size_t i = 0; i < r.variation_seeds.size(); ++i) {
+      EditRequest one = r;
+      one.variation_seeds.clear();
+      one.seed = r.variation_seeds[i];
+      Timings t;
+      results.push_back(execute(f_in, card, one, control, t, sigmas));
+      total.total_ms += t.total_ms;
+      total.model_ms += t.model_ms;
+      total.prepare_ms += t.prepare_ms;
+      total.steps_ms += t.steps_ms;
+      total.composite_ms += t.composite_ms;
+      total.evaluations += t.evaluations;
+    }
+    timings = total;
+    return at::cat(results);
+  }
   const Clock::time_point start = Clock::now();
   const TimedFunction f(f_in);
   edit::EditSettings settings;

@@ -143,9 +143,35 @@ TEST_F(EngineTest, QueuedPreviewsAreSupersededButFinalJobsAreNot) {
   std::future<EditResult> p2 = engine->submit(generate(1, true, 2));
   const EditResult r1 = p1.get();
   EXPECT_EQ(r1.status, JobStatus::Cancelled);
-  EXPECT_EQ(r1.error, "superseded by a newer preview");
+  EXPECT_EQ(r1.error, "superseded by a newer preview request");
   EXPECT_EQ(p2.get().status, JobStatus::Done);
   EXPECT_EQ(final_job.get().status, JobStatus::Done);
+}
+
+TEST_F(EngineTest, VariationsAreTheSameEditOncePerSeed) {
+  EditRequest r = generate(2);
+  r.class_label = 4;
+  r.variation_seeds = {7, 8, 9};
+  const EditResult all = engine->submit(r).get();
+  ASSERT_EQ(all.status, JobStatus::Done) << all.error;
+  ASSERT_EQ(all.image.size(0), 3);
+  EXPECT_EQ(all.timings.evaluations, 6);
+  r.variation_seeds.clear();
+  r.seed = 8;
+  EXPECT_TRUE(at::equal(all.image[1], engine->submit(r).get().image[0]));
+}
+
+TEST_F(EngineTest, GroupsSupersedeOnlyTheirOwnJobs) {
+  EditRequest variations = generate(30);
+  variations.group = "variations";
+  std::future<EditResult> busy = engine->submit(generate(20));  // holds the worker
+  std::future<EditResult> v1 = engine->submit(variations);
+  std::future<EditResult> preview = engine->submit(generate(1, true));
+  std::future<EditResult> v2 = engine->submit(variations);
+  EXPECT_EQ(v1.get().error, "superseded by a newer variations request");
+  EXPECT_EQ(preview.get().status, JobStatus::Done);  // a preview does not touch the variations
+  EXPECT_EQ(v2.get().status, JobStatus::Done);
+  EXPECT_EQ(busy.get().status, JobStatus::Done);
 }
 
 TEST_F(EngineTest, CancelByIdStopsAQueuedJob) {

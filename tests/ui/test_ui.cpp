@@ -14,11 +14,14 @@
 #include <QApplication>
 #include <QImage>
 #include <QOpenGLContext>
+#include <QPushButton>
+#include <QToolButton>
 #include <QSignalSpy>
 #include <QUndoStack>
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -249,6 +252,27 @@ TEST_F(Editor, SuperResolvingASelectionResizesTheDocumentUndoably) {
   EXPECT_LT(worst, 0.05);
   window.undoAction()->trigger();
   EXPECT_EQ(window.document()->photo(), original);
+}
+
+TEST_F(Editor, AStripOfVariationsAndPickingOne) {
+  openPhoto(48, 40, [](int x, int y) { return QColor(5 * x, 6 * y, 90); });
+  window.document()->paintStroke(cm::ui::Layer::Mask, {QPointF(20, 20)}, cm::ui::Brush{8, 1.0});
+  QSignalSpy strip(window.controller(), &cm::ui::EditController::variationsReady);
+  const QList<QPushButton*> buttons = window.findChildren<QPushButton*>();
+  const auto show = std::find_if(buttons.begin(), buttons.end(), [](QPushButton* b) { return b->text().startsWith(QStringLiteral("Show")); });
+  ASSERT_NE(show, buttons.end());
+  (*show)->click();
+  ASSERT_TRUE(strip.wait(20000)) << window.lastError().toStdString();
+  const QVector<QImage> variations = window.controller()->variations();
+  ASSERT_EQ(variations.size(), 4);
+  EXPECT_NE(variations[0], variations[1]);
+  ASSERT_TRUE(window.variationButtons()[2]->isEnabled());
+  const int seed = window.seed();
+  window.variationButtons()[2]->click();
+  EXPECT_EQ(window.seed(), seed + 3);
+  EXPECT_EQ(window.controller()->preview(), variations[2]);
+  window.applyAction()->trigger();
+  EXPECT_EQ(window.document()->photo(), variations[2]);
 }
 
 TEST(MainWindow, AutosaveBringsBackTheWorkingDocument) {
