@@ -34,6 +34,7 @@ QImage painting_of(const Document& doc) {
 struct EditController::Impl {
   Document* document;
   std::unique_ptr<engine::Engine> engine;
+  QString model_path;
   bool model_ready = false;
   EditParameters parameters;
   bool live = false;
@@ -74,7 +75,28 @@ EditController::EditController(Document* document, QObject* parent) : QObject(pa
 
 EditController::~EditController() { impl_->engine.reset(); }  // joins the worker before the rest goes
 
+QString EditController::modelPath() const { return impl_->model_path; }
+
+bool EditController::configureEngine(const QString& device, const QString& precision, QString* error) {
+  engine::EngineOptions options;
+  options.device = device.toStdString();
+  options.precision = precision.toStdString();
+  std::unique_ptr<engine::Engine> fresh;
+  try {
+    fresh = std::make_unique<engine::Engine>(options);
+  } catch (const std::exception& e) {
+    if (error) *error = QString::fromUtf8(e.what());
+    return false;
+  }
+  impl_->engine = std::move(fresh);  // the old one finishes its job's step, then goes
+  impl_->model_ready = false;
+  discardPreview();
+  if (!impl_->model_path.isEmpty()) loadModel(impl_->model_path);
+  return true;
+}
+
 void EditController::loadModel(const QString& path) {
+  impl_->model_path = path;
   auto future = std::make_shared<std::future<engine::ModelInfo>>(impl_->engine->load_model(path.toStdString()));
   // Wait for the load off the UI thread, then report on it.
   QPointer<EditController> self(this);

@@ -59,6 +59,12 @@ class EditController : public QObject {
 
   // Starts loading a model on the engine; modelLoaded or failed follows.
   void loadModel(const QString& path);
+  QString modelPath() const;
+
+  // Restarts the engine on another device ("auto", "cpu", "cuda", "cuda:N") and precision
+  // ("auto", "fp32", "fp16", "bf16") and reloads the model there. On an impossible choice
+  // returns false with the reason in *error and keeps the current engine.
+  bool configureEngine(const QString& device, const QString& precision, QString* error);
   bool modelReady() const;
 
   void setParameters(const EditParameters& parameters);

@@ -187,6 +187,13 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   statusBar()->showMessage(tr("Open a photo with File ▸ Open (Ctrl+O)"));
   QSettings settings;
   brush_diameter_ = settings.value(QStringLiteral("brush/diameter"), brush_diameter_).toDouble();
+  QString engine_error;
+  const QString device = settings.value(QStringLiteral("engine/device"), QStringLiteral("auto")).toString();
+  const QString precision = settings.value(QStringLiteral("engine/precision"), QStringLiteral("auto")).toString();
+  if ((device != QLatin1String("auto") || precision != QLatin1String("auto")) &&
+      !controller_->configureEngine(device, precision, &engine_error))
+    spdlog::warn("saved device {} / precision {} not usable: {}", device.toStdString(), precision.toStdString(),
+                 engine_error.toStdString());
   const QString saved_model = settings.value(QStringLiteral("model/path")).toString();
   try {
     loadModel(!saved_model.isEmpty() && QFileInfo::exists(saved_model) ? saved_model
@@ -406,6 +413,34 @@ void MainWindow::buildMenus() {
   overlay_action_->setShortcut(Qt::Key_F12);
   connect(overlay_action_, &QAction::toggled, canvas_, &Canvas::setOverlayVisible);
   connect(canvas_, &Canvas::overlayVisibilityChanged, overlay_action_, &QAction::setChecked);
+
+  QMenu* settings_menu = menuBar()->addMenu(tr("&Settings"));
+  const auto addChoices = [&](const QString& title, const QStringList& values, const QString& key) {
+    QMenu* menu = settings_menu->addMenu(title);
+    auto* group = new QActionGroup(menu);
+    const QString current = QSettings().value(key, QStringLiteral("auto")).toString();
+    for (const QString& value : values) {
+      QAction* a = menu->addAction(value);
+      a->setCheckable(true);
+      a->setChecked(value == current);
+      group->addAction(a);
+      connect(a, &QAction::triggered, this, [this, key, value] {
+        QSettings settings;
+        const QString before = settings.value(key, QStringLiteral("auto")).toString();
+        settings.setValue(key, value);
+        QString why;
+        if (!controller_->configureEngine(settings.value(QStringLiteral("engine/device"), QStringLiteral("auto")).toString(),
+                                          settings.value(QStringLiteral("engine/precision"), QStringLiteral("auto")).toString(),
+                                          &why)) {
+          settings.setValue(key, before);
+          QMessageBox::warning(this, tr("Cannot use this setting"), why);
+        }
+      });
+    }
+  };
+  addChoices(tr("&Device"), {QStringLiteral("auto"), QStringLiteral("cpu"), QStringLiteral("cuda")}, QStringLiteral("engine/device"));
+  addChoices(tr("&Precision"), {QStringLiteral("auto"), QStringLiteral("fp32"), QStringLiteral("fp16"), QStringLiteral("bf16")},
+             QStringLiteral("engine/precision"));
 
   QMenu* help = menuBar()->addMenu(tr("&Help"));
   help->addAction(tr("&About cmedit"), this, &MainWindow::showAbout);

@@ -159,4 +159,18 @@ TEST_F(Controller, TheVariationSliderEndsAtEachSeedsPreview) {
   EXPECT_NE(mid, b);
 }
 
+TEST_F(Controller, TheEngineMovesToAnotherPrecisionAndRefusesAnImpossibleDevice) {
+  QString why;
+  EXPECT_FALSE(controller->configureEngine(QStringLiteral("cuda:7"), QStringLiteral("auto"), &why));
+  EXPECT_TRUE(why.contains(QStringLiteral("CUDA"))) << why.toStdString();
+  QSignalSpy loaded(controller.get(), &cm::ui::EditController::modelLoaded);
+  ASSERT_TRUE(controller->configureEngine(QStringLiteral("cpu"), QStringLiteral("bf16"), &why)) << why.toStdString();
+  ASSERT_TRUE(loaded.wait(20000));  // the model is reloaded on the new engine
+  EXPECT_EQ(controller->status().device, QStringLiteral("cpu (bf16)"));
+  doc.paintStroke(Layer::Mask, {QPointF(20, 20)}, Brush{6, 1.0});
+  QSignalSpy ready(controller.get(), &cm::ui::EditController::previewReady);
+  controller->requestPreview();
+  EXPECT_TRUE(ready.wait(20000));
+}
+
 }  // namespace
