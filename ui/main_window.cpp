@@ -378,7 +378,16 @@ void MainWindow::buildMenus() {
   rebuildRecentMenu();
   QAction* exportAction = file->addAction(tr("&Export…"), this, &MainWindow::chooseAndExport);
   exportAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
-  file->addAction(tr("Open &model…"), this, &MainWindow::chooseAndLoadModel);
+  QMenu* models = file->addMenu(tr("&Model"));
+  for (const auto& folder : model::installed_models()) {
+    const QString path = QString::fromStdString(folder.string());
+    models->addAction(QString::fromStdString(folder.filename().string()), this, [this, path] {
+      QSettings().setValue(QStringLiteral("model/path"), path);
+      loadModel(path);
+    })->setToolTip(path);
+  }
+  if (!models->isEmpty()) models->addSeparator();
+  models->addAction(tr("Open a model or official checkpoint…"), this, &MainWindow::chooseAndLoadModel);
   file->addSeparator();
   QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
   quit->setShortcut(QKeySequence::Quit);

@@ -8,6 +8,7 @@
 #include "core/model/unet.h"
 
 #include <cstdlib>
+#include <map>
 #include <vector>
 
 namespace cm::model {
@@ -67,6 +68,19 @@ fs::path model_folder(const std::string& name, std::string& looked) {
 }
 
 }  // namespace
+
+std::vector<fs::path> installed_models() {
+  std::map<std::string, fs::path> found;
+  for (const fs::path& root : model_roots()) {
+    std::error_code ec;
+    for (const fs::directory_entry& entry : fs::directory_iterator(root, ec))
+      if (entry.is_directory(ec) && fs::exists(entry.path() / "model.json"))
+        found.emplace(entry.path().filename().string(), entry.path());  // the first root wins
+  }
+  std::vector<fs::path> models;
+  for (const auto& [name, path] : found) models.push_back(path);
+  return models;
+}
 
 fs::path builtin_model_path() {
   if (const char* env = std::getenv("CMEDIT_MODEL"); env && *env) return fs::path(env);

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <vector>
 
 namespace cm::model {
 
@@ -42,6 +43,10 @@ std::filesystem::path builtin_model_path();
 // installed models (share/cmedit/models/NAME) or the source tree's (models/NAME). Throws
 // cm::Error(FileNotFound) "unknown model …" listing where it looked.
 std::filesystem::path find_model(const std::string& name_or_path);
+
+// Every model folder (a folder with a model.json) in the installed and source models folders,
+// sorted by name; a name found in both appears once (the installed one).
+std::vector<std::filesystem::path> installed_models();
 
 // The same, with the weights moved to `device` in `dtype` (Half/BFloat16: the official mixed
 // precision of UNet::to) before the function is built.
