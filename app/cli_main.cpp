@@ -65,12 +65,6 @@ std::vector<cm::Component> all_components() {
   return parts;
 }
 
-bool is_edit_name(const std::string& name) {
-  for (cm::edit::EditKind kind : cm::edit::all_edit_kinds())
-    if (cm::edit::to_string(kind) == name) return true;
-  return false;
-}
-
 std::string join_ints(const std::vector<int>& v) {
   std::string s;
   for (int x : v) s += (s.empty() ? "" : ",") + std::to_string(x);
@@ -183,7 +177,7 @@ int run(const std::vector<std::string>& args) {
     } else if (arg == "models") {
       cm::init_logging(log);
       return models_command(std::vector<std::string>(args.begin() + std::ptrdiff_t(i) + 1, args.end()));
-    } else if (is_edit_name(arg)) {
+    } else if (cm::edit::find_edit_kind(arg)) {
       cm::init_logging(log);
 #ifdef CMEDIT_HAS_IMAGEIO
       return cli::run_edit_command(arg, std::vector<std::string>(args.begin() + std::ptrdiff_t(i) + 1, args.end()));

@@ -24,12 +24,16 @@ std::string_view to_string(EditKind kind) {
   return "unknown";
 }
 
-EditKind parse_edit_kind(std::string_view name) {
-  std::string valid;
-  for (EditKind kind : all_edit_kinds()) {
+std::optional<EditKind> find_edit_kind(std::string_view name) {
+  for (EditKind kind : all_edit_kinds())
     if (to_string(kind) == name) return kind;
-    valid += (valid.empty() ? "" : ", ") + std::string(to_string(kind));
-  }
+  return std::nullopt;
+}
+
+EditKind parse_edit_kind(std::string_view name) {
+  if (const std::optional<EditKind> kind = find_edit_kind(name)) return *kind;
+  std::string valid;
+  for (EditKind kind : all_edit_kinds()) valid += (valid.empty() ? "" : ", ") + std::string(to_string(kind));
   throw Error(ErrorCode::BadArgument, "unknown edit '" + std::string(name) + "' (expected one of: " + valid + ")");
 }
 

@@ -33,8 +33,6 @@ sampling::NoiseSource noise_for(const at::Tensor& image, const EditSettings& s) 
   return [a, b, window, alpha](int draw) { return sampling::slerp(a.crop(draw, window), b.crop(draw, window), alpha); };
 }
 
-at::Tensor as_rgb(const at::Tensor& image) { return image.size(1) == 1 ? image.expand({-1, 3, -1, -1}) : image; }
-
 // The largest s ≤ 1 per element with target + s·(x − target) inside [−1, 1].
 at::Tensor shrink_factors(const at::Tensor& x, const at::Tensor& target) {
   const at::Tensor d = x - target;
@@ -44,6 +42,27 @@ at::Tensor shrink_factors(const at::Tensor& x, const at::Tensor& target) {
 }
 
 }  // namespace
+
+at::Tensor colorization_input(const at::Tensor& image) {
+  const at::Tensor rgb = image.size(1) == 1 ? image.expand({-1, 3, -1, -1}).to(at::kFloat) : image.to(at::kFloat);
+  if (rgb.size(1) != 3) throw Error(ErrorCode::ShapeMismatch, "colorization needs a grey or RGB image");
+  return rgb;
+}
+
+void check_colour_hints(const at::Tensor& image, const at::Tensor& hints, const at::Tensor& hint_mask) {
+  if (hints.defined() != hint_mask.defined())
+    throw Error(ErrorCode::BadArgument, "colour hints need both their colours and where they are");
+  if (!hints.defined()) return;
+  require_image(hints, "hint");
+  validate_mask(image, hint_mask);
+  if (hints.size(1) != 3 || hints.size(2) != image.size(2) || hints.size(3) != image.size(3))
+    throw Error(ErrorCode::ShapeMismatch, "the colour hints must be an RGB image of the image's size");
+}
+
+void check_super_resolution_factor(int factor) {
+  if (factor != 2 && factor != 4 && factor != 8)
+    throw Error(ErrorCode::BadArgument, fmt::format("super-resolution scales by 2, 4 or 8, not {}", factor));
+}
 
 at::Tensor fit_range_keeping_luma(const at::Tensor& rgb, const at::Tensor& fixed) {
   if (rgb.ge(-1).logical_and(rgb.le(1)).all().item<bool>()) return rgb;
@@ -76,20 +95,13 @@ at::Tensor inpaint(const model::ConsistencyFunction& f, const at::Tensor& image,
 at::Tensor colorize(const model::ConsistencyFunction& f, const at::Tensor& image_in, const EditSettings& settings,
                     const at::Tensor& hints, const at::Tensor& hint_mask) {
   require_image(image_in, "colorization");
-  const at::Tensor image = as_rgb(image_in.to(at::kFloat));
-  if (image.size(1) != 3) throw Error(ErrorCode::ShapeMismatch, "colorization needs a grey or RGB image");
+  const at::Tensor image = colorization_input(image_in);
+  check_colour_hints(image, hints, hint_mask);
   const auto op = std::make_shared<LumaChromaOperator>();
   at::Tensor coefficients = op->forward(image);
   at::Tensor generate = at::ones_like(coefficients, at::kBool);
   generate.select(1, 0).fill_(false);  // luma is known everywhere
-  if (hints.defined() != hint_mask.defined())
-    throw Error(ErrorCode::BadArgument, "colour hints need both their colours and where they are");
   if (hints.defined()) {
-    require_image(hints, "hint");
-    if (hints.size(1) != 3) throw Error(ErrorCode::ShapeMismatch, "colour hints must be RGB");
-    validate_mask(image, hint_mask);
-    if (hints.size(2) != image.size(2) || hints.size(3) != image.size(3))
-      throw Error(ErrorCode::ShapeMismatch, "the colour hints must have the image's size");
     const at::Tensor hinted = (hint_mask > 0).expand({image.size(0), 2, -1, -1});
     const at::Tensor hint_chroma = op->forward(hints.to(at::kFloat).expand_as(image)).narrow(1, 1, 2);
     coefficients = at::cat({coefficients.narrow(1, 0, 1), at::where(hinted, hint_chroma, coefficients.narrow(1, 1, 2))}, 1);
@@ -104,8 +116,7 @@ at::Tensor colorize(const model::ConsistencyFunction& f, const at::Tensor& image
 at::Tensor super_resolve(const model::ConsistencyFunction& f, const at::Tensor& low_res, int factor,
                          const EditSettings& settings) {
   require_image(low_res, "super-resolution");
-  if (factor != 2 && factor != 4 && factor != 8)
-    throw Error(ErrorCode::BadArgument, fmt::format("super-resolution scales by 2, 4 or 8, not {}", factor));
+  check_super_resolution_factor(factor);
   // Nearest upsampling: every k×k patch holds its low-res pixel, so its mean is that pixel.
   const at::Tensor reference = low_res.to(at::kFloat).repeat_interleave(factor, 2).repeat_interleave(factor, 3);
   at::Tensor generate = at::ones({int64_t(factor) * factor}, at::kBool);

@@ -41,6 +41,14 @@ struct EditSettings {
   bool keep_in_range = true;
 };
 
+// Checks shared by these edits and their photo-size versions in region.h (cm::Error on failure).
+// A grey [B,1,H,W] or RGB image as RGB float; ShapeMismatch for other channel counts.
+at::Tensor colorization_input(const at::Tensor& image);
+// Hints come with their mask, as RGB of the image's size; the mask passes validate_mask.
+void check_colour_hints(const at::Tensor& rgb_image, const at::Tensor& hints, const at::Tensor& hint_mask);
+// 2, 4 or 8, else BadArgument.
+void check_super_resolution_factor(int factor);
+
 // The fits used by keep_in_range; both change only pixels that are out of [−1, 1]. Pixels where
 // `fixed` > 0 (colour hints: luma and chroma both given) are left alone.
 at::Tensor fit_range_keeping_luma(const at::Tensor& rgb, const at::Tensor& fixed = at::Tensor());

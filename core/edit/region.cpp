@@ -170,15 +170,8 @@ std::pair<at::Tensor, at::Tensor> hints_at_model_size(const at::Tensor& hints, c
 at::Tensor colorize(const model::ConsistencyFunction& f, const at::Tensor& photo_in, const EditSettings& settings,
                     const at::Tensor& hints, const at::Tensor& hint_mask, const RegionOptions&) {
   require_photo(photo_in, "colorization");
-  const at::Tensor photo = photo_in.size(1) == 1 ? photo_in.expand({-1, 3, -1, -1}).to(at::kFloat) : photo_in.to(at::kFloat);
-  if (photo.size(1) != 3) throw Error(ErrorCode::ShapeMismatch, "colorization needs a grey or RGB photo");
-  if (hints.defined() != hint_mask.defined())
-    throw Error(ErrorCode::BadArgument, "colour hints need both their colours and where they are");
-  if (hints.defined()) {
-    validate_mask(photo, hint_mask);
-    if (hints.dim() != 4 || hints.size(1) != 3 || hints.size(2) != photo.size(2) || hints.size(3) != photo.size(3))
-      throw Error(ErrorCode::ShapeMismatch, "the colour hints must be an RGB image of the photo's size");
-  }
+  const at::Tensor photo = colorization_input(photo_in);
+  check_colour_hints(photo, hints, hint_mask);
   const int64_t height = photo.size(2), width = photo.size(3), size = model_size(f);
   const Window window{place(0, height, std::max(height, width), height), place(0, width, std::max(height, width), width),
                       std::max(height, width)};
@@ -295,8 +288,7 @@ sampling::LoopControl tile_control(const sampling::LoopControl& job, int index, 
 at::Tensor super_resolve(const model::ConsistencyFunction& f, const at::Tensor& low_res, int factor,
                          const EditSettings& settings, const RegionOptions& o) {
   require_photo(low_res, "super-resolution");
-  if (factor != 2 && factor != 4 && factor != 8)
-    throw Error(ErrorCode::BadArgument, fmt::format("super-resolution scales by 2, 4 or 8, not {}", factor));
+  check_super_resolution_factor(factor);
   const TileGrid grid = grid_for(f, factor, o);
   const int tiles = tile_count(low_res.size(2), low_res.size(3), grid);
   return blend_tiles(low_res.to(at::kFloat), grid, [&](const at::Tensor& tile, int64_t y0, int64_t x0, int index) {

@@ -52,6 +52,17 @@ struct Timings {
   double composite_ms = 0;  // after the last evaluation: scaling back, compositing
   double total_ms = 0;
   int evaluations = 0;
+
+  // The timings of two parts of one job (variations, a batch split in halves) add up.
+  Timings& operator+=(const Timings& other) {
+    prepare_ms += other.prepare_ms;
+    model_ms += other.model_ms;
+    steps_ms += other.steps_ms;
+    composite_ms += other.composite_ms;
+    total_ms += other.total_ms;
+    evaluations += other.evaluations;
+    return *this;
+  }
 };
 
 enum class JobStatus { Done, Failed, Cancelled };

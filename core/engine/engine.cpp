@@ -63,8 +63,7 @@ int64_t resident_bytes() {
 }
 
 bool is_out_of_memory(const std::exception& e) {
-  const std::string what = e.what();
-  return what.find("out of memory") != std::string::npos || what.find("CUDA error: out of memory") != std::string::npos;
+  return std::string(e.what()).find("out of memory") != std::string::npos;  // CUDA's and c10's wording alike
 }
 
 struct Job {
@@ -257,9 +256,8 @@ struct Engine::State {
     second.first_image = request.first_image + first.batch;
     Timings t1, t2;
     const at::Tensor a = run_with_memory_retry(first, control, t1, sigmas), b = run_with_memory_retry(second, control, t2);
-    t.total_ms = t1.total_ms + t2.total_ms;
-    t.model_ms = t1.model_ms + t2.model_ms;
-    t.evaluations = t1.evaluations + t2.evaluations;
+    t = t1;
+    t += t2;
     return at::cat({a, b});
   }
 

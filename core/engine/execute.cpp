@@ -97,12 +97,7 @@ at::Tensor execute(const model::ConsistencyFunction& f_in, const model::ModelCar
       one.seed = r.variation_seeds[i];
       Timings t;
       results.push_back(execute(f_in, card, one, control, t, sigmas));
-      total.total_ms += t.total_ms;
-      total.model_ms += t.model_ms;
-      total.prepare_ms += t.prepare_ms;
-      total.steps_ms += t.steps_ms;
-      total.composite_ms += t.composite_ms;
-      total.evaluations += t.evaluations;
+      total += t;
     }
     timings = total;
     return at::cat(results);
