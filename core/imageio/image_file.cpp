@@ -12,6 +12,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <functional>
+#include <optional>
 #include <fstream>
 
 namespace cm::imageio {
@@ -70,44 +72,56 @@ bool format_has_alpha(const std::string& ext) {
   return ext == ".png" || ext == ".tif" || ext == ".tiff" || ext == ".webp";
 }
 
+// A header segment of a JPEG: its marker and where its body lies in the file's bytes.
+struct JpegSegment {
+  int marker;
+  std::size_t body, end;
+};
+
+// The first header segment (before the image data) that `wanted` accepts. Every length is
+// checked against the bytes, which come from any file; a broken header ends the search.
+std::optional<JpegSegment> find_jpeg_segment(const std::vector<uchar>& b,
+                                             const std::function<bool(const JpegSegment&)>& wanted) {
+  if (b.size() < 4 || b[0] != 0xFF || b[1] != 0xD8) return std::nullopt;
+  for (std::size_t pos = 2; pos + 4 <= b.size() && b[pos] == 0xFF;) {
+    const JpegSegment segment{b[pos + 1], pos + 4, pos + 2 + ((std::size_t(b[pos + 2]) << 8) | b[pos + 3])};
+    if (segment.marker == 0xDA || segment.end < segment.body || segment.end > b.size()) return std::nullopt;
+    if (wanted(segment)) return segment;
+    pos = segment.end;
+  }
+  return std::nullopt;
+}
+
 // The EXIF orientation tag (1…8) of a JPEG, 1 when absent or unreadable. Cameras store pixels
 // as the sensor saw them and this tag says how to turn them upright; imdecode with
 // IMREAD_UNCHANGED ignores it. Every read is bounds-checked: the bytes come from any file.
 int jpeg_exif_orientation(const std::vector<uchar>& b) {
-  if (b.size() < 4 || b[0] != 0xFF || b[1] != 0xD8) return 1;
-  std::size_t pos = 2;
-  while (pos + 4 <= b.size() && b[pos] == 0xFF) {
-    const int marker = b[pos + 1];
-    const std::size_t length = (std::size_t(b[pos + 2]) << 8) | b[pos + 3];
-    if (marker == 0xDA || length < 2 || pos + 2 + length > b.size()) return 1;  // image data, or broken
-    const std::size_t body = pos + 4, end = pos + 2 + length;
-    if (marker == 0xE1 && end - body >= 14 && std::memcmp(&b[body], "Exif\0\0", 6) == 0) {
-      const std::size_t tiff = body + 6;
-      const bool little = b[tiff] == 'I' && b[tiff + 1] == 'I';
-      if (!little && !(b[tiff] == 'M' && b[tiff + 1] == 'M')) return 1;
-      const auto u16 = [&](std::size_t at) -> std::size_t {
-        if (at + 2 > end) return 0;
-        return little ? (b[at] | (b[at + 1] << 8)) : ((b[at] << 8) | b[at + 1]);
-      };
-      const auto u32 = [&](std::size_t at) -> std::size_t {
-        if (at + 4 > end) return 0;
-        return little ? (std::size_t(u16(at)) | (std::size_t(u16(at + 2)) << 16))
-                      : ((std::size_t(u16(at)) << 16) | std::size_t(u16(at + 2)));
-      };
-      const std::size_t ifd = tiff + u32(tiff + 4);
-      if (ifd + 2 > end || ifd < tiff + 8) return 1;
-      const std::size_t entries = u16(ifd);
-      for (std::size_t i = 0; i < entries; ++i) {
-        const std::size_t entry = ifd + 2 + 12 * i;
-        if (entry + 12 > end) return 1;
-        if (u16(entry) == 0x0112) {
-          const std::size_t value = u16(entry + 8);
-          return value >= 1 && value <= 8 ? int(value) : 1;
-        }
-      }
-      return 1;
+  const std::optional<JpegSegment> app1 = find_jpeg_segment(b, [&b](const JpegSegment& s) {
+    return s.marker == 0xE1 && s.end - s.body >= 14 && std::memcmp(&b[s.body], "Exif\0\0", 6) == 0;
+  });
+  if (!app1) return 1;
+  const std::size_t tiff = app1->body + 6, end = app1->end;
+  const bool little = b[tiff] == 'I' && b[tiff + 1] == 'I';
+  if (!little && !(b[tiff] == 'M' && b[tiff + 1] == 'M')) return 1;
+  const auto u16 = [&](std::size_t at) -> std::size_t {
+    if (at + 2 > end) return 0;
+    return little ? (b[at] | (b[at + 1] << 8)) : ((b[at] << 8) | b[at + 1]);
+  };
+  const auto u32 = [&](std::size_t at) -> std::size_t {
+    if (at + 4 > end) return 0;
+    return little ? (std::size_t(u16(at)) | (std::size_t(u16(at + 2)) << 16))
+                  : ((std::size_t(u16(at)) << 16) | std::size_t(u16(at + 2)));
+  };
+  const std::size_t ifd = tiff + u32(tiff + 4);
+  if (ifd + 2 > end || ifd < tiff + 8) return 1;
+  const std::size_t entries = u16(ifd);
+  for (std::size_t i = 0; i < entries; ++i) {
+    const std::size_t entry = ifd + 2 + 12 * i;
+    if (entry + 12 > end) return 1;
+    if (u16(entry) == 0x0112) {
+      const std::size_t value = u16(entry + 8);
+      return value >= 1 && value <= 8 ? int(value) : 1;
     }
-    pos = end;
   }
   return 1;
 }
@@ -265,13 +279,8 @@ std::string read_description(const fs::path& path) {
       }
       pos += 12 + length;
     }
-  } else if (b.size() >= 4 && b[0] == 0xFF && b[1] == 0xD8) {
-    for (std::size_t pos = 2; pos + 4 <= b.size() && b[pos] == 0xFF;) {
-      const std::size_t length = (std::size_t(b[pos + 2]) << 8) | b[pos + 3];
-      if (b[pos + 1] == 0xDA || length < 2 || pos + 2 + length > b.size()) break;
-      if (b[pos + 1] == 0xFE) return std::string(reinterpret_cast<const char*>(&b[pos + 4]), length - 2);
-      pos += 2 + length;
-    }
+  } else if (const auto comment = find_jpeg_segment(b, [](const JpegSegment& s) { return s.marker == 0xFE; })) {
+    return std::string(reinterpret_cast<const char*>(&b[comment->body]), comment->end - comment->body);
   }
   return {};
 }
