@@ -29,12 +29,27 @@ QImage painting_of(const Document& doc) {
   return painting;
 }
 
+// The photo as a tensor, converted again only when the photo changed (QImage::cacheKey changes
+// with every write): a brush stroke then costs no full-resolution conversion on the UI thread.
+struct PhotoTensor {
+  qint64 key = 0;
+  at::Tensor tensor;
+  const at::Tensor& of(const QImage& photo) {
+    if (!tensor.defined() || key != photo.cacheKey()) {
+      tensor = rgb_tensor(photo);
+      key = photo.cacheKey();
+    }
+    return tensor;
+  }
+};
+
 }  // namespace
 
 struct EditController::Impl {
   Document* document;
   std::unique_ptr<engine::Engine> engine;
   QString model_path;
+  PhotoTensor photo_tensor;
   bool model_ready = false;
   EditParameters parameters;
   bool live = false;
@@ -134,7 +149,8 @@ namespace {
 
 // The request for the document as it is now, and the image whose alpha the result keeps;
 // nullopt when there is nothing to do yet (no photo, no model, an inpaint without a mask).
-std::optional<std::pair<engine::EditRequest, QImage>> build_request(const Document& doc, const EditParameters& p, int steps) {
+std::optional<std::pair<engine::EditRequest, QImage>> build_request(const Document& doc, const EditParameters& p, int steps,
+                                                                     PhotoTensor& photo_tensor) {
   if (doc.isEmpty()) return std::nullopt;
   engine::EditRequest r;
   r.kind = p.kind;
@@ -151,8 +167,10 @@ std::optional<std::pair<engine::EditRequest, QImage>> build_request(const Docume
   r.scale = p.scale;
   using edit::EditKind;
   QImage source = p.kind == EditKind::Sketch ? painting_of(doc) : doc.photo();
-  if (p.kind == EditKind::SuperResolve && !p.region.isEmpty()) source = source.copy(p.region & source.rect());
-  if (p.kind != EditKind::Generate) r.image = rgb_tensor(source);
+  const bool cropped = p.kind == EditKind::SuperResolve && !p.region.isEmpty();
+  if (cropped) source = source.copy(p.region & source.rect());
+  if (p.kind != EditKind::Generate)
+    r.image = p.kind == EditKind::Sketch || cropped ? rgb_tensor(source) : photo_tensor.of(doc.photo());
   if (p.kind == EditKind::Inpaint || p.kind == EditKind::Sketch) {
     r.mask = mask_tensor(doc.mask());
     if (p.kind == EditKind::Inpaint && r.mask.max().item<float>() == 0) return std::nullopt;  // nothing painted yet
@@ -191,7 +209,7 @@ QVector<QImage> result_images(const engine::EditResult& result, const QImage& so
 void EditController::requestPreview(bool refine) {
   if (!impl_->model_ready) return;
   const EditParameters& p = impl_->parameters;
-  auto built = build_request(*impl_->document, p, refine ? p.refine_steps : p.preview_steps);
+  auto built = build_request(*impl_->document, p, refine ? p.refine_steps : p.preview_steps, impl_->photo_tensor);
   if (!built) return;
   auto& [r, source] = *built;
   r.preview = true;
@@ -215,7 +233,7 @@ void EditController::requestPreview(bool refine) {
 void EditController::requestVariations(int count) {
   if (!impl_->model_ready || count < 1) return;
   const EditParameters& p = impl_->parameters;
-  auto built = build_request(*impl_->document, p, p.refine_steps);
+  auto built = build_request(*impl_->document, p, p.refine_steps, impl_->photo_tensor);
   if (!built) return;
   auto& [r, source] = *built;
   r.group = "variations";
