@@ -1,5 +1,5 @@
 // cmedit-cli: the scriptable twin of the editor. Every failure is one line on stderr and an
-// exit status that says what kind of failure it was (see exit_status below).
+// exit status that says what kind of failure it was (cm::exit_status in core/base/error.h).
 #include "core/base/build_info.h"
 #include "core/base/error.h"
 #include "core/base/log.h"
@@ -38,23 +38,6 @@ constexpr const char* kUsage =
     "                                      checkpoint (.pt, .safetensors) or model folder\n"
     "  models convert IN OUT_DIR [--force] write OUT_DIR/model.safetensors + model.json from a\n"
     "                                      checkpoint with a card (official names are recognised)\n";
-
-// Exit statuses: 0 ok, 2 bad usage, then one per cm::ErrorCode, 70 for an unexpected failure,
-// 130 when the job was cancelled.
-int exit_status(cm::ErrorCode code) {
-  switch (code) {
-    case cm::ErrorCode::BadArgument: return 2;
-    case cm::ErrorCode::FileNotFound: return 3;
-    case cm::ErrorCode::CorruptFile: return 4;
-    case cm::ErrorCode::ShapeMismatch: return 5;
-    case cm::ErrorCode::Unsupported: return 6;
-    case cm::ErrorCode::Device: return 7;
-    case cm::ErrorCode::Io: return 8;
-    case cm::ErrorCode::Internal: return 70;
-    case cm::ErrorCode::Cancelled: return 130;  // as a shell reports an interrupted command
-  }
-  return 70;
-}
 
 std::vector<cm::Component> all_components() {
   std::vector<cm::Component> parts = cm::base_components();
@@ -204,7 +187,7 @@ int main(int argc, char** argv) {
     return run(std::vector<std::string>(argv + 1, argv + argc));
   } catch (const cm::Error& e) {
     std::fprintf(stderr, "cmedit-cli: %s\n", e.what());
-    return exit_status(e.code());
+    return cm::exit_status(e.code());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cmedit-cli: unexpected failure: %s\n", e.what());
     return 70;

@@ -17,4 +17,19 @@ std::string_view to_string(ErrorCode code) {
   return "unknown";
 }
 
+int exit_status(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::BadArgument: return 2;
+    case ErrorCode::FileNotFound: return 3;
+    case ErrorCode::CorruptFile: return 4;
+    case ErrorCode::ShapeMismatch: return 5;
+    case ErrorCode::Unsupported: return 6;
+    case ErrorCode::Device: return 7;
+    case ErrorCode::Io: return 8;
+    case ErrorCode::Internal: return 70;
+    case ErrorCode::Cancelled: return 130;
+  }
+  return 70;
+}
+
 }  // namespace cm

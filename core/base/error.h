@@ -24,6 +24,11 @@ enum class ErrorCode {
 // Short stable name of a code ("bad-argument", "file-not-found", ...).
 std::string_view to_string(ErrorCode code);
 
+// The exit status of a command-line program that failed with `code`: 2 bad usage, 3 missing
+// file, 4 corrupt file, 5 shape mismatch, 6 unsupported, 7 device, 8 I/O, 70 internal, 130
+// cancelled (as a shell reports an interrupted command). Shared by cmedit-cli and cmedit-train.
+int exit_status(ErrorCode code);
+
 class Error : public std::runtime_error {
  public:
   Error(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}

@@ -27,4 +27,19 @@ class GaussianConsistency final : public ConsistencyFunction {
   ModelSpec spec_;
 };
 
+// The exact EDM denoiser of the same data, D(x, σ) = E[x₀ | x] = μ + (x − μ)·s²/(s² + σ²): the
+// known-answer teacher for consistency distillation.
+class GaussianDenoiser final : public ConsistencyFunction {
+ public:
+  GaussianDenoiser(double mean, double stddev, ModelSpec spec);
+  at::Tensor operator()(const at::Tensor& x, const at::Tensor& sigma,
+                        const at::Tensor& labels = at::Tensor()) const override;
+  const ModelSpec& spec() const override { return spec_; }
+
+ private:
+  double mean_;
+  double stddev_;
+  ModelSpec spec_;
+};
+
 }  // namespace cm::model

@@ -137,6 +137,7 @@ constexpr double kGroupNormEps = 1e-5;
 struct Forward {
   const std::map<std::string, at::Tensor>& w;
   const UNetConfig& cfg;
+  double dropout = 0.0;  // > 0 only in training mode
 
   const at::Tensor& p(const std::string& name) const { return w.at(name); }
 
@@ -152,6 +153,7 @@ struct Forward {
   at::Tensor linear(const at::Tensor& x, const std::string& prefix) const {
     return at::linear(x, p(prefix + ".weight"), p(prefix + ".bias"));
   }
+  at::Tensor drop(const at::Tensor& x) const { return dropout > 0 ? at::dropout(x, dropout, true) : x; }
   static at::Tensor resample(const at::Tensor& x, Resample r) {
     if (r == Resample::Up) return at::upsample_nearest2d(x, {x.size(2) * 2, x.size(3) * 2});
     if (r == Resample::Down) return at::avg_pool2d(x, {2, 2}, {2, 2});
@@ -171,10 +173,10 @@ struct Forward {
     if (cfg.use_scale_shift_norm) {
       const auto scale_shift = emb_out.chunk(2, 1);  // first half scale, second half shift
       h = norm(h, l.prefix + ".out_layers.0") * (1 + scale_shift[0]) + scale_shift[1];
-      h = conv(at::silu(h), l.prefix + ".out_layers.3");
     } else {
-      h = conv(at::silu(norm(h + emb_out, l.prefix + ".out_layers.0")), l.prefix + ".out_layers.3");
+      h = norm(h + emb_out, l.prefix + ".out_layers.0");
     }
+    h = conv(drop(at::silu(h)), l.prefix + ".out_layers.3");
     const at::Tensor skip = l.c_in == l.c_out ? x : conv1x1(x, l.prefix + ".skip_connection");
     return skip + h;
   }
@@ -266,6 +268,7 @@ UNet::UNet(UNetConfig config, const StateDict& weights)
   std::set<std::string> expected;
   for (const ParameterSpec& spec : unet_parameter_specs(config_)) {
     expected.insert(spec.name);
+    order_.push_back(spec.name);
     const auto it = given.find(spec.name);
     if (it == given.end())
       throw Error(ErrorCode::ShapeMismatch, "weights: missing key '" + spec.name + "' (shape " +
@@ -299,8 +302,29 @@ int64_t UNet::parameter_count() const {
   return n;
 }
 
+StateDict UNet::state_dict() const {
+  StateDict out;
+  for (const std::string& name : order_) out.emplace_back(name, weights_.at(name));
+  return out;
+}
+
+std::vector<at::Tensor> UNet::parameters() const {
+  std::vector<at::Tensor> out;
+  for (const std::string& name : order_) out.push_back(weights_.at(name));
+  return out;
+}
+
 at::Tensor UNet::forward(const at::Tensor& x, const at::Tensor& t, const at::Tensor& y, UNetTrace* trace) const {
-  const Forward f{weights_, config_};
+  return run(x, t, y, trace, 0.0);
+}
+
+at::Tensor UNet::forward_training(const at::Tensor& x, const at::Tensor& t, const at::Tensor& y) const {
+  return run(x, t, y, nullptr, config_.dropout);
+}
+
+at::Tensor UNet::run(const at::Tensor& x, const at::Tensor& t, const at::Tensor& y, UNetTrace* trace,
+                     double dropout) const {
+  const Forward f{weights_, config_, dropout};
   at::Tensor temb = timestep_embedding(t, config_.model_channels);
   at::Tensor emb = f.linear(at::silu(f.linear(temb, "time_embed.0")), "time_embed.2");
   if (config_.num_classes > 0) {

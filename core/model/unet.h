@@ -50,6 +50,16 @@ class UNet {
   at::Tensor forward(const at::Tensor& x, const at::Tensor& t, const at::Tensor& y = at::Tensor(),
                      UNetTrace* trace = nullptr) const;
 
+  // The same pass in training mode: dropout with rate config().dropout before the second conv
+  // of every ResBlock (cm/unet.py out_layers), drawn from the default generator, so a caller
+  // that reseeds it gets the same dropout masks twice (iCT's shared dropout RNG).
+  at::Tensor forward_training(const at::Tensor& x, const at::Tensor& t, const at::Tensor& y = at::Tensor()) const;
+
+  // The weights as named tensors in state_dict order. They share storage (and autograd state)
+  // with the network: training sets requires_grad on them and updates them in place.
+  StateDict state_dict() const;
+  std::vector<at::Tensor> parameters() const;
+
   // Moves the weights. With dtype Half/BFloat16 only the convolutions inside the blocks change
   // dtype; embeddings, GroupNorm and the out head stay float32, as in the official fp16 mode.
   void to(c10::Device device, c10::ScalarType dtype);
@@ -61,7 +71,10 @@ class UNet {
 
  private:
   UNetConfig config_;
+  at::Tensor run(const at::Tensor& x, const at::Tensor& t, const at::Tensor& y, UNetTrace* trace, double dropout) const;
+
   std::shared_ptr<const UNetArchitecture> arch_;
+  std::vector<std::string> order_;  // state_dict order
   std::map<std::string, at::Tensor> weights_;
   c10::ScalarType dtype_;
 };

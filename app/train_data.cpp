@@ -1,0 +1,88 @@
+#include "app/train_data.h"
+
+#include "core/base/error.h"
+#include "core/edit/resample.h"
+#include "core/imageio/image_file.h"
+
+#include <ATen/ATen.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+namespace cli {
+namespace fs = std::filesystem;
+namespace {
+
+bool is_image(const fs::path& p) {
+  std::string ext = p.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  for (const char* e : {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"})
+    if (ext == e) return true;
+  return false;
+}
+
+struct Attribution {
+  std::string license, source;
+};
+
+std::map<std::string, Attribution> read_manifest(const fs::path& path) {
+  std::map<std::string, Attribution> out;
+  if (path.empty()) return out;
+  std::ifstream in(path);
+  if (!in) throw cm::Error(cm::ErrorCode::FileNotFound, "cannot open licence manifest '" + path.string() + "'");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream fields(line);
+    std::string name;
+    Attribution a;
+    std::getline(fields, name, '\t');
+    std::getline(fields, a.license, '\t');
+    std::getline(fields, a.source, '\t');
+    out[name] = a;
+  }
+  return out;
+}
+
+}  // namespace
+
+cm::train::ImagePack load_image_folder(const fs::path& folder, const FolderOptions& options) {
+  if (!fs::is_directory(folder)) throw cm::Error(cm::ErrorCode::FileNotFound, "no folder '" + folder.string() + "'");
+  std::vector<fs::path> files;
+  for (const auto& e : fs::recursive_directory_iterator(folder, fs::directory_options::skip_permission_denied))
+    if (e.is_regular_file() && is_image(e.path())) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  const auto manifest = read_manifest(options.manifest);
+
+  cm::train::ImagePack pack;
+  for (const fs::path& file : files) {
+    const std::string name = fs::relative(file, folder).generic_string();
+    cm::imageio::Image image;
+    try {
+      image = cm::imageio::load_image(file);
+    } catch (const cm::Error& e) {
+      spdlog::warn("skipping {}: {}", file.string(), e.what());
+      continue;
+    }
+    at::Tensor rgb = image.rgb;
+    const int64_t h = rgb.size(2), w = rgb.size(3), longer = std::max(h, w);
+    if (options.max_side > 0 && longer > options.max_side) {
+      const double s = double(options.max_side) / double(longer);
+      rgb = cm::edit::resize_image(rgb, std::max<int64_t>(1, std::llround(double(h) * s)), std::max<int64_t>(1, std::llround(double(w) * s)));
+    }
+    cm::train::PackImage im;
+    im.name = name;
+    im.split = cm::train::split_for(name, options.test_fraction);
+    if (const auto it = manifest.find(name); it != manifest.end()) im.license = it->second.license, im.source = it->second.source;
+    im.pixels = ((rgb[0].permute({1, 2, 0}) + 1) * 127.5).round().clamp(0, 255).to(at::kByte).contiguous();
+    pack.images.push_back(std::move(im));
+  }
+  if (pack.images.empty()) throw cm::Error(cm::ErrorCode::BadArgument, "no readable images in '" + folder.string() + "'");
+  return pack;
+}
+
+}  // namespace cli

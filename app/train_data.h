@@ -1,0 +1,22 @@
+// Training images from a folder of photos (needs cm_imageio), for `cmedit-train pack` and for
+// training straight from a folder.
+#pragma once
+
+#include "core/train/image_pack.h"
+
+#include <filesystem>
+#include <string>
+
+namespace cli {
+
+struct FolderOptions {
+  double test_fraction = 0.1;  // held-out share, chosen by name hash (cm::train::split_for)
+  int max_side = 1024;         // longer side after an antialiased downscale (0: keep)
+  std::filesystem::path manifest;  // optional TSV: relative path <TAB> licence <TAB> source
+};
+
+// Every PNG/JPEG/WebP/BMP/TIFF below `folder` (sorted, names relative to it). A file that cannot
+// be decoded is skipped with a warning; none at all is cm::Error(BadArgument).
+cm::train::ImagePack load_image_folder(const std::filesystem::path& folder, const FolderOptions& options);
+
+}  // namespace cli

@@ -1,0 +1,447 @@
+// cmedit-train: make consistency models from your own photos (spec §5).
+//
+//   ct      improved consistency training (iCT) from scratch
+//   cd      consistency distillation from an EDM teacher
+//   edm     a plain EDM denoiser, the teacher for cd
+//   resume  go on with a run from its latest checkpoint
+//   export  the EMA weights as a model folder the editor loads
+//   pack    a folder of photos as one image pack (for machines without image codecs)
+//   info    what a run or an image pack holds
+//
+// Every failure is one line on stderr and an exit status from cm::exit_status.
+#include "core/base/error.h"
+#include "core/base/log.h"
+#include "core/engine/device.h"
+#include "core/model/model_loader.h"
+#include "core/model/unet.h"
+#include "core/train/image_pack.h"
+#include "core/train/training_run.h"
+#ifdef CMEDIT_HAS_IMAGEIO
+#include "app/train_data.h"
+#endif
+
+#include <ATen/Parallel.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+namespace fs = std::filesystem;
+using cm::Error;
+using cm::ErrorCode;
+
+constexpr const char* kUsage = R"(usage: cmedit-train COMMAND ...
+
+  cmedit-train ct  --data DATA --run RUN [options]   improved consistency training (iCT)
+  cmedit-train cd  --data DATA --run RUN --teacher MODEL [options]
+                                                    consistency distillation from an EDM teacher
+  cmedit-train edm --data DATA --run RUN [options]   an EDM denoiser (a teacher for cd)
+  cmedit-train resume RUN [--until STEPS] [--data DATA] [run options]
+  cmedit-train export RUN MODEL_DIR [--name NAME] [--license TEXT] [--provenance TEXT]
+  cmedit-train pack FOLDER OUT.cmpack [--test-fraction 0.1] [--max-side 1024]
+                                      [--manifest FILE.tsv] [--weights-license TEXT]
+  cmedit-train info RUN|PACK
+
+DATA is an image pack (cmedit-train pack) or, in builds with image files, a folder of photos.
+Batches are random-resized square crops: a photo chosen uniformly, a crop side log-uniform
+between --min-crop (default: the model size) and the photo's short side, a random position,
+a horizontal flip. Photos in the pack's test split (or, for a folder, --test-fraction of them
+by name) are never trained on; they give the held-out loss.
+
+model (a new run):
+  --arch FILE.json     UNet flags in the official spelling (as a model card's "architecture")
+  --size 64 --channels 64 --res-blocks 2 --mult 1,2,2,2 --attention 16,8 --head-channels 32
+  --dropout P          (default: 0.2 ct, 0 cd, 0.1 edm)
+training:
+  --iterations K (100000)  --batch B (64)  --lr 1e-4  --optimizer radam|adam  --warmup 0
+  --clip 1.0  --ema 0.9999  --seed 0  --device auto|cpu|cuda[:N]  --no-bf16  --threads N
+  ct:  --s0 10 --s1 1280 --p-mean -1.1 --p-std 2.0 --metric pseudo-huber|l2|l1
+  cd:  --points 40 --target-ema 0.95 --metric l2|l1|pseudo-huber --no-init-from-teacher
+  edm: --p-mean -1.2 --p-std 1.2
+  data: --min-crop PX  --test-fraction F (folders)
+run:
+  --until STEPS  --log-every 100  --sample-every 1000  --checkpoint-every 1000  --keep 2
+  --shard-mib 16  --samples 8  --held-out-batches 2
+
+Ctrl-C stops after the current step and writes a checkpoint; `resume` goes on exactly.
+)";
+
+std::atomic<bool> g_stop{false};
+extern "C" void on_interrupt(int) { g_stop = true; }
+
+// --name value pairs and bare flags, after the positional arguments.
+class Options {
+ public:
+  Options(const std::vector<std::string>& args, std::size_t first, const std::set<std::string>& flags) {
+    for (std::size_t i = first; i < args.size(); ++i) {
+      const std::string& a = args[i];
+      if (a.rfind("--", 0) != 0) throw Error(ErrorCode::BadArgument, "unexpected argument '" + a + "' (see cmedit-train --help)");
+      if (flags.count(a)) {
+        values_[a] = "1";
+      } else {
+        if (i + 1 == args.size()) throw Error(ErrorCode::BadArgument, a + " needs a value");
+        values_[a] = args[++i];
+      }
+    }
+  }
+  bool has(const std::string& k) const { return values_.count(k) > 0; }
+  std::string str(const std::string& k, const std::string& fallback = "") {
+    used_.insert(k);
+    return has(k) ? values_.at(k) : fallback;
+  }
+  double num(const std::string& k, double fallback) {
+    const std::string v = str(k);
+    if (v.empty()) return fallback;
+    try {
+      std::size_t end = 0;
+      const double d = std::stod(v, &end);
+      if (end != v.size()) throw std::invalid_argument(v);
+      return d;
+    } catch (const std::exception&) {
+      throw Error(ErrorCode::BadArgument, k + " needs a number, got '" + v + "'");
+    }
+  }
+  int64_t integer(const std::string& k, int64_t fallback) {
+    const double d = num(k, double(fallback));
+    if (d != std::floor(d)) throw Error(ErrorCode::BadArgument, k + " needs a whole number");
+    return int64_t(d);
+  }
+  bool flag(const std::string& k) {
+    used_.insert(k);
+    return has(k);
+  }
+  void check_all_used() const {
+    for (const auto& [k, v] : values_)
+      if (!used_.count(k)) throw Error(ErrorCode::BadArgument, "unknown option '" + k + "' for this command (see cmedit-train --help)");
+  }
+
+ private:
+  std::map<std::string, std::string> values_;
+  std::set<std::string> used_;
+};
+
+const std::set<std::string> kFlags = {"--no-bf16", "--no-init-from-teacher"};
+
+cm::train::ImagePack load_data(const std::string& path, double test_fraction) {
+  if (fs::is_regular_file(path)) return cm::train::read_image_pack(path);
+  if (fs::is_directory(path)) {
+#ifdef CMEDIT_HAS_IMAGEIO
+    cli::FolderOptions o;
+    o.test_fraction = test_fraction;
+    return cli::load_image_folder(path, o);
+#else
+    throw Error(ErrorCode::Unsupported, "this cmedit-train reads image packs only (built without image files); make one with `cmedit-train pack`");
+#endif
+  }
+  throw Error(ErrorCode::FileNotFound, "no training data at '" + path + "'");
+}
+
+cm::model::UNetConfig architecture_from(Options& o, cm::train::TrainMode mode) {
+  cm::model::UNetConfig a;
+  if (o.has("--arch")) {
+    std::ifstream in(o.str("--arch"));
+    if (!in) throw Error(ErrorCode::FileNotFound, "cannot open architecture file '" + o.str("--arch") + "'");
+    try {
+      a = cm::model::unet_config_from_json(nlohmann::json::parse(in));
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(ErrorCode::CorruptFile, std::string("architecture file is not valid JSON: ") + e.what());
+    }
+  } else {
+    nlohmann::json flags = {{"image_size", o.integer("--size", 64)},
+                            {"num_channels", o.integer("--channels", 64)},
+                            {"num_res_blocks", o.integer("--res-blocks", 2)},
+                            {"channel_mult", o.str("--mult", "1,2,2,2")},
+                            {"attention_resolutions", o.str("--attention", "16,8")},
+                            {"num_head_channels", o.integer("--head-channels", 32)}};
+    a = cm::model::unet_config_from_json(flags);
+  }
+  const double default_dropout = mode == cm::train::TrainMode::Ct ? 0.2 : mode == cm::train::TrainMode::Edm ? 0.1 : 0.0;
+  a.dropout = o.num("--dropout", o.has("--arch") ? a.dropout : default_dropout);
+  return a;
+}
+
+void set_threads(Options& o) {
+  const int64_t threads = o.integer("--threads", 0);
+  if (threads < 0) throw Error(ErrorCode::BadArgument, "--threads must be ≥ 0");
+  if (threads > 0) at::set_num_threads(int(threads));
+}
+
+cm::train::RunOptions run_options(Options& o) {
+  cm::train::RunOptions r;
+  r.until_step = o.integer("--until", 0);
+  r.log_every = o.integer("--log-every", r.log_every);
+  r.sample_every = o.integer("--sample-every", r.sample_every);
+  r.checkpoint_every = o.integer("--checkpoint-every", r.checkpoint_every);
+  r.keep_checkpoints = int(o.integer("--keep", r.keep_checkpoints));
+  r.max_shard_bytes = int64_t(o.num("--shard-mib", 16) * double(1 << 20));
+  r.sample_count = int(o.integer("--samples", r.sample_count));
+  r.held_out_batches = int(o.integer("--held-out-batches", r.held_out_batches));
+  if (r.log_every < 1 || r.sample_every < 0 || r.checkpoint_every < 0 || r.keep_checkpoints < 1 || r.sample_count < 1 ||
+      r.held_out_batches < 0)
+    throw Error(ErrorCode::BadArgument, "run options: --log-every, --keep and --samples must be ≥ 1, the others ≥ 0");
+  return r;
+}
+
+std::string duration(double seconds) {
+  const int64_t s = int64_t(seconds);
+  if (s >= 3600) return fmt::format("{}h{:02d}m", s / 3600, (s % 3600) / 60);
+  if (s >= 60) return fmt::format("{}m{:02d}s", s / 60, s % 60);
+  return fmt::format("{}s", s);
+}
+
+struct Loaded {
+  std::shared_ptr<const cm::model::ConsistencyFunction> teacher;
+  std::optional<cm::model::StateDict> teacher_weights;
+  cm::model::UNetConfig teacher_architecture;
+};
+
+Loaded load_teacher(const std::string& path, c10::Device device) {
+  const cm::model::LoadedModel m = cm::model::load_model(cm::model::find_model(path), device, at::kFloat);
+  if (m.card.parameterization != cm::model::Parameterization::Edm)
+    throw Error(ErrorCode::BadArgument, "the CD teacher must be an EDM denoiser (model card parameterization \"edm\"); '" + path + "' is a consistency model");
+  Loaded l;
+  l.teacher = m.function;
+  l.teacher_weights = m.function->unet().state_dict();
+  l.teacher_architecture = m.card.architecture;
+  return l;
+}
+
+bool same_architecture(cm::model::UNetConfig a, cm::model::UNetConfig b) {
+  a.dropout = b.dropout = 0;
+  return cm::model::unet_config_to_json(a) == cm::model::unet_config_to_json(b);
+}
+
+int train(cm::train::Trainer& trainer, const fs::path& run_dir, const cm::train::RunOptions& options,
+          const cm::train::DataSource* held_out) {
+  const bool tty = isatty(fileno(stderr));
+  cm::train::RunHooks hooks;
+  hooks.on_report = [&](const cm::train::RunProgress& p) {
+    std::string line = fmt::format("step {}/{}  loss {:.5g}", p.step, p.until, p.loss);
+    if (p.held_out_loss >= 0) line += fmt::format("  held-out {:.5g}", p.held_out_loss);
+    if (p.discretization) line += fmt::format("  N {}", p.discretization);
+    line += fmt::format("  lr {:.3g}  |g| {:.3g}  {:.3g} it/s  ETA {}", p.lr, p.grad_norm, p.steps_per_second, duration(p.eta_seconds));
+    if (p.skipped) line += fmt::format("  ({} skipped: non-finite gradients)", p.skipped);
+    std::fprintf(stderr, tty ? "\r\033[K%s" : "%s\n", line.c_str());
+    std::fflush(stderr);
+  };
+  hooks.on_message = [&](const std::string& m) { std::fprintf(stderr, tty ? "\n%s\n" : "%s\n", m.c_str()); };
+  hooks.should_stop = [] { return g_stop.load(); };
+  std::signal(SIGINT, on_interrupt);
+  std::signal(SIGTERM, on_interrupt);
+  cm::train::run_training(trainer, run_dir, options, held_out, hooks);
+  if (tty) std::fputs("\n", stderr);
+  return g_stop ? 130 : 0;
+}
+
+struct DataSources {
+  std::shared_ptr<const cm::train::CropSampler> train, held_out;
+  int64_t train_photos = 0, test_photos = 0;
+};
+
+DataSources data_sources(const std::string& path, double test_fraction, const cm::train::TrainConfig& c) {
+  const cm::train::ImagePack pack = load_data(path, test_fraction);
+  cm::train::CropOptions crop;
+  crop.size = c.architecture.image_size;
+  crop.min_crop = c.min_crop;
+  DataSources d;
+  d.train_photos = pack.count(cm::train::Split::Train);
+  d.test_photos = pack.count(cm::train::Split::Test);
+  d.train = std::make_shared<cm::train::CropSampler>(pack.pixels(cm::train::Split::Train), crop, c.seed);
+  if (d.test_photos > 0) {
+    crop.flip = false;
+    d.held_out = std::make_shared<cm::train::CropSampler>(pack.pixels(cm::train::Split::Test), crop, c.seed ^ 0x5eedull);
+  }
+  return d;
+}
+
+int start(const std::string& mode_name, const std::vector<std::string>& args) {
+  Options o(args, 1, kFlags);
+  cm::train::TrainConfig c;
+  c.mode = cm::train::parse_train_mode(mode_name);
+  const std::string data = o.str("--data"), run_dir = o.str("--run");
+  if (data.empty() || run_dir.empty()) throw Error(ErrorCode::BadArgument, "cmedit-train " + mode_name + " needs --data DATA and --run RUN");
+  if (fs::exists(fs::path(run_dir) / "run.json"))
+    throw Error(ErrorCode::BadArgument, "'" + run_dir + "' holds a run already: `cmedit-train resume " + run_dir + "`, or choose another folder");
+  const c10::Device device = cm::engine::choose_device(o.str("--device", "auto"));
+
+  Loaded teacher;
+  if (c.mode == cm::train::TrainMode::Cd) {
+    c.teacher = o.str("--teacher");
+    if (c.teacher.empty()) throw Error(ErrorCode::BadArgument, "cmedit-train cd needs --teacher MODEL (an EDM denoiser)");
+    teacher = load_teacher(c.teacher, device);
+  }
+  const bool arch_given = o.has("--arch") || o.has("--size") || o.has("--channels") || o.has("--res-blocks") || o.has("--mult") ||
+                          o.has("--attention") || o.has("--head-channels");
+  if (c.mode == cm::train::TrainMode::Cd && !arch_given) {
+    c.architecture = teacher.teacher_architecture;
+    c.architecture.dropout = o.num("--dropout", 0.0);
+  } else {
+    c.architecture = architecture_from(o, c.mode);
+  }
+  c.iterations = o.integer("--iterations", c.iterations);
+  c.batch = o.integer("--batch", c.batch);
+  c.seed = std::uint64_t(o.integer("--seed", 0));
+  c.optimizer.kind = cm::train::parse_optimizer(o.str("--optimizer", "radam"));
+  c.optimizer.lr = o.num("--lr", c.optimizer.lr);
+  c.optimizer.warmup_steps = o.integer("--warmup", 0);
+  c.optimizer.grad_clip = o.num("--clip", c.optimizer.grad_clip);
+  c.ema_rate = o.num("--ema", c.ema_rate);
+  c.bf16 = !o.flag("--no-bf16");
+  c.min_crop = int(o.integer("--min-crop", 0));
+  if (c.mode == cm::train::TrainMode::Ct) {
+    c.ct_s0 = int(o.integer("--s0", c.ct_s0));
+    c.ct_s1 = int(o.integer("--s1", c.ct_s1));
+    c.ct_p_mean = o.num("--p-mean", c.ct_p_mean);
+    c.ct_p_std = o.num("--p-std", c.ct_p_std);
+    c.ct_metric = cm::train::parse_metric(o.str("--metric", "pseudo-huber"));
+  } else if (c.mode == cm::train::TrainMode::Cd) {
+    c.cd_points = int(o.integer("--points", c.cd_points));
+    c.cd_target_ema = o.num("--target-ema", c.cd_target_ema);
+    c.cd_metric = cm::train::parse_metric(o.str("--metric", "l2"));
+  } else {
+    c.edm_p_mean = o.num("--p-mean", c.edm_p_mean);
+    c.edm_p_std = o.num("--p-std", c.edm_p_std);
+  }
+  c.data = fs::absolute(data).lexically_normal().string();
+  const double test_fraction = o.num("--test-fraction", 0.1);
+  const bool init_from_teacher = !o.flag("--no-init-from-teacher");
+  set_threads(o);
+  const cm::train::RunOptions options = run_options(o);
+  o.check_all_used();
+  c.validate();
+
+  const DataSources d = data_sources(data, test_fraction, c);
+  const bool copy_teacher = teacher.teacher_weights && init_from_teacher && same_architecture(c.architecture, teacher.teacher_architecture);
+  cm::train::Trainer trainer(c, d.train, device, teacher.teacher, copy_teacher ? &*teacher.teacher_weights : nullptr);
+  cm::train::start_run(run_dir, c);
+  std::fprintf(stderr, "cmedit-train %s: %lld parameters on %s; %lld training photos, %lld held out; run %s\n", mode_name.c_str(),
+               static_cast<long long>(cm::model::UNet(c.architecture, trainer.online_weights()).parameter_count()),
+               device.str().c_str(), static_cast<long long>(d.train_photos), static_cast<long long>(d.test_photos), run_dir.c_str());
+  if (copy_teacher) std::fputs("the student starts from the teacher's weights (as the official CD does)\n", stderr);
+  return train(trainer, run_dir, options, d.held_out.get());
+}
+
+int resume(const std::vector<std::string>& args) {
+  if (args.size() < 2) throw Error(ErrorCode::BadArgument, "usage: cmedit-train resume RUN [--until STEPS] [--data DATA]");
+  const fs::path run_dir = args[1];
+  Options o(args, 2, kFlags);
+  cm::train::TrainConfig c = cm::train::read_run_config(run_dir);
+  const std::string data = o.str("--data", c.data);
+  const c10::Device device = cm::engine::choose_device(o.str("--device", "auto"));
+  const double test_fraction = o.num("--test-fraction", 0.1);
+  set_threads(o);
+  const cm::train::RunOptions options = run_options(o);
+  o.check_all_used();
+
+  Loaded teacher;
+  if (c.mode == cm::train::TrainMode::Cd) teacher = load_teacher(c.teacher, device);
+  const DataSources d = data_sources(data, test_fraction, c);
+  cm::train::Trainer trainer(c, d.train, device, teacher.teacher);
+  const int64_t from = cm::train::resume_run(trainer, run_dir);
+  if (from == 0) std::fputs("no checkpoint yet: starting the run from step 0\n", stderr);
+  else std::fprintf(stderr, "resuming %s at step %lld\n", run_dir.c_str(), static_cast<long long>(from));
+  return train(trainer, run_dir, options, d.held_out.get());
+}
+
+int export_command(const std::vector<std::string>& args) {
+  if (args.size() < 3) throw Error(ErrorCode::BadArgument, "usage: cmedit-train export RUN MODEL_DIR [--name NAME] [--license TEXT]");
+  Options o(args, 3, kFlags);
+  cm::train::ExportOptions e;
+  e.name = o.str("--name");
+  e.license = o.str("--license");
+  e.provenance = o.str("--provenance");
+  o.check_all_used();
+  cm::train::export_run(args[1], args[2], e);
+  std::printf("exported %s\n", (fs::path(args[2]) / "model.json").c_str());
+  return 0;
+}
+
+int pack_command(const std::vector<std::string>& args) {
+#ifdef CMEDIT_HAS_IMAGEIO
+  if (args.size() < 3) throw Error(ErrorCode::BadArgument, "usage: cmedit-train pack FOLDER OUT.cmpack [--test-fraction F] [--max-side PX]");
+  Options o(args, 3, kFlags);
+  cli::FolderOptions f;
+  f.test_fraction = o.num("--test-fraction", f.test_fraction);
+  f.max_side = int(o.integer("--max-side", f.max_side));
+  f.manifest = o.str("--manifest");
+  const std::string weights_license = o.str("--weights-license");
+  o.check_all_used();
+  if (!(f.test_fraction >= 0 && f.test_fraction < 1)) throw Error(ErrorCode::BadArgument, "--test-fraction must lie in [0, 1)");
+  cm::train::ImagePack pack = cli::load_image_folder(args[1], f);
+  if (!weights_license.empty()) pack.metadata["weights_license"] = weights_license;
+  pack.metadata["created_by"] = "cmedit-train pack";
+  cm::train::write_image_pack(args[2], pack);
+  std::printf("%s: %lld training photos, %lld held out, %.1f MB\n", args[2].c_str(),
+              static_cast<long long>(pack.count(cm::train::Split::Train)), static_cast<long long>(pack.count(cm::train::Split::Test)),
+              double(fs::file_size(args[2])) / 1e6);
+  return 0;
+#else
+  throw Error(ErrorCode::Unsupported, "this cmedit-train was built without image files (CMEDIT_IMAGEIO=OFF): make packs elsewhere");
+#endif
+}
+
+int info(const std::vector<std::string>& args) {
+  if (args.size() != 2) throw Error(ErrorCode::BadArgument, "usage: cmedit-train info RUN|PACK");
+  const fs::path p = args[1];
+  if (fs::is_regular_file(p)) {
+    const cm::train::ImagePack pack = cm::train::read_image_pack(p);
+    int64_t pixels = 0;
+    for (const auto& im : pack.images) pixels += im.pixels.size(0) * im.pixels.size(1);
+    std::printf("image pack %s\n  photos: %lld training, %lld held out\n  pixels: %.1f M\n", p.c_str(),
+                static_cast<long long>(pack.count(cm::train::Split::Train)), static_cast<long long>(pack.count(cm::train::Split::Test)),
+                double(pixels) / 1e6);
+    for (const auto& [k, v] : pack.metadata) std::printf("  %s: %s\n", k.c_str(), v.c_str());
+    return 0;
+  }
+  const cm::train::TrainConfig c = cm::train::read_run_config(p);
+  const auto checkpoints = cm::train::list_checkpoints(p / "checkpoints");
+  std::printf("run %s\n  mode: %s\n  data: %s\n  iterations: %lld, batch %lld\n  checkpoints: %zu%s\n", p.c_str(),
+              cm::train::to_string(c.mode), c.data.c_str(), static_cast<long long>(c.iterations), static_cast<long long>(c.batch),
+              checkpoints.size(), checkpoints.empty() ? "" : (" (latest " + checkpoints.back().filename().string() + ")").c_str());
+  std::printf("  architecture: %s\n", cm::model::unet_config_to_json(c.architecture).dump().c_str());
+  return 0;
+}
+
+int run(const std::vector<std::string>& args) {
+  cm::LogOptions log;
+  log.app_name = "cmedit-train";
+  log.console_level = cm::LogLevel::Warn;
+  cm::init_logging(log);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    std::fputs(kUsage, args.empty() ? stderr : stdout);
+    return args.empty() ? 2 : 0;
+  }
+  const std::string& command = args[0];
+  if (command == "ct" || command == "cd" || command == "edm") return start(command, args);
+  if (command == "resume") return resume(args);
+  if (command == "export") return export_command(args);
+  if (command == "pack") return pack_command(args);
+  if (command == "info") return info(args);
+  throw Error(ErrorCode::BadArgument, "unknown command '" + command + "' (see cmedit-train --help)");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(std::vector<std::string>(argv + 1, argv + argc));
+  } catch (const cm::Error& e) {
+    std::fprintf(stderr, "cmedit-train: %s\n", e.what());
+    return cm::exit_status(e.code());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cmedit-train: unexpected failure: %s\n", e.what());
+    return 70;
+  }
+}

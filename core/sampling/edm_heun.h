@@ -1,0 +1,16 @@
+// Sampling an EDM denoiser D(x, σ) (the teachers of consistency distillation) with Heun's
+// second-order solver of the probability-flow ODE dx/dσ = (x − D(x, σ))/σ (Karras et al. 2022,
+// Algorithm 1 without churn), on the Karras grid from T down to ε and a last Euler step to 0.
+#pragma once
+
+#include "core/model/consistency_function.h"
+
+#include <ATen/core/Tensor.h>
+
+namespace cm::sampling {
+
+// z: [B, C, H, W] standard normal noise; x_T = T·z. `steps` ≥ 2 grid points, 2·steps − 1
+// evaluations. Returns the final x clamped to [−1, 1], on D's device.
+at::Tensor edm_heun_sample(const model::ConsistencyFunction& denoiser, const at::Tensor& z, int steps);
+
+}  // namespace cm::sampling

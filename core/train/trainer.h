@@ -1,0 +1,119 @@
+// One training run in memory: the network, its EMA copy, the optimizer, and one objective —
+// iCT consistency training, consistency distillation from an EDM teacher, or EDM denoiser
+// training (spec §5). Every step's randomness (batch, noise levels, noise, dropout masks) is a
+// function of (seed, step), so restoring a checkpoint continues the run exactly.
+#pragma once
+
+#include "core/model/consistency_function.h"
+#include "core/model/unet.h"
+#include "core/model/unet_function.h"
+#include "core/train/data_source.h"
+#include "core/train/losses.h"
+#include "core/train/optimizer.h"
+#include "core/train/sharded_checkpoint.h"
+
+#include <c10/core/Device.h>
+#include <nlohmann/json_fwd.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace cm::train {
+
+enum class TrainMode { Ct, Cd, Edm };
+const char* to_string(TrainMode m);
+TrainMode parse_train_mode(const std::string& name);  // "ct" | "cd" | "edm"
+
+struct TrainConfig {
+  TrainMode mode = TrainMode::Ct;
+  model::UNetConfig architecture;  // dropout is the training dropout
+  model::NoiseRange noise;
+  int64_t iterations = 100000;     // the run's length K (also the length of iCT's curriculum)
+  int64_t batch = 64;
+  std::uint64_t seed = 0;
+  OptimizerConfig optimizer;
+  double ema_rate = 0.9999;        // the evaluation EMA (what export ships); warmed up as min(μ, (1+k)/(10+k))
+  bool bf16 = true;                // autocast the network to bfloat16 on CUDA (ignored on the CPU)
+
+  // iCT (spec §5.2)
+  int ct_s0 = 10, ct_s1 = 1280;
+  double ct_p_mean = -1.1, ct_p_std = 2.0;
+  Metric ct_metric = Metric::PseudoHuber;
+  // CD (spec §5.1)
+  std::string teacher;             // the EDM teacher's path, for the record
+  int cd_points = 40;
+  double cd_target_ema = 0.95;
+  Metric cd_metric = Metric::L2;
+  // EDM teacher training: ln σ ~ N(P_mean, P_std²), λ(σ) = (σ² + σ_d²)/(σ·σ_d)²
+  double edm_p_mean = -1.2, edm_p_std = 1.2;
+
+  // Data, for the record (the run's data source is given separately).
+  std::string data;
+  int min_crop = 0;
+
+  model::Parameterization parameterization() const {
+    return mode == TrainMode::Edm ? model::Parameterization::Edm : model::Parameterization::Consistency;
+  }
+  void validate() const;  // throws cm::Error(BadArgument)
+};
+
+nlohmann::json to_json(const TrainConfig& c);
+TrainConfig train_config_from_json(const nlohmann::json& j);  // throws cm::Error(CorruptFile)
+
+struct StepStats {
+  int64_t step = 0;         // steps done after this one
+  double loss = 0;
+  double grad_norm = 0;
+  double lr = 0;
+  int discretization = 0;   // N of the noise grid (CT, CD); 0 for EDM
+  bool skipped = false;     // non-finite gradient: no update
+};
+
+class Trainer {
+ public:
+  // initial_weights: start from these (e.g. the teacher's, as the official CD does); otherwise
+  // init_unet_weights(seed). teacher: the EDM denoiser D(x, σ), required for CD.
+  Trainer(TrainConfig config, std::shared_ptr<const DataSource> data, c10::Device device,
+          std::shared_ptr<const model::ConsistencyFunction> teacher = nullptr,
+          const model::StateDict* initial_weights = nullptr);
+
+  StepStats step();
+  int64_t steps_done() const { return step_; }
+  const TrainConfig& config() const { return config_; }
+  c10::Device device() const { return device_; }
+
+  // The objective on fixed batches of `source` (keys 0…batches−1, never training keys' noise),
+  // with the online network, no dropout and no update: a held-out loss comparable over time.
+  double evaluate_loss(const DataSource& source, int batches, int64_t batch_size) const;
+
+  // The EMA network as f(x, σ) (the consistency function, or D for EDM runs), dropout off.
+  std::shared_ptr<const model::UNetFunction> ema_function() const;
+  model::StateDict ema_weights() const;  // CPU float32, state_dict order
+  model::StateDict online_weights() const;
+
+  // n images from the EMA network: `steps` consistency steps (Karras schedule from T), or for
+  // EDM runs an 18-step Heun solve. Same seed → same noise.
+  at::Tensor sample(int64_t n, std::uint64_t seed, int steps) const;
+
+  // Checkpoint contents (online, EMA, CD target, optimizer moments) and the state to resume.
+  void save(const std::filesystem::path& dir, int64_t max_shard_bytes = kDefaultShardBytes) const;
+  void restore(const Checkpoint& checkpoint);
+
+ private:
+  at::Tensor loss_for(int64_t key, const DataSource& source, int64_t batch_size, bool training) const;
+  std::vector<at::Tensor> parameters() const;
+
+  TrainConfig config_;
+  std::shared_ptr<const DataSource> data_;
+  c10::Device device_;
+  std::shared_ptr<const model::ConsistencyFunction> teacher_;
+  std::shared_ptr<model::UNet> online_;
+  std::shared_ptr<model::UNet> target_;  // CD only: the EMA target θ⁻
+  std::vector<at::Tensor> ema_;
+  std::unique_ptr<Optimizer> optimizer_;
+  int64_t step_ = 0;
+};
+
+}  // namespace cm::train
