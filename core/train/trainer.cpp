@@ -216,7 +216,9 @@ Trainer::Trainer(TrainConfig config, std::shared_ptr<const DataSource> data, c10
   for (at::Tensor& p : parameters()) p.requires_grad_(true);
   ema_ = copies(parameters());
   if (config_.mode == TrainMode::Cd) {
-    target_ = std::make_shared<model::UNet>(config_.architecture, online_weights());
+    model::StateDict target;  // its own copy: θ⁻ moves toward θ only through the EMA
+    for (const auto& [name, t] : online_weights()) target.emplace_back(name, t.clone());
+    target_ = std::make_shared<model::UNet>(config_.architecture, target);
     target_->to(device_, at::kFloat);
   }
   optimizer_ = std::make_unique<Optimizer>(config_.optimizer, parameters());
@@ -270,12 +272,7 @@ at::Tensor Trainer::loss_for(int64_t key, const DataSource& source, int64_t batc
   {
     c10::NoGradGuard no_grad;
     // One Heun step of the probability-flow ODE from σ_high to σ_low with the teacher (spec §5.1).
-    const at::Tensor dt = per_image(low - high);
-    const auto teacher = [&](const at::Tensor& x, const at::Tensor& sigma) { return (*teacher_)(x, sigma).to(device_); };
-    const at::Tensor d = (x_high - teacher(x_high, high)) / per_image(high);
-    const at::Tensor euler = x_high + dt * d;
-    const at::Tensor d2 = (euler - teacher(euler, low)) / per_image(low);
-    x_low = x_high + dt * (d + d2) / 2;
+    x_low = sampling::heun_step(*teacher_, x_high, high, low);
     target = f(*target_, x_low, low);
   }
   const at::Tensor online = f(*online_, x_high, high);
