@@ -1,6 +1,7 @@
 // cli_fixture — makes the input files of the cmedit-cli end-to-end tests and checks the files
 // cmedit-cli writes against the invariants of each edit. Prints "ok" or one "FAIL: …" line.
 //   cli_fixture make DIR
+//   cli_fixture photos DIR N                             N small photos to train on, one broken file
 //   cli_fixture same-outside IN OUT MASK GROW FEATHER   pixels the edit cannot reach are identical
 //   cli_fixture luma IN OUT TOL                          output luma = input luma within TOL
 //   cli_fixture chroma-at HINTS OUT TOL                  hinted pixels have the hint's chroma
@@ -71,6 +72,18 @@ int make(const fs::path& dir) {
   return 0;
 }
 
+int photos(const fs::path& dir, int n) {
+  fs::create_directories(dir / "sub");
+  for (int i = 0; i < n; ++i) {
+    const int64_t h = 24 + 7 * (i % 5), w = 30 + 11 * (i % 3);
+    save(dir / (i % 2 ? "sub" : ".") / ("photo" + std::to_string(i) + ".png"), gradient_photo(h, w, 0.4 * i), 8);
+  }
+  std::ofstream(dir / "broken.jpg") << "not a JPEG";
+  std::ofstream(dir / "not_a_pack.cmpack") << "CMPACK01 but nothing after it";
+  std::puts("ok");
+  return 0;
+}
+
 int fail(const std::string& why) {
   std::printf("FAIL: %s\n", why.c_str());
   return 1;
@@ -80,6 +93,7 @@ double max_diff(const at::Tensor& a, const at::Tensor& b) { return (a.to(at::kDo
 
 int run(const std::vector<std::string>& a) {
   if (a.size() == 2 && a[0] == "make") return make(a[1]);
+  if (a.size() == 3 && a[0] == "photos") return photos(a[1], std::stoi(a[2]));
   if (a.size() == 6 && a[0] == "same-outside") {
     const Image in = cm::imageio::load_image(a[1]), out = cm::imageio::load_image(a[2]);
     const at::Tensor mask = cm::imageio::load_mask(a[3]);

