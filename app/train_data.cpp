@@ -3,6 +3,7 @@
 #include "core/base/error.h"
 #include "core/edit/resample.h"
 #include "core/imageio/image_file.h"
+#include "core/train/jpeg_decode.h"
 
 #include <ATen/ATen.h>
 #include <spdlog/spdlog.h>
@@ -26,7 +27,7 @@ bool is_image(const fs::path& p) {
 }
 
 struct Attribution {
-  std::string license, source;
+  std::string license, source, split;
 };
 
 std::map<std::string, Attribution> read_manifest(const fs::path& path) {
@@ -43,6 +44,9 @@ std::map<std::string, Attribution> read_manifest(const fs::path& path) {
     std::getline(fields, name, '\t');
     std::getline(fields, a.license, '\t');
     std::getline(fields, a.source, '\t');
+    std::getline(fields, a.split, '\t');
+    if (!a.split.empty() && a.split != "train" && a.split != "test")
+      throw cm::Error(cm::ErrorCode::CorruptFile, "licence manifest '" + path.string() + "': split of '" + name + "' must be train or test");
     out[name] = a;
   }
   return out;
@@ -69,16 +73,26 @@ cm::train::ImagePack load_image_folder(const fs::path& folder, const FolderOptio
       continue;
     }
     at::Tensor rgb = image.rgb;
-    const int64_t h = rgb.size(2), w = rgb.size(3), longer = std::max(h, w);
-    if (options.max_side > 0 && longer > options.max_side) {
-      const double s = double(options.max_side) / double(longer);
+    const int64_t h = rgb.size(2), w = rgb.size(3);
+    double s = 1.0;
+    if (options.short_side > 0) s = std::min(s, double(options.short_side) / double(std::min(h, w)));
+    if (options.max_side > 0) s = std::min(s, double(options.max_side) / double(std::max(h, w)));
+    if (s < 1.0)
       rgb = cm::edit::resize_image(rgb, std::max<int64_t>(1, std::llround(double(h) * s)), std::max<int64_t>(1, std::llround(double(w) * s)));
-    }
     cm::train::PackImage im;
     im.name = name;
     im.split = cm::train::split_for(name, options.test_fraction);
-    if (const auto it = manifest.find(name); it != manifest.end()) im.license = it->second.license, im.source = it->second.source;
+    if (const auto it = manifest.find(name); it != manifest.end()) {
+      im.license = it->second.license;
+      im.source = it->second.source;
+      if (!it->second.split.empty()) im.split = it->second.split == "test" ? cm::train::Split::Test : cm::train::Split::Train;
+    }
     im.pixels = ((rgb[0].permute({1, 2, 0}) + 1) * 127.5).round().clamp(0, 255).to(at::kByte).contiguous();
+    if (options.jpeg_quality > 0) {
+      im.jpeg = cm::imageio::encode_jpeg(im.pixels, options.jpeg_quality);
+      if (cm::train::can_decode_jpeg())  // train on exactly what the pack holds
+        im.pixels = cm::train::decode_jpeg(im.jpeg.data(), im.jpeg.size(), name);
+    }
     pack.images.push_back(std::move(im));
   }
   if (pack.images.empty()) throw cm::Error(cm::ErrorCode::BadArgument, "no readable images in '" + folder.string() + "'");

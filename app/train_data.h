@@ -10,9 +10,12 @@
 namespace cli {
 
 struct FolderOptions {
-  double test_fraction = 0.1;  // held-out share, chosen by name hash (cm::train::split_for)
-  int max_side = 1024;         // longer side after an antialiased downscale (0: keep)
-  std::filesystem::path manifest;  // optional TSV: relative path <TAB> licence <TAB> source
+  double test_fraction = 0.1;  // held-out share, chosen by name hash (cm::train::split_for),
+                               // for photos the manifest gives no split
+  int short_side = 0;          // shrink (antialiased) until the short side is at most this (0: keep)
+  int max_side = 0;            // and the longer side at most this (0: keep)
+  int jpeg_quality = 0;        // > 0: store JPEG of this quality in packs (else raw rgb8)
+  std::filesystem::path manifest;  // optional TSV: relative path <TAB> licence <TAB> source [<TAB> train|test]
 };
 
 // Every PNG/JPEG/WebP/BMP/TIFF below `folder` (sorted, names relative to it). A file that cannot

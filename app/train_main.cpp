@@ -50,8 +50,9 @@ constexpr const char* kUsage = R"(usage: cmedit-train COMMAND ...
   cmedit-train edm --data DATA --run RUN [options]   an EDM denoiser (a teacher for cd)
   cmedit-train resume RUN [--until STEPS] [--data DATA] [run options]
   cmedit-train export RUN MODEL_DIR [--name NAME] [--license TEXT] [--provenance TEXT]
-  cmedit-train pack FOLDER OUT.cmpack [--test-fraction 0.1] [--max-side 1024]
-                                      [--manifest FILE.tsv] [--weights-license TEXT]
+  cmedit-train pack FOLDER OUT.cmpack [--test-fraction 0.1] [--short-side PX] [--max-side PX]
+                     [--jpeg QUALITY] [--manifest FILE.tsv] [--weights-license TEXT]
+                     (manifest lines: NAME <TAB> LICENCE <TAB> SOURCE [<TAB> train|test])
   cmedit-train info RUN|PACK
 
 DATA is an image pack (cmedit-train pack) or, in builds with image files, a folder of photos.
@@ -140,6 +141,7 @@ cm::train::ImagePack load_data(const std::string& path, double test_fraction) {
 #ifdef CMEDIT_HAS_IMAGEIO
     cli::FolderOptions o;
     o.test_fraction = test_fraction;
+    o.short_side = 1024;  // enough for every crop scale, and a bounded memory for big wallpapers
     return cli::load_image_folder(path, o);
 #else
     throw Error(ErrorCode::Unsupported, "this cmedit-train reads image packs only (built without image files); make one with `cmedit-train pack`");
@@ -374,7 +376,10 @@ int pack_command(const std::vector<std::string>& args) {
   Options o(args, 3, kFlags);
   cli::FolderOptions f;
   f.test_fraction = o.num("--test-fraction", f.test_fraction);
-  f.max_side = int(o.integer("--max-side", f.max_side));
+  f.short_side = int(o.integer("--short-side", 0));
+  f.max_side = int(o.integer("--max-side", 0));
+  f.jpeg_quality = int(o.integer("--jpeg", 0));
+  if (f.jpeg_quality < 0 || f.jpeg_quality > 100) throw Error(ErrorCode::BadArgument, "--jpeg needs a quality in 1..100");
   f.manifest = o.str("--manifest");
   const std::string weights_license = o.str("--weights-license");
   o.check_all_used();

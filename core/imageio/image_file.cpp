@@ -260,6 +260,19 @@ void save_image(const fs::path& path, const Image& image, const SaveOptions& opt
   write_file_atomically(path, bytes.data(), bytes.size());
 }
 
+std::vector<std::uint8_t> encode_jpeg(const at::Tensor& rgb8, int quality) {
+  if (rgb8.dim() != 3 || rgb8.size(2) != 3 || rgb8.scalar_type() != at::kByte)
+    throw Error(ErrorCode::BadArgument, "encode_jpeg needs [H, W, 3] uint8 pixels");
+  if (quality < 1 || quality > 100) throw Error(ErrorCode::BadArgument, "JPEG quality must lie in 1..100");
+  const at::Tensor c = rgb8.contiguous();
+  const cv::Mat rgb(int(c.size(0)), int(c.size(1)), CV_8UC3, const_cast<uint8_t*>(c.data_ptr<uint8_t>()));
+  cv::Mat bgr;
+  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+  std::vector<std::uint8_t> bytes;
+  if (!cv::imencode(".jpg", bgr, bytes, {cv::IMWRITE_JPEG_QUALITY, quality})) throw Error(ErrorCode::Io, "OpenCV cannot encode JPEG");
+  return bytes;
+}
+
 std::string read_description(const fs::path& path) {
   const std::vector<uchar> b = read_bytes(path);
   static const uchar png_signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};

@@ -46,6 +46,10 @@ struct SaveOptions {
 // disk, read-only folder) throws cm::Error and leaves any existing file untouched.
 void save_image(const std::filesystem::path& path, const Image& image, const SaveOptions& options = {});
 
+// [H, W, 3] uint8 RGB as JPEG bytes (for image packs). Throws cm::Error(BadArgument) for other
+// pixels, Io when OpenCV cannot encode.
+std::vector<std::uint8_t> encode_jpeg(const at::Tensor& rgb8, int quality);
+
 // The description stored by save_image (PNG text chunk "Description" or JPEG comment), empty if none.
 std::string read_description(const std::filesystem::path& path);
 

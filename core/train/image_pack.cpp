@@ -2,6 +2,7 @@
 
 #include "core/base/atomic_file.h"
 #include "core/base/error.h"
+#include "core/train/jpeg_decode.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
@@ -113,15 +114,24 @@ ImagePack read_image_pack(const std::filesystem::path& path) {
     if (!names.insert(im.name).second) corrupt(path, who + " appears twice");
     if (split != "train" && split != "test") corrupt(path, who + ": split must be \"train\" or \"test\"");
     im.split = split == "test" ? Split::Test : Split::Train;
-    if (encoding != "rgb8") throw Error(ErrorCode::Unsupported, "image pack '" + path.string() + "': " + who + " uses encoding '" + encoding + "' (this build reads rgb8)");
+    if (encoding != "rgb8" && encoding != "jpeg")
+      throw Error(ErrorCode::Unsupported, "image pack '" + path.string() + "': " + who + " uses encoding '" + encoding + "' (this build reads rgb8 and jpeg)");
     if (height < 1 || width < 1 || height > kMaxSide || width > kMaxSide) corrupt(path, fmt::format("{} has an impossible size {}×{}", who, width, height));
-    if (bytes != uint64_t(height * width * 3)) corrupt(path, fmt::format("{}: {} bytes do not hold {}×{} RGB pixels", who, bytes, width, height));
+    if (encoding == "rgb8" && bytes != uint64_t(height * width * 3)) corrupt(path, fmt::format("{}: {} bytes do not hold {}×{} RGB pixels", who, bytes, width, height));
     if (offset != expected_offset) corrupt(path, who + ": images must tile the data section in order (gap or overlap)");
     if (offset + bytes > data_size) corrupt(path, who + " runs past the end of the file (truncated?)");
     expected_offset = offset + bytes;
-    im.pixels = at::empty({height, width, 3}, at::kByte);
-    if (!in.read(reinterpret_cast<char*>(im.pixels.data_ptr<uint8_t>()), std::streamsize(bytes)))
+    std::vector<uint8_t> raw(bytes);
+    if (!in.read(reinterpret_cast<char*>(raw.data()), std::streamsize(bytes)))
       throw Error(ErrorCode::Io, "reading image pack '" + path.string() + "' failed at " + who);
+    if (encoding == "rgb8") {
+      im.pixels = at::empty({height, width, 3}, at::kByte);
+      std::memcpy(im.pixels.data_ptr<uint8_t>(), raw.data(), raw.size());
+    } else {
+      im.pixels = decode_jpeg(raw.data(), raw.size(), "image pack '" + path.string() + "': " + who);
+      if (im.pixels.size(0) != height || im.pixels.size(1) != width)
+        corrupt(path, fmt::format("{}: the JPEG is {}×{}, the header says {}×{}", who, im.pixels.size(1), im.pixels.size(0), width, height));
+    }
     pack.images.push_back(std::move(im));
   }
   if (expected_offset != data_size) corrupt(path, fmt::format("{} bytes after the last image", data_size - expected_offset));
@@ -137,14 +147,14 @@ void write_image_pack(const std::filesystem::path& path, const ImagePack& pack) 
     const at::Tensor& p = im.pixels;
     if (!p.defined() || p.dim() != 3 || p.size(2) != 3 || p.scalar_type() != at::kByte)
       throw Error(ErrorCode::BadArgument, "image pack: '" + im.name + "' is not [H, W, 3] uint8 pixels");
-    const uint64_t bytes = uint64_t(p.numel());
+    const uint64_t bytes = im.jpeg.empty() ? uint64_t(p.numel()) : uint64_t(im.jpeg.size());
     images.push_back({{"name", im.name},
                       {"split", im.split == Split::Test ? "test" : "train"},
                       {"license", im.license},
                       {"source", im.source},
                       {"height", p.size(0)},
                       {"width", p.size(1)},
-                      {"encoding", "rgb8"},
+                      {"encoding", im.jpeg.empty() ? "rgb8" : "jpeg"},
                       {"offset", offset},
                       {"bytes", bytes}});
     offset += bytes;
@@ -157,6 +167,10 @@ void write_image_pack(const std::filesystem::path& path, const ImagePack& pack) 
   out.write(&len, 8);
   out.write(text.data(), text.size());
   for (const PackImage& im : pack.images) {
+    if (!im.jpeg.empty()) {
+      out.write(im.jpeg.data(), im.jpeg.size());
+      continue;
+    }
     const at::Tensor c = im.pixels.contiguous();
     out.write(c.data_ptr<uint8_t>(), std::size_t(c.numel()));
   }

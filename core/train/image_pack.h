@@ -5,14 +5,16 @@
 //   8 bytes   little-endian uint64 N, the header length
 //   N bytes   UTF-8 JSON: {"format": "cmedit-image-pack", "version": 1, "metadata": {…strings…},
 //             "images": [{"name", "split": "train"|"test", "license", "source", "height", "width",
-//             "encoding": "rgb8", "offset", "bytes"}, …]}
-//   the rest  each image's pixels, H×W×3 bytes row-major RGB, tiling the data section exactly
+//             "encoding": "rgb8"|"jpeg", "offset", "bytes"}, …]}
+//   the rest  each image: H×W×3 bytes row-major RGB (rgb8) or a JPEG file's bytes (jpeg, ~10×
+//             smaller, decoded with stb_image where training runs), tiling the data section exactly
 //
 // Reading validates the whole header against the file size before it allocates anything.
 #pragma once
 
 #include <ATen/core/Tensor.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -28,6 +30,7 @@ struct PackImage {
   std::string license;  // SPDX-style identifier or free text
   std::string source;   // package, URL or author
   at::Tensor pixels;    // [H, W, 3] uint8, contiguous
+  std::vector<std::uint8_t> jpeg;  // writing only: when set, stored as these JPEG bytes of `pixels`
 };
 
 struct ImagePack {
@@ -38,8 +41,9 @@ struct ImagePack {
   int64_t count(Split split) const;
 };
 
-// Throws cm::Error: FileNotFound, CorruptFile (bad magic, header, sizes; the message names the
-// file and the image), Unsupported (an encoding other than rgb8, a newer version).
+// Throws cm::Error: FileNotFound, CorruptFile (bad magic, header, sizes, undecodable or mis-sized
+// JPEG; the message names the file and the image), Unsupported (an unknown encoding, JPEG in a
+// build without a decoder, a newer version).
 ImagePack read_image_pack(const std::filesystem::path& path);
 // Atomic write. Throws cm::Error(BadArgument) for duplicate names or pixels that are not
 // [H, W, 3] uint8, Io when the file cannot be written.

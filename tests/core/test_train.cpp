@@ -48,6 +48,7 @@ TEST(Ema, RejectsMismatchesAndBadRates) {
 #include "core/temp_dir.h"
 #include "core/train/data_source.h"
 #include "core/train/image_pack.h"
+#include "core/train/jpeg_decode.h"
 #include "core/train/losses.h"
 #include "core/train/network.h"
 #include "core/train/noise_schedule.h"
@@ -322,8 +323,8 @@ TEST(ImagePack, RoundTripsPixelsSplitsAndAttribution) {
   cm::testing::TempDir dir;
   ImagePack pack;
   pack.metadata["weights_license"] = "CC-BY-SA-4.0";
-  pack.images.push_back({"a/beach.jpg", Split::Train, "CC0-1.0", "endless-sky", gradient_photo(30, 40, 1)});
-  pack.images.push_back({"b.png", Split::Test, "GPL-2+", "scratch", gradient_photo(17, 9, 2)});
+  pack.images.push_back({"a/beach.jpg", Split::Train, "CC0-1.0", "endless-sky", gradient_photo(30, 40, 1), {}});
+  pack.images.push_back({"b.png", Split::Test, "GPL-2+", "scratch", gradient_photo(17, 9, 2), {}});
   write_image_pack(dir / "p.cmpack", pack);
   const ImagePack back = read_image_pack(dir / "p.cmpack");
   ASSERT_EQ(back.images.size(), 2u);
@@ -341,7 +342,7 @@ TEST(ImagePack, RoundTripsPixelsSplitsAndAttribution) {
 
   pack.images.push_back(pack.images[0]);
   EXPECT_CM_ERROR(write_image_pack(dir / "q.cmpack", pack), ErrorCode::BadArgument, "'a/beach.jpg' appears twice");
-  pack.images.back() = {"gray", Split::Train, "", "", at::zeros({4, 4}, at::kByte)};
+  pack.images.back() = {"gray", Split::Train, "", "", at::zeros({4, 4}, at::kByte), {}};
   EXPECT_CM_ERROR(write_image_pack(dir / "q.cmpack", pack), ErrorCode::BadArgument, "not [H, W, 3] uint8");
   EXPECT_FALSE(fs::exists(dir / "q.cmpack"));
 }
@@ -349,7 +350,7 @@ TEST(ImagePack, RoundTripsPixelsSplitsAndAttribution) {
 TEST(ImagePack, CorruptOrHostileFilesGiveClearErrors) {
   cm::testing::TempDir dir;
   ImagePack pack;
-  pack.images.push_back({"a", Split::Train, "", "", gradient_photo(8, 8, 1)});
+  pack.images.push_back({"a", Split::Train, "", "", gradient_photo(8, 8, 1), {}});
   write_image_pack(dir / "p.cmpack", pack);
   std::string bytes;
   {
@@ -378,6 +379,30 @@ TEST(ImagePack, CorruptOrHostileFilesGiveClearErrors) {
   jpeg.replace(jpeg.find("\"rgb8\""), 6, "\"jpg8\"");
   EXPECT_CM_ERROR(read_image_pack(write("jpeg", jpeg)), ErrorCode::Unsupported, "encoding 'jpg8'");
 }
+
+#ifdef CMEDIT_HAS_IMAGEIO
+TEST(ImagePack, JpegEntriesDecodeToTheirPixelsAndBadOnesAreCorrupt) {
+  if (!can_decode_jpeg()) GTEST_SKIP() << "built without stb_image.h";
+  cm::testing::TempDir dir;
+  const at::Tensor smooth = ((cm::testing::smooth_photo(48, 64)[0].permute({1, 2, 0}) + 1) * 127.5).round().to(at::kByte).contiguous();
+  ImagePack pack;
+  pack.images.push_back({"smooth.jpg", Split::Train, "", "", smooth, cm::imageio::encode_jpeg(smooth, 95)});
+  pack.images.push_back({"raw", Split::Test, "", "", gradient_photo(5, 6, 1), {}});
+  write_image_pack(dir / "p.cmpack", pack);
+  EXPECT_LT(fs::file_size(dir / "p.cmpack"), 48 * 64 * 3);  // smaller than the raw pixels
+  const ImagePack back = read_image_pack(dir / "p.cmpack");
+  ASSERT_EQ(back.images[0].pixels.sizes(), smooth.sizes());
+  EXPECT_LT((back.images[0].pixels.to(at::kFloat) - smooth.to(at::kFloat)).abs().mean().item<double>(), 2.0);
+  EXPECT_TRUE(at::equal(back.images[1].pixels, pack.images[1].pixels));
+
+  pack.images[0].jpeg.assign(pack.images[0].jpeg.size(), 0x55);  // same length, not a JPEG
+  write_image_pack(dir / "bad.cmpack", pack);
+  EXPECT_CM_ERROR(read_image_pack(dir / "bad.cmpack"), ErrorCode::CorruptFile, "'smooth.jpg': not a decodable JPEG");
+  pack.images[0].jpeg = cm::imageio::encode_jpeg(smooth.slice(0, 0, 40), 90);  // header says 48 rows
+  write_image_pack(dir / "lie.cmpack", pack);
+  EXPECT_CM_ERROR(read_image_pack(dir / "lie.cmpack"), ErrorCode::CorruptFile, "the JPEG is 64×40, the header says 64×48");
+}
+#endif
 
 TEST(ImagePack, HeldOutSplitByNameIsStableAndNearTheFraction) {
   int test = 0;
