@@ -1,16 +1,19 @@
-// unet_forward [imagenet64|lsun256] [BATCH] [RUNS] [THREADS] — time one UNet evaluation (f(x, σ) at
-// batch BATCH) of an official architecture with random weights, on the CPU. Prints the median.
+// unet_forward [imagenet64|lsun256|ARCH.json] [BATCH] [RUNS] [THREADS] — time one UNet evaluation
+// (f(x, σ) at batch BATCH) of an official architecture, or of the one a JSON file of official flags
+// (a model card's "architecture") describes, with random weights, on the CPU. Prints the median.
 // Timing belongs here, not in tests; results go to docs/BENCHMARKS.md with the command and machine.
 #include "core/model/unet.h"
 #include "core/model/unet_function.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <string>
 
 int main(int argc, char** argv) {
@@ -19,12 +22,19 @@ int main(int argc, char** argv) {
   const int batch = argc > 2 ? std::atoi(argv[2]) : 1;
   const int runs = argc > 3 ? std::atoi(argv[3]) : 5;
   const int threads = argc > 4 ? std::atoi(argv[4]) : 2;
-  if ((arch != "imagenet64" && arch != "lsun256") || batch < 1 || runs < 1 || threads < 1) {
-    std::fprintf(stderr, "usage: unet_forward [imagenet64|lsun256] [BATCH] [RUNS] [THREADS]\n");
+  const bool json = arch.size() > 5 && arch.substr(arch.size() - 5) == ".json";
+  if ((arch != "imagenet64" && arch != "lsun256" && !json) || batch < 1 || runs < 1 || threads < 1) {
+    std::fprintf(stderr, "usage: unet_forward [imagenet64|lsun256|ARCH.json] [BATCH] [RUNS] [THREADS]\n");
     return 2;
   }
   at::set_num_threads(threads);
-  const UNetConfig config = arch == "imagenet64" ? imagenet64_config() : lsun256_config();
+  UNetConfig config;
+  if (json) {
+    std::ifstream in(arch);
+    config = unet_config_from_json(nlohmann::json::parse(in));
+  } else {
+    config = arch == "imagenet64" ? imagenet64_config() : lsun256_config();
+  }
   StateDict weights;
   for (const ParameterSpec& spec : unet_parameter_specs(config)) weights.emplace_back(spec.name, at::randn(spec.shape) * 0.02);
   auto unet = std::make_shared<const UNet>(config, weights);

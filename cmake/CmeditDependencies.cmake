@@ -44,7 +44,7 @@ target_link_libraries(cm_torch_deps INTERFACE ${TORCH_LIBRARIES} spdlog::spdlog 
 
 # --- OpenCV (core/imageio only) -----------------------------------------------------------------
 if(CMEDIT_IMAGEIO)
-  find_package(OpenCV 4 REQUIRED COMPONENTS core imgproc imgcodecs)
+  find_package(OpenCV 4 REQUIRED COMPONENTS core imgproc imgcodecs photo)  # photo: inpainting baselines (bench/quality)
 endif()
 
 # --- Qt 6 + Dear ImGui (ui/ and the editor only) --------------------------------------------------
