@@ -62,9 +62,12 @@ cm::train::ImagePack load_image_folder(const fs::path& folder, const FolderOptio
   std::sort(files.begin(), files.end());
   const auto manifest = read_manifest(options.manifest);
 
+  if (options.manifest_only && options.manifest.empty())
+    throw cm::Error(cm::ErrorCode::BadArgument, "taking only the manifest's photos needs a manifest");
   cm::train::ImagePack pack;
   for (const fs::path& file : files) {
     const std::string name = fs::relative(file, folder).generic_string();
+    if (options.manifest_only && !manifest.count(name)) continue;
     cm::imageio::Image image;
     try {
       image = cm::imageio::load_image(file);

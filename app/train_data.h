@@ -16,6 +16,7 @@ struct FolderOptions {
   int max_side = 0;            // and the longer side at most this (0: keep)
   int jpeg_quality = 0;        // > 0: store JPEG of this quality in packs (else raw rgb8)
   std::filesystem::path manifest;  // optional TSV: relative path <TAB> licence <TAB> source [<TAB> train|test]
+  bool manifest_only = false;      // take only the photos the manifest lists (e.g. a licence subset)
 };
 
 // Every PNG/JPEG/WebP/BMP/TIFF below `folder` (sorted, names relative to it). A file that cannot

@@ -51,7 +51,7 @@ constexpr const char* kUsage = R"(usage: cmedit-train COMMAND ...
   cmedit-train resume RUN [--until STEPS] [--data DATA] [run options]
   cmedit-train export RUN MODEL_DIR [--name NAME] [--license TEXT] [--provenance TEXT]
   cmedit-train pack FOLDER OUT.cmpack [--test-fraction 0.1] [--short-side PX] [--max-side PX]
-                     [--jpeg QUALITY] [--manifest FILE.tsv] [--weights-license TEXT]
+                     [--jpeg QUALITY] [--manifest FILE.tsv [--manifest-only]] [--weights-license TEXT]
                      (manifest lines: NAME <TAB> LICENCE <TAB> SOURCE [<TAB> train|test])
   cmedit-train info RUN|PACK
 
@@ -133,7 +133,7 @@ class Options {
   std::set<std::string> used_;
 };
 
-const std::set<std::string> kFlags = {"--no-bf16", "--no-init-from-teacher"};
+const std::set<std::string> kFlags = {"--no-bf16", "--no-init-from-teacher", "--manifest-only"};
 
 cm::train::ImagePack load_data(const std::string& path, double test_fraction) {
   if (fs::is_regular_file(path)) return cm::train::read_image_pack(path);
@@ -381,6 +381,7 @@ int pack_command(const std::vector<std::string>& args) {
   f.jpeg_quality = int(o.integer("--jpeg", 0));
   if (f.jpeg_quality < 0 || f.jpeg_quality > 100) throw Error(ErrorCode::BadArgument, "--jpeg needs a quality in 1..100");
   f.manifest = o.str("--manifest");
+  f.manifest_only = o.flag("--manifest-only");
   const std::string weights_license = o.str("--weights-license");
   o.check_all_used();
   if (!(f.test_fraction >= 0 && f.test_fraction < 1)) throw Error(ErrorCode::BadArgument, "--test-fraction must lie in [0, 1)");
