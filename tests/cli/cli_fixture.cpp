@@ -79,6 +79,9 @@ int photos(const fs::path& dir, int n) {
     save(dir / (i % 2 ? "sub" : ".") / ("photo" + std::to_string(i) + ".png"), gradient_photo(h, w, 0.4 * i), 8);
   }
   std::ofstream(dir / "broken.jpg") << "not a JPEG";
+  std::ofstream(dir / "licences.tsv") << "# NAME\tLICENCE\tSOURCE\tSPLIT\n"
+                                      << "photo0.png\tCC0-1.0\tfixture\ttrain\nphoto2.png\tCC0-1.0\tfixture\ttrain\n"
+                                      << "sub/photo1.png\tCC-BY-4.0\tfixture\ttrain\nphoto4.png\tCC0-1.0\tfixture\ttest\n";
   std::ofstream(dir / "not_a_pack.cmpack") << "CMPACK01 but nothing after it";
   std::puts("ok");
   return 0;

@@ -16,6 +16,10 @@ cmedit_cli_test(train.pack FIXTURE train_photos
   THEN ${T} info ${P}/photos.cmpack)
 set_tests_properties(train.pack PROPERTIES FIXTURES_SETUP train_pack)
 
+cmedit_cli_test(train.pack_manifest_only FIXTURE train_photos
+  COMMAND ${T} pack ${P}/photos ${P}/subset.cmpack --manifest ${P}/photos/licences.tsv --manifest-only --jpeg 90
+  EXIT 0 STDOUT "subset.cmpack: 3 training photos, 1 held out")
+
 cmedit_cli_test(train.help COMMAND ${T} --help EXIT 0 STDOUT "usage: cmedit-train")
 cmedit_cli_test(train.no_command COMMAND ${T} EXIT 2 STDERR "usage: cmedit-train")
 cmedit_cli_test(train.unknown_command COMMAND ${T} fly EXIT 2 STDERR "^cmedit-train: unknown command 'fly'")
