@@ -1,8 +1,11 @@
 // quality — how well a model edits held-out photos, through the editor's real pipeline
 // (core/edit/region.h), side by side with classical baselines. Results go to docs/QUALITY.md.
 //
-//   quality --model DIR --pack PACK [--photos 60] [--size 192] [--samples 256] [--steps 1,2]
-//           [--seed 0] [--threads 2] [--out DIR]
+//   quality --model DIR --pack PACK [--photos 100] [--size 192] [--samples 256] [--steps 1,2]
+//           [--sample-steps 1,2,4] [--seed 0] [--threads 2] [--out DIR]
+//
+// --steps: the edits' step counts (the editor's preview and refinement); --sample-steps: the
+// unconditional samples'.
 //
 // On the pack's held-out (test) photos, each centre-cropped to a size×size square:
 //   inpaint   free-form brush masks: PSNR / SSIM inside the mask; CM vs OpenCV Telea and Navier-Stokes
@@ -223,19 +226,22 @@ int main(int argc, char** argv) {
   std::map<std::string, std::string> a;
   for (int i = 1; i + 1 < argc; i += 2) a[argv[i]] = argv[i + 1];
   if (!a.count("--model") || !a.count("--pack")) {
-    std::fprintf(stderr, "usage: quality --model DIR --pack PACK [--photos 60] [--size 192] [--samples 256] [--steps 1,2] [--seed 0] [--threads 2] [--out DIR]\n");
+    std::fprintf(stderr, "usage: quality --model DIR --pack PACK [--photos 100] [--size 192] [--samples 256] [--steps 1,2] [--sample-steps 1,2,4] [--seed 0] [--threads 2] [--out DIR]\n");
     return 2;
   }
   try {
     at::set_num_threads(std::stoi(option(a, "--threads", "2")));
-    const int photos = std::stoi(option(a, "--photos", "60")), size = std::stoi(option(a, "--size", "192"));
+    const int photos = std::stoi(option(a, "--photos", "100")), size = std::stoi(option(a, "--size", "192"));
     const int samples = std::stoi(option(a, "--samples", "256"));
     const std::uint64_t seed = std::stoull(option(a, "--seed", "0"));
-    std::vector<int> step_counts;
-    {
-      std::stringstream ss(option(a, "--steps", "1,2"));
-      for (std::string t; std::getline(ss, t, ',');) step_counts.push_back(std::stoi(t));
-    }
+    const auto int_list = [](const std::string& text) {
+      std::vector<int> out;
+      std::stringstream ss(text);
+      for (std::string t; std::getline(ss, t, ',');) out.push_back(std::stoi(t));
+      return out;
+    };
+    const std::vector<int> step_counts = int_list(option(a, "--steps", "1,2"));
+    const std::vector<int> sample_step_counts = int_list(option(a, "--sample-steps", "1,2,4"));
     const fs::path out = option(a, "--out", "");
     if (!out.empty()) fs::create_directories(out);
     const cm::model::LoadedModel model = cm::model::load_model(cm::model::find_model(a["--model"]));
@@ -308,7 +314,7 @@ int main(int argc, char** argv) {
     const std::vector<double> floor = swd(reference2, reference, seed);
     std::map<int, std::vector<double>> swd_steps;
     std::map<int, at::Tensor> generated;
-    for (int steps : step_counts) {
+    for (int steps : sample_step_counts) {
       std::vector<at::Tensor> chunks;
       for (int b = 0; b < samples; b += 32)
         chunks.push_back(cm::sampling::generate(f, std::min(32, samples - b), seed + 7, cm::sampling::karras_schedule(steps, model.card.noise.sigma_max, model.card.noise), {}, {}, b));
@@ -351,7 +357,7 @@ int main(int argc, char** argv) {
       std::printf(" %.1f |\n", total / double(v.size()));
     };
     row("held-out crops (floor)", floor);
-    for (int k : step_counts) row(std::to_string(k) + (k > 1 ? " steps" : " step"), swd_steps[k]);
+    for (int k : sample_step_counts) row(std::to_string(k) + (k > 1 ? " steps" : " step"), swd_steps[k]);
 
     if (!out.empty()) {
       const auto save = [&](const std::map<int, std::vector<at::Tensor>>& rows, const std::string& name) {
