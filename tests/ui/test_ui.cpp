@@ -12,6 +12,8 @@
 
 #include <QAction>
 #include <QApplication>
+#include <QDir>
+#include <QFileInfo>
 #include <QImage>
 #include <QOpenGLContext>
 #include <QPushButton>
@@ -273,6 +275,56 @@ TEST_F(Editor, AStripOfVariationsAndPickingOne) {
   EXPECT_EQ(window.controller()->preview(), variations[2]);
   window.applyAction()->trigger();
   EXPECT_EQ(window.document()->photo(), variations[2]);
+}
+
+// The main states of the editor on the sample photo, each reached for real and saved as a
+// screenshot: into $CMEDIT_SCREENSHOT_DIR when set (the README's docs/screenshots are made with
+// CMEDIT_TEST_MODEL=models/default), else into a temporary folder.
+TEST_F(Editor, ScreenshotsOfTheMainStates) {
+  const char* out_env = std::getenv("CMEDIT_SCREENSHOT_DIR");
+  const QString out = out_env ? QString::fromUtf8(out_env) : dir.filePath(QStringLiteral("shots"));
+  ASSERT_TRUE(QDir().mkpath(out));
+  window.resize(1280, 820);
+  ASSERT_TRUE(window.openImage(QStringLiteral(CMEDIT_SAMPLE_PHOTO))) << window.lastError().toStdString();
+  QStringList saved;
+  const auto shot = [&](const QString& name) {
+    QTest::qWait(150);  // let the canvas paint its last frame
+    const QString path = out + QLatin1Char('/') + name + QStringLiteral(".png");
+    ASSERT_TRUE(window.grab().toImage().save(path)) << path.toStdString();
+    saved << path;
+  };
+  shot(QStringLiteral("1-photo"));
+
+  cm::ui::Canvas* canvas = window.canvas();
+  QSignalSpy ready(window.controller(), &cm::ui::EditController::previewReady);
+  window.setBrushDiameter(40);
+  const QVector<QPointF> stroke = {{300, 180}, {330, 200}, {360, 230}, {380, 270}};
+  QTest::mousePress(canvas, Qt::LeftButton, {}, canvas->imageToWidget(stroke[0]).toPoint());
+  for (const QPointF& p : stroke) QTest::mouseMove(canvas, canvas->imageToWidget(p).toPoint());
+  QTest::mouseRelease(canvas, Qt::LeftButton, {}, canvas->imageToWidget(stroke.back()).toPoint());
+  ASSERT_TRUE(ready.wait(30000)) << window.lastError().toStdString();
+  shot(QStringLiteral("2-inpaint-preview"));
+
+  QSignalSpy strip(window.controller(), &cm::ui::EditController::variationsReady);
+  const QList<QPushButton*> buttons = window.findChildren<QPushButton*>();
+  const auto show = std::find_if(buttons.begin(), buttons.end(), [](QPushButton* b) { return b->text().startsWith(QStringLiteral("Show")); });
+  ASSERT_NE(show, buttons.end());
+  (*show)->click();
+  ASSERT_TRUE(strip.wait(60000)) << window.lastError().toStdString();
+  shot(QStringLiteral("3-variations"));
+  window.applyAction()->trigger();
+
+  window.setTool(cm::ui::Tool::Select);
+  ready.clear();
+  QTest::mousePress(canvas, Qt::LeftButton, {}, canvas->imageToWidget(QPointF(120, 100)).toPoint());
+  QTest::mouseMove(canvas, canvas->imageToWidget(QPointF(180, 150)).toPoint());
+  QTest::mouseRelease(canvas, Qt::LeftButton, {}, canvas->imageToWidget(QPointF(248, 196)).toPoint());
+  ASSERT_TRUE(ready.wait(60000)) << window.lastError().toStdString();
+  shot(QStringLiteral("4-superres-preview"));
+
+  window.overlayAction()->trigger();
+  shot(QStringLiteral("5-debug-overlay"));
+  for (const QString& path : saved) EXPECT_GT(QFileInfo(path).size(), 10000) << path.toStdString();
 }
 
 TEST(MainWindow, AutosaveBringsBackTheWorkingDocument) {
