@@ -19,6 +19,7 @@
 #include "core/edit/linear_operator.h"
 #include "core/edit/region.h"
 #include "core/edit/resample.h"
+#include "core/imageio/image_file.h"
 #include "core/model/model_loader.h"
 #include "core/sampling/multistep.h"
 #include "core/train/data_source.h"
@@ -360,16 +361,21 @@ int main(int argc, char** argv) {
     for (int k : sample_step_counts) row(std::to_string(k) + (k > 1 ? " steps" : " step"), swd_steps[k]);
 
     if (!out.empty()) {
+      const auto write = [&](const fs::path& path, const at::Tensor& grid) {  // compressed PNG, unlike write_png
+        cm::imageio::Image image;
+        image.rgb = grid.permute({2, 0, 1}).unsqueeze(0).to(at::kFloat) / 127.5 - 1;
+        cm::imageio::save_image(path, image);
+      };
       const auto save = [&](const std::map<int, std::vector<at::Tensor>>& rows, const std::string& name) {
         std::vector<at::Tensor> all;
         for (const auto& [k, images] : rows) all.insert(all.end(), images.begin(), images.end());
-        cm::train::write_png(out / name, cm::train::image_grid(at::cat(all), int(rows.begin()->second.size())));
+        write(out / name, cm::train::image_grid(at::cat(all), int(rows.begin()->second.size())));
       };
       save(grid_inpaint, "inpaint.png");
       save(grid_sr, "superres.png");
       save(grid_col, "colorize.png");
       for (const auto& [k, images] : generated)
-        cm::train::write_png(out / ("samples-" + std::to_string(k) + "step.png"), cm::train::image_grid(images.slice(0, 0, 32), 8));
+        write(out / ("samples-" + std::to_string(k) + "step.png"), cm::train::image_grid(images.slice(0, 0, 32), 8));
     }
     return 0;
   } catch (const std::exception& e) {
