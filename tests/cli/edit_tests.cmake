@@ -106,9 +106,13 @@ cmedit_cli_test(cli.error_bad_strength FIXTURE cli_files
 cmedit_cli_test(cli.error_unknown_format FIXTURE cli_files
   COMMAND ${CLI} generate ${M} -o ${D}/x.xyz
   EXIT 6 STDERR "unknown image format '.xyz'")
-cmedit_cli_test(cli.error_no_builtin_model FIXTURE cli_files
-  COMMAND ${CMAKE_COMMAND} -E env --unset=CMEDIT_MODEL ${CLI} generate -o ${D}/x.png
-  EXIT 3 STDERR "^cmedit-cli: no built-in model is installed")
+cmedit_cli_test(cli.builtin_model_by_default FIXTURE cli_files
+  COMMAND ${CMAKE_COMMAND} -E env --unset=CMEDIT_MODEL ${CLI} generate --no-progress -o ${D}/builtin.png
+  EXIT 0 STDERR "wrote .*builtin.png"
+  THEN ${FX} size ${D}/builtin.png 64 64)
+cmedit_cli_test(cli.error_missing_model_in_env FIXTURE cli_files
+  COMMAND ${CMAKE_COMMAND} -E env CMEDIT_MODEL=${D}/no_such_model ${CLI} generate -o ${D}/x.png
+  EXIT 3 STDERR "no_such_model")
 cmedit_cli_test(cli.error_cuda_missing FIXTURE cli_files
   COMMAND ${CLI} generate ${M} --device cuda:9 -o ${D}/x.png
   EXIT 7 STDERR "CUDA")

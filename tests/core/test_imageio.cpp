@@ -55,7 +55,7 @@ TEST(ImageIo, Png8RoundTripIsBitExact) {
 TEST(ImageIo, Png16RoundTripKeepsAllSixteenBits) {
   cm::testing::TempDir dir;
   const Image original = random_image(16, 9, 16);
-  save_image(dir / "a.png", original, {16});
+  save_image(dir / "a.png", original, {16, 95, ""});
   const Image loaded = load_image(dir / "a.png");
   EXPECT_EQ(loaded.bit_depth, 16);
   EXPECT_TRUE(at::equal(levels_of(loaded.rgb, 16), levels_of(original.rgb, 16)));
@@ -96,7 +96,7 @@ TEST(ImageIo, GrayFileGivesThreeEqualChannels) {
 TEST(ImageIo, JpegIsWrittenAtEightBitsWhateverIsAsked) {
   cm::testing::TempDir dir;
   const Image original = random_image(16, 16, 16);
-  save_image(dir / "a.jpg", original, {16, 90});
+  save_image(dir / "a.jpg", original, {16, 90, ""});
   const Image loaded = load_image(dir / "a.jpg");
   EXPECT_EQ(loaded.bit_depth, 8);
   EXPECT_EQ(loaded.width(), 16);
