@@ -84,8 +84,9 @@ class Trainer {
   const TrainConfig& config() const { return config_; }
   c10::Device device() const { return device_; }
 
-  // The objective on fixed batches of `source` (keys 0…batches−1, never training keys' noise),
-  // with the online network, no dropout and no update: a held-out loss comparable over time.
+  // The objective on fixed batches of `source`, with noise keys no training step uses, the online
+  // network, no dropout and no update: a held-out loss comparable over time. For ct it is taken
+  // on the final grid (N = s1 + 1) whatever the curriculum's current N.
   double evaluate_loss(const DataSource& source, int batches, int64_t batch_size) const;
 
   // The EMA network as f(x, σ) (the consistency function, or D for EDM runs), dropout off.
