@@ -62,7 +62,8 @@ a horizontal flip. Photos in the pack's test split (or, for a folder, --test-fra
 by name) are never trained on; they give the held-out loss.
 
 model (a new run):
-  --arch FILE.json     UNet flags in the official spelling (as a model card's "architecture")
+  --arch FILE.json     UNet flags in the official spelling, or a model card (its "architecture")
+  --init MODEL         start from a model's weights (fine-tuning; its architecture by default)
   --size 64 --channels 64 --res-blocks 2 --mult 1,2,2,2 --attention 16,8 --head-channels 32
   --dropout P          (default: 0.2 ct, 0 cd, 0.1 edm)
 training:
@@ -156,7 +157,9 @@ cm::model::UNetConfig architecture_from(Options& o, cm::train::TrainMode mode) {
     std::ifstream in(o.str("--arch"));
     if (!in) throw Error(ErrorCode::FileNotFound, "cannot open architecture file '" + o.str("--arch") + "'");
     try {
-      a = cm::model::unet_config_from_json(nlohmann::json::parse(in));
+      const nlohmann::json j = nlohmann::json::parse(in);
+      // Official flags, or a model card (whose "architecture" holds them).
+      a = cm::model::unet_config_from_json(j.contains("architecture") ? j.at("architecture") : j);
     } catch (const nlohmann::json::exception& e) {
       throw Error(ErrorCode::CorruptFile, std::string("architecture file is not valid JSON: ") + e.what());
     }
@@ -286,9 +289,24 @@ int start(const std::string& mode_name, const std::vector<std::string>& args) {
   }
   const bool arch_given = o.has("--arch") || o.has("--size") || o.has("--channels") || o.has("--res-blocks") || o.has("--mult") ||
                           o.has("--attention") || o.has("--head-channels");
-  if (c.mode == cm::train::TrainMode::Cd && !arch_given) {
+  // --init MODEL: start from a model's weights (to fine-tune it, or to go on across machines
+  // when only the exported model travelled); its architecture unless one is given.
+  std::optional<cm::model::StateDict> init_weights;
+  std::optional<cm::model::UNetConfig> init_architecture;
+  if (o.has("--init")) {
+    const cm::model::LoadedModel m = cm::model::load_model(cm::model::find_model(o.str("--init")));
+    if (m.card.parameterization != c.parameterization())
+      throw Error(ErrorCode::BadArgument, "cmedit-train " + mode_name + " --init needs a model of parameterization \"" +
+                                              cm::model::to_string(c.parameterization()) + "\"");
+    init_weights = m.function->unet().state_dict();
+    init_architecture = m.card.architecture;
+  }
+  if (c.mode == cm::train::TrainMode::Cd && !arch_given && !init_architecture) {
     c.architecture = teacher.teacher_architecture;
     c.architecture.dropout = o.num("--dropout", 0.0);
+  } else if (init_architecture && !arch_given) {
+    c.architecture = *init_architecture;
+    c.architecture.dropout = o.num("--dropout", mode_name == "ct" ? 0.2 : mode_name == "edm" ? 0.1 : 0.0);
   } else {
     c.architecture = architecture_from(o, c.mode);
   }
@@ -325,13 +343,18 @@ int start(const std::string& mode_name, const std::vector<std::string>& args) {
   c.validate();
 
   const DataSources d = data_sources(data, test_fraction, c);
-  const bool copy_teacher = teacher.teacher_weights && init_from_teacher && same_architecture(c.architecture, teacher.teacher_architecture);
-  cm::train::Trainer trainer(c, d.train, device, teacher.teacher, copy_teacher ? &*teacher.teacher_weights : nullptr);
+  if (init_architecture && !same_architecture(c.architecture, *init_architecture))
+    throw Error(ErrorCode::ShapeMismatch, "--init: the model's architecture differs from the one asked for");
+  const bool copy_teacher = !init_weights && teacher.teacher_weights && init_from_teacher &&
+                            same_architecture(c.architecture, teacher.teacher_architecture);
+  const cm::model::StateDict* start_from = init_weights ? &*init_weights : copy_teacher ? &*teacher.teacher_weights : nullptr;
+  cm::train::Trainer trainer(c, d.train, device, teacher.teacher, start_from);
   cm::train::start_run(run_dir, c);
   std::fprintf(stderr, "cmedit-train %s: %lld parameters on %s; %lld training photos, %lld held out; run %s\n", mode_name.c_str(),
                static_cast<long long>(cm::model::UNet(c.architecture, trainer.online_weights()).parameter_count()),
                device.str().c_str(), static_cast<long long>(d.train_photos), static_cast<long long>(d.test_photos), run_dir.c_str());
   if (copy_teacher) std::fputs("the student starts from the teacher's weights (as the official CD does)\n", stderr);
+  if (init_weights) std::fprintf(stderr, "starting from the weights of %s\n", o.str("--init").c_str());
   return train(trainer, run_dir, options, d.held_out.get());
 }
 

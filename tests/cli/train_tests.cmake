@@ -45,6 +45,12 @@ cmedit_cli_test(train.ct FIXTURE train_photos
     && ${CLI} generate --model ${P}/ct_model --steps 2 --no-progress -o ${P}/ct_sample.png
     && ${FX} size ${P}/ct_sample.png 16 16)
 set_tests_properties(train.ct PROPERTIES FIXTURES_SETUP train_ct_model)
+cmedit_cli_test(train.ct_fine_tunes_a_model FIXTURE train_ct_model
+  COMMAND ${T} ct --data ${P}/photos.cmpack --run ${P}/ft --init ${P}/ct_model --iterations 2 --batch 4 --threads 1 --sample-every 0
+  EXIT 0 STDERR "starting from the weights of .*ct_model.*step 2/2")
+cmedit_cli_test(train.init_needs_the_same_parameterization FIXTURE train_ct_model
+  COMMAND ${T} edm --data ${P}/photos.cmpack --run ${P}/ft2 --init ${P}/ct_model
+  EXIT 2 STDERR "cmedit-train edm --init needs a model of parameterization \"edm\"")
 cmedit_cli_test(train.ct_run_exists FIXTURE train_ct_model COMMAND ${T} ct --data ${P}/photos.cmpack --run ${P}/ct
   EXIT 2 STDERR "holds a run already")
 
