@@ -46,12 +46,12 @@ cmedit_cli_test(train.ct FIXTURE train_photos
     && ${FX} size ${P}/ct_sample.png 16 16)
 set_tests_properties(train.ct PROPERTIES FIXTURES_SETUP train_ct_model)
 cmedit_cli_test(train.ct_fine_tunes_a_model FIXTURE train_ct_model
-  COMMAND ${T} ct --data ${P}/photos.cmpack --run ${P}/ft --init ${P}/ct_model --iterations 2 --batch 4 --threads 1 --sample-every 0
+  COMMAND ${T} ct --data ${P}/photos --run ${P}/ft --init ${P}/ct_model --iterations 2 --batch 4 --threads 1 --sample-every 0
   EXIT 0 STDERR "starting from the weights of .*ct_model.*step 2/2")
 cmedit_cli_test(train.init_needs_the_same_parameterization FIXTURE train_ct_model
-  COMMAND ${T} edm --data ${P}/photos.cmpack --run ${P}/ft2 --init ${P}/ct_model
+  COMMAND ${T} edm --data ${P}/photos --run ${P}/ft2 --init ${P}/ct_model
   EXIT 2 STDERR "cmedit-train edm --init needs a model of parameterization \"edm\"")
-cmedit_cli_test(train.ct_run_exists FIXTURE train_ct_model COMMAND ${T} ct --data ${P}/photos.cmpack --run ${P}/ct
+cmedit_cli_test(train.ct_run_exists FIXTURE train_ct_model COMMAND ${T} ct --data ${P}/photos --run ${P}/ct
   EXIT 2 STDERR "holds a run already")
 
 # EDM teacher on the pack, exported, then distilled (the student starts from the teacher's weights).
@@ -63,5 +63,5 @@ cmedit_cli_test(train.edm_then_cd FIXTURE train_pack
     && ${T} export ${P}/cd ${P}/cd_model
     && ${CLI} generate --model ${P}/cd_model --steps 1 --no-progress -o ${P}/cd_sample.png)
 cmedit_cli_test(train.cd_needs_an_edm_teacher FIXTURE train_ct_model
-  COMMAND ${T} cd --data ${P}/photos.cmpack --run ${P}/cd2 --teacher ${P}/ct_model
+  COMMAND ${T} cd --data ${P}/photos --run ${P}/cd2 --teacher ${P}/ct_model
   EXIT 2 STDERR "the CD teacher must be an EDM denoiser")
