@@ -295,9 +295,10 @@ int start(const std::string& mode_name, const std::vector<std::string>& args) {
   std::optional<cm::model::UNetConfig> init_architecture;
   if (o.has("--init")) {
     const cm::model::LoadedModel m = cm::model::load_model(cm::model::find_model(o.str("--init")));
-    if (m.card.parameterization != c.parameterization())
-      throw Error(ErrorCode::BadArgument, "cmedit-train " + mode_name + " --init needs a model of parameterization \"" +
-                                              cm::model::to_string(c.parameterization()) + "\"");
+    // A consistency model may start from an EDM denoiser (the official CT and CD commands do),
+    // but an EDM denoiser is not trained from a consistency model.
+    if (c.mode == cm::train::TrainMode::Edm && m.card.parameterization != cm::model::Parameterization::Edm)
+      throw Error(ErrorCode::BadArgument, "cmedit-train edm --init needs a model of parameterization \"edm\"");
     init_weights = m.function->unet().state_dict();
     init_architecture = m.card.architecture;
   }
