@@ -333,7 +333,7 @@ int main(int argc, char** argv) {
     for (int k : step_counts)
       std::printf("| cmedit, %d step%s | %.2f | %.3f |\n", k, k > 1 ? "s" : "", m["inpaint psnr cm" + std::to_string(k)].value(),
                   m["inpaint ssim cm" + std::to_string(k)].value());
-    std::printf("\nSuper-resolution ×4 (from the 4×4 means), whole photo:\n\n| method | PSNR (dB) | SSIM | max |4×4 mean − input| |\n|---|---|---|---|\n");
+    std::printf("\nSuper-resolution ×4 (from the 4×4 means), whole photo:\n\n| method | PSNR (dB) | SSIM | max deviation of a 4×4 mean from its input pixel |\n|---|---|---|---|\n");
     std::printf("| bicubic | %.2f | %.3f | — |\n", m["sr psnr bicubic"].value(), m["sr ssim bicubic"].value());
     for (int k : step_counts) {
       const std::string s = std::to_string(k);
