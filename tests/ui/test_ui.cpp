@@ -167,6 +167,12 @@ class Editor : public ::testing::Test {
     EXPECT_TRUE(window.openImage(in));
     return photo;
   }
+  // The variations panel's "Show N variations" button.
+  QPushButton* showVariationsButton() {
+    for (QPushButton* b : window.findChildren<QPushButton*>())
+      if (b->text().startsWith(QStringLiteral("Show"))) return b;
+    return nullptr;
+  }
   QTemporaryDir dir;
   cm::ui::MainWindow window;
 };
@@ -260,10 +266,9 @@ TEST_F(Editor, AStripOfVariationsAndPickingOne) {
   openPhoto(48, 40, [](int x, int y) { return QColor(5 * x, 6 * y, 90); });
   window.document()->paintStroke(cm::ui::Layer::Mask, {QPointF(20, 20)}, cm::ui::Brush{8, 1.0});
   QSignalSpy strip(window.controller(), &cm::ui::EditController::variationsReady);
-  const QList<QPushButton*> buttons = window.findChildren<QPushButton*>();
-  const auto show = std::find_if(buttons.begin(), buttons.end(), [](QPushButton* b) { return b->text().startsWith(QStringLiteral("Show")); });
-  ASSERT_NE(show, buttons.end());
-  (*show)->click();
+  QPushButton* show = showVariationsButton();
+  ASSERT_NE(show, nullptr);
+  show->click();
   ASSERT_TRUE(strip.wait(20000)) << window.lastError().toStdString();
   const QVector<QImage> variations = window.controller()->variations();
   ASSERT_EQ(variations.size(), 4);
@@ -306,10 +311,9 @@ TEST_F(Editor, ScreenshotsOfTheMainStates) {
   shot(QStringLiteral("2-inpaint-preview"));
 
   QSignalSpy strip(window.controller(), &cm::ui::EditController::variationsReady);
-  const QList<QPushButton*> buttons = window.findChildren<QPushButton*>();
-  const auto show = std::find_if(buttons.begin(), buttons.end(), [](QPushButton* b) { return b->text().startsWith(QStringLiteral("Show")); });
-  ASSERT_NE(show, buttons.end());
-  (*show)->click();
+  QPushButton* show = showVariationsButton();
+  ASSERT_NE(show, nullptr);
+  show->click();
   ASSERT_TRUE(strip.wait(60000)) << window.lastError().toStdString();
   shot(QStringLiteral("3-variations"));
   window.applyAction()->trigger();
