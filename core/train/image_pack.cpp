@@ -52,7 +52,7 @@ Split split_for(const std::string& name, double test_fraction) {
   return u < test_fraction ? Split::Test : Split::Train;
 }
 
-ImagePack read_image_pack(const std::filesystem::path& path) {
+ImagePack read_image_pack(const std::filesystem::path& path, PackRead what) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(ErrorCode::FileNotFound, "cannot open image pack '" + path.string() + "'");
   std::error_code ec;
@@ -121,14 +121,18 @@ ImagePack read_image_pack(const std::filesystem::path& path) {
     if (offset != expected_offset) corrupt(path, who + ": images must tile the data section in order (gap or overlap)");
     if (offset + bytes > data_size) corrupt(path, who + " runs past the end of the file (truncated?)");
     expected_offset = offset + bytes;
-    std::vector<uint8_t> raw(bytes);
-    if (!in.read(reinterpret_cast<char*>(raw.data()), std::streamsize(bytes)))
-      throw Error(ErrorCode::Io, "reading image pack '" + path.string() + "' failed at " + who);
-    if (encoding == "rgb8") {
+    im.height = height;
+    im.width = width;
+    const std::string failed = "reading image pack '" + path.string() + "' failed at " + who;
+    if (what == PackRead::Catalogue) {
+      if (!in.seekg(std::streamoff(bytes), std::ios::cur)) throw Error(ErrorCode::Io, failed);
+    } else if (encoding == "rgb8") {
       im.pixels = at::empty({height, width, 3}, at::kByte);
-      std::memcpy(im.pixels.data_ptr<uint8_t>(), raw.data(), raw.size());
+      if (!in.read(reinterpret_cast<char*>(im.pixels.data_ptr<uint8_t>()), std::streamsize(bytes))) throw Error(ErrorCode::Io, failed);
     } else {
-      im.pixels = decode_jpeg(raw.data(), raw.size(), "image pack '" + path.string() + "': " + who);
+      std::vector<uint8_t> jpeg(bytes);
+      if (!in.read(reinterpret_cast<char*>(jpeg.data()), std::streamsize(bytes))) throw Error(ErrorCode::Io, failed);
+      im.pixels = decode_jpeg(jpeg.data(), jpeg.size(), "image pack '" + path.string() + "': " + who);
       if (im.pixels.size(0) != height || im.pixels.size(1) != width)
         corrupt(path, fmt::format("{}: the JPEG is {}×{}, the header says {}×{}", who, im.pixels.size(1), im.pixels.size(0), width, height));
     }

@@ -29,8 +29,9 @@ struct PackImage {
   Split split = Split::Train;
   std::string license;  // SPDX-style identifier or free text
   std::string source;   // package, URL or author
-  at::Tensor pixels;    // [H, W, 3] uint8, contiguous
+  at::Tensor pixels;    // [H, W, 3] uint8, contiguous; undefined when read with PackRead::Catalogue
   std::vector<std::uint8_t> jpeg;  // writing only: when set, stored as these JPEG bytes of `pixels`
+  int64_t height = 0, width = 0;   // reading only: the stored size, also when the pixels were not read
 };
 
 struct ImagePack {
@@ -44,7 +45,10 @@ struct ImagePack {
 // Throws cm::Error: FileNotFound, CorruptFile (bad magic, header, sizes, undecodable or mis-sized
 // JPEG; the message names the file and the image), Unsupported (an unknown encoding, JPEG in a
 // build without a decoder, a newer version).
-ImagePack read_image_pack(const std::filesystem::path& path);
+// Catalogue reads the header only (names, splits, licences, sizes, metadata) and checks it against
+// the file's size, without reading or decoding any pixels: what an attribution list or a summary needs.
+enum class PackRead { Pixels, Catalogue };
+ImagePack read_image_pack(const std::filesystem::path& path, PackRead what = PackRead::Pixels);
 // Atomic write. Throws cm::Error(BadArgument) for duplicate names or pixels that are not
 // [H, W, 3] uint8, Io when the file cannot be written.
 void write_image_pack(const std::filesystem::path& path, const ImagePack& pack);

@@ -206,7 +206,7 @@ void export_run(const fs::path& run_dir, const fs::path& model_dir, const Export
   std::optional<ImagePack> pack;
   if (!config.data.empty() && fs::is_regular_file(config.data)) {
     try {
-      pack = read_image_pack(config.data);
+      pack = read_image_pack(config.data, PackRead::Catalogue);  // names and licences only
     } catch (const Error&) {
       pack.reset();  // not a pack (or gone): no attribution list
     }

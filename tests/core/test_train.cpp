@@ -337,6 +337,15 @@ TEST(ImagePack, RoundTripsPixelsSplitsAndAttribution) {
     EXPECT_TRUE(at::equal(back.images[i].pixels, pack.images[i].pixels));
   }
   EXPECT_EQ(back.count(Split::Train), 1);
+  const ImagePack catalogue = read_image_pack(dir / "p.cmpack", PackRead::Catalogue);
+  ASSERT_EQ(catalogue.images.size(), 2u);
+  EXPECT_EQ(catalogue.images[1].name, "b.png");
+  EXPECT_EQ(catalogue.images[1].license, "GPL-2+");
+  EXPECT_EQ(catalogue.images[1].split, Split::Test);
+  EXPECT_EQ(catalogue.images[0].height, 30);
+  EXPECT_EQ(catalogue.images[0].width, 40);
+  EXPECT_FALSE(catalogue.images[0].pixels.defined());
+  EXPECT_EQ(catalogue.metadata.at("weights_license"), "CC-BY-SA-4.0");
   ASSERT_EQ(back.pixels(Split::Test).size(), 1u);
   EXPECT_TRUE(at::equal(back.pixels(Split::Test)[0], pack.images[1].pixels));
 
@@ -365,6 +374,7 @@ TEST(ImagePack, CorruptOrHostileFilesGiveClearErrors) {
   EXPECT_CM_ERROR(read_image_pack(write("short", bytes.substr(0, 10))), ErrorCode::CorruptFile, "too short");
   EXPECT_CM_ERROR(read_image_pack(write("magic", "PNG" + bytes.substr(3))), ErrorCode::CorruptFile, "no CMPACK01 signature");
   EXPECT_CM_ERROR(read_image_pack(write("truncated", bytes.substr(0, bytes.size() - 5))), ErrorCode::CorruptFile, "runs past the end");
+  EXPECT_CM_ERROR(read_image_pack(dir / "truncated", PackRead::Catalogue), ErrorCode::CorruptFile, "runs past the end");
   EXPECT_CM_ERROR(read_image_pack(write("tail", bytes + "xx")), ErrorCode::CorruptFile, "2 bytes after the last image");
   std::string huge = bytes;
   const uint64_t lie = uint64_t(1) << 60;
@@ -398,6 +408,7 @@ TEST(ImagePack, JpegEntriesDecodeToTheirPixelsAndBadOnesAreCorrupt) {
   pack.images[0].jpeg.assign(pack.images[0].jpeg.size(), 0x55);  // same length, not a JPEG
   write_image_pack(dir / "bad.cmpack", pack);
   EXPECT_CM_ERROR(read_image_pack(dir / "bad.cmpack"), ErrorCode::CorruptFile, "'smooth.jpg': not a decodable JPEG");
+  EXPECT_EQ(read_image_pack(dir / "bad.cmpack", PackRead::Catalogue).images.size(), 2u);  // decodes nothing
   pack.images[0].jpeg = cm::imageio::encode_jpeg(smooth.slice(0, 0, 40), 90);  // header says 48 rows
   write_image_pack(dir / "lie.cmpack", pack);
   EXPECT_CM_ERROR(read_image_pack(dir / "lie.cmpack"), ErrorCode::CorruptFile, "the JPEG is 64×40, the header says 64×48");
