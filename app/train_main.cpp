@@ -13,7 +13,6 @@
 #include "core/base/log.h"
 #include "core/engine/device.h"
 #include "core/model/model_loader.h"
-#include "core/model/unet.h"
 #include "core/train/image_pack.h"
 #include "core/train/training_run.h"
 #ifdef CMEDIT_HAS_IMAGEIO
@@ -352,7 +351,7 @@ int start(const std::string& mode_name, const std::vector<std::string>& args) {
   cm::train::Trainer trainer(c, d.train, device, teacher.teacher, start_from);
   cm::train::start_run(run_dir, c);
   std::fprintf(stderr, "cmedit-train %s: %lld parameters on %s; %lld training photos, %lld held out; run %s\n", mode_name.c_str(),
-               static_cast<long long>(cm::model::UNet(c.architecture, trainer.online_weights()).parameter_count()),
+               static_cast<long long>(trainer.parameter_count()),
                device.str().c_str(), static_cast<long long>(d.train_photos), static_cast<long long>(d.test_photos), run_dir.c_str());
   if (copy_teacher) std::fputs("the student starts from the teacher's weights (as the official CD does)\n", stderr);
   if (init_weights) std::fprintf(stderr, "starting from the weights of %s\n", o.str("--init").c_str());
@@ -426,9 +425,9 @@ int info(const std::vector<std::string>& args) {
   if (args.size() != 2) throw Error(ErrorCode::BadArgument, "usage: cmedit-train info RUN|PACK");
   const fs::path p = args[1];
   if (fs::is_regular_file(p)) {
-    const cm::train::ImagePack pack = cm::train::read_image_pack(p);
+    const cm::train::ImagePack pack = cm::train::read_image_pack(p, cm::train::PackRead::Catalogue);
     int64_t pixels = 0;
-    for (const auto& im : pack.images) pixels += im.pixels.size(0) * im.pixels.size(1);
+    for (const auto& im : pack.images) pixels += im.height * im.width;
     std::printf("image pack %s\n  photos: %lld training, %lld held out\n  pixels: %.1f M\n", p.c_str(),
                 static_cast<long long>(pack.count(cm::train::Split::Train)), static_cast<long long>(pack.count(cm::train::Split::Test)),
                 double(pixels) / 1e6);

@@ -174,10 +174,7 @@ at::Tensor brush_mask(int size, std::uint64_t seed) {
       p = q;
     }
   }
-  at::Tensor t = at::empty({1, 1, size, size}, at::kFloat);
-  for (int y = 0; y < size; ++y)
-    for (int x = 0; x < size; ++x) t[0][0][y][x] = m.at<uint8_t>(y, x) > 127 ? 1.0f : 0.0f;
-  return t;
+  return (at::from_blob(m.data, {1, 1, size, size}, at::kByte) > 127).to(at::kFloat);  // a copy: m dies here
 }
 
 cv::Mat to_bgr8(const at::Tensor& image) {

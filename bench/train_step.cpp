@@ -82,7 +82,7 @@ int main(int argc, char** argv) {
       teacher = std::make_shared<cm::model::UNetFunction>(unet, cm::model::Parameterization::Edm, cm::model::ModelSpec{});
     }
     cm::train::Trainer trainer(c, std::make_shared<NoiseImages>(c.architecture.image_size), device, teacher);
-    const int64_t params = cm::model::UNet(c.architecture, trainer.online_weights()).parameter_count();
+    const int64_t params = trainer.parameter_count();
 
     const auto sync = [&] {
       if (device.is_cuda()) trainer.online_weights();  // a device→host copy waits for the queue

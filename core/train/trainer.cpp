@@ -226,6 +226,15 @@ Trainer::Trainer(TrainConfig config, std::shared_ptr<const DataSource> data, c10
 
 std::vector<at::Tensor> Trainer::parameters() const { return online_->parameters(); }
 
+int Trainer::grid_points(int64_t key) const {
+  switch (config_.mode) {
+    case TrainMode::Ct: return ict_discretization(key, config_.iterations, config_.ct_s0, config_.ct_s1);
+    case TrainMode::Cd: return config_.cd_points;
+    case TrainMode::Edm: return 0;
+  }
+  return 0;
+}
+
 at::Tensor Trainer::loss_for(int64_t key, const DataSource& source, int64_t batch_size, bool training) const {
   const Parameterized p{config_.parameterization(), config_.noise};
   const at::Tensor x0 = source.batch(std::uint64_t(key), batch_size).to(device_);
@@ -247,9 +256,7 @@ at::Tensor Trainer::loss_for(int64_t key, const DataSource& source, int64_t batc
     return (weight * distance(denoised, x0, Metric::L2)).mean();
   }
 
-  const int n = config_.mode == TrainMode::Ct ? ict_discretization(key, config_.iterations, config_.ct_s0, config_.ct_s1)
-                                               : config_.cd_points;
-  const std::vector<double> sigmas = increasing_karras_sigmas(n, config_.noise);
+  const std::vector<double> sigmas = increasing_karras_sigmas(grid_points(key), config_.noise);
   const NoisePairs pairs = config_.mode == TrainMode::Ct
                                ? sample_pairs(sigmas, lognormal_pair_probabilities(sigmas, config_.ct_p_mean, config_.ct_p_std), batch_size, gen)
                                : sample_uniform_pairs(sigmas, batch_size, gen);
@@ -288,8 +295,7 @@ StepStats Trainer::step() {
   stats.grad_norm = report.grad_norm;
   stats.lr = report.lr;
   stats.skipped = report.skipped || !std::isfinite(stats.loss);
-  if (config_.mode == TrainMode::Ct) stats.discretization = ict_discretization(step_, config_.iterations, config_.ct_s0, config_.ct_s1);
-  if (config_.mode == TrainMode::Cd) stats.discretization = config_.cd_points;
+  stats.discretization = grid_points(step_);
 
   if (!stats.skipped) {
     const std::vector<at::Tensor> online = parameters();

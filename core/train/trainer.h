@@ -81,6 +81,7 @@ class Trainer {
 
   StepStats step();
   int64_t steps_done() const { return step_; }
+  int64_t parameter_count() const { return online_->parameter_count(); }
   const TrainConfig& config() const { return config_; }
   c10::Device device() const { return device_; }
 
@@ -105,6 +106,8 @@ class Trainer {
  private:
   at::Tensor loss_for(int64_t key, const DataSource& source, int64_t batch_size, bool training) const;
   std::vector<at::Tensor> parameters() const;
+  // N of the noise grid step `key` trains on: iCT's curriculum, CD's fixed grid, 0 for EDM.
+  int grid_points(int64_t key) const;
 
   TrainConfig config_;
   std::shared_ptr<const DataSource> data_;
