@@ -5,6 +5,8 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
+#include <cmath>
+
 namespace cm::edit {
 
 void validate_mask(const at::Tensor& image, const at::Tensor& mask) {
@@ -17,9 +19,12 @@ void validate_mask(const at::Tensor& image, const at::Tensor& mask) {
   if (mask.size(0) != 1 && mask.size(0) != image.size(0))
     throw Error(ErrorCode::ShapeMismatch,
                 fmt::format("{} masks were given for {} images (give one, or one per image)", mask.size(0), image.size(0)));
-  const at::Tensor m = mask.to(at::kFloat);
-  if (!m.isfinite().all().item<bool>()) throw Error(ErrorCode::BadArgument, "the mask holds NaN or infinite values");
-  if (m.min().item<float>() < 0.f || m.max().item<float>() > 1.f)
+  if (mask.numel() == 0) return;
+  // One pass: min and max propagate NaN, and an infinity is an extreme.
+  const auto [lowest, highest] = at::aminmax(mask.to(at::kFloat));
+  const float lo = lowest.item<float>(), hi = highest.item<float>();
+  if (!std::isfinite(lo) || !std::isfinite(hi)) throw Error(ErrorCode::BadArgument, "the mask holds NaN or infinite values");
+  if (lo < 0.f || hi > 1.f)
     throw Error(ErrorCode::BadArgument, "mask values must lie in [0, 1] (1 = edit, 0 = keep)");
 }
 

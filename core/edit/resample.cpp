@@ -20,11 +20,19 @@ at::Tensor feather_weights(const at::Tensor& mask, int grow, int feather) {
   if (grow < 0 || feather < 0) throw Error(ErrorCode::BadArgument, "grow and feather must be ≥ 0 pixels");
   at::Tensor grown = (mask > 0).to(at::kFloat);
   const int reach = grow + feather;
-  if (reach > 0) grown = at::max_pool2d(grown, {2 * reach + 1, 2 * reach + 1}, {1, 1}, {reach, reach});
+  // Both box filters are separable (a rows pass, then a columns pass): 2·(2r+1) reads per pixel
+  // instead of (2r+1)², 10× less at the default radius; the same maxima, the same averages up to
+  // rounding (the count of a clipped box is the product of its row and column counts).
+  if (reach > 0) {
+    grown = at::max_pool2d(grown, {2 * reach + 1, 1}, {1, 1}, {reach, 0});
+    grown = at::max_pool2d(grown, {1, 2 * reach + 1}, {1, 1}, {0, reach});
+  }
   if (feather == 0) return grown;
   // Inside the grown-by-`grow` mask every box of radius `feather` holds only ones: weight 1 exactly.
-  return at::avg_pool2d(grown, {2 * feather + 1, 2 * feather + 1}, {1, 1}, {feather, feather},
-                        /*ceil_mode=*/false, /*count_include_pad=*/false);
+  const auto average = [](const at::Tensor& x, int64_t ky, int64_t kx) {
+    return at::avg_pool2d(x, {2 * ky + 1, 2 * kx + 1}, {1, 1}, {ky, kx}, /*ceil_mode=*/false, /*count_include_pad=*/false);
+  };
+  return average(average(grown, feather, 0), 0, feather);
 }
 
 namespace {

@@ -47,7 +47,7 @@ struct EditRequest {
 
 struct Timings {
   double prepare_ms = 0;    // windows, resampling, references: before the first evaluation
-  double model_ms = 0;      // inside f
+  double model_ms = 0;      // inside f (on a GPU: queueing it; the device time lands in later phases)
   double steps_ms = 0;      // the rest of the loop: noise, projections, progress
   double composite_ms = 0;  // after the last evaluation: scaling back, compositing
   double total_ms = 0;

@@ -4,6 +4,7 @@
 #include "core/engine/device.h"
 #include "core/engine/execute.h"
 #include "core/model/model_loader.h"
+#include "core/model/stop_check.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -221,6 +222,7 @@ struct Engine::State {
     };
     try {
       if (!model) throw Error(ErrorCode::BadArgument, "no model is loaded");
+      const model::StopCheckScope stop_between_blocks([job] { return job->cancelled.load(); });
       r.image = run_with_memory_retry(job->request, control, r.timings, &r.sigmas);
       r.status = JobStatus::Done;
     } catch (const Error& e) {

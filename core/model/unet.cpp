@@ -1,9 +1,11 @@
 #include "core/model/unet.h"
 
 #include "core/base/error.h"
+#include "core/model/stop_check.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
+#include <torch/version.h>
 
 #include <cmath>
 #include <set>
@@ -138,6 +140,7 @@ struct Forward {
   const std::map<std::string, at::Tensor>& w;
   const UNetConfig& cfg;
   double dropout = 0.0;  // > 0 only in training mode
+  bool fused_attention = false;
 
   const at::Tensor& p(const std::string& name) const { return w.at(name); }
 
@@ -189,10 +192,24 @@ struct Forward {
     const at::Tensor q = qkv.select(1, 0).reshape({b * heads, d, t});
     const at::Tensor k = qkv.select(1, 1).reshape({b * heads, d, t});
     const at::Tensor v = qkv.select(1, 2).reshape({b * heads, d, t});
-    const at::Tensor scores = at::bmm(q.transpose(1, 2), k) * (1.0 / std::sqrt(double(d)));  // [bh, t_query, t_key]
-    const at::Tensor weights = at::softmax(scores.to(at::kFloat), -1).to(v.scalar_type());
-    const at::Tensor out = at::bmm(v, weights.transpose(1, 2)).reshape({b, c, x.size(2), x.size(3)});
+    const at::Tensor out = (fused_attention ? fused_heads(q, k, v) : explicit_heads(q, k, v)).reshape({b, c, x.size(2), x.size(3)});
     return x + conv1x1(out, l.prefix + ".proj_out");
+  }
+
+  // q, k, v: [bh, d, t] → [bh, d, t], softmax(qᵀk/√d) over keys, in float32 as cm/unet.py does.
+  static at::Tensor explicit_heads(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
+    const at::Tensor scores = at::bmm(q.transpose(1, 2), k) * (1.0 / std::sqrt(double(q.size(1))));  // [bh, t_query, t_key]
+    const at::Tensor weights = at::softmax(scores.to(at::kFloat), -1).to(v.scalar_type());
+    return at::bmm(v, weights.transpose(1, 2));
+  }
+
+  // The same product through one fused kernel; its default scale is 1/√d too.
+  static at::Tensor fused_heads(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
+#if TORCH_VERSION_MAJOR >= 2
+    return at::scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)).transpose(1, 2);
+#else
+    return explicit_heads(q, k, v);
+#endif
   }
 
   at::Tensor layer(const Layer& layer, const at::Tensor& h, const at::Tensor& emb) const {
@@ -205,6 +222,7 @@ struct Forward {
   }
 
   at::Tensor block(const Block& block, at::Tensor h, const at::Tensor& emb) const {
+    throw_if_stop_requested();  // a superseded preview stops here, within one block's time
     for (const Layer& l : block) h = layer(l, h, emb);
     return h;
   }
@@ -244,6 +262,51 @@ std::vector<ParameterSpec> unet_parameter_specs(const UNetConfig& cfg) {
   add_norm(s, "out.0", arch->out_norm_channels);
   add_conv(s, "out.2", cfg.out_channels(), arch->out_norm_channels, 3);
   return s;
+}
+
+namespace {
+
+// Walks the layers in order, following the resolution through the down- and up-sampling.
+struct FlopVisitor {
+  const UNetConfig& cfg;
+  double side;        // current feature-map side
+  double flops = 0;
+
+  double pixels() const { return side * side; }
+  double conv(int c_in, int c_out, int k) const { return 2.0 * c_in * c_out * k * k * pixels(); }
+  void operator()(const StemConv& l) { flops += conv(l.c_in, l.c_out, 3); }
+  void operator()(const ResBlock& l) {
+    if (l.resample == Resample::Down) side /= 2;  // in_layers' conv runs after the resampling
+    if (l.resample == Resample::Up) side *= 2;
+    flops += conv(l.c_in, l.c_out, 3) + conv(l.c_out, l.c_out, 3);
+    flops += 2.0 * cfg.time_embed_dim() * (cfg.use_scale_shift_norm ? 2 * l.c_out : l.c_out);
+    if (l.c_in != l.c_out) flops += conv(l.c_in, l.c_out, 1);
+  }
+  void operator()(const Attention& l) {
+    const double t = pixels();
+    flops += conv(l.channels, 3 * l.channels, 1) + conv(l.channels, l.channels, 1);
+    flops += 2 * (2.0 * l.channels * t * t);  // qᵀk and v·weights over all heads
+  }
+  void operator()(const ResampleConv& l) {
+    if (l.resample == Resample::Down) side /= 2;  // a stride-2 conv: output resolution
+    if (l.resample == Resample::Up) side *= 2;    // nearest upsampling, then the conv
+    flops += conv(l.channels, l.channels, 3);
+  }
+};
+
+}  // namespace
+
+double unet_flops(const UNetConfig& cfg) {
+  const auto arch = build_architecture(cfg);
+  const int mc = cfg.model_channels, E = cfg.time_embed_dim();
+  FlopVisitor visit{cfg, double(cfg.image_size)};
+  visit.flops = 2.0 * (mc * E + E * E);
+  for (const Block& b : arch->input_blocks)
+    for (const Layer& l : b) std::visit(visit, l);
+  for (const Layer& l : arch->middle_block) std::visit(visit, l);
+  for (const Block& b : arch->output_blocks)
+    for (const Layer& l : b) std::visit(visit, l);
+  return visit.flops + visit.conv(arch->out_norm_channels, cfg.out_channels(), 3);
 }
 
 at::Tensor timestep_embedding(const at::Tensor& t, int dim) {
@@ -292,7 +355,17 @@ void UNet::to(c10::Device device, c10::ScalarType dtype) {
     tensor = tensor.to(device, converts_to_half(name) ? dtype : at::kFloat);
   }
   dtype_ = dtype;
+  set_channels_last(channels_last_);
 }
+
+void UNet::set_channels_last(bool on) {
+  const auto format = on ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+  for (auto& [name, tensor] : weights_)
+    if (tensor.dim() == 4) tensor = tensor.contiguous(format);
+  channels_last_ = on;
+}
+
+bool UNet::has_fused_attention() { return TORCH_VERSION_MAJOR >= 2; }
 
 c10::Device UNet::device() const { return weights_.begin()->second.device(); }
 
@@ -324,7 +397,7 @@ at::Tensor UNet::forward_training(const at::Tensor& x, const at::Tensor& t, cons
 
 at::Tensor UNet::run(const at::Tensor& x, const at::Tensor& t, const at::Tensor& y, UNetTrace* trace,
                      double dropout) const {
-  const Forward f{weights_, config_, dropout};
+  const Forward f{weights_, config_, dropout, fused_attention_};
   at::Tensor temb = timestep_embedding(t, config_.model_channels);
   at::Tensor emb = f.linear(at::silu(f.linear(temb, "time_embed.0")), "time_embed.2");
   if (config_.num_classes > 0) {
@@ -335,6 +408,7 @@ at::Tensor UNet::run(const at::Tensor& x, const at::Tensor& t, const at::Tensor&
 
   std::vector<at::Tensor> skips;
   at::Tensor h = x.to(dtype_);
+  if (channels_last_) h = h.contiguous(at::MemoryFormat::ChannelsLast);
   for (const Block& b : arch_->input_blocks) {
     h = f.block(b, h, emb);
     skips.push_back(h);

@@ -27,6 +27,11 @@ struct ParameterSpec {
 // Every weight of the network in state_dict order, with its shape: what a checkpoint must hold.
 std::vector<ParameterSpec> unet_parameter_specs(const UNetConfig& config);
 
+// Floating-point operations of one forward pass for one image: 2 per multiply-add of every
+// convolution, linear layer and attention product (GroupNorm, activations and additions are
+// left out, as FLOP counts of networks usually do). Used by bench/one_step for the physical limit.
+double unet_flops(const UNetConfig& config);
+
 // Sinusoidal embedding of timesteps t [B] (cos first, then sin), width dim, float32 as torch does.
 at::Tensor timestep_embedding(const at::Tensor& t, int dim);
 
@@ -64,6 +69,17 @@ class UNet {
   // dtype; embeddings, GroupNorm and the out head stay float32, as in the official fp16 mode.
   void to(c10::Device device, c10::ScalarType dtype);
 
+  // Channels-last (NHWC) convolution weights and activations: what tensor cores and oneDNN prefer
+  // for half precision. Off by default; results agree with the default layout to rounding.
+  void set_channels_last(bool on);
+  bool channels_last() const { return channels_last_; }
+
+  // Attention through ATen's fused scaled_dot_product_attention (flash / memory-efficient kernels
+  // on CUDA) where this LibTorch has it (2.x); LibTorch 1.13 always uses the explicit softmax.
+  static bool has_fused_attention();
+  void set_fused_attention(bool on) { fused_attention_ = on && has_fused_attention(); }
+  bool fused_attention() const { return fused_attention_; }
+
   const UNetConfig& config() const { return config_; }
   c10::Device device() const;
   c10::ScalarType dtype() const { return dtype_; }
@@ -77,6 +93,8 @@ class UNet {
   std::vector<std::string> order_;  // state_dict order
   std::map<std::string, at::Tensor> weights_;
   c10::ScalarType dtype_;
+  bool channels_last_ = false;
+  bool fused_attention_ = has_fused_attention();
 };
 
 }  // namespace cm::model

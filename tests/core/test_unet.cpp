@@ -4,6 +4,7 @@
 #include "core/edit/resample.h"
 #include "core/expect_error.h"
 #include "core/golden_dir.h"
+#include "core/model/stop_check.h"
 #include "core/model/torch_checkpoint.h"
 #include "core/model/unet.h"
 #include "core/model/unet_function.h"
@@ -14,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <set>
 #include <sstream>
 
 namespace {
@@ -65,6 +67,13 @@ TEST(UNetArchitecture, Lsun256HasTheOfficialKeysShapesAndCount) {
   expect_same_keys(ours, read_key_list("keys_lsun256.txt"));
   EXPECT_EQ(ours.size(), 566u);
   EXPECT_EQ(total(ours), 526304771);
+}
+
+// The figures for the physical limit: 2.24 TFLOP (LSUN-256) and 219 GFLOP (ImageNet-64)
+// per evaluation, 2 per multiply-add. Within 1%: they are given to three digits.
+TEST(UNetArchitecture, FlopsPerEvaluationMatchTheOfficialFigures) {
+  EXPECT_NEAR(unet_flops(lsun256_config()) / 2.24e12, 1.0, 0.01);
+  EXPECT_NEAR(unet_flops(imagenet64_config()) / 219e9, 1.0, 0.01);
 }
 
 TEST(UNetArchitecture, GoldenConfigAFromItsManifest) {
@@ -194,6 +203,48 @@ TEST_F(GoldenWeights, HalfPrecisionStaysCloseToFloat32) {
   EXPECT_LT(rel, 0.15) << "bf16 relative L2 error " << rel;
   EXPECT_TRUE(b.isfinite().all().item<bool>());
   EXPECT_GT(rel, 0.0) << "bf16 did not change anything: were the weights converted?";
+}
+
+TEST_F(GoldenWeights, ChannelsLastAndFusedAttentionAgreeWithTheDefaultPass) {
+  auto plain = std::make_shared<UNet>(config, weights);
+  plain->set_fused_attention(false);
+  auto fast = std::make_shared<UNet>(config, weights);
+  fast->set_channels_last(true);
+  fast->set_fused_attention(true);  // stays off on LibTorch 1.13
+  EXPECT_EQ(fast->fused_attention(), UNet::has_fused_attention());
+  const at::Tensor x = at::randn({2, 3, 32, 32}), t = at::tensor({100.0f, -300.0f}), y = at::tensor({3, 7});
+  const at::Tensor a = plain->forward(x, t, y), b = fast->forward(x, t, y);
+  EXPECT_TRUE(b.is_contiguous(at::MemoryFormat::ChannelsLast) || b.is_contiguous());
+  EXPECT_LT(((a - b).norm() / a.norm()).item<double>(), 1e-5);
+  fast->set_channels_last(false);
+  EXPECT_LT(((a - fast->forward(x, t, y)).norm() / a.norm()).item<double>(), 1e-5);
+}
+
+// A superseded preview stops between blocks: the check is asked before every block (input,
+// middle, output), a stop throws Cancelled at once, and without a check nothing changes.
+TEST_F(GoldenWeights, AStopCheckEndsAnEvaluationBetweenBlocks) {
+  const UNet unet(config, weights);
+  const at::Tensor x = at::randn({1, 3, 32, 32}), t = at::tensor({100.0f}), y = at::tensor({3});
+  const at::Tensor expected = unet.forward(x, t, y);
+  int asked = 0;
+  {
+    const StopCheckScope count([&] { return ++asked, false; });
+    EXPECT_TRUE(at::equal(unet.forward(x, t, y), expected));
+  }
+  const auto blocks = [](const std::string& prefix, const StateDict& w) {
+    std::set<std::string> names;
+    for (const auto& [name, tensor] : w)
+      if (name.rfind(prefix, 0) == 0) names.insert(name.substr(0, name.find('.', prefix.size())));
+    return int(names.size());
+  };
+  EXPECT_EQ(asked, blocks("input_blocks.", weights) + 1 + blocks("output_blocks.", weights));
+  int left = 3;
+  {
+    const StopCheckScope stop_soon([&] { return --left < 0; });
+    EXPECT_CM_ERROR(unet.forward(x, t, y), ErrorCode::Cancelled, "cancelled");
+  }
+  EXPECT_EQ(left, -1);  // stopped at the fourth block, not at the end
+  EXPECT_TRUE(at::equal(unet.forward(x, t, y), expected));  // the scope is gone
 }
 
 // Every edit runs on the real network too: a class-conditional UNet at 32 px, on a photo

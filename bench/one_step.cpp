@@ -1,0 +1,194 @@
+// one_step — the speed of one-step generation and one-step inpainting (issue: speed), with the
+// physical limit beside it.
+//
+//   one_step [--arch lsun256,imagenet64,tiny,FILE.json] [--task generate,inpaint] [--batch 1,8,64]
+//            [--precision fp32,fp16,bf16] [--layout nchw,nhwc] [--attention explicit,fused]
+//            [--device auto|cpu|cuda] [--cudnn-benchmark] [--runs 10] [--warmup 3] [--threads N]
+//
+// Every combination of the comma lists is timed with random weights (speed does not depend on
+// them; FILE.json is a model card or its "architecture" flags): the median latency of one
+// evaluation over --runs runs after --warmup, images per second, the FLOP rate reached (unet_flops
+// per image) and that rate as a share of this device's measured
+// matrix-multiply rate in the same precision — the physical limit. "tiny" is a 32-px, 32-channel
+// network for trying the program on a CPU. Combinations the device cannot run (fp16 on the CPU,
+// fused attention on LibTorch 1.13) are skipped with a line saying why. Output is a Markdown table
+// for docs/BENCHMARKS.md.
+#include "core/edit/edits.h"
+#include "core/engine/device.h"
+#include "core/model/unet.h"
+#include "core/model/unet_function.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <nlohmann/json.hpp>
+#include <torch/version.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace cm::model;
+using Clock = std::chrono::steady_clock;
+
+std::vector<std::string> split(const std::string& list) {
+  std::vector<std::string> out;
+  std::stringstream ss(list);
+  for (std::string item; std::getline(ss, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+UNetConfig architecture(const std::string& name) {
+  if (name == "lsun256") return lsun256_config();
+  if (name == "imagenet64") return imagenet64_config();
+  if (name == "tiny")
+    return unet_config_from_json({{"image_size", 32}, {"num_channels", 32}, {"num_res_blocks", 1}, {"channel_mult", "1,2,2"},
+                                  {"attention_resolutions", "16,8"}, {"num_head_channels", 32}});
+  std::ifstream in(name);
+  if (!in) throw std::runtime_error("unknown architecture '" + name + "' (lsun256, imagenet64, tiny or a JSON file)");
+  const nlohmann::json j = nlohmann::json::parse(in);
+  return unet_config_from_json(j.contains("architecture") ? j.at("architecture") : j);  // a model card, or flags
+}
+
+c10::ScalarType precision(const std::string& name) {
+  if (name == "fp32") return at::kFloat;
+  if (name == "fp16") return at::kHalf;
+  if (name == "bf16") return at::kBFloat16;
+  throw std::runtime_error("unknown precision '" + name + "'");
+}
+
+// Waits for the device: a host copy of one element is queued behind all earlier work.
+void synchronize(const at::Tensor& t) { (void)t.flatten()[0].item<float>(); }
+
+double median_ms(const std::function<at::Tensor()>& run, int warmup, int runs) {
+  for (int i = 0; i < warmup; ++i) synchronize(run());
+  std::vector<double> ms;
+  for (int i = 0; i < runs; ++i) {
+    const auto t0 = Clock::now();
+    synchronize(run());
+    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
+// FLOP/s of a square matrix product in `dtype`: what this device can do at best (the limit).
+double matmul_rate(c10::Device device, c10::ScalarType dtype) {
+  const int64_t n = device.is_cuda() ? 8192 : 1024;
+  const auto options = at::TensorOptions().device(device).dtype(dtype);
+  const at::Tensor a = at::randn({n, n}, options), b = at::randn({n, n}, options);
+  const double ms = median_ms([&] { return at::mm(a, b); }, 3, device.is_cuda() ? 20 : 5);
+  return 2.0 * double(n) * double(n) * double(n) / (ms / 1000.0);
+}
+
+struct Case {
+  std::string arch, task, precision, layout, attention;
+  int batch;
+};
+
+// Why this device and LibTorch cannot run the case, or empty.
+std::string unsupported(const Case& c, c10::Device device) {
+  if (c.precision == "fp16" && !device.is_cuda()) return "fp16 convolutions need CUDA";
+  if (c.attention == "fused" && !UNet::has_fused_attention()) return "fused attention needs LibTorch 2.x";
+  return {};
+}
+
+double time_case(const Case& c, c10::Device device, int warmup, int runs) {
+  const UNetConfig config = architecture(c.arch);
+  StateDict weights;
+  for (const ParameterSpec& spec : unet_parameter_specs(config)) weights.emplace_back(spec.name, at::randn(spec.shape) * 0.02);
+  auto unet = std::make_shared<UNet>(config, weights);
+  weights.clear();
+  unet->to(device, precision(c.precision));
+  unet->set_channels_last(c.layout == "nhwc");
+  unet->set_fused_attention(c.attention == "fused");
+  const UNetFunction f(unet, Parameterization::Consistency, {});
+
+  const int64_t s = config.image_size;
+  const auto options = at::TensorOptions().device(device);
+  const at::Tensor labels = config.num_classes ? at::zeros({c.batch}, options.dtype(at::kLong)) : at::Tensor();
+  at::InferenceMode inference;
+  if (c.task == "generate") {
+    const at::Tensor x = 80.0 * at::randn({c.batch, 3, s, s}, options);
+    const at::Tensor sigma = at::full({c.batch}, 80.0f, options);
+    return median_ms([&] { return f(x, sigma, labels); }, warmup, runs);
+  }
+  if (c.task != "inpaint") throw std::runtime_error("unknown task '" + c.task + "' (generate or inpaint)");
+  const at::Tensor image = at::rand({c.batch, 3, s, s}, options) * 2 - 1;
+  at::Tensor mask = at::zeros({1, 1, s, s}, options);
+  mask.slice(2, s / 4, 3 * s / 4).slice(3, s / 4, 3 * s / 4).fill_(1);
+  cm::edit::EditSettings settings;  // one step from T: the live preview
+  settings.labels = labels;
+  return median_ms([&] { return cm::edit::inpaint(f, image, mask, settings); }, warmup, runs);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::map<std::string, std::string> a = {{"--arch", "imagenet64"}, {"--task", "generate,inpaint"}, {"--batch", "1,8,64"},
+                                          {"--precision", "fp32,fp16,bf16"}, {"--layout", "nchw,nhwc"},
+                                          {"--attention", "explicit,fused"}, {"--device", "auto"}, {"--runs", "10"},
+                                          {"--warmup", "3"}, {"--threads", "0"}};
+  bool cudnn_benchmark = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string k = argv[i];
+    if (k == "--cudnn-benchmark") {
+      cudnn_benchmark = true;
+    } else if (a.count(k) && i + 1 < argc) {
+      a[k] = argv[++i];
+    } else {
+      std::fprintf(stderr, "usage: see the comment at the top of bench/one_step.cpp\n");
+      return 2;
+    }
+  }
+  try {
+    if (std::stoi(a["--threads"]) > 0) at::set_num_threads(std::stoi(a["--threads"]));
+    at::globalContext().setBenchmarkCuDNN(cudnn_benchmark);
+    const c10::Device device = cm::engine::choose_device(a["--device"]);
+    const int runs = std::max(1, std::stoi(a["--runs"])), warmup = std::max(0, std::stoi(a["--warmup"]));
+    std::printf("device %s, LibTorch %s, %d CPU threads, cuDNN benchmark %s, median of %d runs after %d warm-up\n\n",
+                device.str().c_str(), TORCH_VERSION, at::get_num_threads(), cudnn_benchmark ? "on" : "off", runs, warmup);
+
+    std::map<std::string, double> peak;  // precision → measured matrix FLOP/s
+    std::map<std::string, int> skipped;  // why → how many cases
+    std::printf("| arch | task | batch | precision | layout | attention | ms/eval | images/s | GFLOP/s | of matmul peak |\n");
+    std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
+    for (const std::string& arch : split(a["--arch"]))
+      for (const std::string& task : split(a["--task"]))
+        for (const std::string& p : split(a["--precision"]))
+          for (const std::string& layout : split(a["--layout"]))
+            for (const std::string& attention : split(a["--attention"]))
+              for (const std::string& b : split(a["--batch"])) {
+                const Case c{arch, task, p, layout, attention, std::stoi(b)};
+                if (const std::string why = unsupported(c, device); !why.empty()) {
+                  skipped[why + " (" + p + ", " + attention + " attention)"]++;
+                  continue;
+                }
+                if (!peak.count(p)) peak[p] = matmul_rate(device, precision(p));
+                const double ms = time_case(c, device, warmup, runs);
+                const double flops = unet_flops(architecture(arch)) * c.batch / (ms / 1000.0);
+                std::printf("| %s | %s | %d | %s | %s | %s | %.2f | %.1f | %.0f | %.0f%% |\n", arch.c_str(), task.c_str(),
+                            c.batch, p.c_str(), layout.c_str(), attention.c_str(), ms, c.batch / (ms / 1000.0), flops / 1e9,
+                            100.0 * flops / peak[p]);
+                std::fflush(stdout);
+              }
+    for (const auto& [why, n] : skipped) std::printf("\nskipped %d case(s): %s", n, why.c_str());
+    std::printf("\nmatrix-multiply rate (the limit):");
+    for (const auto& [p, rate] : peak) std::printf("  %s %.0f GFLOP/s", p.c_str(), rate / 1e9);
+    std::printf("\nFLOP per image:");
+    for (const std::string& arch : split(a["--arch"])) std::printf("  %s %.3g", arch.c_str(), unet_flops(architecture(arch)));
+    std::printf("\n");
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "one_step: %s\n", e.what());
+    return 1;
+  }
+}
