@@ -12,6 +12,7 @@
 #include "core/imageio/image_file.h"
 #endif
 #include "core/edit/edit_kind.h"
+#include "core/base/signals.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -183,6 +184,7 @@ int run(const std::vector<std::string>& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  cm::set_signal_policy();
   try {
     return run(std::vector<std::string>(argv + 1, argv + argc));
   } catch (const cm::Error& e) {

@@ -4,6 +4,7 @@
 #include "core/base/log.h"
 #include "ui/canvas.h"
 #include "ui/main_window.h"
+#include "core/base/signals.h"
 
 #include <spdlog/spdlog.h>
 
@@ -39,6 +40,7 @@ bool haveDisplay() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  cm::set_signal_policy();
   if (!haveDisplay()) {
     std::fprintf(stderr, "cmedit: no display to open a window on (DISPLAY is not set). "
                          "Headless, try: xvfb-run -a cmedit\n");

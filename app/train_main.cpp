@@ -17,6 +17,7 @@
 #include "core/train/training_run.h"
 #ifdef CMEDIT_HAS_IMAGEIO
 #include "app/train_data.h"
+#include "core/base/signals.h"
 #endif
 
 #include <ATen/Parallel.h>
@@ -464,6 +465,7 @@ int run(const std::vector<std::string>& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  cm::set_signal_policy();
   try {
     return run(std::vector<std::string>(argv + 1, argv + argc));
   } catch (const cm::Error& e) {

@@ -2,6 +2,7 @@
 
 #include "core/base/atomic_file.h"
 #include "core/base/error.h"
+#include "core/imageio/image_header.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
@@ -174,8 +175,24 @@ cv::Mat apply_orientation(const cv::Mat& m, int orientation) {
 
 }  // namespace
 
+namespace {
+
+// Refuses what would not fit in memory before a decoder allocates it (image_header.h).
+void check_pixel_count(const std::vector<uchar>& bytes, const fs::path& path) {
+  const std::optional<PixelSize> size = read_pixel_size(bytes.data(), bytes.size());
+  if (!size) return;
+  if (size->width > kMaxPixels || size->height > kMaxPixels || size->width * size->height > kMaxPixels)
+    throw Error(ErrorCode::Unsupported,
+                fmt::format("cannot open {}: it is {}×{} pixels ({:.0f} megapixels); cmedit opens up to {} megapixels",
+                            quoted(path), size->width, size->height, double(size->width) * double(size->height) / 1e6,
+                            kMaxPixels / 1'000'000));
+}
+
+}  // namespace
+
 Image load_image(const fs::path& path) {
   const std::vector<uchar> bytes = read_bytes(path);
+  check_pixel_count(bytes, path);
   cv::Mat mat;
   try {
     if (!bytes.empty()) mat = cv::imdecode(bytes, cv::IMREAD_UNCHANGED);

@@ -1,6 +1,5 @@
 #include "core/model/model_loader.h"
 
-#include "cmedit/build_config.h"
 
 #include "core/base/error.h"
 #include "core/model/safetensors.h"
@@ -48,13 +47,14 @@ StateDict read_weights(const fs::path& path) {
 
 namespace {
 
-// Folders that hold model folders: the installed share/cmedit/models, then the source tree's.
+// Folders that hold model folders: PREFIX/share/cmedit/models beside the running program's
+// PREFIX/bin. No build or source path is compiled in: the build tree has the same layout
+// (build/share/cmedit/models links to the source's models/), so both find their models alike.
 std::vector<fs::path> model_roots() {
   std::vector<fs::path> roots;
   std::error_code ec;
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) roots.push_back(exe.parent_path().parent_path() / "share" / "cmedit" / "models");
-  roots.push_back(fs::path(CMEDIT_SOURCE_DIR) / "models");
   return roots;
 }
 

@@ -35,7 +35,8 @@ struct LoadedModel {
 LoadedModel load_model(const std::filesystem::path& path);
 
 // Where the built-in model is: $CMEDIT_MODEL when set, else models/default installed beside the
-// program (../share/cmedit/models/default) or in the source tree. Throws cm::Error(FileNotFound)
+// program (PREFIX/bin/../share/cmedit/models/default; in the build tree a link to the source's
+// models/). Throws cm::Error(FileNotFound)
 // saying where it looked when none is there.
 std::filesystem::path builtin_model_path();
 

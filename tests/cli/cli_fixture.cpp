@@ -10,12 +10,15 @@
 //   cli_fixture depth FILE BITS                          the file's bit depth
 //   cli_fixture size FILE W H
 //   cli_fixture same A B                                 identical pixels
+//   cli_fixture odd-inputs DIR                           dot.png (1×1), grey16.png (16-bit grey),
+//                                                        huge.png (a header claiming 20000×20000)
 #include "core/edit/linear_operator.h"
 #include "core/edit/resample.h"
 #include "core/imageio/image_file.h"
 
 #include <ATen/ATen.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -87,6 +90,55 @@ int photos(const fs::path& dir, int n) {
   return 0;
 }
 
+std::uint32_t crc32(const std::string& bytes) {
+  std::uint32_t crc = 0xFFFFFFFFu;
+  for (unsigned char c : bytes) {
+    crc ^= c;
+    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+  }
+  return ~crc;
+}
+
+std::string be32(std::uint32_t v) {
+  return {char(v >> 24), char((v >> 16) & 0xFF), char((v >> 8) & 0xFF), char(v & 0xFF)};
+}
+
+std::string png_chunk(const std::string& type, const std::string& data) {
+  return be32(std::uint32_t(data.size())) + type + data + be32(crc32(type + data));
+}
+
+// A PNG written by hand (OpenCV writes no grey files through cm_imageio): colour type 0 at
+// `bits`, rows of `rows` given raw, stored in one uncompressed deflate block.
+std::string grey_png(std::uint32_t w, std::uint32_t h, int bits, const std::string& rows) {
+  std::string ihdr = be32(w) + be32(h) + std::string{char(bits), 0, 0, 0, 0};
+  std::string raw;
+  const std::size_t row_bytes = rows.size() / h;
+  for (std::uint32_t y = 0; y < h; ++y) raw += '\0' + rows.substr(y * row_bytes, row_bytes);
+  std::uint32_t a = 1, b = 0;  // Adler-32
+  for (unsigned char c : raw) a = (a + c) % 65521, b = (b + a) % 65521;
+  const auto n = std::uint16_t(raw.size());
+  std::string zlib = std::string{'\x78', '\x01', '\x01', char(n & 0xFF), char(n >> 8), char(~n & 0xFF), char((~n >> 8) & 0xFF)} +
+                     raw + be32(b << 16 | a);
+  return "\x89PNG\r\n\x1a\n" + png_chunk("IHDR", ihdr) + png_chunk("IDAT", zlib) + png_chunk("IEND", "");
+}
+
+int odd_inputs(const fs::path& dir) {
+  fs::create_directories(dir);
+  Image dot;
+  dot.rgb = at::full({1, 3, 1, 1}, 0.25f);
+  cm::imageio::save_image(dir / "dot.png", dot);
+  std::string rows;
+  for (int y = 0; y < 30; ++y)
+    for (int x = 0; x < 40; ++x) {
+      const int v = 1500 * x + 40 * y;
+      rows += char(v >> 8), rows += char(v & 0xFF);
+    }
+  std::ofstream(dir / "grey16.png", std::ios::binary) << grey_png(40, 30, 16, rows);
+  // The header of a 20000×20000 grey PNG and one row of pixels: a small file that asks for 400 MP.
+  std::ofstream(dir / "huge.png", std::ios::binary) << grey_png(20000, 1, 8, std::string(20000, '\x40')).replace(20, 4, be32(20000));
+  return 0;
+}
+
 int fail(const std::string& why) {
   std::printf("FAIL: %s\n", why.c_str());
   return 1;
@@ -96,6 +148,7 @@ double max_diff(const at::Tensor& a, const at::Tensor& b) { return (a.to(at::kDo
 
 int run(const std::vector<std::string>& a) {
   if (a.size() == 2 && a[0] == "make") return make(a[1]);
+  if (a.size() == 2 && a[0] == "odd-inputs") return odd_inputs(a[1]);
   if (a.size() == 3 && a[0] == "photos") return photos(a[1], std::stoi(a[2]));
   if (a.size() == 6 && a[0] == "same-outside") {
     const Image in = cm::imageio::load_image(a[1]), out = cm::imageio::load_image(a[2]);

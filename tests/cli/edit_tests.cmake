@@ -116,3 +116,8 @@ cmedit_cli_test(cli.error_missing_model_in_env FIXTURE cli_files
 cmedit_cli_test(cli.error_cuda_missing FIXTURE cli_files
   COMMAND ${CLI} generate ${M} --device cuda:9 -o ${D}/x.png
   EXIT 7 STDERR "CUDA")
+
+# Data safety: full disk, read-only folder, odd and huge inputs (tests/cli/data_safety.sh).
+add_test(NAME cli.data_safety
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/data_safety.sh ${CLI} ${TEST_MODEL} ${D} ${CMAKE_SOURCE_DIR})
+set_tests_properties(cli.data_safety PROPERTIES FIXTURES_REQUIRED cli_files PASS_REGULAR_EXPRESSION "data_safety: PASSED")

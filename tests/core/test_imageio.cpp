@@ -1,6 +1,7 @@
 #include "cmedit/build_config.h"
 #include "core/expect_error.h"
 #include "core/imageio/image_file.h"
+#include "core/imageio/image_header.h"
 #include "core/temp_dir.h"
 
 #include <ATen/ATen.h>
@@ -126,6 +127,76 @@ TEST(ImageIo, CorruptFilesAreReportedNotCrashedOn) {
   std::ofstream(dir / "empty.png");
   for (const char* name : {"truncated.png", "text.png", "empty.png"})
     EXPECT_CM_ERROR(load_image(dir / name), ErrorCode::CorruptFile, std::string(name) + "': ");
+}
+
+// A valid PNG signature and IHDR claiming w×h, then a few junk bytes: what a small file can
+// claim. The pixel data never needs to be there: the refusal must come before decoding.
+std::string png_claiming(std::uint32_t w, std::uint32_t h) {
+  std::string b = "\x89PNG\r\n\x1a\n";
+  b += std::string("\0\0\0\x0dIHDR", 8);
+  for (std::uint32_t v : {w, h})
+    for (int shift = 24; shift >= 0; shift -= 8) b += char((v >> shift) & 0xFF);
+  b += std::string("\x08\x00\x00\x00\x00", 5);  // 8-bit gray
+  return b + std::string(64, '\0');
+}
+
+TEST(ImageIo, HugeImagesAreRefusedBeforeAnyPixelIsDecoded) {
+  cm::testing::TempDir dir;
+  std::ofstream(dir / "huge.png", std::ios::binary) << png_claiming(20000, 20000);
+  EXPECT_CM_ERROR(load_image(dir / "huge.png"), ErrorCode::Unsupported,
+                  "huge.png': it is 20000×20000 pixels (400 megapixels); cmedit opens up to 100 megapixels");
+  std::ofstream(dir / "tall.png", std::ios::binary) << png_claiming(1, 0xFFFFFFFFu);
+  EXPECT_CM_ERROR(load_image(dir / "tall.png"), ErrorCode::Unsupported, "1×4294967295 pixels");
+  // A JPEG's size is in its start-of-frame segment, after whatever segments come first.
+  std::string jpeg = "\xFF\xD8\xFF\xE0" + std::string("\x00\x04..", 4) + "\xFF\xC0" +
+                     std::string("\x00\x11\x08\x4E\x20\x4E\x20\x03", 8) + std::string(40, '\0');
+  std::ofstream(dir / "huge.jpg", std::ios::binary) << jpeg;
+  EXPECT_CM_ERROR(load_image(dir / "huge.jpg"), ErrorCode::Unsupported, "20000×20000 pixels");
+}
+
+TEST(ImageIo, HeaderSizesOfEveryFormatMatchTheDecodedImage) {
+  cm::testing::TempDir dir;
+  const Image image = random_image(37, 23, 8);
+  for (const char* ext : {".png", ".jpg", ".webp", ".bmp", ".tif", ".pgm"}) {
+    const fs::path path = dir / (std::string("x") + ext);
+    if (std::string(ext) == ".pgm") {
+      std::ofstream(path, std::ios::binary) << "P5\n# a comment\n37 23\n255\n" << std::string(37 * 23, '\x80');
+    } else {
+      save_image(path, image);
+    }
+    const std::string bytes = read_all(path);
+    const auto size = cm::imageio::read_pixel_size(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+    ASSERT_TRUE(size.has_value()) << ext;
+    EXPECT_EQ(size->width, 37) << ext;
+    EXPECT_EQ(size->height, 23) << ext;
+    EXPECT_EQ(load_image(path).width(), 37) << ext;
+    for (std::size_t cut = 0; cut < std::min<std::size_t>(bytes.size(), 64); ++cut)  // every truncation is safe
+      (void)cm::imageio::read_pixel_size(reinterpret_cast<const std::uint8_t*>(bytes.data()), cut);
+  }
+}
+
+TEST(ImageIo, OddButValidInputsOpen) {
+  cm::testing::TempDir dir;
+  // 1×1 pixel.
+  save_image(dir / "dot.png", random_image(1, 1, 8));
+  EXPECT_EQ(load_image(dir / "dot.png").width(), 1);
+  // 16-bit grey: three equal channels, all sixteen bits.
+  cv::Mat grey(5, 7, CV_16UC1);
+  for (int y = 0; y < 5; ++y)
+    for (int x = 0; x < 7; ++x) grey.at<std::uint16_t>(y, x) = std::uint16_t(1000 * x + 7 * y + 1);
+  ASSERT_TRUE(cv::imwrite((dir / "grey16.png").string(), grey));
+  const Image g = load_image(dir / "grey16.png");
+  EXPECT_TRUE(g.grayscale);
+  EXPECT_EQ(g.bit_depth, 16);
+  EXPECT_EQ(levels_of(g.rgb, 16)[0][1][4][6].item<int64_t>(), 6000 + 28 + 1);
+  // CMYK JPEG (made by PIL: C 0, M 255, Y 255, K 0 → red): opened as RGB.
+  const Image cmyk = load_image(fs::path(CMEDIT_SOURCE_DIR) / "tests/fixtures/cmyk-red-4x3.jpg");
+  EXPECT_EQ(cmyk.width(), 4);
+  EXPECT_EQ(cmyk.height(), 3);
+  const at::Tensor mean = cmyk.rgb.mean({2, 3})[0];
+  EXPECT_GT(mean[0].item<float>(), 0.8f) << "red";
+  EXPECT_LT(mean[1].item<float>(), -0.8f) << "green";
+  EXPECT_LT(mean[2].item<float>(), -0.8f) << "blue";
 }
 
 TEST(ImageIo, FailedSavesLeaveTheExistingFileIntact) {
