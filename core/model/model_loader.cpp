@@ -47,11 +47,17 @@ StateDict read_weights(const fs::path& path) {
 
 namespace {
 
-// Folders that hold model folders: PREFIX/share/cmedit/models beside the running program's
-// PREFIX/bin. No build or source path is compiled in: the build tree has the same layout
-// (build/share/cmedit/models links to the source's models/), so both find their models alike.
+// Folders that hold model folders: the user's own ($XDG_DATA_HOME/cmedit/models, by default
+// ~/.local/share/cmedit/models, where `cmedit-train export` suggests putting them), then
+// PREFIX/share/cmedit/models beside the running program's PREFIX/bin. No build or source path is
+// compiled in: the build tree has the same layout (build/share/cmedit/models links to the
+// source's models/), so both find their models alike.
 std::vector<fs::path> model_roots() {
   std::vector<fs::path> roots;
+  const char* data_home = std::getenv("XDG_DATA_HOME");
+  const char* home = std::getenv("HOME");
+  if (data_home && fs::path(data_home).is_absolute()) roots.push_back(fs::path(data_home) / "cmedit" / "models");
+  else if (home && *home) roots.push_back(fs::path(home) / ".local" / "share" / "cmedit" / "models");
   std::error_code ec;
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) roots.push_back(exe.parent_path().parent_path() / "share" / "cmedit" / "models");

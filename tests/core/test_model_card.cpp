@@ -5,11 +5,13 @@
 #include "core/model/safetensors.h"
 #include "core/model/torch_checkpoint.h"
 #include "core/temp_dir.h"
+#include "core/test_model_dir.h"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
 #include <fstream>
 
 namespace {
@@ -94,6 +96,27 @@ TEST(ModelLoader, FilesWithoutACardAreExplained) {
   EXPECT_CM_ERROR(load_model(cm::testing::golden_dir() / "unet_a" / "model.pt"), ErrorCode::BadArgument,
                   "no model card");
   EXPECT_CM_ERROR(load_model("/nonexistent/model"), ErrorCode::FileNotFound, "no model at");
+}
+
+}  // namespace
+
+namespace {
+
+// Models exported by the user to $XDG_DATA_HOME/cmedit/models/NAME are found by NAME, before the
+// installed ones; an unknown name says where it looked.
+TEST(ModelLoader, FindsTheUsersOwnModelsByName) {
+  cm::testing::TempDir data;
+  cm::testing::write_golden_model_dir(data / "cmedit" / "models" / "mine");
+  const char* old = std::getenv("XDG_DATA_HOME");
+  const std::string saved = old ? old : "";
+  setenv("XDG_DATA_HOME", data.path().c_str(), 1);
+  EXPECT_EQ(cm::model::find_model("mine"), data / "cmedit" / "models" / "mine");
+  bool listed = false;
+  for (const auto& path : cm::model::installed_models()) listed |= path.filename() == "mine";
+  EXPECT_TRUE(listed);
+  EXPECT_CM_ERROR(cm::model::find_model("theirs"), cm::ErrorCode::FileNotFound,
+                  (data / "cmedit" / "models" / "theirs").string());
+  if (old) setenv("XDG_DATA_HOME", saved.c_str(), 1); else unsetenv("XDG_DATA_HOME");
 }
 
 }  // namespace

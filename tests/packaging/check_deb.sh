@@ -47,7 +47,7 @@ grep -q "$work/root/usr/share/cmedit/models/default" "$work/generate.log" ||
 
 if command -v lintian > /dev/null; then
   # Debian's own tags about a package built outside Debian's tooling are information, not errors.
-  lintian --fail-on error --no-tag-display-limit "$deb" | tee "$work/lintian.log"
+  lintian --fail-on error --tag-display-limit 0 "$deb" | tee "$work/lintian.log"
 else
   fail "lintian is not installed (scripts/setup installs it)"
 fi
