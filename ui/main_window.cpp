@@ -178,6 +178,13 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(overlay_timer, &QTimer::timeout, this, &MainWindow::updateOverlayStatus);
   overlay_timer->start();
   canvas_->installEventFilter(this);
+  // Autosave a few seconds after the last change (a pause in the work), and at least every
+  // minute while changes keep coming.
+  autosave_soon_ = new QTimer(this);
+  autosave_soon_->setSingleShot(true);
+  autosave_soon_->setInterval(5 * 1000);
+  connect(autosave_soon_, &QTimer::timeout, this, [this] { autosaveNow(); });
+  connect(document_, &Document::changed, autosave_soon_, qOverload<>(&QTimer::start));
   auto* autosave_timer = new QTimer(this);
   autosave_timer->setInterval(60 * 1000);
   connect(autosave_timer, &QTimer::timeout, this, [this] { autosaveNow(); });
@@ -304,6 +311,10 @@ bool MainWindow::autosaveNow() {
     return false;
   }
 }
+
+void MainWindow::setAutosaveDelay(int ms) { autosave_soon_->setInterval(ms); }
+
+bool MainWindow::autosaveIsCurrent() const { return autosaved_revision_ == document_->revision(); }
 
 bool MainWindow::hasAutosave() const { return QFileInfo::exists(QDir(autosaveFolder()).filePath(QStringLiteral("session.json"))); }
 

@@ -19,6 +19,8 @@ class QSlider;
 class QSpinBox;
 class QToolButton;
 
+class QTimer;
+
 namespace cm::ui {
 
 class Canvas;
@@ -59,9 +61,12 @@ class MainWindow : public QMainWindow {
   void setTool(Tool tool);
 
   // Autosave: the working document (photo, mask, sketch, hints) goes to the user's state folder
-  // every minute while it has unexported changes, so a crash loses at most a minute.
+  // when the work pauses (5 s after the last change) and every minute while it has unexported
+  // changes, so a crash or a kill loses at most the last few seconds.
   static QString autosaveFolder();
   bool autosaveNow();
+  void setAutosaveDelay(int ms);
+  bool autosaveIsCurrent() const;  // the autosave holds the document's latest revision
   bool hasAutosave() const;
   bool restoreAutosave();
   void discardAutosave();
@@ -128,6 +133,7 @@ class MainWindow : public QMainWindow {
   QVector<float> step_ms_;
   QString last_engine_error_;
   quint64 autosaved_revision_ = 0;
+  QTimer* autosave_soon_ = nullptr;
   QString current_path_;
   QString last_error_;
 };

@@ -19,6 +19,7 @@
 #include <QPushButton>
 #include <QToolButton>
 #include <QSignalSpy>
+#include <QProcess>
 #include <QUndoStack>
 #include <QTemporaryDir>
 #include <QTest>
@@ -27,6 +28,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <string>
+
+#include <unistd.h>
 
 namespace {
 
@@ -360,13 +364,60 @@ TEST(MainWindow, AutosaveBringsBackTheWorkingDocument) {
   EXPECT_FALSE(next.hasAutosave());
 }
 
+// The editor killed with SIGKILL in the middle of a session (a mask, an applied edit, a sketch
+// stroke and another mask stroke; tests/ui/crash_child.cpp): on restart the autosave is there and
+// brings back exactly that document, the applied edit included.
+TEST(Recovery, ASigkilledEditorsWorkComesBack) {
+  const char* model = std::getenv("CMEDIT_TEST_MODEL");
+  ASSERT_TRUE(model) << "CMEDIT_TEST_MODEL is not set (CTest sets it)";
+  QTemporaryDir dir;
+  QImage photo(48, 40, QImage::Format_RGB888);
+  for (int y = 0; y < 40; ++y)
+    for (int x = 0; x < 48; ++x) photo.setPixelColor(x, y, QColor(5 * x, 6 * y, 90));
+  const QString in = dir.filePath(QStringLiteral("in.png")), state = dir.filePath(QStringLiteral("state"));
+  ASSERT_TRUE(photo.save(in));
+
+  QProcess child;
+  QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+  env.insert(QStringLiteral("XDG_STATE_HOME"), state);
+  child.setProcessEnvironment(env);
+  child.start(QStringLiteral(CMEDIT_CRASH_CHILD), {QString::fromUtf8(model), in, dir.path()});
+  QByteArray said;
+  while (!said.contains("READY") && !said.contains("FAIL") && child.waitForReadyRead(90000)) said += child.readAllStandardOutput();
+  ASSERT_TRUE(said.contains("READY")) << said.toStdString() << child.readAllStandardError().toStdString();
+  child.kill();  // SIGKILL: no destructor, no close event, nothing flushed
+  ASSERT_TRUE(child.waitForFinished(10000));
+  EXPECT_EQ(child.exitStatus(), QProcess::CrashExit);
+
+  const QByteArray previous_state = qgetenv("XDG_STATE_HOME");
+  qputenv("XDG_STATE_HOME", state.toLocal8Bit());
+  {
+    cm::ui::MainWindow next;
+    ASSERT_TRUE(next.hasAutosave());
+    ASSERT_TRUE(next.restoreAutosave()) << next.lastError().toStdString();
+    const auto same = [&](const QImage& restored, const char* file, QImage::Format format) {
+      return restored.convertToFormat(format) == QImage(dir.filePath(QLatin1String(file))).convertToFormat(format);
+    };
+    EXPECT_TRUE(same(next.document()->photo(), "expected-photo.png", QImage::Format_RGBA64)) << "the applied edit";
+    EXPECT_TRUE(same(next.document()->mask(), "expected-mask.png", QImage::Format_Grayscale8)) << "the mask";
+    EXPECT_TRUE(same(next.document()->layer(cm::ui::Layer::Strokes), "expected-sketch.png",
+                     QImage::Format_ARGB32_Premultiplied)) << "the sketch";
+    EXPECT_FALSE(same(next.document()->photo(), "before-apply.png", QImage::Format_RGBA64)) << "the edit was not applied";
+    EXPECT_EQ(next.currentPath(), in);
+    next.discardAutosave();
+  }
+  qputenv("XDG_STATE_HOME", previous_state);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   // Without X there is no xcb platform; offscreen keeps the non-GL tests running.
   if (!std::getenv("DISPLAY") && !std::getenv("WAYLAND_DISPLAY") && !std::getenv("QT_QPA_PLATFORM"))
     setenv("QT_QPA_PLATFORM", "offscreen", 1);
-  setenv("XDG_STATE_HOME", "/tmp/cmedit-ui-test-state", 0);
+  // A state folder per process: tests running in parallel must not see each other's autosaves.
+  const std::string state = "/tmp/cmedit-ui-test-state-" + std::to_string(::getpid());
+  setenv("XDG_STATE_HOME", state.c_str(), 0);
   setenv("XDG_CONFIG_HOME", "/tmp/cmedit-ui-test-config", 0);  // QSettings: never the user's own
   QApplication app(argc, argv);
   ::testing::InitGoogleTest(&argc, argv);
