@@ -14,6 +14,8 @@
 
 #include <atomic>
 #include <future>
+#include <mutex>
+#include <thread>
 
 namespace {
 
@@ -135,6 +137,54 @@ TEST_F(EngineTest, ANewerPreviewStopsTheRunningOneAtItsNextStep) {
   EXPECT_EQ(second.status, JobStatus::Done);
   EXPECT_EQ(stopped.status, JobStatus::Cancelled);
   EXPECT_LT(steps_seen.load(), 200);  // it stopped early instead of finishing its 200 steps
+}
+
+// Several UI-like threads at once: previews superseding each other, final jobs, cancels by id and
+// of everything, stats reads, and a model swap while jobs run. Every future resolves exactly once
+// with a coherent status, final jobs that nobody cancelled finish, and the engine still works
+// afterwards. (scripts/test --sanitize runs this under ThreadSanitizer.)
+TEST_F(EngineTest, ManyThreadsSubmitSupersedeCancelAndSwapModels) {
+  std::atomic<int> done{0}, cancelled{0}, failed{0}, callbacks{0};
+  std::mutex futures_mutex;
+  std::vector<std::future<EditResult>> finals;
+  const auto record = [&](const EditResult& r) {
+    (r.status == JobStatus::Done ? done : r.status == JobStatus::Cancelled ? cancelled : failed)++;
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 12; ++i) {
+        JobCallbacks cb;
+        cb.on_result = [&](const EditResult&) { callbacks++; };
+        std::uint64_t id = 0;
+        if (i % 3 == 2) {  // a final job, never superseded
+          std::lock_guard<std::mutex> lock(futures_mutex);
+          finals.push_back(engine->submit(generate(2, false, std::uint64_t(100 * t + i)), cb));
+          continue;
+        }
+        std::future<EditResult> f = engine->submit(generate(3, true, std::uint64_t(100 * t + i)), cb, &id);
+        if (i % 4 == 1) engine->cancel(id);
+        (void)engine->stats();
+        record(f.get());
+      }
+    });
+  }
+  threads.emplace_back([&] {  // the model swapped (the same file) while the others work
+    for (int i = 0; i < 2; ++i) EXPECT_EQ(engine->load_model(dir.path() / "model").get().name, "golden-unet-a");
+  });
+  for (auto& thread : threads) thread.join();
+  for (auto& f : finals) {
+    const EditResult r = f.get();
+    EXPECT_EQ(r.status, JobStatus::Done) << r.error;
+    record(r);
+  }
+  EXPECT_EQ(done + cancelled + failed, 48);
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(finals.size(), 16u);
+  EXPECT_GE(done.load(), 16);
+  engine->cancel_all();
+  EXPECT_EQ(engine->submit(generate(1)).get().status, JobStatus::Done);  // still serving
+  EXPECT_EQ(callbacks.load(), 48);  // every job of the threads called back exactly once
 }
 
 TEST_F(EngineTest, QueuedPreviewsAreSupersededButFinalJobsAreNot) {
