@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
@@ -137,21 +138,31 @@ int models_command(const std::vector<std::string>& rest) {
   throw cm::Error(cm::ErrorCode::BadArgument, "usage: cmedit-cli models info FILE | models convert IN OUT_DIR [--force]");
 }
 
+void print_help() {
+  std::fputs(kUsage, stdout);
+#ifdef CMEDIT_HAS_IMAGEIO
+  std::fputs("\n", stdout);
+  std::fputs(cli::kEditUsage, stdout);
+#endif
+}
+
+bool asks_for_help(const std::vector<std::string>& args) {
+  return std::find(args.begin(), args.end(), "--help") != args.end() || std::find(args.begin(), args.end(), "-h") != args.end();
+}
+
 int run(const std::vector<std::string>& args) {
+  // `cmedit-cli inpaint --help` (or any command's) prints the help instead of an error.
+  if (asks_for_help(args)) {
+    print_help();
+    return 0;
+  }
   cm::LogOptions log;
   log.app_name = "cmedit-cli";
   log.console_level = cm::LogLevel::Warn;
   bool want_version = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
-    if (arg == "--help" || arg == "-h") {
-      std::fputs(kUsage, stdout);
-#ifdef CMEDIT_HAS_IMAGEIO
-      std::fputs("\n", stdout);
-      std::fputs(cli::kEditUsage, stdout);
-#endif
-      return 0;
-    } else if (arg == "--version") {
+    if (arg == "--version") {
       want_version = true;
     } else if (arg == "--log-level") {
       if (i + 1 == args.size()) throw cm::Error(cm::ErrorCode::BadArgument, "--log-level needs a value");

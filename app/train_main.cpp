@@ -27,6 +27,7 @@
 #include <atomic>
 #include <cmath>
 #include <csignal>
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -449,9 +450,14 @@ int run(const std::vector<std::string>& args) {
   log.app_name = "cmedit-train";
   log.console_level = cm::LogLevel::Warn;
   cm::init_logging(log);
-  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    std::fputs(kUsage, args.empty() ? stderr : stdout);
-    return args.empty() ? 2 : 0;
+  if (args.empty()) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  // `cmedit-train ct --help` (any command's) prints the help; no option takes "--help" as a value.
+  if (std::find(args.begin(), args.end(), "--help") != args.end() || std::find(args.begin(), args.end(), "-h") != args.end()) {
+    std::fputs(kUsage, stdout);
+    return 0;
   }
   const std::string& command = args[0];
   if (command == "ct" || command == "cd" || command == "edm") return start(command, args);

@@ -91,6 +91,10 @@ std::optional<ModelCard> official_card_for(const std::string& file_name) {
   return std::nullopt;
 }
 
+namespace {
+ModelCard interpret_model_card(const nlohmann::json& j, const std::filesystem::path& path);
+}  // namespace
+
 ModelCard read_model_card(const std::filesystem::path& path) {
   std::ifstream in(path);
   if (!in) throw Error(ErrorCode::FileNotFound, "cannot open model card '" + path.string() + "'");
@@ -100,6 +104,16 @@ ModelCard read_model_card(const std::filesystem::path& path) {
   } catch (const nlohmann::json::exception& e) {
     throw Error(ErrorCode::CorruptFile, "model card '" + path.string() + "' is not valid JSON: " + e.what());
   }
+  try {
+    return interpret_model_card(j, path);
+  } catch (const nlohmann::json::exception& e) {  // e.g. "format": 3 (found by fuzz_model_card)
+    throw Error(ErrorCode::CorruptFile, "model card '" + path.string() + "': a field has the wrong type (" + e.what() + ")");
+  }
+}
+
+namespace {
+
+ModelCard interpret_model_card(const nlohmann::json& j, const std::filesystem::path& path) {
   if (!j.is_object() || j.value("format", "") != kFormat)
     throw Error(ErrorCode::CorruptFile, "'" + path.string() + "' is not a cmedit model card (no \"format\": \"" + kFormat + "\")");
   if (field<int>(j, "format_version", path) > kFormatVersion)
@@ -121,6 +135,8 @@ ModelCard read_model_card(const std::filesystem::path& path) {
   card.provenance = j.value("provenance", "");
   return card;
 }
+
+}  // namespace
 
 void write_model_card(const std::filesystem::path& path, const ModelCard& card) {
   const nlohmann::json j = {{"format", kFormat},

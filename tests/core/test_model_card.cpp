@@ -71,6 +71,13 @@ TEST(ModelCard, BrokenCardsSayWhatIsWrong) {
     "sigma_data": 0.5, "schedule_points": 40, "default_ts": [0, 39], "weights": "../../etc/passwd"})");
   std::ofstream(dir / "d.json") << j.dump();
   EXPECT_CM_ERROR(read_model_card(dir / "d.json"), ErrorCode::CorruptFile, "plain file name");
+  // Fields of the wrong JSON type are corrupt cards, not escaping JSON exceptions (a fuzz finding).
+  std::ofstream(dir / "e.json") << R"({"format": 3})";
+  EXPECT_CM_ERROR(read_model_card(dir / "e.json"), ErrorCode::CorruptFile, "a field has the wrong type");
+  j["weights"] = "model.safetensors";
+  j["license"] = 42;
+  std::ofstream(dir / "f.json") << j.dump();
+  EXPECT_CM_ERROR(read_model_card(dir / "f.json"), ErrorCode::CorruptFile, "a field has the wrong type");
 }
 
 TEST(ModelLoader, ConvertedSafetensorsGiveTheSameFunctionAsThePtFile) {
