@@ -14,6 +14,7 @@ struct Bytes {
   std::uint32_t le16(std::size_t at) const { return std::uint32_t(p[at + 1]) << 8 | p[at]; }
   std::uint32_t be32(std::size_t at) const { return be16(at) << 16 | be16(at + 2); }
   std::uint32_t le32(std::size_t at) const { return le16(at + 2) << 16 | le16(at); }
+  std::uint32_t le24(std::size_t at) const { return std::uint32_t(p[at + 2]) << 16 | le16(at); }
   bool starts(std::size_t at, const char* magic) const {
     const std::size_t len = std::strlen(magic);
     return has(at, len) && std::memcmp(p + at, magic, len) == 0;
@@ -28,7 +29,10 @@ std::optional<PixelSize> png(const Bytes& b) {  // IHDR is the first chunk
 std::optional<PixelSize> jpeg(const Bytes& b) {  // the first start-of-frame marker
   std::size_t at = 2;
   while (b.has(at, 4)) {
-    if (b.p[at] != 0xFF) return std::nullopt;
+    // libjpeg skips bytes that are not a marker ("extraneous bytes before marker") and reads on,
+    // so must we: a decoder that finds a frame we missed would allocate before we could refuse
+    // (found by fuzz_image: a comment segment whose length stops short of the next marker).
+    if (b.p[at] != 0xFF) { ++at; continue; }
     const std::uint8_t marker = b.p[at + 1];
     if (marker == 0xFF) { ++at; continue; }  // fill byte
     if (marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7) || marker == 0x01) { at += 2; continue; }
@@ -45,8 +49,8 @@ std::optional<PixelSize> jpeg(const Bytes& b) {  // the first start-of-frame mar
 }
 
 std::optional<PixelSize> webp(const Bytes& b) {
-  if (b.starts(12, "VP8X") && b.has(24, 6))
-    return PixelSize{1 + (b.le32(24) & 0xFFFFFF), 1 + (b.le32(27) & 0xFFFFFF)};
+  if (b.starts(12, "VP8X") && b.has(24, 6))  // 24-bit width − 1, then height − 1 (a 4-byte read overran: fuzz_image)
+    return PixelSize{1 + std::int64_t(b.le24(24)), 1 + std::int64_t(b.le24(27))};
   if (b.starts(12, "VP8L") && b.has(21, 4)) {
     const std::uint32_t bits = b.le32(21);
     return PixelSize{1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)};

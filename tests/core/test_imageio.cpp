@@ -152,6 +152,10 @@ TEST(ImageIo, HugeImagesAreRefusedBeforeAnyPixelIsDecoded) {
                      std::string("\x00\x11\x08\x4E\x20\x4E\x20\x03", 8) + std::string(40, '\0');
   std::ofstream(dir / "huge.jpg", std::ios::binary) << jpeg;
   EXPECT_CM_ERROR(load_image(dir / "huge.jpg"), ErrorCode::Unsupported, "20000×20000 pixels");
+  // Bytes between segments are skipped by libjpeg, so the frame after them counts (a fuzz finding).
+  jpeg.insert(8, "junk");
+  std::ofstream(dir / "junk.jpg", std::ios::binary) << jpeg;
+  EXPECT_CM_ERROR(load_image(dir / "junk.jpg"), ErrorCode::Unsupported, "20000×20000 pixels");
 }
 
 TEST(ImageIo, HeaderSizesOfEveryFormatMatchTheDecodedImage) {
