@@ -203,6 +203,8 @@ ValuePtr Unpickler::rebuild_tensor(const std::vector<ValuePtr>& a) {
   const std::vector<int64_t> size = int_list(a[2], "size", file_), stride = int_list(a[3], "stride", file_);
   if (size.size() != stride.size()) malformed("size and stride differ in length");
   // The view must stay inside its storage: a hostile file could otherwise read foreign memory.
+  // A negative offset is refused first: INT64_MAX − offset below would overflow (fuzz finding).
+  if (offset < 0) malformed("negative storage offset");
   int64_t last = offset;
   bool empty = false;
   for (std::size_t d = 0; d < size.size(); ++d) {
@@ -211,7 +213,7 @@ ValuePtr Unpickler::rebuild_tensor(const std::vector<ValuePtr>& a) {
     else if (stride[d] > 0 && size[d] - 1 > (INT64_MAX - last) / stride[d]) malformed("view size overflows");
     else last += (size[d] - 1) * stride[d];
   }
-  if (offset < 0 || (!empty && last >= storage.numel()))
+  if (!empty && last >= storage.numel())
     throw Error(ErrorCode::CorruptFile, fmt::format("cannot read '{}': a tensor view reaches element {} of a storage "
                                                     "of {}", file_, last, storage.numel()));
   auto v = make(Value::Kind::Tensor);

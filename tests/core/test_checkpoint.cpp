@@ -61,6 +61,11 @@ TEST(TorchCheckpoint, RefusesViewsOutsideTheirStorage) {
   p.ordered_dict().mark().str("w").tensor("0", 4, 2, {10}, {1}).setitems().stop();
   write_checkpoint(dir / "oob.pt", p, {{"0", at::zeros({4})}});
   EXPECT_CM_ERROR(read_torch_checkpoint(dir / "oob.pt"), ErrorCode::CorruptFile, "reaches element 11 of a storage of 4");
+  // A negative offset with a huge stride once overflowed the bounds arithmetic (fuzz finding).
+  Pickle n;
+  n.ordered_dict().mark().str("w").tensor("0", 4, -67108864, {2}, {INT32_MAX}).setitems().stop();
+  write_checkpoint(dir / "negative.pt", n, {{"0", at::zeros({4})}});
+  EXPECT_CM_ERROR(read_torch_checkpoint(dir / "negative.pt"), ErrorCode::CorruptFile, "negative storage offset");
 }
 
 TEST(TorchCheckpoint, RefusesStoragesShorterThanTheyClaim) {
