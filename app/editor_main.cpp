@@ -48,6 +48,8 @@ int main(int argc, char** argv) {
   }
   QApplication app(argc, argv);
   QApplication::setApplicationName(QStringLiteral("cmedit"));
+  QApplication::setOrganizationName(QStringLiteral("cmedit"));  // settings: ~/.config/cmedit/cmedit.conf
+  QApplication::setDesktopFileName(QStringLiteral("cmedit"));    // the window matches cmedit.desktop
   QApplication::setApplicationVersion(QStringLiteral(CMEDIT_VERSION_STRING));
 
   QCommandLineParser parser;
