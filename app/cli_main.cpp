@@ -3,6 +3,7 @@
 #include "core/base/build_info.h"
 #include "core/base/error.h"
 #include "core/base/log.h"
+#include "core/base/signals.h"
 #include "core/engine/device.h"
 #include "core/model/model_loader.h"
 #include "core/model/safetensors.h"
@@ -12,7 +13,6 @@
 #include "core/imageio/image_file.h"
 #endif
 #include "core/edit/edit_kind.h"
-#include "core/base/signals.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>

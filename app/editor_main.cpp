@@ -2,9 +2,9 @@
 // `--screenshot FILE` renders the first frames, saves the window as PNG and exits (0 on success),
 // which the tests and the docs use.
 #include "core/base/log.h"
+#include "core/base/signals.h"
 #include "ui/canvas.h"
 #include "ui/main_window.h"
-#include "core/base/signals.h"
 
 #include <spdlog/spdlog.h>
 

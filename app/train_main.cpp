@@ -11,23 +11,23 @@
 // Every failure is one line on stderr and an exit status from cm::exit_status.
 #include "core/base/error.h"
 #include "core/base/log.h"
+#include "core/base/signals.h"
 #include "core/engine/device.h"
 #include "core/model/model_loader.h"
 #include "core/train/image_pack.h"
 #include "core/train/training_run.h"
 #ifdef CMEDIT_HAS_IMAGEIO
 #include "app/train_data.h"
-#include "core/base/signals.h"
 #endif
 
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <csignal>
-#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
