@@ -55,10 +55,10 @@ at::Tensor evaluate(const model::ConsistencyFunction& f, const at::Tensor& x, do
 }
 
 // Noise is drawn on the CPU (seeded, the same on every device); to a GPU it goes through pinned
-// memory without blocking the host.
+// memory without blocking the host. Anything else is an ordinary (or no) copy.
 at::Tensor to_device(const at::Tensor& z, c10::Device device) {
-  if (device.is_cpu()) return z.to(at::kFloat);
-  return z.to(at::kFloat).pin_memory().to(device, /*non_blocking=*/true);
+  if (z.is_cpu() && device.is_cuda()) return z.to(at::kFloat).pin_memory().to(device, /*non_blocking=*/true);
+  return z.to(device, at::kFloat);
 }
 
 }  // namespace
@@ -79,7 +79,7 @@ at::Tensor run_consistency_loop(const model::ConsistencyFunction& f, const at::T
     at::Tensor z = noise(draw);
     if (!z.sizes().equals(start.sizes()))
       throw Error(ErrorCode::Internal, "the noise source gave a tensor of the wrong shape");
-    return z.device() == device ? z.to(at::kFloat) : to_device(z, device);
+    return to_device(z, device);
   };
   const int total = control.total_steps > 0 ? control.total_steps : schedule.steps();
 
