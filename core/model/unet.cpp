@@ -96,6 +96,16 @@ std::shared_ptr<const UNetArchitecture> build_architecture(const UNetConfig& cfg
 
 using Specs = std::vector<ParameterSpec>;
 
+// Every layer in the order cm/unet.py builds them: input blocks, middle block, output blocks.
+template <typename Visitor>
+void visit_layers(const UNetArchitecture& arch, Visitor& visit) {
+  for (const Block& b : arch.input_blocks)
+    for (const Layer& l : b) std::visit(visit, l);
+  for (const Layer& l : arch.middle_block) std::visit(visit, l);
+  for (const Block& b : arch.output_blocks)
+    for (const Layer& l : b) std::visit(visit, l);
+}
+
 void add_conv(Specs& s, const std::string& p, int c_out, int c_in, int k) {
   s.push_back({p + ".weight", {c_out, c_in, k, k}});
   s.push_back({p + ".bias", {c_out}});
@@ -254,11 +264,7 @@ std::vector<ParameterSpec> unet_parameter_specs(const UNetConfig& cfg) {
   add_linear(s, "time_embed.2", E, E);
   if (cfg.num_classes > 0) s.push_back({"label_emb.weight", {cfg.num_classes, E}});
   const SpecVisitor visit{s, cfg};
-  for (const Block& b : arch->input_blocks)
-    for (const Layer& l : b) std::visit(visit, l);
-  for (const Layer& l : arch->middle_block) std::visit(visit, l);
-  for (const Block& b : arch->output_blocks)
-    for (const Layer& l : b) std::visit(visit, l);
+  visit_layers(*arch, visit);
   add_norm(s, "out.0", arch->out_norm_channels);
   add_conv(s, "out.2", cfg.out_channels(), arch->out_norm_channels, 3);
   return s;
@@ -301,11 +307,7 @@ double unet_flops(const UNetConfig& cfg) {
   const int mc = cfg.model_channels, E = cfg.time_embed_dim();
   FlopVisitor visit{cfg, double(cfg.image_size)};
   visit.flops = 2.0 * (mc * E + E * E);
-  for (const Block& b : arch->input_blocks)
-    for (const Layer& l : b) std::visit(visit, l);
-  for (const Layer& l : arch->middle_block) std::visit(visit, l);
-  for (const Block& b : arch->output_blocks)
-    for (const Layer& l : b) std::visit(visit, l);
+  visit_layers(*arch, visit);
   return visit.flops + visit.conv(arch->out_norm_channels, cfg.out_channels(), 3);
 }
 
