@@ -173,10 +173,6 @@ cv::Mat apply_orientation(const cv::Mat& m, int orientation) {
   }
 }
 
-}  // namespace
-
-namespace {
-
 // Refuses what would not fit in memory before a decoder allocates it (image_header.h).
 void check_pixel_count(const std::vector<uchar>& bytes, const fs::path& path) {
   const std::optional<PixelSize> size = read_pixel_size(bytes.data(), bytes.size());

@@ -92,26 +92,6 @@ std::optional<ModelCard> official_card_for(const std::string& file_name) {
 }
 
 namespace {
-ModelCard interpret_model_card(const nlohmann::json& j, const std::filesystem::path& path);
-}  // namespace
-
-ModelCard read_model_card(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) throw Error(ErrorCode::FileNotFound, "cannot open model card '" + path.string() + "'");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(ErrorCode::CorruptFile, "model card '" + path.string() + "' is not valid JSON: " + e.what());
-  }
-  try {
-    return interpret_model_card(j, path);
-  } catch (const nlohmann::json::exception& e) {  // e.g. "format": 3 (found by fuzz_model_card)
-    throw Error(ErrorCode::CorruptFile, "model card '" + path.string() + "': a field has the wrong type (" + e.what() + ")");
-  }
-}
-
-namespace {
 
 ModelCard interpret_model_card(const nlohmann::json& j, const std::filesystem::path& path) {
   if (!j.is_object() || j.value("format", "") != kFormat)
@@ -137,6 +117,22 @@ ModelCard interpret_model_card(const nlohmann::json& j, const std::filesystem::p
 }
 
 }  // namespace
+
+ModelCard read_model_card(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) throw Error(ErrorCode::FileNotFound, "cannot open model card '" + path.string() + "'");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(ErrorCode::CorruptFile, "model card '" + path.string() + "' is not valid JSON: " + e.what());
+  }
+  try {
+    return interpret_model_card(j, path);
+  } catch (const nlohmann::json::exception& e) {  // e.g. "format": 3 (found by fuzz_model_card)
+    throw Error(ErrorCode::CorruptFile, "model card '" + path.string() + "': a field has the wrong type (" + e.what() + ")");
+  }
+}
 
 void write_model_card(const std::filesystem::path& path, const ModelCard& card) {
   const nlohmann::json j = {{"format", kFormat},

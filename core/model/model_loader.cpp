@@ -1,6 +1,5 @@
 #include "core/model/model_loader.h"
 
-
 #include "core/base/error.h"
 #include "core/model/safetensors.h"
 #include "core/model/torch_checkpoint.h"

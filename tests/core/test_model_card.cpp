@@ -105,10 +105,6 @@ TEST(ModelLoader, FilesWithoutACardAreExplained) {
   EXPECT_CM_ERROR(load_model("/nonexistent/model"), ErrorCode::FileNotFound, "no model at");
 }
 
-}  // namespace
-
-namespace {
-
 // Models exported by the user to $XDG_DATA_HOME/cmedit/models/NAME are found by NAME, before the
 // installed ones; an unknown name says where it looked.
 TEST(ModelLoader, FindsTheUsersOwnModelsByName) {

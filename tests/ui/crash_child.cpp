@@ -11,8 +11,8 @@
 #include <QAction>
 #include <QApplication>
 #include <QDir>
-#include <QElapsedTimer>
 #include <QSignalSpy>
+#include <QTest>
 #include <QTimer>
 
 #include <cstdio>
@@ -24,14 +24,6 @@ int fail(const char* why) {
   std::printf("FAIL: %s\n", why);
   std::fflush(stdout);
   return 1;
-}
-
-// Runs the event loop until `done` or `ms` pass.
-bool wait_for(const std::function<bool()>& done, int ms) {
-  QElapsedTimer clock;
-  clock.start();
-  while (!done() && clock.elapsed() < ms) QCoreApplication::processEvents(QEventLoop::AllEvents, 20);
-  return done();
 }
 
 }  // namespace
@@ -61,7 +53,7 @@ int main(int argc, char** argv) {
   if (doc->photo() == before_apply) return fail("apply changed nothing");
   doc->paintStroke(cm::ui::Layer::Strokes, {QPointF(5, 5), QPointF(40, 8)}, cm::ui::Brush{4, 1.0});
   doc->paintStroke(cm::ui::Layer::Mask, {QPointF(8, 30), QPointF(14, 34)}, cm::ui::Brush{5, 1.0});
-  if (!wait_for([&] { return window.autosaveIsCurrent(); }, 30000)) return fail("the autosave timer never saved");
+  if (!QTest::qWaitFor([&] { return window.autosaveIsCurrent(); }, 30000)) return fail("the autosave timer never saved");
 
   doc->photo().save(out.filePath(QStringLiteral("expected-photo.png")));
   doc->mask().save(out.filePath(QStringLiteral("expected-mask.png")));
