@@ -147,6 +147,14 @@ TEST(MainWindow, ListsEveryComponentVersion) {
         << name << " missing from:\n" << lines.join('\n').toStdString();
 }
 
+// A w×h RGB photo with colour(x, y) at every pixel.
+QImage synthetic_photo(int w, int h, const std::function<QColor(int, int)>& colour) {
+  QImage photo(w, h, QImage::Format_RGB888);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) photo.setPixelColor(x, y, colour(x, y));
+  return photo;
+}
+
 // A shown main window with the test model loaded (tests/cli/edit_tests.cmake makes it), and a
 // helper that writes a synthetic photo and opens it.
 class Editor : public ::testing::Test {
@@ -163,9 +171,7 @@ class Editor : public ::testing::Test {
   }
   // Writes a w×h photo with colour(x, y) and opens it; returns the pixels as written.
   QImage openPhoto(int w, int h, const std::function<QColor(int, int)>& colour) {
-    QImage photo(w, h, QImage::Format_RGB888);
-    for (int y = 0; y < h; ++y)
-      for (int x = 0; x < w; ++x) photo.setPixelColor(x, y, colour(x, y));
+    const QImage photo = synthetic_photo(w, h, colour);
     const QString in = dir.filePath(QStringLiteral("in.png"));
     EXPECT_TRUE(photo.save(in));
     EXPECT_TRUE(window.openImage(in));
@@ -337,9 +343,7 @@ TEST_F(Editor, ScreenshotsOfTheMainStates) {
 
 TEST(MainWindow, AutosaveBringsBackTheWorkingDocument) {
   QTemporaryDir dir;
-  QImage photo(40, 30, QImage::Format_RGB888);
-  for (int y = 0; y < 30; ++y)
-    for (int x = 0; x < 40; ++x) photo.setPixelColor(x, y, QColor(6 * x, 8 * y, 100));
+  const QImage photo = synthetic_photo(40, 30, [](int x, int y) { return QColor(6 * x, 8 * y, 100); });
   const QString in = dir.filePath(QStringLiteral("in.png"));
   ASSERT_TRUE(photo.save(in));
   QImage photo_before, mask_before;
@@ -371,9 +375,7 @@ TEST(Recovery, ASigkilledEditorsWorkComesBack) {
   const char* model = std::getenv("CMEDIT_TEST_MODEL");
   ASSERT_TRUE(model) << "CMEDIT_TEST_MODEL is not set (CTest sets it)";
   QTemporaryDir dir;
-  QImage photo(48, 40, QImage::Format_RGB888);
-  for (int y = 0; y < 40; ++y)
-    for (int x = 0; x < 48; ++x) photo.setPixelColor(x, y, QColor(5 * x, 6 * y, 90));
+  const QImage photo = synthetic_photo(48, 40, [](int x, int y) { return QColor(5 * x, 6 * y, 90); });
   const QString in = dir.filePath(QStringLiteral("in.png")), state = dir.filePath(QStringLiteral("state"));
   ASSERT_TRUE(photo.save(in));
 
