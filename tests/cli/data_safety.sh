@@ -33,9 +33,14 @@ echo "full disk: refused, existing file intact"
 
 # 2. A read-only folder (as an unprivileged user when run as root, since root writes anyway).
 mkdir "$work/ro" && cp "$work/photo.png" "$work/ro/keep.png" && chmod 555 "$work/ro"
-as_user=()
-if [ "$(id -u)" = 0 ]; then as_user=(setpriv --reuid=65534 --regid=65534 --clear-groups --); fi
-expect 8 "^cmedit-cli: .*keep.png" "${as_user[@]}" env HOME="$work" "$cli" "${edit[@]}" -o "$work/ro/keep.png"
+as_user=() ro_cli=$cli
+if [ "$(id -u)" = 0 ]; then
+  as_user=(setpriv --reuid=65534 --regid=65534 --clear-groups --)
+  # The clone may sit in a folder only root can enter (mktemp -d is 0700): the program runs from
+  # here instead (it links only system libraries).
+  ro_cli="$work/cmedit-cli" && cp "$cli" "$ro_cli" && chmod 755 "$ro_cli"
+fi
+expect 8 "^cmedit-cli: .*keep.png" "${as_user[@]}" env HOME="$work" "$ro_cli" "${edit[@]}" -o "$work/ro/keep.png"
 cmp -s "$work/photo.png" "$work/ro/keep.png" || fail "a failed export changed the existing file"
 echo "read-only folder: refused, existing file intact"
 
