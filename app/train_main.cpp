@@ -1,6 +1,8 @@
 // cmedit-train: make consistency models from your own photos (spec §5).
 //
 //   ct      improved consistency training (iCT) from scratch
+//   ect     Easy Consistency Tuning, after a diffusion pretraining phase
+//   campaign  one window of the built-in model's training campaign (app/train_campaign.h)
 //   cd      consistency distillation from an EDM teacher
 //   edm     a plain EDM denoiser, the teacher for cd
 //   resume  go on with a run from its latest checkpoint
@@ -16,6 +18,8 @@
 #include "core/model/model_loader.h"
 #include "core/train/image_pack.h"
 #include "core/train/training_run.h"
+#include "app/train_campaign.h"
+#include "app/train_options.h"
 #ifdef CMEDIT_HAS_IMAGEIO
 #include "app/train_data.h"
 #endif
@@ -40,12 +44,15 @@
 
 namespace {
 namespace fs = std::filesystem;
+using cli::Options;
 using cm::Error;
 using cm::ErrorCode;
 
 constexpr const char* kUsage = R"(usage: cmedit-train COMMAND ...
 
   cmedit-train ct  --data DATA --run RUN [options]   improved consistency training (iCT)
+  cmedit-train ect --data DATA --run RUN [options]   Easy Consistency Tuning (after --pretrain-steps
+                                                    of diffusion pretraining)
   cmedit-train cd  --data DATA --run RUN --teacher MODEL [options]
                                                     consistency distillation from an EDM teacher
   cmedit-train edm --data DATA --run RUN [options]   an EDM denoiser (a teacher for cd)
@@ -55,6 +62,10 @@ constexpr const char* kUsage = R"(usage: cmedit-train COMMAND ...
                      [--jpeg QUALITY] [--manifest FILE.tsv [--manifest-only]] [--weights-license TEXT]
                      (manifest lines: NAME <TAB> LICENCE <TAB> SOURCE [<TAB> train|test])
   cmedit-train info RUN|PACK
+  cmedit-train campaign --state DIR --model DIR --data PACK --minutes M --out DIR
+                     [--work DIR] [--device auto] [--log-every 100] [--held-out-batches 1]
+                     one window of a campaign: continues STATE/campaign.json for M minutes and
+                     writes the next state, the model, loss.csv and samples.png to OUT
 
 DATA is an image pack (cmedit-train pack) or, in builds with image files, a folder of photos.
 Batches are random-resized square crops: a photo chosen uniformly, a crop side log-uniform
@@ -71,9 +82,12 @@ training:
   --iterations K (100000)  --batch B (64)  --lr 1e-4  --optimizer radam|adam  --warmup 0
   --clip 1.0  --ema 0.9999  --seed 0  --device auto|cpu|cuda[:N]  --no-bf16  --threads N
   ct:  --s0 10 --s1 1280 --p-mean -1.1 --p-std 2.0 --metric pseudo-huber|l2|l1
+  ect: --pretrain-steps 0 --stage-steps 10000 --max-stage 8 --q 2 --p-mean -1.1 --p-std 2.0
+       --metric pseudo-huber|l2|l1
   cd:  --points 40 --target-ema 0.95 --metric l2|l1|pseudo-huber --no-init-from-teacher
   edm: --p-mean -1.2 --p-std 1.2
-  data: --min-crop PX  --test-fraction F (folders)
+  data: --min-crop PX  --test-fraction F (folders)  --crop-sizes 64,64,64,128 (one per step in
+        turn; a step at side s trains on batch·(size/s)² images)
 run:
   --until STEPS  --log-every 100  --sample-every 1000  --checkpoint-every 1000  --keep 2
   --shard-mib 16  --samples 8  --held-out-batches 2
@@ -84,56 +98,27 @@ Ctrl-C stops after the current step and writes a checkpoint; `resume` goes on ex
 std::atomic<bool> g_stop{false};
 extern "C" void on_interrupt(int) { g_stop = true; }
 
-// --name value pairs and bare flags, after the positional arguments.
-class Options {
- public:
-  Options(const std::vector<std::string>& args, std::size_t first, const std::set<std::string>& flags) {
-    for (std::size_t i = first; i < args.size(); ++i) {
-      const std::string& a = args[i];
-      if (a.rfind("--", 0) != 0) throw Error(ErrorCode::BadArgument, "unexpected argument '" + a + "' (see cmedit-train --help)");
-      if (flags.count(a)) {
-        values_[a] = "1";
-      } else {
-        if (i + 1 == args.size()) throw Error(ErrorCode::BadArgument, a + " needs a value");
-        values_[a] = args[++i];
-      }
-    }
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const std::size_t comma = text.find(',', start);
+    out.push_back(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
   }
-  bool has(const std::string& k) const { return values_.count(k) > 0; }
-  std::string str(const std::string& k, const std::string& fallback = "") {
-    used_.insert(k);
-    return has(k) ? values_.at(k) : fallback;
-  }
-  double num(const std::string& k, double fallback) {
-    const std::string v = str(k);
-    if (v.empty()) return fallback;
-    try {
-      std::size_t end = 0;
-      const double d = std::stod(v, &end);
-      if (end != v.size()) throw std::invalid_argument(v);
-      return d;
-    } catch (const std::exception&) {
-      throw Error(ErrorCode::BadArgument, k + " needs a number, got '" + v + "'");
-    }
-  }
-  int64_t integer(const std::string& k, int64_t fallback) {
-    const double d = num(k, double(fallback));
-    if (d != std::floor(d)) throw Error(ErrorCode::BadArgument, k + " needs a whole number");
-    return int64_t(d);
-  }
-  bool flag(const std::string& k) {
-    used_.insert(k);
-    return has(k);
-  }
-  void check_all_used() const {
-    for (const auto& [k, v] : values_)
-      if (!used_.count(k)) throw Error(ErrorCode::BadArgument, "unknown option '" + k + "' for this command (see cmedit-train --help)");
-  }
+  return out;
+}
 
- private:
-  std::map<std::string, std::string> values_;
-  std::set<std::string> used_;
-};
+int64_t parse_whole(const std::string& v, const std::string& option) {
+  try {
+    std::size_t end = 0;
+    const long long n = std::stoll(v, &end);
+    if (end == v.size()) return n;
+  } catch (const std::exception&) {
+  }
+  throw Error(ErrorCode::BadArgument, option + " needs whole numbers separated by commas, got '" + v + "'");
+}
 
 const std::set<std::string> kFlags = {"--no-bf16", "--no-init-from-teacher", "--manifest-only"};
 
@@ -173,7 +158,8 @@ cm::model::UNetConfig architecture_from(Options& o, cm::train::TrainMode mode) {
                             {"num_head_channels", o.integer("--head-channels", 32)}};
     a = cm::model::unet_config_from_json(flags);
   }
-  const double default_dropout = mode == cm::train::TrainMode::Ct ? 0.2 : mode == cm::train::TrainMode::Edm ? 0.1 : 0.0;
+  const bool consistency_training = mode == cm::train::TrainMode::Ct || mode == cm::train::TrainMode::Ect;
+  const double default_dropout = consistency_training ? 0.2 : mode == cm::train::TrainMode::Edm ? 0.1 : 0.0;
   a.dropout = o.num("--dropout", o.has("--arch") ? a.dropout : default_dropout);
   return a;
 }
@@ -308,7 +294,7 @@ int start(const std::string& mode_name, const std::vector<std::string>& args) {
     c.architecture.dropout = o.num("--dropout", 0.0);
   } else if (init_architecture && !arch_given) {
     c.architecture = *init_architecture;
-    c.architecture.dropout = o.num("--dropout", mode_name == "ct" ? 0.2 : mode_name == "edm" ? 0.1 : 0.0);
+    c.architecture.dropout = o.num("--dropout", mode_name == "ct" || mode_name == "ect" ? 0.2 : mode_name == "edm" ? 0.1 : 0.0);
   } else {
     c.architecture = architecture_from(o, c.mode);
   }
@@ -322,7 +308,16 @@ int start(const std::string& mode_name, const std::vector<std::string>& args) {
   c.ema_rate = o.num("--ema", c.ema_rate);
   c.bf16 = !o.flag("--no-bf16");
   c.min_crop = int(o.integer("--min-crop", 0));
-  if (c.mode == cm::train::TrainMode::Ct) {
+  for (const std::string& size : split_list(o.str("--crop-sizes"))) c.crop_sizes.push_back(int(parse_whole(size, "--crop-sizes")));
+  if (c.mode == cm::train::TrainMode::Ect) {
+    c.ect_pretrain_steps = o.integer("--pretrain-steps", c.ect_pretrain_steps);
+    c.ect_stage_steps = o.integer("--stage-steps", c.ect_stage_steps);
+    c.ect_max_stage = int(o.integer("--max-stage", c.ect_max_stage));
+    c.ect_q = o.num("--q", c.ect_q);
+    c.ct_p_mean = o.num("--p-mean", c.ct_p_mean);
+    c.ct_p_std = o.num("--p-std", c.ct_p_std);
+    c.ct_metric = cm::train::parse_metric(o.str("--metric", "pseudo-huber"));
+  } else if (c.mode == cm::train::TrainMode::Ct) {
     c.ct_s0 = int(o.integer("--s0", c.ct_s0));
     c.ct_s1 = int(o.integer("--s1", c.ct_s1));
     c.ct_p_mean = o.num("--p-mean", c.ct_p_mean);
@@ -460,7 +455,8 @@ int run(const std::vector<std::string>& args) {
     return 0;
   }
   const std::string& command = args[0];
-  if (command == "ct" || command == "cd" || command == "edm") return start(command, args);
+  if (command == "ct" || command == "ect" || command == "cd" || command == "edm") return start(command, args);
+  if (command == "campaign") return cli::campaign_command(args);
   if (command == "resume") return resume(args);
   if (command == "export") return export_command(args);
   if (command == "pack") return pack_command(args);

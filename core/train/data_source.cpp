@@ -4,6 +4,7 @@
 #include "core/edit/resample.h"
 
 #include <ATen/ATen.h>
+#include <fmt/format.h>
 
 #include <cmath>
 #include <random>
@@ -20,40 +21,54 @@ std::uint64_t mix_seed(std::uint64_t seed, std::uint64_t a, std::uint64_t b) {
   return splitmix(splitmix(splitmix(seed) ^ a) ^ b);
 }
 
-CropSampler::CropSampler(std::vector<at::Tensor> images, CropOptions options, std::uint64_t seed)
-    : images_(std::move(images)), options_(options), seed_(seed) {
-  if (images_.empty()) throw Error(ErrorCode::BadArgument, "no training images: the training split is empty");
-  if (options_.size < 8) throw Error(ErrorCode::BadArgument, "crop size must be at least 8 pixels");
-  if (options_.min_crop <= 0) options_.min_crop = options_.size;
-  for (const at::Tensor& im : images_)
-    if (!im.defined() || im.dim() != 3 || im.size(2) != 3 || im.scalar_type() != at::kByte)
-      throw Error(ErrorCode::BadArgument, "training images must be [H, W, 3] uint8");
+at::Tensor DataSource::batch_at(std::uint64_t key, int64_t n, int size) const {
+  if (size == image_size()) return batch(key, n);
+  throw Error(ErrorCode::Unsupported, fmt::format("this data source gives {}×{} images only, not {}×{}", image_size(), image_size(), size, size));
 }
 
-CropSampler::Crop CropSampler::choose(std::uint64_t key, int64_t index) const {
-  std::mt19937_64 rng(mix_seed(seed_, key, std::uint64_t(index)));
+CropOptions checked_crop_options(const std::vector<at::Tensor>& images, CropOptions options) {
+  if (images.empty()) throw Error(ErrorCode::BadArgument, "no training images: the training split is empty");
+  if (options.size < 8) throw Error(ErrorCode::BadArgument, "crop size must be at least 8 pixels");
+  if (options.min_crop <= 0) options.min_crop = options.size;
+  for (const at::Tensor& im : images)
+    if (!im.defined() || im.dim() != 3 || im.size(2) != 3 || im.scalar_type() != at::kByte)
+      throw Error(ErrorCode::BadArgument, "training images must be [H, W, 3] uint8");
+  return options;
+}
+
+Crop choose_crop(const std::vector<std::pair<int64_t, int64_t>>& photo_sizes, const CropOptions& options, std::uint64_t seed,
+                 std::uint64_t key, int64_t index, int size) {
+  std::mt19937_64 rng(mix_seed(seed, key, std::uint64_t(index)));
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   Crop c;
-  c.image = std::size_t(unit(rng) * double(images_.size())) % images_.size();
-  const at::Tensor& im = images_[c.image];
-  const int64_t short_side = std::min(im.size(0), im.size(1));
-  const double lo = std::min<double>(options_.min_crop, double(short_side)), hi = double(short_side);
+  c.image = std::size_t(unit(rng) * double(photo_sizes.size())) % photo_sizes.size();
+  const auto [height, width] = photo_sizes[c.image];
+  const int64_t short_side = std::min(height, width);
+  // The smallest crop scales with the output, so a 128-px crop is at native resolution too.
+  const double min_crop = std::max(1.0, double(options.min_crop) * double(size) / double(options.size));
+  const double lo = std::min<double>(min_crop, double(short_side)), hi = double(short_side);
   c.side = std::clamp<int64_t>(std::llround(std::exp(std::log(lo) + unit(rng) * (std::log(hi) - std::log(lo)))), 1, short_side);
-  c.y = int64_t(unit(rng) * double(im.size(0) - c.side + 1));
-  c.x = int64_t(unit(rng) * double(im.size(1) - c.side + 1));
-  c.flip = options_.flip && unit(rng) < 0.5;
+  c.y = int64_t(unit(rng) * double(height - c.side + 1));
+  c.x = int64_t(unit(rng) * double(width - c.side + 1));
+  c.flip = options.flip && unit(rng) < 0.5;
   return c;
 }
 
-at::Tensor CropSampler::batch(std::uint64_t key, int64_t n) const {
+CropSampler::CropSampler(std::vector<at::Tensor> images, CropOptions options, std::uint64_t seed)
+    : images_(std::move(images)), options_(checked_crop_options(images_, options)), seed_(seed) {
+  for (const at::Tensor& im : images_) sizes_.emplace_back(im.size(0), im.size(1));
+}
+
+at::Tensor CropSampler::batch_at(std::uint64_t key, int64_t n, int size) const {
+  if (size < 8) throw Error(ErrorCode::BadArgument, "crop size must be at least 8 pixels");
   std::vector<at::Tensor> crops;
   crops.reserve(std::size_t(n));
   for (int64_t i = 0; i < n; ++i) {
-    const Crop c = choose(key, i);
+    const Crop c = choose_crop(sizes_, options_, seed_, key, i, size);
     at::Tensor crop = images_[c.image].slice(0, c.y, c.y + c.side).slice(1, c.x, c.x + c.side);
     crop = crop.permute({2, 0, 1}).unsqueeze(0).to(at::kFloat).div_(127.5).sub_(1.0);
     if (c.flip) crop = crop.flip({3});
-    crops.push_back(edit::resize_image(crop, options_.size, options_.size));
+    crops.push_back(edit::resize_image(crop, size, size));
   }
   return at::cat(crops, 0);
 }

@@ -68,4 +68,21 @@ at::Tensor ict_weight(const NoisePairs& pairs) {
   return 1.0 / (pairs.sigma_high.to(at::kDouble) - pairs.sigma_low.to(at::kDouble)).to(at::kFloat);
 }
 
+at::Tensor ect_r(const at::Tensor& t, int stage, double q, double k, double b) {
+  if (stage < 0) return at::zeros_like(t, t.options().dtype(at::kFloat));
+  if (!(q > 1)) throw Error(ErrorCode::BadArgument, fmt::format("ECT needs q > 1, got {}", q));
+  const at::Tensor td = t.to(at::kDouble);
+  const at::Tensor n = 1.0 + k * at::sigmoid(-b * td);
+  const at::Tensor r = td * (1.0 - n / std::pow(q, double(stage + 1)));
+  return r.clamp_min(0.0).to(at::kFloat);
+}
+
+int ect_stage(int64_t step, int64_t pretrain_steps, int64_t stage_steps, int max_stage) {
+  if (pretrain_steps < 0 || stage_steps < 1 || max_stage < 0)
+    throw Error(ErrorCode::BadArgument, fmt::format("ECT schedule needs pretrain steps ≥ 0, stage steps ≥ 1 and a last stage ≥ 0, got {}, {}, {}",
+                                                    pretrain_steps, stage_steps, max_stage));
+  if (step < pretrain_steps) return -1;
+  return int(std::min<int64_t>((step - pretrain_steps) / stage_steps, max_stage));
+}
+
 }  // namespace cm::train

@@ -43,4 +43,16 @@ NoisePairs sample_uniform_pairs(const std::vector<double>& increasing_sigmas, in
 // iCT's weighting λ = 1/(σ_high − σ_low), [B].
 at::Tensor ict_weight(const NoisePairs& pairs);
 
+// ECT (Geng et al. 2024, "Consistency Models Made Easy"; ECMLoss.t_to_r_sigmoid in locuslab/ect):
+// the nearer point r < t of each continuous-time pair,
+//   r(t) = max(0, t·(1 − n(t)/q^(stage+1))),   n(t) = 1 + k·sigmoid(−b·t),
+// so t − r shrinks by q every stage, faster at large t. stage < 0 is the diffusion pretraining
+// that ECT starts from: r = 0 for every t (the target is the clean image). Float64 math, float32 out.
+at::Tensor ect_r(const at::Tensor& t, int stage, double q = 2.0, double k = 8.0, double b = 1.0);
+
+// The ECT stage of a step: −1 while step < pretrain_steps, then one higher every stage_steps
+// steps, at most max_stage. Throws cm::Error(BadArgument) unless pretrain_steps ≥ 0,
+// stage_steps ≥ 1 and max_stage ≥ 0.
+int ect_stage(int64_t step, int64_t pretrain_steps, int64_t stage_steps, int max_stage);
+
 }  // namespace cm::train

@@ -85,115 +85,7 @@ model::StateDict named(const model::UNet& unet, const std::vector<at::Tensor>& t
   return out;
 }
 
-template <typename T>
-T get(const nlohmann::json& j, const char* key, T fallback) {
-  if (!j.contains(key)) return fallback;
-  try {
-    return j.at(key).get<T>();
-  } catch (const nlohmann::json::exception&) {
-    throw Error(ErrorCode::CorruptFile, std::string("training config: field '") + key + "' has the wrong type");
-  }
-}
-
 }  // namespace
-
-const char* to_string(TrainMode m) {
-  switch (m) {
-    case TrainMode::Ct: return "ct";
-    case TrainMode::Cd: return "cd";
-    case TrainMode::Edm: return "edm";
-  }
-  return "?";
-}
-
-TrainMode parse_train_mode(const std::string& name) {
-  if (name == "ct") return TrainMode::Ct;
-  if (name == "cd") return TrainMode::Cd;
-  if (name == "edm") return TrainMode::Edm;
-  throw Error(ErrorCode::BadArgument, "unknown training mode '" + name + "' (expected ct, cd or edm)");
-}
-
-void TrainConfig::validate() const {
-  const auto bad = [](const std::string& what) { throw Error(ErrorCode::BadArgument, what); };
-  architecture.validate();
-  optimizer.validate();
-  if (iterations < 1) bad("iterations must be ≥ 1");
-  if (batch < 1) bad("batch size must be ≥ 1");
-  if (!(ema_rate >= 0 && ema_rate < 1)) bad(fmt::format("EMA rate must lie in [0, 1), got {}", ema_rate));
-  if (!(noise.sigma_min > 0 && noise.sigma_max > noise.sigma_min && noise.sigma_data > 0)) bad("needs 0 < σ_min < σ_max and σ_data > 0");
-  if (mode == TrainMode::Ct) ict_discretization(0, iterations, ct_s0, ct_s1);
-  if (mode == TrainMode::Cd && cd_points < 2) bad("CD needs a grid of at least 2 points");
-  if (mode == TrainMode::Cd && !(cd_target_ema >= 0 && cd_target_ema < 1)) bad("CD target EMA μ must lie in [0, 1)");
-  if (architecture.num_classes > 0) bad("training class-conditional models is not supported yet");
-}
-
-nlohmann::json to_json(const TrainConfig& c) {
-  return {{"mode", to_string(c.mode)},
-          {"architecture", model::unet_config_to_json(c.architecture)},
-          {"sigma_min", c.noise.sigma_min},
-          {"sigma_max", c.noise.sigma_max},
-          {"sigma_data", c.noise.sigma_data},
-          {"iterations", c.iterations},
-          {"batch", c.batch},
-          {"seed", c.seed},
-          {"optimizer", to_string(c.optimizer.kind)},
-          {"lr", c.optimizer.lr},
-          {"beta1", c.optimizer.beta1},
-          {"beta2", c.optimizer.beta2},
-          {"eps", c.optimizer.eps},
-          {"warmup_steps", c.optimizer.warmup_steps},
-          {"grad_clip", c.optimizer.grad_clip},
-          {"ema_rate", c.ema_rate},
-          {"bf16", c.bf16},
-          {"ct_s0", c.ct_s0},
-          {"ct_s1", c.ct_s1},
-          {"ct_p_mean", c.ct_p_mean},
-          {"ct_p_std", c.ct_p_std},
-          {"ct_metric", to_string(c.ct_metric)},
-          {"teacher", c.teacher},
-          {"cd_points", c.cd_points},
-          {"cd_target_ema", c.cd_target_ema},
-          {"cd_metric", to_string(c.cd_metric)},
-          {"edm_p_mean", c.edm_p_mean},
-          {"edm_p_std", c.edm_p_std},
-          {"data", c.data},
-          {"min_crop", c.min_crop}};
-}
-
-TrainConfig train_config_from_json(const nlohmann::json& j) {
-  if (!j.is_object() || !j.contains("mode") || !j.contains("architecture"))
-    throw Error(ErrorCode::CorruptFile, "training config: needs at least 'mode' and 'architecture'");
-  TrainConfig c;
-  c.mode = parse_train_mode(get<std::string>(j, "mode", "ct"));
-  c.architecture = model::unet_config_from_json(j.at("architecture"));
-  c.noise = {get(j, "sigma_min", c.noise.sigma_min), get(j, "sigma_max", c.noise.sigma_max), get(j, "sigma_data", c.noise.sigma_data)};
-  c.iterations = get(j, "iterations", c.iterations);
-  c.batch = get(j, "batch", c.batch);
-  c.seed = get(j, "seed", c.seed);
-  c.optimizer.kind = parse_optimizer(get<std::string>(j, "optimizer", "radam"));
-  c.optimizer.lr = get(j, "lr", c.optimizer.lr);
-  c.optimizer.beta1 = get(j, "beta1", c.optimizer.beta1);
-  c.optimizer.beta2 = get(j, "beta2", c.optimizer.beta2);
-  c.optimizer.eps = get(j, "eps", c.optimizer.eps);
-  c.optimizer.warmup_steps = get(j, "warmup_steps", c.optimizer.warmup_steps);
-  c.optimizer.grad_clip = get(j, "grad_clip", c.optimizer.grad_clip);
-  c.ema_rate = get(j, "ema_rate", c.ema_rate);
-  c.bf16 = get(j, "bf16", c.bf16);
-  c.ct_s0 = get(j, "ct_s0", c.ct_s0);
-  c.ct_s1 = get(j, "ct_s1", c.ct_s1);
-  c.ct_p_mean = get(j, "ct_p_mean", c.ct_p_mean);
-  c.ct_p_std = get(j, "ct_p_std", c.ct_p_std);
-  c.ct_metric = parse_metric(get<std::string>(j, "ct_metric", "pseudo-huber"));
-  c.teacher = get<std::string>(j, "teacher", "");
-  c.cd_points = get(j, "cd_points", c.cd_points);
-  c.cd_target_ema = get(j, "cd_target_ema", c.cd_target_ema);
-  c.cd_metric = parse_metric(get<std::string>(j, "cd_metric", "l2"));
-  c.edm_p_mean = get(j, "edm_p_mean", c.edm_p_mean);
-  c.edm_p_std = get(j, "edm_p_std", c.edm_p_std);
-  c.data = get<std::string>(j, "data", "");
-  c.min_crop = get(j, "min_crop", c.min_crop);
-  return c;
-}
 
 Trainer::Trainer(TrainConfig config, std::shared_ptr<const DataSource> data, c10::Device device,
                  std::shared_ptr<const model::ConsistencyFunction> teacher, const model::StateDict* initial_weights)
@@ -231,13 +123,57 @@ int Trainer::grid_points(int64_t key) const {
     case TrainMode::Ct: return ict_discretization(key, config_.iterations, config_.ct_s0, config_.ct_s1);
     case TrainMode::Cd: return config_.cd_points;
     case TrainMode::Edm: return 0;
+    case TrainMode::Ect: return ect_stage(key, config_.ect_pretrain_steps, config_.ect_stage_steps, config_.ect_max_stage);
   }
   return 0;
 }
 
-at::Tensor Trainer::loss_for(int64_t key, const DataSource& source, int64_t batch_size, bool training) const {
+void Trainer::continue_from(const model::StateDict& online, const model::StateDict& ema, int64_t step) {
+  if (step < 0) throw Error(ErrorCode::BadArgument, "a run cannot continue from a negative step");
+  const model::StateDict names = online_->state_dict();
+  const auto copy_into = [&](const model::StateDict& from, std::vector<at::Tensor> into, const char* what) {
+    std::map<std::string, at::Tensor> by_name(from.begin(), from.end());
+    c10::NoGradGuard no_grad;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      const auto it = by_name.find(names[i].first);
+      if (it == by_name.end()) throw Error(ErrorCode::CorruptFile, std::string(what) + " weights lack '" + names[i].first + "'");
+      if (!it->second.sizes().equals(into[i].sizes()))
+        throw Error(ErrorCode::ShapeMismatch, std::string(what) + " tensor '" + names[i].first + "' does not fit this architecture");
+      into[i].copy_(it->second);
+    }
+  };
+  copy_into(online, parameters(), "online");
+  copy_into(ema, ema_, "EMA");
+  optimizer_ = std::make_unique<Optimizer>(config_.optimizer, parameters());
+  step_ = step;
+}
+
+// ECT (spec §5.3; ECMLoss in locuslab/ect): one noise direction z for both points, the target
+// the same network without gradient (same dropout masks), the clean image where r reaches the
+// boundary, and the weight 1/(t − r).
+at::Tensor Trainer::ect_loss(const at::Tensor& x0, at::Generator& gen,
+                             const std::function<at::Tensor(const at::Tensor&, const at::Tensor&)>& f) const {
+  const int64_t n = x0.size(0);
+  const model::NoiseRange& range = config_.noise;
+  const at::Tensor t = at::exp(config_.ct_p_mean + config_.ct_p_std * at::randn({n}, gen)).clamp(range.sigma_min, range.sigma_max);
+  const at::Tensor r = ect_r(t, grid_points(step_), config_.ect_q, config_.ect_k, config_.ect_b);
+  const at::Tensor z = at::randn(x0.sizes(), gen).to(device_);
+  const at::Tensor td = t.to(device_), rd = r.to(device_);
+  const at::Tensor online = f(x0 + per_image(td) * z, td);
+  at::Tensor target = x0;
+  const at::Tensor inside = r > range.sigma_min;  // f(x, ε) = x: at the boundary the target is x0 itself
+  if (inside.any().item<bool>()) {
+    c10::NoGradGuard no_grad;
+    const at::Tensor r_net = rd.clamp_min(range.sigma_min);
+    target = at::where(per_image(inside.to(device_)), f(x0 + per_image(r_net) * z, r_net), x0);
+  }
+  const at::Tensor weight = 1.0 / (t.to(at::kDouble) - r.to(at::kDouble)).to(at::kFloat);
+  return (weight.to(device_) * distance(online, target.detach(), config_.ct_metric, pseudo_huber_c(x0[0].numel()))).mean();
+}
+
+at::Tensor Trainer::loss_for(int64_t key, const DataSource& source, int64_t batch_size, int size, bool training) const {
   const Parameterized p{config_.parameterization(), config_.noise};
-  const at::Tensor x0 = source.batch(std::uint64_t(key), batch_size).to(device_);
+  const at::Tensor x0 = source.batch_at(std::uint64_t(key), batch_size, size).to(device_);
   at::Generator gen = cpu_generator(mix_seed(config_.seed, std::uint64_t(key), 1));
   const std::uint64_t dropout_seed = mix_seed(config_.seed, std::uint64_t(key), 2);
   const bool autocast = config_.bf16 && device_.is_cuda();
@@ -246,6 +182,8 @@ at::Tensor Trainer::loss_for(int64_t key, const DataSource& source, int64_t batc
     AutocastScope scope(autocast);
     return evaluate(net, p, x, sigma.to(device_), at::Tensor(), training);
   };
+
+  if (config_.mode == TrainMode::Ect) return ect_loss(x0, gen, [&](const at::Tensor& x, const at::Tensor& s) { return f(*online_, x, s); });
 
   if (config_.mode == TrainMode::Edm) {
     const at::Tensor sigma = at::exp(config_.edm_p_mean + config_.edm_p_std * at::randn({batch_size}, gen)).to(device_);
@@ -287,8 +225,10 @@ at::Tensor Trainer::loss_for(int64_t key, const DataSource& source, int64_t batc
 }
 
 StepStats Trainer::step() {
-  const at::Tensor loss = loss_for(step_, *data_, config_.batch, /*training=*/true);
   StepStats stats;
+  stats.images = config_.batch_at(step_);
+  stats.crop_size = config_.crop_size_at(step_);
+  const at::Tensor loss = loss_for(step_, *data_, stats.images, stats.crop_size, /*training=*/true);
   stats.loss = loss.item<double>();
   if (std::isfinite(stats.loss)) loss.backward();
   const StepReport report = optimizer_->step();
@@ -311,13 +251,13 @@ StepStats Trainer::step() {
   return stats;
 }
 
-double Trainer::evaluate_loss(const DataSource& source, int batches, int64_t batch_size) const {
+double Trainer::evaluate_loss(const DataSource& source, int batches, int64_t batch_size, int size) const {
   c10::NoGradGuard no_grad;
   double total = 0;
   for (int b = 0; b < batches; ++b) {
     // Keys far from any training step's, so the held-out noise never repeats a training draw.
     const int64_t key = (int64_t(1) << 40) + b;
-    total += loss_for(key, source, batch_size, /*training=*/false).item<double>();
+    total += loss_for(key, source, batch_size, size > 0 ? size : config_.architecture.image_size, /*training=*/false).item<double>();
   }
   return total / std::max(1, batches);
 }

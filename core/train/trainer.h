@@ -1,6 +1,7 @@
 // One training run in memory: the network, its EMA copy, the optimizer, and one objective —
-// iCT consistency training, consistency distillation from an EDM teacher, or EDM denoiser
-// training (spec §5). Every step's randomness (batch, noise levels, noise, dropout masks) is a
+// iCT consistency training, ECT (continuous-time consistency tuning, with its diffusion
+// pretraining phase), consistency distillation from an EDM teacher, or EDM denoiser training
+// (spec §5). Every step's randomness (batch, noise levels, noise, dropout masks) is a
 // function of (seed, step), so restoring a checkpoint continues the run exactly.
 #pragma once
 
@@ -16,15 +17,16 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 namespace cm::train {
 
-enum class TrainMode { Ct, Cd, Edm };
+enum class TrainMode { Ct, Cd, Edm, Ect };
 const char* to_string(TrainMode m);
-TrainMode parse_train_mode(const std::string& name);  // "ct" | "cd" | "edm"
+TrainMode parse_train_mode(const std::string& name);  // "ct" | "cd" | "edm" | "ect"
 
 struct TrainConfig {
   TrainMode mode = TrainMode::Ct;
@@ -37,10 +39,17 @@ struct TrainConfig {
   double ema_rate = 0.9999;        // the evaluation EMA (what export ships); warmed up as min(μ, (1+k)/(10+k))
   bool bf16 = true;                // autocast the network to bfloat16 on CUDA (ignored on the CPU)
 
-  // iCT (spec §5.2)
+  // iCT (spec §5.2); ECT shares its log-normal proposal of σ and its metric
   int ct_s0 = 10, ct_s1 = 1280;
   double ct_p_mean = -1.1, ct_p_std = 2.0;
   Metric ct_metric = Metric::PseudoHuber;
+  // ECT (spec §5.3): t ~ exp(N(ct_p_mean, ct_p_std²)), r = ect_r(t, stage), weight 1/(t − r).
+  // Steps before ect_pretrain_steps are the diffusion pretraining (r = 0); then t − r halves
+  // (for q = 2) every ect_stage_steps steps, up to ect_max_stage.
+  int64_t ect_pretrain_steps = 0;
+  int64_t ect_stage_steps = 10000;
+  int ect_max_stage = 8;
+  double ect_q = 2.0, ect_k = 8.0, ect_b = 1.0;
   // CD (spec §5.1)
   std::string teacher;             // the EDM teacher's path, for the record
   int cd_points = 40;
@@ -52,6 +61,13 @@ struct TrainConfig {
   // Data, for the record (the run's data source is given separately).
   std::string data;
   int min_crop = 0;
+  // Crop sides, one per step in turn (empty: the model's image_size alone). A step at side s
+  // trains on batch·(image_size/s)² images, so every step costs about the same pixels; the
+  // network is convolutional, so it meets the token counts and context of larger windows.
+  std::vector<int> crop_sizes;
+
+  int crop_size_at(int64_t step) const;
+  int64_t batch_at(int64_t step) const;
 
   model::Parameterization parameterization() const {
     return mode == TrainMode::Edm ? model::Parameterization::Edm : model::Parameterization::Consistency;
@@ -67,7 +83,9 @@ struct StepStats {
   double loss = 0;
   double grad_norm = 0;
   double lr = 0;
-  int discretization = 0;   // N of the noise grid (CT, CD); 0 for EDM
+  int discretization = 0;   // N of the noise grid (CT, CD); the stage for ECT (−1: pretraining); 0 for EDM
+  int64_t images = 0;       // images this step trained on
+  int crop_size = 0;        // their side
   bool skipped = false;     // non-finite gradient: no update
 };
 
@@ -88,7 +106,14 @@ class Trainer {
   // The objective on fixed batches of `source`, with noise keys no training step uses, the online
   // network, no dropout and no update: a held-out loss comparable over time. For ct it is taken
   // on the final grid (N = s1 + 1) whatever the curriculum's current N.
-  double evaluate_loss(const DataSource& source, int batches, int64_t batch_size) const;
+  // size: the crop side (0: the model's).
+  double evaluate_loss(const DataSource& source, int batches, int64_t batch_size, int size = 0) const;
+
+  // Continues a run whose optimizer state did not travel: the online and EMA weights, and the
+  // step count (which sets the curriculum, the ECT stage and the data keys). The optimizer starts
+  // afresh; RAdam's rectified first steps re-warm its moments. Throws cm::Error(ShapeMismatch)
+  // or CorruptFile for weights that do not fit this architecture.
+  void continue_from(const model::StateDict& online, const model::StateDict& ema, int64_t step);
 
   // The EMA network as f(x, σ) (the consistency function, or D for EDM runs), dropout off.
   std::shared_ptr<const model::UNetFunction> ema_function() const;
@@ -104,7 +129,8 @@ class Trainer {
   void restore(const Checkpoint& checkpoint);
 
  private:
-  at::Tensor loss_for(int64_t key, const DataSource& source, int64_t batch_size, bool training) const;
+  at::Tensor loss_for(int64_t key, const DataSource& source, int64_t batch_size, int size, bool training) const;
+  at::Tensor ect_loss(const at::Tensor& x0, at::Generator& gen, const std::function<at::Tensor(const at::Tensor&, const at::Tensor&)>& f) const;
   std::vector<at::Tensor> parameters() const;
   // N of the noise grid step `key` trains on: iCT's curriculum, CD's fixed grid, 0 for EDM.
   int grid_points(int64_t key) const;

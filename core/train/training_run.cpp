@@ -200,6 +200,8 @@ void export_run(const fs::path& run_dir, const fs::path& model_dir, const Export
   card.noise = config.noise;
   if (config.mode == TrainMode::Ct) card.schedule_points = ict_discretization(std::max<int64_t>(steps - 1, 0), config.iterations, config.ct_s0, config.ct_s1);
   if (config.mode == TrainMode::Cd) card.schedule_points = config.cd_points;
+  // ECT trains in continuous time: the editor's grid is iCT's finest, N = s1 + 1.
+  if (config.mode == TrainMode::Ect) card.schedule_points = config.ct_s1 + 1;
   if (config.mode != TrainMode::Edm)
     card.default_ts = {0, middle_index(card.schedule_points, config.noise), card.schedule_points - 1};
 

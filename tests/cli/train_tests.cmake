@@ -65,3 +65,9 @@ cmedit_cli_test(train.edm_then_cd FIXTURE train_pack
 cmedit_cli_test(train.cd_needs_an_edm_teacher FIXTURE train_ct_model
   COMMAND ${T} cd --data ${P}/photos --run ${P}/cd2 --teacher ${P}/ct_model
   EXIT 2 STDERR "the CD teacher must be an EDM denoiser")
+
+# scripts/gpu/campaign on the CPU: two windows of a tiny ECT campaign from the fixture's model and
+# pack, continuation, the files that come back, an edit with the result, the carry budget.
+add_test(NAME train.campaign
+  COMMAND bash ${CMAKE_SOURCE_DIR}/tests/cli/campaign.sh ${CMAKE_BINARY_DIR} ${P} ${P}/photos.cmpack ${P}/ct_model ${FX})
+set_tests_properties(train.campaign PROPERTIES FIXTURES_REQUIRED "train_pack;train_ct_model" TIMEOUT 300)

@@ -310,7 +310,7 @@ TEST(TrainConfigJson, RoundTripsAndRefusesNonsense) {
   EXPECT_CM_ERROR(train_config_from_json(j), ErrorCode::CorruptFile, "'batch' has the wrong type");
   c.batch = 0;
   EXPECT_CM_ERROR(c.validate(), ErrorCode::BadArgument, "batch size");
-  EXPECT_CM_ERROR(parse_train_mode("dpm"), ErrorCode::BadArgument, "ct, cd or edm");
+  EXPECT_CM_ERROR(parse_train_mode("dpm"), ErrorCode::BadArgument, "ct, ect, cd or edm");
 }
 
 // --- data -------------------------------------------------------------------------------------

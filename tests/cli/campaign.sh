@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# scripts/gpu/campaign end to end on the CPU, as two windows of a tiny campaign (~20 s):
+#   - each window trains for its budget and leaves ≤ 8 files of ≤ 16 MiB in its OUT;
+#   - the second continues the first (step, images seen, window records, online weights) once the
+#     first window's state and model are "committed" (copied where the next window reads them);
+#   - the exported model loads and edits in cmedit-cli;
+#   - what a real window carries fits the device's 64 MiB (scripts/gpu/carry-size).
+# usage: campaign.sh BUILD_DIR WORK_DIR PACK MODEL_DIR FIXTURE_PROGRAM
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+build="$1" work="$2/campaign" pack="$3" start_model="$4" fx="$5"
+cli="$build/bin/cmedit-cli"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+field() { sed -n "s/^  \"$2\": \\([0-9]*\\),*\$/\\1/p" "$1"; }  # a top-level number of campaign.json
+
+rm -rf "$work"
+mkdir -p "$work/state"
+cp -r "$start_model" "$work/model"
+# The tiny architecture of the fixture's model (tests/cli/train_tests.cmake: TINY), ECT with a
+# pretraining phase and stages short enough to pass through all of them in a window.
+cat > "$work/state/campaign.json" << 'JSON'
+{"format": "cmedit-campaign", "version": 1, "step": 0, "images_seen": 0, "windows": [],
+ "config": {"mode": "ect", "architecture": {"image_size": 16, "num_channels": 32, "num_res_blocks": 1, "channel_mult": "1,2",
+            "attention_resolutions": "8", "num_head_channels": 32, "dropout": 0.1},
+            "batch": 4, "seed": 5, "optimizer": "radam", "lr": 0.0002, "ema_rate": 0.99,
+            "ect_pretrain_steps": 4, "ect_stage_steps": 4, "ect_max_stage": 3, "crop_sizes": [16, 16, 32]}}
+JSON
+
+window() {
+  CMEDIT_CAMPAIGN_BUILD="$build" CMEDIT_CAMPAIGN_STATE="$work/state" CMEDIT_CAMPAIGN_MODEL="$work/model" \
+    CMEDIT_CAMPAIGN_DATA="$pack" CMEDIT_CAMPAIGN_DEVICE=cpu CMEDIT_CAMPAIGN_SPEED=0 CMEDIT_CAMPAIGN_RESERVE=2 \
+    CMEDIT_CAMPAIGN_LOG_EVERY=4 OMP_NUM_THREADS=1 bash "$root/scripts/gpu/campaign" "$1" 0.15 > "$1.log" 2>&1 ||
+    { cat "$1.log"; fail "window $1 failed"; }
+  local count
+  count=$(find "$1" -type f | wc -l)
+  [ "$count" -le 8 ] || fail "$1 holds $count files"
+  [ -z "$(find "$1" -type f -size +16M)" ] || fail "$1 holds a file over 16 MiB"
+  for f in model/model.safetensors model/model.json online.safetensors campaign.json loss.csv samples.png campaign.log; do
+    [ -s "$1/$f" ] || fail "$1/$f is missing"
+  done
+}
+
+window "$work/out1"
+step1=$(field "$work/out1/campaign.json" step)
+images1=$(field "$work/out1/campaign.json" images_seen)
+[ "${step1:-0}" -gt 0 ] || fail "the first window trained no step"
+grep -q "online weights from the model" "$work/out1.log" || fail "the first window did not start from the model"
+
+# Commit the window, as a person does after scoring it.
+cp "$work/out1/campaign.json" "$work/out1/online.safetensors" "$work/state/"
+cp "$work/out1/model/"* "$work/model/"
+
+window "$work/out2"
+grep -q "campaign: .* step $step1, $images1 images seen, .* online weights from $work/state/online.safetensors" "$work/out2.log" ||
+  { cat "$work/out2.log"; fail "the second window did not continue from step $step1"; }
+step2=$(field "$work/out2/campaign.json" step)
+images2=$(field "$work/out2/campaign.json" images_seen)
+[ "$step2" -gt "$step1" ] && [ "$images2" -gt "$images1" ] || fail "no progress: steps $step1 → $step2, images $images1 → $images2"
+[ "$(grep -c '"train_minutes"' "$work/out2/campaign.json")" -eq 2 ] || fail "campaign.json should record two windows"
+grep -q "\"steps\": \[\s*$step1," "$work/out2/campaign.json" || grep -A2 '"steps"' "$work/out2/campaign.json" | grep -q "$step1" ||
+  fail "the second window's record does not start at step $step1"
+
+# The exported model edits.
+"$fx" make "$work/edit"
+"$cli" inpaint "$work/edit/photo.png" --mask "$work/edit/mask.png" --model "$work/out2/model" --steps 2 --no-progress \
+  -o "$work/edit/inpainted.png" || fail "cmedit-cli could not inpaint with the exported model"
+"$fx" same-outside "$work/edit/photo.png" "$work/edit/inpainted.png" "$work/edit/mask.png" 2 8 || fail "the inpainting changed kept pixels"
+"$cli" generate --model "$work/out2/model" --steps 2 --no-progress -o "$work/edit/sample.png" || fail "cmedit-cli could not generate"
+
+# A real window's carry fits the device's working-tree limit.
+bash "$root/scripts/gpu/carry-size" || fail "a campaign window would not fit the 64 MiB working-tree limit"
+echo "campaign: two windows, steps 0 → $step1 → $step2, images $images1 → $images2"

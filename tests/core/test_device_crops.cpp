@@ -1,0 +1,85 @@
+// DeviceCropSampler: batched crops from a mip pyramid must show what CropSampler shows (the same
+// crops, resampled alike), be a function of the key, and handle flips, small photos and sizes.
+#include "core/expect_error.h"
+#include "core/train/data_source.h"
+#include "core/train/device_crops.h"
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+namespace {
+
+using namespace cm::train;
+using cm::ErrorCode;
+
+const c10::Device kCpu(c10::kCPU);
+
+// A smooth colour photo: gradients and waves slow enough that any good resampler agrees.
+at::Tensor smooth(int64_t h, int64_t w, double phase) {
+  const at::Tensor y = at::arange(h, at::kFloat).view({h, 1, 1}), x = at::arange(w, at::kFloat).view({1, w, 1});
+  const at::Tensor c = at::arange(3, at::kFloat).view({1, 1, 3});
+  const at::Tensor v = 128 + 60 * at::sin(x / 37.0 + c + phase) + 50 * at::cos(y / 29.0 - c) + 0.1 * (x - y);
+  return v.clamp(0, 255).round().to(at::kByte);
+}
+
+TEST(DeviceCropSampler, ShowsTheSameCropsAsCropSampler) {
+  const std::vector<at::Tensor> photos = {smooth(300, 420, 0), smooth(180, 150, 1), smooth(320, 320, 2)};
+  CropOptions o;
+  o.size = 32;
+  const CropSampler cpu(photos, o, 4);
+  const DeviceCropSampler device(photos, o, 4, kCpu);
+  EXPECT_EQ(device.photo_count(), 3u);
+  EXPECT_GT(device.device_bytes(), int64_t(3 * (300 * 420 + 180 * 150 + 320 * 320)));  // with its pyramid
+  for (int size : {32, 64}) {
+    const at::Tensor a = cpu.batch_at(11, 24, size), b = device.batch_at(11, 24, size);
+    ASSERT_EQ(b.sizes(), a.sizes());
+    const double mean_error = (a - b).abs().mean().item<double>();
+    EXPECT_LT(mean_error, 0.02) << "size " << size;  // 1 % of the range: the same crops, flips included
+  }
+  EXPECT_TRUE(at::equal(device.batch(11, 24), device.batch(11, 24)));
+  EXPECT_FALSE(at::equal(device.batch(11, 24), device.batch(12, 24)));
+  EXPECT_LE(device.batch(3, 64).abs().max().item<double>(), 1.0);
+}
+
+TEST(DeviceCropSampler, ShrinkingAFineStripePatternAveragesItInsteadOfAliasing) {
+  // One-pixel black and white columns: any crop shrunk ≥ 2× must come out mid grey.
+  const at::Tensor stripes = (at::arange(256, at::kLong).remainder(2) * 255).to(at::kByte).view({1, 256, 1}).expand({256, 256, 3}).contiguous();
+  CropOptions o;
+  o.size = 16;
+  o.min_crop = 64;  // every crop ≥ 64 px: shrunk ≥ 4×
+  o.flip = false;
+  const at::Tensor batch = DeviceCropSampler({stripes}, o, 1, kCpu).batch(0, 32);
+  EXPECT_LT((batch - (127.5 / 127.5 - 1)).abs().max().item<double>(), 0.08);
+}
+
+TEST(DeviceCropSampler, ConstantAndSmallPhotosAndBadInput) {
+  const DeviceCropSampler sampler({at::full({50, 70, 3}, 51, at::kByte)}, {}, 1, kCpu);
+  const at::Tensor batch = sampler.batch(0, 3);
+  EXPECT_EQ(batch.sizes(), (std::vector<int64_t>{3, 3, 64, 64}));  // enlarged: smaller than the model
+  EXPECT_TRUE(at::allclose(batch, at::full_like(batch, 51 / 127.5 - 1), 1e-5, 1e-5));
+  EXPECT_CM_ERROR(DeviceCropSampler({}, {}, 1, kCpu), ErrorCode::BadArgument, "training split is empty");
+  EXPECT_CM_ERROR(DeviceCropSampler({at::zeros({4, 4, 3})}, {}, 1, kCpu), ErrorCode::BadArgument, "[H, W, 3] uint8");
+  EXPECT_CM_ERROR(sampler.batch_at(0, 1, 4), ErrorCode::BadArgument, "at least 8 pixels");
+}
+
+TEST(DeviceCropSampler, FlipsMirrorTheCrop) {
+  // A photo brighter to the right: unflipped crops rise left to right, flipped ones fall.
+  const at::Tensor ramp = at::arange(200, at::kFloat).view({1, 200, 1}).expand({120, 200, 3}).round().to(at::kByte).contiguous();
+  CropOptions o;
+  o.size = 16;
+  const DeviceCropSampler sampler({ramp}, o, 2, kCpu);
+  const at::Tensor b = sampler.batch(7, 40);
+  int rising = 0, falling = 0;
+  for (int64_t i = 0; i < 40; ++i) {
+    const double slope = (b[i][0].select(1, 15) - b[i][0].select(1, 0)).mean().item<double>();
+    const bool flipped = choose_crop({{120, 200}}, [&] { CropOptions c = o; c.min_crop = 16; return c; }(), 2, 7, i, 16).flip;
+    EXPECT_EQ(slope < 0, flipped) << "sample " << i;
+    (slope > 0 ? rising : falling)++;
+  }
+  EXPECT_GT(rising, 5);
+  EXPECT_GT(falling, 5);
+}
+
+}  // namespace
