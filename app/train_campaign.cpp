@@ -127,13 +127,17 @@ double data_rate(const cm::train::DataSource& source, const cm::train::TrainConf
 }  // namespace
 
 int campaign_command(const std::vector<std::string>& args) {
-  Options o(args, 1, {});
+  Options o(args, 1, {"--no-bf16"});
   const fs::path state_dir = o.str("--state"), model_dir = o.str("--model"), data = o.str("--data"), out = o.str("--out");
   const double minutes = o.num("--minutes", 0);
   // Scratch (the run's log and its one checkpoint): never under OUT, whose files all travel back.
   const fs::path work = o.str("--work", (fs::temp_directory_path() / "cmedit-campaign-work").string());
   const c10::Device device = cm::engine::choose_device(o.str("--device", "auto"));
   const int64_t threads = o.integer("--threads", 0);
+  // Fallbacks for a first window on an untried machine: float32 instead of bf16 autocast, and
+  // crops made on the CPU (CropSampler) instead of on the device.
+  const bool no_bf16 = o.flag("--no-bf16");
+  const std::string crops = o.str("--crops", "device");
   cm::train::RunOptions run;
   run.log_every = o.integer("--log-every", 100);
   run.held_out_batches = int(o.integer("--held-out-batches", 1));
@@ -146,10 +150,12 @@ int campaign_command(const std::vector<std::string>& args) {
   if (!(minutes > 0)) throw Error(ErrorCode::BadArgument, "--minutes must be > 0");
   if (run.log_every < 1 || run.held_out_batches < 0) throw Error(ErrorCode::BadArgument, "--log-every must be ≥ 1, --held-out-batches ≥ 0");
   if (threads > 0) at::set_num_threads(int(threads));
+  if (crops != "device" && crops != "cpu") throw Error(ErrorCode::BadArgument, "--crops must be device or cpu, got '" + crops + "'");
 
   CampaignState state = read_state(state_dir / "campaign.json");
   cm::train::TrainConfig& c = state.config;
   c.data = fs::absolute(data).lexically_normal().string();
+  if (no_bf16) c.bf16 = false;
   c.validate();
   const cm::model::LoadedModel model = cm::model::load_model(cm::model::find_model(model_dir.string()));
   if (!same_architecture(model.card.architecture, c.architecture))
@@ -164,11 +170,15 @@ int campaign_command(const std::vector<std::string>& args) {
   cm::train::CropOptions crop;
   crop.size = c.architecture.image_size;
   crop.min_crop = c.min_crop;
-  const auto train_data = std::make_shared<cm::train::DeviceCropSampler>(pack.pixels(cm::train::Split::Train), crop, c.seed, device);
-  std::shared_ptr<cm::train::DeviceCropSampler> held_out;
+  const auto sampler = [&](cm::train::Split split, const cm::train::CropOptions& o, std::uint64_t seed) -> std::shared_ptr<cm::train::DataSource> {
+    if (crops == "cpu") return std::make_shared<cm::train::CropSampler>(pack.pixels(split), o, seed);
+    return std::make_shared<cm::train::DeviceCropSampler>(pack.pixels(split), o, seed, device);
+  };
+  const std::shared_ptr<cm::train::DataSource> train_data = sampler(cm::train::Split::Train, crop, c.seed);
+  std::shared_ptr<cm::train::DataSource> held_out;
   if (pack.count(cm::train::Split::Test) > 0) {
     crop.flip = false;
-    held_out = std::make_shared<cm::train::DeviceCropSampler>(pack.pixels(cm::train::Split::Test), crop, c.seed ^ 0x5eedull, device);
+    held_out = sampler(cm::train::Split::Test, crop, c.seed ^ 0x5eedull);
   }
   cm::train::Trainer trainer(c, train_data, device);
   trainer.continue_from(online, ema, state.step);
@@ -181,8 +191,11 @@ int campaign_command(const std::vector<std::string>& args) {
   std::printf("campaign: %lld parameters on %s; step %lld, %lld images seen, %s; online weights from %s\n",
               static_cast<long long>(trainer.parameter_count()), device.str().c_str(), static_cast<long long>(state.step),
               static_cast<long long>(state.images_seen), phase_of(c, state.step).c_str(), has_online ? online_file.c_str() : "the model");
-  std::printf("data: %zu training photos, %.1f MB on the device, set up in %.1f s; the crop sampler alone makes %.0f images/s\n",
-              train_data->photo_count(), double(train_data->device_bytes()) / 1e6, setup_s, feed);
+  const auto* on_device = dynamic_cast<const cm::train::DeviceCropSampler*>(train_data.get());
+  std::printf("data: %lld training photos, crops made %s%s, set up in %.1f s; the crop sampler alone makes %.0f images/s; %s\n",
+              static_cast<long long>(pack.count(cm::train::Split::Train)), on_device ? "on the device" : "on the CPU",
+              on_device ? fmt::format(" from {:.1f} MB there", double(on_device->device_bytes()) / 1e6).c_str() : "", setup_s, feed,
+              c.bf16 && device.is_cuda() ? "bf16 autocast" : "float32");
   std::fflush(stdout);
 
   // Train until the budget is spent (or Ctrl-C); run_training checkpoints where it stops.
