@@ -1,8 +1,10 @@
 // train_step — training throughput of cmedit-train's objectives on synthetic 64² data.
 //
-//   train_step [--mode ct|cd|edm] [--channels 96] [--res-blocks 2] [--mult 1,2,2,2]
-//              [--attention 16,8] [--head-channels 32] [--size 64] [--batch 64] [--steps 20]
-//              [--device auto|cpu|cuda] [--no-bf16] [--threads N]
+//   train_step [--mode ct|ect|cd|edm] [--channels 96] [--res-blocks 2] [--mult 1,2,2,2]
+//              [--attention 16,8] [--head-channels 32] [--size 64] [--arch FILE.json]
+//              [--batch 64] [--steps 20] [--device auto|cpu|cuda] [--no-bf16] [--threads N]
+//
+// --arch: a model card or its "architecture" flags, instead of the flags before it.
 //
 // Prints the parameter count, the median seconds per step after two warm-up steps, steps/s and
 // images/s. CD distils from an untrained EDM network of the same architecture (the cost is the
@@ -20,6 +22,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
+#include <stdexcept>
 #include <cstdio>
 #include <map>
 #include <string>
@@ -45,7 +49,7 @@ class NoiseImages final : public cm::train::DataSource {
 int main(int argc, char** argv) {
   std::map<std::string, std::string> a = {{"--mode", "ct"}, {"--channels", "96"}, {"--res-blocks", "2"}, {"--mult", "1,2,2,2"},
                                           {"--attention", "16,8"}, {"--head-channels", "32"}, {"--size", "64"}, {"--batch", "64"},
-                                          {"--steps", "20"}, {"--device", "auto"}, {"--threads", "0"}};
+                                          {"--steps", "20"}, {"--device", "auto"}, {"--threads", "0"}, {"--arch", ""}};
   bool bf16 = true;
   for (int i = 1; i < argc; ++i) {
     const std::string k = argv[i];
@@ -62,13 +66,21 @@ int main(int argc, char** argv) {
     if (std::stoi(a["--threads"]) > 0) at::set_num_threads(std::stoi(a["--threads"]));
     cm::train::TrainConfig c;
     c.mode = cm::train::parse_train_mode(a["--mode"]);
-    c.architecture = cm::model::unet_config_from_json({{"image_size", std::stoi(a["--size"])},
-                                                       {"num_channels", std::stoi(a["--channels"])},
-                                                       {"num_res_blocks", std::stoi(a["--res-blocks"])},
-                                                       {"channel_mult", a["--mult"]},
-                                                       {"attention_resolutions", a["--attention"]},
-                                                       {"num_head_channels", std::stoi(a["--head-channels"])},
-                                                       {"dropout", 0.1}});
+    nlohmann::json flags = {{"image_size", std::stoi(a["--size"])},
+                            {"num_channels", std::stoi(a["--channels"])},
+                            {"num_res_blocks", std::stoi(a["--res-blocks"])},
+                            {"channel_mult", a["--mult"]},
+                            {"attention_resolutions", a["--attention"]},
+                            {"num_head_channels", std::stoi(a["--head-channels"])},
+                            {"dropout", 0.1}};
+    if (!a["--arch"].empty()) {
+      std::ifstream in(a["--arch"]);
+      if (!in) throw std::runtime_error("cannot open " + a["--arch"]);
+      const nlohmann::json j = nlohmann::json::parse(in);
+      flags = j.contains("architecture") ? j.at("architecture") : j;
+      flags["dropout"] = 0.1;
+    }
+    c.architecture = cm::model::unet_config_from_json(flags);
     c.batch = std::stoi(a["--batch"]);
     c.iterations = 100000;
     c.bf16 = bf16;

@@ -10,6 +10,10 @@ find_package(Threads REQUIRED)
 # --- LibTorch: Debian's 1.13 (CPU) or a 2.x given through CMAKE_PREFIX_PATH --------------------
 find_package(Torch REQUIRED)
 message(STATUS "cmedit: LibTorch ${Torch_VERSION} from ${TORCH_INSTALL_PREFIX}")
+# ATen refuses C++17 from LibTorch 2.14 on; its imported target does not pass C++20 on to us.
+if(Torch_VERSION VERSION_GREATER_EQUAL 2.14)
+  set(CMAKE_CXX_STANDARD 20)
+endif()
 
 # --- spdlog (+ fmt) ---------------------------------------------------------------------------
 find_package(spdlog CONFIG QUIET)

@@ -14,6 +14,7 @@
 #include <c10/core/GradMode.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <torch/version.h>  // TORCH_VERSION_*: without it the guards below always take the 1.x branch
 
 #include <cmath>
 #include <map>
