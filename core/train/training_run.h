@@ -2,7 +2,8 @@
 // model folder the editor loads.
 //
 //   RUN/run.json                the TrainConfig, written when the run starts
-//   RUN/loss.csv                step, loss, held-out loss, N, lr, gradient norm, steps/s
+//   RUN/loss.csv                step, loss, held-out loss, N (ECT: the stage, −1 while pretraining),
+//                               lr, gradient norm, steps/s
 //   RUN/samples/step-<n>.png    EMA samples: first row one step, second row two (EDM: Heun)
 //   RUN/checkpoints/step-<n>/   the last few checkpoints, every file ≤ the shard limit
 #pragma once
