@@ -16,7 +16,16 @@ if(Torch_VERSION VERSION_GREATER_EQUAL 2.14)
 endif()
 
 # --- spdlog (+ fmt) ---------------------------------------------------------------------------
-find_package(spdlog CONFIG QUIET)
+# PyTorch's wheel ships its own fmt (v12 in 2.11) in its include folder, which comes first on the
+# include path: a system spdlog built for another fmt then fails to compile. There, when .deps has
+# spdlog with its own fmt, that pair is used header-only, ahead of LibTorch's headers.
+set(cmedit_torch_bundles_fmt OFF)
+if(EXISTS "${TORCH_INSTALL_PREFIX}/include/fmt/format.h" AND NOT TORCH_INSTALL_PREFIX STREQUAL "/usr")
+  set(cmedit_torch_bundles_fmt ON)
+endif()
+if(NOT (cmedit_torch_bundles_fmt AND EXISTS "${CMEDIT_DEPS_DIR}/include/spdlog/spdlog.h"))
+  find_package(spdlog CONFIG QUIET)
+endif()
 if(NOT spdlog_FOUND)
   if(NOT EXISTS "${CMEDIT_DEPS_DIR}/include/spdlog/spdlog.h")
     message(FATAL_ERROR "spdlog not found. On Debian: scripts/setup (installs libspdlog-dev). "
@@ -44,7 +53,8 @@ endif()
 # Everything the torch-using core targets compile against, in one place, so that they all
 # share compile flags and can reuse one precompiled header.
 add_library(cm_torch_deps INTERFACE)
-target_link_libraries(cm_torch_deps INTERFACE ${TORCH_LIBRARIES} spdlog::spdlog nlohmann_json::nlohmann_json Threads::Threads)
+# spdlog (and the fmt beside it) first, so its headers win over any fmt inside LibTorch's folder.
+target_link_libraries(cm_torch_deps INTERFACE spdlog::spdlog ${TORCH_LIBRARIES} nlohmann_json::nlohmann_json Threads::Threads)
 
 # --- OpenCV (core/imageio only) -----------------------------------------------------------------
 if(CMEDIT_IMAGEIO)
