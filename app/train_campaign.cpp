@@ -150,6 +150,9 @@ int campaign_command(const std::vector<std::string>& args) {
   if (!(minutes > 0)) throw Error(ErrorCode::BadArgument, "--minutes must be > 0");
   if (run.log_every < 1 || run.held_out_batches < 0) throw Error(ErrorCode::BadArgument, "--log-every must be ≥ 1, --held-out-batches ≥ 0");
   if (threads > 0) at::set_num_threads(int(threads));
+  // cuDNN's heuristics alone chose the convolutions of the first window (1.5 k images/s on an H200,
+  // a few % of its rate); benchmarking picks per shape, and a campaign has only two shapes.
+  if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
   if (crops != "device" && crops != "cpu") throw Error(ErrorCode::BadArgument, "--crops must be device or cpu, got '" + crops + "'");
 
   CampaignState state = read_state(state_dir / "campaign.json");
@@ -160,10 +163,18 @@ int campaign_command(const std::vector<std::string>& args) {
   const cm::model::LoadedModel model = cm::model::load_model(cm::model::find_model(model_dir.string()));
   if (!same_architecture(model.card.architecture, c.architecture))
     throw Error(ErrorCode::ShapeMismatch, "the campaign's architecture differs from the model's in '" + model_dir.string() + "'");
-  const cm::model::StateDict ema = as_float(model.function->unet().state_dict());
+  // The online network continues from the state; the EMA from the model only when the model is
+  // this campaign's export at this very step (a window whose model was not shipped leaves the
+  // model behind: its EMA then restarts from the online weights, and re-forms within a window).
   const fs::path online_file = state_dir / "online.safetensors";
   const bool has_online = fs::exists(online_file);
-  const cm::model::StateDict online = has_online ? as_float(cm::model::read_safetensors(online_file).tensors) : ema;
+  const fs::path model_weights = cm::model::find_model(model_dir.string()) / model.card.weights;
+  const auto model_meta = cm::model::read_safetensors(model_weights).metadata;
+  const auto at_step = model_meta.find("campaign_step");
+  const bool ema_from_model = !has_online || (at_step != model_meta.end() && at_step->second == std::to_string(state.step));
+  const cm::model::StateDict model_state = as_float(model.function->unet().state_dict());
+  const cm::model::StateDict online = has_online ? as_float(cm::model::read_safetensors(online_file).tensors) : model_state;
+  const cm::model::StateDict& ema = ema_from_model ? model_state : online;
 
   const auto t_setup = Clock::now();
   const cm::train::ImagePack pack = cm::train::read_image_pack(data);
@@ -188,9 +199,10 @@ int campaign_command(const std::vector<std::string>& args) {
   fs::create_directories(out);
   const double setup_s = std::chrono::duration<double>(Clock::now() - t_setup).count();
   const double feed = data_rate(*train_data, c);
-  std::printf("campaign: %lld parameters on %s; step %lld, %lld images seen, %s; online weights from %s\n",
+  std::printf("campaign: %lld parameters on %s; step %lld, %lld images seen, %s; online weights from %s; EMA from %s\n",
               static_cast<long long>(trainer.parameter_count()), device.str().c_str(), static_cast<long long>(state.step),
-              static_cast<long long>(state.images_seen), phase_of(c, state.step).c_str(), has_online ? online_file.c_str() : "the model");
+              static_cast<long long>(state.images_seen), phase_of(c, state.step).c_str(), has_online ? online_file.c_str() : "the model",
+              ema_from_model ? "the model" : "the online weights (the model is not this campaign's at this step)");
   const auto* on_device = dynamic_cast<const cm::train::DeviceCropSampler*>(train_data.get());
   std::printf("data: %lld training photos, crops made %s%s, set up in %.1f s; the crop sampler alone makes %.0f images/s; %s\n",
               static_cast<long long>(pack.count(cm::train::Split::Train)), on_device ? "on the device" : "on the CPU",
@@ -235,6 +247,7 @@ int campaign_command(const std::vector<std::string>& args) {
   e.name = model.card.name;
   e.provenance = fmt::format("Campaign window {} ({}): steps {}–{}, {} images seen in all", state.windows.size() + 1, today(), first, last,
                              state.images_seen + images);
+  e.metadata = {{"campaign_step", std::to_string(last)}};
   cm::train::export_run(work, out / "model", e);
   cm::model::StateDict online_bf16;
   for (const auto& [name, t] : trainer.online_weights()) online_bf16.emplace_back(name, t.to(at::kBFloat16));

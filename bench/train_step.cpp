@@ -2,7 +2,8 @@
 //
 //   train_step [--mode ct|ect|cd|edm] [--channels 96] [--res-blocks 2] [--mult 1,2,2,2]
 //              [--attention 16,8] [--head-channels 32] [--size 64] [--arch FILE.json]
-//              [--batch 64] [--steps 20] [--device auto|cpu|cuda] [--no-bf16] [--threads N]
+//              [--batch 64] [--steps 20] [--device auto|cpu|cuda] [--no-bf16] [--cudnn-benchmark]
+//              [--threads N]
 //
 // --arch: a model card or its "architecture" flags, instead of the flags before it.
 //
@@ -50,11 +51,13 @@ int main(int argc, char** argv) {
   std::map<std::string, std::string> a = {{"--mode", "ct"}, {"--channels", "96"}, {"--res-blocks", "2"}, {"--mult", "1,2,2,2"},
                                           {"--attention", "16,8"}, {"--head-channels", "32"}, {"--size", "64"}, {"--batch", "64"},
                                           {"--steps", "20"}, {"--device", "auto"}, {"--threads", "0"}, {"--arch", ""}};
-  bool bf16 = true;
+  bool bf16 = true, cudnn_benchmark = false;
   for (int i = 1; i < argc; ++i) {
     const std::string k = argv[i];
     if (k == "--no-bf16") {
       bf16 = false;
+    } else if (k == "--cudnn-benchmark") {
+      cudnn_benchmark = true;
     } else if (a.count(k) && i + 1 < argc) {
       a[k] = argv[++i];
     } else {
@@ -86,6 +89,7 @@ int main(int argc, char** argv) {
     c.bf16 = bf16;
     const int steps = std::stoi(a["--steps"]);
     const c10::Device device = cm::engine::choose_device(a["--device"]);
+    at::globalContext().setBenchmarkCuDNN(cudnn_benchmark);
 
     std::shared_ptr<const cm::model::ConsistencyFunction> teacher;
     if (c.mode == cm::train::TrainMode::Cd) {
@@ -109,9 +113,9 @@ int main(int argc, char** argv) {
     }
     std::sort(seconds.begin(), seconds.end());
     const double median = seconds[seconds.size() / 2];
-    std::printf("%s  %.1f M parameters  %dx%d  batch %lld  %s%s  threads %d\n", a["--mode"].c_str(), double(params) / 1e6,
+    std::printf("%s  %.1f M parameters  %dx%d  batch %lld  %s%s%s  threads %d\n", a["--mode"].c_str(), double(params) / 1e6,
                 c.architecture.image_size, c.architecture.image_size, static_cast<long long>(c.batch), device.str().c_str(),
-                device.is_cuda() ? (bf16 ? " bf16" : " fp32") : " fp32", at::get_num_threads());
+                device.is_cuda() ? (bf16 ? " bf16" : " fp32") : " fp32", cudnn_benchmark ? "  cuDNN benchmark" : "", at::get_num_threads());
     std::printf("median %.4f s/step  %.2f steps/s  %.1f images/s  (%d steps)\n", median, 1 / median, double(c.batch) / median, steps);
     return 0;
   } catch (const std::exception& e) {

@@ -226,8 +226,9 @@ void export_run(const fs::path& run_dir, const fs::path& model_dir, const Export
   std::error_code ec;
   fs::create_directories(model_dir, ec);
   if (ec) throw Error(ErrorCode::Io, "cannot create model folder '" + model_dir.string() + "': " + ec.message());
-  model::write_safetensors(model_dir / card.weights, weights,
-                           {{"format", "pt"}, {"producer", "cmedit-train"}, {"steps", std::to_string(steps)}});
+  std::map<std::string, std::string> metadata = options.metadata;
+  metadata.insert({{"format", "pt"}, {"producer", "cmedit-train"}, {"steps", std::to_string(steps)}});
+  model::write_safetensors(model_dir / card.weights, weights, metadata);
   if (pack) {
     std::ostringstream md;
     md << "# Training data of " << card.name << "\n\n"

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
 
 namespace cm::train {
@@ -63,6 +64,7 @@ struct ExportOptions {
   std::string name;        // the model's name (default: the model folder's name)
   std::string license;     // of the weights (default: the data pack's "weights_license" metadata)
   std::string provenance;  // added to what export writes itself
+  std::map<std::string, std::string> metadata;  // added to the safetensors metadata
 };
 
 // The EMA weights of the run's latest checkpoint as MODEL_DIR/model.safetensors (fp16) and a

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# scripts/gpu/campaign end to end on the CPU, as two windows of a tiny campaign (~20 s):
+# scripts/gpu/campaign end to end on the CPU, as three windows of a tiny campaign (~30 s):
 #   - each window trains for its budget and leaves ≤ 8 files of ≤ 16 MiB in its OUT;
-#   - the second continues the first (step, images seen, window records, online weights) once the
-#     first window's state and model are "committed" (copied where the next window reads them);
+#   - each continues the last (step, images seen, window records, online weights) once its state is
+#     "committed" (copied where the next window reads it); the EMA continues from the model when
+#     the last window's model was shipped too, and restarts from the online weights when not;
 #   - the exported model loads and edits in cmedit-cli;
 #   - what a real window carries fits the device's 64 MiB (scripts/gpu/carry-size).
 # usage: campaign.sh BUILD_DIR WORK_DIR PACK MODEL_DIR FIXTURE_PROGRAM
@@ -44,29 +45,36 @@ window "$work/out1"
 step1=$(field "$work/out1/campaign.json" step)
 images1=$(field "$work/out1/campaign.json" images_seen)
 [ "${step1:-0}" -gt 0 ] || fail "the first window trained no step"
-grep -q "online weights from the model" "$work/out1.log" || fail "the first window did not start from the model"
+grep -q "online weights from the model; EMA from the model" "$work/out1.log" || fail "the first window did not start from the model"
 
-# Commit the window, as a person does after scoring it.
+# The first window's model is not shipped (as when it scores worse): only its state is committed.
+# The second window continues the online network and restarts the EMA from it.
 cp "$work/out1/campaign.json" "$work/out1/online.safetensors" "$work/state/"
-cp "$work/out1/model/"* "$work/model/"
-
 window "$work/out2"
-grep -q "campaign: .* step $step1, $images1 images seen, .* online weights from $work/state/online.safetensors" "$work/out2.log" ||
-  { cat "$work/out2.log"; fail "the second window did not continue from step $step1"; }
+grep -q "campaign: .* step $step1, $images1 images seen, .* online weights from $work/state/online.safetensors; EMA from the online weights" \
+  "$work/out2.log" || { cat "$work/out2.log"; fail "the second window did not continue from step $step1"; }
 step2=$(field "$work/out2/campaign.json" step)
 images2=$(field "$work/out2/campaign.json" images_seen)
 [ "$step2" -gt "$step1" ] && [ "$images2" -gt "$images1" ] || fail "no progress: steps $step1 → $step2, images $images1 → $images2"
-[ "$(grep -c '"train_minutes"' "$work/out2/campaign.json")" -eq 2 ] || fail "campaign.json should record two windows"
-grep -q "\"steps\": \[\s*$step1," "$work/out2/campaign.json" || grep -A2 '"steps"' "$work/out2/campaign.json" | grep -q "$step1" ||
-  fail "the second window's record does not start at step $step1"
+
+# The second window's model is shipped: the third window takes its EMA from it.
+cp "$work/out2/campaign.json" "$work/out2/online.safetensors" "$work/state/"
+cp "$work/out2/model/"* "$work/model/"
+window "$work/out3"
+grep -q "campaign: .* step $step2, $images2 images seen, .* EMA from the model" "$work/out3.log" ||
+  { cat "$work/out3.log"; fail "the third window did not take its EMA from the shipped model of step $step2"; }
+step3=$(field "$work/out3/campaign.json" step)
+[ "$step3" -gt "$step2" ] || fail "the third window trained no step"
+[ "$(grep -c '"train_minutes"' "$work/out3/campaign.json")" -eq 3 ] || fail "campaign.json should record three windows"
+tr -d ' \n' < "$work/out3/campaign.json" | grep -q "\"steps\":\[$step2,$step3\]" || fail "the third window's record is not steps $step2–$step3"
 
 # The exported model edits.
 "$fx" make "$work/edit"
-"$cli" inpaint "$work/edit/photo.png" --mask "$work/edit/mask.png" --model "$work/out2/model" --steps 2 --no-progress \
+"$cli" inpaint "$work/edit/photo.png" --mask "$work/edit/mask.png" --model "$work/out3/model" --steps 2 --no-progress \
   -o "$work/edit/inpainted.png" || fail "cmedit-cli could not inpaint with the exported model"
 "$fx" same-outside "$work/edit/photo.png" "$work/edit/inpainted.png" "$work/edit/mask.png" 2 8 || fail "the inpainting changed kept pixels"
-"$cli" generate --model "$work/out2/model" --steps 2 --no-progress -o "$work/edit/sample.png" || fail "cmedit-cli could not generate"
+"$cli" generate --model "$work/out3/model" --steps 2 --no-progress -o "$work/edit/sample.png" || fail "cmedit-cli could not generate"
 
 # A real window's carry fits the device's working-tree limit.
 bash "$root/scripts/gpu/carry-size" || fail "a campaign window would not fit the 64 MiB working-tree limit"
-echo "campaign: two windows, steps 0 → $step1 → $step2, images $images1 → $images2"
+echo "campaign: three windows, steps 0 → $step1 → $step2 → $step3, images $images1 → $images2"
