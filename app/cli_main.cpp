@@ -3,6 +3,7 @@
 #include "core/base/build_info.h"
 #include "core/base/error.h"
 #include "core/base/log.h"
+#include "core/base/sha256.h"
 #include "core/base/signals.h"
 #include "core/engine/device.h"
 #include "core/model/model_loader.h"
@@ -115,6 +116,7 @@ int models_convert(const std::filesystem::path& in, const std::filesystem::path&
   const std::filesystem::path card_path = out_dir / "model.json", weights_path = out_dir / "model.safetensors";
   if (!force && (std::filesystem::exists(card_path) || std::filesystem::exists(weights_path)))
     throw cm::Error(cm::ErrorCode::BadArgument, "'" + out_dir.string() + "' already holds a model (use --force to replace it)");
+  cm::model::verify_weights(source);  // a damaged input is refused, not converted into a "verified" copy
   const cm::model::StateDict weights = cm::model::read_weights(source.weights);
   cm::model::UNet check(source.card->architecture, weights);  // refuse to write a model that cannot load
   std::error_code ec;
@@ -123,6 +125,7 @@ int models_convert(const std::filesystem::path& in, const std::filesystem::path&
   cm::model::ModelCard card = *source.card;
   card.weights = weights_path.filename().string();
   cm::model::write_safetensors(weights_path, weights, {{"converted_from", source.weights.filename().string()}});
+  card.weights_sha256 = cm::sha256_file(weights_path);
   cm::model::write_model_card(card_path, card);
   std::printf("wrote %s and %s (%zu tensors)\n", weights_path.string().c_str(), card_path.string().c_str(), weights.size());
   return 0;

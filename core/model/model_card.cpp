@@ -113,6 +113,10 @@ ModelCard interpret_model_card(const nlohmann::json& j, const std::filesystem::p
     throw Error(ErrorCode::CorruptFile, "model card '" + path.string() + "': 'weights' must be a plain file name beside the card");
   card.license = j.value("license", "");
   card.provenance = j.value("provenance", "");
+  card.weights_sha256 = j.value("weights_sha256", "");
+  if (!card.weights_sha256.empty() &&
+      (card.weights_sha256.size() != 64 || card.weights_sha256.find_first_not_of("0123456789abcdef") != std::string::npos))
+    throw Error(ErrorCode::CorruptFile, "model card '" + path.string() + "': 'weights_sha256' must be 64 lower-case hex digits");
   return card;
 }
 
@@ -135,7 +139,7 @@ ModelCard read_model_card(const std::filesystem::path& path) {
 }
 
 void write_model_card(const std::filesystem::path& path, const ModelCard& card) {
-  const nlohmann::json j = {{"format", kFormat},
+  nlohmann::json j = {{"format", kFormat},
                             {"format_version", kFormatVersion},
                             {"name", card.name},
                             {"parameterization", to_string(card.parameterization)},
@@ -150,6 +154,7 @@ void write_model_card(const std::filesystem::path& path, const ModelCard& card) 
                             {"weights", card.weights},
                             {"license", card.license},
                             {"provenance", card.provenance}};
+  if (!card.weights_sha256.empty()) j["weights_sha256"] = card.weights_sha256;
   const std::string text = j.dump(2) + "\n";
   write_file_atomically(path, text.data(), text.size());
 }

@@ -23,6 +23,7 @@ struct ModelCard {
   int schedule_points = 40;       // N of the Karras schedule the model was trained/distilled on
   std::vector<int> default_ts;    // the recommended multistep indices, e.g. {0, 22, 39}; empty for EDM
   std::string weights = "model.safetensors";  // file name, relative to the card
+  std::string weights_sha256;     // lower-case hex SHA-256 of the weights file; empty: not recorded
   std::string license;
   std::string provenance;
 

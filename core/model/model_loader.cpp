@@ -1,9 +1,12 @@
 #include "core/model/model_loader.h"
 
 #include "core/base/error.h"
+#include "core/base/sha256.h"
 #include "core/model/safetensors.h"
 #include "core/model/torch_checkpoint.h"
 #include "core/model/unet.h"
+
+#include <spdlog/spdlog.h>
 
 #include <cstdlib>
 #include <map>
@@ -105,6 +108,19 @@ fs::path find_model(const std::string& name_or_path) {
                                            (plain_name ? " (no such file, and no model folder " + looked + ")" : ": no such file"));
 }
 
+void verify_weights(const ModelSource& source) {
+  if (!source.card || source.card_origin == "official file name") return;
+  if (source.card->weights_sha256.empty()) {
+    spdlog::info("the model card of '{}' records no weights_sha256: its weights are not verified", source.weights.string());
+    return;
+  }
+  const std::string found = sha256_file(source.weights);
+  if (found != source.card->weights_sha256)
+    throw Error(ErrorCode::CorruptFile, "model weights '" + source.weights.string() +
+                                            "' do not match the SHA-256 their model card records (the file is damaged or was "
+                                            "replaced): expected " + source.card->weights_sha256 + ", found " + found);
+}
+
 LoadedModel load_model(const fs::path& path) { return load_model(path, c10::Device(c10::kCPU), at::kFloat); }
 
 LoadedModel load_model(const fs::path& path, c10::Device device, c10::ScalarType dtype) {
@@ -113,6 +129,7 @@ LoadedModel load_model(const fs::path& path, c10::Device device, c10::ScalarType
     throw Error(ErrorCode::BadArgument, "no model card for '" + path.string() +
                                             "': put a model.json beside it (cmedit-cli models convert makes one for "
                                             "official checkpoints)");
+  verify_weights(source);
   auto unet = std::make_shared<UNet>(source.card->architecture, read_weights(source.weights));
   if (device != c10::Device(c10::kCPU) || dtype != at::kFloat) unet->to(device, dtype);
   return {*source.card, std::make_shared<const UNetFunction>(unet, source.card->parameterization, source.card->spec())};

@@ -34,6 +34,11 @@ struct LoadedModel {
 // Throws cm::Error; a file without a card is BadArgument ("no model card …").
 LoadedModel load_model(const std::filesystem::path& path);
 
+// Checks the weights file against the SHA-256 its card records: cm::Error(CorruptFile) naming the
+// file on a mismatch. A card without one (the user's own, older exports) passes with a log line;
+// official checkpoints recognised by name have no card to record one.
+void verify_weights(const ModelSource& source);
+
 // Where the built-in model is: $CMEDIT_MODEL when set, else models/default installed beside the
 // program (PREFIX/bin/../share/cmedit/models/default; in the build tree a link to the source's
 // models/). Throws cm::Error(FileNotFound)

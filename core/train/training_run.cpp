@@ -2,6 +2,7 @@
 
 #include "core/base/atomic_file.h"
 #include "core/base/error.h"
+#include "core/base/sha256.h"
 #include "core/model/model_card.h"
 #include "core/model/safetensors.h"
 #include "core/sampling/karras.h"
@@ -229,6 +230,7 @@ void export_run(const fs::path& run_dir, const fs::path& model_dir, const Export
   std::map<std::string, std::string> metadata = options.metadata;
   metadata.insert({{"format", "pt"}, {"producer", "cmedit-train"}, {"steps", std::to_string(steps)}});
   model::write_safetensors(model_dir / card.weights, weights, metadata);
+  card.weights_sha256 = sha256_file(model_dir / card.weights);
   if (pack) {
     std::ostringstream md;
     md << "# Training data of " << card.name << "\n\n"

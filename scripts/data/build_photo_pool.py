@@ -5,7 +5,8 @@ usage: build_photo_pool.py WORKDIR OUTDIR [--no-download] [--lite]
 
 The pool is about 800 distinct, openly licensed colour photographs that Debian 12 (bookworm) main
 ships inside 23 packages (wallpapers, avatars, demo albums, game scenery, test images).  The
-packages, paths and licences were chosen by hand; see /work/shared/data/README.md for the survey.
+packages, paths and licences were chosen by hand; see shared/data/README.md
+in the project's shared notes for the survey.
 
 Steps:
   1. `apt-get download` each package into WORKDIR/debs (skipped for .debs already there, and

@@ -11,7 +11,7 @@ file(WRITE "${TEST_MODEL}/model.json" "{
   \"parameterization\": \"cm\", \"architecture\": ${architecture},
   \"sigma_min\": 0.002, \"sigma_max\": 80.0, \"sigma_data\": 0.5,
   \"schedule_points\": 40, \"default_ts\": [0, 22, 39], \"weights\": \"model.pt\",
-  \"license\": \"test model with random weights\", \"provenance\": \"shared/golden/unet_a\"
+  \"license\": \"test model with random weights\", \"provenance\": \"tests/data/golden/unet_a\"
 }
 ")
 

@@ -1,4 +1,4 @@
-// Where the golden sets are (shared/golden), from CMEDIT_GOLDEN_DIR set by CTest; empty if unset.
+// Where the golden sets are (tests/data/golden), from CMEDIT_GOLDEN_DIR set by CTest; empty if unset.
 #pragma once
 
 #include <cstdlib>

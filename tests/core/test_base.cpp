@@ -1,6 +1,7 @@
 #include "core/base/build_info.h"
 #include "core/base/error.h"
 #include "core/base/log.h"
+#include "core/base/sha256.h"
 #include "core/temp_dir.h"
 
 #include <gtest/gtest.h>
@@ -103,6 +104,22 @@ TEST(Error, CarriesCodeAndMessage) {
   EXPECT_EQ(e.code(), cm::ErrorCode::ShapeMismatch);
   EXPECT_STREQ(e.what(), "mask is 3×4");
   EXPECT_EQ(cm::to_string(cm::ErrorCode::FileNotFound), "file-not-found");
+}
+
+// FIPS 180-4's examples, a message that crosses a block boundary, and a file read in chunks.
+TEST(Sha256, MatchesTheStandardsTestVectors) {
+  EXPECT_EQ(cm::sha256_hex("", 0), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(cm::sha256_hex("abc", 3), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  const std::string two_blocks = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+  EXPECT_EQ(cm::sha256_hex(two_blocks.data(), two_blocks.size()), "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  const std::string million(1000000, 'a');
+  cm::Sha256 pieces;  // fed in uneven pieces: the buffering must not change the digest
+  for (std::size_t i = 0; i < million.size(); i += 777) pieces.update(million.data() + i, std::min<std::size_t>(777, million.size() - i));
+  EXPECT_EQ(pieces.hex(), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  cm::testing::TempDir dir;
+  std::ofstream(dir / "a.bin", std::ios::binary) << million;
+  EXPECT_EQ(cm::sha256_file(dir / "a.bin"), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  EXPECT_THROW(cm::sha256_file(dir / "missing.bin"), cm::Error);
 }
 
 }  // namespace

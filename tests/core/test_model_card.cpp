@@ -1,3 +1,4 @@
+#include "core/base/sha256.h"
 #include "core/expect_error.h"
 #include "core/golden_dir.h"
 #include "core/model/model_card.h"
@@ -96,6 +97,48 @@ TEST(ModelLoader, ConvertedSafetensorsGiveTheSameFunctionAsThePtFile) {
 
   const at::Tensor x = at::randn({2, 3, 32, 32}), sigma = at::tensor({5.0f, 0.3f}), y = at::tensor({1, 9});
   EXPECT_TRUE(at::equal((*from_pt.function)(x, sigma, y), (*from_st.function)(x, sigma, y)));
+}
+
+// A card that records its weights' SHA-256 refuses weights with one flipped byte inside a tensor
+// (which safetensors and LibTorch's zip reader would both load silently), naming the file; a card
+// without one still loads. Export and convert record it.
+TEST(ModelLoader, WeightsThatDoNotMatchTheirCardsHashAreRefused) {
+  REQUIRE_GOLDEN();
+  cm::testing::TempDir dir;
+  ModelCard card = golden_card();
+  card.weights = "model.safetensors";
+  write_safetensors(dir / "model.safetensors", read_torch_checkpoint(cm::testing::golden_dir() / "unet_a" / "model.pt"));
+  card.weights_sha256 = cm::sha256_file(dir / "model.safetensors");
+  write_model_card(dir / "model.json", card);
+  EXPECT_EQ(read_model_card(dir / "model.json").weights_sha256, card.weights_sha256);
+  const LoadedModel intact = load_model(dir.path());
+
+  {  // one byte near the end: inside the last tensor's data, past every header
+    std::fstream f(dir / "model.safetensors", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(-100, std::ios::end);
+    char byte = 0;
+    f.read(&byte, 1);
+    f.seekp(-100, std::ios::end);
+    byte = char(byte ^ 0x10);
+    f.write(&byte, 1);
+  }
+  EXPECT_NO_THROW(read_safetensors(dir / "model.safetensors"));  // the format itself cannot tell
+  EXPECT_CM_ERROR(load_model(dir.path()), ErrorCode::CorruptFile, "model.safetensors' do not match the SHA-256 their model card records");
+
+  card.weights_sha256.clear();  // the user's own card, without a hash: loads (and logs that it is unverified)
+  write_model_card(dir / "model.json", card);
+  EXPECT_NO_THROW(load_model(dir.path()));
+  card.weights_sha256 = "not-a-hash";
+  write_model_card(dir / "model.json", card);
+  EXPECT_CM_ERROR(read_model_card(dir / "model.json"), ErrorCode::CorruptFile, "64 lower-case hex digits");
+}
+
+TEST(ModelLoader, TheBuiltInModelRecordsAndMatchesItsHash) {
+  const fs::path builtin = fs::path(CMEDIT_SOURCE_DIR) / "models" / "default";
+  if (!fs::exists(builtin / "model.json")) GTEST_SKIP() << "no built-in model in this tree";
+  const ModelCard card = read_model_card(builtin / "model.json");
+  ASSERT_EQ(card.weights_sha256.size(), 64u);
+  EXPECT_EQ(cm::sha256_file(builtin / card.weights), card.weights_sha256);
 }
 
 TEST(ModelLoader, FilesWithoutACardAreExplained) {

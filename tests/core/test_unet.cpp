@@ -23,7 +23,7 @@ namespace {
 using namespace cm::model;
 using cm::ErrorCode;
 
-// "key<TAB>[d0, d1]<TAB>numel" lines of shared/golden/keys_*.txt.
+// "key<TAB>[d0, d1]<TAB>numel" lines of tests/data/golden/keys_*.txt.
 std::vector<ParameterSpec> read_key_list(const std::string& name) {
   std::ifstream in(cm::testing::golden_dir() / name);
   std::vector<ParameterSpec> specs;

@@ -1,0 +1,42 @@
+# A golden set with only the required files (x, z, raw_timesteps, raw_unet_out, f1_*, f2_* and one
+# checkpoint; its manifest lists nothing else) must pass golden_parity, with a line saying which
+# checks it lacked.
+#   cmake -DGOLDEN=DIR -DOUT=DIR -DPARITY=golden_parity -P golden_partial_set.cmake
+cmake_minimum_required(VERSION 3.25)
+set(required x.bin z.bin raw_timesteps.bin raw_unet_out.bin f1_sigmas.bin f1_xt.bin f1_unet_out.bin f1_f.bin
+    f1_edm_denoised.bin f2_sigmas.bin f2_xt.bin f2_unet_out.bin f2_f.bin)
+file(REMOVE_RECURSE "${OUT}")
+file(MAKE_DIRECTORY "${OUT}")
+foreach(f ${required} model.pt)
+  file(COPY "${GOLDEN}/${f}" DESTINATION "${OUT}")
+endforeach()
+
+file(READ "${GOLDEN}/manifest.json" manifest)
+string(JSON count LENGTH "${manifest}" files)
+math(EXPR last "${count} - 1")
+set(names)
+foreach(i RANGE ${last})
+  string(JSON name MEMBER "${manifest}" files ${i})
+  list(APPEND names "${name}")
+endforeach()
+foreach(name ${names})
+  if(NOT name IN_LIST required)
+    string(JSON manifest REMOVE "${manifest}" files "${name}")
+  endif()
+endforeach()
+string(JSON checkpoint GET "${manifest}" checkpoints model.pt)
+string(JSON manifest SET "${manifest}" checkpoints "{}")
+string(JSON manifest SET "${manifest}" checkpoints model.pt "\"${checkpoint}\"")
+file(WRITE "${OUT}/manifest.json" "${manifest}")
+
+execute_process(COMMAND "${PARITY}" "${OUT}" RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err)
+message("${out}${err}")
+if(NOT status EQUAL 0)
+  message(FATAL_ERROR "golden_parity failed on a set of the required files alone (status ${status})")
+endif()
+if(NOT out MATCHES "skipped \\(not in this set\\): timestep embedding \\(debug\\), embedding \\(debug\\), middle block \\(debug\\), one-step sample, two-step sample")
+  message(FATAL_ERROR "golden_parity did not say which checks the set lacked")
+endif()
+if(NOT out MATCHES "ok +model.pt: consistency f \\(f2\\)" OR NOT out MATCHES "PASSED: 0 failed")
+  message(FATAL_ERROR "golden_parity did not check the required files")
+endif()
