@@ -1,12 +1,13 @@
 # Compiler launcher, warnings and the shared precompiled header.
 
 # ccache: CI builds on 2 cores, and every TU that touches LibTorch costs 5-20 s.
-# The sloppiness settings let ccache cache TUs that use a precompiled header.
+# The sloppiness settings let ccache cache TUs that use a precompiled header. CCACHE_BASEDIR makes
+# paths inside the checkout relative in the cache keys, so another clone (the clone test's) hits.
 find_program(CCACHE_PROGRAM ccache)
 if(CCACHE_PROGRAM AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
   set(CMAKE_CXX_COMPILER_LAUNCHER
       ${CMAKE_COMMAND} -E env "CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime"
-      ${CCACHE_PROGRAM})
+      "CCACHE_BASEDIR=${CMAKE_SOURCE_DIR}" ${CCACHE_PROGRAM})
 endif()
 
 set(CMEDIT_WARNINGS -Wall -Wextra -Wno-unused-parameter)

@@ -12,6 +12,9 @@ install(TARGETS ${CMEDIT_PROGRAMS} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 if(EXISTS ${CMAKE_SOURCE_DIR}/models/default/model.json)
   install(DIRECTORY ${CMAKE_SOURCE_DIR}/models/default DESTINATION ${CMAKE_INSTALL_DATADIR}/cmedit/models)
 endif()
+# The sample photo and where it comes from (CC0-1.0).
+install(FILES ${CMAKE_SOURCE_DIR}/resources/samples/dandelion.jpg ${CMAKE_SOURCE_DIR}/resources/samples/README.md
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/cmedit/samples)
 
 if(CMEDIT_GUI)
   install(FILES ${CMAKE_SOURCE_DIR}/packaging/cmedit.desktop DESTINATION ${CMAKE_INSTALL_DATADIR}/applications)

@@ -26,7 +26,8 @@ dpkg-deb -x "$deb" "$work/root"
 for f in usr/bin/cmedit usr/bin/cmedit-cli usr/bin/cmedit-train usr/share/cmedit/models/default/model.json \
          usr/share/cmedit/models/default/model.safetensors usr/share/applications/cmedit.desktop \
          usr/share/metainfo/io.github.cmedit.metainfo.xml usr/share/icons/hicolor/scalable/apps/cmedit.svg \
-         usr/share/man/man1/cmedit-cli.1.gz usr/share/man/man1/cmedit-train.1.gz usr/share/doc/cmedit/copyright; do
+         usr/share/man/man1/cmedit-cli.1.gz usr/share/man/man1/cmedit-train.1.gz usr/share/doc/cmedit/copyright \
+         usr/share/cmedit/samples/dandelion.jpg usr/share/cmedit/samples/README.md; do
   [ -e "$work/root/$f" ] || fail "the package lacks /$f"
 done
 

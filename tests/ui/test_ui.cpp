@@ -48,7 +48,7 @@ bool glRequired() {
     }                                                                                       \
   } while (false)
 
-const QString kParrot = QStringLiteral(CMEDIT_SOURCE_DIR "/resources/samples/parrot.png");
+const QString kSamplePhoto = QStringLiteral(CMEDIT_SOURCE_DIR "/resources/samples/dandelion.jpg");
 
 QImage solid(int w, int h, QColor color) {
   QImage image(w, h, QImage::Format_RGBA8888);
@@ -103,9 +103,9 @@ TEST(Canvas, F12TogglesTheDebugOverlay) {
 TEST(MainWindow, OpensTheSamplePhoto) {
   REQUIRE_GL();
   cm::ui::MainWindow window;
-  ASSERT_TRUE(window.openImage(kParrot)) << window.lastError().toStdString();
+  ASSERT_TRUE(window.openImage(kSamplePhoto)) << window.lastError().toStdString();
   EXPECT_EQ(window.canvas()->image().size(), QSize(512, 512));
-  EXPECT_TRUE(window.windowTitle().startsWith(QStringLiteral("parrot.png")));
+  EXPECT_TRUE(window.windowTitle().startsWith(QStringLiteral("dandelion.jpg")));
   window.show();
   const QImage shot = window.grab().toImage();
   EXPECT_GT(shot.width(), 0);
@@ -114,7 +114,7 @@ TEST(MainWindow, OpensTheSamplePhoto) {
 TEST(MainWindow, BadFilesAreReportedAndTheCurrentPhotoKept) {
   REQUIRE_GL();
   cm::ui::MainWindow window;
-  ASSERT_TRUE(window.openImage(kParrot));
+  ASSERT_TRUE(window.openImage(kSamplePhoto));
   QTemporaryDir dir;
   const QString corrupt = dir.filePath(QStringLiteral("broken.png"));
   {
@@ -126,7 +126,7 @@ TEST(MainWindow, BadFilesAreReportedAndTheCurrentPhotoKept) {
   EXPECT_TRUE(window.lastError().contains(QStringLiteral("broken.png"))) << window.lastError().toStdString();
   EXPECT_FALSE(window.openImage(dir.filePath(QStringLiteral("missing.jpg"))));
   EXPECT_TRUE(window.lastError().contains(QStringLiteral("no such file")));
-  EXPECT_EQ(window.currentPath(), kParrot);
+  EXPECT_EQ(window.currentPath(), kSamplePhoto);
   EXPECT_EQ(window.canvas()->image().size(), QSize(512, 512));
 }
 
