@@ -129,7 +129,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   addDockWidget(Qt::RightDockWidgetArea, history);
 
   connect(document_, &Document::changed, this, [this] { refreshCanvas(); });
+  connect(document_->undoStack(), &QUndoStack::cleanChanged, this, [this](bool clean) { setWindowModified(!clean); });
   connect(document_, &Document::documentReset, this, [this] {
+    controller_->discardPreview();  // of the photo that was there
     selection_ = QRect();
     canvas_->setSelection(selection_);
     pushParameters();
@@ -241,23 +243,34 @@ bool MainWindow::eventFilter(QObject* watched, QEvent* event) {
   return QMainWindow::eventFilter(watched, event);
 }
 
-void MainWindow::closeEvent(QCloseEvent* event) {
-  if (!document_->isEmpty() && !document_->undoStack()->isClean()) {
-    const auto answer = QMessageBox::question(this, tr("Unsaved changes"),
-                                              tr("%1 has changes that are not exported. Export them first?")
-                                                  .arg(QFileInfo(current_path_).fileName()),
+bool MainWindow::confirmLosingChanges() {
+  if (document_->isEmpty() || document_->undoStack()->isClean()) return true;
+  const QString question = tr("%1 has changes that are not exported. Export them first?").arg(QFileInfo(current_path_).fileName());
+  const QMessageBox::StandardButton answer =
+      unsaved_prompt_ ? unsaved_prompt_(question)
+                      : QMessageBox::question(this, tr("Unsaved changes"), question,
                                               QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
-    if (answer == QMessageBox::Cancel) {
-      event->ignore();
-      return;
-    }
-    if (answer == QMessageBox::Save) {
-      chooseAndExport();
-      if (!document_->undoStack()->isClean()) {  // export cancelled or failed
-        event->ignore();
-        return;
-      }
-    }
+  if (answer == QMessageBox::Discard) return true;
+  if (answer == QMessageBox::Save) {
+    chooseAndExport();
+    return document_->undoStack()->isClean();  // false when the export was cancelled or failed
+  }
+  return false;
+}
+
+bool MainWindow::requestOpen(const QString& path) {
+  if (!confirmLosingChanges()) {
+    last_error_ = tr("kept %1: its changes are not exported").arg(QFileInfo(current_path_).fileName());
+    statusBar()->showMessage(last_error_, 5000);
+    return false;
+  }
+  return openImage(path);
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+  if (!confirmLosingChanges()) {
+    event->ignore();
+    return;
   }
   discardAutosave();  // closed on purpose: nothing to offer back
   QSettings settings;
@@ -273,7 +286,7 @@ void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
 void MainWindow::dropEvent(QDropEvent* event) {
   for (const QUrl& url : event->mimeData()->urls())
     if (url.isLocalFile()) {
-      if (!openImage(url.toLocalFile())) QMessageBox::warning(this, tr("Cannot open photo"), last_error_);
+      if (confirmLosingChanges() && !openImage(url.toLocalFile())) QMessageBox::warning(this, tr("Cannot open photo"), last_error_);
       return;
     }
 }
@@ -337,7 +350,7 @@ bool MainWindow::restoreAutosave() {
   }
   has_alpha_ = session.value(QStringLiteral("alpha")).toBool();
   current_path_ = session.value(QStringLiteral("path")).toString();
-  setWindowTitle(QFileInfo(current_path_).fileName() + tr(" (restored) — cmedit"));
+  setWindowTitle(QFileInfo(current_path_).fileName() + tr("[*] (restored) — cmedit"));
   document_->undoStack()->resetClean();  // restored work is not exported yet
   statusBar()->showMessage(tr("Restored the autosaved document"), 5000);
   return true;
@@ -374,7 +387,7 @@ void MainWindow::rebuildRecentMenu() {
   const QStringList recent = QSettings().value(QStringLiteral("files/recent")).toStringList();
   for (const QString& path : recent)
     recent_menu_->addAction(QFileInfo(path).fileName(), this, [this, path] {
-      if (!openImage(path)) QMessageBox::warning(this, tr("Cannot open photo"), last_error_);
+      if (confirmLosingChanges() && !openImage(path)) QMessageBox::warning(this, tr("Cannot open photo"), last_error_);
     })->setToolTip(path);
   recent_menu_->setEnabled(!recent.isEmpty());
 }
@@ -406,10 +419,13 @@ void MainWindow::buildMenus() {
   QMenu* editMenu = menuBar()->addMenu(tr("&Edit"));
   undo_action_ = document_->undoStack()->createUndoAction(this, tr("&Undo"));
   undo_action_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Z));
-  QAction* redo = document_->undoStack()->createRedoAction(this, tr("&Redo"));
-  redo->setShortcuts({QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Z), QKeySequence(Qt::CTRL | Qt::Key_Y)});
+  redo_action_ = document_->undoStack()->createRedoAction(this, tr("&Redo"));
+  redo_action_->setShortcuts({QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Z), QKeySequence(Qt::CTRL | Qt::Key_Y)});
   editMenu->addAction(undo_action_);
-  editMenu->addAction(redo);
+  editMenu->addAction(redo_action_);
+  // A preview shows an edit of the document as it was: after an undo or a redo it is stale at
+  // once. The live preview (on the document's change) brings the current state's own.
+  for (QAction* a : {undo_action_, redo_action_}) connect(a, &QAction::triggered, controller_, &EditController::discardPreview);
   editMenu->addSeparator();
   apply_action_ = editMenu->addAction(tr("&Apply preview"), this, [this] {
     if (!controller_->applyPreview()) statusBar()->showMessage(tr("Nothing to apply yet"), 3000);
@@ -640,6 +656,7 @@ void MainWindow::pushParameters() {
 }
 
 void MainWindow::setTool(Tool tool) {
+  if (tool != tool_) controller_->discardPreview();  // a preview belongs to the tool that made it
   tool_ = tool;
   // The tool chooses the edit it feeds: mask → inpaint, strokes → sketch, hints → colorize.
   const edit::EditKind kind = tool == Tool::MaskBrush     ? edit::EditKind::Inpaint
@@ -691,7 +708,8 @@ bool MainWindow::openImage(const QString& path) {
     has_alpha_ = image.alpha.defined();
     current_path_ = path;
     last_error_.clear();
-    setWindowTitle(QFileInfo(path).fileName() + QStringLiteral(" — cmedit"));
+    setWindowTitle(QFileInfo(path).fileName() + QStringLiteral("[*] — cmedit"));  // [*]: unexported changes
+    setWindowModified(false);
     image_info_->setText(describe(image));
     statusBar()->showMessage(tr("Opened %1").arg(path), 5000);
     rememberRecent(QFileInfo(path).absoluteFilePath());
@@ -744,7 +762,7 @@ void MainWindow::chooseAndOpenImage() {
   const QString path = QFileDialog::getOpenFileName(
       this, tr("Open photo"), QSettings().value(QStringLiteral("files/last_folder")).toString(),
       tr("Images (*.png *.jpg *.jpeg *.tif *.tiff *.webp *.bmp);;All files (*)"));
-  if (!path.isEmpty() && !openImage(path)) QMessageBox::warning(this, tr("Cannot open photo"), last_error_);
+  if (!path.isEmpty() && confirmLosingChanges() && !openImage(path)) QMessageBox::warning(this, tr("Cannot open photo"), last_error_);
 }
 
 void MainWindow::chooseAndLoadModel() {

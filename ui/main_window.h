@@ -5,9 +5,12 @@
 
 #include <QColor>
 #include <QMainWindow>
+#include <QMessageBox>
 #include <QPointF>
 #include <QRect>
 #include <QVector>
+
+#include <functional>
 #include <QString>
 
 class QAction;
@@ -39,6 +42,16 @@ class MainWindow : public QMainWindow {
   // Loads and shows a photo. On failure keeps the current photo, shows the reason in the
   // status bar and returns false; lastError() then holds the message.
   bool openImage(const QString& path);
+  // What File › Open, recent files and drops do: asks first when the document has unexported
+  // changes (Save / Discard / Cancel), then opens. False when the user kept the current photo or
+  // the open failed (lastError() says which).
+  bool requestOpen(const QString& path);
+  // True when the current work may be replaced: nothing unexported, or the user exported it or
+  // chose to discard it.
+  bool confirmLosingChanges();
+  // Answers the unsaved-changes question instead of a dialog (tests); empty: ask the user.
+  using UnsavedPrompt = std::function<QMessageBox::StandardButton(const QString& question)>;
+  void setUnsavedChangesPrompt(UnsavedPrompt prompt) { unsaved_prompt_ = std::move(prompt); }
   // Starts loading a model (folder, model.json, .safetensors, .pt); the status bar reports.
   void loadModel(const QString& path);
   // Writes the document's photo (16-bit where the source was and the format allows). Atomic;
@@ -54,6 +67,7 @@ class MainWindow : public QMainWindow {
   QAction* overlayAction() const { return overlay_action_; }
   QAction* applyAction() const { return apply_action_; }
   QAction* undoAction() const { return undo_action_; }
+  QAction* redoAction() const { return redo_action_; }
   QSlider* blendSlider() const { return blend_slider_; }
   QColor foreground() const { return foreground_; }
   const QVector<QToolButton*>& variationButtons() const { return variation_buttons_; }
@@ -108,6 +122,8 @@ class MainWindow : public QMainWindow {
   QAction* apply_action_ = nullptr;
   QAction* discard_action_ = nullptr;
   QAction* undo_action_ = nullptr;
+  QAction* redo_action_ = nullptr;
+  UnsavedPrompt unsaved_prompt_;
   QAction* eraser_action_ = nullptr;
   QComboBox* kind_box_ = nullptr;
   QSpinBox* steps_box_ = nullptr;

@@ -15,14 +15,15 @@
 #include <QDir>
 #include <QFileInfo>
 #include <QImage>
+#include <QMessageBox>
 #include <QOpenGLContext>
-#include <QPushButton>
-#include <QToolButton>
-#include <QSignalSpy>
 #include <QProcess>
-#include <QUndoStack>
+#include <QPushButton>
+#include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QToolButton>
+#include <QUndoStack>
 
 #include <algorithm>
 #include <cstdlib>
@@ -235,6 +236,86 @@ TEST_F(Editor, PaintPreviewApplyExportAndUndo) {
   EXPECT_FALSE(window.openImage(dir.filePath(QStringLiteral("missing.png"))));
   EXPECT_TRUE(window.lastError().contains(QStringLiteral("missing.png")));
   EXPECT_EQ(window.document()->photo(), original);  // a failed open loses nothing
+}
+
+// Paints a short mask stroke from image point a to b with the mouse.
+void paint_stroke(cm::ui::MainWindow& window, QPointF a, QPointF b) {
+  cm::ui::Canvas* canvas = window.canvas();
+  const QPoint from = canvas->imageToWidget(a).toPoint(), to = canvas->imageToWidget(b).toPoint();
+  QTest::mousePress(canvas, Qt::LeftButton, {}, from);
+  QTest::mouseMove(canvas, (from + to) / 2);
+  QTest::mouseRelease(canvas, Qt::LeftButton, {}, to);
+}
+
+// File › Open, recent files and drops ask before unexported work is replaced, as Quit does; the
+// title marks unexported changes.
+TEST_F(Editor, OpeningAnotherPhotoAsksBeforeDroppingUnexportedWork) {
+  openPhoto(64, 48, [](int x, int y) { return QColor(4 * x, 5 * y, 90); });
+  const QString first = window.currentPath();
+  const QString second = dir.filePath(QStringLiteral("second.png"));
+  ASSERT_TRUE(synthetic_photo(40, 30, [](int x, int y) { return QColor(200, 3 * x, 4 * y); }).save(second));
+  EXPECT_FALSE(window.isWindowModified());
+  EXPECT_TRUE(window.windowTitle().contains(QStringLiteral("[*]")));  // Qt draws it as * when modified
+
+  window.setBrushDiameter(6);
+  paint_stroke(window, QPointF(30, 20), QPointF(36, 24));
+  ASSERT_FALSE(window.document()->undoStack()->isClean());
+  EXPECT_TRUE(window.isWindowModified());
+
+  int asked = 0;
+  QMessageBox::StandardButton answer = QMessageBox::Cancel;
+  window.setUnsavedChangesPrompt([&](const QString& question) {
+    ++asked;
+    EXPECT_TRUE(question.contains(QStringLiteral("in.png"))) << question.toStdString();
+    return answer;
+  });
+  const QImage mask = window.document()->mask().copy();
+  EXPECT_FALSE(window.requestOpen(second));  // Cancel keeps everything
+  EXPECT_EQ(asked, 1);
+  EXPECT_EQ(window.currentPath(), first);
+  EXPECT_EQ(window.document()->mask(), mask);
+  EXPECT_FALSE(window.close());  // Quit asks the same question
+  EXPECT_EQ(asked, 2);
+  EXPECT_TRUE(window.isVisible());
+
+  answer = QMessageBox::Discard;
+  EXPECT_TRUE(window.requestOpen(second));
+  EXPECT_EQ(asked, 3);
+  EXPECT_EQ(window.currentPath(), second);
+  EXPECT_FALSE(window.isWindowModified());
+  EXPECT_TRUE(window.requestOpen(first));  // nothing unexported: no question
+  EXPECT_EQ(asked, 3);
+}
+
+// A preview belongs to the document state and the tool that made it: undo, redo, a tool change
+// and a new photo clear it at once, instead of leaving an undone patch on screen.
+TEST_F(Editor, UndoToolChangesAndNewPhotosClearAStalePreviewAtOnce) {
+  const QImage photo = openPhoto(64, 48, [](int x, int y) { return QColor(4 * x, 5 * y, (x * y) % 256); });
+  window.setBrushDiameter(6);
+  QSignalSpy ready(window.controller(), &cm::ui::EditController::previewReady);
+  paint_stroke(window, QPointF(30, 20), QPointF(36, 24));
+  ASSERT_TRUE(ready.wait(20000)) << window.lastError().toStdString();
+  ASSERT_TRUE(window.controller()->hasPreview());
+
+  window.undoAction()->trigger();  // the stroke goes, and its preview with it
+  EXPECT_FALSE(window.controller()->hasPreview());
+  EXPECT_EQ(window.canvas()->image(), photo.convertToFormat(QImage::Format_RGBA8888));
+  window.redoAction()->trigger();  // the stroke is back; its old preview is not
+  EXPECT_FALSE(window.controller()->hasPreview());
+  ASSERT_TRUE(ready.wait(20000)) << "the live preview did not follow the redo";
+  EXPECT_TRUE(window.controller()->hasPreview());
+
+  window.setTool(cm::ui::Tool::HintBrush);
+  EXPECT_FALSE(window.controller()->hasPreview());
+
+  window.setTool(cm::ui::Tool::MaskBrush);
+  paint_stroke(window, QPointF(10, 10), QPointF(14, 12));
+  ASSERT_TRUE(ready.wait(20000));
+  window.setUnsavedChangesPrompt([](const QString&) { return QMessageBox::Discard; });
+  const QString other = dir.filePath(QStringLiteral("other.png"));
+  ASSERT_TRUE(synthetic_photo(64, 48, [](int, int) { return QColor(10, 200, 30); }).save(other));
+  ASSERT_TRUE(window.requestOpen(other));
+  EXPECT_FALSE(window.controller()->hasPreview());
 }
 
 TEST_F(Editor, SuperResolvingASelectionResizesTheDocumentUndoably) {
