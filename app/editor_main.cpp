@@ -71,8 +71,14 @@ int main(int argc, char** argv) {
 
   cm::ui::MainWindow window;
   int status = 0;
-  if (!parser.positionalArguments().isEmpty() && !window.openImage(parser.positionalArguments().first()))
-    status = parser.isSet(screenshot) ? 1 : 0;  // the window shows the error; a screenshot run reports it
+  if (!parser.positionalArguments().isEmpty()) {
+    const QString photo = parser.positionalArguments().first();
+    if (parser.isSet(screenshot)) {
+      if (!window.openImage(photo)) status = 1;  // a screenshot run reports a bad photo by its exit status
+    } else {
+      window.openFromCommandLine(photo);  // a person gets a dialog, not only a log line
+    }
+  }
   if (parser.isSet(overlay)) window.canvas()->setOverlayVisible(true);
   if (!parser.isSet(screenshot) && parser.positionalArguments().isEmpty())
     QTimer::singleShot(0, &window, [&window] { window.offerAutosave(); });

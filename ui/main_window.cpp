@@ -258,6 +258,18 @@ bool MainWindow::confirmLosingChanges() {
   return false;
 }
 
+void MainWindow::warn(const QString& title, const QString& text) {
+  if (warning_sink_) warning_sink_(title, text);
+  else QMessageBox::warning(this, title, text);
+}
+
+bool MainWindow::openFromCommandLine(const QString& path) {
+  if (openImage(path)) return true;
+  // After the window is up, so the dialog has a parent to sit on.
+  QTimer::singleShot(0, this, [this, error = last_error_] { warn(tr("Cannot open photo"), error); });
+  return false;
+}
+
 bool MainWindow::requestOpen(const QString& path) {
   if (!confirmLosingChanges()) {
     last_error_ = tr("kept %1: its changes are not exported").arg(QFileInfo(current_path_).fileName());
@@ -286,7 +298,7 @@ void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
 void MainWindow::dropEvent(QDropEvent* event) {
   for (const QUrl& url : event->mimeData()->urls())
     if (url.isLocalFile()) {
-      if (confirmLosingChanges() && !openImage(url.toLocalFile())) QMessageBox::warning(this, tr("Cannot open photo"), last_error_);
+      if (confirmLosingChanges() && !openImage(url.toLocalFile())) warn(tr("Cannot open photo"), last_error_);
       return;
     }
 }
@@ -366,7 +378,7 @@ void MainWindow::offerAutosave() {
   const auto answer = QMessageBox::question(this, tr("Restore unsaved work?"),
                                             tr("cmedit did not close normally last time. Restore the document it was editing?"),
                                             QMessageBox::Yes | QMessageBox::No);
-  if (answer == QMessageBox::Yes && !restoreAutosave()) QMessageBox::warning(this, tr("Cannot restore"), last_error_);
+  if (answer == QMessageBox::Yes && !restoreAutosave()) warn(tr("Cannot restore"), last_error_);
   if (answer == QMessageBox::No) discardAutosave();
 }
 
@@ -387,7 +399,7 @@ void MainWindow::rebuildRecentMenu() {
   const QStringList recent = QSettings().value(QStringLiteral("files/recent")).toStringList();
   for (const QString& path : recent)
     recent_menu_->addAction(QFileInfo(path).fileName(), this, [this, path] {
-      if (confirmLosingChanges() && !openImage(path)) QMessageBox::warning(this, tr("Cannot open photo"), last_error_);
+      if (confirmLosingChanges() && !openImage(path)) warn(tr("Cannot open photo"), last_error_);
     })->setToolTip(path);
   recent_menu_->setEnabled(!recent.isEmpty());
 }
@@ -460,7 +472,7 @@ void MainWindow::buildMenus() {
       a->setCheckable(true);
       a->setChecked(value == current);
       group->addAction(a);
-      connect(a, &QAction::triggered, this, [this, key, value] {
+      connect(a, &QAction::triggered, this, [this, key, value, group] {
         QSettings settings;
         const QString before = settings.value(key, QStringLiteral("auto")).toString();
         settings.setValue(key, value);
@@ -469,7 +481,8 @@ void MainWindow::buildMenus() {
                                           settings.value(QStringLiteral("engine/precision"), QStringLiteral("auto")).toString(),
                                           &why)) {
           settings.setValue(key, before);
-          QMessageBox::warning(this, tr("Cannot use this setting"), why);
+          for (QAction* other : group->actions()) other->setChecked(other->text() == before);  // the menu shows what runs
+          warn(tr("Cannot use this setting"), tr("%1.\n\ncmedit keeps running on %2.").arg(why, controller_->status().device));
         }
       });
     }
@@ -762,7 +775,7 @@ void MainWindow::chooseAndOpenImage() {
   const QString path = QFileDialog::getOpenFileName(
       this, tr("Open photo"), QSettings().value(QStringLiteral("files/last_folder")).toString(),
       tr("Images (*.png *.jpg *.jpeg *.tif *.tiff *.webp *.bmp);;All files (*)"));
-  if (!path.isEmpty() && confirmLosingChanges() && !openImage(path)) QMessageBox::warning(this, tr("Cannot open photo"), last_error_);
+  if (!path.isEmpty() && confirmLosingChanges() && !openImage(path)) warn(tr("Cannot open photo"), last_error_);
 }
 
 void MainWindow::chooseAndLoadModel() {
@@ -786,7 +799,7 @@ void MainWindow::chooseAndExport() {
     quality = QInputDialog::getInt(this, tr("JPEG quality"), tr("Quality (1–100):"), 95, 1, 100, 1, &ok);
     if (!ok) return;
   }
-  if (!exportTo(path, quality)) QMessageBox::warning(this, tr("Cannot export"), last_error_);
+  if (!exportTo(path, quality)) warn(tr("Cannot export"), last_error_);
 }
 
 void MainWindow::showAbout() {

@@ -52,6 +52,11 @@ class MainWindow : public QMainWindow {
   // Answers the unsaved-changes question instead of a dialog (tests); empty: ask the user.
   using UnsavedPrompt = std::function<QMessageBox::StandardButton(const QString& question)>;
   void setUnsavedChangesPrompt(UnsavedPrompt prompt) { unsaved_prompt_ = std::move(prompt); }
+  // Where warnings go instead of a dialog (tests); empty: a warning dialog.
+  using WarningSink = std::function<void(const QString& title, const QString& text)>;
+  void setWarningSink(WarningSink sink) { warning_sink_ = std::move(sink); }
+  // The photo named on the command line: like File › Open, a failure is shown, not only logged.
+  bool openFromCommandLine(const QString& path);
   // Starts loading a model (folder, model.json, .safetensors, .pt); the status bar reports.
   void loadModel(const QString& path);
   // Writes the document's photo (16-bit where the source was and the format allows). Atomic;
@@ -124,6 +129,8 @@ class MainWindow : public QMainWindow {
   QAction* undo_action_ = nullptr;
   QAction* redo_action_ = nullptr;
   UnsavedPrompt unsaved_prompt_;
+  WarningSink warning_sink_;
+  void warn(const QString& title, const QString& text);
   QAction* eraser_action_ = nullptr;
   QComboBox* kind_box_ = nullptr;
   QSpinBox* steps_box_ = nullptr;

@@ -35,7 +35,7 @@ c10::Device cuda_device(std::string_view preference, int index) {
   const CudaStatus cuda = cuda_status();
   if (!cuda.built_in)
     throw Error(ErrorCode::Device, "device '" + std::string(preference) +
-                                       "' is not available: this LibTorch was built without CUDA (use --device cpu)");
+                                       "' is not available: this LibTorch was built without CUDA, so only the CPU can run models");
   if (cuda.device_count == 0)
     throw Error(ErrorCode::Device, "device '" + std::string(preference) + "' is not available: no CUDA device found");
   if (index >= cuda.device_count)

@@ -13,12 +13,14 @@
 #include <QAction>
 #include <QApplication>
 #include <QDir>
+#include <QFile>
 #include <QFileInfo>
 #include <QImage>
 #include <QMessageBox>
 #include <QOpenGLContext>
 #include <QProcess>
 #include <QPushButton>
+#include <QSettings>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -316,6 +318,52 @@ TEST_F(Editor, UndoToolChangesAndNewPhotosClearAStalePreviewAtOnce) {
   ASSERT_TRUE(synthetic_photo(64, 48, [](int, int) { return QColor(10, 200, 30); }).save(other));
   ASSERT_TRUE(window.requestOpen(other));
   EXPECT_FALSE(window.controller()->hasPreview());
+}
+
+// `cmedit bad.png` shows why the photo did not open, as File › Open does, instead of only logging it.
+TEST(MainWindow, APhotoNamedOnTheCommandLineThatFailsIsShown) {
+  cm::ui::MainWindow window;
+  QStringList warnings;
+  window.setWarningSink([&](const QString& title, const QString& text) { warnings << title + QStringLiteral(": ") + text; });
+  QTemporaryDir dir;
+  const QString bad = dir.filePath(QStringLiteral("bad.png"));
+  QFile file(bad);
+  ASSERT_TRUE(file.open(QIODevice::WriteOnly));
+  file.write("not a PNG at all");
+  file.close();
+  EXPECT_FALSE(window.openFromCommandLine(bad));
+  EXPECT_TRUE(warnings.isEmpty());  // shown once the window is up, from the event loop
+  ASSERT_TRUE(QTest::qWaitFor([&] { return !warnings.isEmpty(); }, 2000));
+  EXPECT_EQ(warnings.size(), 1);
+  EXPECT_TRUE(warnings.front().startsWith(QStringLiteral("Cannot open photo: "))) << warnings.front().toStdString();
+  EXPECT_TRUE(warnings.front().contains(QStringLiteral("bad.png"))) << warnings.front().toStdString();
+}
+
+// Settings › Device › cuda on a machine without CUDA: the message speaks of the editor (not of a
+// command-line flag), and the menu goes back to the device that runs.
+TEST(MainWindow, AnImpossibleDeviceLeavesTheMenuOnTheOneThatRuns) {
+  QSettings().remove(QStringLiteral("engine/device"));
+  cm::ui::MainWindow window;
+  QString why;
+  if (window.controller()->configureEngine(QStringLiteral("cuda"), QStringLiteral("auto"), &why))
+    GTEST_SKIP() << "CUDA works here: the choice is possible";
+  QStringList warnings;
+  window.setWarningSink([&](const QString&, const QString& text) { warnings << text; });
+  QAction* cuda = nullptr;
+  QAction* automatic = nullptr;
+  for (QAction* a : window.findChildren<QAction*>()) {
+    if (a->text() == QLatin1String("cuda") && a->isCheckable()) cuda = a;
+    if (a->text() == QLatin1String("auto") && a->isCheckable() && !automatic) automatic = a;  // the Device menu comes first
+  }
+  ASSERT_TRUE(cuda && automatic);
+  ASSERT_TRUE(automatic->isChecked());
+  cuda->trigger();
+  ASSERT_EQ(warnings.size(), 1);
+  EXPECT_FALSE(warnings.front().contains(QStringLiteral("--device"))) << warnings.front().toStdString();
+  EXPECT_TRUE(warnings.front().contains(QStringLiteral("keeps running on cpu"))) << warnings.front().toStdString();
+  EXPECT_FALSE(cuda->isChecked());
+  EXPECT_TRUE(automatic->isChecked());
+  EXPECT_EQ(QSettings().value(QStringLiteral("engine/device"), QStringLiteral("auto")).toString(), QStringLiteral("auto"));
 }
 
 TEST_F(Editor, SuperResolvingASelectionResizesTheDocumentUndoably) {
