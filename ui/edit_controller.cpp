@@ -16,9 +16,49 @@
 #include <future>
 #include <optional>
 #include <thread>
+#include <vector>
 
 namespace cm::ui {
 namespace {
+
+// The layers an edit reads besides the photo: the mask always (inpaint; sketch and others where
+// painted), the sketch for a sketch, the hints for a colorization. Apply uses them up, Esc drops them.
+std::vector<Layer> input_layers(edit::EditKind kind) {
+  std::vector<Layer> layers = {Layer::Mask};
+  if (kind == edit::EditKind::Sketch) layers.push_back(Layer::Strokes);
+  if (kind == edit::EditKind::Colorize) layers.push_back(Layer::Hints);
+  return layers;
+}
+
+bool layer_is_empty(const QImage& image) {
+  if (image.isNull()) return true;
+  if (image.format() == QImage::Format_Grayscale8) {
+    for (int y = 0; y < image.height(); ++y) {
+      const uchar* row = image.constScanLine(y);
+      for (int x = 0; x < image.width(); ++x)
+        if (row[x]) return false;
+    }
+    return true;
+  }
+  for (int y = 0; y < image.height(); ++y) {
+    const QRgb* row = reinterpret_cast<const QRgb*>(image.constScanLine(y));
+    for (int x = 0; x < image.width(); ++x)
+      if (qAlpha(row[x])) return false;
+  }
+  return true;
+}
+
+bool has_inputs(const Document& doc, edit::EditKind kind) {
+  for (Layer l : input_layers(kind))
+    if (!layer_is_empty(doc.layer(l))) return true;
+  return false;
+}
+
+// Inside an undo macro of the caller's.
+void clear_inputs(Document& doc, edit::EditKind kind) {
+  for (Layer l : input_layers(kind))
+    if (!layer_is_empty(doc.layer(l))) doc.clearLayer(l);
+}
 
 // The photo with the sketch painted over it: what SDEdit starts from.
 QImage painting_of(const Document& doc) {
@@ -315,11 +355,20 @@ bool EditController::applyPreview() {
     impl_->document->replaceWithResized(result, what);
     return true;
   }
-  impl_->document->undoStack()->beginMacro(what);  // one undo step: the new pixels and the used-up mask
+  impl_->document->undoStack()->beginMacro(what);  // one undo step: the new pixels and the used-up inputs
   impl_->document->replacePhoto(result, what);
-  impl_->document->clearLayer(Layer::Mask);
+  clear_inputs(*impl_->document, p.kind);
   impl_->document->undoStack()->endMacro();
   return true;
+}
+
+void EditController::discardEdit() {
+  discardPreview();
+  Document& doc = *impl_->document;
+  if (doc.isEmpty() || !has_inputs(doc, impl_->parameters.kind)) return;
+  doc.undoStack()->beginMacro(tr("Discard %1").arg(QString::fromUtf8(edit::to_string(impl_->parameters.kind).data())));
+  clear_inputs(doc, impl_->parameters.kind);
+  doc.undoStack()->endMacro();
 }
 
 void EditController::discardPreview() {

@@ -94,9 +94,13 @@ class EditController : public QObject {
   quint64 previewRevision() const;
   double lastLatencyMs() const;
 
-  // Commits the preview into the document (one undo step); false when there is none.
+  // Commits the preview into the document (one undo step, which also uses up the edit's inputs:
+  // the mask, and the sketch for a sketch, the colour hints for a colorization); false when there
+  // is none.
   bool applyPreview();
   void discardPreview();
+  // Esc: the preview and the edit's inputs (as Apply uses them up) go, as one undo step.
+  void discardEdit();
 
   EngineStatus status() const;
 

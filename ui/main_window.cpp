@@ -72,18 +72,19 @@ QString describe(const imageio::Image& image) {
 
 // What the canvas shows: the preview (or the photo), the mask tinted red, the sketch and the hints;
 // only the photo while the user compares.
-QImage compose(const Document& doc, const EditController& controller, bool original_only) {
+QImage compose(const Document& doc, const EditController& controller, bool original_only, bool show_mask) {
   if (original_only) return doc.photo().convertToFormat(QImage::Format_RGBA8888);
   if (controller.hasPreview() && controller.preview().size() != doc.size())  // enlarged or generated
     return controller.preview().convertToFormat(QImage::Format_RGBA8888);
   QImage view = (controller.hasPreview() ? controller.preview() : doc.photo()).convertToFormat(QImage::Format_RGBA8888);
   QPainter painter(&view);
-  if (!controller.hasPreview()) {
+  if (show_mask) {
+    // The mask stays visible over a preview too, lighter so the result shows through it.
     QImage tint(doc.size(), QImage::Format_ARGB32_Premultiplied);
     tint.fill(QColor(255, 40, 40));
     QImage alpha = doc.mask().copy();
     tint.setAlphaChannel(alpha);
-    painter.setOpacity(0.45);
+    painter.setOpacity(controller.hasPreview() ? 0.2 : 0.45);
     painter.drawImage(0, 0, tint);
     painter.setOpacity(1.0);
   }
@@ -443,7 +444,8 @@ void MainWindow::buildMenus() {
     if (!controller_->applyPreview()) statusBar()->showMessage(tr("Nothing to apply yet"), 3000);
   });
   apply_action_->setShortcut(QKeySequence(Qt::Key_Return));
-  discard_action_ = editMenu->addAction(tr("&Discard preview"), controller_, &EditController::discardPreview);
+  discard_action_ = editMenu->addAction(tr("&Discard edit"), controller_, &EditController::discardEdit);
+  discard_action_->setToolTip(tr("Drop the preview and the mask, sketch or hints it came from (undoable)"));
   discard_action_->setShortcut(QKeySequence(Qt::Key_Escape));
   editMenu->addSeparator();
   editMenu->addAction(tr("Clear mask"), this, [this] { document_->clearLayer(Layer::Mask); });
@@ -456,6 +458,11 @@ void MainWindow::buildMenus() {
   view->addAction(tr("&Actual pixels"), this, [this] {
     canvas_->setZoom(1.0 / canvas_->devicePixelRatioF(), QPointF(canvas_->width() / 2.0, canvas_->height() / 2.0));
   })->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_1));
+  mask_action_ = view->addAction(tr("Show &mask"));
+  mask_action_->setCheckable(true);
+  mask_action_->setChecked(true);
+  mask_action_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_M));
+  connect(mask_action_, &QAction::toggled, this, [this] { refreshCanvas(); });
   overlay_action_ = view->addAction(tr("&Debug overlay"));
   overlay_action_->setCheckable(true);
   overlay_action_->setShortcut(Qt::Key_F12);
@@ -711,7 +718,7 @@ void MainWindow::onStroke(const QVector<QPointF>& points) {
 
 void MainWindow::refreshCanvas() {
   if (document_->isEmpty()) return;
-  canvas_->setImage(compose(*document_, *controller_, showing_original_));
+  canvas_->setImage(compose(*document_, *controller_, showing_original_, !mask_action_ || mask_action_->isChecked()));
 }
 
 bool MainWindow::openImage(const QString& path) {

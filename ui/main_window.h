@@ -70,6 +70,8 @@ class MainWindow : public QMainWindow {
   Document* document() const { return document_; }
   EditController* controller() const { return controller_; }
   QAction* overlayAction() const { return overlay_action_; }
+  QAction* maskAction() const { return mask_action_; }
+  QAction* discardAction() const { return discard_action_; }
   QAction* applyAction() const { return apply_action_; }
   QAction* undoAction() const { return undo_action_; }
   QAction* redoAction() const { return redo_action_; }
@@ -127,6 +129,7 @@ class MainWindow : public QMainWindow {
   QAction* apply_action_ = nullptr;
   QAction* discard_action_ = nullptr;
   QAction* undo_action_ = nullptr;
+  QAction* mask_action_ = nullptr;
   QAction* redo_action_ = nullptr;
   UnsavedPrompt unsaved_prompt_;
   WarningSink warning_sink_;

@@ -320,6 +320,60 @@ TEST_F(Editor, UndoToolChangesAndNewPhotosClearAStalePreviewAtOnce) {
   EXPECT_FALSE(window.controller()->hasPreview());
 }
 
+// Pixels of a layer that hold something (mask: non-zero; sketch, hints: non-transparent).
+int painted_pixels(const QImage& layer) {
+  int n = 0;
+  for (int y = 0; y < layer.height(); ++y)
+    for (int x = 0; x < layer.width(); ++x)
+      n += layer.format() == QImage::Format_Grayscale8 ? layer.constScanLine(y)[x] != 0 : qAlpha(layer.pixel(x, y)) != 0;
+  return n;
+}
+
+// The mask stays visible (lighter) over a preview, with a toggle; Esc drops the preview and the
+// mask together, as one undo step, so the next stroke does not inpaint the "discarded" area again.
+TEST_F(Editor, EscDiscardsThePreviewAndItsMaskAsOneUndoableStep) {
+  const QImage photo = openPhoto(64, 48, [](int x, int y) { return QColor(4 * x, 5 * y, 120); });
+  window.setBrushDiameter(6);
+  QSignalSpy ready(window.controller(), &cm::ui::EditController::previewReady);
+  paint_stroke(window, QPointF(30, 20), QPointF(36, 24));
+  ASSERT_TRUE(ready.wait(20000)) << window.lastError().toStdString();
+  ASSERT_GT(painted_pixels(window.document()->mask()), 0);
+
+  const QImage preview = window.controller()->preview().convertToFormat(QImage::Format_RGBA8888);
+  ASSERT_TRUE(window.maskAction()->isChecked());
+  EXPECT_NE(window.canvas()->image(), preview);  // the mask tints the preview where it lies
+  window.maskAction()->setChecked(false);
+  EXPECT_EQ(window.canvas()->image(), preview);
+  window.maskAction()->setChecked(true);
+
+  const int steps = window.document()->undoStack()->count();
+  window.discardAction()->trigger();
+  EXPECT_FALSE(window.controller()->hasPreview());
+  EXPECT_EQ(painted_pixels(window.document()->mask()), 0);
+  EXPECT_EQ(window.document()->undoStack()->count(), steps + 1);
+  EXPECT_EQ(window.canvas()->image(), photo.convertToFormat(QImage::Format_RGBA8888));
+  window.undoAction()->trigger();
+  EXPECT_GT(painted_pixels(window.document()->mask()), 0);
+}
+
+// Apply uses up a colorization's hints as it uses up an inpainting's mask: the hints do not stay
+// on the canvas asking for another preview.
+TEST_F(Editor, ApplyingAColorizationUsesUpItsHints) {
+  const QImage photo = openPhoto(64, 48, [](int x, int y) { return QColor(2 * x + y, 2 * x + y, 2 * x + y); });
+  window.setTool(cm::ui::Tool::HintBrush);
+  window.setBrushDiameter(6);
+  QSignalSpy ready(window.controller(), &cm::ui::EditController::previewReady);
+  paint_stroke(window, QPointF(20, 20), QPointF(26, 22));
+  ASSERT_GT(painted_pixels(window.document()->layer(cm::ui::Layer::Hints)), 0);
+  ASSERT_TRUE(ready.wait(20000)) << window.lastError().toStdString();
+  window.applyAction()->trigger();
+  EXPECT_EQ(painted_pixels(window.document()->layer(cm::ui::Layer::Hints)), 0);
+  EXPECT_NE(window.document()->photo(), photo.convertToFormat(QImage::Format_RGBA64));
+  window.undoAction()->trigger();  // one step brings back the photo and its hints
+  EXPECT_GT(painted_pixels(window.document()->layer(cm::ui::Layer::Hints)), 0);
+  EXPECT_EQ(window.document()->photo(), photo.convertToFormat(QImage::Format_RGBA64));
+}
+
 // `cmedit bad.png` shows why the photo did not open, as File › Open does, instead of only logging it.
 TEST(MainWindow, APhotoNamedOnTheCommandLineThatFailsIsShown) {
   cm::ui::MainWindow window;
