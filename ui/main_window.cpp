@@ -159,8 +159,11 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     engine_info_->setText(tr("%1 · preview in %2 ms").arg(controller_->status().model).arg(controller_->lastLatencyMs(), 0, 'f', 0));
   });
   connect(controller_, &EditController::previewCleared, this, [this] { refreshCanvas(); });
+  // While busy, "working…"; when every job is back (a strip of variations too, which shows no
+  // preview), the model and device again. A preview's own text follows this one.
   connect(controller_, &EditController::busyChanged, this, [this](bool busy) {
-    if (busy) engine_info_->setText(tr("%1 · working…").arg(controller_->status().model));
+    const EngineStatus status = controller_->status();
+    engine_info_->setText(busy ? tr("%1 · working…").arg(status.model) : tr("%1 on %2").arg(status.model, status.device));
   });
   connect(controller_, &EditController::failed, this, [this](const QString& message) {
     last_error_ = message;

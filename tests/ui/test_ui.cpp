@@ -16,12 +16,14 @@
 #include <QFile>
 #include <QFileInfo>
 #include <QImage>
+#include <QLabel>
 #include <QMessageBox>
 #include <QOpenGLContext>
 #include <QProcess>
 #include <QPushButton>
 #include <QSettings>
 #include <QSignalSpy>
+#include <QStatusBar>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QToolButton>
@@ -463,6 +465,11 @@ TEST_F(Editor, AStripOfVariationsAndPickingOne) {
   ASSERT_NE(show, nullptr);
   show->click();
   ASSERT_TRUE(strip.wait(20000)) << window.lastError().toStdString();
+  // Once every job is back, the status bar no longer says "working…".
+  ASSERT_TRUE(QTest::qWaitFor([&] { return !window.controller()->status().busy && window.controller()->status().queue_depth == 0; }, 20000));
+  QTest::qWait(50);
+  for (QLabel* label : window.statusBar()->findChildren<QLabel*>())
+    EXPECT_FALSE(label->text().contains(QStringLiteral("working"))) << label->text().toStdString();
   const QVector<QImage> variations = window.controller()->variations();
   ASSERT_EQ(variations.size(), 4);
   EXPECT_NE(variations[0], variations[1]);
