@@ -133,6 +133,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(document_->undoStack(), &QUndoStack::cleanChanged, this, [this](bool clean) { setWindowModified(!clean); });
   connect(document_, &Document::documentReset, this, [this] {
     controller_->discardPreview();  // of the photo that was there
+    export_action_->setEnabled(!document_->isEmpty());
+    const EngineStatus status = controller_->status();  // not the last photo's preview time
+    if (!status.model.isEmpty()) engine_info_->setText(tr("%1 on %2").arg(status.model, status.device));
     selection_ = QRect();
     canvas_->setSelection(selection_);
     pushParameters();
@@ -416,8 +419,9 @@ void MainWindow::buildMenus() {
   open->setShortcut(QKeySequence::Open);
   recent_menu_ = file->addMenu(tr("Open &recent"));
   rebuildRecentMenu();
-  QAction* exportAction = file->addAction(tr("&Export…"), this, &MainWindow::chooseAndExport);
-  exportAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
+  export_action_ = file->addAction(tr("&Export…"), this, &MainWindow::chooseAndExport);
+  export_action_->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
+  export_action_->setEnabled(false);  // until a photo is open
   QMenu* models = file->addMenu(tr("&Model"));
   for (const auto& folder : model::installed_models()) {
     const QString path = QString::fromStdString(folder.string());
@@ -536,7 +540,7 @@ void MainWindow::buildToolbar() {
     const QColor c = QColorDialog::getColor(foreground_, this, tr("Brush colour"));
     if (c.isValid()) foreground_ = c;
     updateBrush();
-  });
+  })->setToolTip(tr("Colour of the sketch and hint brushes (X swaps it with the second colour)"));
   bar->addSeparator();
 
   kind_box_ = new QComboBox(bar);
@@ -564,7 +568,8 @@ void MainWindow::buildToolbar() {
   seed_box_->setRange(0, 1 << 30);
   bar->addWidget(new QLabel(tr(" Seed "), bar));
   bar->addWidget(seed_box_);
-  bar->addAction(tr("New variation"), this, [this] { seed_box_->setValue(int(QRandomGenerator::global()->bounded(1 << 30))); });
+  bar->addAction(tr("New variation"), this, [this] { seed_box_->setValue(int(QRandomGenerator::global()->bounded(1 << 30))); })
+      ->setToolTip(tr("Pick a random seed: the same edit with other details"));
   // Slide between the variation of the seed and that of a second seed (slerp of their noises).
   blend_slider_ = new QSlider(Qt::Horizontal, bar);
   blend_slider_->setRange(0, 100);
@@ -596,6 +601,7 @@ void MainWindow::buildBrushDock() {
   auto* form = new QFormLayout(panel);
   diameter_box_ = new QDoubleSpinBox(panel);
   diameter_box_->setRange(1, 2000);
+  diameter_box_->setDecimals(1);  // [ and ] scale by 1.25: a tenth of a pixel is detail enough
   diameter_box_->setSuffix(tr(" px"));
   hardness_slider_ = new QSlider(Qt::Horizontal, panel);
   hardness_slider_->setRange(0, 100);
@@ -798,8 +804,12 @@ void MainWindow::chooseAndLoadModel() {
 
 void MainWindow::chooseAndExport() {
   // QFileDialog asks before replacing an existing file.
+  // Suggests NAME-edited.EXT beside the photo: never the photo itself, never a blank name.
+  const QFileInfo photo(current_path_);
+  const QString suggestion = photo.absoluteDir().filePath(photo.completeBaseName() + QStringLiteral("-edited.") +
+                                                          (photo.suffix().isEmpty() ? QStringLiteral("png") : photo.suffix()));
   const QString path = QFileDialog::getSaveFileName(
-      this, tr("Export"), QFileInfo(current_path_).absolutePath(),
+      this, tr("Export"), suggestion,
       tr("PNG (*.png);;JPEG (*.jpg *.jpeg);;TIFF (*.tif *.tiff);;WebP (*.webp)"));
   if (path.isEmpty()) return;
   int quality = 95;

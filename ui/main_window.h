@@ -72,6 +72,7 @@ class MainWindow : public QMainWindow {
   QAction* overlayAction() const { return overlay_action_; }
   QAction* maskAction() const { return mask_action_; }
   QAction* discardAction() const { return discard_action_; }
+  QAction* exportAction() const { return export_action_; }
   QAction* applyAction() const { return apply_action_; }
   QAction* undoAction() const { return undo_action_; }
   QAction* redoAction() const { return redo_action_; }
@@ -130,6 +131,7 @@ class MainWindow : public QMainWindow {
   QAction* discard_action_ = nullptr;
   QAction* undo_action_ = nullptr;
   QAction* mask_action_ = nullptr;
+  QAction* export_action_ = nullptr;
   QAction* redo_action_ = nullptr;
   UnsavedPrompt unsaved_prompt_;
   WarningSink warning_sink_;

@@ -422,6 +422,22 @@ TEST(MainWindow, AnImpossibleDeviceLeavesTheMenuOnTheOneThatRuns) {
   EXPECT_EQ(QSettings().value(QStringLiteral("engine/device"), QStringLiteral("auto")).toString(), QStringLiteral("auto"));
 }
 
+// Export is offered only with a photo open; a new photo's status shows no preview time of the last.
+TEST_F(Editor, ExportWaitsForAPhotoAndANewPhotoStartsWithAFreshStatus) {
+  EXPECT_FALSE(window.exportAction()->isEnabled());
+  openPhoto(48, 40, [](int x, int y) { return QColor(5 * x, 6 * y, 90); });
+  EXPECT_TRUE(window.exportAction()->isEnabled());
+  window.document()->paintStroke(cm::ui::Layer::Mask, {QPointF(20, 20)}, cm::ui::Brush{8, 1.0});
+  QSignalSpy ready(window.controller(), &cm::ui::EditController::previewReady);
+  ASSERT_TRUE(ready.wait(20000));
+  window.setUnsavedChangesPrompt([](const QString&) { return QMessageBox::Discard; });
+  const QString other = dir.filePath(QStringLiteral("other.png"));
+  ASSERT_TRUE(synthetic_photo(30, 20, [](int, int) { return QColor(1, 2, 3); }).save(other));
+  ASSERT_TRUE(window.requestOpen(other));
+  for (QLabel* label : window.statusBar()->findChildren<QLabel*>())
+    EXPECT_FALSE(label->text().contains(QStringLiteral("preview in"))) << label->text().toStdString();
+}
+
 TEST_F(Editor, SuperResolvingASelectionResizesTheDocumentUndoably) {
   const QImage photo = openPhoto(64, 48, [](int x, int y) { return QColor(3 * x, 4 * y, 128); });
   const QImage original = window.document()->photo().copy();
