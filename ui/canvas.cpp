@@ -254,6 +254,7 @@ void Canvas::mouseMoveEvent(QMouseEvent* event) {
     origin_ += delta;
   } else if (stroking_) {
     stroke_.push_back(widgetToImage(event->position()));
+    Q_EMIT strokeMoved(stroke_);
   } else if (selecting_) {
     selection_ = QRectF(selection_start_, widgetToImage(event->position())).normalized().toAlignedRect() & image_.rect();
     update();

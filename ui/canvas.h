@@ -54,6 +54,7 @@ class Canvas : public QOpenGLWidget, protected QOpenGLFunctions {
 
  Q_SIGNALS:
   void overlayVisibilityChanged(bool visible);
+  void strokeMoved(const QVector<QPointF>& image_points);  // the stroke so far, while the button is down
   void strokeFinished(const QVector<QPointF>& image_points);
   void selectionFinished(const QRect& image_rect);
   void colorPicked(const QPointF& image_point);  // Ctrl+click with a brush: the eyedropper

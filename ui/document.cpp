@@ -50,6 +50,39 @@ QString layerName(Layer layer) {
   return {};
 }
 
+// Dabs a quarter of the radius apart along the path: a continuous line at any speed.
+QVector<QPointF> dabs_along(const QVector<QPointF>& points, double radius) {
+  QVector<QPointF> dabs{points.front()};
+  for (int i = 1; i < points.size(); ++i) {
+    const QPointF delta = points[i] - points[i - 1];
+    const int n = std::max(1, int(std::ceil(std::hypot(delta.x(), delta.y()) / std::max(1.0, radius / 4))));
+    for (int k = 1; k <= n; ++k) dabs.push_back(points[i - 1] + delta * (double(k) / n));
+  }
+  return dabs;
+}
+
+// Paints the dabs into `image`, whose top-left pixel is `origin` in the document.
+void paint_dabs(QImage& image, QPoint origin, Layer layer, const QVector<QPointF>& dabs, const Brush& brush) {
+  const double radius = brush.diameter / 2;
+  const QColor color = layer == Layer::Mask ? QColor(brush.erase ? Qt::black : Qt::white) : brush.color;
+  QColor edge = color;
+  edge.setAlpha(0);
+  QPainter painter(&image);
+  painter.translate(-origin);
+  painter.setRenderHint(QPainter::Antialiasing);
+  painter.setPen(Qt::NoPen);
+  if (brush.erase && layer != Layer::Mask) painter.setCompositionMode(QPainter::CompositionMode_DestinationOut);
+  for (const QPointF& p : dabs) {
+    QRadialGradient gradient(p, radius);
+    gradient.setColorAt(0, color);
+    gradient.setColorAt(std::clamp(brush.hardness, 0.0, 0.999), color);
+    gradient.setColorAt(1, edge);
+    painter.setBrush(gradient);
+    painter.drawEllipse(p, radius, radius);
+  }
+}
+
+
 }  // namespace
 
 Document::Document(QObject* parent) : QObject(parent), undo_(new QUndoStack(this)) {}
@@ -100,40 +133,26 @@ void Document::pushChange(Layer layer, const QImage& after, QRect area, const QS
   undo_->push(new LayerChange(this, layer, area, this->layer(layer).copy(area), after, text));
 }
 
+
 void Document::paintStroke(Layer layer, const QVector<QPointF>& points, const Brush& brush) {
   if (isEmpty() || points.isEmpty() || layer == Layer::Photo || brush.diameter <= 0) return;
   const double radius = brush.diameter / 2;
-  // Dabs a quarter of the radius apart along the path: a continuous line at any speed.
-  QVector<QPointF> dabs{points.front()};
-  for (int i = 1; i < points.size(); ++i) {
-    const QPointF delta = points[i] - points[i - 1];
-    const int n = std::max(1, int(std::ceil(std::hypot(delta.x(), delta.y()) / std::max(1.0, radius / 4))));
-    for (int k = 1; k <= n; ++k) dabs.push_back(points[i - 1] + delta * (double(k) / n));
-  }
+  const QVector<QPointF> dabs = dabs_along(points, radius);
   QRectF touched;
   for (const QPointF& p : dabs) touched |= QRectF(p.x() - radius, p.y() - radius, 2 * radius, 2 * radius);
   const QRect area = touched.toAlignedRect().adjusted(-1, -1, 1, 1) & QRect(QPoint(0, 0), size());
   if (area.isEmpty()) return;
 
   QImage after = this->layer(layer).copy(area);  // only the touched pixels are copied and kept for undo
-  const QColor color = layer == Layer::Mask ? QColor(brush.erase ? Qt::black : Qt::white) : brush.color;
-  QColor edge = color;
-  edge.setAlpha(0);
-  QPainter painter(&after);
-  painter.translate(-area.topLeft());
-  painter.setRenderHint(QPainter::Antialiasing);
-  painter.setPen(Qt::NoPen);
-  if (brush.erase && layer != Layer::Mask) painter.setCompositionMode(QPainter::CompositionMode_DestinationOut);
-  for (const QPointF& p : dabs) {
-    QRadialGradient gradient(p, radius);
-    gradient.setColorAt(0, color);
-    gradient.setColorAt(std::clamp(brush.hardness, 0.0, 0.999), color);
-    gradient.setColorAt(1, edge);
-    painter.setBrush(gradient);
-    painter.drawEllipse(p, radius, radius);
-  }
-  painter.end();
+  paint_dabs(after, area.topLeft(), layer, dabs, brush);
   pushChange(layer, after, area, brush.erase ? tr("Erase %1").arg(layerName(layer)) : tr("Paint %1").arg(layerName(layer)));
+}
+
+QImage Document::withStroke(Layer layer, const QVector<QPointF>& points, const Brush& brush) const {
+  if (isEmpty() || layer == Layer::Photo) return QImage();
+  QImage image = this->layer(layer).copy();
+  if (!points.isEmpty() && brush.diameter > 0) paint_dabs(image, QPoint(0, 0), layer, dabs_along(points, brush.diameter / 2), brush);
+  return image;
 }
 
 void Document::clearLayer(Layer layer) {

@@ -54,6 +54,9 @@ class Document : public QObject {
 
   // One stroke (dabs along the points, in image pixels) on the mask, strokes or hints layer.
   void paintStroke(Layer layer, const QVector<QPointF>& points, const Brush& brush);
+  // The layer as it would be with that stroke, without changing the document (no command): what
+  // a preview shows while the brush is still down.
+  QImage withStroke(Layer layer, const QVector<QPointF>& points, const Brush& brush) const;
   void clearLayer(Layer layer);
   void invertMask();
   // Replaces the photo with an edit's result (same size), e.g. an applied preview.

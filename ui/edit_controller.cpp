@@ -19,6 +19,13 @@
 #include <vector>
 
 namespace cm::ui {
+
+// A layer that stands in for the document's own while a stroke is under the brush.
+struct LayerOverride {
+  Layer layer;
+  QImage image;
+};
+
 namespace {
 
 // The layers an edit reads besides the photo: the mask always (inpaint; sketch and others where
@@ -61,10 +68,14 @@ void clear_inputs(Document& doc, edit::EditKind kind) {
 }
 
 // The photo with the sketch painted over it: what SDEdit starts from.
-QImage painting_of(const Document& doc) {
+const QImage& layer_of(const Document& doc, Layer layer, const LayerOverride* over) {
+  return over && over->layer == layer ? over->image : doc.layer(layer);
+}
+
+QImage painting_of(const Document& doc, const LayerOverride* over) {
   QImage painting = doc.photo().copy();
   QPainter painter(&painting);
-  painter.drawImage(0, 0, doc.layer(Layer::Strokes));
+  painter.drawImage(0, 0, layer_of(doc, Layer::Strokes, over));
   painter.end();
   return painting;
 }
@@ -190,7 +201,7 @@ namespace {
 // The request for the document as it is now, and the image whose alpha the result keeps;
 // nullopt when there is nothing to do yet (no photo, no model, an inpaint without a mask).
 std::optional<std::pair<engine::EditRequest, QImage>> build_request(const Document& doc, const EditParameters& p, int steps,
-                                                                     PhotoTensor& photo_tensor) {
+                                                                     PhotoTensor& photo_tensor, const LayerOverride* over = nullptr) {
   if (doc.isEmpty()) return std::nullopt;
   engine::EditRequest r;
   r.kind = p.kind;
@@ -206,18 +217,18 @@ std::optional<std::pair<engine::EditRequest, QImage>> build_request(const Docume
   r.region.feather = p.feather;
   r.scale = p.scale;
   using edit::EditKind;
-  QImage source = p.kind == EditKind::Sketch ? painting_of(doc) : doc.photo();
+  QImage source = p.kind == EditKind::Sketch ? painting_of(doc, over) : doc.photo();
   const bool cropped = p.kind == EditKind::SuperResolve && !p.region.isEmpty();
   if (cropped) source = source.copy(p.region & source.rect());
   if (p.kind != EditKind::Generate)
     r.image = p.kind == EditKind::Sketch || cropped ? rgb_tensor(source) : photo_tensor.of(doc.photo());
   if (p.kind == EditKind::Inpaint || p.kind == EditKind::Sketch) {
-    r.mask = mask_tensor(doc.mask());
+    r.mask = mask_tensor(layer_of(doc, Layer::Mask, over));
     if (p.kind == EditKind::Inpaint && r.mask.max().item<float>() == 0) return std::nullopt;  // nothing painted yet
     if (p.kind == EditKind::Sketch && r.mask.max().item<float>() == 0) r.mask = at::Tensor();
   }
   if (p.kind == EditKind::Colorize) {
-    const QImage hints = doc.layer(Layer::Hints);
+    const QImage hints = layer_of(doc, Layer::Hints, over);
     const at::Tensor where = (alpha_tensor(hints) >= 0.5).to(at::kFloat);
     if (where.max().item<float>() > 0) {
       r.hints = rgb_tensor(hints.convertToFormat(QImage::Format_RGBA64));  // un-premultiplied colours
@@ -246,10 +257,20 @@ QVector<QImage> result_images(const engine::EditResult& result, const QImage& so
 
 }  // namespace
 
-void EditController::requestPreview(bool refine) {
+void EditController::requestPreview(bool refine) { request_preview(refine, nullptr); }
+
+void EditController::requestProvisionalPreview(Layer layer, const QImage& provisional) {
+  if (provisional.isNull() || provisional.size() != impl_->document->size()) return;
+  const LayerOverride over{layer, provisional};
+  request_preview(false, &over);
+}
+
+bool EditController::livePreview() const { return impl_->live; }
+
+void EditController::request_preview(bool refine, const LayerOverride* over) {
   if (!impl_->model_ready) return;
   const EditParameters& p = impl_->parameters;
-  auto built = build_request(*impl_->document, p, refine ? p.refine_steps : p.preview_steps, impl_->photo_tensor);
+  auto built = build_request(*impl_->document, p, refine ? p.refine_steps : p.preview_steps, impl_->photo_tensor, over);
   if (!built) return;
   auto& [r, source] = *built;
   r.preview = true;

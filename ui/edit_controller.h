@@ -25,6 +25,8 @@ struct EditRequest;
 namespace cm::ui {
 
 class Document;
+enum class Layer;
+struct LayerOverride;  // a layer standing in for the document's own (edit_controller.cpp)
 
 struct EditParameters {
   cm::edit::EditKind kind = cm::edit::EditKind::Inpaint;
@@ -77,6 +79,10 @@ class EditController : public QObject {
 
   // Asks for a preview of the document as it is now (refine: the refine step count).
   void requestPreview(bool refine = false);
+  // A one-step preview of the document with `layer` (mask, sketch or hints) replaced by
+  // `provisional`: the stroke still under the brush, before it becomes an undo step.
+  void requestProvisionalPreview(Layer layer, const QImage& provisional);
+  bool livePreview() const;
 
   // A strip of `count` variations (seeds seed+1 … seed+count) at the refine step count; a newer
   // request supersedes an older one but never a preview. variationsReady follows.
@@ -117,6 +123,7 @@ class EditController : public QObject {
   using ResultHandler = std::function<void(const QVector<QImage>& images, const QString& error, double ms)>;
   // Submits to the engine; `handle` runs on the UI thread if the job is still the latest in *latest.
   void submit(engine::EditRequest request, ResultHandler handle, const QImage& source, std::uint64_t* latest);
+  void request_preview(bool refine, const LayerOverride* over);
 
   struct Impl;
   std::unique_ptr<Impl> impl_;

@@ -143,6 +143,22 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     refreshCanvas();
   });
   connect(canvas_, &Canvas::strokeFinished, this, &MainWindow::onStroke);
+  // A preview follows the brush while it is down: the stroke so far, at most every 120 ms (the
+  // engine drops a preview that a newer one supersedes), one step; release commits the stroke
+  // and the usual preview and refinement follow.
+  provisional_timer_ = new QTimer(this);
+  provisional_timer_->setSingleShot(true);
+  provisional_timer_->setInterval(120);
+  connect(canvas_, &Canvas::strokeMoved, this, [this](const QVector<QPointF>& points) {
+    provisional_stroke_ = points;
+    if (!provisional_timer_->isActive()) provisional_timer_->start();
+  });
+  connect(provisional_timer_, &QTimer::timeout, this, [this] {
+    if (document_->isEmpty() || provisional_stroke_.isEmpty() || !controller_->livePreview()) return;
+    Layer layer;
+    const Brush brush = currentBrush(&layer);
+    controller_->requestProvisionalPreview(layer, document_->withStroke(layer, provisional_stroke_, brush));
+  });
   connect(canvas_, &Canvas::colorPicked, this, [this](const QPointF& p) {
     const QPoint at(int(std::floor(p.x())), int(std::floor(p.y())));  // pixel (x, y) covers [x, x+1)
     if (document_->isEmpty() || !document_->photo().rect().contains(at)) return;
@@ -713,15 +729,23 @@ void MainWindow::updateBrush() {
                     tool_ != Tool::Select);
 }
 
-void MainWindow::onStroke(const QVector<QPointF>& points) {
-  if (document_->isEmpty()) return;
+Brush MainWindow::currentBrush(Layer* layer) const {
   Brush brush;
   brush.diameter = brush_diameter_;
   brush.color = foreground_;
   brush.erase = eraser_action_->isChecked();
   brush.hardness = hardness_slider_->value() / 100.0;
-  const Layer layer = tool_ == Tool::MaskBrush ? Layer::Mask : tool_ == Tool::SketchBrush ? Layer::Strokes : Layer::Hints;
-  if (layer == Layer::Hints) brush.hardness = 1.0;  // hints are exact colours, not gradients
+  *layer = tool_ == Tool::MaskBrush ? Layer::Mask : tool_ == Tool::SketchBrush ? Layer::Strokes : Layer::Hints;
+  if (*layer == Layer::Hints) brush.hardness = 1.0;  // hints are exact colours, not gradients
+  return brush;
+}
+
+void MainWindow::onStroke(const QVector<QPointF>& points) {
+  provisional_timer_->stop();  // the stroke itself is now the document's: no provisional preview after it
+  provisional_stroke_.clear();
+  if (document_->isEmpty()) return;
+  Layer layer;
+  const Brush brush = currentBrush(&layer);
   document_->paintStroke(layer, points, brush);
 }
 

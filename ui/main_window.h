@@ -3,15 +3,17 @@
 // goes through it (and so into the undo history).
 #pragma once
 
+#include "ui/document.h"
+
 #include <QColor>
 #include <QMainWindow>
 #include <QMessageBox>
 #include <QPointF>
 #include <QRect>
+#include <QString>
 #include <QVector>
 
 #include <functional>
-#include <QString>
 
 class QAction;
 class QComboBox;
@@ -20,14 +22,12 @@ class QLabel;
 class QMenu;
 class QSlider;
 class QSpinBox;
-class QToolButton;
-
 class QTimer;
+class QToolButton;
 
 namespace cm::ui {
 
 class Canvas;
-class Document;
 class EditController;
 
 enum class Tool { MaskBrush, SketchBrush, HintBrush, Select };
@@ -111,6 +111,7 @@ class MainWindow : public QMainWindow {
   void updateBrush();
   void pushParameters();
   void onStroke(const QVector<QPointF>& points);
+  Brush currentBrush(Layer* layer) const;  // the brush of the current tool, and the layer it paints
   void updateOverlayStatus();
   void rememberRecent(const QString& path);
   void rebuildRecentMenu();
@@ -132,6 +133,9 @@ class MainWindow : public QMainWindow {
   QAction* undo_action_ = nullptr;
   QAction* mask_action_ = nullptr;
   QAction* export_action_ = nullptr;
+  // While the button is down: the stroke so far, previewed at most every kProvisionalMs.
+  QVector<QPointF> provisional_stroke_;
+  QTimer* provisional_timer_ = nullptr;
   QAction* redo_action_ = nullptr;
   UnsavedPrompt unsaved_prompt_;
   WarningSink warning_sink_;

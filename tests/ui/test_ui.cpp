@@ -242,6 +242,15 @@ TEST_F(Editor, PaintPreviewApplyExportAndUndo) {
   EXPECT_EQ(window.document()->photo(), original);  // a failed open loses nothing
 }
 
+// Pixels of a layer that hold something (mask: non-zero; sketch, hints: non-transparent).
+int painted_pixels(const QImage& layer) {
+  int n = 0;
+  for (int y = 0; y < layer.height(); ++y)
+    for (int x = 0; x < layer.width(); ++x)
+      n += layer.format() == QImage::Format_Grayscale8 ? layer.constScanLine(y)[x] != 0 : qAlpha(layer.pixel(x, y)) != 0;
+  return n;
+}
+
 // Paints a short mask stroke from image point a to b with the mouse.
 void paint_stroke(cm::ui::MainWindow& window, QPointF a, QPointF b) {
   cm::ui::Canvas* canvas = window.canvas();
@@ -249,6 +258,28 @@ void paint_stroke(cm::ui::MainWindow& window, QPointF a, QPointF b) {
   QTest::mousePress(canvas, Qt::LeftButton, {}, from);
   QTest::mouseMove(canvas, (from + to) / 2);
   QTest::mouseRelease(canvas, Qt::LeftButton, {}, to);
+}
+
+// While the button is down, a one-step preview of the stroke so far follows the brush; the
+// stroke becomes an undo step only on release.
+TEST_F(Editor, APreviewFollowsTheBrushWhileItIsDown) {
+  openPhoto(64, 48, [](int x, int y) { return QColor(4 * x, 5 * y, 60); });
+  window.setBrushDiameter(6);
+  QSignalSpy ready(window.controller(), &cm::ui::EditController::previewReady);
+  cm::ui::Canvas* canvas = window.canvas();
+  const QPoint a = canvas->imageToWidget(QPointF(20, 20)).toPoint(), b = canvas->imageToWidget(QPointF(30, 26)).toPoint();
+  const int steps = window.document()->undoStack()->count();
+  QTest::mousePress(canvas, Qt::LeftButton, {}, a);
+  QTest::mouseMove(canvas, (a + b) / 2);
+  QTest::mouseMove(canvas, b);
+  ASSERT_TRUE(ready.wait(20000)) << "no preview while the button was down: " << window.lastError().toStdString();
+  EXPECT_TRUE(window.controller()->hasPreview());
+  EXPECT_EQ(window.document()->undoStack()->count(), steps);  // nothing committed yet
+  EXPECT_EQ(painted_pixels(window.document()->mask()), 0);
+  QTest::mouseRelease(canvas, Qt::LeftButton, {}, b);
+  EXPECT_EQ(window.document()->undoStack()->count(), steps + 1);
+  EXPECT_GT(painted_pixels(window.document()->mask()), 0);
+  ASSERT_TRUE(ready.wait(20000)) << "no preview of the committed stroke";
 }
 
 // File › Open, recent files and drops ask before unexported work is replaced, as Quit does; the
@@ -322,14 +353,6 @@ TEST_F(Editor, UndoToolChangesAndNewPhotosClearAStalePreviewAtOnce) {
   EXPECT_FALSE(window.controller()->hasPreview());
 }
 
-// Pixels of a layer that hold something (mask: non-zero; sketch, hints: non-transparent).
-int painted_pixels(const QImage& layer) {
-  int n = 0;
-  for (int y = 0; y < layer.height(); ++y)
-    for (int x = 0; x < layer.width(); ++x)
-      n += layer.format() == QImage::Format_Grayscale8 ? layer.constScanLine(y)[x] != 0 : qAlpha(layer.pixel(x, y)) != 0;
-  return n;
-}
 
 // The mask stays visible (lighter) over a preview, with a toggle; Esc drops the preview and the
 // mask together, as one undo step, so the next stroke does not inpaint the "discarded" area again.
