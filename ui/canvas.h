@@ -51,6 +51,7 @@ class Canvas : public QOpenGLWidget, protected QOpenGLFunctions {
   // Selecting: in selection mode left-drag draws a rectangle (reported on release, image pixels).
   void setSelectionMode(bool on);
   void setSelection(const QRect& image_rect);
+  QRect selection() const { return selection_; }  // as drawn (image pixels); empty: none
 
  Q_SIGNALS:
   void overlayVisibilityChanged(bool visible);

@@ -267,6 +267,18 @@ void EditController::requestProvisionalPreview(Layer layer, const QImage& provis
 
 bool EditController::livePreview() const { return impl_->live; }
 
+void EditController::requestLivePreview() {
+  requestPreview(false);
+  impl_->refine_timer.start();
+}
+
+void EditController::cancelJobs() {
+  impl_->refine_timer.stop();
+  impl_->engine->cancel_all();
+}
+
+int EditController::previewSteps() const { return hasPreview() ? impl_->preview_steps : 0; }
+
 void EditController::request_preview(bool refine, const LayerOverride* over) {
   if (!impl_->model_ready) return;
   const EditParameters& p = impl_->parameters;

@@ -82,6 +82,14 @@ class EditController : public QObject {
   // A one-step preview of the document with `layer` (mask, sketch or hints) replaced by
   // `provisional`: the stroke still under the brush, before it becomes an undo step.
   void requestProvisionalPreview(Layer layer, const QImage& provisional);
+  // What a change of the document does in live mode, for changes the document does not see (a
+  // new selection, new parameters): a one-step preview now, the refined one when nothing else
+  // changes for the refine delay.
+  void requestLivePreview();
+  // Stops every queued and running job (the status bar's Cancel).
+  void cancelJobs();
+  // Evaluations behind the preview shown (0: none).
+  int previewSteps() const;
   bool livePreview() const;
 
   // A strip of `count` variations (seeds seed+1 … seed+count) at the refine step count; a newer

@@ -119,6 +119,19 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   engine_info_ = new QLabel(tr("no model"), this);
   statusBar()->addPermanentWidget(engine_info_);
   statusBar()->addPermanentWidget(image_info_);
+  cancel_button_ = new QToolButton(this);
+  cancel_button_->setText(tr("Cancel"));
+  cancel_button_->setToolTip(tr("Stop the edits that are running"));
+  cancel_button_->hide();
+  statusBar()->addPermanentWidget(cancel_button_);
+  connect(cancel_button_, &QToolButton::clicked, this, [this] {
+    controller_->cancelJobs();
+    statusBar()->showMessage(tr("Cancelled"), 3000);
+  });
+  cancel_soon_ = new QTimer(this);
+  cancel_soon_->setSingleShot(true);
+  cancel_soon_->setInterval(500);
+  connect(cancel_soon_, &QTimer::timeout, cancel_button_, &QWidget::show);
   buildMenus();
   buildToolbar();
 
@@ -133,6 +146,12 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(document_->undoStack(), &QUndoStack::cleanChanged, this, [this](bool clean) { setWindowModified(!clean); });
   connect(document_, &Document::documentReset, this, [this] {
     controller_->discardPreview();  // of the photo that was there
+    // The size it has now: a new photo, or the one an applied super-resolution made.
+    image_info_->setText(tr("%1 × %2, %3-bit RGB%4")
+                             .arg(document_->size().width())
+                             .arg(document_->size().height())
+                             .arg(document_->bitDepth())
+                             .arg(has_alpha_ ? tr(" + alpha") : QString()));
     export_action_->setEnabled(!document_->isEmpty());
     const EngineStatus status = controller_->status();  // not the last photo's preview time
     if (!status.model.isEmpty()) engine_info_->setText(tr("%1 on %2").arg(status.model, status.device));
@@ -171,7 +190,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     selection_ = r.width() >= 2 && r.height() >= 2 ? r : QRect();  // a click clears it
     canvas_->setSelection(selection_);
     pushParameters();
-    if (controller_->parameters().kind == edit::EditKind::SuperResolve) controller_->requestPreview();
+    // Then the refined one, so what Apply commits has the Steps it says (not the 1-step preview).
+    if (controller_->parameters().kind == edit::EditKind::SuperResolve) controller_->requestLivePreview();
   });
   connect(controller_, &EditController::previewReady, this, [this] {
     refreshCanvas();
@@ -183,6 +203,16 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(controller_, &EditController::busyChanged, this, [this](bool busy) {
     const EngineStatus status = controller_->status();
     engine_info_->setText(busy ? tr("%1 · working…").arg(status.model) : tr("%1 on %2").arg(status.model, status.device));
+    // Cancel shows only for work that lasts: a live preview is over before it would be read.
+    if (busy) {
+      cancel_soon_->start();
+    } else {
+      cancel_soon_->stop();
+      cancel_button_->hide();
+    }
+  });
+  connect(controller_, &EditController::progress, this, [this](int step, int total) {
+    if (total > 1) engine_info_->setText(tr("%1 · working… %2/%3").arg(controller_->status().model).arg(step).arg(total));
   });
   connect(controller_, &EditController::failed, this, [this](const QString& message) {
     last_error_ = message;
@@ -711,6 +741,7 @@ void MainWindow::setTool(Tool tool) {
   const int index = kind_box_->findData(int(kind));
   if (index >= 0) kind_box_->setCurrentIndex(index);
   updateBrush();
+  refreshCanvas();  // the selection shows with the Select tool only
 }
 
 void MainWindow::setBrushDiameter(double image_pixels) {
@@ -751,6 +782,9 @@ void MainWindow::onStroke(const QVector<QPointF>& points) {
 
 void MainWindow::refreshCanvas() {
   if (document_->isEmpty()) return;
+  // The selection marks photo pixels: not over an enlarged preview, and only with the Select tool.
+  const bool enlarged = controller_->hasPreview() && controller_->preview().size() != document_->size();
+  canvas_->setSelection(enlarged || tool_ != Tool::Select ? QRect() : selection_);
   canvas_->setImage(compose(*document_, *controller_, showing_original_, !mask_action_ || mask_action_->isChecked()));
 }
 

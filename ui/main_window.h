@@ -73,6 +73,7 @@ class MainWindow : public QMainWindow {
   QAction* maskAction() const { return mask_action_; }
   QAction* discardAction() const { return discard_action_; }
   QAction* exportAction() const { return export_action_; }
+  QToolButton* cancelButton() const { return cancel_button_; }
   QAction* applyAction() const { return apply_action_; }
   QAction* undoAction() const { return undo_action_; }
   QAction* redoAction() const { return redo_action_; }
@@ -133,6 +134,8 @@ class MainWindow : public QMainWindow {
   QAction* undo_action_ = nullptr;
   QAction* mask_action_ = nullptr;
   QAction* export_action_ = nullptr;
+  QToolButton* cancel_button_ = nullptr;  // in the status bar while work lasts over 0.5 s
+  QTimer* cancel_soon_ = nullptr;
   // While the button is down: the stroke so far, previewed at most every kProvisionalMs.
   QVector<QPointF> provisional_stroke_;
   QTimer* provisional_timer_ = nullptr;

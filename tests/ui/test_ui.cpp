@@ -399,6 +399,22 @@ TEST_F(Editor, ApplyingAColorizationUsesUpItsHints) {
   EXPECT_EQ(window.document()->photo(), photo.convertToFormat(QImage::Format_RGBA64));
 }
 
+// Work that lasts shows its step or tile count and, after half a second, a Cancel that stops it.
+TEST_F(Editor, LongWorkShowsProgressAndACancel) {
+  openPhoto(48, 40, [](int x, int y) { return QColor(5 * x, 6 * y, 90); });
+  cm::ui::EditController* controller = window.controller();
+  EXPECT_FALSE(window.cancelButton()->isVisible());
+  Q_EMIT controller->busyChanged(true);
+  Q_EMIT controller->progress(2, 6);
+  bool counted = false;
+  for (QLabel* label : window.statusBar()->findChildren<QLabel*>()) counted |= label->text().contains(QStringLiteral("2/6"));
+  EXPECT_TRUE(counted);
+  EXPECT_FALSE(window.cancelButton()->isVisible());  // not for work that is over at once
+  ASSERT_TRUE(QTest::qWaitFor([&] { return window.cancelButton()->isVisible(); }, 2000));
+  Q_EMIT controller->busyChanged(false);
+  EXPECT_FALSE(window.cancelButton()->isVisible());
+}
+
 // `cmedit bad.png` shows why the photo did not open, as File › Open does, instead of only logging it.
 TEST(MainWindow, APhotoNamedOnTheCommandLineThatFailsIsShown) {
   cm::ui::MainWindow window;
@@ -479,9 +495,21 @@ TEST_F(Editor, SuperResolvingASelectionResizesTheDocumentUndoably) {
 
   const QRect region = window.controller()->parameters().region;
   EXPECT_EQ(region, QRect(8, 8, 16, 12));
+  // The refined preview follows (Steps, not the live preview's one step), and the photo's
+  // selection is not drawn over the enlarged preview.
+  const int steps = window.controller()->parameters().refine_steps;
+  ASSERT_GT(steps, 1);
+  ASSERT_TRUE(QTest::qWaitFor([&] { return window.controller()->previewSteps() == steps; }, 20000));
+  EXPECT_TRUE(canvas->selection().isEmpty());
   window.applyAction()->trigger();
   const QImage result = window.document()->photo();
   ASSERT_EQ(result.size(), preview.size());
+  const QString history = window.document()->undoStack()->text(window.document()->undoStack()->index() - 1);
+  EXPECT_TRUE(history.contains(QStringLiteral("%1 steps").arg(steps))) << history.toStdString();
+  bool size_shown = false;  // the status bar says the new size
+  for (QLabel* label : window.statusBar()->findChildren<QLabel*>())
+    size_shown |= label->text().startsWith(QStringLiteral("%1 × %2").arg(result.width()).arg(result.height()));
+  EXPECT_TRUE(size_shown);
   // Every 2×2 block of the result averages to its source pixel (16-bit result of an 8-bit photo).
   double worst = 0;
   for (int y = 0; y < region.height(); ++y)
