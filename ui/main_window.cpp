@@ -587,8 +587,12 @@ void MainWindow::buildToolbar() {
     if (c.isValid()) foreground_ = c;
     updateBrush();
   })->setToolTip(tr("Colour of the sketch and hint brushes (X swaps it with the second colour)"));
-  bar->addSeparator();
 
+  // The edit and its settings on a row of their own: beside the tools they overflowed a 1280-px
+  // screen, and the blend slider, Apply and Discard hid behind the toolbar's ».
+  addToolBarBreak();
+  bar = addToolBar(tr("Edit"));
+  bar->setObjectName(QStringLiteral("edit"));
   kind_box_ = new QComboBox(bar);
   for (const auto& [kind, name] : kKinds) kind_box_->addItem(tr(name), int(kind));
   bar->addWidget(new QLabel(tr(" Edit "), bar));
@@ -619,13 +623,14 @@ void MainWindow::buildToolbar() {
   // Slide between the variation of the seed and that of a second seed (slerp of their noises).
   blend_slider_ = new QSlider(Qt::Horizontal, bar);
   blend_slider_->setRange(0, 100);
-  blend_slider_->setFixedWidth(120);
+  blend_slider_->setFixedWidth(90);
   blend_slider_->setToolTip(tr("Blend toward the variation of the second seed"));
   seed_b_box_ = new QSpinBox(bar);
   seed_b_box_->setRange(0, 1 << 30);
   seed_b_box_->setValue(1);
+  bar->addWidget(new QLabel(tr(" Blend "), bar));
   bar->addWidget(blend_slider_);
-  bar->addWidget(new QLabel(tr(" toward "), bar));
+  bar->addWidget(new QLabel(tr(" to seed "), bar));
   bar->addWidget(seed_b_box_);
   bar->addSeparator();
   bar->addAction(apply_action_);

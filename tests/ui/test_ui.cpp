@@ -26,6 +26,7 @@
 #include <QStatusBar>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QToolBar>
 #include <QToolButton>
 #include <QUndoStack>
 
@@ -413,6 +414,26 @@ TEST_F(Editor, LongWorkShowsProgressAndACancel) {
   ASSERT_TRUE(QTest::qWaitFor([&] { return window.cancelButton()->isVisible(); }, 2000));
   Q_EMIT controller->busyChanged(false);
   EXPECT_FALSE(window.cancelButton()->isVisible());
+}
+
+// At 1280 px wide every toolbar control is on screen: none behind a toolbar's » extension.
+TEST(MainWindow, EveryToolbarControlFitsA1280PixelWideWindow) {
+  REQUIRE_GL();
+  cm::ui::MainWindow window;
+  window.resize(1280, 800);
+  window.show();
+  ASSERT_TRUE(QTest::qWaitForWindowExposed(&window));
+  QTest::qWait(50);
+  int checked = 0;
+  for (QToolBar* bar : window.findChildren<QToolBar*>())
+    for (QAction* a : bar->actions()) {
+      if (a->isSeparator()) continue;
+      QWidget* w = bar->widgetForAction(a);
+      ASSERT_NE(w, nullptr);
+      EXPECT_TRUE(w->isVisible()) << bar->windowTitle().toStdString() << ": '" << a->text().toStdString() << "' is hidden";
+      ++checked;
+    }
+  EXPECT_GT(checked, 15);
 }
 
 // `cmedit bad.png` shows why the photo did not open, as File › Open does, instead of only logging it.
