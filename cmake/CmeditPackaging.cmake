@@ -69,7 +69,7 @@ set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION graphics)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
-set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://github.com/cmedit/cmedit")
+set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "${PROJECT_HOMEPAGE_URL}")
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)  # Depends from the libraries the binaries link (dpkg-shlibdeps)
 # LibTorch's CPU inference is ~3× faster on OpenBLAS than on the reference BLAS (build-environment.md).
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "libopenblas0-openmp")

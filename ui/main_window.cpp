@@ -39,6 +39,7 @@
 #include <QToolButton>
 #include <QSignalBlocker>
 #include <QSlider>
+#include <QDesktopServices>
 #include <QTimer>
 #include <QUrl>
 #include <QDockWidget>
@@ -60,6 +61,30 @@
 
 namespace cm::ui {
 namespace {
+
+// Every pixel's red, green and blue equal (a grey PNG, or a grey photo saved as RGB).
+bool is_grey(const QImage& photo) {
+  const QImage rgb = photo.convertToFormat(QImage::Format_RGB32);
+  for (int y = 0; y < rgb.height(); ++y) {
+    const QRgb* row = reinterpret_cast<const QRgb*>(rgb.constScanLine(y));
+    for (int x = 0; x < rgb.width(); ++x)
+      if (qRed(row[x]) != qGreen(row[x]) || qGreen(row[x]) != qBlue(row[x])) return false;
+  }
+  return !rgb.isNull();
+}
+
+// The brush colours as a toolbar icon: the current one over the second (X swaps them).
+QIcon colour_swatch(const QColor& foreground, const QColor& background) {
+  QPixmap pixmap(24, 24);
+  pixmap.fill(Qt::transparent);
+  QPainter painter(&pixmap);
+  painter.setPen(Qt::black);
+  painter.setBrush(background);
+  painter.drawRect(8, 8, 15, 15);
+  painter.setBrush(foreground);
+  painter.drawRect(0, 0, 15, 15);
+  return QIcon(pixmap);
+}
 
 QString describe(const imageio::Image& image) {
   return QStringLiteral("%1 × %2, %3-bit %4%5")
@@ -118,6 +143,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   image_info_ = new QLabel(this);
   engine_info_ = new QLabel(tr("no model"), this);
   statusBar()->addPermanentWidget(engine_info_);
+  zoom_info_ = new QLabel(this);
+  statusBar()->addPermanentWidget(zoom_info_);
   statusBar()->addPermanentWidget(image_info_);
   cancel_button_ = new QToolButton(this);
   cancel_button_->setText(tr("Cancel"));
@@ -181,7 +208,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(canvas_, &Canvas::colorPicked, this, [this](const QPointF& p) {
     const QPoint at(int(std::floor(p.x())), int(std::floor(p.y())));  // pixel (x, y) covers [x, x+1)
     if (document_->isEmpty() || !document_->photo().rect().contains(at)) return;
-    foreground_ = document_->photo().pixelColor(at);
+    // What is on screen: the preview where one of the photo's size is shown.
+    const bool preview = controller_->hasPreview() && controller_->preview().size() == document_->size() && !showing_original_;
+    foreground_ = (preview ? controller_->preview() : document_->photo()).pixelColor(at);
     foreground_.setAlpha(255);
     updateBrush();
     statusBar()->showMessage(tr("Colour %1 picked").arg(foreground_.name()), 3000);
@@ -270,6 +299,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 }
 
 void MainWindow::updateOverlayStatus() {
+  // The zoom, as the share of the photo's pixels per screen pixel.
+  zoom_info_->setText(document_->isEmpty() ? QString() : tr("%1 %").arg(std::lround(canvas_->zoom() * canvas_->devicePixelRatioF() * 100)));
   if (!canvas_->overlayVisible()) return;
   const EngineStatus s = controller_->status();
   QStringList lines{tr("model %1 on %2").arg(s.model.isEmpty() ? tr("(none)") : s.model, s.device),
@@ -508,6 +539,12 @@ void MainWindow::buildMenus() {
 
   QMenu* view = menuBar()->addMenu(tr("&View"));
   view->addAction(tr("&Fit"), canvas_, &Canvas::fit)->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_0));
+  view->addAction(tr("Zoom &in"), this, [this] {
+    canvas_->setZoom(canvas_->zoom() * 1.25, QPointF(canvas_->width() / 2.0, canvas_->height() / 2.0));
+  })->setShortcuts({QKeySequence::ZoomIn, QKeySequence(Qt::CTRL | Qt::Key_Equal)});
+  view->addAction(tr("Zoom &out"), this, [this] {
+    canvas_->setZoom(canvas_->zoom() / 1.25, QPointF(canvas_->width() / 2.0, canvas_->height() / 2.0));
+  })->setShortcut(QKeySequence::ZoomOut);
   view->addAction(tr("&Actual pixels"), this, [this] {
     canvas_->setZoom(1.0 / canvas_->devicePixelRatioF(), QPointF(canvas_->width() / 2.0, canvas_->height() / 2.0));
   })->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_1));
@@ -552,6 +589,8 @@ void MainWindow::buildMenus() {
              QStringLiteral("engine/precision"));
 
   QMenu* help = menuBar()->addMenu(tr("&Help"));
+  help->addAction(tr("&Keyboard shortcuts"), this, [this] { QMessageBox::information(this, tr("Keyboard shortcuts"), shortcutList()); });
+  help->addAction(tr("&Documentation"), this, [] { QDesktopServices::openUrl(QUrl(QStringLiteral(CMEDIT_HOMEPAGE))); });
   help->addAction(tr("&About cmedit"), this, &MainWindow::showAbout);
 }
 
@@ -565,6 +604,7 @@ void MainWindow::buildToolbar() {
     a->setShortcut(key);
     a->setChecked(tool == tool_);
     tools->addAction(a);
+    tool_actions_[int(tool)] = a;
   };
   addTool(tr("Mask brush"), QKeySequence(Qt::Key_B), Tool::MaskBrush);
   addTool(tr("Sketch brush"), QKeySequence(Qt::Key_S), Tool::SketchBrush);
@@ -582,11 +622,14 @@ void MainWindow::buildToolbar() {
   connect(larger, &QAction::triggered, this, [this] { brush_diameter_ = std::min(2000.0, brush_diameter_ * 1.25); updateBrush(); });
   connect(swap, &QAction::triggered, this, [this] { std::swap(foreground_, background_); updateBrush(); });
   connect(eraser_action_, &QAction::toggled, this, [this] { updateBrush(); });
-  bar->addAction(tr("Colour…"), this, [this] {
+  colour_action_ = bar->addAction(tr("Colour…"), this, [this] {
     const QColor c = QColorDialog::getColor(foreground_, this, tr("Brush colour"));
     if (c.isValid()) foreground_ = c;
     updateBrush();
-  })->setToolTip(tr("Colour of the sketch and hint brushes (X swaps it with the second colour)"));
+  });
+  colour_action_->setToolTip(tr("Colour of the sketch and hint brushes (X swaps it with the second colour)"));
+  if (auto* button = qobject_cast<QToolButton*>(bar->widgetForAction(colour_action_)))
+    button->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);  // the swatch and its name
 
   // The edit and its settings on a row of their own: beside the tools they overflowed a 1280-px
   // screen, and the blend slider, Apply and Discard hid behind the toolbar's ».
@@ -738,6 +781,7 @@ void MainWindow::pushParameters() {
 void MainWindow::setTool(Tool tool) {
   if (tool != tool_) controller_->discardPreview();  // a preview belongs to the tool that made it
   tool_ = tool;
+  if (QAction* a = tool_actions_[int(tool)]) a->setChecked(true);  // also when chosen for the user
   // The tool chooses the edit it feeds: mask → inpaint, strokes → sketch, hints → colorize.
   const edit::EditKind kind = tool == Tool::MaskBrush     ? edit::EditKind::Inpaint
                               : tool == Tool::SketchBrush ? edit::EditKind::Sketch
@@ -759,6 +803,7 @@ void MainWindow::updateBrush() {
     const QSignalBlocker quiet(diameter_box_);
     diameter_box_->setValue(brush_diameter_);
   }
+  if (colour_action_) colour_action_->setIcon(colour_swatch(foreground_, background_));
   const QColor shown = tool_ == Tool::MaskBrush ? QColor(255, 40, 40) : foreground_;
   canvas_->setSelectionMode(tool_ == Tool::Select);
   canvas_->setBrush(brush_diameter_, eraser_action_ && eraser_action_->isChecked() ? QColor(Qt::black) : shown,
@@ -804,6 +849,10 @@ bool MainWindow::openImage(const QString& path) {
     setWindowModified(false);
     image_info_->setText(describe(image));
     statusBar()->showMessage(tr("Opened %1").arg(path), 5000);
+    if (is_grey(document_->photo())) {  // what a grey photo is most likely opened for
+      setTool(Tool::HintBrush);
+      statusBar()->showMessage(tr("A grey photo: Colorize is chosen. Paint colour hints where you know the colour, or apply as it is."), 8000);
+    }
     rememberRecent(QFileInfo(path).absoluteFilePath());
     spdlog::info("opened {} ({})", path.toStdString(), describe(image).toStdString());
     return true;
@@ -883,6 +932,23 @@ void MainWindow::chooseAndExport() {
     if (!ok) return;
   }
   if (!exportTo(path, quality)) warn(tr("Cannot export"), last_error_);
+}
+
+QString MainWindow::shortcutList() const {
+  // From the actions themselves, so the list cannot drift from what the keys do.
+  QStringList lines;
+  for (const QAction* a : findChildren<QAction*>()) {
+    if (a->shortcuts().isEmpty()) continue;
+    QStringList keys;
+    for (const QKeySequence& k : a->shortcuts()) keys << k.toString(QKeySequence::NativeText);
+    QString name = a->text().isEmpty() ? a->toolTip() : a->text();
+    name.remove(QLatin1Char('&'));
+    lines << QStringLiteral("%1\t%2").arg(keys.join(QStringLiteral(", ")), name);
+  }
+  lines.sort();
+  lines << tr("Ctrl+click\teyedropper") << tr("Space+drag, middle drag\tpan") << tr("Wheel\tzoom about the cursor")
+        << tr("\\ (hold)\tthe photo before the edit");
+  return lines.join(QLatin1Char('\n'));
 }
 
 void MainWindow::showAbout() {

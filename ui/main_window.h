@@ -74,6 +74,8 @@ class MainWindow : public QMainWindow {
   QAction* discardAction() const { return discard_action_; }
   QAction* exportAction() const { return export_action_; }
   QToolButton* cancelButton() const { return cancel_button_; }
+  QAction* colourAction() const { return colour_action_; }
+  QString shortcutList() const;  // Help › Keyboard shortcuts: every action's keys, and the mouse's
   QAction* applyAction() const { return apply_action_; }
   QAction* undoAction() const { return undo_action_; }
   QAction* redoAction() const { return redo_action_; }
@@ -135,6 +137,9 @@ class MainWindow : public QMainWindow {
   QAction* mask_action_ = nullptr;
   QAction* export_action_ = nullptr;
   QToolButton* cancel_button_ = nullptr;  // in the status bar while work lasts over 0.5 s
+  QAction* colour_action_ = nullptr;      // shows both brush colours as its icon
+  QAction* tool_actions_[4] = {};         // by Tool
+  QLabel* zoom_info_ = nullptr;
   QTimer* cancel_soon_ = nullptr;
   // While the button is down: the stroke so far, previewed at most every kProvisionalMs.
   QVector<QPointF> provisional_stroke_;

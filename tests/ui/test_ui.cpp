@@ -3,6 +3,7 @@
 // CMEDIT_REQUIRE_GL=1 asks for a failure instead.
 #include "cmedit/build_config.h"
 #include "ui/canvas.h"
+#include "core/edit/edit_kind.h"
 #include "core/imageio/image_file.h"
 #include "ui/document.h"
 #include "ui/edit_controller.h"
@@ -434,6 +435,52 @@ TEST(MainWindow, EveryToolbarControlFitsA1280PixelWideWindow) {
       ++checked;
     }
   EXPECT_GT(checked, 15);
+}
+
+// A grey photo opens with Colorize chosen.
+TEST_F(Editor, AGreyPhotoOpensWithColorizeChosen) {
+  openPhoto(40, 30, [](int x, int y) { return QColor(3 * x + y, 3 * x + y, 3 * x + y); });
+  EXPECT_EQ(window.controller()->parameters().kind, cm::edit::EditKind::Colorize);
+  bool hint_brush_checked = false;  // the toolbar shows the tool that was chosen
+  for (QAction* a : window.findChildren<QAction*>())
+    if (a->text() == QLatin1String("Hint brush")) hint_brush_checked = a->isChecked();
+  EXPECT_TRUE(hint_brush_checked);
+  openPhoto(40, 30, [](int x, int y) { return QColor(3 * x, 2 * y, 50); });  // nothing unexported: no question
+  EXPECT_EQ(window.controller()->parameters().kind, cm::edit::EditKind::Colorize);  // a colour photo keeps the choice
+}
+
+// The eyedropper picks what is shown: the preview where there is one. The toolbar shows both
+// brush colours, so X does not swap blind. Help lists every shortcut from the actions themselves.
+TEST_F(Editor, EyedropperSwatchAndShortcutList) {
+  const QImage photo = openPhoto(64, 48, [](int x, int y) { return QColor(4 * x, 5 * y, 100); });
+  window.setBrushDiameter(12);
+  QSignalSpy ready(window.controller(), &cm::ui::EditController::previewReady);
+  paint_stroke(window, QPointF(20, 20), QPointF(30, 24));
+  ASSERT_TRUE(ready.wait(20000));
+  const QImage preview = window.controller()->preview();
+  QPoint changed(-1, -1);  // a pixel the preview changed
+  for (int y = 18; y < 27 && changed.x() < 0; ++y)
+    for (int x = 18; x < 32; ++x)
+      if (preview.pixelColor(x, y).rgb() != photo.pixelColor(x, y).rgb()) {
+        changed = QPoint(x, y);
+        break;
+      }
+  ASSERT_GE(changed.x(), 0) << "the preview changed nothing under the stroke";
+  QTest::mouseClick(window.canvas(), Qt::LeftButton, Qt::ControlModifier,
+                    window.canvas()->imageToWidget(QPointF(changed) + QPointF(0.5, 0.5)).toPoint());
+  EXPECT_EQ(window.foreground().rgb(), preview.pixelColor(changed).rgb());
+
+  const QColor picked = window.foreground();
+  const QImage swatch = window.colourAction()->icon().pixmap(24, 24).toImage();
+  EXPECT_EQ(swatch.pixelColor(4, 4).rgb(), picked.rgb());
+  for (QAction* a : window.actions())  // X: the swap
+    if (a->shortcut() == QKeySequence(Qt::Key_X)) a->trigger();
+  EXPECT_NE(window.foreground().rgb(), picked.rgb());
+  EXPECT_EQ(window.colourAction()->icon().pixmap(24, 24).toImage().pixelColor(4, 4).rgb(), window.foreground().rgb());
+
+  const QString shortcuts = window.shortcutList();
+  for (const char* key : {"Ctrl+Z", "Ctrl+M", "Ctrl+O", "Return", "Esc", "F12"})
+    EXPECT_TRUE(shortcuts.contains(QString::fromLatin1(key))) << key << " missing from:\n" << shortcuts.toStdString();
 }
 
 // `cmedit bad.png` shows why the photo did not open, as File › Open does, instead of only logging it.
