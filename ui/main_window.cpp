@@ -226,7 +226,11 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     refreshCanvas();
     engine_info_->setText(tr("%1 · preview in %2 ms").arg(controller_->status().model).arg(controller_->lastLatencyMs(), 0, 'f', 0));
   });
-  connect(controller_, &EditController::previewCleared, this, [this] { refreshCanvas(); });
+  connect(controller_, &EditController::previewCleared, this, [this] {
+    refreshCanvas();
+    const EngineStatus status = controller_->status();  // no latency of a preview that is gone
+    if (!status.busy && !status.model.isEmpty()) engine_info_->setText(tr("%1 on %2").arg(status.model, status.device));
+  });
   // While busy, "working…"; when every job is back (a strip of variations too, which shows no
   // preview), the model and device again. A preview's own text follows this one.
   connect(controller_, &EditController::busyChanged, this, [this](bool busy) {
@@ -871,7 +875,7 @@ void MainWindow::loadModel(const QString& path) {
   controller_->loadModel(path);
 }
 
-bool MainWindow::exportTo(const QString& path, int jpeg_quality) {
+bool MainWindow::exportTo(const QString& path, int jpeg_quality, int bit_depth) {
   if (document_->isEmpty()) {
     last_error_ = tr("nothing to export: open a photo first");
     return false;
@@ -881,7 +885,7 @@ bool MainWindow::exportTo(const QString& path, int jpeg_quality) {
     out.rgb = rgb_tensor(document_->photo());
     if (has_alpha_) out.alpha = alpha_tensor(document_->photo());
     imageio::SaveOptions options;
-    options.bit_depth = document_->bitDepth();
+    options.bit_depth = bit_depth > 0 ? bit_depth : document_->bitDepth();
     options.jpeg_quality = jpeg_quality;
     QStringList history;  // what was done, for the file's metadata
     const QUndoStack* stack = document_->undoStack();
@@ -931,7 +935,17 @@ void MainWindow::chooseAndExport() {
     quality = QInputDialog::getInt(this, tr("JPEG quality"), tr("Quality (1–100):"), 95, 1, 100, 1, &ok);
     if (!ok) return;
   }
-  if (!exportTo(path, quality)) warn(tr("Cannot export"), last_error_);
+  int depth = 0;  // the photo's own
+  if (suffix == QLatin1String("png") || suffix == QLatin1String("tif") || suffix == QLatin1String("tiff")) {
+    // Edits are computed in float: 16 bits keep their gradients even from an 8-bit photo.
+    const QStringList depths = {tr("8 bits per channel"), tr("16 bits per channel")};
+    bool ok = false;
+    const QString choice = QInputDialog::getItem(this, tr("Bit depth"), tr("Export with:"), depths,
+                                                 document_->bitDepth() > 8 ? 1 : 0, false, &ok);
+    if (!ok) return;
+    depth = choice == depths[1] ? 16 : 8;
+  }
+  if (!exportTo(path, quality, depth)) warn(tr("Cannot export"), last_error_);
 }
 
 QString MainWindow::shortcutList() const {

@@ -61,7 +61,8 @@ class MainWindow : public QMainWindow {
   void loadModel(const QString& path);
   // Writes the document's photo (16-bit where the source was and the format allows). Atomic;
   // false with lastError() on failure. Asks nothing: the dialog path asks before overwriting.
-  bool exportTo(const QString& path, int jpeg_quality = 95);
+  // bit_depth: 8 or 16 where the format holds it (PNG, TIFF); 0: the photo's own.
+  bool exportTo(const QString& path, int jpeg_quality = 95, int bit_depth = 0);
 
   QString lastError() const { return last_error_; }
   QString currentPath() const { return current_path_; }

@@ -437,6 +437,16 @@ TEST(MainWindow, EveryToolbarControlFitsA1280PixelWideWindow) {
   EXPECT_GT(checked, 15);
 }
 
+// 16 bits per channel can be exported from an 8-bit photo (PNG, TIFF), and 8 from a 16-bit one.
+TEST_F(Editor, ExportOffersEitherBitDepth) {
+  openPhoto(32, 24, [](int x, int y) { return QColor(7 * x, 9 * y, 30); });
+  const QString deep = dir.filePath(QStringLiteral("deep.png")), flat = dir.filePath(QStringLiteral("flat.png"));
+  ASSERT_TRUE(window.exportTo(deep, 95, 16)) << window.lastError().toStdString();
+  EXPECT_EQ(cm::imageio::load_image(deep.toStdString()).bit_depth, 16);
+  ASSERT_TRUE(window.exportTo(flat)) << window.lastError().toStdString();  // the photo's own
+  EXPECT_EQ(cm::imageio::load_image(flat.toStdString()).bit_depth, 8);
+}
+
 // A grey photo opens with Colorize chosen.
 TEST_F(Editor, AGreyPhotoOpensWithColorizeChosen) {
   openPhoto(40, 30, [](int x, int y) { return QColor(3 * x + y, 3 * x + y, 3 * x + y); });
