@@ -84,11 +84,6 @@ void write_state(const fs::path& file, const CampaignState& s) {
   cm::write_file_atomically(file, text.data(), text.size());
 }
 
-bool same_architecture(cm::model::UNetConfig a, cm::model::UNetConfig b) {
-  a.dropout = b.dropout = 0;
-  return cm::model::unet_config_to_json(a) == cm::model::unet_config_to_json(b);
-}
-
 cm::model::StateDict as_float(const cm::model::StateDict& d) {
   cm::model::StateDict out;
   for (const auto& [name, t] : d) out.emplace_back(name, t.detach().to(at::kCPU, at::kFloat).clone());
@@ -160,19 +155,24 @@ int campaign_command(const std::vector<std::string>& args) {
   c.data = fs::absolute(data).lexically_normal().string();
   if (no_bf16) c.bf16 = false;
   c.validate();
-  const cm::model::LoadedModel model = cm::model::load_model(cm::model::find_model(model_dir.string()));
-  if (!same_architecture(model.card.architecture, c.architecture))
+  // The model's card, its weights checked against the card's digest, then read once: their
+  // tensors and metadata both serve (Trainer::continue_from checks every name and shape).
+  const cm::model::ModelSource model = cm::model::locate_model(cm::model::find_model(model_dir.string()));
+  if (!model.card) throw Error(ErrorCode::BadArgument, "the campaign's model '" + model_dir.string() + "' has no model card");
+  if (!cm::model::same_architecture(model.card->architecture, c.architecture))
     throw Error(ErrorCode::ShapeMismatch, "the campaign's architecture differs from the model's in '" + model_dir.string() + "'");
+  cm::model::verify_weights(model);
+  const cm::model::SafetensorsFile model_file = model.weights.extension() == ".safetensors"
+                                                    ? cm::model::read_safetensors(model.weights)
+                                                    : cm::model::SafetensorsFile{cm::model::read_weights(model.weights), {}};
   // The online network continues from the state; the EMA from the model only when the model is
   // this campaign's export at this very step (a window whose model was not shipped leaves the
   // model behind: its EMA then restarts from the online weights, and re-forms within a window).
   const fs::path online_file = state_dir / "online.safetensors";
   const bool has_online = fs::exists(online_file);
-  const fs::path model_weights = cm::model::find_model(model_dir.string()) / model.card.weights;
-  const auto model_meta = cm::model::read_safetensors(model_weights).metadata;
-  const auto at_step = model_meta.find("campaign_step");
-  const bool ema_from_model = !has_online || (at_step != model_meta.end() && at_step->second == std::to_string(state.step));
-  const cm::model::StateDict model_state = as_float(model.function->unet().state_dict());
+  const auto at_step = model_file.metadata.find("campaign_step");
+  const bool ema_from_model = !has_online || (at_step != model_file.metadata.end() && at_step->second == std::to_string(state.step));
+  const cm::model::StateDict model_state = as_float(model_file.tensors);
   const cm::model::StateDict online = has_online ? as_float(cm::model::read_safetensors(online_file).tensors) : model_state;
   const cm::model::StateDict& ema = ema_from_model ? model_state : online;
 
@@ -237,14 +237,12 @@ int campaign_command(const std::vector<std::string>& args) {
   if (held_out) {
     std::set<int> sizes(c.crop_sizes.begin(), c.crop_sizes.end());
     sizes.insert(c.architecture.image_size);
-    for (int s : sizes) {
-      const int64_t b = std::max<int64_t>(1, c.batch * c.architecture.image_size * c.architecture.image_size / (s * s));
-      held[std::to_string(s)] = trainer.evaluate_loss(*held_out, 8, b, s);  // heavy-tailed (weight 1/(t − r)): 8 batches
-    }
+    for (int s : sizes)
+      held[std::to_string(s)] = trainer.evaluate_loss(*held_out, 8, c.batch_for(s), s);  // heavy-tailed (weight 1/(t − r)): 8 batches
   }
 
   cm::train::ExportOptions e;
-  e.name = model.card.name;
+  e.name = model.card->name;
   e.provenance = fmt::format("Campaign window {} ({}): steps {}–{}, {} images seen in all", state.windows.size() + 1, today(), first, last,
                              state.images_seen + images);
   e.metadata = {{"campaign_step", std::to_string(last)}};

@@ -210,11 +210,6 @@ Loaded load_teacher(const std::string& path, c10::Device device) {
   return l;
 }
 
-bool same_architecture(cm::model::UNetConfig a, cm::model::UNetConfig b) {
-  a.dropout = b.dropout = 0;
-  return cm::model::unet_config_to_json(a) == cm::model::unet_config_to_json(b);
-}
-
 int train(cm::train::Trainer& trainer, const fs::path& run_dir, const cm::train::RunOptions& options,
           const cm::train::DataSource* held_out) {
   const bool tty = isatty(fileno(stderr));
@@ -340,10 +335,10 @@ int start(const std::string& mode_name, const std::vector<std::string>& args) {
   c.validate();
 
   const DataSources d = data_sources(data, test_fraction, c);
-  if (init_architecture && !same_architecture(c.architecture, *init_architecture))
+  if (init_architecture && !cm::model::same_architecture(c.architecture, *init_architecture))
     throw Error(ErrorCode::ShapeMismatch, "--init: the model's architecture differs from the one asked for");
   const bool copy_teacher = !init_weights && teacher.teacher_weights && init_from_teacher &&
-                            same_architecture(c.architecture, teacher.teacher_architecture);
+                            cm::model::same_architecture(c.architecture, teacher.teacher_architecture);
   const cm::model::StateDict* start_from = init_weights ? &*init_weights : copy_teacher ? &*teacher.teacher_weights : nullptr;
   cm::train::Trainer trainer(c, d.train, device, teacher.teacher, start_from);
   cm::train::start_run(run_dir, c);

@@ -180,8 +180,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
                              .arg(document_->bitDepth())
                              .arg(has_alpha_ ? tr(" + alpha") : QString()));
     export_action_->setEnabled(!document_->isEmpty());
-    const EngineStatus status = controller_->status();  // not the last photo's preview time
-    if (!status.model.isEmpty()) engine_info_->setText(tr("%1 on %2").arg(status.model, status.device));
+    showEngineReady();  // not the last photo's preview time
     selection_ = QRect();
     canvas_->setSelection(selection_);
     pushParameters();
@@ -228,14 +227,13 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   });
   connect(controller_, &EditController::previewCleared, this, [this] {
     refreshCanvas();
-    const EngineStatus status = controller_->status();  // no latency of a preview that is gone
-    if (!status.busy && !status.model.isEmpty()) engine_info_->setText(tr("%1 on %2").arg(status.model, status.device));
+    if (!controller_->status().busy) showEngineReady();  // no latency of a preview that is gone
   });
   // While busy, "working…"; when every job is back (a strip of variations too, which shows no
   // preview), the model and device again. A preview's own text follows this one.
   connect(controller_, &EditController::busyChanged, this, [this](bool busy) {
-    const EngineStatus status = controller_->status();
-    engine_info_->setText(busy ? tr("%1 · working…").arg(status.model) : tr("%1 on %2").arg(status.model, status.device));
+    if (busy) engine_info_->setText(tr("%1 · working…").arg(controller_->status().model));
+    else showEngineReady();
     // Cancel shows only for work that lasts: a live preview is over before it would be read.
     if (busy) {
       cancel_soon_->start();
@@ -358,6 +356,15 @@ bool MainWindow::openFromCommandLine(const QString& path) {
   return false;
 }
 
+void MainWindow::openAsking(const QString& path) {
+  if (confirmLosingChanges() && !openImage(path)) warn(tr("Cannot open photo"), last_error_);
+}
+
+void MainWindow::showEngineReady() {
+  const EngineStatus status = controller_->status();
+  if (!status.model.isEmpty()) engine_info_->setText(tr("%1 on %2").arg(status.model, status.device));
+}
+
 bool MainWindow::requestOpen(const QString& path) {
   if (!confirmLosingChanges()) {
     last_error_ = tr("kept %1: its changes are not exported").arg(QFileInfo(current_path_).fileName());
@@ -386,7 +393,7 @@ void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
 void MainWindow::dropEvent(QDropEvent* event) {
   for (const QUrl& url : event->mimeData()->urls())
     if (url.isLocalFile()) {
-      if (confirmLosingChanges() && !openImage(url.toLocalFile())) warn(tr("Cannot open photo"), last_error_);
+      openAsking(url.toLocalFile());
       return;
     }
 }
@@ -487,7 +494,7 @@ void MainWindow::rebuildRecentMenu() {
   const QStringList recent = QSettings().value(QStringLiteral("files/recent")).toStringList();
   for (const QString& path : recent)
     recent_menu_->addAction(QFileInfo(path).fileName(), this, [this, path] {
-      if (confirmLosingChanges() && !openImage(path)) warn(tr("Cannot open photo"), last_error_);
+      openAsking(path);
     })->setToolTip(path);
   recent_menu_->setEnabled(!recent.isEmpty());
 }
@@ -907,7 +914,7 @@ void MainWindow::chooseAndOpenImage() {
   const QString path = QFileDialog::getOpenFileName(
       this, tr("Open photo"), QSettings().value(QStringLiteral("files/last_folder")).toString(),
       tr("Images (*.png *.jpg *.jpeg *.tif *.tiff *.webp *.bmp);;All files (*)"));
-  if (!path.isEmpty() && confirmLosingChanges() && !openImage(path)) warn(tr("Cannot open photo"), last_error_);
+  if (!path.isEmpty()) openAsking(path);
 }
 
 void MainWindow::chooseAndLoadModel() {

@@ -149,6 +149,8 @@ class MainWindow : public QMainWindow {
   UnsavedPrompt unsaved_prompt_;
   WarningSink warning_sink_;
   void warn(const QString& title, const QString& text);
+  void openAsking(const QString& path);  // File › Open, recent files, drops: ask, open, show a failure
+  void showEngineReady();                // "model on device" in the status bar
   QAction* eraser_action_ = nullptr;
   QComboBox* kind_box_ = nullptr;
   QSpinBox* steps_box_ = nullptr;

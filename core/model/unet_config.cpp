@@ -179,4 +179,9 @@ nlohmann::json unet_config_to_json(const UNetConfig& c) {
           {"dropout", c.dropout}};
 }
 
+bool same_architecture(UNetConfig a, UNetConfig b) {
+  a.dropout = b.dropout = 0;
+  return unet_config_to_json(a) == unet_config_to_json(b);
+}
+
 }  // namespace cm::model

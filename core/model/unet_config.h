@@ -45,4 +45,8 @@ UNetConfig lsun256_config();     // cd/ct_bedroom256, cd/ct_cat256, edm_*256_ema
 UNetConfig unet_config_from_json(const nlohmann::json& flags);
 nlohmann::json unet_config_to_json(const UNetConfig& config);
 
+// The same network: equal in every flag but dropout, which is a training setting, not the
+// network's shape (one model's weights fit the other).
+bool same_architecture(UNetConfig a, UNetConfig b);
+
 }  // namespace cm::model

@@ -70,8 +70,8 @@ int TrainConfig::crop_size_at(int64_t step) const {
   return crop_sizes.empty() ? architecture.image_size : crop_sizes[std::size_t(step % int64_t(crop_sizes.size()))];
 }
 
-int64_t TrainConfig::batch_at(int64_t step) const {
-  const double ratio = double(architecture.image_size) / double(crop_size_at(step));
+int64_t TrainConfig::batch_for(int crop_size) const {
+  const double ratio = double(architecture.image_size) / double(crop_size);
   return std::max<int64_t>(1, std::llround(double(batch) * ratio * ratio));
 }
 

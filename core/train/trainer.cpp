@@ -86,6 +86,21 @@ model::StateDict named(const model::UNet& unet, const std::vector<at::Tensor>& t
   return out;
 }
 
+// Copies the tensors named `prefix` + each of `names` from `by_name` into `into` (same order),
+// refusing a missing name or a wrong shape; `lacks` and `tensor` begin the two messages.
+void copy_named(const std::map<std::string, at::Tensor>& by_name, const model::StateDict& names, const std::string& prefix,
+                std::vector<at::Tensor> into, const std::string& lacks, const std::string& tensor) {
+  c10::NoGradGuard no_grad;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const std::string key = prefix + names[i].first;
+    const auto it = by_name.find(key);
+    if (it == by_name.end()) throw Error(ErrorCode::CorruptFile, lacks + " '" + key + "'");
+    if (!it->second.sizes().equals(into[i].sizes()))
+      throw Error(ErrorCode::ShapeMismatch, tensor + " '" + key + "' does not fit this architecture");
+    into[i].copy_(it->second);
+  }
+}
+
 }  // namespace
 
 Trainer::Trainer(TrainConfig config, std::shared_ptr<const DataSource> data, c10::Device device,
@@ -132,19 +147,8 @@ int Trainer::grid_points(int64_t key) const {
 void Trainer::continue_from(const model::StateDict& online, const model::StateDict& ema, int64_t step) {
   if (step < 0) throw Error(ErrorCode::BadArgument, "a run cannot continue from a negative step");
   const model::StateDict names = online_->state_dict();
-  const auto copy_into = [&](const model::StateDict& from, std::vector<at::Tensor> into, const char* what) {
-    std::map<std::string, at::Tensor> by_name(from.begin(), from.end());
-    c10::NoGradGuard no_grad;
-    for (std::size_t i = 0; i < names.size(); ++i) {
-      const auto it = by_name.find(names[i].first);
-      if (it == by_name.end()) throw Error(ErrorCode::CorruptFile, std::string(what) + " weights lack '" + names[i].first + "'");
-      if (!it->second.sizes().equals(into[i].sizes()))
-        throw Error(ErrorCode::ShapeMismatch, std::string(what) + " tensor '" + names[i].first + "' does not fit this architecture");
-      into[i].copy_(it->second);
-    }
-  };
-  copy_into(online, parameters(), "online");
-  copy_into(ema, ema_, "EMA");
+  copy_named({online.begin(), online.end()}, names, "", parameters(), "online weights lack", "online tensor");
+  copy_named({ema.begin(), ema.end()}, names, "", ema_, "EMA weights lack", "EMA tensor");
   optimizer_ = std::make_unique<Optimizer>(config_.optimizer, parameters());
   step_ = step;
 }
@@ -297,21 +301,11 @@ void Trainer::save(const std::filesystem::path& dir, int64_t max_shard_bytes) co
 }
 
 void Trainer::restore(const Checkpoint& checkpoint) {
-  std::map<std::string, at::Tensor> by_name(checkpoint.tensors.begin(), checkpoint.tensors.end());
-  const auto take = [&](const std::string& prefix, std::vector<at::Tensor> into) {
-    const model::StateDict names = online_->state_dict();
-    c10::NoGradGuard no_grad;
-    for (std::size_t i = 0; i < names.size(); ++i) {
-      const auto it = by_name.find(prefix + names[i].first);
-      if (it == by_name.end()) throw Error(ErrorCode::CorruptFile, "checkpoint lacks '" + prefix + names[i].first + "'");
-      if (!it->second.sizes().equals(into[i].sizes()))
-        throw Error(ErrorCode::ShapeMismatch, "checkpoint tensor '" + prefix + names[i].first + "' does not fit this architecture");
-      into[i].copy_(it->second);
-    }
-  };
-  take("online/", parameters());
-  take("ema/", ema_);
-  if (target_) take("target/", target_->parameters());
+  const std::map<std::string, at::Tensor> by_name(checkpoint.tensors.begin(), checkpoint.tensors.end());
+  const model::StateDict names = online_->state_dict();
+  copy_named(by_name, names, "online/", parameters(), "checkpoint lacks", "checkpoint tensor");
+  copy_named(by_name, names, "ema/", ema_, "checkpoint lacks", "checkpoint tensor");
+  if (target_) copy_named(by_name, names, "target/", target_->parameters(), "checkpoint lacks", "checkpoint tensor");
   model::StateDict opt;
   for (const auto& [name, t] : checkpoint.tensors)
     if (name.rfind("optimizer/", 0) == 0) opt.emplace_back(name.substr(10), t.to(device_));

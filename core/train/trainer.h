@@ -67,7 +67,8 @@ struct TrainConfig {
   std::vector<int> crop_sizes;
 
   int crop_size_at(int64_t step) const;
-  int64_t batch_at(int64_t step) const;
+  int64_t batch_at(int64_t step) const { return batch_for(crop_size_at(step)); }
+  int64_t batch_for(int crop_size) const;  // batch·(image_size/crop_size)², at least 1
 
   model::Parameterization parameterization() const {
     return mode == TrainMode::Edm ? model::Parameterization::Edm : model::Parameterization::Consistency;
