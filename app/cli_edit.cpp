@@ -2,6 +2,7 @@
 
 #include "core/base/error.h"
 #include "core/edit/edit_kind.h"
+#include "core/engine/edit_registry.h"
 #include "core/engine/engine.h"
 #include "core/engine/execute.h"
 #include "core/imageio/image_file.h"
@@ -11,6 +12,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
@@ -20,23 +22,6 @@
 
 namespace cli {
 
-const char* const kEditUsage =
-    "editing commands (each writes -o OUT; --json prints a report on stdout):\n"
-    "  generate [--batch N]                 sample new images\n"
-    "  inpaint IMAGE --mask MASK            regenerate the white part of MASK [--grow PX --feather PX]\n"
-    "  colorize IMAGE [--hints HINTS]       colour a grey photo; HINTS: opaque (or non-black) pixels\n"
-    "                                       of an image of the photo's size give their colour\n"
-    "  superres IMAGE --scale 2|4|8         enlarge; every k×k block averages back to the input\n"
-    "  sketch IMAGE --strength S [--mask M] redraw a painting from noise level S (0.002…80)\n"
-    "  denoise IMAGE [--sigma S]            remove noise of S 8-bit levels (estimated if not given)\n"
-    "  interpolate --seeds A,B --frames N   N images between the samples of two seeds\n"
-    "options for all of them:\n"
-    "  --model NAME|DIR|FILE   default: the built-in model    --device auto|cpu|cuda[:N]\n"
-    "  --steps N | --ts i,j,k  evaluations (default 1)       --precision auto|fp32|fp16|bf16\n"
-    "  --seed N                default 0                      --class N (class-conditional models)\n"
-    "  -o OUT                  output file (several images: OUT-0.png, OUT-1.png, …)\n"
-    "  --json                  machine-readable report        --no-progress\n";
-
 namespace {
 
 using cm::Error;
@@ -44,10 +29,9 @@ using cm::ErrorCode;
 using cm::edit::EditKind;
 namespace fs = std::filesystem;
 
-bool takes_image(EditKind kind) { return kind != EditKind::Generate && kind != EditKind::Interpolate; }
-
 struct Arguments {
   EditKind kind = EditKind::Generate;
+  const cm::engine::EditSpec* spec = nullptr;
   std::optional<std::string> input, output, model, mask, hints;
   std::string device = "auto", precision = "auto";
   bool json = false, progress = true;
@@ -90,10 +74,23 @@ std::vector<T> parse_list(const std::string& flag, const std::string& text) {
   return out;
 }
 
+// "0.3" or "30%": a strength in [0, 1].
+double parse_strength(const std::string& flag, const std::string& text) {
+  const bool percent = !text.empty() && text.back() == '%';
+  const double v = parse_real(flag, percent ? text.substr(0, text.size() - 1) : text) / (percent ? 100.0 : 1.0);
+  if (!(v >= 0 && v <= 1))
+    throw Error(ErrorCode::BadArgument, fmt::format("{} must lie in 0…1 (or 0%…100%), got '{}'", flag, text));
+  return v;
+}
+
 Arguments parse(const std::string& command, const std::vector<std::string>& args) {
   Arguments a;
   a.kind = cm::edit::parse_edit_kind(command);
+  a.spec = &cm::engine::spec_of(a.kind);
+  const cm::engine::EditSpec& spec = *a.spec;
   a.request.kind = a.kind;
+  a.request.steps = spec.steps;
+  for (const cm::engine::EditSetting& s : spec.settings) s.set(a.request, s.fallback);
   std::vector<std::uint64_t> seeds;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
@@ -102,10 +99,16 @@ Arguments parse(const std::string& command, const std::vector<std::string>& args
       return args[++i];
     };
     auto& r = a.request;
-    if (arg == "-o" || arg == "--output") a.output = value();
+    const auto setting = std::find_if(spec.settings.begin(), spec.settings.end(),
+                                      [&](const cm::engine::EditSetting& s) { return arg == std::string("--") + s.name; });
+    if (setting != spec.settings.end()) {
+      setting->set(r, parse_real(arg, value()));
+      if (std::string(setting->name) == "sigma") a.sigma_given = true;
+    }
+    else if (arg == "-o" || arg == "--output") a.output = value();
     else if (arg == "--model") a.model = value();
-    else if (arg == "--mask") a.mask = value();
-    else if (arg == "--hints") a.hints = value();
+    else if (arg == "--mask" && spec.mask != cm::engine::Need::No) a.mask = value();
+    else if (arg == "--hints" && spec.hints) a.hints = value();
     else if (arg == "--device") a.device = value();
     else if (arg == "--precision") a.precision = value();
     else if (arg == "--json") a.json = true;
@@ -114,26 +117,21 @@ Arguments parse(const std::string& command, const std::vector<std::string>& args
     else if (arg == "--ts") r.ts = parse_list<int>(arg, value());
     else if (arg == "--seed") r.seed = parse_number<std::uint64_t>(arg, value());
     else if (arg == "--class") r.class_label = parse_number<int>(arg, value());
-    else if (arg == "--batch") r.batch = parse_number<int>(arg, value());
-    else if (arg == "--scale") r.scale = parse_number<int>(arg, value());
-    else if (arg == "--strength") r.strength = parse_real(arg, value());
-    else if (arg == "--sigma") { r.sigma = parse_real(arg, value()) * 2.0 / 255.0; a.sigma_given = true; }
-    else if (arg == "--grow") r.region.grow = parse_number<int>(arg, value());
-    else if (arg == "--feather") r.region.feather = parse_number<int>(arg, value());
-    else if (arg == "--seeds") seeds = parse_list<std::uint64_t>(arg, value());
-    else if (arg == "--frames") a.frames = parse_number<int>(arg, value());
+    else if (arg == "--strength" && spec.has_strength) r.strength = parse_strength(arg, value());
+    else if (arg == "--fresh-noise" && spec.has_strength) r.fresh_noise = parse_strength(arg, value());
+    else if (arg == "--work-size" && spec.image) r.region.max_work_size = parse_number<int>(arg, value());
+    else if (arg == "--seeds" && a.kind == EditKind::Interpolate) seeds = parse_list<std::uint64_t>(arg, value());
+    else if (arg == "--frames" && a.kind == EditKind::Interpolate) a.frames = parse_number<int>(arg, value());
     else if (!arg.empty() && arg[0] == '-') throw Error(ErrorCode::BadArgument, "unknown option '" + arg + "' for " + command);
-    else if (!a.input && takes_image(a.kind)) a.input = arg;
+    else if (!a.input && spec.image) a.input = arg;
     else throw Error(ErrorCode::BadArgument, "unexpected argument '" + arg + "' for " + command);
   }
-  if (takes_image(a.kind) && !a.input) throw Error(ErrorCode::BadArgument, command + " needs an input image");
+  if (spec.image && !a.input) throw Error(ErrorCode::BadArgument, command + " needs an input image");
   if (!a.output) throw Error(ErrorCode::BadArgument, command + " needs -o OUT");
-  if (a.kind == EditKind::Inpaint && !a.mask) throw Error(ErrorCode::BadArgument, "inpaint needs --mask MASK (white = edit)");
-  if (a.hints && a.kind != EditKind::Colorize) throw Error(ErrorCode::BadArgument, "--hints is for colorize");
+  if (spec.mask == cm::engine::Need::Required && !a.mask)
+    throw Error(ErrorCode::BadArgument, command + " needs --mask MASK (white = edit)");
   if (a.kind == EditKind::Denoise && a.sigma_given && !(a.request.sigma > 0))
     throw Error(ErrorCode::BadArgument, "--sigma must be > 0 (8-bit levels); leave it out to estimate it");
-  if (a.request.region.grow < 0 || a.request.region.feather < 0)
-    throw Error(ErrorCode::BadArgument, "--grow and --feather must be ≥ 0 pixels");
   if (a.kind == EditKind::Interpolate) {
     if (seeds.size() != 2) throw Error(ErrorCode::BadArgument, "interpolate needs --seeds A,B");
     if (a.frames < 2 || a.frames > 1000) throw Error(ErrorCode::BadArgument, "interpolate needs --frames N with 2 ≤ N ≤ 1000");
@@ -141,6 +139,7 @@ Arguments parse(const std::string& command, const std::vector<std::string>& args
     a.request.seed_b = seeds[1];
     for (int i = 0; i < a.frames; ++i) a.request.alphas.push_back(double(i) / (a.frames - 1));
   }
+  cm::engine::check_request_settings(a.request);
   return a;
 }
 
@@ -168,15 +167,15 @@ nlohmann::json parameters_of(const Arguments& a) {
   nlohmann::json p = {{"steps", r.ts.empty() ? r.steps : int(r.ts.size()) - 1}};
   if (!r.ts.empty()) p["ts"] = r.ts;
   if (r.class_label >= 0) p["class"] = r.class_label;
-  switch (a.kind) {
-    case EditKind::Generate: p["batch"] = r.batch; break;
-    case EditKind::Inpaint: p["grow"] = r.region.grow; p["feather"] = r.region.feather; break;
-    case EditKind::SuperResolve: p["scale"] = r.scale; break;
-    case EditKind::Sketch: p["strength"] = r.strength; break;
-    case EditKind::Denoise: if (a.sigma_given) p["sigma_8bit_levels"] = r.sigma * 255.0 / 2.0; break;
-    case EditKind::Interpolate: p["seeds"] = {r.seed, r.seed_b}; p["frames"] = a.frames; break;
-    case EditKind::Colorize: p["hints"] = a.hints.has_value(); break;
-  }
+  if (a.spec->has_strength && r.ts.empty()) p["strength"] = cm::engine::strength_of(r);
+  for (const cm::engine::EditSetting& s : a.spec->settings)
+    if (std::string(s.name) != "sigma" || a.sigma_given) {
+      if (s.integral) p[s.name] = int(s.get(r));
+      else p[s.name] = s.get(r);
+    }
+  if (r.region.max_work_size > 0) p["work_size"] = r.region.max_work_size;
+  if (a.kind == EditKind::Interpolate) p["seeds"] = {r.seed, r.seed_b}, p["frames"] = a.frames;
+  if (a.kind == EditKind::Colorize) p["hints"] = a.hints.has_value();
   if (a.input) p["input"] = *a.input;
   if (a.mask) p["mask"] = *a.mask;
   return p;
@@ -205,6 +204,31 @@ class ProgressBar {
 };
 
 }  // namespace
+
+std::string edit_usage() {
+  std::string out = "editing commands (each writes -o OUT; --json prints a report on stdout):\n";
+  for (const cm::engine::EditSpec& spec : cm::engine::edit_specs()) {
+    const std::string head = spec.name() + " " + spec.arguments;
+    out += fmt::format("  {:<36} {}\n", head, spec.summary);
+    std::string extra;
+    for (const cm::engine::EditSetting& s : spec.settings)
+      extra += fmt::format("      --{} N: {} (default {:g})\n", s.name, s.help, s.fallback);
+    if (spec.has_strength)
+      extra += fmt::format("      --strength S: 0…1 or 0%…100%, from the start ({}) to pure noise (default {:.0f}%)\n",
+                           spec.estimate, 100 * spec.strength);
+    out += extra;
+  }
+  out +=
+      "options for all of them:\n"
+      "  --model NAME|DIR|FILE   default: the built-in model    --device auto|cpu|cuda[:N]\n"
+      "  --steps N | --ts i,j,k  evaluations (default 1)       --precision auto|fp32|fp16|bf16\n"
+      "  --seed N                default 0                      --class N (class-conditional models)\n"
+      "  --work-size PX          edit at up to PX pixels a side (default: the model's size)\n"
+      "  --fresh-noise F         share of fresh noise between steps, (0, 1] (default 1)\n"
+      "  -o OUT                  output file (several images: OUT-0.png, OUT-1.png, …)\n"
+      "  --json                  machine-readable report        --no-progress\n";
+  return out;
+}
 
 int run_edit_command(const std::string& command, const std::vector<std::string>& args) {
   Arguments a = parse(command, args);

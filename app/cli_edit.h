@@ -7,7 +7,8 @@
 
 namespace cli {
 
-extern const char* const kEditUsage;
+// The editing commands' usage text, built from the edit registry (core/engine/edit_registry.h).
+std::string edit_usage();
 
 // Runs `command` with its arguments; returns the exit status. Throws cm::Error for anything the
 // user can fix (main maps it to a message and an exit status).

@@ -145,7 +145,7 @@ void print_help() {
   std::fputs(kUsage, stdout);
 #ifdef CMEDIT_HAS_IMAGEIO
   std::fputs("\n", stdout);
-  std::fputs(cli::kEditUsage, stdout);
+  std::fputs(cli::edit_usage().c_str(), stdout);
 #endif
 }
 

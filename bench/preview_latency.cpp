@@ -11,6 +11,7 @@
 //           supersedes the last), then the time from the last move to its preview; median over
 //           --runs / 3 strokes.
 // Results go to docs/BENCHMARKS.md with the command and machine.
+#include "core/engine/edit_registry.h"
 #include "core/engine/engine.h"
 #include "core/model/model_loader.h"
 
@@ -42,9 +43,8 @@ cm::engine::EditRequest preview_request(cm::edit::EditKind kind, const at::Tenso
   r.kind = kind;
   r.preview = true;
   r.image = photo;
-  if (kind != cm::edit::EditKind::Colorize) r.mask = mask;
-  r.steps = 1;
-  r.strength = 10.0;
+  if (cm::engine::spec_of(kind).mask != cm::engine::Need::No) r.mask = mask;
+  r.steps = 1;  // at the edit's default strength
   r.seed = seed;
   return r;
 }

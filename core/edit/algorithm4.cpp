@@ -45,10 +45,11 @@ KnownPart KnownPart::to(c10::Device device) const {
 
 at::Tensor algorithm4(const model::ConsistencyFunction& f, const KnownPart& known, const sampling::Schedule& schedule,
                       const sampling::NoiseSource& noise, const at::Tensor& labels,
-                      const sampling::LoopControl& control) {
+                      const sampling::LoopControl& control, const at::Tensor& estimate) {
   const KnownPart here = known.to(f.device());
   const sampling::Projection project = [&here](const at::Tensor& x) { return here.project(x); };
-  return sampling::run_consistency_loop(f, here.preprojected_reference(), schedule, noise, labels, project, control);
+  const at::Tensor start = estimate.defined() ? here.project(estimate.to(f.device(), at::kFloat)) : here.preprojected_reference();
+  return sampling::run_consistency_loop(f, start, schedule, noise, labels, project, control);
 }
 
 }  // namespace cm::edit

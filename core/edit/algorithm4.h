@@ -41,9 +41,11 @@ class KnownPart {
 };
 
 // Algorithm 4 over the schedule: start at the pre-projected reference, project after every
-// evaluation. noise must give [B,C,H,W] tensors shaped like the reference.
+// evaluation. noise must give [B,C,H,W] tensors shaped like the reference. With an initial
+// estimate (warm start, estimates.h) the loop starts from its projection instead: noise of
+// level schedule.sigmas[0] is added to a complete image, not to one with the unknown part zeroed.
 at::Tensor algorithm4(const model::ConsistencyFunction& f, const KnownPart& known, const sampling::Schedule& schedule,
                       const sampling::NoiseSource& noise, const at::Tensor& labels = at::Tensor(),
-                      const sampling::LoopControl& control = {});
+                      const sampling::LoopControl& control = {}, const at::Tensor& estimate = at::Tensor());
 
 }  // namespace cm::edit

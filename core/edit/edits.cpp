@@ -2,6 +2,7 @@
 
 #include "core/base/error.h"
 #include "core/edit/algorithm4.h"
+#include "core/edit/estimates.h"
 #include "core/edit/linear_operator.h"
 #include "core/edit/mask.h"
 #include "core/model/state_dict.h"
@@ -89,7 +90,10 @@ at::Tensor inpaint(const model::ConsistencyFunction& f, const at::Tensor& image,
   require_image(image, "inpainting");
   validate_mask(image, mask);
   const KnownPart known(std::make_shared<IdentityOperator>(), image, (mask > 0).expand_as(image));
-  return algorithm4(f, known, settings.schedule, noise_for(image, settings), settings.labels, settings.control);
+  const at::Tensor estimate = !settings.warm_start        ? at::Tensor()
+                              : settings.estimate.defined() ? settings.estimate
+                                                            : fill_holes(image.to(f.device()), mask.to(f.device()) <= 0);
+  return algorithm4(f, known, settings.schedule, noise_for(image, settings), settings.labels, settings.control, estimate);
 }
 
 at::Tensor colorize(const model::ConsistencyFunction& f, const at::Tensor& image_in, const EditSettings& settings,
@@ -108,7 +112,12 @@ at::Tensor colorize(const model::ConsistencyFunction& f, const at::Tensor& image
     generate.narrow(1, 1, 2).copy_(hinted.logical_not());
   }
   const KnownPart known(op, op->inverse(coefficients), generate);
-  const at::Tensor out = algorithm4(f, known, settings.schedule, noise_for(image, settings), settings.labels, settings.control);
+  const at::Tensor estimate =
+      settings.warm_start ? propagate_chroma(image.to(f.device()), hints.defined() ? hints.to(f.device()) : hints,
+                                             hint_mask.defined() ? hint_mask.to(f.device()) : hint_mask)
+                          : at::Tensor();
+  const at::Tensor out = algorithm4(f, known, settings.schedule, noise_for(image, settings), settings.labels,
+                                    settings.control, estimate);
   if (!settings.keep_in_range) return out;
   return fit_range_keeping_luma(out, hints.defined() ? hint_mask.to(out.device()) : at::Tensor());
 }
@@ -122,7 +131,9 @@ at::Tensor super_resolve(const model::ConsistencyFunction& f, const at::Tensor& 
   at::Tensor generate = at::ones({int64_t(factor) * factor}, at::kBool);
   generate[0] = false;  // the patch mean is known
   const KnownPart known(std::make_shared<PatchBasisOperator>(factor), reference, generate);
-  const at::Tensor out = algorithm4(f, known, settings.schedule, noise_for(reference, settings), settings.labels, settings.control);
+  const at::Tensor estimate = settings.warm_start ? upsample_keeping_means(low_res.to(f.device()), factor) : at::Tensor();
+  const at::Tensor out = algorithm4(f, known, settings.schedule, noise_for(reference, settings), settings.labels,
+                                    settings.control, estimate);
   return settings.keep_in_range ? fit_range_keeping_patch_means(out, factor) : out;
 }
 

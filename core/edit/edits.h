@@ -39,6 +39,13 @@ struct EditSettings {
   // known solution (the grey of their luma, the patch's mean) just far enough to fit, which
   // keeps the known part exactly; off, the output is Algorithm 4's, unbounded.
   bool keep_in_range = true;
+  // Warm start: inpaint, colorize and super-resolve begin from their classical estimate
+  // (estimates.h) at σ = schedule.sigmas[0] instead of from the pre-projected reference, so a
+  // small σ keeps what the photo says and a large one forgets it. Off: Algorithm 4 as published.
+  bool warm_start = false;
+  // The estimate to start from when warm_start is set, when the caller has a better one than the
+  // edit would compute (region.h fills a hole at the photo's resolution before scaling it down).
+  at::Tensor estimate;
 };
 
 // Checks shared by these edits and their photo-size versions in region.h (cm::Error on failure).

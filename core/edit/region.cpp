@@ -1,6 +1,7 @@
 #include "core/edit/region.h"
 
 #include "core/base/error.h"
+#include "core/edit/estimates.h"
 #include "core/edit/linear_operator.h"
 #include "core/edit/mask.h"
 #include "core/edit/resample.h"
@@ -95,6 +96,14 @@ void require_photo(const at::Tensor& photo, const char* what) {
 
 int64_t model_size(const model::ConsistencyFunction& f) { return f.spec().image_size; }
 
+// The side a window of `side` photo pixels is edited at (RegionOptions::max_work_size).
+int64_t work_size(const model::ConsistencyFunction& f, const RegionOptions& o, int64_t side) {
+  const int64_t model = model_size(f);
+  if (o.max_work_size <= model) return model;
+  const int64_t cap = (o.max_work_size + 7) / 8 * 8;
+  return std::clamp((side + 7) / 8 * 8, model, cap);
+}
+
 // Weights in [0, 1] over the whole photo: 1 on the mask grown by `grow`, fading to 0 over
 // 2·feather. Computed only on the box the mask can reach, so a dab on a large photo stays cheap.
 at::Tensor compositing_weights(const at::Tensor& mask, const Box& mask_box, const RegionOptions& o) {
@@ -105,22 +114,36 @@ at::Tensor compositing_weights(const at::Tensor& mask, const Box& mask_box, cons
   return weights;
 }
 
-// Edits a window of the photo at the model's size and composites it back by `weights`. edit()
-// gets the window scaled to the model's size and the mask of what to generate there.
+// Edits a window of the photo at the work size and composites it back by `weights`. edit() gets
+// the window scaled to the work size and the mask of what to generate there.
 using WindowEdit = std::function<at::Tensor(const at::Tensor& image, const at::Tensor& generate, int64_t y0, int64_t x0)>;
+// A warm start's estimate of the window at the photo's own resolution, from the window and where
+// to generate (> 0) in it.
+using Prefill = std::function<at::Tensor(const at::Tensor& window, const at::Tensor& generate)>;
 
 at::Tensor edit_in_window(const model::ConsistencyFunction& f, const at::Tensor& photo, const at::Tensor& weights,
-                          const Box& edited, const RegionOptions& o, const WindowEdit& edit) {
-  const int64_t height = photo.size(2), width = photo.size(3), size = model_size(f);
-  const Window window = window_around(edited, height, width, size, o.context);
-  const at::Tensor image = resize_image(crop_replicate(photo, window), size, size);
-  const at::Tensor generate = resize_mask(crop_replicate(weights, window), size, size) > 0;
-  const at::Tensor result = resize_image(edit(image, generate, window.y0, window.x0).to(photo.device()), window.side, window.side);
+                          const Box& edited, const RegionOptions& o, const WindowEdit& edit, const Prefill& prefill = nullptr) {
+  const int64_t height = photo.size(2), width = photo.size(3);
+  const Window window = window_around(edited, height, width, model_size(f), o.context);
+  const int64_t size = work_size(f, o, window.side);
+  const at::Tensor window_weights = crop_replicate(weights, window);
+  // With a prefill the estimate is made before scaling down, so what the hole held never bleeds
+  // into the pixels around it, and the model's change comes back as a residual on the full-size
+  // estimate: at strength 0 the result is the estimate at the photo's own resolution.
+  const at::Tensor estimate = prefill ? prefill(crop_replicate(photo, window), window_weights) : at::Tensor();
+  const at::Tensor image = resize_image(prefill ? estimate : crop_replicate(photo, window), size, size);
+  const at::Tensor generate = resize_mask(window_weights, size, size) > 0;
+  const at::Tensor edited_small = edit(image, generate, window.y0, window.x0).to(photo.device());
+  at::Tensor result;
+  if (!prefill) result = resize_image(edited_small, window.side, window.side);
+  else if (size == window.side) result = edited_small;
+  else result = (estimate + at::upsample_bilinear2d(edited_small - image.to(photo.device()), {window.side, window.side}, false)).clamp(-1, 1);
 
   const auto [in_photo, in_window] = visible_part(window, height, width);
   at::Tensor out = photo.clone();
   const at::Tensor original = slice(photo, in_photo), w = slice(weights, in_photo);
-  const at::Tensor blended = at::where(w > 0, original + w * (slice(result, in_window) - original), original);
+  const at::Tensor fresh = slice(result, in_window);  // where w = 1 exactly the edit's pixels, not a rounding of them
+  const at::Tensor blended = at::where(w >= 1, fresh, at::where(w > 0, original + w * (fresh - original), original));
   slice(out, in_photo).copy_(blended);
   return out;
 }
@@ -135,9 +158,18 @@ at::Tensor inpaint(const model::ConsistencyFunction& f, const at::Tensor& photo,
   if (box.height() == 0) return photo.clone();
   const at::Tensor weights = compositing_weights(mask, box, o);
   const Box edited = grown(box, o.grow + 2 * o.feather, photo.size(2), photo.size(3));
-  return edit_in_window(f, photo, weights, edited, o, [&](const at::Tensor& image, const at::Tensor& generate, int64_t, int64_t) {
-    return edit::inpaint(f, image, generate.to(at::kFloat), settings);
-  });
+  if (!settings.warm_start)
+    return edit_in_window(f, photo, weights, edited, o, [&](const at::Tensor& image, const at::Tensor& generate, int64_t, int64_t) {
+      return edit::inpaint(f, image, generate.to(at::kFloat), settings);
+    });
+  return edit_in_window(
+      f, photo, weights, edited, o,
+      [&](const at::Tensor& image, const at::Tensor& generate, int64_t, int64_t) {
+        EditSettings s = settings;
+        s.estimate = image;  // the full-size fill, scaled: the residual above starts from exactly this
+        return edit::inpaint(f, image, generate.to(at::kFloat), s);
+      },
+      [](const at::Tensor& window, const at::Tensor& generate) { return fill_holes(window, generate <= 0); });
 }
 
 at::Tensor sketch(const model::ConsistencyFunction& f, const at::Tensor& painting, const EditSettings& settings,
@@ -179,13 +211,13 @@ std::pair<at::Tensor, at::Tensor> hints_at_model_size(const at::Tensor& hints, c
 }  // namespace
 
 at::Tensor colorize(const model::ConsistencyFunction& f, const at::Tensor& photo_in, const EditSettings& settings,
-                    const at::Tensor& hints, const at::Tensor& hint_mask, const RegionOptions&) {
+                    const at::Tensor& hints, const at::Tensor& hint_mask, const RegionOptions& o) {
   require_photo(photo_in, "colorization");
   const at::Tensor photo = colorization_input(photo_in);
   check_colour_hints(photo, hints, hint_mask);
-  const int64_t height = photo.size(2), width = photo.size(3), size = model_size(f);
-  const Window window{place(0, height, std::max(height, width), height), place(0, width, std::max(height, width), width),
-                      std::max(height, width)};
+  const int64_t height = photo.size(2), width = photo.size(3), side = std::max(height, width);
+  const Window window{place(0, height, side, height), place(0, width, side, width), side};
+  const int64_t size = work_size(f, o, side);
   const at::Tensor small = resize_image(crop_replicate(photo, window), size, size);
   at::Tensor coloured;
   if (hints.defined()) {
@@ -195,10 +227,14 @@ at::Tensor colorize(const model::ConsistencyFunction& f, const at::Tensor& photo
     coloured = edit::colorize(f, small, settings);
   }
 
-  // Chroma comes up from the model's size; luma stays the photo's own. The chroma is fitted
-  // locally as a linear function of luma at the model's size and that fit is applied to the
-  // photo's full-resolution luma, so colour edges land on the photo's own edges.
+  // Chroma comes up from the model's size; luma stays the photo's own. What comes up is the
+  // colour's offset from grey (the grey of a luma has chroma coefficients luma·c, since the basis's
+  // luma axis is not (1, 1, 1)), so an uncoloured result stays exactly grey at any size. The offset
+  // is fitted locally as a linear function of luma at the model's size and that fit is applied to
+  // the photo's full-resolution luma, so colour edges land on the photo's own edges.
   const LumaChromaOperator op;
+  const at::Tensor q0 = luma_direction().to(photo.device(), at::kFloat);
+  const at::Tensor c = op.forward((at::ones({1, 3, 1, 1}, photo.options()) / q0.sum())).narrow(1, 1, 2);
   const at::Tensor luma = op.forward(photo).narrow(1, 0, 1);
   const at::Tensor small_luma = op.forward(small.to(photo.device())).narrow(1, 0, 1);
   const at::Tensor small_chroma = op.forward(coloured.to(photo.device())).narrow(1, 1, 2);
@@ -208,7 +244,8 @@ at::Tensor colorize(const model::ConsistencyFunction& f, const at::Tensor& photo
     chroma = slice(small_chroma, in_window);
   } else {
     const at::Tensor window_luma = crop_replicate(luma, window);  // the guide, padded like the model's input
-    chroma = slice(guided_upsample(small_luma, small_chroma, window_luma, 2, 1e-3), in_window);
+    const at::Tensor offset = guided_upsample(small_luma, small_chroma - small_luma * c, window_luma, 2, 1e-3);
+    chroma = slice(window_luma * c + offset, in_window);
   }
   if (hints.defined()) {
     const at::Tensor hinted = (hint_mask > 0).expand({1, 2, height, width});
@@ -276,7 +313,7 @@ int tile_count(int64_t height, int64_t width, const TileGrid& g) {
 }
 
 TileGrid grid_for(const model::ConsistencyFunction& f, int factor, const RegionOptions& o) {
-  const int64_t out_tile = o.tile_size > 0 ? o.tile_size : model_size(f);
+  const int64_t out_tile = o.tile_size > 0 ? o.tile_size : work_size(f, o, o.max_work_size);
   if (out_tile % factor)
     throw Error(ErrorCode::BadArgument, fmt::format("a tile of {} pixels does not split into {}×{} patches", out_tile, factor, factor));
   const int64_t tile = out_tile / factor;

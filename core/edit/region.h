@@ -17,10 +17,15 @@
 namespace cm::edit::region {
 
 struct RegionOptions {
-  int grow = 2;           // pixels beyond the mask that are regenerated fully
-  int feather = 8;        // half-width of the fade between the edit and the photo, in pixels
+  int grow = 0;           // pixels beyond the mask that are regenerated fully
+  int feather = 0;        // half-width of the fade between the edit and the photo, in pixels
   double context = 0.25;  // context around the mask's bounding box on each side, as a fraction of its size
-  int tile_size = 0;      // tiles: output pixels per tile side; 0 = the model's size
+  // The largest side the model works at. 0 (or the model's size): windows are scaled to the
+  // model's size, as trained. Larger: a window runs at its own resolution up to this cap
+  // (rounded up to a multiple of 8; the UNet is convolutional and places attention by
+  // down-sampling rate, so the same weights run), and tiles are this large.
+  int max_work_size = 0;
+  int tile_size = 0;      // tiles: output pixels per tile side; 0 = the work size
   int tile_overlap = 0;   // tiles: overlap in output pixels; 0 = a quarter tile
 };
 

@@ -26,11 +26,13 @@ struct EditRequest {
   at::Tensor hints;      // colorize: [1,3,H,W] colours ...
   at::Tensor hint_mask;  // ... and [1,1,H,W] where they are
 
-  // Schedule: the official indices `ts` when given, else `steps` evaluations from T (sketch:
-  // from `strength`).
+  // Schedule: the official indices `ts` when given, else `steps` evaluations from the strength's σ.
   int steps = 1;
   std::vector<int> ts;
-  double strength = 10.0;  // sketch: σ_start
+  // How far the edit may stray from its initial estimate, in [0, 1] on a log-σ scale
+  // (sampling::sigma_for_strength); 1 is pure noise. < 0: the edit's default (edit_registry.h).
+  double strength = -1;
+  double fresh_noise = -1;  // re-noising between steps (sampling::Schedule); < 0: the edit's default
   double sigma = 0;        // denoise: the noise level; ≤ 0 = estimate it
   int scale = 4;           // superres: 2, 4 or 8
   int batch = 1;           // generate: images

@@ -1,6 +1,7 @@
 #include "core/engine/execute.h"
 
 #include "core/edit/edits.h"
+#include "core/engine/edit_registry.h"
 #include "core/edit/region.h"
 #include "core/sampling/multistep.h"
 
@@ -8,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cmath>
 
 namespace cm::engine {
 namespace {
@@ -67,24 +69,48 @@ at::Tensor labels_for(const EditRequest& r, const model::ModelSpec& spec, int64_
   return at::full({batch}, label, at::kLong);
 }
 
-const at::Tensor& require(const at::Tensor& t, const char* what, edit::EditKind kind) {
-  if (!t.defined())
-    throw Error(ErrorCode::BadArgument, fmt::format("{} needs {}", edit::to_string(kind), what));
-  return t;
-}
-
 }  // namespace
 
 sampling::Schedule schedule_for(const EditRequest& r, const model::ModelCard& card) {
+  const EditSpec& spec = spec_of(r.kind);
+  sampling::Schedule schedule;
   if (!r.ts.empty()) {
-    if (r.kind == edit::EditKind::Sketch)
-      throw Error(ErrorCode::BadArgument, "sketch takes --strength and --steps, not --ts");
-    return sampling::schedule_from_ts(r.ts, card.schedule_points, card.noise);
+    if (r.strength >= 0 && r.strength < 1)
+      throw Error(ErrorCode::BadArgument, "--ts gives the levels itself; leave out --strength (or use --steps)");
+    schedule = sampling::schedule_from_ts(r.ts, card.schedule_points, card.noise);
+  } else {
+    if (r.steps < 1 || r.steps > 1000)
+      throw Error(ErrorCode::BadArgument, fmt::format("steps must lie in 1…1000, got {}", r.steps));
+    schedule = sampling::karras_schedule(r.steps, sampling::sigma_for_strength(strength_of(r), card.noise), card.noise);
   }
-  if (r.steps < 1 || r.steps > 1000)
-    throw Error(ErrorCode::BadArgument, fmt::format("steps must lie in 1…1000, got {}", r.steps));
-  const double start = r.kind == edit::EditKind::Sketch ? r.strength : card.noise.sigma_max;
-  return sampling::karras_schedule(r.steps, start, card.noise);
+  schedule.fresh_noise = r.fresh_noise < 0 ? spec.fresh_noise : r.fresh_noise;
+  return schedule;
+}
+
+void check_request(const EditRequest& r) {
+  check_request_settings(r);
+  const EditSpec& spec = spec_of(r.kind);
+  const std::string name = spec.name();
+  if (spec.image && !r.image.defined()) throw Error(ErrorCode::BadArgument, name + " needs an image");
+  if (spec.mask == Need::Required && !r.mask.defined()) throw Error(ErrorCode::BadArgument, name + " needs a mask");
+  if (spec.mask == Need::No && r.mask.defined()) throw Error(ErrorCode::BadArgument, name + " takes no mask");
+  if (!spec.hints && r.hints.defined()) throw Error(ErrorCode::BadArgument, name + " takes no colour hints");
+}
+
+void check_request_settings(const EditRequest& r) {
+  const EditSpec& spec = spec_of(r.kind);
+  const std::string name = spec.name();
+  if (!spec.has_strength && r.strength >= 0 && r.strength != 1)
+    throw Error(ErrorCode::BadArgument, name + " has no strength: it always starts from pure noise");
+  if (r.strength > 1) throw Error(ErrorCode::BadArgument, fmt::format("strength must lie in 0…100 %, got {:g} %", r.strength * 100));
+  if (r.fresh_noise == 0 || r.fresh_noise > 1)
+    throw Error(ErrorCode::BadArgument, "the share of fresh noise must lie in (0, 1]");
+  for (const EditSetting& s : spec.settings) {
+    const double v = s.get(r);
+    if (!(v >= s.min && v <= s.max) || (s.integral && v != std::floor(v)))
+      throw Error(ErrorCode::BadArgument, fmt::format("{} --{} must be {} in {:g}…{:g}, got {:g}", name, s.name,
+                                                      s.integral ? "a whole number" : "a number", s.min, s.max, v));
+  }
 }
 
 at::Tensor execute(const model::ConsistencyFunction& f_in, const model::ModelCard& card, const EditRequest& r,
@@ -113,50 +139,11 @@ at::Tensor execute(const model::ConsistencyFunction& f_in, const model::ModelCar
   settings.blend_seed = r.seed_b;
   settings.blend = r.blend;
   settings.control = control;
-  using edit::EditKind;
-  namespace region = edit::region;
-  const bool needs_image = r.kind != EditKind::Generate && r.kind != EditKind::Interpolate;
-  if (needs_image) settings.labels = labels_for(r, f.spec(), 1);
-  const at::Tensor image = needs_image ? require(r.image, "an image", r.kind) : at::Tensor();
-
-  at::Tensor out;
-  switch (r.kind) {
-    case EditKind::Generate:
-      if (r.batch < 1 || r.batch > 1024) throw Error(ErrorCode::BadArgument, fmt::format("batch must lie in 1…1024, got {}", r.batch));
-      out = sampling::generate(f, r.batch, r.seed, settings.schedule, labels_for(r, f.spec(), r.batch), control,
-                                 r.first_image);
-      break;
-    case EditKind::Inpaint:
-      out = region::inpaint(f, image, require(r.mask, "a mask", r.kind), settings, r.region);
-      break;
-    case EditKind::Colorize:
-      out = region::colorize(f, image, settings, r.hints, r.hint_mask, r.region);
-      break;
-    case EditKind::SuperResolve:
-      out = region::super_resolve(f, image, r.scale, settings, r.region);
-      break;
-    case EditKind::Sketch:
-      out = region::sketch(f, image, settings, r.mask, r.region);
-      break;
-    case EditKind::Denoise: {
-      const double sigma = r.sigma > 0 ? r.sigma : edit::estimate_noise_sigma(image);
-      settings.schedule.sigmas = {sigma};
-      out = region::denoise(f, image, sigma, settings, r.region);
-      break;
-    }
-    case EditKind::Interpolate: {
-      if (r.alphas.empty()) throw Error(ErrorCode::BadArgument, "interpolate needs at least one α");
-      settings.labels = labels_for(r, f.spec(), 1);
-      std::vector<at::Tensor> frames;
-      for (std::size_t i = 0; i < r.alphas.size(); ++i) {
-        settings.control.step_offset = control.step_offset + int(i) * settings.schedule.steps();
-        settings.control.total_steps = int(r.alphas.size()) * settings.schedule.steps();
-        frames.push_back(edit::interpolate(f, 1, r.seed, r.seed_b, r.alphas[i], settings).cpu());
-      }
-      out = at::cat(frames);
-      break;
-    }
-  }
+  check_request(r);
+  const EditSpec& spec = spec_of(r.kind);
+  settings.warm_start = strength_of(r) < 1 && r.ts.empty();
+  settings.labels = labels_for(r, f.spec(), r.kind == edit::EditKind::Generate ? r.batch : 1);
+  at::Tensor out = spec.run(f, r, settings);
   out = out.cpu();
   f.fill(start, Clock::now(), timings);
   if (sigmas) *sigmas = settings.schedule.sigmas;

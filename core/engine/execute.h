@@ -11,6 +11,12 @@ namespace cm::engine {
 // The schedule a request asks for on a model with this card. Throws cm::Error(BadArgument).
 sampling::Schedule schedule_for(const EditRequest& request, const model::ModelCard& card);
 
+// Checks a request against its edit's entry in the registry: inputs, strength, settings' ranges.
+// Throws cm::Error(BadArgument).
+void check_request(const EditRequest& request);
+// The part that needs no tensors (strength, settings' ranges): the CLI checks it before reading files.
+void check_request_settings(const EditRequest& request);
+
 // Checks the request (inputs present and shaped for its kind) and runs it. Throws cm::Error,
 // including Cancelled when control says so; fills `timings` and, when given, `sigmas` (the
 // levels evaluated; for denoise the one level used, estimated when the request has none).

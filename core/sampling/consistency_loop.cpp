@@ -84,13 +84,23 @@ at::Tensor run_consistency_loop(const model::ConsistencyFunction& f, const at::T
   const int total = control.total_steps > 0 ? control.total_steps : schedule.steps();
 
   at::Tensor x = start.to(device, at::kFloat) + next_noise(0) * noise_scale(schedule.sigmas[0], eps);
-  at::Tensor estimate;
+  at::Tensor estimate, implied;
   FiniteCheck finite(device.is_cpu());
+  const double fresh = schedule.fresh_noise;
+  if (!(fresh > 0 && fresh <= 1)) throw Error(ErrorCode::BadArgument, "the share of fresh noise must lie in (0, 1]");
   for (int n = 0; n < schedule.steps(); ++n) {
     throw_if_cancelled(control);
     const double t = schedule.sigmas[n];
-    if (n > 0) x = estimate + next_noise(n) * noise_scale(t, eps);
+    if (n > 0) {
+      at::Tensor z = next_noise(n);
+      if (implied.defined()) z = std::sqrt(fresh) * z + std::sqrt(1 - fresh) * implied;
+      x = estimate + z * noise_scale(t, eps);
+    }
     estimate = evaluate(f, x, t, labels, finite);
+    if (fresh < 1 && n + 1 < schedule.steps()) {  // the removed noise, rescaled to unit variance per image
+      const at::Tensor removed = x - estimate;
+      implied = removed / removed.pow(2).mean({1, 2, 3}, /*keepdim=*/true).sqrt().clamp_min(1e-12);
+    }
     if (project) estimate = project(estimate);
     if (control.on_step) control.on_step(StepInfo{control.step_offset + n + 1, total, t, estimate});
   }

@@ -59,4 +59,16 @@ void validate_schedule(const Schedule& schedule, const model::NoiseRange& range)
     throw Error(ErrorCode::BadArgument, "the final noise level must lie between ε and the last evaluation level");
 }
 
+double sigma_for_strength(double strength, const model::NoiseRange& range) {
+  if (!(strength >= 0 && strength <= 1))
+    throw Error(ErrorCode::BadArgument, fmt::format("strength must lie in 0…100 %, got {:g} %", strength * 100));
+  if (strength == 1) return range.sigma_max;  // exactly T: the edit is then Algorithm 4 as published
+  return range.sigma_min * std::pow(range.sigma_max / range.sigma_min, strength);
+}
+
+double strength_for_sigma(double sigma, const model::NoiseRange& range) {
+  const double s = std::log(sigma / range.sigma_min) / std::log(range.sigma_max / range.sigma_min);
+  return std::isfinite(s) ? std::clamp(s, 0.0, 1.0) : 0.0;
+}
+
 }  // namespace cm::sampling

@@ -18,6 +18,10 @@ struct Schedule {
   // estimate is the output. The official sampler adds √(final² − ε²)·z when ts does not end at
   // N−1; only sample_multistep uses that.
   double final_sigma = 0.002;
+  // Between steps the loop adds noise z of level t_n. fresh_noise is the share of z's variance
+  // drawn afresh; the rest follows the noise the model removed at the previous step (CM4IR's
+  // re-noising, Garber & Tirer 2025). 1 (the default) is the paper's samplers: all fresh.
+  double fresh_noise = 1;
 
   int steps() const { return static_cast<int>(sigmas.size()); }
 };
@@ -31,6 +35,13 @@ Schedule schedule_from_ts(const std::vector<int>& ts, int n, const model::NoiseR
 // the one-step sampler at σ_start. Throws cm::Error(BadArgument) unless steps ≥ 1 and
 // ε ≤ sigma_start ≤ T.
 Schedule karras_schedule(int steps, double sigma_start, const model::NoiseRange& range = {});
+
+// Strength: how far an edit may move from its initial estimate, as users see it. A log-σ scale
+// from ε (0: the estimate, unchanged) to T (1: pure noise, the estimate forgotten):
+// σ_start = ε·(T/ε)^strength. Throws cm::Error(BadArgument) outside [0, 1].
+double sigma_for_strength(double strength, const model::NoiseRange& range = {});
+// The inverse, clamped to [0, 1].
+double strength_for_sigma(double sigma, const model::NoiseRange& range = {});
 
 // Throws cm::Error(BadArgument) unless the schedule is non-empty, strictly decreasing and inside
 // [ε, T], with ε ≤ final_sigma < the last evaluation level.

@@ -38,8 +38,14 @@ cmedit_cli_test(cli.generate_same_seed_same_image FIXTURE cli_files
 cmedit_cli_test(cli.inpaint FIXTURE cli_files
   COMMAND ${CLI} inpaint ${D}/photo.png --mask ${D}/mask.png ${M} --ts 0,22,39 -o ${D}/inpainted.png
   EXIT 0
-  THEN ${FX} same-outside ${D}/photo.png ${D}/inpainted.png ${D}/mask.png 2 8 && ${FX} alpha ${D}/photo.png ${D}/inpainted.png
+  THEN ${FX} same-outside ${D}/photo.png ${D}/inpainted.png ${D}/mask.png 0 0 && ${FX} alpha ${D}/photo.png ${D}/inpainted.png
        && ${FX} depth ${D}/inpainted.png 8)
+# The mask means what it says: at the defaults (a warm start at the edit's strength, no grow, no
+# feather) every pixel outside the white part is bit-identical, and the report names the strength.
+cmedit_cli_test(cli.inpaint_defaults_keep_everything_outside_the_mask FIXTURE cli_files
+  COMMAND ${CLI} inpaint ${D}/photo.png --mask ${D}/mask.png ${M} -o ${D}/inpainted_default.png --json
+  EXIT 0 STDOUT "\"strength\": 0\\.[0-9]+"
+  THEN ${FX} same-outside ${D}/photo.png ${D}/inpainted_default.png ${D}/mask.png 0 0)
 cmedit_cli_test(cli.inpaint_16bit FIXTURE cli_files
   COMMAND ${CLI} inpaint ${D}/photo16.png --mask ${D}/mask16.png ${M} --grow 1 --feather 3 -o ${D}/inpainted16.png
   EXIT 0
@@ -54,7 +60,7 @@ cmedit_cli_test(cli.superres FIXTURE cli_files
   EXIT 0
   THEN ${FX} size ${D}/sr.png 52 44 && ${FX} means ${D}/low16.png ${D}/sr.png 4 3e-5 && ${FX} depth ${D}/sr.png 16)
 cmedit_cli_test(cli.sketch FIXTURE cli_files
-  COMMAND ${CLI} sketch ${D}/photo.png --strength 5 --steps 2 --mask ${D}/mask.png ${M} -o ${D}/sketched.png
+  COMMAND ${CLI} sketch ${D}/photo.png --strength 45% --steps 2 --mask ${D}/mask.png ${M} -o ${D}/sketched.png
   EXIT 0
   THEN ${FX} same-outside ${D}/photo.png ${D}/sketched.png ${D}/mask.png 2 8)
 cmedit_cli_test(cli.denoise FIXTURE cli_files
@@ -102,7 +108,10 @@ cmedit_cli_test(cli.error_bad_class FIXTURE cli_files
   EXIT 2 STDERR "class 12 does not exist: model 'golden-unet-a' has classes 0…9")
 cmedit_cli_test(cli.error_bad_strength FIXTURE cli_files
   COMMAND ${CLI} sketch ${D}/photo.png --strength 100 ${M} -o ${D}/x.png
-  EXIT 2 STDERR "must lie in \\[0.002, 80\\], got 100")
+  EXIT 2 STDERR "^cmedit-cli: --strength must lie in 0…1 \\(or 0%…100%\\), got '100'\n$")
+cmedit_cli_test(cli.error_strength_on_generate FIXTURE cli_files
+  COMMAND ${CLI} generate ${M} --strength 0.5 -o ${D}/x.png
+  EXIT 2 STDERR "^cmedit-cli: unknown option '--strength' for generate\n$")
 cmedit_cli_test(cli.error_unknown_format FIXTURE cli_files
   COMMAND ${CLI} generate ${M} -o ${D}/x.xyz
   EXIT 6 STDERR "unknown image format '.xyz'")

@@ -1,5 +1,6 @@
 #include "core/analytic_model.h"
 #include "core/engine/device.h"
+#include "core/engine/edit_registry.h"
 #include "core/engine/engine.h"
 #include "core/engine/execute.h"
 #include "core/model/model_loader.h"
@@ -293,8 +294,10 @@ TEST(Execute, SchedulesFollowTheRequest) {
   r.steps = 3;
   EXPECT_EQ(schedule_for(r, card).sigmas.front(), 80.0);
   r.kind = cm::edit::EditKind::Sketch;
-  r.strength = 5;
-  EXPECT_EQ(schedule_for(r, card).sigmas.front(), 5.0);
+  r.strength = 0.5;  // half way from ε to T on a log scale: their geometric mean
+  EXPECT_NEAR(schedule_for(r, card).sigmas.front(), std::sqrt(0.002 * 80.0), 1e-9);
+  r.strength = -1;   // the edit's own default
+  EXPECT_NEAR(schedule_for(r, card).sigmas.front(), cm::sampling::sigma_for_strength(cm::engine::spec_of(r.kind).strength), 1e-9);
   r.steps = 0;
   EXPECT_CM_ERROR(schedule_for(r, card), ErrorCode::BadArgument, "steps must lie in 1…1000");
 }

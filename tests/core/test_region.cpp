@@ -114,7 +114,9 @@ TEST(Region, SuperResolvingAnyImageSizeKeepsEveryPatchMean) {
   const at::Tensor out = region::super_resolve(f, low, 4, steps(2));
   ASSERT_EQ(out.sizes(), (std::vector<int64_t>{1, 3, 148, 212}));
   EXPECT_LE(max_abs_diff(at::avg_pool2d(out, {4, 4}), low), 1e-5);
-  EXPECT_CM_ERROR(region::super_resolve(f, low, 8, steps(1), region::RegionOptions{2, 8, 0.25, 60, 0}),
+  region::RegionOptions odd;
+  odd.tile_size = 60;
+  EXPECT_CM_ERROR(region::super_resolve(f, low, 8, steps(1), odd),
                   ErrorCode::BadArgument, "a tile of 60 pixels does not split into 8×8 patches");
 }
 

@@ -1,0 +1,125 @@
+#include "core/engine/edit_registry.h"
+
+#include "core/base/error.h"
+#include "core/edit/region.h"
+#include "core/engine/edit_request.h"
+#include "core/sampling/multistep.h"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+namespace cm::engine {
+namespace {
+
+using edit::EditKind;
+namespace region = edit::region;
+
+const at::Tensor& need(const at::Tensor& t, const char* what, EditKind kind) {
+  if (!t.defined()) throw Error(ErrorCode::BadArgument, fmt::format("{} needs {}", edit::to_string(kind), what));
+  return t;
+}
+
+// The CLI's compositing: the mask means exactly what it says (no grow, no feather), so every
+// pixel outside it comes back bit-identical. The editor sets its own visual feather.
+EditSetting grow_setting() {
+  return {"grow", "pixels beyond the mask that are regenerated too", 0, 0, 256, true,
+          [](const EditRequest& r) { return double(r.region.grow); }, [](EditRequest& r, double v) { r.region.grow = int(v); }};
+}
+EditSetting feather_setting() {
+  return {"feather", "half-width in pixels of the fade from the edit into the photo", 0, 0, 256, true,
+          [](const EditRequest& r) { return double(r.region.feather); }, [](EditRequest& r, double v) { r.region.feather = int(v); }};
+}
+
+std::vector<EditSpec> make_specs() {
+  std::vector<EditSpec> specs;
+  specs.push_back({EditKind::Inpaint, "Inpaint (mask)", "IMAGE --mask MASK", "regenerate the white part of MASK",
+                   true, false, Need::Required, false, true, 0.40, 1.0, 1,
+                   "a harmonic (membrane) fill of the hole from its edges", "every pixel outside the mask",
+                   {grow_setting(), feather_setting()},
+                   [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
+                     return region::inpaint(f, r.image, need(r.mask, "a mask", r.kind), s, r.region);
+                   }});
+  specs.push_back({EditKind::Sketch, "Sketch (strokes)", "IMAGE [--mask MASK]",
+                   "redraw a painting so it looks like a photo (SDEdit)", true, true, Need::Optional, false, true, 0.50, 1.0, 1,
+                   "the painting itself", "nothing, or every pixel outside the optional mask",
+                   {grow_setting(), feather_setting()},
+                   [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
+                     return region::sketch(f, r.image, s, r.mask, r.region);
+                   }});
+  specs.push_back({EditKind::Colorize, "Colorize (hints)", "IMAGE [--hints HINTS]",
+                   "colour a grey photo; HINTS: opaque (or non-black) pixels of an image of the photo's size give "
+                   "their colour",
+                   true, false, Need::No, true, true, 0.30, 1.0, 1,
+                   "the photo's luma with the hints' colour spread along its edges (grey without hints)",
+                   "the luma everywhere, and the colour at hinted pixels", {},
+                   [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
+                     return region::colorize(f, r.image, s, r.hints, r.hint_mask, r.region);
+                   }});
+  specs.push_back({EditKind::SuperResolve, "Super-resolve (selection)", "IMAGE [--scale 2|4|8]",
+                   "enlarge; every k×k block averages back to the input pixel", true, false, Need::No, false, true, 0.30, 1.0, 1,
+                   "bicubic, back-projected so every block mean is exact", "every k×k block mean",
+                   {{"scale", "enlargement factor: 2, 4 or 8", 4, 2, 8, true,
+                     [](const EditRequest& r) { return double(r.scale); }, [](EditRequest& r, double v) { r.scale = int(v); }}},
+                   [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
+                     return region::super_resolve(f, r.image, r.scale, s, r.region);
+                   }});
+  specs.push_back({EditKind::Denoise, "Denoise", "IMAGE [--sigma S]", "remove noise of S 8-bit levels (estimated if not given)",
+                   true, false, Need::No, false, false, 1.0, 1.0, 1, "the noisy photo, read as a point at its noise level",
+                   "nothing", {{"sigma", "noise in 8-bit levels; 0 = estimate it", 0, 0, 255, false,
+                                [](const EditRequest& r) { return r.sigma * 255.0 / 2.0; },
+                                [](EditRequest& r, double v) { r.sigma = v * 2.0 / 255.0; }}},
+                   [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
+                     const double sigma = r.sigma > 0 ? r.sigma : edit::estimate_noise_sigma(r.image);
+                     s.schedule.sigmas = {sigma};
+                     return region::denoise(f, r.image, sigma, s, r.region);
+                   }});
+  specs.push_back({EditKind::Generate, "Generate (new image)", "[--batch N]", "sample new images", false, false, Need::No, false,
+                   false, 1.0, 1.0, 1, "pure noise", "nothing",
+                   {{"batch", "images to sample", 1, 1, 1024, true, [](const EditRequest& r) { return double(r.batch); },
+                     [](EditRequest& r, double v) { r.batch = int(v); }}},
+                   [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
+                     return sampling::generate(f, r.batch, r.seed, s.schedule, s.labels, s.control, r.first_image);
+                   }});
+  specs.push_back({EditKind::Interpolate, "Interpolate (two seeds)", "--seeds A,B --frames N",
+                   "N images between the samples of two seeds", false, false, Need::No, false, false, 1.0, 1.0, 1,
+                   "the slerp of two seeds' noises", "nothing", {},
+                   [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
+                     if (r.alphas.empty()) throw Error(ErrorCode::BadArgument, "interpolate needs at least one α");
+                     std::vector<at::Tensor> frames;
+                     const sampling::LoopControl control = s.control;
+                     for (std::size_t i = 0; i < r.alphas.size(); ++i) {
+                       s.control.step_offset = control.step_offset + int(i) * s.schedule.steps();
+                       s.control.total_steps = int(r.alphas.size()) * s.schedule.steps();
+                       frames.push_back(edit::interpolate(f, 1, r.seed, r.seed_b, r.alphas[i], s).cpu());
+                     }
+                     return at::cat(frames);
+                   }});
+  return specs;
+}
+
+}  // namespace
+
+const std::vector<EditSpec>& edit_specs() {
+  static const std::vector<EditSpec> specs = make_specs();
+  return specs;
+}
+
+const EditSpec& spec_of(EditKind kind) {
+  for (const EditSpec& s : edit_specs())
+    if (s.kind == kind) return s;
+  throw Error(ErrorCode::Internal, fmt::format("edit '{}' is not registered", edit::to_string(kind)));
+}
+
+const EditSpec* find_spec(const std::string& name) {
+  for (const EditSpec& s : edit_specs())
+    if (s.name() == name) return &s;
+  return nullptr;
+}
+
+double strength_of(const EditRequest& r) {
+  const EditSpec& spec = spec_of(r.kind);
+  if (!spec.has_strength) return 1.0;
+  return r.strength < 0 ? spec.strength : r.strength;
+}
+
+}  // namespace cm::engine

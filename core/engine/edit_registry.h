@@ -1,0 +1,68 @@
+// Every edit cmedit offers, declared once: its name and label, the inputs it takes, its settings
+// with their defaults, where it starts from and what it keeps, and its default strength and
+// steps. execute.cpp runs an edit through its entry; cmedit-cli builds its commands, options,
+// checks, usage text and --json report from the table; the editor builds its edit picker and
+// Strength control from it. A new edit is one entry here (and its algorithm in core/edit).
+#pragma once
+
+#include "core/edit/edit_kind.h"
+#include "core/edit/edits.h"
+
+#include <ATen/core/Tensor.h>
+
+#include <string>
+#include <vector>
+
+namespace cm::engine {
+
+struct EditRequest;
+
+enum class Need { No, Optional, Required };
+
+// A number an edit takes beyond the common ones (steps, seed, strength): "--NAME" on the CLI,
+// NAME in reports, stored in the request through get/set.
+struct EditSetting {
+  const char* name;
+  const char* help;
+  double fallback;  // the default (also the request's own initial value)
+  double min, max;
+  bool integral;
+  double (*get)(const EditRequest&);
+  void (*set)(EditRequest&, double);
+};
+
+struct EditSpec {
+  edit::EditKind kind;
+  const char* label;      // the editor: "Inpaint"
+  const char* arguments;  // CLI usage after the command: "IMAGE --mask MASK"
+  const char* summary;    // one line, for usage text and tooltips
+  bool image;             // takes a photo (the low-res photo for superres)
+  bool painting;          // ... with the user's strokes painted over it (sketch)
+  Need mask;
+  bool hints;
+  // Strength (sampling::sigma_for_strength): 0 keeps the initial estimate, 1 starts from pure
+  // noise at T (the published Algorithm 4). Edits without one always start at T (generate,
+  // interpolate) or are not sampled (denoise, whose level is its noise).
+  bool has_strength;
+  double strength;     // default, measured on held-out photos (docs/QUALITY.md)
+  double fresh_noise;  // default share of fresh noise between steps (sampling::Schedule)
+  int steps;           // default evaluations
+  const char* estimate;  // what the loop starts from below strength 1
+  const char* keeps;     // what comes back exactly
+  std::vector<EditSetting> settings;
+  // Runs the edit on one photo (or none) with the schedule, seeds and controls in `settings`.
+  at::Tensor (*run)(const model::ConsistencyFunction& f, const EditRequest& request, edit::EditSettings& settings);
+
+  // The CLI command, settings key and log name: "inpaint" (edit::to_string).
+  std::string name() const { return std::string(edit::to_string(kind)); }
+};
+
+const std::vector<EditSpec>& edit_specs();
+const EditSpec& spec_of(edit::EditKind kind);
+// nullptr when no edit has that name.
+const EditSpec* find_spec(const std::string& name);
+
+// The strength a request runs at: its own, or the edit's default when it has none (< 0).
+double strength_of(const EditRequest& request);
+
+}  // namespace cm::engine

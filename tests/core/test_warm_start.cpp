@@ -1,0 +1,221 @@
+// Warm-started edits (issue 16): the initial estimates, strength ↔ σ, the warm start against the
+// analytic model's closed form, re-noising, and the edit registry that drives the engine.
+#include "core/analytic_model.h"
+#include "core/edit/edits.h"
+#include "core/edit/estimates.h"
+#include "core/edit/linear_operator.h"
+#include "core/engine/edit_registry.h"
+#include "core/engine/edit_request.h"
+#include "core/engine/execute.h"
+#include "core/expect_error.h"
+#include "core/model/model_card.h"
+#include "core/sampling/consistency_loop.h"
+#include "core/sampling/schedule.h"
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+namespace {
+
+using cm::ErrorCode;
+using cm::testing::max_abs_diff;
+namespace edit = cm::edit;
+namespace engine = cm::engine;
+namespace sampling = cm::sampling;
+
+at::Tensor box_mask(int64_t size, int64_t y0, int64_t x0, int64_t h, int64_t w) {
+  at::Tensor m = at::zeros({1, 1, size, size});
+  m.narrow(2, y0, h).narrow(3, x0, w).fill_(1);
+  return m;
+}
+
+TEST(Estimates, AHoleInAPlaneIsFilledWithThePlaneAndKnownPixelsStayExact) {
+  // The membrane fill of a linear function is that function: the fill is only as wrong as the
+  // pyramid's few sweeps leave it.
+  const at::Tensor ramp = at::linspace(-0.8, 0.8, 64).view({1, 1, 1, 64}).expand({1, 3, 64, 64}).contiguous();
+  const at::Tensor hole = box_mask(64, 20, 16, 24, 30);
+  const at::Tensor holed = at::where(hole.expand_as(ramp) > 0, at::full_like(ramp, 0.9), ramp);  // garbage inside
+  const at::Tensor filled = edit::fill_holes(holed, hole <= 0);
+  EXPECT_TRUE(at::equal(at::where(hole.expand_as(ramp) > 0, at::zeros_like(ramp), filled),
+                        at::where(hole.expand_as(ramp) > 0, at::zeros_like(ramp), ramp)));
+  EXPECT_LT(max_abs_diff(filled, ramp), 0.03);
+  EXPECT_EQ(edit::fill_holes(holed, at::zeros({1, 1, 64, 64})).abs().max().item<double>(), 0.0);  // nothing known: grey
+}
+
+TEST(Estimates, AGuideStopsTheFillAtItsEdges) {
+  // Left half dark guide, right half bright; a red hint on each side of the edge at the top.
+  at::Tensor guide = at::zeros({1, 1, 32, 32});
+  guide.narrow(3, 16, 16).fill_(1);
+  at::Tensor values = at::zeros({1, 1, 32, 32});
+  at::Tensor known = at::zeros({1, 1, 32, 32});
+  values[0][0][0][2] = -1, known[0][0][0][2] = 1;
+  values[0][0][0][29] = 1, known[0][0][0][29] = 1;
+  const at::Tensor guided = edit::fill_holes(values, known, guide, 0.05);
+  EXPECT_LT(guided.narrow(3, 0, 14).mean().item<double>(), -0.8);  // the left half takes the left hint
+  EXPECT_GT(guided.narrow(3, 18, 14).mean().item<double>(), 0.8);
+  EXPECT_LT(guided.narrow(3, 0, 14).max().item<double>(), -0.6);
+  EXPECT_GT(guided.narrow(3, 18, 14).min().item<double>(), 0.6);
+  const at::Tensor plain = edit::fill_holes(values, known);
+  EXPECT_GT(plain.narrow(3, 14, 4).abs().max().item<double>(), 0.0);
+  EXPECT_LT(plain.narrow(3, 14, 4).abs().max().item<double>(), 0.5);  // without a guide they blend across
+}
+
+TEST(Estimates, UpsamplingKeepsEveryPatchMeanAndIsBetterThanNearest) {
+  const at::Tensor truth = cm::testing::smooth_photo(64, 64);
+  for (int k : {2, 4, 8}) {
+    const at::Tensor low = at::avg_pool2d(truth, {k, k});
+    const at::Tensor up = edit::upsample_keeping_means(low, k);
+    ASSERT_EQ(up.sizes(), truth.sizes());
+    EXPECT_LT(max_abs_diff(at::avg_pool2d(up, {k, k}), low), 1e-5) << k;
+    const at::Tensor nearest = low.repeat_interleave(k, 2).repeat_interleave(k, 3);
+    EXPECT_LT((up - truth).pow(2).mean().item<double>(), 0.5 * (nearest - truth).pow(2).mean().item<double>()) << k;
+  }
+}
+
+TEST(Estimates, ChromaPropagationKeepsLumaAndHints) {
+  const at::Tensor photo = cm::testing::smooth_photo(32, 32);
+  const edit::LumaChromaOperator op;
+  const at::Tensor grey = edit::propagate_chroma(photo, at::Tensor(), at::Tensor());
+  EXPECT_LT(max_abs_diff(op.forward(grey).narrow(1, 0, 1), op.forward(photo).narrow(1, 0, 1)), 1e-5);
+  EXPECT_LT(max_abs_diff(grey.narrow(1, 0, 1), grey.narrow(1, 1, 1)), 1e-6);  // no hints: grey, R = G = B
+  EXPECT_LT(max_abs_diff(grey.narrow(1, 2, 1), grey.narrow(1, 1, 1)), 1e-6);
+  at::Tensor hint_mask = at::zeros({1, 1, 32, 32});
+  hint_mask.narrow(2, 10, 3).narrow(3, 10, 3).fill_(1);
+  const at::Tensor coloured = edit::propagate_chroma(photo, photo, hint_mask);
+  EXPECT_LT(max_abs_diff(op.forward(coloured).narrow(1, 0, 1), op.forward(photo).narrow(1, 0, 1)), 1e-5);
+  const at::Tensor chroma = op.forward(coloured).narrow(1, 1, 2) - op.forward(grey).narrow(1, 1, 2);
+  const at::Tensor truth = op.forward(photo).narrow(1, 1, 2) - op.forward(grey).narrow(1, 1, 2);
+  EXPECT_LT(max_abs_diff(chroma.narrow(2, 10, 3).narrow(3, 10, 3), truth.narrow(2, 10, 3).narrow(3, 10, 3)), 1e-5);
+  EXPECT_GT(chroma.narrow(2, 0, 5).abs().mean().item<double>(), 0.01);  // spread beyond the hints
+}
+
+TEST(Strength, MapsZeroToEpsilonOneToTExactlyOnALogScale) {
+  const cm::model::NoiseRange range;
+  EXPECT_DOUBLE_EQ(sampling::sigma_for_strength(0, range), 0.002);
+  EXPECT_EQ(sampling::sigma_for_strength(1, range), 80.0);
+  EXPECT_NEAR(sampling::sigma_for_strength(0.5, range), std::sqrt(0.002 * 80.0), 1e-9);  // the geometric mean
+  for (double s : {0.1, 0.37, 0.9}) EXPECT_NEAR(sampling::strength_for_sigma(sampling::sigma_for_strength(s, range), range), s, 1e-12);
+  EXPECT_CM_ERROR(sampling::sigma_for_strength(1.2, range), ErrorCode::BadArgument, "strength must lie in 0…100 %");
+}
+
+TEST(WarmStart, OneStepFromAnEstimateMatchesTheClosedForm) {
+  // Inpainting a constant photo v: the estimate is v, x = v + √(σ²−ε²)·z, and the analytic
+  // f gives μ + (x − μ)·k(σ): mean μ + (v − μ)·k, spread √(σ²−ε²)·k inside the hole.
+  const auto f = cm::testing::analytic_model(64);
+  const double v = -0.4, sigma = 0.3, eps = 0.002, k = cm::testing::analytic_gain(sigma);
+  const at::Tensor photo = at::full({1, 3, 64, 64}, v);
+  const at::Tensor hole = box_mask(64, 8, 8, 48, 48);
+  edit::EditSettings s;
+  s.schedule = sampling::karras_schedule(1, sigma);
+  s.warm_start = true;
+  s.keep_in_range = false;
+  const at::Tensor out = edit::inpaint(f, photo, hole, s);
+  const at::Tensor inside = out.masked_select(hole.expand_as(out) > 0);
+  const double mean = cm::testing::kDataMean + (v - cm::testing::kDataMean) * k;
+  EXPECT_NEAR(inside.mean().item<double>(), mean, 0.01);
+  EXPECT_NEAR(inside.std().item<double>(), std::sqrt(sigma * sigma - eps * eps) * k, 0.01);
+  EXPECT_TRUE(at::equal(out.masked_select(hole.expand_as(out) == 0), photo.masked_select(hole.expand_as(out) == 0)));
+  // A cold start at the same σ begins from the zeroed hole instead: its mean is μ − μ·k.
+  s.warm_start = false;
+  const at::Tensor cold = edit::inpaint(f, photo, hole, s).masked_select(hole.expand_as(out) > 0);
+  EXPECT_NEAR(cold.mean().item<double>(), cm::testing::kDataMean * (1 - k), 0.01);
+}
+
+TEST(WarmStart, AllFreshNoiseIsThePublishedLoopAndLessFreshNoiseChangesIt) {
+  const auto f = cm::testing::analytic_model(16);
+  const at::Tensor start = at::zeros({2, 3, 16, 16});
+  const auto noise = [](int draw) { return at::randn({2, 3, 16, 16}, at::make_generator<at::CPUGeneratorImpl>(draw + 7)); };
+  sampling::Schedule schedule = sampling::karras_schedule(3, 80.0);
+  const at::Tensor published = sampling::run_consistency_loop(f, start, schedule, noise);
+  schedule.fresh_noise = 1;
+  EXPECT_TRUE(at::equal(sampling::run_consistency_loop(f, start, schedule, noise), published));
+  schedule.fresh_noise = 0.1;
+  const at::Tensor renoised = sampling::run_consistency_loop(f, start, schedule, noise);
+  EXPECT_GT(max_abs_diff(renoised, published), 1e-3);
+  EXPECT_TRUE(renoised.isfinite().all().item<bool>());
+  schedule.fresh_noise = 0;
+  EXPECT_CM_ERROR(sampling::run_consistency_loop(f, start, schedule, noise), ErrorCode::BadArgument, "fresh noise");
+}
+
+cm::model::ModelCard analytic_card() {
+  cm::model::ModelCard card;
+  card.name = "gaussian";
+  return card;
+}
+
+engine::EditRequest request_for(const engine::EditSpec& spec) {
+  engine::EditRequest r;
+  r.kind = spec.kind;
+  for (const engine::EditSetting& s : spec.settings) s.set(r, s.fallback);
+  const at::Tensor photo = cm::testing::smooth_photo(48, 40);
+  if (spec.image) r.image = spec.kind == edit::EditKind::SuperResolve ? at::avg_pool2d(photo, {4, 4}) : photo;
+  if (spec.mask == engine::Need::Required) r.mask = box_mask(48, 10, 10, 20, 20).narrow(3, 0, 40).contiguous();
+  if (spec.kind == edit::EditKind::Interpolate) r.alphas = {0, 0.5, 1};
+  return r;
+}
+
+TEST(EditRegistry, EveryRegisteredEditRunsOnTheAnalyticModel) {
+  const auto f = cm::testing::analytic_model(32);
+  const cm::model::ModelCard card = analytic_card();
+  ASSERT_EQ(engine::edit_specs().size(), edit::all_edit_kinds().size());
+  for (const engine::EditSpec& spec : engine::edit_specs()) {
+    SCOPED_TRACE(spec.name());
+    EXPECT_EQ(&engine::spec_of(spec.kind), &spec);
+    EXPECT_EQ(engine::find_spec(spec.name()), &spec);
+    engine::EditRequest r = request_for(spec);
+    r.steps = 2;
+    engine::Timings t;
+    std::vector<double> sigmas;
+    const at::Tensor out = engine::execute(f, card, r, {}, t, &sigmas);
+    EXPECT_TRUE(out.isfinite().all().item<bool>());
+    EXPECT_GE(out.min().item<double>(), -1.0);
+    EXPECT_LE(out.max().item<double>(), 1.0);
+    if (spec.has_strength) {  // the default strength sets where the loop starts
+      EXPECT_NEAR(sigmas.front(), sampling::sigma_for_strength(spec.strength), 1e-9);
+      EXPECT_GT(spec.strength, 0.0);
+      EXPECT_LT(spec.strength, 1.0);
+    } else if (spec.kind != edit::EditKind::Denoise) {
+      EXPECT_EQ(sigmas.front(), 80.0);
+    }
+  }
+}
+
+TEST(EditRegistry, ChecksInputsAndSettingsByTheEditsDeclaration) {
+  engine::EditRequest r = request_for(engine::spec_of(edit::EditKind::Inpaint));
+  r.mask = at::Tensor();
+  EXPECT_CM_ERROR(engine::check_request(r), ErrorCode::BadArgument, "inpaint needs a mask");
+  r = request_for(engine::spec_of(edit::EditKind::Colorize));
+  r.mask = at::ones({1, 1, 48, 40});
+  EXPECT_CM_ERROR(engine::check_request(r), ErrorCode::BadArgument, "colorize takes no mask");
+  r = request_for(engine::spec_of(edit::EditKind::SuperResolve));
+  r.scale = 16;
+  EXPECT_CM_ERROR(engine::check_request(r), ErrorCode::BadArgument, "superres --scale must be a whole number in 2…8, got 16");
+  r = request_for(engine::spec_of(edit::EditKind::Generate));
+  r.strength = 0.5;
+  EXPECT_CM_ERROR(engine::check_request(r), ErrorCode::BadArgument, "generate has no strength");
+  r = request_for(engine::spec_of(edit::EditKind::Sketch));
+  r.strength = 1.5;
+  EXPECT_CM_ERROR(engine::check_request(r), ErrorCode::BadArgument, "strength must lie in 0…100 %");
+}
+
+TEST(EditRegistry, FullStrengthWithoutAnEstimateIsAlgorithm4BitForBit) {
+  // Strength 100 % is the published edit: the same result as running Algorithm 4 directly.
+  const auto f = cm::testing::analytic_model(32);
+  engine::EditRequest r = request_for(engine::spec_of(edit::EditKind::Inpaint));
+  r.image = cm::testing::smooth_photo(32, 32);
+  r.mask = box_mask(32, 4, 4, 20, 20);
+  r.strength = 1;
+  r.steps = 2;
+  engine::Timings t;
+  const at::Tensor out = engine::execute(f, analytic_card(), r, {}, t);
+  edit::EditSettings s;
+  s.schedule = sampling::karras_schedule(2, 80.0);
+  EXPECT_TRUE(at::equal(out, edit::inpaint(f, r.image, r.mask, s)));
+  r.strength = 0;  // strength 0 returns the estimate (the fill), up to f at ε
+  const at::Tensor faithful = engine::execute(f, analytic_card(), r, {}, t);
+  EXPECT_LT(max_abs_diff(faithful, edit::fill_holes(r.image, r.mask <= 0)), 1e-3);
+}
+
+}  // namespace
