@@ -1,5 +1,6 @@
 #include "ui/edit_controller.h"
 
+#include "core/engine/edit_registry.h"
 #include "core/engine/engine.h"
 #include "ui/document.h"
 #include "ui/tensor_image.h"
@@ -28,12 +29,14 @@ struct LayerOverride {
 
 namespace {
 
-// The layers an edit reads besides the photo: the mask always (inpaint; sketch and others where
-// painted), the sketch for a sketch, the hints for a colorization. Apply uses them up, Esc drops them.
+// The layers an edit reads besides the photo, as its registry entry declares them: the mask
+// always (where painted), the strokes for an edit of the painting, the hints for one that takes
+// colour hints. Apply uses them up, Esc drops them.
 std::vector<Layer> input_layers(edit::EditKind kind) {
+  const engine::EditSpec& spec = engine::spec_of(kind);
   std::vector<Layer> layers = {Layer::Mask};
-  if (kind == edit::EditKind::Sketch) layers.push_back(Layer::Strokes);
-  if (kind == edit::EditKind::Colorize) layers.push_back(Layer::Hints);
+  if (spec.painting) layers.push_back(Layer::Strokes);
+  if (spec.hints) layers.push_back(Layer::Hints);
   return layers;
 }
 
@@ -206,28 +209,26 @@ std::optional<std::pair<engine::EditRequest, QImage>> build_request(const Docume
   engine::EditRequest r;
   r.kind = p.kind;
   r.steps = steps;
-  r.strength = p.strength;
-  r.sigma = p.sigma_8bit * 2.0 / 255.0;
+  const engine::EditSpec& spec = engine::spec_of(p.kind);
+  if (spec.has_strength) r.strength = p.strength;
+  for (const engine::EditSetting& s : spec.settings) s.set(r, p.settings.value(QString::fromUtf8(s.name), s.fallback));
   r.seed = p.seed;
   r.seed_b = p.seed_b;
   r.blend_seeds = p.blend > 0;
   r.blend = p.blend;
   r.class_label = p.class_label;
-  r.region.grow = p.grow;
-  r.region.feather = p.feather;
-  r.scale = p.scale;
-  using edit::EditKind;
-  QImage source = p.kind == EditKind::Sketch ? painting_of(doc, over) : doc.photo();
-  const bool cropped = p.kind == EditKind::SuperResolve && !p.region.isEmpty();
+  QImage source = spec.painting ? painting_of(doc, over) : doc.photo();
+  const bool cropped = p.kind == edit::EditKind::SuperResolve && !p.region.isEmpty();  // the selection
   if (cropped) source = source.copy(p.region & source.rect());
-  if (p.kind != EditKind::Generate)
-    r.image = p.kind == EditKind::Sketch || cropped ? rgb_tensor(source) : photo_tensor.of(doc.photo());
-  if (p.kind == EditKind::Inpaint || p.kind == EditKind::Sketch) {
+  if (spec.image) r.image = spec.painting || cropped ? rgb_tensor(source) : photo_tensor.of(doc.photo());
+  if (spec.mask != engine::Need::No) {
     r.mask = mask_tensor(layer_of(doc, Layer::Mask, over));
-    if (p.kind == EditKind::Inpaint && r.mask.max().item<float>() == 0) return std::nullopt;  // nothing painted yet
-    if (p.kind == EditKind::Sketch && r.mask.max().item<float>() == 0) r.mask = at::Tensor();
+    if (r.mask.max().item<float>() == 0) {
+      if (spec.mask == engine::Need::Required) return std::nullopt;  // nothing painted yet
+      r.mask = at::Tensor();
+    }
   }
-  if (p.kind == EditKind::Colorize) {
+  if (spec.hints) {
     const QImage hints = layer_of(doc, Layer::Hints, over);
     const at::Tensor where = (alpha_tensor(hints) >= 0.5).to(at::kFloat);
     if (where.max().item<float>() > 0) {
@@ -383,7 +384,9 @@ bool EditController::applyPreview() {
                            .arg(QString::fromUtf8(edit::to_string(p.kind).data()))
                            .arg(p.seed)
                            .arg(n == 1 ? tr("1 step") : tr("%1 steps").arg(n))
-                           .arg(p.kind == edit::EditKind::Sketch ? tr(", strength %1").arg(p.strength) : QString());
+                           .arg(engine::spec_of(p.kind).has_strength
+                                    ? tr(", strength %1 %").arg(qRound(100 * (p.strength < 0 ? engine::spec_of(p.kind).strength : p.strength)))
+                                    : QString());
   if (result.size() != impl_->document->size()) {  // super-resolution or a generated image: a new size
     impl_->document->replaceWithResized(result, what);
     return true;

@@ -8,6 +8,7 @@
 #include "core/edit/edit_kind.h"
 
 #include <QImage>
+#include <QMap>
 #include <QObject>
 #include <QRect>
 #include <QString>
@@ -28,19 +29,18 @@ class Document;
 enum class Layer;
 struct LayerOverride;  // a layer standing in for the document's own (edit_controller.cpp)
 
+// What the editor asks for, besides the document's layers. Only the editor's own knobs live here;
+// an edit's settings and their defaults are the registry's (core/engine/edit_registry.h).
 struct EditParameters {
   cm::edit::EditKind kind = cm::edit::EditKind::Inpaint;
-  int preview_steps = 1;   // while painting
-  int refine_steps = 3;    // when the hand rests
-  double strength = 10.0;  // sketch: σ_start
-  double sigma_8bit = 0;   // denoise: noise in 8-bit levels; 0 = estimate
+  int preview_steps = 1;  // while painting
+  int refine_steps = 3;   // when the hand rests
+  double strength = -1;   // 0…1 (sampling::sigma_for_strength); < 0 = the edit's default
+  QMap<QString, double> settings;  // the edit's settings by their registry names ("grow", "scale"); unset = default
   quint64 seed = 0;
   quint64 seed_b = 1;      // the second variation ...
   double blend = 0;        // ... and how far toward it (0 = seed only, 1 = seed_b only)
   int class_label = -1;    // class-conditional models; −1 = seed mod classes
-  int grow = 2;
-  int feather = 8;
-  int scale = 2;   // super-resolution factor
   QRect region;    // super-resolution: the selection (image pixels); empty = the whole photo
 };
 

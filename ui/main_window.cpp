@@ -10,6 +10,7 @@
 #include "ui/canvas.h"
 #include "ui/document.h"
 #include "ui/edit_controller.h"
+#include "ui/edit_toolbar.h"
 #include "ui/tensor_image.h"
 
 #include <spdlog/spdlog.h>
@@ -117,11 +118,6 @@ QImage compose(const Document& doc, const EditController& controller, bool origi
   painter.drawImage(0, 0, doc.layer(Layer::Hints));
   return view;
 }
-
-const std::pair<edit::EditKind, const char*> kKinds[] = {
-    {edit::EditKind::Inpaint, "Inpaint (mask)"},   {edit::EditKind::Sketch, "Sketch (strokes)"},
-    {edit::EditKind::Colorize, "Colorize (hints)"}, {edit::EditKind::Denoise, "Denoise"},
-    {edit::EditKind::SuperResolve, "Super-resolve (selection)"}, {edit::EditKind::Generate, "Generate (new image)"}};
 
 }  // namespace
 
@@ -645,57 +641,15 @@ void MainWindow::buildToolbar() {
   // The edit and its settings on a row of their own: beside the tools they overflowed a 1280-px
   // screen, and the blend slider, Apply and Discard hid behind the toolbar's ».
   addToolBarBreak();
-  bar = addToolBar(tr("Edit"));
-  bar->setObjectName(QStringLiteral("edit"));
-  kind_box_ = new QComboBox(bar);
-  for (const auto& [kind, name] : kKinds) kind_box_->addItem(tr(name), int(kind));
-  bar->addWidget(new QLabel(tr(" Edit "), bar));
-  bar->addWidget(kind_box_);
-  steps_box_ = new QSpinBox(bar);
-  steps_box_->setRange(1, 40);
-  steps_box_->setValue(3);
-  steps_box_->setToolTip(tr("Evaluations when the hand rests (the live preview uses one)"));
-  scale_box_ = new QComboBox(bar);
-  for (int k : {2, 4, 8}) scale_box_->addItem(QStringLiteral("×%1").arg(k), k);
-  scale_box_->setToolTip(tr("Super-resolution factor"));
-  bar->addWidget(scale_box_);
-  bar->addWidget(new QLabel(tr(" Steps "), bar));
-  bar->addWidget(steps_box_);
-  strength_box_ = new QDoubleSpinBox(bar);
-  strength_box_->setRange(0.002, 80);
-  strength_box_->setDecimals(3);
-  strength_box_->setValue(10);
-  strength_box_->setToolTip(tr("Sketch: noise level the strokes are redrawn from (higher = freer)"));
-  bar->addWidget(new QLabel(tr(" Strength "), bar));
-  bar->addWidget(strength_box_);
-  seed_box_ = new QSpinBox(bar);
-  seed_box_->setRange(0, 1 << 30);
-  bar->addWidget(new QLabel(tr(" Seed "), bar));
-  bar->addWidget(seed_box_);
-  bar->addAction(tr("New variation"), this, [this] { seed_box_->setValue(int(QRandomGenerator::global()->bounded(1 << 30))); })
-      ->setToolTip(tr("Pick a random seed: the same edit with other details"));
-  // Slide between the variation of the seed and that of a second seed (slerp of their noises).
-  blend_slider_ = new QSlider(Qt::Horizontal, bar);
-  blend_slider_->setRange(0, 100);
-  blend_slider_->setFixedWidth(90);
-  blend_slider_->setToolTip(tr("Blend toward the variation of the second seed"));
-  seed_b_box_ = new QSpinBox(bar);
-  seed_b_box_->setRange(0, 1 << 30);
-  seed_b_box_->setValue(1);
-  bar->addWidget(new QLabel(tr(" Blend "), bar));
-  bar->addWidget(blend_slider_);
-  bar->addWidget(new QLabel(tr(" to seed "), bar));
-  bar->addWidget(seed_b_box_);
-  bar->addSeparator();
-  bar->addAction(apply_action_);
-  bar->addAction(discard_action_);
-  connect(kind_box_, &QComboBox::currentIndexChanged, this, [this] { pushParameters(); controller_->requestPreview(); });
-  connect(steps_box_, &QSpinBox::valueChanged, this, [this] { pushParameters(); });
-  connect(scale_box_, &QComboBox::currentIndexChanged, this, [this] { pushParameters(); controller_->requestPreview(); });
-  connect(strength_box_, &QDoubleSpinBox::valueChanged, this, [this] { pushParameters(); controller_->requestPreview(); });
-  connect(seed_box_, &QSpinBox::valueChanged, this, [this] { pushParameters(); controller_->requestPreview(); });
-  connect(seed_b_box_, &QSpinBox::valueChanged, this, [this] { pushParameters(); controller_->requestPreview(); });
-  connect(blend_slider_, &QSlider::valueChanged, this, [this] { pushParameters(); controller_->requestPreview(); });
+  edit_bar_ = new EditToolBar(this);
+  addToolBar(edit_bar_);
+  edit_bar_->addSeparator();
+  edit_bar_->addAction(apply_action_);
+  edit_bar_->addAction(discard_action_);
+  connect(edit_bar_, &EditToolBar::changed, this, [this](bool preview) {
+    pushParameters();
+    if (preview) controller_->requestPreview();
+  });
   pushParameters();
 }
 
@@ -752,8 +706,7 @@ void MainWindow::buildVariationsDock() {
     variation_buttons_.push_back(button);
     connect(button, &QToolButton::clicked, this, [this, i] {
       if (!controller_->adoptVariation(i)) return;
-      const QSignalBlocker quiet(seed_box_);  // the preview is already there: no new request
-      seed_box_->setValue(int(controller_->parameters().seed));
+      edit_bar_->setSeed(int(controller_->parameters().seed));  // the preview is already there: no new request
     });
   }
   dock->setWidget(panel);
@@ -772,19 +725,15 @@ void MainWindow::buildVariationsDock() {
   });
 }
 
-int MainWindow::seed() const { return seed_box_->value(); }
+int MainWindow::seed() const { return edit_bar_->seed(); }
+QSlider* MainWindow::blendSlider() const { return edit_bar_->blendSlider(); }
 
 void MainWindow::pushParameters() {
   EditParameters p = controller_->parameters();
-  p.kind = edit::EditKind(kind_box_->currentData().toInt());
-  p.refine_steps = steps_box_->value();
-  p.strength = strength_box_->value();
-  p.seed = quint64(seed_box_->value());
-  p.scale = scale_box_->currentData().toInt();
-  p.seed_b = quint64(seed_b_box_->value());
-  p.blend = blend_slider_->value() / 100.0;
-  if (grow_box_) p.grow = grow_box_->value();
-  if (feather_box_) p.feather = feather_box_->value();
+  edit_bar_->fill(p);
+  // The editor's visual feather (the CLI's default is none: the mask as painted).
+  if (grow_box_) p.settings["grow"] = grow_box_->value();
+  if (feather_box_) p.settings["feather"] = feather_box_->value();
   p.region = selection_;
   controller_->setParameters(p);
 }
@@ -798,8 +747,7 @@ void MainWindow::setTool(Tool tool) {
                               : tool == Tool::SketchBrush ? edit::EditKind::Sketch
                               : tool == Tool::HintBrush   ? edit::EditKind::Colorize
                                                           : edit::EditKind::SuperResolve;
-  const int index = kind_box_->findData(int(kind));
-  if (index >= 0) kind_box_->setCurrentIndex(index);
+  edit_bar_->setKind(kind);
   updateBrush();
   refreshCanvas();  // the selection shows with the Select tool only
 }

@@ -27,6 +27,8 @@ class QToolButton;
 
 namespace cm::ui {
 
+class EditToolBar;
+
 class Canvas;
 class EditController;
 
@@ -80,7 +82,8 @@ class MainWindow : public QMainWindow {
   QAction* applyAction() const { return apply_action_; }
   QAction* undoAction() const { return undo_action_; }
   QAction* redoAction() const { return redo_action_; }
-  QSlider* blendSlider() const { return blend_slider_; }
+  QSlider* blendSlider() const;
+  EditToolBar* editBar() const { return edit_bar_; }
   QColor foreground() const { return foreground_; }
   const QVector<QToolButton*>& variationButtons() const { return variation_buttons_; }
   int seed() const;
@@ -152,13 +155,7 @@ class MainWindow : public QMainWindow {
   void openAsking(const QString& path);  // File › Open, recent files, drops: ask, open, show a failure
   void showEngineReady();                // "model on device" in the status bar
   QAction* eraser_action_ = nullptr;
-  QComboBox* kind_box_ = nullptr;
-  QSpinBox* steps_box_ = nullptr;
-  QDoubleSpinBox* strength_box_ = nullptr;
-  QSpinBox* seed_box_ = nullptr;
-  QComboBox* scale_box_ = nullptr;
-  QSpinBox* seed_b_box_ = nullptr;
-  QSlider* blend_slider_ = nullptr;
+  EditToolBar* edit_bar_ = nullptr;
   QDoubleSpinBox* diameter_box_ = nullptr;
   QSlider* hardness_slider_ = nullptr;
   QSpinBox* grow_box_ = nullptr;

@@ -95,8 +95,8 @@ class Controller : public ::testing::Test {
     ASSERT_TRUE(loaded.wait(20000)) << (failed.isEmpty() ? "" : failed.first().first().toString().toStdString());
     cm::ui::EditParameters p;
     p.kind = cm::edit::EditKind::Inpaint;
-    p.grow = 1;
-    p.feather = 2;
+    p.settings["grow"] = 1;
+    p.settings["feather"] = 2;
     controller->setParameters(p);
   }
   Document doc;

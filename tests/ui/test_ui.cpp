@@ -7,6 +7,7 @@
 #include "core/imageio/image_file.h"
 #include "ui/document.h"
 #include "ui/edit_controller.h"
+#include "ui/edit_toolbar.h"
 #include "ui/main_window.h"
 
 #include <gtest/gtest.h>
@@ -17,6 +18,7 @@
 #include <QFile>
 #include <QFileInfo>
 #include <QImage>
+#include <QComboBox>
 #include <QLabel>
 #include <QMessageBox>
 #include <QOpenGLContext>
@@ -24,6 +26,7 @@
 #include <QPushButton>
 #include <QSettings>
 #include <QSignalSpy>
+#include <QSpinBox>
 #include <QStatusBar>
 #include <QTemporaryDir>
 #include <QTest>
@@ -221,7 +224,7 @@ TEST_F(Editor, PaintPreviewApplyExportAndUndo) {
   EXPECT_NE(window.document()->photo(), original);
   ASSERT_TRUE(window.exportTo(out)) << window.lastError().toStdString();
   const std::string description = cm::imageio::read_description(out.toStdString());
-  EXPECT_NE(description.find("Apply inpaint (seed 0, 1 step)"), std::string::npos) << description;
+  EXPECT_NE(description.find("Apply inpaint (seed 0, 1 step, strength "), std::string::npos) << description;
   const QImage written(out);
   ASSERT_EQ(written.size(), photo.size());
   // Beyond the stroke, its brush, grow and feather (default 2 + 2·8), every pixel is the input's.
@@ -417,6 +420,29 @@ TEST_F(Editor, LongWorkShowsProgressAndACancel) {
   EXPECT_FALSE(window.cancelButton()->isVisible());
 }
 
+// One Strength control follows the current edit: each edit starts at its registry default, keeps
+// what the user chose for it, shows the σ it means, and is off for edits that have none.
+TEST(MainWindow, TheStrengthControlFollowsTheCurrentEdit) {
+  REQUIRE_GL();
+  cm::ui::MainWindow window;
+  cm::ui::EditToolBar* bar = window.editBar();
+  QSpinBox* strength = bar->strengthBox();
+  bar->setKind(cm::edit::EditKind::Inpaint);
+  const int inpaint_default = strength->value();
+  EXPECT_GT(inpaint_default, 0);
+  EXPECT_LT(inpaint_default, 100);
+  EXPECT_TRUE(strength->toolTip().contains(QStringLiteral("σ = "))) << strength->toolTip().toStdString();
+  strength->setValue(inpaint_default + 7);
+  EXPECT_NEAR(window.controller()->parameters().strength, (inpaint_default + 7) / 100.0, 1e-9);
+  bar->setKind(cm::edit::EditKind::Denoise);
+  EXPECT_FALSE(strength->isEnabled());
+  bar->setKind(cm::edit::EditKind::SuperResolve);
+  EXPECT_TRUE(strength->isEnabled());
+  EXPECT_NE(strength->value(), inpaint_default + 7);
+  bar->setKind(cm::edit::EditKind::Inpaint);
+  EXPECT_EQ(strength->value(), inpaint_default + 7);  // remembered per edit
+}
+
 // At 1280 px wide every toolbar control is on screen: none behind a toolbar's » extension.
 TEST(MainWindow, EveryToolbarControlFitsA1280PixelWideWindow) {
   REQUIRE_GL();
@@ -559,6 +585,9 @@ TEST_F(Editor, SuperResolvingASelectionResizesTheDocumentUndoably) {
   const QImage photo = openPhoto(64, 48, [](int x, int y) { return QColor(3 * x, 4 * y, 128); });
   const QImage original = window.document()->photo().copy();
   window.setTool(cm::ui::Tool::Select);
+  QComboBox* scale = window.editBar()->scaleBox();
+  EXPECT_TRUE(scale->isEnabled());  // Select chooses super-resolution, whose factor this is
+  scale->setCurrentIndex(scale->findData(2));
 
   QSignalSpy ready(window.controller(), &cm::ui::EditController::previewReady);
   cm::ui::Canvas* canvas = window.canvas();

@@ -1,0 +1,131 @@
+#include "ui/edit_toolbar.h"
+
+#include "core/engine/edit_registry.h"
+#include "core/sampling/schedule.h"
+
+#include <QComboBox>
+#include <QLabel>
+#include <QRandomGenerator>
+#include <QSignalBlocker>
+#include <QSlider>
+#include <QSpinBox>
+
+namespace cm::ui {
+namespace {
+
+// The edits the editor offers, in the picker's order (interpolation is the Blend slider here).
+const edit::EditKind kEditorEdits[] = {edit::EditKind::Inpaint, edit::EditKind::Sketch, edit::EditKind::Colorize,
+                                       edit::EditKind::Denoise, edit::EditKind::SuperResolve, edit::EditKind::Generate};
+
+}  // namespace
+
+EditToolBar::EditToolBar(QWidget* parent) : QToolBar(tr("Edit"), parent) {
+  setObjectName(QStringLiteral("edit"));
+  kind_box_ = new QComboBox(this);
+  for (edit::EditKind kind : kEditorEdits) {
+    const engine::EditSpec& spec = engine::spec_of(kind);
+    kind_box_->addItem(tr(spec.label), int(kind));
+    kind_box_->setItemData(kind_box_->count() - 1, tr(spec.summary), Qt::ToolTipRole);
+    strength_percent_[int(kind)] = qRound(100 * spec.strength);
+  }
+  addWidget(new QLabel(tr(" Edit "), this));
+  addWidget(kind_box_);
+  scale_box_ = new QComboBox(this);
+  for (int k : {2, 4, 8}) scale_box_->addItem(QStringLiteral("×%1").arg(k), k);
+  scale_box_->setCurrentIndex(scale_box_->findData(4));
+  scale_box_->setToolTip(tr("Super-resolution factor"));
+  addWidget(scale_box_);
+  steps_box_ = new QSpinBox(this);
+  steps_box_->setRange(1, 40);
+  steps_box_->setValue(3);
+  steps_box_->setToolTip(tr("Evaluations when the hand rests (the live preview uses one)"));
+  addWidget(new QLabel(tr(" Steps "), this));
+  addWidget(steps_box_);
+  strength_box_ = new QSpinBox(this);
+  strength_box_->setRange(0, 100);
+  strength_box_->setSuffix(QStringLiteral(" %"));
+  addWidget(new QLabel(tr(" Strength "), this));
+  addWidget(strength_box_);
+  seed_box_ = new QSpinBox(this);
+  seed_box_->setRange(0, 1 << 30);
+  addWidget(new QLabel(tr(" Seed "), this));
+  addWidget(seed_box_);
+  addAction(tr("New variation"), this, [this] { seed_box_->setValue(int(QRandomGenerator::global()->bounded(1 << 30))); })
+      ->setToolTip(tr("Pick a random seed: the same edit with other details"));
+  // Slide between the variation of the seed and that of a second seed (slerp of their noises).
+  blend_slider_ = new QSlider(Qt::Horizontal, this);
+  blend_slider_->setRange(0, 100);
+  blend_slider_->setFixedWidth(90);
+  blend_slider_->setToolTip(tr("Blend toward the variation of the second seed"));
+  seed_b_box_ = new QSpinBox(this);
+  seed_b_box_->setRange(0, 1 << 30);
+  seed_b_box_->setValue(1);
+  addWidget(new QLabel(tr(" Blend "), this));
+  addWidget(blend_slider_);
+  addWidget(new QLabel(tr(" to seed "), this));
+  addWidget(seed_b_box_);
+  showKind();
+
+  const auto preview = [this] { Q_EMIT changed(true); };
+  connect(kind_box_, &QComboBox::currentIndexChanged, this, [this] {
+    showKind();
+    Q_EMIT changed(true);
+  });
+  connect(steps_box_, &QSpinBox::valueChanged, this, [this] { Q_EMIT changed(false); });
+  connect(scale_box_, &QComboBox::currentIndexChanged, this, preview);
+  connect(strength_box_, &QSpinBox::valueChanged, this, [this](int percent) {
+    strength_percent_[int(kind())] = percent;
+    showKind();  // the tooltip's σ
+    Q_EMIT changed(true);
+  });
+  connect(seed_box_, &QSpinBox::valueChanged, this, preview);
+  connect(seed_b_box_, &QSpinBox::valueChanged, this, preview);
+  connect(blend_slider_, &QSlider::valueChanged, this, preview);
+}
+
+void EditToolBar::showKind() {
+  const engine::EditSpec& spec = engine::spec_of(kind());
+  scale_box_->setEnabled(kind() == edit::EditKind::SuperResolve);  // shown always: the toolbar keeps its place
+  const QSignalBlocker quiet(strength_box_);
+  strength_box_->setEnabled(spec.has_strength);
+  if (!spec.has_strength) {
+    strength_box_->setValue(100);
+    strength_box_->setToolTip(kind() == edit::EditKind::Denoise ? tr("Denoising reads the noise level from the photo")
+                                                                 : tr("This edit always starts from pure noise"));
+    return;
+  }
+  const int percent = strength_percent_.value(int(kind()), qRound(100 * spec.strength));
+  strength_box_->setValue(percent);
+  strength_box_->setToolTip(
+      tr("How far the edit may move from its start (%1): 0 % keeps it, 100 % starts from pure noise.\n"
+         "Now noise level σ = %2 (default %3 %).")
+          .arg(tr(spec.estimate))
+          .arg(sampling::sigma_for_strength(percent / 100.0), 0, 'g', 3)
+          .arg(qRound(100 * spec.strength)));
+}
+
+void EditToolBar::fill(EditParameters& p) const {
+  p.kind = kind();
+  p.refine_steps = steps_box_->value();
+  p.strength = engine::spec_of(p.kind).has_strength ? strength_box_->value() / 100.0 : -1;
+  p.settings["scale"] = scale_box_->currentData().toInt();
+  p.seed = quint64(seed_box_->value());
+  p.seed_b = quint64(seed_b_box_->value());
+  p.blend = blend_slider_->value() / 100.0;
+}
+
+edit::EditKind EditToolBar::kind() const { return edit::EditKind(kind_box_->currentData().toInt()); }
+
+void EditToolBar::setKind(edit::EditKind kind) {
+  const int index = kind_box_->findData(int(kind));
+  if (index >= 0) kind_box_->setCurrentIndex(index);
+}
+
+int EditToolBar::seed() const { return seed_box_->value(); }
+
+void EditToolBar::setSeed(int seed) {
+  const QSignalBlocker quiet(seed_box_);
+  seed_box_->setValue(seed);
+}
+
+}  // namespace cm::ui
