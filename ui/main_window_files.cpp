@@ -1,0 +1,369 @@
+// MainWindow's files: open (asking before losing work), drag and drop, recent files, export, autosave.
+#include "ui/main_window.h"
+
+#include "cmedit/build_config.h"
+#include "core/base/build_info.h"
+#include "core/base/error.h"
+#include "core/base/log.h"
+#include "core/engine/device.h"
+#include "core/imageio/image_file.h"
+#include "core/model/model_loader.h"
+#include "ui/canvas.h"
+#include "ui/document.h"
+#include "ui/edit_controller.h"
+#include "ui/edit_toolbar.h"
+#include "ui/tensor_image.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+
+#include <QAction>
+#include <QActionGroup>
+#include <QColorDialog>
+#include <QCloseEvent>
+#include <QComboBox>
+#include <QDateTime>
+#include <QDir>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSaveFile>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QKeyEvent>
+#include <QMimeData>
+#include <QFormLayout>
+#include <QInputDialog>
+#include <QGridLayout>
+#include <QIcon>
+#include <QPixmap>
+#include <QSettings>
+#include <QToolButton>
+#include <QSignalBlocker>
+#include <QSlider>
+#include <QDesktopServices>
+#include <QTimer>
+#include <QUrl>
+#include <QDockWidget>
+#include <QDoubleSpinBox>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QImage>
+#include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QPainter>
+#include <QPushButton>
+#include <QRandomGenerator>
+#include <QSpinBox>
+#include <QStatusBar>
+#include <QToolBar>
+#include <QUndoStack>
+#include <QUndoView>
+
+namespace cm::ui {
+namespace {
+
+bool is_grey(const QImage& photo) {
+  const QImage rgb = photo.convertToFormat(QImage::Format_RGB32);
+  for (int y = 0; y < rgb.height(); ++y) {
+    const QRgb* row = reinterpret_cast<const QRgb*>(rgb.constScanLine(y));
+    for (int x = 0; x < rgb.width(); ++x)
+      if (qRed(row[x]) != qGreen(row[x]) || qGreen(row[x]) != qBlue(row[x])) return false;
+  }
+  return !rgb.isNull();
+}
+
+// The brush colours as a toolbar icon: the current one over the second (X swaps them).
+QString describe(const imageio::Image& image) {
+  return QStringLiteral("%1 × %2, %3-bit %4%5")
+      .arg(image.width())
+      .arg(image.height())
+      .arg(image.bit_depth)
+      .arg(image.grayscale ? QStringLiteral("gray") : QStringLiteral("RGB"))
+      .arg(image.alpha.defined() ? QStringLiteral(" + alpha") : QString());
+}
+
+// What the canvas shows: the preview (or the photo), the mask tinted red, the sketch and the hints;
+// only the photo while the user compares.
+}  // namespace
+
+bool MainWindow::confirmLosingChanges() {
+  if (document_->isEmpty() || document_->undoStack()->isClean()) return true;
+  const QString question = tr("%1 has changes that are not exported. Export them first?").arg(QFileInfo(current_path_).fileName());
+  const QMessageBox::StandardButton answer =
+      unsaved_prompt_ ? unsaved_prompt_(question)
+                      : QMessageBox::question(this, tr("Unsaved changes"), question,
+                                              QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
+  if (answer == QMessageBox::Discard) return true;
+  if (answer == QMessageBox::Save) {
+    chooseAndExport();
+    return document_->undoStack()->isClean();  // false when the export was cancelled or failed
+  }
+  return false;
+}
+
+void MainWindow::warn(const QString& title, const QString& text) {
+  if (warning_sink_) warning_sink_(title, text);
+  else QMessageBox::warning(this, title, text);
+}
+
+bool MainWindow::openFromCommandLine(const QString& path) {
+  if (openImage(path)) return true;
+  // After the window is up, so the dialog has a parent to sit on.
+  QTimer::singleShot(0, this, [this, error = last_error_] { warn(tr("Cannot open photo"), error); });
+  return false;
+}
+
+void MainWindow::openAsking(const QString& path) {
+  if (confirmLosingChanges() && !openImage(path)) warn(tr("Cannot open photo"), last_error_);
+}
+
+void MainWindow::showEngineReady() {
+  const EngineStatus status = controller_->status();
+  if (!status.model.isEmpty()) engine_info_->setText(tr("%1 on %2").arg(status.model, status.device));
+}
+
+bool MainWindow::requestOpen(const QString& path) {
+  if (!confirmLosingChanges()) {
+    last_error_ = tr("kept %1: its changes are not exported").arg(QFileInfo(current_path_).fileName());
+    statusBar()->showMessage(last_error_, 5000);
+    return false;
+  }
+  return openImage(path);
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+  if (!confirmLosingChanges()) {
+    event->ignore();
+    return;
+  }
+  discardAutosave();  // closed on purpose: nothing to offer back
+  QSettings settings;
+  settings.setValue(QStringLiteral("window/geometry"), saveGeometry());
+  settings.setValue(QStringLiteral("brush/diameter"), brush_diameter_);
+  event->accept();
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
+  if (event->mimeData()->hasUrls()) event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* event) {
+  for (const QUrl& url : event->mimeData()->urls())
+    if (url.isLocalFile()) {
+      openAsking(url.toLocalFile());
+      return;
+    }
+}
+
+QString MainWindow::autosaveFolder() {
+  return QString::fromStdString((cm::user_state_dir() / "autosave").string());
+}
+
+bool MainWindow::autosaveNow() {
+  if (document_->isEmpty() || document_->undoStack()->isClean() || document_->revision() == autosaved_revision_) return false;
+  QDir dir(autosaveFolder());
+  if (!dir.mkpath(QStringLiteral("."))) return false;
+  try {
+    dir.remove(QStringLiteral("session.json"));  // written last: its presence means the set is whole
+    imageio::Image photo;
+    photo.rgb = rgb_tensor(document_->photo());
+    photo.alpha = alpha_tensor(document_->photo());
+    imageio::SaveOptions sixteen;
+    sixteen.bit_depth = 16;
+    imageio::save_image(dir.filePath(QStringLiteral("photo.png")).toStdString(), photo, sixteen);
+    for (const auto& [layer, name] : {std::pair{Layer::Mask, "mask.png"}, {Layer::Strokes, "sketch.png"}, {Layer::Hints, "hints.png"}})
+      if (!document_->layer(layer).save(dir.filePath(QLatin1String(name)))) return false;
+    QJsonObject session{{QStringLiteral("path"), current_path_},
+                        {QStringLiteral("bit_depth"), document_->bitDepth()},
+                        {QStringLiteral("alpha"), has_alpha_},
+                        {QStringLiteral("saved"), QDateTime::currentDateTime().toString(Qt::ISODate)}};
+    QSaveFile file(dir.filePath(QStringLiteral("session.json")));
+    if (!file.open(QIODevice::WriteOnly)) return false;
+    file.write(QJsonDocument(session).toJson());
+    if (!file.commit()) return false;
+    autosaved_revision_ = document_->revision();
+    return true;
+  } catch (const std::exception& e) {
+    spdlog::warn("autosave failed: {}", e.what());
+    return false;
+  }
+}
+
+void MainWindow::setAutosaveDelay(int ms) { autosave_soon_->setInterval(ms); }
+
+bool MainWindow::autosaveIsCurrent() const { return autosaved_revision_ == document_->revision(); }
+
+bool MainWindow::hasAutosave() const { return QFileInfo::exists(QDir(autosaveFolder()).filePath(QStringLiteral("session.json"))); }
+
+bool MainWindow::restoreAutosave() {
+  const QDir dir(autosaveFolder());
+  QFile file(dir.filePath(QStringLiteral("session.json")));
+  if (!file.open(QIODevice::ReadOnly)) return false;
+  const QJsonObject session = QJsonDocument::fromJson(file.readAll()).object();
+  try {
+    const imageio::Image photo = imageio::load_image(dir.filePath(QStringLiteral("photo.png")).toStdString());
+    document_->reset(rgba64_image(photo.rgb, photo.alpha), session.value(QStringLiteral("bit_depth")).toInt(8),
+                     session.value(QStringLiteral("path")).toString());
+    for (const auto& [layer, name] : {std::pair{Layer::Mask, "mask.png"}, {Layer::Strokes, "sketch.png"}, {Layer::Hints, "hints.png"}}) {
+      const QImage pixels(dir.filePath(QLatin1String(name)));
+      if (pixels.size() == document_->size()) document_->writePixels(layer, pixels, QPoint(0, 0));
+    }
+  } catch (const std::exception& e) {
+    last_error_ = QString::fromStdString(e.what());
+    return false;
+  }
+  has_alpha_ = session.value(QStringLiteral("alpha")).toBool();
+  current_path_ = session.value(QStringLiteral("path")).toString();
+  setWindowTitle(QFileInfo(current_path_).fileName() + tr("[*] (restored) — cmedit"));
+  document_->undoStack()->resetClean();  // restored work is not exported yet
+  statusBar()->showMessage(tr("Restored the autosaved document"), 5000);
+  return true;
+}
+
+void MainWindow::discardAutosave() {
+  QDir(autosaveFolder()).removeRecursively();
+  autosaved_revision_ = 0;
+}
+
+void MainWindow::offerAutosave() {
+  if (!hasAutosave()) return;
+  const auto answer = QMessageBox::question(this, tr("Restore unsaved work?"),
+                                            tr("cmedit did not close normally last time. Restore the document it was editing?"),
+                                            QMessageBox::Yes | QMessageBox::No);
+  if (answer == QMessageBox::Yes && !restoreAutosave()) warn(tr("Cannot restore"), last_error_);
+  if (answer == QMessageBox::No) discardAutosave();
+}
+
+void MainWindow::rememberRecent(const QString& path) {
+  QSettings settings;
+  QStringList recent = settings.value(QStringLiteral("files/recent")).toStringList();
+  recent.removeAll(path);
+  recent.prepend(path);
+  while (recent.size() > 8) recent.removeLast();
+  settings.setValue(QStringLiteral("files/recent"), recent);
+  settings.setValue(QStringLiteral("files/last_folder"), QFileInfo(path).absolutePath());
+  rebuildRecentMenu();
+}
+
+void MainWindow::rebuildRecentMenu() {
+  if (!recent_menu_) return;
+  recent_menu_->clear();
+  const QStringList recent = QSettings().value(QStringLiteral("files/recent")).toStringList();
+  for (const QString& path : recent)
+    recent_menu_->addAction(QFileInfo(path).fileName(), this, [this, path] {
+      openAsking(path);
+    })->setToolTip(path);
+  recent_menu_->setEnabled(!recent.isEmpty());
+}
+
+MainWindow::~MainWindow() = default;
+
+bool MainWindow::openImage(const QString& path) {
+  try {
+    const imageio::Image image = imageio::load_image(path.toStdString());
+    document_->reset(rgba64_image(image.rgb, image.alpha), image.bit_depth, path);
+    has_alpha_ = image.alpha.defined();
+    current_path_ = path;
+    last_error_.clear();
+    setWindowTitle(QFileInfo(path).fileName() + QStringLiteral("[*] — cmedit"));  // [*]: unexported changes
+    setWindowModified(false);
+    image_info_->setText(describe(image));
+    statusBar()->showMessage(tr("Opened %1").arg(path), 5000);
+    if (is_grey(document_->photo())) {  // what a grey photo is most likely opened for
+      setTool(Tool::HintBrush);
+      statusBar()->showMessage(tr("A grey photo: Colorize is chosen. Paint colour hints where you know the colour, or apply as it is."), 8000);
+    }
+    rememberRecent(QFileInfo(path).absoluteFilePath());
+    spdlog::info("opened {} ({})", path.toStdString(), describe(image).toStdString());
+    return true;
+  } catch (const Error& e) {
+    last_error_ = QString::fromStdString(e.what());
+  } catch (const std::exception& e) {  // anything else (out of memory, …) is still only a failed open
+    last_error_ = tr("cannot open %1: %2").arg(path, QString::fromStdString(e.what()));
+  }
+  spdlog::warn("{}", last_error_.toStdString());
+  statusBar()->showMessage(last_error_);
+  return false;
+}
+
+void MainWindow::loadModel(const QString& path) {
+  engine_info_->setText(tr("loading %1…").arg(QFileInfo(path).fileName()));
+  controller_->loadModel(path);
+}
+
+bool MainWindow::exportTo(const QString& path, int jpeg_quality, int bit_depth) {
+  if (document_->isEmpty()) {
+    last_error_ = tr("nothing to export: open a photo first");
+    return false;
+  }
+  try {
+    imageio::Image out;
+    out.rgb = rgb_tensor(document_->photo());
+    if (has_alpha_) out.alpha = alpha_tensor(document_->photo());
+    imageio::SaveOptions options;
+    options.bit_depth = bit_depth > 0 ? bit_depth : document_->bitDepth();
+    options.jpeg_quality = jpeg_quality;
+    QStringList history;  // what was done, for the file's metadata
+    const QUndoStack* stack = document_->undoStack();
+    for (int i = 0; i < stack->index(); ++i) history << stack->text(i);
+    options.description = QStringLiteral("cmedit %1: %2").arg(QStringLiteral(CMEDIT_VERSION), history.join(QStringLiteral("; "))).toStdString();
+    imageio::save_image(path.toStdString(), out, options);
+    document_->undoStack()->setClean();  // what is on disk now matches the document
+    discardAutosave();
+    statusBar()->showMessage(tr("Exported %1").arg(path), 5000);
+    return true;
+  } catch (const std::exception& e) {
+    last_error_ = QString::fromStdString(e.what());
+    statusBar()->showMessage(last_error_);
+    return false;
+  }
+}
+
+void MainWindow::chooseAndOpenImage() {
+  const QString path = QFileDialog::getOpenFileName(
+      this, tr("Open photo"), QSettings().value(QStringLiteral("files/last_folder")).toString(),
+      tr("Images (*.png *.jpg *.jpeg *.tif *.tiff *.webp *.bmp);;All files (*)"));
+  if (!path.isEmpty()) openAsking(path);
+}
+
+void MainWindow::chooseAndLoadModel() {
+  const QString path = QFileDialog::getOpenFileName(this, tr("Open model"), QString(),
+                                                    tr("Models (model.json *.safetensors *.pt);;All files (*)"));
+  if (path.isEmpty()) return;
+  QSettings().setValue(QStringLiteral("model/path"), path);
+  loadModel(path);
+}
+
+void MainWindow::chooseAndExport() {
+  // QFileDialog asks before replacing an existing file.
+  // Suggests NAME-edited.EXT beside the photo: never the photo itself, never a blank name.
+  const QFileInfo photo(current_path_);
+  const QString suggestion = photo.absoluteDir().filePath(photo.completeBaseName() + QStringLiteral("-edited.") +
+                                                          (photo.suffix().isEmpty() ? QStringLiteral("png") : photo.suffix()));
+  const QString path = QFileDialog::getSaveFileName(
+      this, tr("Export"), suggestion,
+      tr("PNG (*.png);;JPEG (*.jpg *.jpeg);;TIFF (*.tif *.tiff);;WebP (*.webp)"));
+  if (path.isEmpty()) return;
+  int quality = 95;
+  const QString suffix = QFileInfo(path).suffix().toLower();
+  if (suffix == QLatin1String("jpg") || suffix == QLatin1String("jpeg")) {
+    bool ok = false;
+    quality = QInputDialog::getInt(this, tr("JPEG quality"), tr("Quality (1–100):"), 95, 1, 100, 1, &ok);
+    if (!ok) return;
+  }
+  int depth = 0;  // the photo's own
+  if (suffix == QLatin1String("png") || suffix == QLatin1String("tif") || suffix == QLatin1String("tiff")) {
+    // Edits are computed in float: 16 bits keep their gradients even from an 8-bit photo.
+    const QStringList depths = {tr("8 bits per channel"), tr("16 bits per channel")};
+    bool ok = false;
+    const QString choice = QInputDialog::getItem(this, tr("Bit depth"), tr("Export with:"), depths,
+                                                 document_->bitDepth() > 8 ? 1 : 0, false, &ok);
+    if (!ok) return;
+    depth = choice == depths[1] ? 16 : 8;
+  }
+  if (!exportTo(path, quality, depth)) warn(tr("Cannot export"), last_error_);
+}
+
+}  // namespace cm::ui

@@ -1,0 +1,189 @@
+// MainWindow's toolbars and docks: tools, brush and mask, variations.
+#include "ui/main_window.h"
+
+#include "cmedit/build_config.h"
+#include "core/base/build_info.h"
+#include "core/base/error.h"
+#include "core/base/log.h"
+#include "core/engine/device.h"
+#include "core/imageio/image_file.h"
+#include "core/model/model_loader.h"
+#include "ui/canvas.h"
+#include "ui/document.h"
+#include "ui/edit_controller.h"
+#include "ui/edit_toolbar.h"
+#include "ui/tensor_image.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+
+#include <QAction>
+#include <QActionGroup>
+#include <QColorDialog>
+#include <QCloseEvent>
+#include <QComboBox>
+#include <QDateTime>
+#include <QDir>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSaveFile>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QKeyEvent>
+#include <QMimeData>
+#include <QFormLayout>
+#include <QInputDialog>
+#include <QGridLayout>
+#include <QIcon>
+#include <QPixmap>
+#include <QSettings>
+#include <QToolButton>
+#include <QSignalBlocker>
+#include <QSlider>
+#include <QDesktopServices>
+#include <QTimer>
+#include <QUrl>
+#include <QDockWidget>
+#include <QDoubleSpinBox>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QImage>
+#include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QPainter>
+#include <QPushButton>
+#include <QRandomGenerator>
+#include <QSpinBox>
+#include <QStatusBar>
+#include <QToolBar>
+#include <QUndoStack>
+#include <QUndoView>
+
+namespace cm::ui {
+void MainWindow::buildToolbar() {
+  QToolBar* bar = addToolBar(tr("Tools"));
+  bar->setObjectName(QStringLiteral("tools"));
+  auto* tools = new QActionGroup(this);
+  const auto addTool = [&](const QString& name, QKeySequence key, Tool tool) {
+    QAction* a = bar->addAction(name, this, [this, tool] { setTool(tool); });
+    a->setCheckable(true);
+    a->setShortcut(key);
+    a->setChecked(tool == tool_);
+    tools->addAction(a);
+    tool_actions_[int(tool)] = a;
+  };
+  addTool(tr("Mask brush"), QKeySequence(Qt::Key_B), Tool::MaskBrush);
+  addTool(tr("Sketch brush"), QKeySequence(Qt::Key_S), Tool::SketchBrush);
+  addTool(tr("Hint brush"), QKeySequence(Qt::Key_H), Tool::HintBrush);
+  addTool(tr("Select"), QKeySequence(Qt::Key_M), Tool::Select);
+  eraser_action_ = bar->addAction(tr("Eraser"));
+  eraser_action_->setCheckable(true);
+  eraser_action_->setShortcut(QKeySequence(Qt::Key_E));
+  QAction* smaller = new QAction(this), *larger = new QAction(this), *swap = new QAction(this);
+  smaller->setShortcut(QKeySequence(Qt::Key_BracketLeft));
+  larger->setShortcut(QKeySequence(Qt::Key_BracketRight));
+  swap->setShortcut(QKeySequence(Qt::Key_X));
+  addActions({smaller, larger, swap});
+  connect(smaller, &QAction::triggered, this, [this] { brush_diameter_ = std::max(1.0, brush_diameter_ / 1.25); updateBrush(); });
+  connect(larger, &QAction::triggered, this, [this] { brush_diameter_ = std::min(2000.0, brush_diameter_ * 1.25); updateBrush(); });
+  connect(swap, &QAction::triggered, this, [this] { std::swap(foreground_, background_); updateBrush(); });
+  connect(eraser_action_, &QAction::toggled, this, [this] { updateBrush(); });
+  colour_action_ = bar->addAction(tr("Colour…"), this, [this] {
+    const QColor c = QColorDialog::getColor(foreground_, this, tr("Brush colour"));
+    if (c.isValid()) foreground_ = c;
+    updateBrush();
+  });
+  colour_action_->setToolTip(tr("Colour of the sketch and hint brushes (X swaps it with the second colour)"));
+  if (auto* button = qobject_cast<QToolButton*>(bar->widgetForAction(colour_action_)))
+    button->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);  // the swatch and its name
+
+  // The edit and its settings on a row of their own: beside the tools they overflowed a 1280-px
+  // screen, and the blend slider, Apply and Discard hid behind the toolbar's ».
+  addToolBarBreak();
+  edit_bar_ = new EditToolBar(this);
+  addToolBar(edit_bar_);
+  edit_bar_->addSeparator();
+  edit_bar_->addAction(apply_action_);
+  edit_bar_->addAction(discard_action_);
+  connect(edit_bar_, &EditToolBar::changed, this, [this](bool preview) {
+    pushParameters();
+    if (preview) controller_->requestPreview();
+  });
+  pushParameters();
+}
+
+void MainWindow::buildBrushDock() {
+  auto* dock = new QDockWidget(tr("Brush and mask"), this);
+  dock->setObjectName(QStringLiteral("brush"));
+  auto* panel = new QWidget(dock);
+  auto* form = new QFormLayout(panel);
+  diameter_box_ = new QDoubleSpinBox(panel);
+  diameter_box_->setRange(1, 2000);
+  diameter_box_->setDecimals(1);  // [ and ] scale by 1.25: a tenth of a pixel is detail enough
+  diameter_box_->setSuffix(tr(" px"));
+  hardness_slider_ = new QSlider(Qt::Horizontal, panel);
+  hardness_slider_->setRange(0, 100);
+  hardness_slider_->setValue(80);
+  grow_box_ = new QSpinBox(panel);
+  grow_box_->setRange(0, 200);
+  grow_box_->setValue(2);
+  grow_box_->setSuffix(tr(" px"));
+  grow_box_->setToolTip(tr("Regenerate this many pixels beyond the mask too"));
+  feather_box_ = new QSpinBox(panel);
+  feather_box_->setRange(0, 200);
+  feather_box_->setValue(8);
+  feather_box_->setSuffix(tr(" px"));
+  feather_box_->setToolTip(tr("Fade the edit into the photo over twice this many pixels"));
+  form->addRow(tr("Size ( [ ] )"), diameter_box_);
+  form->addRow(tr("Hardness"), hardness_slider_);
+  form->addRow(tr("Grow mask"), grow_box_);
+  form->addRow(tr("Feather"), feather_box_);
+  dock->setWidget(panel);
+  addDockWidget(Qt::RightDockWidgetArea, dock);
+  connect(diameter_box_, &QDoubleSpinBox::valueChanged, this, [this](double d) {
+    if (std::abs(d - brush_diameter_) > 1e-9) setBrushDiameter(d);
+  });
+  connect(grow_box_, &QSpinBox::valueChanged, this, [this] { pushParameters(); controller_->requestPreview(); });
+  connect(feather_box_, &QSpinBox::valueChanged, this, [this] { pushParameters(); controller_->requestPreview(); });
+}
+
+void MainWindow::buildVariationsDock() {
+  constexpr int kCount = 4;
+  auto* dock = new QDockWidget(tr("Variations"), this);
+  dock->setObjectName(QStringLiteral("variations"));
+  auto* panel = new QWidget(dock);
+  auto* layout = new QGridLayout(panel);
+  auto* show = new QPushButton(tr("Show %1 variations").arg(kCount), panel);
+  show->setToolTip(tr("The current edit with the next %1 seeds; click one to keep it").arg(kCount));
+  layout->addWidget(show, 0, 0, 1, 2);
+  for (int i = 0; i < kCount; ++i) {
+    auto* button = new QToolButton(panel);
+    button->setIconSize(QSize(96, 96));
+    button->setMinimumSize(104, 104);
+    button->setEnabled(false);
+    layout->addWidget(button, 1 + i / 2, i % 2);
+    variation_buttons_.push_back(button);
+    connect(button, &QToolButton::clicked, this, [this, i] {
+      if (!controller_->adoptVariation(i)) return;
+      edit_bar_->setSeed(int(controller_->parameters().seed));  // the preview is already there: no new request
+    });
+  }
+  dock->setWidget(panel);
+  addDockWidget(Qt::RightDockWidgetArea, dock);
+  connect(show, &QPushButton::clicked, this, [this] { controller_->requestVariations(int(variation_buttons_.size())); });
+  connect(controller_, &EditController::variationsReady, this, [this] {
+    const QVector<QImage>& images = controller_->variations();
+    for (int i = 0; i < variation_buttons_.size(); ++i) {
+      const bool have = i < images.size();
+      variation_buttons_[i]->setEnabled(have);
+      variation_buttons_[i]->setIcon(have ? QIcon(QPixmap::fromImage(images[i].convertToFormat(QImage::Format_RGBA8888)
+                                                                        .scaled(96, 96, Qt::KeepAspectRatio, Qt::SmoothTransformation)))
+                                          : QIcon());
+      variation_buttons_[i]->setToolTip(have ? tr("seed %1").arg(controller_->variationSeeds()[i]) : QString());
+    }
+  });
+}
+
+}  // namespace cm::ui
