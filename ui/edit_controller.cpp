@@ -287,6 +287,9 @@ void EditController::request_preview(bool refine, const LayerOverride* over) {
   if (!built) return;
   auto& [r, source] = *built;
   r.preview = true;
+  // The live preview is a draft (on the CPU at the model's size, to keep up with the brush); the
+  // refined preview, which Apply commits, uses the edit's own work size.
+  r.draft = !refine;
   const quint64 revision = impl_->document->revision();
   const int steps = r.steps;
   submit(std::move(r), [this, revision, steps](const QVector<QImage>& images, const QString& error, double ms) {

@@ -178,7 +178,7 @@ at::Tensor sketch(const model::ConsistencyFunction& f, const at::Tensor& paintin
   const int64_t height = painting.size(2), width = painting.size(3);
   if (!mask.defined()) {  // redraw everything: the weights are 1 on the whole picture
     const at::Tensor ones = at::ones({1, 1, height, width}, painting.options().dtype(at::kFloat));
-    return edit_in_window(f, painting, ones, Box{0, 0, height, width}, RegionOptions{0, 0, 0.0, 0, 0},
+    return edit_in_window(f, painting, ones, Box{0, 0, height, width}, RegionOptions{0, 0, 0.0, o.max_work_size, 0},
                           [&](const at::Tensor& image, const at::Tensor&, int64_t, int64_t) {
                             return edit::sketch(f, image, settings);
                           });

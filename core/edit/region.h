@@ -24,7 +24,8 @@ struct RegionOptions {
   // model's size, as trained. Larger: a window runs at its own resolution up to this cap
   // (rounded up to a multiple of 8; the UNet is convolutional and places attention by
   // down-sampling rate, so the same weights run), and tiles are this large.
-  int max_work_size = 0;
+  // < 0 (the default) reads as 0 here; the engine reads it as the edit's own default.
+  int max_work_size = -1;
   int tile_size = 0;      // tiles: output pixels per tile side; 0 = the work size
   int tile_overlap = 0;   // tiles: overlap in output pixels; 0 = a quarter tile
 };

@@ -33,14 +33,14 @@ EditSetting feather_setting() {
 std::vector<EditSpec> make_specs() {
   std::vector<EditSpec> specs;
   specs.push_back({EditKind::Inpaint, "Inpaint (mask)", "IMAGE --mask MASK", "regenerate the white part of MASK",
-                   true, false, Need::Required, false, true, 0.40, 1.0, 1,
+                   true, false, Need::Required, false, true, 0.49, 1.0, 1, 256,
                    "a harmonic (membrane) fill of the hole from its edges", "every pixel outside the mask",
                    {grow_setting(), feather_setting()},
                    [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
                      return region::inpaint(f, r.image, need(r.mask, "a mask", r.kind), s, r.region);
                    }});
   specs.push_back({EditKind::Sketch, "Sketch (strokes)", "IMAGE [--mask MASK]",
-                   "redraw a painting so it looks like a photo (SDEdit)", true, true, Need::Optional, false, true, 0.50, 1.0, 1,
+                   "redraw a painting so it looks like a photo (SDEdit)", true, true, Need::Optional, false, true, 0.50, 1.0, 1, 256,
                    "the painting itself", "nothing, or every pixel outside the optional mask",
                    {grow_setting(), feather_setting()},
                    [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
@@ -49,14 +49,14 @@ std::vector<EditSpec> make_specs() {
   specs.push_back({EditKind::Colorize, "Colorize (hints)", "IMAGE [--hints HINTS]",
                    "colour a grey photo; HINTS: opaque (or non-black) pixels of an image of the photo's size give "
                    "their colour",
-                   true, false, Need::No, true, true, 0.30, 1.0, 1,
+                   true, false, Need::No, true, true, 0.40, 1.0, 1, 0,
                    "the photo's luma with the hints' colour spread along its edges (grey without hints)",
                    "the luma everywhere, and the colour at hinted pixels", {},
                    [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
                      return region::colorize(f, r.image, s, r.hints, r.hint_mask, r.region);
                    }});
   specs.push_back({EditKind::SuperResolve, "Super-resolve (selection)", "IMAGE [--scale 2|4|8]",
-                   "enlarge; every k×k block averages back to the input pixel", true, false, Need::No, false, true, 0.30, 1.0, 1,
+                   "enlarge; every k×k block averages back to the input pixel", true, false, Need::No, false, true, 0.33, 1.0, 1, 0,
                    "bicubic, back-projected so every block mean is exact", "every k×k block mean",
                    {{"scale", "enlargement factor: 2, 4 or 8", 4, 2, 8, true,
                      [](const EditRequest& r) { return double(r.scale); }, [](EditRequest& r, double v) { r.scale = int(v); }}},
@@ -64,7 +64,7 @@ std::vector<EditSpec> make_specs() {
                      return region::super_resolve(f, r.image, r.scale, s, r.region);
                    }});
   specs.push_back({EditKind::Denoise, "Denoise", "IMAGE [--sigma S]", "remove noise of S 8-bit levels (estimated if not given)",
-                   true, false, Need::No, false, false, 1.0, 1.0, 1, "the noisy photo, read as a point at its noise level",
+                   true, false, Need::No, false, false, 1.0, 1.0, 1, 0, "the noisy photo, read as a point at its noise level",
                    "nothing", {{"sigma", "noise in 8-bit levels; 0 = estimate it", 0, 0, 255, false,
                                 [](const EditRequest& r) { return r.sigma * 255.0 / 2.0; },
                                 [](EditRequest& r, double v) { r.sigma = v * 2.0 / 255.0; }}},
@@ -74,14 +74,14 @@ std::vector<EditSpec> make_specs() {
                      return region::denoise(f, r.image, sigma, s, r.region);
                    }});
   specs.push_back({EditKind::Generate, "Generate (new image)", "[--batch N]", "sample new images", false, false, Need::No, false,
-                   false, 1.0, 1.0, 1, "pure noise", "nothing",
+                   false, 1.0, 1.0, 1, 0, "pure noise", "nothing",
                    {{"batch", "images to sample", 1, 1, 1024, true, [](const EditRequest& r) { return double(r.batch); },
                      [](EditRequest& r, double v) { r.batch = int(v); }}},
                    [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
                      return sampling::generate(f, r.batch, r.seed, s.schedule, s.labels, s.control, r.first_image);
                    }});
   specs.push_back({EditKind::Interpolate, "Interpolate (two seeds)", "--seeds A,B --frames N",
-                   "N images between the samples of two seeds", false, false, Need::No, false, false, 1.0, 1.0, 1,
+                   "N images between the samples of two seeds", false, false, Need::No, false, false, 1.0, 1.0, 1, 0,
                    "the slerp of two seeds' noises", "nothing", {},
                    [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
                      if (r.alphas.empty()) throw Error(ErrorCode::BadArgument, "interpolate needs at least one α");

@@ -47,6 +47,10 @@ struct EditSpec {
   double strength;     // default, measured on held-out photos (docs/QUALITY.md)
   double fresh_noise;  // default share of fresh noise between steps (sampling::Schedule)
   int steps;           // default evaluations
+  // The largest side a window of this edit runs at (RegionOptions::max_work_size; 0 = the model's
+  // size). Measured: inpainting gains texture at the photo's own resolution; colour is smooth and
+  // the model's colour noise is not, so colorization stays small; tiles are native already.
+  int work_size;
   const char* estimate;  // what the loop starts from below strength 1
   const char* keeps;     // what comes back exactly
   std::vector<EditSetting> settings;

@@ -17,6 +17,9 @@ namespace cm::engine {
 struct EditRequest {
   edit::EditKind kind = edit::EditKind::Generate;
   bool preview = false;  // a newer preview supersedes this one (queued or running)
+  // The live preview while the user paints: latency before detail. On the CPU it runs at the
+  // model's size unless the request names a work size (region.max_work_size ≥ 0).
+  bool draft = false;
   // Latest wins within a group: a request supersedes queued and running requests of the same
   // non-empty group. A preview with no group is in group "preview".
   std::string group;

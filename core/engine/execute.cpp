@@ -143,7 +143,14 @@ at::Tensor execute(const model::ConsistencyFunction& f_in, const model::ModelCar
   const EditSpec& spec = spec_of(r.kind);
   settings.warm_start = strength_of(r) < 1 && r.ts.empty();
   settings.labels = labels_for(r, f.spec(), r.kind == edit::EditKind::Generate ? r.batch : 1);
-  at::Tensor out = spec.run(f, r, settings);
+  at::Tensor out;
+  if (r.region.max_work_size < 0) {
+    EditRequest resolved = r;  // the edit's own work size; a draft on the CPU the model's
+    resolved.region.max_work_size = r.draft && f.device().is_cpu() ? 0 : spec.work_size;
+    out = spec.run(f, resolved, settings);
+  } else {
+    out = spec.run(f, r, settings);
+  }
   out = out.cpu();
   f.fill(start, Clock::now(), timings);
   if (sigmas) *sigmas = settings.schedule.sigmas;

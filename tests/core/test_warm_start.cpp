@@ -219,3 +219,29 @@ TEST(EditRegistry, FullStrengthWithoutAnEstimateIsAlgorithm4BitForBit) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(EditRegistry, WindowsRunAtTheEditsWorkSizeAndDraftsOnTheCpuAtTheModelsSize) {
+  // A 96-px photo with a 40-px hole: the window is larger than the 32-px model. Inpainting's own
+  // work size runs it at its resolution; a draft (the live preview) on the CPU at the model's.
+  const auto f = cm::testing::analytic_model(32);
+  engine::EditRequest r = request_for(engine::spec_of(edit::EditKind::Inpaint));
+  r.image = cm::testing::smooth_photo(96, 96);
+  r.mask = box_mask(96, 28, 28, 40, 40);
+  ASSERT_GT(engine::spec_of(r.kind).work_size, 96);
+  engine::Timings t;
+  const auto run = [&](bool draft, int work) {
+    engine::EditRequest one = r;
+    one.draft = draft;
+    one.region.max_work_size = work;
+    return engine::execute(f, analytic_card(), one, {}, t);
+  };
+  const at::Tensor own = run(false, -1), draft = run(true, -1);
+  EXPECT_TRUE(at::equal(own, run(false, engine::spec_of(r.kind).work_size)));
+  EXPECT_TRUE(at::equal(draft, run(false, 0)));
+  EXPECT_GT(max_abs_diff(own, draft), 1e-4);
+  EXPECT_TRUE(at::equal(run(true, 64), run(false, 64)));  // a work size asked for is kept
+}
+
+}  // namespace
