@@ -42,7 +42,7 @@ cm::engine::EditRequest preview_request(cm::edit::EditKind kind, const at::Tenso
   cm::engine::EditRequest r;
   r.kind = kind;
   r.preview = true;
-  r.draft = true;  // the live preview while painting, as the editor asks for it
+  r.use = cm::engine::EditRequest::Use::Draft;  // the live preview while painting, as the editor asks for it
   r.image = photo;
   if (cm::engine::spec_of(kind).mask != cm::engine::Need::No) r.mask = mask;
   r.steps = 1;  // at the edit's default strength

@@ -234,6 +234,12 @@ std::optional<std::pair<engine::EditRequest, QImage>> build_request(const Docume
     if (where.max().item<float>() > 0) {
       r.hints = rgb_tensor(hints.convertToFormat(QImage::Format_RGBA64));  // un-premultiplied colours
       r.hint_mask = where;
+    } else if (r.image.defined()) {
+      // A colour photo without hints: nothing to do yet (the preview would only show it greyed).
+      // Every 4th pixel each way is enough to tell colour from grey, at a 16th of the cost.
+      const at::Tensor sample = r.image.slice(2, 0, r.image.size(2), 4).slice(3, 0, r.image.size(3), 4);
+      const double spread = (sample - sample.mean(1, true)).abs().max().item<double>();
+      if (spread > 2.0 / 255) return std::nullopt;
     }
   }
   return std::make_pair(std::move(r), source);
@@ -288,8 +294,8 @@ void EditController::request_preview(bool refine, const LayerOverride* over) {
   auto& [r, source] = *built;
   r.preview = true;
   // The live preview is a draft (on the CPU at the model's size, to keep up with the brush); the
-  // refined preview, which Apply commits, uses the edit's own work size.
-  r.draft = !refine;
+  // refined one, which Apply commits, is interactive (engine::EditRequest::Use).
+  r.use = refine ? engine::EditRequest::Use::Interactive : engine::EditRequest::Use::Draft;
   const quint64 revision = impl_->document->revision();
   const int steps = r.steps;
   submit(std::move(r), [this, revision, steps](const QVector<QImage>& images, const QString& error, double ms) {
@@ -314,6 +320,7 @@ void EditController::requestVariations(int count) {
   if (!built) return;
   auto& [r, source] = *built;
   r.group = "variations";
+  r.use = engine::EditRequest::Use::Interactive;
   QVector<quint64> seeds;
   for (int i = 1; i <= count; ++i) seeds.push_back(p.seed + quint64(i));
   r.variation_seeds.assign(seeds.begin(), seeds.end());

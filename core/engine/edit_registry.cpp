@@ -8,6 +8,8 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace cm::engine {
 namespace {
 
@@ -114,6 +116,14 @@ const EditSpec* find_spec(const std::string& name) {
   for (const EditSpec& s : edit_specs())
     if (s.name() == name) return &s;
   return nullptr;
+}
+
+int work_size_of(const EditRequest& r, bool on_cpu) {
+  if (r.region.max_work_size >= 0) return r.region.max_work_size;
+  const int own = spec_of(r.kind).work_size;
+  if (!on_cpu || r.use == EditRequest::Use::Final) return own;
+  if (r.use == EditRequest::Use::Draft) return 0;
+  return own > 0 ? std::min(own, kCpuInteractiveWorkSize) : own;
 }
 
 double strength_of(const EditRequest& r) {

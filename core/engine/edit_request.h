@@ -17,9 +17,14 @@ namespace cm::engine {
 struct EditRequest {
   edit::EditKind kind = edit::EditKind::Generate;
   bool preview = false;  // a newer preview supersedes this one (queued or running)
-  // The live preview while the user paints: latency before detail. On the CPU it runs at the
-  // model's size unless the request names a work size (region.max_work_size ≥ 0).
-  bool draft = false;
+  // What the result is for, which sets the work size where the request names none
+  // (region.max_work_size < 0), by cost on the CPU (docs/QUALITY.md, "work size"):
+  //  - Draft: the live preview while painting; on the CPU at the model's size, to keep up;
+  //  - Interactive: a refined preview or variations the user waits for; on the CPU at most
+  //    kCpuInteractiveWorkSize;
+  //  - Final: a command-line or applied result; the edit's own work size everywhere.
+  enum class Use { Draft, Interactive, Final };
+  Use use = Use::Final;
   // Latest wins within a group: a request supersedes queued and running requests of the same
   // non-empty group. A preview with no group is in group "preview".
   std::string group;

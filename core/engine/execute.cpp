@@ -145,8 +145,8 @@ at::Tensor execute(const model::ConsistencyFunction& f_in, const model::ModelCar
   settings.labels = labels_for(r, f.spec(), r.kind == edit::EditKind::Generate ? r.batch : 1);
   at::Tensor out;
   if (r.region.max_work_size < 0) {
-    EditRequest resolved = r;  // the edit's own work size; a draft on the CPU the model's
-    resolved.region.max_work_size = r.draft && f.device().is_cpu() ? 0 : spec.work_size;
+    EditRequest resolved = r;
+    resolved.region.max_work_size = work_size_of(r, f.device().is_cpu());
     out = spec.run(f, resolved, settings);
   } else {
     out = spec.run(f, r, settings);

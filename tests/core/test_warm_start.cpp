@@ -222,26 +222,32 @@ TEST(EditRegistry, FullStrengthWithoutAnEstimateIsAlgorithm4BitForBit) {
 
 namespace {
 
-TEST(EditRegistry, WindowsRunAtTheEditsWorkSizeAndDraftsOnTheCpuAtTheModelsSize) {
-  // A 96-px photo with a 40-px hole: the window is larger than the 32-px model. Inpainting's own
-  // work size runs it at its resolution; a draft (the live preview) on the CPU at the model's.
+TEST(EditRegistry, WindowsRunAtTheWorkSizeTheirUseAffordsOnTheCpu) {
+  // A 200-px photo with a 120-px hole: the window is larger than the 32-px model. A final result
+  // runs at inpainting's own work size; on the CPU an interactive one at most at 128 px, and a
+  // draft (the live preview) at the model's size.
   const auto f = cm::testing::analytic_model(32);
   engine::EditRequest r = request_for(engine::spec_of(edit::EditKind::Inpaint));
-  r.image = cm::testing::smooth_photo(96, 96);
-  r.mask = box_mask(96, 28, 28, 40, 40);
-  ASSERT_GT(engine::spec_of(r.kind).work_size, 96);
+  r.image = cm::testing::smooth_photo(200, 200);
+  r.mask = box_mask(200, 40, 40, 120, 120);
+  const int own = engine::spec_of(r.kind).work_size;
+  ASSERT_GT(own, engine::kCpuInteractiveWorkSize);
   engine::Timings t;
-  const auto run = [&](bool draft, int work) {
+  using Use = engine::EditRequest::Use;
+  const auto run = [&](Use use, int work) {
     engine::EditRequest one = r;
-    one.draft = draft;
+    one.use = use;
     one.region.max_work_size = work;
     return engine::execute(f, analytic_card(), one, {}, t);
   };
-  const at::Tensor own = run(false, -1), draft = run(true, -1);
-  EXPECT_TRUE(at::equal(own, run(false, engine::spec_of(r.kind).work_size)));
-  EXPECT_TRUE(at::equal(draft, run(false, 0)));
-  EXPECT_GT(max_abs_diff(own, draft), 1e-4);
-  EXPECT_TRUE(at::equal(run(true, 64), run(false, 64)));  // a work size asked for is kept
+  const at::Tensor final_result = run(Use::Final, -1), interactive = run(Use::Interactive, -1), draft = run(Use::Draft, -1);
+  EXPECT_TRUE(at::equal(final_result, run(Use::Final, own)));
+  EXPECT_TRUE(at::equal(interactive, run(Use::Final, engine::kCpuInteractiveWorkSize)));
+  EXPECT_TRUE(at::equal(draft, run(Use::Final, 0)));
+  EXPECT_GT(max_abs_diff(final_result, interactive), 1e-4);
+  EXPECT_GT(max_abs_diff(interactive, draft), 1e-4);
+  EXPECT_TRUE(at::equal(run(Use::Draft, 64), run(Use::Final, 64)));  // a work size asked for is kept
+  EXPECT_EQ(engine::work_size_of(r, /*on_cpu=*/false), own);  // a GPU affords the edit's own
 }
 
 }  // namespace

@@ -485,6 +485,23 @@ TEST_F(Editor, AGreyPhotoOpensWithColorizeChosen) {
   EXPECT_EQ(window.controller()->parameters().kind, cm::edit::EditKind::Colorize);  // a colour photo keeps the choice
 }
 
+// Colorize previews a grey photo at once (from its grey, at the edit's strength), but waits for a
+// hint on a colour photo: a preview there could only show the user's colours taken away.
+TEST_F(Editor, ColorizeWaitsForAHintOnAColourPhoto) {
+  QSignalSpy ready(window.controller(), &cm::ui::EditController::previewReady);
+  openPhoto(40, 30, [](int x, int y) { return QColor(3 * x + y, 3 * x + y, 3 * x + y); });
+  window.controller()->requestPreview();
+  ASSERT_TRUE(ready.wait(20000)) << window.lastError().toStdString();
+  ready.clear();
+  openPhoto(40, 30, [](int x, int y) { return QColor(3 * x, 2 * y, 50); });
+  window.setTool(cm::ui::Tool::HintBrush);
+  window.controller()->requestPreview();
+  EXPECT_FALSE(ready.wait(1500));
+  EXPECT_FALSE(window.controller()->hasPreview());
+  paint_stroke(window, QPointF(10, 10), QPointF(14, 12));  // a hint: now there is something to do
+  ASSERT_TRUE(ready.wait(20000)) << window.lastError().toStdString();
+}
+
 // The eyedropper picks what is shown: the preview where there is one. The toolbar shows both
 // brush colours, so X does not swap blind. Help lists every shortcut from the actions themselves.
 TEST_F(Editor, EyedropperSwatchAndShortcutList) {
