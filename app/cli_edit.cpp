@@ -208,22 +208,21 @@ class ProgressBar {
 std::string edit_usage() {
   std::string out = "editing commands (each writes -o OUT; --json prints a report on stdout):\n";
   for (const cm::engine::EditSpec& spec : cm::engine::edit_specs()) {
-    const std::string head = spec.name() + " " + spec.arguments;
-    out += fmt::format("  {:<36} {}\n", head, spec.summary);
-    std::string extra;
+    out += fmt::format("  {:<36} {}\n", spec.name() + " " + spec.arguments, spec.summary);
+    if (spec.has_strength) {
+      out += fmt::format("      starts from {}; keeps {}\n", spec.estimate, spec.keeps);
+      out += fmt::format("      {:<14} 0…1 or 0%…100%, from that start to pure noise (default {:.0f}%)\n", "--strength S",
+                         100 * spec.strength);
+    }
     for (const cm::engine::EditSetting& s : spec.settings)
-      extra += fmt::format("      --{} N: {} (default {:g})\n", s.name, s.help, s.fallback);
-    if (spec.has_strength)
-      extra += fmt::format("      --strength S: 0…1 or 0%…100%, from the start ({}) to pure noise (default {:.0f}%)\n",
-                           spec.estimate, 100 * spec.strength);
-    out += extra;
+      out += fmt::format("      {:<14} {} (default {:g})\n", fmt::format("--{} N", s.name), s.help, s.fallback);
   }
   out +=
       "options for all of them:\n"
       "  --model NAME|DIR|FILE   default: the built-in model    --device auto|cpu|cuda[:N]\n"
       "  --steps N | --ts i,j,k  evaluations (default 1)       --precision auto|fp32|fp16|bf16\n"
       "  --seed N                default 0                      --class N (class-conditional models)\n"
-      "  --work-size PX          edit at up to PX pixels a side (default: the model's size)\n"
+      "  --work-size PX          edit windows at up to PX pixels a side (default: the edit's own; 0: the model's size)\n"
       "  --fresh-noise F         share of fresh noise between steps, (0, 1] (default 1)\n"
       "  -o OUT                  output file (several images: OUT-0.png, OUT-1.png, …)\n"
       "  --json                  machine-readable report        --no-progress\n";

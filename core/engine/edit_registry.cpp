@@ -49,8 +49,7 @@ std::vector<EditSpec> make_specs() {
                      return region::sketch(f, r.image, s, r.mask, r.region);
                    }});
   specs.push_back({EditKind::Colorize, "Colorize (hints)", "IMAGE [--hints HINTS]",
-                   "colour a grey photo; HINTS: opaque (or non-black) pixels of an image of the photo's size give "
-                   "their colour",
+                   "colour a grey photo; opaque (or non-black) pixels of HINTS give their colour",
                    true, false, Need::No, true, true, 0.40, 1.0, 1, 0,
                    "the photo's luma with the hints' colour spread along its edges (grey without hints)",
                    "the luma everywhere, and the colour at hinted pixels", {},
