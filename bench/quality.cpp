@@ -3,7 +3,7 @@
 // baselines, over a sweep of configurations. Results go to docs/QUALITY.md.
 //
 //   quality --model DIR --pack PACK [--photos 100] [--size 192] [--samples 256] [--steps 1,2]
-//           [--sample-steps 1,2,4] [--edits inpaint,superres,colorize] [--strengths default,1]
+//           [--sample-steps 1,2,4] [--edits inpaint,superres,colorize] [--holes strokes|box] [--strengths default,1]
 //           [--fresh-noise 1] [--work-sizes default] [--seed 0] [--threads 2] [--out DIR] [--csv FILE]
 //           [--plot DIR]
 //
@@ -169,7 +169,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) a[argv[i]] = argv[i + 1];
   if (!a.count("--model") || !a.count("--pack")) {
     std::fprintf(stderr, "usage: quality --model DIR --pack PACK [--photos 100] [--size 192] [--samples 256] [--steps 1,2] "
-                         "[--sample-steps 1,2,4] [--edits inpaint,superres,colorize] [--strengths default,1] [--fresh-noise 1] "
+                         "[--sample-steps 1,2,4] [--edits inpaint,superres,colorize] [--holes strokes|box] [--strengths default,1] [--fresh-noise 1] "
                          "[--work-sizes default] [--seed 0] [--threads 2] [--out DIR] [--csv FILE] [--plot DIR]\n");
     return 2;
   }
@@ -179,6 +179,10 @@ int main(int argc, char** argv) {
     const int samples = std::stoi(option(a, "--samples", "256"));
     const std::uint64_t seed = std::stoull(option(a, "--seed", "0"));
     std::vector<int> step_counts, sample_step_counts, work_sizes;
+    // --holes box: inpaint a square of half the side (object removal) instead of brush strokes.
+    const std::string hole_name = option(a, "--holes", "strokes");
+    if (hole_name != "strokes" && hole_name != "box") throw std::runtime_error("--holes takes strokes or box");
+    const Hole hole = hole_name == "box" ? Hole::Box : Hole::Strokes;
     std::vector<double> fresh_shares;
     for (const auto& t : split(option(a, "--steps", "1,2"))) step_counts.push_back(std::stoi(t));
     for (const auto& t : split(option(a, "--sample-steps", "1,2,4"))) sample_step_counts.push_back(std::stoi(t));
@@ -240,7 +244,7 @@ int main(int argc, char** argv) {
     const auto t0 = std::chrono::steady_clock::now();
 
     for (std::size_t i = 0; i < test.size(); ++i) {
-      const Photo p = make_photo(test[i], size, seed * 1000 + i);
+      const Photo p = make_photo(test[i], size, seed * 1000 + i, hole);
       for (EditTable& t : tables) {
         const at::Tensor region = region_of(t.kind, p);
         const std::vector<int64_t> box = bounding_box(region);
@@ -316,7 +320,8 @@ int main(int argc, char** argv) {
       // One table per edit: the common columns, then the edit's own.
       const char* extra = t.kind == EditKind::Inpaint ? " changed outside |" : t.kind == EditKind::SuperResolve ? " max 4×4 mean deviation |" : " chroma RMSE | colourfulness |";
       if (t.kind == EditKind::Inpaint)
-        std::printf("\nInpainting, free-form brush masks (%.0f %% of the photo on average), inside the mask (SWD: its bounding box):\n\n", 100 * t.coverage.value());
+        std::printf("\nInpainting, %s (%.0f %% of the photo on average), inside the mask (SWD: its bounding box):\n\n",
+                    hole == Hole::Box ? "a square hole of half the photo's side" : "free-form brush masks", 100 * t.coverage.value());
       if (t.kind == EditKind::SuperResolve) std::printf("\nSuper-resolution ×4 (from the 4×4 means), whole photo:\n\n");
       if (t.kind == EditKind::Colorize)
         std::printf("\nColorization from the luma, whole photo (colourfulness of the truth %.1f; grad ratio: of the colour, the photo minus its grey):\n\n",

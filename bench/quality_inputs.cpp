@@ -42,12 +42,21 @@ at::Tensor brush_mask(int size, std::uint64_t seed) {
   return (at::from_blob(m.data, {1, 1, size, size}, at::kByte) > 127).to(at::kFloat);  // a copy: m dies here
 }
 
+at::Tensor box_mask(int size, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  const int side = size / 2;
+  std::uniform_int_distribution<int> at_(size / 8, size - side - size / 8);  // inside, with context around it
+  at::Tensor m = at::zeros({1, 1, size, size});
+  m.narrow(2, at_(rng), side).narrow(3, at_(rng), side).fill_(1);
+  return m;
+}
+
 }  // namespace
 
-Photo make_photo(const at::Tensor& rgb8, int size, std::uint64_t mask_seed) {
+Photo make_photo(const at::Tensor& rgb8, int size, std::uint64_t mask_seed, Hole hole) {
   Photo p;
   p.truth = square_photo(rgb8, size);
-  p.mask = brush_mask(size, mask_seed);
+  p.mask = hole == Hole::Box ? box_mask(size, mask_seed) : brush_mask(size, mask_seed);
   p.holed = at::where(p.mask.expand_as(p.truth) > 0, at::zeros_like(p.truth), p.truth);
   p.low = at::avg_pool2d(p.truth, {4, 4});
   const edit::LumaChromaOperator op;

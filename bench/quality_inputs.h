@@ -16,7 +16,10 @@ struct Photo {
   at::Tensor grey;   // colorization's input: r = g = b = the truth's luma (q₀·rgb, a weighted mean)
 };
 
-// rgb8: [H, W, 3] bytes as the pack stores them; mask_seed picks the brush strokes.
-Photo make_photo(const at::Tensor& rgb8, int size, std::uint64_t mask_seed);
+enum class Hole { Strokes, Box };
+
+// rgb8: [H, W, 3] bytes as the pack stores them; mask_seed picks the brush strokes, or the place of
+// the box: a square of half the photo's side (a quarter of its area), an object to remove.
+Photo make_photo(const at::Tensor& rgb8, int size, std::uint64_t mask_seed, Hole hole = Hole::Strokes);
 
 }  // namespace cm::bench
