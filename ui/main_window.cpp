@@ -63,19 +63,6 @@
 namespace cm::ui {
 namespace {
 
-// Every pixel's red, green and blue equal (a grey PNG, or a grey photo saved as RGB).
-QIcon colour_swatch(const QColor& foreground, const QColor& background) {
-  QPixmap pixmap(24, 24);
-  pixmap.fill(Qt::transparent);
-  QPainter painter(&pixmap);
-  painter.setPen(Qt::black);
-  painter.setBrush(background);
-  painter.drawRect(8, 8, 15, 15);
-  painter.setBrush(foreground);
-  painter.drawRect(0, 0, 15, 15);
-  return QIcon(pixmap);
-}
-
 QImage compose(const Document& doc, const EditController& controller, bool original_only, bool show_mask) {
   if (original_only) return doc.photo().convertToFormat(QImage::Format_RGBA8888);
   if (controller.hasPreview() && controller.preview().size() != doc.size())  // enlarged or generated
@@ -418,57 +405,6 @@ void MainWindow::pushParameters() {
   if (feather_box_) p.settings["feather"] = feather_box_->value();
   p.region = selection_;
   controller_->setParameters(p);
-}
-
-void MainWindow::setTool(Tool tool) {
-  if (tool != tool_) controller_->discardPreview();  // a preview belongs to the tool that made it
-  tool_ = tool;
-  if (QAction* a = tool_actions_[int(tool)]) a->setChecked(true);  // also when chosen for the user
-  // The tool chooses the edit it feeds: mask → inpaint, strokes → sketch, hints → colorize.
-  const edit::EditKind kind = tool == Tool::MaskBrush     ? edit::EditKind::Inpaint
-                              : tool == Tool::SketchBrush ? edit::EditKind::Sketch
-                              : tool == Tool::HintBrush   ? edit::EditKind::Colorize
-                                                          : edit::EditKind::SuperResolve;
-  edit_bar_->setKind(kind);
-  updateBrush();
-  refreshCanvas();  // the selection shows with the Select tool only
-}
-
-void MainWindow::setBrushDiameter(double image_pixels) {
-  brush_diameter_ = std::clamp(image_pixels, 1.0, 2000.0);
-  updateBrush();
-}
-
-void MainWindow::updateBrush() {
-  if (diameter_box_) {
-    const QSignalBlocker quiet(diameter_box_);
-    diameter_box_->setValue(brush_diameter_);
-  }
-  if (colour_action_) colour_action_->setIcon(colour_swatch(foreground_, background_));
-  const QColor shown = tool_ == Tool::MaskBrush ? QColor(255, 40, 40) : foreground_;
-  canvas_->setSelectionMode(tool_ == Tool::Select);
-  canvas_->setBrush(brush_diameter_, eraser_action_ && eraser_action_->isChecked() ? QColor(Qt::black) : shown,
-                    tool_ != Tool::Select);
-}
-
-Brush MainWindow::currentBrush(Layer* layer) const {
-  Brush brush;
-  brush.diameter = brush_diameter_;
-  brush.color = foreground_;
-  brush.erase = eraser_action_->isChecked();
-  brush.hardness = hardness_slider_->value() / 100.0;
-  *layer = tool_ == Tool::MaskBrush ? Layer::Mask : tool_ == Tool::SketchBrush ? Layer::Strokes : Layer::Hints;
-  if (*layer == Layer::Hints) brush.hardness = 1.0;  // hints are exact colours, not gradients
-  return brush;
-}
-
-void MainWindow::onStroke(const QVector<QPointF>& points) {
-  provisional_timer_->stop();  // the stroke itself is now the document's: no provisional preview after it
-  provisional_stroke_.clear();
-  if (document_->isEmpty()) return;
-  Layer layer;
-  const Brush brush = currentBrush(&layer);
-  document_->paintStroke(layer, points, brush);
 }
 
 void MainWindow::refreshCanvas() {

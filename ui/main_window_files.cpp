@@ -64,6 +64,7 @@
 namespace cm::ui {
 namespace {
 
+// Every pixel's red, green and blue equal (a grey PNG, or a grey photo saved as RGB).
 bool is_grey(const QImage& photo) {
   const QImage rgb = photo.convertToFormat(QImage::Format_RGB32);
   for (int y = 0; y < rgb.height(); ++y) {
