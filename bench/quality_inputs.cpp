@@ -59,9 +59,7 @@ Photo make_photo(const at::Tensor& rgb8, int size, std::uint64_t mask_seed, Hole
   p.mask = hole == Hole::Box ? box_mask(size, mask_seed) : brush_mask(size, mask_seed);
   p.holed = at::where(p.mask.expand_as(p.truth) > 0, at::zeros_like(p.truth), p.truth);
   p.low = at::avg_pool2d(p.truth, {4, 4});
-  const edit::LumaChromaOperator op;
-  const double q_sum = op.basis().select(1, 0).sum().item<double>();
-  p.grey = (op.forward(p.truth).narrow(1, 0, 1) / q_sum).expand_as(p.truth).contiguous();
+  p.grey = edit::grey_of(p.truth).contiguous();
   return p;
 }
 

@@ -69,8 +69,7 @@ double gradient_ratio(const at::Tensor& result, const at::Tensor& truth, const a
 }
 
 at::Tensor colour_offset(const at::Tensor& image) {
-  const at::Tensor q0 = cm::edit::luma_direction().to(at::kFloat).view({1, 3, 1, 1});
-  return image - ((image * q0).sum(1, true) / q0.sum()).expand_as(image);
+  return image - cm::edit::grey_of(image);
 }
 
 double changed_outside(const at::Tensor& result, const at::Tensor& input, const at::Tensor& mask) {

@@ -67,8 +67,7 @@ void check_super_resolution_factor(int factor) {
 
 at::Tensor fit_range_keeping_luma(const at::Tensor& rgb, const at::Tensor& fixed) {
   if (rgb.ge(-1).logical_and(rgb.le(1)).all().item<bool>()) return rgb;
-  const at::Tensor q0 = luma_direction().to(rgb.device(), rgb.scalar_type()).view({1, 3, 1, 1});
-  const at::Tensor grey = ((rgb * q0).sum(1, true) / q0.sum()).expand_as(rgb);  // same luma, no colour
+  const at::Tensor grey = grey_of(rgb);  // same luma, no colour
   at::Tensor s = std::get<0>(shrink_factors(rgb, grey).min(1, true));
   if (fixed.defined()) s = at::where(fixed > 0, at::ones_like(s), s);
   const at::Tensor fitted = grey + s * (rgb - grey);

@@ -99,21 +99,16 @@ at::Tensor upsample_keeping_means(const at::Tensor& low_in, int k) {
 
 at::Tensor propagate_chroma(const at::Tensor& rgb_in, const at::Tensor& hints, const at::Tensor& hint_mask) {
   const at::Tensor rgb = rgb_in.to(at::kFloat);
-  const LumaChromaOperator op;
-  const at::Tensor q0 = luma_direction().to(rgb.device(), at::kFloat);
-  // Grey is not "no chroma coefficients": the basis's luma axis is q₀ ∝ (0.299, 0.587, 0.114),
-  // not (1, 1, 1). The grey of a pixel's luma is (q₀·rgb / Σq₀)·(1, 1, 1); hints move away from it.
-  const at::Tensor luma = (rgb * q0.view({1, 3, 1, 1})).sum(1, true);
-  const at::Tensor grey = (luma / q0.sum()).expand_as(rgb);
-  if (!hints.defined()) return grey.contiguous();
+  const at::Tensor grey = grey_of(rgb).contiguous();  // grey_of: not the chroma coefficients zeroed
+  if (!hints.defined()) return grey;
   const at::Tensor colour = hints.to(rgb.device(), at::kFloat).expand_as(rgb);
-  const at::Tensor hint_luma = (colour * q0.view({1, 3, 1, 1})).sum(1, true);
-  const at::Tensor offset = colour - (hint_luma / q0.sum()).expand_as(rgb);  // the hint's colour, luma removed
-  // Spread along the photo's luma; σ ≈ 5 % of its range ([−1, 1] scaled by Σq₀).
+  const at::Tensor offset = colour - grey_of(colour);  // the hint's colour, its luma removed
+  // Spread along the photo's luma (q₀·rgb, in [−Σq₀, Σq₀]); σ ≈ 5 % of that range.
+  const at::Tensor q0 = luma_direction().to(rgb.device(), at::kFloat);
+  const at::Tensor luma = (rgb * q0.view({1, 3, 1, 1})).sum(1, true);
   const at::Tensor spread = fill_holes(offset, hint_mask, luma, 0.05 * q0.sum().item<double>());
-  // Keep the photo's luma exactly: remove what the spread offset adds along q₀.
-  const at::Tensor along = (spread * q0.view({1, 3, 1, 1})).sum(1, true) / q0.sum();
-  return grey + spread - along.expand_as(rgb);
+  // Keep the photo's luma exactly: remove the grey the spread offset picked up.
+  return grey + spread - grey_of(spread);
 }
 
 }  // namespace cm::edit

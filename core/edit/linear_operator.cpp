@@ -33,6 +33,11 @@ at::Tensor luma_direction() {
   return w / w.norm();
 }
 
+at::Tensor grey_of(const at::Tensor& rgb) {
+  const at::Tensor q0 = luma_direction().to(rgb.device(), rgb.scalar_type()).view({1, 3, 1, 1});
+  return ((rgb * q0).sum(1, true) / q0.sum()).expand_as(rgb);
+}
+
 LumaChromaOperator::LumaChromaOperator() : q_(basis_with_first_column(luma_direction())) {}
 
 at::Tensor LumaChromaOperator::forward(const at::Tensor& image) const {

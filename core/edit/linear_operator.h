@@ -71,4 +71,8 @@ at::Tensor basis_with_first_column(const at::Tensor& q0);
 // q₀ of colorization: (0.2989, 0.5870, 0.1140)/‖·‖, double [3].
 at::Tensor luma_direction();
 
+// The grey image (r = g = b) with rgb's luma: (q₀·rgb / Σq₀)·(1, 1, 1). Not the image with its
+// chroma coefficients zeroed: q₀ is not (1, 1, 1). [B,3,H,W], rgb's dtype and device.
+at::Tensor grey_of(const at::Tensor& rgb);
+
 }  // namespace cm::edit

@@ -16,11 +16,6 @@ namespace {
 using edit::EditKind;
 namespace region = edit::region;
 
-const at::Tensor& need(const at::Tensor& t, const char* what, EditKind kind) {
-  if (!t.defined()) throw Error(ErrorCode::BadArgument, fmt::format("{} needs {}", edit::to_string(kind), what));
-  return t;
-}
-
 // The CLI's compositing: the mask means exactly what it says (no grow, no feather), so every
 // pixel outside it comes back bit-identical. The editor sets its own visual feather.
 EditSetting grow_setting() {
@@ -39,7 +34,7 @@ std::vector<EditSpec> make_specs() {
                    "a harmonic (membrane) fill of the hole from its edges", "every pixel outside the mask",
                    {grow_setting(), feather_setting()},
                    [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
-                     return region::inpaint(f, r.image, need(r.mask, "a mask", r.kind), s, r.region);
+                     return region::inpaint(f, r.image, r.mask, s, r.region);  // execute() checked the inputs
                    }});
   specs.push_back({EditKind::Sketch, "Sketch (strokes)", "IMAGE [--mask MASK]",
                    "redraw a painting so it looks like a photo (SDEdit)", true, true, Need::Optional, false, true, 0.50, 1.0, 1, 256,

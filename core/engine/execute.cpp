@@ -130,6 +130,7 @@ at::Tensor execute(const model::ConsistencyFunction& f_in, const model::ModelCar
     timings = total;
     return at::cat(results);
   }
+  check_request(r);
   const Clock::time_point start = Clock::now();
   const TimedFunction f(f_in);
   edit::EditSettings settings;
@@ -139,19 +140,12 @@ at::Tensor execute(const model::ConsistencyFunction& f_in, const model::ModelCar
   settings.blend_seed = r.seed_b;
   settings.blend = r.blend;
   settings.control = control;
-  check_request(r);
   const EditSpec& spec = spec_of(r.kind);
   settings.warm_start = strength_of(r) < 1 && r.ts.empty();
   settings.labels = labels_for(r, f.spec(), r.kind == edit::EditKind::Generate ? r.batch : 1);
-  at::Tensor out;
-  if (r.region.max_work_size < 0) {
-    EditRequest resolved = r;
-    resolved.region.max_work_size = work_size_of(r, f.device().is_cpu());
-    out = spec.run(f, resolved, settings);
-  } else {
-    out = spec.run(f, r, settings);
-  }
-  out = out.cpu();
+  EditRequest resolved = r;  // the work size it runs at (shallow: the tensors are shared)
+  resolved.region.max_work_size = work_size_of(r, f.device().is_cpu());
+  const at::Tensor out = spec.run(f, resolved, settings).cpu();
   f.fill(start, Clock::now(), timings);
   if (sigmas) *sigmas = settings.schedule.sigmas;
   return out;
