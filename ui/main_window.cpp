@@ -63,6 +63,8 @@
 namespace cm::ui {
 namespace {
 
+// What the canvas shows: the preview (or the photo), the mask tinted red, the sketch and the hints;
+// only the photo while the user compares.
 QImage compose(const Document& doc, const EditController& controller, bool original_only, bool show_mask) {
   if (original_only) return doc.photo().convertToFormat(QImage::Format_RGBA8888);
   if (controller.hasPreview() && controller.preview().size() != doc.size())  // enlarged or generated

@@ -75,7 +75,7 @@ bool is_grey(const QImage& photo) {
   return !rgb.isNull();
 }
 
-// The brush colours as a toolbar icon: the current one over the second (X swaps them).
+// What the status bar says of an opened image: size, bit depth, grey or RGB, alpha.
 QString describe(const imageio::Image& image) {
   return QStringLiteral("%1 × %2, %3-bit %4%5")
       .arg(image.width())
@@ -85,8 +85,6 @@ QString describe(const imageio::Image& image) {
       .arg(image.alpha.defined() ? QStringLiteral(" + alpha") : QString());
 }
 
-// What the canvas shows: the preview (or the photo), the mask tinted red, the sketch and the hints;
-// only the photo while the user compares.
 }  // namespace
 
 bool MainWindow::confirmLosingChanges() {

@@ -64,6 +64,7 @@
 namespace cm::ui {
 namespace {
 
+// The brush colours as a toolbar icon: the current one over the second (X swaps them).
 QIcon colour_swatch(const QColor& foreground, const QColor& background) {
   QPixmap pixmap(24, 24);
   pixmap.fill(Qt::transparent);
