@@ -101,7 +101,12 @@ Arguments parse(const std::string& command, const std::vector<std::string>& args
     auto& r = a.request;
     const auto setting = std::find_if(spec.settings.begin(), spec.settings.end(),
                                       [&](const cm::engine::EditSetting& s) { return arg == std::string("--") + s.name; });
-    if (setting != spec.settings.end()) {
+    if (setting != spec.settings.end() && setting->choices) {
+      const std::string& word = value();
+      const int index = cm::engine::choice_index(*setting, word);
+      if (index < 0) throw Error(ErrorCode::BadArgument, fmt::format("{} takes {}, got '{}'", arg, setting->choices, word));
+      setting->set(r, index);
+    } else if (setting != spec.settings.end()) {
       setting->set(r, parse_real(arg, value()));
       if (std::string(setting->name) == "sigma") a.sigma_given = true;
     }
@@ -170,7 +175,8 @@ nlohmann::json parameters_of(const Arguments& a) {
   if (a.spec->has_strength && r.ts.empty()) p["strength"] = cm::engine::strength_of(r);
   for (const cm::engine::EditSetting& s : a.spec->settings)
     if (std::string(s.name) != "sigma" || a.sigma_given) {
-      if (s.integral) p[s.name] = int(s.get(r));
+      if (s.choices) p[s.name] = cm::engine::choice_name(s, s.get(r));
+      else if (s.integral) p[s.name] = int(s.get(r));
       else p[s.name] = s.get(r);
     }
   if (r.region.max_work_size > 0) p["work_size"] = r.region.max_work_size;
@@ -211,11 +217,14 @@ std::string edit_usage() {
     out += fmt::format("  {:<36} {}\n", spec.name() + " " + spec.arguments, spec.summary);
     if (spec.has_strength) {
       out += fmt::format("      starts from {}; keeps {}\n", spec.estimate, spec.keeps);
-      out += fmt::format("      {:<14} 0…1 or 0%…100%, from that start to pure noise (default {:.0f}%)\n", "--strength S",
-                         100 * spec.strength);
+      const std::string exemplar =
+          spec.exemplar_strength >= 0 ? fmt::format(", {:.0f}% from an exemplar fill", 100 * spec.exemplar_strength) : "";
+      out += fmt::format("      {:<14} 0…1 or 0%…100%, from that start to pure noise (default {:.0f}%{})\n", "--strength S",
+                         100 * spec.strength, exemplar);
     }
     for (const cm::engine::EditSetting& s : spec.settings)
-      out += fmt::format("      {:<14} {} (default {:g})\n", fmt::format("--{} N", s.name), s.help, s.fallback);
+      out += s.choices ? fmt::format("      {:<14} {}\n", fmt::format("--{} WORD", s.name), s.help)
+                       : fmt::format("      {:<14} {} (default {:g})\n", fmt::format("--{} N", s.name), s.help, s.fallback);
   }
   out +=
       "options for all of them:\n"

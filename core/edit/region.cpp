@@ -2,6 +2,7 @@
 
 #include "core/base/error.h"
 #include "core/edit/estimates.h"
+#include "core/edit/exemplar_fill.h"
 #include "core/edit/linear_operator.h"
 #include "core/edit/mask.h"
 #include "core/edit/resample.h"
@@ -70,14 +71,31 @@ Window window_around(const Box& target, int64_t height, int64_t width, int64_t m
   return {place(target.y0, target.y1, side, height), place(target.x0, target.x1, side, width), side};
 }
 
-// The window's pixels, edge pixels repeated where it reaches past the photo.
-at::Tensor crop_replicate(const at::Tensor& x, int64_t y0, int64_t x0, int64_t height, int64_t width) {
+// Pixels that replace the photo's own inside `box` (photo coordinates), e.g. a filled hole.
+struct Overlay {
+  Box box;
+  at::Tensor pixels;  // [1,C,box.height(),box.width()]
+};
+
+// The window's pixels, edge pixels repeated where it reaches past the photo; the overlay's pixels
+// where it has them (also where they are repeated).
+at::Tensor crop_replicate(const at::Tensor& x, int64_t y0, int64_t x0, int64_t height, int64_t width,
+                          const Overlay* overlay = nullptr) {
   const auto opts = at::TensorOptions().dtype(at::kLong).device(x.device());
   const at::Tensor rows = (at::arange(height, opts) + y0).clamp(0, x.size(2) - 1);
   const at::Tensor cols = (at::arange(width, opts) + x0).clamp(0, x.size(3) - 1);
-  return x.index_select(2, rows).index_select(3, cols);
+  const at::Tensor out = x.index_select(2, rows).index_select(3, cols);
+  if (!overlay) return out;
+  const Box& b = overlay->box;
+  const at::Tensor over = overlay->pixels.to(x.device(), x.scalar_type())
+                              .index_select(2, (rows - b.y0).clamp(0, b.height() - 1))
+                              .index_select(3, (cols - b.x0).clamp(0, b.width() - 1));
+  const at::Tensor inside = ((rows >= b.y0) & (rows < b.y1)).view({1, 1, -1, 1}) & ((cols >= b.x0) & (cols < b.x1)).view({1, 1, 1, -1});
+  return at::where(inside, over, out);
 }
-at::Tensor crop_replicate(const at::Tensor& x, const Window& w) { return crop_replicate(x, w.y0, w.x0, w.side, w.side); }
+at::Tensor crop_replicate(const at::Tensor& x, const Window& w, const Overlay* overlay = nullptr) {
+  return crop_replicate(x, w.y0, w.x0, w.side, w.side, overlay);
+}
 
 // The part of the window inside the photo, in photo coordinates and in window coordinates.
 std::pair<Box, Box> visible_part(const Window& w, int64_t height, int64_t width) {
@@ -119,7 +137,7 @@ at::Tensor compositing_weights(const at::Tensor& mask, const Box& mask_box, cons
 using WindowEdit = std::function<at::Tensor(const at::Tensor& image, const at::Tensor& generate, int64_t y0, int64_t x0)>;
 // A warm start's estimate of the window at the photo's own resolution, from the window and where
 // to generate (> 0) in it.
-using Prefill = std::function<at::Tensor(const at::Tensor& window, const at::Tensor& generate)>;
+using Prefill = std::function<at::Tensor(const Window& window, const at::Tensor& generate)>;
 
 at::Tensor edit_in_window(const model::ConsistencyFunction& f, const at::Tensor& photo, const at::Tensor& weights,
                           const Box& edited, const RegionOptions& o, const WindowEdit& edit, const Prefill& prefill = nullptr) {
@@ -130,7 +148,7 @@ at::Tensor edit_in_window(const model::ConsistencyFunction& f, const at::Tensor&
   // With a prefill the estimate is made before scaling down, so what the hole held never bleeds
   // into the pixels around it, and the model's change comes back as a residual on the full-size
   // estimate: at strength 0 the result is the estimate at the photo's own resolution.
-  const at::Tensor estimate = prefill ? prefill(crop_replicate(photo, window), window_weights) : at::Tensor();
+  const at::Tensor estimate = prefill ? prefill(window, window_weights) : at::Tensor();
   const at::Tensor image = resize_image(prefill ? estimate : crop_replicate(photo, window), size, size);
   const at::Tensor generate = resize_mask(window_weights, size, size) > 0;
   const at::Tensor edited_small = edit(image, generate, window.y0, window.x0).to(photo.device());
@@ -150,6 +168,44 @@ at::Tensor edit_in_window(const model::ConsistencyFunction& f, const at::Tensor&
 
 }  // namespace
 
+namespace {
+
+// The exemplar fill works on the hole's box and as much again on every side (texture to copy
+// from), at a scale where the hole is at most this many pixels across: it costs about a second
+// per 100² hole pixels on one CPU core, and the model sees the window at ≤ 256 pixels anyway.
+constexpr int64_t kExemplarSide = 256;
+
+Overlay exemplar_overlay(const at::Tensor& photo, const at::Tensor& weights, const Box& edited, const RegionOptions& o) {
+  const int64_t height = photo.size(2), width = photo.size(3), extent = std::max(edited.height(), edited.width());
+  const Box box = grown(edited, std::max<int64_t>(extent, 32), height, width);
+  const at::Tensor image = slice(photo, box).to(at::kFloat).contiguous(), hole = (slice(weights, box) > 0).contiguous();
+  const auto fill = [&] {
+    const double scale = std::min(1.0, double(kExemplarSide) / double(extent));
+    if (scale >= 1) return exemplar_fill(image, ~hole);
+    const int64_t h = std::max<int64_t>(1, std::lround(double(box.height()) * scale));
+    const int64_t w = std::max<int64_t>(1, std::lround(double(box.width()) * scale));
+    const at::Tensor small_hole = resize_mask(hole.to(at::kFloat), h, w) > 0;  // any hole pixel under it
+    const at::Tensor small = exemplar_fill(resize_image(image, h, w), ~small_hole);
+    return at::where(hole, resize_image(small, box.height(), box.width()), image);
+  };
+  return {box, o.exemplar_cache ? o.exemplar_cache->get_or_fill(image, hole, 0, fill) : fill()};
+}
+
+}  // namespace
+
+bool uses_exemplar(const at::Tensor& mask, const RegionOptions& o) {
+  if (o.fill != HoleFill::Auto) return o.fill == HoleFill::Exemplar;
+  if (!mask.defined() || mask.dim() != 4) return false;
+  const Box box = bounding_box(mask);
+  if (box.height() == 0) return false;
+  // The mask grown as the compositing grows it, on its box plus a margin (the photo's edge counts
+  // as hole, as in hole_depth).
+  const at::Tensor around = slice(mask, grown(box, o.grow + 1, mask.size(2), mask.size(3))).to(at::kFloat);
+  const int64_t g = o.grow;
+  const at::Tensor hole = g > 0 ? at::max_pool2d(around, {2 * g + 1, 2 * g + 1}, {1, 1}, {g, g}) > 0 : around > 0;
+  return hole_depth(~hole, kLargeHoleDepth) >= kLargeHoleDepth;
+}
+
 at::Tensor inpaint(const model::ConsistencyFunction& f, const at::Tensor& photo, const at::Tensor& mask,
                    const EditSettings& settings, const RegionOptions& o) {
   require_photo(photo, "inpainting");
@@ -162,14 +218,18 @@ at::Tensor inpaint(const model::ConsistencyFunction& f, const at::Tensor& photo,
     return edit_in_window(f, photo, weights, edited, o, [&](const at::Tensor& image, const at::Tensor& generate, int64_t, int64_t) {
       return edit::inpaint(f, image, generate.to(at::kFloat), settings);
     });
-  return edit_in_window(
-      f, photo, weights, edited, o,
-      [&](const at::Tensor& image, const at::Tensor& generate, int64_t, int64_t) {
-        EditSettings s = settings;
-        s.estimate = image;  // the full-size fill, scaled: the residual above starts from exactly this
-        return edit::inpaint(f, image, generate.to(at::kFloat), s);
-      },
-      [](const at::Tensor& window, const at::Tensor& generate) { return fill_holes(window, generate <= 0); });
+  const auto from_estimate = [&](const at::Tensor& image, const at::Tensor& generate, int64_t, int64_t) {
+    EditSettings s = settings;
+    s.estimate = image;  // the full-size fill, scaled: the residual above starts from exactly this
+    return edit::inpaint(f, image, generate.to(at::kFloat), s);
+  };
+  if (!uses_exemplar(mask, o))
+    return edit_in_window(f, photo, weights, edited, o, from_estimate, [&](const Window& w, const at::Tensor& generate) {
+      return fill_holes(crop_replicate(photo, w), generate <= 0);
+    });
+  const Overlay filled = exemplar_overlay(photo, weights, edited, o);
+  return edit_in_window(f, photo, weights, edited, o, from_estimate,
+                        [&](const Window& w, const at::Tensor&) { return crop_replicate(photo, w, &filled); });
 }
 
 at::Tensor sketch(const model::ConsistencyFunction& f, const at::Tensor& painting, const EditSettings& settings,

@@ -14,7 +14,20 @@
 
 #include "core/edit/edits.h"
 
+#include <memory>
+
+namespace cm::edit {
+class ExemplarCache;
+}
+
 namespace cm::edit::region {
+
+// Inpainting's start with a warm start (EditSettings::warm_start): the membrane fill blurs but
+// costs milliseconds; the exemplar fill (exemplar_fill.h) copies the photo's own texture but
+// costs seconds on a CPU. Auto takes the exemplar for large holes: those whose depth
+// (hole_depth of the mask grown by `grow`) is at least kLargeHoleDepth photo pixels.
+enum class HoleFill { Auto, Smooth, Exemplar };
+constexpr int kLargeHoleDepth = 8;
 
 struct RegionOptions {
   int grow = 0;           // pixels beyond the mask that are regenerated fully
@@ -28,7 +41,12 @@ struct RegionOptions {
   int max_work_size = -1;
   int tile_size = 0;      // tiles: output pixels per tile side; 0 = the work size
   int tile_overlap = 0;   // tiles: overlap in output pixels; 0 = a quarter tile
+  HoleFill fill = HoleFill::Auto;  // inpaint's start, when warm
+  std::shared_ptr<ExemplarCache> exemplar_cache;  // optional: reuse exemplar fills across requests
 };
+
+// Whether inpainting `mask` (> 0 = hole) starts from the exemplar fill under these options.
+bool uses_exemplar(const at::Tensor& mask, const RegionOptions& options);
 
 // mask: [1,1,H,W], > 0 = inpaint. An empty mask returns the photo unchanged.
 at::Tensor inpaint(const model::ConsistencyFunction& f, const at::Tensor& photo, const at::Tensor& mask,

@@ -27,15 +27,28 @@ EditSetting feather_setting() {
           [](const EditRequest& r) { return double(r.region.feather); }, [](EditRequest& r, double v) { r.region.feather = int(v); }};
 }
 
+constexpr const char* kFillChoices = "auto|smooth|exemplar";  // the order of edit::region::HoleFill
+
+EditSetting fill_setting() {
+  return {"fill", "inpainting's start: auto (exemplar for large holes), smooth or exemplar", 0, 0, 2, true,
+          [](const EditRequest& r) { return double(r.region.fill); },
+          [](EditRequest& r, double v) { r.region.fill = region::HoleFill(int(v)); }, kFillChoices};
+}
+
+// Measured on the held-out photos (docs/QUALITY.md): strokes from the membrane fill, large holes
+// from the exemplar fill ("Large holes").
+constexpr double kInpaintStrength = 0.49, kLargeHoleStrength = 0.30;
+
 std::vector<EditSpec> make_specs() {
   std::vector<EditSpec> specs;
   specs.push_back({EditKind::Inpaint, "Inpaint (mask)", "IMAGE --mask MASK", "regenerate the white part of MASK",
-                   true, false, Need::Required, false, true, 0.49, 1.0, 1, 256,
-                   "a harmonic (membrane) fill of the hole from its edges", "every pixel outside the mask",
-                   {grow_setting(), feather_setting()},
+                   true, false, Need::Required, false, true, kInpaintStrength, 1.0, 1, 256,
+                   "a membrane fill of the hole, or for large holes patches copied from the photo",
+                   "every pixel outside the mask", {grow_setting(), feather_setting(), fill_setting()},
                    [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
                      return region::inpaint(f, r.image, r.mask, s, r.region);  // execute() checked the inputs
-                   }});
+                   },
+                   kLargeHoleStrength});
   specs.push_back({EditKind::Sketch, "Sketch (strokes)", "IMAGE [--mask MASK]",
                    "redraw a painting so it looks like a photo (SDEdit)", true, true, Need::Optional, false, true, 0.50, 1.0, 1, 256,
                    "the painting itself", "nothing, or every pixel outside the optional mask",
@@ -123,7 +136,34 @@ int work_size_of(const EditRequest& r, bool on_cpu) {
 double strength_of(const EditRequest& r) {
   const EditSpec& spec = spec_of(r.kind);
   if (!spec.has_strength) return 1.0;
-  return r.strength < 0 ? spec.strength : r.strength;
+  if (r.strength >= 0) return r.strength;
+  if (spec.exemplar_strength >= 0 && region::uses_exemplar(r.mask, r.region)) return spec.exemplar_strength;
+  return spec.strength;
+}
+
+EditRequest resolved(const EditRequest& r, bool on_cpu) {
+  EditRequest out = r;
+  out.region.max_work_size = work_size_of(r, on_cpu);
+  if (r.use == EditRequest::Use::Draft && r.region.fill == region::HoleFill::Auto) out.region.fill = region::HoleFill::Smooth;
+  return out;
+}
+
+std::string choice_name(const EditSetting& s, double value) {
+  const std::string all = s.choices ? s.choices : "";
+  std::size_t start = 0;
+  for (int i = 0; s.choices; ++i) {
+    const std::size_t bar = all.find('|', start);
+    if (i == int(value)) return all.substr(start, bar == std::string::npos ? std::string::npos : bar - start);
+    if (bar == std::string::npos) break;
+    start = bar + 1;
+  }
+  return fmt::format("{:g}", value);
+}
+
+int choice_index(const EditSetting& s, const std::string& word) {
+  for (int i = 0; s.choices && i <= int(s.max); ++i)
+    if (choice_name(s, i) == word) return i;
+  return -1;
 }
 
 }  // namespace cm::engine

@@ -33,7 +33,14 @@ struct EditSetting {
   bool integral;
   double (*get)(const EditRequest&);
   void (*set)(EditRequest&, double);
+  // A choice among words instead of a number: "auto|smooth|exemplar"; the value is the index.
+  const char* choices = nullptr;
 };
+
+// The word of a choice setting's value ("exemplar"), or its index when out of range.
+std::string choice_name(const EditSetting& setting, double value);
+// The value of a word among a setting's choices; −1 when it is none of them.
+int choice_index(const EditSetting& setting, const std::string& word);
 
 struct EditSpec {
   edit::EditKind kind;
@@ -60,6 +67,9 @@ struct EditSpec {
   std::vector<EditSetting> settings;
   // Runs the edit on one photo (or none) with the schedule, seeds and controls in `settings`.
   at::Tensor (*run)(const model::ConsistencyFunction& f, const EditRequest& request, edit::EditSettings& settings);
+  // The default strength when the start is an exemplar fill (inpaint's large holes,
+  // edit::region::uses_exemplar), which needs a lighter touch than a blur; < 0: none.
+  double exemplar_strength = -1;
 
   // The CLI command, settings key and log name: "inpaint" (edit::to_string).
   std::string name() const { return std::string(edit::to_string(kind)); }
@@ -76,5 +86,9 @@ int work_size_of(const EditRequest& request, bool on_cpu);
 
 // The strength a request runs at: its own, or the edit's default when it has none (< 0).
 double strength_of(const EditRequest& request);
+
+// The request as it runs: the work size (work_size_of) and, for a draft, the quick estimate
+// (the membrane fill instead of the exemplar one, edit/region.h). Shallow: tensors are shared.
+EditRequest resolved(const EditRequest& request, bool on_cpu);
 
 }  // namespace cm::engine

@@ -2,6 +2,7 @@
 
 #include "core/base/log.h"
 #include "core/engine/device.h"
+#include "core/edit/exemplar_fill.h"
 #include "core/engine/execute.h"
 #include "core/model/model_loader.h"
 #include "core/model/stop_check.h"
@@ -95,6 +96,9 @@ struct Engine::State {
   EngineStats stats;
 
   std::shared_ptr<const model::LoadedModel> model;  // worker thread only
+  // Exemplar fills of recent photos and masks: a new seed, strength or step count for the same
+  // hole (variations, refine, apply) reuses the fill instead of searching again.
+  std::shared_ptr<edit::ExemplarCache> exemplar_cache = std::make_shared<edit::ExemplarCache>();
   std::thread worker;
 
   void finish_cancelled(const std::shared_ptr<Job>& job, const std::string& why) {
@@ -247,7 +251,9 @@ struct Engine::State {
   at::Tensor run_with_memory_retry(const EditRequest& request, const sampling::LoopControl& control, Timings& t,
                                    std::vector<double>* sigmas = nullptr) {
     try {
-      return execute(*model->function, model->card, request, control, t, sigmas);
+      EditRequest r = request;
+      if (!r.region.exemplar_cache) r.region.exemplar_cache = exemplar_cache;
+      return execute(*model->function, model->card, r, control, t, sigmas);
     } catch (const c10::Error& e) {
       if (!is_out_of_memory(e) || request.kind != edit::EditKind::Generate || request.batch < 2) throw;
       spdlog::warn("out of memory for {} images at once; retrying in two halves", request.batch);

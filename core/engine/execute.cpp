@@ -133,19 +133,18 @@ at::Tensor execute(const model::ConsistencyFunction& f_in, const model::ModelCar
   check_request(r);
   const Clock::time_point start = Clock::now();
   const TimedFunction f(f_in);
+  const EditRequest run = resolved(r, f.device().is_cpu());  // the work size and estimate it runs with
   edit::EditSettings settings;
-  settings.schedule = schedule_for(r, card);
+  settings.schedule = schedule_for(run, card);
   settings.seed = r.seed;
   settings.blend_seeds = r.blend_seeds && r.kind != edit::EditKind::Interpolate;
   settings.blend_seed = r.seed_b;
   settings.blend = r.blend;
   settings.control = control;
   const EditSpec& spec = spec_of(r.kind);
-  settings.warm_start = strength_of(r) < 1 && r.ts.empty();
+  settings.warm_start = strength_of(run) < 1 && r.ts.empty();
   settings.labels = labels_for(r, f.spec(), r.kind == edit::EditKind::Generate ? r.batch : 1);
-  EditRequest resolved = r;  // the work size it runs at (shallow: the tensors are shared)
-  resolved.region.max_work_size = work_size_of(r, f.device().is_cpu());
-  const at::Tensor out = spec.run(f, resolved, settings).cpu();
+  const at::Tensor out = spec.run(f, run, settings).cpu();
   f.fill(start, Clock::now(), timings);
   if (sigmas) *sigmas = settings.schedule.sigmas;
   return out;

@@ -46,6 +46,12 @@ cmedit_cli_test(cli.inpaint_defaults_keep_everything_outside_the_mask FIXTURE cl
   COMMAND ${CLI} inpaint ${D}/photo.png --mask ${D}/mask.png ${M} -o ${D}/inpainted_default.png --json
   EXIT 0 STDOUT "\"strength\": 0\\.[0-9]+"
   THEN ${FX} same-outside ${D}/photo.png ${D}/inpainted_default.png ${D}/mask.png 0 0)
+# The exemplar start (patches copied from the photo) keeps the mask's promise too, and the report
+# names the start it was asked for.
+cmedit_cli_test(cli.inpaint_exemplar_fill FIXTURE cli_files
+  COMMAND ${CLI} inpaint ${D}/photo.png --mask ${D}/mask.png ${M} --fill exemplar -o ${D}/inpainted_exemplar.png --json
+  EXIT 0 STDOUT "\"fill\": \"exemplar\""
+  THEN ${FX} same-outside ${D}/photo.png ${D}/inpainted_exemplar.png ${D}/mask.png 0 0)
 cmedit_cli_test(cli.inpaint_16bit FIXTURE cli_files
   COMMAND ${CLI} inpaint ${D}/photo16.png --mask ${D}/mask16.png ${M} --grow 1 --feather 3 -o ${D}/inpainted16.png
   EXIT 0
@@ -109,6 +115,9 @@ cmedit_cli_test(cli.error_bad_class FIXTURE cli_files
 cmedit_cli_test(cli.error_bad_strength FIXTURE cli_files
   COMMAND ${CLI} sketch ${D}/photo.png --strength 100 ${M} -o ${D}/x.png
   EXIT 2 STDERR "^cmedit-cli: --strength must lie in 0…1 \\(or 0%…100%\\), got '100'\n$")
+cmedit_cli_test(cli.error_bad_fill FIXTURE cli_files
+  COMMAND ${CLI} inpaint ${D}/photo.png --mask ${D}/mask.png --fill patchmatch ${M} -o ${D}/x.png
+  EXIT 2 STDERR "^cmedit-cli: --fill takes auto\\|smooth\\|exemplar, got 'patchmatch'\n$")
 cmedit_cli_test(cli.error_strength_on_generate FIXTURE cli_files
   COMMAND ${CLI} generate ${M} --strength 0.5 -o ${D}/x.png
   EXIT 2 STDERR "^cmedit-cli: unknown option '--strength' for generate\n$")

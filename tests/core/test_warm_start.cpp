@@ -172,8 +172,8 @@ TEST(EditRegistry, EveryRegisteredEditRunsOnTheAnalyticModel) {
     EXPECT_TRUE(out.isfinite().all().item<bool>());
     EXPECT_GE(out.min().item<double>(), -1.0);
     EXPECT_LE(out.max().item<double>(), 1.0);
-    if (spec.has_strength) {  // the default strength sets where the loop starts
-      EXPECT_NEAR(sigmas.front(), sampling::sigma_for_strength(spec.strength), 1e-9);
+    if (spec.has_strength) {  // the default strength (inpaint: its hole's) sets where the loop starts
+      EXPECT_NEAR(sigmas.front(), sampling::sigma_for_strength(engine::strength_of(r)), 1e-9);
       EXPECT_GT(spec.strength, 0.0);
       EXPECT_LT(spec.strength, 1.0);
     } else if (spec.kind != edit::EditKind::Denoise) {
@@ -206,6 +206,7 @@ TEST(EditRegistry, FullStrengthWithoutAnEstimateIsAlgorithm4BitForBit) {
   engine::EditRequest r = request_for(engine::spec_of(edit::EditKind::Inpaint));
   r.image = cm::testing::smooth_photo(32, 32);
   r.mask = box_mask(32, 4, 4, 20, 20);
+  r.region.fill = edit::region::HoleFill::Smooth;  // the membrane start (exemplar fills: test_exemplar_fill.cpp)
   r.strength = 1;
   r.steps = 2;
   engine::Timings t;
@@ -230,6 +231,7 @@ TEST(EditRegistry, WindowsRunAtTheWorkSizeTheirUseAffordsOnTheCpu) {
   engine::EditRequest r = request_for(engine::spec_of(edit::EditKind::Inpaint));
   r.image = cm::testing::smooth_photo(200, 200);
   r.mask = box_mask(200, 40, 40, 120, 120);
+  r.region.fill = edit::region::HoleFill::Smooth;  // one start for every use (a draft's own: test_exemplar_fill.cpp)
   const int own = engine::spec_of(r.kind).work_size;
   ASSERT_GT(own, engine::kCpuInteractiveWorkSize);
   engine::Timings t;

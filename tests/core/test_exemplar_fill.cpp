@@ -1,0 +1,159 @@
+// The exemplar fill (core/edit/exemplar_fill.h): it copies texture from the photo where a smooth
+// fill can only blur, keeps every known pixel, and is the same on every run.
+#include "core/analytic_model.h"
+#include "core/edit/estimates.h"
+#include "core/edit/exemplar_fill.h"
+#include "core/edit/region.h"
+#include "core/engine/edit_registry.h"
+#include "core/engine/edit_request.h"
+#include "core/engine/execute.h"
+#include "core/model/model_card.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <gtest/gtest.h>
+
+namespace cm {
+namespace {
+
+namespace engine = cm::engine;
+
+// Diagonal stripes of period 6 in three colours: every patch of the hole has an exact copy outside.
+at::Tensor stripes(int64_t size) {
+  const at::Tensor y = at::arange(size, at::kFloat).view({-1, 1}), x = at::arange(size, at::kFloat).view({1, -1});
+  const at::Tensor phase = (y + x).remainder(6) / 6 * 2 * M_PI;
+  return at::stack({at::sin(phase), at::cos(phase), at::sin(phase * 2) * 0.5}).unsqueeze(0) * 0.8;
+}
+
+at::Tensor box_hole(int64_t size, int64_t y0, int64_t x0, int64_t side) {
+  at::Tensor hole = at::zeros({1, 1, size, size});
+  hole.narrow(2, y0, side).narrow(3, x0, side).fill_(1);
+  return hole;
+}
+
+double mean_abs_in(const at::Tensor& a, const at::Tensor& b, const at::Tensor& where) {
+  return ((a - b).abs() * where).sum().item<double>() / (where.sum().item<double>() * a.size(1));
+}
+
+TEST(ExemplarFill, CopiesATextureASmoothFillBlurs) {
+  const at::Tensor truth = stripes(96), hole = box_hole(96, 30, 34, 32);
+  const at::Tensor holed = truth * (1 - hole);
+  const at::Tensor exemplar = edit::exemplar_fill(holed, hole <= 0);
+  const at::Tensor smooth = edit::fill_holes(holed, hole <= 0);
+  const double exemplar_error = mean_abs_in(exemplar, truth, hole), smooth_error = mean_abs_in(smooth, truth, hole);
+  EXPECT_LT(exemplar_error, 0.05) << "the stripes are continued, not invented";
+  EXPECT_GT(smooth_error, 0.3) << "the membrane fill flattens them (the reason for this fill)";
+  // Known pixels bit for bit, and nothing outside the photo's own range.
+  EXPECT_TRUE(at::equal(exemplar * (1 - hole), holed));
+  EXPECT_LE(exemplar.abs().max().item<double>(), truth.abs().max().item<double>() + 1e-6);
+}
+
+TEST(ExemplarFill, TheSameSeedGivesTheSameFillAndAnotherSeedAnother) {
+  const at::Tensor photo = at::rand({1, 3, 80, 80}, at::make_generator<at::CPUGeneratorImpl>(3)) * 2 - 1;
+  const at::Tensor hole = box_hole(80, 20, 20, 30);
+  edit::ExemplarOptions o;
+  const at::Tensor a = edit::exemplar_fill(photo, hole <= 0, o), b = edit::exemplar_fill(photo, hole <= 0, o);
+  EXPECT_TRUE(at::equal(a, b));
+  o.seed = 1;
+  EXPECT_FALSE(at::equal(a, edit::exemplar_fill(photo, hole <= 0, o)));
+}
+
+TEST(ExemplarFill, WithNothingToCopyFromItIsTheSmoothFill) {
+  // A hole that leaves no whole 7×7 patch outside it: the membrane fill, exactly.
+  const at::Tensor photo = stripes(24), hole = box_hole(24, 3, 3, 18);
+  EXPECT_TRUE(at::equal(edit::exemplar_fill(photo, hole <= 0), edit::fill_holes(photo, hole <= 0)));
+  // No hole: the photo back.
+  EXPECT_TRUE(at::equal(edit::exemplar_fill(photo, at::ones({1, 1, 24, 24})), photo));
+}
+
+TEST(ExemplarFill, FillsGreyPhotosAndHolesAtTheBorder) {
+  const at::Tensor grey = stripes(64).narrow(1, 0, 1).contiguous(), hole = box_hole(64, 0, 40, 24);  // top-right corner
+  const at::Tensor filled = edit::exemplar_fill(grey, hole <= 0);
+  ASSERT_EQ(filled.sizes(), grey.sizes());
+  EXPECT_LT(mean_abs_in(filled, grey, hole), 0.1);
+}
+
+TEST(HoleDepth, IsTheRadiusOfTheLargestSquareInside) {
+  EXPECT_EQ(edit::hole_depth(at::ones({1, 1, 32, 32})), 0);
+  at::Tensor line = at::ones({1, 1, 32, 32});
+  line.narrow(2, 10, 1).fill_(0);
+  EXPECT_EQ(edit::hole_depth(line), 1);
+  EXPECT_EQ(edit::hole_depth(box_hole(64, 10, 10, 20) <= 0), 10);
+  EXPECT_EQ(edit::hole_depth(box_hole(64, 10, 10, 21) <= 0), 11);
+  EXPECT_EQ(edit::hole_depth(box_hole(64, 0, 0, 20) <= 0), 20) << "the photo's edge is not known";
+  EXPECT_EQ(edit::hole_depth(box_hole(64, 10, 10, 40) <= 0, 8), 8) << "capped";
+}
+
+TEST(ExemplarCache, FillsOncePerImageAndHoleAndForgetsTheOldest) {
+  edit::ExemplarCache cache(2);
+  int fills = 0;
+  const at::Tensor image = stripes(16), a = box_hole(16, 2, 2, 4) <= 0, b = box_hole(16, 8, 8, 4) <= 0;
+  const auto fill = [&] { return at::full({1}, ++fills); };
+  EXPECT_EQ(cache.get_or_fill(image, a, 0, fill).item<int>(), 1);
+  EXPECT_EQ(cache.get_or_fill(image.clone(), a.clone(), 0, fill).item<int>(), 1) << "same pixels, same hole: a hit";
+  EXPECT_EQ(cache.get_or_fill(image, b, 0, fill).item<int>(), 2) << "another hole";
+  EXPECT_EQ(cache.get_or_fill(image * 0.5, a, 0, fill).item<int>(), 3) << "another photo";
+  EXPECT_EQ(cache.get_or_fill(image, a, 0, fill).item<int>(), 4) << "evicted: capacity 2";
+  EXPECT_EQ(cache.hits(), 1u);
+}
+
+// Through the engine: which start an inpainting gets, and at which default strength.
+engine::EditRequest inpaint_request(const at::Tensor& photo, const at::Tensor& mask) {
+  engine::EditRequest r;
+  r.kind = edit::EditKind::Inpaint;
+  r.image = photo;
+  r.mask = mask;
+  return r;
+}
+
+model::ModelCard gaussian_card() {
+  model::ModelCard card;
+  card.name = "gaussian";
+  return card;
+}
+
+TEST(ExemplarInpaint, LargeHolesStartFromCopiedPatchesThinStrokesFromTheMembrane) {
+  const engine::EditSpec& spec = engine::spec_of(edit::EditKind::Inpaint);
+  const at::Tensor photo = stripes(96), box = box_hole(96, 32, 30, 32);
+  at::Tensor stroke = at::zeros({1, 1, 96, 96});
+  stroke.narrow(2, 40, 5).narrow(3, 10, 70).fill_(1);  // a 5-px brush stroke
+  edit::region::RegionOptions o;
+  EXPECT_TRUE(edit::region::uses_exemplar(box, o));
+  EXPECT_FALSE(edit::region::uses_exemplar(stroke, o));
+  o.grow = edit::region::kLargeHoleDepth;  // grown by the compositing, the stroke is a large hole
+  EXPECT_TRUE(edit::region::uses_exemplar(stroke, o));
+  o.grow = 0, o.fill = edit::region::HoleFill::Smooth;
+  EXPECT_FALSE(edit::region::uses_exemplar(box, o));
+  o.fill = edit::region::HoleFill::Exemplar;
+  EXPECT_TRUE(edit::region::uses_exemplar(stroke, o));
+
+  // The default strength follows the start; a draft (the live preview) keeps the quick start.
+  engine::EditRequest r = inpaint_request(photo, box);
+  EXPECT_EQ(engine::strength_of(r), spec.exemplar_strength);
+  EXPECT_EQ(engine::strength_of(inpaint_request(photo, stroke)), spec.strength);
+  r.use = engine::EditRequest::Use::Draft;
+  EXPECT_EQ(engine::resolved(r, true).region.fill, edit::region::HoleFill::Smooth);
+  EXPECT_EQ(engine::strength_of(engine::resolved(r, true)), spec.strength);
+  r.strength = 0.7;
+  EXPECT_EQ(engine::strength_of(engine::resolved(r, true)), 0.7) << "a strength asked for is kept";
+}
+
+TEST(ExemplarInpaint, AtStrengthZeroTheHoleIsTheCopiedTextureAndTheFillIsCached) {
+  const auto f = cm::testing::analytic_model(32);
+  const at::Tensor truth = stripes(96), box = box_hole(96, 32, 30, 32);
+  engine::EditRequest r = inpaint_request(truth * (1 - box), box);
+  r.strength = 0;
+  r.region.exemplar_cache = std::make_shared<edit::ExemplarCache>();
+  engine::Timings t;
+  const at::Tensor exemplar = engine::execute(f, gaussian_card(), r, {}, t);
+  EXPECT_LT(mean_abs_in(exemplar, truth, box), 0.05);
+  EXPECT_TRUE(at::equal(exemplar * (1 - box), r.image)) << "every pixel outside the mask as it was";
+  r.seed = 7, r.strength = 0.3;  // another seed and strength: the same fill, from the cache
+  engine::execute(f, gaussian_card(), r, {}, t);
+  EXPECT_EQ(r.region.exemplar_cache->hits(), 1u);
+  r.region.fill = edit::region::HoleFill::Smooth, r.strength = 0;
+  EXPECT_GT(mean_abs_in(engine::execute(f, gaussian_card(), r, {}, t), truth, box), 0.3) << "the membrane start blurs the stripes";
+}
+
+}  // namespace
+}  // namespace cm
