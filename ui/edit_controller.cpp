@@ -394,9 +394,9 @@ bool EditController::applyPreview() {
                            .arg(QString::fromUtf8(edit::to_string(p.kind).data()))
                            .arg(p.seed)
                            .arg(n == 1 ? tr("1 step") : tr("%1 steps").arg(n))
-                           .arg(engine::spec_of(p.kind).has_strength
-                                    ? tr(", strength %1 %").arg(qRound(100 * (p.strength < 0 ? engine::spec_of(p.kind).strength : p.strength)))
-                                    : QString());
+                           .arg(!engine::spec_of(p.kind).has_strength ? QString()
+                                : p.strength < 0                          ? tr(", strength auto")
+                                                                          : tr(", strength %1 %").arg(qRound(100 * p.strength)));
   if (result.size() != impl_->document->size()) {  // super-resolution or a generated image: a new size
     impl_->document->replaceWithResized(result, what);
     return true;

@@ -3,6 +3,8 @@
 #include "core/engine/edit_registry.h"
 #include "core/sampling/schedule.h"
 
+#include <algorithm>
+
 #include <QComboBox>
 #include <QLabel>
 #include <QRandomGenerator>
@@ -17,6 +19,20 @@ namespace {
 const edit::EditKind kEditorEdits[] = {edit::EditKind::Inpaint, edit::EditKind::Sketch, edit::EditKind::Colorize,
                                        edit::EditKind::Denoise, edit::EditKind::SuperResolve, edit::EditKind::Generate};
 
+constexpr int kAuto = -1;  // the Strength box's "auto": the edit's measured default, which may depend on the photo
+
+// Strength in per cent, or "auto" below 0 %. Stepping out of auto starts at the default it stood
+// for, not at 0 %.
+class StrengthBox : public QSpinBox {
+ public:
+  using QSpinBox::QSpinBox;
+  int default_percent = 50;
+  void stepBy(int steps) override {
+    if (value() == kAuto && steps != 0) setValue(std::clamp(default_percent + steps, 0, maximum()));
+    else QSpinBox::stepBy(steps);
+  }
+};
+
 }  // namespace
 
 EditToolBar::EditToolBar(QWidget* parent) : QToolBar(tr("Edit"), parent) {
@@ -26,7 +42,7 @@ EditToolBar::EditToolBar(QWidget* parent) : QToolBar(tr("Edit"), parent) {
     const engine::EditSpec& spec = engine::spec_of(kind);
     kind_box_->addItem(tr(spec.label), int(kind));
     kind_box_->setItemData(kind_box_->count() - 1, tr(spec.summary), Qt::ToolTipRole);
-    strength_percent_[int(kind)] = qRound(100 * spec.strength);
+    strength_percent_[int(kind)] = kAuto;
   }
   addWidget(new QLabel(tr(" Edit "), this));
   addWidget(kind_box_);
@@ -43,8 +59,9 @@ EditToolBar::EditToolBar(QWidget* parent) : QToolBar(tr("Edit"), parent) {
   steps_box_->setToolTip(tr("Evaluations when the hand rests (the live preview uses one)"));
   addWidget(new QLabel(tr(" Steps "), this));
   addWidget(steps_box_);
-  strength_box_ = new QSpinBox(this);
-  strength_box_->setRange(0, 100);
+  strength_box_ = new StrengthBox(this);
+  strength_box_->setRange(kAuto, 100);
+  strength_box_->setSpecialValueText(tr("auto"));
   strength_box_->setSuffix(QStringLiteral(" %"));
   addWidget(new QLabel(tr(" Strength "), this));
   addWidget(strength_box_);
@@ -96,20 +113,26 @@ void EditToolBar::showKind() {
                                                                  : tr("This edit always starts from pure noise"));
     return;
   }
-  const int percent = strength_percent_.value(int(kind()), qRound(100 * spec.strength));
+  const int percent = strength_percent_.value(int(kind()), kAuto);
+  static_cast<StrengthBox*>(strength_box_)->default_percent = qRound(100 * spec.strength);
   strength_box_->setValue(percent);
+  const QString automatic =
+      spec.exemplar_strength >= 0 ? tr("%1 %, or %2 % for a large hole filled from the photo's patches")
+                                        .arg(qRound(100 * spec.strength))
+                                        .arg(qRound(100 * spec.exemplar_strength))
+                                  : tr("%1 %").arg(qRound(100 * spec.strength));
   strength_box_->setToolTip(
       tr("How far the edit may move from its start (%1): 0 % keeps it, 100 % starts from pure noise.\n"
-         "Now noise level σ = %2 (default %3 %).")
-          .arg(tr(spec.estimate))
-          .arg(sampling::sigma_for_strength(percent / 100.0), 0, 'g', 3)
-          .arg(qRound(100 * spec.strength)));
+         "auto: as measured on held-out photos, %2.%3")
+          .arg(tr(spec.estimate), automatic,
+               percent == kAuto ? QString() : tr("\nNow noise level σ = %1.").arg(sampling::sigma_for_strength(percent / 100.0), 0, 'g', 3)));
 }
 
 void EditToolBar::fill(EditParameters& p) const {
   p.kind = kind();
   p.refine_steps = steps_box_->value();
-  p.strength = engine::spec_of(p.kind).has_strength ? strength_box_->value() / 100.0 : -1;
+  const int percent = strength_box_->value();
+  p.strength = engine::spec_of(p.kind).has_strength && percent != kAuto ? percent / 100.0 : -1;  // −1: the engine's default
   p.settings["scale"] = scale_box_->currentData().toInt();
   p.seed = quint64(seed_box_->value());
   p.seed_b = quint64(seed_b_box_->value());

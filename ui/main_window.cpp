@@ -405,6 +405,7 @@ void MainWindow::pushParameters() {
   // The editor's visual feather (the CLI's default is none: the mask as painted).
   if (grow_box_) p.settings["grow"] = grow_box_->value();
   if (feather_box_) p.settings["feather"] = feather_box_->value();
+  if (fill_box_) p.settings["fill"] = fill_box_->currentData().toInt();
   p.region = selection_;
   controller_->setParameters(p);
 }

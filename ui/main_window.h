@@ -160,6 +160,7 @@ class MainWindow : public QMainWindow {
   QSlider* hardness_slider_ = nullptr;
   QSpinBox* grow_box_ = nullptr;
   QSpinBox* feather_box_ = nullptr;
+  QComboBox* fill_box_ = nullptr;
   QVector<QToolButton*> variation_buttons_;
   QRect selection_;
   QLabel* image_info_ = nullptr;

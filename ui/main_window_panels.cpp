@@ -6,6 +6,7 @@
 #include "core/base/error.h"
 #include "core/base/log.h"
 #include "core/engine/device.h"
+#include "core/engine/edit_registry.h"
 #include "core/imageio/image_file.h"
 #include "core/model/model_loader.h"
 #include "ui/canvas.h"
@@ -138,8 +139,20 @@ void MainWindow::buildBrushDock() {
   feather_box_->setToolTip(tr("Fade the edit into the photo over twice this many pixels"));
   form->addRow(tr("Size ( [ ] )"), diameter_box_);
   form->addRow(tr("Hardness"), hardness_slider_);
+  // Inpainting's start, the registry's --fill choices: auto takes the exemplar fill (seconds on a
+  // CPU, once per mask) for large holes when the hand rests; the live preview always the quick one.
+  fill_box_ = new QComboBox(panel);
+  const engine::EditSpec& inpaint = engine::spec_of(edit::EditKind::Inpaint);
+  for (const engine::EditSetting& s : inpaint.settings)
+    if (std::string(s.name) == "fill")
+      for (int i = 0; i <= int(s.max); ++i) fill_box_->addItem(QString::fromStdString(engine::choice_name(s, i)), i);
+  fill_box_->setItemData(0, tr("Patches copied from the photo for large holes, a smooth fill for thin strokes"), Qt::ToolTipRole);
+  fill_box_->setItemData(1, tr("A smooth fill from the hole's edges: fast, blurred"), Qt::ToolTipRole);
+  fill_box_->setItemData(2, tr("Patches copied from the rest of the photo: the texture it already has"), Qt::ToolTipRole);
+  fill_box_->setToolTip(tr("What inpainting starts from before the model refines it"));
   form->addRow(tr("Grow mask"), grow_box_);
   form->addRow(tr("Feather"), feather_box_);
+  form->addRow(tr("Fill from"), fill_box_);
   dock->setWidget(panel);
   addDockWidget(Qt::RightDockWidgetArea, dock);
   connect(diameter_box_, &QDoubleSpinBox::valueChanged, this, [this](double d) {
@@ -147,6 +160,7 @@ void MainWindow::buildBrushDock() {
   });
   connect(grow_box_, &QSpinBox::valueChanged, this, [this] { pushParameters(); controller_->requestPreview(); });
   connect(feather_box_, &QSpinBox::valueChanged, this, [this] { pushParameters(); controller_->requestPreview(); });
+  connect(fill_box_, &QComboBox::currentIndexChanged, this, [this] { pushParameters(); controller_->requestPreview(); });
 }
 
 void MainWindow::buildVariationsDock() {

@@ -4,6 +4,7 @@
 #include "cmedit/build_config.h"
 #include "ui/canvas.h"
 #include "core/edit/edit_kind.h"
+#include "core/engine/edit_registry.h"
 #include "core/imageio/image_file.h"
 #include "ui/document.h"
 #include "ui/edit_controller.h"
@@ -420,17 +421,21 @@ TEST_F(Editor, LongWorkShowsProgressAndACancel) {
   EXPECT_FALSE(window.cancelButton()->isVisible());
 }
 
-// One Strength control follows the current edit: each edit starts at its registry default, keeps
-// what the user chose for it, shows the σ it means, and is off for edits that have none.
+// One Strength control follows the current edit: each edit starts at "auto" (the engine's
+// measured default, which for inpaint depends on the hole), steps out of auto from that default,
+// keeps what the user chose for it, shows the σ it means, and is off for edits that have none.
 TEST(MainWindow, TheStrengthControlFollowsTheCurrentEdit) {
   REQUIRE_GL();
   cm::ui::MainWindow window;
   cm::ui::EditToolBar* bar = window.editBar();
   QSpinBox* strength = bar->strengthBox();
   bar->setKind(cm::edit::EditKind::Inpaint);
-  const int inpaint_default = strength->value();
-  EXPECT_GT(inpaint_default, 0);
-  EXPECT_LT(inpaint_default, 100);
+  EXPECT_EQ(strength->text(), QStringLiteral("auto"));
+  EXPECT_LT(window.controller()->parameters().strength, 0) << "auto leaves the strength to the engine";
+  EXPECT_TRUE(strength->toolTip().contains(QStringLiteral("large hole"))) << strength->toolTip().toStdString();
+  strength->stepUp();
+  const int inpaint_default = qRound(100 * cm::engine::spec_of(cm::edit::EditKind::Inpaint).strength);
+  EXPECT_EQ(strength->value(), inpaint_default + 1) << "out of auto at the default, not at 0 %";
   EXPECT_TRUE(strength->toolTip().contains(QStringLiteral("σ = "))) << strength->toolTip().toStdString();
   strength->setValue(inpaint_default + 7);
   EXPECT_NEAR(window.controller()->parameters().strength, (inpaint_default + 7) / 100.0, 1e-9);
@@ -438,7 +443,7 @@ TEST(MainWindow, TheStrengthControlFollowsTheCurrentEdit) {
   EXPECT_FALSE(strength->isEnabled());
   bar->setKind(cm::edit::EditKind::SuperResolve);
   EXPECT_TRUE(strength->isEnabled());
-  EXPECT_NE(strength->value(), inpaint_default + 7);
+  EXPECT_EQ(strength->text(), QStringLiteral("auto"));
   bar->setKind(cm::edit::EditKind::Inpaint);
   EXPECT_EQ(strength->value(), inpaint_default + 7);  // remembered per edit
 }
