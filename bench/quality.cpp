@@ -3,7 +3,7 @@
 // baselines, over a sweep of configurations. Results go to docs/QUALITY.md.
 //
 //   quality --model DIR --pack PACK [--photos 100] [--size 192] [--samples 256] [--steps 1,2]
-//           [--sample-steps 1,2,4] [--edits inpaint,superres,colorize] [--holes strokes|box] [--strengths default,1]
+//           [--sample-steps 1,2,4] [--edits inpaint,superres,colorize] [--holes strokes|box] [--fills auto,smooth,exemplar] [--xphoto yes] [--strengths default,1]
 //           [--fresh-noise 1] [--work-sizes default] [--seed 0] [--threads 2] [--out DIR] [--csv FILE]
 //           [--plot DIR]
 //
@@ -27,6 +27,7 @@
 #include "bench/quality_metrics.h"
 #include "bench/quality_plot.h"
 #include "core/edit/estimates.h"
+#include "core/edit/exemplar_fill.h"
 #include "core/engine/edit_registry.h"
 #include "core/engine/execute.h"
 #include "core/imageio/image_file.h"
@@ -41,7 +42,11 @@
 #include <ATen/Parallel.h>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/photo.hpp>
+#ifdef CMEDIT_HAVE_XPHOTO
+#include <opencv2/xphoto.hpp>
+#endif
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -83,6 +88,17 @@ at::Tensor opencv_inpaint(const at::Tensor& photo, const at::Tensor& mask, int m
   return from_bgr8(out);
 }
 
+#ifdef CMEDIT_HAVE_XPHOTO
+// opencv_contrib's xphoto fills (FSR, shift-map): its mask marks the *known* pixels.
+at::Tensor xphoto_inpaint(const at::Tensor& photo, const at::Tensor& mask, int method) {
+  const at::Tensor m8 = (mask[0][0] <= 0).to(at::kByte).mul(255).contiguous();
+  const cv::Mat m(int(m8.size(0)), int(m8.size(1)), CV_8U, m8.data_ptr<uint8_t>());
+  cv::Mat out;
+  cv::xphoto::inpaint(to_bgr8(photo), m, out, method);
+  return from_bgr8(out);
+}
+#endif
+
 at::Tensor bicubic_up(const at::Tensor& low, int factor) {
   cv::Mat out;
   cv::resize(to_bgr8(low), out, cv::Size(), factor, factor, cv::INTER_CUBIC);
@@ -106,6 +122,7 @@ struct Row {
   double strength = NAN, fresh = NAN;
   bool default_strength = false;
   int work = -1;  // region.max_work_size; 0 = the model's size, −1 = the edit's default
+  int fill = 0;   // inpaint's start (edit::region::HoleFill): auto, smooth, exemplar
   std::map<std::string, Mean> m{};
   std::vector<PatchSet> patches{};  // per photo, pooled for the SWD at the end
   std::vector<at::Tensor> grid{};   // the first photos' results, for --out
@@ -169,7 +186,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) a[argv[i]] = argv[i + 1];
   if (!a.count("--model") || !a.count("--pack")) {
     std::fprintf(stderr, "usage: quality --model DIR --pack PACK [--photos 100] [--size 192] [--samples 256] [--steps 1,2] "
-                         "[--sample-steps 1,2,4] [--edits inpaint,superres,colorize] [--holes strokes|box] [--strengths default,1] [--fresh-noise 1] "
+                         "[--sample-steps 1,2,4] [--edits inpaint,superres,colorize] [--holes strokes|box] [--fills auto,smooth,exemplar] [--xphoto yes] [--strengths default,1] [--fresh-noise 1] "
                          "[--work-sizes default] [--seed 0] [--threads 2] [--out DIR] [--csv FILE] [--plot DIR]\n");
     return 2;
   }
@@ -190,6 +207,12 @@ int main(int argc, char** argv) {
     for (const auto& t : split(option(a, "--work-sizes", "default"))) work_sizes.push_back(t == "default" ? -1 : std::stoi(t));
     for (const auto& t : split(option(a, "--fresh-noise", "1"))) fresh_shares.push_back(std::stod(t));
     const std::vector<std::string> strengths = split(option(a, "--strengths", "default,1"));
+    // Inpainting's starts to compare (the registry's --fill words).
+    const cm::engine::EditSpec& inpaint_spec = cm::engine::spec_of(EditKind::Inpaint);
+    const cm::engine::EditSetting& fill_setting =
+        *std::find_if(inpaint_spec.settings.begin(), inpaint_spec.settings.end(), [](const auto& s) { return std::string(s.name) == "fill"; });
+    const std::vector<std::string> fills = split(option(a, "--fills", "auto"));
+    const bool xphoto = option(a, "--xphoto", "no") == "yes";  // the slow opencv_contrib fills as baselines too
     const fs::path out = option(a, "--out", ""), plot_dir = option(a, "--plot", "");
     if (!out.empty()) fs::create_directories(out);
     if (!plot_dir.empty()) fs::create_directories(plot_dir);
@@ -206,6 +229,15 @@ int main(int argc, char** argv) {
         t.rows.push_back({"OpenCV Telea", [](const Photo& p) { return opencv_inpaint(p.holed, p.mask, cv::INPAINT_TELEA); }});
         t.rows.push_back({"OpenCV Navier-Stokes", [](const Photo& p) { return opencv_inpaint(p.holed, p.mask, cv::INPAINT_NS); }});
         t.rows.push_back({"harmonic fill", [](const Photo& p) { return cm::edit::fill_holes(p.holed, p.mask <= 0); }});
+        t.rows.push_back({"exemplar fill", [](const Photo& p) { return cm::edit::exemplar_fill(p.holed, p.mask <= 0); }});
+#ifdef CMEDIT_HAVE_XPHOTO
+        if (xphoto) {  // seconds a photo on the CPU: only when asked
+          t.rows.push_back({"OpenCV xphoto FSR fast", [](const Photo& p) { return xphoto_inpaint(p.holed, p.mask, cv::xphoto::INPAINT_FSR_FAST); }});
+          t.rows.push_back({"OpenCV xphoto shift-map", [](const Photo& p) { return xphoto_inpaint(p.holed, p.mask, cv::xphoto::INPAINT_SHIFTMAP); }});
+        }
+#else
+        if (xphoto) throw std::runtime_error("--xphoto needs OpenCV's xphoto module (libopencv-contrib-dev) at build time");
+#endif
       } else if (name == "superres") {
         t.kind = EditKind::SuperResolve;
         t.rows.push_back({"bicubic", [](const Photo& p) { return bicubic_up(p.low, 4).clamp(-1, 1); }});
@@ -216,23 +248,31 @@ int main(int argc, char** argv) {
       } else {
         throw std::runtime_error("--edits: unknown edit '" + name + "' (inpaint, superres, colorize)");
       }
-      const double fallback = cm::engine::spec_of(t.kind).strength;
+      // "default" runs at the engine's own choice (strength −1), which may depend on the photo
+      // (inpaint: on the hole); the table shows what it chose for the first photo.
       std::vector<std::pair<double, bool>> levels;  // strength, is the default; each once
       for (const std::string& s : strengths) {
-        const double v = s == "default" ? fallback : std::stod(s);
+        const double v = s == "default" ? -1.0 : std::stod(s);
+        if (s == "default") {
+          levels.push_back({v, true});
+          continue;
+        }
         if (!(v >= 0 && v <= 1)) throw std::runtime_error("--strengths: " + s + " is not in [0, 1]");
         bool seen = false;
-        for (auto& [w, is_default] : levels) seen |= w == v, is_default |= (w == v && s == "default");
-        if (!seen) levels.push_back({v, s == "default" || v == fallback});
+        for (auto& level : levels) seen |= level.first == v;
+        if (!seen) levels.push_back({v, false});
       }
-      for (int steps : step_counts)
-        for (const auto& [strength, is_default] : levels)
-          for (double fresh : fresh_shares)
-            for (int work : work_sizes) {
-              Row r{"cmedit"};
-              r.steps = steps, r.strength = strength, r.default_strength = is_default, r.fresh = fresh, r.work = work;
-              t.rows.push_back(std::move(r));
-            }
+      for (const std::string& fill : t.kind == EditKind::Inpaint ? fills : std::vector<std::string>{"auto"})
+        for (int steps : step_counts)
+          for (const auto& [strength, is_default] : levels)
+            for (double fresh : fresh_shares)
+              for (int work : work_sizes) {
+                Row r{fill == "auto" ? "cmedit" : "cmedit, " + fill + " start"};
+                r.steps = steps, r.strength = strength, r.default_strength = is_default, r.fresh = fresh, r.work = work;
+                r.fill = cm::engine::choice_index(fill_setting, fill);
+                if (r.fill < 0) throw std::runtime_error("--fills: " + fill + " is none of " + fill_setting.choices);
+                t.rows.push_back(std::move(r));
+              }
       tables.push_back(std::move(t));
     }
 
@@ -241,6 +281,8 @@ int main(int argc, char** argv) {
     if (test.empty()) throw std::runtime_error("the pack has no held-out photos");
     if (int(test.size()) > photos) test.resize(std::size_t(photos));
     at::InferenceMode inference;
+    // One exemplar fill per photo and hole, whatever the strength and steps (as in the engine).
+    const auto exemplar_cache = std::make_shared<cm::edit::ExemplarCache>();
     const auto t0 = std::chrono::steady_clock::now();
 
     for (std::size_t i = 0; i < test.size(); ++i) {
@@ -256,8 +298,12 @@ int main(int argc, char** argv) {
         const at::Tensor input = t.kind == EditKind::Inpaint ? p.holed : t.kind == EditKind::SuperResolve ? p.low : p.grey;
         if (int(t.truth_grid.size()) < kGridPhotos) t.input_grid.push_back(input), t.truth_grid.push_back(p.truth);
         for (Row& row : t.rows) {
+          const auto started = std::chrono::steady_clock::now();
+          const auto time_it = [&] { row.m["ms"].add(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count()); };
           if (row.baseline) {
-            score(t, row, row.baseline(p), p, region, box, patch_seed);
+            const at::Tensor result = row.baseline(p);
+            time_it();
+            score(t, row, result, p, region, box, patch_seed);
             continue;
           }
           cm::engine::EditRequest r;
@@ -266,13 +312,18 @@ int main(int argc, char** argv) {
           if (t.kind == EditKind::Inpaint) r.mask = p.mask;
           r.scale = 4;
           r.steps = row.steps;
-          r.strength = row.strength;
+          r.strength = row.default_strength ? -1.0 : row.strength;
+          r.region.fill = cm::edit::region::HoleFill(row.fill);
+          r.region.exemplar_cache = exemplar_cache;
           r.fresh_noise = row.fresh;
           r.seed = seed + i;
           r.region.max_work_size = row.work;
           r.region.grow = r.region.feather = 0;  // every pixel outside the mask must come back as it was
           cm::engine::Timings timings;
-          score(t, row, cm::engine::execute(f, model.card, r, {}, timings), p, region, box, patch_seed);
+          if (row.default_strength && !(row.strength >= 0)) row.strength = cm::engine::strength_of(cm::engine::resolved(r, true));
+          const at::Tensor result = cm::engine::execute(f, model.card, r, {}, timings);
+          time_it();
+          score(t, row, result, p, region, box, patch_seed);
         }
       }
       std::fprintf(stderr, "\rphoto %zu/%zu", i + 1, test.size());
@@ -312,7 +363,7 @@ int main(int argc, char** argv) {
     if (a.count("--csv")) {
       csv.open(a["--csv"]);
       if (!csv) throw std::runtime_error("cannot write " + a["--csv"]);
-      csv << "edit,method,steps,strength,default_strength,sigma_start,fresh,work,psnr,ssim,grad_ratio,swd,changed_outside,"
+      csv << "edit,method,steps,strength,default_strength,sigma_start,fresh,work,psnr,ssim,grad_ratio,swd,ms,changed_outside,"
              "mean_deviation,chroma_rmse,colorfulness\n";
     }
     for (EditTable& t : tables) {
@@ -326,7 +377,7 @@ int main(int argc, char** argv) {
       if (t.kind == EditKind::Colorize)
         std::printf("\nColorization from the luma, whole photo (colourfulness of the truth %.1f; grad ratio: of the colour, the photo minus its grey):\n\n",
                     t.truth_colorfulness.value());
-      std::printf("| method | steps | strength | σ_start | fresh | work | PSNR (dB) | SSIM | grad ratio | SWD ×10³ |%s\n|---|---|---|---|---|---|---|---|---|---|%s\n",
+      std::printf("| method | steps | strength | σ_start | fresh | work | PSNR (dB) | SSIM | grad ratio | SWD ×10³ | ms |%s\n|---|---|---|---|---|---|---|---|---|---|---|%s\n",
                   extra, t.kind == EditKind::Colorize ? "---|---|" : "---|");
       Scatter plot{name + ": PSNR against gradient ratio, " + std::to_string(test.size()) + " photos", "gradient ratio (result / truth)",
                    "PSNR (dB)", {}, {1.0}, "as sharp as the truth"};
@@ -337,9 +388,9 @@ int main(int argc, char** argv) {
         const int work = cm_row ? (declared > 0 ? declared : model_size) : 0;
         const std::string strength = fixed(row.strength, "%.2f") + (row.default_strength ? " (default)" : "");
         const auto v = [&](const char* k) { return row.m.count(k) ? row.m[k].value() : NAN; };
-        std::printf("| %s | %s | %s | %s | %s | %s | %.2f | %.3f | %.3f | %.1f |", row.method.c_str(), cm_row ? std::to_string(row.steps).c_str() : "—",
+        std::printf("| %s | %s | %s | %s | %s | %s | %.2f | %.3f | %.3f | %.1f | %.0f |", row.method.c_str(), cm_row ? std::to_string(row.steps).c_str() : "—",
                     strength.c_str(), fixed(sigma, "%.3g").c_str(), fixed(row.fresh, "%.2g").c_str(), cm_row ? std::to_string(work).c_str() : "—",
-                    v("psnr"), v("ssim"), v("grad"), row.swd);
+                    v("psnr"), v("ssim"), v("grad"), row.swd, v("ms"));
         if (t.kind == EditKind::Inpaint) std::printf(" %.2g %% |\n", 100 * v("changed"));
         if (t.kind == EditKind::SuperResolve) std::printf(" %.2g |\n", v("deviation"));
         if (t.kind == EditKind::Colorize) std::printf(" %.4f | %.1f |\n", v("chroma"), v("colorfulness"));
@@ -347,13 +398,14 @@ int main(int argc, char** argv) {
           const auto cell = [](double x) { return std::isnan(x) ? std::string() : fixed(x, "%.6g"); };
           csv << name << ',' << row.method << ',' << (cm_row ? std::to_string(row.steps) : "") << ',' << cell(row.strength) << ','
               << (row.default_strength ? 1 : 0) << ',' << cell(sigma) << ',' << cell(row.fresh) << ',' << (cm_row ? std::to_string(work) : "")
-              << ',' << cell(v("psnr")) << ',' << cell(v("ssim")) << ',' << cell(v("grad")) << ',' << cell(row.swd) << ','
+              << ',' << cell(v("psnr")) << ',' << cell(v("ssim")) << ',' << cell(v("grad")) << ',' << cell(row.swd) << ',' << cell(v("ms")) << ','
               << cell(v("changed")) << ',' << cell(v("deviation")) << ',' << cell(v("chroma")) << ',' << cell(v("colorfulness")) << '\n';
         }
         // Labels name only what the sweep varies, so they stay short enough to read.
         std::string label = row.method;
         if (cm_row) {
           label = std::to_string(row.steps) + (row.steps > 1 ? " steps, " : " step, ") + fixed(row.strength, "%.2f");
+          if (fills.size() > 1) label = cm::engine::choice_name(fill_setting, row.fill) + ", " + label;
           if (fresh_shares.size() > 1) label += ", fresh " + fixed(row.fresh, "%.2g");
           if (work_sizes.size() > 1) label += ", work " + std::to_string(work);
         }
