@@ -58,14 +58,18 @@ class Matcher {
   int64_t height() const { return height_; }
   int64_t width() const { return width_; }
 
-  // The start: every target at a random source, then (from a coarser level) the coarse match
-  // scaled up where it is better.
+  // The start: every target at a random source or, from a coarser level, at its coarse match
+  // scaled up (a random source where that is no whole patch here). All weigh the same until the
+  // first search measures them, so a vote right after this is the plain mean.
   void start(const Matcher* coarse) {
-    match_ = random_sources(), distance_ = at::full({targets_.numel()}, kInfinity, source_.options());
+    match_ = random_sources(), distance_ = at::zeros({targets_.numel()}, source_.options());
     if (!coarse) return;
     const at::Tensor cy = ty_.div(2, "floor").clamp_max(coarse->height_ - 1), cx = tx_.div(2, "floor").clamp_max(coarse->width_ - 1);
     const at::Tensor c = cy * coarse->width_ + cx;
-    pending_ = {coarse->grid_y_.index_select(0, c) * 2 + ty_.remainder(2), coarse->grid_x_.index_select(0, c) * 2 + tx_.remainder(2)};
+    const at::Tensor y = coarse->grid_y_.index_select(0, c) * 2 + ty_.remainder(2), x = coarse->grid_x_.index_select(0, c) * 2 + tx_.remainder(2);
+    const at::Tensor inside = (y < height_) & (x < width_);
+    const at::Tensor at_ = at::where(inside, y * width_ + x, match_);
+    match_ = at::where(inside & valid_.index_select(0, at_), at_, match_);
   }
 
   // PatchMatch against the current estimate ([H·W, C], channels last). With a confidence
@@ -79,7 +83,6 @@ class Matcher {
       patch_weights_ = at::Tensor();
     }
     distance_ = distances(match_);
-    if (!pending_.empty()) try_sources(pending_[0], pending_[1]), pending_.clear();
     for (int round = 0; round < rounds; ++round) {
       for (int64_t jump : {8, 4, 2, 1}) propagate(jump);
       for (int64_t radius = std::max(height_, width_); radius >= 1; radius /= 2) random_step(radius);
@@ -165,14 +168,10 @@ class Matcher {
   int64_t channels_ = 0, height_ = 0, width_ = 0;
   at::Tensor source_, hole_, valid_, sources_, targets_, ty_, tx_, offsets_, grid_y_, grid_x_;
   at::Tensor match_, distance_, target_patches_, patch_weights_;
-  std::vector<at::Tensor> pending_;
 };
 
 at::Tensor to_image(const at::Tensor& flat, int64_t channels, int64_t height, int64_t width) {
   return flat.view({height, width, channels}).permute({2, 0, 1}).unsqueeze(0).contiguous();
-}
-at::Tensor to_flat(const at::Tensor& image) {
-  return image[0].permute({1, 2, 0}).reshape({-1, image.size(1)}).contiguous();
 }
 
 // The coarsest level's start: the hole filled from its edge inwards, one ring of pixels at a
@@ -224,10 +223,8 @@ at::Tensor exemplar_fill(const at::Tensor& image_in, const at::Tensor& known_in,
     m.start(i + 1 < levels.size() ? &matchers[i + 1] : nullptr);
     if (i + 1 == levels.size()) {
       estimate = onion_peel(m, levels[i], o.search_iterations);
-    } else {
-      const at::Tensor up = at::upsample_bilinear2d(to_image(estimate, channels, matchers[i + 1].height(), matchers[i + 1].width()),
-                                                    {m.height(), m.width()}, false);
-      estimate = at::where(m.hole().view({-1, 1}), to_flat(up), m.known_estimate());
+    } else {  // the coarse matches voted with this level's own pixels: its detail, not a blur of the coarser estimate
+      estimate = m.vote(m.known_estimate());
     }
     const int rounds = i == 0 ? std::max(1, o.em_iterations - 1) : o.em_iterations;
     for (int round = 0; round < rounds; ++round) {
