@@ -175,9 +175,11 @@ at::Tensor to_image(const at::Tensor& flat, int64_t channels, int64_t height, in
 }
 
 // The coarsest level's start: the hole filled from its edge inwards, one ring of pixels at a
-// time, each ring matched on the pixels already known or filled (Criminisi, Pérez & Toyama 2004's
+// time, each ring matched on the pixels already known or filled, one PatchMatch round a ring
+// (the matches carry over from ring to ring; a hole too thin to coarsen has its rings at full
+// resolution, where more rounds cost seconds) (Criminisi, Pérez & Toyama 2004's
 // order, with Wexler's vote). A smooth start would pull every match towards flat patches.
-at::Tensor onion_peel(Matcher& m, const Level& level, int rounds) {
+at::Tensor onion_peel(Matcher& m, const Level& level, int rounds, const std::function<void()>& poll) {
   const int64_t height = m.height(), width = m.width();
   at::Tensor filled = ~level.hole.reshape({height, width});
   at::Tensor estimate = at::where(m.hole().view({-1, 1}), at::zeros({}, m.known_estimate().options()), m.known_estimate());
@@ -185,6 +187,7 @@ at::Tensor onion_peel(Matcher& m, const Level& level, int rounds) {
     const at::Tensor grown = at::max_pool2d(filled.to(at::kFloat).view({1, 1, height, width}), {3, 3}, {1, 1}, {1, 1}) > 0;
     const at::Tensor ring = (grown.view({height, width}) & ~filled).reshape({-1});
     if (!ring.any().item<bool>()) break;  // cannot happen while something is filled; a guard
+    if (poll) poll();
     m.search(estimate, rounds, filled.reshape({-1}).to(at::kFloat));
     estimate = at::where(ring.view({-1, 1}), m.vote(estimate), estimate);
     filled = filled | ring.view({height, width});
@@ -222,12 +225,13 @@ at::Tensor exemplar_fill(const at::Tensor& image_in, const at::Tensor& known_in,
     Matcher& m = matchers[i];
     m.start(i + 1 < levels.size() ? &matchers[i + 1] : nullptr);
     if (i + 1 == levels.size()) {
-      estimate = onion_peel(m, levels[i], o.search_iterations);
+      estimate = onion_peel(m, levels[i], 1, o.poll);
     } else {  // the coarse matches voted with this level's own pixels: its detail, not a blur of the coarser estimate
       estimate = m.vote(m.known_estimate());
     }
     const int rounds = i == 0 ? std::max(1, o.em_iterations - 1) : o.em_iterations;
     for (int round = 0; round < rounds; ++round) {
+      if (o.poll) o.poll();
       m.search(estimate, o.search_iterations);
       estimate = m.vote(estimate, o.sharp && i == 0 && round + 1 == rounds);
     }

@@ -175,17 +175,20 @@ namespace {
 // per 100² hole pixels on one CPU core, and the model sees the window at ≤ 256 pixels anyway.
 constexpr int64_t kExemplarSide = 256;
 
-Overlay exemplar_overlay(const at::Tensor& photo, const at::Tensor& weights, const Box& edited, const RegionOptions& o) {
+Overlay exemplar_overlay(const at::Tensor& photo, const at::Tensor& weights, const Box& edited, const RegionOptions& o,
+                         const sampling::LoopControl& control) {
   const int64_t height = photo.size(2), width = photo.size(3), extent = std::max(edited.height(), edited.width());
   const Box box = grown(edited, std::max<int64_t>(extent, 32), height, width);
   const at::Tensor image = slice(photo, box).to(at::kFloat).contiguous(), hole = (slice(weights, box) > 0).contiguous();
+  ExemplarOptions options;
+  options.poll = [&control] { sampling::throw_if_cancelled(control); };
   const auto fill = [&] {
     const double scale = std::min(1.0, double(kExemplarSide) / double(extent));
-    if (scale >= 1) return exemplar_fill(image, ~hole);
+    if (scale >= 1) return exemplar_fill(image, ~hole, options);
     const int64_t h = std::max<int64_t>(1, std::lround(double(box.height()) * scale));
     const int64_t w = std::max<int64_t>(1, std::lround(double(box.width()) * scale));
     const at::Tensor small_hole = resize_mask(hole.to(at::kFloat), h, w) > 0;  // any hole pixel under it
-    const at::Tensor small = exemplar_fill(resize_image(image, h, w), ~small_hole);
+    const at::Tensor small = exemplar_fill(resize_image(image, h, w), ~small_hole, options);
     return at::where(hole, resize_image(small, box.height(), box.width()), image);
   };
   return {box, o.exemplar_cache ? o.exemplar_cache->get_or_fill(image, hole, 0, fill) : fill()};
@@ -227,7 +230,7 @@ at::Tensor inpaint(const model::ConsistencyFunction& f, const at::Tensor& photo,
     return edit_in_window(f, photo, weights, edited, o, from_estimate, [&](const Window& w, const at::Tensor& generate) {
       return fill_holes(crop_replicate(photo, w), generate <= 0);
     });
-  const Overlay filled = exemplar_overlay(photo, weights, edited, o);
+  const Overlay filled = exemplar_overlay(photo, weights, edited, o, settings.control);
   return edit_in_window(f, photo, weights, edited, o, from_estimate,
                         [&](const Window& w, const at::Tensor&) { return crop_replicate(photo, w, &filled); });
 }
@@ -238,7 +241,10 @@ at::Tensor sketch(const model::ConsistencyFunction& f, const at::Tensor& paintin
   const int64_t height = painting.size(2), width = painting.size(3);
   if (!mask.defined()) {  // redraw everything: the weights are 1 on the whole picture
     const at::Tensor ones = at::ones({1, 1, height, width}, painting.options().dtype(at::kFloat));
-    return edit_in_window(f, painting, ones, Box{0, 0, height, width}, RegionOptions{0, 0, 0.0, o.max_work_size, 0},
+    RegionOptions whole;  // no grow, feather or context: the window is the picture
+    whole.context = 0.0;
+    whole.max_work_size = o.max_work_size;
+    return edit_in_window(f, painting, ones, Box{0, 0, height, width}, whole,
                           [&](const at::Tensor& image, const at::Tensor&, int64_t, int64_t) {
                             return edit::sketch(f, image, settings);
                           });

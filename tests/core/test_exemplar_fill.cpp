@@ -1,6 +1,7 @@
 // The exemplar fill (core/edit/exemplar_fill.h): it copies texture from the photo where a smooth
 // fill can only blur, keeps every known pixel, and is the same on every run.
 #include "core/analytic_model.h"
+#include "core/expect_error.h"
 #include "core/edit/estimates.h"
 #include "core/edit/exemplar_fill.h"
 #include "core/edit/region.h"
@@ -17,6 +18,7 @@ namespace cm {
 namespace {
 
 namespace engine = cm::engine;
+namespace sampling = cm::sampling;
 
 // Diagonal stripes of period 6 in three colours: every patch of the hole has an exact copy outside.
 at::Tensor stripes(int64_t size) {
@@ -153,6 +155,23 @@ TEST(ExemplarInpaint, AtStrengthZeroTheHoleIsTheCopiedTextureAndTheFillIsCached)
   EXPECT_EQ(r.region.exemplar_cache->hits(), 1u);
   r.region.fill = edit::region::HoleFill::Smooth, r.strength = 0;
   EXPECT_GT(mean_abs_in(engine::execute(f, gaussian_card(), r, {}, t), truth, box), 0.3) << "the membrane start blurs the stripes";
+}
+
+TEST(ExemplarInpaint, ASupersededPreviewStopsDuringTheFillAndCachesNothing) {
+  // The fill takes seconds on a CPU: a cancelled job must not wait for it, nor leave half of it.
+  const auto f = cm::testing::analytic_model(32);
+  const at::Tensor truth = stripes(96), box = box_hole(96, 32, 30, 32);
+  engine::EditRequest r = inpaint_request(truth * (1 - box), box);
+  r.region.exemplar_cache = std::make_shared<edit::ExemplarCache>();
+  int polls = 0;
+  sampling::LoopControl stop;
+  stop.cancelled = [&polls] { return ++polls > 2; };  // during the fill, before any evaluation
+  engine::Timings t;
+  EXPECT_CM_ERROR(engine::execute(f, gaussian_card(), r, stop, t), ErrorCode::Cancelled, "cancelled");
+  EXPECT_EQ(polls, 3) << "stopped at the fill's third poll";
+  engine::execute(f, gaussian_card(), r, {}, t);
+  engine::execute(f, gaussian_card(), r, {}, t);
+  EXPECT_EQ(r.region.exemplar_cache->hits(), 1u) << "the cancelled fill was not cached";
 }
 
 }  // namespace
