@@ -3,26 +3,31 @@
 // baselines, over a sweep of configurations. Results go to docs/QUALITY.md.
 //
 //   quality --model DIR --pack PACK [--photos 100] [--size 192] [--samples 256] [--steps 1,2]
-//           [--sample-steps 1,2,4] [--edits inpaint,superres,colorize] [--holes strokes|box] [--fills auto,smooth,exemplar] [--xphoto yes] [--strengths default,1]
+//           [--sample-steps 1,2,4] [--edits inpaint,superres,colorize] [--holes strokes|box]
+//           [--fills auto,smooth,exemplar] [--xphoto yes] [--strengths default,1]
 //           [--fresh-noise 1] [--work-sizes default] [--seed 0] [--threads 2] [--out DIR] [--csv FILE]
 //           [--plot DIR]
 //
-// Every combination of --steps, --strengths (in [0, 1]; `default` = the edit's registry default),
+// Every combination of --fills (inpaint's start, the registry's --fill words), --steps,
+// --strengths (in [0, 1]; `default` = the engine's own choice for the photo),
 // --fresh-noise and --work-sizes (0 = the model's size, default = the edit's own) is one row of the model. On the pack's
 // held-out photos, centre-cropped to size×size, each method gets PSNR and SSIM over the edited
 // region, the gradient ratio (texture: Σ of squared forward differences over the region, result
 // / truth; 1 = as sharp as the photo, < 1 blurry, > 1 noisy) and the SWD of 7×7 Laplacian-pyramid
 // patches drawn in the region's bounding box, means over photos:
 //   inpaint   free-form brush masks, inside the mask, and the share of pixels outside it that
-//             changed; vs OpenCV Telea, Navier-Stokes and the harmonic fill (the warm start)
+//             changed; vs OpenCV Telea, Navier-Stokes, the harmonic fill and the exemplar fill
+//             (the warm starts), and with --xphoto yes opencv_contrib's FSR and shift-map
+//             (seconds a photo). --holes box: one square of half the side instead (objects).
 //   superres  ×4 from the 4×4 box mean, whole photo, and the largest deviation of a 4×4 mean
 //             from its input pixel; vs bicubic and bicubic + back-projection (the warm start)
 //   colorize  from the luma, whole photo, and chroma RMSE and colourfulness (Hasler–Süsstrunk);
 //             vs the grey input
 //   generate  (--samples > 0) SWD between unconditional samples and held-out crops (the
 //             training crop sampler), per --sample-steps count (Karras et al. 2018)
-// --out writes PNG grids (the first photos and configurations), --csv every row with every
-// metric, --plot an SVG per edit of PSNR against gradient ratio.
+// Each row also gets its time per photo (ms, on --threads). --out writes PNG grids (the first
+// photos and configurations), --csv every row with every metric, --plot an SVG per edit of PSNR
+// against gradient ratio.
 #include "bench/quality_inputs.h"
 #include "bench/quality_metrics.h"
 #include "bench/quality_plot.h"

@@ -175,10 +175,10 @@ at::Tensor to_image(const at::Tensor& flat, int64_t channels, int64_t height, in
 }
 
 // The coarsest level's start: the hole filled from its edge inwards, one ring of pixels at a
-// time, each ring matched on the pixels already known or filled, one PatchMatch round a ring
-// (the matches carry over from ring to ring; a hole too thin to coarsen has its rings at full
-// resolution, where more rounds cost seconds) (Criminisi, Pérez & Toyama 2004's
-// order, with Wexler's vote). A smooth start would pull every match towards flat patches.
+// time, each ring matched on the pixels already known or filled (Criminisi, Pérez & Toyama
+// 2004's order, with Wexler's vote). A smooth start would pull every match toward flat patches.
+// One PatchMatch round a ring, the matches carrying over from ring to ring: a hole too thin to
+// coarsen is peeled at full resolution, where more rounds cost seconds.
 at::Tensor onion_peel(Matcher& m, const Level& level, int rounds, const std::function<void()>& poll) {
   const int64_t height = m.height(), width = m.width();
   at::Tensor filled = ~level.hole.reshape({height, width});
@@ -219,7 +219,7 @@ at::Tensor exemplar_fill(const at::Tensor& image_in, const at::Tensor& known_in,
     matchers.push_back(std::move(m));
   }
 
-  // Coarsest: from the smooth fill; every finer level: from the coarser matches, voted.
+  // Coarsest: peeled from the hole's edge; every finer level: from the coarser matches, voted.
   at::Tensor estimate;
   for (std::size_t i = levels.size(); i-- > 0;) {
     Matcher& m = matchers[i];

@@ -24,7 +24,8 @@ struct ExemplarOptions {
   int em_iterations = 3;     // search + vote rounds per level (finest level: one fewer)
   int search_iterations = 3; // PatchMatch rounds per search
   // The finest level's last vote takes each pixel from its best-matching patch instead of the
-  // mean of all: as sharp as the source (the bench's gradient ratio 0.36 → 0.46), with seams.
+  // mean of all: as sharp as the source, with seams where neighbours disagree (the model's polish
+  // softens them). On 10 held-out photos with box holes it raised the gradient ratio 0.36 → 0.46.
   bool sharp = true;
   std::uint64_t seed = 0;
   // Called between search rounds; it may throw to stop the fill (a superseded preview's

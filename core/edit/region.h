@@ -27,7 +27,7 @@ namespace cm::edit::region {
 // costs seconds on a CPU. Auto takes the exemplar for large holes: those whose depth
 // (hole_depth of the mask grown by `grow`) is at least kLargeHoleDepth photo pixels.
 enum class HoleFill { Auto, Smooth, Exemplar };
-constexpr int kLargeHoleDepth = 8;
+constexpr int kLargeHoleDepth = 16;
 
 struct RegionOptions {
   int grow = 0;           // pixels beyond the mask that are regenerated fully
