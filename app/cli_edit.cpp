@@ -12,7 +12,6 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
@@ -99,14 +98,13 @@ Arguments parse(const std::string& command, const std::vector<std::string>& args
       return args[++i];
     };
     auto& r = a.request;
-    const auto setting = std::find_if(spec.settings.begin(), spec.settings.end(),
-                                      [&](const cm::engine::EditSetting& s) { return arg == std::string("--") + s.name; });
-    if (setting != spec.settings.end() && setting->choices) {
+    const cm::engine::EditSetting* setting = arg.rfind("--", 0) == 0 ? cm::engine::find_setting(spec, arg.substr(2)) : nullptr;
+    if (setting && setting->choices) {
       const std::string& word = value();
       const int index = cm::engine::choice_index(*setting, word);
       if (index < 0) throw Error(ErrorCode::BadArgument, fmt::format("{} takes {}, got '{}'", arg, setting->choices, word));
       setting->set(r, index);
-    } else if (setting != spec.settings.end()) {
+    } else if (setting) {
       setting->set(r, parse_real(arg, value()));
       if (std::string(setting->name) == "sigma") a.sigma_given = true;
     }

@@ -51,7 +51,6 @@
 #include <opencv2/xphoto.hpp>
 #endif
 
-#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -213,9 +212,7 @@ int main(int argc, char** argv) {
     for (const auto& t : split(option(a, "--fresh-noise", "1"))) fresh_shares.push_back(std::stod(t));
     const std::vector<std::string> strengths = split(option(a, "--strengths", "default,1"));
     // Inpainting's starts to compare (the registry's --fill words).
-    const cm::engine::EditSpec& inpaint_spec = cm::engine::spec_of(EditKind::Inpaint);
-    const cm::engine::EditSetting& fill_setting =
-        *std::find_if(inpaint_spec.settings.begin(), inpaint_spec.settings.end(), [](const auto& s) { return std::string(s.name) == "fill"; });
+    const cm::engine::EditSetting& fill_setting = *cm::engine::find_setting(cm::engine::spec_of(EditKind::Inpaint), "fill");
     const std::vector<std::string> fills = split(option(a, "--fills", "auto"));
     const bool xphoto = option(a, "--xphoto", "no") == "yes";  // the slow opencv_contrib fills as baselines too
     const fs::path out = option(a, "--out", ""), plot_dir = option(a, "--plot", "");

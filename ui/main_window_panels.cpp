@@ -142,10 +142,8 @@ void MainWindow::buildBrushDock() {
   // Inpainting's start, the registry's --fill choices: auto takes the exemplar fill (seconds on a
   // CPU, once per mask) for large holes when the hand rests; the live preview always the quick one.
   fill_box_ = new QComboBox(panel);
-  const engine::EditSpec& inpaint = engine::spec_of(edit::EditKind::Inpaint);
-  for (const engine::EditSetting& s : inpaint.settings)
-    if (std::string(s.name) == "fill")
-      for (int i = 0; i <= int(s.max); ++i) fill_box_->addItem(QString::fromStdString(engine::choice_name(s, i)), i);
+  const engine::EditSetting& fill = *engine::find_setting(engine::spec_of(edit::EditKind::Inpaint), "fill");
+  for (int i = 0; i <= int(fill.max); ++i) fill_box_->addItem(QString::fromStdString(engine::choice_name(fill, i)), i);
   fill_box_->setItemData(0, tr("Patches copied from the photo for large holes, a smooth fill for thin strokes"), Qt::ToolTipRole);
   fill_box_->setItemData(1, tr("A smooth fill from the hole's edges: fast, blurred"), Qt::ToolTipRole);
   fill_box_->setItemData(2, tr("Patches copied from the rest of the photo: the texture it already has"), Qt::ToolTipRole);

@@ -100,7 +100,6 @@ class Matcher {
     const int64_t n = targets_.numel(), p2 = offsets_.numel();
     const at::Tensor trusted = patch_weights_.defined() ? patch_weights_.sum({1, 2}) > 0 : at::ones({n}, distance_.options().dtype(at::kBool));
     if (!trusted.any().item<bool>()) return estimate;
-    const at::Tensor scale = distance_.masked_select(trusted).median().clamp_min(1e-6);
     if (best) {  // per pixel, the covering centre of least distance: a min-pool over a patch of centres
       at::Tensor d = at::full({height_ * width_}, kInfinity, distance_.options());
       d.index_put_({targets_}, at::where(trusted, distance_, at::full({}, kInfinity, distance_.options())));
@@ -111,6 +110,7 @@ class Matcher {
       const at::Tensor from = at::where(covered, grid_y_.index_select(0, c) * width_ + grid_x_.index_select(0, c) + pixel - c, pixel);
       return at::where(covered.view({-1, 1}), source_.index_select(0, from), estimate);
     }
+    const at::Tensor scale = distance_.masked_select(trusted).median().clamp_min(1e-6);
     const at::Tensor where = (targets_.view({-1, 1}) + offsets_.view({1, -1})).reshape({-1});
     const at::Tensor values = patches(source_, match_).reshape({n * p2, channels_});
     const at::Tensor w = (at::exp(-distance_ / (2 * scale)) * trusted).repeat_interleave(p2);
@@ -179,7 +179,7 @@ at::Tensor to_image(const at::Tensor& flat, int64_t channels, int64_t height, in
 // 2004's order, with Wexler's vote). A smooth start would pull every match toward flat patches.
 // One PatchMatch round a ring, the matches carrying over from ring to ring: a hole too thin to
 // coarsen is peeled at full resolution, where more rounds cost seconds.
-at::Tensor onion_peel(Matcher& m, const Level& level, int rounds, const std::function<void()>& poll) {
+at::Tensor onion_peel(Matcher& m, const Level& level, const std::function<void()>& poll) {
   const int64_t height = m.height(), width = m.width();
   at::Tensor filled = ~level.hole.reshape({height, width});
   at::Tensor estimate = at::where(m.hole().view({-1, 1}), at::zeros({}, m.known_estimate().options()), m.known_estimate());
@@ -188,7 +188,7 @@ at::Tensor onion_peel(Matcher& m, const Level& level, int rounds, const std::fun
     const at::Tensor ring = (grown.view({height, width}) & ~filled).reshape({-1});
     if (!ring.any().item<bool>()) break;  // cannot happen while something is filled; a guard
     if (poll) poll();
-    m.search(estimate, rounds, filled.reshape({-1}).to(at::kFloat));
+    m.search(estimate, 1, filled.reshape({-1}).to(at::kFloat));
     estimate = at::where(ring.view({-1, 1}), m.vote(estimate), estimate);
     filled = filled | ring.view({height, width});
   }
@@ -203,7 +203,8 @@ at::Tensor exemplar_fill(const at::Tensor& image_in, const at::Tensor& known_in,
   const int64_t channels = image.size(1);
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(o.seed);
 
-  // The pyramid: down while the hole is wider than two patches and the level still has sources.
+  // The pyramid: down while the hole is at least four patches across (two patches deep), the
+  // level at least eight patches wide, and the coarser level still has sources.
   std::vector<Level> levels{{image, known <= 0}};
   std::vector<Matcher> matchers;
   matchers.emplace_back(levels[0], o.patch, gen);
@@ -225,7 +226,7 @@ at::Tensor exemplar_fill(const at::Tensor& image_in, const at::Tensor& known_in,
     Matcher& m = matchers[i];
     m.start(i + 1 < levels.size() ? &matchers[i + 1] : nullptr);
     if (i + 1 == levels.size()) {
-      estimate = onion_peel(m, levels[i], 1, o.poll);
+      estimate = onion_peel(m, levels[i], o.poll);
     } else {  // the coarse matches voted with this level's own pixels: its detail, not a blur of the coarser estimate
       estimate = m.vote(m.known_estimate());
     }

@@ -191,7 +191,7 @@ Overlay exemplar_overlay(const at::Tensor& photo, const at::Tensor& weights, con
     const at::Tensor small = exemplar_fill(resize_image(image, h, w), ~small_hole, options);
     return at::where(hole, resize_image(small, box.height(), box.width()), image);
   };
-  return {box, o.exemplar_cache ? o.exemplar_cache->get_or_fill(image, hole, 0, fill) : fill()};
+  return {box, o.exemplar_cache ? o.exemplar_cache->get_or_fill(image, hole, options.seed, fill) : fill()};
 }
 
 }  // namespace

@@ -144,8 +144,16 @@ double strength_of(const EditRequest& r) {
 EditRequest resolved(const EditRequest& r, bool on_cpu) {
   EditRequest out = r;
   out.region.max_work_size = work_size_of(r, on_cpu);
-  if (r.use == EditRequest::Use::Draft && r.region.fill == region::HoleFill::Auto) out.region.fill = region::HoleFill::Smooth;
+  if (r.kind == EditKind::Inpaint && r.region.fill == region::HoleFill::Auto)
+    out.region.fill = r.use != EditRequest::Use::Draft && region::uses_exemplar(r.mask, r.region) ? region::HoleFill::Exemplar
+                                                                                                  : region::HoleFill::Smooth;
   return out;
+}
+
+const EditSetting* find_setting(const EditSpec& spec, const std::string& name) {
+  for (const EditSetting& s : spec.settings)
+    if (s.name == name) return &s;
+  return nullptr;
 }
 
 std::string choice_name(const EditSetting& s, double value) {

@@ -79,6 +79,8 @@ const std::vector<EditSpec>& edit_specs();
 const EditSpec& spec_of(edit::EditKind kind);
 // nullptr when no edit has that name.
 const EditSpec* find_spec(const std::string& name);
+// nullptr when the edit has no setting of that name ("fill", without the CLI's "--").
+const EditSetting* find_setting(const EditSpec& spec, const std::string& name);
 
 // The work size a request runs at (RegionOptions::max_work_size): its own when it names one, else
 // the edit's, limited on the CPU by the request's use.
@@ -87,8 +89,9 @@ int work_size_of(const EditRequest& request, bool on_cpu);
 // The strength a request runs at: its own, or the edit's default when it has none (< 0).
 double strength_of(const EditRequest& request);
 
-// The request as it runs: the work size (work_size_of) and, for a draft, the quick estimate
-// (the membrane fill instead of the exemplar one, edit/region.h). Shallow: tensors are shared.
+// The request as it runs: the work size (work_size_of) and inpaint's start decided once
+// (region::uses_exemplar; a draft always takes the quick membrane fill), so the strength, the
+// schedule and the edit itself all read the same answer. Shallow: tensors are shared.
 EditRequest resolved(const EditRequest& request, bool on_cpu);
 
 }  // namespace cm::engine
