@@ -13,6 +13,7 @@
 // network for trying the program on a CPU. Combinations the device cannot run (fp16 on the CPU,
 // fused attention on LibTorch 1.13) are skipped with a line saying why. Output is a Markdown table
 // for docs/BENCHMARKS.md.
+#include "bench/bench_models.h"
 #include "core/edit/edits.h"
 #include "core/engine/device.h"
 #include "core/model/unet.h"
@@ -46,17 +47,7 @@ std::vector<std::string> split(const std::string& list) {
   return out;
 }
 
-UNetConfig architecture(const std::string& name) {
-  if (name == "lsun256") return lsun256_config();
-  if (name == "imagenet64") return imagenet64_config();
-  if (name == "tiny")
-    return unet_config_from_json({{"image_size", 32}, {"num_channels", 32}, {"num_res_blocks", 1}, {"channel_mult", "1,2,2"},
-                                  {"attention_resolutions", "16,8"}, {"num_head_channels", 32}});
-  std::ifstream in(name);
-  if (!in) throw std::runtime_error("unknown architecture '" + name + "' (lsun256, imagenet64, tiny or a JSON file)");
-  const nlohmann::json j = nlohmann::json::parse(in);
-  return unet_config_from_json(j.contains("architecture") ? j.at("architecture") : j);  // a model card, or flags
-}
+using cm::bench::architecture;
 
 c10::ScalarType precision(const std::string& name) {
   if (name == "fp32") return at::kFloat;
@@ -103,8 +94,7 @@ std::string unsupported(const Case& c, c10::Device device) {
 
 double time_case(const Case& c, c10::Device device, int warmup, int runs) {
   const UNetConfig config = architecture(c.arch);
-  StateDict weights;
-  for (const ParameterSpec& spec : unet_parameter_specs(config)) weights.emplace_back(spec.name, at::randn(spec.shape) * 0.02);
+  StateDict weights = cm::bench::random_weights(config);
   auto unet = std::make_shared<UNet>(config, weights);
   weights.clear();
   unet->to(device, precision(c.precision));

@@ -1,16 +1,25 @@
 // preview_latency — what a user waits for in the editor: from a finished stroke to the preview on
 // screen, through the real engine (its worker thread, its thread settings, latest-wins supersede).
 //
-//   preview_latency [--model DIR] [--kind inpaint|sketch|colorize] [--photo 1024x768]
-//                   [--runs 30] [--device auto|cpu|cuda] [--precision auto|fp32|fp16|bf16]
+//   preview_latency [--model DIR | --arch lsun256|imagenet64|tiny|FILE.json] [--kind inpaint|sketch|colorize]
+//                   [--photo 1024x768] [--steps 1,3] [--runs 30] [--device auto|cpu|cuda]
+//                   [--precision auto|fp32|fp16|bf16] [--estimates no,yes]
 //
-// Two measurements on a synthetic photo with a 120×80 mask (the built-in model by default):
-//   single  one preview request at a time: submit → result, median and min over --runs, with the
-//           engine's own split of the time (prepare / model / composite);
-//   stroke  a stroke as the editor sends it: a preview every 16 ms for 20 mouse moves (each one
-//           supersedes the last), then the time from the last move to its preview; median over
-//           --runs / 3 strokes.
+// Two measurements on a synthetic photo with a 120×80 mask (the built-in model by default; --arch
+// times a network that does not ship, with random weights):
+//   single  one preview request at a time, for each --steps and --estimates in the lists:
+//           submit → result, median and min over --runs, with the
+//           engine's own split of the time (prepare / model / composite). On a GPU, "model" is the
+//           time to queue the network's kernels (the engine does not wait for them): when it comes
+//           close to the whole, the host's kernel launches are what the user waits for, and a CUDA
+//           graph of the fixed-shape step would help.
+//   stroke  a stroke as the editor sends it, at the first --steps: a preview every 16 ms for 20
+//           mouse moves (each one supersedes the last), then the time from the last move to its
+//           preview; median over --runs / 3 strokes.
+// --estimates yes asks for the intermediate image after every step (JobCallbacks::estimates), the
+// host copy the editor does without; the difference between the two rows is its cost.
 // Results go to docs/BENCHMARKS.md with the command and machine.
+#include "bench/bench_models.h"
 #include "core/engine/edit_registry.h"
 #include "core/engine/engine.h"
 #include "core/model/model_loader.h"
@@ -20,10 +29,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <map>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <unistd.h>
 
 namespace {
 
@@ -38,23 +51,86 @@ Stats stats(std::vector<double> v) {
   return {v[v.size() / 2], v.front()};
 }
 
-cm::engine::EditRequest preview_request(cm::edit::EditKind kind, const at::Tensor& photo, const at::Tensor& mask, std::uint64_t seed) {
-  cm::engine::EditRequest r;
-  r.kind = kind;
-  r.preview = true;
-  r.use = cm::engine::EditRequest::Use::Draft;  // the live preview while painting, as the editor asks for it
-  r.image = photo;
-  if (cm::engine::spec_of(kind).mask != cm::engine::Need::No) r.mask = mask;
-  r.steps = 1;  // at the edit's default strength
-  r.seed = seed;
+std::vector<std::string> split(const std::string& list) {
+  std::vector<std::string> out;
+  std::stringstream ss(list);
+  for (std::string item; std::getline(ss, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+struct Preview {
+  cm::edit::EditKind kind = cm::edit::EditKind::Inpaint;
+  at::Tensor photo, mask;
+  int steps = 1;
+  cm::engine::JobCallbacks callbacks;
+
+  std::future<cm::engine::EditResult> submit(cm::engine::Engine& engine, std::uint64_t seed) const {
+    cm::engine::EditRequest r;
+    r.kind = kind;
+    r.preview = true;
+    r.use = cm::engine::EditRequest::Use::Draft;  // the live preview while painting, as the editor asks for it
+    r.image = photo;
+    if (cm::engine::spec_of(kind).mask != cm::engine::Need::No) r.mask = mask;
+    r.steps = steps;  // at the edit's default strength
+    r.seed = seed;
+    return engine.submit(std::move(r), callbacks);
+  }
+};
+
+cm::engine::EditResult finished(std::future<cm::engine::EditResult> f) {
+  cm::engine::EditResult r = f.get();
+  if (r.status != cm::engine::JobStatus::Done) throw std::runtime_error("preview failed: " + r.error);
   return r;
+}
+
+// One preview at a time; the first pays for allocations and is not counted.
+void time_single(cm::engine::Engine& engine, const Preview& p, int runs, const std::string& estimates) {
+  finished(p.submit(engine, 0));
+  std::vector<double> wall, prepare, model_ms, composite;
+  for (int r = 0; r < runs; ++r) {
+    const auto t0 = Clock::now();
+    const cm::engine::EditResult result = finished(p.submit(engine, std::uint64_t(r)));
+    wall.push_back(ms_since(t0));
+    prepare.push_back(result.timings.prepare_ms);
+    model_ms.push_back(result.timings.model_ms);
+    composite.push_back(result.timings.composite_ms);
+  }
+  const Stats w = stats(wall), pr = stats(prepare), f = stats(model_ms), c = stats(composite);
+  std::printf("single, %d step(s), estimates %s: median %.1f ms (min %.1f) submit->result over %d runs; "
+              "prepare %.1f, model %.1f, composite %.1f ms\n",
+              p.steps, estimates.c_str(), w.median, w.min, runs, pr.median, f.median, c.median);
+}
+
+// Strokes: 20 moves 16 ms apart, each superseding the previous preview.
+void time_strokes(cm::engine::Engine& engine, const Preview& p, int strokes) {
+  std::vector<double> after_stroke;
+  int superseded = 0, moves = 0;
+  for (int s = 0; s < strokes; ++s) {
+    std::vector<std::future<cm::engine::EditResult>> pending;
+    Clock::time_point last_move;
+    for (int m = 0; m < 20; ++m) {
+      last_move = Clock::now();
+      pending.push_back(p.submit(engine, std::uint64_t(1000 + 20 * s + m)));
+      std::this_thread::sleep_for(std::chrono::milliseconds(16));
+    }
+    finished(std::move(pending.back()));
+    after_stroke.push_back(ms_since(last_move));
+    for (std::size_t m = 0; m + 1 < pending.size(); ++m, ++moves)
+      if (pending[m].get().status == cm::engine::JobStatus::Cancelled) ++superseded;
+  }
+  const Stats st = stats(after_stroke);
+  std::printf("stroke: median %.1f ms (min %.1f) from the last move to its preview over %zu strokes; %d of %d earlier "
+              "previews superseded\n",
+              st.median, st.min, after_stroke.size(), superseded, moves);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::map<std::string, std::string> a = {{"--model", ""}, {"--kind", "inpaint"}, {"--photo", "1024x768"}, {"--runs", "30"},
-                                          {"--device", "auto"}, {"--precision", "auto"}};
+  std::map<std::string, std::string> a = {{"--model", ""}, {"--arch", ""}, {"--kind", "inpaint"}, {"--photo", "1024x768"},
+                                          {"--steps", "1"}, {"--runs", "30"}, {"--device", "auto"}, {"--precision", "auto"},
+                                          {"--estimates", "no"}};
   for (int i = 1; i < argc; ++i) {
     const std::string k = argv[i];
     if (!a.count(k) || i + 1 >= argc) {
@@ -67,61 +143,47 @@ int main(int argc, char** argv) {
     const int runs = std::max(3, std::stoi(a["--runs"]));
     const auto x = a["--photo"].find('x');
     const int64_t width = std::stoll(a["--photo"].substr(0, x)), height = std::stoll(a["--photo"].substr(x + 1));
-    const auto kind = cm::edit::parse_edit_kind(a["--kind"]);
+    for (const std::string& e : split(a["--estimates"]))
+      if (e != "yes" && e != "no") throw std::runtime_error("--estimates takes yes, no or both (no,yes)");
 
     cm::engine::EngineOptions options;
     options.device = a["--device"];
     options.precision = a["--precision"];
     cm::engine::Engine engine(options);
-    const auto model = a["--model"].empty() ? cm::model::builtin_model_path() : cm::model::find_model(a["--model"]);
+    std::filesystem::path model, scratch;
+    if (!a["--arch"].empty()) {
+      scratch = std::filesystem::temp_directory_path() / ("cmedit-preview-latency-" + std::to_string(::getpid()));
+      model = cm::bench::write_random_model(scratch, a["--arch"]);
+    } else {
+      model = a["--model"].empty() ? cm::model::builtin_model_path() : cm::model::find_model(a["--model"]);
+    }
     const cm::engine::ModelInfo info = engine.load_model(model).get();
+    if (!scratch.empty()) std::filesystem::remove_all(scratch);  // loaded: the weights are in memory now
 
-    const at::Tensor photo = at::rand({1, 3, height, width}) * 2 - 1;
-    at::Tensor mask = at::zeros({1, 1, height, width});
-    mask.slice(2, height / 2 - 40, height / 2 + 40).slice(3, width / 2 - 60, width / 2 + 60).fill_(1);
-
-    // Single previews. The first one pays for allocations; it is not counted.
-    engine.submit(preview_request(kind, photo, mask, 0)).get();
-    std::vector<double> wall, prepare, model_ms, composite;
-    for (int r = 0; r < runs; ++r) {
-      const auto t0 = Clock::now();
-      const cm::engine::EditResult result = engine.submit(preview_request(kind, photo, mask, std::uint64_t(r))).get();
-      wall.push_back(ms_since(t0));
-      if (result.status != cm::engine::JobStatus::Done) throw std::runtime_error("preview failed: " + result.error);
-      prepare.push_back(result.timings.prepare_ms);
-      model_ms.push_back(result.timings.model_ms);
-      composite.push_back(result.timings.composite_ms);
-    }
-
-    // Strokes: 20 moves 16 ms apart, each superseding the previous preview.
-    std::vector<double> after_stroke;
-    int superseded = 0, moves = 0;
-    for (int s = 0; s < std::max(1, runs / 3); ++s) {
-      std::vector<std::future<cm::engine::EditResult>> pending;
-      Clock::time_point last_move;
-      for (int m = 0; m < 20; ++m) {
-        last_move = Clock::now();
-        pending.push_back(engine.submit(preview_request(kind, photo, mask, std::uint64_t(1000 + 20 * s + m))));
-        std::this_thread::sleep_for(std::chrono::milliseconds(16));
+    Preview p;
+    p.kind = cm::edit::parse_edit_kind(a["--kind"]);
+    p.photo = at::rand({1, 3, height, width}) * 2 - 1;
+    p.mask = at::zeros({1, 1, height, width});
+    p.mask.slice(2, height / 2 - 40, height / 2 + 40).slice(3, width / 2 - 60, width / 2 + 60).fill_(1);
+    std::printf("model %s (%lld parameters, %dx%d) on %s %s (warm-up %.0f ms), %d CPU threads for the engine\n",
+                info.name.c_str(), static_cast<long long>(info.parameters), info.image_size, info.image_size,
+                info.device.c_str(), info.precision.c_str(), info.warm_up_ms,
+                cm::engine::choose_cpu_threads(std::thread::hardware_concurrency()));
+    std::printf("%s preview of a %lldx%lld photo, mask 120x80\n", a["--kind"].c_str(), static_cast<long long>(width),
+                static_cast<long long>(height));
+    for (const std::string& steps : split(a["--steps"]))
+      for (const std::string& estimates : split(a["--estimates"])) {
+        p.steps = std::max(1, std::stoi(steps));
+        p.callbacks = {};
+        if (estimates == "yes") {
+          p.callbacks.estimates = true;
+          p.callbacks.on_progress = [](const cm::engine::Progress& progress) { (void)progress.estimate.defined(); };
+        }
+        time_single(engine, p, runs, estimates);
       }
-      const cm::engine::EditResult last = pending.back().get();
-      after_stroke.push_back(ms_since(last_move));
-      if (last.status != cm::engine::JobStatus::Done) throw std::runtime_error("preview failed: " + last.error);
-      for (std::size_t m = 0; m + 1 < pending.size(); ++m, ++moves)
-        if (pending[m].get().status == cm::engine::JobStatus::Cancelled) ++superseded;
-    }
-
-    const Stats w = stats(wall), p = stats(prepare), f = stats(model_ms), c = stats(composite), st = stats(after_stroke);
-    std::printf("model %s (%lld parameters, %dx%d) on %s %s, %d CPU threads for the engine\n", info.name.c_str(),
-                static_cast<long long>(info.parameters), info.image_size, info.image_size, info.device.c_str(),
-                info.precision.c_str(), cm::engine::choose_cpu_threads(std::thread::hardware_concurrency()));
-    std::printf("%s preview of a %lldx%lld photo, mask 120x80, one evaluation\n", a["--kind"].c_str(),
-                static_cast<long long>(width), static_cast<long long>(height));
-    std::printf("single: median %.1f ms (min %.1f) submit->result over %d runs; prepare %.1f, model %.1f, composite %.1f ms\n",
-                w.median, w.min, runs, p.median, f.median, c.median);
-    std::printf("stroke: median %.1f ms (min %.1f) from the last move to its preview over %zu strokes; %d of %d earlier "
-                "previews superseded\n",
-                st.median, st.min, after_stroke.size(), superseded, moves);
+    p.steps = std::max(1, std::stoi(split(a["--steps"]).front()));
+    p.callbacks = {};
+    time_strokes(engine, p, std::max(1, runs / 3));
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "preview_latency: %s\n", e.what());

@@ -10,6 +10,7 @@
 // Prints the parameter count, the median seconds per step after two warm-up steps, steps/s and
 // images/s. CD distils from an untrained EDM network of the same architecture (the cost is the
 // same as with a trained one). Results go to docs/BENCHMARKS.md with the command and machine.
+#include "bench/bench_models.h"
 #include "core/engine/device.h"
 #include "core/model/unet.h"
 #include "core/model/unet_function.h"
@@ -76,14 +77,11 @@ int main(int argc, char** argv) {
                             {"attention_resolutions", a["--attention"]},
                             {"num_head_channels", std::stoi(a["--head-channels"])},
                             {"dropout", 0.1}};
-    if (!a["--arch"].empty()) {
-      std::ifstream in(a["--arch"]);
-      if (!in) throw std::runtime_error("cannot open " + a["--arch"]);
-      const nlohmann::json j = nlohmann::json::parse(in);
-      flags = j.contains("architecture") ? j.at("architecture") : j;
-      flags["dropout"] = 0.1;
-    }
     c.architecture = cm::model::unet_config_from_json(flags);
+    if (!a["--arch"].empty()) {
+      c.architecture = cm::bench::architecture(a["--arch"]);
+      c.architecture.dropout = 0.1;
+    }
     c.batch = std::stoi(a["--batch"]);
     c.iterations = 100000;
     c.bf16 = bf16;

@@ -83,6 +83,7 @@ if(CMEDIT_TESTS)
                           "Elsewhere: scripts/pack-deps, or -DCMEDIT_TESTS=OFF.")
     endif()
     set(INSTALL_GTEST OFF CACHE BOOL "" FORCE)
+    set(BUILD_GMOCK OFF CACHE BOOL "" FORCE)  # scripts/pack-deps copies GoogleTest alone
     add_subdirectory("${CMEDIT_DEPS_DIR}/googletest" "${CMAKE_BINARY_DIR}/googletest" EXCLUDE_FROM_ALL)
     if(NOT TARGET GTest::gtest)  # GoogleTest ≥ 1.11 defines these itself
       add_library(GTest::gtest ALIAS gtest)

@@ -1,4 +1,4 @@
-// golden_parity DIR [CHECKPOINT...] — checks cmedit's UNet, f, EDM denoiser and samplers against a
+// golden_parity [--device cpu|cuda] DIR [CHECKPOINT...] — checks cmedit's UNet, f, EDM denoiser and samplers against a
 // golden set made with the official code (format: tests/data/golden/README.md). The config comes from
 // DIR/manifest.json; checkpoints default to every one the manifest lists. Prints one line per
 // check and exits 0 only when every check passes, 1 when one fails, 2 when the set cannot be read.
@@ -6,7 +6,11 @@
 // Required in a set: x, raw_timesteps, raw_unet_out and the f1_*/f2_* files. The debug files
 // (raw_temb_sinusoid, raw_emb, raw_middle_out) and the samples are checked when the set has them
 // (listed in the manifest and present); a line says which checks a set lacked.
+//
+// --device cuda runs the network on the GPU in float32 (TF32 off) under the same rule, and exits 77
+// (ctest's skip) with a line saying why when this LibTorch or machine has no CUDA device.
 #include "core/base/error.h"
+#include "core/engine/device.h"
 #include "core/model/torch_checkpoint.h"
 #include "core/model/unet.h"
 #include "core/model/unet_function.h"
@@ -60,7 +64,7 @@ class Checker {
  public:
   // The README's rule: max|out − ref| ≤ 1e-5 + 1e-4·max|ref|.
   void check(const std::string& what, const at::Tensor& out, const at::Tensor& ref) {
-    const double err = (out.to(at::kDouble) - ref.to(at::kDouble)).abs().max().item<double>();
+    const double err = (out.cpu().to(at::kDouble) - ref.to(at::kDouble)).abs().max().item<double>();
     const double tol = 1e-5 + 1e-4 * ref.abs().max().item<double>();
     const bool ok = out.sizes() == ref.sizes() && err <= tol;
     std::printf("%-4s %-44s max|err| %.3e  (tolerance %.3e)\n", ok ? "ok" : "FAIL", what.c_str(), err, tol);
@@ -72,12 +76,14 @@ class Checker {
   int failures_ = 0;
 };
 
-void check_checkpoint(const GoldenSet& g, const UNetConfig& config, const std::string& checkpoint, Checker& c,
-                      std::vector<std::string>& skipped) {
-  std::printf("== %s\n", checkpoint.c_str());
-  auto unet = std::make_shared<const UNet>(config, read_torch_checkpoint(g.dir / checkpoint));
+void check_checkpoint(const GoldenSet& g, const UNetConfig& config, const std::string& checkpoint, c10::Device device,
+                      Checker& c, std::vector<std::string>& skipped) {
+  std::printf("== %s on %s\n", checkpoint.c_str(), device.str().c_str());
+  auto network = std::make_shared<UNet>(config, read_torch_checkpoint(g.dir / checkpoint));
+  network->to(device, at::kFloat);
+  std::shared_ptr<const UNet> unet = network;
   const at::Tensor labels = config.num_classes > 0
-                                ? at::tensor(g.manifest.at("labels").get<std::vector<int64_t>>())
+                                ? at::tensor(g.manifest.at("labels").get<std::vector<int64_t>>()).to(device)
                                 : at::Tensor();
   ModelSpec spec;
   spec.name = checkpoint;
@@ -88,7 +94,7 @@ void check_checkpoint(const GoldenSet& g, const UNetConfig& config, const std::s
   const std::string tag = checkpoint + ": ";
 
   UNetTrace trace;
-  const at::Tensor raw = unet->forward(g.load("x.bin"), g.load("raw_timesteps.bin"), labels, &trace);
+  const at::Tensor raw = unet->forward(g.load("x.bin").to(device), g.load("raw_timesteps.bin").to(device), labels, &trace);
   if (g.has_all({"raw_temb_sinusoid.bin"}, "timestep embedding (debug)", skipped))
     c.check(tag + "timestep embedding", trace.temb_sinusoid, g.load("raw_temb_sinusoid.bin"));
   if (g.has_all({"raw_emb.bin"}, "embedding (debug)", skipped)) c.check(tag + "embedding (+ label)", trace.emb, g.load("raw_emb.bin"));
@@ -115,10 +121,24 @@ void check_checkpoint(const GoldenSet& g, const UNetConfig& config, const std::s
 }
 
 int run(int argc, char** argv) {
+  std::string device_name = "cpu";
+  if (argc >= 3 && std::string(argv[1]) == "--device") {
+    device_name = argv[2];
+    argc -= 2;
+    argv += 2;
+  }
   if (argc < 2) {
-    std::fprintf(stderr, "usage: golden_parity DIR [CHECKPOINT...]\n");
+    std::fprintf(stderr, "usage: golden_parity [--device cpu|cuda] DIR [CHECKPOINT...]\n");
     return 2;
   }
+  if (device_name != "cpu" && !cm::engine::cuda_status().usable()) {
+    std::printf("golden_parity: skipped: %s\n", cm::engine::cuda_status().built_in ? "no CUDA device found"
+                                                                                  : "this LibTorch was built without CUDA");
+    return 77;
+  }
+  const c10::Device device = cm::engine::choose_device(device_name);
+  // cuDNN's default TF32 convolutions would miss the rule by an order of magnitude.
+  if (device.is_cuda()) at::globalContext().setAllowTF32CuDNN(false);
   GoldenSet g{argv[1], {}};
   std::ifstream in(g.dir / "manifest.json");
   if (!in) throw cm::Error(cm::ErrorCode::FileNotFound, "no manifest.json in " + g.dir.string());
@@ -132,7 +152,7 @@ int run(int argc, char** argv) {
   at::InferenceMode inference;
   Checker c;
   std::vector<std::string> skipped;
-  for (const std::string& checkpoint : checkpoints) check_checkpoint(g, config, checkpoint, c, skipped);
+  for (const std::string& checkpoint : checkpoints) check_checkpoint(g, config, checkpoint, device, c, skipped);
   if (!skipped.empty()) {
     std::string list;
     for (const std::string& s : skipped) list += (list.empty() ? "" : ", ") + s;

@@ -89,7 +89,8 @@ struct EditResult {
   std::string device;  // where it ran, e.g. "cpu" or "cuda:0 (fp16)"
 };
 
-// Progress of a running job: step k of n and the current estimate (at the model's size, on the CPU).
+// Progress of a running job: step k of n and, when JobCallbacks::estimates asks for it, the current
+// estimate (at the model's size, on the CPU; undefined otherwise).
 struct Progress {
   std::uint64_t id;
   int step;

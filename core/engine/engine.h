@@ -54,6 +54,10 @@ struct EngineStats {
 
 struct JobCallbacks {
   std::function<void(const Progress&)> on_progress;  // worker thread
+  // Progress::estimate filled in: a copy to the host after every step, which on a GPU also waits
+  // for the step to finish, so that queuing the next one cannot overlap it. Nothing in the editor
+  // shows intermediate images, so it is off unless asked for (docs/BENCHMARKS.md, "progress").
+  bool estimates = false;
   // Once, also for failures; on the worker thread, or on the submitting thread for a preview
   // superseded while still queued.
   std::function<void(const EditResult&)> on_result;

@@ -127,9 +127,11 @@ TEST_F(EngineTest, ANewerPreviewStopsTheRunningOneAtItsNextStep) {
   std::promise<void> started;
   std::atomic<int> steps_seen{0};
   JobCallbacks watch;
+  watch.estimates = true;
   watch.on_progress = [&](const Progress& p) {
     if (steps_seen++ == 0) started.set_value();
     EXPECT_EQ(p.estimate.sizes(), (std::vector<int64_t>{1, 3, 32, 32}));
+    EXPECT_TRUE(p.estimate.is_cpu());
   };
   std::future<EditResult> first = engine->submit(generate(200, true), watch);
   started.get_future().wait();
@@ -138,6 +140,22 @@ TEST_F(EngineTest, ANewerPreviewStopsTheRunningOneAtItsNextStep) {
   EXPECT_EQ(second.status, JobStatus::Done);
   EXPECT_EQ(stopped.status, JobStatus::Cancelled);
   EXPECT_LT(steps_seen.load(), 200);  // it stopped early instead of finishing its 200 steps
+}
+
+// The per-step host copy of the estimate is opt-in: the editor's previews only count steps.
+TEST_F(EngineTest, ProgressCarriesTheEstimateOnlyWhenAskedFor) {
+  for (const bool estimates : {false, true}) {
+    int steps = 0, with_image = 0;
+    JobCallbacks watch;
+    watch.estimates = estimates;
+    watch.on_progress = [&](const Progress& p) {
+      ++steps;
+      with_image += p.estimate.defined();
+    };
+    ASSERT_EQ(engine->submit(generate(3, true), watch).get().status, JobStatus::Done);
+    EXPECT_EQ(steps, 3);
+    EXPECT_EQ(with_image, estimates ? 3 : 0);
+  }
 }
 
 // Several UI-like threads at once: previews superseding each other, final jobs, cancels by id and

@@ -1,0 +1,49 @@
+#include "bench/bench_models.h"
+
+#include "core/model/model_card.h"
+#include "core/model/safetensors.h"
+#include "core/model/unet.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <stdexcept>
+
+namespace cm::bench {
+
+model::UNetConfig architecture(const std::string& name) {
+  if (name == "lsun256") return model::lsun256_config();
+  if (name == "imagenet64") return model::imagenet64_config();
+  if (name == "tiny")
+    return model::unet_config_from_json({{"image_size", 32}, {"num_channels", 32}, {"num_res_blocks", 1}, {"channel_mult", "1,2,2"},
+                                         {"attention_resolutions", "16,8"}, {"num_head_channels", 32}});
+  std::ifstream in(name);
+  if (!in) throw std::runtime_error("unknown architecture '" + name + "' (lsun256, imagenet64, tiny or a JSON file)");
+  const nlohmann::json j = nlohmann::json::parse(in);
+  return model::unet_config_from_json(j.contains("architecture") ? j.at("architecture") : j);  // a model card, or flags
+}
+
+model::StateDict random_weights(const model::UNetConfig& config, std::uint64_t seed) {
+  const at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+  model::StateDict weights;
+  for (const model::ParameterSpec& spec : model::unet_parameter_specs(config))
+    weights.emplace_back(spec.name, at::randn(spec.shape, generator) * 0.02);
+  return weights;
+}
+
+std::filesystem::path write_random_model(const std::filesystem::path& dir, const std::string& arch) {
+  model::ModelCard card;
+  card.name = "random-" + std::filesystem::path(arch).stem().string();
+  card.architecture = architecture(arch);
+  card.license = "benchmark network (random weights)";
+  model::StateDict weights = random_weights(card.architecture);
+  for (auto& [name, tensor] : weights) tensor = tensor.to(at::kHalf);  // as models ship: half the bytes to write and read
+  std::filesystem::create_directories(dir);
+  model::write_safetensors(dir / card.weights, weights);
+  model::write_model_card(dir / "model.json", card);
+  return dir;
+}
+
+}  // namespace cm::bench
