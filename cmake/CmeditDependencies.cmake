@@ -85,6 +85,7 @@ if(CMEDIT_TESTS)
     set(INSTALL_GTEST OFF CACHE BOOL "" FORCE)
     set(BUILD_GMOCK OFF CACHE BOOL "" FORCE)  # scripts/pack-deps copies GoogleTest alone
     add_subdirectory("${CMEDIT_DEPS_DIR}/googletest" "${CMAKE_BINARY_DIR}/googletest" EXCLUDE_FROM_ALL)
+    message(STATUS "cmedit: GoogleTest from ${CMEDIT_DEPS_DIR}/googletest")
     if(NOT TARGET GTest::gtest)  # GoogleTest ≥ 1.11 defines these itself
       add_library(GTest::gtest ALIAS gtest)
       add_library(GTest::gtest_main ALIAS gtest_main)

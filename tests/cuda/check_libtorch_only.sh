@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# What a GPU window builds, on the CPU: a clone configured with LibTorch alone (no Qt, no OpenCV,
+# GoogleTest from the sources scripts/pack-deps copies, as on the GPU machine), building only the
+# CUDA checks and the preview benchmark, then scripts/gpu/cuda-checks as the campaign runs it.
+# Every CPU case must pass and every CUDA case skip with its reason.
+# usage: check_libtorch_only.sh SOURCE_DIR
+# ccache makes the build cheap after the main one: CCACHE_BASEDIR keeps its keys free of the path.
+set -euo pipefail
+src="$1"
+fail() { echo "check_libtorch_only: FAIL: $*" >&2; exit 1; }
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+git clone -q "$src" "$work/cmedit"
+cd "$work/cmedit"
+bash scripts/pack-deps "$work/cmedit/.deps" > /dev/null
+
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMEDIT_GUI=OFF -DCMEDIT_IMAGEIO=OFF \
+  -DCMAKE_DISABLE_FIND_PACKAGE_GTest=ON -DCMEDIT_STB_DIR="$work/cmedit/.deps/stb" > "$work/configure.log" 2>&1 ||
+  { cat "$work/configure.log"; fail "configure failed"; }
+grep -q "cmedit: GoogleTest from .*/.deps/googletest" "$work/configure.log" || { cat "$work/configure.log"; fail "GoogleTest did not come from .deps"; }
+cmake --build build -j"$(nproc)" --target golden_parity cm_cuda_tests preview_latency > "$work/build.log" 2>&1 ||
+  { tail -50 "$work/build.log"; fail "build failed"; }
+for program in cm_cuda_tests golden_parity preview_latency; do
+  ! ldd "build/bin/$program" | grep -Eq "libQt|libopencv" || fail "$program links Qt or OpenCV"
+done
+
+bash scripts/gpu/cuda-checks build 600 > "$work/checks.log" 2>&1 || { cat "$work/checks.log"; fail "cuda-checks failed"; }
+cat "$work/checks.log"
+grep -q "100% tests passed, 0 tests failed out of 13" "$work/checks.log" || fail "not the 13 cuda tests"
+skipped=$(grep -c "\*\*\*Skipped" "$work/checks.log")
+[ "$skipped" -eq 8 ] || fail "$skipped tests skipped (7 CUDA twins and the memory cap's CPU twin, 8, expected)"
+grep -q "this LibTorch was built without CUDA\|no CUDA device found" "$work/checks.log" || fail "the skips do not say why"
+echo "check_libtorch_only: PASSED"
