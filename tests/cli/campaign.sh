@@ -6,6 +6,8 @@
 #     the last window's model was shipped too, and restarts from the online weights when not;
 #   - the exported model loads and edits in cmedit-cli;
 #   - what a real window carries fits the device's 64 MiB (scripts/gpu/carry-size).
+# The CUDA checks step is off here (CMEDIT_CAMPAIGN_CHECKS=0): it would run ctest inside this ctest's own
+# build; cuda.checks_build_with_libtorch_alone runs scripts/gpu/cuda-checks in a build of its own.
 # usage: campaign.sh BUILD_DIR WORK_DIR PACK MODEL_DIR FIXTURE_PROGRAM
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -29,7 +31,7 @@ JSON
 
 window() {
   CMEDIT_CAMPAIGN_BUILD="$build" CMEDIT_CAMPAIGN_STATE="$work/state" CMEDIT_CAMPAIGN_MODEL="$work/model" \
-    CMEDIT_CAMPAIGN_DATA="$pack" CMEDIT_CAMPAIGN_DEVICE=cpu CMEDIT_CAMPAIGN_SPEED=0 CMEDIT_CAMPAIGN_RESERVE=2 \
+    CMEDIT_CAMPAIGN_DATA="$pack" CMEDIT_CAMPAIGN_DEVICE=cpu CMEDIT_CAMPAIGN_SPEED=0 CMEDIT_CAMPAIGN_CHECKS=0 CMEDIT_CAMPAIGN_RESERVE=2 \
     CMEDIT_CAMPAIGN_LOG_EVERY=4 OMP_NUM_THREADS=1 bash "$root/scripts/gpu/campaign" "$1" 0.15 > "$1.log" 2>&1 ||
     { cat "$1.log"; fail "window $1 failed"; }
   local count
