@@ -1,5 +1,7 @@
 #include "app/cli_edit.h"
 
+#include "app/cli_batch.h"
+
 #include "core/base/error.h"
 #include "core/edit/edit_kind.h"
 #include "core/engine/edit_registry.h"
@@ -31,9 +33,10 @@ namespace fs = std::filesystem;
 struct Arguments {
   EditKind kind = EditKind::Generate;
   const cm::engine::EditSpec* spec = nullptr;
-  std::optional<std::string> input, output, model, mask, hints;
+  std::optional<std::string> input, output, model, mask, hints, masks;
   std::string device = "auto", precision = "auto";
-  bool json = false, progress = true;
+  bool json = false, progress = true, overwrite = false;
+  int jobs = 1;
   cm::engine::EditRequest request;
   int frames = 0;
   bool sigma_given = false;
@@ -112,6 +115,9 @@ Arguments parse(const std::string& command, const std::vector<std::string>& args
     else if (arg == "--model") a.model = value();
     else if (arg == "--mask" && spec.mask != cm::engine::Need::No) a.mask = value();
     else if (arg == "--hints" && spec.hints) a.hints = value();
+    else if (arg == "--masks" && spec.mask != cm::engine::Need::No) a.masks = value();
+    else if (arg == "--jobs" && spec.image) a.jobs = parse_number<int>(arg, value());
+    else if (arg == "--overwrite" && spec.image) a.overwrite = true;
     else if (arg == "--device") a.device = value();
     else if (arg == "--precision") a.precision = value();
     else if (arg == "--json") a.json = true;
@@ -131,8 +137,14 @@ Arguments parse(const std::string& command, const std::vector<std::string>& args
   }
   if (spec.image && !a.input) throw Error(ErrorCode::BadArgument, command + " needs an input image");
   if (!a.output) throw Error(ErrorCode::BadArgument, command + " needs -o OUT");
-  if (spec.mask == cm::engine::Need::Required && !a.mask)
-    throw Error(ErrorCode::BadArgument, command + " needs --mask MASK (white = edit)");
+  const bool folder = a.input && fs::is_directory(*a.input);
+  if (spec.mask == cm::engine::Need::Required && !a.mask && !(folder && a.masks))
+    throw Error(ErrorCode::BadArgument, command + (folder ? " of a folder needs --masks DIR (masks named as the images)"
+                                                          : " needs --mask MASK (white = edit)"));
+  if (!folder && (a.masks || a.jobs != 1 || a.overwrite))
+    throw Error(ErrorCode::BadArgument, "--masks, --jobs and --overwrite are for a folder of images");
+  if (folder && a.mask) throw Error(ErrorCode::BadArgument, "a folder of images takes --masks DIR, not --mask");
+  if (a.jobs < 1 || a.jobs > 256) throw Error(ErrorCode::BadArgument, "--jobs must lie in 1…256");
   if (a.kind == EditKind::Denoise && a.sigma_given && !(a.request.sigma > 0))
     throw Error(ErrorCode::BadArgument, "--sigma must be > 0 (8-bit levels); leave it out to estimate it");
   if (a.kind == EditKind::Interpolate) {
@@ -232,13 +244,25 @@ std::string edit_usage() {
       "  --work-size PX          edit windows at up to PX pixels a side (default: the edit's own; 0: the model's size)\n"
       "  --fresh-noise F         share of fresh noise between steps, (0, 1] (default 1)\n"
       "  -o OUT                  output file (several images: OUT-0.png, OUT-1.png, …)\n"
-      "  --json                  machine-readable report        --no-progress\n";
+      "  --json                  machine-readable report        --no-progress\n"
+      "a folder: EDIT DIR -o OUTDIR edits every image in DIR as a run on that file would, into OUTDIR/NAME\n"
+      "  --masks DIR, --hints DIR  masks and hints matched by name (a.png takes DIR/a.*)\n"
+      "  --jobs N                  N engines at once (CPU); or one per device: --device cuda:0,cuda:1\n"
+      "  --overwrite               redo images whose output exists (by default a rerun resumes)\n"
+      "  a file that fails is reported and skipped; the exit status is 1 when any failed\n";
   return out;
 }
 
-int run_edit_command(const std::string& command, const std::vector<std::string>& args) {
-  Arguments a = parse(command, args);
-  cm::engine::EditRequest& request = a.request;
+namespace {
+
+// One edit of files: reads a.input, a.mask and a.hints into the request, runs it on `engine` and
+// writes the result to a.output (several images: OUT-0, OUT-1, …). A folder runs this once per
+// image, so each output is what a single run on that file writes. Throws cm::Error.
+std::pair<cm::engine::EditResult, std::vector<fs::path>> edit_files(const std::string& command, const Arguments& a,
+                                                                    cm::engine::Engine& engine,
+                                                                    const cm::engine::ModelInfo& info,
+                                                                    cm::engine::JobCallbacks callbacks = {}) {
+  cm::engine::EditRequest request = a.request;
   cm::imageio::Image input;
   if (a.input) {
     input = cm::imageio::load_image(*a.input);
@@ -246,20 +270,7 @@ int run_edit_command(const std::string& command, const std::vector<std::string>&
   }
   if (a.mask) request.mask = cm::imageio::load_mask(*a.mask);
   if (a.hints) std::tie(request.hints, request.hint_mask) = load_hints(*a.hints);
-
-  cm::engine::EngineOptions options;
-  options.device = a.device;
-  options.precision = a.precision;
-  options.warm_up = false;  // one job: warming up would only add a run
-  cm::engine::Engine engine(options);
-  const fs::path model_path = a.model ? cm::model::find_model(*a.model) : cm::model::builtin_model_path();
-  const cm::engine::ModelInfo info = engine.load_model(model_path).get();
-
-  ProgressBar bar(a.progress);
-  cm::engine::JobCallbacks callbacks;
-  callbacks.on_progress = [&bar](const cm::engine::Progress& p) { bar.show(p); };
-  const cm::engine::EditResult result = engine.submit(request, callbacks).get();
-  bar.finish();
+  const cm::engine::EditResult result = engine.submit(request, std::move(callbacks)).get();
   if (result.status != cm::engine::JobStatus::Done) throw Error(result.error_code, result.error);
 
   std::vector<fs::path> written;
@@ -279,6 +290,74 @@ int run_edit_command(const std::string& command, const std::vector<std::string>&
     cm::imageio::save_image(names[std::size_t(i)], out, save);
     written.push_back(names[std::size_t(i)]);
   }
+  return {result, written};
+}
+
+std::vector<std::string> split_devices(const std::string& list) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (std::size_t comma; (comma = list.find(',', start)) != std::string::npos; start = comma + 1)
+    out.push_back(list.substr(start, comma - start));
+  out.push_back(list.substr(start));
+  return out;
+}
+
+// `EDIT DIR -o OUTDIR`: every image of the folder, as single runs would edit them (cli_batch.h).
+int run_folder(const std::string& command, const Arguments& a) {
+  fs::create_directories(*a.output);
+  const bool hints_folder = a.hints && fs::is_directory(*a.hints);
+  std::vector<BatchItem> items = list_batch(*a.input, *a.output, a.masks, hints_folder ? a.hints : std::nullopt);
+  if (a.hints && !hints_folder)
+    for (BatchItem& item : items) item.hints = *a.hints;  // one hints image for every photo
+  BatchOptions options;
+  options.devices = split_devices(a.device);
+  if (a.jobs > 1) {
+    if (options.devices.size() > 1) throw Error(ErrorCode::BadArgument, "give either --jobs N or several devices, not both");
+    options.devices.assign(std::size_t(a.jobs), options.devices.front());
+  }
+  options.precision = a.precision;
+  options.model = a.model ? cm::model::find_model(*a.model) : cm::model::builtin_model_path();
+  options.progress = a.progress;
+  options.overwrite = a.overwrite;
+  options.json = a.json;
+  return run_batch(command, items, options, [&](cm::engine::Engine& engine, const cm::engine::ModelInfo& info, const BatchItem& item) {
+    Arguments one = a;
+    one.input = item.input.string();
+    one.output = item.output.string();
+    if (item.mask) one.mask = item.mask->string();
+    if (item.hints) one.hints = item.hints->string();
+    edit_files(command, one, engine, info);
+  });
+}
+
+}  // namespace
+
+int run_edit_command(const std::string& command, const std::vector<std::string>& args) {
+  Arguments a = parse(command, args);
+  if (a.input && fs::is_directory(*a.input)) return run_folder(command, a);
+
+  cm::engine::EngineOptions options;
+  options.device = a.device;
+  options.precision = a.precision;
+  options.warm_up = false;  // one job: warming up would only add a run
+  cm::engine::Engine engine(options);
+  const fs::path model_path = a.model ? cm::model::find_model(*a.model) : cm::model::builtin_model_path();
+  const cm::engine::ModelInfo info = engine.load_model(model_path).get();
+
+  ProgressBar bar(a.progress);
+  cm::engine::JobCallbacks callbacks;
+  callbacks.on_progress = [&bar](const cm::engine::Progress& p) { bar.show(p); };
+  std::pair<cm::engine::EditResult, std::vector<fs::path>> edited;
+  try {
+    edited = edit_files(command, a, engine, info, callbacks);
+  } catch (...) {
+    bar.finish();
+    throw;
+  }
+  bar.finish();
+  const cm::engine::EditResult& result = edited.first;
+  const std::vector<fs::path>& written = edited.second;
+  const cm::engine::EditRequest& request = a.request;
 
   if (a.json) {
     const cm::engine::Timings& t = result.timings;

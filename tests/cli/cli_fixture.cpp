@@ -2,6 +2,7 @@
 // cmedit-cli writes against the invariants of each edit. Prints "ok" or one "FAIL: …" line.
 //   cli_fixture make DIR
 //   cli_fixture photos DIR N                             N small photos to train on, one broken file
+//   cli_fixture masks-for DIR OUT                        OUT/NAME.png: a mask for each readable DIR/NAME.png
 //   cli_fixture same-outside IN OUT MASK GROW FEATHER   pixels the edit cannot reach are identical
 //   cli_fixture luma IN OUT TOL                          output luma = input luma within TOL
 //   cli_fixture chroma-at HINTS OUT TOL                  hinted pixels have the hint's chroma
@@ -90,6 +91,20 @@ int photos(const fs::path& dir, int n) {
   return 0;
 }
 
+// A box over the middle third of each photo, of the photo's own size.
+int masks_for(const fs::path& dir, const fs::path& out) {
+  fs::create_directories(out);
+  for (const fs::directory_entry& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() != ".png") continue;
+    const Image photo = cm::imageio::load_image(e.path());
+    at::Tensor mask = at::full({1, 3, photo.height(), photo.width()}, -1.0f);
+    mask.narrow(2, photo.height() / 3, photo.height() / 3).narrow(3, photo.width() / 3, photo.width() / 3).fill_(1.0f);
+    save(out / e.path().filename(), mask, 8);
+  }
+  std::puts("ok");
+  return 0;
+}
+
 std::uint32_t crc32(const std::string& bytes) {
   std::uint32_t crc = 0xFFFFFFFFu;
   for (unsigned char c : bytes) {
@@ -150,6 +165,7 @@ int run(const std::vector<std::string>& a) {
   if (a.size() == 2 && a[0] == "make") return make(a[1]);
   if (a.size() == 2 && a[0] == "odd-inputs") return odd_inputs(a[1]);
   if (a.size() == 3 && a[0] == "photos") return photos(a[1], std::stoi(a[2]));
+  if (a.size() == 3 && a[0] == "masks-for") return masks_for(a[1], a[2]);
   if (a.size() == 6 && a[0] == "same-outside") {
     const Image in = cm::imageio::load_image(a[1]), out = cm::imageio::load_image(a[2]);
     const at::Tensor mask = cm::imageio::load_mask(a[3]);

@@ -135,6 +135,10 @@ cmedit_cli_test(cli.error_cuda_missing FIXTURE cli_files
   COMMAND ${CLI} generate ${M} --device cuda:9 -o ${D}/x.png
   EXIT 7 STDERR "CUDA")
 
+# A folder of images: parallel, resumable, a corrupt file reported and skipped (tests/cli/folder_batch.sh).
+add_test(NAME cli.folder_batch COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/folder_batch.sh ${CLI} ${TEST_MODEL} ${FX} ${D})
+set_tests_properties(cli.folder_batch PROPERTIES FIXTURES_REQUIRED cli_files PASS_REGULAR_EXPRESSION "folder_batch: PASSED")
+
 # Data safety: full disk, read-only folder, odd and huge inputs (tests/cli/data_safety.sh).
 add_test(NAME cli.data_safety
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/data_safety.sh ${CLI} ${TEST_MODEL} ${D} ${CMAKE_SOURCE_DIR})
