@@ -19,6 +19,7 @@
 #include "core/train/image_pack.h"
 #include "core/train/training_run.h"
 #include "app/train_campaign.h"
+#include "app/train_distributed.h"
 #include "app/train_options.h"
 #ifdef CMEDIT_HAS_IMAGEIO
 #include "app/train_data.h"
@@ -91,6 +92,11 @@ training:
 run:
   --until STEPS  --log-every 100  --sample-every 1000  --checkpoint-every 1000  --keep 2
   --shard-mib 16  --samples 8  --held-out-batches 2
+several processes (data-parallel; ct, ect, cd, edm and resume):
+  --nproc N            N processes on this machine, each on batch/N images of every step (on
+                       CUDA one GPU each); or start them yourself with torchrun's variables
+                       (RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT)
+  --timeout S          how long a process waits for the others (default 300)
 
 Ctrl-C stops after the current step and writes a checkpoint; `resume` goes on exactly.
 )";
@@ -164,10 +170,25 @@ cm::model::UNetConfig architecture_from(Options& o, cm::train::TrainMode mode) {
   return a;
 }
 
-void set_threads(Options& o) {
+void set_threads(Options& o, bool rank) {
   const int64_t threads = o.integer("--threads", 0);
   if (threads < 0) throw Error(ErrorCode::BadArgument, "--threads must be ≥ 0");
   if (threads > 0) at::set_num_threads(int(threads));
+  else if (rank) at::set_num_threads(cli::rank_threads());  // the cores shared among this machine's ranks
+}
+
+// Several processes: this one's group (nullptr alone), and its device.
+struct Rank {
+  std::shared_ptr<cm::train::Collective> group;
+  c10::Device device{c10::kCPU};
+  bool lead() const { return !group || group->rank() == 0; }
+};
+
+Rank join(Options& o) {
+  Rank r;
+  r.group = cli::join_ranks(o.num("--timeout", 300));
+  r.device = cm::engine::choose_device(cli::rank_device(o.str("--device", "auto")));
+  return r;
 }
 
 cm::train::RunOptions run_options(Options& o) {
@@ -259,9 +280,10 @@ int start(const std::string& mode_name, const std::vector<std::string>& args) {
   c.mode = cm::train::parse_train_mode(mode_name);
   const std::string data = o.str("--data"), run_dir = o.str("--run");
   if (data.empty() || run_dir.empty()) throw Error(ErrorCode::BadArgument, "cmedit-train " + mode_name + " needs --data DATA and --run RUN");
-  if (fs::exists(fs::path(run_dir) / "run.json"))
+  const Rank rank = join(o);
+  if (rank.lead() && fs::exists(fs::path(run_dir) / "run.json"))
     throw Error(ErrorCode::BadArgument, "'" + run_dir + "' holds a run already: `cmedit-train resume " + run_dir + "`, or choose another folder");
-  const c10::Device device = cm::engine::choose_device(o.str("--device", "auto"));
+  const c10::Device device = rank.device;
 
   Loaded teacher;
   if (c.mode == cm::train::TrainMode::Cd) {
@@ -329,7 +351,7 @@ int start(const std::string& mode_name, const std::vector<std::string>& args) {
   c.data = fs::absolute(data).lexically_normal().string();
   const double test_fraction = o.num("--test-fraction", 0.1);
   const bool init_from_teacher = !o.flag("--no-init-from-teacher");
-  set_threads(o);
+  set_threads(o, rank.group != nullptr);
   const cm::train::RunOptions options = run_options(o);
   o.check_all_used();
   c.validate();
@@ -341,10 +363,13 @@ int start(const std::string& mode_name, const std::vector<std::string>& args) {
                             cm::model::same_architecture(c.architecture, teacher.teacher_architecture);
   const cm::model::StateDict* start_from = init_weights ? &*init_weights : copy_teacher ? &*teacher.teacher_weights : nullptr;
   cm::train::Trainer trainer(c, d.train, device, teacher.teacher, start_from);
+  trainer.distribute(rank.group);
+  if (!rank.lead()) return train(trainer, run_dir, options, nullptr);
   cm::train::start_run(run_dir, c);
-  std::fprintf(stderr, "cmedit-train %s: %lld parameters on %s; %lld training photos, %lld held out; run %s\n", mode_name.c_str(),
-               static_cast<long long>(trainer.parameter_count()),
-               device.str().c_str(), static_cast<long long>(d.train_photos), static_cast<long long>(d.test_photos), run_dir.c_str());
+  std::fprintf(stderr, "cmedit-train %s: %lld parameters on %s%s; %lld training photos, %lld held out; run %s\n", mode_name.c_str(),
+               static_cast<long long>(trainer.parameter_count()), device.str().c_str(),
+               rank.group ? fmt::format(" and {} more processes (batch {} each)", trainer.world() - 1, c.batch / trainer.world()).c_str() : "",
+               static_cast<long long>(d.train_photos), static_cast<long long>(d.test_photos), run_dir.c_str());
   if (copy_teacher) std::fputs("the student starts from the teacher's weights (as the official CD does)\n", stderr);
   if (init_weights) std::fprintf(stderr, "starting from the weights of %s\n", o.str("--init").c_str());
   return train(trainer, run_dir, options, d.held_out.get());
@@ -356,9 +381,10 @@ int resume(const std::vector<std::string>& args) {
   Options o(args, 2, kFlags);
   cm::train::TrainConfig c = cm::train::read_run_config(run_dir);
   const std::string data = o.str("--data", c.data);
-  const c10::Device device = cm::engine::choose_device(o.str("--device", "auto"));
+  const Rank rank = join(o);
+  const c10::Device device = rank.device;
   const double test_fraction = o.num("--test-fraction", 0.1);
-  set_threads(o);
+  set_threads(o, rank.group != nullptr);
   const cm::train::RunOptions options = run_options(o);
   o.check_all_used();
 
@@ -367,6 +393,8 @@ int resume(const std::vector<std::string>& args) {
   const DataSources d = data_sources(data, test_fraction, c);
   cm::train::Trainer trainer(c, d.train, device, teacher.teacher);
   const int64_t from = cm::train::resume_run(trainer, run_dir);
+  trainer.distribute(rank.group);
+  if (!rank.lead()) return train(trainer, run_dir, options, nullptr);
   if (from == 0) std::fputs("no checkpoint yet: starting the run from step 0\n", stderr);
   else std::fprintf(stderr, "resuming %s at step %lld\n", run_dir.c_str(), static_cast<long long>(from));
   return train(trainer, run_dir, options, d.held_out.get());
@@ -450,6 +478,8 @@ int run(const std::vector<std::string>& args) {
     return 0;
   }
   const std::string& command = args[0];
+  if (command == "ct" || command == "ect" || command == "cd" || command == "edm" || command == "resume")
+    if (const std::optional<int> status = cli::launch_ranks(args)) return *status;
   if (command == "ct" || command == "ect" || command == "cd" || command == "edm") return start(command, args);
   if (command == "campaign") return cli::campaign_command(args);
   if (command == "resume") return resume(args);

@@ -156,13 +156,15 @@ void Trainer::continue_from(const model::StateDict& online, const model::StateDi
 // ECT (spec §5.3; ECMLoss in locuslab/ect): one noise direction z for both points, the target
 // the same network without gradient (same dropout masks), the clean image where r reaches the
 // boundary, and the weight 1/(t − r).
-at::Tensor Trainer::ect_loss(const at::Tensor& x0, at::Generator& gen,
+at::Tensor Trainer::ect_loss(const at::Tensor& x0, int64_t batch_size, at::Generator& gen, const Slice& mine,
                              const std::function<at::Tensor(const at::Tensor&, const at::Tensor&)>& f) const {
-  const int64_t n = x0.size(0);
   const model::NoiseRange& range = config_.noise;
-  const at::Tensor t = at::exp(config_.ct_p_mean + config_.ct_p_std * at::randn({n}, gen)).clamp(range.sigma_min, range.sigma_max);
+  const at::Tensor t =
+      mine(at::exp(config_.ct_p_mean + config_.ct_p_std * at::randn({batch_size}, gen)).clamp(range.sigma_min, range.sigma_max));
   const at::Tensor r = ect_r(t, grid_points(step_), config_.ect_q, config_.ect_k, config_.ect_b);
-  const at::Tensor z = at::randn(x0.sizes(), gen).to(device_);
+  std::vector<int64_t> whole = x0.sizes().vec();
+  whole[0] = batch_size;
+  const at::Tensor z = mine(at::randn(whole, gen)).to(device_);
   const at::Tensor td = t.to(device_), rd = r.to(device_);
   const at::Tensor online = f(x0 + per_image(td) * z, td);
   at::Tensor target = x0;
@@ -178,9 +180,12 @@ at::Tensor Trainer::ect_loss(const at::Tensor& x0, at::Generator& gen,
 
 at::Tensor Trainer::loss_for(int64_t key, const DataSource& source, int64_t batch_size, int size, bool training) const {
   const Parameterized p{config_.parameterization(), config_.noise};
-  const at::Tensor x0 = source.batch_at(std::uint64_t(key), batch_size, size).to(device_);
+  // Data parallelism: everything is drawn for the whole batch, then cut to this rank's slice.
+  const int64_t ranks = training ? world() : 1, share = batch_size / ranks, first = training ? rank() * share : 0;
+  const Slice mine = [&](const at::Tensor& t) { return ranks == 1 ? t : t.narrow(0, first, share); };
+  const at::Tensor x0 = mine(source.batch_at(std::uint64_t(key), batch_size, size)).to(device_);
   at::Generator gen = cpu_generator(mix_seed(config_.seed, std::uint64_t(key), 1));
-  const std::uint64_t dropout_seed = mix_seed(config_.seed, std::uint64_t(key), 2);
+  const std::uint64_t dropout_seed = mix_seed(config_.seed, std::uint64_t(key), 2 + 16 * std::uint64_t(training ? rank() : 0));
   const bool autocast = config_.bf16 && device_.is_cuda();
   const auto f = [&](const model::UNet& net, const at::Tensor& x, const at::Tensor& sigma) {
     reseed_dropout(device_, dropout_seed);
@@ -188,11 +193,14 @@ at::Tensor Trainer::loss_for(int64_t key, const DataSource& source, int64_t batc
     return evaluate(net, p, x, sigma.to(device_), at::Tensor(), training);
   };
 
-  if (config_.mode == TrainMode::Ect) return ect_loss(x0, gen, [&](const at::Tensor& x, const at::Tensor& s) { return f(*online_, x, s); });
+  if (config_.mode == TrainMode::Ect)
+    return ect_loss(x0, batch_size, gen, mine, [&](const at::Tensor& x, const at::Tensor& s) { return f(*online_, x, s); });
 
+  std::vector<int64_t> whole = x0.sizes().vec();
+  whole[0] = batch_size;
   if (config_.mode == TrainMode::Edm) {
-    const at::Tensor sigma = at::exp(config_.edm_p_mean + config_.edm_p_std * at::randn({batch_size}, gen)).to(device_);
-    const at::Tensor noise = at::randn(x0.sizes(), gen).to(device_);
+    const at::Tensor sigma = mine(at::exp(config_.edm_p_mean + config_.edm_p_std * at::randn({batch_size}, gen))).to(device_);
+    const at::Tensor noise = mine(at::randn(whole, gen)).to(device_);
     const at::Tensor denoised = f(*online_, x0 + per_image(sigma) * noise, sigma);
     const double sd2 = config_.noise.sigma_data * config_.noise.sigma_data;
     const at::Tensor weight = (sigma.pow(2) + sd2) / (sigma.pow(2) * sd2);
@@ -203,8 +211,8 @@ at::Tensor Trainer::loss_for(int64_t key, const DataSource& source, int64_t batc
   const NoisePairs pairs = config_.mode == TrainMode::Ct
                                ? sample_pairs(sigmas, lognormal_pair_probabilities(sigmas, config_.ct_p_mean, config_.ct_p_std), batch_size, gen)
                                : sample_uniform_pairs(sigmas, batch_size, gen);
-  const at::Tensor z = at::randn(x0.sizes(), gen).to(device_);
-  const at::Tensor high = pairs.sigma_high.to(device_), low = pairs.sigma_low.to(device_);
+  const at::Tensor z = mine(at::randn(whole, gen)).to(device_);
+  const at::Tensor high = mine(pairs.sigma_high).to(device_), low = mine(pairs.sigma_low).to(device_);
   const at::Tensor x_high = x0 + per_image(high) * z;
   const double c = pseudo_huber_c(x0[0].numel());
 
@@ -215,7 +223,7 @@ at::Tensor Trainer::loss_for(int64_t key, const DataSource& source, int64_t batc
       c10::NoGradGuard no_grad;  // iCT: the target is the online network, stop-grad (μ = 0)
       target = f(*online_, x0 + per_image(low) * z, low);
     }
-    return (ict_weight(pairs).to(device_) * distance(online, target, config_.ct_metric, c)).mean();
+    return (mine(ict_weight(pairs)).to(device_) * distance(online, target, config_.ct_metric, c)).mean();
   }
 
   at::Tensor x_low, target;
@@ -229,13 +237,35 @@ at::Tensor Trainer::loss_for(int64_t key, const DataSource& source, int64_t batc
   return distance(online, target, config_.cd_metric, c).mean();
 }
 
+void Trainer::distribute(std::shared_ptr<Collective> collective) {
+  collective_ = std::move(collective);
+  if (!collective_) return;
+  for (int size : config_.crop_sizes.empty() ? std::vector<int>{config_.architecture.image_size} : config_.crop_sizes)
+    if (config_.batch_for(size) % world() != 0)
+      throw Error(ErrorCode::BadArgument, fmt::format("a batch of {} images ({} px crops) does not divide among {} processes",
+                                                      config_.batch_for(size), size, world()));
+  std::vector<at::Tensor> weights = parameters();
+  weights.insert(weights.end(), ema_.begin(), ema_.end());
+  if (target_)
+    for (const at::Tensor& t : target_->parameters()) weights.push_back(t);
+  broadcast_from_first(*collective_, weights);
+}
+
 StepStats Trainer::step() {
   StepStats stats;
   stats.images = config_.batch_at(step_);
   stats.crop_size = config_.crop_size_at(step_);
   const at::Tensor loss = loss_for(step_, *data_, stats.images, stats.crop_size, /*training=*/true);
   stats.loss = loss.item<double>();
-  if (std::isfinite(stats.loss)) loss.backward();
+  if (collective_) {  // the loss of the whole batch: the mean of the ranks' equal slices
+    std::vector<at::Tensor> sum = {at::full({1}, stats.loss, at::kFloat)};
+    collective_->allreduce_sum(sum);
+    stats.loss = sum[0].item<double>() / world();
+  }
+  if (std::isfinite(stats.loss)) {  // decided on the whole batch, so every rank takes or skips the step
+    loss.backward();
+    if (collective_) average_gradients(*collective_, parameters());
+  }
   const StepReport report = optimizer_->step();
   stats.grad_norm = report.grad_norm;
   stats.lr = report.lr;

@@ -8,6 +8,7 @@
 #include "core/model/consistency_function.h"
 #include "core/model/unet.h"
 #include "core/model/unet_function.h"
+#include "core/train/collective.h"
 #include "core/train/data_source.h"
 #include "core/train/losses.h"
 #include "core/train/optimizer.h"
@@ -98,6 +99,17 @@ class Trainer {
           std::shared_ptr<const model::ConsistencyFunction> teacher = nullptr,
           const model::StateDict* initial_weights = nullptr);
 
+  // Data parallelism: from now on this process trains on its slice of every global batch (rank r
+  // of W takes images [r·B/W, (r+1)·B/W) of the batch and of each noise draw, which are drawn whole
+  // as one process would) and the gradients are averaged, so every rank takes the step one process
+  // with batch B would take. Rank 0's weights are copied to all first. Dropout masks are drawn per
+  // rank (one process's masks for the whole batch cannot be cut into slices). Throws
+  // cm::Error(BadArgument) when a step's batch does not divide among the ranks.
+  void distribute(std::shared_ptr<Collective> collective);
+  int rank() const { return collective_ ? collective_->rank() : 0; }
+  int world() const { return collective_ ? collective_->world() : 1; }
+  Collective* collective() const { return collective_.get(); }
+
   StepStats step();
   int64_t steps_done() const { return step_; }
   int64_t parameter_count() const { return online_->parameter_count(); }
@@ -131,7 +143,10 @@ class Trainer {
 
  private:
   at::Tensor loss_for(int64_t key, const DataSource& source, int64_t batch_size, int size, bool training) const;
-  at::Tensor ect_loss(const at::Tensor& x0, at::Generator& gen, const std::function<at::Tensor(const at::Tensor&, const at::Tensor&)>& f) const;
+  // `mine` cuts a tensor drawn for the whole batch to this rank's slice (identity in one process).
+  using Slice = std::function<at::Tensor(const at::Tensor&)>;
+  at::Tensor ect_loss(const at::Tensor& x0, int64_t batch_size, at::Generator& gen, const Slice& mine,
+                      const std::function<at::Tensor(const at::Tensor&, const at::Tensor&)>& f) const;
   std::vector<at::Tensor> parameters() const;
   // N of the noise grid step `key` trains on: iCT's curriculum, CD's fixed grid, 0 for EDM.
   int grid_points(int64_t key) const;
@@ -144,6 +159,7 @@ class Trainer {
   std::shared_ptr<model::UNet> target_;  // CD only: the EMA target θ⁻
   std::vector<at::Tensor> ema_;
   std::unique_ptr<Optimizer> optimizer_;
+  std::shared_ptr<Collective> collective_;
   int64_t step_ = 0;
 };
 

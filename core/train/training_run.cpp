@@ -65,7 +65,9 @@ void prune_checkpoints(const fs::path& parent, int keep) {
 
 void save_samples(const Trainer& trainer, const fs::path& run_dir, const RunOptions& o) {
   const bool edm = trainer.config().mode == TrainMode::Edm;
-  std::vector<at::Tensor> rows = {trainer.sample(o.sample_count, o.sample_seed, 1)};
+  std::vector<at::Tensor> rows;
+  rows.reserve(2);
+  rows.push_back(trainer.sample(o.sample_count, o.sample_seed, 1));
   if (!edm) rows.push_back(trainer.sample(o.sample_count, o.sample_seed, 2));
   fs::create_directories(run_dir / "samples");
   write_png(run_dir / "samples" / fmt::format("step-{:09d}.png", trainer.steps_done()), image_grid(at::cat(rows, 0), o.sample_count));
@@ -114,7 +116,7 @@ int64_t resume_run(Trainer& trainer, const fs::path& run_dir) {
   const auto latest = latest_checkpoint(run_dir / "checkpoints");
   if (!latest) return 0;
   trainer.restore(read_checkpoint(*latest));
-  trim_loss_log(run_dir / "loss.csv", trainer.steps_done());
+  if (trainer.rank() == 0) trim_loss_log(run_dir / "loss.csv", trainer.steps_done());
   return trainer.steps_done();
 }
 
@@ -122,10 +124,21 @@ void run_training(Trainer& trainer, const fs::path& run_dir, const RunOptions& o
                   const RunHooks& hooks) {
   using Clock = std::chrono::steady_clock;
   const int64_t until = o.until_step > 0 ? o.until_step : trainer.config().iterations;
+  // Several processes (Trainer::distribute): rank 0 alone logs, samples and checkpoints; the
+  // others only train. A stop asked of any rank stops all of them after the same step.
+  const bool lead = trainer.rank() == 0;
   const auto message = [&](const std::string& m) {
-    if (hooks.on_message) hooks.on_message(m);
+    if (hooks.on_message && lead) hooks.on_message(m);
+  };
+  const auto stop_here = [&] {
+    const bool asked = hooks.should_stop && hooks.should_stop();
+    if (!trainer.collective()) return asked;
+    std::vector<at::Tensor> any = {at::full({1}, asked ? 1.0f : 0.0f)};
+    trainer.collective()->allreduce_sum(any);
+    return any[0].item<float>() > 0;
   };
   const auto checkpoint = [&] {
+    if (!lead) return;
     const fs::path dir = checkpoint_dir(run_dir / "checkpoints", trainer.steps_done());
     if (fs::exists(dir)) return;
     trainer.save(dir, o.max_shard_bytes);
@@ -145,9 +158,9 @@ void run_training(Trainer& trainer, const fs::path& run_dir, const RunOptions& o
     if (std::isfinite(s.loss)) loss_sum += s.loss, ++loss_count;
     ++window_steps;
     const bool last = trainer.steps_done() == until;
-    const bool stop = hooks.should_stop && hooks.should_stop();
+    const bool stop = stop_here();
 
-    if (o.log_every > 0 && (trainer.steps_done() % o.log_every == 0 || last || stop)) {
+    if (lead && o.log_every > 0 && (trainer.steps_done() % o.log_every == 0 || last || stop)) {
       const double seconds = std::chrono::duration<double>(Clock::now() - window_start).count();
       p.step = trainer.steps_done();
       p.loss = loss_count ? loss_sum / double(loss_count) : NAN;
@@ -167,7 +180,7 @@ void run_training(Trainer& trainer, const fs::path& run_dir, const RunOptions& o
       loss_sum = 0, loss_count = 0, window_steps = 0;
       window_start = Clock::now();
     }
-    if (o.sample_every > 0 && (trainer.steps_done() % o.sample_every == 0 || last)) {
+    if (lead && o.sample_every > 0 && (trainer.steps_done() % o.sample_every == 0 || last)) {
       save_samples(trainer, run_dir, o);
       message(fmt::format("samples {}", (run_dir / "samples" / fmt::format("step-{:09d}.png", trainer.steps_done())).string()));
     }

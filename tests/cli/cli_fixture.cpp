@@ -3,6 +3,8 @@
 //   cli_fixture make DIR
 //   cli_fixture photos DIR N                             N small photos to train on, one broken file
 //   cli_fixture masks-for DIR OUT                        OUT/NAME.png: a mask for each readable DIR/NAME.png
+//   cli_fixture runs-close RUN_A RUN_B TOL               the latest checkpoints hold the same tensors
+//                                                        (weights, EMA, optimizer) within TOL
 //   cli_fixture same-outside IN OUT MASK GROW FEATHER   pixels the edit cannot reach are identical
 //   cli_fixture luma IN OUT TOL                          output luma = input luma within TOL
 //   cli_fixture chroma-at HINTS OUT TOL                  hinted pixels have the hint's chroma
@@ -16,6 +18,7 @@
 #include "core/edit/linear_operator.h"
 #include "core/edit/resample.h"
 #include "core/imageio/image_file.h"
+#include "core/train/sharded_checkpoint.h"
 
 #include <ATen/ATen.h>
 
@@ -193,6 +196,20 @@ int run(const std::vector<std::string>& a) {
     if (!in.alpha.defined() || !out.alpha.defined()) return fail("no alpha");
     const int64_t k = out.alpha.size(2) / in.alpha.size(2);
     if (!at::equal(in.alpha.repeat_interleave(k, 2).repeat_interleave(k, 3), out.alpha)) return fail("alpha changed");
+  } else if (a.size() == 4 && a[0] == "runs-close") {
+    const auto latest_a = cm::train::latest_checkpoint(fs::path(a[1]) / "checkpoints");
+    const auto latest_b = cm::train::latest_checkpoint(fs::path(a[2]) / "checkpoints");
+    if (!latest_a || !latest_b) return fail("a run has no checkpoint");
+    if (latest_a->filename() != latest_b->filename()) return fail("the runs stopped at different steps");
+    const cm::train::Checkpoint ca = cm::train::read_checkpoint(*latest_a), cb = cm::train::read_checkpoint(*latest_b);
+    if (ca.tensors.size() != cb.tensors.size()) return fail("the checkpoints hold different tensors");
+    double worst = 0;
+    for (std::size_t i = 0; i < ca.tensors.size(); ++i) {
+      if (ca.tensors[i].first != cb.tensors[i].first) return fail("tensor " + ca.tensors[i].first + " against " + cb.tensors[i].first);
+      worst = std::max(worst, max_diff(ca.tensors[i].second, cb.tensors[i].second));
+    }
+    std::printf("max |difference| %.3g over %zu tensors\n", worst, ca.tensors.size());
+    if (worst > std::stod(a[3])) return fail("the runs differ by " + std::to_string(worst));
   } else if (a.size() == 3 && a[0] == "same") {
     if (!at::equal(cm::imageio::load_image(a[1]).rgb, cm::imageio::load_image(a[2]).rgb)) return fail("the images differ");
   } else if (a.size() == 3 && a[0] == "depth") {

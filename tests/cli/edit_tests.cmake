@@ -16,7 +16,7 @@ file(WRITE "${TEST_MODEL}/model.json" "{
 ")
 
 add_executable(cli_fixture cli/cli_fixture.cpp)
-target_link_libraries(cli_fixture PRIVATE cm_edit cm_imageio)
+target_link_libraries(cli_fixture PRIVATE cm_edit cm_imageio cm_train)
 cmedit_warnings(cli_fixture)
 cmedit_use_torch_pch(cli_fixture)
 

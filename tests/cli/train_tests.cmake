@@ -66,6 +66,11 @@ cmedit_cli_test(train.cd_needs_an_edm_teacher FIXTURE train_ct_model
   COMMAND ${T} cd --data ${P}/photos --run ${P}/cd2 --teacher ${P}/ct_model
   EXIT 2 STDERR "the CD teacher must be an EDM denoiser")
 
+# Data parallelism over loopback: 2 processes = 1, resume, a lost rank, batch division
+# (tests/cli/distributed.sh). Needs a build with Gloo (libgloo-dev).
+add_test(NAME train.distributed COMMAND bash ${CMAKE_SOURCE_DIR}/tests/cli/distributed.sh ${T} ${FX} ${P}/photos.cmpack ${P})
+set_tests_properties(train.distributed PROPERTIES FIXTURES_REQUIRED train_pack PASS_REGULAR_EXPRESSION "distributed: PASSED" TIMEOUT 300)
+
 # scripts/gpu/campaign on the CPU: two windows of a tiny ECT campaign from the fixture's model and
 # pack, continuation, the files that come back, an edit with the result, the carry budget.
 add_test(NAME train.campaign

@@ -258,3 +258,60 @@ TEST(TrainingRun, ExportedModelLoadsInTheEngineAndGenerates) {
 }
 
 }  // namespace
+
+// Data parallelism (core/train/collective.h) without processes: a stand-in for the other rank.
+namespace {
+
+class OtherRankOfTwo final : public cm::train::Collective {
+ public:
+  int rank() const override { return 0; }
+  int world() const override { return 2; }
+  // The other rank's gradients are all 1 and its weights all 7.
+  void allreduce_sum(std::vector<at::Tensor>& tensors) override {
+    ++messages;
+    for (at::Tensor& t : tensors) t.add_(1.0);
+  }
+  void broadcast(std::vector<at::Tensor>& tensors, int) override {
+    for (at::Tensor& t : tensors) t.fill_(7.0);
+  }
+  int messages = 0;
+};
+
+TEST(Collective, GradientsAreAveragedInBucketsOfAnySize) {
+  std::vector<at::Tensor> expected;
+  for (const int64_t bucket_bytes : {int64_t(1), int64_t(40), int64_t(1) << 20}) {
+    std::vector<at::Tensor> parameters = {at::zeros({3, 2}, at::requires_grad()), at::zeros({5}, at::requires_grad()),
+                                          at::zeros({1}, at::requires_grad())};
+    for (std::size_t i = 0; i < parameters.size(); ++i)
+      parameters[i].mutable_grad() = at::arange(parameters[i].numel(), at::kFloat).view(parameters[i].sizes()) * double(i + 1);
+    OtherRankOfTwo other;
+    cm::train::average_gradients(other, parameters, bucket_bytes);
+    for (std::size_t i = 0; i < parameters.size(); ++i) {
+      const at::Tensor mine = at::arange(parameters[i].numel(), at::kFloat).view(parameters[i].sizes()) * double(i + 1);
+      EXPECT_TRUE(at::allclose(parameters[i].grad(), (mine + 1) / 2)) << "bucket of " << bucket_bytes << " bytes, tensor " << i;
+    }
+    // 1 byte: one tensor a bucket; 40 bytes: the first (24 bytes), then the other two (20 + 4); 1 MiB: all.
+    EXPECT_EQ(other.messages, bucket_bytes == 1 ? 3 : bucket_bytes == 40 ? 2 : 1);
+  }
+}
+
+TEST(Collective, DistributingATrainerTakesTheFirstRanksWeightsAndNeedsADivisibleBatch) {
+  cm::train::TrainConfig c = tiny_config(TrainMode::Ct, 4);
+  c.batch = 4;
+  cm::train::Trainer trainer(c, std::make_shared<GaussianSource>(8), kCpu);
+  trainer.distribute(std::make_shared<OtherRankOfTwo>());
+  EXPECT_EQ(trainer.world(), 2);
+  for (const auto& [name, t] : trainer.online_weights()) EXPECT_TRUE((t == 7).all().item<bool>()) << name;
+  for (const auto& [name, t] : trainer.ema_weights()) EXPECT_TRUE((t == 7).all().item<bool>()) << name;
+
+  class Three final : public cm::train::Collective {
+    int rank() const override { return 0; }
+    int world() const override { return 3; }
+    void allreduce_sum(std::vector<at::Tensor>&) override {}
+    void broadcast(std::vector<at::Tensor>&, int) override {}
+  };
+  cm::train::Trainer other(c, std::make_shared<GaussianSource>(8), kCpu);
+  EXPECT_CM_ERROR(other.distribute(std::make_shared<Three>()), cm::ErrorCode::BadArgument, "does not divide among 3 processes");
+}
+
+}  // namespace
