@@ -255,21 +255,32 @@ std::string edit_usage() {
 
 namespace {
 
-// One edit of files: reads a.input, a.mask and a.hints into the request, runs it on `engine` and
-// writes the result to a.output (several images: OUT-0, OUT-1, …). A folder runs this once per
-// image, so each output is what a single run on that file writes. Throws cm::Error.
+// The files of one edit (a.input, a.mask, a.hints) read into a copy of the request. Throws
+// cm::Error naming the file.
+struct FileEdit {
+  cm::engine::EditRequest request;
+  cm::imageio::Image input;
+};
+FileEdit read_files(const Arguments& a) {
+  FileEdit e{a.request, {}};
+  if (a.input) {
+    e.input = cm::imageio::load_image(*a.input);
+    e.request.image = e.input.rgb;
+  }
+  if (a.mask) e.request.mask = cm::imageio::load_mask(*a.mask);
+  if (a.hints) std::tie(e.request.hints, e.request.hint_mask) = load_hints(*a.hints);
+  return e;
+}
+
+// Runs one edit on `engine` and writes the result to a.output (several images: OUT-0, OUT-1, …).
+// A folder runs read_files and this once per image, so each output is what a single run on that
+// file writes. Throws cm::Error.
 std::pair<cm::engine::EditResult, std::vector<fs::path>> edit_files(const std::string& command, const Arguments& a,
-                                                                    cm::engine::Engine& engine,
+                                                                    const FileEdit& files, cm::engine::Engine& engine,
                                                                     const cm::engine::ModelInfo& info,
                                                                     cm::engine::JobCallbacks callbacks = {}) {
-  cm::engine::EditRequest request = a.request;
-  cm::imageio::Image input;
-  if (a.input) {
-    input = cm::imageio::load_image(*a.input);
-    request.image = input.rgb;
-  }
-  if (a.mask) request.mask = cm::imageio::load_mask(*a.mask);
-  if (a.hints) std::tie(request.hints, request.hint_mask) = load_hints(*a.hints);
+  const cm::engine::EditRequest& request = files.request;
+  const cm::imageio::Image& input = files.input;
   const cm::engine::EditResult result = engine.submit(request, std::move(callbacks)).get();
   if (result.status != cm::engine::JobStatus::Done) throw Error(result.error_code, result.error);
 
@@ -326,7 +337,7 @@ int run_folder(const std::string& command, const Arguments& a) {
     one.output = item.output.string();
     if (item.mask) one.mask = item.mask->string();
     if (item.hints) one.hints = item.hints->string();
-    edit_files(command, one, engine, info);
+    edit_files(command, one, read_files(one), engine, info);
   });
 }
 
@@ -335,6 +346,7 @@ int run_folder(const std::string& command, const Arguments& a) {
 int run_edit_command(const std::string& command, const std::vector<std::string>& args) {
   Arguments a = parse(command, args);
   if (a.input && fs::is_directory(*a.input)) return run_folder(command, a);
+  const FileEdit files = read_files(a);  // a bad file fails before the model loads
 
   cm::engine::EngineOptions options;
   options.device = a.device;
@@ -349,7 +361,7 @@ int run_edit_command(const std::string& command, const std::vector<std::string>&
   callbacks.on_progress = [&bar](const cm::engine::Progress& p) { bar.show(p); };
   std::pair<cm::engine::EditResult, std::vector<fs::path>> edited;
   try {
-    edited = edit_files(command, a, engine, info, callbacks);
+    edited = edit_files(command, a, files, engine, info, callbacks);
   } catch (...) {
     bar.finish();
     throw;
