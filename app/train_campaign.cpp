@@ -96,13 +96,6 @@ int64_t images_between(const cm::train::TrainConfig& c, int64_t from, int64_t to
   return n;
 }
 
-std::string today() {
-  const std::time_t now = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", std::gmtime(&now));
-  return buf;
-}
-
 // Waits for the device: a read-back of one value.
 void sync(const at::Tensor& t) { (void)t.sum().item<double>(); }
 
@@ -243,7 +236,7 @@ int campaign_command(const std::vector<std::string>& args) {
 
   cm::train::ExportOptions e;
   e.name = model.card->name;
-  e.provenance = fmt::format("Campaign window {} ({}): steps {}–{}, {} images seen in all", state.windows.size() + 1, today(), first, last,
+  e.provenance = fmt::format("Campaign window {} ({}): steps {}–{}, {} images seen in all", state.windows.size() + 1, cm::train::today_utc(), first, last,
                              state.images_seen + images);
   e.metadata = {{"campaign_step", std::to_string(last)}};
   cm::train::export_run(work, out / "model", e);
@@ -254,7 +247,7 @@ int campaign_command(const std::vector<std::string>& args) {
   cm::train::write_png(out / "samples.png", cm::train::image_grid(grid, 8));
   fs::copy_file(work / "loss.csv", out / "loss.csv", fs::copy_options::overwrite_existing);
 
-  state.windows.push_back({{"date", today()},
+  state.windows.push_back({{"date", cm::train::today_utc()},
                            {"device", device.str()},
                            {"train_minutes", train_s / 60},
                            {"steps", {first, last}},

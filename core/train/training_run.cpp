@@ -73,13 +73,6 @@ void save_samples(const Trainer& trainer, const fs::path& run_dir, const RunOpti
   write_png(run_dir / "samples" / fmt::format("step-{:09d}.png", trainer.steps_done()), image_grid(at::cat(rows, 0), o.sample_count));
 }
 
-std::string today() {
-  const std::time_t now = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", std::gmtime(&now));
-  return buf;
-}
-
 // Two-step index: the grid point nearest σ = 1.4, where the official two-step samplers put their
 // middle step (σ = 1.38 for CD N = 40, 1.91 for CT ImageNet N = 201; spec §1.5).
 int middle_index(int n, const model::NoiseRange& range) {
@@ -91,6 +84,13 @@ int middle_index(int n, const model::NoiseRange& range) {
 }
 
 }  // namespace
+
+std::string today_utc() {
+  const std::time_t now = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", std::gmtime(&now));
+  return buf;
+}
 
 void start_run(const fs::path& run_dir, const TrainConfig& config) {
   config.validate();
@@ -233,7 +233,7 @@ void export_run(const fs::path& run_dir, const fs::path& model_dir, const Export
   std::string provenance = fmt::format("cmedit-train {} for {} steps (batch {}, seed {}) on {}", to_string(config.mode), steps,
                                        config.batch, config.seed, config.data.empty() ? "unrecorded data" : fs::path(config.data).filename().string());
   if (pack) provenance += fmt::format(" ({} training photos, {} held out; see ATTRIBUTION.md)", pack->count(Split::Train), pack->count(Split::Test));
-  provenance += "; exported " + today();
+  provenance += "; exported " + today_utc();
   if (!options.provenance.empty()) provenance += ". " + options.provenance;
   card.provenance = provenance;
 

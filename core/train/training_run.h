@@ -47,6 +47,9 @@ struct RunHooks {
   std::function<bool()> should_stop;                   // polled after every step; stop saves a checkpoint
 };
 
+// Today's date in UTC, "2026-11-30": the dates in exports' provenance and campaign records.
+std::string today_utc();
+
 // Creates RUN and run.json. Throws cm::Error(BadArgument) when RUN already holds a run (resume it
 // instead), Io when it cannot be written.
 void start_run(const std::filesystem::path& run_dir, const TrainConfig& config);

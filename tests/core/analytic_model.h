@@ -37,6 +37,13 @@ inline at::Tensor smooth_photo(int64_t height, int64_t width) {
   return at::cat({0.6 * x, 0.5 * y, disc - 0.5}, 1).contiguous();
 }
 
+// [1,1,size,size]: 1 on the h×w box at (y0, x0), 0 elsewhere (a hole, or a mask).
+inline at::Tensor box_mask(int64_t size, int64_t y0, int64_t x0, int64_t h, int64_t w) {
+  at::Tensor m = at::zeros({1, 1, size, size});
+  m.narrow(2, y0, h).narrow(3, x0, w).fill_(1);
+  return m;
+}
+
 inline double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
   return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
 }

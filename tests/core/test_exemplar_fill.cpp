@@ -27,11 +27,8 @@ at::Tensor stripes(int64_t size) {
   return at::stack({at::sin(phase), at::cos(phase), at::sin(phase * 2) * 0.5}).unsqueeze(0) * 0.8;
 }
 
-at::Tensor box_hole(int64_t size, int64_t y0, int64_t x0, int64_t side) {
-  at::Tensor hole = at::zeros({1, 1, size, size});
-  hole.narrow(2, y0, side).narrow(3, x0, side).fill_(1);
-  return hole;
-}
+// A square hole of `side` pixels at (y0, x0).
+at::Tensor box_hole(int64_t size, int64_t y0, int64_t x0, int64_t side) { return testing::box_mask(size, y0, x0, side, side); }
 
 double mean_abs_in(const at::Tensor& a, const at::Tensor& b, const at::Tensor& where) {
   return ((a - b).abs() * where).sum().item<double>() / (where.sum().item<double>() * a.size(1));

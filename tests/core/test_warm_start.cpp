@@ -20,16 +20,11 @@
 namespace {
 
 using cm::ErrorCode;
+using cm::testing::box_mask;
 using cm::testing::max_abs_diff;
 namespace edit = cm::edit;
 namespace engine = cm::engine;
 namespace sampling = cm::sampling;
-
-at::Tensor box_mask(int64_t size, int64_t y0, int64_t x0, int64_t h, int64_t w) {
-  at::Tensor m = at::zeros({1, 1, size, size});
-  m.narrow(2, y0, h).narrow(3, x0, w).fill_(1);
-  return m;
-}
 
 TEST(Estimates, AHoleInAPlaneIsFilledWithThePlaneAndKnownPixelsStayExact) {
   // The membrane fill of a linear function is that function: the fill is only as wrong as the
