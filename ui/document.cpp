@@ -1,5 +1,7 @@
 #include "ui/document.h"
 
+#include <cstdlib>
+
 #include <QPainter>
 #include <QRadialGradient>
 #include <QUndoCommand>
@@ -100,6 +102,25 @@ void Document::reset(const QImage& photo, int bit_depth, const QString& path) {
   undo_->clear();
   ++revision_;
   Q_EMIT documentReset();
+}
+
+bool Document::photoIsGrey() const {
+  if (grey_key_ == photo_.cacheKey()) return grey_;
+  constexpr int kTolerance = 257;  // 1/255 of the range, in 16-bit units
+  bool grey = !photo_.isNull();
+  for (int y = 0; grey && y < photo_.height(); ++y) {
+    const QRgba64* row = reinterpret_cast<const QRgba64*>(photo_.constScanLine(y));
+    for (int x = 0; x < photo_.width(); ++x) {
+      const int r = row[x].red(), g = row[x].green(), b = row[x].blue(), mean = (r + g + b) / 3;
+      if (std::abs(r - mean) > kTolerance || std::abs(g - mean) > kTolerance || std::abs(b - mean) > kTolerance) {
+        grey = false;
+        break;
+      }
+    }
+  }
+  grey_ = grey;
+  grey_key_ = photo_.cacheKey();
+  return grey_;
 }
 
 const QImage& Document::layer(Layer which) const {

@@ -47,6 +47,9 @@ class Document : public QObject {
   int bitDepth() const { return bit_depth_; }
   QString path() const { return path_; }
   QSize size() const { return photo_.size(); }
+  // Whether the photo is grey: every pixel's red, green and blue within 1/255 of their mean (a grey
+  // photo saved as RGB, with JPEG's slight chroma noise). Worked out once per version of the photo.
+  bool photoIsGrey() const;
   // Grows with every change (undo and redo included): results computed for an older revision are stale.
   quint64 revision() const { return revision_; }
 
@@ -83,6 +86,8 @@ class Document : public QObject {
   void pushChange(Layer layer, const QImage& after, QRect area, const QString& text);
 
   QImage photo_, mask_, strokes_, hints_;
+  mutable qint64 grey_key_ = -1;  // the photo's QImage::cacheKey() when grey_ was worked out
+  mutable bool grey_ = false;
   int bit_depth_ = 8;
   QString path_;
   quint64 revision_ = 0;

@@ -234,12 +234,8 @@ std::optional<std::pair<engine::EditRequest, QImage>> build_request(const Docume
     if (where.max().item<float>() > 0) {
       r.hints = rgb_tensor(hints.convertToFormat(QImage::Format_RGBA64));  // un-premultiplied colours
       r.hint_mask = where;
-    } else if (r.image.defined()) {
-      // A colour photo without hints: nothing to do yet (the preview would only show it greyed).
-      // Every 4th pixel each way is enough to tell colour from grey, at a 16th of the cost.
-      const at::Tensor sample = r.image.slice(2, 0, r.image.size(2), 4).slice(3, 0, r.image.size(3), 4);
-      const double spread = (sample - sample.mean(1, true)).abs().max().item<double>();
-      if (spread > 2.0 / 255) return std::nullopt;
+    } else if (r.image.defined() && !doc.photoIsGrey()) {
+      return std::nullopt;  // a colour photo without hints: nothing to do yet (the preview would only grey it)
     }
   }
   return std::make_pair(std::move(r), source);

@@ -64,17 +64,6 @@
 namespace cm::ui {
 namespace {
 
-// Every pixel's red, green and blue equal (a grey PNG, or a grey photo saved as RGB).
-bool is_grey(const QImage& photo) {
-  const QImage rgb = photo.convertToFormat(QImage::Format_RGB32);
-  for (int y = 0; y < rgb.height(); ++y) {
-    const QRgb* row = reinterpret_cast<const QRgb*>(rgb.constScanLine(y));
-    for (int x = 0; x < rgb.width(); ++x)
-      if (qRed(row[x]) != qGreen(row[x]) || qGreen(row[x]) != qBlue(row[x])) return false;
-  }
-  return !rgb.isNull();
-}
-
 // What the status bar says of an opened image: size, bit depth, grey or RGB, alpha.
 QString describe(const imageio::Image& image) {
   return QStringLiteral("%1 × %2, %3-bit %4%5")
@@ -270,7 +259,7 @@ bool MainWindow::openImage(const QString& path) {
     setWindowModified(false);
     image_info_->setText(describe(image));
     statusBar()->showMessage(tr("Opened %1").arg(path), 5000);
-    if (is_grey(document_->photo())) {  // what a grey photo is most likely opened for
+    if (document_->photoIsGrey()) {  // what a grey photo is most likely opened for
       setTool(Tool::HintBrush);
       statusBar()->showMessage(tr("A grey photo: Colorize is chosen. Paint colour hints where you know the colour, or apply as it is."), 8000);
     }

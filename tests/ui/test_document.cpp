@@ -81,6 +81,25 @@ TEST(Document, ReplacingThePhotoUndoesToTheExactSixteenBitPixels) {
   EXPECT_EQ(doc.undoStack()->index(), 0);
 }
 
+// One notion of a grey photo for opening (Colorize is chosen) and for colorizing without hints:
+// equal channels, or within JPEG's slight chroma noise; it follows the photo through edits and undo.
+TEST(Document, AGreyPhotoIsGreyThroughJpegNoiseAndEditsAndUndo) {
+  Document doc;
+  EXPECT_FALSE(doc.photoIsGrey()) << "no photo";
+  QImage grey(24, 16, QImage::Format_RGB32);
+  for (int y = 0; y < grey.height(); ++y)
+    for (int x = 0; x < grey.width(); ++x) grey.setPixel(x, y, qRgb(10 * x, 10 * x, 10 * x));
+  grey.setPixel(5, 5, qRgb(101, 100, 100));  // a JPEG's stray chroma: one level off
+  doc.reset(grey, 8, QString());
+  EXPECT_TRUE(doc.photoIsGrey());
+  QImage tinted = grey.copy();
+  tinted.setPixel(7, 3, qRgb(90, 70, 70));
+  doc.replacePhoto(tinted, QStringLiteral("tint"));
+  EXPECT_FALSE(doc.photoIsGrey()) << "one coloured pixel makes a colour photo";
+  doc.undoStack()->undo();
+  EXPECT_TRUE(doc.photoIsGrey());
+}
+
 // The controller on a real model: the golden set's small UNet with a card (tests/cli/edit_tests.cmake).
 class Controller : public ::testing::Test {
  protected:
