@@ -1,0 +1,129 @@
+#include "ui/edit_inputs.h"
+
+#include "core/engine/edit_registry.h"
+#include "ui/document.h"
+#include "ui/tensor_image.h"
+
+#include <ATen/ATen.h>
+#include <QPainter>
+
+#include <vector>
+
+namespace cm::ui {
+namespace {
+
+// The layers an edit reads besides the photo, as its registry entry declares them.
+std::vector<Layer> input_layers(edit::EditKind kind) {
+  const engine::EditSpec& spec = engine::spec_of(kind);
+  std::vector<Layer> layers = {Layer::Mask};
+  if (spec.painting) layers.push_back(Layer::Strokes);
+  if (spec.hints) layers.push_back(Layer::Hints);
+  return layers;
+}
+
+bool layer_is_empty(const QImage& image) {
+  if (image.isNull()) return true;
+  if (image.format() == QImage::Format_Grayscale8) {
+    for (int y = 0; y < image.height(); ++y) {
+      const uchar* row = image.constScanLine(y);
+      for (int x = 0; x < image.width(); ++x)
+        if (row[x]) return false;
+    }
+    return true;
+  }
+  for (int y = 0; y < image.height(); ++y) {
+    const QRgb* row = reinterpret_cast<const QRgb*>(image.constScanLine(y));
+    for (int x = 0; x < image.width(); ++x)
+      if (qAlpha(row[x])) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool has_inputs(const Document& doc, edit::EditKind kind) {
+  for (Layer l : input_layers(kind))
+    if (!layer_is_empty(doc.layer(l))) return true;
+  return false;
+}
+
+void clear_inputs(Document& doc, edit::EditKind kind) {
+  for (Layer l : input_layers(kind))
+    if (!layer_is_empty(doc.layer(l))) doc.clearLayer(l);
+}
+
+const QImage& layer_of(const Document& doc, Layer layer, const LayerOverride* over) {
+  return over && over->layer == layer ? over->image : doc.layer(layer);
+}
+
+QImage painting_of(const Document& doc, const LayerOverride* over) {
+  QImage painting = doc.photo().copy();
+  QPainter painter(&painting);
+  painter.drawImage(0, 0, layer_of(doc, Layer::Strokes, over));
+  painter.end();
+  return painting;
+}
+
+const at::Tensor& PhotoTensor::of(const QImage& photo) {
+  if (!tensor.defined() || key != photo.cacheKey()) {
+    tensor = rgb_tensor(photo);
+    key = photo.cacheKey();
+  }
+  return tensor;
+}
+
+std::optional<std::pair<engine::EditRequest, QImage>> build_request(const Document& doc, const EditParameters& p, int steps,
+                                                                     PhotoTensor& photo_tensor, const LayerOverride* over) {
+  if (doc.isEmpty()) return std::nullopt;
+  engine::EditRequest r;
+  r.kind = p.kind;
+  r.steps = steps;
+  const engine::EditSpec& spec = engine::spec_of(p.kind);
+  if (spec.has_strength) r.strength = p.strength;
+  for (const engine::EditSetting& s : spec.settings) s.set(r, p.settings.value(QString::fromUtf8(s.name), s.fallback));
+  r.seed = p.seed;
+  r.seed_b = p.seed_b;
+  r.blend_seeds = p.blend > 0;
+  r.blend = p.blend;
+  r.class_label = p.class_label;
+  QImage source = spec.painting ? painting_of(doc, over) : doc.photo();
+  const bool cropped = p.kind == edit::EditKind::SuperResolve && !p.region.isEmpty();  // the selection
+  if (cropped) source = source.copy(p.region & source.rect());
+  if (spec.image) r.image = spec.painting || cropped ? rgb_tensor(source) : photo_tensor.of(doc.photo());
+  if (spec.mask != engine::Need::No) {
+    r.mask = mask_tensor(layer_of(doc, Layer::Mask, over));
+    if (r.mask.max().item<float>() == 0) {
+      if (spec.mask == engine::Need::Required) return std::nullopt;  // nothing painted yet
+      r.mask = at::Tensor();
+    }
+  }
+  if (spec.hints) {
+    const QImage hints = layer_of(doc, Layer::Hints, over);
+    const at::Tensor where = (alpha_tensor(hints) >= 0.5).to(at::kFloat);
+    if (where.max().item<float>() > 0) {
+      r.hints = rgb_tensor(hints.convertToFormat(QImage::Format_RGBA64));  // un-premultiplied colours
+      r.hint_mask = where;
+    } else if (r.image.defined() && !doc.photoIsGrey()) {
+      return std::nullopt;  // a colour photo without hints: nothing to do yet (the preview would only grey it)
+    }
+  }
+  return std::make_pair(std::move(r), source);
+}
+
+QVector<QImage> result_images(const engine::EditResult& result, const QImage& source) {
+  QVector<QImage> images;
+  if (result.status != engine::JobStatus::Done) return images;
+  for (int64_t i = 0; i < result.image.size(0); ++i) {
+    const at::Tensor one = result.image.narrow(0, i, 1);
+    const int64_t k = source.height() > 0 ? one.size(2) / source.height() : 1;
+    if (k > 1)
+      images.push_back(rgba64_image(one, alpha_tensor(source).repeat_interleave(k, 2).repeat_interleave(k, 3)));
+    else if (one.size(2) == source.height() && one.size(3) == source.width())
+      images.push_back(rgba64_like(one, source));
+    else
+      images.push_back(rgba64_image(one));
+  }
+  return images;
+}
+
+}  // namespace cm::ui

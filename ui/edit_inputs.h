@@ -1,0 +1,54 @@
+// What an edit reads from the document, and what comes back into it: the request for the
+// document as it is (its photo, mask, painting and hints, as the edit's registry entry declares
+// them) and the result's images. For the controller's .cpp only (this header includes torch;
+// widget headers must not include it).
+#pragma once
+
+#include "core/engine/edit_request.h"
+#include "ui/edit_controller.h"
+
+#include <ATen/core/Tensor.h>
+#include <QImage>
+#include <QVector>
+
+#include <optional>
+#include <utility>
+
+namespace cm::ui {
+
+class Document;
+
+// A layer that stands in for the document's own while a stroke is under the brush.
+struct LayerOverride {
+  Layer layer;
+  QImage image;
+};
+
+// Whether any layer the edit reads besides the photo holds something (the mask always; the
+// strokes for an edit of the painting; the hints for one that takes colour hints).
+bool has_inputs(const Document& doc, edit::EditKind kind);
+// Clears those layers, inside an undo macro of the caller's: apply uses them up, Esc drops them.
+void clear_inputs(Document& doc, edit::EditKind kind);
+// The layer, or what stands in for it.
+const QImage& layer_of(const Document& doc, Layer layer, const LayerOverride* over);
+// The photo with the sketch painted over it: what SDEdit starts from.
+QImage painting_of(const Document& doc, const LayerOverride* over);
+
+// The photo as a tensor, converted again only when the photo changed (QImage::cacheKey changes
+// with every write): a brush stroke then costs no full-resolution conversion on the UI thread.
+struct PhotoTensor {
+  qint64 key = 0;
+  at::Tensor tensor;
+  const at::Tensor& of(const QImage& photo);
+};
+
+// The request for the document as it is now, and the image whose alpha the result keeps;
+// nullopt when there is nothing to do yet (no photo, an inpaint without a mask, a colour photo
+// to colorize without hints).
+std::optional<std::pair<engine::EditRequest, QImage>> build_request(const Document& doc, const EditParameters& p, int steps,
+                                                                     PhotoTensor& photo_tensor, const LayerOverride* over = nullptr);
+
+// The result's images, keeping the source's alpha (enlarged by repetition for super-resolution).
+QVector<QImage> result_images(const engine::EditResult& result, const QImage& source);
+
+}  // namespace cm::ui
