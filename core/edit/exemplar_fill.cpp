@@ -233,7 +233,7 @@ at::Tensor exemplar_fill(const at::Tensor& image_in, const at::Tensor& known_in,
     const int rounds = i == 0 ? std::max(1, o.em_iterations - 1) : o.em_iterations;
     for (int round = 0; round < rounds; ++round) {
       if (o.poll) o.poll();
-      m.search(estimate, o.search_iterations);
+      m.search(estimate, i == 0 ? o.finest_search_iterations : o.search_iterations);
       estimate = m.vote(estimate, o.sharp && i == 0 && round + 1 == rounds);
     }
   }

@@ -23,6 +23,11 @@ struct ExemplarOptions {
   int patch = 7;             // patch side in pixels (odd)
   int em_iterations = 3;     // search + vote rounds per level (finest level: one fewer)
   int search_iterations = 3; // PatchMatch rounds per search
+  // At the finest level, where the search starts from the coarser level's matches and costs the
+  // most: one round there. On 30 held-out photos with box holes, 3 → 1 made the fill 36 % faster
+  // (771 → 491 ms a photo) with the same PSNR and SSIM (±0.01 dB, ±0.001) and slightly sharper
+  // texture (gradient ratio 0.839 → 0.854, SWD 128.1 → 124.1).
+  int finest_search_iterations = 1;
   // The finest level's last vote takes each pixel from its best-matching patch instead of the
   // mean of all: as sharp as the source, with seams where neighbours disagree (the model's polish
   // softens them). On 10 held-out photos with box holes it raised the gradient ratio 0.36 → 0.46.
