@@ -5,6 +5,7 @@
 #   - stopping both and resuming continues exactly;
 #   - killing one rank ends the other with the error in bounded time, and the last checkpoint is
 #     intact (it exports);
+#   - Ctrl-C stops all processes after the same step with a checkpoint, and resume goes on;
 #   - a batch that does not divide among the processes is refused.
 # usage: distributed.sh TRAIN FIXTURE_PROGRAM PACK WORK_DIR
 set -euo pipefail
@@ -65,6 +66,28 @@ for how in KILL STOP; do
   echo "SIG$how of rank 1: rank 0 stopped after $took s: $(grep -o 'another process.*' "$run-0.log" | head -1 | cut -c1-140)"
   "$train" export "$run" "$run-model" > /dev/null || fail "the last checkpoint does not export ($how)"
 done
+
+# Ctrl-C reaches every process of the terminal's group: both ranks stop after the same step, rank 0
+# writes its checkpoint there, and the launcher returns 130; resume goes on from that step.
+setsid "$train" ect --data "$pack" --run "$work/interrupted" "${tiny[@]}" --iterations 100000 --checkpoint-every 1000 \
+  --nproc 2 2> "$work/interrupted.log" &
+leader=$!
+for _ in $(seq 150); do
+  grep -q "^step 3/" "$work/interrupted.log" 2> /dev/null && break
+  sleep 0.2
+done
+kill -INT -- "-$leader"
+set +e
+wait "$leader"
+status=$?
+set -e
+[ "$status" -eq 130 ] || { cat "$work/interrupted.log"; fail "an interrupted run ended with status $status (expected 130)"; }
+stopped=$(sed -n 's/^stopped at step \([0-9]*\);.*/\1/p' "$work/interrupted.log")
+[ -n "$stopped" ] && [ -d "$work/interrupted/checkpoints/step-$(printf %09d "$stopped")" ] ||
+  { cat "$work/interrupted.log"; fail "no checkpoint at the step the run stopped"; }
+"$train" resume "$work/interrupted" --until $((stopped + 2)) --nproc 2 --threads 1 2> "$work/interrupted-resumed.log" ||
+  { cat "$work/interrupted-resumed.log"; fail "resuming the interrupted run failed"; }
+grep -q "resuming .* at step $stopped" "$work/interrupted-resumed.log" || fail "the interrupted run did not resume at step $stopped"
 
 # 4 images do not divide among 3 processes.
 set +e
