@@ -185,6 +185,7 @@ struct Rank {
 };
 
 Rank join(Options& o) {
+  (void)o.integer("--nproc", 1);  // --nproc 1: this process alone (larger counts were launched already)
   Rank r;
   r.group = cli::join_ranks(o.num("--timeout", 300));
   r.device = cm::engine::choose_device(cli::rank_device(o.str("--device", "auto")));

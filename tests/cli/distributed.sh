@@ -17,7 +17,7 @@ tiny=(--size 16 --channels 32 --res-blocks 1 --mult 1,2 --attention 8 --batch 4 
       --held-out-batches 0 --log-every 1 --threads 1)
 
 for mode in ect ct; do
-  "$train" "$mode" --data "$pack" --run "$work/$mode-1" "${tiny[@]}" --iterations 4 2> "$work/$mode-1.log" ||
+  "$train" "$mode" --data "$pack" --run "$work/$mode-1" "${tiny[@]}" --iterations 4 --nproc 1 2> "$work/$mode-1.log" ||
     { cat "$work/$mode-1.log"; fail "$mode with one process failed"; }
   "$train" "$mode" --data "$pack" --run "$work/$mode-2" "${tiny[@]}" --iterations 4 --nproc 2 2> "$work/$mode-2.log" ||
     { cat "$work/$mode-2.log"; fail "$mode with two processes failed"; }
