@@ -1,6 +1,7 @@
 #include "app/cli_batch.h"
 
 #include "core/base/error.h"
+#include "core/imageio/image_file.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -9,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <unistd.h>
@@ -21,19 +23,17 @@ using cm::ErrorCode;
 
 namespace {
 
-bool is_image(const fs::path& p) {
-  std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-  for (const char* known : {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"})
-    if (ext == known) return true;
-  return false;
+// The images of a folder by stem, whatever their extension: read once, however many photos ask.
+std::map<fs::path, fs::path> images_by_stem(const fs::path& dir) {
+  std::map<fs::path, fs::path> by_stem;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir))
+    if (e.is_regular_file() && cm::imageio::is_image_file(e.path())) by_stem.emplace(e.path().stem(), e.path());
+  return by_stem;
 }
 
-// The image of stem `stem` in `dir`, whatever its extension.
-std::optional<fs::path> same_stem(const fs::path& dir, const fs::path& stem) {
-  for (const fs::directory_entry& e : fs::directory_iterator(dir))
-    if (e.is_regular_file() && is_image(e.path()) && e.path().stem() == stem) return e.path();
-  return std::nullopt;
+std::optional<fs::path> image_of(const std::map<fs::path, fs::path>& by_stem, const fs::path& stem) {
+  const auto it = by_stem.find(stem);
+  return it == by_stem.end() ? std::nullopt : std::optional<fs::path>(it->second);
 }
 
 using Clock = std::chrono::steady_clock;
@@ -86,19 +86,21 @@ std::vector<BatchItem> list_batch(const fs::path& input_dir, const fs::path& out
     if (dir && !fs::is_directory(*dir)) throw Error(ErrorCode::FileNotFound, "no folder '" + dir->string() + "'");
   std::vector<fs::path> inputs;
   for (const fs::directory_entry& e : fs::directory_iterator(input_dir))
-    if (e.is_regular_file() && is_image(e.path())) inputs.push_back(e.path());
+    if (e.is_regular_file() && cm::imageio::is_image_file(e.path())) inputs.push_back(e.path());
   std::sort(inputs.begin(), inputs.end());
   if (inputs.empty()) throw Error(ErrorCode::FileNotFound, "no images (PNG, JPEG, TIFF, WebP, BMP) in '" + input_dir.string() + "'");
+  const std::map<fs::path, fs::path> masks = masks_dir ? images_by_stem(*masks_dir) : std::map<fs::path, fs::path>();
+  const std::map<fs::path, fs::path> hints = hints_dir ? images_by_stem(*hints_dir) : std::map<fs::path, fs::path>();
   std::vector<BatchItem> items;
   for (const fs::path& in : inputs) {
     BatchItem item;
     item.input = in;
     item.output = output_dir / in.filename();
     if (masks_dir) {
-      item.mask = same_stem(*masks_dir, in.stem());
+      item.mask = image_of(masks, in.stem());
       if (!item.mask) item.problem = fmt::format("no mask named {}.* in {}", in.stem().string(), masks_dir->string());
     }
-    if (hints_dir) item.hints = same_stem(*hints_dir, in.stem());  // hints are optional per image
+    if (hints_dir) item.hints = image_of(hints, in.stem());  // hints are optional per image
     items.push_back(std::move(item));
   }
   return items;

@@ -18,14 +18,6 @@ namespace cli {
 namespace fs = std::filesystem;
 namespace {
 
-bool is_image(const fs::path& p) {
-  std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-  for (const char* e : {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"})
-    if (ext == e) return true;
-  return false;
-}
-
 struct Attribution {
   std::string license, source, split;
 };
@@ -58,7 +50,7 @@ cm::train::ImagePack load_image_folder(const fs::path& folder, const FolderOptio
   if (!fs::is_directory(folder)) throw cm::Error(cm::ErrorCode::FileNotFound, "no folder '" + folder.string() + "'");
   std::vector<fs::path> files;
   for (const auto& e : fs::recursive_directory_iterator(folder, fs::directory_options::skip_permission_denied))
-    if (e.is_regular_file() && is_image(e.path())) files.push_back(e.path());
+    if (e.is_regular_file() && cm::imageio::is_image_file(e.path())) files.push_back(e.path());
   std::sort(files.begin(), files.end());
   const auto manifest = read_manifest(options.manifest);
 

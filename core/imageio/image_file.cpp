@@ -186,6 +186,14 @@ void check_pixel_count(const std::vector<uchar>& bytes, const fs::path& path) {
 
 }  // namespace
 
+bool is_image_file(const std::filesystem::path& path) {
+  std::string ext = path.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  for (const char* known : {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"})
+    if (ext == known) return true;
+  return false;
+}
+
 Image load_image(const fs::path& path) {
   const std::vector<uchar> bytes = read_bytes(path);
   check_pixel_count(bytes, path);

@@ -28,6 +28,10 @@ struct Image {
 // Unsupported (e.g. floating-point HDR pixels). The message names the file.
 Image load_image(const std::filesystem::path& path);
 
+// Whether a file's name says it is an image load_image reads (PNG, JPEG, TIFF, WebP, BMP; any
+// case): what folders of photos are filtered by.
+bool is_image_file(const std::filesystem::path& path);
+
 // A mask painted as an image: white = edit, black = keep; where the file has alpha, transparent
 // pixels keep too. Thresholded at half grey, so JPEG ringing never marks a pixel. [1,1,H,W]
 // float of 0 and 1. Throws like load_image.
