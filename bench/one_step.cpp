@@ -30,7 +30,6 @@
 #include <fstream>
 #include <functional>
 #include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -39,15 +38,8 @@ namespace {
 using namespace cm::model;
 using Clock = std::chrono::steady_clock;
 
-std::vector<std::string> split(const std::string& list) {
-  std::vector<std::string> out;
-  std::stringstream ss(list);
-  for (std::string item; std::getline(ss, item, ',');)
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
 using cm::bench::architecture;
+using cm::bench::split_list;
 
 c10::ScalarType precision(const std::string& name) {
   if (name == "fp32") return at::kFloat;
@@ -151,12 +143,12 @@ int main(int argc, char** argv) {
     std::map<std::string, int> skipped;  // why → how many cases
     std::printf("| arch | task | batch | precision | layout | attention | ms/eval | images/s | GFLOP/s | of matmul peak |\n");
     std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
-    for (const std::string& arch : split(a["--arch"]))
-      for (const std::string& task : split(a["--task"]))
-        for (const std::string& p : split(a["--precision"]))
-          for (const std::string& layout : split(a["--layout"]))
-            for (const std::string& attention : split(a["--attention"]))
-              for (const std::string& b : split(a["--batch"])) {
+    for (const std::string& arch : split_list(a["--arch"]))
+      for (const std::string& task : split_list(a["--task"]))
+        for (const std::string& p : split_list(a["--precision"]))
+          for (const std::string& layout : split_list(a["--layout"]))
+            for (const std::string& attention : split_list(a["--attention"]))
+              for (const std::string& b : split_list(a["--batch"])) {
                 const Case c{arch, task, p, layout, attention, std::stoi(b)};
                 if (const std::string why = unsupported(c, device); !why.empty()) {
                   skipped[why + " (" + p + ", " + attention + " attention)"]++;
@@ -174,7 +166,7 @@ int main(int argc, char** argv) {
     std::printf("\nmatrix-multiply rate (the limit):");
     for (const auto& [p, rate] : peak) std::printf("  %s %.0f GFLOP/s", p.c_str(), rate / 1e9);
     std::printf("\nFLOP per image:");
-    for (const std::string& arch : split(a["--arch"])) std::printf("  %s %.3g", arch.c_str(), unet_flops(architecture(arch)));
+    for (const std::string& arch : split_list(a["--arch"])) std::printf("  %s %.3g", arch.c_str(), unet_flops(architecture(arch)));
     std::printf("\n");
     return 0;
   } catch (const std::exception& e) {

@@ -31,7 +31,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -49,14 +48,6 @@ struct Stats {
 Stats stats(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return {v[v.size() / 2], v.front()};
-}
-
-std::vector<std::string> split(const std::string& list) {
-  std::vector<std::string> out;
-  std::stringstream ss(list);
-  for (std::string item; std::getline(ss, item, ',');)
-    if (!item.empty()) out.push_back(item);
-  return out;
 }
 
 struct Preview {
@@ -143,7 +134,7 @@ int main(int argc, char** argv) {
     const int runs = std::max(3, std::stoi(a["--runs"]));
     const auto x = a["--photo"].find('x');
     const int64_t width = std::stoll(a["--photo"].substr(0, x)), height = std::stoll(a["--photo"].substr(x + 1));
-    for (const std::string& e : split(a["--estimates"]))
+    for (const std::string& e : cm::bench::split_list(a["--estimates"]))
       if (e != "yes" && e != "no") throw std::runtime_error("--estimates takes yes, no or both (no,yes)");
 
     cm::engine::EngineOptions options;
@@ -171,8 +162,8 @@ int main(int argc, char** argv) {
                 cm::engine::choose_cpu_threads(std::thread::hardware_concurrency()));
     std::printf("%s preview of a %lldx%lld photo, mask 120x80\n", a["--kind"].c_str(), static_cast<long long>(width),
                 static_cast<long long>(height));
-    for (const std::string& steps : split(a["--steps"]))
-      for (const std::string& estimates : split(a["--estimates"])) {
+    for (const std::string& steps : cm::bench::split_list(a["--steps"]))
+      for (const std::string& estimates : cm::bench::split_list(a["--estimates"])) {
         p.steps = std::max(1, std::stoi(steps));
         p.callbacks = {};
         if (estimates == "yes") {
@@ -181,7 +172,7 @@ int main(int argc, char** argv) {
         }
         time_single(engine, p, runs, estimates);
       }
-    p.steps = std::max(1, std::stoi(split(a["--steps"]).front()));
+    p.steps = std::max(1, std::stoi(cm::bench::split_list(a["--steps"]).front()));
     p.callbacks = {};
     time_strokes(engine, p, std::max(1, runs / 3));
     return 0;
