@@ -21,11 +21,6 @@ using cm::ErrorCode;
 
 namespace {
 
-int env_int(const char* name, int fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? std::atoi(v) : fallback;
-}
-
 // A TCP port nobody listens on now (the kernel's choice); rank 0's store takes it a moment later.
 int free_port() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -124,13 +119,13 @@ std::shared_ptr<cm::train::Collective> join_ranks(double timeout_seconds) {
 
 std::string rank_device(const std::string& preference) {
   const char* local = std::getenv("LOCAL_RANK");
-  if (!local || !*local || env_int("WORLD_SIZE", 1) <= 1) return preference;
+  if (!local || !*local || cm::train::rank_variable("WORLD_SIZE", 1) <= 1) return preference;
   if (preference == "cuda" || (preference == "auto" && cm::engine::cuda_status().usable())) return std::string("cuda:") + local;
   return preference;
 }
 
 int rank_threads() {
-  const int ranks = std::max(1, env_int("LOCAL_WORLD_SIZE", 1));
+  const int ranks = std::max(1, cm::train::rank_variable("LOCAL_WORLD_SIZE", 1));
   return std::max(1, int(std::thread::hardware_concurrency()) / ranks);
 }
 

@@ -16,15 +16,6 @@ namespace cm::train {
 
 namespace {
 
-int env_int(const char* name, int fallback) {
-  const char* v = std::getenv(name);
-  if (!v || !*v) return fallback;
-  char* end = nullptr;
-  const long n = std::strtol(v, &end, 10);
-  if (*end || n < 0 || n > 1 << 20) throw Error(ErrorCode::BadArgument, fmt::format("{}={} is not a whole number ≥ 0", name, v));
-  return int(n);
-}
-
 #ifdef CMEDIT_HAS_GLOO
 class GlooCollective final : public Collective {
  public:
@@ -117,6 +108,15 @@ void through_flat_buffer(const std::vector<at::Tensor>& tensors, const Op& op) {
 
 }  // namespace
 
+int rank_variable(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return fallback;
+  char* end = nullptr;
+  const long n = std::strtol(v, &end, 10);
+  if (*end || n < 0 || n > 1 << 20) throw Error(ErrorCode::BadArgument, fmt::format("{}={} is not a whole number ≥ 0", name, v));
+  return int(n);
+}
+
 bool has_distributed() {
 #ifdef CMEDIT_HAS_GLOO
   return true;
@@ -139,10 +139,10 @@ std::unique_ptr<Collective> connect(const std::string& addr, int port, int rank,
 }
 
 std::unique_ptr<Collective> connect_from_environment(std::chrono::milliseconds timeout) {
-  const int world = env_int("WORLD_SIZE", 1);
+  const int world = rank_variable("WORLD_SIZE", 1);
   if (world <= 1) return nullptr;
   const char* addr = std::getenv("MASTER_ADDR");
-  return connect(addr && *addr ? addr : "127.0.0.1", env_int("MASTER_PORT", 29500), env_int("RANK", 0), world, timeout);
+  return connect(addr && *addr ? addr : "127.0.0.1", rank_variable("MASTER_PORT", 29500), rank_variable("RANK", 0), world, timeout);
 }
 
 void average_gradients(Collective& collective, const std::vector<at::Tensor>& parameters, int64_t bucket_bytes) {

@@ -34,6 +34,10 @@ bool has_distributed();
 // Throws cm::Error(Unsupported) without Gloo, Io when the group cannot form.
 std::unique_ptr<Collective> connect(const std::string& addr, int port, int rank, int world, std::chrono::milliseconds timeout);
 
+// One of torchrun's whole-number variables (RANK, WORLD_SIZE, LOCAL_RANK, …), or `fallback` when
+// unset. Throws cm::Error(BadArgument) for a value that is not a whole number ≥ 0.
+int rank_variable(const char* name, int fallback);
+
 // torchrun's environment: RANK, WORLD_SIZE, MASTER_ADDR (default 127.0.0.1), MASTER_PORT (default
 // 29500). nullptr when WORLD_SIZE is unset or 1. Throws cm::Error(BadArgument) for a bad value.
 std::unique_ptr<Collective> connect_from_environment(std::chrono::milliseconds timeout);
