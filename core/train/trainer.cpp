@@ -156,14 +156,12 @@ void Trainer::continue_from(const model::StateDict& online, const model::StateDi
 // ECT (spec §5.3; ECMLoss in locuslab/ect): one noise direction z for both points, the target
 // the same network without gradient (same dropout masks), the clean image where r reaches the
 // boundary, and the weight 1/(t − r).
-at::Tensor Trainer::ect_loss(const at::Tensor& x0, int64_t batch_size, at::Generator& gen, const Slice& mine,
+at::Tensor Trainer::ect_loss(const at::Tensor& x0, c10::IntArrayRef whole, at::Generator& gen, const Slice& mine,
                              const std::function<at::Tensor(const at::Tensor&, const at::Tensor&)>& f) const {
   const model::NoiseRange& range = config_.noise;
   const at::Tensor t =
-      mine(at::exp(config_.ct_p_mean + config_.ct_p_std * at::randn({batch_size}, gen)).clamp(range.sigma_min, range.sigma_max));
+      mine(at::exp(config_.ct_p_mean + config_.ct_p_std * at::randn({whole[0]}, gen)).clamp(range.sigma_min, range.sigma_max));
   const at::Tensor r = ect_r(t, grid_points(step_), config_.ect_q, config_.ect_k, config_.ect_b);
-  std::vector<int64_t> whole = x0.sizes().vec();
-  whole[0] = batch_size;
   const at::Tensor z = mine(at::randn(whole, gen)).to(device_);
   const at::Tensor td = t.to(device_), rd = r.to(device_);
   const at::Tensor online = f(x0 + per_image(td) * z, td);
@@ -183,7 +181,9 @@ at::Tensor Trainer::loss_for(int64_t key, const DataSource& source, int64_t batc
   // Data parallelism: everything is drawn for the whole batch, then cut to this rank's slice.
   const int64_t ranks = training ? world() : 1, share = batch_size / ranks, first = training ? rank() * share : 0;
   const Slice mine = [&](const at::Tensor& t) { return ranks == 1 ? t : t.narrow(0, first, share); };
-  const at::Tensor x0 = mine(source.batch_at(std::uint64_t(key), batch_size, size)).to(device_);
+  const at::Tensor batch = source.batch_at(std::uint64_t(key), batch_size, size);
+  const c10::IntArrayRef whole = batch.sizes();  // the whole batch's shape, which every draw takes
+  const at::Tensor x0 = mine(batch).to(device_);
   at::Generator gen = cpu_generator(mix_seed(config_.seed, std::uint64_t(key), 1));
   const std::uint64_t dropout_seed = mix_seed(config_.seed, std::uint64_t(key), 2 + 16 * std::uint64_t(training ? rank() : 0));
   const bool autocast = config_.bf16 && device_.is_cuda();
@@ -194,10 +194,8 @@ at::Tensor Trainer::loss_for(int64_t key, const DataSource& source, int64_t batc
   };
 
   if (config_.mode == TrainMode::Ect)
-    return ect_loss(x0, batch_size, gen, mine, [&](const at::Tensor& x, const at::Tensor& s) { return f(*online_, x, s); });
+    return ect_loss(x0, whole, gen, mine, [&](const at::Tensor& x, const at::Tensor& s) { return f(*online_, x, s); });
 
-  std::vector<int64_t> whole = x0.sizes().vec();
-  whole[0] = batch_size;
   if (config_.mode == TrainMode::Edm) {
     const at::Tensor sigma = mine(at::exp(config_.edm_p_mean + config_.edm_p_std * at::randn({batch_size}, gen))).to(device_);
     const at::Tensor noise = mine(at::randn(whole, gen)).to(device_);

@@ -145,7 +145,7 @@ class Trainer {
   at::Tensor loss_for(int64_t key, const DataSource& source, int64_t batch_size, int size, bool training) const;
   // `mine` cuts a tensor drawn for the whole batch to this rank's slice (identity in one process).
   using Slice = std::function<at::Tensor(const at::Tensor&)>;
-  at::Tensor ect_loss(const at::Tensor& x0, int64_t batch_size, at::Generator& gen, const Slice& mine,
+  at::Tensor ect_loss(const at::Tensor& x0, c10::IntArrayRef whole, at::Generator& gen, const Slice& mine,
                       const std::function<at::Tensor(const at::Tensor&, const at::Tensor&)>& f) const;
   std::vector<at::Tensor> parameters() const;
   // N of the noise grid step `key` trains on: iCT's curriculum, CD's fixed grid, 0 for EDM.
