@@ -37,6 +37,14 @@ inline at::Tensor smooth_photo(int64_t height, int64_t width) {
   return at::cat({0.6 * x, 0.5 * y, disc - 0.5}, 1).contiguous();
 }
 
+// Diagonal stripes of period 6 in three colours, [1,3,size,size]: every patch of a hole in them
+// has an exact copy outside (what an exemplar fill must continue).
+inline at::Tensor stripes(int64_t size) {
+  const at::Tensor y = at::arange(size, at::kFloat).view({-1, 1}), x = at::arange(size, at::kFloat).view({1, -1});
+  const at::Tensor phase = (y + x).remainder(6) / 6 * 2 * M_PI;
+  return at::stack({at::sin(phase), at::cos(phase), at::sin(phase * 2) * 0.5}).unsqueeze(0) * 0.8;
+}
+
 // [1,1,size,size]: 1 on the h×w box at (y0, x0), 0 elsewhere (a hole, or a mask).
 inline at::Tensor box_mask(int64_t size, int64_t y0, int64_t x0, int64_t h, int64_t w) {
   at::Tensor m = at::zeros({1, 1, size, size});

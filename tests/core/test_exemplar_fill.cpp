@@ -20,12 +20,7 @@ namespace {
 namespace engine = cm::engine;
 namespace sampling = cm::sampling;
 
-// Diagonal stripes of period 6 in three colours: every patch of the hole has an exact copy outside.
-at::Tensor stripes(int64_t size) {
-  const at::Tensor y = at::arange(size, at::kFloat).view({-1, 1}), x = at::arange(size, at::kFloat).view({1, -1});
-  const at::Tensor phase = (y + x).remainder(6) / 6 * 2 * M_PI;
-  return at::stack({at::sin(phase), at::cos(phase), at::sin(phase * 2) * 0.5}).unsqueeze(0) * 0.8;
-}
+using testing::stripes;
 
 // A square hole of `side` pixels at (y0, x0).
 at::Tensor box_hole(int64_t size, int64_t y0, int64_t x0, int64_t side) { return testing::box_mask(size, y0, x0, side, side); }

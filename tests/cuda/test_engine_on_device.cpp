@@ -146,11 +146,7 @@ TEST_P(EngineOnDevice, AnEditThatDoesNotFitIsSplitOrReportedAndTheWorkerGoesOn) 
 // every device. PatchMatch is chaotic, so the CPU's and the GPU's fills need not be identical
 // (distances summed in another order pick another of two equal patches); their agreement is printed.
 TEST_P(EngineOnDevice, TheExemplarFillContinuesATextureAndKeepsKnownPixels) {
-  const at::Tensor y = at::arange(96, at::kFloat).view({-1, 1}), x = at::arange(96, at::kFloat).view({1, -1});
-  const at::Tensor phase = (y + x).remainder(6) / 6 * 2 * M_PI;
-  const at::Tensor truth = at::stack({at::sin(phase), at::cos(phase), at::sin(phase * 2) * 0.5}).unsqueeze(0) * 0.8;
-  at::Tensor hole = at::zeros({1, 1, 96, 96});
-  hole.narrow(2, 30, 32).narrow(3, 34, 32).fill_(1);
+  const at::Tensor truth = testing::stripes(96), hole = testing::box_mask(96, 30, 34, 32, 32);
   const at::Tensor holed = truth * (1 - hole);
   const at::Tensor filled = edit::exemplar_fill(holed.to(device()), (hole <= 0).to(device())).cpu();
   const double error = ((filled - truth).abs() * hole).sum().item<double>() / (hole.sum().item<double>() * 3);
