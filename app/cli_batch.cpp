@@ -171,11 +171,11 @@ int run_batch(const std::string& command, const std::vector<BatchItem>& items, c
   for (std::thread& t : workers) t.join();
   if (!setup_error.empty()) throw Error(ErrorCode::Device, setup_error);
 
-  std::size_t done = 0, failed = 0, skipped = 0;
+  std::size_t failed = 0, skipped = 0;  // and `edited`, counted as the images finished
   nlohmann::json report = {{"command", command}, {"images", nlohmann::json::array()}};
   for (std::size_t i = 0; i < items.size(); ++i) {
     const Outcome& o = outcomes[i];
-    done += o.status == Outcome::Done, failed += o.status == Outcome::Failed, skipped += o.status == Outcome::Skipped;
+    failed += o.status == Outcome::Failed, skipped += o.status == Outcome::Skipped;
     const char* status = o.status == Outcome::Done ? "done" : o.status == Outcome::Failed ? "failed" : "already done";
     nlohmann::json entry = {{"input", items[i].input.string()}, {"output", items[i].output.string()}, {"status", status},
                             {"seconds", o.seconds}};
@@ -186,11 +186,11 @@ int run_batch(const std::string& command, const std::vector<BatchItem>& items, c
   for (const std::string& d : devices)
     if (!d.empty()) on += (on.empty() ? "" : ", ") + d;
   if (options.json) {
-    report["edited"] = done, report["failed"] = failed, report["already_done"] = skipped, report["devices"] = on;
+    report["edited"] = edited, report["failed"] = failed, report["already_done"] = skipped, report["devices"] = on;
     std::printf("%s\n", report.dump(2).c_str());
   }
-  std::fprintf(stderr, "%zu image(s): %zu edited, %zu already done%s, %zu failed%s%s\n", items.size(), done, skipped,
-               skipped && !options.overwrite ? " (--overwrite redoes them)" : "", failed, on.empty() ? "" : ", on ",
+  std::fprintf(stderr, "%zu image(s): %zu edited, %zu already done%s, %zu failed%s%s\n", items.size(), edited, skipped,
+               skipped ? " (--overwrite redoes them)" : "", failed, on.empty() ? "" : ", on ",
                on.c_str());
   for (std::size_t i = 0; i < items.size(); ++i)
     if (outcomes[i].status == Outcome::Failed)
