@@ -36,6 +36,7 @@ struct Arguments {
   std::optional<std::string> input, output, model, mask, hints, masks;
   std::string device = "auto", precision = "auto";
   bool json = false, progress = true, overwrite = false;
+  bool folder = false;  // the input is a folder of images (cli_batch.h)
   int jobs = 1;
   cm::engine::EditRequest request;
   int frames = 0;
@@ -137,7 +138,8 @@ Arguments parse(const std::string& command, const std::vector<std::string>& args
   }
   if (spec.image && !a.input) throw Error(ErrorCode::BadArgument, command + " needs an input image");
   if (!a.output) throw Error(ErrorCode::BadArgument, command + " needs -o OUT");
-  const bool folder = a.input && fs::is_directory(*a.input);
+  a.folder = a.input && fs::is_directory(*a.input);
+  const bool folder = a.folder;
   if (spec.mask == cm::engine::Need::Required && !a.mask && !(folder && a.masks))
     throw Error(ErrorCode::BadArgument, command + (folder ? " of a folder needs --masks DIR (masks named as the images)"
                                                           : " needs --mask MASK (white = edit)"));
@@ -345,7 +347,7 @@ int run_folder(const std::string& command, const Arguments& a) {
 
 int run_edit_command(const std::string& command, const std::vector<std::string>& args) {
   Arguments a = parse(command, args);
-  if (a.input && fs::is_directory(*a.input)) return run_folder(command, a);
+  if (a.folder) return run_folder(command, a);
   const FileEdit files = read_files(a);  // a bad file fails before the model loads
 
   cm::engine::EngineOptions options;
