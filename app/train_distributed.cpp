@@ -5,11 +5,8 @@
 
 #include <fmt/format.h>
 
-#include <arpa/inet.h>
 #include <csignal>
 #include <cstdlib>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -20,21 +17,6 @@ using cm::Error;
 using cm::ErrorCode;
 
 namespace {
-
-// A TCP port nobody listens on now (the kernel's choice); rank 0's store takes it a moment later.
-int free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    if (fd >= 0) close(fd);
-    throw Error(ErrorCode::Io, "cannot find a free local port for the ranks to meet on");
-  }
-  close(fd);
-  return ntohs(a.sin_port);
-}
 
 int status_of(int wstatus) {
   if (WIFEXITED(wstatus)) return WEXITSTATUS(wstatus);
@@ -61,10 +43,11 @@ std::optional<int> launch_ranks(const std::vector<std::string>& args) {
   }
   if (nproc == 1) return std::nullopt;
   if (std::getenv("RANK")) throw Error(ErrorCode::BadArgument, "--nproc in a process that is a rank already (RANK is set)");
-  if (!cm::train::has_distributed())
-    throw Error(ErrorCode::Unsupported, "this build has no torch.distributed (Gloo): install libgloo-dev and rebuild, or leave out --nproc");
+  if (!cm::train::has_gloo() && !cm::train::has_nccl())
+    throw Error(ErrorCode::Unsupported, "this build has no torch.distributed backend (Gloo, or NCCL on CUDA): install "
+                                        "libgloo-dev and rebuild, or leave out --nproc");
 
-  const std::string port = std::to_string(free_port());
+  const std::string port = std::to_string(cm::train::free_local_port());
   std::vector<pid_t> ranks;
   for (int r = 0; r < nproc; ++r) {
     const pid_t pid = fork();
@@ -112,9 +95,9 @@ std::optional<int> launch_ranks(const std::vector<std::string>& args) {
   return status;
 }
 
-std::shared_ptr<cm::train::Collective> join_ranks(double timeout_seconds) {
+std::shared_ptr<cm::train::Collective> join_ranks(double timeout_seconds, c10::Device device) {
   if (!(timeout_seconds > 0)) throw Error(ErrorCode::BadArgument, "--timeout must be > 0 seconds");
-  return cm::train::connect_from_environment(std::chrono::milliseconds(int64_t(timeout_seconds * 1000)));
+  return cm::train::connect_from_environment(std::chrono::milliseconds(int64_t(timeout_seconds * 1000)), device);
 }
 
 std::string rank_device(const std::string& preference) {

@@ -19,9 +19,10 @@ namespace cli {
 // std::nullopt without --nproc (or with 1): the command runs here, as one process.
 std::optional<int> launch_ranks(const std::vector<std::string>& args);
 
-// The group of this rank, from the environment (nullptr for a single process). `timeout_seconds`
-// bounds how long a rank waits for the others, at the start and in every collective.
-std::shared_ptr<cm::train::Collective> join_ranks(double timeout_seconds);
+// The group of this rank, from the environment (nullptr for a single process): NCCL when `device`
+// (this rank's) is a GPU and the build has it, else Gloo. `timeout_seconds` bounds how long a rank
+// waits for the others, at the start and in every collective.
+std::shared_ptr<cm::train::Collective> join_ranks(double timeout_seconds, c10::Device device);
 
 // The device of this rank: with LOCAL_RANK set, "cuda" and "auto" (where CUDA is usable) mean
 // this rank's own GPU, cuda:LOCAL_RANK. CPU threads: the machine's cores shared among

@@ -187,8 +187,8 @@ struct Rank {
 Rank join(Options& o) {
   (void)o.integer("--nproc", 1);  // --nproc 1: this process alone (larger counts were launched already)
   Rank r;
-  r.group = cli::join_ranks(o.num("--timeout", 300));
   r.device = cm::engine::choose_device(cli::rank_device(o.str("--device", "auto")));
+  r.group = cli::join_ranks(o.num("--timeout", 300), r.device);
   return r;
 }
 
@@ -369,7 +369,9 @@ int start(const std::string& mode_name, const std::vector<std::string>& args) {
   cm::train::start_run(run_dir, c);
   std::fprintf(stderr, "cmedit-train %s: %lld parameters on %s%s; %lld training photos, %lld held out; run %s\n", mode_name.c_str(),
                static_cast<long long>(trainer.parameter_count()), device.str().c_str(),
-               rank.group ? fmt::format(" and {} more processes (batch {} each)", trainer.world() - 1, c.batch / trainer.world()).c_str() : "",
+               rank.group ? fmt::format(" and {} more processes (batch {} each, {})", trainer.world() - 1, c.batch / trainer.world(),
+                                        rank.group->backend()).c_str()
+                          : "",
                static_cast<long long>(d.train_photos), static_cast<long long>(d.test_photos), run_dir.c_str());
   if (copy_teacher) std::fputs("the student starts from the teacher's weights (as the official CD does)\n", stderr);
   if (init_weights) std::fprintf(stderr, "starting from the weights of %s\n", o.str("--init").c_str());

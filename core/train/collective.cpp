@@ -5,79 +5,20 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <cstdlib>
 
-#ifdef CMEDIT_HAS_GLOO
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#if defined(CMEDIT_HAS_GLOO) || defined(CMEDIT_HAS_NCCL)
+#include "core/train/collective_backends.h"
 #endif
 
 namespace cm::train {
 
 namespace {
-
-#ifdef CMEDIT_HAS_GLOO
-class GlooCollective final : public Collective {
- public:
-  GlooCollective(const std::string& addr, int port, int rank, int world, std::chrono::milliseconds timeout)
-      : rank_(rank), world_(world) {
-    c10d::TCPStoreOptions store_options;
-    store_options.port = std::uint16_t(port);
-    store_options.isServer = rank == 0;
-    store_options.numWorkers = std::size_t(world);
-    store_options.waitWorkers = false;
-    store_options.timeout = timeout;
-    auto options = c10d::ProcessGroupGloo::Options::create(timeout);
-    // GLOO_SOCKET_IFNAME picks the interface, as in PyTorch; on one machine, the loopback.
-    const char* interface = std::getenv("GLOO_SOCKET_IFNAME");
-    options->devices.push_back(interface && *interface ? c10d::ProcessGroupGloo::createDeviceForInterface(interface)
-                               : addr == "127.0.0.1" || addr == "localhost"
-                                   ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
-                                   : c10d::ProcessGroupGloo::createDefaultDevice());
-    try {
-      store_ = c10::make_intrusive<c10d::TCPStore>(addr, store_options);
-      group_ = c10::make_intrusive<c10d::ProcessGroupGloo>(store_, rank, world, options);
-    } catch (const std::exception& e) {
-      throw Error(ErrorCode::Io, fmt::format("rank {} of {} could not join the run at {}:{}: {}", rank, world, addr, port,
-                                             first_line(e.what())));
-    }
-  }
-  int rank() const override { return rank_; }
-  int world() const override { return world_; }
-
-  void allreduce_sum(std::vector<at::Tensor>& tensors) override {
-    for (at::Tensor& t : tensors) {
-      std::vector<at::Tensor> one = {t};
-      wait([&] { return group_->allreduce(one); }, "sum");
-    }
-  }
-  void broadcast(std::vector<at::Tensor>& tensors, int root) override {
-    for (at::Tensor& t : tensors) {
-      std::vector<at::Tensor> one = {t};
-      c10d::BroadcastOptions options;
-      options.rootRank = root;
-      wait([&] { return group_->broadcast(one, options); }, "broadcast");
-    }
-  }
-
- private:
-  static std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
-  template <typename Start>
-  void wait(const Start& start, const char* what) {
-    try {
-      start()->wait();
-    } catch (const std::exception& e) {
-      throw Error(ErrorCode::Io, fmt::format("rank {} of {}: another process of the run died or stopped answering during a {} "
-                                             "({}); every rank stops, and the last checkpoint is intact",
-                                             rank_, world_, what, first_line(e.what())));
-    }
-  }
-
-  int rank_, world_;
-  c10::intrusive_ptr<c10d::TCPStore> store_;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> group_;
-};
-#endif
 
 // Runs `each` over runs of consecutive tensors of at most `bucket_bytes` (one tensor may exceed it).
 template <typename Each>
@@ -92,11 +33,11 @@ void in_buckets(const std::vector<at::Tensor>& tensors, int64_t bucket_bytes, co
   }
 }
 
-// Concatenates tensors into one float32 host buffer, lets `op` change it, and copies it back.
+// Concatenates tensors into one float32 buffer on `device`, lets `op` change it, and copies it back.
 template <typename Op>
-void through_flat_buffer(const std::vector<at::Tensor>& tensors, const Op& op) {
+void through_flat_buffer(const std::vector<at::Tensor>& tensors, c10::Device device, const Op& op) {
   std::vector<at::Tensor> flat;
-  for (const at::Tensor& t : tensors) flat.push_back(t.detach().reshape({-1}).to(at::kCPU, at::kFloat));
+  for (const at::Tensor& t : tensors) flat.push_back(t.detach().reshape({-1}).to(device, at::kFloat));
   std::vector<at::Tensor> buffer = {at::cat(flat)};
   op(buffer);
   int64_t offset = 0;
@@ -117,7 +58,21 @@ int rank_variable(const char* name, int fallback) {
   return int(n);
 }
 
-bool has_distributed() {
+int free_local_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    if (fd >= 0) close(fd);
+    throw Error(ErrorCode::Io, "cannot find a free local port for the ranks to meet on");
+  }
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+bool has_gloo() {
 #ifdef CMEDIT_HAS_GLOO
   return true;
 #else
@@ -125,24 +80,44 @@ bool has_distributed() {
 #endif
 }
 
-std::unique_ptr<Collective> connect(const std::string& addr, int port, int rank, int world, std::chrono::milliseconds timeout) {
-  if (world < 1 || rank < 0 || rank >= world)
-    throw Error(ErrorCode::BadArgument, fmt::format("rank {} does not exist in a run of {} processes", rank, world));
-  if (port < 1 || port > 65535) throw Error(ErrorCode::BadArgument, fmt::format("port {} is not a TCP port", port));
-#ifdef CMEDIT_HAS_GLOO
-  return std::make_unique<GlooCollective>(addr, port, rank, world, timeout);
+bool has_nccl() {
+#ifdef CMEDIT_HAS_NCCL
+  return true;
 #else
-  (void)addr, (void)timeout;
-  throw Error(ErrorCode::Unsupported, "this build has no torch.distributed (Gloo): install libgloo-dev and rebuild, "
-                                      "or train with one process");
+  return false;
 #endif
 }
 
-std::unique_ptr<Collective> connect_from_environment(std::chrono::milliseconds timeout) {
+bool has_distributed(c10::Device device) { return has_gloo() || (device.is_cuda() && has_nccl()); }
+
+std::unique_ptr<Collective> connect(const std::string& addr, int port, int rank, int world, std::chrono::milliseconds timeout,
+                                    c10::Device device) {
+  if (world < 1 || rank < 0 || rank >= world)
+    throw Error(ErrorCode::BadArgument, fmt::format("rank {} does not exist in a run of {} processes", rank, world));
+  if (port < 1 || port > 65535) throw Error(ErrorCode::BadArgument, fmt::format("port {} is not a TCP port", port));
+#if defined(CMEDIT_HAS_GLOO) || defined(CMEDIT_HAS_NCCL)
+  const backend::Meeting meeting{addr, port, rank, world, timeout};
+#endif
+#ifdef CMEDIT_HAS_NCCL
+  if (device.is_cuda()) return backend::connect_nccl(meeting, device);
+#endif
+#ifdef CMEDIT_HAS_GLOO
+  return backend::connect_gloo(meeting);
+#else
+  (void)addr, (void)timeout;
+  throw Error(ErrorCode::Unsupported, device.is_cuda() || !has_nccl()
+                                          ? "this build has no torch.distributed backend: install libgloo-dev (or, on CUDA, "
+                                            "build against a LibTorch with NCCL) and rebuild, or train with one process"
+                                          : "this build trains several processes on CUDA devices only (NCCL): install "
+                                            "libgloo-dev and rebuild to train them on the CPU");
+#endif
+}
+
+std::unique_ptr<Collective> connect_from_environment(std::chrono::milliseconds timeout, c10::Device device) {
   const int world = rank_variable("WORLD_SIZE", 1);
   if (world <= 1) return nullptr;
   const char* addr = std::getenv("MASTER_ADDR");
-  return connect(addr && *addr ? addr : "127.0.0.1", rank_variable("MASTER_PORT", 29500), rank_variable("RANK", 0), world, timeout);
+  return connect(addr && *addr ? addr : "127.0.0.1", rank_variable("MASTER_PORT", 29500), rank_variable("RANK", 0), world, timeout, device);
 }
 
 void average_gradients(Collective& collective, const std::vector<at::Tensor>& parameters, int64_t bucket_bytes) {
@@ -151,7 +126,7 @@ void average_gradients(Collective& collective, const std::vector<at::Tensor>& pa
     if (p.grad().defined()) grads.push_back(p.grad());
   const double world = collective.world();
   in_buckets(grads, bucket_bytes, [&](const std::vector<at::Tensor>& bucket) {
-    through_flat_buffer(bucket, [&](std::vector<at::Tensor>& buffer) {
+    through_flat_buffer(bucket, collective.device(), [&](std::vector<at::Tensor>& buffer) {
       collective.allreduce_sum(buffer);
       buffer[0].div_(world);
     });
@@ -161,7 +136,7 @@ void average_gradients(Collective& collective, const std::vector<at::Tensor>& pa
 void broadcast_from_first(Collective& collective, const std::vector<at::Tensor>& tensors) {
   c10::NoGradGuard no_grad;
   in_buckets(tensors, int64_t(25) << 20, [&](const std::vector<at::Tensor>& bucket) {
-    through_flat_buffer(bucket, [&](std::vector<at::Tensor>& buffer) { collective.broadcast(buffer, 0); });
+    through_flat_buffer(bucket, collective.device(), [&](std::vector<at::Tensor>& buffer) { collective.broadcast(buffer, 0); });
   });
 }
 

@@ -1,10 +1,12 @@
-// Data-parallel training across processes, on torch.distributed's c10d (Gloo over TCP; the
-// processes find each other through a TCPStore that rank 0 hosts). Each rank trains on its slice
-// of every global batch and the gradients are averaged in buckets, so all ranks take the same
+// Data-parallel training across processes, on torch.distributed's c10d: NCCL between CUDA devices,
+// Gloo over TCP otherwise (and on CUDA where this build has no NCCL, through the host). The
+// processes find each other through a TCPStore that rank 0 hosts. Each rank trains on its slice of
+// every global batch and the gradients are averaged in buckets, so all ranks take the same
 // optimizer step and hold the same weights (Trainer::distribute).
 #pragma once
 
 #include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
 
 #include <chrono>
 #include <cstdint>
@@ -19,6 +21,11 @@ class Collective {
   virtual ~Collective() = default;
   virtual int rank() const = 0;
   virtual int world() const = 0;
+  // Where the messages go without a copy: the CPU for Gloo, this rank's GPU for NCCL. Tensors
+  // elsewhere are accepted too, and copied there and back.
+  virtual c10::Device device() const { return c10::kCPU; }
+  // The backend's name, "gloo" or "nccl", for the log.
+  virtual std::string backend() const = 0;
   // Sums each tensor over all ranks, in place. Throws cm::Error(Io) when another rank has died or
   // stopped answering within the timeout.
   virtual void allreduce_sum(std::vector<at::Tensor>& tensors) = 0;
@@ -26,24 +33,35 @@ class Collective {
   virtual void broadcast(std::vector<at::Tensor>& tensors, int root) = 0;
 };
 
-// Whether this build has c10d's Gloo backend (Debian: libgloo-dev; off in the GPU campaign's build).
-bool has_distributed();
+// Whether this build has c10d's Gloo backend (Debian: libgloo-dev), which every device can use.
+bool has_gloo();
+// Whether this build has c10d's NCCL backend (a CUDA LibTorch 2.x and nccl.h: the GPU machine).
+bool has_nccl();
+// Whether ranks on `device` can form a group in this build.
+bool has_distributed(c10::Device device);
 
 // The process group of rank `rank` of `world`: rank 0 listens on addr:port, the others connect.
-// `timeout` bounds every wait, for the others at start and for a collective whose peer is gone.
-// Throws cm::Error(Unsupported) without Gloo, Io when the group cannot form.
-std::unique_ptr<Collective> connect(const std::string& addr, int port, int rank, int world, std::chrono::milliseconds timeout);
+// Ranks on CUDA use NCCL where the build has it, on their own GPU; otherwise Gloo. `timeout`
+// bounds every wait: for all ranks to join, and for a collective whose peer is gone. Throws
+// cm::Error(Unsupported) without a backend for `device`, Io when the group cannot form.
+std::unique_ptr<Collective> connect(const std::string& addr, int port, int rank, int world, std::chrono::milliseconds timeout,
+                                    c10::Device device = c10::kCPU);
 
 // One of torchrun's whole-number variables (RANK, WORLD_SIZE, LOCAL_RANK, …), or `fallback` when
 // unset. Throws cm::Error(BadArgument) for a value that is not a whole number ≥ 0.
 int rank_variable(const char* name, int fallback);
 
+// A TCP port on the loopback that nobody listens on now (the kernel's choice), for ranks started
+// on this machine; rank 0's store takes it a moment later. Throws cm::Error(Io).
+int free_local_port();
+
 // torchrun's environment: RANK, WORLD_SIZE, MASTER_ADDR (default 127.0.0.1), MASTER_PORT (default
 // 29500). nullptr when WORLD_SIZE is unset or 1. Throws cm::Error(BadArgument) for a bad value.
-std::unique_ptr<Collective> connect_from_environment(std::chrono::milliseconds timeout);
+std::unique_ptr<Collective> connect_from_environment(std::chrono::milliseconds timeout, c10::Device device = c10::kCPU);
 
 // The mean of every parameter's gradient over the ranks, summed in buckets of about
-// `bucket_bytes` (one message each instead of one per tensor); on a GPU staged through the host.
+// `bucket_bytes` (one message each instead of one per tensor), each flattened on the collective's
+// device: on the GPU itself with NCCL, staged through the host with Gloo.
 void average_gradients(Collective& collective, const std::vector<at::Tensor>& parameters,
                        int64_t bucket_bytes = int64_t(25) << 20);
 

@@ -21,7 +21,7 @@ for mode in ect ct; do
     { cat "$work/$mode-1.log"; fail "$mode with one process failed"; }
   "$train" "$mode" --data "$pack" --run "$work/$mode-2" "${tiny[@]}" --iterations 4 --nproc 2 2> "$work/$mode-2.log" ||
     { cat "$work/$mode-2.log"; fail "$mode with two processes failed"; }
-  grep -q "and 1 more processes (batch 2 each)" "$work/$mode-2.log" || { cat "$work/$mode-2.log"; fail "the run does not say it has 2 processes"; }
+  grep -q "and 1 more processes (batch 2 each, gloo)" "$work/$mode-2.log" || { cat "$work/$mode-2.log"; fail "the run does not say it has 2 processes"; }
   [ "$(grep -c "^step 4/4" "$work/$mode-2.log")" -eq 1 ] || fail "rank 1 logged too (rank 0 alone logs)"
   "$fx" runs-close "$work/$mode-1" "$work/$mode-2" 1e-5 || fail "$mode: 2 processes differ from 1"
 done

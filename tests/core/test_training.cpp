@@ -266,6 +266,7 @@ class OtherRankOfTwo final : public cm::train::Collective {
  public:
   int rank() const override { return 0; }
   int world() const override { return 2; }
+  std::string backend() const override { return "stand-in"; }
   // The other rank's gradients are all 1 and its weights all 7.
   void allreduce_sum(std::vector<at::Tensor>& tensors) override {
     ++messages;
@@ -307,6 +308,7 @@ TEST(Collective, DistributingATrainerTakesTheFirstRanksWeightsAndNeedsADivisible
   class Three final : public cm::train::Collective {
     int rank() const override { return 0; }
     int world() const override { return 3; }
+    std::string backend() const override { return "stand-in"; }
     void allreduce_sum(std::vector<at::Tensor>&) override {}
     void broadcast(std::vector<at::Tensor>&, int) override {}
   };

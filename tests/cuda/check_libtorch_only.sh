@@ -26,8 +26,8 @@ done
 
 bash scripts/gpu/cuda-checks build 600 > "$work/checks.log" 2>&1 || { cat "$work/checks.log"; fail "cuda-checks failed"; }
 cat "$work/checks.log"
-grep -q "100% tests passed, 0 tests failed out of 13" "$work/checks.log" || fail "not the 13 cuda tests"
+grep -q "100% tests passed, 0 tests failed out of 17" "$work/checks.log" || fail "not the 17 cuda tests"
 skipped=$(grep -c "\*\*\*Skipped" "$work/checks.log")
-[ "$skipped" -eq 8 ] || fail "$skipped tests skipped (7 CUDA twins and the memory cap's CPU twin, 8, expected)"
+[ "$skipped" -eq 10 ] || fail "$skipped tests skipped (9 CUDA twins and the memory cap's CPU twin, 10, expected)"
 grep -q "this LibTorch was built without CUDA\|no CUDA device found" "$work/checks.log" || fail "the skips do not say why"
 echo "check_libtorch_only: PASSED"
