@@ -26,6 +26,17 @@ at::Tensor DataSource::batch_at(std::uint64_t key, int64_t n, int size) const {
   throw Error(ErrorCode::Unsupported, fmt::format("this data source gives {}×{} images only, not {}×{}", image_size(), image_size(), size, size));
 }
 
+at::Tensor DataSource::part_at(std::uint64_t key, int64_t n, int size, int64_t first, int64_t count) const {
+  check_part(n, first, count);
+  const at::Tensor whole = batch_at(key, n, size);
+  return first == 0 && count == n ? whole : whole.narrow(0, first, count);
+}
+
+void check_part(int64_t n, int64_t first, int64_t count) {
+  if (n < 1 || first < 0 || count < 1 || first + count > n)
+    throw Error(ErrorCode::BadArgument, fmt::format("images {}…{} are not part of a batch of {}", first, first + count - 1, n));
+}
+
 CropOptions checked_crop_options(const std::vector<at::Tensor>& images, CropOptions options) {
   if (images.empty()) throw Error(ErrorCode::BadArgument, "no training images: the training split is empty");
   if (options.size < 8) throw Error(ErrorCode::BadArgument, "crop size must be at least 8 pixels");
@@ -59,11 +70,12 @@ CropSampler::CropSampler(std::vector<at::Tensor> images, CropOptions options, st
   for (const at::Tensor& im : images_) sizes_.emplace_back(im.size(0), im.size(1));
 }
 
-at::Tensor CropSampler::batch_at(std::uint64_t key, int64_t n, int size) const {
+at::Tensor CropSampler::part_at(std::uint64_t key, int64_t n, int size, int64_t first, int64_t count) const {
   if (size < 8) throw Error(ErrorCode::BadArgument, "crop size must be at least 8 pixels");
+  check_part(n, first, count);
   std::vector<at::Tensor> crops;
-  crops.reserve(std::size_t(n));
-  for (int64_t i = 0; i < n; ++i) {
+  crops.reserve(std::size_t(count));
+  for (int64_t i = first; i < first + count; ++i) {
     const Crop c = choose_crop(sizes_, options_, seed_, key, i, size);
     at::Tensor crop = images_[c.image].slice(0, c.y, c.y + c.side).slice(1, c.x, c.x + c.side);
     crop = crop.permute({2, 0, 1}).unsqueeze(0).to(at::kFloat).div_(127.5).sub_(1.0);

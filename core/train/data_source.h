@@ -21,6 +21,10 @@ class DataSource {
   // The same at another side (a source of crops makes them at any size). The default serves only
   // image_size() and throws cm::Error(Unsupported) for any other.
   virtual at::Tensor batch_at(std::uint64_t key, int64_t n, int size) const;
+  // Images first … first + count − 1 of batch_at(key, n, size): one rank's share of a batch in a
+  // data-parallel run. The default makes the whole batch and cuts it; the crop samplers, whose
+  // images are drawn one by one from (key, index), make only those.
+  virtual at::Tensor part_at(std::uint64_t key, int64_t n, int size, int64_t first, int64_t count) const;
 };
 
 struct CropOptions {
@@ -47,7 +51,8 @@ class CropSampler final : public DataSource {
   // Throws cm::Error(BadArgument) for an empty set or pixels that are not [H, W, 3] uint8.
   CropSampler(std::vector<at::Tensor> images, CropOptions options, std::uint64_t seed);
   at::Tensor batch(std::uint64_t key, int64_t n) const override { return batch_at(key, n, options_.size); }
-  at::Tensor batch_at(std::uint64_t key, int64_t n, int size) const override;
+  at::Tensor batch_at(std::uint64_t key, int64_t n, int size) const override { return part_at(key, n, size, 0, n); }
+  at::Tensor part_at(std::uint64_t key, int64_t n, int size, int64_t first, int64_t count) const override;
   int image_size() const override { return options_.size; }
   std::size_t photo_count() const { return images_.size(); }
 
@@ -64,6 +69,9 @@ class CropSampler final : public DataSource {
 // Checks a set of training photos and fills in the default smallest crop: throws
 // cm::Error(BadArgument) for an empty set, pixels that are not [H, W, 3] uint8, or a side < 8.
 CropOptions checked_crop_options(const std::vector<at::Tensor>& images, CropOptions options);
+
+// Throws cm::Error(BadArgument) unless images first … first + count − 1 lie in a batch of n.
+void check_part(int64_t n, int64_t first, int64_t count);
 
 // A 64-bit mix of a seed and up to two keys (splitmix64): independent streams per step/sample.
 std::uint64_t mix_seed(std::uint64_t seed, std::uint64_t a, std::uint64_t b = 0);

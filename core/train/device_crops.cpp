@@ -67,14 +67,15 @@ DeviceCropSampler::DeviceCropSampler(const std::vector<at::Tensor>& images, Crop
 
 int64_t DeviceCropSampler::device_bytes() const { return pixels_.numel(); }
 
-at::Tensor DeviceCropSampler::batch_at(std::uint64_t key, int64_t n, int size) const {
+at::Tensor DeviceCropSampler::part_at(std::uint64_t key, int64_t batch, int size, int64_t first, int64_t n) const {
   if (size < 8) throw Error(ErrorCode::BadArgument, "crop size must be at least 8 pixels");
+  check_part(batch, first, n);
   // Per sample: the level's offset, height and width, and the crop's origin, side and flip in
   // that level's pixels. Chosen on the CPU (a few hundred draws), then one copy to the device.
   at::Tensor params = at::empty({n, 7}, at::kDouble);
   auto p = params.accessor<double, 2>();
   for (int64_t i = 0; i < n; ++i) {
-    const Crop c = choose_crop(sizes_, options_, seed_, key, i, size);
+    const Crop c = choose_crop(sizes_, options_, seed_, key, first + i, size);
     const std::vector<Level>& levels = levels_[c.image];
     // The coarsest level at which the crop still has ≥ size pixels: shrinking by < 2× is left
     // to the 2×2 samples of each output pixel.

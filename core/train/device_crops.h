@@ -29,7 +29,8 @@ class DeviceCropSampler final : public DataSource {
 
   // [n, 3, size, size] float32 in [−1, 1] on the device.
   at::Tensor batch(std::uint64_t key, int64_t n) const override { return batch_at(key, n, options_.size); }
-  at::Tensor batch_at(std::uint64_t key, int64_t n, int size) const override;
+  at::Tensor batch_at(std::uint64_t key, int64_t n, int size) const override { return part_at(key, n, size, 0, n); }
+  at::Tensor part_at(std::uint64_t key, int64_t n, int size, int64_t first, int64_t count) const override;
   int image_size() const override { return options_.size; }
 
   std::size_t photo_count() const { return levels_.size(); }

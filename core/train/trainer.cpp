@@ -178,12 +178,12 @@ at::Tensor Trainer::ect_loss(const at::Tensor& x0, c10::IntArrayRef whole, at::G
 
 at::Tensor Trainer::loss_for(int64_t key, const DataSource& source, int64_t batch_size, int size, bool training) const {
   const Parameterized p{config_.parameterization(), config_.noise};
-  // Data parallelism: everything is drawn for the whole batch, then cut to this rank's slice.
+  // Data parallelism: this rank's images only, and every noise draw for the whole batch, cut to
+  // this rank's slice, so that the run does not depend on the number of ranks.
   const int64_t ranks = training ? world() : 1, share = batch_size / ranks, first = training ? rank() * share : 0;
   const Slice mine = [&](const at::Tensor& t) { return ranks == 1 ? t : t.narrow(0, first, share); };
-  const at::Tensor batch = source.batch_at(std::uint64_t(key), batch_size, size);
-  const c10::IntArrayRef whole = batch.sizes();  // the whole batch's shape, which every draw takes
-  const at::Tensor x0 = mine(batch).to(device_);
+  const at::Tensor x0 = source.part_at(std::uint64_t(key), batch_size, size, first, share).to(device_);
+  const std::vector<int64_t> whole = {batch_size, x0.size(1), x0.size(2), x0.size(3)};  // the whole batch's shape
   at::Generator gen = cpu_generator(mix_seed(config_.seed, std::uint64_t(key), 1));
   const std::uint64_t dropout_seed = mix_seed(config_.seed, std::uint64_t(key), 2 + 16 * std::uint64_t(training ? rank() : 0));
   const bool autocast = config_.bf16 && device_.is_cuda();

@@ -83,3 +83,37 @@ TEST(DeviceCropSampler, FlipsMirrorTheCrop) {
 }
 
 }  // namespace
+
+// One rank's share of a batch (DataSource::part_at) is exactly that part of the whole batch, on
+// both crop samplers and through the default for other sources, and a share outside it is refused.
+namespace {
+
+class CountingSource final : public cm::train::DataSource {
+ public:
+  at::Tensor batch(std::uint64_t key, int64_t n) const override {
+    return at::arange(n * 3 * 4 * 4, at::kFloat).view({n, 3, 4, 4}) + double(key);
+  }
+  int image_size() const override { return 4; }
+};
+
+TEST(DataSourcePart, IsThatPartOfTheWholeBatchOnEverySource) {
+  const std::vector<at::Tensor> photos = {smooth(300, 420, 0), smooth(180, 150, 1), smooth(320, 320, 2)};
+  CropOptions o;
+  o.size = 32;
+  const CropSampler cpu(photos, o, 4);
+  const DeviceCropSampler device(photos, o, 4, kCpu);
+  const CountingSource counting;
+  for (const DataSource* source : std::vector<const DataSource*>{&cpu, &device, &counting}) {
+    const int size = source == &counting ? 4 : 48;
+    const at::Tensor whole = source->batch_at(9, 12, size);
+    for (const auto& [first, count] : std::vector<std::pair<int64_t, int64_t>>{{0, 12}, {0, 3}, {3, 3}, {9, 3}, {11, 1}}) {
+      const at::Tensor part = source->part_at(9, 12, size, first, count);
+      EXPECT_TRUE(at::equal(part, whole.narrow(0, first, count))) << "images " << first << "+" << count << " at " << size;
+    }
+    EXPECT_CM_ERROR(source->part_at(9, 12, size, 10, 3), ErrorCode::BadArgument, "images 10…12 are not part of a batch of 12");
+    EXPECT_CM_ERROR(source->part_at(9, 12, size, -1, 2), ErrorCode::BadArgument, "not part of a batch");
+    EXPECT_CM_ERROR(source->part_at(9, 12, size, 0, 0), ErrorCode::BadArgument, "not part of a batch");
+  }
+}
+
+}  // namespace
