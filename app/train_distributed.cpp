@@ -6,7 +6,10 @@
 #include <fmt/format.h>
 
 #include <csignal>
+#include <cstring>
+#include <map>
 #include <cstdlib>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -17,6 +20,15 @@ using cm::Error;
 using cm::ErrorCode;
 
 namespace {
+
+// In a child about to become a rank: the launcher's sockets (the store it hosts) stay the
+// launcher's, so the store ends with it.
+void close_inherited_files() {
+#ifdef SYS_close_range
+  if (syscall(SYS_close_range, 3u, ~0u, 0u) == 0) return;
+#endif
+  for (int fd = 3; fd < 4096; ++fd) close(fd);
+}
 
 int status_of(int wstatus) {
   if (WIFEXITED(wstatus)) return WEXITSTATUS(wstatus);
@@ -47,25 +59,42 @@ std::optional<int> launch_ranks(const std::vector<std::string>& args) {
     throw Error(ErrorCode::Unsupported, "this build has no torch.distributed backend (Gloo, or NCCL on CUDA): install "
                                         "libgloo-dev and rebuild, or leave out --nproc");
 
-  const std::string port = std::to_string(cm::train::free_local_port());
+  // This process hosts the ranks' meeting point, as torchrun's agent does, so they are all its clients.
+  const cm::train::HostedStore store = cm::train::host_store();
+  // Everything the children need is made here: with the store's thread running, a child may call
+  // only what is safe after fork() (no malloc) until it execs.
+  std::vector<std::string> arg_text = {"cmedit-train"};
+  arg_text.insert(arg_text.end(), rest.begin(), rest.end());
+  std::vector<char*> argv;
+  for (std::string& a : arg_text) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const std::string port = std::to_string(store.port), world = std::to_string(nproc);
+  std::vector<std::vector<std::string>> env_text;
+  std::vector<std::vector<char*>> envp;
+  for (int r = 0; r < nproc; ++r) {
+    const std::map<std::string, std::string> rank_variables = {
+        {"RANK", std::to_string(r)},       {"LOCAL_RANK", std::to_string(r)},   {"WORLD_SIZE", world},
+        {"LOCAL_WORLD_SIZE", world},       {"MASTER_ADDR", "127.0.0.1"},        {"MASTER_PORT", port},
+        {"TORCHELASTIC_USE_AGENT_STORE", "True"}, {"TORCHELASTIC_RESTART_COUNT", "0"}};
+    std::vector<std::string>& text = env_text.emplace_back();
+    for (char** e = environ; *e; ++e)
+      if (!rank_variables.count(std::string(*e, std::strcspn(*e, "=")))) text.emplace_back(*e);
+    for (const auto& [name, value] : rank_variables) text.push_back(name + "=" + value);
+  }
+  for (std::vector<std::string>& text : env_text) {
+    std::vector<char*>& e = envp.emplace_back();
+    for (std::string& t : text) e.push_back(t.data());
+    e.push_back(nullptr);
+  }
   std::vector<pid_t> ranks;
   for (int r = 0; r < nproc; ++r) {
     const pid_t pid = fork();
     if (pid < 0) throw Error(ErrorCode::Io, "cannot start the processes of the run (fork failed)");
     if (pid == 0) {
-      setenv("RANK", std::to_string(r).c_str(), 1);
-      setenv("LOCAL_RANK", std::to_string(r).c_str(), 1);
-      setenv("WORLD_SIZE", std::to_string(nproc).c_str(), 1);
-      setenv("LOCAL_WORLD_SIZE", std::to_string(nproc).c_str(), 1);
-      setenv("MASTER_ADDR", "127.0.0.1", 1);
-      setenv("MASTER_PORT", port.c_str(), 1);
-      std::vector<char*> argv;
-      std::string self = "cmedit-train";
-      argv.push_back(self.data());
-      for (std::string& a : rest) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv("/proc/self/exe", argv.data());
-      std::fprintf(stderr, "cmedit-train: cannot start rank %d\n", r);
+      close_inherited_files();
+      execve("/proc/self/exe", argv.data(), envp[std::size_t(r)].data());
+      const char message[] = "cmedit-train: cannot start a rank of the run\n";
+      (void)!write(2, message, sizeof message - 1);
       _exit(70);
     }
     ranks.push_back(pid);

@@ -13,7 +13,8 @@
 namespace cli {
 
 // With `--nproc N` (N > 1) among the arguments, in a process that is no rank yet: starts N copies
-// of this program with the other arguments and the variables of ranks 0…N−1 on a free local port,
+// of this program with the other arguments and the variables of ranks 0…N−1, and hosts their
+// meeting point itself (as torchrun's agent does: TORCHELASTIC_USE_AGENT_STORE=True),
 // waits for them, and returns the exit status: 0 when all succeeded, else the first failure's. When
 // one rank fails, the others are stopped (SIGTERM, then SIGKILL after 10 s), so none waits for it.
 // std::nullopt without --nproc (or with 1): the command runs here, as one process.

@@ -5,11 +5,6 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <cstdlib>
 
 #if defined(CMEDIT_HAS_GLOO) || defined(CMEDIT_HAS_NCCL)
@@ -58,20 +53,6 @@ int rank_variable(const char* name, int fallback) {
   return int(n);
 }
 
-int free_local_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    if (fd >= 0) close(fd);
-    throw Error(ErrorCode::Io, "cannot find a free local port for the ranks to meet on");
-  }
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 bool has_gloo() {
 #ifdef CMEDIT_HAS_GLOO
   return true;
@@ -90,21 +71,16 @@ bool has_nccl() {
 
 bool has_distributed(c10::Device device) { return has_gloo() || (device.is_cuda() && has_nccl()); }
 
-std::unique_ptr<Collective> connect(const std::string& addr, int port, int rank, int world, std::chrono::milliseconds timeout,
-                                    c10::Device device) {
-  if (world < 1 || rank < 0 || rank >= world)
-    throw Error(ErrorCode::BadArgument, fmt::format("rank {} does not exist in a run of {} processes", rank, world));
-  if (port < 1 || port > 65535) throw Error(ErrorCode::BadArgument, fmt::format("port {} is not a TCP port", port));
-#if defined(CMEDIT_HAS_GLOO) || defined(CMEDIT_HAS_NCCL)
-  const backend::Meeting meeting{addr, port, rank, world, timeout};
-#endif
+std::unique_ptr<Collective> connect(const Rendezvous& where, c10::Device device) {
+  if (where.world < 1 || where.rank < 0 || where.rank >= where.world)
+    throw Error(ErrorCode::BadArgument, fmt::format("rank {} does not exist in a run of {} processes", where.rank, where.world));
+  if (where.port < 1 || where.port > 65535) throw Error(ErrorCode::BadArgument, fmt::format("port {} is not a TCP port", where.port));
 #ifdef CMEDIT_HAS_NCCL
-  if (device.is_cuda()) return backend::connect_nccl(meeting, device);
+  if (device.is_cuda()) return backend::connect_nccl(where, device);
 #endif
 #ifdef CMEDIT_HAS_GLOO
-  return backend::connect_gloo(meeting);
+  return backend::connect_gloo(where);
 #else
-  (void)addr, (void)timeout;
   throw Error(ErrorCode::Unsupported, device.is_cuda() || !has_nccl()
                                           ? "this build has no torch.distributed backend: install libgloo-dev (or, on CUDA, "
                                             "build against a LibTorch with NCCL) and rebuild, or train with one process"
@@ -113,11 +89,27 @@ std::unique_ptr<Collective> connect(const std::string& addr, int port, int rank,
 #endif
 }
 
+#if !defined(CMEDIT_HAS_GLOO) && !defined(CMEDIT_HAS_NCCL)
+HostedStore host_store() {
+  throw Error(ErrorCode::Unsupported, "this build has no torch.distributed backend: install libgloo-dev and rebuild, "
+                                      "or train with one process");
+}
+#endif
+
 std::unique_ptr<Collective> connect_from_environment(std::chrono::milliseconds timeout, c10::Device device) {
-  const int world = rank_variable("WORLD_SIZE", 1);
-  if (world <= 1) return nullptr;
+  Rendezvous r;
+  r.world = rank_variable("WORLD_SIZE", 1);
+  if (r.world <= 1) return nullptr;
   const char* addr = std::getenv("MASTER_ADDR");
-  return connect(addr && *addr ? addr : "127.0.0.1", rank_variable("MASTER_PORT", 29500), rank_variable("RANK", 0), world, timeout, device);
+  if (addr && *addr) r.addr = addr;
+  r.port = rank_variable("MASTER_PORT", r.port);
+  r.rank = rank_variable("RANK", 0);
+  r.timeout = timeout;
+  // torch.distributed's rule (_torchelastic_use_agent_store): exactly "True".
+  const char* agent = std::getenv("TORCHELASTIC_USE_AGENT_STORE");
+  r.hosted_elsewhere = agent && std::string(agent) == "True";
+  r.attempt = rank_variable("TORCHELASTIC_RESTART_COUNT", 0);
+  return connect(r, device);
 }
 
 void average_gradients(Collective& collective, const std::vector<at::Tensor>& parameters, int64_t bucket_bytes) {

@@ -40,23 +40,42 @@ bool has_nccl();
 // Whether ranks on `device` can form a group in this build.
 bool has_distributed(c10::Device device);
 
-// The process group of rank `rank` of `world`: rank 0 listens on addr:port, the others connect.
-// Ranks on CUDA use NCCL where the build has it, on their own GPU; otherwise Gloo. `timeout`
-// bounds every wait: for all ranks to join, and for a collective whose peer is gone. Throws
-// cm::Error(Unsupported) without a backend for `device`, Io when the group cannot form.
-std::unique_ptr<Collective> connect(const std::string& addr, int port, int rank, int world, std::chrono::milliseconds timeout,
-                                    c10::Device device = c10::kCPU);
+// Where and how rank `rank` of `world` meets the others. The meeting point is a TCPStore on
+// addr:port, which rank 0 hosts, unless a launcher hosts it already (torchrun's agent says so with
+// TORCHELASTIC_USE_AGENT_STORE=True; `--nproc` does the same): then every rank is a client.
+struct Rendezvous {
+  std::string addr = "127.0.0.1";
+  int port = 29500;
+  int rank = 0;
+  int world = 1;
+  std::chrono::milliseconds timeout{300000};
+  bool hosted_elsewhere = false;
+  int attempt = 0;  // TORCHELASTIC_RESTART_COUNT: a restarted run does not read its last attempt's keys
+};
+
+// The process group of this rank. Ranks on CUDA use NCCL where the build has it, on their own GPU;
+// otherwise Gloo. `timeout` bounds every wait: for all ranks to arrive, and for a collective whose
+// peer is gone. Throws cm::Error(BadArgument) for a rank outside the world or a bad port,
+// Unsupported without a backend for `device`, Io when the group cannot form.
+std::unique_ptr<Collective> connect(const Rendezvous& where, c10::Device device = c10::kCPU);
+
+// A meeting point that this process hosts on 127.0.0.1, at a port the kernel picks, for ranks it
+// starts (`--nproc`): they are given its port with hosted_elsewhere, so no port is chosen first and
+// taken later, when another program may have it. It closes when the last copy of `keep` goes.
+struct HostedStore {
+  int port = 0;
+  std::shared_ptr<void> keep;
+};
+// Throws cm::Error(Unsupported) in a build without data parallelism, Io when it cannot listen.
+HostedStore host_store();
 
 // One of torchrun's whole-number variables (RANK, WORLD_SIZE, LOCAL_RANK, …), or `fallback` when
 // unset. Throws cm::Error(BadArgument) for a value that is not a whole number ≥ 0.
 int rank_variable(const char* name, int fallback);
 
-// A TCP port on the loopback that nobody listens on now (the kernel's choice), for ranks started
-// on this machine; rank 0's store takes it a moment later. Throws cm::Error(Io).
-int free_local_port();
-
 // torchrun's environment: RANK, WORLD_SIZE, MASTER_ADDR (default 127.0.0.1), MASTER_PORT (default
-// 29500). nullptr when WORLD_SIZE is unset or 1. Throws cm::Error(BadArgument) for a bad value.
+// 29500), TORCHELASTIC_USE_AGENT_STORE and TORCHELASTIC_RESTART_COUNT. nullptr when WORLD_SIZE is
+// unset or 1. Throws cm::Error(BadArgument) for a bad value.
 std::unique_ptr<Collective> connect_from_environment(std::chrono::milliseconds timeout, c10::Device device = c10::kCPU);
 
 // The mean of every parameter's gradient over the ranks, summed in buckets of about

@@ -17,22 +17,14 @@
 
 namespace cm::train::backend {
 
-// Where and how rank `rank` of `world` meets the others.
-struct Meeting {
-  std::string addr;
-  int port = 0;
-  int rank = 0;
-  int world = 1;
-  std::chrono::milliseconds timeout{300000};
-};
+// The run's TCPStore (rank 0 hosts it, unless it is hosted elsewhere), once every rank has reached
+// it: a rank that never comes is reported after `timeout`, before any backend starts waiting for
+// it in its own way (NCCL's communicators form only at the first collective, and would wait
+// without a bound).
+c10::intrusive_ptr<c10d::Store> meet(const Rendezvous& r);
 
-// The TCPStore of the run (rank 0 hosts it), once every rank has reached it: a rank that never
-// comes is reported after `timeout`, before any backend starts waiting on it in its own way
-// (NCCL's communicators form only at the first collective, and would wait without a bound).
-c10::intrusive_ptr<c10d::Store> meet(const Meeting& m);
-
-std::unique_ptr<Collective> connect_gloo(const Meeting& m);
-std::unique_ptr<Collective> connect_nccl(const Meeting& m, c10::Device device);
+std::unique_ptr<Collective> connect_gloo(const Rendezvous& r);
+std::unique_ptr<Collective> connect_nccl(const Rendezvous& r, c10::Device device);
 
 inline std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 

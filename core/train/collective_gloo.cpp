@@ -12,7 +12,7 @@ namespace {
 
 class GlooCollective final : public Collective {
  public:
-  explicit GlooCollective(const Meeting& m) : rank_(m.rank), world_(m.world) {
+  explicit GlooCollective(const Rendezvous& m) : rank_(m.rank), world_(m.world) {
     auto options = c10d::ProcessGroupGloo::Options::create(m.timeout);
     // GLOO_SOCKET_IFNAME picks the interface, as in PyTorch; on one machine, the loopback.
     const char* interface = std::getenv("GLOO_SOCKET_IFNAME");
@@ -50,6 +50,6 @@ class GlooCollective final : public Collective {
 
 }  // namespace
 
-std::unique_ptr<Collective> connect_gloo(const Meeting& m) { return std::make_unique<GlooCollective>(m); }
+std::unique_ptr<Collective> connect_gloo(const Rendezvous& m) { return std::make_unique<GlooCollective>(m); }
 
 }  // namespace cm::train::backend

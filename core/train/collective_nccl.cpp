@@ -15,7 +15,7 @@ namespace {
 
 class NcclCollective final : public Collective {
  public:
-  NcclCollective(const Meeting& m, c10::Device device)
+  NcclCollective(const Rendezvous& m, c10::Device device)
       : rank_(m.rank), world_(m.world), device_(device.has_index() ? device : c10::Device(c10::kCUDA, c10::cuda::current_device())) {
     // The communicator belongs to this rank's GPU; without this, every rank would make a context on GPU 0.
     c10::cuda::set_device(device_.index());
@@ -66,7 +66,7 @@ class NcclCollective final : public Collective {
 
 }  // namespace
 
-std::unique_ptr<Collective> connect_nccl(const Meeting& m, c10::Device device) {
+std::unique_ptr<Collective> connect_nccl(const Rendezvous& m, c10::Device device) {
   return std::make_unique<NcclCollective>(m, device);
 }
 

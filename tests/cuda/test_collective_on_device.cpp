@@ -28,13 +28,22 @@ class CollectiveOnDevice : public OnDevice {
     if (!train::has_distributed(device()))
       GTEST_SKIP() << "this build has no c10d backend for " << device() << " (Gloo: libgloo-dev; NCCL: a CUDA LibTorch 2.x and nccl.h)";
   }
-  std::unique_ptr<train::Collective> alone(std::chrono::milliseconds timeout = 60s) {
-    return train::connect("127.0.0.1", train::free_local_port(), 0, 1, timeout, device());
+  // Rank `rank` of `world`, meeting at a store this test hosts (as `--nproc` does).
+  std::unique_ptr<train::Collective> join(int rank, int world, std::chrono::milliseconds timeout) {
+    store_ = train::host_store();
+    train::Rendezvous r;
+    r.port = store_.port;
+    r.rank = rank;
+    r.world = world;
+    r.timeout = timeout;
+    r.hosted_elsewhere = true;
+    return train::connect(r, device());
   }
+  train::HostedStore store_;
 };
 
 TEST_P(CollectiveOnDevice, AOneRankGroupKeepsItsMessagesOnItsDeviceAndGivesBackWhatItGot) {
-  const auto group = alone();
+  const auto group = join(0, 1, 60s);
   const bool nccl = on_cuda() && train::has_nccl();
   EXPECT_EQ(group->backend(), nccl ? "nccl" : "gloo");
   EXPECT_EQ(group->device(), nccl ? device() : c10::Device(c10::kCPU));
@@ -75,8 +84,7 @@ TEST_P(CollectiveOnDevice, AOneRankGroupKeepsItsMessagesOnItsDeviceAndGivesBackW
 
 TEST_P(CollectiveOnDevice, ARankThatNeverComesIsReportedWithinTheTimeout) {
   const auto t0 = std::chrono::steady_clock::now();
-  EXPECT_CM_ERROR(train::connect("127.0.0.1", train::free_local_port(), 0, 2, 1500ms, device()), ErrorCode::Io,
-                  "only 1 of the 2 processes of the run reached 127.0.0.1:");
+  EXPECT_CM_ERROR(join(1, 2, 1500ms), ErrorCode::Io, "rank 1 of 2: only 1 of the 2 processes of the run reached 127.0.0.1:");
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 15s);
 }
 
