@@ -234,9 +234,13 @@ std::string edit_usage() {
       out += fmt::format("      {:<14} 0…1 or 0%…100%, from that start to pure noise (default {:.0f}%{})\n", "--strength S",
                          100 * spec.strength, exemplar);
     }
-    for (const cm::engine::EditSetting& s : spec.settings)
+    for (const cm::engine::EditSetting& s : spec.settings) {
       out += s.choices ? fmt::format("      {:<14} {}\n", fmt::format("--{} WORD", s.name), s.help)
                        : fmt::format("      {:<14} {} (default {:g})\n", fmt::format("--{} N", s.name), s.help, s.fallback);
+      for (int i = 0; s.choices && i <= int(s.max); ++i)
+        if (const std::string help = cm::engine::choice_help(s, i); !help.empty())
+          out += fmt::format("        {:<12} {}\n", cm::engine::choice_name(s, i), help);
+    }
   }
   out +=
       "options for all of them:\n"

@@ -63,6 +63,18 @@
 #include <QUndoView>
 
 namespace cm::ui {
+
+namespace {
+
+// A registry line ("a smooth fill from …") as a tooltip: a capital first.
+QString sentence(const std::string& line) {
+  QString s = QString::fromStdString(line);
+  if (!s.isEmpty()) s[0] = s[0].toUpper();
+  return s;
+}
+
+}  // namespace
+
 void MainWindow::buildToolbar() {
   QToolBar* bar = addToolBar(tr("Tools"));
   bar->setObjectName(QStringLiteral("tools"));
@@ -143,11 +155,11 @@ void MainWindow::buildBrushDock() {
   // CPU, once per mask) for large holes when the hand rests; the live preview always the quick one.
   fill_box_ = new QComboBox(panel);
   const engine::EditSetting& fill = *engine::find_setting(engine::spec_of(edit::EditKind::Inpaint), "fill");
-  for (int i = 0; i <= int(fill.max); ++i) fill_box_->addItem(QString::fromStdString(engine::choice_name(fill, i)), i);
-  fill_box_->setItemData(0, tr("Patches copied from the photo for large holes, a smooth fill for thin strokes"), Qt::ToolTipRole);
-  fill_box_->setItemData(1, tr("A smooth fill from the hole's edges: fast, blurred"), Qt::ToolTipRole);
-  fill_box_->setItemData(2, tr("Patches copied from the rest of the photo: the texture it already has"), Qt::ToolTipRole);
-  fill_box_->setToolTip(tr("What inpainting starts from before the model refines it"));
+  for (int i = 0; i <= int(fill.max); ++i) {
+    fill_box_->addItem(QString::fromStdString(engine::choice_name(fill, i)), i);
+    fill_box_->setItemData(i, sentence(engine::choice_help(fill, i)), Qt::ToolTipRole);
+  }
+  fill_box_->setToolTip(sentence(fill.help));
   form->addRow(tr("Grow mask"), grow_box_);
   form->addRow(tr("Feather"), feather_box_);
   form->addRow(tr("Fill from"), fill_box_);

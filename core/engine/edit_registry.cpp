@@ -8,6 +8,8 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
+#include <optional>
+
 #include <algorithm>
 
 namespace cm::engine {
@@ -30,9 +32,12 @@ EditSetting feather_setting() {
 constexpr const char* kFillChoices = "auto|smooth|exemplar";  // the order of edit::region::HoleFill
 
 EditSetting fill_setting() {
-  return {"fill", "inpainting's start: auto (exemplar for large holes), smooth or exemplar", 0, 0, 2, true,
+  return {"fill", "what inpainting starts from before the model refines it", 0, 0, 2, true,
           [](const EditRequest& r) { return double(r.region.fill); },
-          [](EditRequest& r, double v) { r.region.fill = region::HoleFill(int(v)); }, kFillChoices};
+          [](EditRequest& r, double v) { r.region.fill = region::HoleFill(int(v)); }, kFillChoices,
+          "patches copied from the photo for large holes, a smooth fill for thin strokes (default)"
+          "|a smooth fill from the hole's edges: fast, blurred"
+          "|patches copied from the rest of the photo: the texture it already has"};
 }
 
 // Measured on the held-out photos (docs/QUALITY.md): strokes from the membrane fill, large holes
@@ -156,17 +161,28 @@ const EditSetting* find_setting(const EditSpec& spec, const std::string& name) {
   return nullptr;
 }
 
-std::string choice_name(const EditSetting& s, double value) {
-  const std::string all = s.choices ? s.choices : "";
+namespace {
+
+// Field `index` of a '|'-separated list; nullopt past its end.
+std::optional<std::string> field(const char* list, double index) {
+  const std::string all = list ? list : "";
   std::size_t start = 0;
-  for (int i = 0; s.choices; ++i) {
+  for (int i = 0; list; ++i) {
     const std::size_t bar = all.find('|', start);
-    if (i == int(value)) return all.substr(start, bar == std::string::npos ? std::string::npos : bar - start);
+    if (i == int(index)) return all.substr(start, bar == std::string::npos ? std::string::npos : bar - start);
     if (bar == std::string::npos) break;
     start = bar + 1;
   }
-  return fmt::format("{:g}", value);
+  return std::nullopt;
 }
+
+}  // namespace
+
+std::string choice_name(const EditSetting& s, double value) {
+  return field(s.choices, value).value_or(fmt::format("{:g}", value));
+}
+
+std::string choice_help(const EditSetting& s, int index) { return field(s.choice_help, index).value_or(""); }
 
 int choice_index(const EditSetting& s, const std::string& word) {
   for (int i = 0; s.choices && i <= int(s.max); ++i)

@@ -35,10 +35,14 @@ struct EditSetting {
   void (*set)(EditRequest&, double);
   // A choice among words instead of a number: "auto|smooth|exemplar"; the value is the index.
   const char* choices = nullptr;
+  // What each choice does, one line each in the same order, '|'-separated (CLI usage, tooltips).
+  const char* choice_help = nullptr;
 };
 
 // The word of a choice setting's value ("exemplar"), or its index when out of range.
 std::string choice_name(const EditSetting& setting, double value);
+// What choice `index` does; empty when the setting does not say.
+std::string choice_help(const EditSetting& setting, int index);
 // The value of a word among a setting's choices; −1 when it is none of them.
 int choice_index(const EditSetting& setting, const std::string& word);
 

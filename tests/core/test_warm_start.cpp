@@ -13,6 +13,7 @@
 #include "core/sampling/schedule.h"
 
 #include <ATen/ATen.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -193,6 +194,31 @@ TEST(EditRegistry, ChecksInputsAndSettingsByTheEditsDeclaration) {
   r = request_for(engine::spec_of(edit::EditKind::Sketch));
   r.strength = 1.5;
   EXPECT_CM_ERROR(engine::check_request(r), ErrorCode::BadArgument, "strength must lie in 0…100 %");
+}
+
+// A choice setting names every value from 0 to its max, each once; where it explains its choices
+// (CLI usage, the editor's tooltips), it explains each of them.
+TEST(EditRegistry, EveryChoiceHasAWordAndEveryExplainedChoiceALine) {
+  int choice_settings = 0;
+  for (const engine::EditSpec& spec : engine::edit_specs())
+    for (const engine::EditSetting& s : spec.settings) {
+      if (!s.choices) continue;
+      ++choice_settings;
+      for (int i = 0; i <= int(s.max); ++i) {
+        const std::string word = engine::choice_name(s, i);
+        EXPECT_EQ(engine::choice_index(s, word), i) << spec.name() << " --" << s.name << " " << word;
+        if (s.choice_help) {
+          EXPECT_FALSE(engine::choice_help(s, i).empty()) << spec.name() << " --" << s.name << " " << word;
+        }
+      }
+      EXPECT_EQ(engine::choice_name(s, s.max + 1), fmt::format("{:g}", s.max + 1)) << "more words than values";
+      if (s.choice_help) {
+        EXPECT_TRUE(engine::choice_help(s, int(s.max) + 1).empty()) << "more lines than values";
+      }
+    }
+  EXPECT_GE(choice_settings, 1);  // inpaint's --fill
+  const engine::EditSetting& fill = *engine::find_setting(engine::spec_of(edit::EditKind::Inpaint), "fill");
+  EXPECT_EQ(engine::choice_help(fill, 1), "a smooth fill from the hole's edges: fast, blurred");
 }
 
 TEST(EditRegistry, FullStrengthWithoutAnEstimateIsAlgorithm4BitForBit) {
