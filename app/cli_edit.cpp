@@ -3,6 +3,7 @@
 #include "app/cli_batch.h"
 
 #include "core/base/error.h"
+#include "core/base/text.h"
 #include "core/edit/edit_kind.h"
 #include "core/engine/edit_registry.h"
 #include "core/engine/engine.h"
@@ -66,14 +67,9 @@ double parse_real(const std::string& flag, const std::string& text) {
 
 template <typename T>
 std::vector<T> parse_list(const std::string& flag, const std::string& text) {
+  if (text.empty()) throw Error(ErrorCode::BadArgument, fmt::format("{} needs a list of numbers, got ''", flag));
   std::vector<T> out;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    const std::size_t comma = text.find(',', start);
-    out.push_back(parse_number<T>(flag, text.substr(start, comma == std::string::npos ? std::string::npos : comma - start)));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
+  for (const std::string& item : cm::split_list(text)) out.push_back(parse_number<T>(flag, item));
   return out;
 }
 
@@ -310,15 +306,6 @@ std::pair<cm::engine::EditResult, std::vector<fs::path>> edit_files(const std::s
   return {result, written};
 }
 
-std::vector<std::string> split_devices(const std::string& list) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  for (std::size_t comma; (comma = list.find(',', start)) != std::string::npos; start = comma + 1)
-    out.push_back(list.substr(start, comma - start));
-  out.push_back(list.substr(start));
-  return out;
-}
-
 // `EDIT DIR -o OUTDIR`: every image of the folder, as single runs would edit them (cli_batch.h).
 int run_folder(const std::string& command, const Arguments& a) {
   fs::create_directories(*a.output);
@@ -327,7 +314,8 @@ int run_folder(const std::string& command, const Arguments& a) {
   if (a.hints && !hints_folder)
     for (BatchItem& item : items) item.hints = *a.hints;  // one hints image for every photo
   BatchOptions options;
-  options.devices = split_devices(a.device);
+  options.devices = cm::split_list(a.device);
+  if (options.devices.empty()) throw Error(ErrorCode::BadArgument, "--device needs a device: auto, cpu, cuda or cuda:N[,cuda:M…]");
   if (a.jobs > 1) {
     if (options.devices.size() > 1) throw Error(ErrorCode::BadArgument, "give either --jobs N or several devices, not both");
     options.devices.assign(std::size_t(a.jobs), options.devices.front());

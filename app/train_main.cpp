@@ -14,6 +14,7 @@
 #include "core/base/error.h"
 #include "core/base/log.h"
 #include "core/base/signals.h"
+#include "core/base/text.h"
 #include "core/engine/device.h"
 #include "core/model/model_loader.h"
 #include "core/train/image_pack.h"
@@ -103,18 +104,6 @@ Ctrl-C stops after the current step and writes a checkpoint; `resume` goes on ex
 
 std::atomic<bool> g_stop{false};
 extern "C" void on_interrupt(int) { g_stop = true; }
-
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    const std::size_t comma = text.find(',', start);
-    out.push_back(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return out;
-}
 
 int64_t parse_whole(const std::string& v, const std::string& option) {
   try {
@@ -326,7 +315,7 @@ int start(const std::string& mode_name, const std::vector<std::string>& args) {
   c.ema_rate = o.num("--ema", c.ema_rate);
   c.bf16 = !o.flag("--no-bf16");
   c.min_crop = int(o.integer("--min-crop", 0));
-  for (const std::string& size : split_list(o.str("--crop-sizes"))) c.crop_sizes.push_back(int(parse_whole(size, "--crop-sizes")));
+  for (const std::string& size : cm::split_list(o.str("--crop-sizes"))) c.crop_sizes.push_back(int(parse_whole(size, "--crop-sizes")));
   if (c.mode == cm::train::TrainMode::Ect) {
     c.ect_pretrain_steps = o.integer("--pretrain-steps", c.ect_pretrain_steps);
     c.ect_stage_steps = o.integer("--stage-steps", c.ect_stage_steps);

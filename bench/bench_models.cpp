@@ -14,14 +14,6 @@
 
 namespace cm::bench {
 
-std::vector<std::string> split_list(const std::string& list) {
-  std::vector<std::string> out;
-  std::stringstream ss(list);
-  for (std::string item; std::getline(ss, item, ',');)
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
 model::UNetConfig architecture(const std::string& name) {
   if (name == "lsun256") return model::lsun256_config();
   if (name == "imagenet64") return model::imagenet64_config();

@@ -1,4 +1,4 @@
-// What the speed benchmarks share: their comma-list options, and networks. Speed does not depend
+// What the speed benchmarks share: networks. Speed does not depend
 // on the weights, so they are random.
 #pragma once
 
@@ -11,8 +11,6 @@
 
 namespace cm::bench {
 
-// The items of a comma list of a benchmark's option ("1,8,64"), empty ones dropped.
-std::vector<std::string> split_list(const std::string& list);
 
 // "lsun256", "imagenet64" (the official architectures), "tiny" (32 px, 32 channels: for trying a
 // benchmark on a CPU), or a JSON file: a model card or its "architecture" flags.

@@ -14,6 +14,7 @@
 // fused attention on LibTorch 1.13) are skipped with a line saying why. Output is a Markdown table
 // for docs/BENCHMARKS.md.
 #include "bench/bench_models.h"
+#include "core/base/text.h"
 #include "core/edit/edits.h"
 #include "core/engine/device.h"
 #include "core/model/unet.h"
@@ -39,7 +40,7 @@ using namespace cm::model;
 using Clock = std::chrono::steady_clock;
 
 using cm::bench::architecture;
-using cm::bench::split_list;
+using cm::split_list;
 
 c10::ScalarType precision(const std::string& name) {
   if (name == "fp32") return at::kFloat;

@@ -20,6 +20,7 @@
 // host copy the editor does without; the difference between the two rows is its cost.
 // Results go to docs/BENCHMARKS.md with the command and machine.
 #include "bench/bench_models.h"
+#include "core/base/text.h"
 #include "core/engine/edit_registry.h"
 #include "core/engine/engine.h"
 #include "core/model/model_loader.h"
@@ -134,7 +135,7 @@ int main(int argc, char** argv) {
     const int runs = std::max(3, std::stoi(a["--runs"]));
     const auto x = a["--photo"].find('x');
     const int64_t width = std::stoll(a["--photo"].substr(0, x)), height = std::stoll(a["--photo"].substr(x + 1));
-    for (const std::string& e : cm::bench::split_list(a["--estimates"]))
+    for (const std::string& e : cm::split_list(a["--estimates"]))
       if (e != "yes" && e != "no") throw std::runtime_error("--estimates takes yes, no or both (no,yes)");
 
     cm::engine::EngineOptions options;
@@ -162,8 +163,8 @@ int main(int argc, char** argv) {
                 cm::engine::choose_cpu_threads(std::thread::hardware_concurrency()));
     std::printf("%s preview of a %lldx%lld photo, mask 120x80\n", a["--kind"].c_str(), static_cast<long long>(width),
                 static_cast<long long>(height));
-    for (const std::string& steps : cm::bench::split_list(a["--steps"]))
-      for (const std::string& estimates : cm::bench::split_list(a["--estimates"])) {
+    for (const std::string& steps : cm::split_list(a["--steps"]))
+      for (const std::string& estimates : cm::split_list(a["--estimates"])) {
         p.steps = std::max(1, std::stoi(steps));
         p.callbacks = {};
         if (estimates == "yes") {
@@ -172,7 +173,7 @@ int main(int argc, char** argv) {
         }
         time_single(engine, p, runs, estimates);
       }
-    p.steps = std::max(1, std::stoi(cm::bench::split_list(a["--steps"]).front()));
+    p.steps = std::max(1, std::stoi(cm::split_list(a["--steps"]).front()));
     p.callbacks = {};
     time_strokes(engine, p, std::max(1, runs / 3));
     return 0;

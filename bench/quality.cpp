@@ -31,6 +31,7 @@
 #include "bench/quality_inputs.h"
 #include "bench/quality_metrics.h"
 #include "bench/quality_plot.h"
+#include "core/base/text.h"
 #include "core/edit/estimates.h"
 #include "core/edit/exemplar_fill.h"
 #include "core/engine/edit_registry.h"
@@ -169,13 +170,6 @@ std::string option(std::map<std::string, std::string>& a, const std::string& k, 
   return a.count(k) ? a[k] : fallback;
 }
 
-std::vector<std::string> split(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream ss(text);
-  for (std::string t; std::getline(ss, t, ',');) out.push_back(t);
-  return out;
-}
-
 std::string fixed(double v, const char* format) {
   if (std::isnan(v)) return "—";
   char buffer[64];
@@ -205,15 +199,15 @@ int main(int argc, char** argv) {
     if (hole_name != "strokes" && hole_name != "box") throw std::runtime_error("--holes takes strokes or box");
     const Hole hole = hole_name == "box" ? Hole::Box : Hole::Strokes;
     std::vector<double> fresh_shares;
-    for (const auto& t : split(option(a, "--steps", "1,2"))) step_counts.push_back(std::stoi(t));
-    for (const auto& t : split(option(a, "--sample-steps", "1,2,4"))) sample_step_counts.push_back(std::stoi(t));
+    for (const auto& t : cm::split_list(option(a, "--steps", "1,2"))) step_counts.push_back(std::stoi(t));
+    for (const auto& t : cm::split_list(option(a, "--sample-steps", "1,2,4"))) sample_step_counts.push_back(std::stoi(t));
     // "default": the edit's own work size (the registry's; what the CLI uses).
-    for (const auto& t : split(option(a, "--work-sizes", "default"))) work_sizes.push_back(t == "default" ? -1 : std::stoi(t));
-    for (const auto& t : split(option(a, "--fresh-noise", "1"))) fresh_shares.push_back(std::stod(t));
-    const std::vector<std::string> strengths = split(option(a, "--strengths", "default,1"));
+    for (const auto& t : cm::split_list(option(a, "--work-sizes", "default"))) work_sizes.push_back(t == "default" ? -1 : std::stoi(t));
+    for (const auto& t : cm::split_list(option(a, "--fresh-noise", "1"))) fresh_shares.push_back(std::stod(t));
+    const std::vector<std::string> strengths = cm::split_list(option(a, "--strengths", "default,1"));
     // Inpainting's starts to compare (the registry's --fill words).
     const cm::engine::EditSetting& fill_setting = *cm::engine::find_setting(cm::engine::spec_of(EditKind::Inpaint), "fill");
-    const std::vector<std::string> fills = split(option(a, "--fills", "auto"));
+    const std::vector<std::string> fills = cm::split_list(option(a, "--fills", "auto"));
     const bool xphoto = option(a, "--xphoto", "no") == "yes";  // the slow opencv_contrib fills as baselines too
     const fs::path out = option(a, "--out", ""), plot_dir = option(a, "--plot", "");
     if (!out.empty()) fs::create_directories(out);
@@ -224,7 +218,7 @@ int main(int argc, char** argv) {
 
     // The tables: per edit its baselines, then the model at every configuration.
     std::vector<EditTable> tables;
-    for (const std::string& name : split(option(a, "--edits", "inpaint,superres,colorize"))) {
+    for (const std::string& name : cm::split_list(option(a, "--edits", "inpaint,superres,colorize"))) {
       EditTable t;
       if (name == "inpaint") {
         t.kind = EditKind::Inpaint;

@@ -2,6 +2,7 @@
 #include "core/base/error.h"
 #include "core/base/log.h"
 #include "core/base/sha256.h"
+#include "core/base/text.h"
 #include "core/temp_dir.h"
 
 #include <gtest/gtest.h>
@@ -123,3 +124,10 @@ TEST(Sha256, MatchesTheStandardsTestVectors) {
 }
 
 }  // namespace
+
+TEST(Text, AListKeepsEveryItemSoABadOneCanBeNamed) {
+  EXPECT_EQ(cm::split_list("1,2,4"), (std::vector<std::string>{"1", "2", "4"}));
+  EXPECT_EQ(cm::split_list("cuda:0"), (std::vector<std::string>{"cuda:0"}));
+  EXPECT_EQ(cm::split_list("1,,4,"), (std::vector<std::string>{"1", "", "4", ""}));
+  EXPECT_TRUE(cm::split_list("").empty());
+}
