@@ -1,5 +1,7 @@
 #include "ui/canvas.h"
 
+#include "ui/document.h"
+
 #include <imgui.h>
 #include <backends/imgui_impl_opengl3.h>
 
@@ -125,12 +127,11 @@ void Canvas::drawStroke() {
   if (selection_mode_) return;
   const float radius = float(brush_diameter_ / 2 * zoom());
   const ImU32 colour = IM_COL32(brush_color_.red(), brush_color_.green(), brush_color_.blue(), 160);
-  if (stroking_) {
-    for (const QPointF& p : stroke_) {
+  if (stroking_)
+    for (const QPointF& p : dabs_along(stroke_, brush_diameter_ / 2)) {
       const QPointF w = imageToWidget(p);
       draw->AddCircleFilled(ImVec2(float(w.x()), float(w.y())), radius, colour);
     }
-  }
   if (brush_enabled_ && underMouse())
     draw->AddCircle(ImVec2(float(cursor_.x()), float(cursor_.y())), radius, IM_COL32(255, 255, 255, 200), 48, 1.5f);
 }

@@ -52,17 +52,6 @@ QString layerName(Layer layer) {
   return {};
 }
 
-// Dabs a quarter of the radius apart along the path: a continuous line at any speed.
-QVector<QPointF> dabs_along(const QVector<QPointF>& points, double radius) {
-  QVector<QPointF> dabs{points.front()};
-  for (int i = 1; i < points.size(); ++i) {
-    const QPointF delta = points[i] - points[i - 1];
-    const int n = std::max(1, int(std::ceil(std::hypot(delta.x(), delta.y()) / std::max(1.0, radius / 4))));
-    for (int k = 1; k <= n; ++k) dabs.push_back(points[i - 1] + delta * (double(k) / n));
-  }
-  return dabs;
-}
-
 // Paints the dabs into `image`, whose top-left pixel is `origin` in the document.
 void paint_dabs(QImage& image, QPoint origin, Layer layer, const QVector<QPointF>& dabs, const Brush& brush) {
   const double radius = brush.diameter / 2;
@@ -84,8 +73,18 @@ void paint_dabs(QImage& image, QPoint origin, Layer layer, const QVector<QPointF
   }
 }
 
-
 }  // namespace
+
+QVector<QPointF> dabs_along(const QVector<QPointF>& points, double radius) {
+  if (points.isEmpty()) return {};
+  QVector<QPointF> dabs{points.front()};
+  for (int i = 1; i < points.size(); ++i) {
+    const QPointF delta = points[i] - points[i - 1];
+    const int n = std::max(1, int(std::ceil(std::hypot(delta.x(), delta.y()) / std::max(1.0, radius / 4))));
+    for (int k = 1; k <= n; ++k) dabs.push_back(points[i - 1] + delta * (double(k) / n));
+  }
+  return dabs;
+}
 
 Document::Document(QObject* parent) : QObject(parent), undo_(new QUndoStack(this)) {}
 Document::~Document() = default;

@@ -29,6 +29,11 @@ struct Brush {
   bool erase = false;
 };
 
+// Where a stroke through `points` puts its brush's dabs: a quarter of the radius apart, so that
+// the line is continuous at any speed (the document paints them; the canvas shows a stroke in
+// progress the same way).
+QVector<QPointF> dabs_along(const QVector<QPointF>& points, double radius);
+
 class Document : public QObject {
   Q_OBJECT
 

@@ -158,6 +158,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   provisional_timer_->setSingleShot(true);
   provisional_timer_->setInterval(120);
   connect(canvas_, &Canvas::strokeMoved, this, [this](const QVector<QPointF>& points) {
+    if (provisional_stroke_.isEmpty()) revealMaskBeingPainted();  // the stroke's first move
     provisional_stroke_ = points;
     if (!provisional_timer_->isActive()) provisional_timer_->start();
   });

@@ -118,6 +118,7 @@ class MainWindow : public QMainWindow {
   void updateBrush();
   void pushParameters();
   void onStroke(const QVector<QPointF>& points);
+  void revealMaskBeingPainted();
   Brush currentBrush(Layer* layer) const;  // the brush of the current tool, and the layer it paints
   void updateOverlayStatus();
   void rememberRecent(const QString& path);

@@ -121,10 +121,19 @@ Brush MainWindow::currentBrush(Layer* layer) const {
   return brush;
 }
 
+// A mask painted while it is hidden (View › Show mask off, which persists from photo to photo)
+// would leave the user guessing where it goes: it is shown again, and the status bar says why.
+void MainWindow::revealMaskBeingPainted() {
+  if (tool_ != Tool::MaskBrush || mask_action_->isChecked() || document_->isEmpty()) return;
+  mask_action_->setChecked(true);
+  statusBar()->showMessage(tr("The mask is shown again while you paint it (Ctrl+M hides it)"), 5000);
+}
+
 void MainWindow::onStroke(const QVector<QPointF>& points) {
   provisional_timer_->stop();  // the stroke itself is now the document's: no provisional preview after it
   provisional_stroke_.clear();
   if (document_->isEmpty()) return;
+  revealMaskBeingPainted();  // (a click paints without moving)
   Layer layer;
   const Brush brush = currentBrush(&layer);
   document_->paintStroke(layer, points, brush);

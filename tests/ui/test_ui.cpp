@@ -198,6 +198,29 @@ class Editor : public ::testing::Test {
   cm::ui::MainWindow window;
 };
 
+// View › Show mask off persists from photo to photo; painting a mask then shows it again (a user
+// would otherwise paint blind), and a sketch stroke leaves the choice alone.
+TEST_F(Editor, PaintingAHiddenMaskShowsItAgain) {
+  openPhoto(64, 48, [](int x, int y) { return QColor(4 * x, 5 * y, 90); });
+  window.setBrushDiameter(6);
+  cm::ui::Canvas* canvas = window.canvas();
+  const auto stroke = [&](QPointF from, QPointF to) {
+    const QPoint a = canvas->imageToWidget(from).toPoint(), b = canvas->imageToWidget(to).toPoint();
+    QTest::mousePress(canvas, Qt::LeftButton, {}, a);
+    QTest::mouseMove(canvas, (a + b) / 2);
+    QTest::mouseRelease(canvas, Qt::LeftButton, {}, b);
+  };
+  window.maskAction()->setChecked(false);
+  window.setTool(cm::ui::Tool::SketchBrush);
+  stroke({10, 10}, {20, 14});
+  EXPECT_FALSE(window.maskAction()->isChecked()) << "a sketch stroke showed the hidden mask";
+  window.setTool(cm::ui::Tool::MaskBrush);
+  stroke({30, 20}, {36, 24});
+  EXPECT_TRUE(window.maskAction()->isChecked()) << "the mask stayed hidden while it was painted";
+  EXPECT_NE(window.statusBar()->currentMessage().indexOf(QStringLiteral("mask is shown again")), -1)
+      << window.statusBar()->currentMessage().toStdString();
+}
+
 // The whole loop a user goes through: open, paint a mask with the mouse, wait for the live
 // preview, apply, export, re-open the file; then undo.
 TEST_F(Editor, PaintPreviewApplyExportAndUndo) {
