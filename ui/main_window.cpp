@@ -129,7 +129,13 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   buildVariationsDock();
   auto* history = new QDockWidget(tr("History"), this);
   history->setObjectName(QStringLiteral("history"));
-  history->setWidget(new QUndoView(document_->undoStack(), history));
+  auto* history_view = new QUndoView(document_->undoStack(), history);
+  // An applied edit's entry names its settings ("Apply inpaint (seed 0, 3 steps, strength 49 %)"):
+  // wrapped in the narrow dock instead of cut off behind a scroll bar.
+  history_view->setWordWrap(true);
+  history_view->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+  history_view->setResizeMode(QListView::Adjust);
+  history->setWidget(history_view);
   addDockWidget(Qt::RightDockWidgetArea, history);
 
   connect(document_, &Document::changed, this, [this] { refreshCanvas(); });
