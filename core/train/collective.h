@@ -1,6 +1,6 @@
 // Data-parallel training across processes, on torch.distributed's c10d: NCCL between CUDA devices,
 // Gloo over TCP otherwise (and on CUDA where this build has no NCCL, through the host). The
-// processes find each other through a TCPStore that rank 0 hosts. Each rank trains on its slice of
+// processes find each other through a TCPStore (Rendezvous below). Each rank trains on its slice of
 // every global batch and the gradients are averaged in buckets, so all ranks take the same
 // optimizer step and hold the same weights (Trainer::distribute).
 #pragma once

@@ -10,9 +10,9 @@ namespace cm::train::backend {
 
 namespace {
 
-class GlooCollective final : public Collective {
+class GlooCollective final : public GroupCollective<c10d::ProcessGroupGloo> {
  public:
-  explicit GlooCollective(const Rendezvous& m) : rank_(m.rank), world_(m.world) {
+  explicit GlooCollective(const Rendezvous& m) : GroupCollective(m, c10::kCPU) {
     auto options = c10d::ProcessGroupGloo::Options::create(m.timeout);
     // GLOO_SOCKET_IFNAME picks the interface, as in PyTorch; on one machine, the loopback.
     const char* interface = std::getenv("GLOO_SOCKET_IFNAME");
@@ -28,24 +28,7 @@ class GlooCollective final : public Collective {
                                              m.port, first_line(e.what())));
     }
   }
-  int rank() const override { return rank_; }
-  int world() const override { return world_; }
   std::string backend() const override { return "gloo"; }
-
-  void allreduce_sum(std::vector<at::Tensor>& tensors) override {
-    each_on(tensors, c10::kCPU, [&](std::vector<at::Tensor>& one) { finish([&] { return group_->allreduce(one); }, *this, "sum"); });
-  }
-  void broadcast(std::vector<at::Tensor>& tensors, int root) override {
-    c10d::BroadcastOptions options;
-    options.rootRank = root;
-    each_on(tensors, c10::kCPU,
-            [&](std::vector<at::Tensor>& one) { finish([&] { return group_->broadcast(one, options); }, *this, "broadcast"); });
-  }
-
- private:
-  int rank_, world_;
-  c10::intrusive_ptr<c10d::Store> store_;  // rank 0's hosts the run's meeting point: kept while the group lives
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> group_;
 };
 
 }  // namespace

@@ -13,10 +13,10 @@ namespace cm::train::backend {
 
 namespace {
 
-class NcclCollective final : public Collective {
+class NcclCollective final : public GroupCollective<c10d::ProcessGroupNCCL> {
  public:
   NcclCollective(const Rendezvous& m, c10::Device device)
-      : rank_(m.rank), world_(m.world), device_(device.has_index() ? device : c10::Device(c10::kCUDA, c10::cuda::current_device())) {
+      : GroupCollective(m, device.has_index() ? device : c10::Device(c10::kCUDA, c10::cuda::current_device())) {
     // The communicator belongs to this rank's GPU; without this, every rank would make a context on GPU 0.
     c10::cuda::set_device(device_.index());
     // By default NCCL's wait() only orders the streams, and a lost peer is found by a watchdog
@@ -42,26 +42,7 @@ class NcclCollective final : public Collective {
     }
 #endif
   }
-  int rank() const override { return rank_; }
-  int world() const override { return world_; }
-  c10::Device device() const override { return device_; }
   std::string backend() const override { return "nccl"; }
-
-  void allreduce_sum(std::vector<at::Tensor>& tensors) override {
-    each_on(tensors, device_, [&](std::vector<at::Tensor>& one) { finish([&] { return group_->allreduce(one); }, *this, "sum"); });
-  }
-  void broadcast(std::vector<at::Tensor>& tensors, int root) override {
-    c10d::BroadcastOptions options;
-    options.rootRank = root;
-    each_on(tensors, device_,
-            [&](std::vector<at::Tensor>& one) { finish([&] { return group_->broadcast(one, options); }, *this, "broadcast"); });
-  }
-
- private:
-  int rank_, world_;
-  c10::Device device_;
-  c10::intrusive_ptr<c10d::Store> store_;  // rank 0's hosts the run's meeting point: kept while the group lives
-  c10::intrusive_ptr<c10d::ProcessGroupNCCL> group_;
 };
 
 }  // namespace
