@@ -24,12 +24,22 @@ at::Tensor smooth(int64_t h, int64_t w, double phase) {
   return v.clamp(0, 255).round().to(at::kByte);
 }
 
-TEST(DeviceCropSampler, ShowsTheSameCropsAsCropSampler) {
+// Three smooth photos of different shapes, and both samplers over them with the same seed.
+struct BothSamplers {
+  static CropOptions options() {
+    CropOptions o;
+    o.size = 32;
+    return o;
+  }
   const std::vector<at::Tensor> photos = {smooth(300, 420, 0), smooth(180, 150, 1), smooth(320, 320, 2)};
-  CropOptions o;
-  o.size = 32;
-  const CropSampler cpu(photos, o, 4);
-  const DeviceCropSampler device(photos, o, 4, kCpu);
+  const CropSampler cpu{photos, options(), 4};
+  const DeviceCropSampler device{photos, options(), 4, kCpu};
+};
+
+TEST(DeviceCropSampler, ShowsTheSameCropsAsCropSampler) {
+  const BothSamplers samplers;
+  const CropSampler& cpu = samplers.cpu;
+  const DeviceCropSampler& device = samplers.device;
   EXPECT_EQ(device.photo_count(), 3u);
   EXPECT_GT(device.device_bytes(), int64_t(3 * (300 * 420 + 180 * 150 + 320 * 320)));  // with its pyramid
   for (int size : {32, 64}) {
@@ -97,13 +107,9 @@ class CountingSource final : public cm::train::DataSource {
 };
 
 TEST(DataSourcePart, IsThatPartOfTheWholeBatchOnEverySource) {
-  const std::vector<at::Tensor> photos = {smooth(300, 420, 0), smooth(180, 150, 1), smooth(320, 320, 2)};
-  CropOptions o;
-  o.size = 32;
-  const CropSampler cpu(photos, o, 4);
-  const DeviceCropSampler device(photos, o, 4, kCpu);
+  const BothSamplers samplers;
   const CountingSource counting;
-  for (const DataSource* source : std::vector<const DataSource*>{&cpu, &device, &counting}) {
+  for (const DataSource* source : std::vector<const DataSource*>{&samplers.cpu, &samplers.device, &counting}) {
     const int size = source == &counting ? 4 : 48;
     const at::Tensor whole = source->batch_at(9, 12, size);
     for (const auto& [first, count] : std::vector<std::pair<int64_t, int64_t>>{{0, 12}, {0, 3}, {3, 3}, {9, 3}, {11, 1}}) {
