@@ -5,14 +5,15 @@
 
 #include <fmt/format.h>
 
-#include <csignal>
-#include <cstring>
-#include <map>
-#include <cstdlib>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <thread>
 #include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <thread>
 
 namespace cli {
 

@@ -8,9 +8,8 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
-#include <optional>
-
 #include <algorithm>
+#include <optional>
 
 namespace cm::engine {
 namespace {
