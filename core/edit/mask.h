@@ -1,5 +1,6 @@
 // Masks: which pixels an edit may change. A mask is [1,1,H,W] (or [B,1,H,W]) float, 1 = edit,
-// 0 = keep; soft values in between are allowed (feathered edges) but never outside [0, 1].
+// 0 = keep; soft values in between are allowed (feathered edges) but never outside [0, 1]. A
+// mask of a large photo may be uint8 or bool (0 and 1), a quarter of the float's memory.
 #pragma once
 
 #include <ATen/core/Tensor.h>

@@ -1,19 +1,24 @@
 // Edits on photos of any size (DESIGN.md "Photos larger than the model"). The model only ever
-// sees its native size; the photo's own pixels are kept wherever the edit does not reach:
-//  - inpaint / sketch: a square window around the mask (plus context) is scaled to the model
-//    size, edited, scaled back, and only the masked pixels are composited into the photo, with
-//    the mask grown by `grow` pixels and faded out over 2·`feather` more; pixels beyond that are
-//    bit-identical to the input;
+// sees windows of the photo near its own size; the photo's own pixels are kept wherever the edit
+// does not reach:
+//  - inpaint / sketch: square windows along the mask (mask_windows.h), each sized by the hole
+//    where it stands, so a thin stroke is edited near the photo's own pixels; each window is
+//    scaled to its work size, edited, scaled back, and only the masked pixels of its core are
+//    composited, with the mask grown by `grow` pixels and faded out over 2·`feather` more; pixels
+//    beyond that are bit-identical to the input;
 //  - colorize: a downscaled copy is colorized and only its chroma is carried up onto the photo's
 //    own luma (guided by it, so colour edges follow the photo's edges): the luma is the input's;
 //  - super-resolve / denoise: overlapping model-size tiles, blended with weights that are constant
 //    on each k×k patch (so every patch mean still equals its low-res pixel), one tile in memory at
 //    a time. Tiles share one noise plane (sampling::NoiseField), so the overlap agrees.
-// Photos are [1,C,H,W] float in [−1, 1] on any device; results come back on the photo's device.
+// Photos are [1,C,H,W] on any device, float in [−1, 1] or stored pixels (pixels.h: a large photo's
+// 8- or 16-bit integers). Inpaint and sketch return the photo's own form and make floats only of
+// their windows; the others return float. Results come back on the photo's device.
 #pragma once
 
 #include "core/edit/edits.h"
 
+#include <functional>
 #include <memory>
 
 namespace cm::edit {
@@ -24,8 +29,9 @@ namespace cm::edit::region {
 
 // Inpainting's start with a warm start (EditSettings::warm_start): the membrane fill blurs but
 // costs milliseconds; the exemplar fill (exemplar_fill.h) copies the photo's own texture but
-// costs seconds on a CPU. Auto takes the exemplar for large holes: those whose depth
-// (hole_depth of the mask grown by `grow`) is at least kLargeHoleDepth photo pixels.
+// costs seconds on a CPU. Auto decides window by window: the exemplar where the hole it fills
+// (the mask grown by `grow`) is at least kLargeHoleDepth photo pixels deep (hole_depth), else the
+// membrane fill healed with the photo's own texture (RegionOptions::texture).
 enum class HoleFill { Auto, Smooth, Exemplar };
 constexpr int kLargeHoleDepth = 16;
 
@@ -41,14 +47,38 @@ struct RegionOptions {
   int max_work_size = -1;
   int tile_size = 0;      // tiles: output pixels per tile side; 0 = the work size
   int tile_overlap = 0;   // tiles: overlap in output pixels; 0 = a quarter tile
-  HoleFill fill = HoleFill::Auto;  // inpaint's start, when warm
+  HoleFill fill = HoleFill::Auto;  // inpaint's start, when warm (Auto: chosen window by window)
   std::shared_ptr<ExemplarCache> exemplar_cache;  // optional: reuse exemplar fills across requests
+
+  // Windows along a mask (inpaint, sketch; mask_windows.h). The shrink a window of a thin hole
+  // may have (its work side is max(model, side / window_shrink), up to max_work_size); 1 edits it
+  // at the photo's own pixels, at 4× the cost of 2.
+  double window_shrink = 2.0;
+  int64_t focus_y = -1, focus_x = -1;  // the windows start nearest here (the brush), when ≥ 0
+  // A thin hole's start under HoleFill::Auto: the membrane fill with this much of the luminance
+  // detail of the photo mirrored across the hole's edge (healing.h); 0 leaves it smooth.
+  double texture = 0.7;
+  // The colour of the model's change to a warm start is blurred with two box blurs of this radius
+  // (healing.h: at the photo's own pixels the model's colour detail is speckle); 0 keeps it.
+  int colour_blur = 2;
+  // The schedule of one window, from its start and its scale (σ chosen from the window's scale:
+  // the engine's defaults, edit_registry.h); unset: EditSettings::schedule for every window.
+  struct WindowStart {
+    bool exemplar = false;  // starts from the exemplar fill (else the membrane fill, or none)
+    double shrink = 1;      // photo pixels per work pixel
+  };
+  std::function<sampling::Schedule(const WindowStart&)> window_schedule;
+  // Called after each window with what it composited: the box of its core (photo coordinates:
+  // rows y0…y1, columns x0…x1) and those pixels of the result, in the photo's form. A live preview
+  // shows the edit growing window by window.
+  std::function<void(int64_t y0, int64_t x0, const at::Tensor& pixels)> on_window;
 };
 
-// Whether inpainting `mask` (> 0 = hole) starts from the exemplar fill under these options.
+// Whether inpainting `mask` (> 0 = hole) starts from the exemplar fill under these options, in
+// some window: Auto asks whether the hole, grown by `grow`, is anywhere kLargeHoleDepth deep.
 bool uses_exemplar(const at::Tensor& mask, const RegionOptions& options);
 
-// mask: [1,1,H,W], > 0 = inpaint. An empty mask returns the photo unchanged.
+// mask: [1,1,H,W] of any dtype, > 0 = inpaint. An empty mask returns the photo unchanged.
 at::Tensor inpaint(const model::ConsistencyFunction& f, const at::Tensor& photo, const at::Tensor& mask,
                    const EditSettings& settings, const RegionOptions& options = {});
 

@@ -1,6 +1,7 @@
 #include "core/engine/edit_registry.h"
 
 #include "core/base/error.h"
+#include "core/edit/pixels.h"
 #include "core/edit/region.h"
 #include "core/engine/edit_request.h"
 #include "core/sampling/multistep.h"
@@ -82,7 +83,7 @@ std::vector<EditSpec> make_specs() {
                                 [](const EditRequest& r) { return r.sigma * 255.0 / 2.0; },
                                 [](EditRequest& r, double v) { r.sigma = v * 2.0 / 255.0; }}},
                    [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
-                     const double sigma = r.sigma > 0 ? r.sigma : edit::estimate_noise_sigma(r.image);
+                     const double sigma = r.sigma > 0 ? r.sigma : edit::estimate_noise_sigma(edit::to_unit(r.image));
                      s.schedule.sigmas = {sigma};
                      return region::denoise(f, r.image, sigma, s, r.region);
                    }});
@@ -145,12 +146,16 @@ double strength_of(const EditRequest& r) {
   return spec.strength;
 }
 
+double window_strength(const EditSpec& spec, const region::RegionOptions::WindowStart& start) {
+  return start.exemplar && spec.exemplar_strength >= 0 ? spec.exemplar_strength : spec.strength;
+}
+
 EditRequest resolved(const EditRequest& r, bool on_cpu) {
   EditRequest out = r;
   out.region.max_work_size = work_size_of(r, on_cpu);
-  if (r.kind == EditKind::Inpaint && r.region.fill == region::HoleFill::Auto)
-    out.region.fill = r.use != EditRequest::Use::Draft && region::uses_exemplar(r.mask, r.region) ? region::HoleFill::Exemplar
-                                                                                                  : region::HoleFill::Smooth;
+  // A draft keeps the quick start everywhere; otherwise each window chooses its own (region.h).
+  if (r.kind == EditKind::Inpaint && r.region.fill == region::HoleFill::Auto && r.use == EditRequest::Use::Draft)
+    out.region.fill = region::HoleFill::Smooth;
   return out;
 }
 

@@ -133,7 +133,7 @@ at::Tensor execute(const model::ConsistencyFunction& f_in, const model::ModelCar
   check_request(r);
   const Clock::time_point start = Clock::now();
   const TimedFunction f(f_in);
-  const EditRequest run = resolved(r, f.device().is_cpu());  // the work size and estimate it runs with
+  EditRequest run = resolved(r, f.device().is_cpu());  // the work size and estimate it runs with
   edit::EditSettings settings;
   settings.schedule = schedule_for(run, card);
   settings.seed = r.seed;
@@ -144,6 +144,15 @@ at::Tensor execute(const model::ConsistencyFunction& f_in, const model::ModelCar
   const EditSpec& spec = spec_of(r.kind);
   settings.warm_start = strength_of(run) < 1 && r.ts.empty();
   settings.labels = labels_for(r, f.spec(), r.kind == edit::EditKind::Generate ? r.batch : 1);
+  if (spec.exemplar_strength >= 0 && r.strength < 0 && r.ts.empty()) {
+    // The default strength window by window: each window's start and scale choose its σ.
+    const sampling::Schedule request_schedule = settings.schedule;
+    run.region.window_schedule = [&spec, &card, request_schedule, steps = run.steps](const edit::region::RegionOptions::WindowStart& w) {
+      sampling::Schedule s = sampling::karras_schedule(steps, sampling::sigma_for_strength(window_strength(spec, w), card.noise), card.noise);
+      s.fresh_noise = request_schedule.fresh_noise;
+      return s;
+    };
+  }
   const at::Tensor out = spec.run(f, run, settings).cpu();
   f.fill(start, Clock::now(), timings);
   if (sigmas) *sigmas = settings.schedule.sigmas;

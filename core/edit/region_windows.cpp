@@ -1,0 +1,194 @@
+// Inpaint and sketch on photos of any size: windows along the mask (mask_windows.h).
+#include "core/base/error.h"
+#include "core/edit/estimates.h"
+#include "core/edit/exemplar_fill.h"
+#include "core/edit/healing.h"
+#include "core/edit/mask.h"
+#include "core/edit/pixels.h"
+#include "core/edit/region.h"
+#include "core/edit/region_common.h"
+#include "core/edit/resample.h"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace cm::edit::region {
+namespace {
+
+using namespace detail;
+
+// The exemplar fill works at a scale where the hole is at most this many pixels across: it costs
+// about a second per 100² hole pixels on one CPU core, and the model sees a window at ≤ 256 px.
+constexpr int64_t kExemplarSide = 256;
+
+// The compositing weights over `area` (feather_weights of the mask: 1 on the mask grown by
+// `grow`, fading to 0 over 2·feather), computed on the photo's part of the area grown by their
+// reach, so that they equal the weights of the whole photo, then repeated at the photo's edge
+// like its pixels. A float copy of the window's neighbourhood only.
+at::Tensor weights_in(const at::Tensor& mask, const Box& area, const RegionOptions& o) {
+  const int64_t reach = o.grow + 2 * o.feather + 1;
+  const Box seen = intersection(Box{area.y0 - reach, area.x0 - reach, area.y1 + reach, area.x1 + reach},
+                                Box{0, 0, mask.size(2), mask.size(3)});
+  at::Tensor m = slice(mask, seen);
+  m = m.is_floating_point() ? m.to(at::kFloat) : (m > 0).to(at::kFloat);
+  const at::Tensor w = feather_weights(m, o.grow, o.feather);
+  return crop_replicate(w, Box{area.y0 - seen.y0, area.x0 - seen.x0, area.y1 - seen.y0, area.x1 - seen.x0});
+}
+
+enum class Mode { Inpaint, Sketch };
+
+struct Job {
+  const model::ConsistencyFunction& f;
+  const at::Tensor& mask;
+  const EditSettings& settings;
+  const RegionOptions& o;
+  Mode mode;
+};
+
+// The exemplar fill of this window's hole, copied from the window's surroundings (as much again
+// on every side); every pixel of the mask that no window has composited yet is hole there too, so
+// what the photo held under the mask is never copied.
+at::Tensor exemplar_estimate(const Job& job, const at::Tensor& out, const WindowPlan& plan, std::size_t index) {
+  const Box& window = plan.windows[index].window;
+  const int64_t side = window.height();
+  const Box context = intersection(Box{window.y0 - side / 2, window.x0 - side / 2, window.y1 + side / 2, window.x1 + side / 2},
+                                   Box{0, 0, plan.height, plan.width});
+  const at::Tensor image = to_unit(slice(out, context)).to(at::kFloat).contiguous();
+  const at::Tensor hole = ((weights_in(job.mask, context, job.o) > 0) &
+                           plan.owned_before(index, context).to(image.device()).logical_not())
+                              .contiguous();
+  ExemplarOptions options;
+  const sampling::LoopControl& control = job.settings.control;
+  options.poll = [&control] { sampling::throw_if_cancelled(control); };
+  const auto fill = [&] {
+    const double scale = std::min(1.0, double(kExemplarSide) / double(side));
+    if (scale >= 1) return exemplar_fill(image, ~hole, options);
+    const int64_t h = std::max<int64_t>(1, std::lround(double(context.height()) * scale));
+    const int64_t w = std::max<int64_t>(1, std::lround(double(context.width()) * scale));
+    const at::Tensor small_hole = resize_mask(hole.to(at::kFloat), h, w) > 0;  // any hole pixel under it
+    const at::Tensor small = exemplar_fill(resize_image(image, h, w), ~small_hole, options);
+    return at::where(hole, resize_image(small, context.height(), context.width()), image);
+  };
+  const at::Tensor filled = job.o.exemplar_cache ? job.o.exemplar_cache->get_or_fill(image, hole, options.seed, fill) : fill();
+  return crop_replicate(filled, Box{window.y0 - context.y0, window.x0 - context.x0, window.y1 - context.y0, window.x1 - context.x0});
+}
+
+// Whether this window starts from the exemplar fill: the hole it regenerates fully (the mask
+// grown by `grow`, less what earlier windows own) is kLargeHoleDepth deep somewhere.
+bool window_uses_exemplar(const Job& job, const at::Tensor& full_weights_free) {
+  if (job.o.fill != HoleFill::Auto) return job.o.fill == HoleFill::Exemplar;
+  return hole_depth(full_weights_free.logical_not().to(at::kFloat), kLargeHoleDepth) >= kLargeHoleDepth;
+}
+
+// Edits one window and composites its core into `out` (the photo's form, changed in place).
+void edit_window(const Job& job, at::Tensor& out, const WindowPlan& plan, std::size_t index) {
+  const MaskWindow& mw = plan.windows[index];
+  const Box& window = mw.window;
+  const int64_t side = window.height(), work = mw.work;
+  const at::Tensor weights = weights_in(job.mask, window, job.o).to(out.device());
+  const at::Tensor unowned = plan.owned_before(index, window).to(out.device()).logical_not();
+  const at::Tensor generate = (weights > 0) & unowned;
+  const Box core{mw.core.y0 - window.y0, mw.core.x0 - window.x0, mw.core.y1 - window.y0, mw.core.x1 - window.x0};
+  if (!slice(generate, core).any().item<bool>()) return;  // its core only holds pixels others own
+
+  const at::Tensor pixels = to_unit(crop_replicate(out, window)).to(at::kFloat);
+  const bool warm = job.mode == Mode::Inpaint && job.settings.warm_start;
+  const bool exemplar = warm && window_uses_exemplar(job, (weights >= 1) & unowned);
+  at::Tensor estimate;  // the start at the photo's own resolution (warm inpainting)
+  if (exemplar) {
+    estimate = exemplar_estimate(job, out, plan, index).to(out.device());
+  } else if (warm) {
+    estimate = fill_holes(pixels, generate.logical_not().to(at::kFloat));
+    if (job.o.fill == HoleFill::Auto && job.o.texture > 0)  // the healing brush: the copy's texture on the smooth colour
+      estimate = heal(estimate, mirror_fill(pixels, generate), generate, job.o.texture);
+  }
+
+  EditSettings s = job.settings;
+  s.control = part_control(job.settings.control, int(index), s.schedule.steps(), int(plan.windows.size()));
+  // Windows at the photo's own scale share the noise plane, so where they overlap they agree.
+  s.noise_y0 = job.settings.noise_y0 + window.y0 * work / side;
+  s.noise_x0 = job.settings.noise_x0 + window.x0 * work / side;
+  if (job.o.window_schedule) s.schedule = job.o.window_schedule({exemplar, double(side) / double(work)});
+  const at::Tensor image = resize_image(warm ? estimate : pixels, work, work);
+  const at::Tensor generate_small = (resize_mask(generate.to(at::kFloat), work, work) > 0).to(at::kFloat);
+  at::Tensor edited;
+  if (job.mode == Mode::Sketch) {
+    edited = edit::sketch(job.f, image, s, generate_small);
+  } else {
+    if (warm) s.estimate = image;  // the full-size start, scaled: the residual below starts from exactly this
+    edited = edit::inpaint(job.f, image, generate_small, s);
+  }
+  edited = edited.to(out.device());
+  // A warm start comes back as the model's change on the full-size estimate: at strength 0 the
+  // result is the estimate at the photo's own resolution, and nothing the hole held bleeds out.
+  at::Tensor result;
+  if (!warm) result = resize_image(edited, side, side);
+  else if (work == side) result = edited;
+  else result = (estimate + at::upsample_bilinear2d(edited - image.to(out.device()), {side, side}, false)).clamp(-1, 1);
+  if (warm) result = smooth_colour_change(estimate, result, job.o.colour_blur);
+
+  const at::Tensor w = slice(weights, core), original = slice(pixels, core), fresh = slice(result, core);
+  // Where w = 1 exactly the edit's pixels, not a rounding of them.
+  const at::Tensor blended = at::where(w >= 1, fresh, original + w * (fresh - original));
+  at::Tensor target = slice(out, mw.core);
+  target.copy_(at::where(slice(generate, core), to_form_of(blended, out), target));
+  if (job.o.on_window) job.o.on_window(mw.core.y0, mw.core.x0, target);
+}
+
+at::Tensor along_the_mask(const model::ConsistencyFunction& f, const at::Tensor& photo, const at::Tensor& mask,
+                          const EditSettings& settings, const RegionOptions& o, Mode mode) {
+  WindowRules rules;
+  rules.model_size = model_size(f);
+  rules.max_work = work_size(f, o, std::numeric_limits<int32_t>::max());
+  rules.shrink = o.window_shrink;
+  rules.wide_depth = kLargeHoleDepth;
+  rules.reach = o.grow + 2 * o.feather;
+  rules.focus_y = o.focus_y, rules.focus_x = o.focus_x;
+  const WindowPlan plan = plan_windows(mask, rules);
+  at::Tensor out = photo.clone();
+  const Job job{f, mask, settings, o, mode};
+  for (std::size_t i = 0; i < plan.windows.size(); ++i) {
+    sampling::throw_if_cancelled(settings.control);
+    edit_window(job, out, plan, i);
+  }
+  return out;
+}
+
+}  // namespace
+
+bool uses_exemplar(const at::Tensor& mask, const RegionOptions& o) {
+  if (o.fill != HoleFill::Auto) return o.fill == HoleFill::Exemplar;
+  if (!mask.defined() || mask.dim() != 4) return false;
+  // Growing a hole by g pixels (Chebyshev) deepens it by g.
+  const int needed = std::max(1, kLargeHoleDepth - o.grow);
+  return max_hole_depth(mask, needed, /*outside_is_hole=*/true) >= needed;
+}
+
+at::Tensor inpaint(const model::ConsistencyFunction& f, const at::Tensor& photo, const at::Tensor& mask,
+                   const EditSettings& settings, const RegionOptions& o) {
+  require_photo(photo, "inpainting");
+  validate_mask(photo, mask);
+  return along_the_mask(f, photo, mask, settings, o, Mode::Inpaint);
+}
+
+at::Tensor sketch(const model::ConsistencyFunction& f, const at::Tensor& painting, const EditSettings& settings,
+                  const at::Tensor& mask, const RegionOptions& o) {
+  require_photo(painting, "stroke-guided editing");
+  if (mask.defined()) {
+    validate_mask(painting, mask);
+    return along_the_mask(f, painting, mask, settings, o, Mode::Sketch);
+  }
+  // Without a mask the whole picture is redrawn in one window, at most at the work size.
+  const int64_t height = painting.size(2), width = painting.size(3), side = std::max(height, width);
+  const Box window{place(0, height, side, height), place(0, width, side, width), 0, 0};
+  const Box square{window.y0, window.x0, window.y0 + side, window.x0 + side};
+  const int64_t size = work_size(f, o, side);
+  const at::Tensor image = resize_image(to_unit(crop_replicate(painting, square)).to(at::kFloat), size, size);
+  const at::Tensor redrawn = resize_image(edit::sketch(f, image, settings).to(painting.device()), side, side);
+  const auto [in_photo, in_window] = visible_part(square, height, width);
+  return to_form_of(slice(redrawn, in_window), painting).contiguous();
+}
+
+}  // namespace cm::edit::region

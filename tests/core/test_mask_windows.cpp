@@ -1,0 +1,201 @@
+// Windows along a mask (core/edit/mask_windows.h) and the edits that run in them on photos held as
+// stored pixels (core/edit/pixels.h, region.h), with the analytic model.
+#include "core/analytic_model.h"
+#include "core/edit/exemplar_fill.h"
+#include "core/edit/healing.h"
+#include "core/edit/linear_operator.h"
+#include "core/edit/mask_windows.h"
+#include "core/edit/pixels.h"
+#include "core/edit/region.h"
+#include "core/edit/resample.h"
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+namespace {
+
+using namespace cm::edit;
+using cm::testing::max_abs_diff;
+namespace region = cm::edit::region;
+
+// A cable: a sagging line `thickness` px wide from the left edge to the right one.
+at::Tensor cable(int64_t height, int64_t width, int64_t thickness) {
+  at::Tensor m = at::zeros({1, 1, height, width});
+  for (int64_t x = 0; x < width; ++x) {
+    const double t = double(x) / double(width - 1);
+    const int64_t y = int64_t(double(height) * (0.3 + 0.3 * t * (1 - t)));
+    m[0][0].narrow(0, y - thickness / 2, thickness).select(1, x).fill_(1);
+  }
+  return m;
+}
+
+// Every pixel within `reach` of the mask (Chebyshev) lies in a core (the first window whose core
+// holds it composites it, region.h).
+void expect_cores_tile_the_reach(const region::WindowPlan& plan, const at::Tensor& mask, int64_t reach) {
+  at::Tensor count = at::zeros({plan.height, plan.width}, at::kInt);
+  for (const region::MaskWindow& w : plan.windows) {
+    ASSERT_FALSE(w.core.empty());
+    EXPECT_GE(w.core.y0, w.window.y0);
+    EXPECT_LE(w.core.y1, w.window.y1);
+    EXPECT_GE(w.core.x0, w.window.x0);
+    EXPECT_LE(w.core.x1, w.window.x1);
+    count.narrow(0, w.core.y0, w.core.height()).narrow(1, w.core.x0, w.core.width()).add_(1);
+  }
+  const at::Tensor reached = at::max_pool2d(mask[0].to(at::kFloat), {2 * reach + 1, 2 * reach + 1}, {1, 1}, {reach, reach})[0] > 0;
+  EXPECT_EQ((reached & (count == 0)).sum().item<int64_t>(), 0) << "pixels the edit reaches that no core owns";
+}
+
+TEST(MaskWindows, AThinCableIsCoveredByWindowsOfTwoModelSizesEditedAtMostTwiceSmaller) {
+  const at::Tensor mask = cable(1500, 4000, 14);
+  region::WindowRules rules;
+  rules.model_size = 64, rules.max_work = 256;
+  const region::WindowPlan plan = region::plan_windows(mask, rules);
+  expect_cores_tile_the_reach(plan, mask, 0);
+  // One window per ~100 px of cable, none larger than 2 model sizes, none shrunk more than 2×.
+  EXPECT_GT(plan.windows.size(), 4000u / 128);
+  EXPECT_LT(plan.windows.size(), 4000u / 48);
+  for (const region::MaskWindow& w : plan.windows) {
+    EXPECT_EQ(w.window.height(), 128);
+    EXPECT_EQ(w.window.width(), 128);
+    EXPECT_EQ(w.work, 64);
+    EXPECT_LE(w.depth, 8);
+  }
+  // The walk follows the cable: each window starts next to the last one.
+  for (std::size_t i = 1; i < plan.windows.size(); ++i) {
+    const region::Box& a = plan.windows[i - 1].core;
+    const region::Box& b = plan.windows[i].core;
+    const int64_t gap = std::max({b.x0 - a.x1, a.x0 - b.x1, b.y0 - a.y1, a.y0 - b.y1});
+    EXPECT_LE(gap, 0) << "window " << i << " does not touch window " << i - 1;
+  }
+  // Shrink 1 edits the same windows at the photo's own pixels.
+  rules.shrink = 1;
+  for (const region::MaskWindow& w : region::plan_windows(mask, rules).windows) EXPECT_EQ(w.work, 128);
+}
+
+TEST(MaskWindows, AWideHoleGetsOneWindowAboutTwiceItsSizeAtTheWorkSizeItsUseAffords) {
+  const at::Tensor mask = cm::testing::box_mask(1000, 400, 300, 200, 200);
+  region::WindowRules rules;
+  rules.model_size = 64, rules.max_work = 256;
+  const region::WindowPlan plan = region::plan_windows(mask, rules);
+  expect_cores_tile_the_reach(plan, mask, 0);
+  ASSERT_EQ(plan.windows.size(), 1u);
+  EXPECT_EQ(plan.windows[0].window.height(), 432);  // 2·200 + 32
+  EXPECT_EQ(plan.windows[0].work, 256);
+  rules.max_work = 64;  // a draft
+  EXPECT_EQ(region::plan_windows(mask, rules).windows[0].work, 64);
+}
+
+TEST(MaskWindows, GrowAndFeatherReachIsCoveredAndTheFocusIsEditedFirst) {
+  at::Tensor mask = cable(400, 900, 6);
+  mask.narrow(2, 300, 20).narrow(3, 700, 20).fill_(1);  // a dab away from the cable
+  region::WindowRules rules;
+  rules.reach = 21;
+  rules.focus_y = 310, rules.focus_x = 710;
+  const region::WindowPlan plan = region::plan_windows(mask, rules);
+  expect_cores_tile_the_reach(plan, mask, rules.reach);
+  const region::Box& first = plan.windows.front().core;
+  EXPECT_TRUE(first.y0 <= 310 && 310 < first.y1 && first.x0 <= 710 && 710 < first.x1);
+  EXPECT_TRUE(region::plan_windows(at::zeros({1, 1, 50, 50}), rules).windows.empty());
+}
+
+TEST(MaskWindows, HoleDepthsAreTheErosionsEachPixelSurvives) {
+  at::Tensor mask = cm::testing::box_mask(40, 5, 8, 20, 12);
+  mask.narrow(2, 0, 6).narrow(3, 30, 6).fill_(1);  // touches the photo's edge
+  for (bool outside_is_hole : {true, false}) {
+    const at::Tensor d = region::hole_depths(mask, region::Box{0, 0, 40, 40}, 100, outside_is_hole);
+    EXPECT_EQ(d[5 + 10][8 + 6].item<int>(), 6);  // the box's centre: 6 px from its nearest edge
+    EXPECT_EQ(d[0][0].item<int>(), 0);
+    EXPECT_EQ(d[0][33].item<int>(), outside_is_hole ? 3 : 1);
+  }
+  EXPECT_EQ(region::max_hole_depth(mask, 100, true), hole_depth(mask <= 0, 100));
+  EXPECT_EQ(region::max_hole_depth(mask, 4, true), 4);  // capped
+}
+
+TEST(StoredPixels, UnitAndStoredFormsRoundTripExactly) {
+  const at::Tensor bytes = at::arange(256, at::kInt).to(at::kByte).view({1, 1, 16, 16});
+  EXPECT_TRUE(is_stored(bytes));
+  const at::Tensor unit = to_unit(bytes);
+  EXPECT_FLOAT_EQ(unit.min().item<float>(), -1.f);
+  EXPECT_FLOAT_EQ(unit.max().item<float>(), 1.f);
+  EXPECT_TRUE(at::equal(to_form_of(unit, bytes), bytes));
+  const at::Tensor shorts = (at::arange(0, 65536, 257, at::kInt) - 32768).to(at::kShort);
+  EXPECT_TRUE(at::equal(to_form_of(to_unit(shorts), shorts), shorts));
+  const at::Tensor floats = cm::testing::smooth_photo(4, 4);
+  EXPECT_TRUE(to_unit(floats).is_same(floats));
+}
+
+TEST(StoredPixels, InpaintingA16And8BitPhotoKeepsItsFormAndEveryPixelOutsideTheMask) {
+  const auto f = cm::testing::analytic_model(64);
+  const at::Tensor photo = cm::testing::smooth_photo(300, 700);
+  const at::Tensor mask = cable(300, 700, 10).to(at::kByte);
+  EditSettings s;
+  s.schedule = cm::sampling::karras_schedule(1, 0.3);
+  s.warm_start = true;
+  region::RegionOptions smooth;  // no copied texture: a patch search can pick other patches on rounded pixels
+  smooth.texture = 0;
+  const at::Tensor from_float = region::inpaint(f, photo, mask.to(at::kFloat), s, smooth);
+  for (const at::Tensor& stored : {to_form_of(photo, at::zeros({1}, at::kByte)), to_form_of(photo, at::zeros({1}, at::kShort))}) {
+    const at::Tensor out = region::inpaint(f, stored, mask, s, smooth);
+    ASSERT_EQ(out.scalar_type(), stored.scalar_type());
+    const at::Tensor keep = (mask == 0).expand_as(stored);
+    EXPECT_TRUE(at::equal(out.masked_select(keep), stored.masked_select(keep)));
+    EXPECT_GT((to_unit(out) - to_unit(stored)).abs().masked_select(keep.logical_not()).max().item<double>(), 0.01);
+    // The same edit as on floats, up to the stored form's rounding.
+    EXPECT_LT(max_abs_diff(to_unit(out), from_float), stored.scalar_type() == at::kByte ? 0.02 : 0.002);
+  }
+}
+
+TEST(StoredPixels, ALongCableOnALargePhotoChangesOnlyTheWindowsAndReportsEachCore) {
+  const auto f = cm::testing::analytic_model(64);
+  const at::Tensor photo = to_form_of(cm::testing::smooth_photo(1200, 2400), at::zeros({1}, at::kByte));
+  const at::Tensor mask = cable(1200, 2400, 8).to(at::kByte);
+  EditSettings s;
+  s.schedule = cm::sampling::karras_schedule(1, 0.1);
+  s.warm_start = true;
+  region::RegionOptions o;
+  int reported = 0;
+  int64_t reported_pixels = 0;
+  o.on_window = [&](int64_t, int64_t, const at::Tensor& pixels) {
+    ++reported;
+    reported_pixels += pixels.size(2) * pixels.size(3);
+    EXPECT_EQ(pixels.scalar_type(), at::kByte);
+  };
+  int steps = 0;
+  s.control.on_step = [&](const cm::sampling::StepInfo& info) {
+    ++steps;
+    EXPECT_EQ(info.step, steps);  // one step per window, counted across the job
+  };
+  const at::Tensor out = region::inpaint(f, photo, mask, s, o);
+  EXPECT_GT(reported, 15);
+  EXPECT_EQ(steps, reported);
+  EXPECT_LT(reported_pixels, int64_t(1200) * 2400 / 5);  // the windows' cores, not the photo
+  EXPECT_TRUE(at::equal(out.masked_select((mask == 0).expand_as(out)), photo.masked_select((mask == 0).expand_as(out))));
+}
+
+TEST(Healing, AddsTheCopysLumaDetailOnlyInTheHoleAndKeepsTheSmoothColour) {
+  const at::Tensor smooth = cm::testing::smooth_photo(48, 48);
+  const at::Tensor copied = cm::testing::stripes(48);
+  const at::Tensor hole = cm::testing::box_mask(48, 10, 10, 20, 20);
+  const at::Tensor healed = heal(smooth, copied, hole, 1.0);
+  const at::Tensor outside = (hole == 0).expand_as(smooth);
+  EXPECT_TRUE(at::equal(healed.masked_select(outside), smooth.masked_select(outside)));
+  const at::Tensor change = healed - smooth;
+  EXPECT_GT(grey_of(change).abs().max().item<double>(), 0.1);            // texture in the luma
+  EXPECT_LT((change - grey_of(change)).abs().max().item<double>(), 1e-5);  // the colour is the smooth fill's
+  EXPECT_TRUE(at::equal(heal(smooth, copied, hole, 0), smooth));
+}
+
+TEST(Healing, TheModelsColourDetailIsBlurredAndItsLumaKept) {
+  const at::Tensor start = cm::testing::smooth_photo(40, 40) * 0.5;
+  const at::Tensor noisy = start + at::randn({1, 3, 40, 40}, at::TensorOptions().dtype(at::kFloat)) * 0.05;
+  const at::Tensor smoothed = smooth_colour_change(start, noisy, 2);
+  const at::Tensor before = noisy - start, after = smoothed - start;
+  EXPECT_LT(max_abs_diff(grey_of(after), grey_of(before)), 1e-5);
+  const auto colour_energy = [](const at::Tensor& x) { return (x - grey_of(x)).pow(2).mean().item<double>(); };
+  EXPECT_LT(colour_energy(after), 0.2 * colour_energy(before));
+  EXPECT_TRUE(at::equal(smooth_colour_change(start, noisy, 0), noisy));
+}
+
+}  // namespace
