@@ -2,6 +2,7 @@
 
 #include "core/base/atomic_file.h"
 #include "core/base/error.h"
+#include "core/base/pixel_format.h"
 #include "core/imageio/image_header.h"
 
 #include <ATen/ATen.h>
@@ -59,6 +60,25 @@ cv::Mat to_hwc(const at::Tensor& nchw, double lo, double hi, int depth) {
   cv::Mat f(int(t.size(0)), int(t.size(1)), CV_MAKETYPE(CV_32F, channels), t.data_ptr<float>());
   cv::Mat out;
   f.convertTo(out, CV_MAKETYPE(depth, channels));
+  return out;
+}
+
+// [1,C,H,W] stored pixels (pixel_format.h) -> HWC Mat of the given depth: 8 bits ↔ 16 bits by the
+// exact scale 257 (255 ↔ 65535), without a float copy of a large photo.
+cv::Mat stored_to_hwc(const at::Tensor& nchw, int depth) {
+  const at::Tensor t = nchw.detach().to(at::kCPU)[0].permute({1, 2, 0}).contiguous();
+  const int channels = int(t.size(2));
+  const bool sixteen = t.scalar_type() == at::kShort;
+  if (!sixteen && t.scalar_type() != at::kByte)
+    throw Error(ErrorCode::BadArgument, "an image's pixels must be float, uint8 or int16");
+  const cv::Mat m(int(t.size(0)), int(t.size(1)), CV_MAKETYPE(sixteen ? CV_16S : CV_8U, channels), t.data_ptr());
+  cv::Mat out;
+  if (!sixteen) {
+    m.convertTo(out, CV_MAKETYPE(depth, channels), depth == CV_16U ? 257.0 : 1.0);
+    return out;
+  }
+  m.convertTo(out, CV_MAKETYPE(CV_16U, channels), 1.0, double(pixels::kOffset16));
+  if (depth == CV_8U) out.convertTo(out, CV_MAKETYPE(CV_8U, channels), 1.0 / 257.0);
   return out;
 }
 
@@ -194,43 +214,69 @@ bool is_image_file(const std::filesystem::path& path) {
   return false;
 }
 
-Image load_image(const fs::path& path) {
-  const std::vector<uchar> bytes = read_bytes(path);
-  check_pixel_count(bytes, path);
+namespace {
+
+// A file's pixels, decoded and turned upright (8- or 16-bit, 1, 3 or 4 channels, as OpenCV gives
+// them). The file's bytes are gone before the pixels are used.
+cv::Mat decode(const fs::path& path) {
   cv::Mat mat;
-  try {
-    if (!bytes.empty()) mat = cv::imdecode(bytes, cv::IMREAD_UNCHANGED);
-  } catch (const cv::Exception& e) {
-    throw Error(ErrorCode::CorruptFile, "cannot decode " + quoted(path) + ": " + e.err);
+  {
+    const std::vector<uchar> bytes = read_bytes(path);
+    check_pixel_count(bytes, path);
+    try {
+      if (!bytes.empty()) mat = cv::imdecode(bytes, cv::IMREAD_UNCHANGED);
+    } catch (const cv::Exception& e) {
+      throw Error(ErrorCode::CorruptFile, "cannot decode " + quoted(path) + ": " + e.err);
+    }
+    if (mat.empty())
+      throw Error(ErrorCode::CorruptFile, "cannot decode " + quoted(path) + ": not an image, or corrupt or truncated");
+    mat = apply_orientation(mat, jpeg_exif_orientation(bytes));
   }
-  if (mat.empty())
-    throw Error(ErrorCode::CorruptFile, "cannot decode " + quoted(path) + ": not an image, or corrupt or truncated");
-  mat = apply_orientation(mat, jpeg_exif_orientation(bytes));
+  if (mat.depth() != CV_8U && mat.depth() != CV_16U)
+    throw Error(ErrorCode::Unsupported, "cannot open " + quoted(path) + ": only 8- and 16-bit integer images are supported");
+  if (mat.channels() != 1 && mat.channels() != 3 && mat.channels() != 4)
+    throw Error(ErrorCode::Unsupported,
+                fmt::format("cannot open {}: images with {} channels are not supported", quoted(path), mat.channels()));
+  return mat;
+}
 
+// HWC 8- or 16-bit Mat -> [1,C,H,W] in the stored form of core/base/pixel_format.h.
+at::Tensor to_stored_nchw(const cv::Mat& hwc) {
+  cv::Mat m = hwc.isContinuous() ? hwc : hwc.clone();
+  at::ScalarType type = at::kByte;
+  if (m.depth() == CV_16U) {
+    cv::Mat shifted;
+    m.convertTo(shifted, CV_MAKETYPE(CV_16S, m.channels()), 1.0, -double(pixels::kOffset16));
+    m = shifted, type = at::kShort;
+  }
+  // clone: for one channel the permuted view is contiguous already and would keep pointing into the Mat.
+  return at::from_blob(m.data, {1, m.rows, m.cols, m.channels()}, type).permute({0, 3, 1, 2}).clone(at::MemoryFormat::Contiguous);
+}
+
+}  // namespace
+
+Image load_image(const fs::path& path, Pixels pixels) {
+  cv::Mat mat = decode(path);
   Image image;
-  switch (mat.depth()) {
-    case CV_8U: image.bit_depth = 8; break;
-    case CV_16U: image.bit_depth = 16; break;
-    default:
-      throw Error(ErrorCode::Unsupported,
-                  "cannot open " + quoted(path) + ": only 8- and 16-bit integer images are supported");
-  }
+  image.bit_depth = mat.depth() == CV_16U ? 16 : 8;
   const double max_value = image.bit_depth == 16 ? 65535.0 : 255.0;
-
   cv::Mat rgb, alpha;
   switch (mat.channels()) {
     case 1: image.grayscale = true; cv::cvtColor(mat, rgb, cv::COLOR_GRAY2RGB); break;
-    case 3: cv::cvtColor(mat, rgb, cv::COLOR_BGR2RGB); break;
-    case 4:
-      cv::cvtColor(mat, rgb, cv::COLOR_BGRA2RGB);
-      cv::extractChannel(mat, alpha, 3);
-      break;
+    case 3: rgb = mat; cv::cvtColor(rgb, rgb, cv::COLOR_BGR2RGB); break;  // in place: one copy less of a large photo
     default:
-      throw Error(ErrorCode::Unsupported,
-                  fmt::format("cannot open {}: images with {} channels are not supported", quoted(path), mat.channels()));
+      cv::extractChannel(mat, alpha, 3);
+      cv::cvtColor(mat, rgb, cv::COLOR_BGRA2RGB);
+  }
+  mat.release();
+  if (pixels == Pixels::Stored) {
+    image.rgb = to_stored_nchw(rgb);
+    if (!alpha.empty()) image.alpha = to_stored_nchw(alpha);
+    return image;
   }
   cv::Mat rgb_f, alpha_f;
   rgb.convertTo(rgb_f, CV_32FC3, 2.0 / max_value, -1.0);
+  rgb.release();
   image.rgb = to_nchw(rgb_f, -1.0, 1.0);
   if (!alpha.empty()) {
     alpha.convertTo(alpha_f, CV_32FC1, 1.0 / max_value);
@@ -240,10 +286,27 @@ Image load_image(const fs::path& path) {
 }
 
 at::Tensor load_mask(const fs::path& path) {
-  const Image image = load_image(path);
-  at::Tensor white = (image.rgb.mean(1, /*keepdim=*/true) + 1) / 2;
-  if (image.alpha.defined()) white = white * image.alpha;
-  return (white >= 0.5).to(at::kFloat);
+  const cv::Mat mat = decode(path);
+  // White: the mean of the colour, times alpha where there is one, at least half the full scale;
+  // summed in integers, so the threshold is exact.
+  const int channels = mat.channels(), colours = channels == 4 ? 3 : channels;
+  const double full = mat.depth() == CV_16U ? 65535.0 : 255.0;
+  const double needed = 0.5 * colours * full * (channels == 4 ? full : 1.0);
+  at::Tensor mask = at::empty({1, 1, mat.rows, mat.cols}, at::kByte);
+  uint8_t* out = mask.data_ptr<uint8_t>();
+  for (int y = 0; y < mat.rows; ++y) {
+    const auto row = [&](auto* p) {
+      for (int x = 0; x < mat.cols; ++x, p += channels) {
+        double sum = 0;
+        for (int c = 0; c < colours; ++c) sum += double(p[c]);
+        if (channels == 4) sum *= double(p[3]);
+        out[std::size_t(y) * std::size_t(mat.cols) + std::size_t(x)] = sum >= needed;
+      }
+    };
+    if (mat.depth() == CV_16U) row(mat.ptr<uint16_t>(y));
+    else row(mat.ptr<uint8_t>(y));
+  }
+  return mask;
 }
 
 void save_image(const fs::path& path, const Image& image, const SaveOptions& options) {
@@ -257,15 +320,16 @@ void save_image(const fs::path& path, const Image& image, const SaveOptions& opt
   if (ext.empty() || !cv::haveImageWriter("x" + ext))
     throw Error(ErrorCode::Unsupported, "cannot save " + quoted(path) + ": unknown image format '" + ext +
                                             "' (use .png, .jpg, .tif, .webp or .bmp)");
-  if (!at::isfinite(image.rgb).all().item<bool>())
+  if (image.rgb.is_floating_point() && !at::isfinite(image.rgb).all().item<bool>())
     throw Error(ErrorCode::BadArgument, "cannot save " + quoted(path) + ": the image holds NaN or infinite values");
 
   const int depth = options.bit_depth == 16 && format_has_16_bit(ext) ? CV_16U : CV_8U;
   cv::Mat bgr;
-  cv::cvtColor(to_hwc(image.rgb, -1.0, 1.0, depth), bgr, cv::COLOR_RGB2BGR);
+  cv::cvtColor(image.rgb.is_floating_point() ? to_hwc(image.rgb, -1.0, 1.0, depth) : stored_to_hwc(image.rgb, depth), bgr,
+               cv::COLOR_RGB2BGR);
   cv::Mat out = bgr;
   if (image.alpha.defined() && format_has_alpha(ext)) {
-    const cv::Mat alpha = to_hwc(image.alpha, 0.0, 1.0, depth);
+    const cv::Mat alpha = image.alpha.is_floating_point() ? to_hwc(image.alpha, 0.0, 1.0, depth) : stored_to_hwc(image.alpha, depth);
     cv::Mat planes[] = {bgr, alpha};
     cv::merge(planes, 2, out);
   }
@@ -323,9 +387,15 @@ Rgba8 to_rgba8(const Image& image) {
   Rgba8 out;
   out.width = image.width();
   out.height = image.height();
-  at::Tensor rgb = image.rgb.detach().to(at::kCPU, at::kFloat).clamp(-1, 1).add(1).mul(127.5).round();
-  at::Tensor a = image.alpha.defined() ? image.alpha.detach().to(at::kCPU, at::kFloat).clamp(0, 1).mul(255).round()
-                                       : at::full({1, 1, out.height, out.width}, 255.0f);
+  // Stored pixels as 0…255 directly (16 bits by the scale 257), floats from their unit ranges.
+  const auto bytes = [](const at::Tensor& x, double lo, double hi) {
+    const at::Tensor c = x.detach().to(at::kCPU);
+    if (c.scalar_type() == at::kByte) return c.to(at::kFloat);
+    if (c.scalar_type() == at::kShort) return c.to(at::kFloat).add(double(pixels::kOffset16)).div(257.0).round();
+    return c.to(at::kFloat).clamp(lo, hi).sub(lo).mul(255.0 / (hi - lo)).round();
+  };
+  at::Tensor rgb = bytes(image.rgb, -1.0, 1.0);
+  at::Tensor a = image.alpha.defined() ? bytes(image.alpha, 0.0, 1.0) : at::full({1, 1, out.height, out.width}, 255.0f);
   at::Tensor rgba = at::cat({rgb, a}, 1)[0].permute({1, 2, 0}).to(at::kByte).contiguous();
   out.pixels.assign(rgba.data_ptr<std::uint8_t>(), rgba.data_ptr<std::uint8_t>() + rgba.numel());
   return out;

@@ -14,8 +14,11 @@
 namespace cm::imageio {
 
 struct Image {
-  at::Tensor rgb;          // [1,3,H,W] float32 in [-1, 1]; a gray file gives three equal channels
-  at::Tensor alpha;        // [1,1,H,W] float32 in [0, 1]; undefined when the file has no alpha
+  // [1,3,H,W] float32 in [-1, 1]; a gray file gives three equal channels. Loaded with
+  // Pixels::Stored: the file's own integers instead (uint8, or offset int16 for 16 bits:
+  // core/base/pixel_format.h), a quarter (or half) of the memory, for photos of tens of megapixels.
+  at::Tensor rgb;
+  at::Tensor alpha;        // [1,1,H,W] float32 in [0, 1] (stored: integers like rgb); undefined when the file has no alpha
   int bit_depth = 8;       // of the source file: 8 or 16
   bool grayscale = false;  // the source file had a single gray channel
 
@@ -23,10 +26,12 @@ struct Image {
   int height() const;
 };
 
+enum class Pixels { Float, Stored };
+
 // Reads PNG, JPEG, TIFF, WebP, BMP (whatever this OpenCV decodes), 8- or 16-bit, gray, RGB or
 // RGBA. Throws cm::Error: FileNotFound (missing/unreadable), CorruptFile (cannot be decoded),
 // Unsupported (e.g. floating-point HDR pixels). The message names the file.
-Image load_image(const std::filesystem::path& path);
+Image load_image(const std::filesystem::path& path, Pixels pixels = Pixels::Float);
 
 // Whether a file's name says it is an image load_image reads (PNG, JPEG, TIFF, WebP, BMP; any
 // case): what folders of photos are filtered by.
@@ -34,7 +39,7 @@ bool is_image_file(const std::filesystem::path& path);
 
 // A mask painted as an image: white = edit, black = keep; where the file has alpha, transparent
 // pixels keep too. Thresholded at half grey, so JPEG ringing never marks a pixel. [1,1,H,W]
-// float of 0 and 1. Throws like load_image.
+// uint8 of 0 and 1 (a byte a pixel: a 50-megapixel mask is 50 MB). Throws like load_image.
 at::Tensor load_mask(const std::filesystem::path& path);
 
 struct SaveOptions {
@@ -45,7 +50,7 @@ struct SaveOptions {
   std::string description;
 };
 
-// Writes by file extension. The write is atomic: the image goes to a temporary file beside the
+// Writes by file extension; the image's pixels may be float or stored (load_image). The write is atomic: the image goes to a temporary file beside the
 // target, which is renamed over it only when complete, so a failure (unknown extension, full
 // disk, read-only folder) throws cm::Error and leaves any existing file untouched.
 void save_image(const std::filesystem::path& path, const Image& image, const SaveOptions& options = {});

@@ -172,7 +172,7 @@ int run(const std::vector<std::string>& a) {
   if (a.size() == 6 && a[0] == "same-outside") {
     const Image in = cm::imageio::load_image(a[1]), out = cm::imageio::load_image(a[2]);
     const at::Tensor mask = cm::imageio::load_mask(a[3]);
-    const at::Tensor keep = (cm::edit::feather_weights(mask, std::stoi(a[4]), std::stoi(a[5])) == 0).expand_as(in.rgb);
+    const at::Tensor keep = (cm::edit::feather_weights(mask.to(at::kFloat), std::stoi(a[4]), std::stoi(a[5])) == 0).expand_as(in.rgb);
     if (!at::equal(in.rgb.masked_select(keep), out.rgb.masked_select(keep))) return fail("pixels outside the edit changed");
     if (at::equal(in.rgb, out.rgb)) return fail("nothing was edited");
   } else if (a.size() == 4 && a[0] == "luma") {
