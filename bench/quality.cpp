@@ -3,22 +3,24 @@
 // baselines, over a sweep of configurations. Results go to docs/QUALITY.md.
 //
 //   quality --model DIR --pack PACK [--photos 100] [--size 192] [--samples 256] [--steps 1,2]
-//           [--sample-steps 1,2,4] [--edits inpaint,superres,colorize] [--holes strokes|box]
+//           [--sample-steps 1,2,4] [--edits inpaint,superres,colorize] [--holes strokes,box,brush,cable,object]
 //           [--fills auto,smooth,exemplar] [--xphoto yes] [--strengths default,1]
-//           [--fresh-noise 1] [--work-sizes default] [--seed 0] [--threads 2] [--out DIR] [--csv FILE]
-//           [--plot DIR]
+//           [--fresh-noise 1] [--work-sizes default] [--shrinks 2] [--seed 0] [--threads 2] [--out DIR]
+//           [--csv FILE] [--plot DIR]
 //
 // Every combination of --fills (inpaint's start, the registry's --fill words), --steps,
 // --strengths (in [0, 1]; `default` = the engine's own choice for the photo),
-// --fresh-noise and --work-sizes (0 = the model's size, default = the edit's own) is one row of the model. On the pack's
+// --fresh-noise, --work-sizes (0 = the model's size, default = the edit's own) and --shrinks (how much a
+// window along a thin hole may be shrunk, RegionOptions::window_shrink) is one row of the model. On the pack's
 // held-out photos, centre-cropped to size×size, each method gets PSNR and SSIM over the edited
 // region, the gradient ratio (texture: Σ of squared forward differences over the region, result
 // / truth; 1 = as sharp as the photo, < 1 blurry, > 1 noisy) and the SWD of 7×7 Laplacian-pyramid
 // patches drawn in the region's bounding box, means over photos:
-//   inpaint   free-form brush masks, inside the mask, and the share of pixels outside it that
-//             changed; vs OpenCV Telea, Navier-Stokes, the harmonic fill and the exemplar fill
-//             (the warm starts), and with --xphoto yes opencv_contrib's FSR and shift-map
-//             (seconds a photo). --holes box: one square of half the side instead (objects).
+//   inpaint   one table per kind of mask (--holes, quality_inputs.h: strokes, box, brush, cable,
+//             object), inside the mask, with the chroma's high frequencies against the truth's
+//             (colour speckle) and the share of pixels outside the mask that changed; vs OpenCV
+//             Telea, Navier-Stokes, the harmonic fill and the exemplar fill (the warm starts), and
+//             with --xphoto yes opencv_contrib's FSR and shift-map (seconds a photo).
 //   superres  ×4 from the 4×4 box mean, whole photo, and the largest deviation of a 4×4 mean
 //             from its input pixel; vs bicubic and bicubic + back-projection (the warm start)
 //   colorize  from the luma, whole photo, and chroma RMSE and colourfulness (Hasler–Süsstrunk);
@@ -28,6 +30,7 @@
 // Each row also gets its time per photo (ms, on --threads). --out writes PNG grids (the first
 // photos and configurations), --csv every row with every metric, --plot an SVG per edit of PSNR
 // against gradient ratio.
+#include "bench/quality_baselines.h"
 #include "bench/quality_inputs.h"
 #include "bench/quality_metrics.h"
 #include "bench/quality_plot.h"
@@ -61,6 +64,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace {
@@ -68,47 +72,6 @@ namespace {
 namespace fs = std::filesystem;
 using cm::edit::EditKind;
 using namespace cm::bench;
-
-// --- baselines (OpenCV) ----------------------------------------------------------------------------
-
-cv::Mat to_bgr8(const at::Tensor& image) {
-  const at::Tensor hwc = ((image[0].permute({1, 2, 0}) + 1) * 127.5).round().clamp(0, 255).to(at::kByte).contiguous();
-  cv::Mat rgb(int(hwc.size(0)), int(hwc.size(1)), CV_8UC3, hwc.data_ptr<uint8_t>()), bgr;
-  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
-  return bgr;
-}
-
-at::Tensor from_bgr8(const cv::Mat& bgr) {
-  cv::Mat rgb;
-  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-  const at::Tensor hwc = at::from_blob(rgb.data, {rgb.rows, rgb.cols, 3}, at::kByte).clone();
-  return hwc.permute({2, 0, 1}).unsqueeze(0).to(at::kFloat) / 127.5 - 1;
-}
-
-at::Tensor opencv_inpaint(const at::Tensor& photo, const at::Tensor& mask, int method) {
-  const at::Tensor m8 = (mask[0][0] > 0).to(at::kByte).mul(255).contiguous();
-  const cv::Mat m(int(m8.size(0)), int(m8.size(1)), CV_8U, m8.data_ptr<uint8_t>());
-  cv::Mat out;
-  cv::inpaint(to_bgr8(photo), m, out, 3, method);
-  return from_bgr8(out);
-}
-
-#ifdef CMEDIT_HAVE_XPHOTO
-// opencv_contrib's xphoto fills (FSR, shift-map): its mask marks the *known* pixels.
-at::Tensor xphoto_inpaint(const at::Tensor& photo, const at::Tensor& mask, int method) {
-  const at::Tensor m8 = (mask[0][0] <= 0).to(at::kByte).mul(255).contiguous();
-  const cv::Mat m(int(m8.size(0)), int(m8.size(1)), CV_8U, m8.data_ptr<uint8_t>());
-  cv::Mat out;
-  cv::xphoto::inpaint(to_bgr8(photo), m, out, method);
-  return from_bgr8(out);
-}
-#endif
-
-at::Tensor bicubic_up(const at::Tensor& low, int factor) {
-  cv::Mat out;
-  cv::resize(to_bgr8(low), out, cv::Size(), factor, factor, cv::INTER_CUBIC);
-  return from_bgr8(out);
-}
 
 // --- configurations and scores ------------------------------------------------------------------
 
@@ -127,6 +90,9 @@ struct Row {
   double strength = NAN, fresh = NAN;
   bool default_strength = false;
   int work = -1;  // region.max_work_size; 0 = the model's size, −1 = the edit's default
+  double shrink = 2;  // region.window_shrink
+  double texture = 0.7;  // region.texture
+  int colour_blur = 2;   // region.colour_blur
   int fill = 0;   // inpaint's start (edit::region::HoleFill): auto, smooth, exemplar
   std::map<std::string, Mean> m{};
   std::vector<PatchSet> patches{};  // per photo, pooled for the SWD at the end
@@ -136,6 +102,7 @@ struct Row {
 
 struct EditTable {
   EditKind kind;
+  Hole hole = Hole::Strokes;  // inpaint's masks
   std::vector<Row> rows;
   std::vector<PatchSet> truth_patches;
   std::vector<at::Tensor> input_grid, truth_grid;
@@ -157,13 +124,33 @@ void score(const EditTable& t, Row& row, const at::Tensor& result, const Photo& 
   row.m["grad"].add(t.kind == EditKind::Colorize ? gradient_ratio(colour_offset(result), colour_offset(p.truth), region)
                                                  : gradient_ratio(result, p.truth, region));
   row.patches.push_back(region_patches(result, box, kPatchesPerLevel, patch_seed));
-  if (t.kind == EditKind::Inpaint) row.m["changed"].add(changed_outside(result, p.holed, p.mask));
+  if (t.kind == EditKind::Inpaint) {
+    row.m["changed"].add(changed_outside(result, p.holed, p.mask));
+    row.m["chroma_hf"].add(chroma_hf_ratio(result, p.truth, region));
+  }
   if (t.kind == EditKind::SuperResolve) row.m["deviation"].add((at::avg_pool2d(result, {4, 4}) - p.low).abs().max().item<double>());
   if (t.kind == EditKind::Colorize) {
     row.m["chroma"].add(chroma_rmse(result, p.truth));
     row.m["colorfulness"].add(colorfulness(result));
   }
   if (int(row.grid.size()) < kGridPhotos) row.grid.push_back(result);
+}
+
+// Every combination of the inpainting-only options; other edits run once with the defaults.
+std::vector<std::tuple<double, double, int>> inpaint_variants(EditKind kind, const std::vector<double>& shrinks,
+                                                              const std::vector<double>& textures, const std::vector<int>& blurs) {
+  if (kind != EditKind::Inpaint) return {{2.0, 0.7, 2}};
+  std::vector<std::tuple<double, double, int>> all;
+  for (double s : shrinks)
+    for (double t : textures)
+      for (int b : blurs) all.emplace_back(s, t, b);
+  return all;
+}
+
+// The table's file names: the edit, and for inpainting the kind of mask ("inpaint-cable").
+std::string table_name(const EditTable& t) {
+  const std::string edit(cm::edit::to_string(t.kind));
+  return t.kind == EditKind::Inpaint ? edit + "-" + name_of(t.hole) : edit;
 }
 
 std::string option(std::map<std::string, std::string>& a, const std::string& k, const std::string& fallback) {
@@ -184,8 +171,8 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) a[argv[i]] = argv[i + 1];
   if (!a.count("--model") || !a.count("--pack")) {
     std::fprintf(stderr, "usage: quality --model DIR --pack PACK [--photos 100] [--size 192] [--samples 256] [--steps 1,2] "
-                         "[--sample-steps 1,2,4] [--edits inpaint,superres,colorize] [--holes strokes|box] [--fills auto,smooth,exemplar] [--xphoto yes] [--strengths default,1] [--fresh-noise 1] "
-                         "[--work-sizes default] [--seed 0] [--threads 2] [--out DIR] [--csv FILE] [--plot DIR]\n");
+                         "[--sample-steps 1,2,4] [--edits inpaint,superres,colorize] [--holes strokes,box,brush,cable,object] [--fills auto,smooth,exemplar] [--xphoto yes] [--strengths default,1] [--fresh-noise 1] "
+                         "[--work-sizes default] [--shrinks 2] [--seed 0] [--threads 2] [--out DIR] [--csv FILE] [--plot DIR]\n");
     return 2;
   }
   try {
@@ -194,11 +181,18 @@ int main(int argc, char** argv) {
     const int samples = std::stoi(option(a, "--samples", "256"));
     const std::uint64_t seed = std::stoull(option(a, "--seed", "0"));
     std::vector<int> step_counts, sample_step_counts, work_sizes;
-    // --holes box: inpaint a square of half the side (object removal) instead of brush strokes.
-    const std::string hole_name = option(a, "--holes", "strokes");
-    if (hole_name != "strokes" && hole_name != "box") throw std::runtime_error("--holes takes strokes or box");
-    const Hole hole = hole_name == "box" ? Hole::Box : Hole::Strokes;
-    std::vector<double> fresh_shares;
+    std::vector<Hole> holes;  // one inpainting table each
+    for (const auto& t : cm::split_list(option(a, "--holes", "strokes"))) {
+      const std::optional<Hole> h = hole_named(t);
+      if (!h) throw std::runtime_error("--holes: " + t + " is none of strokes, box, brush, cable, object");
+      holes.push_back(*h);
+    }
+    // Inpainting at the photo's own pixels (RegionOptions): window shrink, texture, colour blur.
+    std::vector<double> fresh_shares, shrinks, textures;
+    std::vector<int> colour_blurs;
+    for (const auto& t : cm::split_list(option(a, "--shrinks", "2"))) shrinks.push_back(std::stod(t));
+    for (const auto& t : cm::split_list(option(a, "--textures", "0.7"))) textures.push_back(std::stod(t));
+    for (const auto& t : cm::split_list(option(a, "--colour-blurs", "2"))) colour_blurs.push_back(std::stoi(t));
     for (const auto& t : cm::split_list(option(a, "--steps", "1,2"))) step_counts.push_back(std::stoi(t));
     for (const auto& t : cm::split_list(option(a, "--sample-steps", "1,2,4"))) sample_step_counts.push_back(std::stoi(t));
     // "default": the edit's own work size (the registry's; what the CLI uses).
@@ -262,14 +256,27 @@ int main(int argc, char** argv) {
         for (int steps : step_counts)
           for (const auto& [strength, is_default] : levels)
             for (double fresh : fresh_shares)
-              for (int work : work_sizes) {
-                Row r{fill == "auto" ? "cmedit" : "cmedit, " + fill + " start"};
-                r.steps = steps, r.strength = strength, r.default_strength = is_default, r.fresh = fresh, r.work = work;
-                r.fill = cm::engine::choice_index(fill_setting, fill);
-                if (r.fill < 0) throw std::runtime_error("--fills: " + fill + " is none of " + fill_setting.choices);
-                t.rows.push_back(std::move(r));
-              }
-      tables.push_back(std::move(t));
+              for (int work : work_sizes)
+                for (const auto& [shrink, texture, blur] : inpaint_variants(t.kind, shrinks, textures, colour_blurs)) {
+                  Row r{fill == "auto" ? "cmedit" : "cmedit, " + fill + " start"};
+                  if (shrinks.size() > 1) r.method += ", shrink " + fixed(shrink, "%g");
+                  if (textures.size() > 1) r.method += ", texture " + fixed(texture, "%g");
+                  if (colour_blurs.size() > 1) r.method += ", colour blur " + std::to_string(blur);
+                  r.steps = steps, r.strength = strength, r.default_strength = is_default, r.fresh = fresh, r.work = work;
+                  r.shrink = shrink, r.texture = texture, r.colour_blur = blur;
+                  r.fill = cm::engine::choice_index(fill_setting, fill);
+                  if (r.fill < 0) throw std::runtime_error("--fills: " + fill + " is none of " + fill_setting.choices);
+                  t.rows.push_back(std::move(r));
+                }
+      if (t.kind != EditKind::Inpaint) {
+        tables.push_back(std::move(t));
+        continue;
+      }
+      for (Hole hole : holes) {  // one inpainting table per kind of mask
+        EditTable one = t;
+        one.hole = hole;
+        tables.push_back(std::move(one));
+      }
     }
 
     const cm::train::ImagePack pack = cm::train::read_image_pack(a["--pack"]);
@@ -282,8 +289,8 @@ int main(int argc, char** argv) {
     const auto t0 = std::chrono::steady_clock::now();
 
     for (std::size_t i = 0; i < test.size(); ++i) {
-      const Photo p = make_photo(test[i], size, seed * 1000 + i, hole);
       for (EditTable& t : tables) {
+        const Photo p = make_photo(test[i], size, seed * 1000 + i, t.hole);
         const at::Tensor region = region_of(t.kind, p);
         const std::vector<int64_t> box = bounding_box(region);
         // The same corners for the truth and every method, another set per photo and edit.
@@ -314,6 +321,9 @@ int main(int argc, char** argv) {
           r.fresh_noise = row.fresh;
           r.seed = seed + i;
           r.region.max_work_size = row.work;
+          r.region.window_shrink = row.shrink;
+          r.region.texture = row.texture;
+          r.region.colour_blur = row.colour_blur;
           r.region.grow = r.region.feather = 0;  // every pixel outside the mask must come back as it was
           cm::engine::Timings timings;
           if (row.default_strength && !(row.strength >= 0)) row.strength = cm::engine::strength_of(cm::engine::resolved(r, true));
@@ -359,22 +369,22 @@ int main(int argc, char** argv) {
     if (a.count("--csv")) {
       csv.open(a["--csv"]);
       if (!csv) throw std::runtime_error("cannot write " + a["--csv"]);
-      csv << "edit,method,steps,strength,default_strength,sigma_start,fresh,work,psnr,ssim,grad_ratio,swd,ms,changed_outside,"
-             "mean_deviation,chroma_rmse,colorfulness\n";
+      csv << "edit,holes,method,steps,strength,default_strength,sigma_start,fresh,work,shrink,psnr,ssim,grad_ratio,swd,ms,changed_outside,"
+             "chroma_hf,mean_deviation,chroma_rmse,colorfulness\n";
     }
     for (EditTable& t : tables) {
-      const std::string name(cm::edit::to_string(t.kind));
-      // One table per edit: the common columns, then the edit's own.
-      const char* extra = t.kind == EditKind::Inpaint ? " changed outside |" : t.kind == EditKind::SuperResolve ? " max 4×4 mean deviation |" : " chroma RMSE | colourfulness |";
+      const std::string name = table_name(t);
+      // One table per edit (and kind of mask): the common columns, then the edit's own.
+      const char* extra = t.kind == EditKind::Inpaint ? " chroma HF | changed outside |" : t.kind == EditKind::SuperResolve ? " max 4×4 mean deviation |" : " chroma RMSE | colourfulness |";
       if (t.kind == EditKind::Inpaint)
         std::printf("\nInpainting, %s (%.0f %% of the photo on average), inside the mask (SWD: its bounding box):\n\n",
-                    hole == Hole::Box ? "a square hole of half the photo's side" : "free-form brush masks", 100 * t.coverage.value());
+                    description_of(t.hole), 100 * t.coverage.value());
       if (t.kind == EditKind::SuperResolve) std::printf("\nSuper-resolution ×4 (from the 4×4 means), whole photo:\n\n");
       if (t.kind == EditKind::Colorize)
         std::printf("\nColorization from the luma, whole photo (colourfulness of the truth %.1f; grad ratio: of the colour, the photo minus its grey):\n\n",
                     t.truth_colorfulness.value());
       std::printf("| method | steps | strength | σ_start | fresh | work | PSNR (dB) | SSIM | grad ratio | SWD ×10³ | ms |%s\n|---|---|---|---|---|---|---|---|---|---|---|%s\n",
-                  extra, t.kind == EditKind::Colorize ? "---|---|" : "---|");
+                  extra, t.kind == EditKind::SuperResolve ? "---|" : "---|---|");
       Scatter plot{name + ": PSNR against gradient ratio, " + std::to_string(test.size()) + " photos", "gradient ratio (result / truth)",
                    "PSNR (dB)", {}, {1.0}, "as sharp as the truth"};
       for (Row& row : t.rows) {
@@ -387,15 +397,16 @@ int main(int argc, char** argv) {
         std::printf("| %s | %s | %s | %s | %s | %s | %.2f | %.3f | %.3f | %.1f | %.0f |", row.method.c_str(), cm_row ? std::to_string(row.steps).c_str() : "—",
                     strength.c_str(), fixed(sigma, "%.3g").c_str(), fixed(row.fresh, "%.2g").c_str(), cm_row ? std::to_string(work).c_str() : "—",
                     v("psnr"), v("ssim"), v("grad"), row.swd, v("ms"));
-        if (t.kind == EditKind::Inpaint) std::printf(" %.2g %% |\n", 100 * v("changed"));
+        if (t.kind == EditKind::Inpaint) std::printf(" %.2f | %.2g %% |\n", v("chroma_hf"), 100 * v("changed"));
         if (t.kind == EditKind::SuperResolve) std::printf(" %.2g |\n", v("deviation"));
         if (t.kind == EditKind::Colorize) std::printf(" %.4f | %.1f |\n", v("chroma"), v("colorfulness"));
         if (csv.is_open()) {
           const auto cell = [](double x) { return std::isnan(x) ? std::string() : fixed(x, "%.6g"); };
-          csv << name << ',' << row.method << ',' << (cm_row ? std::to_string(row.steps) : "") << ',' << cell(row.strength) << ','
-              << (row.default_strength ? 1 : 0) << ',' << cell(sigma) << ',' << cell(row.fresh) << ',' << (cm_row ? std::to_string(work) : "")
+          csv << cm::edit::to_string(t.kind) << ',' << (t.kind == EditKind::Inpaint ? name_of(t.hole) : "") << ',' << row.method << ','
+              << (cm_row ? std::to_string(row.steps) : "") << ',' << cell(row.strength) << ',' << (row.default_strength ? 1 : 0) << ','
+              << cell(sigma) << ',' << cell(row.fresh) << ',' << (cm_row ? std::to_string(work) : "") << ',' << (cm_row ? cell(row.shrink) : "")
               << ',' << cell(v("psnr")) << ',' << cell(v("ssim")) << ',' << cell(v("grad")) << ',' << cell(row.swd) << ',' << cell(v("ms")) << ','
-              << cell(v("changed")) << ',' << cell(v("deviation")) << ',' << cell(v("chroma")) << ',' << cell(v("colorfulness")) << '\n';
+              << cell(v("changed")) << ',' << cell(v("chroma_hf")) << ',' << cell(v("deviation")) << ',' << cell(v("chroma")) << ',' << cell(v("colorfulness")) << '\n';
         }
         // Labels name only what the sweep varies, so they stay short enough to read.
         std::string label = row.method;
@@ -404,6 +415,7 @@ int main(int argc, char** argv) {
           if (fills.size() > 1) label = cm::engine::choice_name(fill_setting, row.fill) + ", " + label;
           if (fresh_shares.size() > 1) label += ", fresh " + fixed(row.fresh, "%.2g");
           if (work_sizes.size() > 1) label += ", work " + std::to_string(work);
+          if (t.kind == EditKind::Inpaint && shrinks.size() > 1) label += ", shrink " + fixed(row.shrink, "%g");
         }
         plot.points.push_back({label, v("grad"), v("psnr"), !cm_row});
       }
@@ -438,7 +450,7 @@ int main(int argc, char** argv) {
         if (t.kind == EditKind::Inpaint) all.insert(all.end(), t.input_grid.begin(), t.input_grid.end());
         for (std::size_t r = 0; r < t.rows.size() && int(r) < kGridRows; ++r) all.insert(all.end(), t.rows[r].grid.begin(), t.rows[r].grid.end());
         all.insert(all.end(), t.truth_grid.begin(), t.truth_grid.end());
-        write(out / (std::string(cm::edit::to_string(t.kind)) + ".png"), cm::train::image_grid(at::cat(all).clamp(-1, 1), int(t.truth_grid.size())));
+        write(out / (table_name(t) + ".png"), cm::train::image_grid(at::cat(all).clamp(-1, 1), int(t.truth_grid.size())));
       }
       for (const auto& [k, images] : generated)
         write(out / ("samples-" + std::to_string(k) + "step.png"), cm::train::image_grid(images.slice(0, 0, 32), 8));

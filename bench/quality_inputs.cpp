@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <stdexcept>
 
 namespace cm::bench {
 namespace {
@@ -20,10 +21,16 @@ at::Tensor square_photo(const at::Tensor& rgb8, int size) {
   return edit::resize_image(x, size, size);
 }
 
+std::uniform_real_distribution<double> unit(0, 1);
+
+at::Tensor to_mask(const cv::Mat& m) {
+  return (at::from_blob(m.data, {1, 1, m.rows, m.cols}, at::kByte) > 127).to(at::kFloat);  // a copy: m dies after
+}
+
 // Free-form brush strokes, as a user paints them: a few random walks with thick round brushes.
-at::Tensor brush_mask(int size, std::uint64_t seed) {
+at::Tensor strokes_mask(int size, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> u(0, 1);
+  auto& u = unit;
   cv::Mat m = cv::Mat::zeros(size, size, CV_8U);
   const int strokes = 2 + int(u(rng) * 3);
   for (int s = 0; s < strokes; ++s) {
@@ -39,7 +46,7 @@ at::Tensor brush_mask(int size, std::uint64_t seed) {
       p = q;
     }
   }
-  return (at::from_blob(m.data, {1, 1, size, size}, at::kByte) > 127).to(at::kFloat);  // a copy: m dies here
+  return to_mask(m);
 }
 
 at::Tensor box_mask(int size, std::uint64_t seed) {
@@ -51,12 +58,116 @@ at::Tensor box_mask(int size, std::uint64_t seed) {
   return m;
 }
 
+// One hand-drawn stroke: a walk in 4-px steps whose heading turns smoothly, kept off the edges.
+at::Tensor brush_mask(int64_t height, int64_t width, std::uint64_t seed, double length) {
+  std::mt19937_64 rng(seed);
+  const int brush = 10 + int(unit(rng) * 31);
+  if (!(length > 0)) length = 0.4 * double(std::max(height, width));
+  const double margin = brush;
+  cv::Point2d p(width * (0.2 + 0.6 * unit(rng)), height * (0.2 + 0.6 * unit(rng)));
+  double heading = unit(rng) * 2 * M_PI, turn = 0;
+  std::vector<cv::Point> points{p};
+  for (double walked = 0; walked < length; walked += 4) {
+    turn = 0.9 * turn + 0.1 * (unit(rng) - 0.5) * 0.6;
+    heading += turn;
+    cv::Point2d q(p.x + 4 * std::cos(heading), p.y + 4 * std::sin(heading));
+    if (q.x < margin || q.x > double(width) - margin || q.y < margin || q.y > double(height) - margin) {
+      heading += M_PI / 2;  // turn away from the edge
+      continue;
+    }
+    p = q;
+    points.push_back(p);
+  }
+  cv::Mat m = cv::Mat::zeros(int(height), int(width), CV_8U);
+  cv::polylines(m, points, false, 255, brush, cv::LINE_AA);
+  return to_mask(m);
+}
+
+// A cable or wire across the whole photo: edge to opposite edge, a shallow sag and a slow wiggle.
+at::Tensor cable_mask(int64_t height, int64_t width, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  const int thickness = 6 + int(unit(rng) * 19);
+  const bool across = unit(rng) < 0.7;  // most cables run left to right
+  const double along = double(across ? width : height), side = double(across ? height : width);
+  const double start = side * (0.2 + 0.6 * unit(rng)), end = side * (0.2 + 0.6 * unit(rng));
+  const double sag = side * (0.05 + 0.15 * unit(rng)), wiggle = side * 0.01 * unit(rng), phase = unit(rng) * 2 * M_PI;
+  std::vector<cv::Point> points;
+  for (double t = 0; t <= 1.0001; t += 4.0 / along) {
+    const double c = start + (end - start) * t + sag * 4 * t * (1 - t) + wiggle * std::sin(phase + 12 * t);
+    const double a = t * along;
+    points.push_back(across ? cv::Point(int(a), int(c)) : cv::Point(int(c), int(a)));
+  }
+  cv::Mat m = cv::Mat::zeros(int(height), int(width), CV_8U);
+  cv::polylines(m, points, false, 255, thickness, cv::LINE_AA);
+  return to_mask(m);
+}
+
+// An object to remove: a star-shaped blob whose radius wanders ±25 % around the circle.
+at::Tensor object_mask(int64_t height, int64_t width, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  const double shorter = double(std::min(height, width)), radius = shorter * (0.08 + 0.07 * unit(rng));
+  const double cy = radius * 1.5 + (double(height) - 3 * radius) * unit(rng), cx = radius * 1.5 + (double(width) - 3 * radius) * unit(rng);
+  std::vector<double> wobble(4);
+  for (double& w : wobble) w = (unit(rng) - 0.5) * 0.25;
+  std::vector<cv::Point> points;
+  for (int i = 0; i < 48; ++i) {
+    const double a = 2 * M_PI * i / 48;
+    double r = radius;
+    for (std::size_t k = 0; k < wobble.size(); ++k) r += radius * wobble[k] * std::sin(double(k + 2) * a + double(k));
+    points.push_back(cv::Point(int(cx + r * std::cos(a)), int(cy + r * std::sin(a))));
+  }
+  cv::Mat m = cv::Mat::zeros(int(height), int(width), CV_8U);
+  cv::fillPoly(m, std::vector<std::vector<cv::Point>>{points}, 255, cv::LINE_AA);
+  return to_mask(m);
+}
+
 }  // namespace
+
+std::optional<Hole> hole_named(const std::string& name) {
+  for (Hole h : {Hole::Strokes, Hole::Box, Hole::Brush, Hole::Cable, Hole::Object})
+    if (name == name_of(h)) return h;
+  return std::nullopt;
+}
+
+const char* name_of(Hole hole) {
+  switch (hole) {
+    case Hole::Strokes: return "strokes";
+    case Hole::Box: return "box";
+    case Hole::Brush: return "brush";
+    case Hole::Cable: return "cable";
+    case Hole::Object: return "object";
+  }
+  return "?";
+}
+
+const char* description_of(Hole hole) {
+  switch (hole) {
+    case Hole::Strokes: return "free-form brush masks";
+    case Hole::Box: return "a square hole of half the photo's side";
+    case Hole::Brush: return "one brush stroke 10–40 px wide, 40 % of the side long";
+    case Hole::Cable: return "a cable 6–24 px wide across the whole photo";
+    case Hole::Object: return "an object 16–30 % of the side across";
+  }
+  return "?";
+}
+
+at::Tensor make_mask(int64_t height, int64_t width, std::uint64_t seed, Hole hole, double length) {
+  if ((hole == Hole::Strokes || hole == Hole::Box) && height != width)
+    throw std::runtime_error(std::string(name_of(hole)) + " masks are drawn on square photos only");
+  switch (hole) {
+    case Hole::Strokes: return strokes_mask(int(std::min(height, width)), seed);
+    case Hole::Box: return box_mask(int(std::min(height, width)), seed);
+    case Hole::Brush: return brush_mask(height, width, seed, length);
+    case Hole::Cable: return cable_mask(height, width, seed);
+    case Hole::Object: return object_mask(height, width, seed);
+  }
+  return {};
+}
 
 Photo make_photo(const at::Tensor& rgb8, int size, std::uint64_t mask_seed, Hole hole) {
   Photo p;
   p.truth = square_photo(rgb8, size);
-  p.mask = hole == Hole::Box ? box_mask(size, mask_seed) : brush_mask(size, mask_seed);
+  p.mask = make_mask(size, size, mask_seed, hole);
   p.holed = at::where(p.mask.expand_as(p.truth) > 0, at::zeros_like(p.truth), p.truth);
   p.low = at::avg_pool2d(p.truth, {4, 4});
   p.grey = edit::grey_of(p.truth).contiguous();

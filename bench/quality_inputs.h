@@ -4,6 +4,8 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <optional>
+#include <string>
 
 namespace cm::bench {
 
@@ -16,10 +18,25 @@ struct Photo {
   at::Tensor grey;   // colorization's input: r = g = b = the truth's luma (q₀·rgb, a weighted mean)
 };
 
-enum class Hole { Strokes, Box };
+// What a user paints, in a photo's own pixels:
+//  - Strokes: 2–4 free-form strokes 4–10 % of the side wide (the first benchmark's masks);
+//  - Box: a square of half the side (a quarter of the area), an object to remove;
+//  - Brush: one stroke 10–40 px wide and 40 % of the longer side long, curving as a hand does;
+//  - Cable: a line 6–24 px wide from one edge of the photo to the opposite one, sagging a little;
+//  - Object: an irregular blob 16–30 % of the shorter side across, with context around it.
+enum class Hole { Strokes, Box, Brush, Cable, Object };
 
-// rgb8: [H, W, 3] bytes as the pack stores them; mask_seed picks the brush strokes, or the place of
-// the box: a square of half the photo's side (a quarter of its area), an object to remove.
+// "strokes", "box", "brush", "cable", "object"; std::nullopt for anything else.
+std::optional<Hole> hole_named(const std::string& name);
+const char* name_of(Hole hole);
+// What the inpainting table's title says of the masks.
+const char* description_of(Hole hole);
+
+// [1, 1, height, width] float of 0 and 1; the seed picks the shape and place. `length` > 0 sets a
+// brush stroke's length in pixels (a short retouch on a large photo) instead of 40 % of the side.
+at::Tensor make_mask(int64_t height, int64_t width, std::uint64_t seed, Hole hole, double length = 0);
+
+// rgb8: [H, W, 3] bytes as the pack stores them, centre-cropped to a square and resized to `size`.
 Photo make_photo(const at::Tensor& rgb8, int size, std::uint64_t mask_seed, Hole hole = Hole::Strokes);
 
 }  // namespace cm::bench

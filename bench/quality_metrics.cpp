@@ -68,6 +68,32 @@ double gradient_ratio(const at::Tensor& result, const at::Tensor& truth, const a
   return gradient_energy(result, m) / std::max(gradient_energy(truth, m), 1e-12);
 }
 
+namespace {
+
+// Cb and Cr (ITU-R BT.601) of [1, 3, H, W] RGB, minus their Gaussian blur (σ = 2, radius 6,
+// the image's edge repeated).
+at::Tensor chroma_high_frequencies(const at::Tensor& rgb) {
+  const at::Tensor weights = at::tensor({-0.168736f, -0.331264f, 0.5f, 0.5f, -0.418688f, -0.081312f}).view({2, 3, 1, 1});
+  const at::Tensor chroma = at::conv2d(rgb.to(at::kFloat), weights);
+  const at::Tensor x = at::arange(-6, 7, at::kFloat);
+  at::Tensor g = at::exp(-x * x / 8.0);
+  g = g / g.sum();
+  const at::Tensor padded = at::replication_pad2d(chroma, {6, 6, 6, 6});
+  const std::vector<int64_t> one{1, 1}, none{0, 0};
+  const at::Tensor across = at::conv2d(padded, g.view({1, 1, 1, 13}).repeat({2, 1, 1, 1}), at::Tensor(), one, none, one, 2);
+  const at::Tensor blurred = at::conv2d(across, g.view({1, 1, 13, 1}).repeat({2, 1, 1, 1}), at::Tensor(), one, none, one, 2);
+  return chroma - blurred;
+}
+
+}  // namespace
+
+double chroma_hf_ratio(const at::Tensor& result, const at::Tensor& truth, const at::Tensor& mask) {
+  const at::Tensor m = (mask > 0).to(at::kFloat);
+  const double r = (chroma_high_frequencies(result).pow(2) * m).sum().item<double>();
+  const double t = (chroma_high_frequencies(truth).pow(2) * m).sum().item<double>();
+  return r / std::max(t, 1e-12);
+}
+
 at::Tensor colour_offset(const at::Tensor& image) {
   return image - cm::edit::grey_of(image);
 }

@@ -20,6 +20,11 @@ double chroma_rmse(const at::Tensor& a, const at::Tensor& b);
 // divided by the same of `truth`. 1 = as sharp as the truth, < 1 blurry, > 1 noisy or seamed.
 double gradient_ratio(const at::Tensor& result, const at::Tensor& truth, const at::Tensor& mask);
 
+// Colour speckle: the energy over the region of the chroma's high frequencies (YCbCr's Cb and
+// Cr minus their Gaussian blur of σ = 2 pixels), of `result` over `truth`. A fill that adds colour
+// noise the photo does not have is > 1; a blur is < 1.
+double chroma_hf_ratio(const at::Tensor& result, const at::Tensor& truth, const at::Tensor& mask);
+
 // The colour of an image: the image minus the grey of its luma, (q₀·rgb / Σq₀)·(1, 1, 1). A
 // colorization keeps the luma exactly, so its texture is measured on this (grey → 0).
 at::Tensor colour_offset(const at::Tensor& image);
