@@ -213,7 +213,7 @@ void FusedStep::online_body(Slot& s) {
 void FusedStep::update(const at::Tensor& loss) {
   c10::NoGradGuard no_grad;
   const OptimizerConfig& o = config_.optimizer;
-  const at::Tensor norm = grad_.to(at::kDouble).square().sum().sqrt();
+  const at::Tensor norm = at::norm(grad_, 2, at::kDouble);  // accumulated in float64, as Optimizer::step, without a float64 copy
   const at::Tensor finite = at::isfinite(loss), ok = finite.logical_and(at::isfinite(norm));
   const at::Tensor one = at::ones_like(norm), zero = at::zeros_like(norm);
   const auto when_ok = [&](const at::Tensor& v, const at::Tensor& otherwise) { return at::where(ok, v, otherwise).to(at::kFloat); };
