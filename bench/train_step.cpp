@@ -210,7 +210,7 @@ int main(int argc, char** argv) {
         }
         const cm::train::StepWindow w = trainer->take_window();  // waits for the device
         const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-        std::printf("| %s | %s | %.1f M | %.4f | %.0f | %.1f | %s%s |\n", kind.c_str(), batch.c_str(), double(trainer->parameter_count()) / 1e6,
+        std::printf("| %s | %s | %.1f M | %.4f | %.4g | %.3g | %s%s |\n", kind.c_str(), batch.c_str(), double(trainer->parameter_count()) / 1e6,
                     seconds / steps, double(images) / seconds, flop / seconds / 1e12, trainer->speed_report().c_str(),
                     w.skipped ? (", " + std::to_string(w.skipped) + " steps skipped").c_str() : "");
         std::fflush(stdout);
