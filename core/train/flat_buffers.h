@@ -1,6 +1,6 @@
 // All of a network's parameters in one contiguous buffer, with per-parameter views that alias it:
 // the optimizer, gradient clipping and the EMA then run as a dozen element-wise ops over one
-// tensor instead of a dozen per parameter tensor (the built-in network has 250 of them), and a
+// tensor instead of a dozen per parameter tensor (the built-in network has 384 of them), and a
 // CUDA graph sees fixed addresses.
 //
 // Each parameter keeps its own memory layout (channels-last convolution weights stay
