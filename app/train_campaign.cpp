@@ -115,7 +115,7 @@ double data_rate(const cm::train::DataSource& source, const cm::train::TrainConf
 }  // namespace
 
 int campaign_command(const std::vector<std::string>& args) {
-  Options o(args, 1, {"--no-bf16"});
+  Options o(args, 1, {"--no-bf16", "--channels-last"});
   const fs::path state_dir = o.str("--state"), model_dir = o.str("--model"), data = o.str("--data"), out = o.str("--out");
   const double minutes = o.num("--minutes", 0);
   // Scratch (the run's log and its one checkpoint): never under OUT, whose files all travel back.
@@ -126,6 +126,10 @@ int campaign_command(const std::vector<std::string>& args) {
   // crops made on the CPU (CropSampler) instead of on the device.
   const bool no_bf16 = o.flag("--no-bf16");
   const std::string crops = o.str("--crops", "device");
+  // How steps are computed (Trainer::set_speed): the fused step replayed as CUDA graphs unless
+  // asked otherwise; the script falls back to the plain step should it fail.
+  cm::train::StepSpeed speed = cm::train::parse_step_kind(o.str("--step", "graph"));
+  speed.channels_last = o.flag("--channels-last");
   cm::train::RunOptions run;
   run.log_every = o.integer("--log-every", 100);
   run.held_out_batches = int(o.integer("--held-out-batches", 1));
@@ -186,6 +190,7 @@ int campaign_command(const std::vector<std::string>& args) {
   }
   cm::train::Trainer trainer(c, train_data, device);
   trainer.continue_from(online, ema, state.step);
+  trainer.set_speed(speed);
   std::error_code ec;
   fs::remove_all(work, ec);
   cm::train::start_run(work, c);
@@ -201,6 +206,7 @@ int campaign_command(const std::vector<std::string>& args) {
               static_cast<long long>(pack.count(cm::train::Split::Train)), on_device ? "on the device" : "on the CPU",
               on_device ? fmt::format(" from {:.1f} MB there", double(on_device->device_bytes()) / 1e6).c_str() : "", setup_s, feed,
               c.bf16 && device.is_cuda() ? "bf16 autocast" : "float32");
+  std::printf("step: %s\n", trainer.speed_report().c_str());
   std::fflush(stdout);
 
   // Train until the budget is spent (or Ctrl-C); run_training checkpoints where it stops.
@@ -249,6 +255,7 @@ int campaign_command(const std::vector<std::string>& args) {
 
   state.windows.push_back({{"date", cm::train::today_utc()},
                            {"device", device.str()},
+                           {"step", trainer.speed_report()},
                            {"train_minutes", train_s / 60},
                            {"steps", {first, last}},
                            {"images", images},
@@ -264,6 +271,7 @@ int campaign_command(const std::vector<std::string>& args) {
               static_cast<long long>(images), train_s / 60, train_s > 0 ? double(images) / train_s : 0.0, phase_of(c, last).c_str(),
               static_cast<long long>(state.images_seen));
   for (const auto& [size, loss] : held.items()) std::printf("held-out loss at %s px: %.5g\n", size.c_str(), loss.get<double>());
+  std::printf("step: %s\n", trainer.speed_report().c_str());
   return 0;
 }
 

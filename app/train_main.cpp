@@ -66,8 +66,11 @@ constexpr const char* kUsage = R"(usage: cmedit-train COMMAND ...
   cmedit-train info RUN|PACK
   cmedit-train campaign --state DIR --model DIR --data PACK --minutes M --out DIR
                      [--work DIR] [--device auto] [--log-every 100] [--held-out-batches 1]
+                     [--step graph|fused|plain] [--channels-last] [--no-bf16] [--crops device|cpu]
                      one window of a campaign: continues STATE/campaign.json for M minutes and
-                     writes the next state, the model, loss.csv and samples.png to OUT
+                     writes the next state, the model, loss.csv and samples.png to OUT. --step:
+                     the fused step (no host sync per step) replayed as CUDA graphs (default),
+                     the fused step alone, or the plain one
 
 DATA is an image pack (cmedit-train pack) or, in builds with image files, a folder of photos.
 Batches are random-resized square crops: a photo chosen uniformly, a crop side log-uniform

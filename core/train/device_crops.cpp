@@ -71,8 +71,9 @@ at::Tensor DeviceCropSampler::part_at(std::uint64_t key, int64_t batch, int size
   if (size < 8) throw Error(ErrorCode::BadArgument, "crop size must be at least 8 pixels");
   check_part(batch, first, n);
   // Per sample: the level's offset, height and width, and the crop's origin, side and flip in
-  // that level's pixels. Chosen on the CPU (a few hundred draws), then one copy to the device.
-  at::Tensor params = at::empty({n, 7}, at::kDouble);
+  // that level's pixels. Chosen on the CPU (a few hundred draws), then one copy to the device,
+  // from page-locked memory on CUDA so that it does not wait for the work queued before it.
+  at::Tensor params = at::empty({n, 7}, at::TensorOptions().dtype(at::kDouble).pinned_memory(device_.is_cuda()));
   auto p = params.accessor<double, 2>();
   for (int64_t i = 0; i < n; ++i) {
     const Crop c = choose_crop(sizes_, options_, seed_, key, first + i, size);
@@ -90,7 +91,7 @@ at::Tensor DeviceCropSampler::part_at(std::uint64_t key, int64_t batch, int size
     p[i][5] = double(c.side) * scale;
     p[i][6] = c.flip ? 1.0 : 0.0;
   }
-  const at::Tensor d = params.to(device_);
+  const at::Tensor d = params.to(device_, /*non_blocking=*/true);
   const at::Tensor offset = d.select(1, 0).to(at::kLong), height = d.select(1, 1), width = d.select(1, 2);
   const at::Tensor y0 = d.select(1, 3).unsqueeze(1), x0 = d.select(1, 4).unsqueeze(1), side = d.select(1, 5).unsqueeze(1);
   const at::Tensor flip = d.select(1, 6).unsqueeze(1) > 0.5;

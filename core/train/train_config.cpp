@@ -1,4 +1,4 @@
-// TrainConfig: names, checks and its JSON form (run.json, campaign.json).
+// TrainConfig: names, checks and its JSON form (run.json, campaign.json); the names of the step kinds.
 #include "core/train/trainer.h"
 
 #include "core/base/error.h"
@@ -33,6 +33,18 @@ const char* to_string(TrainMode m) {
     case TrainMode::Ect: return "ect";
   }
   return "?";
+}
+
+StepSpeed parse_step_kind(const std::string& name) {
+  StepSpeed s;
+  if (name == "fused" || name == "graph") s.fused = true;
+  if (name == "graph") s.cuda_graphs = true;
+  if (name != "plain" && !s.fused) throw Error(ErrorCode::BadArgument, "unknown step '" + name + "' (expected plain, fused or graph)");
+  return s;
+}
+
+std::string describe(const StepSpeed& s) {
+  return std::string(s.cuda_graphs ? "graph" : s.fused ? "fused" : "plain") + (s.channels_last ? ", channels-last" : "");
 }
 
 TrainMode parse_train_mode(const std::string& name) {

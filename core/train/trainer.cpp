@@ -5,73 +5,31 @@
 #include "core/sampling/multistep.h"
 #include "core/sampling/schedule.h"
 #include "core/train/ema.h"
+#include "core/train/fused_step.h"
 #include "core/train/network.h"
 #include "core/train/noise_schedule.h"
+#include "core/train/objective.h"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
-#include <ATen/autocast_mode.h>
 #include <c10/core/GradMode.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <torch/version.h>  // TORCH_VERSION_*: without it the guards below always take the 1.x branch
 
 #include <cmath>
 #include <map>
-#include <mutex>
 
 namespace cm::train {
 namespace {
 
-// bfloat16 autocast for the network's forward passes on CUDA; does nothing elsewhere.
-class AutocastScope {
- public:
-  explicit AutocastScope(bool enable) : enabled_(enable) {
-    if (!enabled_) return;
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-    previous_ = at::autocast::is_autocast_enabled(at::kCUDA);
-    previous_dtype_ = at::autocast::get_autocast_dtype(at::kCUDA);
-    at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
-    at::autocast::set_autocast_enabled(at::kCUDA, true);
-#else
-    previous_ = at::autocast::is_enabled();
-    previous_dtype_ = at::autocast::get_autocast_gpu_dtype();
-    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-    at::autocast::set_enabled(true);
-#endif
-    at::autocast::increment_nesting();
-  }
-  ~AutocastScope() {
-    if (!enabled_) return;
-    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-    at::autocast::set_autocast_enabled(at::kCUDA, previous_);
-    at::autocast::set_autocast_dtype(at::kCUDA, previous_dtype_);
-#else
-    at::autocast::set_enabled(previous_);
-    at::autocast::set_autocast_gpu_dtype(previous_dtype_);
-#endif
-  }
-  AutocastScope(const AutocastScope&) = delete;
-  AutocastScope& operator=(const AutocastScope&) = delete;
-
- private:
-  bool enabled_;
-  bool previous_ = false;
-  at::ScalarType previous_dtype_ = at::kHalf;
-};
-
-// Dropout draws from the device's default generator; reseeding it before each of two passes
-// gives both the same masks (iCT's shared dropout RNG).
-void reseed_dropout(c10::Device device, std::uint64_t seed) {
-  at::Generator gen = at::globalContext().defaultGenerator(device.is_cuda() ? device : c10::Device(at::kCPU));
-  std::lock_guard<std::mutex> lock(gen.mutex());
-  gen.set_current_seed(seed);
-}
-
 at::Generator cpu_generator(std::uint64_t seed) { return at::make_generator<at::CPUGeneratorImpl>(seed); }
 
 at::Tensor per_image(const at::Tensor& v) { return v.view({-1, 1, 1, 1}); }
+
+double ema_rate_at(const TrainConfig& c, int64_t step) {
+  const double k = double(step);
+  return std::min(c.ema_rate, (1 + k) / (10 + k));
+}
 
 std::vector<at::Tensor> copies(const std::vector<at::Tensor>& ts) {
   std::vector<at::Tensor> out;
@@ -79,10 +37,12 @@ std::vector<at::Tensor> copies(const std::vector<at::Tensor>& ts) {
   return out;
 }
 
+// Copies, never views: on the CPU, to() alone would hand out the live weights.
 model::StateDict named(const model::UNet& unet, const std::vector<at::Tensor>& tensors) {
   model::StateDict out;
   const model::StateDict names = unet.state_dict();
-  for (std::size_t i = 0; i < names.size(); ++i) out.emplace_back(names[i].first, tensors[i].detach().to(at::kCPU, at::kFloat));
+  for (std::size_t i = 0; i < names.size(); ++i)
+    out.emplace_back(names[i].first, tensors[i].detach().to(at::kCPU, at::kFloat, /*non_blocking=*/false, /*copy=*/true).contiguous());
   return out;
 }
 
@@ -132,110 +92,81 @@ Trainer::Trainer(TrainConfig config, std::shared_ptr<const DataSource> data, c10
   optimizer_ = std::make_unique<Optimizer>(config_.optimizer, parameters());
 }
 
+Trainer::~Trainer() = default;
+
 std::vector<at::Tensor> Trainer::parameters() const { return online_->parameters(); }
 
-int Trainer::grid_points(int64_t key) const {
-  switch (config_.mode) {
-    case TrainMode::Ct: return ict_discretization(key, config_.iterations, config_.ct_s0, config_.ct_s1);
-    case TrainMode::Cd: return config_.cd_points;
-    case TrainMode::Edm: return 0;
-    case TrainMode::Ect: return ect_stage(key, config_.ect_pretrain_steps, config_.ect_stage_steps, config_.ect_max_stage);
-  }
-  return 0;
-}
+model::StateDict Trainer::optimizer_state() const { return fused_ ? fused_->optimizer_state() : optimizer_->state(); }
+int64_t Trainer::optimizer_steps() const { return fused_ ? fused_->optimizer_steps() : optimizer_->steps_taken(); }
 
 void Trainer::continue_from(const model::StateDict& online, const model::StateDict& ema, int64_t step) {
   if (step < 0) throw Error(ErrorCode::BadArgument, "a run cannot continue from a negative step");
   const model::StateDict names = online_->state_dict();
   copy_named({online.begin(), online.end()}, names, "", parameters(), "online weights lack", "online tensor");
   copy_named({ema.begin(), ema.end()}, names, "", ema_, "EMA weights lack", "EMA tensor");
-  optimizer_ = std::make_unique<Optimizer>(config_.optimizer, parameters());
+  if (fused_)
+    fused_->reset_optimizer();
+  else
+    optimizer_ = std::make_unique<Optimizer>(config_.optimizer, parameters());
   step_ = step;
 }
 
-// ECT (spec §5.3; ECMLoss in locuslab/ect): one noise direction z for both points, the target
-// the same network without gradient (same dropout masks), the clean image where r reaches the
-// boundary, and the weight 1/(t − r).
-at::Tensor Trainer::ect_loss(const at::Tensor& x0, c10::IntArrayRef whole, at::Generator& gen, const Slice& mine,
-                             const std::function<at::Tensor(const at::Tensor&, const at::Tensor&)>& f) const {
-  const model::NoiseRange& range = config_.noise;
-  const at::Tensor t =
-      mine(at::exp(config_.ct_p_mean + config_.ct_p_std * at::randn({whole[0]}, gen)).clamp(range.sigma_min, range.sigma_max));
-  const at::Tensor r = ect_r(t, grid_points(step_), config_.ect_q, config_.ect_k, config_.ect_b);
-  const at::Tensor z = mine(at::randn(whole, gen)).to(device_);
-  const at::Tensor td = t.to(device_), rd = r.to(device_);
-  const at::Tensor online = f(x0 + per_image(td) * z, td);
-  at::Tensor target = x0;
-  const at::Tensor inside = r > range.sigma_min;  // f(x, ε) = x: at the boundary the target is x0 itself
-  if (inside.any().item<bool>()) {
-    c10::NoGradGuard no_grad;
-    const at::Tensor r_net = rd.clamp_min(range.sigma_min);
-    target = at::where(per_image(inside.to(device_)), f(x0 + per_image(r_net) * z, r_net), x0);
-  }
-  const at::Tensor weight = 1.0 / (t.to(at::kDouble) - r.to(at::kDouble)).to(at::kFloat);
-  return (weight.to(device_) * distance(online, target.detach(), config_.ct_metric, pseudo_huber_c(x0[0].numel()))).mean();
+at::Tensor Trainer::loss_for(int64_t key, const DataSource& source, int64_t batch_size, int size, bool training) const {
+  if (config_.mode == TrainMode::Cd) return cd_loss(key, source, batch_size, size, training);
+  const int64_t ranks = training ? world() : 1, share = batch_size / ranks;
+  DrawOptions o;
+  o.key = key;
+  o.stage_step = step_;  // ECT: the current stage, for held-out keys too
+  o.batch = batch_size;
+  o.size = size;
+  o.first = training ? rank() * share : 0;
+  o.count = share;
+  o.rank = training ? rank() : 0;
+  const StepDraw d = draw_step(config_, source, o);
+  const bool autocast = config_.bf16 && device_.is_cuda();
+  const NetworkPass f = [&](const at::Tensor& x, const at::Tensor& sigma) {
+    reseed_dropout(device_, d.dropout_seed);
+    AutocastScope scope(autocast);
+    return evaluate(*online_, {config_.parameterization(), config_.noise}, x, sigma, at::Tensor(), training);
+  };
+  const at::Tensor x0 = d.x0.to(device_), z = d.z.to(device_);
+  const at::Tensor online = online_pass(f, x0, z, d.sigma.to(device_));
+  const at::Tensor target = d.any_target() ? target_pass(f, x0, z, d.target_sigma.to(device_), d.use_target.to(device_)) : x0;
+  return weighted_loss(online, target, d.weight.to(device_), objective_metric(config_));
 }
 
-at::Tensor Trainer::loss_for(int64_t key, const DataSource& source, int64_t batch_size, int size, bool training) const {
-  const Parameterized p{config_.parameterization(), config_.noise};
-  // Data parallelism: this rank's images only, and every noise draw for the whole batch, cut to
-  // this rank's slice, so that the run does not depend on the number of ranks.
+// CD (spec §5.1): uniform pairs on the fixed grid, one Heun step of the probability-flow ODE with
+// the EDM teacher from σ_high to σ_low, the target the EMA network θ⁻ there.
+at::Tensor Trainer::cd_loss(int64_t key, const DataSource& source, int64_t batch_size, int size, bool training) const {
   const int64_t ranks = training ? world() : 1, share = batch_size / ranks, first = training ? rank() * share : 0;
-  const Slice mine = [&](const at::Tensor& t) { return ranks == 1 ? t : t.narrow(0, first, share); };
+  const auto mine = [&](const at::Tensor& t) { return ranks == 1 ? t : t.narrow(0, first, share); };
   const at::Tensor x0 = source.part_at(std::uint64_t(key), batch_size, size, first, share).to(device_);
-  const std::vector<int64_t> whole = {batch_size, x0.size(1), x0.size(2), x0.size(3)};  // the whole batch's shape
+  const std::vector<int64_t> whole = {batch_size, x0.size(1), x0.size(2), x0.size(3)};
   at::Generator gen = cpu_generator(mix_seed(config_.seed, std::uint64_t(key), 1));
   const std::uint64_t dropout_seed = mix_seed(config_.seed, std::uint64_t(key), 2 + 16 * std::uint64_t(training ? rank() : 0));
   const bool autocast = config_.bf16 && device_.is_cuda();
   const auto f = [&](const model::UNet& net, const at::Tensor& x, const at::Tensor& sigma) {
     reseed_dropout(device_, dropout_seed);
     AutocastScope scope(autocast);
-    return evaluate(net, p, x, sigma.to(device_), at::Tensor(), training);
+    return evaluate(net, {config_.parameterization(), config_.noise}, x, sigma.to(device_), at::Tensor(), training);
   };
-
-  if (config_.mode == TrainMode::Ect)
-    return ect_loss(x0, whole, gen, mine, [&](const at::Tensor& x, const at::Tensor& s) { return f(*online_, x, s); });
-
-  if (config_.mode == TrainMode::Edm) {
-    const at::Tensor sigma = mine(at::exp(config_.edm_p_mean + config_.edm_p_std * at::randn({batch_size}, gen))).to(device_);
-    const at::Tensor noise = mine(at::randn(whole, gen)).to(device_);
-    const at::Tensor denoised = f(*online_, x0 + per_image(sigma) * noise, sigma);
-    const double sd2 = config_.noise.sigma_data * config_.noise.sigma_data;
-    const at::Tensor weight = (sigma.pow(2) + sd2) / (sigma.pow(2) * sd2);
-    return (weight * distance(denoised, x0, Metric::L2)).mean();
-  }
-
-  const std::vector<double> sigmas = increasing_karras_sigmas(grid_points(key), config_.noise);
-  const NoisePairs pairs = config_.mode == TrainMode::Ct
-                               ? sample_pairs(sigmas, lognormal_pair_probabilities(sigmas, config_.ct_p_mean, config_.ct_p_std), batch_size, gen)
-                               : sample_uniform_pairs(sigmas, batch_size, gen);
+  const std::vector<double> sigmas = increasing_karras_sigmas(grid_points(config_, key), config_.noise);
+  const NoisePairs pairs = sample_uniform_pairs(sigmas, batch_size, gen);
   const at::Tensor z = mine(at::randn(whole, gen)).to(device_);
   const at::Tensor high = mine(pairs.sigma_high).to(device_), low = mine(pairs.sigma_low).to(device_);
   const at::Tensor x_high = x0 + per_image(high) * z;
-  const double c = pseudo_huber_c(x0[0].numel());
-
-  if (config_.mode == TrainMode::Ct) {
-    const at::Tensor online = f(*online_, x_high, high);
-    at::Tensor target;
-    {
-      c10::NoGradGuard no_grad;  // iCT: the target is the online network, stop-grad (μ = 0)
-      target = f(*online_, x0 + per_image(low) * z, low);
-    }
-    return (mine(ict_weight(pairs)).to(device_) * distance(online, target, config_.ct_metric, c)).mean();
-  }
-
   at::Tensor x_low, target;
   {
     c10::NoGradGuard no_grad;
-    // One Heun step of the probability-flow ODE from σ_high to σ_low with the teacher (spec §5.1).
     x_low = sampling::heun_step(*teacher_, x_high, high, low);
     target = f(*target_, x_low, low);
   }
   const at::Tensor online = f(*online_, x_high, high);
-  return distance(online, target, config_.cd_metric, c).mean();
+  return distance(online, target, config_.cd_metric, pseudo_huber_c(x0[0].numel())).mean();
 }
 
 void Trainer::distribute(std::shared_ptr<Collective> collective) {
+  if (collective && fused_) throw Error(ErrorCode::BadArgument, "the fused step trains in one process: data parallelism takes the plain step");
   collective_ = std::move(collective);
   if (!collective_) return;
   for (int size : config_.crop_sizes.empty() ? std::vector<int>{config_.architecture.image_size} : config_.crop_sizes)
@@ -253,6 +184,19 @@ StepStats Trainer::step() {
   StepStats stats;
   stats.images = config_.batch_at(step_);
   stats.crop_size = config_.crop_size_at(step_);
+  stats.discretization = grid_points(config_, step_);
+  if (fused_) {
+    DrawOptions o;
+    o.key = o.stage_step = step_;
+    o.batch = stats.images;
+    o.size = stats.crop_size;
+    o.pinned_noise = device_.is_cuda();
+    fused_->step(draw_step(config_, *data_, o), ema_rate_at(config_, step_));
+    stats.loss = stats.grad_norm = stats.lr = NAN;
+    ++window_.steps;
+    stats.step = ++step_;
+    return stats;
+  }
   const at::Tensor loss = loss_for(step_, *data_, stats.images, stats.crop_size, /*training=*/true);
   stats.loss = loss.item<double>();
   if (collective_) {  // the loss of the whole batch: the mean of the ranks' equal slices
@@ -268,7 +212,6 @@ StepStats Trainer::step() {
   stats.grad_norm = report.grad_norm;
   stats.lr = report.lr;
   stats.skipped = report.skipped || !std::isfinite(stats.loss);
-  stats.discretization = grid_points(step_);
 
   if (!stats.skipped) {
     const std::vector<at::Tensor> online = parameters();
@@ -276,12 +219,65 @@ StepStats Trainer::step() {
       std::vector<at::Tensor> target = target_->parameters();
       ema_update(target, online, config_.cd_target_ema);
     }
-    const double k = double(step_);
-    ema_update(ema_, online, std::min(config_.ema_rate, (1 + k) / (10 + k)));
+    ema_update(ema_, online, ema_rate_at(config_, step_));
   }
-  ++step_;
-  stats.step = step_;
+  ++window_.steps;
+  if (std::isfinite(stats.loss)) window_.loss_sum += stats.loss, ++window_.finite;
+  window_.skipped += stats.skipped;
+  window_.grad_norm = stats.grad_norm;
+  window_.lr = stats.lr;
+  stats.step = ++step_;
   return stats;
+}
+
+StepWindow Trainer::take_window() {
+  StepWindow w = window_;
+  if (fused_) {
+    w = fused_->take_window();
+    w.steps = window_.steps;
+  }
+  window_ = {};
+  return w;
+}
+
+double StepWindow::mean_loss() const { return finite > 0 ? loss_sum / double(finite) : NAN; }
+
+void Trainer::set_speed(const StepSpeed& asked, StepGraphMaker graphs) {
+  StepSpeed speed = asked;
+  speed.fused = speed.fused || speed.cuda_graphs;
+  if (speed.fused && config_.mode == TrainMode::Cd)
+    throw Error(ErrorCode::BadArgument, "the fused step serves ct, ect and edm: consistency distillation takes the plain step");
+  if (speed.fused && collective_)
+    throw Error(ErrorCode::BadArgument, "the fused step trains in one process: data parallelism takes the plain step");
+  // Everything a step depends on, in the layout-free form a checkpoint has.
+  const model::StateDict online = online_weights(), ema = ema_weights(), moments = optimizer_state();
+  const int64_t taken = optimizer_steps();
+  fused_.reset();
+  optimizer_.reset();
+  online_ = std::make_shared<model::UNet>(config_.architecture, online);
+  online_->to(device_, at::kFloat);
+  online_->set_channels_last(speed.channels_last);
+  std::vector<at::Tensor> ema_tensors;
+  for (const auto& [name, t] : ema) ema_tensors.push_back(t.to(device_));
+  graphs_missing_.clear();
+  if (speed.fused) {
+    if (speed.cuda_graphs && !graphs) graphs = cuda_step_graphs(device_, &graphs_missing_);
+    fused_ = std::make_unique<FusedStep>(config_, *online_, ema_tensors, moments, taken, device_,
+                                         speed.cuda_graphs ? std::move(graphs) : StepGraphMaker{});
+    ema_ = fused_->ema_views();
+  } else {
+    for (at::Tensor& p : parameters()) p.requires_grad_(true);
+    ema_ = ema_tensors;
+    optimizer_ = std::make_unique<Optimizer>(config_.optimizer, parameters());
+    optimizer_->load_state(moments, taken);
+  }
+  speed_ = speed;
+}
+
+std::string Trainer::speed_report() const {
+  std::string out = describe(speed_);
+  if (fused_ && speed_.cuda_graphs) out += graphs_missing_.empty() ? "; " + fused_->describe() : "; no CUDA graphs: " + graphs_missing_;
+  return out;
 }
 
 double Trainer::evaluate_loss(const DataSource& source, int batches, int64_t batch_size, int size) const {
@@ -323,8 +319,8 @@ void Trainer::save(const std::filesystem::path& dir, int64_t max_shard_bytes) co
   for (auto& [name, t] : ema_weights()) tensors.emplace_back("ema/" + name, t);
   if (target_)
     for (auto& [name, t] : named(*target_, target_->parameters())) tensors.emplace_back("target/" + name, t);
-  for (auto& [name, t] : optimizer_->state()) tensors.emplace_back("optimizer/" + name, t.to(at::kCPU));
-  const nlohmann::json state = {{"step", step_}, {"optimizer_steps", optimizer_->steps_taken()}, {"config", to_json(config_)}};
+  for (auto& [name, t] : optimizer_state()) tensors.emplace_back("optimizer/" + name, t.to(at::kCPU));
+  const nlohmann::json state = {{"step", step_}, {"optimizer_steps", optimizer_steps()}, {"config", to_json(config_)}};
   write_checkpoint(dir, tensors, state, max_shard_bytes);
 }
 
@@ -338,7 +334,11 @@ void Trainer::restore(const Checkpoint& checkpoint) {
   for (const auto& [name, t] : checkpoint.tensors)
     if (name.rfind("optimizer/", 0) == 0) opt.emplace_back(name.substr(10), t.to(device_));
   try {
-    optimizer_->load_state(opt, checkpoint.state.at("optimizer_steps").get<int64_t>());
+    const int64_t taken = checkpoint.state.at("optimizer_steps").get<int64_t>();
+    if (fused_)
+      fused_->load_optimizer_state(opt, taken);
+    else
+      optimizer_->load_state(opt, taken);
     step_ = checkpoint.state.at("step").get<int64_t>();
   } catch (const nlohmann::json::exception&) {
     throw Error(ErrorCode::CorruptFile, "checkpoint state lacks 'step' or 'optimizer_steps'");

@@ -13,6 +13,7 @@
 #include "core/train/losses.h"
 #include "core/train/optimizer.h"
 #include "core/train/sharded_checkpoint.h"
+#include "core/train/step_graph.h"
 
 #include <c10/core/Device.h>
 #include <nlohmann/json_fwd.hpp>
@@ -80,6 +81,8 @@ struct TrainConfig {
 nlohmann::json to_json(const TrainConfig& c);
 TrainConfig train_config_from_json(const nlohmann::json& j);  // throws cm::Error(CorruptFile)
 
+// One step. The fused step (StepSpeed) reads nothing back: its loss, grad_norm and lr are NaN
+// there, and skipped false; take_window() has them.
 struct StepStats {
   int64_t step = 0;         // steps done after this one
   double loss = 0;
@@ -91,6 +94,30 @@ struct StepStats {
   bool skipped = false;     // non-finite gradient: no update
 };
 
+// The steps since the last Trainer::take_window(): what a log line reports.
+struct StepWindow {
+  int64_t steps = 0;
+  int64_t finite = 0;       // steps with a finite loss
+  double loss_sum = 0;      // the sum of their losses
+  int64_t skipped = 0;      // steps that updated nothing (a non-finite loss or gradient)
+  double grad_norm = 0;     // the last step's |g|, before clipping
+  double lr = 0;            // the last step's learning rate
+  double mean_loss() const;  // NaN when no step had a finite loss
+};
+
+// How steps are computed; what they compute is the same up to rounding (the fused step's
+// trajectory is checked against the plain one: tests/cuda/test_train_step_on_device.cpp).
+struct StepSpeed {
+  bool fused = false;          // FusedStep (fused_step.h): flat buffers, no host sync per step
+  bool cuda_graphs = false;    // fused, and on CUDA each crop size's step replayed as CUDA graphs
+  bool channels_last = false;  // NHWC convolution weights and activations (UNet::set_channels_last)
+};
+// "plain", "fused" or "graph" (fused with CUDA graphs); throws cm::Error(BadArgument) otherwise.
+StepSpeed parse_step_kind(const std::string& name);
+std::string describe(const StepSpeed& speed);  // "graph, channels-last"
+
+class FusedStep;
+
 class Trainer {
  public:
   // initial_weights: start from these (e.g. the teacher's, as the official CD does); otherwise
@@ -98,6 +125,7 @@ class Trainer {
   Trainer(TrainConfig config, std::shared_ptr<const DataSource> data, c10::Device device,
           std::shared_ptr<const model::ConsistencyFunction> teacher = nullptr,
           const model::StateDict* initial_weights = nullptr);
+  ~Trainer();
 
   // Data parallelism: from now on this process trains on its slice of every global batch (rank r
   // of W takes images [r·B/W, (r+1)·B/W) of the batch and of each noise draw, which are drawn whole
@@ -112,6 +140,17 @@ class Trainer {
 
   StepStats step();
   int64_t steps_done() const { return step_; }
+  // The loss, skips, |g| and learning rate of the steps since the last call (the fused step
+  // reads them from the device here, once).
+  StepWindow take_window();
+
+  // Switches how steps are computed, keeping the weights, EMA, optimizer moments and step. The
+  // fused step serves ct, ect and edm in one process: CD or a distributed trainer throws
+  // cm::Error(BadArgument). CUDA graphs come from cuda_step_graphs unless `graphs` is given (the
+  // CPU tests pass rerun_step_graphs); where there are none, the fused step runs eagerly.
+  void set_speed(const StepSpeed& speed, StepGraphMaker graphs = {});
+  const StepSpeed& speed() const { return speed_; }
+  std::string speed_report() const;  // what is in effect, and why a part asked for is not
   int64_t parameter_count() const { return online_->parameter_count(); }
   const TrainConfig& config() const { return config_; }
   c10::Device device() const { return device_; }
@@ -143,13 +182,10 @@ class Trainer {
 
  private:
   at::Tensor loss_for(int64_t key, const DataSource& source, int64_t batch_size, int size, bool training) const;
-  // `mine` cuts a tensor drawn for the whole batch to this rank's slice (identity in one process).
-  using Slice = std::function<at::Tensor(const at::Tensor&)>;
-  at::Tensor ect_loss(const at::Tensor& x0, c10::IntArrayRef whole, at::Generator& gen, const Slice& mine,
-                      const std::function<at::Tensor(const at::Tensor&, const at::Tensor&)>& f) const;
+  at::Tensor cd_loss(int64_t key, const DataSource& source, int64_t batch_size, int size, bool training) const;
   std::vector<at::Tensor> parameters() const;
-  // N of the noise grid step `key` trains on: iCT's curriculum, CD's fixed grid, 0 for EDM.
-  int grid_points(int64_t key) const;
+  model::StateDict optimizer_state() const;
+  int64_t optimizer_steps() const;
 
   TrainConfig config_;
   std::shared_ptr<const DataSource> data_;
@@ -158,7 +194,11 @@ class Trainer {
   std::shared_ptr<model::UNet> online_;
   std::shared_ptr<model::UNet> target_;  // CD only: the EMA target θ⁻
   std::vector<at::Tensor> ema_;
-  std::unique_ptr<Optimizer> optimizer_;
+  std::unique_ptr<Optimizer> optimizer_;  // the plain step's
+  std::unique_ptr<FusedStep> fused_;      // the fused step's (it holds online_'s weights: declared after it)
+  StepSpeed speed_;
+  std::string graphs_missing_;            // why CUDA graphs were asked for and are not there
+  StepWindow window_;                     // the plain step's, since take_window()
   std::shared_ptr<Collective> collective_;
   int64_t step_ = 0;
 };

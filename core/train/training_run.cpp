@@ -148,27 +148,25 @@ void run_training(Trainer& trainer, const fs::path& run_dir, const RunOptions& o
 
   RunProgress p;
   p.until = until;
-  double loss_sum = 0;
-  int64_t loss_count = 0;
+  trainer.take_window();  // what steps before this run left
   auto window_start = Clock::now();
-  int64_t window_steps = 0;
   while (trainer.steps_done() < until) {
     const StepStats s = trainer.step();
-    p.skipped += s.skipped;
-    if (std::isfinite(s.loss)) loss_sum += s.loss, ++loss_count;
-    ++window_steps;
     const bool last = trainer.steps_done() == until;
     const bool stop = stop_here();
 
     if (lead && o.log_every > 0 && (trainer.steps_done() % o.log_every == 0 || last || stop)) {
+      // The fused step reads the device here, once per log line (it has queued the steps since).
+      const StepWindow w = trainer.take_window();
       const double seconds = std::chrono::duration<double>(Clock::now() - window_start).count();
       p.step = trainer.steps_done();
-      p.loss = loss_count ? loss_sum / double(loss_count) : NAN;
-      p.steps_per_second = seconds > 0 ? double(window_steps) / seconds : 0;
+      p.loss = w.mean_loss();
+      p.skipped += w.skipped;
+      p.steps_per_second = seconds > 0 ? double(w.steps) / seconds : 0;
       p.eta_seconds = p.steps_per_second > 0 ? double(until - p.step) / p.steps_per_second : 0;
       p.discretization = s.discretization;
-      p.lr = s.lr;
-      p.grad_norm = s.grad_norm;
+      p.lr = w.lr;
+      p.grad_norm = w.grad_norm;
       p.held_out_loss = (held_out && o.held_out_batches > 0)
                             ? trainer.evaluate_loss(*held_out, o.held_out_batches, trainer.config().batch)
                             : -1;
@@ -177,7 +175,6 @@ void run_training(Trainer& trainer, const fs::path& run_dir, const RunOptions& o
                               p.held_out_loss < 0 ? std::string() : fmt::format("{:.6g}", p.held_out_loss),
                               p.discretization, p.lr, p.grad_norm, p.steps_per_second));
       if (hooks.on_report) hooks.on_report(p);
-      loss_sum = 0, loss_count = 0, window_steps = 0;
       window_start = Clock::now();
     }
     if (lead && o.sample_every > 0 && (trainer.steps_done() % o.sample_every == 0 || last)) {

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# scripts/gpu/campaign end to end on the CPU, as three windows of a tiny campaign (~30 s):
+# scripts/gpu/campaign end to end on the CPU, as three windows of a tiny campaign (~60 s):
+#   - the plan of a real window: with window 3's 67 s build, the default slots leave ≥ 75 % of a
+#     9-minute command to training;
 #   - each window trains for its budget and leaves ≤ 8 files of ≤ 16 MiB in its OUT;
 #   - each continues the last (step, images seen, window records, online weights) once its state is
 #     "committed" (copied where the next window reads it); the EMA continues from the model when
 #     the last window's model was shipped too, and restarts from the online weights when not;
+#   - the third window runs a whole window's order in this build: cmedit-train built, then training
+#     (the fused step, as a window's graphed step falls back to on a CPU) with the checks' and the
+#     speed block's programs built beside it, then the CUDA checks (their CUDA twins, which skip
+#     here), then the speed block;
 #   - the exported model loads and edits in cmedit-cli;
 #   - what a real window carries fits the device's 64 MiB (scripts/gpu/carry-size).
-# The CUDA checks step is off here (CMEDIT_CAMPAIGN_CHECKS=0): it would run ctest inside this ctest's own
-# build; cuda.checks_build_with_libtorch_alone runs scripts/gpu/cuda-checks in a build of its own.
 # usage: campaign.sh BUILD_DIR WORK_DIR PACK MODEL_DIR FIXTURE_PROGRAM
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -29,10 +33,11 @@ cat > "$work/state/campaign.json" << 'JSON'
             "ect_pretrain_steps": 4, "ect_stage_steps": 4, "ect_max_stage": 3, "crop_sizes": [16, 16, 32]}}
 JSON
 
+# window OUT [MINUTES CHECKS_SECONDS SPEED_SECONDS RESERVE_SECONDS]
 window() {
   CMEDIT_CAMPAIGN_BUILD="$build" CMEDIT_CAMPAIGN_STATE="$work/state" CMEDIT_CAMPAIGN_MODEL="$work/model" \
-    CMEDIT_CAMPAIGN_DATA="$pack" CMEDIT_CAMPAIGN_DEVICE=cpu CMEDIT_CAMPAIGN_SPEED=0 CMEDIT_CAMPAIGN_CHECKS=0 CMEDIT_CAMPAIGN_RESERVE=2 \
-    CMEDIT_CAMPAIGN_LOG_EVERY=4 OMP_NUM_THREADS=1 bash "$root/scripts/gpu/campaign" "$1" 0.15 > "$1.log" 2>&1 ||
+    CMEDIT_CAMPAIGN_DATA="$pack" CMEDIT_CAMPAIGN_DEVICE=cpu CMEDIT_CAMPAIGN_SPEED="${4:-0}" CMEDIT_CAMPAIGN_CHECKS="${3:-0}" \
+    CMEDIT_CAMPAIGN_RESERVE="${5:-2}" CMEDIT_CAMPAIGN_LOG_EVERY=4 OMP_NUM_THREADS=1 bash "$root/scripts/gpu/campaign" "$1" "${2:-0.15}" > "$1.log" 2>&1 ||
     { cat "$1.log"; fail "window $1 failed"; }
   local count
   count=$(find "$1" -type f | wc -l)
@@ -42,6 +47,13 @@ window() {
     [ -s "$1/$f" ] || fail "$1/$f is missing"
   done
 }
+
+# A real window's plan: the build time of window 3 (67 s), the default slots.
+plan=$(CMEDIT_CAMPAIGN_PLAN=67 bash "$root/scripts/gpu/campaign" "$work/plan" 9)
+echo "$plan"
+share=$(echo "$plan" | sed -n 's/.*training \([0-9]*\) % of the command.*/\1/p')
+[ "${share:-0}" -ge 75 ] || fail "a 9-minute window would train only ${share:-?} % of its command"
+[ ! -e "$work/plan" ] || fail "the plan wrote $work/plan"
 
 window "$work/out1"
 step1=$(field "$work/out1/campaign.json" step)
@@ -59,10 +71,22 @@ step2=$(field "$work/out2/campaign.json" step)
 images2=$(field "$work/out2/campaign.json" images_seen)
 [ "$step2" -gt "$step1" ] && [ "$images2" -gt "$images1" ] || fail "no progress: steps $step1 → $step2, images $images1 → $images2"
 
-# The second window's model is shipped: the third window takes its EMA from it.
+# The second window's model is shipped: the third window takes its EMA from it. It runs a whole
+# window: checks and speed block in slots of 5 and 6 s, with 6 s for the export (a 2-core machine).
 cp "$work/out2/campaign.json" "$work/out2/online.safetensors" "$work/state/"
 cp "$work/out2/model/"* "$work/model/"
-window "$work/out3"
+window "$work/out3" 0.5 5 6 6
+# The order: cmedit-train, then training with the other programs building beside it, then the checks.
+order=$(sed -n -E 's/^== (build: cmedit-train|build: beside the training, at|train:|build: beside the training, finished|checks: the training step|checks: golden|speed:).*/\1/p' \
+  "$work/out3.log" | tr '\n' '|')
+expected="build: cmedit-train|build: beside the training, at|train:|build: beside the training, finished|checks: the training step|checks: golden|speed:|"
+[ "$order" = "$expected" ] || { cat "$work/out3.log"; fail "the window's order is $order, not $expected"; }
+grep -q "== build: beside the training, at nice 19: cm_cuda_tests golden_parity train_step$" "$work/out3.log" ||
+  fail "the third window did not build exactly its checks and speed programs beside the training"
+grep -q "^step: graph; no CUDA graphs: CUDA graphs need a CUDA device" "$work/out3.log" || fail "the window did not train with the graph step's CPU fallback"
+grep -q "^\[  SKIPPED \] Device/TrainStepOnDevice.*/cuda" "$work/out3.log" || fail "the checks did not run the training step's CUDA twin"
+! grep -q "/cpu (" "$work/out3.log" || fail "the checks ran CPU twins"
+grep -q "^| graph-nhwc | 4 | " "$work/out3.log" || fail "the speed block has no graph-nhwc row"
 grep -q "campaign: .* step $step2, $images2 images seen, .* EMA from the model" "$work/out3.log" ||
   { cat "$work/out3.log"; fail "the third window did not take its EMA from the shipped model of step $step2"; }
 step3=$(field "$work/out3/campaign.json" step)

@@ -1,14 +1,21 @@
-// Shared pieces of the training tests: Gaussian data with a known consistency function, and a
-// network small enough to train for a few hundred steps in seconds on a CPU.
+// Shared pieces of the training tests: Gaussian data with a known consistency function, a
+// network small enough to train for a few hundred steps in seconds on a CPU, and the loss
+// trajectory of a run (the fused step against the plain one).
 #pragma once
 
 #include "core/analytic_model.h"
 #include "core/model/unet_config.h"
 #include "core/train/data_source.h"
+#include "core/train/device_crops.h"
 #include "core/train/trainer.h"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+#include <vector>
 
 namespace cm::testing {
 
@@ -78,6 +85,74 @@ inline double error_vs_analytic(const model::ConsistencyFunction& f, bool denois
     total += (f(x, s) - truth).pow(2).mean().item<double>();
   }
   return total / double(levels.size());
+}
+
+// Noise photos of a few shapes, for crop samplers that serve every crop size a test asks for.
+inline std::vector<at::Tensor> noise_photos(std::uint64_t seed) {
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  std::vector<at::Tensor> photos;
+  for (const auto& [h, w] : {std::pair{40, 56}, std::pair{48, 32}, std::pair{64, 64}})
+    photos.push_back(at::randint(0, 256, {h, w, 3}, gen, at::kByte));
+  return photos;
+}
+
+// An ECT run of the tiny network that crosses from pretraining (no target pass) into its stages,
+// with dropout, clipping, a warm-up and crops of two sizes: every branch of a step.
+inline train::TrainConfig trajectory_config(train::OptimizerKind optimizer) {
+  train::TrainConfig c = tiny_config(train::TrainMode::Ect, 100);
+  c.architecture.dropout = 0.1;
+  c.optimizer.kind = optimizer;
+  c.optimizer.grad_clip = 0.5;
+  c.optimizer.warmup_steps = 3;
+  c.ect_pretrain_steps = 3;
+  c.ect_stage_steps = 3;
+  c.crop_sizes = {8, 8, 16};
+  return c;
+}
+
+struct Trajectory {
+  std::vector<double> losses, grad_norms;
+  model::StateDict online, ema;
+};
+
+// Steps `steps` times, reading each step's loss and |g| (the fused step's read is a sync).
+inline Trajectory trajectory(train::Trainer& trainer, int steps) {
+  Trajectory t;
+  for (int i = 0; i < steps; ++i) {
+    trainer.step();
+    const train::StepWindow w = trainer.take_window();
+    t.losses.push_back(w.mean_loss());
+    t.grad_norms.push_back(w.grad_norm);
+  }
+  t.online = trainer.online_weights();
+  t.ema = trainer.ema_weights();
+  return t;
+}
+
+// How far apart two runs are: the largest relative difference of a step's loss or |g|, and the
+// relative L2 distance of all weights together, then of all EMA weights together. Rounding alone
+// moves Adam's weights more than its losses: where a gradient is near zero, the sign of the
+// normalised step m/√v follows the rounding.
+struct TrajectoryGap {
+  double losses = 0, weights = 0;
+};
+
+inline TrajectoryGap trajectory_gap(const Trajectory& a, const Trajectory& b) {
+  TrajectoryGap gap;
+  for (std::size_t i = 0; i < a.losses.size(); ++i) {
+    gap.losses = std::max(gap.losses, std::abs(a.losses[i] - b.losses[i]) / std::abs(a.losses[i]));
+    gap.losses = std::max(gap.losses, std::abs(a.grad_norms[i] - b.grad_norms[i]) / std::abs(a.grad_norms[i]));
+  }
+  for (const auto& [x, y] : {std::pair{&a.online, &b.online}, std::pair{&a.ema, &b.ema}}) {
+    double apart = 0, size = 0;
+    for (std::size_t i = 0; i < x->size(); ++i) {
+      const at::Tensor u = (*x)[i].second.to(at::kDouble), v = (*y)[i].second.to(at::kDouble);
+      apart += (u - v).pow(2).sum().item<double>();
+      size += u.pow(2).sum().item<double>();
+    }
+    gap.weights = std::max(gap.weights, std::sqrt(apart / size));
+  }
+  return gap;
 }
 
 }  // namespace cm::testing

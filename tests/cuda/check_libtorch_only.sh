@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # What a GPU window builds, on the CPU: a clone configured with LibTorch alone (no Qt, no OpenCV,
 # GoogleTest from the sources scripts/pack-deps copies, as on the GPU machine), building only the
-# CUDA checks and the preview benchmark, then scripts/gpu/cuda-checks as the campaign runs it.
-# Every CPU case must pass and every CUDA case skip with its reason.
+# CUDA checks and the preview benchmark. Every CPU twin must pass there (the memory cap's skips:
+# it needs CUDA's allocator), then scripts/gpu/cuda-checks, as the campaign runs it, must run the
+# CUDA twins alone and see each skip with its reason.
 # usage: check_libtorch_only.sh SOURCE_DIR
 # ccache makes the build cheap after the main one: CCACHE_BASEDIR keeps its keys free of the path.
 set -euo pipefail
@@ -24,10 +25,15 @@ for program in cm_cuda_tests golden_parity preview_latency; do  # (Debian's LibT
   ! readelf -d "build/bin/$program" | grep NEEDED | grep -Eq "libQt|libopencv" || fail "$program links Qt or OpenCV"
 done
 
+ctest --test-dir build -L cuda -R '/cpu( |$)' -j2 > "$work/twins.log" 2>&1 || { cat "$work/twins.log"; fail "a CPU twin failed"; }
+grep -q "100% tests passed, 0 tests failed out of 9" "$work/twins.log" || { cat "$work/twins.log"; fail "not the 9 CPU twins"; }
+[ "$(grep -c "\*\*\*Skipped" "$work/twins.log")" -eq 1 ] || { cat "$work/twins.log"; fail "a CPU twin other than the memory cap's skipped"; }
+
 bash scripts/gpu/cuda-checks build 600 > "$work/checks.log" 2>&1 || { cat "$work/checks.log"; fail "cuda-checks failed"; }
 cat "$work/checks.log"
-grep -q "100% tests passed, 0 tests failed out of 17" "$work/checks.log" || fail "not the 17 cuda tests"
-skipped=$(grep -c "\*\*\*Skipped" "$work/checks.log")
-[ "$skipped" -eq 10 ] || fail "$skipped tests skipped (9 CUDA twins and the memory cap's CPU twin, 10, expected)"
+skipped=$(grep -c "^\[  SKIPPED \] Device/.*/cuda (" "$work/checks.log")
+[ "$skipped" -eq 9 ] || fail "$skipped CUDA twins skipped (9 expected)"
+! grep -q "/cpu (" "$work/checks.log" || fail "cuda-checks ran CPU twins"
+grep -q "golden_parity: skipped" "$work/checks.log" || fail "golden parity on CUDA did not run"
 grep -q "this LibTorch was built without CUDA\|no CUDA device found" "$work/checks.log" || fail "the skips do not say why"
 echo "check_libtorch_only: PASSED"
