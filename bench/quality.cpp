@@ -91,8 +91,8 @@ struct Row {
   bool default_strength = false;
   int work = -1;  // region.max_work_size; 0 = the model's size, −1 = the edit's default
   double shrink = 2;  // region.window_shrink
-  double texture = 0.7;  // region.texture
-  int colour_blur = 2;   // region.colour_blur
+  double texture = cm::edit::region::RegionOptions{}.texture;
+  int colour_blur = cm::edit::region::RegionOptions{}.colour_blur;
   int fill = 0;   // inpaint's start (edit::region::HoleFill): auto, smooth, exemplar
   std::map<std::string, Mean> m{};
   std::vector<PatchSet> patches{};  // per photo, pooled for the SWD at the end
@@ -139,7 +139,7 @@ void score(const EditTable& t, Row& row, const at::Tensor& result, const Photo& 
 // Every combination of the inpainting-only options; other edits run once with the defaults.
 std::vector<std::tuple<double, double, int>> inpaint_variants(EditKind kind, const std::vector<double>& shrinks,
                                                               const std::vector<double>& textures, const std::vector<int>& blurs) {
-  if (kind != EditKind::Inpaint) return {{2.0, 0.7, 2}};
+  if (kind != EditKind::Inpaint) return {{2.0, 0.0, 0}};
   std::vector<std::tuple<double, double, int>> all;
   for (double s : shrinks)
     for (double t : textures)
@@ -191,8 +191,10 @@ int main(int argc, char** argv) {
     std::vector<double> fresh_shares, shrinks, textures;
     std::vector<int> colour_blurs;
     for (const auto& t : cm::split_list(option(a, "--shrinks", "2"))) shrinks.push_back(std::stod(t));
-    for (const auto& t : cm::split_list(option(a, "--textures", "0.7"))) textures.push_back(std::stod(t));
-    for (const auto& t : cm::split_list(option(a, "--colour-blurs", "2"))) colour_blurs.push_back(std::stoi(t));
+    const cm::edit::region::RegionOptions region_defaults;
+    for (const auto& t : cm::split_list(option(a, "--textures", fixed(region_defaults.texture, "%g")))) textures.push_back(std::stod(t));
+    for (const auto& t : cm::split_list(option(a, "--colour-blurs", std::to_string(region_defaults.colour_blur))))
+      colour_blurs.push_back(std::stoi(t));
     for (const auto& t : cm::split_list(option(a, "--steps", "1,2"))) step_counts.push_back(std::stoi(t));
     for (const auto& t : cm::split_list(option(a, "--sample-steps", "1,2,4"))) sample_step_counts.push_back(std::stoi(t));
     // "default": the edit's own work size (the registry's; what the CLI uses).
@@ -285,7 +287,7 @@ int main(int argc, char** argv) {
     if (int(test.size()) > photos) test.resize(std::size_t(photos));
     at::InferenceMode inference;
     // One exemplar fill per photo and hole, whatever the strength and steps (as in the engine).
-    const auto exemplar_cache = std::make_shared<cm::edit::ExemplarCache>();
+    const auto exemplar_cache = std::make_shared<cm::edit::ExemplarCache>(64);
     const auto t0 = std::chrono::steady_clock::now();
 
     for (std::size_t i = 0; i < test.size(); ++i) {
@@ -389,10 +391,12 @@ int main(int argc, char** argv) {
                    "PSNR (dB)", {}, {1.0}, "as sharp as the truth"};
       for (Row& row : t.rows) {
         const bool cm_row = !row.baseline;
-        const double sigma = cm_row ? cm::sampling::sigma_for_strength(row.strength, model.card.noise) : NAN;
+        // Inpainting's default is chosen window by window (engine::window_strength): no one level.
+        const bool per_window = cm_row && row.default_strength && t.kind == EditKind::Inpaint;
+        const double sigma = cm_row && !per_window ? cm::sampling::sigma_for_strength(row.strength, model.card.noise) : NAN;
         const int declared = row.work < 0 ? cm::engine::spec_of(t.kind).work_size : row.work;  // what runs
         const int work = cm_row ? (declared > 0 ? declared : model_size) : 0;
-        const std::string strength = fixed(row.strength, "%.2f") + (row.default_strength ? " (default)" : "");
+        const std::string strength = per_window ? "per window (default)" : fixed(row.strength, "%.2f") + (row.default_strength ? " (default)" : "");
         const auto v = [&](const char* k) { return row.m.count(k) ? row.m[k].value() : NAN; };
         std::printf("| %s | %s | %s | %s | %s | %s | %.2f | %.3f | %.3f | %.1f | %.0f |", row.method.c_str(), cm_row ? std::to_string(row.steps).c_str() : "—",
                     strength.c_str(), fixed(sigma, "%.3g").c_str(), fixed(row.fresh, "%.2g").c_str(), cm_row ? std::to_string(work).c_str() : "—",

@@ -82,8 +82,18 @@ bool window_uses_exemplar(const Job& job, const at::Tensor& full_weights_free) {
   return hole_depth(full_weights_free.logical_not().to(at::kFloat), kLargeHoleDepth) >= kLargeHoleDepth;
 }
 
+// A thin hole's start: the membrane fill of `generate` in `pixels`, healed with their mirrored
+// texture under HoleFill::Auto (healing.h).
+at::Tensor smooth_start(const Job& job, const at::Tensor& pixels, const at::Tensor& generate) {
+  const at::Tensor smooth = fill_holes(pixels, generate.logical_not().to(at::kFloat));
+  if (job.o.fill != HoleFill::Auto || job.o.texture <= 0) return smooth;
+  return heal(smooth, mirror_fill(pixels, generate), generate, job.o.texture);
+}
+
 // Edits one window and composites its core into `out` (the photo's form, changed in place).
-void edit_window(const Job& job, at::Tensor& out, const WindowPlan& plan, std::size_t index) {
+// `starts` (when the mask has windows that start from the exemplar fill) is a copy of the photo
+// that receives every window's start instead of its result: exemplar fills are made against it.
+void edit_window(const Job& job, at::Tensor& out, at::Tensor& starts, const WindowPlan& plan, std::size_t index) {
   const MaskWindow& mw = plan.windows[index];
   const Box& window = mw.window;
   const int64_t side = window.height(), work = mw.work;
@@ -95,14 +105,23 @@ void edit_window(const Job& job, at::Tensor& out, const WindowPlan& plan, std::s
 
   const at::Tensor pixels = to_unit(crop_replicate(out, window)).to(at::kFloat);
   const bool warm = job.mode == Mode::Inpaint && job.settings.warm_start;
-  const bool exemplar = warm && window_uses_exemplar(job, (weights >= 1) & unowned);
+  const bool exemplar = warm && starts.defined() && window_uses_exemplar(job, (weights >= 1) & unowned);
   at::Tensor estimate;  // the start at the photo's own resolution (warm inpainting)
   if (exemplar) {
-    estimate = exemplar_estimate(job, out, plan, index).to(out.device());
+    // Against the photo with the earlier windows' starts, not their results: the fills then
+    // depend on the photo and the mask alone, and a new seed, strength or step count (variations,
+    // a refinement) takes every window's fill from the cache.
+    const at::Tensor copied = exemplar_estimate(job, starts, plan, index).to(out.device());
+    // Its known pixels are this window's own (earlier windows' results), its hole the copy's.
+    estimate = at::where(generate.expand_as(pixels), copied, pixels);
   } else if (warm) {
-    estimate = fill_holes(pixels, generate.logical_not().to(at::kFloat));
-    if (job.o.fill == HoleFill::Auto && job.o.texture > 0)  // the healing brush: the copy's texture on the smooth colour
-      estimate = heal(estimate, mirror_fill(pixels, generate), generate, job.o.texture);
+    estimate = smooth_start(job, pixels, generate);
+  }
+  if (warm && starts.defined()) {
+    const at::Tensor start =
+        exemplar ? estimate : smooth_start(job, to_unit(crop_replicate(starts, window)).to(at::kFloat), generate);
+    at::Tensor in_starts = slice(starts, mw.core);
+    in_starts.copy_(at::where(slice(generate, core), to_form_of(slice(start, core), starts), in_starts));
   }
 
   EditSettings s = job.settings;
@@ -147,11 +166,13 @@ at::Tensor along_the_mask(const model::ConsistencyFunction& f, const at::Tensor&
   rules.reach = o.grow + 2 * o.feather;
   rules.focus_y = o.focus_y, rules.focus_x = o.focus_x;
   const WindowPlan plan = plan_windows(mask, rules);
-  at::Tensor out = photo.clone();
+  at::Tensor out = photo.clone(), starts;
+  if (mode == Mode::Inpaint && settings.warm_start && o.fill != HoleFill::Smooth && uses_exemplar(mask, o))
+    starts = photo.clone();
   const Job job{f, mask, settings, o, mode};
   for (std::size_t i = 0; i < plan.windows.size(); ++i) {
     sampling::throw_if_cancelled(settings.control);
-    edit_window(job, out, plan, i);
+    edit_window(job, out, starts, plan, i);
   }
   return out;
 }

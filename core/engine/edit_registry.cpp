@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 
 namespace cm::engine {
@@ -40,9 +41,10 @@ EditSetting fill_setting() {
           "|patches copied from the rest of the photo: the texture it already has"};
 }
 
-// Measured on the held-out photos (docs/QUALITY.md): strokes from the membrane fill, large holes
-// from the exemplar fill ("Large holes").
-constexpr double kInpaintStrength = 0.49, kLargeHoleStrength = 0.30;
+// Measured on the held-out photos (docs/QUALITY.md): strokes from the membrane fill at the model's
+// scale, large holes from the exemplar fill ("Large holes"), thin holes at the photo's own pixels
+// from the healed membrane fill ("At the photo's own pixels").
+constexpr double kInpaintStrength = 0.49, kLargeHoleStrength = 0.30, kNativeStrength = 0.20;
 
 std::vector<EditSpec> make_specs() {
   std::vector<EditSpec> specs;
@@ -53,7 +55,7 @@ std::vector<EditSpec> make_specs() {
                    [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
                      return region::inpaint(f, r.image, r.mask, s, r.region);  // execute() checked the inputs
                    },
-                   kLargeHoleStrength});
+                   kLargeHoleStrength, kNativeStrength});
   specs.push_back({EditKind::Sketch, "Sketch (strokes)", "IMAGE [--mask MASK]",
                    "redraw a painting so it looks like a photo (SDEdit)", true, true, Need::Optional, false, true, 0.50, 1.0, 1, 256,
                    "the painting itself", "nothing, or every pixel outside the optional mask",
@@ -147,7 +149,13 @@ double strength_of(const EditRequest& r) {
 }
 
 double window_strength(const EditSpec& spec, const region::RegionOptions::WindowStart& start) {
-  return start.exemplar && spec.exemplar_strength >= 0 ? spec.exemplar_strength : spec.strength;
+  if (start.exemplar && spec.exemplar_strength >= 0) return spec.exemplar_strength;
+  if (spec.native_strength < 0) return spec.strength;
+  // A window near the photo's own pixels (shrunk 2× or less) takes the native strength; one shrunk
+  // 8× or more, where a photo looks as the training crops do, the model's own; on a log scale
+  // between (docs/QUALITY.md, "At the photo's own pixels").
+  const double t = std::clamp(std::log2(std::max(start.shrink, 1.0) / 2.0) / 2.0, 0.0, 1.0);
+  return spec.native_strength + t * (spec.strength - spec.native_strength);
 }
 
 EditRequest resolved(const EditRequest& r, bool on_cpu) {

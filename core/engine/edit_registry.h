@@ -75,6 +75,9 @@ struct EditSpec {
   // The default strength when the start is an exemplar fill (inpaint's large holes,
   // edit::region::uses_exemplar), which needs a lighter touch than a blur; < 0: none.
   double exemplar_strength = -1;
+  // The default strength of a window along a mask at the photo's own pixels (window_strength):
+  // there the model's texture at `strength` is noise the photo does not have. < 0: none.
+  double native_strength = -1;
 
   // The CLI command, settings key and log name: "inpaint" (edit::to_string).
   std::string name() const { return std::string(edit::to_string(kind)); }

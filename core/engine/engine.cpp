@@ -103,7 +103,8 @@ struct Engine::State {
   std::shared_ptr<const model::LoadedModel> model;  // worker thread only
   // Exemplar fills of recent photos and masks: a new seed, strength or step count for the same
   // hole (variations, refine, apply) reuses the fill instead of searching again.
-  std::shared_ptr<edit::ExemplarCache> exemplar_cache = std::make_shared<edit::ExemplarCache>();
+  // One fill per window along a mask (region.h): room for a long thick stroke's windows.
+  std::shared_ptr<edit::ExemplarCache> exemplar_cache = std::make_shared<edit::ExemplarCache>(32);
   std::thread worker;
 
   void finish_cancelled(const std::shared_ptr<Job>& job, const std::string& why) {
