@@ -96,6 +96,7 @@ void Document::reset(const QImage& photo, int bit_depth, const QString& path) {
   strokes_ = QImage(photo.size(), QImage::Format_ARGB32_Premultiplied);
   strokes_.fill(Qt::transparent);
   hints_ = strokes_.copy();
+  for (QRect& r : ink_) r = QRect();
   bit_depth_ = bit_depth;
   path_ = path;
   undo_->clear();
@@ -134,6 +135,36 @@ const QImage& Document::layer(Layer which) const {
 
 QImage& Document::mutableLayer(Layer which) { return const_cast<QImage&>(layer(which)); }
 
+namespace {
+
+// Index into Document::ink_, −1 for the photo.
+int ink_index(Layer layer) { return layer == Layer::Mask ? 0 : layer == Layer::Strokes ? 1 : layer == Layer::Hints ? 2 : -1; }
+
+// The bounding rectangle of the non-zero bytes of an 8- or 32-bit layer (the mask's grey, the
+// premultiplied layers' whole pixel), empty when there are none.
+QRect ink_of(const QImage& image) {
+  QRect ink;
+  const int bytes = image.depth() / 8;
+  for (int y = 0; y < image.height(); ++y) {
+    const uchar* row = image.constScanLine(y);
+    int first = -1, last = -1;
+    for (int x = 0; x < image.width() * bytes; ++x)
+      if (row[x]) {
+        if (first < 0) first = x;
+        last = x;
+      }
+    if (first >= 0) ink |= QRect(first / bytes, y, last / bytes - first / bytes + 1, 1);
+  }
+  return ink;
+}
+
+}  // namespace
+
+QRect Document::inkRect(Layer which) const {
+  const int i = ink_index(which);
+  return i < 0 ? QRect(QPoint(0, 0), size()) : ink_[i];
+}
+
 void Document::writePixels(Layer layer, const QImage& pixels, QPoint at) {
   QImage& target = mutableLayer(layer);
   const QImage source = pixels.format() == target.format() ? pixels : pixels.convertToFormat(target.format());
@@ -144,6 +175,11 @@ void Document::writePixels(Layer layer, const QImage& pixels, QPoint at) {
     std::memcpy(target.scanLine(y) + area.left() * bytes_per_pixel,
                 source.constScanLine(y - at.y()) + (area.left() - at.x()) * bytes_per_pixel,
                 std::size_t(area.width()) * bytes_per_pixel);
+  if (const int i = ink_index(layer); i >= 0) {
+    // Paint grows the ink; a write over all of it (a clear, an undo of the first stroke) is
+    // looked at again.
+    ink_[i] = area.contains(ink_[i]) ? ink_of(target.copy(area)).translated(area.topLeft()) : ink_[i] | area;
+  }
   ++revision_;
   Q_EMIT changed(layer, QRect(at, pixels.size()));
 }
@@ -194,6 +230,7 @@ void Document::setLayers(const Layers& layers) {
   mask_ = layers.mask;
   strokes_ = layers.strokes;
   hints_ = layers.hints;
+  for (Layer l : {Layer::Mask, Layer::Strokes, Layer::Hints}) ink_[ink_index(l)] = ink_of(layer(l));
   ++revision_;
   Q_EMIT documentReset();
 }

@@ -55,6 +55,10 @@ class Document : public QObject {
   // Whether the photo is grey: every pixel's red, green and blue within 1/255 of their mean (a grey
   // photo saved as RGB, with JPEG's slight chroma noise). Worked out once per version of the photo.
   bool photoIsGrey() const;
+  // A rectangle that holds every painted pixel of the mask, strokes or hints layer (maybe more,
+  // never less; empty when the layer is blank): what draws or reads a layer of a large photo
+  // need not touch the rest.
+  QRect inkRect(Layer which) const;
   // Grows with every change (undo and redo included): results computed for an older revision are stale.
   quint64 revision() const { return revision_; }
 
@@ -91,6 +95,7 @@ class Document : public QObject {
   void pushChange(Layer layer, const QImage& after, QRect area, const QString& text);
 
   QImage photo_, mask_, strokes_, hints_;
+  QRect ink_[3];  // inkRect of the mask, strokes and hints
   mutable qint64 grey_key_ = -1;  // the photo's QImage::cacheKey() when grey_ was worked out
   mutable bool grey_ = false;
   int bit_depth_ = 8;

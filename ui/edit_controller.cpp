@@ -4,13 +4,17 @@
 #include "core/engine/engine.h"
 #include "ui/document.h"
 #include "ui/edit_inputs.h"
+#include "ui/tensor_image.h"
 
 #include <ATen/ATen.h>
+#include <QElapsedTimer>
 #include <QMetaObject>
+#include <QPainter>
 #include <QPointer>
 #include <QTimer>
 #include <QUndoStack>
 
+#include <atomic>
 #include <exception>
 #include <future>
 #include <thread>
@@ -29,6 +33,13 @@ struct EditController::Impl {
   QImage preview;
   quint64 preview_revision = 0;
   int preview_steps = 0;  // evaluations behind the preview shown
+  bool preview_complete = true;  // false while an edit along a mask is still adding windows to it
+  std::uint64_t partial_job = 0;  // the job whose windows the preview shows so far
+  std::uint64_t dropped_job = 0;  // a job whose preview was discarded: its late windows stay away
+  QTimer partial_redraw;          // coalesces a burst of windows into one redraw of the canvas
+  QPointF brush{-1, -1};
+  QImage photo_8888;  // the photo in the canvas's format, where a partial preview starts
+  qint64 photo_8888_key = 0;
   std::uint64_t latest_job = 0;
   std::uint64_t latest_variations_job = 0;
   QVector<QImage> variations;
@@ -44,6 +55,13 @@ EditController::EditController(Document* document, QObject* parent) : QObject(pa
   impl_->refine_timer.setSingleShot(true);
   impl_->refine_timer.setInterval(400);
   connect(&impl_->refine_timer, &QTimer::timeout, this, [this] { requestPreview(true); });
+  // A canvas redraw of a large photo costs a tenth of a second or more: windows arriving faster
+  // than this are shown together.
+  impl_->partial_redraw.setSingleShot(true);
+  impl_->partial_redraw.setInterval(200);
+  connect(&impl_->partial_redraw, &QTimer::timeout, this, [this] {
+    if (!impl_->preview.isNull()) Q_EMIT previewReady();
+  });
   connect(document, &Document::changed, this, [this](Layer layer, QRect) {
     if (layer == Layer::Photo) discardPreview();
     if (!impl_->live || layer == Layer::Photo) return;
@@ -113,6 +131,8 @@ const EditParameters& EditController::parameters() const { return impl_->paramet
 void EditController::setLivePreview(bool on) { impl_->live = on; }
 void EditController::setRefineDelay(int ms) { impl_->refine_timer.setInterval(ms); }
 bool EditController::hasPreview() const { return !impl_->preview.isNull(); }
+bool EditController::previewComplete() const { return hasPreview() && impl_->preview_complete; }
+void EditController::setBrushPosition(QPointF position) { impl_->brush = position; }
 const QImage& EditController::preview() const { return impl_->preview; }
 quint64 EditController::previewRevision() const { return impl_->preview_revision; }
 double EditController::lastLatencyMs() const { return impl_->last_latency_ms; }
@@ -151,19 +171,65 @@ void EditController::request_preview(bool refine, const LayerOverride* over) {
   r.use = refine ? engine::EditRequest::Use::Interactive : engine::EditRequest::Use::Draft;
   const quint64 revision = impl_->document->revision();
   const int steps = r.steps;
-  submit(std::move(r), [this, revision, steps](const QVector<QImage>& images, const QString& error, double ms) {
+  QElapsedTimer clock;
+  clock.start();
+  // An edit along a mask shows its windows as they come, the brush's first: on a large photo the
+  // whole edit takes seconds, its first window a fraction of one.
+  auto job = std::make_shared<std::atomic<std::uint64_t>>(0);
+  if (r.mask.defined() && (r.kind == edit::EditKind::Inpaint || r.kind == edit::EditKind::Sketch)) {
+    if (impl_->brush.x() >= 0) r.region.focus_y = qRound(impl_->brush.y()), r.region.focus_x = qRound(impl_->brush.x());
+    QPointer<EditController> self(this);
+    r.region.on_window = [self, job, revision, source, clock, steps](int64_t y0, int64_t x0, const at::Tensor& pixels) {
+      const QRect where(int(x0), int(y0), int(pixels.size(3)), int(pixels.size(2)));
+      const QImage tile = rgba64_like(pixels.to(at::kCPU, at::kFloat), source.copy(where));  // on the worker thread
+      const double ms = double(clock.elapsed());
+      QMetaObject::invokeMethod(self.data(), [self, job, revision, at = where.topLeft(), tile, ms, steps] {
+        if (self) self->paste_window(job->load(), revision, at, tile, ms, steps);
+      }, Qt::QueuedConnection);
+    };
+  }
+  submit(std::move(r), [this, revision, steps, clock](const QVector<QImage>& images, const QString& error, double) {
     if (!error.isEmpty()) {
       Q_EMIT failed(error);
       return;
     }
     // Stale: the document changed after this request was built; its own preview will follow.
     if (images.isEmpty() || revision != impl_->document->revision()) return;
+    impl_->partial_redraw.stop();
     impl_->preview = images.front();
+    impl_->preview_complete = true;
     impl_->preview_revision = revision;
     impl_->preview_steps = steps;
-    impl_->last_latency_ms = ms;
+    impl_->last_latency_ms = double(clock.elapsed());  // what the user waited for the whole of it
     Q_EMIT previewReady();
   }, source, &impl_->latest_job);
+  job->store(impl_->latest_job);
+}
+
+void EditController::paste_window(std::uint64_t job, quint64 revision, QPoint at, const QImage& pixels, double ms, int steps) {
+  Impl& d = *impl_;
+  if (job == 0 || job != d.latest_job || job == d.dropped_job || revision != d.document->revision()) return;
+  const bool first = d.partial_job != job;
+  if (first) {  // the photo, until the windows cover what the edit changes
+    d.partial_job = job;
+    // In the canvas's own format (no conversion of 12 megapixels per redraw), made once per photo.
+    if (d.photo_8888_key != d.document->photo().cacheKey()) {
+      d.photo_8888 = d.document->photo().convertToFormat(QImage::Format_RGBA8888);
+      d.photo_8888_key = d.document->photo().cacheKey();
+    }
+    d.preview = d.photo_8888;
+    d.preview_complete = false;
+    d.preview_revision = revision;
+    d.preview_steps = steps;
+    d.last_latency_ms = ms;
+  }
+  if (d.preview_complete) return;  // the whole result came first
+  QPainter painter(&d.preview);
+  painter.setCompositionMode(QPainter::CompositionMode_Source);
+  painter.drawImage(at, pixels);
+  painter.end();
+  if (first) Q_EMIT previewReady();
+  else if (!d.partial_redraw.isActive()) d.partial_redraw.start();
 }
 
 void EditController::requestVariations(int count) {
@@ -238,7 +304,7 @@ void EditController::submit(engine::EditRequest request, ResultHandler handle, c
 }
 
 bool EditController::applyPreview() {
-  if (!hasPreview() || impl_->preview_revision != impl_->document->revision()) return false;
+  if (!previewComplete() || impl_->preview_revision != impl_->document->revision()) return false;
   const QImage result = impl_->preview;
   impl_->preview = QImage();
   const EditParameters& p = impl_->parameters;
@@ -271,6 +337,8 @@ void EditController::discardEdit() {
 }
 
 void EditController::discardPreview() {
+  impl_->dropped_job = impl_->latest_job;  // its windows still on their way stay away
+  impl_->partial_redraw.stop();
   if (impl_->preview.isNull()) return;
   impl_->preview = QImage();
   Q_EMIT previewCleared();

@@ -10,6 +10,8 @@
 #include <QImage>
 #include <QMap>
 #include <QObject>
+#include <QPoint>
+#include <QPointF>
 #include <QRect>
 #include <QString>
 
@@ -77,6 +79,10 @@ class EditController : public QObject {
   void setLivePreview(bool on);
   void setRefineDelay(int ms);
 
+  // Where the brush last was (image pixels): an edit along a long mask starts its windows there,
+  // so the part under the user's eye shows first (core/edit/mask_windows.h).
+  void setBrushPosition(QPointF position);
+
   // Asks for a preview of the document as it is now (refine: the refine step count).
   void requestPreview(bool refine = false);
   // A one-step preview of the document with `layer` (mask, sketch or hints) replaced by
@@ -101,11 +107,16 @@ class EditController : public QObject {
   bool adoptVariation(int index);
 
   bool hasPreview() const;
-  // Format_RGBA64: the document's size, or another size for super-resolution and generation
+  // Whether the preview is the whole result: an edit along a mask shows its windows as they are
+  // done (previewReady after each batch of them), and only a complete preview can be applied.
+  bool previewComplete() const;
+  // Format_RGBA64 (a partial preview: RGBA8888): the document's size, or another size for super-resolution and generation
   // (applying it then resizes the document).
   const QImage& preview() const;
   // The document revision the preview was computed from.
   quint64 previewRevision() const;
+  // Milliseconds from the request to the preview shown: its first windows for an edit along a
+  // mask, else the whole result.
   double lastLatencyMs() const;
 
   // Commits the preview into the document (one undo step, which also uses up the edit's inputs:
@@ -132,6 +143,9 @@ class EditController : public QObject {
   // Submits to the engine; `handle` runs on the UI thread if the job is still the latest in *latest.
   void submit(engine::EditRequest request, ResultHandler handle, const QImage& source, std::uint64_t* latest);
   void request_preview(bool refine, const LayerOverride* over);
+  // A window of a preview still being computed: pasted into the partial preview (a copy of the
+  // photo) when its job is still the latest and the document has not changed since.
+  void paste_window(std::uint64_t job, quint64 revision, QPoint at, const QImage& pixels, double ms, int steps);
 
   struct Impl;
   std::unique_ptr<Impl> impl_;

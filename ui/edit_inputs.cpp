@@ -66,7 +66,7 @@ QImage painting_of(const Document& doc, const LayerOverride* over) {
 
 const at::Tensor& PhotoTensor::of(const QImage& photo) {
   if (!tensor.defined() || key != photo.cacheKey()) {
-    tensor = rgb_tensor(photo);
+    tensor = photo_tensor(photo);
     key = photo.cacheKey();
   }
   return tensor;
@@ -89,7 +89,7 @@ std::optional<std::pair<engine::EditRequest, QImage>> build_request(const Docume
   QImage source = spec.painting ? painting_of(doc, over) : doc.photo();
   const bool cropped = p.kind == edit::EditKind::SuperResolve && !p.region.isEmpty();  // the selection
   if (cropped) source = source.copy(p.region & source.rect());
-  if (spec.image) r.image = spec.painting || cropped ? rgb_tensor(source) : photo_tensor.of(doc.photo());
+  if (spec.image) r.image = spec.painting || cropped ? cm::ui::photo_tensor(source) : photo_tensor.of(doc.photo());
   if (spec.mask != engine::Need::No) {
     r.mask = mask_tensor(layer_of(doc, Layer::Mask, over));
     if (r.mask.max().item<float>() == 0) {

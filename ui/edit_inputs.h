@@ -34,7 +34,7 @@ const QImage& layer_of(const Document& doc, Layer layer, const LayerOverride* ov
 // The photo with the sketch painted over it: what SDEdit starts from.
 QImage painting_of(const Document& doc, const LayerOverride* over);
 
-// The photo as a tensor, converted again only when the photo changed (QImage::cacheKey changes
+// The photo as a tensor (stored pixels: tensor_image.h), converted again only when the photo changed (QImage::cacheKey changes
 // with every write): a brush stroke then costs no full-resolution conversion on the UI thread.
 struct PhotoTensor {
   qint64 key = 0;

@@ -71,18 +71,18 @@ QImage compose(const Document& doc, const EditController& controller, bool origi
     return controller.preview().convertToFormat(QImage::Format_RGBA8888);
   QImage view = (controller.hasPreview() ? controller.preview() : doc.photo()).convertToFormat(QImage::Format_RGBA8888);
   QPainter painter(&view);
-  if (show_mask) {
+  // Only where the layers hold paint: on a 12-megapixel photo each full-size pass costs ~0.1 s.
+  if (const QRect ink = doc.inkRect(Layer::Mask); show_mask && !ink.isEmpty()) {
     // The mask stays visible over a preview too, lighter so the result shows through it.
-    QImage tint(doc.size(), QImage::Format_ARGB32_Premultiplied);
+    QImage tint(ink.size(), QImage::Format_ARGB32_Premultiplied);
     tint.fill(QColor(255, 40, 40));
-    QImage alpha = doc.mask().copy();
-    tint.setAlphaChannel(alpha);
+    tint.setAlphaChannel(doc.mask().copy(ink));
     painter.setOpacity(controller.hasPreview() ? 0.2 : 0.45);
-    painter.drawImage(0, 0, tint);
+    painter.drawImage(ink.topLeft(), tint);
     painter.setOpacity(1.0);
   }
-  painter.drawImage(0, 0, doc.layer(Layer::Strokes));
-  painter.drawImage(0, 0, doc.layer(Layer::Hints));
+  for (Layer layer : {Layer::Strokes, Layer::Hints})
+    if (const QRect ink = doc.inkRect(layer); !ink.isEmpty()) painter.drawImage(ink.topLeft(), doc.layer(layer), ink);
   return view;
 }
 
@@ -166,6 +166,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(canvas_, &Canvas::strokeMoved, this, [this](const QVector<QPointF>& points) {
     if (provisional_stroke_.isEmpty()) revealMaskBeingPainted();  // the stroke's first move
     provisional_stroke_ = points;
+    if (!points.isEmpty()) controller_->setBrushPosition(points.back());
     if (!provisional_timer_->isActive()) provisional_timer_->start();
   });
   connect(provisional_timer_, &QTimer::timeout, this, [this] {

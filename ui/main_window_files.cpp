@@ -156,7 +156,7 @@ bool MainWindow::autosaveNow() {
   try {
     dir.remove(QStringLiteral("session.json"));  // written last: its presence means the set is whole
     imageio::Image photo;
-    photo.rgb = rgb_tensor(document_->photo());
+    photo.rgb = photo_tensor(document_->photo());
     photo.alpha = alpha_tensor(document_->photo());
     imageio::SaveOptions sixteen;
     sixteen.bit_depth = 16;
@@ -250,7 +250,7 @@ MainWindow::~MainWindow() = default;
 
 bool MainWindow::openImage(const QString& path) {
   try {
-    const imageio::Image image = imageio::load_image(path.toStdString());
+    const imageio::Image image = imageio::load_image(path.toStdString(), imageio::Pixels::Stored);  // no float copy of a large photo
     document_->reset(rgba64_image(image.rgb, image.alpha), image.bit_depth, path);
     has_alpha_ = image.alpha.defined();
     current_path_ = path;
@@ -288,7 +288,7 @@ bool MainWindow::exportTo(const QString& path, int jpeg_quality, int bit_depth) 
   }
   try {
     imageio::Image out;
-    out.rgb = rgb_tensor(document_->photo());
+    out.rgb = photo_tensor(document_->photo());
     if (has_alpha_) out.alpha = alpha_tensor(document_->photo());
     imageio::SaveOptions options;
     options.bit_depth = bit_depth > 0 ? bit_depth : document_->bitDepth();

@@ -134,6 +134,7 @@ void MainWindow::onStroke(const QVector<QPointF>& points) {
   provisional_stroke_.clear();
   if (document_->isEmpty()) return;
   revealMaskBeingPainted();  // (a click paints without moving)
+  if (!points.isEmpty()) controller_->setBrushPosition(points.back());  // its preview starts there
   Layer layer;
   const Brush brush = currentBrush(&layer);
   document_->paintStroke(layer, points, brush);

@@ -10,6 +10,7 @@
 #include "ui/edit_controller.h"
 #include "ui/edit_toolbar.h"
 #include "ui/main_window.h"
+#include "ui/editor_fixture.h"
 
 #include <gtest/gtest.h>
 
@@ -45,19 +46,7 @@
 
 namespace {
 
-bool glRequired() {
-  const char* v = std::getenv("CMEDIT_REQUIRE_GL");
-  return v && std::strcmp(v, "1") == 0;
-}
-
-#define REQUIRE_GL()                                                                        \
-  do {                                                                                      \
-    QOpenGLContext probe;                                                                   \
-    if (!probe.create()) {                                                                  \
-      if (glRequired()) FAIL() << "no OpenGL context, but CMEDIT_REQUIRE_GL=1";             \
-      GTEST_SKIP() << "no OpenGL context (run under xvfb-run)";                             \
-    }                                                                                       \
-  } while (false)
+using namespace cm::ui::testing;
 
 const QString kSamplePhoto = QStringLiteral(CMEDIT_SOURCE_DIR "/resources/samples/dandelion.jpg");
 
@@ -158,46 +147,6 @@ TEST(MainWindow, ListsEveryComponentVersion) {
         << name << " missing from:\n" << lines.join('\n').toStdString();
 }
 
-// A w×h RGB photo with colour(x, y) at every pixel.
-QImage synthetic_photo(int w, int h, const std::function<QColor(int, int)>& colour) {
-  QImage photo(w, h, QImage::Format_RGB888);
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) photo.setPixelColor(x, y, colour(x, y));
-  return photo;
-}
-
-// A shown main window with the test model loaded (tests/cli/edit_tests.cmake makes it), and a
-// helper that writes a synthetic photo and opens it.
-class Editor : public ::testing::Test {
- protected:
-  void SetUp() override {
-    REQUIRE_GL();
-    const char* model = std::getenv("CMEDIT_TEST_MODEL");
-    ASSERT_TRUE(model) << "CMEDIT_TEST_MODEL is not set (CTest sets it)";
-    window.show();
-    ASSERT_TRUE(QTest::qWaitForWindowExposed(&window));
-    QSignalSpy loaded(window.controller(), &cm::ui::EditController::modelLoaded);
-    window.loadModel(QString::fromUtf8(model));
-    ASSERT_TRUE(loaded.wait(20000));
-  }
-  // Writes a w×h photo with colour(x, y) and opens it; returns the pixels as written.
-  QImage openPhoto(int w, int h, const std::function<QColor(int, int)>& colour) {
-    const QImage photo = synthetic_photo(w, h, colour);
-    const QString in = dir.filePath(QStringLiteral("in.png"));
-    EXPECT_TRUE(photo.save(in));
-    EXPECT_TRUE(window.openImage(in));
-    return photo;
-  }
-  // The variations panel's "Show N variations" button.
-  QPushButton* showVariationsButton() {
-    for (QPushButton* b : window.findChildren<QPushButton*>())
-      if (b->text().startsWith(QStringLiteral("Show"))) return b;
-    return nullptr;
-  }
-  QTemporaryDir dir;
-  cm::ui::MainWindow window;
-};
-
 // View › Show mask off persists from photo to photo; painting a mask then shows it again (a user
 // would otherwise paint blind), and a sketch stroke leaves the choice alone.
 TEST_F(Editor, PaintingAHiddenMaskShowsItAgain) {
@@ -272,23 +221,6 @@ TEST_F(Editor, PaintPreviewApplyExportAndUndo) {
 }
 
 // Pixels of a layer that hold something (mask: non-zero; sketch, hints: non-transparent).
-int painted_pixels(const QImage& layer) {
-  int n = 0;
-  for (int y = 0; y < layer.height(); ++y)
-    for (int x = 0; x < layer.width(); ++x)
-      n += layer.format() == QImage::Format_Grayscale8 ? layer.constScanLine(y)[x] != 0 : qAlpha(layer.pixel(x, y)) != 0;
-  return n;
-}
-
-// Paints a short mask stroke from image point a to b with the mouse.
-void paint_stroke(cm::ui::MainWindow& window, QPointF a, QPointF b) {
-  cm::ui::Canvas* canvas = window.canvas();
-  const QPoint from = canvas->imageToWidget(a).toPoint(), to = canvas->imageToWidget(b).toPoint();
-  QTest::mousePress(canvas, Qt::LeftButton, {}, from);
-  QTest::mouseMove(canvas, (from + to) / 2);
-  QTest::mouseRelease(canvas, Qt::LeftButton, {}, to);
-}
-
 // While the button is down, a one-step preview of the stroke so far follows the brush; the
 // stroke becomes an undo step only on release.
 TEST_F(Editor, APreviewFollowsTheBrushWhileItIsDown) {

@@ -1,0 +1,74 @@
+// The editor on a photo at a camera's size (issue: real photos at their own pixels): a long stroke
+// on a 12-megapixel photo shows its first windows within a second, the brush's neighbourhood first,
+// and the preview grows window by window to the whole edit, which alone can be applied.
+#include "ui/document.h"
+#include "ui/editor_fixture.h"
+
+#include <QElapsedTimer>
+#include <QUndoStack>
+
+#include <cmath>
+
+namespace {
+
+using namespace cm::ui::testing;
+
+// A 4000×3000 photo of smooth gradients, written a row at a time (setPixelColor would take
+// seconds).
+QImage twelve_megapixels() {
+  QImage photo(4000, 3000, QImage::Format_RGB888);
+  for (int y = 0; y < photo.height(); ++y) {
+    uchar* row = photo.scanLine(y);
+    for (int x = 0; x < photo.width(); ++x) {
+      row[3 * x] = uchar(x * 255 / photo.width());
+      row[3 * x + 1] = uchar(y * 255 / photo.height());
+      row[3 * x + 2] = uchar(128 + 100 * std::sin(0.002 * (x + y)));
+    }
+  }
+  return photo;
+}
+
+bool differs_near(const QImage& a, const QImage& b, QPointF at, int radius) {
+  for (int y = int(at.y()) - radius; y <= int(at.y()) + radius; ++y)
+    for (int x = int(at.x()) - radius; x <= int(at.x()) + radius; ++x)
+      if (a.rect().contains(x, y) && a.pixelColor(x, y) != b.pixelColor(x, y)) return true;
+  return false;
+}
+
+TEST_F(Editor, ALongStrokeOnATwelveMegapixelPhotoShowsTheBrushsWindowsWithinASecond) {
+  const QString in = dir.filePath(QStringLiteral("big.png"));
+  ASSERT_TRUE(twelve_megapixels().save(in));
+  ASSERT_TRUE(window.openImage(in));
+  cm::ui::Document& doc = *window.document();
+  ASSERT_EQ(doc.size(), QSize(4000, 3000));
+  window.controller()->setRefineDelay(60000);  // the draft alone
+
+  // A cable-like stroke across the whole photo; the brush ends at its right end.
+  QVector<QPointF> stroke;
+  for (int x = 20; x <= 3980; x += 40) stroke.push_back(QPointF(x, 1200 + 300 * std::sin(x / 1300.0)));
+  cm::ui::Brush brush;
+  brush.diameter = 24;
+  window.controller()->setBrushPosition(stroke.back());
+  QSignalSpy ready(window.controller(), &cm::ui::EditController::previewReady);
+  QElapsedTimer clock;
+  clock.start();
+  doc.paintStroke(cm::ui::Layer::Mask, stroke, brush);  // live preview: a draft follows
+  ASSERT_TRUE(ready.wait(20000)) << window.lastError().toStdString();
+  const qint64 first_ms = clock.elapsed();
+  EXPECT_LE(first_ms, 1000) << "the first windows of the draft took " << first_ms << " ms";
+  ASSERT_TRUE(window.controller()->hasPreview());
+  EXPECT_FALSE(window.controller()->previewComplete()) << "the whole cable in one go: no window by window";
+  EXPECT_FALSE(window.controller()->applyPreview()) << "a preview still arriving cannot be applied";
+  // The brush's end is edited first; the far end of the cable is not yet.
+  EXPECT_TRUE(differs_near(window.controller()->preview(), doc.photo(), stroke.back(), 12));
+  EXPECT_FALSE(differs_near(window.controller()->preview(), doc.photo(), stroke.front(), 12));
+
+  for (int i = 0; i < 600 && !window.controller()->previewComplete(); ++i) ready.wait(1000);
+  ASSERT_TRUE(window.controller()->previewComplete()) << "the draft never completed";
+  EXPECT_TRUE(differs_near(window.controller()->preview(), doc.photo(), stroke.front(), 12));
+  const int steps = doc.undoStack()->count();
+  EXPECT_TRUE(window.controller()->applyPreview());
+  EXPECT_EQ(doc.undoStack()->count(), steps + 1);
+}
+
+}  // namespace
