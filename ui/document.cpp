@@ -123,6 +123,22 @@ bool Document::photoIsGrey() const {
   return grey_;
 }
 
+bool Document::photoIsOpaque() const {
+  if (opaque_key_ == photo_.cacheKey()) return opaque_;
+  bool opaque = true;
+  for (int y = 0; opaque && y < photo_.height(); ++y) {
+    const QRgba64* row = reinterpret_cast<const QRgba64*>(photo_.constScanLine(y));
+    for (int x = 0; x < photo_.width(); ++x)
+      if (!row[x].isOpaque()) {
+        opaque = false;
+        break;
+      }
+  }
+  opaque_ = opaque;
+  opaque_key_ = photo_.cacheKey();
+  return opaque_;
+}
+
 const QImage& Document::layer(Layer which) const {
   switch (which) {
     case Layer::Photo: return photo_;

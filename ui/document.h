@@ -55,6 +55,8 @@ class Document : public QObject {
   // Whether the photo is grey: every pixel's red, green and blue within 1/255 of their mean (a grey
   // photo saved as RGB, with JPEG's slight chroma noise). Worked out once per version of the photo.
   bool photoIsGrey() const;
+  // Whether every pixel of the photo is opaque (worked out once per version of the photo).
+  bool photoIsOpaque() const;
   // A rectangle that holds every painted pixel of the mask, strokes or hints layer (maybe more,
   // never less; empty when the layer is blank): what draws or reads a layer of a large photo
   // need not touch the rest.
@@ -98,6 +100,8 @@ class Document : public QObject {
   QRect ink_[3];  // inkRect of the mask, strokes and hints
   mutable qint64 grey_key_ = -1;  // the photo's QImage::cacheKey() when grey_ was worked out
   mutable bool grey_ = false;
+  mutable qint64 opaque_key_ = -1;  // likewise for opaque_
+  mutable bool opaque_ = true;
   int bit_depth_ = 8;
   QString path_;
   quint64 revision_ = 0;

@@ -60,7 +60,7 @@ EditController::EditController(Document* document, QObject* parent) : QObject(pa
   impl_->partial_redraw.setSingleShot(true);
   impl_->partial_redraw.setInterval(200);
   connect(&impl_->partial_redraw, &QTimer::timeout, this, [this] {
-    if (!impl_->preview.isNull()) Q_EMIT previewReady();
+    if (!impl_->preview.isNull() && !impl_->preview_complete) Q_EMIT previewPartial();
   });
   connect(document, &Document::changed, this, [this](Layer layer, QRect) {
     if (layer == Layer::Photo) discardPreview();
@@ -173,18 +173,27 @@ void EditController::request_preview(bool refine, const LayerOverride* over) {
   const int steps = r.steps;
   QElapsedTimer clock;
   clock.start();
-  // An edit along a mask shows its windows as they come, the brush's first: on a large photo the
-  // whole edit takes seconds, its first window a fraction of one.
+  // An edit shows its parts as they come (region.h: windows along a mask, the brush's first;
+  // strips of a colorization; tiles of a super-resolution over its enlarged start): on a large
+  // photo the whole edit takes seconds or minutes, its first part a fraction of a second.
   auto job = std::make_shared<std::atomic<std::uint64_t>>(0);
-  if (r.mask.defined() && (r.kind == edit::EditKind::Inpaint || r.kind == edit::EditKind::Sketch)) {
+  const bool along_mask = r.mask.defined() && (r.kind == edit::EditKind::Inpaint || r.kind == edit::EditKind::Sketch);
+  if (along_mask || r.kind == edit::EditKind::Colorize || r.kind == edit::EditKind::SuperResolve) {
     if (impl_->brush.x() >= 0) r.region.focus_y = qRound(impl_->brush.y()), r.region.focus_x = qRound(impl_->brush.x());
     QPointer<EditController> self(this);
-    r.region.on_window = [self, job, revision, source, clock, steps](int64_t y0, int64_t x0, const at::Tensor& pixels) {
+    // A super-resolution reports its whole enlarged start first (region.h).
+    auto starts_whole = std::make_shared<std::atomic<bool>>(r.kind == edit::EditKind::SuperResolve);
+    const bool opaque = impl_->document->photoIsOpaque();
+    r.region.on_window = [self, job, revision, source, opaque, clock, steps, starts_whole](int64_t y0, int64_t x0, const at::Tensor& pixels) {
       const QRect where(int(x0), int(y0), int(pixels.size(3)), int(pixels.size(2)));
-      const QImage tile = rgba64_like(pixels.to(at::kCPU, at::kFloat), source.copy(where));  // on the worker thread
+      // On the worker thread, in the canvas's 8 bits; a photo with alpha keeps its own where the
+      // part lies in it (not in an enlargement).
+      const QImage tile = !opaque && source.rect().contains(where) ? rgba64_like(pixels.to(at::kCPU), source.copy(where))
+                                                                    : rgba8888_image(pixels);
       const double ms = double(clock.elapsed());
-      QMetaObject::invokeMethod(self.data(), [self, job, revision, at = where.topLeft(), tile, ms, steps] {
-        if (self) self->paste_window(job->load(), revision, at, tile, ms, steps);
+      const bool whole = starts_whole->exchange(false);
+      QMetaObject::invokeMethod(self.data(), [self, job, revision, at = where.topLeft(), tile, ms, steps, whole] {
+        if (self) self->paste_window(job->load(), revision, at, tile, ms, steps, whole);
       }, Qt::QueuedConnection);
     };
   }
@@ -206,18 +215,23 @@ void EditController::request_preview(bool refine, const LayerOverride* over) {
   job->store(impl_->latest_job);
 }
 
-void EditController::paste_window(std::uint64_t job, quint64 revision, QPoint at, const QImage& pixels, double ms, int steps) {
+void EditController::paste_window(std::uint64_t job, quint64 revision, QPoint at, const QImage& pixels, double ms, int steps,
+                                  bool whole) {
   Impl& d = *impl_;
   if (job == 0 || job != d.latest_job || job == d.dropped_job || revision != d.document->revision()) return;
   const bool first = d.partial_job != job;
-  if (first) {  // the photo, until the windows cover what the edit changes
+  if (first) {  // the photo, until the parts cover what the edit changes
     d.partial_job = job;
-    // In the canvas's own format (no conversion of 12 megapixels per redraw), made once per photo.
-    if (d.photo_8888_key != d.document->photo().cacheKey()) {
-      d.photo_8888 = d.document->photo().convertToFormat(QImage::Format_RGBA8888);
-      d.photo_8888_key = d.document->photo().cacheKey();
+    if (whole) {
+      d.preview = pixels.convertToFormat(QImage::Format_RGBA8888);  // an enlargement's start
+    } else {
+      // In the canvas's own format (no conversion of 12 megapixels per redraw), made once per photo.
+      if (d.photo_8888_key != d.document->photo().cacheKey()) {
+        d.photo_8888 = d.document->photo().convertToFormat(QImage::Format_RGBA8888);
+        d.photo_8888_key = d.document->photo().cacheKey();
+      }
+      d.preview = d.photo_8888;
     }
-    d.preview = d.photo_8888;
     d.preview_complete = false;
     d.preview_revision = revision;
     d.preview_steps = steps;
@@ -228,7 +242,7 @@ void EditController::paste_window(std::uint64_t job, quint64 revision, QPoint at
   painter.setCompositionMode(QPainter::CompositionMode_Source);
   painter.drawImage(at, pixels);
   painter.end();
-  if (first) Q_EMIT previewReady();
+  if (first) Q_EMIT previewPartial();
   else if (!d.partial_redraw.isActive()) d.partial_redraw.start();
 }
 

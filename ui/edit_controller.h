@@ -107,8 +107,9 @@ class EditController : public QObject {
   bool adoptVariation(int index);
 
   bool hasPreview() const;
-  // Whether the preview is the whole result: an edit along a mask shows its windows as they are
-  // done (previewReady after each batch of them), and only a complete preview can be applied.
+  // Whether the preview is the whole result: an edit shows its parts as they are done
+  // (previewPartial after each batch of them, previewReady at the end), and only a complete
+  // preview can be applied.
   bool previewComplete() const;
   // Format_RGBA64 (a partial preview: RGBA8888): the document's size, or another size for super-resolution and generation
   // (applying it then resizes the document).
@@ -131,7 +132,8 @@ class EditController : public QObject {
 
  Q_SIGNALS:
   void modelLoaded(const QString& name);
-  void previewReady();
+  void previewReady();    // a whole preview: what Apply commits
+  void previewPartial();  // parts of a preview still being computed are shown (previewComplete() is false)
   void variationsReady();
   void previewCleared();
   void progress(int step, int total);
@@ -143,9 +145,10 @@ class EditController : public QObject {
   // Submits to the engine; `handle` runs on the UI thread if the job is still the latest in *latest.
   void submit(engine::EditRequest request, ResultHandler handle, const QImage& source, std::uint64_t* latest);
   void request_preview(bool refine, const LayerOverride* over);
-  // A window of a preview still being computed: pasted into the partial preview (a copy of the
-  // photo) when its job is still the latest and the document has not changed since.
-  void paste_window(std::uint64_t job, quint64 revision, QPoint at, const QImage& pixels, double ms, int steps);
+  // A part of a preview still being computed (region.h, RegionOptions::on_window): pasted into the
+  // partial preview (a copy of the photo, or the `whole` enlarged start a super-resolution sends
+  // first) when its job is still the latest and the document has not changed since.
+  void paste_window(std::uint64_t job, quint64 revision, QPoint at, const QImage& pixels, double ms, int steps, bool whole);
 
   struct Impl;
   std::unique_ptr<Impl> impl_;

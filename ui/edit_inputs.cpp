@@ -98,10 +98,11 @@ std::optional<std::pair<engine::EditRequest, QImage>> build_request(const Docume
     }
   }
   if (spec.hints) {
-    const QImage hints = layer_of(doc, Layer::Hints, over);
-    const at::Tensor where = (alpha_tensor(hints) >= 0.5).to(at::kFloat);
-    if (where.max().item<float>() > 0) {
-      r.hints = rgb_tensor(hints.convertToFormat(QImage::Format_RGBA64));  // un-premultiplied colours
+    const QImage& hints = layer_of(doc, Layer::Hints, over);
+    const bool provisional = over && over->layer == Layer::Hints;  // a stroke under the brush: its ink is not tracked
+    auto [colours, where] = hint_tensors(hints, provisional ? hints.rect() : doc.inkRect(Layer::Hints));
+    if (where.max().item<int>() > 0) {
+      r.hints = colours;
       r.hint_mask = where;
     } else if (r.image.defined() && !doc.photoIsGrey()) {
       return std::nullopt;  // a colour photo without hints: nothing to do yet (the preview would only grey it)

@@ -192,10 +192,12 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     // Then the refined one, so what Apply commits has the Steps it says (not the 1-step preview).
     if (controller_->parameters().kind == edit::EditKind::SuperResolve) controller_->requestLivePreview();
   });
-  connect(controller_, &EditController::previewReady, this, [this] {
+  const auto show_preview = [this] {
     refreshCanvas();
     engine_info_->setText(tr("%1 · preview in %2 ms").arg(controller_->status().model).arg(controller_->lastLatencyMs(), 0, 'f', 0));
-  });
+  };
+  connect(controller_, &EditController::previewReady, this, show_preview);
+  connect(controller_, &EditController::previewPartial, this, show_preview);
   connect(controller_, &EditController::previewCleared, this, [this] {
     refreshCanvas();
     if (!controller_->status().busy) showEngineReady();  // no latency of a preview that is gone

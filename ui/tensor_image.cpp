@@ -58,6 +58,21 @@ at::Tensor mask_tensor(const QImage& grey_in) {
   return out;
 }
 
+std::pair<at::Tensor, at::Tensor> hint_tensors(const QImage& layer, const QRect& area_in) {
+  const QRect area = area_in & layer.rect();
+  at::Tensor colours = at::zeros({1, 3, layer.height(), layer.width()}, at::kByte);
+  at::Tensor where = at::zeros({1, 1, layer.height(), layer.width()}, at::kByte);
+  if (area.isEmpty()) return {colours, where};
+  const QImage part = layer.copy(area).convertToFormat(QImage::Format_RGBA8888);  // un-premultiplied
+  at::Tensor rgba = at::empty({area.height(), area.width(), 4}, at::kByte);
+  auto* dst = rgba.data_ptr<uint8_t>();
+  for (int y = 0; y < part.height(); ++y) std::memcpy(dst + std::size_t(y) * std::size_t(part.width()) * 4, part.constScanLine(y), std::size_t(part.width()) * 4);
+  const at::Tensor planes = rgba.permute({2, 0, 1}).unsqueeze(0);
+  colours.narrow(2, area.y(), area.height()).narrow(3, area.x(), area.width()).copy_(planes.narrow(1, 0, 3));
+  where.narrow(2, area.y(), area.height()).narrow(3, area.x(), area.width()).copy_((planes.narrow(1, 3, 1) >= 128).to(at::kByte));
+  return {colours, where};
+}
+
 QImage rgba64_image(const at::Tensor& rgb, const at::Tensor& alpha) {
   const at::Tensor a = alpha.defined() ? to_levels(alpha, 0.0, 1.0) : at::full({1, 1, rgb.size(2), rgb.size(3)}, 65535, at::kInt);
   const at::Tensor rgba = at::cat({to_levels(rgb, -1.0, 1.0), a}, 1);
@@ -65,6 +80,17 @@ QImage rgba64_image(const at::Tensor& rgb, const at::Tensor& alpha) {
   const int h = int(packed.size(0)), w = int(packed.size(1));
   QImage out(w, h, QImage::Format_RGBA64);
   for (int y = 0; y < h; ++y) std::memcpy(out.scanLine(y), packed[y].data_ptr(), std::size_t(w) * 8);
+  return out;
+}
+
+QImage rgba8888_image(const at::Tensor& rgb) {
+  const at::Tensor levels8 = (to_levels(rgb, -1.0, 1.0).squeeze(0).permute({1, 2, 0}) + 128) / 257;  // rounded to 8 bits
+  const at::Tensor rgba = at::cat({levels8, at::full({levels8.size(0), levels8.size(1), 1}, 255, levels8.options())}, 2)
+                              .to(at::kByte)
+                              .contiguous();
+  const int h = int(rgba.size(0)), w = int(rgba.size(1));
+  QImage out(w, h, QImage::Format_RGBA8888);
+  for (int y = 0; y < h; ++y) std::memcpy(out.scanLine(y), rgba[y].data_ptr(), std::size_t(w) * 4);
   return out;
 }
 

@@ -4,6 +4,9 @@
 
 #include <ATen/core/Tensor.h>
 #include <QImage>
+#include <QRect>
+
+#include <utility>
 
 namespace cm::ui {
 
@@ -17,9 +20,15 @@ at::Tensor photo_tensor(const QImage& image);
 at::Tensor alpha_tensor(const QImage& image);
 // Grayscale8 → [1,1,H,W] uint8, 1 where at least half white.
 at::Tensor mask_tensor(const QImage& grey);
+// Colour hints painted on a premultiplied layer: their colours (un-premultiplied) as stored pixels,
+// uint8 [1,3,H,W], and where they are (alpha at least half), uint8 [1,1,H,W]; read only inside
+// `area` (Document::inkRect), zero elsewhere, so a 12-megapixel layer costs its painted part.
+std::pair<at::Tensor, at::Tensor> hint_tensors(const QImage& layer, const QRect& area);
 // [1,3,H,W] float in [−1, 1] or stored pixels (uint8, offset int16), with an optional [1,1,H,W]
 // alpha (float in [0, 1] or stored) → Format_RGBA64.
 QImage rgba64_image(const at::Tensor& rgb, const at::Tensor& alpha = at::Tensor());
+// The same in 8 bits, opaque: what a preview still being computed is drawn in (the canvas's format).
+QImage rgba8888_image(const at::Tensor& rgb);
 // The same, keeping the alpha of `like` (same size).
 QImage rgba64_like(const at::Tensor& rgb, const QImage& like);
 

@@ -1,5 +1,7 @@
 #include "core/edit/edits.h"
 
+#include "core/edit/pixels.h"
+
 #include "core/base/error.h"
 #include "core/edit/algorithm4.h"
 #include "core/edit/estimates.h"
@@ -54,7 +56,8 @@ void check_colour_hints(const at::Tensor& image, const at::Tensor& hints, const 
   if (hints.defined() != hint_mask.defined())
     throw Error(ErrorCode::BadArgument, "colour hints need both their colours and where they are");
   if (!hints.defined()) return;
-  require_image(hints, "hint");
+  if (!is_stored(hints)) require_image(hints, "hint");  // stored colours (pixels.h) are finite by their type
+  else if (hints.dim() != 4) throw Error(ErrorCode::ShapeMismatch, "the colour hints must be a [1,3,H,W] image");
   validate_mask(image, hint_mask);
   if (hints.size(1) != 3 || hints.size(2) != image.size(2) || hints.size(3) != image.size(3))
     throw Error(ErrorCode::ShapeMismatch, "the colour hints must be an RGB image of the image's size");

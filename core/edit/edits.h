@@ -51,7 +51,8 @@ struct EditSettings {
 // Checks shared by these edits and their photo-size versions in region.h (cm::Error on failure).
 // A grey [B,1,H,W] or RGB image as RGB float; ShapeMismatch for other channel counts.
 at::Tensor colorization_input(const at::Tensor& image);
-// Hints come with their mask, as RGB of the image's size; the mask passes validate_mask.
+// Hints come with their mask, as RGB of the image's size (float, or stored pixels: pixels.h); the
+// mask passes validate_mask.
 void check_colour_hints(const at::Tensor& rgb_image, const at::Tensor& hints, const at::Tensor& hint_mask);
 // 2, 4 or 8, else BadArgument.
 void check_super_resolution_factor(int factor);

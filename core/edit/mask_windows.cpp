@@ -312,6 +312,14 @@ int64_t side_for(int64_t width, const WindowRules& r, int64_t height, int64_t ph
   return std::clamp(wanted, lo, hi);
 }
 
+// The side a window of `side` photo pixels is edited at: a thin hole's at most `shrink` times
+// smaller, a wide hole's as large as max_work allows; never below the model's size.
+int64_t work_for(int64_t side, int64_t depth, const WindowRules& r) {
+  if (side <= r.model_size) return r.model_size;
+  const double shrink = depth >= r.wide_depth ? 1.0 : r.shrink;
+  return std::clamp(ceil_to(int64_t(std::ceil(double(side) / shrink)), 8), r.model_size, std::max(r.model_size, r.max_work));
+}
+
 }  // namespace
 
 WindowPlan plan_windows(const at::Tensor& mask, const WindowRules& rules) {
@@ -361,14 +369,35 @@ WindowPlan plan_windows(const at::Tensor& mask, const WindowRules& rules) {
     // The seed's block is always owned, so the walk ends (a corner case of rounding would
     // otherwise plan this window again).
     w.core = {std::min(w.core.y0, seed.y0), std::min(w.core.x0, seed.x0), std::max(w.core.y1, seed.y1), std::max(w.core.x1, seed.x1)};
-    const double shrink = depth >= rules.wide_depth ? 1.0 : rules.shrink;
-    w.work = std::clamp(ceil_to(int64_t(std::ceil(double(side) / shrink)), 8), rules.model_size,
-                        std::max(rules.model_size, rules.max_work));
-    if (side <= rules.model_size) w.work = rules.model_size;
+    w.work = work_for(side, depth, rules);
     w.depth = depth;
     grid.take(w.core);
     last_y = 0.5 * double(w.core.y0 + w.core.y1), last_x = 0.5 * double(w.core.x0 + w.core.x1);
     plan.windows.push_back(w);
+  }
+  if (plan.windows.size() > 1) {
+    // A compact mask is edited more cheaply in one window around all of it (its box and `context`
+    // of it on each side), when that window is no coarser than the windows along it (or `shrink`).
+    int64_t depth = 0, cost = 0;
+    double coarsest = rules.shrink;  // any window may shrink this much
+    for (const MaskWindow& w : plan.windows) {
+      depth = std::max(depth, w.depth), cost += w.work * w.work;
+      coarsest = std::max(coarsest, double(w.window.height()) / double(w.work));
+    }
+    const Box reached = grown(mask_box, rules.reach, plan.height, plan.width);
+    const int64_t extent = std::max(reached.height(), reached.width());
+    const int64_t side = std::max(side_for(2 * depth, rules, plan.height, plan.width),
+                                  std::min(std::max(plan.height, plan.width), extent + 2 * int64_t(std::ceil(rules.context * double(extent)))));
+    const int64_t work = work_for(side, depth, rules);
+    if (double(side) <= coarsest * double(work) && work * work <= cost) {
+      MaskWindow one;
+      one.window.y0 = place(0.5 * double(reached.y0 + reached.y1), side, plan.height);
+      one.window.x0 = place(0.5 * double(reached.x0 + reached.x1), side, plan.width);
+      one.window.y1 = one.window.y0 + side, one.window.x1 = one.window.x0 + side;
+      one.core = intersection(one.window, Box{0, 0, plan.height, plan.width});
+      one.work = work, one.depth = depth;
+      plan.windows = {one};
+    }
   }
   return plan;
 }

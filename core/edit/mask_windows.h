@@ -7,6 +7,7 @@
 //    (shrunk at most 2×) unless the hole there is wide, and then it is about twice the hole;
 //  - windows are planned one after another, each starting at the pending mask pixel nearest the
 //    last window (or the focus: the brush), so they follow a stroke;
+//  - a compact mask (a dab, a short stroke, an object) is one window when that costs less;
 //  - each window owns a core, its inner part snapped to a grid of kBlock-pixel blocks: it
 //    composites only the pixels of its core that no earlier core owned, and sees those earlier
 //    results as known pixels. Seams therefore fall inside pixels that were already edited.
@@ -56,6 +57,9 @@ struct WindowRules {
   // photo's own pixels too.
   double shrink = 2.0;
   int64_t wide_depth = 16;
+  // A mask that one window around all of it (its bounding box and this share of it on each side)
+  // edits more cheaply than the windows along it, and no coarser than they (or `shrink`), gets it.
+  double context = 0.25;
   int64_t reach = 0;        // pixels beyond the mask that the edit changes (grow + 2·feather)
   int64_t focus_y = -1, focus_x = -1;  // start at the pending pixel nearest this point (≥ 0)
 };

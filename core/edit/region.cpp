@@ -21,66 +21,105 @@ using namespace detail;
 
 namespace {
 
-// Weighted downscale of sparse hints: the average colour of the hinted pixels under each model pixel.
+}  // namespace
+
+namespace {
+
+constexpr int64_t kStrip = 256;  // rows of a large photo made float at a time
+
+// The square `window` of an image (its edges repeated beyond it) shrunk to size × size, reading
+// it a strip of rows at a time through `read` (the rows as float): first a box mean by the
+// integer factor that leaves at least 4× the size (no float copy of a large photo), then the
+// antialiased resize.
+using ReadRows = std::function<at::Tensor(int64_t y, int64_t rows)>;
+at::Tensor shrunk_window(int64_t height, const ReadRows& read, const Box& window, int64_t size) {
+  const int64_t side = window.height(), k = std::max<int64_t>(1, side / (4 * size));
+  std::vector<at::Tensor> strips;
+  for (int64_t y = 0; y < height; y += kStrip * k) {
+    const at::Tensor rows = read(y, std::min(kStrip * k, height - y));
+    strips.push_back(k == 1 ? rows : at::avg_pool2d(rows, {k, k}, {k, k}, {0, 0}, /*ceil_mode=*/true, /*count_include_pad=*/false));
+  }
+  const at::Tensor pooled = at::cat(strips, 2);
+  const int64_t y0 = window.y0 >= 0 ? window.y0 / k : -((-window.y0 + k - 1) / k);
+  const int64_t x0 = window.x0 >= 0 ? window.x0 / k : -((-window.x0 + k - 1) / k);
+  const int64_t pooled_side = (side + k - 1) / k;
+  const at::Tensor square = crop_replicate(pooled, Box{y0, x0, y0 + pooled_side, x0 + pooled_side});
+  return square.size(2) == size ? square : at::_upsample_bilinear2d_aa(square, {size, size}, false);
+}
+
+// Sparse hints at the model's size: the mean colour of the hinted pixels under each model pixel,
+// and where there is any.
 std::pair<at::Tensor, at::Tensor> hints_at_model_size(const at::Tensor& hints, const at::Tensor& hint_mask,
                                                       const Box& window, int64_t size) {
-  const at::Tensor m = (crop_replicate(hint_mask, window) > 0).to(at::kFloat);
-  const at::Tensor coloured = crop_replicate(hints.to(at::kFloat), window) * m;
-  const auto shrink = [size](const at::Tensor& x) {
-    return x.size(2) == size ? x : at::_upsample_bilinear2d_aa(x, {size, size}, false);
-  };
-  const at::Tensor weight = shrink(m).clamp(0, 1);
-  const at::Tensor colour = (shrink(coloured) / weight.clamp_min(1e-6)).clamp(-1, 1);
+  const int64_t height = hints.size(2);
+  const auto hinted = [&](int64_t y, int64_t rows) { return (hint_mask.narrow(2, y, rows) > 0).to(at::kFloat); };
+  const at::Tensor weight = shrunk_window(height, hinted, window, size).clamp(0, 1);
+  const at::Tensor coloured = shrunk_window(height, [&](int64_t y, int64_t rows) {
+    return to_unit(hints.narrow(2, y, rows)).to(at::kFloat) * hinted(y, rows);
+  }, window, size);
+  const at::Tensor colour = (coloured / weight.clamp_min(1e-6)).clamp(-1, 1);
   return {colour, (weight > 0).to(at::kFloat)};
 }
 
 }  // namespace
 
-at::Tensor colorize(const model::ConsistencyFunction& f, const at::Tensor& photo_in, const EditSettings& settings,
+at::Tensor colorize(const model::ConsistencyFunction& f, const at::Tensor& photo, const EditSettings& settings,
                     const at::Tensor& hints, const at::Tensor& hint_mask, const RegionOptions& o) {
-  require_photo(photo_in, "colorization");
-  const at::Tensor photo = colorization_input(to_unit(photo_in));
+  require_photo(photo, "colorization");
+  if (photo.size(1) != 1 && photo.size(1) != 3) throw Error(ErrorCode::ShapeMismatch, "colorization needs a grey or RGB image");
   check_colour_hints(photo, hints, hint_mask);
   const int64_t height = photo.size(2), width = photo.size(3), side = std::max(height, width);
   const int64_t wy0 = place(0, height, side, height), wx0 = place(0, width, side, width);
   const Box window{wy0, wx0, wy0 + side, wx0 + side};
   const int64_t size = work_size(f, o, side);
-  const at::Tensor small = resize_image(crop_replicate(photo, window), size, size);
+  const at::Tensor small = shrunk_window(height, [&](int64_t y, int64_t rows) {
+    return colorization_input(to_unit(photo.narrow(2, y, rows)));
+  }, window, size).clamp(-1, 1);
+  // Progress: the model's steps, then the strips of the photo.
+  const int strips = int((height + kStrip - 1) / kStrip), steps = settings.schedule.steps();
+  EditSettings s = settings;
+  if (s.control.total_steps <= 0) s.control.total_steps = steps + strips;
   at::Tensor coloured;
   if (hints.defined()) {
     const auto [colour, where] = hints_at_model_size(hints, hint_mask, window, size);
-    coloured = edit::colorize(f, small, settings, colour, where);
+    coloured = edit::colorize(f, small, s, colour, where);
   } else {
-    coloured = edit::colorize(f, small, settings);
+    coloured = edit::colorize(f, small, s);
   }
 
   // Chroma comes up from the model's size; luma stays the photo's own. What comes up is the
   // colour's offset from grey (the grey of a luma has chroma coefficients luma·c, since the basis's
   // luma axis is not (1, 1, 1)), so an uncoloured result stays exactly grey at any size. The offset
   // is fitted locally as a linear function of luma at the model's size and that fit is applied to
-  // the photo's full-resolution luma, so colour edges land on the photo's own edges.
+  // the photo's full-resolution luma, so colour edges land on the photo's own edges. A strip of
+  // rows at a time, written in the photo's form: memory follows the strip, not the photo.
   const LumaChromaOperator op;
   const at::Tensor q0 = luma_direction().to(photo.device(), at::kFloat);
-  const at::Tensor c = op.forward((at::ones({1, 3, 1, 1}, photo.options()) / q0.sum())).narrow(1, 1, 2);
-  const at::Tensor luma = op.forward(photo).narrow(1, 0, 1);
+  const at::Tensor c = op.forward((at::ones({1, 3, 1, 1}, q0.options()) / q0.sum())).narrow(1, 1, 2);
   const at::Tensor small_luma = op.forward(small.to(photo.device())).narrow(1, 0, 1);
   const at::Tensor small_chroma = op.forward(coloured.to(photo.device())).narrow(1, 1, 2);
-  const auto [in_photo, in_window] = visible_part(window, height, width);
-  at::Tensor chroma;
-  if (side == size) {
-    chroma = slice(small_chroma, in_window);
-  } else {
-    const at::Tensor window_luma = crop_replicate(luma, window);  // the guide, padded like the model's input
-    const at::Tensor offset = guided_upsample(small_luma, small_chroma - small_luma * c, window_luma, 2, 1e-3);
-    chroma = slice(window_luma * c + offset, in_window);
+  const GuidedCoefficients fit = guided_fit(small_luma, small_chroma - small_luma * c, 2, 1e-3);
+  at::Tensor out = at::empty({1, 3, height, width}, photo.options().dtype(is_stored(photo) ? photo.scalar_type() : at::kFloat));
+  for (int64_t y = 0; y < height; y += kStrip) {
+    sampling::throw_if_cancelled(settings.control);
+    const int64_t rows = std::min(kStrip, height - y);
+    const at::Tensor luma = op.forward(colorization_input(to_unit(photo.narrow(2, y, rows)))).narrow(1, 0, 1);
+    at::Tensor chroma = side == size ? small_chroma.narrow(2, y - wy0, rows).narrow(3, -wx0, width)
+                                     : luma * c + guided_apply(fit, luma, side, side, y - wy0, -wx0);
+    at::Tensor fixed;
+    if (hints.defined()) {
+      fixed = hint_mask.narrow(2, y, rows).to(photo.device());
+      const at::Tensor hint_chroma = op.forward(to_unit(hints.narrow(2, y, rows)).to(photo.device(), at::kFloat)).narrow(1, 1, 2);
+      chroma = at::where((fixed > 0).expand_as(chroma), hint_chroma, chroma);
+    }
+    at::Tensor rgb = op.inverse(at::cat({luma, chroma}, 1));
+    if (settings.keep_in_range) rgb = fit_range_keeping_luma(rgb, fixed);
+    at::Tensor target = out.narrow(2, y, rows);
+    target.copy_(to_form_of(rgb, out));
+    if (o.on_window) o.on_window(y, 0, target);
+    if (s.control.on_step) s.control.on_step({s.control.step_offset + steps + int(y / kStrip) + 1, s.control.total_steps, 0.0, rgb});
   }
-  if (hints.defined()) {
-    const at::Tensor hinted = (hint_mask > 0).expand({1, 2, height, width});
-    chroma = at::where(hinted, op.forward(hints.to(at::kFloat)).narrow(1, 1, 2), chroma);
-  }
-  const at::Tensor out = op.inverse(at::cat({luma, chroma}, 1));
-  if (!settings.keep_in_range) return out;
-  return fit_range_keeping_luma(out, hints.defined() ? hint_mask : at::Tensor());
+  return out;
 }
 
 std::vector<int64_t> tile_starts(int64_t n, int64_t tile, int64_t overlap) {
@@ -111,7 +150,8 @@ struct TileGrid {
 // Runs `run(tile_input, y0, x0, index)` on every tile of `input` and blends the [1,C,k·t,k·t]
 // outputs with weights constant on each k×k block. Memory: the output, its weight sum and one tile.
 at::Tensor blend_tiles(const at::Tensor& input, const TileGrid& g,
-                       const std::function<at::Tensor(const at::Tensor&, int64_t, int64_t, int)>& run) {
+                       const std::function<at::Tensor(const at::Tensor&, int64_t, int64_t, int)>& run,
+                       const RegionOptions& o) {
   const int64_t height = input.size(2), width = input.size(3), k = g.factor;
   const std::vector<int64_t> ys = tile_starts(height, g.tile, g.overlap), xs = tile_starts(width, g.tile, g.overlap);
   at::Tensor sum = at::zeros({1, input.size(1), height * k, width * k}, input.options().dtype(at::kFloat));
@@ -131,6 +171,7 @@ at::Tensor blend_tiles(const at::Tensor& input, const TileGrid& g,
       const Box in_tile{0, 0, in_out.height(), in_out.width()};
       slice(sum, in_out).add_(slice(tile_out, in_tile) * slice(w, in_tile));
       slice(weight_sum, in_out).add_(slice(w, in_tile));
+      if (o.on_window) o.on_window(in_out.y0, in_out.x0, slice(sum, in_out) / slice(weight_sum, in_out));  // blended so far
     }
   return sum / weight_sum;
 }
@@ -158,13 +199,19 @@ at::Tensor super_resolve(const model::ConsistencyFunction& f, const at::Tensor& 
   check_super_resolution_factor(factor);
   const TileGrid grid = grid_for(f, factor, o);
   const int tiles = tile_count(low_res.size(2), low_res.size(3), grid);
-  return blend_tiles(to_unit(low_res).to(at::kFloat), grid, [&](const at::Tensor& tile, int64_t y0, int64_t x0, int index) {
+  const at::Tensor unit = to_unit(low_res).to(at::kFloat);
+  // A live preview shows a quick enlargement at once (bilinear: the tiles' own start, back-projected
+  // bicubic, costs seconds at this size), then each tile over it (a 1000-px selection ×2 is
+  // thousands of tiles on a CPU).
+  if (o.on_window)
+    o.on_window(0, 0, at::upsample_bilinear2d(unit, {unit.size(2) * factor, unit.size(3) * factor}, /*align_corners=*/false));
+  return blend_tiles(unit, grid, [&](const at::Tensor& tile, int64_t y0, int64_t x0, int index) {
     EditSettings s = settings;
     s.noise_y0 = settings.noise_y0 + y0 * factor;  // one noise plane in output pixels for all tiles
     s.noise_x0 = settings.noise_x0 + x0 * factor;
     s.control = part_control(settings.control, index, settings.schedule.steps(), tiles);
     return edit::super_resolve(f, tile, factor, s);
-  });
+  }, o);
 }
 
 at::Tensor denoise(const model::ConsistencyFunction& f, const at::Tensor& noisy, double sigma,
@@ -180,7 +227,7 @@ at::Tensor denoise(const model::ConsistencyFunction& f, const at::Tensor& noisy,
     at::Tensor out = edit::denoise(f, tile, sigma, settings.labels);
     if (c.on_step) c.on_step(sampling::StepInfo{c.step_offset + 1, c.total_steps, sigma, out});
     return out;
-  });
+  }, o);
 }
 
 }  // namespace cm::edit::region

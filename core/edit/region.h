@@ -68,9 +68,11 @@ struct RegionOptions {
     double shrink = 1;      // photo pixels per work pixel
   };
   std::function<sampling::Schedule(const WindowStart&)> window_schedule;
-  // Called after each window with what it composited: the box of its core (photo coordinates:
-  // rows y0…y1, columns x0…x1) and those pixels of the result, in the photo's form. A live preview
-  // shows the edit growing window by window.
+  // A live preview's view of an edit still running, part by part, on the thread that runs it:
+  // where a part of the result lies (its top-left pixel in the result) and its pixels. Inpaint and
+  // sketch report each window's core (in the photo's form), colorize each strip of rows;
+  // super-resolve and denoise each tile as blended so far (float), super-resolve first the whole
+  // enlarged start.
   std::function<void(int64_t y0, int64_t x0, const at::Tensor& pixels)> on_window;
 };
 

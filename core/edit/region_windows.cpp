@@ -163,6 +163,7 @@ at::Tensor along_the_mask(const model::ConsistencyFunction& f, const at::Tensor&
   rules.max_work = work_size(f, o, std::numeric_limits<int32_t>::max());
   rules.shrink = o.window_shrink;
   rules.wide_depth = kLargeHoleDepth;
+  rules.context = o.context;
   rules.reach = o.grow + 2 * o.feather;
   rules.focus_y = o.focus_y, rules.focus_x = o.focus_x;
   const WindowPlan plan = plan_windows(mask, rules);

@@ -80,14 +80,27 @@ at::Tensor guided_filter(const at::Tensor& guide, const at::Tensor& source, int 
   return a * guide + b;
 }
 
-at::Tensor guided_upsample(const at::Tensor& guide_low, const at::Tensor& source_low, const at::Tensor& guide_high,
-                           int radius, double eps) {
+GuidedCoefficients guided_fit(const at::Tensor& guide_low, const at::Tensor& source_low, int radius, double eps) {
   const auto [a, b] = guided_coefficients(guide_low, source_low, radius, eps);
-  const int64_t height = guide_high.size(2), width = guide_high.size(3);
+  return {a, b};
+}
+
+at::Tensor guided_apply(const GuidedCoefficients& c, const at::Tensor& guide_part, int64_t height, int64_t width,
+                        int64_t y0, int64_t x0) {
+  // Sampling positions of the part's pixels in the coefficients, normalised as grid_sample takes
+  // them: its unaligned bilinear reads (y + ½)·h/height − ½, exactly what upsample_bilinear2d reads,
+  // and its border padding repeats the edge as that does.
+  const int64_t h = guide_part.size(2), w = guide_part.size(3);
+  const auto opts = guide_part.options().dtype(at::kFloat);
+  const at::Tensor ys = (at::arange(h, opts) + double(y0) + 0.5) * (2.0 / double(height)) - 1.0;
+  const at::Tensor xs = (at::arange(w, opts) + double(x0) + 0.5) * (2.0 / double(width)) - 1.0;
+  const at::Tensor grid = at::stack({xs.view({1, w}).expand({h, w}), ys.view({h, 1}).expand({h, w})}, 2)
+                              .unsqueeze(0)
+                              .expand({c.a.size(0), h, w, 2});
   const auto enlarge = [&](const at::Tensor& x) {
-    return at::upsample_bilinear2d(x, {height, width}, /*align_corners=*/false);
+    return at::grid_sampler(x.to(opts.dtype()), grid, /*bilinear*/ 0, /*border*/ 1, /*align_corners=*/false);
   };
-  return enlarge(a) * guide_high + enlarge(b);
+  return enlarge(c.a) * guide_part + enlarge(c.b);
 }
 
 }  // namespace cm::edit

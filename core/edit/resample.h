@@ -26,10 +26,18 @@ at::Tensor box_mean(const at::Tensor& x, int radius);
 at::Tensor guided_filter(const at::Tensor& guide, const at::Tensor& source, int radius, double eps);
 
 // The fast guided filter (He & Sun 2015) for carrying a low-resolution source up onto a
-// high-resolution guide: the linear coefficients are fitted at low resolution (guide_low and
-// source_low, radius in low-res pixels) and only they are enlarged, then applied to guide_high.
-// Costs a few passes over the large image instead of a dozen.
-at::Tensor guided_upsample(const at::Tensor& guide_low, const at::Tensor& source_low, const at::Tensor& guide_high,
-                           int radius, double eps);
+// high-resolution guide: the linear coefficients a, b of source ≈ a·guide + b are fitted at low
+// resolution (guide_low and source_low, radius in low-res pixels) and only they are enlarged
+// (bilinear, as upsample_bilinear2d without aligned corners) to the high resolution, then applied
+// there. A few passes over the large image instead of a dozen, and any part of it on its own.
+struct GuidedCoefficients {
+  at::Tensor a, b;  // [B,C,h,w]
+};
+GuidedCoefficients guided_fit(const at::Tensor& guide_low, const at::Tensor& source_low, int radius, double eps);
+// The filtered source on the part of a height × width high-resolution image whose guide is
+// `guide_part` ([B,1,h',w'], its top-left pixel at (y0, x0) of that image; rows and columns of a
+// padded image may lie outside it).
+at::Tensor guided_apply(const GuidedCoefficients& c, const at::Tensor& guide_part, int64_t height, int64_t width,
+                        int64_t y0, int64_t x0);
 
 }  // namespace cm::edit

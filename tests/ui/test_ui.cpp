@@ -583,7 +583,7 @@ TEST_F(Editor, SuperResolvingASelectionResizesTheDocumentUndoably) {
   // selection is not drawn over the enlarged preview.
   const int steps = window.controller()->parameters().refine_steps;
   ASSERT_GT(steps, 1);
-  ASSERT_TRUE(QTest::qWaitFor([&] { return window.controller()->previewSteps() == steps; }, 20000));
+  ASSERT_TRUE(QTest::qWaitFor([&] { return window.controller()->previewComplete() && window.controller()->previewSteps() == steps; }, 20000));
   EXPECT_TRUE(canvas->selection().isEmpty());
   window.applyAction()->trigger();
   const QImage result = window.document()->photo();
