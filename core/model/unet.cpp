@@ -214,6 +214,7 @@ void UNet::to(c10::Device device, c10::ScalarType dtype) {
     tensor = tensor.to(device, converts_to_half(name) ? dtype : at::kFloat);
   }
   dtype_ = dtype;
+  fused_norm_ = device.is_cuda();
   set_channels_last(channels_last_);
 }
 

@@ -84,7 +84,9 @@ class UNet {
   // GroupNorm (with the ResBlock's time-embedding add or scale-shift, and the SiLU after it) in
   // the activations' half precision, in 5 passes over them instead of 14 through a float32 copy
   // (unet_forward.cpp, Forward::fused_group_norm). Only for networks converted to fp16/bf16 by
-  // to(); float32 keeps the official op order. On by default; results agree to rounding.
+  // to(); float32 keeps the official op order. to() turns it on for a CUDA device and off for the
+  // CPU (where LibTorch's bf16 var_mean is slower than the float32 round trip: one_step, 2026-12-04);
+  // results agree to rounding.
   void set_fused_norm(bool on) { fused_norm_ = on; }
   bool fused_norm() const { return fused_norm_; }
 
@@ -103,7 +105,7 @@ class UNet {
   c10::ScalarType dtype_;
   bool channels_last_ = false;
   bool fused_attention_ = has_fused_attention();
-  bool fused_norm_ = true;
+  bool fused_norm_ = false;
 };
 
 }  // namespace cm::model

@@ -96,6 +96,7 @@ TEST_P(UNetOnDevice, ChannelsLastAndFusedAttentionAgreeWithTheDefaultPass) {
     plain->set_fused_norm(false);
     fast->set_channels_last(true);
     fast->set_fused_attention(true);  // stays off on LibTorch 1.13
+    fast->set_fused_norm(true);       // the default on CUDA only
     const at::Tensor a = plain->forward(x, t), b = fast->forward(x, t);
     const double error = testing::relative_l2(b, a);
     testing::report(std::string("channels-last + fused attention vs default, ") + (dtype == at::kFloat ? "fp32" : "reduced") +
