@@ -67,11 +67,20 @@ int64_t resident_bytes() {
 
 bool is_out_of_memory(const std::exception& e) {
   const std::string what = e.what();
-  // The caching allocator's "CUDA out of memory" and c10's CPU wording alike; cuBLAS and cuDNN
-  // report a failed workspace allocation in their own words.
-  for (const char* words : {"out of memory", "CUBLAS_STATUS_ALLOC_FAILED", "CUDNN_STATUS_ALLOC_FAILED"})
+  // The caching allocator's "CUDA out of memory", c10's CPU allocator ("can't allocate memory" in
+  // LibTorch 1.13, "not enough memory" in 2.x); cuBLAS and cuDNN report a failed workspace
+  // allocation in their own words.
+  for (const char* words : {"out of memory", "can't allocate memory", "not enough memory", "CUBLAS_STATUS_ALLOC_FAILED",
+                            "CUDNN_STATUS_ALLOC_FAILED"})
     if (what.find(words) != std::string::npos) return true;
   return false;
+}
+
+// Said in the editor's status bar and by cmedit-cli alike: what ran out, and what to do instead.
+std::string out_of_memory_message(const std::string& device) {
+  const bool gpu = device.rfind("cuda", 0) == 0;
+  return fmt::format("{} ran out of memory for this edit: select a smaller region or ask for fewer images{}", device,
+                     gpu ? ", or run it on the CPU (Settings ▸ Device, or --device cpu)" : "");
 }
 
 struct Job {
@@ -253,13 +262,10 @@ struct Engine::State {
       r.status = e.code() == ErrorCode::Cancelled ? JobStatus::Cancelled : JobStatus::Failed;
       r.error_code = e.code();
       r.error = e.what();
-    } catch (const std::bad_alloc&) {
-      r.error_code = ErrorCode::Device;
-      r.error = "out of memory: try a smaller photo or region";
     } catch (const std::exception& e) {
-      r.error_code = is_out_of_memory(e) ? ErrorCode::Device : ErrorCode::Internal;
-      r.error = is_out_of_memory(e) ? fmt::format("{} ran out of memory: try --device cpu or fewer images", r.device)
-                                    : fmt::format("unexpected failure: {}", first_line(e.what()));
+      const bool memory = dynamic_cast<const std::bad_alloc*>(&e) || is_out_of_memory(e);
+      r.error_code = memory ? ErrorCode::Device : ErrorCode::Internal;
+      r.error = memory ? out_of_memory_message(r.device) : fmt::format("unexpected failure: {}", first_line(e.what()));
     }
     // Info, not warn: whoever submitted the job shows its error (the CLI prints it once).
     if (r.status == JobStatus::Failed) spdlog::info("job {} failed: {}", r.id, r.error);

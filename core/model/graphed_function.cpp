@@ -124,8 +124,14 @@ at::Tensor GraphedFunction::record(Entry& e, const at::Tensor& x, const at::Tens
       e.eager = 1;
       throw;
     }
-    e.failed = true;
     why_not_ = first_line(error.what());
+    if (why_not_.find("out of memory") != std::string::npos) {  // not for good: recorded again when memory allows
+      e.eager = 1;
+      spdlog::info("f at {}x{}x{}x{} is not replayed as a device graph for now: {}", e.shape[0], e.shape[1], e.shape[2],
+                   e.shape[3], why_not_);
+      return f_->unchecked(x, sigma, labels);
+    }
+    e.failed = true;
     spdlog::warn("f at {}x{}x{}x{} cannot be replayed as a device graph, so it runs as before: {}", e.shape[0],
                  e.shape[1], e.shape[2], e.shape[3], why_not_);
     return f_->unchecked(x, sigma, labels);

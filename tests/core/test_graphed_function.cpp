@@ -90,6 +90,25 @@ TEST(GraphedFunction, AShapeThatCannotBeRecordedRunsAsBeforeAndSaysWhy) {
   EXPECT_NE(graphed.why_not().find("not permitted"), std::string::npos) << graphed.why_not();
 }
 
+TEST(GraphedFunction, AShapeThatRanOutOfMemoryWhileRecordingIsRecordedWhenItFits) {
+  const auto f = small_function();
+  int attempts = 0;
+  const GraphedFunction graphed(f, [&attempts]() -> std::unique_ptr<DeviceGraph> {
+    if (attempts++ == 0) {
+      struct OutOfMemory final : DeviceGraph {
+        void record(const std::function<void()>&) override { throw std::runtime_error("CUDA out of memory. Tried to allocate 2.00 GiB"); }
+        void run() override {}
+      };
+      return std::make_unique<OutOfMemory>();
+    }
+    return rerunning_device_graphs()();
+  });
+  const at::Tensor x = some_x(1, 8), s = sigmas(1);
+  for (int call = 0; call < 3; ++call) EXPECT_TRUE(at::equal(graphed(x, s), (*f)(x, s))) << "call " << call;
+  EXPECT_EQ(attempts, 2) << "recorded again on the evaluation after the one that ran out";
+  EXPECT_EQ(graphed.recordings(), 1);
+}
+
 // Graphs whose recording runs the body, as a CUDA capture runs f's host code (and with it the stop
 // check between blocks), and whose run does nothing more.
 class RunsWhileRecording final : public DeviceGraph {
