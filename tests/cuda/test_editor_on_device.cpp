@@ -15,13 +15,8 @@
 #include <cstdio>
 #include <memory>
 
-namespace cm {
+namespace cm::engine {
 namespace {
-
-using engine::EditRequest;
-using engine::EditResult;
-using engine::JobStatus;
-using testing::OnDevice;
 
 // A live preview as the editor sends it while painting, on a photo the model's size with the
 // work size pinned to the model's, so that its shape is the warm-up's on every device.
@@ -37,27 +32,27 @@ EditRequest preview(std::uint64_t seed, int64_t side = 64) {
   return r;
 }
 
-EditResult finished(engine::Engine& e, const EditRequest& r) {
+EditResult finished(Engine& e, const EditRequest& r) {
   EditResult result = e.submit(r).get();
   EXPECT_EQ(result.status, JobStatus::Done) << result.error;
   return result;
 }
 
-class EditorOnDevice : public OnDevice {
+class EditorOnDevice : public testing::OnDevice {
  protected:
   // What the editor starts when nothing was chosen (Settings ▸ Device and Precision on "auto"); the
   // twin pins the CPU, which "auto" picks on a machine without a GPU.
-  engine::EngineOptions editor_defaults() const {
-    engine::EngineOptions options;
+  EngineOptions editor_defaults() const {
+    EngineOptions options;
     if (!on_cuda()) options.device = "cpu";
     return options;
   }
-  std::unique_ptr<engine::Engine> start(engine::EngineOptions options) {
-    auto e = std::make_unique<engine::Engine>(options);
+  std::unique_ptr<Engine> start(EngineOptions options) {
+    auto e = std::make_unique<Engine>(options);
     info = e->load_model(model::builtin_model_path()).get();
     return e;
   }
-  engine::ModelInfo info;
+  ModelInfo info;
 };
 
 TEST_P(EditorOnDevice, StartsInHalfPrecisionAndTheFirstPreviewReplaysTheWarmUpsGraph) {
@@ -70,16 +65,16 @@ TEST_P(EditorOnDevice, StartsInHalfPrecisionAndTheFirstPreviewReplaysTheWarmUpsG
     GTEST_SKIP() << "this build or device replays no graphs: " << info.no_graphs_because;
   }
   EXPECT_EQ(info.graphs, on_cuda()) << info.no_graphs_because;
-  const engine::EngineStats warm = e->stats();
+  const EngineStats warm = e->stats();
   EXPECT_EQ(warm.graph_recordings, on_cuda() ? 1 : 0) << "the warm-up records the model's size";
 
   const EditResult first = finished(*e, preview(1));
-  const engine::EngineStats after = e->stats();
+  const EngineStats after = e->stats();
   EXPECT_EQ(after.graph_recordings, warm.graph_recordings) << "nothing new to record";
   EXPECT_EQ(after.graph_replays, warm.graph_replays + (on_cuda() ? 1 : 0)) << "the one-step preview replayed the graph";
 
   // The graph computes what the kernels queued one by one do.
-  engine::EngineOptions plain_options = editor_defaults();
+  EngineOptions plain_options = editor_defaults();
   plain_options.cuda_graphs = false;
   const auto plain = start(plain_options);
   EXPECT_FALSE(info.graphs);
@@ -93,7 +88,7 @@ TEST_P(EditorOnDevice, StartsInHalfPrecisionAndTheFirstPreviewReplaysTheWarmUpsG
 // the dropped one's job ends without a crash; on CUDA, what stays allocated is printed.
 TEST_P(EditorOnDevice, SwitchingDevicesGivesTheSamePreviewAndLetsTheOldDeviceGo) {
   const std::int64_t before = on_cuda() ? testing::cuda_allocated_bytes() : 0;
-  engine::EngineOptions here = editor_defaults(), cpu;
+  EngineOptions here = editor_defaults(), cpu;
   cpu.device = "cpu";
   if (!on_cuda()) here.precision = "bf16";  // the twin switches between two CPU engines that differ
   auto e = start(here);
@@ -152,4 +147,4 @@ TEST_P(EditorOnDevice, AnEditTooLargeForTheMemorySaysWhatToDoAndTheWorkerGoesOn)
 CMEDIT_ON_CPU_AND_CUDA(EditorOnDevice);
 
 }  // namespace
-}  // namespace cm
+}  // namespace cm::engine
