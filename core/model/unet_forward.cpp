@@ -131,10 +131,16 @@ struct Forward {
     return x + conv1x1(image, l.prefix + ".proj_out");
   }
 
-  // [B, heads, T, d] → softmax(q·kᵀ/√d)·v, the weights in float32 as cm/unet.py computes them.
-  static at::Tensor explicit_heads(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
-    const at::Tensor scores = at::matmul(q, k.transpose(2, 3)) * (1.0 / std::sqrt(double(q.size(3))));
-    return at::matmul(at::softmax(scores.to(at::kFloat), -1).to(v.scalar_type()), v);
+  // [B, heads, T, d] → softmax(q·kᵀ/√d)·v, the weights in float32 as cm/unet.py computes them, with
+  // its products on [B·heads, d, T] (free views of the contiguous layout: the same roundings as
+  // ever, which training's trajectories and the golden parity see).
+  static at::Tensor explicit_heads(const at::Tensor& q4, const at::Tensor& k4, const at::Tensor& v4) {
+    const int64_t b = q4.size(0), heads = q4.size(1), t = q4.size(2), d = q4.size(3);
+    const auto heads_d_t = [&](const at::Tensor& a) { return a.transpose(2, 3).reshape({b * heads, d, t}); };
+    const at::Tensor q = heads_d_t(q4), k = heads_d_t(k4), v = heads_d_t(v4);
+    const at::Tensor scores = at::bmm(q.transpose(1, 2), k) * (1.0 / std::sqrt(double(d)));  // [bh, t_query, t_key]
+    const at::Tensor weights = at::softmax(scores.to(at::kFloat), -1).to(v.scalar_type());
+    return at::bmm(v, weights.transpose(1, 2)).view({b, heads, d, t}).transpose(2, 3);
   }
 
   // The same product through one fused kernel (flash or memory-efficient on CUDA); its default
