@@ -279,7 +279,9 @@ struct Engine::State {
     try {
       EditRequest r = request;
       if (!r.region.exemplar_cache) r.region.exemplar_cache = exemplar_cache;
-      return execute(*f_of_jobs(), model->card, r, control, t, sigmas);
+      const auto f_now = f_of_jobs();
+      f_now->allow_recording(request.preview);  // graphs for what repeats: the live preview's shape
+      return execute(*f_now, model->card, r, control, t, sigmas);
     } catch (const c10::Error& e) {
       if (!is_out_of_memory(e) || request.kind != edit::EditKind::Generate || request.batch < 2) throw;
       spdlog::warn("out of memory for {} images at once; retrying in two halves", request.batch);

@@ -74,7 +74,7 @@ at::Tensor GraphedFunction::operator()(const at::Tensor& x, const at::Tensor& si
     entries_.splice(entries_.begin(), entries_, it);
   }
   Entry& e = *entries_.front();
-  if (e.failed || (!e.graph && e.eager++ == 0)) return f_->unchecked(x, sigma, labels);
+  if (e.failed || (!e.graph && (!recording_allowed_ || e.eager++ == 0))) return f_->unchecked(x, sigma, labels);
   if (!e.graph) return record(e, x, sigma, labels);
   load(e, x, sigma, labels);
   e.graph->run();
@@ -87,7 +87,14 @@ void GraphedFunction::prepare(int64_t batch, int64_t height, int64_t width) cons
   const at::Tensor x = at::zeros({batch, s.channels, height, width});
   const at::Tensor sigma = at::full({batch}, s.noise.sigma_max, at::kFloat);
   const at::Tensor labels = s.num_classes > 0 ? at::zeros({batch}, at::kLong) : at::Tensor();
-  for (int i = 0; i < (graphs_ ? 2 : 1); ++i) (void)(*this)(x, sigma, labels);  // eagerly, then recorded and run
+  const bool allowed = recording_allowed_.exchange(true);
+  try {
+    for (int i = 0; i < (graphs_ ? 2 : 1); ++i) (void)(*this)(x, sigma, labels);  // eagerly, then recorded and run
+  } catch (...) {
+    recording_allowed_ = allowed;
+    throw;
+  }
+  recording_allowed_ = allowed;
 }
 
 void GraphedFunction::load(Entry& e, const at::Tensor& x, const at::Tensor& sigma, const at::Tensor& labels) {

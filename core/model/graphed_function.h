@@ -53,6 +53,10 @@ class GraphedFunction final : public ConsistencyFunction {
 
   // Evaluates once eagerly at this shape, then records its graph: the warm-up.
   void prepare(int64_t batch, int64_t height, int64_t width) const;
+  // Whether evaluations may record new shapes (on by default); graphs already made still replay.
+  // The engine allows it for previews only: a batch split in halves, or an applied edit's windows,
+  // would pay for recordings they do not use again.
+  void allow_recording(bool allow) const { recording_allowed_ = allow; }
 
   const UNetFunction& function() const { return *f_; }
   bool enabled() const { return static_cast<bool>(graphs_); }
@@ -73,6 +77,7 @@ class GraphedFunction final : public ConsistencyFunction {
   mutable std::list<std::unique_ptr<Entry>> entries_;  // most recently used first
   mutable std::string why_not_;
   mutable std::atomic<int> replays_{0}, recordings_{0};
+  mutable std::atomic<bool> recording_allowed_{true};
 };
 
 }  // namespace cm::model

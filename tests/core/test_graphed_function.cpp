@@ -74,6 +74,20 @@ TEST(GraphedFunction, PrepareRecordsAtOnceAndEachShapeHasItsOwnGraph) {
   EXPECT_EQ(graphed.recordings(), 4);
 }
 
+TEST(GraphedFunction, WithRecordingNotAllowedNewShapesRunEagerlyAndRecordedOnesStillReplay) {
+  const auto f = small_function();
+  const GraphedFunction graphed(f, rerunning_device_graphs());
+  graphed.allow_recording(false);
+  graphed.prepare(1, 8, 8);  // the warm-up records all the same
+  EXPECT_EQ(graphed.recordings(), 1);
+  const at::Tensor s = sigmas(1);
+  for (int i = 0; i < 3; ++i) (void)graphed(some_x(1, 16), s);
+  EXPECT_EQ(graphed.recordings(), 1) << "an applied edit's windows are not recorded";
+  const at::Tensor x = some_x(1, 8);
+  EXPECT_TRUE(at::equal(graphed(x, s), (*f)(x, s)));
+  EXPECT_EQ(graphed.replays(), 2) << "the warm-up's run and this one";
+}
+
 TEST(GraphedFunction, AShapeThatCannotBeRecordedRunsAsBeforeAndSaysWhy) {
   const auto f = small_function();
   int attempts = 0;
