@@ -12,7 +12,6 @@ namespace cm::model {
 struct GraphedFunction::Entry {
   std::vector<int64_t> shape;  // x's [B, C, H, W]
   bool labels = false;
-  int eager = 0;        // evaluations run eagerly so far
   bool failed = false;  // its recording failed: eager from now on
   std::unique_ptr<DeviceGraph> graph;
   at::Tensor x, sigma, class_labels, out;  // the graph's fixed inputs and output, on the device
@@ -63,6 +62,10 @@ at::Tensor GraphedFunction::operator()(const at::Tensor& x, const at::Tensor& si
   if (!graphs_) return f_->unchecked(x, sigma, labels);
   const std::lock_guard<std::mutex> lock(mutex_);
   const std::vector<int64_t> shape(x.sizes().begin(), x.sizes().end());
+  // Recorded when the shape repeats at once: shapes that take turns (windows of several sizes
+  // along a stroke) would each pay a recording and be dropped before it paid off.
+  const bool repeated = shape == last_shape_ && labels.defined() == last_labels_;
+  last_shape_ = shape, last_labels_ = labels.defined();
   auto it = entries_.begin();
   while (it != entries_.end() && !((*it)->shape == shape && (*it)->labels == labels.defined())) ++it;
   if (it == entries_.end()) {
@@ -74,7 +77,7 @@ at::Tensor GraphedFunction::operator()(const at::Tensor& x, const at::Tensor& si
     entries_.splice(entries_.begin(), entries_, it);
   }
   Entry& e = *entries_.front();
-  if (e.failed || (!e.graph && (!recording_allowed_ || e.eager++ == 0))) return f_->unchecked(x, sigma, labels);
+  if (e.failed || (!e.graph && (!recording_allowed_ || !repeated))) return f_->unchecked(x, sigma, labels);
   if (!e.graph) return record(e, x, sigma, labels);
   load(e, x, sigma, labels);
   e.graph->run();
@@ -110,7 +113,6 @@ at::Tensor GraphedFunction::record(Entry& e, const at::Tensor& x, const at::Tens
     if (!other->graph || ++kept < max_shapes_) continue;
     other->graph.reset();
     other->x = other->sigma = other->class_labels = other->out = at::Tensor();
-    other->eager = 0;
   }
   const c10::Device device = f_->device();
   e.x = x.to(device, at::kFloat).clone();
@@ -127,13 +129,9 @@ at::Tensor GraphedFunction::record(Entry& e, const at::Tensor& x, const at::Tens
   } catch (const std::exception& error) {
     e.x = e.sigma = e.class_labels = e.out = at::Tensor();
     const auto* cm_error = dynamic_cast<const Error*>(&error);
-    if (cm_error && cm_error->code() == ErrorCode::Cancelled) {  // stopped, not failed: record it next time
-      e.eager = 1;
-      throw;
-    }
+    if (cm_error && cm_error->code() == ErrorCode::Cancelled) throw;  // stopped, not failed: recorded next time
     why_not_ = first_line(error.what());
     if (why_not_.find("out of memory") != std::string::npos) {  // not for good: recorded again when memory allows
-      e.eager = 1;
       spdlog::info("f at {}x{}x{}x{} is not replayed as a device graph for now: {}", e.shape[0], e.shape[1], e.shape[2],
                    e.shape[3], why_not_);
       return f_->unchecked(x, sigma, labels);

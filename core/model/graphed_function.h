@@ -3,9 +3,10 @@
 // TFLOP; queued one by one from the host it took 31 ms on an H200 (docs/BENCHMARKS.md), where the
 // arithmetic alone is a few ms. A CUDA graph queues them all with one call.
 //
-// The rule per shape (batch, channels, height, width): its first evaluation runs eagerly (which
-// also lets cuDNN and the allocator settle for it), its second records the graph, and from then on
-// each evaluation copies x, σ and the labels into the graph's fixed input tensors and replays it.
+// The rule per shape (batch, channels, height, width): it runs eagerly until two evaluations in a
+// row have it (the first lets cuDNN and the allocator settle for it); the second of them records
+// the graph, and from then on each evaluation of that shape copies x, σ and the labels into the
+// graph's fixed input tensors and replays it.
 // prepare() records a shape at once (the engine's warm-up, at the model's size, so the first
 // preview replays). At most `max_shapes` graphs are kept (each holds its own device memory); the
 // least recently used goes first. A shape whose recording fails (out of memory, an operation the
@@ -20,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace cm::model {
 
@@ -76,6 +78,8 @@ class GraphedFunction final : public ConsistencyFunction {
   mutable std::mutex mutex_;
   mutable std::list<std::unique_ptr<Entry>> entries_;  // most recently used first
   mutable std::string why_not_;
+  mutable std::vector<int64_t> last_shape_;  // of the evaluation before
+  mutable bool last_labels_ = false;
   mutable std::atomic<int> replays_{0}, recordings_{0};
   mutable std::atomic<bool> recording_allowed_{true};
 };

@@ -45,6 +45,16 @@ TEST(GraphedFunction, RecordsAShapeOnItsSecondEvaluationAndReplaysItWithNewInput
   EXPECT_TRUE(graphed.why_not().empty());
 }
 
+TEST(GraphedFunction, ShapesThatTakeTurnsAreNotRecorded) {
+  const auto f = small_function();
+  const GraphedFunction graphed(f, rerunning_device_graphs());
+  for (int i = 0; i < 3; ++i)
+    for (const int64_t side : {8, 16}) (void)graphed(some_x(1, side), sigmas(1));
+  EXPECT_EQ(graphed.recordings(), 0) << "each would be recorded and dropped before it paid off";
+  (void)graphed(some_x(1, 16), sigmas(1));
+  EXPECT_EQ(graphed.recordings(), 1) << "16×16 twice in a row";
+}
+
 TEST(GraphedFunction, AReplaysOutputIsItsOwnNotTheNextOnes) {
   const auto f = small_function();
   const GraphedFunction graphed(f, rerunning_device_graphs());
