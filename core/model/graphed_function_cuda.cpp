@@ -31,7 +31,9 @@ class CudaDeviceGraph final : public DeviceGraph {
       c10::cuda::CUDAStreamGuard on_side(side_stream_);
       body();
       c10::cuda::device_synchronize();
-      graph_.capture_begin();
+      // Thread-local: CUDA calls of other threads (the editor's, an engine being replaced) neither
+      // break this capture nor are refused because of it.
+      graph_.capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
       try {
         body();
       } catch (...) {
