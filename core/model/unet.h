@@ -82,7 +82,7 @@ class UNet {
   bool fused_attention() const { return fused_attention_; }
 
   // GroupNorm (with the ResBlock's time-embedding add or scale-shift, and the SiLU after it) in
-  // the activations' half precision, in 5 passes over them instead of 14 through a float32 copy
+  // the activations' half precision, in 5 passes over them instead of 11 through a float32 copy
   // (unet_forward.cpp, Forward::fused_group_norm). Only for networks converted to fp16/bf16 by
   // to(); float32 keeps the official op order. to() turns it on for a CUDA device and off for the
   // CPU (where LibTorch's bf16 var_mean is slower than the float32 round trip: one_step, 2026-12-04);
