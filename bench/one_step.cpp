@@ -3,20 +3,25 @@
 //
 //   one_step [--arch lsun256,imagenet64,tiny,FILE.json] [--task generate,inpaint] [--batch 1,8,64]
 //            [--precision fp32,fp16,bf16] [--layout nchw,nhwc] [--attention explicit,fused]
-//            [--device auto|cpu|cuda] [--cudnn-benchmark] [--runs 10] [--warmup 3] [--threads N]
+//            [--norm plain,fused] [--graph no,yes] [--device auto|cpu|cuda] [--cudnn-benchmark]
+//            [--runs 10] [--warmup 3] [--threads N]
 //
 // Every combination of the comma lists is timed with random weights (speed does not depend on
 // them; FILE.json is a model card or its "architecture" flags): the median latency of one
 // evaluation over --runs runs after --warmup, images per second, the FLOP rate reached (unet_flops
 // per image) and that rate as a share of this device's measured
 // matrix-multiply rate in the same precision — the physical limit. "tiny" is a 32-px, 32-channel
-// network for trying the program on a CPU. Combinations the device cannot run (fp16 on the CPU,
-// fused attention on LibTorch 1.13) are skipped with a line saying why. Output is a Markdown table
-// for docs/BENCHMARKS.md.
+// network for trying the program on a CPU. The levers: --layout (UNet::set_channels_last),
+// --attention (set_fused_attention), --norm (set_fused_norm: GroupNorm + SiLU in half precision;
+// float32 always takes the plain one; the engine's default on CUDA), --graph yes (f replayed from a CUDA graph per shape,
+// model::GraphedFunction, as the engine's previews are). Combinations the device cannot run (fp16
+// on the CPU, fused attention on LibTorch 1.13, graphs without CUDA) are skipped with a line saying
+// why. Output is a Markdown table for docs/BENCHMARKS.md, each row as soon as it is measured.
 #include "bench/bench_models.h"
 #include "core/base/text.h"
 #include "core/edit/edits.h"
 #include "core/engine/device.h"
+#include "core/model/graphed_function.h"
 #include "core/model/unet.h"
 #include "core/model/unet_function.h"
 
@@ -74,7 +79,7 @@ double matmul_rate(c10::Device device, c10::ScalarType dtype) {
 }
 
 struct Case {
-  std::string arch, task, precision, layout, attention;
+  std::string arch, task, precision, layout, attention, norm, graph;
   int batch;
 };
 
@@ -82,10 +87,23 @@ struct Case {
 std::string unsupported(const Case& c, c10::Device device) {
   if (c.precision == "fp16" && !device.is_cuda()) return "fp16 convolutions need CUDA";
   if (c.attention == "fused" && !UNet::has_fused_attention()) return "fused attention needs LibTorch 2.x";
+  if (c.norm == "fused" && c.precision == "fp32") return "the fused norm is for half precision";
+  std::string why;
+  if (c.graph == "yes" && !cuda_device_graphs(device, &why)) return why;
   return {};
 }
 
-double time_case(const Case& c, c10::Device device, int warmup, int runs) {
+// The next pick of one entry per list, the last list changing fastest; false after the last.
+bool next_combination(std::vector<std::size_t>& pick, const std::vector<std::vector<std::string>>& lists) {
+  for (std::size_t i = pick.size(); i-- > 0;) {
+    if (++pick[i] < lists[i].size()) return true;
+    pick[i] = 0;
+  }
+  return false;
+}
+
+double time_case(const Case& c, c10::Device device, int warmup_runs, int runs) {
+  const int warmup = c.graph == "yes" ? std::max(warmup_runs, 2) : warmup_runs;  // the second records the graph
   const UNetConfig config = architecture(c.arch);
   StateDict weights = cm::bench::random_weights(config);
   auto unet = std::make_shared<UNet>(config, weights);
@@ -93,7 +111,10 @@ double time_case(const Case& c, c10::Device device, int warmup, int runs) {
   unet->to(device, precision(c.precision));
   unet->set_channels_last(c.layout == "nhwc");
   unet->set_fused_attention(c.attention == "fused");
-  const UNetFunction f(unet, Parameterization::Consistency, {});
+  unet->set_fused_norm(c.norm == "fused");
+  const auto plain = std::make_shared<UNetFunction>(unet, Parameterization::Consistency, ModelSpec{});
+  // Graphs are recorded at the warm-up's second evaluation: each timed run replays one.
+  const GraphedFunction f(plain, c.graph == "yes" ? cuda_device_graphs(device) : DeviceGraphs());
 
   const int64_t s = config.image_size;
   const auto options = at::TensorOptions().device(device);
@@ -116,10 +137,11 @@ double time_case(const Case& c, c10::Device device, int warmup, int runs) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // a run cut short keeps its rows
   std::map<std::string, std::string> a = {{"--arch", "imagenet64"}, {"--task", "generate,inpaint"}, {"--batch", "1,8,64"},
                                           {"--precision", "fp32,fp16,bf16"}, {"--layout", "nchw,nhwc"},
-                                          {"--attention", "explicit,fused"}, {"--device", "auto"}, {"--runs", "10"},
-                                          {"--warmup", "3"}, {"--threads", "0"}};
+                                          {"--attention", "explicit,fused"}, {"--norm", "plain,fused"}, {"--graph", "no"},
+                                          {"--device", "auto"}, {"--runs", "10"}, {"--warmup", "3"}, {"--threads", "0"}};
   bool cudnn_benchmark = false;
   for (int i = 1; i < argc; ++i) {
     const std::string k = argv[i];
@@ -142,27 +164,27 @@ int main(int argc, char** argv) {
 
     std::map<std::string, double> peak;  // precision → measured matrix FLOP/s
     std::map<std::string, int> skipped;  // why → how many cases
-    std::printf("| arch | task | batch | precision | layout | attention | ms/eval | images/s | GFLOP/s | of matmul peak |\n");
-    std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
-    for (const std::string& arch : split_list(a["--arch"]))
-      for (const std::string& task : split_list(a["--task"]))
-        for (const std::string& p : split_list(a["--precision"]))
-          for (const std::string& layout : split_list(a["--layout"]))
-            for (const std::string& attention : split_list(a["--attention"]))
-              for (const std::string& b : split_list(a["--batch"])) {
-                const Case c{arch, task, p, layout, attention, std::stoi(b)};
-                if (const std::string why = unsupported(c, device); !why.empty()) {
-                  skipped[why + " (" + p + ", " + attention + " attention)"]++;
-                  continue;
-                }
-                if (!peak.count(p)) peak[p] = matmul_rate(device, precision(p));
-                const double ms = time_case(c, device, warmup, runs);
-                const double flops = unet_flops(architecture(arch)) * c.batch / (ms / 1000.0);
-                std::printf("| %s | %s | %d | %s | %s | %s | %.2f | %.1f | %.0f | %.0f%% |\n", arch.c_str(), task.c_str(),
-                            c.batch, p.c_str(), layout.c_str(), attention.c_str(), ms, c.batch / (ms / 1000.0), flops / 1e9,
-                            100.0 * flops / peak[p]);
-                std::fflush(stdout);
-              }
+    std::printf("| arch | task | batch | precision | layout | attention | norm | graph | ms/eval | images/s | GFLOP/s | of matmul peak |\n");
+    std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    // Every combination of the lists, the batch changing fastest.
+    const std::vector<std::string> keys = {"--arch", "--task", "--precision", "--layout", "--attention", "--norm", "--graph", "--batch"};
+    std::vector<std::vector<std::string>> lists;
+    for (const std::string& k : keys) lists.push_back(split_list(a[k]));
+    std::vector<std::size_t> pick(keys.size(), 0);
+    for (bool more = true; more; more = next_combination(pick, lists)) {
+      const auto v = [&](std::size_t i) { return lists[i][pick[i]]; };
+      const Case c{v(0), v(1), v(2), v(3), v(4), v(5), v(6), std::stoi(v(7))};
+      if (const std::string why = unsupported(c, device); !why.empty()) {
+        skipped[why + " (" + c.precision + ", " + c.attention + " attention, " + c.norm + " norm, graph " + c.graph + ")"]++;
+        continue;
+      }
+      if (!peak.count(c.precision)) peak[c.precision] = matmul_rate(device, precision(c.precision));
+      const double ms = time_case(c, device, warmup, runs);
+      const double flops = unet_flops(architecture(c.arch)) * c.batch / (ms / 1000.0);
+      std::printf("| %s | %s | %d | %s | %s | %s | %s | %s | %.2f | %.1f | %.0f | %.0f%% |\n", c.arch.c_str(), c.task.c_str(),
+                  c.batch, c.precision.c_str(), c.layout.c_str(), c.attention.c_str(), c.norm.c_str(), c.graph.c_str(), ms,
+                  c.batch / (ms / 1000.0), flops / 1e9, 100.0 * flops / peak[c.precision]);
+    }
     for (const auto& [why, n] : skipped) std::printf("\nskipped %d case(s): %s", n, why.c_str());
     std::printf("\nmatrix-multiply rate (the limit):");
     for (const auto& [p, rate] : peak) std::printf("  %s %.0f GFLOP/s", p.c_str(), rate / 1e9);

@@ -3,21 +3,22 @@
 //
 //   preview_latency [--model DIR | --arch lsun256|imagenet64|tiny|FILE.json] [--kind inpaint|sketch|colorize]
 //                   [--photo 1024x768] [--steps 1,3] [--runs 30] [--device auto|cpu|cuda]
-//                   [--precision auto|fp32|fp16|bf16] [--estimates no,yes]
+//                   [--precision auto|fp32|fp16|bf16] [--estimates no,yes] [--graphs yes,no] [--layout nchw,nhwc]
 //
 // Two measurements on a synthetic photo with a 120×80 mask (the built-in model by default; --arch
 // times a network that does not ship, with random weights):
 //   single  one preview request at a time, for each --steps and --estimates in the lists:
 //           submit → result, median and min over --runs, with the
 //           engine's own split of the time (prepare / model / composite). On a GPU, "model" is the
-//           time to queue the network's kernels (the engine does not wait for them): when it comes
-//           close to the whole, the host's kernel launches are what the user waits for, and a CUDA
-//           graph of the fixed-shape step would help.
+//           time to queue the network's kernels (the engine does not wait for them), or to replay
+//           their graph (--graphs yes, the engine's default: EngineOptions::cuda_graphs).
 //   stroke  a stroke as the editor sends it, at the first --steps: a preview every 16 ms for 20
 //           mouse moves (each one supersedes the last), then the time from the last move to its
 //           preview; median over --runs / 3 strokes.
 // --estimates yes asks for the intermediate image after every step (JobCallbacks::estimates), the
-// host copy the editor does without; the difference between the two rows is its cost.
+// host copy the editor does without; the difference between the two rows is its cost. Every
+// --graphs and --layout pair is an engine of its own (the model loaded again). What it is doing is
+// printed as it goes, line by line, so that a run cut short by a timeout still says how far it got.
 // Results go to docs/BENCHMARKS.md with the command and machine.
 #include "bench/bench_models.h"
 #include "core/base/text.h"
@@ -117,12 +118,43 @@ void time_strokes(cm::engine::Engine& engine, const Preview& p, int strokes) {
               st.median, st.min, after_stroke.size(), superseded, moves);
 }
 
+// One engine with these options: load, say how, then the single previews and the strokes.
+void time_engine(cm::engine::EngineOptions options, const std::filesystem::path& model, Preview p,
+                 const std::map<std::string, std::string>& a, int runs) {
+  const auto start = Clock::now();
+  cm::engine::Engine engine(options);
+  const cm::engine::ModelInfo info = engine.load_model(model).get();
+  std::printf("== graphs %s, layout %s: model %s (%lld parameters, %dx%d) on %s %s, loaded in %.0f ms (warm-up %.0f ms, "
+              "%.0f ms in all); graphs: %s; %d CPU threads for the engine\n",
+              options.cuda_graphs ? "yes" : "no", options.channels_last ? "nhwc" : "nchw", info.name.c_str(),
+              static_cast<long long>(info.parameters), info.image_size, info.image_size, info.device.c_str(),
+              info.precision.c_str(), info.load_ms, info.warm_up_ms, ms_since(start),
+              info.graphs ? "replayed" : info.no_graphs_because.c_str(),
+              cm::engine::choose_cpu_threads(std::thread::hardware_concurrency()));
+  for (const std::string& steps : cm::split_list(a.at("--steps")))
+    for (const std::string& estimates : cm::split_list(a.at("--estimates"))) {
+      p.steps = std::max(1, std::stoi(steps));
+      p.callbacks = {};
+      if (estimates == "yes") {
+        p.callbacks.estimates = true;
+        p.callbacks.on_progress = [](const cm::engine::Progress& progress) { (void)progress.estimate.defined(); };
+      }
+      time_single(engine, p, runs, estimates);
+    }
+  p.steps = std::max(1, std::stoi(cm::split_list(a.at("--steps")).front()));
+  p.callbacks = {};
+  time_strokes(engine, p, std::max(1, runs / 3));
+  const cm::engine::EngineStats stats = engine.stats();
+  std::printf("graphs recorded %d, replayed %d\n", stats.graph_recordings, stats.graph_replays);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // a run cut short keeps what it printed
   std::map<std::string, std::string> a = {{"--model", ""}, {"--arch", ""}, {"--kind", "inpaint"}, {"--photo", "1024x768"},
                                           {"--steps", "1"}, {"--runs", "30"}, {"--device", "auto"}, {"--precision", "auto"},
-                                          {"--estimates", "no"}};
+                                          {"--estimates", "no"}, {"--graphs", "yes"}, {"--layout", "nchw"}};
   for (int i = 1; i < argc; ++i) {
     const std::string k = argv[i];
     if (!a.count(k) || i + 1 >= argc) {
@@ -131,54 +163,50 @@ int main(int argc, char** argv) {
     }
     a[k] = argv[++i];
   }
+  std::filesystem::path scratch;
   try {
     const int runs = std::max(3, std::stoi(a["--runs"]));
     const auto x = a["--photo"].find('x');
     const int64_t width = std::stoll(a["--photo"].substr(0, x)), height = std::stoll(a["--photo"].substr(x + 1));
-    for (const std::string& e : cm::split_list(a["--estimates"]))
-      if (e != "yes" && e != "no") throw std::runtime_error("--estimates takes yes, no or both (no,yes)");
+    const auto check = [&](const std::string& option, const std::string& one, const std::string& other) {
+      for (const std::string& e : cm::split_list(a[option]))
+        if (e != one && e != other) throw std::runtime_error(option + " takes " + one + ", " + other + " or both");
+    };
+    check("--estimates", "yes", "no");
+    check("--graphs", "yes", "no");
+    check("--layout", "nchw", "nhwc");
 
-    cm::engine::EngineOptions options;
-    options.device = a["--device"];
-    options.precision = a["--precision"];
-    cm::engine::Engine engine(options);
-    std::filesystem::path model, scratch;
+    std::filesystem::path model;
     if (!a["--arch"].empty()) {
+      const auto start = Clock::now();
+      std::printf("writing a random %s network...\n", a["--arch"].c_str());
       scratch = std::filesystem::temp_directory_path() / ("cmedit-preview-latency-" + std::to_string(::getpid()));
       model = cm::bench::write_random_model(scratch, a["--arch"]);
+      std::printf("written in %.1f s\n", ms_since(start) / 1000);
     } else {
       model = a["--model"].empty() ? cm::model::builtin_model_path() : cm::model::find_model(a["--model"]);
     }
-    const cm::engine::ModelInfo info = engine.load_model(model).get();
-    if (!scratch.empty()) std::filesystem::remove_all(scratch);  // loaded: the weights are in memory now
-
     Preview p;
     p.kind = cm::edit::parse_edit_kind(a["--kind"]);
     p.photo = at::rand({1, 3, height, width}) * 2 - 1;
     p.mask = at::zeros({1, 1, height, width});
     p.mask.slice(2, height / 2 - 40, height / 2 + 40).slice(3, width / 2 - 60, width / 2 + 60).fill_(1);
-    std::printf("model %s (%lld parameters, %dx%d) on %s %s (warm-up %.0f ms), %d CPU threads for the engine\n",
-                info.name.c_str(), static_cast<long long>(info.parameters), info.image_size, info.image_size,
-                info.device.c_str(), info.precision.c_str(), info.warm_up_ms,
-                cm::engine::choose_cpu_threads(std::thread::hardware_concurrency()));
     std::printf("%s preview of a %lldx%lld photo, mask 120x80\n", a["--kind"].c_str(), static_cast<long long>(width),
                 static_cast<long long>(height));
-    for (const std::string& steps : cm::split_list(a["--steps"]))
-      for (const std::string& estimates : cm::split_list(a["--estimates"])) {
-        p.steps = std::max(1, std::stoi(steps));
-        p.callbacks = {};
-        if (estimates == "yes") {
-          p.callbacks.estimates = true;
-          p.callbacks.on_progress = [](const cm::engine::Progress& progress) { (void)progress.estimate.defined(); };
-        }
-        time_single(engine, p, runs, estimates);
+    for (const std::string& graphs : cm::split_list(a["--graphs"]))
+      for (const std::string& layout : cm::split_list(a["--layout"])) {
+        cm::engine::EngineOptions options;
+        options.device = a["--device"];
+        options.precision = a["--precision"];
+        options.cuda_graphs = graphs == "yes";
+        options.channels_last = layout == "nhwc";
+        time_engine(options, model, p, a, runs);
       }
-    p.steps = std::max(1, std::stoi(cm::split_list(a["--steps"]).front()));
-    p.callbacks = {};
-    time_strokes(engine, p, std::max(1, runs / 3));
+    if (!scratch.empty()) std::filesystem::remove_all(scratch);
     return 0;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "preview_latency: %s\n", e.what());
+    std::printf("preview_latency: %s\n", e.what());
+    if (!scratch.empty()) std::filesystem::remove_all(scratch);
     return 1;
   }
 }

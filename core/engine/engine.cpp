@@ -4,6 +4,7 @@
 #include "core/engine/device.h"
 #include "core/edit/exemplar_fill.h"
 #include "core/engine/execute.h"
+#include "core/model/graphed_function.h"
 #include "core/model/model_loader.h"
 #include "core/model/stop_check.h"
 
@@ -66,11 +67,20 @@ int64_t resident_bytes() {
 
 bool is_out_of_memory(const std::exception& e) {
   const std::string what = e.what();
-  // The caching allocator's "CUDA out of memory" and c10's CPU wording alike; cuBLAS and cuDNN
-  // report a failed workspace allocation in their own words.
-  for (const char* words : {"out of memory", "CUBLAS_STATUS_ALLOC_FAILED", "CUDNN_STATUS_ALLOC_FAILED"})
+  // The caching allocator's "CUDA out of memory", c10's CPU allocator ("can't allocate memory" in
+  // LibTorch 1.13, "not enough memory" in 2.x); cuBLAS and cuDNN report a failed workspace
+  // allocation in their own words.
+  for (const char* words : {"out of memory", "can't allocate memory", "not enough memory", "CUBLAS_STATUS_ALLOC_FAILED",
+                            "CUDNN_STATUS_ALLOC_FAILED"})
     if (what.find(words) != std::string::npos) return true;
   return false;
+}
+
+// Said in the editor's status bar and by cmedit-cli alike: what ran out, and what to do instead.
+std::string out_of_memory_message(const std::string& device) {
+  const bool gpu = device.rfind("cuda", 0) == 0;
+  return fmt::format("{} ran out of memory for this edit: select a smaller region or ask for fewer images{}", device,
+                     gpu ? ", or run it on the CPU (Settings ▸ Device, or --device cpu)" : "");
 }
 
 struct Job {
@@ -101,6 +111,7 @@ struct Engine::State {
   EngineStats stats;
 
   std::shared_ptr<const model::LoadedModel> model;  // worker thread only
+  std::shared_ptr<const model::GraphedFunction> f;  // the model's f as jobs run it; read by stats()
   // Exemplar fills of recent photos and masks: a new seed, strength or step count for the same
   // hole (variations, refine, apply) reuses the fill instead of searching again.
   // One fill per window along a mask (region.h): room for a long thick stroke's windows.
@@ -173,6 +184,16 @@ struct Engine::State {
     try {
       const Clock::time_point start = Clock::now();
       auto loaded = std::make_shared<model::LoadedModel>(model::load_model(job.load_path, device, dtype));
+      if (options.channels_last) {  // a copy of the network (its tensors shared until converted), channels-last
+        const model::UNetFunction& plain = *loaded->function;
+        auto unet = std::make_shared<model::UNet>(plain.unet());
+        unet->set_channels_last(true);
+        loaded->function = std::make_shared<model::UNetFunction>(unet, plain.parameterization(), plain.spec());
+      }
+      std::string no_graphs;
+      const model::DeviceGraphs graphs = options.cuda_graphs ? model::cuda_device_graphs(device, &no_graphs) : model::DeviceGraphs();
+      if (!options.cuda_graphs) no_graphs = "off (EngineOptions::cuda_graphs)";
+      auto graphed = std::make_shared<model::GraphedFunction>(loaded->function, graphs);
       ModelInfo info;
       info.name = loaded->card.name;
       info.path = job.load_path.string();
@@ -182,10 +203,13 @@ struct Engine::State {
       info.num_classes = loaded->card.spec().num_classes;
       info.parameters = loaded->function->unet().parameter_count();
       info.load_ms = ms_since(start);
-      if (options.warm_up && device.is_cuda()) info.warm_up_ms = warm_up(*loaded);
+      if (options.warm_up && device.is_cuda()) info.warm_up_ms = warm_up(*graphed);
+      info.graphs = graphed->enabled() && graphed->why_not().empty();
+      info.no_graphs_because = graphed->enabled() ? graphed->why_not() : no_graphs;
       model = loaded;
       {
         std::lock_guard<std::mutex> lock(mutex);
+        f = graphed;
         stats.model = info.name;
         stats.device = info.device + " (" + info.precision + ")";
       }
@@ -196,14 +220,13 @@ struct Engine::State {
     }
   }
 
-  // One evaluation at the model's size: selects kernels and fills the allocator before the
-  // first real preview, so that one is not the slow one.
-  static double warm_up(const model::LoadedModel& m) {
+  // Evaluations at the model's size, one image: selects kernels, fills the allocator and records
+  // the graph a preview at that size replays, so that the first real preview is not the slow one.
+  static double warm_up(const model::GraphedFunction& f) {
     const Clock::time_point start = Clock::now();
-    const model::ModelSpec spec = m.card.spec();
-    const at::Tensor x = at::zeros({1, spec.channels, spec.image_size, spec.image_size});
-    const at::Tensor labels = spec.num_classes > 0 ? at::zeros({1}, at::kLong) : at::Tensor();
-    (void)(*m.function)(x, at::full({1}, spec.noise.sigma_max, at::kFloat), labels).sum().item<float>();
+    const int64_t size = f.spec().image_size;
+    f.prepare(1, size, size);
+    (void)at::zeros({1}, at::TensorOptions().device(f.device())).sum().item<float>();  // until the device is done
     return ms_since(start);
   }
 
@@ -240,13 +263,10 @@ struct Engine::State {
       r.status = e.code() == ErrorCode::Cancelled ? JobStatus::Cancelled : JobStatus::Failed;
       r.error_code = e.code();
       r.error = e.what();
-    } catch (const std::bad_alloc&) {
-      r.error_code = ErrorCode::Device;
-      r.error = "out of memory: try a smaller photo or region";
     } catch (const std::exception& e) {
-      r.error_code = is_out_of_memory(e) ? ErrorCode::Device : ErrorCode::Internal;
-      r.error = is_out_of_memory(e) ? fmt::format("{} ran out of memory: try --device cpu or fewer images", r.device)
-                                    : fmt::format("unexpected failure: {}", first_line(e.what()));
+      const bool memory = dynamic_cast<const std::bad_alloc*>(&e) || is_out_of_memory(e);
+      r.error_code = memory ? ErrorCode::Device : ErrorCode::Internal;
+      r.error = memory ? out_of_memory_message(r.device) : fmt::format("unexpected failure: {}", first_line(e.what()));
     }
     // Info, not warn: whoever submitted the job shows its error (the CLI prints it once).
     if (r.status == JobStatus::Failed) spdlog::info("job {} failed: {}", r.id, r.error);
@@ -260,7 +280,9 @@ struct Engine::State {
     try {
       EditRequest r = request;
       if (!r.region.exemplar_cache) r.region.exemplar_cache = exemplar_cache;
-      return execute(*model->function, model->card, r, control, t, sigmas);
+      const auto f_now = f_of_jobs();
+      f_now->allow_recording(request.preview);  // graphs for what repeats: the live preview's shape
+      return execute(*f_now, model->card, r, control, t, sigmas);
     } catch (const c10::Error& e) {
       if (!is_out_of_memory(e) || request.kind != edit::EditKind::Generate || request.batch < 2) throw;
       spdlog::warn("out of memory for {} images at once; retrying in two halves", request.batch);
@@ -277,6 +299,11 @@ struct Engine::State {
   }
 
   static std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+  std::shared_ptr<const model::GraphedFunction> f_of_jobs() {
+    std::lock_guard<std::mutex> lock(mutex);
+    return f;
+  }
 
   std::string stats_device() {
     std::lock_guard<std::mutex> lock(mutex);
@@ -367,6 +394,7 @@ EngineStats Engine::stats() const {
   std::lock_guard<std::mutex> lock(state_->mutex);
   EngineStats s = state_->stats;
   s.memory_bytes = resident_bytes();
+  if (state_->f) s.graph_recordings = state_->f->recordings(), s.graph_replays = state_->f->replays();
   return s;
 }
 

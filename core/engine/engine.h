@@ -27,6 +27,10 @@ struct EngineOptions {
   std::string precision = "auto";  // "auto" (fp16 on CUDA, fp32 on CPU), "fp32", "fp16", "bf16"
   int cpu_threads = 0;             // 0: leave a core to the UI (see choose_cpu_threads)
   bool warm_up = true;             // one evaluation after loading on CUDA (kernel selection, allocator)
+  // On CUDA, f replays a recorded graph per input shape (model::GraphedFunction); the warm-up
+  // records the model's size. Off: every evaluation queues its kernels one by one.
+  bool cuda_graphs = true;
+  bool channels_last = false;      // the network's activations channels-last (UNet::set_channels_last)
 };
 
 struct ModelInfo {
@@ -39,6 +43,8 @@ struct ModelInfo {
   int64_t parameters = 0;
   double load_ms = 0;
   double warm_up_ms = 0;
+  bool graphs = false;  // f replays device graphs (EngineOptions::cuda_graphs on a CUDA device that has them)
+  std::string no_graphs_because;  // when not: why
 };
 
 struct EngineStats {
@@ -50,6 +56,7 @@ struct EngineStats {
   std::string model;          // name, or empty before a model is loaded
   std::string device;
   int jobs_done = 0, jobs_failed = 0, jobs_cancelled = 0;
+  int graph_recordings = 0, graph_replays = 0;  // of the loaded model's f (GraphedFunction)
 };
 
 struct JobCallbacks {

@@ -1,41 +1,15 @@
 #include "core/model/unet.h"
 
 #include "core/base/error.h"
-#include "core/model/stop_check.h"
+#include "core/model/unet_architecture.h"
 
 #include <ATen/ATen.h>
-#include <fmt/format.h>
 #include <torch/version.h>
 
-#include <cmath>
+#include <algorithm>
 #include <set>
-#include <variant>
 
 namespace cm::model {
-
-// ---------------------------------------------------------------------------------------------
-// Structure: the layers of UNetModel, in the order cm/unet.py builds them. Parameter names and
-// the forward pass are both read off this one description.
-// ---------------------------------------------------------------------------------------------
-
-enum class Resample { None, Up, Down };
-
-struct StemConv { std::string prefix; int c_in, c_out; };                  // input_blocks.0.0
-struct ResBlock { std::string prefix; int c_in, c_out; Resample resample; };
-struct Attention { std::string prefix; int channels, heads; };
-struct ResampleConv { std::string prefix; int channels; Resample resample; };  // resblock_updown = false
-
-using Layer = std::variant<StemConv, ResBlock, Attention, ResampleConv>;
-using Block = std::vector<Layer>;  // a TimestepEmbedSequential
-
-struct UNetArchitecture {
-  std::vector<Block> input_blocks;
-  Block middle_block;
-  std::vector<Block> output_blocks;
-  int out_norm_channels = 0;  // ch0 = channel_mult[0]·model_channels
-};
-
-namespace {
 
 std::shared_ptr<const UNetArchitecture> build_architecture(const UNetConfig& cfg) {
   cfg.validate();
@@ -92,19 +66,11 @@ std::shared_ptr<const UNetArchitecture> build_architecture(const UNetConfig& cfg
   return arch;
 }
 
+namespace {
+
 // --- parameter names and shapes -----------------------------------------------------------------
 
 using Specs = std::vector<ParameterSpec>;
-
-// Every layer in the order cm/unet.py builds them: input blocks, middle block, output blocks.
-template <typename Visitor>
-void visit_layers(const UNetArchitecture& arch, Visitor& visit) {
-  for (const Block& b : arch.input_blocks)
-    for (const Layer& l : b) std::visit(visit, l);
-  for (const Layer& l : arch.middle_block) std::visit(visit, l);
-  for (const Block& b : arch.output_blocks)
-    for (const Layer& l : b) std::visit(visit, l);
-}
 
 void add_conv(Specs& s, const std::string& p, int c_out, int c_in, int k) {
   s.push_back({p + ".weight", {c_out, c_in, k, k}});
@@ -138,103 +104,6 @@ struct SpecVisitor {
   }
   void operator()(const ResampleConv& l) const {
     add_conv(s, l.prefix + (l.resample == Resample::Down ? ".op" : ".conv"), l.channels, l.channels, 3);
-  }
-};
-
-// --- forward ------------------------------------------------------------------------------------
-
-constexpr int kGroups = 32;
-constexpr double kGroupNormEps = 1e-5;
-
-struct Forward {
-  const std::map<std::string, at::Tensor>& w;
-  const UNetConfig& cfg;
-  double dropout = 0.0;  // > 0 only in training mode
-  bool fused_attention = false;
-
-  const at::Tensor& p(const std::string& name) const { return w.at(name); }
-
-  // GroupNorm32: normalise in float32, return in the input's dtype (cm/nn.py GroupNorm32).
-  at::Tensor norm(const at::Tensor& x, const std::string& prefix) const {
-    return at::group_norm(x.to(at::kFloat), kGroups, p(prefix + ".weight"), p(prefix + ".bias"), kGroupNormEps)
-        .to(x.scalar_type());
-  }
-  at::Tensor conv(const at::Tensor& x, const std::string& prefix, int64_t stride = 1, int64_t padding = 1) const {
-    return at::conv2d(x, p(prefix + ".weight"), p(prefix + ".bias"), {stride, stride}, {padding, padding});
-  }
-  at::Tensor conv1x1(const at::Tensor& x, const std::string& prefix) const { return conv(x, prefix, 1, 0); }
-  at::Tensor linear(const at::Tensor& x, const std::string& prefix) const {
-    return at::linear(x, p(prefix + ".weight"), p(prefix + ".bias"));
-  }
-  at::Tensor drop(const at::Tensor& x) const { return dropout > 0 ? at::dropout(x, dropout, true) : x; }
-  static at::Tensor resample(const at::Tensor& x, Resample r) {
-    if (r == Resample::Up) return at::upsample_nearest2d(x, {x.size(2) * 2, x.size(3) * 2});
-    if (r == Resample::Down) return at::avg_pool2d(x, {2, 2}, {2, 2});
-    return x;
-  }
-
-  at::Tensor res_block(const ResBlock& l, at::Tensor x, const at::Tensor& emb) const {
-    at::Tensor h;
-    if (l.resample == Resample::None) {
-      h = conv(at::silu(norm(x, l.prefix + ".in_layers.0")), l.prefix + ".in_layers.2");
-    } else {  // resample between the activation and the conv, on both paths
-      h = resample(at::silu(norm(x, l.prefix + ".in_layers.0")), l.resample);
-      x = resample(x, l.resample);
-      h = conv(h, l.prefix + ".in_layers.2");
-    }
-    at::Tensor emb_out = linear(at::silu(emb), l.prefix + ".emb_layers.1").to(h.scalar_type()).unsqueeze(-1).unsqueeze(-1);
-    if (cfg.use_scale_shift_norm) {
-      const auto scale_shift = emb_out.chunk(2, 1);  // first half scale, second half shift
-      h = norm(h, l.prefix + ".out_layers.0") * (1 + scale_shift[0]) + scale_shift[1];
-    } else {
-      h = norm(h + emb_out, l.prefix + ".out_layers.0");
-    }
-    h = conv(drop(at::silu(h)), l.prefix + ".out_layers.3");
-    const at::Tensor skip = l.c_in == l.c_out ? x : conv1x1(x, l.prefix + ".skip_connection");
-    return skip + h;
-  }
-
-  // qkv channels are laid out (q|k|v) × head × d (spec §2.2, NOT the legacy head-major order).
-  at::Tensor attention(const Attention& l, const at::Tensor& x) const {
-    const int64_t b = x.size(0), c = x.size(1), t = x.size(2) * x.size(3);
-    const int64_t heads = l.heads, d = c / heads;
-    const at::Tensor qkv = conv1x1(norm(x, l.prefix + ".norm"), l.prefix + ".qkv").reshape({b, 3, heads, d, t});
-    const at::Tensor q = qkv.select(1, 0).reshape({b * heads, d, t});
-    const at::Tensor k = qkv.select(1, 1).reshape({b * heads, d, t});
-    const at::Tensor v = qkv.select(1, 2).reshape({b * heads, d, t});
-    const at::Tensor out = (fused_attention ? fused_heads(q, k, v) : explicit_heads(q, k, v)).reshape({b, c, x.size(2), x.size(3)});
-    return x + conv1x1(out, l.prefix + ".proj_out");
-  }
-
-  // q, k, v: [bh, d, t] → [bh, d, t], softmax(qᵀk/√d) over keys, in float32 as cm/unet.py does.
-  static at::Tensor explicit_heads(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
-    const at::Tensor scores = at::bmm(q.transpose(1, 2), k) * (1.0 / std::sqrt(double(q.size(1))));  // [bh, t_query, t_key]
-    const at::Tensor weights = at::softmax(scores.to(at::kFloat), -1).to(v.scalar_type());
-    return at::bmm(v, weights.transpose(1, 2));
-  }
-
-  // The same product through one fused kernel; its default scale is 1/√d too.
-  static at::Tensor fused_heads(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
-#if TORCH_VERSION_MAJOR >= 2
-    return at::scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)).transpose(1, 2);
-#else
-    return explicit_heads(q, k, v);
-#endif
-  }
-
-  at::Tensor layer(const Layer& layer, const at::Tensor& h, const at::Tensor& emb) const {
-    if (const auto* l = std::get_if<StemConv>(&layer)) return conv(h, l->prefix);
-    if (const auto* l = std::get_if<ResBlock>(&layer)) return res_block(*l, h, emb);
-    if (const auto* l = std::get_if<Attention>(&layer)) return attention(*l, h);
-    const auto& l = std::get<ResampleConv>(layer);
-    if (l.resample == Resample::Down) return conv(h, l.prefix + ".op", 2, 1);
-    return conv(resample(h, Resample::Up), l.prefix + ".conv");
-  }
-
-  at::Tensor block(const Block& block, at::Tensor h, const at::Tensor& emb) const {
-    throw_if_stop_requested();  // a superseded preview stops here, within one block's time
-    for (const Layer& l : block) h = layer(l, h, emb);
-    return h;
   }
 };
 
@@ -311,18 +180,6 @@ double unet_flops(const UNetConfig& cfg) {
   return visit.flops + visit.conv(arch->out_norm_channels, cfg.out_channels(), 3);
 }
 
-at::Tensor timestep_embedding(const at::Tensor& t, int dim) {
-  const int64_t half = dim / 2;
-  // Same float32 ops in the same order as cm/nn.py, for bit-closest parity (spec §1.3).
-  const at::Tensor freqs = at::exp(at::arange(half, at::TensorOptions().dtype(at::kFloat).device(t.device()))
-                                       .mul(-std::log(10000.0))
-                                       .div(half));
-  const at::Tensor args = t.to(at::kFloat).unsqueeze(1) * freqs.unsqueeze(0);
-  at::Tensor emb = at::cat({at::cos(args), at::sin(args)}, -1);
-  if (dim % 2) emb = at::cat({emb, at::zeros_like(emb.slice(1, 0, 1))}, -1);
-  return emb;
-}
-
 UNet::UNet(UNetConfig config, const StateDict& weights)
     : config_(std::move(config)), arch_(build_architecture(config_)), dtype_(at::kFloat) {
   std::map<std::string, const at::Tensor*> given;
@@ -357,6 +214,7 @@ void UNet::to(c10::Device device, c10::ScalarType dtype) {
     tensor = tensor.to(device, converts_to_half(name) ? dtype : at::kFloat);
   }
   dtype_ = dtype;
+  fused_norm_ = device.is_cuda();
   set_channels_last(channels_last_);
 }
 
@@ -395,35 +253,6 @@ at::Tensor UNet::forward(const at::Tensor& x, const at::Tensor& t, const at::Ten
 
 at::Tensor UNet::forward_training(const at::Tensor& x, const at::Tensor& t, const at::Tensor& y) const {
   return run(x, t, y, nullptr, config_.dropout);
-}
-
-at::Tensor UNet::run(const at::Tensor& x, const at::Tensor& t, const at::Tensor& y, UNetTrace* trace,
-                     double dropout) const {
-  const Forward f{weights_, config_, dropout, fused_attention_};
-  at::Tensor temb = timestep_embedding(t, config_.model_channels);
-  at::Tensor emb = f.linear(at::silu(f.linear(temb, "time_embed.0")), "time_embed.2");
-  if (config_.num_classes > 0) {
-    if (!y.defined()) throw Error(ErrorCode::BadArgument, "this model is class-conditional: give class labels");
-    emb = emb + at::embedding(f.p("label_emb.weight"), y.to(at::kLong));
-  }
-  if (trace) trace->temb_sinusoid = temb, trace->emb = emb;
-
-  std::vector<at::Tensor> skips;
-  at::Tensor h = x.to(dtype_);
-  if (channels_last_) h = h.contiguous(at::MemoryFormat::ChannelsLast);
-  for (const Block& b : arch_->input_blocks) {
-    h = f.block(b, h, emb);
-    skips.push_back(h);
-  }
-  h = f.block(arch_->middle_block, h, emb);
-  if (trace) trace->middle_out = h;
-  for (const Block& b : arch_->output_blocks) {
-    h = at::cat({h, skips.back()}, 1);  // [current, skip]
-    skips.pop_back();
-    h = f.block(b, h, emb);
-  }
-  h = f.conv(at::silu(f.norm(h.to(at::kFloat), "out.0")), "out.2");
-  return h.to(x.scalar_type());
 }
 
 }  // namespace cm::model

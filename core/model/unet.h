@@ -1,6 +1,7 @@
-// The official consistency-model UNet (cm/unet.py UNetModel, spec §2), written with plain ATen
-// ops over a table of named weights, so that the weights are exactly the checkpoint's tensors
-// under the checkpoint's key names. Structure comes from UNetConfig alone (unet_architecture).
+// The official consistency-model UNet (cm/unet.py UNetModel), written with plain ATen ops over a
+// table of named weights, so that the weights are exactly the checkpoint's tensors under the
+// checkpoint's key names. Structure comes from UNetConfig alone (unet_architecture.h); unet.cpp
+// holds the names, shapes and weights, unet_forward.cpp the forward pass.
 #pragma once
 
 #include "core/model/state_dict.h"
@@ -51,7 +52,7 @@ class UNet {
   UNet(UNetConfig config, const StateDict& weights);
 
   // F(x, t, y): x [B,C,H,W], t [B] (t_in = 250·ln σ, already rescaled), y [B] int64 class labels
-  // or undefined. Computes in the weights' dtype, GroupNorm always in float32.
+  // or undefined. Computes in the weights' dtype; GroupNorm in float32, or fused (set_fused_norm).
   at::Tensor forward(const at::Tensor& x, const at::Tensor& t, const at::Tensor& y = at::Tensor(),
                      UNetTrace* trace = nullptr) const;
 
@@ -80,6 +81,15 @@ class UNet {
   void set_fused_attention(bool on) { fused_attention_ = on && has_fused_attention(); }
   bool fused_attention() const { return fused_attention_; }
 
+  // GroupNorm (with the ResBlock's time-embedding add or scale-shift, and the SiLU after it) in
+  // the activations' half precision, in 5 passes over them instead of 11 through a float32 copy
+  // (unet_forward.cpp, Forward::fused_group_norm). Only for networks converted to fp16/bf16 by
+  // to(); float32 keeps the official op order. to() turns it on for a CUDA device and off for the
+  // CPU (where LibTorch's bf16 var_mean is slower than the float32 round trip: one_step, 2026-12-04);
+  // results agree to rounding.
+  void set_fused_norm(bool on) { fused_norm_ = on; }
+  bool fused_norm() const { return fused_norm_; }
+
   const UNetConfig& config() const { return config_; }
   c10::Device device() const;
   c10::ScalarType dtype() const { return dtype_; }
@@ -95,6 +105,7 @@ class UNet {
   c10::ScalarType dtype_;
   bool channels_last_ = false;
   bool fused_attention_ = has_fused_attention();
+  bool fused_norm_ = false;
 };
 
 }  // namespace cm::model

@@ -38,9 +38,9 @@ namespace {
 at::Tensor per_image(const at::Tensor& v) { return v.view({-1, 1, 1, 1}); }
 }  // namespace
 
-UNetFunction::Evaluation UNetFunction::evaluate(const at::Tensor& x, const at::Tensor& sigma,
-                                                const at::Tensor& labels) const {
-  validate_call(spec_, x, sigma, labels);
+UNetFunction::Evaluation UNetFunction::evaluate(const at::Tensor& x, const at::Tensor& sigma, const at::Tensor& labels,
+                                                bool check) const {
+  if (check) validate_call(spec_, x, sigma, labels);
   const c10::Device device = unet_->device();
   const at::Tensor s = sigma.to(device, at::kFloat);
   Evaluation e{x.to(device, at::kFloat), scalings(s, parameterization_, spec_.noise), at::Tensor()};
@@ -54,7 +54,14 @@ at::Tensor UNetFunction::network_output(const at::Tensor& x, const at::Tensor& s
 }
 
 at::Tensor UNetFunction::operator()(const at::Tensor& x, const at::Tensor& sigma, const at::Tensor& labels) const {
-  const Evaluation e = evaluate(x, sigma, labels);
+  return output(evaluate(x, sigma, labels));
+}
+
+at::Tensor UNetFunction::unchecked(const at::Tensor& x, const at::Tensor& sigma, const at::Tensor& labels) const {
+  return output(evaluate(x, sigma, labels, /*check=*/false));
+}
+
+at::Tensor UNetFunction::output(const Evaluation& e) {
   return per_image(e.k.c_out) * e.network_output + per_image(e.k.c_skip) * e.xt;  // official order: c_out·F + c_skip·x
 }
 

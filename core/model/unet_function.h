@@ -36,6 +36,10 @@ class UNetFunction final : public ConsistencyFunction {
   const ModelSpec& spec() const override { return spec_; }
   c10::Device device() const override { return unet_->device(); }
 
+  // f without validate_call, for a caller that checked the call itself: a CUDA graph's recording
+  // (graphed_function.h), where reading σ back to the host is not allowed.
+  at::Tensor unchecked(const at::Tensor& x, const at::Tensor& sigma, const at::Tensor& labels = at::Tensor()) const;
+
   // The bare network output F inside f, for parity checks.
   at::Tensor network_output(const at::Tensor& x, const at::Tensor& sigma, const at::Tensor& labels = at::Tensor()) const;
 
@@ -48,7 +52,8 @@ class UNetFunction final : public ConsistencyFunction {
     Scalings k;
     at::Tensor network_output;  // F(c_in·x, t_in(σ), y)
   };
-  Evaluation evaluate(const at::Tensor& x, const at::Tensor& sigma, const at::Tensor& labels) const;
+  Evaluation evaluate(const at::Tensor& x, const at::Tensor& sigma, const at::Tensor& labels, bool check = true) const;
+  static at::Tensor output(const Evaluation& e);
 
   std::shared_ptr<const UNet> unet_;
   Parameterization parameterization_;

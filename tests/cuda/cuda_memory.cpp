@@ -1,5 +1,9 @@
 #include "cuda/cuda_memory.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <fstream>
 #include <stdexcept>
 
 #ifdef CMEDIT_TEST_CUDA_MEMORY
@@ -30,6 +34,8 @@ void uncap_cuda_memory(int device) {
   allocator::emptyCache();
 }
 
+std::int64_t cuda_allocated_bytes(int device) { return allocator::getDeviceStats(device).allocated_bytes[0].current; }
+
 }  // namespace cm::testing
 
 #else
@@ -39,7 +45,30 @@ namespace cm::testing {
 bool can_cap_cuda_memory() { return false; }
 void cap_cuda_memory(std::int64_t, int) { throw std::logic_error("this LibTorch has no CUDA caching allocator"); }
 void uncap_cuda_memory(int) { throw std::logic_error("this LibTorch has no CUDA caching allocator"); }
+std::int64_t cuda_allocated_bytes(int) { return -1; }
 
 }  // namespace cm::testing
 
 #endif
+
+namespace cm::testing {
+
+namespace {
+rlimit saved_address_space{RLIM_INFINITY, RLIM_INFINITY};
+}
+
+void cap_cpu_memory(std::int64_t headroom) {
+  std::ifstream statm("/proc/self/statm");
+  std::int64_t mapped_pages = 0;
+  if (!(statm >> mapped_pages) || getrlimit(RLIMIT_AS, &saved_address_space) != 0)
+    throw std::runtime_error("cannot read this process's address space or its limit");
+  rlimit capped = saved_address_space;
+  capped.rlim_cur = rlim_t(mapped_pages * sysconf(_SC_PAGESIZE) + headroom);
+  if (setrlimit(RLIMIT_AS, &capped) != 0) throw std::runtime_error("setrlimit(RLIMIT_AS) failed");
+}
+
+void uncap_cpu_memory() {
+  if (setrlimit(RLIMIT_AS, &saved_address_space) != 0) throw std::runtime_error("setrlimit(RLIMIT_AS) failed");
+}
+
+}  // namespace cm::testing
