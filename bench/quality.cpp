@@ -6,7 +6,7 @@
 //           [--sample-steps 1,2,4] [--edits inpaint,superres,colorize] [--holes strokes,box,brush,cable,object]
 //           [--fills auto,smooth,exemplar] [--xphoto yes] [--strengths default,1]
 //           [--fresh-noise 1] [--work-sizes default] [--shrinks 2] [--seed 0] [--threads 2] [--out DIR]
-//           [--csv FILE] [--plot DIR]
+//           [--csv FILE] [--plot DIR] [--crops SIDE]
 //
 // Every combination of --fills (inpaint's start, the registry's --fill words), --steps,
 // --strengths (in [0, 1]; `default` = the engine's own choice for the photo),
@@ -28,9 +28,11 @@
 //   generate  (--samples > 0) SWD between unconditional samples and held-out crops (the
 //             training crop sampler), per --sample-steps count (Karras et al. 2018)
 // Each row also gets its time per photo (ms, on --threads). --out writes PNG grids (the first
-// photos and configurations), --csv every row with every metric, --plot an SVG per edit of PSNR
-// against gradient ratio.
+// photos and configurations) and, with --crops SIDE, for inpainting a JPEG of SIDE-px crops around
+// each hole at the photo's own pixels (input, Telea, the first cmedit row, truth), --csv every row
+// with every metric, --plot an SVG per edit of PSNR against gradient ratio.
 #include "bench/quality_baselines.h"
+#include "bench/quality_crops.h"
 #include "bench/quality_inputs.h"
 #include "bench/quality_metrics.h"
 #include "bench/quality_plot.h"
@@ -105,7 +107,7 @@ struct EditTable {
   Hole hole = Hole::Strokes;  // inpaint's masks
   std::vector<Row> rows;
   std::vector<PatchSet> truth_patches;
-  std::vector<at::Tensor> input_grid, truth_grid;
+  std::vector<at::Tensor> input_grid, truth_grid, mask_grid;
   Mean coverage, truth_colorfulness;
 };
 
@@ -206,6 +208,7 @@ int main(int argc, char** argv) {
     const std::vector<std::string> fills = cm::split_list(option(a, "--fills", "auto"));
     const bool xphoto = option(a, "--xphoto", "no") == "yes";  // the slow opencv_contrib fills as baselines too
     const fs::path out = option(a, "--out", ""), plot_dir = option(a, "--plot", "");
+    const int crop_side = std::stoi(option(a, "--crops", "0"));  // with --out: crops at the photo's own pixels
     if (!out.empty()) fs::create_directories(out);
     if (!plot_dir.empty()) fs::create_directories(plot_dir);
     const cm::model::LoadedModel model = cm::model::load_model(cm::model::find_model(a["--model"]));
@@ -301,7 +304,7 @@ int main(int argc, char** argv) {
         t.coverage.add(p.mask.mean().item<double>());
         t.truth_colorfulness.add(colorfulness(p.truth));
         const at::Tensor input = t.kind == EditKind::Inpaint ? p.holed : t.kind == EditKind::SuperResolve ? p.low : p.grey;
-        if (int(t.truth_grid.size()) < kGridPhotos) t.input_grid.push_back(input), t.truth_grid.push_back(p.truth);
+        if (int(t.truth_grid.size()) < kGridPhotos) t.input_grid.push_back(input), t.truth_grid.push_back(p.truth), t.mask_grid.push_back(p.mask);
         for (Row& row : t.rows) {
           const auto started = std::chrono::steady_clock::now();
           const auto time_it = [&] { row.m["ms"].add(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count()); };
@@ -455,6 +458,20 @@ int main(int argc, char** argv) {
         for (std::size_t r = 0; r < t.rows.size() && int(r) < kGridRows; ++r) all.insert(all.end(), t.rows[r].grid.begin(), t.rows[r].grid.end());
         all.insert(all.end(), t.truth_grid.begin(), t.truth_grid.end());
         write(out / (table_name(t) + ".png"), cm::train::image_grid(at::cat(all).clamp(-1, 1), int(t.truth_grid.size())));
+        if (t.kind != EditKind::Inpaint || crop_side <= 0) continue;
+        // At the photo's own pixels around the hole: the input, Telea, the first cmedit row, the truth.
+        std::size_t first_model = 0;
+        while (first_model < t.rows.size() && t.rows[first_model].baseline) ++first_model;
+        if (first_model == t.rows.size()) continue;
+        std::vector<std::vector<at::Tensor>> per_photo;
+        for (std::size_t i = 0; i < t.truth_grid.size(); ++i)
+          per_photo.push_back({t.input_grid[i], t.rows[0].grid[i], t.rows[first_model].grid[i], t.truth_grid[i]});
+        const at::Tensor crops = hole_crops(t.mask_grid, per_photo, crop_side);
+        cm::imageio::Image image;
+        image.rgb = crops.permute({2, 0, 1}).unsqueeze(0).to(at::kFloat) / 127.5 - 1;
+        cm::imageio::SaveOptions jpeg;
+        jpeg.jpeg_quality = 90;
+        cm::imageio::save_image(out / (table_name(t) + "-crops.jpg"), image, jpeg);
       }
       for (const auto& [k, images] : generated)
         write(out / ("samples-" + std::to_string(k) + "step.png"), cm::train::image_grid(images.slice(0, 0, 32), 8));

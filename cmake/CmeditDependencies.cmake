@@ -93,3 +93,28 @@ if(CMEDIT_TESTS)
   endif()
   include(GoogleTest)
 endif()
+
+# --- CUDA graphs ----------------------------------------------------------------------------------
+# cmedit_cuda_graphs(TARGET GRAPHED_SOURCE USER_SOURCE WHAT): compiles GRAPHED_SOURCE (code on
+# at::cuda::CUDAGraph) into TARGET, and defines CMEDIT_HAS_CUDA_GRAPHS for it and USER_SOURCE, where
+# a CUDA LibTorch 2.x and CUDA's headers are and CMEDIT_CUDA_GRAPHS is on (the GPU campaign turns
+# it off when what it guards does not build). Elsewhere USER_SOURCE says why there are none.
+function(cmedit_cuda_graphs target graphed_source user_source what)
+  if(NOT (CMEDIT_CUDA_GRAPHS AND C10_CUDA_LIBRARY AND Torch_VERSION VERSION_GREATER_EQUAL 2))
+    return()
+  endif()
+  if(NOT TARGET CUDA::cudart)
+    find_package(CUDAToolkit QUIET)
+  endif()
+  if(NOT TARGET CUDA::cudart)
+    message(STATUS "cmedit: no CUDA graphs for ${what} (CUDA's toolkit not found)")
+    return()
+  endif()
+  file(GLOB wheel_includes "${TORCH_INSTALL_PREFIX}/../nvidia/*/include")
+  target_sources(${target} PRIVATE ${graphed_source})
+  set_source_files_properties(${user_source} ${graphed_source} PROPERTIES COMPILE_DEFINITIONS CMEDIT_HAS_CUDA_GRAPHS)
+  set_source_files_properties(${graphed_source} PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
+  target_include_directories(${target} SYSTEM PRIVATE $<TARGET_PROPERTY:CUDA::cudart,INTERFACE_INCLUDE_DIRECTORIES> ${wheel_includes})
+  target_link_libraries(${target} PRIVATE CUDA::cudart)  # cudaGetLastError after a failed capture
+  message(STATUS "cmedit: CUDA graphs for ${what}")
+endfunction()
