@@ -95,6 +95,7 @@ struct Row {
   double shrink = 2;  // region.window_shrink
   double texture = cm::edit::region::RegionOptions{}.texture;
   int colour_blur = cm::edit::region::RegionOptions{}.colour_blur;
+  int exemplar_depth = cm::edit::region::RegionOptions{}.exemplar_depth;
   int fill = 0;   // inpaint's start (edit::region::HoleFill): auto, smooth, exemplar
   std::map<std::string, Mean> m{};
   std::vector<PatchSet> patches{};  // per photo, pooled for the SWD at the end
@@ -139,13 +140,15 @@ void score(const EditTable& t, Row& row, const at::Tensor& result, const Photo& 
 }
 
 // Every combination of the inpainting-only options; other edits run once with the defaults.
-std::vector<std::tuple<double, double, int>> inpaint_variants(EditKind kind, const std::vector<double>& shrinks,
-                                                              const std::vector<double>& textures, const std::vector<int>& blurs) {
-  if (kind != EditKind::Inpaint) return {{2.0, 0.0, 0}};
-  std::vector<std::tuple<double, double, int>> all;
+std::vector<std::tuple<double, double, int, int>> inpaint_variants(EditKind kind, const std::vector<double>& shrinks,
+                                                                   const std::vector<double>& textures, const std::vector<int>& blurs,
+                                                                   const std::vector<int>& depths) {
+  if (kind != EditKind::Inpaint) return {{2.0, 0.0, 0, 0}};
+  std::vector<std::tuple<double, double, int, int>> all;
   for (double s : shrinks)
     for (double t : textures)
-      for (int b : blurs) all.emplace_back(s, t, b);
+      for (int b : blurs)
+        for (int d : depths) all.emplace_back(s, t, b, d);
   return all;
 }
 
@@ -191,12 +194,14 @@ int main(int argc, char** argv) {
     }
     // Inpainting at the photo's own pixels (RegionOptions): window shrink, texture, colour blur.
     std::vector<double> fresh_shares, shrinks, textures;
-    std::vector<int> colour_blurs;
+    std::vector<int> colour_blurs, exemplar_depths;
     for (const auto& t : cm::split_list(option(a, "--shrinks", "2"))) shrinks.push_back(std::stod(t));
     const cm::edit::region::RegionOptions region_defaults;
     for (const auto& t : cm::split_list(option(a, "--textures", fixed(region_defaults.texture, "%g")))) textures.push_back(std::stod(t));
     for (const auto& t : cm::split_list(option(a, "--colour-blurs", std::to_string(region_defaults.colour_blur))))
       colour_blurs.push_back(std::stoi(t));
+    for (const auto& t : cm::split_list(option(a, "--exemplar-depths", std::to_string(region_defaults.exemplar_depth))))
+      exemplar_depths.push_back(std::stoi(t));
     for (const auto& t : cm::split_list(option(a, "--steps", "1,2"))) step_counts.push_back(std::stoi(t));
     for (const auto& t : cm::split_list(option(a, "--sample-steps", "1,2,4"))) sample_step_counts.push_back(std::stoi(t));
     // "default": the edit's own work size (the registry's; what the CLI uses).
@@ -262,13 +267,14 @@ int main(int argc, char** argv) {
           for (const auto& [strength, is_default] : levels)
             for (double fresh : fresh_shares)
               for (int work : work_sizes)
-                for (const auto& [shrink, texture, blur] : inpaint_variants(t.kind, shrinks, textures, colour_blurs)) {
+                for (const auto& [shrink, texture, blur, depth] : inpaint_variants(t.kind, shrinks, textures, colour_blurs, exemplar_depths)) {
                   Row r{fill == "auto" ? "cmedit" : "cmedit, " + fill + " start"};
                   if (shrinks.size() > 1) r.method += ", shrink " + fixed(shrink, "%g");
                   if (textures.size() > 1) r.method += ", texture " + fixed(texture, "%g");
                   if (colour_blurs.size() > 1) r.method += ", colour blur " + std::to_string(blur);
+                  if (exemplar_depths.size() > 1) r.method += ", exemplar from depth " + std::to_string(depth);
                   r.steps = steps, r.strength = strength, r.default_strength = is_default, r.fresh = fresh, r.work = work;
-                  r.shrink = shrink, r.texture = texture, r.colour_blur = blur;
+                  r.shrink = shrink, r.texture = texture, r.colour_blur = blur, r.exemplar_depth = depth;
                   r.fill = cm::engine::choice_index(fill_setting, fill);
                   if (r.fill < 0) throw std::runtime_error("--fills: " + fill + " is none of " + fill_setting.choices);
                   t.rows.push_back(std::move(r));
@@ -329,6 +335,7 @@ int main(int argc, char** argv) {
           r.region.window_shrink = row.shrink;
           r.region.texture = row.texture;
           r.region.colour_blur = row.colour_blur;
+          r.region.exemplar_depth = row.exemplar_depth;
           r.region.grow = r.region.feather = 0;  // every pixel outside the mask must come back as it was
           cm::engine::Timings timings;
           if (row.default_strength && !(row.strength >= 0)) row.strength = cm::engine::strength_of(cm::engine::resolved(r, true));

@@ -312,12 +312,11 @@ int64_t side_for(int64_t width, const WindowRules& r, int64_t height, int64_t ph
   return std::clamp(wanted, lo, hi);
 }
 
-// The side a window of `side` photo pixels is edited at: a thin hole's at most `shrink` times
-// smaller, a wide hole's as large as max_work allows; never below the model's size.
-int64_t work_for(int64_t side, int64_t depth, const WindowRules& r) {
+// The side a window of `side` photo pixels is edited at: at most `shrink` times smaller, unless
+// max_work is smaller still (a wide hole's window on a draft); never below the model's size.
+int64_t work_for(int64_t side, const WindowRules& r) {
   if (side <= r.model_size) return r.model_size;
-  const double shrink = depth >= r.wide_depth ? 1.0 : r.shrink;
-  return std::clamp(ceil_to(int64_t(std::ceil(double(side) / shrink)), 8), r.model_size, std::max(r.model_size, r.max_work));
+  return std::clamp(ceil_to(int64_t(std::ceil(double(side) / r.shrink)), 8), r.model_size, std::max(r.model_size, r.max_work));
 }
 
 }  // namespace
@@ -369,7 +368,7 @@ WindowPlan plan_windows(const at::Tensor& mask, const WindowRules& rules) {
     // The seed's block is always owned, so the walk ends (a corner case of rounding would
     // otherwise plan this window again).
     w.core = {std::min(w.core.y0, seed.y0), std::min(w.core.x0, seed.x0), std::max(w.core.y1, seed.y1), std::max(w.core.x1, seed.x1)};
-    w.work = work_for(side, depth, rules);
+    w.work = work_for(side, rules);
     w.depth = depth;
     grid.take(w.core);
     last_y = 0.5 * double(w.core.y0 + w.core.y1), last_x = 0.5 * double(w.core.x0 + w.core.x1);
@@ -388,7 +387,7 @@ WindowPlan plan_windows(const at::Tensor& mask, const WindowRules& rules) {
     const int64_t extent = std::max(reached.height(), reached.width());
     const int64_t side = std::max(side_for(2 * depth, rules, plan.height, plan.width),
                                   std::min(std::max(plan.height, plan.width), extent + 2 * int64_t(std::ceil(rules.context * double(extent)))));
-    const int64_t work = work_for(side, depth, rules);
+    const int64_t work = work_for(side, rules);
     if (double(side) <= coarsest * double(work) && work * work <= cost) {
       MaskWindow one;
       one.window.y0 = place(0.5 * double(reached.y0 + reached.y1), side, plan.height);

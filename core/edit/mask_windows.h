@@ -4,7 +4,8 @@
 // photo and fills a dense buffer of the whole box. Instead the mask is covered by square windows
 // whose side follows the hole's own width where they stand:
 //  - a thin stroke is edited close to its own pixels: a window is at most 2 model sizes across
-//    (shrunk at most 2×) unless the hole there is wide, and then it is about twice the hole;
+//    unless the hole there is wide, and then it is about twice the hole; a window is shrunk at
+//    most 2× unless the work size the request affords is smaller;
 //  - windows are planned one after another, each starting at the pending mask pixel nearest the
 //    last window (or the focus: the brush), so they follow a stroke;
 //  - a compact mask (a dab, a short stroke, an object) is one window when that costs less;
@@ -51,12 +52,10 @@ constexpr int64_t kBlock = 16;  // cores are unions of these blocks (the photo's
 struct WindowRules {
   int64_t model_size = 64;  // the model's side: the smallest window and work size
   int64_t max_work = 64;    // the largest side a window is edited at
-  // A window whose hole is thin (shallower than wide_depth) is edited at max(model_size,
-  // side / shrink), up to max_work: cheap, and at most `shrink` times smaller than the photo.
-  // A wide hole's window is edited as large as max_work allows. shrink 1: thin strokes at the
-  // photo's own pixels too.
+  // A window is edited at max(model_size, side / shrink), up to max_work: at most `shrink` times
+  // smaller than the photo (a wide hole's window may be shrunk more when max_work is small).
+  // shrink 1 edits every window at the photo's own pixels where max_work allows, at 4× the cost.
   double shrink = 2.0;
-  int64_t wide_depth = 16;
   // A mask that one window around all of it (its bounding box and this share of it on each side)
   // edits more cheaply than the windows along it, and no coarser than they (or `shrink`), gets it.
   double context = 0.25;

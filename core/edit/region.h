@@ -48,11 +48,12 @@ struct RegionOptions {
   int tile_size = 0;      // tiles: output pixels per tile side; 0 = the work size
   int tile_overlap = 0;   // tiles: overlap in output pixels; 0 = a quarter tile
   HoleFill fill = HoleFill::Auto;  // inpaint's start, when warm (Auto: chosen window by window)
+  int exemplar_depth = kLargeHoleDepth;  // Auto's exemplar start: a hole this deep
   std::shared_ptr<ExemplarCache> exemplar_cache;  // optional: reuse exemplar fills across requests
 
-  // Windows along a mask (inpaint, sketch; mask_windows.h). The shrink a window of a thin hole
-  // may have (its work side is max(model, side / window_shrink), up to max_work_size); 1 edits it
-  // at the photo's own pixels, at 4× the cost of 2.
+  // Windows along a mask (inpaint, sketch; mask_windows.h). How much a window may be shrunk (its
+  // work side is max(model, side / window_shrink), up to max_work_size); 1 edits at the photo's
+  // own pixels where the work size allows, at 4× the cost of 2.
   double window_shrink = 2.0;
   int64_t focus_y = -1, focus_x = -1;  // the windows start nearest here (the brush), when ≥ 0
   // A thin hole's start under HoleFill::Auto: the membrane fill with this much of the luminance

@@ -76,10 +76,10 @@ at::Tensor exemplar_estimate(const Job& job, const at::Tensor& out, const Window
 }
 
 // Whether this window starts from the exemplar fill: the hole it regenerates fully (the mask
-// grown by `grow`, less what earlier windows own) is kLargeHoleDepth deep somewhere.
+// grown by `grow`, less what earlier windows own) is exemplar_depth deep somewhere.
 bool window_uses_exemplar(const Job& job, const at::Tensor& full_weights_free) {
   if (job.o.fill != HoleFill::Auto) return job.o.fill == HoleFill::Exemplar;
-  return hole_depth(full_weights_free.logical_not().to(at::kFloat), kLargeHoleDepth) >= kLargeHoleDepth;
+  return hole_depth(full_weights_free.logical_not().to(at::kFloat), job.o.exemplar_depth) >= job.o.exemplar_depth;
 }
 
 // A thin hole's start: the membrane fill of `generate` in `pixels`, healed with their mirrored
@@ -162,7 +162,6 @@ at::Tensor along_the_mask(const model::ConsistencyFunction& f, const at::Tensor&
   rules.model_size = model_size(f);
   rules.max_work = work_size(f, o, std::numeric_limits<int32_t>::max());
   rules.shrink = o.window_shrink;
-  rules.wide_depth = kLargeHoleDepth;
   rules.context = o.context;
   rules.reach = o.grow + 2 * o.feather;
   rules.focus_y = o.focus_y, rules.focus_x = o.focus_x;
@@ -184,7 +183,7 @@ bool uses_exemplar(const at::Tensor& mask, const RegionOptions& o) {
   if (o.fill != HoleFill::Auto) return o.fill == HoleFill::Exemplar;
   if (!mask.defined() || mask.dim() != 4) return false;
   // Growing a hole by g pixels (Chebyshev) deepens it by g.
-  const int needed = std::max(1, kLargeHoleDepth - o.grow);
+  const int needed = std::max(1, o.exemplar_depth - o.grow);
   return max_hole_depth(mask, needed, /*outside_is_hole=*/true) >= needed;
 }
 

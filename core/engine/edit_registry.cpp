@@ -149,13 +149,13 @@ double strength_of(const EditRequest& r) {
 }
 
 double window_strength(const EditSpec& spec, const region::RegionOptions::WindowStart& start) {
-  if (start.exemplar && spec.exemplar_strength >= 0) return spec.exemplar_strength;
-  if (spec.native_strength < 0) return spec.strength;
+  const double own = start.exemplar && spec.exemplar_strength >= 0 ? spec.exemplar_strength : spec.strength;
+  if (spec.native_strength < 0) return own;
   // A window near the photo's own pixels (shrunk 2× or less) takes the native strength; one shrunk
-  // 8× or more, where a photo looks as the training crops do, the model's own; on a log scale
+  // 8× or more, where a photo looks as the training crops do, the start's own; on a log scale
   // between (docs/QUALITY.md, "At the photo's own pixels").
   const double t = std::clamp(std::log2(std::max(start.shrink, 1.0) / 2.0) / 2.0, 0.0, 1.0);
-  return spec.native_strength + t * (spec.strength - spec.native_strength);
+  return std::min(own, spec.native_strength + t * (own - spec.native_strength));
 }
 
 EditRequest resolved(const EditRequest& r, bool on_cpu) {

@@ -82,9 +82,11 @@ TEST(MaskWindows, AWideHoleGetsOneWindowAboutTwiceItsSizeAtTheWorkSizeItsUseAffo
   expect_cores_tile_the_reach(plan, mask, 0);
   ASSERT_EQ(plan.windows.size(), 1u);
   EXPECT_EQ(plan.windows[0].window.height(), 432);  // 2·200 + 32
-  EXPECT_EQ(plan.windows[0].work, 256);
-  rules.max_work = 64;  // a draft
+  EXPECT_EQ(plan.windows[0].work, 216);             // shrunk 2×
+  rules.max_work = 64;  // a draft: the hole is wide, the window shrinks more
   EXPECT_EQ(region::plan_windows(mask, rules).windows[0].work, 64);
+  rules.max_work = 512, rules.shrink = 1;  // at the photo's own pixels where the work size allows
+  EXPECT_EQ(region::plan_windows(mask, rules).windows[0].work, 432);
 }
 
 TEST(MaskWindows, GrowAndFeatherReachIsCoveredAndTheFocusIsEditedFirst) {

@@ -245,13 +245,13 @@ TEST(EditRegistry, FullStrengthWithoutAnEstimateIsAlgorithm4BitForBit) {
 namespace {
 
 TEST(EditRegistry, WindowsRunAtTheWorkSizeTheirUseAffordsOnTheCpu) {
-  // A 200-px photo with a 120-px hole: the window is larger than the 32-px model. A final result
-  // runs at inpainting's own work size; on the CPU an interactive one at most at 128 px, and a
-  // draft (the live preview) at the model's size.
+  // A 400-px photo with a 240-px hole: its window is the photo, edited at half its side (200)
+  // where the use affords it. A final result runs at inpainting's own work size; on the CPU an
+  // interactive one at most at 128 px, and a draft (the live preview) at the model's size.
   const auto f = cm::testing::analytic_model(32);
   engine::EditRequest r = request_for(engine::spec_of(edit::EditKind::Inpaint));
-  r.image = cm::testing::smooth_photo(200, 200);
-  r.mask = box_mask(200, 40, 40, 120, 120);
+  r.image = cm::testing::smooth_photo(400, 400);
+  r.mask = box_mask(400, 80, 80, 240, 240);
   r.region.fill = edit::region::HoleFill::Smooth;  // one start for every use (a draft's own: test_exemplar_fill.cpp)
   const int own = engine::spec_of(r.kind).work_size;
   ASSERT_GT(own, engine::kCpuInteractiveWorkSize);
