@@ -5,13 +5,16 @@
 //   quality --model DIR --pack PACK [--photos 100] [--size 192] [--samples 256] [--steps 1,2]
 //           [--sample-steps 1,2,4] [--edits inpaint,superres,colorize] [--holes strokes,box,brush,cable,object]
 //           [--fills auto,smooth,exemplar] [--xphoto yes] [--strengths default,1]
-//           [--fresh-noise 1] [--work-sizes default] [--shrinks 2] [--seed 0] [--threads 2] [--out DIR]
-//           [--csv FILE] [--plot DIR] [--crops SIDE]
+//           [--fresh-noise 1] [--work-sizes default] [--shrinks 2] [--textures 0.75] [--texture-reach 24]
+//           [--colour-blurs 2] [--exemplar-depths 32] [--seed 0] [--threads 2] [--out DIR] [--csv FILE]
+//           [--plot DIR] [--crops SIDE]
 //
 // Every combination of --fills (inpaint's start, the registry's --fill words), --steps,
 // --strengths (in [0, 1]; `default` = the engine's own choice for the photo),
-// --fresh-noise, --work-sizes (0 = the model's size, default = the edit's own) and --shrinks (how much a
-// window along a thin hole may be shrunk, RegionOptions::window_shrink) is one row of the model. On the pack's
+// --fresh-noise, --work-sizes (0 = the model's size, default = the edit's own) and inpainting's
+// --shrinks, --textures, --colour-blurs and --exemplar-depths (RegionOptions: how much a window may
+// be shrunk, the healed texture, the blur of the model's colour, where the exemplar start begins;
+// --texture-reach applies to every row) is one row of the model. On the pack's
 // held-out photos, centre-cropped to size×size, each method gets PSNR and SSIM over the edited
 // region, the gradient ratio (texture: Σ of squared forward differences over the region, result
 // / truth; 1 = as sharp as the photo, < 1 blurry, > 1 noisy) and the SWD of 7×7 Laplacian-pyramid
@@ -177,7 +180,7 @@ int main(int argc, char** argv) {
   if (!a.count("--model") || !a.count("--pack")) {
     std::fprintf(stderr, "usage: quality --model DIR --pack PACK [--photos 100] [--size 192] [--samples 256] [--steps 1,2] "
                          "[--sample-steps 1,2,4] [--edits inpaint,superres,colorize] [--holes strokes,box,brush,cable,object] [--fills auto,smooth,exemplar] [--xphoto yes] [--strengths default,1] [--fresh-noise 1] "
-                         "[--work-sizes default] [--shrinks 2] [--seed 0] [--threads 2] [--out DIR] [--csv FILE] [--plot DIR]\n");
+                         "[--work-sizes default] [--shrinks 2] [--textures 0.75] [--texture-reach 24] [--colour-blurs 2] [--exemplar-depths 32] [--seed 0] [--threads 2] [--out DIR] [--csv FILE] [--plot DIR] [--crops SIDE]\n");
     return 2;
   }
   try {
@@ -197,6 +200,7 @@ int main(int argc, char** argv) {
     std::vector<int> colour_blurs, exemplar_depths;
     for (const auto& t : cm::split_list(option(a, "--shrinks", "2"))) shrinks.push_back(std::stod(t));
     const cm::edit::region::RegionOptions region_defaults;
+    const double texture_reach = std::stod(option(a, "--texture-reach", fixed(region_defaults.texture_reach, "%g")));
     for (const auto& t : cm::split_list(option(a, "--textures", fixed(region_defaults.texture, "%g")))) textures.push_back(std::stod(t));
     for (const auto& t : cm::split_list(option(a, "--colour-blurs", std::to_string(region_defaults.colour_blur))))
       colour_blurs.push_back(std::stoi(t));
@@ -336,6 +340,7 @@ int main(int argc, char** argv) {
           r.region.texture = row.texture;
           r.region.colour_blur = row.colour_blur;
           r.region.exemplar_depth = row.exemplar_depth;
+          r.region.texture_reach = texture_reach;
           r.region.grow = r.region.feather = 0;  // every pixel outside the mask must come back as it was
           cm::engine::Timings timings;
           if (row.default_strength && !(row.strength >= 0)) row.strength = cm::engine::strength_of(cm::engine::resolved(r, true));

@@ -5,6 +5,7 @@
 
 #include <ATen/ATen.h>
 
+#include <cmath>
 #include <vector>
 
 namespace cm::edit {
@@ -14,7 +15,7 @@ at::Tensor blur(const at::Tensor& x, int radius) { return box_mean(box_mean(x, r
 
 }  // namespace
 
-at::Tensor mirror_fill(const at::Tensor& image, const at::Tensor& hole_in) {
+at::Tensor mirror_fill(const at::Tensor& image, const at::Tensor& hole_in, at::Tensor* distance) {
   const at::Tensor hole = (hole_in > 0).to(at::kCPU).contiguous();
   const int64_t h = image.size(2), w = image.size(3), n = h * w;
   const bool* in_hole = hole.data_ptr<bool>();
@@ -23,7 +24,7 @@ at::Tensor mirror_fill(const at::Tensor& image, const at::Tensor& hole_in) {
   std::vector<int64_t> nearest(std::size_t(n), -1);
   for (int64_t i = 0; i < n; ++i)
     if (!in_hole[i]) nearest[std::size_t(i)] = i;
-  const auto distance = [w](int64_t a, int64_t b) {
+  const auto distance_sq = [w](int64_t a, int64_t b) {
     const int64_t dy = a / w - b / w, dx = a % w - b % w;
     return dy * dy + dx * dx;
   };
@@ -31,7 +32,7 @@ at::Tensor mirror_fill(const at::Tensor& image, const at::Tensor& hole_in) {
     const int64_t b = nearest[std::size_t(q)];
     if (b < 0) return;
     int64_t& mine = nearest[std::size_t(p)];
-    if (mine < 0 || distance(p, b) < distance(p, mine)) mine = b;
+    if (mine < 0 || distance_sq(p, b) < distance_sq(p, mine)) mine = b;
   };
   for (int64_t y = 0; y < h; ++y)
     for (int64_t x = 0; x < w; ++x) {
@@ -55,6 +56,13 @@ at::Tensor mirror_fill(const at::Tensor& image, const at::Tensor& hole_in) {
         if (x > 0) offer(p, p + w - 1);
       }
     }
+  if (distance) {
+    *distance = at::zeros({1, 1, h, w}, at::kFloat);
+    float* d = distance->data_ptr<float>();
+    for (int64_t p = 0; p < n; ++p)
+      if (in_hole[p] && nearest[std::size_t(p)] >= 0) d[p] = std::sqrt(float(distance_sq(p, nearest[std::size_t(p)])));
+    *distance = distance->to(image.device());
+  }
   at::Tensor source = at::arange(n, at::kLong);
   int64_t* s = source.data_ptr<int64_t>();
   for (int64_t p = 0; p < n; ++p) {
@@ -68,12 +76,10 @@ at::Tensor mirror_fill(const at::Tensor& image, const at::Tensor& hole_in) {
   return flat.index_select(2, source.to(image.device())).view_as(image);
 }
 
-at::Tensor heal(const at::Tensor& smooth, const at::Tensor& copied, const at::Tensor& hole, double amount) {
-  if (amount <= 0) return smooth;
+at::Tensor heal(const at::Tensor& smooth, const at::Tensor& copied, const at::Tensor& amount) {
   // Grey (equal in R, G and B) changes no colour: the copy's luminance detail as grey.
   const at::Tensor grey = grey_of(copied);
-  const at::Tensor detail = (grey - blur(grey, 2)) * (hole > 0).to(at::kFloat) * amount;
-  return (smooth + detail).clamp(-1, 1);
+  return (smooth + (grey - blur(grey, 2)) * amount.to(smooth.device(), at::kFloat)).clamp(-1, 1);
 }
 
 at::Tensor smooth_colour_change(const at::Tensor& start, const at::Tensor& result, int radius) {

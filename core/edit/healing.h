@@ -12,15 +12,16 @@ namespace cm::edit {
 // pixel as far beyond its nearest known pixel as it lies inside it (2b − p; b itself where that
 // lands in the hole too). A texture source that costs one pass over the window, for thin holes
 // where a patch search (exemplar_fill.h) costs seconds a window on a CPU. hole: [1,1,H,W], > 0.
-at::Tensor mirror_fill(const at::Tensor& image, const at::Tensor& hole);
+// `distance`, when given, receives each pixel's distance to its nearest known pixel ([1,1,H,W]).
+at::Tensor mirror_fill(const at::Tensor& image, const at::Tensor& hole, at::Tensor* distance = nullptr);
 
 // Images split into grey (the luma, grey_of: equal in R, G and B, which changes no colour) and
 // colour (the rest). Blurs are two box blurs of a radius (a Gaussian of σ ≈ radius).
 
-// The smooth fill (fill_holes) plus `amount` of the copied fill's luminance detail (its grey minus
-// its blur of radius 2), so the colour stays the smooth fill's. Only where hole > 0; elsewhere
-// `smooth` exactly. [1,3,H,W].
-at::Tensor heal(const at::Tensor& smooth, const at::Tensor& copied, const at::Tensor& hole, double amount);
+// The smooth fill (fill_holes) plus `amount` ([1,1,H,W] per pixel, or a number) of the copied
+// fill's luminance detail (its grey minus its blur of radius 2), so the colour stays the smooth
+// fill's. Where amount is 0, `smooth` exactly. [1,3,H,W].
+at::Tensor heal(const at::Tensor& smooth, const at::Tensor& copied, const at::Tensor& amount);
 
 // An edit's change to `start` with its colour detail removed: the change's grey as it is, its
 // colour blurred. At the photo's own pixels the model's colour detail is speckle the photo does

@@ -33,7 +33,9 @@ namespace cm::edit::region {
 // (the mask grown by `grow`) is at least kLargeHoleDepth photo pixels deep (hole_depth), else the
 // membrane fill healed with the photo's own texture (RegionOptions::texture).
 enum class HoleFill { Auto, Smooth, Exemplar };
-constexpr int kLargeHoleDepth = 16;
+// 32: measured at the photos' own pixels, where a stroke up to 64 px across is still thin next to
+// what the photo shows, and the healed membrane fill beat the exemplar fill on it (docs/QUALITY.md).
+constexpr int kLargeHoleDepth = 32;
 
 struct RegionOptions {
   int grow = 0;           // pixels beyond the mask that are regenerated fully
@@ -58,7 +60,8 @@ struct RegionOptions {
   int64_t focus_y = -1, focus_x = -1;  // the windows start nearest here (the brush), when ≥ 0
   // A thin hole's start under HoleFill::Auto: the membrane fill with this much of the luminance
   // detail of the photo mirrored across the hole's edge (healing.h); 0 leaves it smooth.
-  double texture = 0.6;
+  double texture = 0.75;
+  double texture_reach = 24;  // how far into the hole (px) the texture keeps 1/e of that amount
   // The colour of the model's change to a warm start is blurred with two box blurs of this radius
   // (healing.h: at the photo's own pixels the model's colour detail is speckle); 0 keeps it.
   int colour_blur = 2;

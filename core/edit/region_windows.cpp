@@ -23,6 +23,7 @@ using namespace detail;
 // about a second per 100² hole pixels on one CPU core, and the model sees a window at ≤ 256 px.
 constexpr int64_t kExemplarSide = 256;
 
+
 // The compositing weights over `area` (feather_weights of the mask: 1 on the mask grown by
 // `grow`, fading to 0 over 2·feather), computed on the photo's part of the area grown by their
 // reach, so that they equal the weights of the whole photo, then repeated at the photo's edge
@@ -87,7 +88,12 @@ bool window_uses_exemplar(const Job& job, const at::Tensor& full_weights_free) {
 at::Tensor smooth_start(const Job& job, const at::Tensor& pixels, const at::Tensor& generate) {
   const at::Tensor smooth = fill_holes(pixels, generate.logical_not().to(at::kFloat));
   if (job.o.fill != HoleFill::Auto || job.o.texture <= 0) return smooth;
-  return heal(smooth, mirror_fill(pixels, generate), generate, job.o.texture);
+  // A mirror of the edge's texture is less like what the hole hid the farther it reaches: its
+  // detail fades with the distance from the edge, so a wide stroke's middle stays smooth.
+  at::Tensor distance;
+  const at::Tensor mirrored = mirror_fill(pixels, generate, &distance);
+  const at::Tensor amount = generate.to(at::kFloat) * at::exp(-(distance - 1).clamp_min(0) / job.o.texture_reach) * job.o.texture;
+  return heal(smooth, mirrored, amount);
 }
 
 // Edits one window and composites its core into `out` (the photo's form, changed in place).

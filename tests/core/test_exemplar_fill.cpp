@@ -108,8 +108,8 @@ model::ModelCard gaussian_card() {
 
 TEST(ExemplarInpaint, LargeHolesStartFromCopiedPatchesThinStrokesFromTheMembrane) {
   const engine::EditSpec& spec = engine::spec_of(edit::EditKind::Inpaint);
-  const at::Tensor photo = stripes(96), box = box_hole(96, 32, 30, 32);
-  at::Tensor stroke = at::zeros({1, 1, 96, 96});
+  const at::Tensor photo = stripes(160), box = box_hole(160, 48, 50, 64);  // 32 px deep: a large hole
+  at::Tensor stroke = at::zeros({1, 1, 160, 160});
   stroke.narrow(2, 40, 5).narrow(3, 10, 70).fill_(1);  // a 5-px brush stroke
   edit::region::RegionOptions o;
   EXPECT_TRUE(edit::region::uses_exemplar(box, o));
@@ -134,7 +134,7 @@ TEST(ExemplarInpaint, LargeHolesStartFromCopiedPatchesThinStrokesFromTheMembrane
 
 TEST(ExemplarInpaint, AtStrengthZeroTheHoleIsTheCopiedTextureAndTheFillIsCached) {
   const auto f = cm::testing::analytic_model(32);
-  const at::Tensor truth = stripes(96), box = box_hole(96, 32, 30, 32);
+  const at::Tensor truth = stripes(160), box = box_hole(160, 48, 50, 64);
   engine::EditRequest r = inpaint_request(truth * (1 - box), box);
   r.strength = 0;
   r.region.exemplar_cache = std::make_shared<edit::ExemplarCache>();
@@ -152,7 +152,7 @@ TEST(ExemplarInpaint, AtStrengthZeroTheHoleIsTheCopiedTextureAndTheFillIsCached)
 TEST(ExemplarInpaint, ASupersededPreviewStopsDuringTheFillAndCachesNothing) {
   // The fill takes seconds on a CPU: a cancelled job must not wait for it, nor leave half of it.
   const auto f = cm::testing::analytic_model(32);
-  const at::Tensor truth = stripes(96), box = box_hole(96, 32, 30, 32);
+  const at::Tensor truth = stripes(160), box = box_hole(160, 48, 50, 64);
   engine::EditRequest r = inpaint_request(truth * (1 - box), box);
   r.region.exemplar_cache = std::make_shared<edit::ExemplarCache>();
   int polls = 0;

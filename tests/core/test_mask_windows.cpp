@@ -180,13 +180,20 @@ TEST(Healing, AddsTheCopysLumaDetailOnlyInTheHoleAndKeepsTheSmoothColour) {
   const at::Tensor smooth = cm::testing::smooth_photo(48, 48);
   const at::Tensor copied = cm::testing::stripes(48);
   const at::Tensor hole = cm::testing::box_mask(48, 10, 10, 20, 20);
-  const at::Tensor healed = heal(smooth, copied, hole, 1.0);
+  const at::Tensor healed = heal(smooth, copied, hole);
   const at::Tensor outside = (hole == 0).expand_as(smooth);
   EXPECT_TRUE(at::equal(healed.masked_select(outside), smooth.masked_select(outside)));
   const at::Tensor change = healed - smooth;
   EXPECT_GT(grey_of(change).abs().max().item<double>(), 0.1);            // texture in the luma
   EXPECT_LT((change - grey_of(change)).abs().max().item<double>(), 1e-5);  // the colour is the smooth fill's
-  EXPECT_TRUE(at::equal(heal(smooth, copied, hole, 0), smooth));
+  EXPECT_TRUE(at::equal(heal(smooth, copied, at::zeros_like(hole)), smooth));
+  // The mirror takes each hole pixel from as far beyond the edge as it lies inside, and says how far.
+  at::Tensor distance;
+  const at::Tensor mirrored = mirror_fill(copied, hole, &distance);
+  EXPECT_TRUE(at::equal(mirrored.masked_select(outside), copied.masked_select(outside)));
+  EXPECT_FLOAT_EQ(distance[0][0][10][15].item<float>(), 1.f);  // on the hole's first row
+  EXPECT_FLOAT_EQ(distance[0][0][19][19].item<float>(), 10.f);
+  EXPECT_TRUE(at::equal(mirrored[0].select(1, 12).select(1, 15), copied[0].select(1, 6).select(1, 15)));  // row 12 ← row 6 (edge at 9)
 }
 
 TEST(Healing, TheModelsColourDetailIsBlurredAndItsLumaKept) {
