@@ -34,8 +34,13 @@ std::vector<uchar> read_bytes(const fs::path& path) {
   if (fs::is_directory(path, ec)) throw Error(ErrorCode::FileNotFound, "cannot open " + quoted(path) + ": it is a folder");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(ErrorCode::FileNotFound, "cannot open " + quoted(path) + ": permission denied or unreadable");
-  std::vector<uchar> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw Error(ErrorCode::Io, "reading " + quoted(path) + " failed");
+  // One read of the whole file (a byte-wise iterator costs ~0.5 s for a 60 MB photo).
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  in.seekg(0, std::ios::beg);
+  if (size < 0) throw Error(ErrorCode::Io, "reading " + quoted(path) + " failed");
+  std::vector<uchar> bytes(static_cast<std::size_t>(size));
+  if (!bytes.empty() && !in.read(reinterpret_cast<char*>(bytes.data()), size)) throw Error(ErrorCode::Io, "reading " + quoted(path) + " failed");
   return bytes;
 }
 
@@ -74,7 +79,8 @@ cv::Mat stored_to_hwc(const at::Tensor& nchw, int depth) {
   const cv::Mat m(int(t.size(0)), int(t.size(1)), CV_MAKETYPE(sixteen ? CV_16S : CV_8U, channels), t.data_ptr());
   cv::Mat out;
   if (!sixteen) {
-    m.convertTo(out, CV_MAKETYPE(depth, channels), depth == CV_16U ? 257.0 : 1.0);
+    if (depth == CV_8U) return m.clone();  // already the file's bytes: one copy, not a conversion
+    m.convertTo(out, CV_MAKETYPE(depth, channels), 257.0);
     return out;
   }
   m.convertTo(out, CV_MAKETYPE(CV_16U, channels), 1.0, double(pixels::kOffset16));
