@@ -4,6 +4,7 @@
 //   preview_latency [--model DIR | --arch lsun256|imagenet64|tiny|FILE.json] [--kind inpaint|sketch|colorize]
 //                   [--photo 1024x768] [--steps 1,3] [--runs 30] [--device auto|cpu|cuda]
 //                   [--precision auto|fp32|fp16|bf16] [--estimates no,yes] [--graphs yes,no] [--layout nchw,nhwc]
+//                   [--mask box|cable]
 //
 // Two measurements on a synthetic photo with a 120×80 mask (the built-in model by default; --arch
 // times a network that does not ship, with random weights):
@@ -15,6 +16,11 @@
 //   stroke  a stroke as the editor sends it, at the first --steps: a preview every 16 ms for 20
 //           mouse moves (each one supersedes the last), then the time from the last move to its
 //           preview; median over --runs / 3 strokes.
+// --mask cable instead times a camera-sized photo's long stroke (run it with --photo 4000x3000): a
+// 24-px curve across the whole photo on smooth gradients, edited in windows along the mask
+// (mask_windows.h) from the brush's end, the stroke's last point. It prints the time from submit to
+// the first window's pixels (RegionOptions::on_window, what the editor pastes into its preview
+// first) and to the whole result, medians over --runs / 3 drafts.
 // --estimates yes asks for the intermediate image after every step (JobCallbacks::estimates), the
 // host copy the editor does without; the difference between the two rows is its cost. Every
 // --graphs and --layout pair is an engine of its own (the model loaded again). What it is doing is
@@ -29,9 +35,13 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <map>
 #include <string>
 #include <thread>
@@ -57,6 +67,8 @@ struct Preview {
   at::Tensor photo, mask;
   int steps = 1;
   cm::engine::JobCallbacks callbacks;
+  int64_t focus_y = -1, focus_x = -1;  // the brush, for windows along the mask
+  std::function<void(int64_t, int64_t, const at::Tensor&)> on_window;
 
   std::future<cm::engine::EditResult> submit(cm::engine::Engine& engine, std::uint64_t seed) const {
     cm::engine::EditRequest r;
@@ -67,6 +79,9 @@ struct Preview {
     if (cm::engine::spec_of(kind).mask != cm::engine::Need::No) r.mask = mask;
     r.steps = steps;  // at the edit's default strength
     r.seed = seed;
+    r.region.focus_y = focus_y;
+    r.region.focus_x = focus_x;
+    r.region.on_window = on_window;
     return engine.submit(std::move(r), callbacks);
   }
 };
@@ -118,9 +133,34 @@ void time_strokes(cm::engine::Engine& engine, const Preview& p, int strokes) {
               st.median, st.min, after_stroke.size(), superseded, moves);
 }
 
+// A long stroke's draft: submit → first window, and → the whole edit.
+void time_windows(cm::engine::Engine& engine, Preview p, int drafts) {
+  p.callbacks = {};
+  std::vector<double> first, whole;
+  std::vector<int> windows;
+  for (int d = 0; d <= drafts; ++d) {  // the first pays for allocations and is not counted
+    auto seen = std::make_shared<std::atomic<int>>(0);
+    auto first_ms = std::make_shared<std::atomic<double>>(-1.0);
+    const auto t0 = Clock::now();
+    p.on_window = [seen, first_ms, t0](int64_t, int64_t, const at::Tensor&) {
+      if (seen->fetch_add(1) == 0) first_ms->store(ms_since(t0));
+    };
+    finished(p.submit(engine, std::uint64_t(d)));
+    if (d == 0) continue;
+    whole.push_back(ms_since(t0));
+    first.push_back(first_ms->load());
+    windows.push_back(seen->load());
+  }
+  const Stats f = stats(first), w = stats(whole);
+  std::printf("cable: median %.0f ms (min %.0f) submit->first window, %.0f ms (min %.0f) the whole draft of %d windows, "
+              "over %d drafts\n",
+              f.median, f.min, w.median, w.min, windows.front(), drafts);
+}
+
 // One engine with these options: load, say how, then the single previews and the strokes.
 void time_engine(cm::engine::EngineOptions options, const std::filesystem::path& model, Preview p,
                  const std::map<std::string, std::string>& a, int runs) {
+  const bool cable = a.at("--mask") == "cable";
   const auto start = Clock::now();
   cm::engine::Engine engine(options);
   const cm::engine::ModelInfo info = engine.load_model(model).get();
@@ -131,6 +171,11 @@ void time_engine(cm::engine::EngineOptions options, const std::filesystem::path&
               info.precision.c_str(), info.load_ms, info.warm_up_ms, ms_since(start),
               info.graphs ? "replayed" : info.no_graphs_because.c_str(),
               cm::engine::choose_cpu_threads(std::thread::hardware_concurrency()));
+  if (cable) {
+    p.steps = std::max(1, std::stoi(cm::split_list(a.at("--steps")).front()));
+    time_windows(engine, p, std::max(1, runs / 3));
+    return;
+  }
   for (const std::string& steps : cm::split_list(a.at("--steps")))
     for (const std::string& estimates : cm::split_list(a.at("--estimates"))) {
       p.steps = std::max(1, std::stoi(steps));
@@ -154,7 +199,8 @@ int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // a run cut short keeps what it printed
   std::map<std::string, std::string> a = {{"--model", ""}, {"--arch", ""}, {"--kind", "inpaint"}, {"--photo", "1024x768"},
                                           {"--steps", "1"}, {"--runs", "30"}, {"--device", "auto"}, {"--precision", "auto"},
-                                          {"--estimates", "no"}, {"--graphs", "yes"}, {"--layout", "nchw"}};
+                                          {"--estimates", "no"}, {"--graphs", "yes"}, {"--layout", "nchw"},
+                                          {"--mask", "box"}};
   for (int i = 1; i < argc; ++i) {
     const std::string k = argv[i];
     if (!a.count(k) || i + 1 >= argc) {
@@ -175,6 +221,7 @@ int main(int argc, char** argv) {
     check("--estimates", "yes", "no");
     check("--graphs", "yes", "no");
     check("--layout", "nchw", "nhwc");
+    check("--mask", "box", "cable");
 
     std::filesystem::path model;
     if (!a["--arch"].empty()) {
@@ -188,11 +235,25 @@ int main(int argc, char** argv) {
     }
     Preview p;
     p.kind = cm::edit::parse_edit_kind(a["--kind"]);
-    p.photo = at::rand({1, 3, height, width}) * 2 - 1;
-    p.mask = at::zeros({1, 1, height, width});
-    p.mask.slice(2, height / 2 - 40, height / 2 + 40).slice(3, width / 2 - 60, width / 2 + 60).fill_(1);
-    std::printf("%s preview of a %lldx%lld photo, mask 120x80\n", a["--kind"].c_str(), static_cast<long long>(width),
-                static_cast<long long>(height));
+    if (a["--mask"] == "cable") {
+      // Smooth gradients (a random photo would make every start a texture), and the curve the
+      // editor's test paints (tests/ui/test_big_photo.cpp): 24 px wide, across the whole width.
+      const at::Tensor y = at::linspace(-1, 1, height).view({1, 1, height, 1});
+      const at::Tensor x = at::linspace(-1, 1, width).view({1, 1, 1, width});
+      p.photo = at::cat({x.expand({1, 1, height, width}), y.expand({1, 1, height, width}), at::sin(2 * (x + y))}, 1).contiguous();
+      const at::Tensor ys = at::arange(height, at::kFloat).view({height, 1});
+      const at::Tensor xs = at::arange(width, at::kFloat).view({1, width});
+      const at::Tensor centre = 0.4 * double(height) + 0.1 * double(height) * at::sin(xs / (0.33 * double(width)));
+      p.mask = (at::abs(ys - centre) <= 12).to(at::kFloat).view({1, 1, height, width});
+      p.focus_x = width - 20;
+      p.focus_y = int64_t(0.4 * double(height) + 0.1 * double(height) * std::sin(double(width - 20) / (0.33 * double(width))));
+    } else {
+      p.photo = at::rand({1, 3, height, width}) * 2 - 1;
+      p.mask = at::zeros({1, 1, height, width});
+      p.mask.slice(2, height / 2 - 40, height / 2 + 40).slice(3, width / 2 - 60, width / 2 + 60).fill_(1);
+    }
+    std::printf("%s preview of a %lldx%lld photo, mask %s\n", a["--kind"].c_str(), static_cast<long long>(width),
+                static_cast<long long>(height), a["--mask"] == "cable" ? "a 24-px cable across it" : "120x80");
     for (const std::string& graphs : cm::split_list(a["--graphs"]))
       for (const std::string& layout : cm::split_list(a["--layout"])) {
         cm::engine::EngineOptions options;
