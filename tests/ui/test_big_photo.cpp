@@ -1,10 +1,8 @@
 // The editor on a photo at a camera's size (issue: real photos at their own pixels): a long stroke
-// on a 12-megapixel photo shows its first windows while the rest is still computed, the brush's
-// neighbourhood first, and the preview grows window by window to the whole edit, which alone can be
-// applied. The goal of a second to the first windows is timed by bench/preview_latency --mask cable
-// (docs/BENCHMARKS.md); here the first part must come within half the time of the whole, and within a
-// ceiling that the one-window editor (20 s) was far beyond, so that a loaded CI machine does not fail
-// a behaviour that holds.
+// on a 12-megapixel photo shows its first windows within a second, the brush's neighbourhood first,
+// and the preview grows window by window to the whole edit, which alone can be applied. These tests
+// run alone (tests/CMakeLists.txt): two of them sharing CI's 2 cores took 1.4 s. The engine's part
+// of that second is timed by bench/preview_latency --mask cable (docs/BENCHMARKS.md).
 #include "ui/document.h"
 #include "ui/editor_fixture.h"
 
@@ -18,8 +16,8 @@ namespace {
 
 using namespace cm::ui::testing;
 
-// Far above the goal (a second), far below what a single window took.
-constexpr qint64 kFirstPartCeilingMs = 4000;
+// The first part of an edit on a 12 MP photo, on the CPU (a single window took 20 s).
+constexpr qint64 kFirstPartMs = 1000;
 
 // A 4000×3000 photo of smooth gradients, written a row at a time (setPixelColor would take
 // seconds).
@@ -43,7 +41,7 @@ bool differs_near(const QImage& a, const QImage& b, QPointF at, int radius) {
   return false;
 }
 
-TEST_F(Editor, ALongStrokeOnATwelveMegapixelPhotoShowsTheBrushsWindowsFirst) {
+TEST_F(Editor, ALongStrokeOnATwelveMegapixelPhotoShowsTheBrushsWindowsWithinASecond) {
   const QString in = dir.filePath(QStringLiteral("big.png"));
   ASSERT_TRUE(twelve_megapixels().save(in));
   ASSERT_TRUE(window.openImage(in));
@@ -64,7 +62,7 @@ TEST_F(Editor, ALongStrokeOnATwelveMegapixelPhotoShowsTheBrushsWindowsFirst) {
   doc.paintStroke(cm::ui::Layer::Mask, stroke, brush);  // live preview: a draft follows
   ASSERT_TRUE(partial.wait(20000)) << window.lastError().toStdString();
   const qint64 first_ms = clock.elapsed();
-  EXPECT_LE(first_ms, kFirstPartCeilingMs) << "the first windows of the draft took " << first_ms << " ms";
+  EXPECT_LE(first_ms, kFirstPartMs) << "the first windows of the draft took " << first_ms << " ms";
   ASSERT_TRUE(window.controller()->hasPreview());
   EXPECT_FALSE(window.controller()->previewComplete()) << "the whole cable in one go: no window by window";
   EXPECT_FALSE(window.controller()->applyPreview()) << "a preview still arriving cannot be applied";
@@ -84,8 +82,9 @@ TEST_F(Editor, ALongStrokeOnATwelveMegapixelPhotoShowsTheBrushsWindowsFirst) {
   EXPECT_EQ(doc.undoStack()->count(), steps + 1);
 }
 
-// Colorizing a 12-megapixel grey photo with a hint: the first strips show at once, the rest follow with the status bar's progress, and only the whole result applies.
-TEST_F(Editor, ColorizingATwelveMegapixelGreyPhotoShowsItsFirstStripsFirst) {
+// Colorizing a 12-megapixel grey photo with a hint: the first strips show within a second, the rest
+// follow with the status bar's progress, and only the whole result applies.
+TEST_F(Editor, ColorizingATwelveMegapixelGreyPhotoShowsItsFirstStripsWithinASecond) {
   QImage grey = twelve_megapixels().convertToFormat(QImage::Format_Grayscale8).convertToFormat(QImage::Format_RGB888);
   const QString in = dir.filePath(QStringLiteral("grey.png"));
   ASSERT_TRUE(grey.save(in));
@@ -106,7 +105,7 @@ TEST_F(Editor, ColorizingATwelveMegapixelGreyPhotoShowsItsFirstStripsFirst) {
   doc.paintStroke(cm::ui::Layer::Hints, {QPointF(1000, 800), QPointF(1400, 900)}, hint);
   ASSERT_TRUE(partial.wait(20000)) << window.lastError().toStdString();
   const qint64 first_ms = clock.elapsed();
-  EXPECT_LE(first_ms, kFirstPartCeilingMs) << "the first strips took " << first_ms << " ms";
+  EXPECT_LE(first_ms, kFirstPartMs) << "the first strips took " << first_ms << " ms";
   EXPECT_FALSE(window.controller()->previewComplete());
   ASSERT_TRUE(window.controller()->previewComplete() || ready.wait(120000));
   std::printf("the first strips in %lld ms, the whole in %lld ms\n", static_cast<long long>(first_ms),
@@ -137,7 +136,7 @@ TEST_F(Editor, SuperResolvingAThousandPixelSelectionShowsItsStartAtOnceAndCancel
   clock.start();
   window.controller()->requestPreview();
   ASSERT_TRUE(partial.wait(20000)) << window.lastError().toStdString();
-  EXPECT_LE(clock.elapsed(), kFirstPartCeilingMs) << "the enlarged start took " << clock.elapsed() << " ms";
+  EXPECT_LE(clock.elapsed(), kFirstPartMs) << "the enlarged start took " << clock.elapsed() << " ms";
   EXPECT_EQ(window.controller()->preview().size(), QSize(2000, 2000));
   EXPECT_FALSE(window.controller()->previewComplete());
   ASSERT_TRUE(progress.wait(20000)) << "no progress from the tiles";
