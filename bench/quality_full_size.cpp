@@ -1,7 +1,7 @@
 // quality_full_size — an edit at the photo's own pixels, as a user runs it: cmedit-cli on a photo of
 // 12 megapixels or more, timed and measured from outside (wall time and the child's peak resident
 // memory, from wait4), then scored inside the mask against the photo and against OpenCV's Telea.
-// Results go to docs/QUALITY.md ("At the photo's own pixels") and docs/BENCHMARKS.md.
+// Results go to docs/QUALITY.md ("Edit quality at the photo's own pixels") and docs/BENCHMARKS.md.
 //
 //   quality_full_size --cli build/bin/cmedit-cli --photo PHOTO [--megapixels 0] [--holes cable,brush]
 //                     [--length 0] [--seed 0] [--model DIR] [--work DIR] [--keep yes]

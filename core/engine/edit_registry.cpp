@@ -43,7 +43,7 @@ EditSetting fill_setting() {
 
 // Measured on the held-out photos (docs/QUALITY.md): strokes from the membrane fill at the model's
 // scale, large holes from the exemplar fill ("Large holes"), thin holes at the photo's own pixels
-// from the healed membrane fill ("At the photo's own pixels").
+// from the healed membrane fill ("Edit quality at the photo's own pixels").
 constexpr double kInpaintStrength = 0.49, kLargeHoleStrength = 0.30, kNativeStrength = 0.20;
 
 std::vector<EditSpec> make_specs() {
@@ -153,7 +153,7 @@ double window_strength(const EditSpec& spec, const region::RegionOptions::Window
   if (spec.native_strength < 0) return own;
   // A window near the photo's own pixels (shrunk 2× or less) takes the native strength; one shrunk
   // 8× or more, where a photo looks as the training crops do, the start's own; on a log scale
-  // between (docs/QUALITY.md, "At the photo's own pixels").
+  // between (docs/QUALITY.md, "Edit quality at the photo's own pixels").
   const double t = std::clamp(std::log2(std::max(start.shrink, 1.0) / 2.0) / 2.0, 0.0, 1.0);
   return std::min(own, spec.native_strength + t * (own - spec.native_strength));
 }
