@@ -1,5 +1,5 @@
 // Every edit cmedit offers, at the model's native size (see region.h for photos of any size).
-// Each is the consistency loop with the spec's operator and known part (spec §4.2, DESIGN.md):
+// Each is the consistency loop with Algorithm 4's operator and known part (docs/MATH.md §5):
 //
 //   edit          A                 kept exactly
 //   inpaint       identity          pixels where mask = 0

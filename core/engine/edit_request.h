@@ -22,7 +22,10 @@ struct EditRequest {
   //  - Draft: the live preview while painting; on the CPU at the model's size, to keep up;
   //  - Interactive: a refined preview or variations the user waits for; on the CPU at most
   //    kCpuInteractiveWorkSize;
-  //  - Final: a command-line or applied result; the edit's own work size everywhere.
+  //  - Final: a result no preview stands in for (cmedit-cli, the default); the edit's own work
+  //    size everywhere.
+  // The editor submits no Final jobs: its Apply commits the preview it already shows (a Draft,
+  // or the Interactive refinement) and submits nothing.
   enum class Use { Draft, Interactive, Final };
   Use use = Use::Final;
   // Latest wins within a group: a request supersedes queued and running requests of the same

@@ -60,8 +60,8 @@ StepDraw draw_step(const TrainConfig& c, const DataSource& source, const DrawOpt
   const model::NoiseRange& range = c.noise;
 
   if (c.mode == TrainMode::Ect) {
-    // ECT (spec §5.3; ECMLoss in locuslab/ect): one direction z for both points, the clean image
-    // where r reaches the boundary, weight 1/(t − r).
+    // ECT (Geng et al. 2024; ECMLoss in locuslab/ect; docs/MATH.md §6): one direction z for both
+    // points, the clean image where r reaches the boundary, weight 1/(t − r).
     const at::Tensor t = mine(at::exp(c.ct_p_mean + c.ct_p_std * at::randn({whole[0]}, gen)).clamp(range.sigma_min, range.sigma_max));
     const at::Tensor r = ect_r(t, grid_points(c, o.stage_step), c.ect_q, c.ect_k, c.ect_b);
     d.z = mine(normal(whole, gen, o.pinned_noise));

@@ -1,5 +1,5 @@
 // The objectives' pieces that the plain step (Trainer) and the fused step (FusedStep) share: what
-// one step draws at random, the two passes of the network, and the weighted loss (spec §5).
+// one step draws at random, the two passes of the network, and the weighted loss (docs/MATH.md §6).
 //
 // Every objective but CD compares the online network at (x0 + σ·z, σ) with a target: the same
 // network without gradient at (x0 + σ'·z, σ') where `use_target` holds, the clean image x0

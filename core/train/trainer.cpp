@@ -135,8 +135,9 @@ at::Tensor Trainer::loss_for(int64_t key, const DataSource& source, int64_t batc
   return weighted_loss(online, target, d.weight.to(device_), objective_metric(config_));
 }
 
-// CD (spec §5.1): uniform pairs on the fixed grid, one Heun step of the probability-flow ODE with
-// the EDM teacher from σ_high to σ_low, the target the EMA network θ⁻ there.
+// CD (CM Algorithm 2; docs/MATH.md §6): uniform pairs on the fixed grid, one Heun step of the
+// probability-flow ODE with the EDM teacher from σ_high to σ_low, the target the EMA network θ⁻
+// there.
 at::Tensor Trainer::cd_loss(int64_t key, const DataSource& source, int64_t batch_size, int size, bool training) const {
   const int64_t ranks = training ? world() : 1, share = batch_size / ranks, first = training ? rank() * share : 0;
   const auto mine = [&](const at::Tensor& t) { return ranks == 1 ? t : t.narrow(0, first, share); };
