@@ -44,7 +44,7 @@ struct EditRequest {
   // (sampling::sigma_for_strength); 1 is pure noise. < 0: the edit's default (edit_registry.h).
   double strength = -1;
   double fresh_noise = -1;  // re-noising between steps (sampling::Schedule); < 0: the edit's default
-  double sigma = 0;        // denoise: the noise level; ≤ 0 = estimate it
+  double sigma = edit::kEstimateNoiseSigma;  // denoise: the noise level (edit::denoise_sigma)
   int scale = 4;           // superres: 2, 4 or 8
   int batch = 1;           // generate: images
   int64_t first_image = 0; // generate: index of the first image in the seed's sequence
