@@ -24,7 +24,7 @@ at::Tensor normal(c10::IntArrayRef shape, at::Generator& gen, bool pinned) {
 
 }  // namespace
 
-int grid_points(const TrainConfig& c, int64_t key) {
+int discretization_at(const TrainConfig& c, int64_t key) {
   switch (c.mode) {
     case TrainMode::Ct: return ict_discretization(key, c.iterations, c.ct_s0, c.ct_s1);
     case TrainMode::Cd: return c.cd_points;
@@ -63,7 +63,7 @@ StepDraw draw_step(const TrainConfig& c, const DataSource& source, const DrawOpt
     // ECT (Geng et al. 2024; ECMLoss in locuslab/ect; docs/MATH.md §6): one direction z for both
     // points, the clean image where r reaches the boundary, weight 1/(t − r).
     const at::Tensor t = mine(at::exp(c.ct_p_mean + c.ct_p_std * at::randn({whole[0]}, gen)).clamp(range.sigma_min, range.sigma_max));
-    const at::Tensor r = ect_r(t, grid_points(c, o.stage_step), c.ect_q, c.ect_k, c.ect_b);
+    const at::Tensor r = ect_r(t, discretization_at(c, o.stage_step), c.ect_q, c.ect_k, c.ect_b);
     d.z = mine(normal(whole, gen, o.pinned_noise));
     d.sigma = t;
     d.target_sigma = r.clamp_min(range.sigma_min);
@@ -81,7 +81,7 @@ StepDraw draw_step(const TrainConfig& c, const DataSource& source, const DrawOpt
     return d;
   }
   // iCT: adjacent points of the curriculum's grid, the target at the lower one everywhere.
-  const std::vector<double> sigmas = increasing_karras_sigmas(grid_points(c, o.key), range);
+  const std::vector<double> sigmas = increasing_karras_sigmas(discretization_at(c, o.key), range);
   const NoisePairs pairs = sample_pairs(sigmas, lognormal_pair_probabilities(sigmas, c.ct_p_mean, c.ct_p_std), o.batch, gen);
   d.z = mine(normal(whole, gen, o.pinned_noise));
   d.sigma = mine(pairs.sigma_high);

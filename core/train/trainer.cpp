@@ -151,7 +151,7 @@ at::Tensor Trainer::cd_loss(int64_t key, const DataSource& source, int64_t batch
     AutocastScope scope(autocast);
     return evaluate(net, {config_.parameterization(), config_.noise}, x, sigma.to(device_), at::Tensor(), training);
   };
-  const std::vector<double> sigmas = increasing_karras_sigmas(grid_points(config_, key), config_.noise);
+  const std::vector<double> sigmas = increasing_karras_sigmas(discretization_at(config_, key), config_.noise);
   const NoisePairs pairs = sample_uniform_pairs(sigmas, batch_size, gen);
   const at::Tensor z = mine(at::randn(whole, gen)).to(device_);
   const at::Tensor high = mine(pairs.sigma_high).to(device_), low = mine(pairs.sigma_low).to(device_);
@@ -185,7 +185,7 @@ StepStats Trainer::step() {
   StepStats stats;
   stats.images = config_.batch_at(step_);
   stats.crop_size = config_.crop_size_at(step_);
-  stats.discretization = grid_points(config_, step_);
+  stats.discretization = discretization_at(config_, step_);
   if (fused_) {
     DrawOptions o;
     o.key = o.stage_step = step_;
