@@ -111,8 +111,16 @@ void Trainer::continue_from(const model::StateDict& online, const model::StateDi
   step_ = step;
 }
 
+// One function per loss: CD's pairs feed its teacher (cd_loss); iCT, ECT and EDM differ only in
+// what a step draws (draw_step: draw_ict, draw_ect, draw_edm in objective.cpp), which
+// drawn_loss turns into the weighted distance.
 at::Tensor Trainer::loss_for(int64_t key, const DataSource& source, int64_t batch_size, int size, bool training) const {
-  if (config_.mode == TrainMode::Cd) return cd_loss(key, source, batch_size, size, training);
+  return config_.mode == TrainMode::Cd ? cd_loss(key, source, batch_size, size, training)
+                                       : drawn_loss(key, source, batch_size, size, training);
+}
+
+// iCT, ECT and EDM: the online network at (x0 + σ·z, σ) against the target the step drew.
+at::Tensor Trainer::drawn_loss(int64_t key, const DataSource& source, int64_t batch_size, int size, bool training) const {
   const int64_t ranks = training ? world() : 1, share = batch_size / ranks;
   DrawOptions o;
   o.key = key;

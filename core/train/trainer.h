@@ -185,6 +185,7 @@ class Trainer {
  private:
   at::Tensor loss_for(int64_t key, const DataSource& source, int64_t batch_size, int size, bool training) const;
   at::Tensor cd_loss(int64_t key, const DataSource& source, int64_t batch_size, int size, bool training) const;
+  at::Tensor drawn_loss(int64_t key, const DataSource& source, int64_t batch_size, int size, bool training) const;
   std::vector<at::Tensor> parameters() const;
   model::StateDict optimizer_state() const;
   int64_t optimizer_steps() const;
