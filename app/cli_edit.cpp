@@ -143,7 +143,7 @@ Arguments parse(const std::string& command, const std::vector<std::string>& args
     throw Error(ErrorCode::BadArgument, "--masks, --jobs and --overwrite are for a folder of images");
   if (folder && a.mask) throw Error(ErrorCode::BadArgument, "a folder of images takes --masks DIR, not --mask");
   if (a.jobs < 1 || a.jobs > 256) throw Error(ErrorCode::BadArgument, "--jobs must lie in 1…256");
-  if (a.kind == EditKind::Denoise && a.sigma_given && !(a.request.sigma > 0))
+  if (a.kind == EditKind::Denoise && a.sigma_given && cm::edit::estimates_noise_sigma(a.request.sigma))
     throw Error(ErrorCode::BadArgument, "--sigma must be > 0 (8-bit levels); leave it out to estimate it");
   if (a.kind == EditKind::Interpolate) {
     if (seeds.size() != 2) throw Error(ErrorCode::BadArgument, "interpolate needs --seeds A,B");
@@ -217,6 +217,19 @@ class ProgressBar {
   bool shown_ = false;
 };
 
+// A default the common options share, as the edits declare it (edit_registry.cpp): the value when
+// every edit that takes the option has the same, else "the edit's own".
+template <typename T>
+std::string shared_default(T cm::engine::EditSpec::*field, bool strength_edits_only) {
+  std::optional<T> value;
+  for (const cm::engine::EditSpec& spec : cm::engine::edit_specs()) {
+    if (strength_edits_only && !spec.has_strength) continue;
+    if (value && *value != spec.*field) return "the edit's own";
+    value = spec.*field;
+  }
+  return value ? fmt::format("{:g}", double(*value)) : "none";
+}
+
 }  // namespace
 
 std::string edit_usage() {
@@ -238,13 +251,16 @@ std::string edit_usage() {
           out += fmt::format("        {:<12} {}\n", cm::engine::choice_name(s, i), help);
     }
   }
+  out += "options for all of them:\n"
+         "  --model NAME|DIR|FILE   default: the built-in model    --device auto|cpu|cuda[:N]\n";
+  const std::string steps = shared_default(&cm::engine::EditSpec::steps, false);
+  out += fmt::format("{:<56}--precision auto|fp32|fp16|bf16\n", fmt::format("  --steps N | --ts i,j,k  evaluations (default {})", steps));
+  out += "  --seed N                default 0                      --class N (class-conditional models)\n"
+         "  --work-size PX          edit windows at up to PX pixels a side (default: the edit's own; 0: the model's size)\n";
+  // --fresh-noise is taken by the edits with a strength only (parse()).
+  out += fmt::format("  --fresh-noise F         share of fresh noise between steps, (0, 1] (default {})\n",
+                     shared_default(&cm::engine::EditSpec::fresh_noise, true));
   out +=
-      "options for all of them:\n"
-      "  --model NAME|DIR|FILE   default: the built-in model    --device auto|cpu|cuda[:N]\n"
-      "  --steps N | --ts i,j,k  evaluations (default 1)       --precision auto|fp32|fp16|bf16\n"
-      "  --seed N                default 0                      --class N (class-conditional models)\n"
-      "  --work-size PX          edit windows at up to PX pixels a side (default: the edit's own; 0: the model's size)\n"
-      "  --fresh-noise F         share of fresh noise between steps, (0, 1] (default 1)\n"
       "  -o OUT                  output file (several images: OUT-0.png, OUT-1.png, …)\n"
       "  --json                  machine-readable report        --no-progress\n"
       "a folder: EDIT DIR -o OUTDIR edits every image in DIR as a run on that file would, into OUTDIR/NAME\n"

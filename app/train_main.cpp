@@ -1,4 +1,4 @@
-// cmedit-train: make consistency models from your own photos (spec §5).
+// cmedit-train: make consistency models from your own photos (docs/MATH.md §6).
 //
 //   ct      improved consistency training (iCT) from scratch
 //   ect     Easy Consistency Tuning, after a diffusion pretraining phase

@@ -1,6 +1,6 @@
-// The paper's Algorithm 4 (spec §4.2): zero-shot editing with a consistency model. Given an
-// operator A, a reference y and a mask Ω in A's space (true = generate), every estimate x̂ is
-// projected so the known part of y is kept exactly:
+// The paper's Algorithm 4 (Song et al. 2023; docs/MATH.md §5): zero-shot editing with a consistency
+// model. Given an operator A, a reference y and a mask Ω in A's space (true = generate), every
+// estimate x̂ is projected so the known part of y is kept exactly:
 //   x̂ ← A⁻¹[(Ay) ⊙ (1 − Ω) + (Ax̂) ⊙ Ω]
 // and the loop starts from the pre-projected reference A⁻¹[(Ay) ⊙ (1 − Ω)].
 #pragma once

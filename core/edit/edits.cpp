@@ -165,11 +165,14 @@ double estimate_noise_sigma(const at::Tensor& image) {
   return diagonal.abs().flatten().median().item<double>() / 0.6744897501960817;     // MAD → σ for a Gaussian
 }
 
+double denoise_sigma(double sigma, const at::Tensor& image) {
+  return estimates_noise_sigma(sigma) ? estimate_noise_sigma(image) : sigma;
+}
+
 at::Tensor denoise(const model::ConsistencyFunction& f, const at::Tensor& noisy, double sigma, const at::Tensor& labels) {
   require_image(noisy, "denoising");
   const model::NoiseRange& range = f.spec().noise;
-  if (!(sigma > 0)) sigma = estimate_noise_sigma(noisy);
-  sigma = std::clamp(sigma, range.sigma_min, range.sigma_max);
+  sigma = std::clamp(denoise_sigma(sigma, noisy), range.sigma_min, range.sigma_max);
   const at::Tensor sigmas = at::full({noisy.size(0)}, sigma, at::kFloat).to(f.device());
   const at::Tensor out = f(noisy.to(f.device(), at::kFloat), sigmas, labels);
   if (!out.isfinite().all().item<bool>()) throw Error(ErrorCode::Internal, "the model returned NaN or infinite values");

@@ -1,5 +1,5 @@
 // Every edit cmedit offers, at the model's native size (see region.h for photos of any size).
-// Each is the consistency loop with the spec's operator and known part (spec §4.2, DESIGN.md):
+// Each is the consistency loop with Algorithm 4's operator and known part (docs/MATH.md §5):
 //
 //   edit          A                 kept exactly
 //   inpaint       identity          pixels where mask = 0
@@ -82,8 +82,8 @@ at::Tensor super_resolve(const model::ConsistencyFunction& f, const at::Tensor& 
 at::Tensor sketch(const model::ConsistencyFunction& f, const at::Tensor& painting, const EditSettings& settings,
                   const at::Tensor& mask = at::Tensor());
 
-// One evaluation clamp(f(noisy, σ)); σ ≤ 0 means "estimate it" (estimate_noise_sigma). σ is
-// clamped to [ε, T] since f knows no other levels.
+// One evaluation clamp(f(noisy, σ)); σ = kEstimateNoiseSigma (any σ ≤ 0) means "estimate it"
+// (denoise_sigma). σ is clamped to [ε, T] since f knows no other levels.
 at::Tensor denoise(const model::ConsistencyFunction& f, const at::Tensor& noisy, double sigma,
                    const at::Tensor& labels = at::Tensor());
 
@@ -91,6 +91,14 @@ at::Tensor denoise(const model::ConsistencyFunction& f, const at::Tensor& noisy,
 // deviation of its finest diagonal Haar coefficients (Donoho & Johnstone 1994): robust to
 // edges and texture, unbiased for smooth images. One value for the whole batch.
 double estimate_noise_sigma(const at::Tensor& image);
+
+// A denoise's noise level asks to be estimated from the photo when it is ≤ 0 (or NaN): the one
+// place that says so, for the engine's requests, the tiles of a photo and the single evaluation.
+constexpr double kEstimateNoiseSigma = 0;
+inline bool estimates_noise_sigma(double sigma) { return !(sigma > 0); }
+// The level a denoise runs at: `sigma` itself, or when it asks for an estimate,
+// estimate_noise_sigma(image) (image in [−1, 1]).
+double denoise_sigma(double sigma, const at::Tensor& image);
 
 // The sample of the slerp (sampling::slerp) between the noises of seed_a and seed_b, every draw of
 // the schedule blended alike: alpha = 0 and 1 give exactly the samples of seed_a and seed_b.

@@ -1,4 +1,4 @@
-// The linear operators A of Algorithm 4 (spec §4.2). Each is orthogonal, so A⁻¹ = Aᵀ, and maps
+// The linear operators A of Algorithm 4 (docs/MATH.md §5). Each is orthogonal, so A⁻¹ = Aᵀ, and maps
 // an image [B,C,H,W] to coefficients in which "known" and "to be generated" separate cleanly:
 //  - Identity:   inpainting (a coefficient is a pixel);
 //  - LumaChroma: colorization; per pixel, coefficient 0 is the luma direction

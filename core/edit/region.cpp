@@ -218,7 +218,7 @@ at::Tensor denoise(const model::ConsistencyFunction& f, const at::Tensor& noisy,
                    const EditSettings& settings, const RegionOptions& o) {
   require_photo(noisy, "denoising");
   const at::Tensor unit = to_unit(noisy).to(at::kFloat);
-  if (!(sigma > 0)) sigma = estimate_noise_sigma(unit);
+  sigma = denoise_sigma(sigma, unit);
   const TileGrid grid = grid_for(f, 1, o);
   const int tiles = tile_count(noisy.size(2), noisy.size(3), grid);
   return blend_tiles(unit, grid, [&](const at::Tensor& tile, int64_t, int64_t, int index) {

@@ -1,4 +1,4 @@
-// Edits on photos of any size (DESIGN.md "Photos larger than the model"). The model only ever
+// Edits on photos of any size (docs/ARCHITECTURE.md, "Photos of any size"). The model only ever
 // sees windows of the photo near its own size; the photo's own pixels are kept wherever the edit
 // does not reach:
 //  - inpaint / sketch: square windows along the mask (mask_windows.h), each sized by the hole

@@ -85,7 +85,7 @@ std::vector<EditSpec> make_specs() {
                                 [](const EditRequest& r) { return r.sigma * 255.0 / 2.0; },
                                 [](EditRequest& r, double v) { r.sigma = v * 2.0 / 255.0; }}},
                    [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
-                     const double sigma = r.sigma > 0 ? r.sigma : edit::estimate_noise_sigma(edit::to_unit(r.image));
+                     const double sigma = edit::denoise_sigma(r.sigma, edit::to_unit(r.image));
                      s.schedule.sigmas = {sigma};
                      return region::denoise(f, r.image, sigma, s, r.region);
                    }});

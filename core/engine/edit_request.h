@@ -22,7 +22,10 @@ struct EditRequest {
   //  - Draft: the live preview while painting; on the CPU at the model's size, to keep up;
   //  - Interactive: a refined preview or variations the user waits for; on the CPU at most
   //    kCpuInteractiveWorkSize;
-  //  - Final: a command-line or applied result; the edit's own work size everywhere.
+  //  - Final: a result no preview stands in for (cmedit-cli, the default); the edit's own work
+  //    size everywhere.
+  // The editor submits no Final jobs: its Apply commits the preview it already shows (a Draft,
+  // or the Interactive refinement) and submits nothing.
   enum class Use { Draft, Interactive, Final };
   Use use = Use::Final;
   // Latest wins within a group: a request supersedes queued and running requests of the same
@@ -41,7 +44,7 @@ struct EditRequest {
   // (sampling::sigma_for_strength); 1 is pure noise. < 0: the edit's default (edit_registry.h).
   double strength = -1;
   double fresh_noise = -1;  // re-noising between steps (sampling::Schedule); < 0: the edit's default
-  double sigma = 0;        // denoise: the noise level; ≤ 0 = estimate it
+  double sigma = edit::kEstimateNoiseSigma;  // denoise: the noise level (edit::denoise_sigma)
   int scale = 4;           // superres: 2, 4 or 8
   int batch = 1;           // generate: images
   int64_t first_image = 0; // generate: index of the first image in the seed's sequence

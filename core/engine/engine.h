@@ -1,5 +1,5 @@
 // The edit engine: one worker thread that owns the device and the loaded model. The editor and
-// cmedit-cli both talk to it; the UI thread never waits on the model (DESIGN.md, data flow).
+// cmedit-cli both talk to it; the UI thread never waits on the model, so the editor stays responsive.
 //
 // - submit() returns at once with a future; callbacks run on the worker thread (the GUI posts
 //   them to its own thread).

@@ -1,5 +1,5 @@
 // Image files <-> tensors. The rest of cmedit sees an image as a float tensor in [-1, 1]; this
-// is the only core code that knows pixels are bytes (DESIGN.md, rules of the house).
+// is the only core code that knows pixels are bytes, so pixel formats live in one place.
 #pragma once
 
 #include "core/base/build_info.h"

@@ -1,4 +1,5 @@
-// The one abstraction every edit shares (DESIGN.md): x̂ = f(x, σ [, class]).
+// The one abstraction every edit shares (docs/ARCHITECTURE.md, "The one abstraction"):
+//   x̂ = f(x, σ [, class]).
 // Images are NCHW in [-1, 1]; σ is the noise level of x (x = x₀ + σ·z). core/sampling and
 // core/edit only ever call this interface; core/model implements it from checkpoints, and
 // tests implement it in closed form (GaussianConsistency).
@@ -10,7 +11,7 @@
 
 namespace cm::model {
 
-// Noise range and data scale of the paper (spec §1.1): ε = σ_min, T = σ_max, σ_data.
+// Noise range and data scale of the paper (docs/MATH.md §1): ε = σ_min, T = σ_max, σ_data.
 struct NoiseRange {
   double sigma_min = 0.002;
   double sigma_max = 80.0;

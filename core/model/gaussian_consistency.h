@@ -1,7 +1,7 @@
 // The exact consistency function of Gaussian data, for tests and as a known-answer model.
 // For data x₀ ~ N(μ, s²I) the probability-flow ODE is solved in closed form, so
 //   f(x, σ) = μ + (x − μ)·sqrt(s² + ε²)/sqrt(s² + σ²)
-// maps every point of a trajectory to the trajectory's point at σ = ε (DESIGN.md). Samplers
+// maps every point of a trajectory to the trajectory's point at σ = ε. Samplers
 // and editors run on it give answers that can be checked against formulas.
 #pragma once
 

@@ -1,7 +1,8 @@
 // The official consistency-model UNet (cm/unet.py UNetModel), written with plain ATen ops over a
 // table of named weights, so that the weights are exactly the checkpoint's tensors under the
-// checkpoint's key names. Structure comes from UNetConfig alone (unet_architecture.h); unet.cpp
-// holds the names, shapes and weights, unet_forward.cpp the forward pass.
+// checkpoint's key names. Structure comes from UNetConfig alone (build_architecture in
+// unet_architecture.h); unet.cpp holds the names, shapes and weights, unet_forward.cpp the forward
+// pass.
 #pragma once
 
 #include "core/model/state_dict.h"

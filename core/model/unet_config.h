@@ -1,5 +1,5 @@
-// The flags of the official UNet (cm/script_util.py create_model, spec §2.1), and the values they
-// imply. Keys and shapes of a checkpoint follow from these alone.
+// The flags of the official UNet (openai/consistency_models: cm/script_util.py create_model,
+// cm/unet.py UNetModel), and the values they imply. Keys and shapes of a checkpoint follow from these alone.
 #pragma once
 
 #include <nlohmann/json_fwd.hpp>
@@ -36,7 +36,7 @@ struct UNetConfig {
   void validate() const;
 };
 
-// The two official architectures (spec §3.1).
+// The two official architectures (the flags of scripts/launch.sh in openai/consistency_models).
 UNetConfig imagenet64_config();  // cd/ct_imagenet64, edm_imagenet64_ema
 UNetConfig lsun256_config();     // cd/ct_bedroom256, cd/ct_cat256, edm_*256_ema
 

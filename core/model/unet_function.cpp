@@ -20,7 +20,8 @@ Scalings scalings(const at::Tensor& sigma_in, Parameterization p, const NoiseRan
   const at::Tensor c_in = 1 / (sigma.pow(2) + sd2).pow(0.5);
   if (p == Parameterization::Edm)
     return {sd2 / (sigma.pow(2) + sd2), sigma * sd / (sigma.pow(2) + sd2).pow(0.5), c_in};
-  const at::Tensor shifted = sigma - range.sigma_min;  // the shift appears only here (spec §1.2)
+  // The shift appears only here (the official get_scalings_for_boundary_condition; docs/MATH.md §2).
+  const at::Tensor shifted = sigma - range.sigma_min;
   return {sd2 / (shifted.pow(2) + sd2), shifted * sd / (sigma.pow(2) + sd2).pow(0.5), c_in};
 }
 

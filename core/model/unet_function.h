@@ -1,5 +1,5 @@
 // f(x, σ) from a UNet: the consistency function of CM checkpoints (boundary-shifted scalings)
-// or the EDM denoiser D(x, σ) of the teachers (spec §1.2), behind the one interface.
+// or the EDM denoiser D(x, σ) of the teachers (docs/MATH.md §2), behind the one interface.
 #pragma once
 
 #include "core/model/consistency_function.h"

@@ -1,4 +1,5 @@
-// The loop every sampler and edit runs (paper Algorithms 1 and 4, official repo form, spec §4):
+// The loop every sampler and edit runs (paper Algorithms 1 and 4 in the official code's form:
+// docs/MATH.md §4, §5):
 //
 //   x = start + √(t₁² − ε²)·z₀
 //   for n = 1…K:  if n > 1: x = x̂ + √(t_n² − ε²)·z_n

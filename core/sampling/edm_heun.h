@@ -10,7 +10,7 @@
 namespace cm::sampling {
 
 // One Heun step of the probability-flow ODE from σ = from to σ = to (each [B], > 0), as
-// consistency distillation takes it with its teacher (spec §5.1):
+// consistency distillation takes it with its teacher (CM Algorithm 2; docs/MATH.md §6):
 //   d = (x − D(x, from))/from, x̃ = x + (to − from)·d, d' = (x̃ − D(x̃, to))/to,
 //   result = x + (to − from)·(d + d')/2.   Second-order accurate; on x's device.
 at::Tensor heun_step(const model::ConsistencyFunction& denoiser, const at::Tensor& x, const at::Tensor& from,

@@ -1,5 +1,6 @@
 // The Karras et al. (EDM) discretisation of [ε, T] that consistency models are trained and
-// sampled on (spec §1.5). Index 0 is the noisiest point (σ = T), index N−1 is σ = ε:
+// sampled on (EDM Table 1; docs/MATH.md §3). Index 0 is the noisiest point (σ = T), index N−1
+// is σ = ε:
 //   σ_i = (T^{1/ρ} + i/(N−1)·(ε^{1/ρ} − T^{1/ρ}))^ρ
 // Computed in double, as the official multistep and editing samplers do.
 #pragma once

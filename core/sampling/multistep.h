@@ -1,4 +1,4 @@
-// Unconditional sampling: the paper's Algorithm 1 (spec §4.1), i.e. the consistency loop from
+// Unconditional sampling: the paper's Algorithm 1 (docs/MATH.md §4), i.e. the consistency loop from
 // pure noise with nothing projected.
 #pragma once
 

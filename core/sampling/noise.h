@@ -49,7 +49,7 @@ using NoiseSource = std::function<at::Tensor(int draw)>;
 // The field's noise over `window`, draw by draw.
 NoiseSource field_noise(const NoiseField& field, const NoiseWindow& window);
 
-// Spherical interpolation of two noises, per image, over all of C·H·W (spec §4.2):
+// Spherical interpolation of two noises, per image, over all of C·H·W (docs/MATH.md §5, interpolation):
 // θ = arccos⟨z₁/‖z₁‖, z₂/‖z₂‖⟩, z(α) = sin((1−α)θ)/sin θ·z₁ + sin(αθ)/sin θ·z₂ (weights in double).
 // α = 0 and α = 1 give z₁ and z₂ exactly; nearly parallel noises fall back to linear blending.
 at::Tensor slerp(const at::Tensor& z1, const at::Tensor& z2, double alpha);

@@ -1,5 +1,5 @@
 // Which noise levels a sampler or an edit evaluates f at. Two ways to get one:
-//  - from official index lists ts into the N-point Karras schedule (spec §1.5, §4.1), which
+//  - from official index lists ts into the N-point Karras schedule (docs/MATH.md §3, §4), which
 //    reproduces the published commands exactly (e.g. cd_imagenet64 two-step: ts = 0,22,39);
 //  - a Karras ramp of a few steps from a starting σ down to ε, the knob the editor turns
 //    (one step for the live preview, more to refine, σ_start < T for stroke-guided edits).

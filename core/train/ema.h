@@ -1,5 +1,5 @@
-// Exponential moving average of parameters: the EMA copy that consistency training evaluates
-// with and that export ships (spec §5). θ⁻ ← μ·θ⁻ + (1 − μ)·θ, in place, outside autograd.
+// Exponential moving average of parameters: the EMA copy that consistency training evaluates with
+// and that export ships (docs/MATH.md §6). θ⁻ ← μ·θ⁻ + (1 − μ)·θ, in place, outside autograd.
 #pragma once
 
 #include <ATen/core/Tensor.h>

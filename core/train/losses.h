@@ -1,4 +1,5 @@
-// Distances between the online and target outputs (spec §5.1, §5.2), one value per image.
+// Distances between the online and target outputs, one value per image: CM's l2 and l1, iCT's
+// pseudo-Huber (docs/MATH.md §6).
 #pragma once
 
 #include <ATen/core/Tensor.h>

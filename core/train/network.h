@@ -24,7 +24,7 @@ struct Parameterized {
   model::NoiseRange noise;
 };
 
-// f(x, σ) = c_skip·x + c_out·F(c_in·x, t_in(σ), y) (spec §1.2) with gradients; with
+// f(x, σ) = c_skip·x + c_out·F(c_in·x, t_in(σ), y) (docs/MATH.md §2) with gradients; with
 // training = true the UNet's dropout is active (UNet::forward_training). x, σ on the UNet's device.
 at::Tensor evaluate(const model::UNet& unet, const Parameterized& p, const at::Tensor& x, const at::Tensor& sigma,
                     const at::Tensor& labels, bool training);

@@ -1,4 +1,4 @@
-// Where on the noise axis each training step looks (spec §5.1, §5.2).
+// Where on the noise axis each training step looks (CM Algorithms 2 and 3, iCT: docs/MATH.md §6).
 //
 // Consistency training and distillation compare the network at two adjacent points of an N-point
 // Karras grid. These functions choose N (the iCT curriculum), the pair of points for each batch

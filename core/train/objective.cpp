@@ -24,7 +24,7 @@ at::Tensor normal(c10::IntArrayRef shape, at::Generator& gen, bool pinned) {
 
 }  // namespace
 
-int grid_points(const TrainConfig& c, int64_t key) {
+int discretization_at(const TrainConfig& c, int64_t key) {
   switch (c.mode) {
     case TrainMode::Ct: return ict_discretization(key, c.iterations, c.ct_s0, c.ct_s1);
     case TrainMode::Cd: return c.cd_points;
@@ -46,48 +46,68 @@ Metric objective_metric(const TrainConfig& c) {
 
 bool StepDraw::any_target() const { return use_target.defined() && use_target.any().item<bool>(); }
 
+namespace {
+
+// What every objective's draw shares: this rank's slice of the batch, the batch's whole shape, and
+// the step's generator. Data parallelism: this rank's images only, and every draw for the whole
+// batch, cut to this rank's slice, so that a run does not depend on the number of ranks.
+struct Draw {
+  const DrawOptions& o;
+  int64_t count;                // this rank's images
+  std::vector<int64_t> whole;   // the whole batch's shape
+  at::Generator gen;
+  at::Tensor mine(const at::Tensor& t) const { return count == o.batch ? t : t.narrow(0, o.first, count); }
+};
+
+// ECT (Geng et al. 2024; ECMLoss in locuslab/ect; docs/MATH.md §6): one direction z for both
+// points, the clean image where r reaches the boundary, weight 1/(t − r).
+void draw_ect(const TrainConfig& c, Draw& w, StepDraw& d) {
+  const model::NoiseRange& range = c.noise;
+  const at::Tensor t = w.mine(at::exp(c.ct_p_mean + c.ct_p_std * at::randn({w.whole[0]}, w.gen)).clamp(range.sigma_min, range.sigma_max));
+  const at::Tensor r = ect_r(t, discretization_at(c, w.o.stage_step), c.ect_q, c.ect_k, c.ect_b);
+  d.z = w.mine(normal(w.whole, w.gen, w.o.pinned_noise));
+  d.sigma = t;
+  d.target_sigma = r.clamp_min(range.sigma_min);
+  d.use_target = r > range.sigma_min;  // f(x, ε) = x: at the boundary the target is x0 itself
+  d.weight = 1.0 / (t.to(at::kDouble) - r.to(at::kDouble)).to(at::kFloat);
+}
+
+// EDM: ln σ ~ N(P_mean, P_std²), λ(σ) = (σ² + σ_d²)/(σ·σ_d)², the target the clean image.
+void draw_edm(const TrainConfig& c, Draw& w, StepDraw& d) {
+  d.sigma = w.mine(at::exp(c.edm_p_mean + c.edm_p_std * at::randn({w.o.batch}, w.gen)));
+  d.z = w.mine(normal(w.whole, w.gen, w.o.pinned_noise));
+  const double sd2 = c.noise.sigma_data * c.noise.sigma_data;
+  d.weight = (d.sigma.pow(2) + sd2) / (d.sigma.pow(2) * sd2);
+  d.use_target = at::zeros({w.count}, at::kBool);
+}
+
+// iCT: adjacent points of the curriculum's grid, the target at the lower one everywhere.
+void draw_ict(const TrainConfig& c, Draw& w, StepDraw& d) {
+  const std::vector<double> sigmas = increasing_karras_sigmas(discretization_at(c, w.o.key), c.noise);
+  const NoisePairs pairs = sample_pairs(sigmas, lognormal_pair_probabilities(sigmas, c.ct_p_mean, c.ct_p_std), w.o.batch, w.gen);
+  d.z = w.mine(normal(w.whole, w.gen, w.o.pinned_noise));
+  d.sigma = w.mine(pairs.sigma_high);
+  d.target_sigma = w.mine(pairs.sigma_low);
+  d.use_target = at::ones({w.count}, at::kBool);
+  d.weight = w.mine(ict_weight(pairs));
+}
+
+}  // namespace
+
 StepDraw draw_step(const TrainConfig& c, const DataSource& source, const DrawOptions& o) {
   if (c.mode == TrainMode::Cd) throw Error(ErrorCode::BadArgument, "draw_step serves ct, ect and edm: CD draws for its teacher");
-  // Data parallelism: this rank's images only, and every draw for the whole batch, cut to this
-  // rank's slice, so that a run does not depend on the number of ranks.
   const int64_t count = o.count > 0 ? o.count : o.batch;
-  const auto mine = [&](const at::Tensor& t) { return count == o.batch ? t : t.narrow(0, o.first, count); };
   StepDraw d;
   d.x0 = source.part_at(std::uint64_t(o.key), o.batch, o.size, o.first, count);
-  const std::vector<int64_t> whole = {o.batch, d.x0.size(1), d.x0.size(2), d.x0.size(3)};
-  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(mix_seed(c.seed, std::uint64_t(o.key), 1));
+  Draw w{o, count, {o.batch, d.x0.size(1), d.x0.size(2), d.x0.size(3)},
+         at::make_generator<at::CPUGeneratorImpl>(mix_seed(c.seed, std::uint64_t(o.key), 1))};
   d.dropout_seed = mix_seed(c.seed, std::uint64_t(o.key), 2 + 16 * std::uint64_t(o.rank));
-  const model::NoiseRange& range = c.noise;
-
-  if (c.mode == TrainMode::Ect) {
-    // ECT (spec §5.3; ECMLoss in locuslab/ect): one direction z for both points, the clean image
-    // where r reaches the boundary, weight 1/(t − r).
-    const at::Tensor t = mine(at::exp(c.ct_p_mean + c.ct_p_std * at::randn({whole[0]}, gen)).clamp(range.sigma_min, range.sigma_max));
-    const at::Tensor r = ect_r(t, grid_points(c, o.stage_step), c.ect_q, c.ect_k, c.ect_b);
-    d.z = mine(normal(whole, gen, o.pinned_noise));
-    d.sigma = t;
-    d.target_sigma = r.clamp_min(range.sigma_min);
-    d.use_target = r > range.sigma_min;  // f(x, ε) = x: at the boundary the target is x0 itself
-    d.weight = 1.0 / (t.to(at::kDouble) - r.to(at::kDouble)).to(at::kFloat);
-    return d;
+  switch (c.mode) {
+    case TrainMode::Ect: draw_ect(c, w, d); break;
+    case TrainMode::Edm: draw_edm(c, w, d); break;
+    case TrainMode::Ct:
+    case TrainMode::Cd: draw_ict(c, w, d); break;  // (CD refused above)
   }
-  if (c.mode == TrainMode::Edm) {
-    // EDM: ln σ ~ N(P_mean, P_std²), λ(σ) = (σ² + σ_d²)/(σ·σ_d)², the target the clean image.
-    d.sigma = mine(at::exp(c.edm_p_mean + c.edm_p_std * at::randn({o.batch}, gen)));
-    d.z = mine(normal(whole, gen, o.pinned_noise));
-    const double sd2 = range.sigma_data * range.sigma_data;
-    d.weight = (d.sigma.pow(2) + sd2) / (d.sigma.pow(2) * sd2);
-    d.use_target = at::zeros({count}, at::kBool);
-    return d;
-  }
-  // iCT: adjacent points of the curriculum's grid, the target at the lower one everywhere.
-  const std::vector<double> sigmas = increasing_karras_sigmas(grid_points(c, o.key), range);
-  const NoisePairs pairs = sample_pairs(sigmas, lognormal_pair_probabilities(sigmas, c.ct_p_mean, c.ct_p_std), o.batch, gen);
-  d.z = mine(normal(whole, gen, o.pinned_noise));
-  d.sigma = mine(pairs.sigma_high);
-  d.target_sigma = mine(pairs.sigma_low);
-  d.use_target = at::ones({count}, at::kBool);
-  d.weight = mine(ict_weight(pairs));
   return d;
 }
 

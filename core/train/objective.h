@@ -1,5 +1,5 @@
 // The objectives' pieces that the plain step (Trainer) and the fused step (FusedStep) share: what
-// one step draws at random, the two passes of the network, and the weighted loss (spec §5).
+// one step draws at random, the two passes of the network, and the weighted loss (docs/MATH.md §6).
 //
 // Every objective but CD compares the online network at (x0 + σ·z, σ) with a target: the same
 // network without gradient at (x0 + σ'·z, σ') where `use_target` holds, the clean image x0
@@ -22,9 +22,10 @@
 
 namespace cm::train {
 
-// The noise grid a step trains on: iCT's N(k), CD's fixed N, ECT's stage (−1 while pretraining),
-// 0 for EDM.
-int grid_points(const TrainConfig& config, int64_t key);
+// How finely step `key` discretises the noise axis (StepStats::discretization): the N of the
+// grid iCT (N(k)) and CD (fixed) draw their pairs from, ECT's stage (t − r shrinks by q each
+// stage; −1 while pretraining), 0 for EDM, which has none.
+int discretization_at(const TrainConfig& config, int64_t key);
 
 // Everything random about one step, a function of (seed, key) alone. The per-image vectors and z
 // are on the CPU; x0 is where the data source makes it.

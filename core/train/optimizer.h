@@ -1,8 +1,9 @@
 // Adam and RAdam (the official code trains with RAdam), written out so that their whole state is
 // a list of tensors a checkpoint can hold and a resumed run continues bit for bit.
 //
-// Learning rate: linear warm-up from 0 over `warmup_steps`, then constant (spec §5.1). Gradients
-// are clipped to a global L2 norm of `grad_clip` (0: no clipping) before the update.
+// Learning rate: linear warm-up from 0 over `warmup_steps`, then constant as in the official
+// runs (docs/MATH.md §6). Gradients are clipped to a global L2 norm of `grad_clip` (0: no
+// clipping) before the update.
 #pragma once
 
 #include "core/model/state_dict.h"

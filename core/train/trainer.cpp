@@ -111,8 +111,16 @@ void Trainer::continue_from(const model::StateDict& online, const model::StateDi
   step_ = step;
 }
 
+// One function per loss: CD's pairs feed its teacher (cd_loss); iCT, ECT and EDM differ only in
+// what a step draws (draw_step: draw_ict, draw_ect, draw_edm in objective.cpp), which
+// drawn_loss turns into the weighted distance.
 at::Tensor Trainer::loss_for(int64_t key, const DataSource& source, int64_t batch_size, int size, bool training) const {
-  if (config_.mode == TrainMode::Cd) return cd_loss(key, source, batch_size, size, training);
+  return config_.mode == TrainMode::Cd ? cd_loss(key, source, batch_size, size, training)
+                                       : drawn_loss(key, source, batch_size, size, training);
+}
+
+// iCT, ECT and EDM: the online network at (x0 + σ·z, σ) against the target the step drew.
+at::Tensor Trainer::drawn_loss(int64_t key, const DataSource& source, int64_t batch_size, int size, bool training) const {
   const int64_t ranks = training ? world() : 1, share = batch_size / ranks;
   DrawOptions o;
   o.key = key;
@@ -135,8 +143,9 @@ at::Tensor Trainer::loss_for(int64_t key, const DataSource& source, int64_t batc
   return weighted_loss(online, target, d.weight.to(device_), objective_metric(config_));
 }
 
-// CD (spec §5.1): uniform pairs on the fixed grid, one Heun step of the probability-flow ODE with
-// the EDM teacher from σ_high to σ_low, the target the EMA network θ⁻ there.
+// CD (CM Algorithm 2; docs/MATH.md §6): uniform pairs on the fixed grid, one Heun step of the
+// probability-flow ODE with the EDM teacher from σ_high to σ_low, the target the EMA network θ⁻
+// there.
 at::Tensor Trainer::cd_loss(int64_t key, const DataSource& source, int64_t batch_size, int size, bool training) const {
   const int64_t ranks = training ? world() : 1, share = batch_size / ranks, first = training ? rank() * share : 0;
   const auto mine = [&](const at::Tensor& t) { return ranks == 1 ? t : t.narrow(0, first, share); };
@@ -150,7 +159,7 @@ at::Tensor Trainer::cd_loss(int64_t key, const DataSource& source, int64_t batch
     AutocastScope scope(autocast);
     return evaluate(net, {config_.parameterization(), config_.noise}, x, sigma.to(device_), at::Tensor(), training);
   };
-  const std::vector<double> sigmas = increasing_karras_sigmas(grid_points(config_, key), config_.noise);
+  const std::vector<double> sigmas = increasing_karras_sigmas(discretization_at(config_, key), config_.noise);
   const NoisePairs pairs = sample_uniform_pairs(sigmas, batch_size, gen);
   const at::Tensor z = mine(at::randn(whole, gen)).to(device_);
   const at::Tensor high = mine(pairs.sigma_high).to(device_), low = mine(pairs.sigma_low).to(device_);
@@ -184,7 +193,7 @@ StepStats Trainer::step() {
   StepStats stats;
   stats.images = config_.batch_at(step_);
   stats.crop_size = config_.crop_size_at(step_);
-  stats.discretization = grid_points(config_, step_);
+  stats.discretization = discretization_at(config_, step_);
   if (fused_) {
     DrawOptions o;
     o.key = o.stage_step = step_;

@@ -1,7 +1,7 @@
 // One training run in memory: the network, its EMA copy, the optimizer, and one objective —
 // iCT consistency training, ECT (continuous-time consistency tuning, with its diffusion
 // pretraining phase), consistency distillation from an EDM teacher, or EDM denoiser training
-// (spec §5). Every step's randomness (batch, noise levels, noise, dropout masks) is a
+// (docs/MATH.md §6). Every step's randomness (batch, noise levels, noise, dropout masks) is a
 // function of (seed, step), so restoring a checkpoint continues the run exactly.
 #pragma once
 
@@ -41,18 +41,20 @@ struct TrainConfig {
   double ema_rate = 0.9999;        // the evaluation EMA (what export ships); warmed up as min(μ, (1+k)/(10+k))
   bool bf16 = true;                // autocast the network to bfloat16 on CUDA (ignored on the CPU)
 
-  // iCT (spec §5.2); ECT shares its log-normal proposal of σ and its metric
+  // iCT (Song & Dhariwal 2024, Table 1; docs/MATH.md §6); ECT shares its log-normal proposal of σ
+  // and its metric
   int ct_s0 = 10, ct_s1 = 1280;
   double ct_p_mean = -1.1, ct_p_std = 2.0;
   Metric ct_metric = Metric::PseudoHuber;
-  // ECT (spec §5.3): t ~ exp(N(ct_p_mean, ct_p_std²)), r = ect_r(t, stage), weight 1/(t − r).
+  // ECT (Geng et al. 2024; docs/MATH.md §6): t ~ exp(N(ct_p_mean, ct_p_std²)), r = ect_r(t, stage),
+  // weight 1/(t − r).
   // Steps before ect_pretrain_steps are the diffusion pretraining (r = 0); then t − r halves
   // (for q = 2) every ect_stage_steps steps, up to ect_max_stage.
   int64_t ect_pretrain_steps = 0;
   int64_t ect_stage_steps = 10000;
   int ect_max_stage = 8;
   double ect_q = 2.0, ect_k = 8.0, ect_b = 1.0;
-  // CD (spec §5.1)
+  // CD (CM Algorithm 2; docs/MATH.md §6)
   std::string teacher;             // the EDM teacher's path, for the record
   int cd_points = 40;
   double cd_target_ema = 0.95;
@@ -183,6 +185,7 @@ class Trainer {
  private:
   at::Tensor loss_for(int64_t key, const DataSource& source, int64_t batch_size, int size, bool training) const;
   at::Tensor cd_loss(int64_t key, const DataSource& source, int64_t batch_size, int size, bool training) const;
+  at::Tensor drawn_loss(int64_t key, const DataSource& source, int64_t batch_size, int size, bool training) const;
   std::vector<at::Tensor> parameters() const;
   model::StateDict optimizer_state() const;
   int64_t optimizer_steps() const;

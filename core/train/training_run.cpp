@@ -74,7 +74,7 @@ void save_samples(const Trainer& trainer, const fs::path& run_dir, const RunOpti
 }
 
 // Two-step index: the grid point nearest σ = 1.4, where the official two-step samplers put their
-// middle step (σ = 1.38 for CD N = 40, 1.91 for CT ImageNet N = 201; spec §1.5).
+// middle step (σ = 1.38 for CD N = 40, 1.91 for CT ImageNet N = 201; docs/MATH.md §3).
 int middle_index(int n, const model::NoiseRange& range) {
   const std::vector<double> sigmas = sampling::karras_sigmas(n, range);
   int best = 1;

@@ -1,5 +1,5 @@
-// The analytic consistency function of Gaussian data (DESIGN.md) as the model under test, and
-// small helpers shared by the sampling, edit and region tests.
+// The analytic consistency function of Gaussian data (core/model/gaussian_consistency.h) as the
+// model under test, and small helpers shared by the sampling, edit and region tests.
 #pragma once
 
 #include "core/model/gaussian_consistency.h"

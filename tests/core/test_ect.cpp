@@ -1,7 +1,7 @@
-// ECT (spec §5.3): its r(t) schedule and stages, and on Gaussian data, where the answers are known
-// in closed form, that its pretraining phase learns the denoiser and its tuning phase the
-// consistency function. Also the pieces a campaign window relies on: continuing from weights,
-// and mixed crop sizes.
+// ECT (Geng et al. 2024; docs/MATH.md §6): its r(t) schedule and stages, and on Gaussian data,
+// where the answers are known in closed form, that its pretraining phase learns the denoiser and
+// its tuning phase the consistency function. Also the pieces a campaign window relies on:
+// continuing from weights, and mixed crop sizes.
 #include "core/expect_error.h"
 #include "core/train/noise_schedule.h"
 #include "core/train/trainer.h"

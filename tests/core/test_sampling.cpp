@@ -14,7 +14,7 @@ namespace {
 using cm::sampling::karras_sigma;
 using cm::sampling::karras_sigmas;
 
-// Values from spec §1.5 (official code, N = 40), given to 6 significant digits there.
+// Values of the official code (N = 40), to the 6 significant digits docs/MATH.md §3 lists.
 TEST(Karras, MatchesTheOfficialFortyPointSchedule) {
   const std::vector<double> s = karras_sigmas(40);
   ASSERT_EQ(s.size(), 40u);

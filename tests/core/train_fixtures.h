@@ -19,6 +19,11 @@
 
 namespace cm::testing {
 
+// A photo [h, w, 3] uint8 of stripes that differ by seed (image packs, crops, sample grids).
+inline at::Tensor gradient_photo(int64_t h, int64_t w, int seed) {
+  return ((at::arange(h * w * 3, at::kLong) * (seed + 1)) % 256).to(at::kByte).view({h, w, 3});
+}
+
 // x₀ ~ N(μ, s²I) with the analytic model's μ and s: a batch per key, like CropSampler.
 class GaussianSource final : public train::DataSource {
  public:

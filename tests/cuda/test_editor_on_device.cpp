@@ -119,7 +119,7 @@ TEST_P(EditorOnDevice, AnEditTooLargeForTheMemorySaysWhatToDoAndTheWorkerGoesOn)
   (void)finished(*e, preview(5));  // threads, kernels and caches set up before memory is scarce
   EditRequest large = preview(6, 1536);
   large.preview = false;
-  large.use = EditRequest::Use::Final;  // applied: the edit's own work size
+  large.use = EditRequest::Use::Final;  // as cmedit-cli asks: the edit's own work size
   large.region.max_work_size = -1;
   large.region.fill = edit::region::HoleFill::Smooth;
   large.mask = testing::box_mask(1536, 700, 700, 96, 96);
