@@ -1,0 +1,59 @@
+// The editor's second pass as a new user (issue 33), the window's side: its status bar, tools,
+// toolbars and panels, export, the unexported-changes question, compare, the empty canvas and the
+// log file. Each test drives the real window and fails without its fix.
+#include "ui/editor_fixture.h"
+
+#include <QFile>
+#include <QProcess>
+#include <QRegularExpression>
+
+namespace {
+
+using namespace cm::ui::testing;
+
+// Finding 15: a second copy of the editor must not hide or remove the first copy's log lines,
+// while the first still runs.
+TEST(EditorLog, ASecondCopyKeepsTheFirstCopysLinesWhileItRuns) {
+  REQUIRE_GL();
+  QTemporaryDir dir;
+  const QString photo = dir.filePath(QStringLiteral("in.png"));
+  ASSERT_TRUE(synthetic_photo(40, 30, [](int x, int y) { return QColor(6 * x, 8 * y, 90); }).save(photo));
+  QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+  env.insert(QStringLiteral("XDG_STATE_HOME"), dir.filePath(QStringLiteral("state")));
+  env.insert(QStringLiteral("XDG_CONFIG_HOME"), dir.filePath(QStringLiteral("config")));
+  const QString log_path = dir.filePath(QStringLiteral("state/cmedit/cmedit.log"));
+  const auto log_text = [&] {
+    QFile file(log_path);
+    return file.open(QIODevice::ReadOnly) ? QString::fromUtf8(file.readAll()) : QString();
+  };
+
+  QProcess first;
+  first.setProcessEnvironment(env);
+  first.start(QStringLiteral(CMEDIT_EDITOR), {photo});
+  ASSERT_TRUE(first.waitForStarted(10000));
+  const QString first_pid = QString::number(first.processId());
+  // Its lines are in the file while it runs (not held back in a buffer until it exits).
+  const bool first_logged = QTest::qWaitFor([&] {
+    const QString text = log_text();
+    return text.contains(QStringLiteral("(pid %1)").arg(first_pid)) && text.contains(QStringLiteral("opened"));
+  }, 30000);
+  EXPECT_TRUE(first_logged) << "the running editor's lines are not in the log:\n" << log_text().toStdString();
+
+  QProcess second;
+  second.setProcessEnvironment(env);
+  second.start(QStringLiteral(CMEDIT_EDITOR), {QStringLiteral("--screenshot"), dir.filePath(QStringLiteral("shot.png")), photo});
+  ASSERT_TRUE(second.waitForFinished(60000));
+  EXPECT_EQ(second.exitCode(), 0) << second.readAllStandardError().toStdString();
+
+  ASSERT_EQ(first.state(), QProcess::Running);
+  const QString text = log_text();
+  EXPECT_TRUE(text.contains(QStringLiteral("(pid %1)").arg(first_pid))) << text.toStdString();
+  // Each line names its process, so the two copies' lines can be told apart.
+  const int first_lines = int(text.count(QRegularExpression(QStringLiteral("\\] \\[%1\\] \\[").arg(first_pid))));
+  EXPECT_GE(first_lines, 2) << text.toStdString();
+  EXPECT_GE(text.count(QStringLiteral("starting (pid")), 2) << "the second copy's start is missing:\n" << text.toStdString();
+  first.kill();
+  first.waitForFinished(10000);
+}
+
+}  // namespace
