@@ -39,6 +39,28 @@ bool layer_is_empty(const QImage& image) {
   return true;
 }
 
+// A sketch redraws its strokes' neighbourhood only: the painted pixels grown by this many pixels
+// (the brush panel's Grow and Feather then reach beyond that), so the strokes blend into what
+// surrounds them while every other pixel stays the photo's own.
+constexpr int kSketchReach = 8;
+
+// Where `strokes` holds paint (inside `ink`), grown by `reach` pixels: uint8 [1,1,H,W], 1 = edit.
+at::Tensor strokes_region(const QImage& strokes, const QRect& ink, int reach) {
+  at::Tensor region = at::zeros({1, 1, strokes.height(), strokes.width()}, at::kByte);
+  const QRect area = ink.adjusted(-reach, -reach, reach, reach) & strokes.rect();
+  if (area.isEmpty()) return region;
+  const QImage part = strokes.copy(area).convertToFormat(QImage::Format_ARGB32_Premultiplied);
+  at::Tensor painted = at::empty({1, 1, area.height(), area.width()}, at::kFloat);
+  float* dst = painted.data_ptr<float>();
+  for (int y = 0; y < part.height(); ++y) {
+    const QRgb* row = reinterpret_cast<const QRgb*>(part.constScanLine(y));
+    for (int x = 0; x < part.width(); ++x) *dst++ = qAlpha(row[x]) > 0 ? 1.0f : 0.0f;
+  }
+  const at::Tensor grown = at::max_pool2d(painted, {2 * reach + 1, 2 * reach + 1}, {1, 1}, {reach, reach});
+  region.narrow(2, area.y(), area.height()).narrow(3, area.x(), area.width()).copy_(grown > 0);
+  return region;
+}
+
 }  // namespace
 
 bool has_inputs(const Document& doc, edit::EditKind kind) {
@@ -96,6 +118,15 @@ std::optional<std::pair<engine::EditRequest, QImage>> build_request(const Docume
       if (spec.mask == engine::Need::Required) return std::nullopt;  // nothing painted yet
       r.mask = at::Tensor();
     }
+  }
+  if (p.kind == edit::EditKind::Sketch) {
+    // Only the strokes' neighbourhood (and a mask the user painted): without strokes there is
+    // nothing to redraw, as a colour photo without hints has nothing to colorize.
+    const QImage& strokes = layer_of(doc, Layer::Strokes, over);
+    const bool provisional = over && over->layer == Layer::Strokes;  // a stroke under the brush: its ink is not tracked
+    const at::Tensor region = strokes_region(strokes, provisional ? strokes.rect() : doc.inkRect(Layer::Strokes), kSketchReach);
+    if (!region.any().item<bool>()) return std::nullopt;
+    r.mask = r.mask.defined() ? at::maximum(r.mask, region) : region;
   }
   if (spec.hints) {
     const QImage& hints = layer_of(doc, Layer::Hints, over);

@@ -43,8 +43,9 @@ struct PhotoTensor {
 };
 
 // The request for the document as it is now, and the image whose alpha the result keeps;
-// nullopt when there is nothing to do yet (no photo, an inpaint without a mask, a colour photo
-// to colorize without hints).
+// nullopt when there is nothing to do yet (no photo, an inpaint without a mask, a sketch without
+// strokes, a colour photo to colorize without hints). A sketch edits its strokes' neighbourhood
+// only (the painted pixels grown by a few pixels, and the mask if one is painted).
 std::optional<std::pair<engine::EditRequest, QImage>> build_request(const Document& doc, const EditParameters& p, int steps,
                                                                      PhotoTensor& photo_tensor, const LayerOverride* over = nullptr);
 

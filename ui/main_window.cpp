@@ -336,8 +336,23 @@ void MainWindow::buildMenus() {
   // once. The live preview (on the document's change) brings the current state's own.
   for (QAction* a : {undo_action_, redo_action_}) connect(a, &QAction::triggered, controller_, &EditController::discardPreview);
   editMenu->addSeparator();
+  // Apply commits the refined result (Steps evaluations), never the live preview's one-step
+  // draft: while the refinement is still coming, it is applied when it arrives.
   apply_action_ = editMenu->addAction(tr("&Apply preview"), this, [this] {
-    if (!controller_->applyPreview()) statusBar()->showMessage(tr("Nothing to apply yet"), 3000);
+    switch (controller_->requestApply()) {
+      case EditController::ApplyOutcome::Applied: break;
+      case EditController::ApplyOutcome::WhenReady:
+        statusBar()->showMessage(tr("Applying when the %1-step result is ready… (Esc: discard)").arg(controller_->parameters().refine_steps));
+        break;
+      case EditController::ApplyOutcome::Nothing: statusBar()->showMessage(tr("Nothing to apply yet"), 3000); break;
+    }
+  });
+  connect(controller_, &EditController::applyPendingChanged, this, [this](bool pending) {
+    if (!pending && statusBar()->currentMessage().startsWith(tr("Applying when"))) statusBar()->clearMessage();
+  });
+  connect(controller_, &EditController::applied, this, [this] {
+    const QUndoStack* stack = document_->undoStack();
+    statusBar()->showMessage(tr("Applied: %1").arg(stack->text(stack->index() - 1)), 4000);
   });
   apply_action_->setShortcut(QKeySequence(Qt::Key_Return));
   discard_action_ = editMenu->addAction(tr("&Discard edit"), controller_, &EditController::discardEdit);

@@ -193,11 +193,11 @@ TEST_F(Editor, PaintPreviewApplyExportAndUndo) {
   QTest::keyRelease(canvas, Qt::Key_Backslash);
   EXPECT_NE(canvas->image(), original.convertToFormat(QImage::Format_RGBA8888));
 
-  window.applyAction()->trigger();
+  ASSERT_TRUE(apply_and_wait(window)) << window.lastError().toStdString();
   EXPECT_NE(window.document()->photo(), original);
   ASSERT_TRUE(window.exportTo(out)) << window.lastError().toStdString();
   const std::string description = cm::imageio::read_description(out.toStdString());
-  EXPECT_NE(description.find("Apply inpaint (seed 0, 1 step, strength "), std::string::npos) << description;
+  EXPECT_NE(description.find("Apply inpaint (seed 0, 3 steps, strength "), std::string::npos) << description;
   const QImage written(out);
   ASSERT_EQ(written.size(), photo.size());
   // Beyond the stroke, its brush, grow and feather (default 2 + 2·8), every pixel is the input's.
@@ -352,7 +352,7 @@ TEST_F(Editor, ApplyingAColorizationUsesUpItsHints) {
   paint_stroke(window, QPointF(20, 20), QPointF(26, 22));
   ASSERT_GT(painted_pixels(window.document()->layer(cm::ui::Layer::Hints)), 0);
   ASSERT_TRUE(ready.wait(20000)) << window.lastError().toStdString();
-  window.applyAction()->trigger();
+  ASSERT_TRUE(apply_and_wait(window)) << window.lastError().toStdString();
   EXPECT_EQ(painted_pixels(window.document()->layer(cm::ui::Layer::Hints)), 0);
   EXPECT_NE(window.document()->photo(), photo.convertToFormat(QImage::Format_RGBA64));
   window.undoAction()->trigger();  // one step brings back the photo and its hints
@@ -673,7 +673,7 @@ TEST_F(Editor, ScreenshotsOfTheMainStates) {
   show->click();
   ASSERT_TRUE(strip.wait(60000)) << window.lastError().toStdString();
   shot(QStringLiteral("3-variations"));
-  window.applyAction()->trigger();
+  ASSERT_TRUE(apply_and_wait(window, 60000)) << window.lastError().toStdString();
 
   window.setTool(cm::ui::Tool::Select);
   ready.clear();
