@@ -61,32 +61,6 @@
 #include <QUndoView>
 
 namespace cm::ui {
-namespace {
-
-// What the canvas shows: the preview (or the photo), the mask tinted red, the sketch and the hints;
-// only the photo while the user compares.
-QImage compose(const Document& doc, const EditController& controller, bool original_only, bool show_mask) {
-  if (original_only) return doc.photo().convertToFormat(QImage::Format_RGBA8888);
-  if (controller.hasPreview() && controller.preview().size() != doc.size())  // enlarged or generated
-    return controller.preview().convertToFormat(QImage::Format_RGBA8888);
-  QImage view = (controller.hasPreview() ? controller.preview() : doc.photo()).convertToFormat(QImage::Format_RGBA8888);
-  QPainter painter(&view);
-  // Only where the layers hold paint: on a 12-megapixel photo each full-size pass costs ~0.1 s.
-  if (const QRect ink = doc.inkRect(Layer::Mask); show_mask && !ink.isEmpty()) {
-    // The mask stays visible over a preview too, lighter so the result shows through it.
-    QImage tint(ink.size(), QImage::Format_ARGB32_Premultiplied);
-    tint.fill(QColor(255, 40, 40));
-    tint.setAlphaChannel(doc.mask().copy(ink));
-    painter.setOpacity(controller.hasPreview() ? 0.2 : 0.45);
-    painter.drawImage(ink.topLeft(), tint);
-    painter.setOpacity(1.0);
-  }
-  for (Layer layer : {Layer::Strokes, Layer::Hints})
-    if (const QRect ink = doc.inkRect(layer); !ink.isEmpty()) painter.drawImage(ink.topLeft(), doc.layer(layer), ink);
-  return view;
-}
-
-}  // namespace
 
 QStringList buildComponentLines() {
   std::vector<Component> parts = base_components();
@@ -289,19 +263,6 @@ void MainWindow::updateOverlayStatus() {
   canvas_->setOverlayStatus(lines, step_ms_);
 }
 
-bool MainWindow::eventFilter(QObject* watched, QEvent* event) {
-  // Hold backslash to see the photo without preview, mask or strokes (before/after).
-  if (watched == canvas_ && (event->type() == QEvent::KeyPress || event->type() == QEvent::KeyRelease)) {
-    auto* key = static_cast<QKeyEvent*>(event);
-    if (key->key() == Qt::Key_Backslash && !key->isAutoRepeat()) {
-      showing_original_ = event->type() == QEvent::KeyPress;
-      refreshCanvas();
-      return true;
-    }
-  }
-  return QMainWindow::eventFilter(watched, event);
-}
-
 void MainWindow::buildMenus() {
   QMenu* file = menuBar()->addMenu(tr("&File"));
   QAction* open = file->addAction(tr("&Open…"), this, &MainWindow::chooseAndOpenImage);
@@ -375,7 +336,8 @@ void MainWindow::buildMenus() {
   view->addAction(tr("&Actual pixels"), this, [this] {
     canvas_->setZoom(1.0 / canvas_->devicePixelRatioF(), QPointF(canvas_->width() / 2.0, canvas_->height() / 2.0));
   })->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_1));
-  mask_action_ = view->addAction(tr("Show &mask"));
+  // The inputs painted for the edit (mask, sketch, hints): hidden, the preview shows bare.
+  mask_action_ = view->addAction(tr("Show &mask, sketch and hints"));
   mask_action_->setCheckable(true);
   mask_action_->setChecked(true);
   mask_action_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_M));
@@ -433,14 +395,6 @@ void MainWindow::pushParameters() {
   if (fill_box_) p.settings["fill"] = fill_box_->currentData().toInt();
   p.region = selection_;
   controller_->setParameters(p);
-}
-
-void MainWindow::refreshCanvas() {
-  if (document_->isEmpty()) return;
-  // The selection marks photo pixels: not over an enlarged preview, and only with the Select tool.
-  const bool enlarged = controller_->hasPreview() && controller_->preview().size() != document_->size();
-  canvas_->setSelection(enlarged || tool_ != Tool::Select ? QRect() : selection_);
-  canvas_->setImage(compose(*document_, *controller_, showing_original_, !mask_action_ || mask_action_->isChecked()));
 }
 
 QString MainWindow::shortcutList() const {

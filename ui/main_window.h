@@ -73,7 +73,7 @@ class MainWindow : public QMainWindow {
   Document* document() const { return document_; }
   EditController* controller() const { return controller_; }
   QAction* overlayAction() const { return overlay_action_; }
-  QAction* maskAction() const { return mask_action_; }
+  QAction* maskAction() const { return mask_action_; }  // View › Show mask, sketch and hints (Ctrl+M)
   QAction* discardAction() const { return discard_action_; }
   QAction* exportAction() const { return export_action_; }
   QToolButton* cancelButton() const { return cancel_button_; }

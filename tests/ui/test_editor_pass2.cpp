@@ -5,12 +5,19 @@
 #include "ui/editor_fixture.h"
 
 #include <QAction>
+#include <algorithm>
+#include <cstdlib>
 #include <QStatusBar>
 #include <QUndoStack>
 
 namespace {
 
 using namespace cm::ui::testing;
+
+// The largest difference of the red, green and blue of two colours.
+int colour_distance(QColor a, QColor b) {
+  return std::max({std::abs(a.red() - b.red()), std::abs(a.green() - b.green()), std::abs(a.blue() - b.blue())});
+}
 
 QString last_history(cm::ui::MainWindow& window) {
   const QUndoStack* stack = window.document()->undoStack();
@@ -114,6 +121,49 @@ TEST_F(Editor, AfterApplyTheCanvasShowsWhatWasApplied) {
   EXPECT_EQ(ready.count() + partial.count(), 0) << "a new preview followed the Apply";
   EXPECT_FALSE(window.controller()->hasPreview());
   EXPECT_EQ(window.canvas()->image(), shown);
+}
+
+// Finding 3: over a preview the painted inputs (here colour hints) are faint, so the result shows
+// through them, and View › Show mask, sketch and hints (Ctrl+M) hides them altogether.
+TEST_F(Editor, HintsShowFaintlyOverAPreviewAndCtrlMHidesThem) {
+  openPhoto(64, 48, [](int x, int y) { return QColor(180 + x / 2, 180 + x / 2, 180 + x / 2 + y % 2); });
+  window.setTool(cm::ui::Tool::HintBrush);
+  window.setBrushDiameter(8);
+  QSignalSpy ready(window.controller(), &cm::ui::EditController::previewReady);
+  paint_stroke(window, QPointF(16, 20), QPointF(40, 22));
+  ASSERT_TRUE(ready.wait(20000)) << window.lastError().toStdString();
+  const QColor hint = window.foreground();
+  const QColor preview = window.controller()->preview().pixelColor(28, 21);
+  const QColor shown = window.canvas()->image().pixelColor(28, 21);
+  ASSERT_GT(colour_distance(hint, preview), 40) << "the test needs a preview unlike the hint there";
+  EXPECT_LE(colour_distance(shown, preview), 0.35 * colour_distance(hint, preview) + 2)
+      << "the hint covers the preview: shown " << shown.name().toStdString() << ", preview " << preview.name().toStdString();
+  EXPECT_GT(colour_distance(shown, preview), 0) << "the hint is not shown at all";
+  window.maskAction()->trigger();  // Ctrl+M
+  EXPECT_EQ(window.canvas()->image(), window.controller()->preview().convertToFormat(QImage::Format_RGBA8888));
+}
+
+// Finding 3: the stroke under the brush does not hide the preview that follows it: over a
+// preview it is drawn as faintly as the mask's tint (its overlapping dabs do not pile up).
+TEST_F(Editor, TheStrokeUnderTheBrushLetsThePreviewShowThrough) {
+  openPhoto(64, 48, [](int, int) { return QColor(40, 60, 200); });
+  window.setBrushDiameter(8);
+  QSignalSpy ready(window.controller(), &cm::ui::EditController::previewReady);
+  paint_stroke(window, QPointF(8, 8), QPointF(12, 10));
+  ASSERT_TRUE(ready.wait(20000)) << window.lastError().toStdString();
+  ASSERT_TRUE(window.controller()->hasPreview());
+  cm::ui::Canvas* canvas = window.canvas();
+  QTest::mousePress(canvas, Qt::LeftButton, {}, canvas->imageToWidget(QPointF(36, 30)).toPoint());
+  for (double x = 38; x <= 54; x += 2) QTest::mouseMove(canvas, canvas->imageToWidget(QPointF(x, 32)).toPoint());
+  const QImage frame = canvas->grabFramebuffer();
+  const QPointF at = canvas->imageToWidget(QPointF(46.5, 32.5)) * frame.devicePixelRatio();
+  const QColor drawn = frame.pixelColor(at.toPoint());
+  const QColor under = canvas->image().pixelColor(46, 32);
+  const QColor brush(255, 40, 40);  // the mask brush's red
+  EXPECT_GT(colour_distance(drawn, under), 0.1 * colour_distance(brush, under)) << "the stroke is not drawn";
+  EXPECT_LE(colour_distance(drawn, under), 0.3 * colour_distance(brush, under))
+      << "the stroke hides the preview: drawn " << drawn.name().toStdString() << " over " << under.name().toStdString();
+  QTest::mouseRelease(canvas, Qt::LeftButton, {}, canvas->imageToWidget(QPointF(54, 32)).toPoint());
 }
 
 }  // namespace

@@ -147,8 +147,8 @@ TEST(MainWindow, ListsEveryComponentVersion) {
         << name << " missing from:\n" << lines.join('\n').toStdString();
 }
 
-// View › Show mask off persists from photo to photo; painting a mask then shows it again (a user
-// would otherwise paint blind), and a sketch stroke leaves the choice alone.
+// View › Show mask, sketch and hints off persists from photo to photo; painting any of them then
+// shows them again (a user would otherwise paint blind); a selection leaves the choice alone.
 TEST_F(Editor, PaintingAHiddenMaskShowsItAgain) {
   openPhoto(64, 48, [](int x, int y) { return QColor(4 * x, 5 * y, 90); });
   window.setBrushDiameter(6);
@@ -160,13 +160,17 @@ TEST_F(Editor, PaintingAHiddenMaskShowsItAgain) {
     QTest::mouseRelease(canvas, Qt::LeftButton, {}, b);
   };
   window.maskAction()->setChecked(false);
-  window.setTool(cm::ui::Tool::SketchBrush);
+  window.setTool(cm::ui::Tool::Select);
   stroke({10, 10}, {20, 14});
-  EXPECT_FALSE(window.maskAction()->isChecked()) << "a sketch stroke showed the hidden mask";
+  EXPECT_FALSE(window.maskAction()->isChecked()) << "a selection showed the hidden mask";
+  window.setTool(cm::ui::Tool::SketchBrush);
+  stroke({10, 30}, {20, 34});
+  EXPECT_TRUE(window.maskAction()->isChecked()) << "the sketch stayed hidden while it was painted";
+  window.maskAction()->setChecked(false);
   window.setTool(cm::ui::Tool::MaskBrush);
   stroke({30, 20}, {36, 24});
   EXPECT_TRUE(window.maskAction()->isChecked()) << "the mask stayed hidden while it was painted";
-  EXPECT_NE(window.statusBar()->currentMessage().indexOf(QStringLiteral("mask is shown again")), -1)
+  EXPECT_NE(window.statusBar()->currentMessage().indexOf(QStringLiteral("shown again while you paint")), -1)
       << window.statusBar()->currentMessage().toStdString();
 }
 
