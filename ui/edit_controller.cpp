@@ -27,6 +27,7 @@ struct EditController::Impl {
   QString model_path;
   PhotoTensor photo_tensor;
   bool model_ready = false;
+  int model_size = 0;  // the loaded model's image side (colour hints are thinned to it)
   EditParameters parameters;
   bool live = false;
   QTimer refine_timer;
@@ -118,19 +119,23 @@ void EditController::loadModel(const QString& path) {
   QPointer<EditController> self(this);
   std::thread([self, future] {
     QString name, error;
+    int size = 0;
     try {
-      name = QString::fromStdString(future->get().name);
+      const engine::ModelInfo info = future->get();
+      name = QString::fromStdString(info.name);
+      size = info.image_size;
     } catch (const std::exception& e) {
       error = QString::fromUtf8(e.what());
     }
     if (!self) return;
-    QMetaObject::invokeMethod(self.data(), [self, name, error] {
+    QMetaObject::invokeMethod(self.data(), [self, name, error, size] {
       if (!self) return;
       if (!error.isEmpty()) {
         Q_EMIT self->failed(error);
         return;
       }
       self->impl_->model_ready = true;
+      self->impl_->model_size = size;
       Q_EMIT self->modelLoaded(name);
     }, Qt::QueuedConnection);
   }).detach();
@@ -174,7 +179,8 @@ int EditController::previewSteps() const { return hasPreview() ? impl_->preview_
 bool EditController::request_preview(bool refine, const LayerOverride* over, bool same_wait) {
   if (!impl_->model_ready) return false;
   const EditParameters& p = impl_->parameters;
-  auto built = build_request(*impl_->document, p, refine ? p.refine_steps : p.preview_steps, impl_->photo_tensor, over);
+  auto built = build_request(*impl_->document, p, refine ? p.refine_steps : p.preview_steps, impl_->photo_tensor,
+                             impl_->model_size, over);
   if (!built) return false;
   auto& [r, source] = *built;
   r.preview = true;
@@ -270,7 +276,7 @@ void EditController::paste_window(std::uint64_t job, quint64 revision, QPoint at
 void EditController::requestVariations(int count) {
   if (!impl_->model_ready || count < 1) return;
   const EditParameters& p = impl_->parameters;
-  auto built = build_request(*impl_->document, p, p.refine_steps, impl_->photo_tensor);
+  auto built = build_request(*impl_->document, p, p.refine_steps, impl_->photo_tensor, impl_->model_size);
   if (!built) return;
   auto& [r, source] = *built;
   r.group = "variations";

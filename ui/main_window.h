@@ -85,6 +85,7 @@ class MainWindow : public QMainWindow {
   QSlider* blendSlider() const;
   EditToolBar* editBar() const { return edit_bar_; }
   QColor foreground() const { return foreground_; }
+  void setForeground(const QColor& colour);  // the sketch and hint brushes' colour, as the Colour… dialog sets it
   const QVector<QToolButton*>& variationButtons() const { return variation_buttons_; }
   int seed() const;
   void setTool(Tool tool);

@@ -104,9 +104,7 @@ void MainWindow::buildToolbar() {
   connect(swap, &QAction::triggered, this, [this] { std::swap(foreground_, background_); updateBrush(); });
   connect(eraser_action_, &QAction::toggled, this, [this] { updateBrush(); });
   colour_action_ = bar->addAction(tr("Colour…"), this, [this] {
-    const QColor c = QColorDialog::getColor(foreground_, this, tr("Brush colour"));
-    if (c.isValid()) foreground_ = c;
-    updateBrush();
+    setForeground(QColorDialog::getColor(foreground_, this, tr("Brush colour")));
   });
   colour_action_->setToolTip(tr("Colour of the sketch and hint brushes (X swaps it with the second colour)"));
   if (auto* button = qobject_cast<QToolButton*>(bar->widgetForAction(colour_action_)))

@@ -93,6 +93,13 @@ void MainWindow::setTool(Tool tool) {
   refreshCanvas();  // the selection shows with the Select tool only
 }
 
+void MainWindow::setForeground(const QColor& colour) {
+  if (!colour.isValid()) return;
+  foreground_ = colour;
+  foreground_.setAlpha(255);
+  updateBrush();
+}
+
 void MainWindow::setBrushDiameter(double image_pixels) {
   brush_diameter_ = std::clamp(image_pixels, 1.0, 2000.0);
   updateBrush();

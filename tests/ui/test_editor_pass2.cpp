@@ -166,4 +166,37 @@ TEST_F(Editor, TheStrokeUnderTheBrushLetsThePreviewShowThrough) {
   QTest::mouseRelease(canvas, Qt::LeftButton, {}, canvas->imageToWidget(QPointF(54, 32)).toPoint());
 }
 
+// Luma (8-bit units) of colorization (core/edit: q₀ ∝ 0.2989, 0.5870, 0.1140).
+double luma(QColor c) { return 0.2989 * c.redF() * 255 + 0.5870 * c.greenF() * 255 + 0.1140 * c.blueF() * 255; }
+
+// Finding 4: a colour hint is a suggestion that spreads, not paint: after Apply the stroke is not
+// left as a hard-edged bar of its colour, and no pixel comes out in a wrong colour (a saturated
+// yellow on a dark patch is no colour at that brightness; kept as given it clamps to red).
+TEST_F(Editor, AColourHintSpreadsInsteadOfStayingAsPaintedAndKeepsTheBrightness) {
+  const QImage photo = openPhoto(128, 96, [](int x, int y) { const int v = 40 + (x + y) / 8; return QColor(v, v, v); });
+  window.setTool(cm::ui::Tool::HintBrush);
+  window.setForeground(QColor(250, 220, 30));
+  window.setBrushDiameter(12);
+  paint_stroke(window, QPointF(20, 48), QPointF(100, 48));
+  const QImage hints = window.document()->layer(cm::ui::Layer::Hints).copy();
+  ASSERT_TRUE(apply_and_wait(window)) << window.lastError().toStdString();
+  const QImage result = window.document()->photo();
+  // The brightness is the photo's own everywhere, on the stroke too.
+  double worst = 0;
+  int on_stroke = 0, as_painted = 0;
+  for (int y = 0; y < 96; ++y)
+    for (int x = 0; x < 128; ++x) {
+      worst = std::max(worst, std::abs(luma(result.pixelColor(x, y)) - luma(photo.pixelColor(x, y))));
+      if (qAlpha(hints.pixel(x, y)) < 128) continue;
+      ++on_stroke;
+      // A bar: the stroke's pixels unlike the photo's colouring just beyond the stroke (8 px up).
+      as_painted += colour_distance(result.pixelColor(x, y), result.pixelColor(x, y - 8)) > 12;
+    }
+  // Colorization keeps the luma of every pixel it colours; only a colour that does not exist at
+  // that brightness, clamped, moves it.
+  EXPECT_LT(worst, 0.5) << "a hinted pixel lost the photo's brightness (a colour out of range, clamped)";
+  ASSERT_GT(on_stroke, 500);
+  EXPECT_LT(as_painted, on_stroke / 10) << as_painted << " of the stroke's " << on_stroke << " pixels stay as a bar";
+}
+
 }  // namespace
