@@ -112,16 +112,14 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   history->setWidget(history_view);
   addDockWidget(Qt::RightDockWidgetArea, history);
 
-  connect(document_, &Document::changed, this, [this] { refreshCanvas(); });
+  connect(document_, &Document::changed, this, [this](Layer layer) {
+    refreshCanvas();
+    if (layer == Layer::Photo) updateImageInfo();  // an applied colorization is no longer grey
+  });
   connect(document_->undoStack(), &QUndoStack::cleanChanged, this, [this](bool clean) { setWindowModified(!clean); });
   connect(document_, &Document::documentReset, this, [this] {
     controller_->discardPreview();  // of the photo that was there
-    // The size it has now: a new photo, or the one an applied super-resolution made.
-    image_info_->setText(tr("%1 × %2, %3-bit RGB%4")
-                             .arg(document_->size().width())
-                             .arg(document_->size().height())
-                             .arg(document_->bitDepth())
-                             .arg(has_alpha_ ? tr(" + alpha") : QString()));
+    updateImageInfo();  // a new photo, or the size an applied super-resolution made
     export_action_->setEnabled(!document_->isEmpty());
     showEngineReady();  // not the last photo's preview time
     selection_ = QRect();

@@ -122,6 +122,7 @@ class MainWindow : public QMainWindow {
   void revealMaskBeingPainted();
   Brush currentBrush(Layer* layer) const;  // the brush of the current tool, and the layer it paints
   void updateOverlayStatus();
+  void updateImageInfo();  // the status bar's size, bit depth, grey or RGB, alpha: of the photo as it is now
   void rememberRecent(const QString& path);
   void rebuildRecentMenu();
 

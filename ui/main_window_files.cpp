@@ -203,6 +203,7 @@ bool MainWindow::restoreAutosave() {
     return false;
   }
   has_alpha_ = session.value(QStringLiteral("alpha")).toBool();
+  updateImageInfo();
   current_path_ = session.value(QStringLiteral("path")).toString();
   setWindowTitle(QFileInfo(current_path_).fileName() + tr("[*] (restored) — cmedit"));
   document_->undoStack()->resetClean();  // restored work is not exported yet
@@ -257,7 +258,7 @@ bool MainWindow::openImage(const QString& path) {
     last_error_.clear();
     setWindowTitle(QFileInfo(path).fileName() + QStringLiteral("[*] — cmedit"));  // [*]: unexported changes
     setWindowModified(false);
-    image_info_->setText(describe(image));
+    updateImageInfo();
     statusBar()->showMessage(tr("Opened %1").arg(path), 5000);
     if (document_->photoIsGrey()) {  // what a grey photo is most likely opened for
       setTool(Tool::HintBrush);

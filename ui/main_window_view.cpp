@@ -7,6 +7,7 @@
 
 #include <QAction>
 #include <QKeyEvent>
+#include <QLabel>
 #include <QPainter>
 
 namespace cm::ui {
@@ -41,6 +42,16 @@ QImage compose(const Document& doc, const EditController& controller, bool origi
 }
 
 }  // namespace
+
+void MainWindow::updateImageInfo() {
+  if (document_->isEmpty()) return image_info_->clear();
+  image_info_->setText(tr("%1 × %2, %3-bit %4%5")
+                           .arg(document_->size().width())
+                           .arg(document_->size().height())
+                           .arg(document_->bitDepth())
+                           .arg(document_->photoIsGrey() ? tr("gray") : tr("RGB"))
+                           .arg(has_alpha_ ? tr(" + alpha") : QString()));
+}
 
 void MainWindow::refreshCanvas() {
   if (document_->isEmpty()) return;

@@ -3,7 +3,12 @@
 // log file. Each test drives the real window and fails without its fix.
 #include "ui/editor_fixture.h"
 
+#include "ui/document.h"
+
+#include <QAction>
 #include <QFile>
+#include <QLabel>
+#include <QStatusBar>
 #include <QProcess>
 #include <QRegularExpression>
 
@@ -54,6 +59,28 @@ TEST(EditorLog, ASecondCopyKeepsTheFirstCopysLinesWhileItRuns) {
   EXPECT_GE(text.count(QStringLiteral("starting (pid")), 2) << "the second copy's start is missing:\n" << text.toStdString();
   first.kill();
   first.waitForFinished(10000);
+}
+
+// The status bar's description of the photo (size, bit depth, grey or RGB).
+QString image_info(cm::ui::MainWindow& window) {
+  for (QLabel* label : window.statusBar()->findChildren<QLabel*>())
+    if (label->text().contains(QStringLiteral("-bit"))) return label->text();
+  return {};
+}
+
+// Finding 5: the status bar describes the photo as it is now: RGB once a colorization is
+// applied, grey again after undo.
+TEST_F(Editor, TheStatusBarSaysRgbAfterAColorizationIsApplied) {
+  openPhoto(64, 48, [](int x, int y) { return QColor(2 * x + y, 2 * x + y, 2 * x + y); });
+  EXPECT_TRUE(image_info(window).contains(QStringLiteral("8-bit gray"))) << image_info(window).toStdString();
+  window.setForeground(QColor(40, 160, 60));
+  window.setBrushDiameter(8);
+  paint_stroke(window, QPointF(20, 20), QPointF(40, 24));
+  ASSERT_TRUE(apply_and_wait(window)) << window.lastError().toStdString();
+  ASSERT_FALSE(window.document()->photoIsGrey());
+  EXPECT_TRUE(image_info(window).contains(QStringLiteral("8-bit RGB"))) << image_info(window).toStdString();
+  window.undoAction()->trigger();
+  EXPECT_TRUE(image_info(window).contains(QStringLiteral("8-bit gray"))) << image_info(window).toStdString();
 }
 
 }  // namespace
