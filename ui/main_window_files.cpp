@@ -263,6 +263,9 @@ bool MainWindow::openImage(const QString& path) {
     if (document_->photoIsGrey()) {  // what a grey photo is most likely opened for
       setTool(Tool::HintBrush);
       statusBar()->showMessage(tr("A grey photo: Colorize is chosen. Paint colour hints where you know the colour, or apply as it is."), 8000);
+    } else if (edit_bar_->kind() == edit::EditKind::Colorize) {  // chosen for a grey photo before: it has nothing to do here
+      setTool(Tool::MaskBrush);
+      statusBar()->showMessage(tr("A colour photo: the Mask brush (Inpaint) is chosen again."), 8000);
     }
     rememberRecent(QFileInfo(path).absoluteFilePath());
     spdlog::info("opened {} ({})", path.toStdString(), describe(image).toStdString());

@@ -83,4 +83,23 @@ TEST_F(Editor, TheStatusBarSaysRgbAfterAColorizationIsApplied) {
   EXPECT_TRUE(image_info(window).contains(QStringLiteral("8-bit gray"))) << image_info(window).toStdString();
 }
 
+// Finding 6: Colorize, chosen for a grey photo, is not kept for a colour photo opened next (it
+// would wait for hints there): the Mask brush and Inpaint are chosen again.
+TEST_F(Editor, AColourPhotoAfterAGreyOneGoesBackToTheMaskBrush) {
+  openPhoto(40, 30, [](int x, int y) { return QColor(3 * x + y, 3 * x + y, 3 * x + y); });
+  ASSERT_EQ(window.controller()->parameters().kind, cm::edit::EditKind::Colorize);
+  openPhoto(40, 30, [](int x, int y) { return QColor(3 * x, 2 * y, 50); });  // nothing unexported: no question
+  EXPECT_EQ(window.controller()->parameters().kind, cm::edit::EditKind::Inpaint);
+  QAction* mask_brush = nullptr;
+  for (QAction* a : window.findChildren<QAction*>())
+    if (a->text() == QLatin1String("Mask brush")) mask_brush = a;
+  ASSERT_NE(mask_brush, nullptr);
+  EXPECT_TRUE(mask_brush->isChecked());
+  window.setBrushDiameter(6);
+  QSignalSpy ready(window.controller(), &cm::ui::EditController::previewReady);
+  paint_stroke(window, QPointF(10, 10), QPointF(16, 12));  // a mask, not a hint
+  EXPECT_GT(painted_pixels(window.document()->mask()), 0);
+  EXPECT_TRUE(ready.wait(20000));
+}
+
 }  // namespace

@@ -445,8 +445,6 @@ TEST_F(Editor, AGreyPhotoOpensWithColorizeChosen) {
   for (QAction* a : window.findChildren<QAction*>())
     if (a->text() == QLatin1String("Hint brush")) hint_brush_checked = a->isChecked();
   EXPECT_TRUE(hint_brush_checked);
-  openPhoto(40, 30, [](int x, int y) { return QColor(3 * x, 2 * y, 50); });  // nothing unexported: no question
-  EXPECT_EQ(window.controller()->parameters().kind, cm::edit::EditKind::Colorize);  // a colour photo keeps the choice
 }
 
 // Colorize previews a grey photo at once (from its grey, at the edit's strength), but waits for a
