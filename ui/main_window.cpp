@@ -164,32 +164,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     // Then the refined one, so what Apply commits has the Steps it says (not the 1-step preview).
     if (controller_->parameters().kind == edit::EditKind::SuperResolve) controller_->requestLivePreview();
   });
-  const auto show_preview = [this] {
-    refreshCanvas();
-    engine_info_->setText(tr("%1 · preview in %2 ms").arg(controller_->status().model).arg(controller_->lastLatencyMs(), 0, 'f', 0));
-  };
-  connect(controller_, &EditController::previewReady, this, show_preview);
-  connect(controller_, &EditController::previewPartial, this, show_preview);
-  connect(controller_, &EditController::previewCleared, this, [this] {
-    refreshCanvas();
-    if (!controller_->status().busy) showEngineReady();  // no latency of a preview that is gone
-  });
-  // While busy, "working…"; when every job is back (a strip of variations too, which shows no
-  // preview), the model and device again. A preview's own text follows this one.
-  connect(controller_, &EditController::busyChanged, this, [this](bool busy) {
-    if (busy) engine_info_->setText(tr("%1 · working…").arg(controller_->status().model));
-    else showEngineReady();
-    // Cancel shows only for work that lasts: a live preview is over before it would be read.
-    if (busy) {
-      cancel_soon_->start();
-    } else {
-      cancel_soon_->stop();
-      cancel_button_->hide();
-    }
-  });
-  connect(controller_, &EditController::progress, this, [this](int step, int total) {
-    if (total > 1) engine_info_->setText(tr("%1 · working… %2/%3").arg(controller_->status().model).arg(step).arg(total));
-  });
+  connectWorkStatus();
   connect(controller_, &EditController::failed, this, [this](const QString& message) {
     last_error_ = message;
     statusBar()->showMessage(message);

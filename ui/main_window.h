@@ -6,6 +6,7 @@
 #include "ui/document.h"
 
 #include <QColor>
+#include <QElapsedTimer>
 #include <QMainWindow>
 #include <QMessageBox>
 #include <QPointF>
@@ -122,7 +123,11 @@ class MainWindow : public QMainWindow {
   void revealMaskBeingPainted();
   Brush currentBrush(Layer* layer) const;  // the brush of the current tool, and the layer it paints
   void updateOverlayStatus();
-  void updateImageInfo();  // the status bar's size, bit depth, grey or RGB, alpha: of the photo as it is now
+  void updateImageInfo();
+  // The engine's part of the status bar: "working…" with the seconds so far from the first moment
+  // (and the steps or parts once the engine counts them), then the time the user waited.
+  void connectWorkStatus();
+  void showWork();  // the status bar's size, bit depth, grey or RGB, alpha: of the photo as it is now
   void rememberRecent(const QString& path);
   void rebuildRecentMenu();
 
@@ -148,6 +153,10 @@ class MainWindow : public QMainWindow {
   QAction* tool_actions_[4] = {};         // by Tool
   QLabel* zoom_info_ = nullptr;
   QTimer* cancel_soon_ = nullptr;
+  QTimer* work_tick_ = nullptr;  // the seconds of "working…", while work runs
+  QElapsedTimer work_clock_;
+  bool working_ = false;
+  int work_step_ = 0, work_total_ = 0;
   // While the button is down: the stroke so far, previewed at most every kProvisionalMs.
   QVector<QPointF> provisional_stroke_;
   QTimer* provisional_timer_ = nullptr;

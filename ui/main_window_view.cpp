@@ -9,6 +9,8 @@
 #include <QKeyEvent>
 #include <QLabel>
 #include <QPainter>
+#include <QTimer>
+#include <QToolButton>
 
 namespace cm::ui {
 namespace {
@@ -51,6 +53,50 @@ void MainWindow::updateImageInfo() {
                            .arg(document_->bitDepth())
                            .arg(document_->photoIsGrey() ? tr("gray") : tr("RGB"))
                            .arg(has_alpha_ ? tr(" + alpha") : QString()));
+}
+
+void MainWindow::connectWorkStatus() {
+  work_tick_ = new QTimer(this);
+  work_tick_->setInterval(1000);
+  connect(work_tick_, &QTimer::timeout, this, &MainWindow::showWork);
+  connect(controller_, &EditController::previewPartial, this, &MainWindow::refreshCanvas);  // the work goes on: its count stays
+  connect(controller_, &EditController::previewReady, this, [this] {
+    refreshCanvas();
+    // From the change that asked for it (the draft and the refine delay included) to the whole of it.
+    if (!working_)
+      engine_info_->setText(tr("%1 · preview in %2 ms").arg(controller_->status().model).arg(controller_->lastLatencyMs(), 0, 'f', 0));
+  });
+  connect(controller_, &EditController::previewCleared, this, [this] {
+    refreshCanvas();
+    if (!working_) showEngineReady();  // no latency of a preview that is gone
+  });
+  // When every job is back (a strip of variations too, which shows no preview), the model and
+  // device again; a preview's own text follows this one.
+  connect(controller_, &EditController::busyChanged, this, [this](bool busy) {
+    working_ = busy;
+    work_step_ = work_total_ = 0;
+    if (busy) {
+      work_clock_.start();
+      work_tick_->start();
+      showWork();
+      cancel_soon_->start();  // Cancel shows only for work that lasts: a live preview is over before it would be read
+    } else {
+      work_tick_->stop();
+      showEngineReady();
+      cancel_soon_->stop();
+      cancel_button_->hide();
+    }
+  });
+  connect(controller_, &EditController::progress, this, [this](int step, int total) {
+    work_step_ = step;
+    work_total_ = total;
+    if (working_) showWork();
+  });
+}
+
+void MainWindow::showWork() {
+  const QString steps = work_total_ > 1 ? tr("%1/%2 · ").arg(work_step_).arg(work_total_) : QString();
+  engine_info_->setText(tr("%1 · working… %2%3 s").arg(controller_->status().model, steps).arg(work_clock_.elapsed() / 1000));
 }
 
 void MainWindow::refreshCanvas() {

@@ -5,6 +5,9 @@
 #include "ui/editor_fixture.h"
 
 #include <QAction>
+#include <QElapsedTimer>
+#include <QLabel>
+#include <QRegularExpression>
 #include <algorithm>
 #include <cstdlib>
 #include <QStatusBar>
@@ -17,6 +20,13 @@ using namespace cm::ui::testing;
 // The largest difference of the red, green and blue of two colours.
 int colour_distance(QColor a, QColor b) {
   return std::max({std::abs(a.red() - b.red()), std::abs(a.green() - b.green()), std::abs(a.blue() - b.blue())});
+}
+
+// The status bar's engine label (model, "working…", "preview in N ms").
+QString engine_label(cm::ui::MainWindow& window) {
+  for (QLabel* label : window.statusBar()->findChildren<QLabel*>())
+    if (label->text().contains(QStringLiteral(" · ")) || label->text().contains(QStringLiteral(" on "))) return label->text();
+  return {};
 }
 
 QString last_history(cm::ui::MainWindow& window) {
@@ -164,6 +174,40 @@ TEST_F(Editor, TheStrokeUnderTheBrushLetsThePreviewShowThrough) {
   EXPECT_LE(colour_distance(drawn, under), 0.3 * colour_distance(brush, under))
       << "the stroke hides the preview: drawn " << drawn.name().toStdString() << " over " << under.name().toStdString();
   QTest::mouseRelease(canvas, Qt::LeftButton, {}, canvas->imageToWidget(QPointF(54, 32)).toPoint());
+}
+
+// Finding 7: work shows that it runs from its first moment, with a count of seconds that moves
+// before the engine reports any step (a large edit's first step may take a minute).
+TEST_F(Editor, WorkShowsACountFromItsFirstMoment) {
+  openPhoto(48, 40, [](int x, int y) { return QColor(5 * x, 6 * y, 90); });
+  Q_EMIT window.controller()->busyChanged(true);
+  EXPECT_TRUE(engine_label(window).contains(QStringLiteral("working… 0 s"))) << engine_label(window).toStdString();
+  EXPECT_TRUE(QTest::qWaitFor([&] { return engine_label(window).contains(QStringLiteral("working… 1 s")); }, 2500))
+      << engine_label(window).toStdString();
+  Q_EMIT window.controller()->progress(1, 3);
+  EXPECT_TRUE(engine_label(window).contains(QStringLiteral("1/3 · 1 s"))) << engine_label(window).toStdString();
+  Q_EMIT window.controller()->busyChanged(false);
+  EXPECT_FALSE(engine_label(window).contains(QStringLiteral("working"))) << engine_label(window).toStdString();
+}
+
+// Finding 7: "preview in N ms" is the time the user waited for the refined preview: from the
+// stroke, through the one-step draft and the refine delay, not the last job's own time.
+TEST_F(Editor, ThePreviewTimeIsTheTimeTheUserWaited) {
+  openPhoto(64, 48, [](int x, int y) { return QColor(4 * x, 5 * y, 90); });
+  window.setBrushDiameter(6);
+  const int steps = window.controller()->parameters().refine_steps;
+  QSignalSpy ready(window.controller(), &cm::ui::EditController::previewReady);
+  QElapsedTimer clock;
+  clock.start();
+  paint_stroke(window, QPointF(20, 20), QPointF(26, 24));
+  ASSERT_TRUE(QTest::qWaitFor([&] { return window.controller()->previewSteps() == steps; }, 30000));
+  const qint64 waited = clock.elapsed();
+  ASSERT_TRUE(QTest::qWaitFor([&] { return engine_label(window).contains(QStringLiteral("preview in")); }, 5000));
+  const QRegularExpressionMatch m = QRegularExpression(QStringLiteral("preview in (\\d+) ms")).match(engine_label(window));
+  ASSERT_TRUE(m.hasMatch()) << engine_label(window).toStdString();
+  const int shown = m.captured(1).toInt();
+  EXPECT_GE(shown, 400) << "the refine delay (400 ms) is part of the wait";
+  EXPECT_LE(shown, waited + 20);
 }
 
 // Luma (8-bit units) of colorization (core/edit: q₀ ∝ 0.2989, 0.5870, 0.1140).
