@@ -54,6 +54,7 @@
 #include <QMessageBox>
 #include <QPainter>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QRandomGenerator>
 #include <QSpinBox>
 #include <QStatusBar>
@@ -331,13 +332,32 @@ void MainWindow::chooseAndLoadModel() {
 void MainWindow::chooseAndExport() {
   // QFileDialog asks before replacing an existing file.
   // Suggests NAME-edited.EXT beside the photo: never the photo itself, never a blank name.
+  // The file-type filter is the suggested name's type, and choosing another type renames the
+  // suggestion: the name and the filter never say two different things.
   const QFileInfo photo(current_path_);
-  const QString suggestion = photo.absoluteDir().filePath(photo.completeBaseName() + QStringLiteral("-edited.") +
-                                                          (photo.suffix().isEmpty() ? QStringLiteral("png") : photo.suffix()));
-  const QString path = QFileDialog::getSaveFileName(
-      this, tr("Export"), suggestion,
-      tr("PNG (*.png);;JPEG (*.jpg *.jpeg);;TIFF (*.tif *.tiff);;WebP (*.webp)"));
-  if (path.isEmpty()) return;
+  const QString base = photo.absoluteDir().filePath(photo.completeBaseName() + QStringLiteral("-edited."));
+  const QStringList filters = {tr("PNG (*.png)"), tr("JPEG (*.jpg *.jpeg)"), tr("TIFF (*.tif *.tiff)"), tr("WebP (*.webp)")};
+  const auto suffix_of = [](const QString& filter) {  // "JPEG (*.jpg *.jpeg)" → "jpg"
+    const qsizetype star = filter.indexOf(QLatin1String("*."));
+    return filter.mid(star + 2, filter.indexOf(QRegularExpression(QStringLiteral("[ )]")), star) - star - 2);
+  };
+  const QString own = photo.suffix().toLower();
+  QString filter = filters.front();
+  for (const QString& f : filters)
+    if (f.contains(QStringLiteral("*.") + own + QLatin1Char(' ')) || f.contains(QStringLiteral("*.") + own + QLatin1Char(')'))) filter = f;
+  QFileDialog dialog(this, tr("Export"));
+  dialog.setAcceptMode(QFileDialog::AcceptSave);
+  dialog.setNameFilters(filters);
+  dialog.selectNameFilter(filter);
+  const QString suggested = filter == filters.front() && own != QLatin1String("png") ? suffix_of(filter) : own;
+  dialog.setDefaultSuffix(suggested);
+  dialog.selectFile(base + suggested);
+  connect(&dialog, &QFileDialog::filterSelected, &dialog, [&](const QString& chosen) {
+    dialog.setDefaultSuffix(suffix_of(chosen));
+    dialog.selectFile(base + suffix_of(chosen));
+  });
+  if (dialog.exec() != QDialog::Accepted || dialog.selectedFiles().isEmpty()) return;
+  const QString path = dialog.selectedFiles().front();
   int quality = 95;
   const QString suffix = QFileInfo(path).suffix().toLower();
   if (suffix == QLatin1String("jpg") || suffix == QLatin1String("jpeg")) {

@@ -6,11 +6,17 @@
 #include "ui/document.h"
 
 #include <QAction>
+#include <QApplication>
 #include <QFile>
+#include <QFileDialog>
+#include <QTimer>
 #include <QLabel>
 #include <QStatusBar>
 #include <QProcess>
 #include <QRegularExpression>
+
+#include <tuple>
+#include <utility>
 
 namespace {
 
@@ -100,6 +106,40 @@ TEST_F(Editor, AColourPhotoAfterAGreyOneGoesBackToTheMaskBrush) {
   paint_stroke(window, QPointF(10, 10), QPointF(16, 12));  // a mask, not a hint
   EXPECT_GT(painted_pixels(window.document()->mask()), 0);
   EXPECT_TRUE(ready.wait(20000));
+}
+
+// The export dialog as it opens for the current photo: its file-type filter and file name
+// (cancelled). Qt's own dialog, so the test can read it.
+std::pair<QString, QString> export_dialog_offer(cm::ui::MainWindow& window) {
+  QCoreApplication::setAttribute(Qt::AA_DontUseNativeDialogs);
+  QString filter, file;
+  QTimer poll;
+  poll.setInterval(20);
+  QObject::connect(&poll, &QTimer::timeout, [&] {
+    if (auto* dialog = qobject_cast<QFileDialog*>(QApplication::activeModalWidget())) {
+      filter = dialog->selectedNameFilter();
+      file = dialog->selectedFiles().value(0);
+      dialog->reject();
+    }
+  });
+  poll.start();
+  window.exportAction()->trigger();
+  return {filter, file};
+}
+
+// Finding 8: the export dialog's file-type filter is the suggested name's type (a JPEG's
+// suggestion is offered under JPEG, a PNG's under PNG), never a .jpg name under "PNG".
+TEST_F(Editor, ExportSuggestsANameOfTheFiltersType) {
+  const QString jpeg = dir.filePath(QStringLiteral("dandelion.jpg"));
+  ASSERT_TRUE(synthetic_photo(40, 30, [](int x, int y) { return QColor(6 * x, 8 * y, 90); }).save(jpeg));
+  ASSERT_TRUE(window.openImage(jpeg));
+  auto [filter, file] = export_dialog_offer(window);
+  EXPECT_TRUE(filter.contains(QStringLiteral("*.jpg"))) << filter.toStdString();
+  EXPECT_TRUE(file.endsWith(QStringLiteral("dandelion-edited.jpg"))) << file.toStdString();
+  openPhoto(40, 30, [](int x, int y) { return QColor(6 * x, 8 * y, 90); });  // in.png
+  std::tie(filter, file) = export_dialog_offer(window);
+  EXPECT_TRUE(filter.startsWith(QStringLiteral("PNG"))) << filter.toStdString();
+  EXPECT_TRUE(file.endsWith(QStringLiteral("in-edited.png"))) << file.toStdString();
 }
 
 }  // namespace
