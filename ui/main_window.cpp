@@ -116,7 +116,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     refreshCanvas();
     if (layer == Layer::Photo) updateImageInfo();  // an applied colorization is no longer grey
   });
-  connect(document_->undoStack(), &QUndoStack::cleanChanged, this, [this](bool clean) { setWindowModified(!clean); });
+  // The title's "*": the photo differs from the file (painting and discarding a mask does not count).
+  connect(document_, &Document::photoModifiedChanged, this, &QWidget::setWindowModified);
   connect(document_, &Document::documentReset, this, [this] {
     controller_->discardPreview();  // of the photo that was there
     updateImageInfo();  // a new photo, or the size an applied super-resolution made

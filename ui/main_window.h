@@ -45,7 +45,7 @@ class MainWindow : public QMainWindow {
   // Loads and shows a photo. On failure keeps the current photo, shows the reason in the
   // status bar and returns false; lastError() then holds the message.
   bool openImage(const QString& path);
-  // What File › Open, recent files and drops do: asks first when the document has unexported
+  // What File › Open, recent files and drops do: asks first when the photo has unexported
   // changes (Save / Discard / Cancel), then opens. False when the user kept the current photo or
   // the open failed (lastError() says which).
   bool requestOpen(const QString& path);

@@ -78,7 +78,8 @@ QString describe(const imageio::Image& image) {
 }  // namespace
 
 bool MainWindow::confirmLosingChanges() {
-  if (document_->isEmpty() || document_->undoStack()->isClean()) return true;
+  // Masks, sketches and hints are not work to export: only a photo that differs from its file is.
+  if (document_->isEmpty() || !document_->photoModified()) return true;
   const QString question = tr("%1 has changes that are not exported. Export them first?").arg(QFileInfo(current_path_).fileName());
   const QMessageBox::StandardButton answer =
       unsaved_prompt_ ? unsaved_prompt_(question)
@@ -87,7 +88,7 @@ bool MainWindow::confirmLosingChanges() {
   if (answer == QMessageBox::Discard) return true;
   if (answer == QMessageBox::Save) {
     chooseAndExport();
-    return document_->undoStack()->isClean();  // false when the export was cancelled or failed
+    return !document_->photoModified();  // false when the export was cancelled or failed
   }
   return false;
 }
@@ -208,6 +209,7 @@ bool MainWindow::restoreAutosave() {
   current_path_ = session.value(QStringLiteral("path")).toString();
   setWindowTitle(QFileInfo(current_path_).fileName() + tr("[*] (restored) — cmedit"));
   document_->undoStack()->resetClean();  // restored work is not exported yet
+  document_->markPhotoUnsaved();
   statusBar()->showMessage(tr("Restored the autosaved document"), 5000);
   return true;
 }
@@ -304,6 +306,7 @@ bool MainWindow::exportTo(const QString& path, int jpeg_quality, int bit_depth) 
     options.description = QStringLiteral("cmedit %1: %2").arg(QStringLiteral(CMEDIT_VERSION), history.join(QStringLiteral("; "))).toStdString();
     imageio::save_image(path.toStdString(), out, options);
     document_->undoStack()->setClean();  // what is on disk now matches the document
+    document_->markPhotoSaved();
     discardAutosave();
     statusBar()->showMessage(tr("Exported %1").arg(path), 5000);
     return true;

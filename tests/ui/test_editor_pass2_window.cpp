@@ -11,6 +11,7 @@
 #include <QFileDialog>
 #include <QTimer>
 #include <QLabel>
+#include <QMessageBox>
 #include <QStatusBar>
 #include <QProcess>
 #include <QRegularExpression>
@@ -140,6 +141,43 @@ TEST_F(Editor, ExportSuggestsANameOfTheFiltersType) {
   std::tie(filter, file) = export_dialog_offer(window);
   EXPECT_TRUE(filter.startsWith(QStringLiteral("PNG"))) << filter.toStdString();
   EXPECT_TRUE(file.endsWith(QStringLiteral("in-edited.png"))) << file.toStdString();
+}
+
+// Finding 9: the "*" and the question before losing work mean the photo differs from its file:
+// painting and discarding a mask is no change of it, undoing an applied edit brings it back, and
+// an applied edit is one.
+TEST_F(Editor, OnlyAChangedPhotoCountsAsUnexportedWork) {
+  openPhoto(64, 48, [](int x, int y) { return QColor(4 * x, 5 * y, 90); });
+  const QString other = dir.filePath(QStringLiteral("other.png"));
+  ASSERT_TRUE(synthetic_photo(40, 30, [](int x, int y) { return QColor(200, 3 * x, 4 * y); }).save(other));
+  int asked = 0;
+  window.setUnsavedChangesPrompt([&](const QString&) {
+    ++asked;
+    return QMessageBox::Cancel;
+  });
+  window.setBrushDiameter(6);
+  paint_stroke(window, QPointF(30, 20), QPointF(36, 24));
+  window.discardAction()->trigger();  // Esc: the mask goes
+  paint_stroke(window, QPointF(10, 10), QPointF(14, 12));
+  window.document()->clearLayer(cm::ui::Layer::Mask);
+  EXPECT_FALSE(window.isWindowModified()) << "painting and discarding masks marked the photo changed";
+  EXPECT_TRUE(window.confirmLosingChanges());
+  EXPECT_EQ(asked, 0);
+
+  paint_stroke(window, QPointF(30, 20), QPointF(36, 24));
+  ASSERT_TRUE(apply_and_wait(window)) << window.lastError().toStdString();
+  EXPECT_TRUE(window.isWindowModified());
+  EXPECT_FALSE(window.confirmLosingChanges());
+  EXPECT_EQ(asked, 1);
+  window.undoAction()->trigger();  // the photo as opened again
+  EXPECT_FALSE(window.isWindowModified());
+  window.redoAction()->trigger();
+  EXPECT_TRUE(window.isWindowModified());
+  ASSERT_TRUE(window.exportTo(dir.filePath(QStringLiteral("out.png"))));
+  EXPECT_FALSE(window.isWindowModified());
+  window.undoAction()->trigger();  // now the exported photo is the one to keep
+  EXPECT_TRUE(window.isWindowModified());
+  EXPECT_TRUE(window.requestOpen(other) == false && asked == 2);
 }
 
 }  // namespace
