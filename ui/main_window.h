@@ -46,7 +46,7 @@ class MainWindow : public QMainWindow {
   // status bar and returns false; lastError() then holds the message.
   bool openImage(const QString& path);
   // What File › Open, recent files and drops do: asks first when the photo has unexported
-  // changes (Save / Discard / Cancel), then opens. False when the user kept the current photo or
+  // changes (Export… / Don't export / Cancel), then opens. False when the user kept the current photo or
   // the open failed (lastError() says which).
   bool requestOpen(const QString& path);
   // True when the current work may be replaced: nothing unexported, or the user exported it or

@@ -81,10 +81,18 @@ bool MainWindow::confirmLosingChanges() {
   // Masks, sketches and hints are not work to export: only a photo that differs from its file is.
   if (document_->isEmpty() || !document_->photoModified()) return true;
   const QString question = tr("%1 has changes that are not exported. Export them first?").arg(QFileInfo(current_path_).fileName());
-  const QMessageBox::StandardButton answer =
-      unsaved_prompt_ ? unsaved_prompt_(question)
-                      : QMessageBox::question(this, tr("Unsaved changes"), question,
-                                              QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
+  QMessageBox::StandardButton answer = QMessageBox::Cancel;
+  if (unsaved_prompt_) {
+    answer = unsaved_prompt_(question);
+  } else {
+    // The buttons answer the question in its words: the editor exports, it has no Save.
+    QMessageBox box(QMessageBox::Question, tr("Changes not exported"), question,
+                    QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, this);
+    box.button(QMessageBox::Save)->setText(tr("Export…"));
+    box.button(QMessageBox::Discard)->setText(tr("Don't export"));
+    box.setDefaultButton(QMessageBox::Save);
+    answer = QMessageBox::StandardButton(box.exec());
+  }
   if (answer == QMessageBox::Discard) return true;
   if (answer == QMessageBox::Save) {
     chooseAndExport();

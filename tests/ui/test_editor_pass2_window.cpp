@@ -6,6 +6,7 @@
 #include "ui/document.h"
 
 #include <QAction>
+#include <QAbstractButton>
 #include <QApplication>
 #include <QFile>
 #include <QFileDialog>
@@ -178,6 +179,31 @@ TEST_F(Editor, OnlyAChangedPhotoCountsAsUnexportedWork) {
   window.undoAction()->trigger();  // now the exported photo is the one to keep
   EXPECT_TRUE(window.isWindowModified());
   EXPECT_TRUE(window.requestOpen(other) == false && asked == 2);
+}
+
+// Finding 10: the question about unexported changes is answered by buttons in its own words:
+// "Export…", not "Save" (the editor exports; it has no Save).
+TEST_F(Editor, TheUnexportedChangesQuestionOffersExport) {
+  openPhoto(64, 48, [](int x, int y) { return QColor(4 * x, 5 * y, 90); });
+  window.setBrushDiameter(6);
+  paint_stroke(window, QPointF(30, 20), QPointF(36, 24));
+  ASSERT_TRUE(apply_and_wait(window)) << window.lastError().toStdString();
+  QString question;
+  QStringList buttons;
+  QTimer poll;
+  poll.setInterval(20);
+  QObject::connect(&poll, &QTimer::timeout, [&] {
+    if (auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget())) {
+      question = box->text();
+      for (QAbstractButton* b : box->buttons()) buttons << b->text().remove(QLatin1Char('&'));
+      box->button(QMessageBox::Cancel)->click();
+    }
+  });
+  poll.start();
+  EXPECT_FALSE(window.confirmLosingChanges());  // Cancel
+  EXPECT_TRUE(question.contains(QStringLiteral("Export them"))) << question.toStdString();
+  EXPECT_TRUE(buttons.contains(QStringLiteral("Export…"))) << buttons.join(QLatin1Char('|')).toStdString();
+  EXPECT_FALSE(buttons.contains(QStringLiteral("Save"))) << buttons.join(QLatin1Char('|')).toStdString();
 }
 
 }  // namespace
