@@ -116,6 +116,10 @@ void MainWindow::buildToolbar() {
   edit_bar_ = new EditToolBar(this);
   addToolBar(edit_bar_);
   edit_bar_->addSeparator();
+  // The menu's full names, one word each on the toolbar: with the long ones the row overflowed a
+  // 1200-px window and Discard hid behind its » (issue 33, finding 11).
+  apply_action_->setIconText(tr("Apply"));
+  discard_action_->setIconText(tr("Discard"));
   edit_bar_->addAction(apply_action_);
   edit_bar_->addAction(discard_action_);
   connect(edit_bar_, &EditToolBar::changed, this, [this](bool preview) {

@@ -407,23 +407,31 @@ TEST(MainWindow, TheStrengthControlFollowsTheCurrentEdit) {
   EXPECT_EQ(strength->value(), inpaint_default + 7);  // remembered per edit
 }
 
-// At 1280 px wide every toolbar control is on screen: none behind a toolbar's » extension.
-TEST(MainWindow, EveryToolbarControlFitsA1280PixelWideWindow) {
+// At the window's first size (1200 × 800) every toolbar control is on screen: none behind a
+// toolbar's » extension, where Discard edit was in issue 33 (finding 11).
+TEST(MainWindow, EveryToolbarControlFitsTheWindowsFirstSize) {
   REQUIRE_GL();
   cm::ui::MainWindow window;
-  window.resize(1280, 800);
+  EXPECT_EQ(window.size(), QSize(1200, 800));
   window.show();
   ASSERT_TRUE(QTest::qWaitForWindowExposed(&window));
   QTest::qWait(50);
   int checked = 0;
-  for (QToolBar* bar : window.findChildren<QToolBar*>())
+  for (QToolBar* bar : window.findChildren<QToolBar*>()) {
+    int right = 0;
     for (QAction* a : bar->actions()) {
       if (a->isSeparator()) continue;
       QWidget* w = bar->widgetForAction(a);
       ASSERT_NE(w, nullptr);
       EXPECT_TRUE(w->isVisible()) << bar->windowTitle().toStdString() << ": '" << a->text().toStdString() << "' is hidden";
+      right = std::max(right, w->geometry().right());
       ++checked;
     }
+    for (QToolButton* more : bar->findChildren<QToolButton*>(QStringLiteral("qt_toolbar_ext_button")))
+      EXPECT_FALSE(more->isVisible()) << bar->windowTitle().toStdString() << " overflows into its » menu";
+    // Room to spare for a wider system font than the tests' one.
+    EXPECT_LT(right, bar->width() - 60) << bar->windowTitle().toStdString() << " is full to its last pixels";
+  }
   EXPECT_GT(checked, 15);
 }
 
