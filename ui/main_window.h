@@ -19,6 +19,7 @@
 class QAction;
 class QComboBox;
 class QDoubleSpinBox;
+class QFormLayout;
 class QLabel;
 class QMenu;
 class QSlider;
@@ -116,6 +117,7 @@ class MainWindow : public QMainWindow {
   void buildToolbar();
   void buildBrushDock();
   void buildVariationsDock();
+  void showEditSettings();  // the brush panel's rows of the settings the current edit has
   void refreshCanvas();
   void updateBrush();
   void pushParameters();
@@ -173,6 +175,7 @@ class MainWindow : public QMainWindow {
   QSpinBox* grow_box_ = nullptr;
   QSpinBox* feather_box_ = nullptr;
   QComboBox* fill_box_ = nullptr;
+  QFormLayout* brush_form_ = nullptr;
   QVector<QToolButton*> variation_buttons_;
   QRect selection_;
   QLabel* image_info_ = nullptr;

@@ -133,7 +133,7 @@ void MainWindow::buildBrushDock() {
   auto* dock = new QDockWidget(tr("Brush and mask"), this);
   dock->setObjectName(QStringLiteral("brush"));
   auto* panel = new QWidget(dock);
-  auto* form = new QFormLayout(panel);
+  auto* form = brush_form_ = new QFormLayout(panel);
   diameter_box_ = new QDoubleSpinBox(panel);
   diameter_box_->setRange(1, 2000);
   diameter_box_->setDecimals(1);  // [ and ] scale by 1.25: a tenth of a pixel is detail enough
@@ -173,6 +173,16 @@ void MainWindow::buildBrushDock() {
   connect(grow_box_, &QSpinBox::valueChanged, this, [this] { pushParameters(); controller_->requestPreview(); });
   connect(feather_box_, &QSpinBox::valueChanged, this, [this] { pushParameters(); controller_->requestPreview(); });
   connect(fill_box_, &QComboBox::currentIndexChanged, this, [this] { pushParameters(); controller_->requestPreview(); });
+  connect(edit_bar_->kindBox(), &QComboBox::currentIndexChanged, this, &MainWindow::showEditSettings);
+  showEditSettings();
+}
+
+void MainWindow::showEditSettings() {
+  // From the registry, where each edit lists its settings: a row for a setting the edit lacks
+  // would be a control that changes nothing (issue 33, finding 12).
+  const engine::EditSpec& spec = engine::spec_of(edit_bar_->kind());
+  for (const auto& [field, name] : {std::pair<QWidget*, const char*>{grow_box_, "grow"}, {feather_box_, "feather"}, {fill_box_, "fill"}})
+    brush_form_->setRowVisible(field, engine::find_setting(spec, name) != nullptr);
 }
 
 void MainWindow::buildVariationsDock() {

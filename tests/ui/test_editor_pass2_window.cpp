@@ -206,4 +206,35 @@ TEST_F(Editor, TheUnexportedChangesQuestionOffersExport) {
   EXPECT_FALSE(buttons.contains(QStringLiteral("Save"))) << buttons.join(QLatin1Char('|')).toStdString();
 }
 
+// Finding 12: the brush panel shows Grow mask, Feather and Fill from only for an edit that has
+// those settings in the edit registry: all three for Inpaint, grow and feather for a sketch,
+// none for Colorize, nor for Select's super-resolution.
+TEST_F(Editor, TheBrushPanelShowsOnlyTheSettingsOfTheCurrentEdit) {
+  openPhoto(64, 48, [](int x, int y) { return QColor(4 * x, 5 * y, 90); });
+  const auto shown = [&](const QString& label) {
+    for (QLabel* l : window.findChildren<QLabel*>())
+      if (l->text() == label) return l->isVisible();
+    ADD_FAILURE() << "no label " << label.toStdString();
+    return false;
+  };
+  const auto rows = [&] {
+    return std::tuple{shown(QStringLiteral("Grow mask")), shown(QStringLiteral("Feather")), shown(QStringLiteral("Fill from"))};
+  };
+  const auto choose = [&](const QString& tool) {  // as its toolbar button does
+    for (QAction* a : window.findChildren<QAction*>())
+      if (a->text() == tool) return a->trigger();
+    ADD_FAILURE() << "no tool " << tool.toStdString();
+  };
+  EXPECT_EQ(rows(), std::tuple(true, true, true)) << "Mask brush (Inpaint)";
+  choose(QStringLiteral("Sketch brush"));
+  EXPECT_EQ(rows(), std::tuple(true, true, false)) << "Sketch brush";
+  choose(QStringLiteral("Hint brush"));
+  EXPECT_EQ(rows(), std::tuple(false, false, false)) << "Hint brush (Colorize)";
+  choose(QStringLiteral("Select"));
+  EXPECT_EQ(rows(), std::tuple(false, false, false)) << "Select (super-resolution)";
+  EXPECT_TRUE(shown(QStringLiteral("Size ( [ ] )")));  // the brush itself stays
+  choose(QStringLiteral("Mask brush"));
+  EXPECT_EQ(rows(), std::tuple(true, true, true)) << "Mask brush again";
+}
+
 }  // namespace
