@@ -98,6 +98,7 @@ Document::~Document() = default;
 
 void Document::reset(const QImage& photo, int bit_depth, const QString& path) {
   photo_ = photo.convertToFormat(QImage::Format_RGBA64);
+  original_ = photo_;  // shared: writePixels detaches photo_ from it
   mask_ = QImage(photo.size(), QImage::Format_Grayscale8);
   mask_.fill(0);
   strokes_ = QImage(photo.size(), QImage::Format_ARGB32_Premultiplied);

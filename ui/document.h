@@ -48,6 +48,9 @@ class Document : public QObject {
 
   const QImage& layer(Layer which) const;
   const QImage& photo() const { return photo_; }
+  // The photo as opened (reset), kept through every edit for the compare key: shares its pixels
+  // with photo() until the first edit writes a copy.
+  const QImage& original() const { return original_; }
   const QImage& mask() const { return mask_; }
   int bitDepth() const { return bit_depth_; }
   QString path() const { return path_; }
@@ -108,6 +111,7 @@ class Document : public QObject {
   void pushChange(Layer layer, const QImage& after, QRect area, const QString& text);
 
   QImage photo_, mask_, strokes_, hints_;
+  QImage original_;
   QRect ink_[3];  // inkRect of the mask, strokes and hints
   mutable qint64 grey_key_ = -1;  // the photo's QImage::cacheKey() when grey_ was worked out
   mutable bool grey_ = false;

@@ -153,7 +153,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     if (document_->isEmpty() || !document_->photo().rect().contains(at)) return;
     // What is on screen: the preview where one of the photo's size is shown.
     const bool preview = controller_->hasPreview() && controller_->preview().size() == document_->size() && !showing_original_;
-    foreground_ = (preview ? controller_->preview() : document_->photo()).pixelColor(at);
+    foreground_ = (showing_original_ ? compareReference() : preview ? controller_->preview() : document_->photo()).pixelColor(at);
     foreground_.setAlpha(255);
     updateBrush();
     statusBar()->showMessage(tr("Colour %1 picked").arg(foreground_.name()), 3000);
@@ -316,6 +316,7 @@ void MainWindow::buildMenus() {
   mask_action_->setChecked(true);
   mask_action_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_M));
   connect(mask_action_, &QAction::toggled, this, [this] { refreshCanvas(); });
+  buildCompareMenu(view);
   overlay_action_ = view->addAction(tr("&Debug overlay"));
   overlay_action_->setCheckable(true);
   overlay_action_->setShortcut(Qt::Key_F12);
@@ -384,7 +385,7 @@ QString MainWindow::shortcutList() const {
   }
   lines.sort();
   lines << tr("Ctrl+click\teyedropper") << tr("Space+drag, middle drag\tpan") << tr("Wheel\tzoom about the cursor")
-        << tr("\\ (hold)\tthe photo before the edit");
+        << tr("\\ (hold)\tcompare: the photo as opened, or as last applied (View › Compare with)");
   return lines.join(QLatin1Char('\n'));
 }
 

@@ -118,6 +118,10 @@ class MainWindow : public QMainWindow {
   void buildBrushDock();
   void buildVariationsDock();
   void showEditSettings();  // the brush panel's rows of the settings the current edit has
+  void buildCompareMenu(QMenu* view);
+  // What the canvas shows while `\` is held: the photo as opened (scaled to the document's size
+  // after a super-resolution) or the last applied state, as View › Compare with says.
+  QImage compareReference() const;
   void refreshCanvas();
   void updateBrush();
   void pushParameters();
@@ -185,6 +189,7 @@ class MainWindow : public QMainWindow {
   QColor foreground_ = QColor(220, 40, 40), background_ = Qt::white;
   bool has_alpha_ = false;
   bool showing_original_ = false;  // while the compare key (backslash) is held
+  QAction* compare_opened_action_ = nullptr;  // View › Compare with › The photo as opened
   QMenu* recent_menu_ = nullptr;
   QVector<float> step_ms_;
   QString last_engine_error_;

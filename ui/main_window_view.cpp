@@ -6,6 +6,10 @@
 #include "ui/main_window.h"
 
 #include <QAction>
+#include <QActionGroup>
+#include <QMenu>
+#include <QSettings>
+#include <QStatusBar>
 #include <QKeyEvent>
 #include <QLabel>
 #include <QPainter>
@@ -21,9 +25,9 @@ constexpr double kMaskOpacity = 0.45, kMaskOverPreview = 0.2;
 constexpr double kInkOverPreview = 0.3;
 
 // What the canvas shows: the preview (or the photo), the mask tinted red, the sketch and the hints
-// (show_inputs), lighter over a preview; only the photo while the user compares.
-QImage compose(const Document& doc, const EditController& controller, bool original_only, bool show_inputs) {
-  if (original_only) return doc.photo().convertToFormat(QImage::Format_RGBA8888);
+// (show_inputs), lighter over a preview; only the reference while the user compares.
+QImage compose(const Document& doc, const EditController& controller, const QImage* reference, bool show_inputs) {
+  if (reference) return reference->convertToFormat(QImage::Format_RGBA8888);
   if (controller.hasPreview() && controller.preview().size() != doc.size())  // enlarged or generated
     return controller.preview().convertToFormat(QImage::Format_RGBA8888);
   QImage view = (controller.hasPreview() ? controller.preview() : doc.photo()).convertToFormat(QImage::Format_RGBA8888);
@@ -109,16 +113,52 @@ void MainWindow::refreshCanvas() {
   const bool preview = controller_->hasPreview();
   canvas_->setStrokeOpacity(preview ? (tool_ == Tool::MaskBrush ? kMaskOverPreview : kInkOverPreview)
                                     : (tool_ == Tool::MaskBrush ? kMaskOpacity : 1.0));
-  canvas_->setImage(compose(*document_, *controller_, showing_original_, !mask_action_ || mask_action_->isChecked()));
+  const QImage reference = showing_original_ ? compareReference() : QImage();
+  canvas_->setImage(compose(*document_, *controller_, showing_original_ ? &reference : nullptr,
+                            !mask_action_ || mask_action_->isChecked()));
+}
+
+void MainWindow::buildCompareMenu(QMenu* view) {
+  // Krita's and Photoshop's users compare before/after with the photo as opened; the last applied
+  // state is the choice for judging one step. Remembered across sessions.
+  QMenu* menu = view->addMenu(tr("&Compare (hold \\) with"));
+  auto* group = new QActionGroup(menu);
+  compare_opened_action_ = menu->addAction(tr("The photo as &opened"));
+  QAction* applied = menu->addAction(tr("The last &applied state"));
+  const bool opened = QSettings().value(QStringLiteral("view/compare_with")).toString() != QLatin1String("applied");
+  for (QAction* a : {compare_opened_action_, applied}) {
+    a->setCheckable(true);
+    group->addAction(a);
+  }
+  (opened ? compare_opened_action_ : applied)->setChecked(true);
+  connect(group, &QActionGroup::triggered, this, [this](QAction* chosen) {
+    QSettings().setValue(QStringLiteral("view/compare_with"),
+                         chosen == compare_opened_action_ ? QStringLiteral("opened") : QStringLiteral("applied"));
+    if (showing_original_) refreshCanvas();
+  });
+}
+
+QImage MainWindow::compareReference() const {
+  if (!compare_opened_action_->isChecked()) return document_->photo();
+  const QImage& original = document_->original();
+  // After a super-resolution the document is larger: the opened photo at its size keeps the view still.
+  return original.size() == document_->size() ? original
+                                              : original.scaled(document_->size(), Qt::IgnoreAspectRatio, Qt::SmoothTransformation);
 }
 
 bool MainWindow::eventFilter(QObject* watched, QEvent* event) {
-  // Hold backslash to see the photo without preview, mask or strokes (before/after).
+  // Hold backslash to see the photo as opened or as last applied, without preview, mask or strokes.
   if (watched == canvas_ && (event->type() == QEvent::KeyPress || event->type() == QEvent::KeyRelease)) {
     auto* key = static_cast<QKeyEvent*>(event);
     if (key->key() == Qt::Key_Backslash && !key->isAutoRepeat()) {
       showing_original_ = event->type() == QEvent::KeyPress;
       refreshCanvas();
+      // Which "before" this is: the two choices look alike right after opening.
+      if (showing_original_)
+        statusBar()->showMessage(compare_opened_action_->isChecked() ? tr("Showing the photo as opened (View › Compare with)")
+                                                                     : tr("Showing the last applied state (View › Compare with)"));
+      else
+        statusBar()->clearMessage();
       return true;
     }
   }

@@ -1,6 +1,7 @@
 // The editor's second pass as a new user (issue 33), the window's side: its status bar, tools,
-// toolbars and panels, export, the unexported-changes question, compare, the empty canvas and the
-// log file. Each test drives the real window and fails without its fix.
+// toolbars and panels, export, the unexported-changes question and the log file (compare and the
+// empty canvas: test_editor_pass2_view.cpp). Each test drives the real window and fails without
+// its fix.
 #include "ui/editor_fixture.h"
 
 #include "ui/document.h"
