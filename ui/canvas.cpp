@@ -6,10 +6,12 @@
 #include <backends/imgui_impl_opengl3.h>
 
 #include <QKeyEvent>
+#include <QLabel>
 #include <QMouseEvent>
 #include <QOpenGLContext>
 #include <QOpenGLTexture>
 #include <QPainter>
+#include <QVBoxLayout>
 #include <QWheelEvent>
 
 #include <algorithm>
@@ -44,7 +46,23 @@ Canvas::~Canvas() {
 void Canvas::setImage(const QImage& image) {
   image_ = image.convertToFormat(QImage::Format_RGBA8888);
   image_dirty_ = true;
+  if (empty_hint_) empty_hint_->setVisible(image_.isNull());
   update();
+}
+
+void Canvas::setEmptyHint(const QString& text) {
+  if (!empty_hint_) {
+    // A child label, centred by a layout, over the GL picture: QOpenGLWidget composes its children.
+    empty_hint_ = new QLabel(this);
+    empty_hint_->setAlignment(Qt::AlignCenter);
+    empty_hint_->setWordWrap(true);
+    empty_hint_->setAttribute(Qt::WA_TransparentForMouseEvents);  // the canvas keeps its clicks
+    empty_hint_->setStyleSheet(QStringLiteral("color: #b4b4b4; font-size: 16pt; background: transparent;"));
+    auto* layout = new QVBoxLayout(this);
+    layout->addWidget(empty_hint_, 0, Qt::AlignCenter);
+  }
+  empty_hint_->setText(text);
+  empty_hint_->setVisible(image_.isNull());
 }
 
 void Canvas::setOverlayVisible(bool visible) {

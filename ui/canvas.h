@@ -14,6 +14,7 @@
 
 #include <memory>
 
+class QLabel;
 class QOpenGLTexture;
 struct ImGuiContext;
 
@@ -28,6 +29,9 @@ class Canvas : public QOpenGLWidget, protected QOpenGLFunctions {
 
   void setImage(const QImage& image);
   const QImage& image() const { return image_; }
+  // What the canvas says while it has no image (no photo yet, or the first one failed to open):
+  // without it a new user sees an empty dark rectangle.
+  void setEmptyHint(const QString& text);
 
   bool overlayVisible() const { return overlay_visible_; }
   void setOverlayVisible(bool visible);
@@ -80,6 +84,7 @@ class Canvas : public QOpenGLWidget, protected QOpenGLFunctions {
   void forwardMouseButton(QMouseEvent* event, bool down);
 
   QImage image_;
+  QLabel* empty_hint_ = nullptr;
   bool image_dirty_ = false;
   std::unique_ptr<QOpenGLTexture> texture_;
   QImage stroke_layer_;  // the stroke being painted, opaque, in device pixels (drawStrokeLayer)

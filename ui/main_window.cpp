@@ -185,6 +185,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(overlay_timer, &QTimer::timeout, this, &MainWindow::updateOverlayStatus);
   overlay_timer->start();
   canvas_->installEventFilter(this);
+  canvas_->setEmptyHint(tr("Open a photo (%1) or drop one here").arg(QKeySequence(QKeySequence::Open).toString(QKeySequence::NativeText)));
   // Autosave a few seconds after the last change (a pause in the work), and at least every
   // minute while changes keep coming.
   autosave_soon_ = new QTimer(this);

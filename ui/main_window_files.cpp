@@ -143,14 +143,19 @@ void MainWindow::closeEvent(QCloseEvent* event) {
   event->accept();
 }
 
+// Only a file on this machine is taken: a web link would be refused at the drop, with no word.
 void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
-  if (event->mimeData()->hasUrls()) event->acceptProposedAction();
+  for (const QUrl& url : event->mimeData()->urls())
+    if (url.isLocalFile()) return event->acceptProposedAction();
 }
 
 void MainWindow::dropEvent(QDropEvent* event) {
   for (const QUrl& url : event->mimeData()->urls())
     if (url.isLocalFile()) {
-      openAsking(url.toLocalFile());
+      event->acceptProposedAction();
+      // File › Open's way (the unexported-work question, a failure shown), once the drop is over:
+      // a question inside the drop would keep the file manager waiting for its answer.
+      QTimer::singleShot(0, this, [this, path = url.toLocalFile()] { openAsking(path); });
       return;
     }
 }
