@@ -55,7 +55,6 @@ void Canvas::setEmptyHint(const QString& text) {
     // A child label, centred by a layout, over the GL picture: QOpenGLWidget composes its children.
     empty_hint_ = new QLabel(this);
     empty_hint_->setAlignment(Qt::AlignCenter);
-    empty_hint_->setWordWrap(true);
     empty_hint_->setAttribute(Qt::WA_TransparentForMouseEvents);  // the canvas keeps its clicks
     empty_hint_->setStyleSheet(QStringLiteral("color: #b4b4b4; font-size: 16pt; background: transparent;"));
     auto* layout = new QVBoxLayout(this);
