@@ -66,7 +66,8 @@ int main(int argc, char** argv) {
   parser.process(app);
 
   const cm::LogSetup log = cm::init_logging({});
-  spdlog::info("cmedit {} starting; log file {}", CMEDIT_VERSION_STRING, log.log_file.string());
+  spdlog::info("cmedit {} starting (pid {}); log file {}", CMEDIT_VERSION_STRING, QCoreApplication::applicationPid(),
+               log.log_file.string());
   for (const QString& line : cm::ui::buildComponentLines()) spdlog::debug("{}", line.toStdString());
 
   cm::ui::MainWindow window;

@@ -6,9 +6,12 @@
 #include <backends/imgui_impl_opengl3.h>
 
 #include <QKeyEvent>
+#include <QLabel>
 #include <QMouseEvent>
 #include <QOpenGLContext>
 #include <QOpenGLTexture>
+#include <QPainter>
+#include <QVBoxLayout>
 #include <QWheelEvent>
 
 #include <algorithm>
@@ -33,6 +36,7 @@ Canvas::~Canvas() {
   if (!imgui_) return;
   makeCurrent();
   texture_.reset();
+  stroke_texture_.reset();
   ImGui::SetCurrentContext(imgui_);
   ImGui_ImplOpenGL3_Shutdown();
   ImGui::DestroyContext(imgui_);
@@ -42,7 +46,22 @@ Canvas::~Canvas() {
 void Canvas::setImage(const QImage& image) {
   image_ = image.convertToFormat(QImage::Format_RGBA8888);
   image_dirty_ = true;
+  if (empty_hint_) empty_hint_->setVisible(image_.isNull());
   update();
+}
+
+void Canvas::setEmptyHint(const QString& text) {
+  if (!empty_hint_) {
+    // A child label, centred by a layout, over the GL picture: QOpenGLWidget composes its children.
+    empty_hint_ = new QLabel(this);
+    empty_hint_->setAlignment(Qt::AlignCenter);
+    empty_hint_->setAttribute(Qt::WA_TransparentForMouseEvents);  // the canvas keeps its clicks
+    empty_hint_->setStyleSheet(QStringLiteral("color: #b4b4b4; font-size: 16pt; background: transparent;"));
+    auto* layout = new QVBoxLayout(this);
+    layout->addWidget(empty_hint_, 0, Qt::AlignCenter);
+  }
+  empty_hint_->setText(text);
+  empty_hint_->setVisible(image_.isNull());
 }
 
 void Canvas::setOverlayVisible(bool visible) {
@@ -107,6 +126,11 @@ void Canvas::setBrush(double diameter, const QColor& color, bool enabled) {
   update();
 }
 
+void Canvas::setStrokeOpacity(double opacity) {
+  stroke_opacity_ = std::clamp(opacity, 0.0, 1.0);
+  if (stroking_) update();
+}
+
 void Canvas::setSelectionMode(bool on) {
   selection_mode_ = on;
   update();
@@ -126,14 +150,31 @@ void Canvas::drawStroke() {
   }
   if (selection_mode_) return;
   const float radius = float(brush_diameter_ / 2 * zoom());
-  const ImU32 colour = IM_COL32(brush_color_.red(), brush_color_.green(), brush_color_.blue(), 160);
-  if (stroking_)
-    for (const QPointF& p : dabs_along(stroke_, brush_diameter_ / 2)) {
-      const QPointF w = imageToWidget(p);
-      draw->AddCircleFilled(ImVec2(float(w.x()), float(w.y())), radius, colour);
-    }
+  if (stroking_) drawStrokeLayer();
   if (brush_enabled_ && underMouse())
     draw->AddCircle(ImVec2(float(cursor_.x()), float(cursor_.y())), radius, IM_COL32(255, 255, 255, 200), 48, 1.5f);
+}
+
+void Canvas::drawStrokeLayer() {
+  // The dabs overlap: drawn one by one with the stroke's opacity they would pile up to opaque. So
+  // they are painted opaque into a layer of the widget's size, and the layer drawn once with it.
+  const double dpr = devicePixelRatioF();
+  const QSize size(int(std::ceil(width() * dpr)), int(std::ceil(height() * dpr)));
+  if (stroke_layer_.size() != size) stroke_layer_ = QImage(size, QImage::Format_ARGB32_Premultiplied);
+  stroke_layer_.fill(Qt::transparent);
+  QPainter painter(&stroke_layer_);
+  painter.setRenderHint(QPainter::Antialiasing);
+  painter.setPen(Qt::NoPen);
+  painter.setBrush(QColor(brush_color_.red(), brush_color_.green(), brush_color_.blue()));
+  painter.scale(dpr, dpr);
+  const double radius = brush_diameter_ / 2 * zoom();
+  for (const QPointF& p : dabs_along(stroke_, brush_diameter_ / 2)) painter.drawEllipse(imageToWidget(p), radius, radius);
+  painter.end();
+  stroke_texture_ = std::make_unique<QOpenGLTexture>(stroke_layer_, QOpenGLTexture::DontGenerateMipMaps);
+  ImGui::GetForegroundDrawList()->AddImage(reinterpret_cast<ImTextureID>(static_cast<std::intptr_t>(stroke_texture_->textureId())),
+                                           ImVec2(0, 0), ImVec2(float(width()), float(height())), ImVec2(0, 0),
+                                           ImVec2(float(width() * dpr / size.width()), float(height() * dpr / size.height())),
+                                           IM_COL32(255, 255, 255, int(std::lround(255 * stroke_opacity_))));
 }
 
 void Canvas::initializeGL() {

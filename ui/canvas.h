@@ -14,6 +14,7 @@
 
 #include <memory>
 
+class QLabel;
 class QOpenGLTexture;
 struct ImGuiContext;
 
@@ -28,6 +29,9 @@ class Canvas : public QOpenGLWidget, protected QOpenGLFunctions {
 
   void setImage(const QImage& image);
   const QImage& image() const { return image_; }
+  // What the canvas says while it has no image (no photo yet, or the first one failed to open):
+  // without it a new user sees an empty dark rectangle.
+  void setEmptyHint(const QString& text);
 
   bool overlayVisible() const { return overlay_visible_; }
   void setOverlayVisible(bool visible);
@@ -48,6 +52,8 @@ class Canvas : public QOpenGLWidget, protected QOpenGLFunctions {
 
   // Painting: with a brush set, left-drag paints a stroke (shown live, reported on release).
   void setBrush(double diameter_image_px, const QColor& color, bool enabled);
+  // How much the stroke being painted covers the image under it (0…1).
+  void setStrokeOpacity(double opacity);
   // Selecting: in selection mode left-drag draws a rectangle (reported on release, image pixels).
   void setSelectionMode(bool on);
   void setSelection(const QRect& image_rect);
@@ -72,13 +78,17 @@ class Canvas : public QOpenGLWidget, protected QOpenGLFunctions {
 
  private:
   void drawStroke();
+  void drawStrokeLayer();
   void drawOverlay();
   void uploadImageIfChanged();
   void forwardMouseButton(QMouseEvent* event, bool down);
 
   QImage image_;
+  QLabel* empty_hint_ = nullptr;
   bool image_dirty_ = false;
   std::unique_ptr<QOpenGLTexture> texture_;
+  QImage stroke_layer_;  // the stroke being painted, opaque, in device pixels (drawStrokeLayer)
+  std::unique_ptr<QOpenGLTexture> stroke_texture_;
   ImGuiContext* imgui_ = nullptr;
   bool overlay_visible_ = false;
   bool overlay_needs_layout_ = false;
@@ -96,6 +106,7 @@ class Canvas : public QOpenGLWidget, protected QOpenGLFunctions {
   bool brush_enabled_ = false;
   double brush_diameter_ = 24;
   QColor brush_color_ = Qt::white;
+  double stroke_opacity_ = 0.45;
   bool stroking_ = false;
   QVector<QPointF> stroke_;  // image pixels
   bool selection_mode_ = false;

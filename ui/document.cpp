@@ -17,16 +17,23 @@ namespace {
 // One change of one layer: the pixels of `area` before and after. Undo and redo copy them back.
 class LayerChange final : public QUndoCommand {
  public:
-  LayerChange(Document* doc, Layer layer, QRect area, QImage before, QImage after, const QString& text)
-      : QUndoCommand(text), doc_(doc), layer_(layer), at_(area.topLeft()), before_(std::move(before)), after_(std::move(after)) {}
-  void undo() override { doc_->writePixels(layer_, before_, at_); }
-  void redo() override { doc_->writePixels(layer_, after_, at_); }
+  LayerChange(Document* doc, Layer layer, QRect area, QImage before, QImage after, const QString& text, quint64 version_before,
+              quint64 version_after)
+      : QUndoCommand(text), doc_(doc), layer_(layer), at_(area.topLeft()), before_(std::move(before)), after_(std::move(after)),
+        version_before_(version_before), version_after_(version_after) {}
+  void undo() override { put(before_, version_before_); }
+  void redo() override { put(after_, version_after_); }
 
  private:
+  void put(const QImage& pixels, quint64 version) {
+    if (layer_ == Layer::Photo) doc_->setPhotoVersion(version);
+    doc_->writePixels(layer_, pixels, at_);
+  }
   Document* doc_;
   Layer layer_;
   QPoint at_;
   QImage before_, after_;
+  quint64 version_before_, version_after_;  // the photo's (Document::photoVersion)
 };
 
 // A change of size: every layer before and after.
@@ -91,6 +98,7 @@ Document::~Document() = default;
 
 void Document::reset(const QImage& photo, int bit_depth, const QString& path) {
   photo_ = photo.convertToFormat(QImage::Format_RGBA64);
+  original_ = photo_;  // shared: writePixels detaches photo_ from it
   mask_ = QImage(photo.size(), QImage::Format_Grayscale8);
   mask_.fill(0);
   strokes_ = QImage(photo.size(), QImage::Format_ARGB32_Premultiplied);
@@ -99,6 +107,9 @@ void Document::reset(const QImage& photo, int bit_depth, const QString& path) {
   for (QRect& r : ink_) r = QRect();
   bit_depth_ = bit_depth;
   path_ = path;
+  const bool was_modified = photoModified();
+  photo_version_ = saved_version_ = ++last_version_;  // a new photo, as on disk
+  if (was_modified) Q_EMIT photoModifiedChanged(false);
   undo_->clear();
   ++revision_;
   Q_EMIT documentReset();
@@ -202,9 +213,27 @@ void Document::writePixels(Layer layer, const QImage& pixels, QPoint at) {
 
 void Document::pushChange(Layer layer, const QImage& after, QRect area, const QString& text) {
   if (area.isEmpty()) return;
-  undo_->push(new LayerChange(this, layer, area, this->layer(layer).copy(area), after, text));
+  const quint64 version_after = layer == Layer::Photo ? ++last_version_ : photo_version_;
+  undo_->push(new LayerChange(this, layer, area, this->layer(layer).copy(area), after, text, photo_version_, version_after));
 }
 
+void Document::setPhotoVersion(quint64 version) {
+  const bool was = photoModified();
+  photo_version_ = version;
+  if (photoModified() != was) Q_EMIT photoModifiedChanged(photoModified());
+}
+
+void Document::markPhotoSaved() {
+  const bool was = photoModified();
+  saved_version_ = photo_version_;
+  if (was) Q_EMIT photoModifiedChanged(false);
+}
+
+void Document::markPhotoUnsaved() {
+  const bool was = photoModified();
+  saved_version_ = 0;  // no version of the photo has number 0
+  if (!was) Q_EMIT photoModifiedChanged(true);
+}
 
 void Document::paintStroke(Layer layer, const QVector<QPointF>& points, const Brush& brush) {
   if (isEmpty() || points.isEmpty() || layer == Layer::Photo || brush.diameter <= 0) return;
@@ -242,6 +271,7 @@ void Document::invertMask() {
 }
 
 void Document::setLayers(const Layers& layers) {
+  setPhotoVersion(layers.photo_version);
   photo_ = layers.photo;
   mask_ = layers.mask;
   strokes_ = layers.strokes;
@@ -254,11 +284,11 @@ void Document::setLayers(const Layers& layers) {
 void Document::replaceWithResized(const QImage& result, const QString& description) {
   if (isEmpty() || result.isNull()) return;
   Layers after{result.convertToFormat(QImage::Format_RGBA64), QImage(result.size(), QImage::Format_Grayscale8),
-               QImage(result.size(), QImage::Format_ARGB32_Premultiplied), QImage()};
+               QImage(result.size(), QImage::Format_ARGB32_Premultiplied), QImage(), ++last_version_};
   after.mask.fill(0);
   after.strokes.fill(Qt::transparent);
   after.hints = after.strokes.copy();
-  undo_->push(new Resize(this, Layers{photo_, mask_, strokes_, hints_}, after, description));
+  undo_->push(new Resize(this, Layers{photo_, mask_, strokes_, hints_, photo_version_}, after, description));
 }
 
 void Document::replacePhoto(const QImage& result, const QString& description) {

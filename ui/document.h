@@ -48,6 +48,9 @@ class Document : public QObject {
 
   const QImage& layer(Layer which) const;
   const QImage& photo() const { return photo_; }
+  // The photo as opened (reset), kept through every edit for the compare key: shares its pixels
+  // with photo() until the first edit writes a copy.
+  const QImage& original() const { return original_; }
   const QImage& mask() const { return mask_; }
   int bitDepth() const { return bit_depth_; }
   QString path() const { return path_; }
@@ -63,6 +66,15 @@ class Document : public QObject {
   QRect inkRect(Layer which) const;
   // Grows with every change (undo and redo included): results computed for an older revision are stale.
   quint64 revision() const { return revision_; }
+  // Whether the photo differs from the one opened or last exported (markPhotoSaved): painting and
+  // discarding a mask, sketch or hints changes no pixel of it, undoing an applied edit brings it
+  // back. Each version of the photo has its own number, kept by undo and redo.
+  bool photoModified() const { return photo_version_ != saved_version_; }
+  void markPhotoSaved();
+  void markPhotoUnsaved();  // e.g. restored from an autosave: not on disk as it is
+  quint64 photoVersion() const { return photo_version_; }
+  // Used by the undo commands: the version the photo they put back has (no new command).
+  void setPhotoVersion(quint64 version);
 
   QUndoStack* undoStack() const { return undo_; }
 
@@ -81,6 +93,7 @@ class Document : public QObject {
 
   struct Layers {
     QImage photo, mask, strokes, hints;
+    quint64 photo_version = 0;
   };
   // Used by the undo commands: swaps in a whole set of layers (no new command).
   void setLayers(const Layers& layers);
@@ -91,12 +104,14 @@ class Document : public QObject {
  Q_SIGNALS:
   void changed(cm::ui::Layer layer, QRect area);
   void documentReset();  // new document or new size: views refit
+  void photoModifiedChanged(bool modified);
 
  private:
   QImage& mutableLayer(Layer which);
   void pushChange(Layer layer, const QImage& after, QRect area, const QString& text);
 
   QImage photo_, mask_, strokes_, hints_;
+  QImage original_;
   QRect ink_[3];  // inkRect of the mask, strokes and hints
   mutable qint64 grey_key_ = -1;  // the photo's QImage::cacheKey() when grey_ was worked out
   mutable bool grey_ = false;
@@ -105,6 +120,7 @@ class Document : public QObject {
   int bit_depth_ = 8;
   QString path_;
   quint64 revision_ = 0;
+  quint64 photo_version_ = 0, saved_version_ = 0, last_version_ = 0;
   QUndoStack* undo_;
 };
 

@@ -27,12 +27,19 @@ struct EditController::Impl {
   QString model_path;
   PhotoTensor photo_tensor;
   bool model_ready = false;
+  int model_size = 0;  // the loaded model's image side (colour hints are thinned to it)
   EditParameters parameters;
   bool live = false;
   QTimer refine_timer;
   QImage preview;
   quint64 preview_revision = 0;
   int preview_steps = 0;  // evaluations behind the preview shown
+  bool preview_refined = false;  // Steps evaluations (a refinement, a variation), not the live draft
+  bool apply_pending = false;    // Apply waits for the refined preview
+  bool applying = false;         // inside applyPreview: its own changes ask for no new preview
+  std::uint64_t refine_job = 0;  // the refinement on its way (0: none), of refine_revision
+  quint64 refine_revision = 0;
+  QElapsedTimer change_clock;    // since the change whose preview the user waits for
   bool preview_complete = true;  // false while an edit along a mask is still adding windows to it
   std::uint64_t partial_job = 0;  // the job whose windows the preview shows so far
   std::uint64_t dropped_job = 0;  // a job whose preview was discarded: its late windows stay away
@@ -54,7 +61,8 @@ EditController::EditController(Document* document, QObject* parent) : QObject(pa
   impl_->document = document;
   impl_->refine_timer.setSingleShot(true);
   impl_->refine_timer.setInterval(400);
-  connect(&impl_->refine_timer, &QTimer::timeout, this, [this] { requestPreview(true); });
+  // The refinement continues the wait that the change started (the draft, the refine delay).
+  connect(&impl_->refine_timer, &QTimer::timeout, this, [this] { request_preview(true, nullptr, true); });
   // A canvas redraw of a large photo costs a tenth of a second or more: windows arriving faster
   // than this are shown together.
   impl_->partial_redraw.setSingleShot(true);
@@ -63,6 +71,10 @@ EditController::EditController(Document* document, QObject* parent) : QObject(pa
     if (!impl_->preview.isNull() && !impl_->preview_complete) Q_EMIT previewPartial();
   });
   connect(document, &Document::changed, this, [this](Layer layer, QRect) {
+    // Apply's own changes (the new photo, the used-up inputs) ask for nothing: the canvas then
+    // shows what was applied, not a preview of an edit of it.
+    if (impl_->applying) return;
+    set_apply_pending(false);  // the edit changed under a waiting Apply: the user applies again
     if (layer == Layer::Photo) discardPreview();
     if (!impl_->live || layer == Layer::Photo) return;
     requestPreview(false);
@@ -107,19 +119,23 @@ void EditController::loadModel(const QString& path) {
   QPointer<EditController> self(this);
   std::thread([self, future] {
     QString name, error;
+    int size = 0;
     try {
-      name = QString::fromStdString(future->get().name);
+      const engine::ModelInfo info = future->get();
+      name = QString::fromStdString(info.name);
+      size = info.image_size;
     } catch (const std::exception& e) {
       error = QString::fromUtf8(e.what());
     }
     if (!self) return;
-    QMetaObject::invokeMethod(self.data(), [self, name, error] {
+    QMetaObject::invokeMethod(self.data(), [self, name, error, size] {
       if (!self) return;
       if (!error.isEmpty()) {
         Q_EMIT self->failed(error);
         return;
       }
       self->impl_->model_ready = true;
+      self->impl_->model_size = size;
       Q_EMIT self->modelLoaded(name);
     }, Qt::QueuedConnection);
   }).detach();
@@ -137,12 +153,12 @@ const QImage& EditController::preview() const { return impl_->preview; }
 quint64 EditController::previewRevision() const { return impl_->preview_revision; }
 double EditController::lastLatencyMs() const { return impl_->last_latency_ms; }
 
-void EditController::requestPreview(bool refine) { request_preview(refine, nullptr); }
+void EditController::requestPreview(bool refine) { request_preview(refine, nullptr, false); }
 
 void EditController::requestProvisionalPreview(Layer layer, const QImage& provisional) {
   if (provisional.isNull() || provisional.size() != impl_->document->size()) return;
   const LayerOverride over{layer, provisional};
-  request_preview(false, &over);
+  request_preview(false, &over, false);
 }
 
 bool EditController::livePreview() const { return impl_->live; }
@@ -153,17 +169,19 @@ void EditController::requestLivePreview() {
 }
 
 void EditController::cancelJobs() {
+  set_apply_pending(false);
   impl_->refine_timer.stop();
   impl_->engine->cancel_all();
 }
 
 int EditController::previewSteps() const { return hasPreview() ? impl_->preview_steps : 0; }
 
-void EditController::request_preview(bool refine, const LayerOverride* over) {
-  if (!impl_->model_ready) return;
+bool EditController::request_preview(bool refine, const LayerOverride* over, bool same_wait) {
+  if (!impl_->model_ready) return false;
   const EditParameters& p = impl_->parameters;
-  auto built = build_request(*impl_->document, p, refine ? p.refine_steps : p.preview_steps, impl_->photo_tensor, over);
-  if (!built) return;
+  auto built = build_request(*impl_->document, p, refine ? p.refine_steps : p.preview_steps, impl_->photo_tensor,
+                             impl_->model_size, over);
+  if (!built) return false;
   auto& [r, source] = *built;
   r.preview = true;
   // The live preview is a draft (on the CPU at the model's size, to keep up with the brush); the
@@ -171,8 +189,9 @@ void EditController::request_preview(bool refine, const LayerOverride* over) {
   r.use = refine ? engine::EditRequest::Use::Interactive : engine::EditRequest::Use::Draft;
   const quint64 revision = impl_->document->revision();
   const int steps = r.steps;
-  QElapsedTimer clock;
-  clock.start();
+  if (!refine) set_apply_pending(false);  // a new draft: the edit changed (its settings, the model) under a waiting Apply
+  if (!same_wait || !impl_->change_clock.isValid()) impl_->change_clock.start();
+  const QElapsedTimer clock = impl_->change_clock;  // what the user has waited so far, and waits on
   // An edit shows its parts as they come (region.h: windows along a mask, the brush's first;
   // strips of a colorization; tiles of a super-resolution over its enlarged start): on a large
   // photo the whole edit takes seconds or minutes, its first part a fraction of a second.
@@ -197,8 +216,10 @@ void EditController::request_preview(bool refine, const LayerOverride* over) {
       }, Qt::QueuedConnection);
     };
   }
-  submit(std::move(r), [this, revision, steps, clock](const QVector<QImage>& images, const QString& error, double) {
+  submit(std::move(r), [this, revision, steps, clock, refine](const QVector<QImage>& images, const QString& error, double) {
+    if (refine) impl_->refine_job = 0;
     if (!error.isEmpty()) {
+      set_apply_pending(false);
       Q_EMIT failed(error);
       return;
     }
@@ -207,12 +228,17 @@ void EditController::request_preview(bool refine, const LayerOverride* over) {
     impl_->partial_redraw.stop();
     impl_->preview = images.front();
     impl_->preview_complete = true;
+    impl_->preview_refined = refine;
     impl_->preview_revision = revision;
     impl_->preview_steps = steps;
     impl_->last_latency_ms = double(clock.elapsed());  // what the user waited for the whole of it
     Q_EMIT previewReady();
+    if (refine && impl_->apply_pending && applyPreview()) Q_EMIT applied();
   }, source, &impl_->latest_job);
   job->store(impl_->latest_job);
+  impl_->refine_job = refine ? impl_->latest_job : 0;
+  impl_->refine_revision = revision;
+  return true;
 }
 
 void EditController::paste_window(std::uint64_t job, quint64 revision, QPoint at, const QImage& pixels, double ms, int steps,
@@ -233,6 +259,7 @@ void EditController::paste_window(std::uint64_t job, quint64 revision, QPoint at
       d.preview = d.photo_8888;
     }
     d.preview_complete = false;
+    d.preview_refined = false;
     d.preview_revision = revision;
     d.preview_steps = steps;
     d.last_latency_ms = ms;
@@ -249,7 +276,7 @@ void EditController::paste_window(std::uint64_t job, quint64 revision, QPoint at
 void EditController::requestVariations(int count) {
   if (!impl_->model_ready || count < 1) return;
   const EditParameters& p = impl_->parameters;
-  auto built = build_request(*impl_->document, p, p.refine_steps, impl_->photo_tensor);
+  auto built = build_request(*impl_->document, p, p.refine_steps, impl_->photo_tensor, impl_->model_size);
   if (!built) return;
   auto& [r, source] = *built;
   r.group = "variations";
@@ -283,6 +310,8 @@ bool EditController::adoptVariation(int index) {
   d.preview = d.variations[index];
   d.preview_revision = d.variations_revision;
   d.preview_steps = d.variation_steps;
+  d.preview_complete = true;
+  d.preview_refined = true;  // at the refine step count
   Q_EMIT previewReady();
   return true;
 }
@@ -318,9 +347,16 @@ void EditController::submit(engine::EditRequest request, ResultHandler handle, c
 }
 
 bool EditController::applyPreview() {
-  if (!previewComplete() || impl_->preview_revision != impl_->document->revision()) return false;
+  if (!previewComplete() || !impl_->preview_refined || impl_->preview_revision != impl_->document->revision()) return false;
+  set_apply_pending(false);
+  impl_->refine_timer.stop();
   const QImage result = impl_->preview;
   impl_->preview = QImage();
+  impl_->applying = true;
+  const struct Done {
+    bool& flag;
+    ~Done() { flag = false; }
+  } done{impl_->applying};
   const EditParameters& p = impl_->parameters;
   const int n = impl_->preview_steps;
   const QString what = tr("Apply %1 (seed %2, %3%4)")
@@ -341,6 +377,28 @@ bool EditController::applyPreview() {
   return true;
 }
 
+EditController::ApplyOutcome EditController::requestApply() {
+  if (applyPreview()) return ApplyOutcome::Applied;
+  Impl& d = *impl_;
+  if (!d.model_ready || d.document->isEmpty()) return ApplyOutcome::Nothing;
+  // The refinement of this state may already be on its way (latest wins: it is the latest job).
+  const bool coming = d.refine_job != 0 && d.refine_job == d.latest_job && d.refine_revision == d.document->revision();
+  if (!coming) {
+    d.refine_timer.stop();  // no need to wait for the hand to rest: the user asked for the result
+    if (!request_preview(true, nullptr, true)) return ApplyOutcome::Nothing;
+  }
+  set_apply_pending(true);
+  return ApplyOutcome::WhenReady;
+}
+
+bool EditController::applyPending() const { return impl_->apply_pending; }
+
+void EditController::set_apply_pending(bool pending) {
+  if (impl_->apply_pending == pending) return;
+  impl_->apply_pending = pending;
+  Q_EMIT applyPendingChanged(pending);
+}
+
 void EditController::discardEdit() {
   discardPreview();
   Document& doc = *impl_->document;
@@ -351,6 +409,7 @@ void EditController::discardEdit() {
 }
 
 void EditController::discardPreview() {
+  set_apply_pending(false);
   impl_->dropped_job = impl_->latest_job;  // its windows still on their way stay away
   impl_->partial_redraw.stop();
   if (impl_->preview.isNull()) return;

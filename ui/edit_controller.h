@@ -116,14 +116,22 @@ class EditController : public QObject {
   const QImage& preview() const;
   // The document revision the preview was computed from.
   quint64 previewRevision() const;
-  // Milliseconds from the request to the preview shown: its first windows for an edit along a
-  // mask, else the whole result.
+  // Milliseconds the user waited for the preview shown: from the change of the document (or of
+  // the parameters) that asked for it, through the one-step draft and the refine delay, to its
+  // first parts for a partial preview, else to the whole result.
   double lastLatencyMs() const;
 
   // Commits the preview into the document (one undo step, which also uses up the edit's inputs:
-  // the mask, and the sketch for a sketch, the colour hints for a colorization); false when there
-  // is none.
+  // the mask, and the sketch for a sketch, the colour hints for a colorization). Only the whole,
+  // refined preview of the document as it is (Steps evaluations; a variation): false for none, a
+  // partial one or the live preview's one-step draft.
   bool applyPreview();
+  // What Apply does: commits the refined preview when it is there; while it is still coming (or
+  // only the draft is), asks for it at once and commits it when it arrives (applied() follows),
+  // unless the document changes, the preview is discarded or the work is cancelled first.
+  enum class ApplyOutcome { Applied, WhenReady, Nothing };
+  ApplyOutcome requestApply();
+  bool applyPending() const;
   void discardPreview();
   // Esc: the preview and the edit's inputs (as Apply uses them up) go, as one undo step.
   void discardEdit();
@@ -136,6 +144,8 @@ class EditController : public QObject {
   void previewPartial();  // parts of a preview still being computed are shown (previewComplete() is false)
   void variationsReady();
   void previewCleared();
+  void applied();                         // a pending Apply committed its preview
+  void applyPendingChanged(bool pending);  // an Apply waits for the refined preview, or no longer does
   void progress(int step, int total);
   void busyChanged(bool busy);
   void failed(const QString& message);
@@ -144,7 +154,10 @@ class EditController : public QObject {
   using ResultHandler = std::function<void(const QVector<QImage>& images, const QString& error, double ms)>;
   // Submits to the engine; `handle` runs on the UI thread if the job is still the latest in *latest.
   void submit(engine::EditRequest request, ResultHandler handle, const QImage& source, std::uint64_t* latest);
-  void request_preview(bool refine, const LayerOverride* over);
+  // False when there is nothing to preview (no model, nothing painted that the edit needs).
+  // same_wait: the user's wait began with an earlier request (the draft before a refinement).
+  bool request_preview(bool refine, const LayerOverride* over, bool same_wait);
+  void set_apply_pending(bool pending);
   // A part of a preview still being computed (region.h, RegionOptions::on_window): pasted into the
   // partial preview (a copy of the photo, or the `whole` enlarged start a super-resolution sends
   // first) when its job is still the latest and the document has not changed since.

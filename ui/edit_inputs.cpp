@@ -1,5 +1,8 @@
 #include "ui/edit_inputs.h"
 
+#include "core/edit/edits.h"
+#include "core/edit/linear_operator.h"
+#include "core/edit/pixels.h"
 #include "core/engine/edit_registry.h"
 #include "ui/document.h"
 #include "ui/tensor_image.h"
@@ -7,6 +10,7 @@
 #include <ATen/ATen.h>
 #include <QPainter>
 
+#include <algorithm>
 #include <vector>
 
 namespace cm::ui {
@@ -37,6 +41,72 @@ bool layer_is_empty(const QImage& image) {
       if (qAlpha(row[x])) return false;
   }
   return true;
+}
+
+// A sketch redraws its strokes' neighbourhood only: the painted pixels grown by this many pixels
+// (the brush panel's Grow and Feather then reach beyond that), so the strokes blend into what
+// surrounds them while every other pixel stays the photo's own.
+constexpr int kSketchReach = 8;
+
+// Where `strokes` holds paint (inside `ink`), grown by `reach` pixels: uint8 [1,1,H,W], 1 = edit.
+at::Tensor strokes_region(const QImage& strokes, const QRect& ink, int reach) {
+  at::Tensor region = at::zeros({1, 1, strokes.height(), strokes.width()}, at::kByte);
+  const QRect area = ink.adjusted(-reach, -reach, reach, reach) & strokes.rect();
+  if (area.isEmpty()) return region;
+  const QImage part = strokes.copy(area).convertToFormat(QImage::Format_ARGB32_Premultiplied);
+  at::Tensor painted = at::empty({1, 1, area.height(), area.width()}, at::kFloat);
+  float* dst = painted.data_ptr<float>();
+  for (int y = 0; y < part.height(); ++y) {
+    const QRgb* row = reinterpret_cast<const QRgb*>(part.constScanLine(y));
+    for (int x = 0; x < part.width(); ++x) *dst++ = qAlpha(row[x]) > 0 ? 1.0f : 0.0f;
+  }
+  const at::Tensor grown = at::max_pool2d(painted, {2 * reach + 1, 2 * reach + 1}, {1, 1}, {reach, reach});
+  region.narrow(2, area.y(), area.height()).narrow(3, area.x(), area.width()).copy_(grown > 0);
+  return region;
+}
+
+// A painted hint is a gesture ("this is roughly that colour"), not paint: the colorization keeps
+// a hint's colour exactly where it is given, so a whole stroke of it stays as a hard-edged bar.
+// One point per `spacing`×`spacing` block of the photo (the hinted pixel nearest the block's
+// centre) still hints every model pixel the stroke covers when `spacing` is the photo's pixels per
+// model pixel, and lets the colour spread from there along the photo's edges.
+at::Tensor thin_hints(const at::Tensor& where, const QRect& area, int spacing) {
+  if (spacing <= 1 || area.isEmpty()) return where;
+  const int s = spacing;
+  const int y0 = area.top() / s * s, x0 = area.left() / s * s;
+  const int rows = (area.bottom() + 1 - y0 + s - 1) / s, cols = (area.right() + 1 - x0 + s - 1) / s;
+  const int64_t h = where.size(2), w = where.size(3);
+  at::Tensor blocks = at::zeros({rows * s, cols * s}, at::kFloat);
+  const int64_t in_h = std::min<int64_t>(rows * s, h - y0), in_w = std::min<int64_t>(cols * s, w - x0);
+  blocks.narrow(0, 0, in_h).narrow(1, 0, in_w).copy_(where[0][0].narrow(0, y0, in_h).narrow(1, x0, in_w));
+  // Within a block, a score that falls with the distance from its centre.
+  const at::Tensor offset = at::arange(s, at::kFloat) - float(s - 1) / 2;
+  const at::Tensor distance = (offset.view({s, 1}).square() + offset.view({1, s}).square()).reshape({1, 1, s * s});
+  const at::Tensor cells = blocks.view({rows, s, cols, s}).permute({0, 2, 1, 3}).reshape({rows, cols, s * s});
+  const at::Tensor score = cells * (distance.max() + 1 - distance);
+  const auto [best, index] = score.max(2, true);
+  const at::Tensor kept = at::zeros_like(cells).scatter_(2, index, (best > 0).to(at::kFloat));
+  at::Tensor out = at::zeros_like(where);
+  out[0][0].narrow(0, y0, in_h).narrow(1, x0, in_w).copy_(
+      kept.view({rows, cols, s, s}).permute({0, 2, 1, 3}).reshape({rows * s, cols * s}).narrow(0, 0, in_h).narrow(1, 0, in_w));
+  return out;
+}
+
+// At the hinted pixels, the hint's colour with the photo's luma there, pulled toward grey just
+// enough to be a colour at all: the result keeps the photo's luma, so a saturated yellow hint on
+// a dark patch would otherwise be kept as an impossible colour and clamped (red, magenta).
+void hint_colours_at_photo_luma(at::Tensor& colours, const at::Tensor& where, const at::Tensor& photo) {
+  const at::Tensor at = where[0][0].nonzero();  // [N, 2]
+  if (at.size(0) == 0) return;
+  const at::Tensor ys = at.select(1, 0), xs = at.select(1, 1);
+  const auto points = [&](const at::Tensor& image) {  // [1,3,N,1] float in [−1, 1]
+    return edit::to_unit(image[0].index({at::indexing::Slice(), ys, xs})).to(at::kFloat).unsqueeze(0).unsqueeze(3);
+  };
+  const edit::LumaChromaOperator op;
+  const at::Tensor luma = op.forward(points(photo)).narrow(1, 0, 1);
+  const at::Tensor chroma = op.forward(points(colours)).narrow(1, 1, 2);
+  const at::Tensor fitted = edit::fit_range_keeping_luma(op.inverse(at::cat({luma, chroma}, 1)));
+  colours[0].index_put_({at::indexing::Slice(), ys, xs}, edit::to_form_of(fitted, colours).squeeze(3)[0]);
 }
 
 }  // namespace
@@ -73,7 +143,8 @@ const at::Tensor& PhotoTensor::of(const QImage& photo) {
 }
 
 std::optional<std::pair<engine::EditRequest, QImage>> build_request(const Document& doc, const EditParameters& p, int steps,
-                                                                     PhotoTensor& photo_tensor, const LayerOverride* over) {
+                                                                     PhotoTensor& photo_tensor, int model_size,
+                                                                     const LayerOverride* over) {
   if (doc.isEmpty()) return std::nullopt;
   engine::EditRequest r;
   r.kind = p.kind;
@@ -97,11 +168,24 @@ std::optional<std::pair<engine::EditRequest, QImage>> build_request(const Docume
       r.mask = at::Tensor();
     }
   }
+  if (p.kind == edit::EditKind::Sketch) {
+    // Only the strokes' neighbourhood (and a mask the user painted): without strokes there is
+    // nothing to redraw, as a colour photo without hints has nothing to colorize.
+    const QImage& strokes = layer_of(doc, Layer::Strokes, over);
+    const bool provisional = over && over->layer == Layer::Strokes;  // a stroke under the brush: its ink is not tracked
+    const at::Tensor region = strokes_region(strokes, provisional ? strokes.rect() : doc.inkRect(Layer::Strokes), kSketchReach);
+    if (!region.any().item<bool>()) return std::nullopt;
+    r.mask = r.mask.defined() ? at::maximum(r.mask, region) : region;
+  }
   if (spec.hints) {
     const QImage& hints = layer_of(doc, Layer::Hints, over);
     const bool provisional = over && over->layer == Layer::Hints;  // a stroke under the brush: its ink is not tracked
-    auto [colours, where] = hint_tensors(hints, provisional ? hints.rect() : doc.inkRect(Layer::Hints));
+    const QRect area = provisional ? hints.rect() : doc.inkRect(Layer::Hints);
+    auto [colours, where] = hint_tensors(hints, area);
     if (where.max().item<int>() > 0) {
+      const int side = std::max(doc.size().width(), doc.size().height());
+      where = thin_hints(where, area, model_size > 0 ? side / model_size : 1);
+      hint_colours_at_photo_luma(colours, where, photo_tensor.of(doc.photo()));
       r.hints = colours;
       r.hint_mask = where;
     } else if (r.image.defined() && !doc.photoIsGrey()) {

@@ -43,10 +43,14 @@ struct PhotoTensor {
 };
 
 // The request for the document as it is now, and the image whose alpha the result keeps;
-// nullopt when there is nothing to do yet (no photo, an inpaint without a mask, a colour photo
-// to colorize without hints).
+// nullopt when there is nothing to do yet (no photo, an inpaint without a mask, a sketch without
+// strokes, a colour photo to colorize without hints). A sketch edits its strokes' neighbourhood
+// only (the painted pixels grown by a few pixels, and the mask if one is painted). Colour hints go
+// as sparse points, one per model pixel (model_size: the model's image side; 0: every painted
+// pixel), each in the colour the hint has at the photo's own brightness there.
 std::optional<std::pair<engine::EditRequest, QImage>> build_request(const Document& doc, const EditParameters& p, int steps,
-                                                                     PhotoTensor& photo_tensor, const LayerOverride* over = nullptr);
+                                                                     PhotoTensor& photo_tensor, int model_size = 0,
+                                                                     const LayerOverride* over = nullptr);
 
 // The result's images, keeping the source's alpha (enlarged by repetition for super-resolution).
 QVector<QImage> result_images(const engine::EditResult& result, const QImage& source);

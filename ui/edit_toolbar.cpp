@@ -69,8 +69,9 @@ EditToolBar::EditToolBar(QWidget* parent) : QToolBar(tr("Edit"), parent) {
   seed_box_->setRange(0, 1 << 30);
   addWidget(new QLabel(tr(" Seed "), this));
   addWidget(seed_box_);
-  addAction(tr("New variation"), this, [this] { seed_box_->setValue(int(QRandomGenerator::global()->bounded(1 << 30))); })
-      ->setToolTip(tr("Pick a random seed: the same edit with other details"));
+  QAction* vary = addAction(tr("New variation"), this, [this] { seed_box_->setValue(int(QRandomGenerator::global()->bounded(1 << 30))); });
+  vary->setIconText(tr("New seed"));  // short: the row must fit a 1200-px window (issue 33, finding 11)
+  vary->setToolTip(tr("Pick a random seed: the same edit with other details"));
   // Slide between the variation of the seed and that of a second seed (slerp of their noises).
   blend_slider_ = new QSlider(Qt::Horizontal, this);
   blend_slider_->setRange(0, 100);
@@ -79,9 +80,10 @@ EditToolBar::EditToolBar(QWidget* parent) : QToolBar(tr("Edit"), parent) {
   seed_b_box_ = new QSpinBox(this);
   seed_b_box_->setRange(0, 1 << 30);
   seed_b_box_->setValue(1);
+  seed_b_box_->setToolTip(tr("The second seed, whose variation the Blend slider moves toward"));
   addWidget(new QLabel(tr(" Blend "), this));
   addWidget(blend_slider_);
-  addWidget(new QLabel(tr(" to seed "), this));
+  addWidget(new QLabel(tr(" to "), this));
   addWidget(seed_b_box_);
   showKind();
 

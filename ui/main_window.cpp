@@ -61,32 +61,6 @@
 #include <QUndoView>
 
 namespace cm::ui {
-namespace {
-
-// What the canvas shows: the preview (or the photo), the mask tinted red, the sketch and the hints;
-// only the photo while the user compares.
-QImage compose(const Document& doc, const EditController& controller, bool original_only, bool show_mask) {
-  if (original_only) return doc.photo().convertToFormat(QImage::Format_RGBA8888);
-  if (controller.hasPreview() && controller.preview().size() != doc.size())  // enlarged or generated
-    return controller.preview().convertToFormat(QImage::Format_RGBA8888);
-  QImage view = (controller.hasPreview() ? controller.preview() : doc.photo()).convertToFormat(QImage::Format_RGBA8888);
-  QPainter painter(&view);
-  // Only where the layers hold paint: on a 12-megapixel photo each full-size pass costs ~0.1 s.
-  if (const QRect ink = doc.inkRect(Layer::Mask); show_mask && !ink.isEmpty()) {
-    // The mask stays visible over a preview too, lighter so the result shows through it.
-    QImage tint(ink.size(), QImage::Format_ARGB32_Premultiplied);
-    tint.fill(QColor(255, 40, 40));
-    tint.setAlphaChannel(doc.mask().copy(ink));
-    painter.setOpacity(controller.hasPreview() ? 0.2 : 0.45);
-    painter.drawImage(ink.topLeft(), tint);
-    painter.setOpacity(1.0);
-  }
-  for (Layer layer : {Layer::Strokes, Layer::Hints})
-    if (const QRect ink = doc.inkRect(layer); !ink.isEmpty()) painter.drawImage(ink.topLeft(), doc.layer(layer), ink);
-  return view;
-}
-
-}  // namespace
 
 QStringList buildComponentLines() {
   std::vector<Component> parts = base_components();
@@ -138,16 +112,15 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   history->setWidget(history_view);
   addDockWidget(Qt::RightDockWidgetArea, history);
 
-  connect(document_, &Document::changed, this, [this] { refreshCanvas(); });
-  connect(document_->undoStack(), &QUndoStack::cleanChanged, this, [this](bool clean) { setWindowModified(!clean); });
+  connect(document_, &Document::changed, this, [this](Layer layer) {
+    refreshCanvas();
+    if (layer == Layer::Photo) updateImageInfo();  // an applied colorization is no longer grey
+  });
+  // The title's "*": the photo differs from the file (painting and discarding a mask does not count).
+  connect(document_, &Document::photoModifiedChanged, this, &QWidget::setWindowModified);
   connect(document_, &Document::documentReset, this, [this] {
     controller_->discardPreview();  // of the photo that was there
-    // The size it has now: a new photo, or the one an applied super-resolution made.
-    image_info_->setText(tr("%1 × %2, %3-bit RGB%4")
-                             .arg(document_->size().width())
-                             .arg(document_->size().height())
-                             .arg(document_->bitDepth())
-                             .arg(has_alpha_ ? tr(" + alpha") : QString()));
+    updateImageInfo();  // a new photo, or the size an applied super-resolution made
     export_action_->setEnabled(!document_->isEmpty());
     showEngineReady();  // not the last photo's preview time
     selection_ = QRect();
@@ -180,7 +153,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     if (document_->isEmpty() || !document_->photo().rect().contains(at)) return;
     // What is on screen: the preview where one of the photo's size is shown.
     const bool preview = controller_->hasPreview() && controller_->preview().size() == document_->size() && !showing_original_;
-    foreground_ = (preview ? controller_->preview() : document_->photo()).pixelColor(at);
+    foreground_ = (showing_original_ ? compareReference() : preview ? controller_->preview() : document_->photo()).pixelColor(at);
     foreground_.setAlpha(255);
     updateBrush();
     statusBar()->showMessage(tr("Colour %1 picked").arg(foreground_.name()), 3000);
@@ -192,32 +165,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     // Then the refined one, so what Apply commits has the Steps it says (not the 1-step preview).
     if (controller_->parameters().kind == edit::EditKind::SuperResolve) controller_->requestLivePreview();
   });
-  const auto show_preview = [this] {
-    refreshCanvas();
-    engine_info_->setText(tr("%1 · preview in %2 ms").arg(controller_->status().model).arg(controller_->lastLatencyMs(), 0, 'f', 0));
-  };
-  connect(controller_, &EditController::previewReady, this, show_preview);
-  connect(controller_, &EditController::previewPartial, this, show_preview);
-  connect(controller_, &EditController::previewCleared, this, [this] {
-    refreshCanvas();
-    if (!controller_->status().busy) showEngineReady();  // no latency of a preview that is gone
-  });
-  // While busy, "working…"; when every job is back (a strip of variations too, which shows no
-  // preview), the model and device again. A preview's own text follows this one.
-  connect(controller_, &EditController::busyChanged, this, [this](bool busy) {
-    if (busy) engine_info_->setText(tr("%1 · working…").arg(controller_->status().model));
-    else showEngineReady();
-    // Cancel shows only for work that lasts: a live preview is over before it would be read.
-    if (busy) {
-      cancel_soon_->start();
-    } else {
-      cancel_soon_->stop();
-      cancel_button_->hide();
-    }
-  });
-  connect(controller_, &EditController::progress, this, [this](int step, int total) {
-    if (total > 1) engine_info_->setText(tr("%1 · working… %2/%3").arg(controller_->status().model).arg(step).arg(total));
-  });
+  connectWorkStatus();
   connect(controller_, &EditController::failed, this, [this](const QString& message) {
     last_error_ = message;
     statusBar()->showMessage(message);
@@ -237,6 +185,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(overlay_timer, &QTimer::timeout, this, &MainWindow::updateOverlayStatus);
   overlay_timer->start();
   canvas_->installEventFilter(this);
+  canvas_->setEmptyHint(tr("Open a photo (%1) or drop one here").arg(QKeySequence(QKeySequence::Open).toString(QKeySequence::NativeText)));
   // Autosave a few seconds after the last change (a pause in the work), and at least every
   // minute while changes keep coming.
   autosave_soon_ = new QTimer(this);
@@ -289,19 +238,6 @@ void MainWindow::updateOverlayStatus() {
   canvas_->setOverlayStatus(lines, step_ms_);
 }
 
-bool MainWindow::eventFilter(QObject* watched, QEvent* event) {
-  // Hold backslash to see the photo without preview, mask or strokes (before/after).
-  if (watched == canvas_ && (event->type() == QEvent::KeyPress || event->type() == QEvent::KeyRelease)) {
-    auto* key = static_cast<QKeyEvent*>(event);
-    if (key->key() == Qt::Key_Backslash && !key->isAutoRepeat()) {
-      showing_original_ = event->type() == QEvent::KeyPress;
-      refreshCanvas();
-      return true;
-    }
-  }
-  return QMainWindow::eventFilter(watched, event);
-}
-
 void MainWindow::buildMenus() {
   QMenu* file = menuBar()->addMenu(tr("&File"));
   QAction* open = file->addAction(tr("&Open…"), this, &MainWindow::chooseAndOpenImage);
@@ -336,8 +272,23 @@ void MainWindow::buildMenus() {
   // once. The live preview (on the document's change) brings the current state's own.
   for (QAction* a : {undo_action_, redo_action_}) connect(a, &QAction::triggered, controller_, &EditController::discardPreview);
   editMenu->addSeparator();
+  // Apply commits the refined result (Steps evaluations), never the live preview's one-step
+  // draft: while the refinement is still coming, it is applied when it arrives.
   apply_action_ = editMenu->addAction(tr("&Apply preview"), this, [this] {
-    if (!controller_->applyPreview()) statusBar()->showMessage(tr("Nothing to apply yet"), 3000);
+    switch (controller_->requestApply()) {
+      case EditController::ApplyOutcome::Applied: break;
+      case EditController::ApplyOutcome::WhenReady:
+        statusBar()->showMessage(tr("Applying when the %1-step result is ready… (Esc: discard)").arg(controller_->parameters().refine_steps));
+        break;
+      case EditController::ApplyOutcome::Nothing: statusBar()->showMessage(tr("Nothing to apply yet"), 3000); break;
+    }
+  });
+  connect(controller_, &EditController::applyPendingChanged, this, [this](bool pending) {
+    if (!pending && statusBar()->currentMessage().startsWith(tr("Applying when"))) statusBar()->clearMessage();
+  });
+  connect(controller_, &EditController::applied, this, [this] {
+    const QUndoStack* stack = document_->undoStack();
+    statusBar()->showMessage(tr("Applied: %1").arg(stack->text(stack->index() - 1)), 4000);
   });
   apply_action_->setShortcut(QKeySequence(Qt::Key_Return));
   discard_action_ = editMenu->addAction(tr("&Discard edit"), controller_, &EditController::discardEdit);
@@ -360,11 +311,13 @@ void MainWindow::buildMenus() {
   view->addAction(tr("&Actual pixels"), this, [this] {
     canvas_->setZoom(1.0 / canvas_->devicePixelRatioF(), QPointF(canvas_->width() / 2.0, canvas_->height() / 2.0));
   })->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_1));
-  mask_action_ = view->addAction(tr("Show &mask"));
+  // The inputs painted for the edit (mask, sketch, hints): hidden, the preview shows bare.
+  mask_action_ = view->addAction(tr("Show &mask, sketch and hints"));
   mask_action_->setCheckable(true);
   mask_action_->setChecked(true);
   mask_action_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_M));
   connect(mask_action_, &QAction::toggled, this, [this] { refreshCanvas(); });
+  buildCompareMenu(view);
   overlay_action_ = view->addAction(tr("&Debug overlay"));
   overlay_action_->setCheckable(true);
   overlay_action_->setShortcut(Qt::Key_F12);
@@ -420,14 +373,6 @@ void MainWindow::pushParameters() {
   controller_->setParameters(p);
 }
 
-void MainWindow::refreshCanvas() {
-  if (document_->isEmpty()) return;
-  // The selection marks photo pixels: not over an enlarged preview, and only with the Select tool.
-  const bool enlarged = controller_->hasPreview() && controller_->preview().size() != document_->size();
-  canvas_->setSelection(enlarged || tool_ != Tool::Select ? QRect() : selection_);
-  canvas_->setImage(compose(*document_, *controller_, showing_original_, !mask_action_ || mask_action_->isChecked()));
-}
-
 QString MainWindow::shortcutList() const {
   // From the actions themselves, so the list cannot drift from what the keys do.
   QStringList lines;
@@ -441,7 +386,7 @@ QString MainWindow::shortcutList() const {
   }
   lines.sort();
   lines << tr("Ctrl+click\teyedropper") << tr("Space+drag, middle drag\tpan") << tr("Wheel\tzoom about the cursor")
-        << tr("\\ (hold)\tthe photo before the edit");
+        << tr("\\ (hold)\tcompare: the photo as opened, or as last applied (View › Compare with)");
   return lines.join(QLatin1Char('\n'));
 }
 

@@ -6,6 +6,7 @@
 #include "ui/document.h"
 
 #include <QColor>
+#include <QElapsedTimer>
 #include <QMainWindow>
 #include <QMessageBox>
 #include <QPointF>
@@ -18,6 +19,7 @@
 class QAction;
 class QComboBox;
 class QDoubleSpinBox;
+class QFormLayout;
 class QLabel;
 class QMenu;
 class QSlider;
@@ -44,8 +46,8 @@ class MainWindow : public QMainWindow {
   // Loads and shows a photo. On failure keeps the current photo, shows the reason in the
   // status bar and returns false; lastError() then holds the message.
   bool openImage(const QString& path);
-  // What File › Open, recent files and drops do: asks first when the document has unexported
-  // changes (Save / Discard / Cancel), then opens. False when the user kept the current photo or
+  // What File › Open, recent files and drops do: asks first when the photo has unexported
+  // changes (Export… / Don't export / Cancel), then opens. False when the user kept the current photo or
   // the open failed (lastError() says which).
   bool requestOpen(const QString& path);
   // True when the current work may be replaced: nothing unexported, or the user exported it or
@@ -73,7 +75,7 @@ class MainWindow : public QMainWindow {
   Document* document() const { return document_; }
   EditController* controller() const { return controller_; }
   QAction* overlayAction() const { return overlay_action_; }
-  QAction* maskAction() const { return mask_action_; }
+  QAction* maskAction() const { return mask_action_; }  // View › Show mask, sketch and hints (Ctrl+M)
   QAction* discardAction() const { return discard_action_; }
   QAction* exportAction() const { return export_action_; }
   QToolButton* cancelButton() const { return cancel_button_; }
@@ -85,6 +87,7 @@ class MainWindow : public QMainWindow {
   QSlider* blendSlider() const;
   EditToolBar* editBar() const { return edit_bar_; }
   QColor foreground() const { return foreground_; }
+  void setForeground(const QColor& colour);  // the sketch and hint brushes' colour, as the Colour… dialog sets it
   const QVector<QToolButton*>& variationButtons() const { return variation_buttons_; }
   int seed() const;
   void setTool(Tool tool);
@@ -114,6 +117,11 @@ class MainWindow : public QMainWindow {
   void buildToolbar();
   void buildBrushDock();
   void buildVariationsDock();
+  void showEditSettings();  // the brush panel's rows of the settings the current edit has
+  void buildCompareMenu(QMenu* view);
+  // What the canvas shows while `\` is held: the photo as opened (scaled to the document's size
+  // after a super-resolution) or the last applied state, as View › Compare with says.
+  QImage compareReference() const;
   void refreshCanvas();
   void updateBrush();
   void pushParameters();
@@ -121,6 +129,11 @@ class MainWindow : public QMainWindow {
   void revealMaskBeingPainted();
   Brush currentBrush(Layer* layer) const;  // the brush of the current tool, and the layer it paints
   void updateOverlayStatus();
+  void updateImageInfo();
+  // The engine's part of the status bar: "working…" with the seconds so far from the first moment
+  // (and the steps or parts once the engine counts them), then the time the user waited.
+  void connectWorkStatus();
+  void showWork();  // the status bar's size, bit depth, grey or RGB, alpha: of the photo as it is now
   void rememberRecent(const QString& path);
   void rebuildRecentMenu();
 
@@ -146,6 +159,10 @@ class MainWindow : public QMainWindow {
   QAction* tool_actions_[4] = {};         // by Tool
   QLabel* zoom_info_ = nullptr;
   QTimer* cancel_soon_ = nullptr;
+  QTimer* work_tick_ = nullptr;  // the seconds of "working…", while work runs
+  QElapsedTimer work_clock_;
+  bool working_ = false;
+  int work_step_ = 0, work_total_ = 0;
   // While the button is down: the stroke so far, previewed at most every kProvisionalMs.
   QVector<QPointF> provisional_stroke_;
   QTimer* provisional_timer_ = nullptr;
@@ -162,6 +179,7 @@ class MainWindow : public QMainWindow {
   QSpinBox* grow_box_ = nullptr;
   QSpinBox* feather_box_ = nullptr;
   QComboBox* fill_box_ = nullptr;
+  QFormLayout* brush_form_ = nullptr;
   QVector<QToolButton*> variation_buttons_;
   QRect selection_;
   QLabel* image_info_ = nullptr;
@@ -171,6 +189,7 @@ class MainWindow : public QMainWindow {
   QColor foreground_ = QColor(220, 40, 40), background_ = Qt::white;
   bool has_alpha_ = false;
   bool showing_original_ = false;  // while the compare key (backslash) is held
+  QAction* compare_opened_action_ = nullptr;  // View › Compare with › The photo as opened
   QMenu* recent_menu_ = nullptr;
   QVector<float> step_ms_;
   QString last_engine_error_;

@@ -54,6 +54,7 @@
 #include <QMessageBox>
 #include <QPainter>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QRandomGenerator>
 #include <QSpinBox>
 #include <QStatusBar>
@@ -77,16 +78,25 @@ QString describe(const imageio::Image& image) {
 }  // namespace
 
 bool MainWindow::confirmLosingChanges() {
-  if (document_->isEmpty() || document_->undoStack()->isClean()) return true;
+  // Masks, sketches and hints are not work to export: only a photo that differs from its file is.
+  if (document_->isEmpty() || !document_->photoModified()) return true;
   const QString question = tr("%1 has changes that are not exported. Export them first?").arg(QFileInfo(current_path_).fileName());
-  const QMessageBox::StandardButton answer =
-      unsaved_prompt_ ? unsaved_prompt_(question)
-                      : QMessageBox::question(this, tr("Unsaved changes"), question,
-                                              QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
+  QMessageBox::StandardButton answer = QMessageBox::Cancel;
+  if (unsaved_prompt_) {
+    answer = unsaved_prompt_(question);
+  } else {
+    // The buttons answer the question in its words: the editor exports, it has no Save.
+    QMessageBox box(QMessageBox::Question, tr("Changes not exported"), question,
+                    QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, this);
+    box.button(QMessageBox::Save)->setText(tr("Export…"));
+    box.button(QMessageBox::Discard)->setText(tr("Don't export"));
+    box.setDefaultButton(QMessageBox::Save);
+    answer = QMessageBox::StandardButton(box.exec());
+  }
   if (answer == QMessageBox::Discard) return true;
   if (answer == QMessageBox::Save) {
     chooseAndExport();
-    return document_->undoStack()->isClean();  // false when the export was cancelled or failed
+    return !document_->photoModified();  // false when the export was cancelled or failed
   }
   return false;
 }
@@ -133,14 +143,19 @@ void MainWindow::closeEvent(QCloseEvent* event) {
   event->accept();
 }
 
+// Only a file on this machine is taken: a web link would be refused at the drop, with no word.
 void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
-  if (event->mimeData()->hasUrls()) event->acceptProposedAction();
+  for (const QUrl& url : event->mimeData()->urls())
+    if (url.isLocalFile()) return event->acceptProposedAction();
 }
 
 void MainWindow::dropEvent(QDropEvent* event) {
   for (const QUrl& url : event->mimeData()->urls())
     if (url.isLocalFile()) {
-      openAsking(url.toLocalFile());
+      event->acceptProposedAction();
+      // File › Open's way (the unexported-work question, a failure shown), once the drop is over:
+      // a question inside the drop would keep the file manager waiting for its answer.
+      QTimer::singleShot(0, this, [this, path = url.toLocalFile()] { openAsking(path); });
       return;
     }
 }
@@ -203,9 +218,11 @@ bool MainWindow::restoreAutosave() {
     return false;
   }
   has_alpha_ = session.value(QStringLiteral("alpha")).toBool();
+  updateImageInfo();
   current_path_ = session.value(QStringLiteral("path")).toString();
   setWindowTitle(QFileInfo(current_path_).fileName() + tr("[*] (restored) — cmedit"));
   document_->undoStack()->resetClean();  // restored work is not exported yet
+  document_->markPhotoUnsaved();
   statusBar()->showMessage(tr("Restored the autosaved document"), 5000);
   return true;
 }
@@ -257,11 +274,14 @@ bool MainWindow::openImage(const QString& path) {
     last_error_.clear();
     setWindowTitle(QFileInfo(path).fileName() + QStringLiteral("[*] — cmedit"));  // [*]: unexported changes
     setWindowModified(false);
-    image_info_->setText(describe(image));
+    updateImageInfo();
     statusBar()->showMessage(tr("Opened %1").arg(path), 5000);
     if (document_->photoIsGrey()) {  // what a grey photo is most likely opened for
       setTool(Tool::HintBrush);
       statusBar()->showMessage(tr("A grey photo: Colorize is chosen. Paint colour hints where you know the colour, or apply as it is."), 8000);
+    } else if (edit_bar_->kind() == edit::EditKind::Colorize) {  // chosen for a grey photo before: it has nothing to do here
+      setTool(Tool::MaskBrush);
+      statusBar()->showMessage(tr("A colour photo: the Mask brush (Inpaint) is chosen again."), 8000);
     }
     rememberRecent(QFileInfo(path).absoluteFilePath());
     spdlog::info("opened {} ({})", path.toStdString(), describe(image).toStdString());
@@ -299,6 +319,7 @@ bool MainWindow::exportTo(const QString& path, int jpeg_quality, int bit_depth) 
     options.description = QStringLiteral("cmedit %1: %2").arg(QStringLiteral(CMEDIT_VERSION), history.join(QStringLiteral("; "))).toStdString();
     imageio::save_image(path.toStdString(), out, options);
     document_->undoStack()->setClean();  // what is on disk now matches the document
+    document_->markPhotoSaved();
     discardAutosave();
     statusBar()->showMessage(tr("Exported %1").arg(path), 5000);
     return true;
@@ -327,13 +348,32 @@ void MainWindow::chooseAndLoadModel() {
 void MainWindow::chooseAndExport() {
   // QFileDialog asks before replacing an existing file.
   // Suggests NAME-edited.EXT beside the photo: never the photo itself, never a blank name.
+  // The file-type filter is the suggested name's type, and choosing another type renames the
+  // suggestion: the name and the filter never say two different things.
   const QFileInfo photo(current_path_);
-  const QString suggestion = photo.absoluteDir().filePath(photo.completeBaseName() + QStringLiteral("-edited.") +
-                                                          (photo.suffix().isEmpty() ? QStringLiteral("png") : photo.suffix()));
-  const QString path = QFileDialog::getSaveFileName(
-      this, tr("Export"), suggestion,
-      tr("PNG (*.png);;JPEG (*.jpg *.jpeg);;TIFF (*.tif *.tiff);;WebP (*.webp)"));
-  if (path.isEmpty()) return;
+  const QString base = photo.absoluteDir().filePath(photo.completeBaseName() + QStringLiteral("-edited."));
+  const QStringList filters = {tr("PNG (*.png)"), tr("JPEG (*.jpg *.jpeg)"), tr("TIFF (*.tif *.tiff)"), tr("WebP (*.webp)")};
+  const auto suffix_of = [](const QString& filter) {  // "JPEG (*.jpg *.jpeg)" → "jpg"
+    const qsizetype star = filter.indexOf(QLatin1String("*."));
+    return filter.mid(star + 2, filter.indexOf(QRegularExpression(QStringLiteral("[ )]")), star) - star - 2);
+  };
+  const QString own = photo.suffix().toLower();
+  QString filter = filters.front();
+  for (const QString& f : filters)
+    if (f.contains(QStringLiteral("*.") + own + QLatin1Char(' ')) || f.contains(QStringLiteral("*.") + own + QLatin1Char(')'))) filter = f;
+  QFileDialog dialog(this, tr("Export"));
+  dialog.setAcceptMode(QFileDialog::AcceptSave);
+  dialog.setNameFilters(filters);
+  dialog.selectNameFilter(filter);
+  const QString suggested = filter == filters.front() && own != QLatin1String("png") ? suffix_of(filter) : own;
+  dialog.setDefaultSuffix(suggested);
+  dialog.selectFile(base + suggested);
+  connect(&dialog, &QFileDialog::filterSelected, &dialog, [&](const QString& chosen) {
+    dialog.setDefaultSuffix(suffix_of(chosen));
+    dialog.selectFile(base + suffix_of(chosen));
+  });
+  if (dialog.exec() != QDialog::Accepted || dialog.selectedFiles().isEmpty()) return;
+  const QString path = dialog.selectedFiles().front();
   int quality = 95;
   const QString suffix = QFileInfo(path).suffix().toLower();
   if (suffix == QLatin1String("jpg") || suffix == QLatin1String("jpeg")) {

@@ -104,9 +104,7 @@ void MainWindow::buildToolbar() {
   connect(swap, &QAction::triggered, this, [this] { std::swap(foreground_, background_); updateBrush(); });
   connect(eraser_action_, &QAction::toggled, this, [this] { updateBrush(); });
   colour_action_ = bar->addAction(tr("Colour…"), this, [this] {
-    const QColor c = QColorDialog::getColor(foreground_, this, tr("Brush colour"));
-    if (c.isValid()) foreground_ = c;
-    updateBrush();
+    setForeground(QColorDialog::getColor(foreground_, this, tr("Brush colour")));
   });
   colour_action_->setToolTip(tr("Colour of the sketch and hint brushes (X swaps it with the second colour)"));
   if (auto* button = qobject_cast<QToolButton*>(bar->widgetForAction(colour_action_)))
@@ -118,6 +116,10 @@ void MainWindow::buildToolbar() {
   edit_bar_ = new EditToolBar(this);
   addToolBar(edit_bar_);
   edit_bar_->addSeparator();
+  // The menu's full names, one word each on the toolbar: with the long ones the row overflowed a
+  // 1200-px window and Discard hid behind its » (issue 33, finding 11).
+  apply_action_->setIconText(tr("Apply"));
+  discard_action_->setIconText(tr("Discard"));
   edit_bar_->addAction(apply_action_);
   edit_bar_->addAction(discard_action_);
   connect(edit_bar_, &EditToolBar::changed, this, [this](bool preview) {
@@ -131,7 +133,7 @@ void MainWindow::buildBrushDock() {
   auto* dock = new QDockWidget(tr("Brush and mask"), this);
   dock->setObjectName(QStringLiteral("brush"));
   auto* panel = new QWidget(dock);
-  auto* form = new QFormLayout(panel);
+  auto* form = brush_form_ = new QFormLayout(panel);
   diameter_box_ = new QDoubleSpinBox(panel);
   diameter_box_->setRange(1, 2000);
   diameter_box_->setDecimals(1);  // [ and ] scale by 1.25: a tenth of a pixel is detail enough
@@ -171,6 +173,16 @@ void MainWindow::buildBrushDock() {
   connect(grow_box_, &QSpinBox::valueChanged, this, [this] { pushParameters(); controller_->requestPreview(); });
   connect(feather_box_, &QSpinBox::valueChanged, this, [this] { pushParameters(); controller_->requestPreview(); });
   connect(fill_box_, &QComboBox::currentIndexChanged, this, [this] { pushParameters(); controller_->requestPreview(); });
+  connect(edit_bar_->kindBox(), &QComboBox::currentIndexChanged, this, &MainWindow::showEditSettings);
+  showEditSettings();
+}
+
+void MainWindow::showEditSettings() {
+  // From the registry, where each edit lists its settings: a row for a setting the edit lacks
+  // would be a control that changes nothing (issue 33, finding 12).
+  const engine::EditSpec& spec = engine::spec_of(edit_bar_->kind());
+  for (const auto& [field, name] : {std::pair<QWidget*, const char*>{grow_box_, "grow"}, {feather_box_, "feather"}, {fill_box_, "fill"}})
+    brush_form_->setRowVisible(field, engine::find_setting(spec, name) != nullptr);
 }
 
 void MainWindow::buildVariationsDock() {

@@ -93,6 +93,13 @@ void MainWindow::setTool(Tool tool) {
   refreshCanvas();  // the selection shows with the Select tool only
 }
 
+void MainWindow::setForeground(const QColor& colour) {
+  if (!colour.isValid()) return;
+  foreground_ = colour;
+  foreground_.setAlpha(255);
+  updateBrush();
+}
+
 void MainWindow::setBrushDiameter(double image_pixels) {
   brush_diameter_ = std::clamp(image_pixels, 1.0, 2000.0);
   updateBrush();
@@ -121,12 +128,13 @@ Brush MainWindow::currentBrush(Layer* layer) const {
   return brush;
 }
 
-// A mask painted while it is hidden (View › Show mask off, which persists from photo to photo)
-// would leave the user guessing where it goes: it is shown again, and the status bar says why.
+// A mask, sketch or hint painted while they are hidden (View › Show mask, sketch and hints off,
+// which persists from photo to photo) would leave the user guessing where it goes: they are shown
+// again, and the status bar says why.
 void MainWindow::revealMaskBeingPainted() {
-  if (tool_ != Tool::MaskBrush || mask_action_->isChecked() || document_->isEmpty()) return;
+  if (tool_ == Tool::Select || mask_action_->isChecked() || document_->isEmpty()) return;
   mask_action_->setChecked(true);
-  statusBar()->showMessage(tr("The mask is shown again while you paint it (Ctrl+M hides it)"), 5000);
+  statusBar()->showMessage(tr("The mask, sketch and hints are shown again while you paint (Ctrl+M hides them)"), 5000);
 }
 
 void MainWindow::onStroke(const QVector<QPointF>& points) {

@@ -75,6 +75,9 @@ LogSetup init_logging(const LogOptions& options) {
     try {
       auto file_sink = std::make_shared<spdlog::sinks::rotating_file_sink_mt>(file.string(), kLogFileBytes, kLogFilesKept);
       file_sink->set_level(to_spdlog(options.file_level));
+      // Several copies of a program share the file (appended, never truncated): each line says
+      // which process wrote it.
+      file_sink->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%P] [%l] %v");
       sinks.push_back(file_sink);
       setup.log_file = file;
     } catch (const spdlog::spdlog_ex& e) {
@@ -84,7 +87,10 @@ LogSetup init_logging(const LogOptions& options) {
 
   auto logger = std::make_shared<spdlog::logger>(options.app_name, sinks.begin(), sinks.end());
   logger->set_level(spdlog::level::trace);  // each sink filters for itself
-  logger->flush_on(spdlog::level::warn);
+  // Every line reaches the file at once: a buffered line is invisible to whoever reads the log
+  // while the program runs (a second copy of the editor, a user looking for an error), and is lost
+  // if the program is killed.
+  logger->flush_on(spdlog::level::trace);
   spdlog::set_default_logger(logger);
   if (!level_warning.empty()) spdlog::warn("{}", level_warning);
   if (!setup.warning.empty()) spdlog::warn("{}", setup.warning);

@@ -1,6 +1,7 @@
 // Logging for every cmedit program: spdlog to the console and to a log file in the user's
 // state directory ($XDG_STATE_HOME/cmedit, else ~/.local/state/cmedit). Code logs with
-// spdlog::info(...) etc. through the default logger this installs.
+// spdlog::info(...) etc. through the default logger this installs. Copies of a program running
+// at once share the file: they append to it, each line flushed at once and marked with its pid.
 #pragma once
 
 #include <filesystem>

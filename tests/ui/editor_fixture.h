@@ -14,6 +14,8 @@
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QUndoStack>
+#include <QAction>
 
 #include <cstdlib>
 #include <cstring>
@@ -59,8 +61,11 @@ class Editor : public ::testing::Test {
     window.show();
     ASSERT_TRUE(QTest::qWaitForWindowExposed(&window));
     QSignalSpy loaded(window.controller(), &cm::ui::EditController::modelLoaded);
+    // The window starts loading the built-in model: the test model is loaded after it, and only
+    // its own modelLoaded (which asks for a preview) ends the set-up.
+    const int loads = !window.controller()->modelPath().isEmpty() && !window.controller()->modelReady() ? 2 : 1;
     window.loadModel(QString::fromUtf8(model));
-    ASSERT_TRUE(loaded.wait(20000));
+    ASSERT_TRUE(QTest::qWaitFor([&] { return loaded.count() >= loads; }, 20000));
   }
   // Writes a w×h photo with colour(x, y) and opens it; returns the pixels as written.
   QImage openPhoto(int w, int h, const std::function<QColor(int, int)>& colour) {
@@ -86,6 +91,16 @@ inline int painted_pixels(const QImage& layer) {
     for (int x = 0; x < layer.width(); ++x)
       n += layer.format() == QImage::Format_Grayscale8 ? layer.constScanLine(y)[x] != 0 : qAlpha(layer.pixel(x, y)) != 0;
   return n;
+}
+
+// Apply as the user presses it: the refined preview at once, or when it arrives (Apply never
+// commits the one-step draft). False when nothing was applied within the time.
+inline bool apply_and_wait(cm::ui::MainWindow& window, int timeout_ms = 30000) {
+  QSignalSpy applied(window.controller(), &cm::ui::EditController::applied);
+  const int before = window.document()->undoStack()->index();
+  window.applyAction()->trigger();
+  if (window.controller()->applyPending()) return applied.wait(timeout_ms);
+  return window.document()->undoStack()->index() != before;
 }
 
 // Paints a short mask stroke from image point a to b with the mouse.

@@ -126,7 +126,7 @@ TEST_F(Controller, PreviewApplyAndUndoKeepUnmaskedPixelsExactly) {
   const QImage original = doc.photo().copy();
   doc.paintStroke(Layer::Mask, {QPointF(20, 20)}, Brush{6, 1.0});
   QSignalSpy ready(controller.get(), &cm::ui::EditController::previewReady);
-  controller->requestPreview();
+  controller->requestPreview(true);  // the refined preview: what Apply commits
   ASSERT_TRUE(ready.wait(20000));
   ASSERT_TRUE(controller->hasPreview());
   EXPECT_EQ(controller->previewRevision(), doc.revision());

@@ -1,0 +1,168 @@
+// MainWindow's view of the document: what the canvas shows (the preview or the photo, and the
+// inputs painted for the edit over it) and the compare key.
+#include "ui/canvas.h"
+#include "ui/document.h"
+#include "ui/edit_controller.h"
+#include "ui/main_window.h"
+
+#include <QAction>
+#include <QActionGroup>
+#include <QMenu>
+#include <QSettings>
+#include <QStatusBar>
+#include <QKeyEvent>
+#include <QLabel>
+#include <QPainter>
+#include <QTimer>
+#include <QToolButton>
+
+namespace cm::ui {
+namespace {
+
+// How strongly the inputs (mask tint, sketch, hints) cover the picture: fully, or faintly while
+// a preview shows, so the result can be judged through them.
+constexpr double kMaskOpacity = 0.45, kMaskOverPreview = 0.2;
+constexpr double kInkOverPreview = 0.3;
+
+// What the canvas shows: the preview (or the photo), the mask tinted red, the sketch and the hints
+// (show_inputs), lighter over a preview; only the reference while the user compares.
+QImage compose(const Document& doc, const EditController& controller, const QImage* reference, bool show_inputs) {
+  if (reference) return reference->convertToFormat(QImage::Format_RGBA8888);
+  if (controller.hasPreview() && controller.preview().size() != doc.size())  // enlarged or generated
+    return controller.preview().convertToFormat(QImage::Format_RGBA8888);
+  QImage view = (controller.hasPreview() ? controller.preview() : doc.photo()).convertToFormat(QImage::Format_RGBA8888);
+  if (!show_inputs) return view;
+  QPainter painter(&view);
+  // Only where the layers hold paint: on a 12-megapixel photo each full-size pass costs ~0.1 s.
+  if (const QRect ink = doc.inkRect(Layer::Mask); !ink.isEmpty()) {
+    QImage tint(ink.size(), QImage::Format_ARGB32_Premultiplied);
+    tint.fill(QColor(255, 40, 40));
+    tint.setAlphaChannel(doc.mask().copy(ink));
+    painter.setOpacity(controller.hasPreview() ? kMaskOverPreview : kMaskOpacity);
+    painter.drawImage(ink.topLeft(), tint);
+  }
+  painter.setOpacity(controller.hasPreview() ? kInkOverPreview : 1.0);
+  for (Layer layer : {Layer::Strokes, Layer::Hints})
+    if (const QRect ink = doc.inkRect(layer); !ink.isEmpty()) painter.drawImage(ink.topLeft(), doc.layer(layer), ink);
+  return view;
+}
+
+}  // namespace
+
+void MainWindow::updateImageInfo() {
+  if (document_->isEmpty()) return image_info_->clear();
+  image_info_->setText(tr("%1 × %2, %3-bit %4%5")
+                           .arg(document_->size().width())
+                           .arg(document_->size().height())
+                           .arg(document_->bitDepth())
+                           .arg(document_->photoIsGrey() ? tr("gray") : tr("RGB"))
+                           .arg(has_alpha_ ? tr(" + alpha") : QString()));
+}
+
+void MainWindow::connectWorkStatus() {
+  work_tick_ = new QTimer(this);
+  work_tick_->setInterval(1000);
+  connect(work_tick_, &QTimer::timeout, this, &MainWindow::showWork);
+  connect(controller_, &EditController::previewPartial, this, &MainWindow::refreshCanvas);  // the work goes on: its count stays
+  connect(controller_, &EditController::previewReady, this, [this] {
+    refreshCanvas();
+    // From the change that asked for it (the draft and the refine delay included) to the whole of it.
+    if (!working_)
+      engine_info_->setText(tr("%1 · preview in %2 ms").arg(controller_->status().model).arg(controller_->lastLatencyMs(), 0, 'f', 0));
+  });
+  connect(controller_, &EditController::previewCleared, this, [this] {
+    refreshCanvas();
+    if (!working_) showEngineReady();  // no latency of a preview that is gone
+  });
+  // When every job is back (a strip of variations too, which shows no preview), the model and
+  // device again; a preview's own text follows this one.
+  connect(controller_, &EditController::busyChanged, this, [this](bool busy) {
+    working_ = busy;
+    work_step_ = work_total_ = 0;
+    if (busy) {
+      work_clock_.start();
+      work_tick_->start();
+      showWork();
+      cancel_soon_->start();  // Cancel shows only for work that lasts: a live preview is over before it would be read
+    } else {
+      work_tick_->stop();
+      showEngineReady();
+      cancel_soon_->stop();
+      cancel_button_->hide();
+    }
+  });
+  connect(controller_, &EditController::progress, this, [this](int step, int total) {
+    work_step_ = step;
+    work_total_ = total;
+    if (working_) showWork();
+  });
+}
+
+void MainWindow::showWork() {
+  const QString steps = work_total_ > 1 ? tr("%1/%2 · ").arg(work_step_).arg(work_total_) : QString();
+  engine_info_->setText(tr("%1 · working… %2%3 s").arg(controller_->status().model, steps).arg(work_clock_.elapsed() / 1000));
+}
+
+void MainWindow::refreshCanvas() {
+  if (document_->isEmpty()) return;
+  // The selection marks photo pixels: not over an enlarged preview, and only with the Select tool.
+  const bool enlarged = controller_->hasPreview() && controller_->preview().size() != document_->size();
+  canvas_->setSelection(enlarged || tool_ != Tool::Select ? QRect() : selection_);
+  // The stroke under the brush covers what is under it as the painted layer will: a mask's tint,
+  // and lighter over a preview (the preview that follows the brush shows through it).
+  const bool preview = controller_->hasPreview();
+  canvas_->setStrokeOpacity(preview ? (tool_ == Tool::MaskBrush ? kMaskOverPreview : kInkOverPreview)
+                                    : (tool_ == Tool::MaskBrush ? kMaskOpacity : 1.0));
+  const QImage reference = showing_original_ ? compareReference() : QImage();
+  canvas_->setImage(compose(*document_, *controller_, showing_original_ ? &reference : nullptr,
+                            !mask_action_ || mask_action_->isChecked()));
+}
+
+void MainWindow::buildCompareMenu(QMenu* view) {
+  // Krita's and Photoshop's users compare before/after with the photo as opened; the last applied
+  // state is the choice for judging one step. Remembered across sessions.
+  QMenu* menu = view->addMenu(tr("&Compare (hold \\) with"));
+  auto* group = new QActionGroup(menu);
+  compare_opened_action_ = menu->addAction(tr("The photo as &opened"));
+  QAction* applied = menu->addAction(tr("The last &applied state"));
+  const bool opened = QSettings().value(QStringLiteral("view/compare_with")).toString() != QLatin1String("applied");
+  for (QAction* a : {compare_opened_action_, applied}) {
+    a->setCheckable(true);
+    group->addAction(a);
+  }
+  (opened ? compare_opened_action_ : applied)->setChecked(true);
+  connect(group, &QActionGroup::triggered, this, [this](QAction* chosen) {
+    QSettings().setValue(QStringLiteral("view/compare_with"),
+                         chosen == compare_opened_action_ ? QStringLiteral("opened") : QStringLiteral("applied"));
+    if (showing_original_) refreshCanvas();
+  });
+}
+
+QImage MainWindow::compareReference() const {
+  if (!compare_opened_action_->isChecked()) return document_->photo();
+  const QImage& original = document_->original();
+  // After a super-resolution the document is larger: the opened photo at its size keeps the view still.
+  return original.size() == document_->size() ? original
+                                              : original.scaled(document_->size(), Qt::IgnoreAspectRatio, Qt::SmoothTransformation);
+}
+
+bool MainWindow::eventFilter(QObject* watched, QEvent* event) {
+  // Hold backslash to see the photo as opened or as last applied, without preview, mask or strokes.
+  if (watched == canvas_ && (event->type() == QEvent::KeyPress || event->type() == QEvent::KeyRelease)) {
+    auto* key = static_cast<QKeyEvent*>(event);
+    if (key->key() == Qt::Key_Backslash && !key->isAutoRepeat()) {
+      showing_original_ = event->type() == QEvent::KeyPress;
+      refreshCanvas();
+      // Which "before" this is: the two choices look alike right after opening.
+      if (showing_original_)
+        statusBar()->showMessage(compare_opened_action_->isChecked() ? tr("Showing the photo as opened (View › Compare with)")
+                                                                     : tr("Showing the last applied state (View › Compare with)"));
+      else
+        statusBar()->clearMessage();
+      return true;
+    }
+  }
+  return QMainWindow::eventFilter(watched, event);
+}
+
+}  // namespace cm::ui
