@@ -77,7 +77,13 @@ EditController::EditController(Document* document, QObject* parent) : QObject(pa
     set_apply_pending(false);  // the edit changed under a waiting Apply: the user applies again
     if (layer == Layer::Photo) discardPreview();
     if (!impl_->live || layer == Layer::Photo) return;
-    requestPreview(false);
+    if (!request_preview(false, nullptr, false)) {
+      // Nothing left to preview (the last stroke undone or cleared): the preview of what was there
+      // goes, and so does its work; on a large photo a refinement would run on for a minute.
+      impl_->refine_timer.stop();
+      discardPreview();
+      return;
+    }
     impl_->refine_timer.start();
   });
   connect(document, &Document::documentReset, this, [this] { discardPreview(); });
@@ -411,6 +417,7 @@ void EditController::discardEdit() {
 void EditController::discardPreview() {
   set_apply_pending(false);
   impl_->dropped_job = impl_->latest_job;  // its windows still on their way stay away
+  if (impl_->latest_job != 0) impl_->engine->cancel(impl_->latest_job);  // and its work stops
   impl_->partial_redraw.stop();
   if (impl_->preview.isNull()) return;
   impl_->preview = QImage();

@@ -132,6 +132,7 @@ class EditController : public QObject {
   enum class ApplyOutcome { Applied, WhenReady, Nothing };
   ApplyOutcome requestApply();
   bool applyPending() const;
+  // The preview goes, and the work still computing it stops.
   void discardPreview();
   // Esc: the preview and the edit's inputs (as Apply uses them up) go, as one undo step.
   void discardEdit();

@@ -83,6 +83,31 @@ TEST_F(Editor, ALongStrokeOnATwelveMegapixelPhotoShowsTheBrushsWindowsWithinASec
   EXPECT_EQ(doc.undoStack()->count(), steps);
 }
 
+// Undoing the only stroke while its refinement is still computing (a minute of windows on a large
+// photo) drops the preview and stops the work: the editor is idle again at once, not busy with an
+// edit of a mask that is gone.
+TEST_F(Editor, UndoingTheOnlyStrokeStopsItsRefinementOnATwelveMegapixelPhoto) {
+  const QString in = dir.filePath(QStringLiteral("big.png"));
+  ASSERT_TRUE(twelve_megapixels().save(in));
+  ASSERT_TRUE(window.openImage(in));
+  cm::ui::Document& doc = *window.document();
+  window.controller()->setRefineDelay(0);  // the refinement follows the draft at once
+  QVector<QPointF> stroke;
+  for (int x = 20; x <= 3980; x += 40) stroke.push_back(QPointF(x, 1500 + 200 * std::sin(x / 900.0)));
+  cm::ui::Brush brush;
+  brush.diameter = 24;
+  QSignalSpy partial(window.controller(), &cm::ui::EditController::previewPartial);
+  doc.paintStroke(cm::ui::Layer::Mask, stroke, brush);
+  ASSERT_TRUE(partial.wait(20000)) << window.lastError().toStdString();  // the refinement's first windows
+  ASSERT_TRUE(window.controller()->status().busy) << "no refinement running to stop";
+  QElapsedTimer clock;
+  clock.start();
+  doc.undoStack()->undo();
+  EXPECT_FALSE(window.controller()->hasPreview()) << "the preview of the undone stroke stays on screen";
+  ASSERT_TRUE(QTest::qWaitFor([&] { return !window.controller()->status().busy; }, 60000));
+  EXPECT_LE(clock.elapsed(), 1000) << "the undone stroke's edit ran on for " << clock.elapsed() << " ms";
+}
+
 // Colorizing a 12-megapixel grey photo with a hint: the first strips show within a second, the rest
 // follow with the status bar's progress, and only the whole result applies.
 TEST_F(Editor, ColorizingATwelveMegapixelGreyPhotoShowsItsFirstStripsWithinASecond) {
