@@ -130,12 +130,12 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     refreshCanvas();
   });
   connect(canvas_, &Canvas::strokeFinished, this, &MainWindow::onStroke);
-  // A preview follows the brush while it is down: the stroke so far, at most every 120 ms (the
+  // A preview follows the brush while it is down: the stroke so far, at most every kProvisionalMs (the
   // engine drops a preview that a newer one supersedes), one step; release commits the stroke
   // and the usual preview and refinement follow.
   provisional_timer_ = new QTimer(this);
   provisional_timer_->setSingleShot(true);
-  provisional_timer_->setInterval(120);
+  provisional_timer_->setInterval(kProvisionalMs);
   connect(canvas_, &Canvas::strokeMoved, this, [this](const QVector<QPointF>& points) {
     if (provisional_stroke_.isEmpty()) revealMaskBeingPainted();  // the stroke's first move
     provisional_stroke_ = points;

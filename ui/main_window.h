@@ -164,6 +164,7 @@ class MainWindow : public QMainWindow {
   bool working_ = false;
   int work_step_ = 0, work_total_ = 0;
   // While the button is down: the stroke so far, previewed at most every kProvisionalMs.
+  static constexpr int kProvisionalMs = 120;
   QVector<QPointF> provisional_stroke_;
   QTimer* provisional_timer_ = nullptr;
   QAction* redo_action_ = nullptr;
