@@ -85,9 +85,7 @@ std::vector<EditSpec> make_specs() {
                                 [](const EditRequest& r) { return r.sigma * 255.0 / 2.0; },
                                 [](EditRequest& r, double v) { r.sigma = v * 2.0 / 255.0; }}},
                    [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
-                     const double sigma = edit::denoise_sigma(r.sigma, edit::to_unit(r.image));
-                     s.schedule.sigmas = {sigma};
-                     return region::denoise(f, r.image, sigma, s, r.region);
+                     return region::denoise_recording_level(f, r.image, r.sigma, s, r.region);
                    }});
   specs.push_back({EditKind::Generate, "Generate (new image)", "[--batch N]", "sample new images", false, false, Need::No, false,
                    false, 1.0, 1.0, 1, 0, "pure noise", "nothing",
@@ -100,15 +98,7 @@ std::vector<EditSpec> make_specs() {
                    "N images between the samples of two seeds", false, false, Need::No, false, false, 1.0, 1.0, 1, 0,
                    "the slerp of two seeds' noises", "nothing", {},
                    [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
-                     if (r.alphas.empty()) throw Error(ErrorCode::BadArgument, "interpolate needs at least one α");
-                     std::vector<at::Tensor> frames;
-                     const sampling::LoopControl control = s.control;
-                     for (std::size_t i = 0; i < r.alphas.size(); ++i) {
-                       s.control.step_offset = control.step_offset + int(i) * s.schedule.steps();
-                       s.control.total_steps = int(r.alphas.size()) * s.schedule.steps();
-                       frames.push_back(edit::interpolate(f, 1, r.seed, r.seed_b, r.alphas[i], s).cpu());
-                     }
-                     return at::cat(frames);
+                     return edit::interpolate_frames(f, r.seed, r.seed_b, r.alphas, s);
                    }});
   return specs;
 }
