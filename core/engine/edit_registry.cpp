@@ -128,6 +128,7 @@ EditSpec inpaint_entry() {
   e.estimate = "a membrane fill of the hole, or for large holes patches copied from the photo";
   e.keeps = "every pixel outside the mask";
   e.settings = {grow_setting(), feather_setting(), fill_setting()};
+  e.picker_position = 0;
   e.run = [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
     return region::inpaint(f, r.image, r.mask, s, r.region);  // execute() checked the inputs
   };
@@ -149,6 +150,7 @@ EditSpec sketch_entry() {
   e.estimate = "the painting itself";
   e.keeps = "nothing, or every pixel outside the optional mask";
   e.settings = {grow_setting(), feather_setting()};
+  e.picker_position = 1;
   e.run = [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
     return region::sketch(f, r.image, s, r.mask, r.region);
   };
@@ -167,6 +169,7 @@ EditSpec colorize_entry() {
   e.strength = 0.40;
   e.estimate = "the photo's luma with the hints' colour spread along its edges (grey without hints)";
   e.keeps = "the luma everywhere, and the colour at hinted pixels";
+  e.picker_position = 2;
   e.run = [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
     return region::colorize(f, r.image, s, r.hints, r.hint_mask, r.region);
   };
@@ -185,6 +188,7 @@ EditSpec super_resolve_entry() {
   e.estimate = "bicubic, back-projected so every block mean is exact";
   e.keeps = "every k×k block mean";
   e.settings = {scale_setting()};
+  e.picker_position = 4;
   e.run = [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
     return region::super_resolve(f, r.image, r.scale, s, r.region);
   };
@@ -201,6 +205,7 @@ EditSpec denoise_entry() {
   e.estimate = "the noisy photo, read as a point at its noise level";
   e.keeps = "nothing";
   e.settings = {sigma_setting()};
+  e.picker_position = 3;
   e.run = [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
     return region::denoise_recording_level(f, r.image, r.sigma, s, r.region);
   };
@@ -216,6 +221,7 @@ EditSpec generate_entry() {
   e.estimate = "pure noise";
   e.keeps = "nothing";
   e.settings = {batch_setting()};
+  e.picker_position = 5;
   e.run = [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
     return sampling::generate(f, r.batch, r.seed, s.schedule, s.labels, s.control, r.first_image);
   };
@@ -293,6 +299,17 @@ EditRequest resolved(const EditRequest& r, bool on_cpu) {
   if (r.kind == EditKind::Inpaint && r.region.fill == region::HoleFill::Auto && r.use == EditRequest::Use::Draft)
     out.region.fill = region::HoleFill::Smooth;
   return out;
+}
+
+std::vector<EditKind> picker_edits() {
+  std::vector<const EditSpec*> offered;
+  for (const EditSpec& s : edit_specs())
+    if (s.picker_position >= 0) offered.push_back(&s);
+  std::stable_sort(offered.begin(), offered.end(),
+                   [](const EditSpec* a, const EditSpec* b) { return a->picker_position < b->picker_position; });
+  std::vector<EditKind> kinds;
+  for (const EditSpec* s : offered) kinds.push_back(s->kind);
+  return kinds;
 }
 
 const EditSetting* find_setting(const EditSpec& spec, const std::string& name) {

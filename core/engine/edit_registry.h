@@ -82,6 +82,9 @@ struct EditSpec {
   // The default strength of a window along a mask at the photo's own pixels (window_strength):
   // there the model's texture at `strength` is noise the photo does not have. < 0: none.
   double native_strength = -1;
+  // Where the editor's edit picker lists it (0 first); < 0: the picker does not offer it
+  // (interpolation is the editor's Blend slider).
+  int picker_position = -1;
 
   // The CLI command, settings key and log name: "inpaint" (edit::to_string).
   std::string name() const { return std::string(edit::to_string(kind)); }
@@ -93,6 +96,8 @@ const EditSpec& spec_of(edit::EditKind kind);
 const EditSpec* find_spec(const std::string& name);
 // nullptr when the edit has no setting of that name ("fill", without the CLI's "--").
 const EditSetting* find_setting(const EditSpec& spec, const std::string& name);
+// The edits the editor's picker offers, in its order (EditSpec::picker_position).
+std::vector<edit::EditKind> picker_edits();
 
 // The work size a request runs at (RegionOptions::max_work_size): its own when it names one, else
 // the edit's, limited on the CPU by the request's use.
