@@ -1,7 +1,7 @@
-// Between the document and the engine (DESIGN.md, data flow): builds an immutable request from
-// the document, submits it to the engine (latest wins), and brings the result back onto the UI
-// thread as the preview layer, never showing a result computed for an older state of the
-// document. Apply commits the preview to the document as one undoable command.
+// Between the document and the engine (docs/ARCHITECTURE.md, "The editor"): builds an immutable
+// request from the document, submits it to the engine (latest wins), and brings the result back
+// onto the UI thread as the preview layer, never showing a result computed for an older state of
+// the document. Apply commits the preview to the document as one undoable command.
 // No torch here: the header is for widgets.
 #pragma once
 

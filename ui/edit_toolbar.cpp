@@ -15,10 +15,6 @@
 namespace cm::ui {
 namespace {
 
-// The edits the editor offers, in the picker's order (interpolation is the Blend slider here).
-const edit::EditKind kEditorEdits[] = {edit::EditKind::Inpaint, edit::EditKind::Sketch, edit::EditKind::Colorize,
-                                       edit::EditKind::Denoise, edit::EditKind::SuperResolve, edit::EditKind::Generate};
-
 constexpr int kAuto = -1;  // the Strength box's "auto": the edit's measured default, which may depend on the photo
 
 // Strength in per cent, or "auto" below 0 %. Stepping out of auto starts at the default it stood
@@ -38,7 +34,8 @@ class StrengthBox : public QSpinBox {
 EditToolBar::EditToolBar(QWidget* parent) : QToolBar(tr("Edit"), parent) {
   setObjectName(QStringLiteral("edit"));
   kind_box_ = new QComboBox(this);
-  for (edit::EditKind kind : kEditorEdits) {
+  // The registry's entries say which edits the picker offers, and where.
+  for (edit::EditKind kind : engine::picker_edits()) {
     const engine::EditSpec& spec = engine::spec_of(kind);
     kind_box_->addItem(tr(spec.label), int(kind));
     kind_box_->setItemData(kind_box_->count() - 1, tr(spec.summary), Qt::ToolTipRole);

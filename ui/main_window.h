@@ -113,10 +113,22 @@ class MainWindow : public QMainWindow {
   void showAbout();
 
  private:
-  void buildMenus();
-  void buildToolbar();
+  // The constructor's parts, in the order it calls them (main_window_setup.cpp unless noted).
+  void buildStatusBar();
+  void buildMenus();           // main_window.cpp
+  void buildToolbar();         // main_window_panels.cpp, as are the two docks after it
   void buildBrushDock();
   void buildVariationsDock();
+  void buildHistoryDock();
+  void connectDocument();
+  void connectCanvas();
+  void connectController();  // the engine's failures (one connection), models, step times
+  void startOverlayTimer();
+  void startAutosave();
+  void restoreBrush();          // the last session's brush diameter
+  void configureSavedEngine();  // ... device and precision
+  void loadStartupModel();      // ... model, or the built-in one
+  void restoreWindow();         // ... window geometry (1200 × 800 the first time)
   void showEditSettings();  // the brush panel's rows of the settings the current edit has
   void buildCompareMenu(QMenu* view);
   // What the canvas shows while `\` is held: the photo as opened (scaled to the document's size
@@ -164,6 +176,7 @@ class MainWindow : public QMainWindow {
   bool working_ = false;
   int work_step_ = 0, work_total_ = 0;
   // While the button is down: the stroke so far, previewed at most every kProvisionalMs.
+  static constexpr int kProvisionalMs = 120;
   QVector<QPointF> provisional_stroke_;
   QTimer* provisional_timer_ = nullptr;
   QAction* redo_action_ = nullptr;

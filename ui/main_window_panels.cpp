@@ -141,13 +141,19 @@ void MainWindow::buildBrushDock() {
   hardness_slider_ = new QSlider(Qt::Horizontal, panel);
   hardness_slider_->setRange(0, 100);
   hardness_slider_->setValue(80);
+  // Grow and Feather take their ranges from the registry's settings, the one home of those limits.
+  const engine::EditSpec& inpaint = engine::spec_of(edit::EditKind::Inpaint);
+  const auto setRange = [&inpaint](QSpinBox* box, const char* name) {
+    const engine::EditSetting& setting = *engine::find_setting(inpaint, name);
+    box->setRange(int(setting.min), int(setting.max));
+  };
   grow_box_ = new QSpinBox(panel);
-  grow_box_->setRange(0, 200);
+  setRange(grow_box_, "grow");
   grow_box_->setValue(2);
   grow_box_->setSuffix(tr(" px"));
   grow_box_->setToolTip(tr("Regenerate this many pixels beyond the mask too"));
   feather_box_ = new QSpinBox(panel);
-  feather_box_->setRange(0, 200);
+  setRange(feather_box_, "feather");
   feather_box_->setValue(8);
   feather_box_->setSuffix(tr(" px"));
   feather_box_->setToolTip(tr("Fade the edit into the photo over twice this many pixels"));
@@ -156,7 +162,7 @@ void MainWindow::buildBrushDock() {
   // Inpainting's start, the registry's --fill choices: auto takes the exemplar fill (seconds on a
   // CPU, once per mask) for large holes when the hand rests; the live preview always the quick one.
   fill_box_ = new QComboBox(panel);
-  const engine::EditSetting& fill = *engine::find_setting(engine::spec_of(edit::EditKind::Inpaint), "fill");
+  const engine::EditSetting& fill = *engine::find_setting(inpaint, "fill");
   for (int i = 0; i <= int(fill.max); ++i) {
     fill_box_->addItem(QString::fromStdString(engine::choice_name(fill, i)), i);
     fill_box_->setItemData(i, sentence(engine::choice_help(fill, i)), Qt::ToolTipRole);

@@ -193,4 +193,18 @@ at::Tensor interpolate(const model::ConsistencyFunction& f, int64_t batch, std::
   return sampling::run_consistency_loop(f, start, settings.schedule, blended, settings.labels, nullptr, settings.control);
 }
 
+at::Tensor interpolate_frames(const model::ConsistencyFunction& f, std::uint64_t seed_a, std::uint64_t seed_b,
+                              const std::vector<double>& alphas, const EditSettings& settings) {
+  if (alphas.empty()) throw Error(ErrorCode::BadArgument, "interpolate needs at least one α");
+  EditSettings s = settings;
+  const int steps = settings.schedule.steps();
+  s.control.total_steps = int(alphas.size()) * steps;
+  std::vector<at::Tensor> frames;
+  for (std::size_t i = 0; i < alphas.size(); ++i) {
+    s.control.step_offset = settings.control.step_offset + int(i) * steps;
+    frames.push_back(interpolate(f, 1, seed_a, seed_b, alphas[i], s).cpu());
+  }
+  return at::cat(frames);
+}
+
 }  // namespace cm::edit

@@ -19,6 +19,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <vector>
 
 namespace cm::edit {
 
@@ -105,5 +106,10 @@ double denoise_sigma(double sigma, const at::Tensor& image);
 // settings.seed is ignored.
 at::Tensor interpolate(const model::ConsistencyFunction& f, int64_t batch, std::uint64_t seed_a, std::uint64_t seed_b,
                        double alpha, const EditSettings& settings);
+
+// One image of `interpolate` per alpha, in order ([N,C,H,W] on the host), the progress counted
+// over all of them (settings.control's steps run on from frame to frame). At least one alpha.
+at::Tensor interpolate_frames(const model::ConsistencyFunction& f, std::uint64_t seed_a, std::uint64_t seed_b,
+                              const std::vector<double>& alphas, const EditSettings& settings);
 
 }  // namespace cm::edit

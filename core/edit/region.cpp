@@ -230,4 +230,11 @@ at::Tensor denoise(const model::ConsistencyFunction& f, const at::Tensor& noisy,
   }, o);
 }
 
+at::Tensor denoise_recording_level(const model::ConsistencyFunction& f, const at::Tensor& noisy, double sigma,
+                                   EditSettings& settings, const RegionOptions& o) {
+  sigma = denoise_sigma(sigma, to_unit(noisy));
+  settings.schedule.sigmas = {sigma};
+  return denoise(f, noisy, sigma, settings, o);
+}
+
 }  // namespace cm::edit::region

@@ -105,6 +105,10 @@ at::Tensor super_resolve(const model::ConsistencyFunction& f, const at::Tensor& 
 // One evaluation per tile at the photo's own resolution; sigma ≤ 0: estimated on the whole photo.
 at::Tensor denoise(const model::ConsistencyFunction& f, const at::Tensor& noisy, double sigma,
                    const EditSettings& settings, const RegionOptions& options = {});
+// The same for a request: the level resolved once on the whole photo (denoise_sigma) and recorded
+// as settings.schedule's one σ, so what reports the schedule names the level that ran.
+at::Tensor denoise_recording_level(const model::ConsistencyFunction& f, const at::Tensor& noisy, double sigma,
+                                   EditSettings& settings, const RegionOptions& options = {});
 
 // Tile origins along an axis of length n: windows of `tile` that cover [0, n) and share at least
 // `overlap`; a single window at 0 (padded) when n ≤ tile.

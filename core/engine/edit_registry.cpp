@@ -19,98 +19,232 @@ namespace {
 using edit::EditKind;
 namespace region = edit::region;
 
-// The CLI's compositing: the mask means exactly what it says (no grow, no feather), so every
-// pixel outside it comes back bit-identical. The editor sets its own visual feather.
+// The settings. The CLI's compositing: the mask means exactly what it says (no grow, no feather),
+// so every pixel outside it comes back bit-identical. The editor sets its own visual feather.
 EditSetting grow_setting() {
-  return {"grow", "pixels beyond the mask that are regenerated too", 0, 0, 256, true,
-          [](const EditRequest& r) { return double(r.region.grow); }, [](EditRequest& r, double v) { r.region.grow = int(v); }};
-}
-EditSetting feather_setting() {
-  return {"feather", "half-width in pixels of the fade from the edit into the photo", 0, 0, 256, true,
-          [](const EditRequest& r) { return double(r.region.feather); }, [](EditRequest& r, double v) { r.region.feather = int(v); }};
+  EditSetting s;
+  s.name = "grow";
+  s.help = "pixels beyond the mask that are regenerated too";
+  s.fallback = 0;
+  s.min = 0;
+  s.max = 256;
+  s.integral = true;
+  s.get = [](const EditRequest& r) { return double(r.region.grow); };
+  s.set = [](EditRequest& r, double v) { r.region.grow = int(v); };
+  return s;
 }
 
-constexpr const char* kFillChoices = "auto|smooth|exemplar";  // the order of edit::region::HoleFill
+EditSetting feather_setting() {
+  EditSetting s;
+  s.name = "feather";
+  s.help = "half-width in pixels of the fade from the edit into the photo";
+  s.fallback = 0;
+  s.min = 0;
+  s.max = 256;
+  s.integral = true;
+  s.get = [](const EditRequest& r) { return double(r.region.feather); };
+  s.set = [](EditRequest& r, double v) { r.region.feather = int(v); };
+  return s;
+}
 
 EditSetting fill_setting() {
-  return {"fill", "what inpainting starts from before the model refines it", 0, 0, 2, true,
-          [](const EditRequest& r) { return double(r.region.fill); },
-          [](EditRequest& r, double v) { r.region.fill = region::HoleFill(int(v)); }, kFillChoices,
-          "patches copied from the photo for large holes, a smooth fill for thin strokes (default)"
-          "|a smooth fill from the hole's edges: fast, blurred"
-          "|patches copied from the rest of the photo: the texture it already has"};
+  EditSetting s;
+  s.name = "fill";
+  s.help = "what inpainting starts from before the model refines it";
+  s.fallback = 0;
+  s.min = 0;
+  s.max = 2;
+  s.integral = true;
+  s.get = [](const EditRequest& r) { return double(r.region.fill); };
+  s.set = [](EditRequest& r, double v) { r.region.fill = region::HoleFill(int(v)); };
+  s.choices = "auto|smooth|exemplar";  // the order of edit::region::HoleFill
+  s.choice_help = "patches copied from the photo for large holes, a smooth fill for thin strokes (default)"
+                  "|a smooth fill from the hole's edges: fast, blurred"
+                  "|patches copied from the rest of the photo: the texture it already has";
+  return s;
 }
+
+EditSetting scale_setting() {
+  EditSetting s;
+  s.name = "scale";
+  s.help = "enlargement factor: 2, 4 or 8";
+  s.fallback = 4;
+  s.min = 2;
+  s.max = 8;
+  s.integral = true;
+  s.get = [](const EditRequest& r) { return double(r.scale); };
+  s.set = [](EditRequest& r, double v) { r.scale = int(v); };
+  return s;
+}
+
+EditSetting sigma_setting() {
+  EditSetting s;
+  s.name = "sigma";
+  s.help = "noise in 8-bit levels; 0 = estimate it";
+  s.fallback = 0;
+  s.min = 0;
+  s.max = 255;
+  s.integral = false;
+  s.get = [](const EditRequest& r) { return r.sigma * 255.0 / 2.0; };
+  s.set = [](EditRequest& r, double v) { r.sigma = v * 2.0 / 255.0; };
+  return s;
+}
+
+EditSetting batch_setting() {
+  EditSetting s;
+  s.name = "batch";
+  s.help = "images to sample";
+  s.fallback = 1;
+  s.min = 1;
+  s.max = 1024;
+  s.integral = true;
+  s.get = [](const EditRequest& r) { return double(r.batch); };
+  s.set = [](EditRequest& r, double v) { r.batch = int(v); };
+  return s;
+}
+
+// The entries, in the order of the CLI's usage and the editor's picker. Each sets its fields by
+// name; the inputs an edit does not take, and the defaults every edit shares today (fresh noise 1,
+// one step, the model's work size), keep EditSpec's own values.
 
 // Measured on the held-out photos (docs/QUALITY.md): strokes from the membrane fill at the model's
 // scale, large holes from the exemplar fill ("Large holes"), thin holes at the photo's own pixels
 // from the healed membrane fill ("Edit quality at the photo's own pixels").
 constexpr double kInpaintStrength = 0.49, kLargeHoleStrength = 0.30, kNativeStrength = 0.20;
 
+EditSpec inpaint_entry() {
+  EditSpec e;
+  e.kind = EditKind::Inpaint;
+  e.label = "Inpaint (mask)";
+  e.arguments = "IMAGE --mask MASK";
+  e.summary = "regenerate the white part of MASK";
+  e.image = true;
+  e.mask = Need::Required;
+  e.has_strength = true;
+  e.strength = kInpaintStrength;
+  e.exemplar_strength = kLargeHoleStrength;
+  e.native_strength = kNativeStrength;
+  e.work_size = 256;
+  e.estimate = "a membrane fill of the hole, or for large holes patches copied from the photo";
+  e.keeps = "every pixel outside the mask";
+  e.settings = {grow_setting(), feather_setting(), fill_setting()};
+  e.picker_position = 0;
+  e.run = [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
+    return region::inpaint(f, r.image, r.mask, s, r.region);  // execute() checked the inputs
+  };
+  return e;
+}
+
+EditSpec sketch_entry() {
+  EditSpec e;
+  e.kind = EditKind::Sketch;
+  e.label = "Sketch (strokes)";
+  e.arguments = "IMAGE [--mask MASK]";
+  e.summary = "redraw a painting so it looks like a photo (SDEdit)";
+  e.image = true;
+  e.painting = true;
+  e.mask = Need::Optional;
+  e.has_strength = true;
+  e.strength = 0.50;
+  e.work_size = 256;
+  e.estimate = "the painting itself";
+  e.keeps = "nothing, or every pixel outside the optional mask";
+  e.settings = {grow_setting(), feather_setting()};
+  e.picker_position = 1;
+  e.run = [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
+    return region::sketch(f, r.image, s, r.mask, r.region);
+  };
+  return e;
+}
+
+EditSpec colorize_entry() {
+  EditSpec e;
+  e.kind = EditKind::Colorize;
+  e.label = "Colorize (hints)";
+  e.arguments = "IMAGE [--hints HINTS]";
+  e.summary = "colour a grey photo; opaque (or non-black) pixels of HINTS give their colour";
+  e.image = true;
+  e.hints = true;
+  e.has_strength = true;
+  e.strength = 0.40;
+  e.estimate = "the photo's luma with the hints' colour spread along its edges (grey without hints)";
+  e.keeps = "the luma everywhere, and the colour at hinted pixels";
+  e.picker_position = 2;
+  e.run = [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
+    return region::colorize(f, r.image, s, r.hints, r.hint_mask, r.region);
+  };
+  return e;
+}
+
+EditSpec super_resolve_entry() {
+  EditSpec e;
+  e.kind = EditKind::SuperResolve;
+  e.label = "Super-resolve (selection)";
+  e.arguments = "IMAGE [--scale 2|4|8]";
+  e.summary = "enlarge; every k×k block averages back to the input pixel";
+  e.image = true;
+  e.has_strength = true;
+  e.strength = 0.33;
+  e.estimate = "bicubic, back-projected so every block mean is exact";
+  e.keeps = "every k×k block mean";
+  e.settings = {scale_setting()};
+  e.picker_position = 4;
+  e.run = [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
+    return region::super_resolve(f, r.image, r.scale, s, r.region);
+  };
+  return e;
+}
+
+EditSpec denoise_entry() {
+  EditSpec e;
+  e.kind = EditKind::Denoise;
+  e.label = "Denoise";
+  e.arguments = "IMAGE [--sigma S]";
+  e.summary = "remove noise of S 8-bit levels (estimated if not given)";
+  e.image = true;
+  e.estimate = "the noisy photo, read as a point at its noise level";
+  e.keeps = "nothing";
+  e.settings = {sigma_setting()};
+  e.picker_position = 3;
+  e.run = [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
+    return region::denoise_recording_level(f, r.image, r.sigma, s, r.region);
+  };
+  return e;
+}
+
+EditSpec generate_entry() {
+  EditSpec e;
+  e.kind = EditKind::Generate;
+  e.label = "Generate (new image)";
+  e.arguments = "[--batch N]";
+  e.summary = "sample new images";
+  e.estimate = "pure noise";
+  e.keeps = "nothing";
+  e.settings = {batch_setting()};
+  e.picker_position = 5;
+  e.run = [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
+    return sampling::generate(f, r.batch, r.seed, s.schedule, s.labels, s.control, r.first_image);
+  };
+  return e;
+}
+
+EditSpec interpolate_entry() {
+  EditSpec e;
+  e.kind = EditKind::Interpolate;
+  e.label = "Interpolate (two seeds)";
+  e.arguments = "--seeds A,B --frames N";
+  e.summary = "N images between the samples of two seeds";
+  e.estimate = "the slerp of two seeds' noises";
+  e.keeps = "nothing";
+  e.run = [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
+    return edit::interpolate_frames(f, r.seed, r.seed_b, r.alphas, s);
+  };
+  return e;
+}
+
 std::vector<EditSpec> make_specs() {
-  std::vector<EditSpec> specs;
-  specs.push_back({EditKind::Inpaint, "Inpaint (mask)", "IMAGE --mask MASK", "regenerate the white part of MASK",
-                   true, false, Need::Required, false, true, kInpaintStrength, 1.0, 1, 256,
-                   "a membrane fill of the hole, or for large holes patches copied from the photo",
-                   "every pixel outside the mask", {grow_setting(), feather_setting(), fill_setting()},
-                   [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
-                     return region::inpaint(f, r.image, r.mask, s, r.region);  // execute() checked the inputs
-                   },
-                   kLargeHoleStrength, kNativeStrength});
-  specs.push_back({EditKind::Sketch, "Sketch (strokes)", "IMAGE [--mask MASK]",
-                   "redraw a painting so it looks like a photo (SDEdit)", true, true, Need::Optional, false, true, 0.50, 1.0, 1, 256,
-                   "the painting itself", "nothing, or every pixel outside the optional mask",
-                   {grow_setting(), feather_setting()},
-                   [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
-                     return region::sketch(f, r.image, s, r.mask, r.region);
-                   }});
-  specs.push_back({EditKind::Colorize, "Colorize (hints)", "IMAGE [--hints HINTS]",
-                   "colour a grey photo; opaque (or non-black) pixels of HINTS give their colour",
-                   true, false, Need::No, true, true, 0.40, 1.0, 1, 0,
-                   "the photo's luma with the hints' colour spread along its edges (grey without hints)",
-                   "the luma everywhere, and the colour at hinted pixels", {},
-                   [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
-                     return region::colorize(f, r.image, s, r.hints, r.hint_mask, r.region);
-                   }});
-  specs.push_back({EditKind::SuperResolve, "Super-resolve (selection)", "IMAGE [--scale 2|4|8]",
-                   "enlarge; every k×k block averages back to the input pixel", true, false, Need::No, false, true, 0.33, 1.0, 1, 0,
-                   "bicubic, back-projected so every block mean is exact", "every k×k block mean",
-                   {{"scale", "enlargement factor: 2, 4 or 8", 4, 2, 8, true,
-                     [](const EditRequest& r) { return double(r.scale); }, [](EditRequest& r, double v) { r.scale = int(v); }}},
-                   [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
-                     return region::super_resolve(f, r.image, r.scale, s, r.region);
-                   }});
-  specs.push_back({EditKind::Denoise, "Denoise", "IMAGE [--sigma S]", "remove noise of S 8-bit levels (estimated if not given)",
-                   true, false, Need::No, false, false, 1.0, 1.0, 1, 0, "the noisy photo, read as a point at its noise level",
-                   "nothing", {{"sigma", "noise in 8-bit levels; 0 = estimate it", 0, 0, 255, false,
-                                [](const EditRequest& r) { return r.sigma * 255.0 / 2.0; },
-                                [](EditRequest& r, double v) { r.sigma = v * 2.0 / 255.0; }}},
-                   [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
-                     const double sigma = edit::denoise_sigma(r.sigma, edit::to_unit(r.image));
-                     s.schedule.sigmas = {sigma};
-                     return region::denoise(f, r.image, sigma, s, r.region);
-                   }});
-  specs.push_back({EditKind::Generate, "Generate (new image)", "[--batch N]", "sample new images", false, false, Need::No, false,
-                   false, 1.0, 1.0, 1, 0, "pure noise", "nothing",
-                   {{"batch", "images to sample", 1, 1, 1024, true, [](const EditRequest& r) { return double(r.batch); },
-                     [](EditRequest& r, double v) { r.batch = int(v); }}},
-                   [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
-                     return sampling::generate(f, r.batch, r.seed, s.schedule, s.labels, s.control, r.first_image);
-                   }});
-  specs.push_back({EditKind::Interpolate, "Interpolate (two seeds)", "--seeds A,B --frames N",
-                   "N images between the samples of two seeds", false, false, Need::No, false, false, 1.0, 1.0, 1, 0,
-                   "the slerp of two seeds' noises", "nothing", {},
-                   [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
-                     if (r.alphas.empty()) throw Error(ErrorCode::BadArgument, "interpolate needs at least one α");
-                     std::vector<at::Tensor> frames;
-                     const sampling::LoopControl control = s.control;
-                     for (std::size_t i = 0; i < r.alphas.size(); ++i) {
-                       s.control.step_offset = control.step_offset + int(i) * s.schedule.steps();
-                       s.control.total_steps = int(r.alphas.size()) * s.schedule.steps();
-                       frames.push_back(edit::interpolate(f, 1, r.seed, r.seed_b, r.alphas[i], s).cpu());
-                     }
-                     return at::cat(frames);
-                   }});
-  return specs;
+  return {inpaint_entry(),  sketch_entry(),   colorize_entry(),   super_resolve_entry(),
+          denoise_entry(),  generate_entry(), interpolate_entry()};
 }
 
 }  // namespace
@@ -165,6 +299,17 @@ EditRequest resolved(const EditRequest& r, bool on_cpu) {
   if (r.kind == EditKind::Inpaint && r.region.fill == region::HoleFill::Auto && r.use == EditRequest::Use::Draft)
     out.region.fill = region::HoleFill::Smooth;
   return out;
+}
+
+std::vector<EditKind> picker_edits() {
+  std::vector<const EditSpec*> offered;
+  for (const EditSpec& s : edit_specs())
+    if (s.picker_position >= 0) offered.push_back(&s);
+  std::stable_sort(offered.begin(), offered.end(),
+                   [](const EditSpec* a, const EditSpec* b) { return a->picker_position < b->picker_position; });
+  std::vector<EditKind> kinds;
+  for (const EditSpec* s : offered) kinds.push_back(s->kind);
+  return kinds;
 }
 
 const EditSetting* find_setting(const EditSpec& spec, const std::string& name) {

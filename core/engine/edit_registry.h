@@ -25,15 +25,16 @@ constexpr int kCpuInteractiveWorkSize = 128;
 enum class Need { No, Optional, Required };
 
 // A number an edit takes beyond the common ones (steps, seed, strength): "--NAME" on the CLI,
-// NAME in reports, stored in the request through get/set.
+// NAME in reports, stored in the request through get/set. Entries set their fields by name
+// (edit_registry.cpp).
 struct EditSetting {
-  const char* name;
-  const char* help;
-  double fallback;  // the default (also the request's own initial value)
-  double min, max;
-  bool integral;
-  double (*get)(const EditRequest&);
-  void (*set)(EditRequest&, double);
+  const char* name = "";
+  const char* help = "";
+  double fallback = 0;  // the default (also the request's own initial value)
+  double min = 0, max = 0;
+  bool integral = false;
+  double (*get)(const EditRequest&) = nullptr;
+  void (*set)(EditRequest&, double) = nullptr;
   // A choice among words instead of a number: "auto|smooth|exemplar"; the value is the index.
   const char* choices = nullptr;
   // What each choice does, one line each in the same order, '|'-separated (CLI usage, tooltips).
@@ -47,37 +48,43 @@ std::string choice_help(const EditSetting& setting, int index);
 // The value of a word among a setting's choices; −1 when it is none of them.
 int choice_index(const EditSetting& setting, const std::string& word);
 
+// One edit's entry. Entries set their fields by name (edit_registry.cpp); a field an entry leaves
+// alone keeps the default here.
 struct EditSpec {
-  edit::EditKind kind;
-  const char* label;      // the editor: "Inpaint"
-  const char* arguments;  // CLI usage after the command: "IMAGE --mask MASK"
-  const char* summary;    // one line, for usage text and tooltips
-  bool image;             // takes a photo (the low-res photo for superres)
-  bool painting;          // ... with the user's strokes painted over it (sketch)
-  Need mask;
-  bool hints;
+  edit::EditKind kind;         // every entry sets it first
+  const char* label = "";      // the editor: "Inpaint"
+  const char* arguments = "";  // CLI usage after the command: "IMAGE --mask MASK"
+  const char* summary = "";    // one line, for usage text and tooltips
+  bool image = false;          // takes a photo (the low-res photo for superres)
+  bool painting = false;       // ... with the user's strokes painted over it (sketch)
+  Need mask = Need::No;
+  bool hints = false;
   // Strength (sampling::sigma_for_strength): 0 keeps the initial estimate, 1 starts from pure
   // noise at T (the published Algorithm 4). Edits without one always start at T (generate,
   // interpolate) or are not sampled (denoise, whose level is its noise).
-  bool has_strength;
-  double strength;     // default, measured on held-out photos (docs/QUALITY.md)
-  double fresh_noise;  // default share of fresh noise between steps (sampling::Schedule)
-  int steps;           // default evaluations
+  bool has_strength = false;
+  double strength = 1.0;     // default, measured on held-out photos (docs/QUALITY.md)
+  double fresh_noise = 1.0;  // default share of fresh noise between steps (sampling::Schedule)
+  int steps = 1;             // default evaluations
   // The largest side a window of this edit runs at (RegionOptions::max_work_size; 0 = the model's
   // size). Measured: inpainting gains texture at the photo's own resolution; colour is smooth and
   // the model's colour noise is not, so colorization stays small; tiles are native already.
-  int work_size;
-  const char* estimate;  // what the loop starts from below strength 1
-  const char* keeps;     // what comes back exactly
+  int work_size = 0;
+  const char* estimate = "";  // what the loop starts from below strength 1
+  const char* keeps = "";     // what comes back exactly
   std::vector<EditSetting> settings;
-  // Runs the edit on one photo (or none) with the schedule, seeds and controls in `settings`.
-  at::Tensor (*run)(const model::ConsistencyFunction& f, const EditRequest& request, edit::EditSettings& settings);
+  // Runs the edit on one photo (or none) with the schedule, seeds and controls in `settings`: a call
+  // of its algorithm in core/edit, nothing more.
+  at::Tensor (*run)(const model::ConsistencyFunction& f, const EditRequest& request, edit::EditSettings& settings) = nullptr;
   // The default strength when the start is an exemplar fill (inpaint's large holes,
   // edit::region::uses_exemplar), which needs a lighter touch than a blur; < 0: none.
   double exemplar_strength = -1;
   // The default strength of a window along a mask at the photo's own pixels (window_strength):
   // there the model's texture at `strength` is noise the photo does not have. < 0: none.
   double native_strength = -1;
+  // Where the editor's edit picker lists it (0 first); < 0: the picker does not offer it
+  // (interpolation is the editor's Blend slider).
+  int picker_position = -1;
 
   // The CLI command, settings key and log name: "inpaint" (edit::to_string).
   std::string name() const { return std::string(edit::to_string(kind)); }
@@ -89,6 +96,8 @@ const EditSpec& spec_of(edit::EditKind kind);
 const EditSpec* find_spec(const std::string& name);
 // nullptr when the edit has no setting of that name ("fill", without the CLI's "--").
 const EditSetting* find_setting(const EditSpec& spec, const std::string& name);
+// The edits the editor's picker offers, in its order (EditSpec::picker_position).
+std::vector<edit::EditKind> picker_edits();
 
 // The work size a request runs at (RegionOptions::max_work_size): its own when it names one, else
 // the edit's, limited on the CPU by the request's use.

@@ -112,6 +112,13 @@ TEST(EditRegistry, EveryChoiceHasAWordAndEveryExplainedChoiceALine) {
   EXPECT_EQ(engine::choice_help(fill, 1), "a smooth fill from the hole's edges: fast, blurred");
 }
 
+// The editor's picker comes from the entries' picker_position: every edit but interpolation (the
+// editor's Blend slider), in the order the editor has always listed them.
+TEST(EditRegistry, ThePickerOffersTheEditorsEditsInItsOrder) {
+  using K = edit::EditKind;
+  EXPECT_EQ(engine::picker_edits(), (std::vector<K>{K::Inpaint, K::Sketch, K::Colorize, K::Denoise, K::SuperResolve, K::Generate}));
+}
+
 TEST(EditRegistry, FullStrengthWithoutAnEstimateIsAlgorithm4BitForBit) {
   // Strength 100 % is the published edit: the same result as running Algorithm 4 directly.
   const auto f = cm::testing::analytic_model(32);
