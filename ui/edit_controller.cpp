@@ -18,6 +18,7 @@
 #include <exception>
 #include <future>
 #include <thread>
+#include <vector>
 
 namespace cm::ui {
 
@@ -49,6 +50,10 @@ struct EditController::Impl {
   qint64 photo_8888_key = 0;
   std::uint64_t latest_job = 0;
   std::uint64_t latest_variations_job = 0;
+  // The threads that wait for a model load and report it (loadModel). Joined by the destructor,
+  // after the engine has gone (which settles every load): a detached one could still be asking
+  // for this controller while it, or the application, was being destroyed.
+  std::vector<std::thread> load_waiters;
   QVector<QImage> variations;
   QVector<quint64> variation_seeds;
   quint64 variations_revision = 0;
@@ -96,7 +101,10 @@ EditController::EditController(Document* document, QObject* parent) : QObject(pa
   }
 }
 
-EditController::~EditController() { impl_->engine.reset(); }  // joins the worker before the rest goes
+EditController::~EditController() {
+  impl_->engine.reset();  // joins the worker before the rest goes
+  for (std::thread& t : impl_->load_waiters) t.join();
+}
 
 QString EditController::modelPath() const { return impl_->model_path; }
 
@@ -123,7 +131,7 @@ void EditController::loadModel(const QString& path) {
   auto future = std::make_shared<std::future<engine::ModelInfo>>(impl_->engine->load_model(path.toStdString()));
   // Wait for the load off the UI thread, then report on it.
   QPointer<EditController> self(this);
-  std::thread([self, future] {
+  impl_->load_waiters.emplace_back([self, future] {
     QString name, error;
     int size = 0;
     try {
@@ -144,7 +152,7 @@ void EditController::loadModel(const QString& path) {
       self->impl_->model_size = size;
       Q_EMIT self->modelLoaded(name);
     }, Qt::QueuedConnection);
-  }).detach();
+  });
 }
 
 bool EditController::modelReady() const { return impl_->model_ready; }
