@@ -1,0 +1,138 @@
+#include "core/imageio/color_profile.h"
+
+#include "core/base/error.h"
+#include "core/imageio/file_metadata.h"
+
+#include <ATen/Parallel.h>
+#include <fmt/format.h>
+#include <lcms2.h>
+#include <opencv2/imgproc.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <mutex>
+
+namespace cm::imageio {
+namespace {
+
+struct ProfileCloser {
+  void operator()(void* p) const { cmsCloseProfile(p); }
+};
+struct TransformDeleter {
+  void operator()(void* t) const { cmsDeleteTransform(t); }
+};
+using Profile = std::unique_ptr<void, ProfileCloser>;
+using Transform = std::unique_ptr<void, TransformDeleter>;
+
+void use_lcms() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    cmsSetLogErrorHandler([](cmsContext, cmsUInt32Number, const char* text) { spdlog::debug("lcms: {}", text); });
+  });
+}
+
+Profile open_profile(const std::vector<std::uint8_t>& icc) {
+  use_lcms();
+  if (icc.empty()) return Profile(cmsCreate_sRGBProfile());
+  return Profile(cmsOpenProfileFromMem(icc.data(), cmsUInt32Number(icc.size())));
+}
+
+// A float transform between two RGB profiles: LittleCMS evaluates matrix-shaper pairs in floating
+// point without a lookup table, so a conversion there and back returns the same values.
+Transform float_transform(const Profile& from, const Profile& to) {
+  Transform t(cmsCreateTransform(from.get(), TYPE_RGB_FLT, to.get(), TYPE_RGB_FLT, INTENT_RELATIVE_COLORIMETRIC,
+                                 cmsFLAGS_NOCACHE | cmsFLAGS_NOOPTIMIZE));
+  if (!t) throw Error(ErrorCode::Unsupported, "LittleCMS cannot convert between the photo's colour profile and sRGB");
+  return t;
+}
+
+// B,G,R(,A) integers → R,G,B floats in [0, 1] through `transform` → B,G,R(,A) integers of `depth`.
+cv::Mat convert(const cv::Mat& pixels, const Transform& transform, int depth) {
+  const double in_max = pixels.depth() == CV_16U ? 65535.0 : 255.0, out_max = depth == CV_16U ? 65535.0 : 255.0;
+  cv::Mat bgr, alpha;
+  if (pixels.channels() == 4) {
+    cv::extractChannel(pixels, alpha, 3);
+    cv::cvtColor(pixels, bgr, cv::COLOR_BGRA2BGR);
+  } else {
+    bgr = pixels;
+  }
+  cv::Mat rgb;
+  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+  rgb.convertTo(rgb, CV_32FC3, 1.0 / in_max);
+  // LittleCMS's transforms may run on several threads at once (no cache: cmsFLAGS_NOCACHE).
+  at::parallel_for(0, rgb.rows, 64, [&](int64_t begin, int64_t end) {
+    for (int64_t y = begin; y < end; ++y) {
+      float* row = rgb.ptr<float>(int(y));
+      cmsDoTransform(transform.get(), row, row, cmsUInt32Number(rgb.cols));
+    }
+  });
+  cv::Mat out;
+  rgb.convertTo(out, CV_MAKETYPE(depth, 3), out_max);  // saturating: clips what lies outside the gamut
+  cv::cvtColor(out, out, cv::COLOR_RGB2BGR);
+  if (!alpha.empty()) {
+    if (alpha.depth() != depth) alpha.convertTo(alpha, depth, depth == CV_16U ? 257.0 : 1.0 / 257.0);
+    cv::Mat planes[] = {out, alpha};
+    cv::merge(planes, 2, out);
+  }
+  return out;
+}
+
+}  // namespace
+
+ProfileKind profile_kind(const std::vector<std::uint8_t>& icc) {
+  if (icc.empty()) return ProfileKind::Srgb;
+  const Profile profile = open_profile(icc);
+  if (!profile || cmsGetColorSpace(profile.get()) != cmsSigRgbData) return ProfileKind::Unusable;
+  const Profile srgb = open_profile({});
+  Transform t(cmsCreateTransform(profile.get(), TYPE_RGB_FLT, srgb.get(), TYPE_RGB_FLT, INTENT_RELATIVE_COLORIMETRIC,
+                                 cmsFLAGS_NOCACHE | cmsFLAGS_NOOPTIMIZE));
+  if (!t) return ProfileKind::Unusable;
+  // Its colours on a grid of 9³ values, against sRGB's own: a profile that is sRGB by another
+  // maker (a camera's, a phone's "sRGB IEC61966-2.1") passes well within a quarter of a step.
+  constexpr int n = 9;
+  std::vector<float> grid;
+  for (int r = 0; r < n; ++r)
+    for (int g = 0; g < n; ++g)
+      for (int b = 0; b < n; ++b) grid.insert(grid.end(), {r / float(n - 1), g / float(n - 1), b / float(n - 1)});
+  std::vector<float> out(grid.size());
+  cmsDoTransform(t.get(), grid.data(), out.data(), cmsUInt32Number(grid.size() / 3));
+  float worst = 0;
+  for (std::size_t i = 0; i < grid.size(); ++i) worst = std::max(worst, std::abs(out[i] - grid[i]));
+  return worst <= 0.25f / 255.0f ? ProfileKind::Srgb : ProfileKind::OtherRgb;
+}
+
+cv::Mat to_srgb(const cv::Mat& pixels, const std::vector<std::uint8_t>& icc) {
+  const Profile from = open_profile(icc), srgb = open_profile({});
+  if (!from) throw Error(ErrorCode::CorruptFile, "the photo's colour profile is damaged");
+  return convert(pixels, float_transform(from, srgb), CV_16U);
+}
+
+cv::Mat from_srgb(const cv::Mat& pixels, const std::vector<std::uint8_t>& icc, int depth) {
+  const Profile srgb = open_profile({}), to = open_profile(icc);
+  if (!to) throw Error(ErrorCode::CorruptFile, "the photo's colour profile is damaged");
+  return convert(pixels, float_transform(srgb, to), depth);
+}
+
+std::vector<std::uint8_t> srgb_profile() {
+  const Profile srgb = open_profile({});
+  cmsUInt32Number size = 0;
+  if (!cmsSaveProfileToMem(srgb.get(), nullptr, &size)) return {};
+  std::vector<std::uint8_t> bytes(size);
+  if (!cmsSaveProfileToMem(srgb.get(), bytes.data(), &size)) return {};
+  return bytes;
+}
+
+std::string colour_profile_name(const FileMetadata& metadata) {
+  if (metadata.icc.empty()) return "sRGB";
+  const Profile profile = open_profile(metadata.icc);
+  char text[256] = {};
+  if (!profile || !cmsGetProfileInfoASCII(profile.get(), cmsInfoDescription, "en", "US", text, sizeof text) || !text[0])
+    return "an unnamed colour profile";
+  return text;
+}
+
+std::string lcms_version() { return fmt::format("{}.{}", cmsGetEncodedCMMversion() / 1000, cmsGetEncodedCMMversion() % 1000 / 10); }
+
+}  // namespace cm::imageio

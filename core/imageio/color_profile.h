@@ -1,0 +1,36 @@
+// Colour management with LittleCMS 2. The model was trained on sRGB photos and the editor's canvas
+// shows sRGB, so a photo is converted into sRGB when it opens and back into its own profile when
+// it is exported (image_file.cpp). Matrix-shaper profiles (Display P3, Adobe RGB, ProPhoto) convert
+// in floating point; colours outside sRGB's gamut are clipped to its edge, the one loss of working
+// in sRGB. Internal to cm_imageio.
+#pragma once
+
+#include <opencv2/core.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace cm::imageio {
+
+enum class ProfileKind { Srgb, OtherRgb, Unusable };
+
+// Srgb: the profile's colours are sRGB's within a quarter of an 8-bit step, so the pixels need no
+// conversion and a photo tagged so opens bit for bit. OtherRgb: an RGB profile to convert from.
+// Unusable: not a valid profile, or not an RGB one (grey, CMYK: the decoder already gave RGB).
+ProfileKind profile_kind(const std::vector<std::uint8_t>& icc);
+
+// 8- or 16-bit pixels in OpenCV's B,G,R(,A) order, in the colour space of `icc`, as 16-bit sRGB
+// (16 bits so that an 8-bit photo goes back to its own profile exactly). Alpha is kept.
+cv::Mat to_srgb(const cv::Mat& pixels, const std::vector<std::uint8_t>& icc);
+
+// The reverse: sRGB pixels into the space of `icc`, at `depth` (CV_8U or CV_16U).
+cv::Mat from_srgb(const cv::Mat& pixels, const std::vector<std::uint8_t>& icc, int depth);
+
+// LittleCMS's sRGB profile, for a photo the user chose to tag as sRGB.
+std::vector<std::uint8_t> srgb_profile();
+
+// "2.14", for --version.
+std::string lcms_version();
+
+}  // namespace cm::imageio

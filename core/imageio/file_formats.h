@@ -1,0 +1,42 @@
+// The one table of the image formats cmedit reads and writes, and the dispatch from a file to its
+// decoder (OpenCV or a codec of codec.h) and from an output name to its encoder. Internal to
+// cm_imageio: image_file.cpp turns what comes out of here into tensors.
+#pragma once
+
+#include "core/imageio/codec.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace cm::imageio {
+
+struct OutputFormat {
+  const char* name;  // "JPEG"
+  bool bits16;       // keeps 16 bits
+  bool alpha;
+  bool metadata;     // carries EXIF, XMP and an ICC profile
+};
+
+// ".jpg" for "a/B.JPG".
+std::string lower_extension(const std::filesystem::path& path);
+
+// Whether a file's name says it is a camera RAW file (.dng, .cr2, .nef, .arw, …; any case): RAW
+// files are TIFF-like or maker-specific, so they are told by name, not by their first bytes.
+bool is_raw_name(const std::filesystem::path& path);
+
+// The format an output name asks for; nullptr when cmedit cannot write it.
+const OutputFormat* output_format(const std::string& extension);
+
+// "use .png, .jpg, .tif, .webp, .avif, .heic, .jxl or .bmp", for messages.
+std::string writable_extensions();
+
+// The file's pixels, upright, with its metadata. Throws cm::Error naming the file: FileNotFound,
+// CorruptFile, Unsupported (too many pixels, floating-point pixels, a variant no decoder reads).
+Decoded decode_file(const std::filesystem::path& path);
+
+// The bytes of `in` encoded as `extension` (output_format must know it), metadata included.
+std::vector<std::uint8_t> encode_file(const std::string& extension, const ToEncode& in, const std::string& name);
+
+}  // namespace cm::imageio

@@ -1,0 +1,162 @@
+// Photos as cameras and phones write them, made by the tests themselves: EXIF with a camera's
+// fields and a thumbnail, an XMP packet, a Display P3 colour profile (through Exiv2 and
+// LittleCMS directly, not through cmedit's imageio), and readers that look at a written file
+// the same independent way. Header-only; a test target using it links PkgConfig::CMEDIT_PHOTO_LIBS.
+#pragma once
+
+#include "core/imageio/image_file.h"
+
+#include <ATen/ATen.h>
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"  // Exiv2 0.27 returns std::auto_ptr
+#include <exiv2/exiv2.hpp>
+#include <lcms2.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace cm::testing {
+
+// Display P3 as phones tag their photos: DCI-P3 primaries, D65 white, the sRGB curve.
+inline std::vector<std::uint8_t> display_p3_profile() {
+  const cmsCIExyY white = {0.3127, 0.3290, 1.0};
+  const cmsCIExyYTRIPLE primaries = {{0.680, 0.320, 1.0}, {0.265, 0.690, 1.0}, {0.150, 0.060, 1.0}};
+  const cmsFloat64Number srgb_curve[5] = {2.4, 1.0 / 1.055, 0.055 / 1.055, 1.0 / 12.92, 0.04045};
+  cmsToneCurve* curve = cmsBuildParametricToneCurve(nullptr, 4, srgb_curve);
+  cmsToneCurve* curves[3] = {curve, curve, curve};
+  cmsHPROFILE profile = cmsCreateRGBProfile(&white, &primaries, curves);
+  cmsMLU* description = cmsMLUalloc(nullptr, 1);
+  cmsMLUsetASCII(description, "en", "US", "Display P3");
+  cmsWriteTag(profile, cmsSigProfileDescriptionTag, description);
+  cmsMLUfree(description);
+  cmsUInt32Number size = 0;
+  cmsSaveProfileToMem(profile, nullptr, &size);
+  std::vector<std::uint8_t> bytes(size);
+  cmsSaveProfileToMem(profile, bytes.data(), &size);
+  cmsCloseProfile(profile);
+  cmsFreeToneCurve(curve);
+  return bytes;
+}
+
+// LittleCMS's own sRGB profile, as a camera tags an sRGB photo.
+inline std::vector<std::uint8_t> srgb_profile_bytes() {
+  cmsHPROFILE profile = cmsCreate_sRGBProfile();
+  cmsUInt32Number size = 0;
+  cmsSaveProfileToMem(profile, nullptr, &size);
+  std::vector<std::uint8_t> bytes(size);
+  cmsSaveProfileToMem(profile, bytes.data(), &size);
+  cmsCloseProfile(profile);
+  return bytes;
+}
+
+// One EXIF field of a TIFF-structure blob (FileMetadata::exif), as text; empty when absent.
+inline std::string exif_value(const std::vector<std::uint8_t>& blob, const std::string& key) {
+  if (blob.empty()) return {};
+  Exiv2::ExifData exif;
+  Exiv2::ExifParser::decode(exif, blob.data(), std::uint32_t(blob.size()));
+  const auto it = exif.findKey(Exiv2::ExifKey(key));
+  return it == exif.end() ? std::string() : it->toString();
+}
+
+// The description of a profile ("Display P3"); empty for no or a broken profile.
+inline std::string profile_description(const std::vector<std::uint8_t>& icc) {
+  if (icc.empty()) return {};
+  cmsHPROFILE profile = cmsOpenProfileFromMem(icc.data(), cmsUInt32Number(icc.size()));
+  if (!profile) return {};
+  char text[256] = {};
+  cmsGetProfileInfoASCII(profile, cmsInfoDescription, "en", "US", text, sizeof text);
+  cmsCloseProfile(profile);
+  return text;
+}
+
+// A camera's EXIF: make, model, capture date, exposure, the given orientation, the photo's pixel
+// size, and an embedded JPEG thumbnail (which shows the unedited photo and must not survive).
+inline std::vector<std::uint8_t> camera_exif(int orientation = 1, std::uint32_t width = 0, std::uint32_t height = 0) {
+  Exiv2::ExifData exif;
+  exif["Exif.Image.Make"] = "cmedit test";
+  exif["Exif.Image.Model"] = "Fixture Camera";
+  exif["Exif.Image.Orientation"] = std::uint16_t(orientation);
+  exif["Exif.Photo.DateTimeOriginal"] = "2026:12:05 10:11:12";
+  exif["Exif.Photo.ExposureTime"] = Exiv2::URational(1, 250);
+  if (width) {
+    exif["Exif.Photo.PixelXDimension"] = width;
+    exif["Exif.Photo.PixelYDimension"] = height;
+  }
+  const std::vector<std::uint8_t> jpeg = cm::imageio::encode_jpeg(at::full({8, 8, 3}, 128, at::kByte), 80);
+  Exiv2::ExifThumb(exif).setJpegThumbnail(jpeg.data(), long(jpeg.size()));
+  Exiv2::Blob blob;
+  Exiv2::ExifParser::encode(blob, Exiv2::littleEndian, exif);
+  return {blob.begin(), blob.end()};
+}
+
+inline std::string sample_xmp() {
+  Exiv2::XmpParser::initialize();
+  Exiv2::XmpData xmp;
+  xmp["Xmp.dc.creator"] = "Test Photographer";
+  xmp["Xmp.tiff.Orientation"] = "6";
+  std::string packet;
+  Exiv2::XmpParser::encode(packet, xmp);
+  return packet;
+}
+
+// What an independent reader (Exiv2) finds in a written file.
+struct FileTags {
+  Exiv2::ExifData exif;
+  Exiv2::XmpData xmp;
+  std::vector<std::uint8_t> icc;
+  bool has_thumbnail = false;
+
+  std::string exif_value(const std::string& key) const {
+    const auto it = exif.findKey(Exiv2::ExifKey(key));
+    return it == exif.end() ? std::string() : it->toString();
+  }
+  std::string xmp_value(const std::string& key) const {
+    const auto it = xmp.findKey(Exiv2::XmpKey(key));
+    return it == xmp.end() ? std::string() : it->toString();
+  }
+};
+
+inline FileTags read_tags(const std::filesystem::path& path) {
+  Exiv2::XmpParser::initialize();
+  Exiv2::enableBMFF(true);  // HEIC, AVIF and JPEG XL: read-only in Exiv2 0.27
+  Exiv2::Image::AutoPtr image = Exiv2::ImageFactory::open(path.string());
+  image->readMetadata();
+  FileTags tags{image->exifData(), image->xmpData(), {}, false};
+  if (image->iccProfileDefined()) tags.icc.assign(image->iccProfile()->pData_, image->iccProfile()->pData_ + image->iccProfile()->size_);
+  tags.has_thumbnail = Exiv2::ExifThumbC(tags.exif).copy().size_ > 0;
+  return tags;
+}
+
+// Writes EXIF, XMP and IPTC into an existing file with Exiv2 alone (what a camera would have
+// written), keeping what the file holds otherwise.
+inline void write_tags(const std::filesystem::path& path, const cm::imageio::FileMetadata& m) {
+  Exiv2::XmpParser::initialize();
+  Exiv2::Image::AutoPtr image = Exiv2::ImageFactory::open(path.string());
+  image->readMetadata();
+  Exiv2::ExifData exif;
+  if (!m.exif.empty()) Exiv2::ExifParser::decode(exif, m.exif.data(), std::uint32_t(m.exif.size()));
+  image->setExifData(exif);
+  image->setXmpPacket(m.xmp);
+  image->writeXmpFromPacket(true);
+  if (!m.icc.empty()) {
+    Exiv2::DataBuf icc(m.icc.data(), long(m.icc.size()));
+    image->setIccProfile(icc, false);  // unchecked: a test may embed a damaged one
+  }
+  image->writeMetadata();
+}
+
+// A phone's photo: EXIF (camera, date, thumbnail), XMP and a Display P3 profile.
+inline cm::imageio::FileMetadata phone_metadata(int orientation = 1) {
+  cm::imageio::FileMetadata m;
+  m.exif = camera_exif(orientation);
+  m.xmp = sample_xmp();
+  m.icc = display_p3_profile();
+  return m;
+}
+
+}  // namespace cm::testing
+
+#pragma GCC diagnostic pop

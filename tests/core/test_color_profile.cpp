@@ -1,0 +1,120 @@
+// Colour management (core/imageio/color_profile.cpp): a photo opens in sRGB, the model's and the
+// canvas's space, and goes back into its own profile on export, so a wide-gamut phone photo that
+// was not edited comes back as it was, and is still tagged as what it is.
+#include "core/imageio/image_file.h"
+#include "core/photo_files.h"
+#include "core/temp_dir.h"
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+namespace {
+
+using cm::imageio::Image;
+using cm::imageio::load_image;
+using cm::imageio::save_image;
+namespace fs = std::filesystem;
+
+// The whole sRGB cube's range: saturated primaries at the corners, greys on the diagonal.
+Image colours(int w, int h) {
+  Image image;
+  const at::Tensor x = at::linspace(-1, 1, w).view({1, 1, 1, w}).expand({1, 1, h, w});
+  const at::Tensor y = at::linspace(-1, 1, h).view({1, 1, h, 1}).expand({1, 1, h, w});
+  image.rgb = at::cat({x, y, -x * y}, 1).contiguous();
+  return image;
+}
+
+// A file's own values, without colour management.
+cv::Mat file_values(const fs::path& path) { return cv::imread(path.string(), cv::IMREAD_UNCHANGED); }
+
+double max_level_difference(const cv::Mat& a, const cv::Mat& b) {
+  EXPECT_EQ(a.size(), b.size());
+  EXPECT_EQ(a.type(), b.type());
+  cv::Mat diff;
+  cv::absdiff(a, b, diff);
+  double worst = 0;
+  cv::minMaxLoc(diff.reshape(1), nullptr, &worst);
+  return worst;
+}
+
+fs::path p3_photo(const cm::testing::TempDir& dir) {
+  Image image = colours(64, 48);
+  image.metadata.icc = cm::testing::display_p3_profile();
+  save_image(dir / "p3.png", image);  // the sRGB colours, written as Display P3 values
+  return dir / "p3.png";
+}
+
+TEST(ColorProfile, AP3PhotoExportedUneditedComesBackAsItWasAndTaggedP3) {
+  cm::testing::TempDir dir;
+  const fs::path in = p3_photo(dir);
+  const Image photo = load_image(in, cm::imageio::Pixels::Stored);
+  EXPECT_EQ(photo.bit_depth, 8);  // the file's; held at 16 bits after the conversion
+  save_image(dir / "out.png", photo);
+  EXPECT_LE(max_level_difference(file_values(in), file_values(dir / "out.png")), 1.0);
+  EXPECT_EQ(cm::testing::profile_description(cm::testing::read_tags(dir / "out.png").icc), "Display P3");
+}
+
+TEST(ColorProfile, TheModelSeesSrgbNotTheFilesValues) {
+  cm::testing::TempDir dir;
+  const fs::path in = p3_photo(dir);
+  const Image original = colours(64, 48), photo = load_image(in);
+  // What was written as sRGB colours comes back as those colours, not as the P3 numbers: within
+  // the 8-bit P3 file's rounding, which near the edge of sRGB's gamut (a channel near 0, where the
+  // sRGB curve is steep) grows to a few levels.
+  const at::Tensor error = (photo.rgb - original.rgb).abs() * 127.5;
+  EXPECT_LT(error.mean().item<float>(), 0.5f);
+  EXPECT_LT(error.max().item<float>(), 10.0f);
+  cv::Mat rgb;
+  cv::cvtColor(file_values(in), rgb, cv::COLOR_BGR2RGB);
+  const at::Tensor values = at::from_blob(rgb.data, {rgb.rows, rgb.cols, 3}, at::kByte).permute({2, 0, 1}).unsqueeze(0).to(at::kFloat);
+  EXPECT_GT((values / 127.5 - 1 - photo.rgb).abs().max().item<float>(), 0.05f) << "no conversion happened";
+}
+
+TEST(ColorProfile, AnSrgbTaggedPhotoOpensBitForBit) {
+  cm::testing::TempDir dir;
+  Image image;
+  image.rgb = at::randint(0, 256, {1, 3, 20, 30}).to(at::kFloat) / 127.5 - 1;
+  save_image(dir / "srgb.png", image);
+  cm::imageio::FileMetadata tagged;
+  tagged.icc = cm::testing::srgb_profile_bytes();  // as a camera tags its sRGB photos
+  cm::testing::write_tags(dir / "srgb.png", tagged);
+  const Image photo = load_image(dir / "srgb.png", cm::imageio::Pixels::Stored);
+  ASSERT_EQ(photo.rgb.scalar_type(), at::kByte) << "converted, not taken as it is";
+  EXPECT_TRUE(at::equal(photo.rgb.to(at::kLong), ((image.rgb + 1) * 127.5).round().to(at::kLong)));
+  EXPECT_FALSE(photo.metadata.icc.empty()) << "the tag is kept for the export";
+}
+
+TEST(ColorProfile, ExportingAsSrgbTagsSrgbAndKeepsTheWorkingPixels) {
+  cm::testing::TempDir dir;
+  const Image photo = load_image(p3_photo(dir));
+  cm::imageio::SaveOptions as_srgb;
+  as_srgb.colour = cm::imageio::SaveOptions::Colour::Srgb;
+  save_image(dir / "srgb.png", photo, as_srgb);
+  EXPECT_NE(cm::testing::profile_description(cm::testing::read_tags(dir / "srgb.png").icc).find("sRGB"), std::string::npos);
+  EXPECT_TRUE(at::allclose(load_image(dir / "srgb.png").rgb, photo.rgb, 0, 1.01 * 2 / 255));
+}
+
+TEST(ColorProfile, AFormatWithoutProfilesGetsSrgbPixels) {
+  cm::testing::TempDir dir;
+  const Image photo = load_image(p3_photo(dir));
+  save_image(dir / "out.bmp", photo);
+  EXPECT_TRUE(at::allclose(load_image(dir / "out.bmp").rgb, photo.rgb, 0, 1.01 * 2 / 255));
+}
+
+TEST(ColorProfile, ADamagedProfileIsDroppedAndThePhotoOpensAsSrgb) {
+  cm::testing::TempDir dir;
+  const Image original = colours(16, 12);
+  save_image(dir / "broken.png", original);
+  cm::imageio::FileMetadata broken;
+  broken.icc.assign(200, 0xAB);
+  for (int i = 0; i < 4; ++i) broken.icc[std::size_t(i)] = std::uint8_t(200 >> (8 * (3 - i)));  // its size field is right
+  cm::testing::write_tags(dir / "broken.png", broken);
+  const Image photo = load_image(dir / "broken.png");
+  EXPECT_TRUE(photo.metadata.icc.empty());
+  EXPECT_TRUE(at::allclose(photo.rgb, original.rgb, 0, 1.01 / 127.5));
+}
+
+}  // namespace
