@@ -88,14 +88,14 @@ std::vector<BatchItem> list_batch(const fs::path& input_dir, const fs::path& out
   for (const fs::directory_entry& e : fs::directory_iterator(input_dir))
     if (e.is_regular_file() && cm::imageio::is_image_file(e.path())) inputs.push_back(e.path());
   std::sort(inputs.begin(), inputs.end());
-  if (inputs.empty()) throw Error(ErrorCode::FileNotFound, "no images (PNG, JPEG, TIFF, WebP, BMP) in '" + input_dir.string() + "'");
+  if (inputs.empty()) throw Error(ErrorCode::FileNotFound, "no images (PNG, JPEG, TIFF, WebP, BMP, HEIC, AVIF, JPEG XL, camera RAW) in '" + input_dir.string() + "'");
   const std::map<fs::path, fs::path> masks = masks_dir ? images_by_stem(*masks_dir) : std::map<fs::path, fs::path>();
   const std::map<fs::path, fs::path> hints = hints_dir ? images_by_stem(*hints_dir) : std::map<fs::path, fs::path>();
   std::vector<BatchItem> items;
   for (const fs::path& in : inputs) {
     BatchItem item;
     item.input = in;
-    item.output = output_dir / in.filename();
+    item.output = output_dir / cm::imageio::writable_name(in.filename());
     if (masks_dir) {
       item.mask = image_of(masks, in.stem());
       if (!item.mask) item.problem = fmt::format("no mask named {}.* in {}", in.stem().string(), masks_dir->string());

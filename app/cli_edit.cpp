@@ -37,6 +37,7 @@ struct Arguments {
   std::optional<std::string> input, output, model, mask, hints, masks;
   std::string device = "auto", precision = "auto";
   bool json = false, progress = true, overwrite = false;
+  bool strip_metadata = false, srgb = false;  // how the output carries the input's metadata (SaveOptions)
   bool folder = false;  // the input is a folder of images (cli_batch.h)
   int jobs = 1;
   cm::engine::EditRequest request;
@@ -119,6 +120,8 @@ Arguments parse(const std::string& command, const std::vector<std::string>& args
     else if (arg == "--precision") a.precision = value();
     else if (arg == "--json") a.json = true;
     else if (arg == "--no-progress") a.progress = false;
+    else if (arg == "--strip-metadata" && spec.image) a.strip_metadata = true;
+    else if (arg == "--srgb" && spec.image) a.srgb = true;
     else if (arg == "--steps") r.steps = parse_number<int>(arg, value());
     else if (arg == "--ts") r.ts = parse_list<int>(arg, value());
     else if (arg == "--seed") r.seed = parse_number<std::uint64_t>(arg, value());
@@ -261,7 +264,10 @@ std::string edit_usage() {
   out += fmt::format("  --fresh-noise F         share of fresh noise between steps, (0, 1] (default {})\n",
                      shared_default(&cm::engine::EditSpec::fresh_noise, true));
   out +=
-      "  -o OUT                  output file (several images: OUT-0.png, OUT-1.png, …)\n"
+      "  -o OUT                  output file (several images: OUT-0.png, OUT-1.png, …): .png .jpg .tif .webp\n"
+      "                          .avif .heic .jxl .bmp; the input's EXIF, XMP and colour profile go along\n"
+      "  --strip-metadata        leave out EXIF, XMP and IPTC (camera, place, date); the colour profile stays\n"
+      "  --srgb                  write sRGB, tagged sRGB, instead of converting back to the photo's own profile\n"
       "  --json                  machine-readable report        --no-progress\n"
       "a folder: EDIT DIR -o OUTDIR edits every image in DIR as a run on that file would, into OUTDIR/NAME\n"
       "  --masks DIR, --hints DIR  masks and hints matched by name (a.png takes DIR/a.*)\n"
@@ -309,12 +315,15 @@ std::pair<cm::engine::EditResult, std::vector<fs::path>> edit_files(const std::s
   for (int64_t i = 0; i < result.image.size(0); ++i) {
     cm::imageio::Image out;
     out.rgb = result.image.narrow(0, i, 1);
+    out.metadata = input.metadata;  // the camera's data and colour profile (metadata.h decides what an export keeps)
     if (input.alpha.defined()) {  // alpha is the user's: carried over untouched (enlarged by repetition for superres)
       const int64_t k = out.rgb.size(2) / input.alpha.size(2);
       out.alpha = k > 1 ? input.alpha.repeat_interleave(k, 2).repeat_interleave(k, 3) : input.alpha;
     }
     cm::imageio::SaveOptions save;  // the input's bit depth where the format allows it
     save.bit_depth = a.input ? input.bit_depth : 8;
+    save.strip_metadata = a.strip_metadata;
+    if (a.srgb) save.colour = cm::imageio::SaveOptions::Colour::Srgb;
     save.description = nlohmann::json{{"cmedit", command}, {"model", info.name}, {"seed", request.seed},
                                       {"parameters", parameters_of(a)}, {"sigmas", result.sigmas}}
                            .dump();

@@ -46,7 +46,7 @@ std::vector<cm::Component> all_components() {
   std::vector<cm::Component> parts = cm::base_components();
   parts.push_back(cm::engine::torch_component());
 #ifdef CMEDIT_HAS_IMAGEIO
-  parts.push_back(cm::imageio::opencv_component());
+  for (cm::Component& c : cm::imageio::imageio_components()) parts.push_back(std::move(c));
 #endif
   return parts;
 }
