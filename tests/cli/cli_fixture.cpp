@@ -13,14 +13,23 @@
 //   cli_fixture depth FILE BITS                          the file's bit depth
 //   cli_fixture size FILE W H
 //   cli_fixture same A B                                 identical pixels
+//   cli_fixture phone-photos DIR                         phone.jpg, phone.heic (EXIF, XMP, Display P3),
+//                                                        p3.png (Display P3 values), none.png (an empty
+//                                                        mask), dot.png (a 1-px mask), phones/ + phone_masks/
+//   cli_fixture tag FILE KEY VALUE                       an EXIF key's value as Exiv2 reads it ("-": absent);
+//                                                        KEY "profile": the colour profile's description
+//   cli_fixture values-close A B LEVELS                  the files' own values (no colour management) agree
 //   cli_fixture odd-inputs DIR                           dot.png (1×1), grey16.png (16-bit grey),
 //                                                        huge.png (a header claiming 20000×20000)
 #include "core/edit/linear_operator.h"
 #include "core/edit/resample.h"
 #include "core/imageio/image_file.h"
 #include "core/train/sharded_checkpoint.h"
+#include "tests/core/photo_files.h"
 
 #include <ATen/ATen.h>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
 
 #include <cstdint>
 #include <cstdio>
@@ -77,6 +86,36 @@ int make(const fs::path& dir) {
   std::ofstream(dir / "truncated.png", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
   std::puts("ok");
   return 0;
+}
+
+// Photos as a phone gives them: EXIF (camera, date, thumbnail), XMP, a Display P3 profile.
+int phone_photos(const fs::path& dir) {
+  fs::create_directories(dir / "phones");
+  fs::create_directories(dir / "phone_masks");
+  const cm::imageio::FileMetadata phone = cm::testing::phone_metadata();
+  Image image;
+  image.rgb = gradient_photo(30, 40, 0.7);
+  image.metadata.icc = phone.icc;  // the pixels written as Display P3 values, tagged so
+  for (const fs::path& path : {dir / "phone.jpg", dir / "phones" / "phone.jpg", dir / "p3.png"}) {
+    cm::imageio::save_image(path, image);
+    if (path.extension() == ".jpg") cm::testing::write_tags(path, phone);  // the camera's tags, by Exiv2 itself
+  }
+  image.metadata = phone;
+  cm::imageio::save_image(dir / "phone.heic", image);
+  at::Tensor none = at::full({1, 3, 30, 40}, -1.0f);
+  save(dir / "none.png", none, 8);
+  none[0][0][15][20] = none[0][1][15][20] = none[0][2][15][20] = 1.0f;
+  save(dir / "dot.png", none, 8);
+  save(dir / "phone_masks" / "phone.png", none, 8);
+  std::puts("ok");
+  return 0;
+}
+
+// A file's own values as OpenCV decodes them: no orientation, no colour management.
+cv::Mat file_values(const std::string& path) {
+  const cv::Mat m = cv::imread(path, cv::IMREAD_UNCHANGED);
+  if (m.empty()) throw std::runtime_error("cannot read " + path);
+  return m;
 }
 
 int photos(const fs::path& dir, int n) {
@@ -210,6 +249,22 @@ int run(const std::vector<std::string>& a) {
     }
     std::printf("max |difference| %.3g over %zu tensors\n", worst, ca.tensors.size());
     if (worst > std::stod(a[3])) return fail("the runs differ by " + std::to_string(worst));
+  } else if (a.size() == 2 && a[0] == "phone-photos") {
+    return phone_photos(a[1]);
+  } else if (a.size() == 4 && a[0] == "tag") {
+    const cm::testing::FileTags tags = cm::testing::read_tags(a[1]);
+    const std::string value = a[2] == "profile" ? cm::testing::profile_description(tags.icc) : tags.exif_value(a[2]);
+    const std::string expected = a[3] == "-" ? std::string() : a[3];
+    if (value != expected) return fail(a[2] + " is '" + value + "', not '" + expected + "'");
+  } else if (a.size() == 4 && a[0] == "values-close") {
+    const cv::Mat x = file_values(a[1]), y = file_values(a[2]);
+    if (x.size() != y.size() || x.type() != y.type()) return fail("the files differ in size or type");
+    cv::Mat diff;
+    cv::absdiff(x, y, diff);
+    double worst = 0;
+    cv::minMaxLoc(diff.reshape(1), nullptr, &worst);
+    std::printf("max |difference| %g levels\n", worst);
+    if (worst > std::stod(a[3])) return fail("the files' values differ by " + std::to_string(worst) + " levels");
   } else if (a.size() == 3 && a[0] == "same") {
     if (!at::equal(cm::imageio::load_image(a[1]).rgb, cm::imageio::load_image(a[2]).rgb)) return fail("the images differ");
   } else if (a.size() == 3 && a[0] == "depth") {

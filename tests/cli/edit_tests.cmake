@@ -16,7 +16,8 @@ file(WRITE "${TEST_MODEL}/model.json" "{
 ")
 
 add_executable(cli_fixture cli/cli_fixture.cpp)
-target_link_libraries(cli_fixture PRIVATE cm_edit cm_imageio cm_train)
+target_link_libraries(cli_fixture PRIVATE cm_edit cm_imageio cm_train ${OpenCV_LIBS} PkgConfig::CMEDIT_PHOTO_LIBS)
+target_include_directories(cli_fixture SYSTEM PRIVATE ${OpenCV_INCLUDE_DIRS})
 cmedit_warnings(cli_fixture)
 cmedit_use_torch_pch(cli_fixture)
 
@@ -143,3 +144,34 @@ set_tests_properties(cli.folder_batch PROPERTIES FIXTURES_REQUIRED cli_files PAS
 add_test(NAME cli.data_safety
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/data_safety.sh ${CLI} ${TEST_MODEL} ${D} ${CMAKE_SOURCE_DIR})
 set_tests_properties(cli.data_safety PROPERTIES FIXTURES_REQUIRED cli_files PASS_REGULAR_EXPRESSION "data_safety: PASSED")
+
+# Photos as phones give them (EXIF, XMP, Display P3; HEIC): the edit keeps what the camera wrote and
+# the photo's colours, and the options to leave them out do (core/imageio/metadata.h, color_profile.h).
+set(P ${CMAKE_CURRENT_BINARY_DIR}/phone_files)
+add_test(NAME cli.phone_inputs COMMAND ${FX} phone-photos ${P})
+set_tests_properties(cli.phone_inputs PROPERTIES FIXTURES_SETUP phone_files)
+cmedit_cli_test(cli.inpaint_keeps_exif_and_the_colour_profile FIXTURE phone_files
+  COMMAND ${CLI} inpaint ${P}/phone.jpg --mask ${P}/dot.png ${M} -o ${P}/out.jpg
+  EXIT 0
+  THEN ${FX} tag ${P}/out.jpg Exif.Image.Model "Fixture Camera" && ${FX} tag ${P}/out.jpg Exif.Photo.DateTimeOriginal "2026:12:05 10:11:12"
+       && ${FX} tag ${P}/out.jpg Exif.Image.Orientation 1 && ${FX} tag ${P}/out.jpg profile "Display P3")
+cmedit_cli_test(cli.a_p3_photo_with_an_empty_mask_comes_back_as_it_was FIXTURE phone_files
+  COMMAND ${CLI} inpaint ${P}/p3.png --mask ${P}/none.png ${M} -o ${P}/p3_out.png
+  EXIT 0
+  THEN ${FX} values-close ${P}/p3.png ${P}/p3_out.png 1 && ${FX} tag ${P}/p3_out.png profile "Display P3")
+cmedit_cli_test(cli.strip_metadata_keeps_only_the_colour_profile FIXTURE phone_files
+  COMMAND ${CLI} inpaint ${P}/phone.jpg --mask ${P}/dot.png ${M} --strip-metadata -o ${P}/private.jpg
+  EXIT 0
+  THEN ${FX} tag ${P}/private.jpg Exif.Image.Model - && ${FX} tag ${P}/private.jpg profile "Display P3")
+cmedit_cli_test(cli.srgb_tags_the_output_srgb FIXTURE phone_files
+  COMMAND ${CLI} inpaint ${P}/phone.jpg --mask ${P}/dot.png ${M} --srgb -o ${P}/srgb.png
+  EXIT 0
+  THEN ${FX} tag ${P}/srgb.png profile "sRGB built-in" && ${FX} tag ${P}/srgb.png Exif.Image.Model "Fixture Camera")
+cmedit_cli_test(cli.a_heic_photo_opens_and_keeps_its_exif FIXTURE phone_files
+  COMMAND ${CLI} inpaint ${P}/phone.heic --mask ${P}/dot.png ${M} -o ${P}/from_heic.png
+  EXIT 0
+  THEN ${FX} size ${P}/from_heic.png 40 30 && ${FX} tag ${P}/from_heic.png Exif.Image.Make "cmedit test")
+cmedit_cli_test(cli.a_folder_batch_keeps_exif FIXTURE phone_files
+  COMMAND ${CLI} inpaint ${P}/phones --masks ${P}/phone_masks ${M} -o ${P}/batch_out
+  EXIT 0
+  THEN ${FX} tag ${P}/batch_out/phone.jpg Exif.Image.Model "Fixture Camera" && ${FX} tag ${P}/batch_out/phone.jpg profile "Display P3")
