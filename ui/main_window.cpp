@@ -62,7 +62,7 @@ namespace cm::ui {
 QStringList buildComponentLines() {
   std::vector<Component> parts = base_components();
   parts.push_back(engine::torch_component());
-  parts.push_back(imageio::opencv_component());
+  for (Component& c : imageio::imageio_components()) parts.push_back(std::move(c));
   return QString::fromStdString(format_components(parts)).split('\n', Qt::SkipEmptyParts);
 }
 

@@ -3,6 +3,7 @@
 // goes through it (and so into the undo history).
 #pragma once
 
+#include "core/imageio/file_metadata.h"
 #include "ui/document.h"
 
 #include <QColor>
@@ -65,8 +66,10 @@ class MainWindow : public QMainWindow {
   void loadModel(const QString& path);
   // Writes the document's photo (16-bit where the source was and the format allows). Atomic;
   // false with lastError() on failure. Asks nothing: the dialog path asks before overwriting.
-  // bit_depth: 8 or 16 where the format holds it (PNG, TIFF); 0: the photo's own.
-  bool exportTo(const QString& path, int jpeg_quality = 95, int bit_depth = 0);
+  // bit_depth: 8 or 16 where the format holds it (PNG, TIFF, JPEG XL); 0: the photo's own.
+  // The opened file's EXIF, XMP and colour profile go along (strip_metadata: not the EXIF and
+  // XMP; as_srgb: sRGB pixels tagged sRGB instead of the photo's own profile).
+  bool exportTo(const QString& path, int jpeg_quality = 95, int bit_depth = 0, bool strip_metadata = false, bool as_srgb = false);
 
   QString lastError() const { return last_error_; }
   QString currentPath() const { return current_path_; }
@@ -201,6 +204,8 @@ class MainWindow : public QMainWindow {
   double brush_diameter_ = 24;
   QColor foreground_ = QColor(220, 40, 40), background_ = Qt::white;
   bool has_alpha_ = false;
+  imageio::FileMetadata photo_metadata_;  // the opened file's EXIF, XMP and colour profile, for the export
+  QString photo_format_;                  // "JPEG", "HEIC", "RAW (Canon EOS 5D)"
   bool showing_original_ = false;  // while the compare key (backslash) is held
   QAction* compare_opened_action_ = nullptr;  // View › Compare with › The photo as opened
   QMenu* recent_menu_ = nullptr;

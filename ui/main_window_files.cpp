@@ -10,6 +10,7 @@
 #include "core/model/model_loader.h"
 #include "ui/canvas.h"
 #include "ui/document.h"
+#include "ui/export_options.h"
 #include "ui/edit_controller.h"
 #include "ui/edit_toolbar.h"
 #include "ui/tensor_image.h"
@@ -66,6 +67,13 @@ namespace cm::ui {
 namespace {
 
 // What the status bar says of an opened image: size, bit depth, grey or RGB, alpha.
+// "*.png *.jpg … *.dng": every name load_image reads, from imageio's one list.
+QString imagePatterns() {
+  QStringList patterns;
+  for (const std::string& ext : imageio::readable_extensions()) patterns << QStringLiteral("*") + QString::fromStdString(ext);
+  return patterns.join(QLatin1Char(' '));
+}
+
 QString describe(const imageio::Image& image) {
   return QStringLiteral("%1 × %2, %3-bit %4%5")
       .arg(image.width())
@@ -176,6 +184,15 @@ bool MainWindow::autosaveNow() {
     imageio::SaveOptions sixteen;
     sixteen.bit_depth = 16;
     imageio::save_image(dir.filePath(QStringLiteral("photo.png")).toStdString(), photo, sixteen);
+    // The opened file's metadata beside it, as it came (the photo above is the working sRGB).
+    for (const auto& [name, bytes] : {std::pair{"exif.bin", std::string(photo_metadata_.exif.begin(), photo_metadata_.exif.end())},
+                                      {"xmp.xml", photo_metadata_.xmp},
+                                      {"iptc.bin", std::string(photo_metadata_.iptc.begin(), photo_metadata_.iptc.end())},
+                                      {"profile.icc", std::string(photo_metadata_.icc.begin(), photo_metadata_.icc.end())}}) {
+      QSaveFile file(dir.filePath(QLatin1String(name)));
+      if (!file.open(QIODevice::WriteOnly) || file.write(bytes.data(), qint64(bytes.size())) != qint64(bytes.size()) || !file.commit())
+        return false;
+    }
     for (const auto& [layer, name] : {std::pair{Layer::Mask, "mask.png"}, {Layer::Strokes, "sketch.png"}, {Layer::Hints, "hints.png"}})
       if (!document_->layer(layer).save(dir.filePath(QLatin1String(name)))) return false;
     QJsonObject session{{QStringLiteral("path"), current_path_},
@@ -218,6 +235,13 @@ bool MainWindow::restoreAutosave() {
     return false;
   }
   has_alpha_ = session.value(QStringLiteral("alpha")).toBool();
+  const auto read = [&dir](const char* name) {
+    QFile file(dir.filePath(QLatin1String(name)));
+    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
+  };
+  const auto bytes = [](const QByteArray& b) { return std::vector<std::uint8_t>(b.begin(), b.end()); };
+  photo_metadata_ = {bytes(read("exif.bin")), read("xmp.xml").toStdString(), bytes(read("iptc.bin")), bytes(read("profile.icc"))};
+  photo_format_.clear();
   updateImageInfo();
   current_path_ = session.value(QStringLiteral("path")).toString();
   setWindowTitle(QFileInfo(current_path_).fileName() + tr("[*] (restored) — cmedit"));
@@ -270,12 +294,17 @@ bool MainWindow::openImage(const QString& path) {
     const imageio::Image image = imageio::load_image(path.toStdString(), imageio::Pixels::Stored);  // no float copy of a large photo
     document_->reset(rgba64_image(image.rgb, image.alpha), image.bit_depth, path);
     has_alpha_ = image.alpha.defined();
+    photo_metadata_ = image.metadata;
+    photo_format_ = QString::fromStdString(image.format);
     current_path_ = path;
     last_error_.clear();
     setWindowTitle(QFileInfo(path).fileName() + QStringLiteral("[*] — cmedit"));  // [*]: unexported changes
     setWindowModified(false);
     updateImageInfo();
-    statusBar()->showMessage(tr("Opened %1").arg(path), 5000);
+    statusBar()->showMessage(photo_format_.startsWith(QLatin1String("RAW"))
+                                 ? tr("Opened %1: %2, developed as shot (its white balance, no automatic brightening)").arg(path, photo_format_)
+                                 : tr("Opened %1").arg(path),
+                             5000);
     if (document_->photoIsGrey()) {  // what a grey photo is most likely opened for
       setTool(Tool::HintBrush);
       statusBar()->showMessage(tr("A grey photo: Colorize is chosen. Paint colour hints where you know the colour, or apply as it is."), 8000);
@@ -301,7 +330,7 @@ void MainWindow::loadModel(const QString& path) {
   controller_->loadModel(path);
 }
 
-bool MainWindow::exportTo(const QString& path, int jpeg_quality, int bit_depth) {
+bool MainWindow::exportTo(const QString& path, int jpeg_quality, int bit_depth, bool strip_metadata, bool as_srgb) {
   if (document_->isEmpty()) {
     last_error_ = tr("nothing to export: open a photo first");
     return false;
@@ -310,7 +339,10 @@ bool MainWindow::exportTo(const QString& path, int jpeg_quality, int bit_depth) 
     imageio::Image out;
     out.rgb = photo_tensor(document_->photo());
     if (has_alpha_) out.alpha = alpha_tensor(document_->photo());
+    out.metadata = photo_metadata_;
     imageio::SaveOptions options;
+    options.strip_metadata = strip_metadata;
+    if (as_srgb) options.colour = imageio::SaveOptions::Colour::Srgb;
     options.bit_depth = bit_depth > 0 ? bit_depth : document_->bitDepth();
     options.jpeg_quality = jpeg_quality;
     QStringList history;  // what was done, for the file's metadata
@@ -333,7 +365,7 @@ bool MainWindow::exportTo(const QString& path, int jpeg_quality, int bit_depth) 
 void MainWindow::chooseAndOpenImage() {
   const QString path = QFileDialog::getOpenFileName(
       this, tr("Open photo"), QSettings().value(QStringLiteral("files/last_folder")).toString(),
-      tr("Images (*.png *.jpg *.jpeg *.tif *.tiff *.webp *.bmp);;All files (*)"));
+      tr("Images (%1);;All files (*)").arg(imagePatterns()));
   if (!path.isEmpty()) openAsking(path);
 }
 
@@ -352,20 +384,22 @@ void MainWindow::chooseAndExport() {
   // suggestion: the name and the filter never say two different things.
   const QFileInfo photo(current_path_);
   const QString base = photo.absoluteDir().filePath(photo.completeBaseName() + QStringLiteral("-edited."));
-  const QStringList filters = {tr("PNG (*.png)"), tr("JPEG (*.jpg *.jpeg)"), tr("TIFF (*.tif *.tiff)"), tr("WebP (*.webp)")};
+  const QStringList filters = {tr("PNG (*.png)"),  tr("JPEG (*.jpg *.jpeg)"), tr("TIFF (*.tif *.tiff)"), tr("WebP (*.webp)"),
+                               tr("AVIF (*.avif)"), tr("HEIC (*.heic *.heif)"), tr("JPEG XL (*.jxl)")};
   const auto suffix_of = [](const QString& filter) {  // "JPEG (*.jpg *.jpeg)" → "jpg"
     const qsizetype star = filter.indexOf(QLatin1String("*."));
     return filter.mid(star + 2, filter.indexOf(QRegularExpression(QStringLiteral("[ )]")), star) - star - 2);
   };
   const QString own = photo.suffix().toLower();
-  QString filter = filters.front();
+  // A camera RAW cannot be written: a photographer's usual next step is a 16-bit TIFF.
+  QString filter = photo_format_.startsWith(QLatin1String("RAW")) ? filters[2] : filters.front();
   for (const QString& f : filters)
     if (f.contains(QStringLiteral("*.") + own + QLatin1Char(' ')) || f.contains(QStringLiteral("*.") + own + QLatin1Char(')'))) filter = f;
   QFileDialog dialog(this, tr("Export"));
   dialog.setAcceptMode(QFileDialog::AcceptSave);
   dialog.setNameFilters(filters);
   dialog.selectNameFilter(filter);
-  const QString suggested = filter == filters.front() && own != QLatin1String("png") ? suffix_of(filter) : own;
+  const QString suggested = suffix_of(filter) == own || (filter == filters[1] && own == QLatin1String("jpeg")) ? own : suffix_of(filter);
   dialog.setDefaultSuffix(suggested);
   dialog.selectFile(base + suggested);
   connect(&dialog, &QFileDialog::filterSelected, &dialog, [&](const QString& chosen) {
@@ -374,24 +408,13 @@ void MainWindow::chooseAndExport() {
   });
   if (dialog.exec() != QDialog::Accepted || dialog.selectedFiles().isEmpty()) return;
   const QString path = dialog.selectedFiles().front();
-  int quality = 95;
-  const QString suffix = QFileInfo(path).suffix().toLower();
-  if (suffix == QLatin1String("jpg") || suffix == QLatin1String("jpeg")) {
-    bool ok = false;
-    quality = QInputDialog::getInt(this, tr("JPEG quality"), tr("Quality (1–100):"), 95, 1, 100, 1, &ok);
-    if (!ok) return;
-  }
-  int depth = 0;  // the photo's own
-  if (suffix == QLatin1String("png") || suffix == QLatin1String("tif") || suffix == QLatin1String("tiff")) {
-    // Edits are computed in float: 16 bits keep their gradients even from an 8-bit photo.
-    const QStringList depths = {tr("8 bits per channel"), tr("16 bits per channel")};
-    bool ok = false;
-    const QString choice = QInputDialog::getItem(this, tr("Bit depth"), tr("Export with:"), depths,
-                                                 document_->bitDepth() > 8 ? 1 : 0, false, &ok);
-    if (!ok) return;
-    depth = choice == depths[1] ? 16 : 8;
-  }
-  if (!exportTo(path, quality, depth)) warn(tr("Cannot export"), last_error_);
+  const ExportContext context{QFileInfo(path).suffix().toLower(), document_->bitDepth(),
+                              !photo_metadata_.exif.empty() || !photo_metadata_.xmp.empty() || !photo_metadata_.iptc.empty(),
+                              photo_metadata_.icc.empty() ? QString() : QString::fromStdString(imageio::colour_profile_name(photo_metadata_))};
+  const std::optional<ExportChoices> choices = askExportChoices(this, context);
+  if (!choices) return;
+  if (!exportTo(path, choices->quality, choices->bit_depth, choices->strip_metadata, choices->as_srgb))
+    warn(tr("Cannot export"), last_error_);
 }
 
 }  // namespace cm::ui

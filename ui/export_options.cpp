@@ -1,0 +1,85 @@
+#include "ui/export_options.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDialog>
+#include <QDialogButtonBox>
+#include <QFormLayout>
+#include <QSpinBox>
+
+namespace cm::ui {
+namespace {
+
+bool isLossy(const QString& suffix) {
+  for (const char* s : {"jpg", "jpeg", "avif", "heic", "heif", "jxl"})
+    if (suffix == QLatin1String(s)) return true;
+  return false;
+}
+
+// Formats that keep 16 bits (file_formats.cpp's table; AVIF and HEIC are written at 8).
+bool keepsSixteenBits(const QString& suffix) {
+  for (const char* s : {"png", "tif", "tiff", "jxl"})
+    if (suffix == QLatin1String(s)) return true;
+  return false;
+}
+
+// Formats with a place for EXIF, XMP and a colour profile (BMP has none).
+bool carriesMetadata(const QString& suffix) { return suffix != QLatin1String("bmp"); }
+
+}  // namespace
+
+bool exportHasChoices(const ExportContext& c) {
+  return isLossy(c.suffix) || keepsSixteenBits(c.suffix) ||
+         (carriesMetadata(c.suffix) && (c.has_metadata || !c.profile.isEmpty()));
+}
+
+std::optional<ExportChoices> askExportChoices(QWidget* parent, const ExportContext& c) {
+  ExportChoices choices;
+  if (!exportHasChoices(c)) return choices;
+  QDialog dialog(parent);
+  dialog.setWindowTitle(QObject::tr("Export options"));
+  auto* form = new QFormLayout(&dialog);
+  QSpinBox* quality = nullptr;
+  if (isLossy(c.suffix)) {
+    quality = new QSpinBox(&dialog);
+    quality->setRange(1, 100);
+    quality->setValue(95);
+    quality->setObjectName(QStringLiteral("quality"));
+    if (c.suffix == QLatin1String("jxl")) quality->setToolTip(QObject::tr("100 is lossless"));
+    form->addRow(QObject::tr("Quality (1–100):"), quality);
+  }
+  QComboBox* depth = nullptr;
+  if (keepsSixteenBits(c.suffix)) {
+    // Edits are computed in float: 16 bits keep their gradients even from an 8-bit photo.
+    depth = new QComboBox(&dialog);
+    depth->setObjectName(QStringLiteral("depth"));
+    depth->addItems({QObject::tr("8 bits per channel"), QObject::tr("16 bits per channel")});
+    depth->setCurrentIndex(c.photo_bit_depth > 8 ? 1 : 0);
+    form->addRow(QObject::tr("Bit depth:"), depth);
+  }
+  QCheckBox* strip = nullptr;
+  if (carriesMetadata(c.suffix) && c.has_metadata) {
+    strip = new QCheckBox(QObject::tr("Leave out camera data (EXIF, XMP: camera, place, date)"), &dialog);
+    strip->setObjectName(QStringLiteral("strip"));
+    form->addRow(strip);
+  }
+  QCheckBox* srgb = nullptr;
+  if (carriesMetadata(c.suffix) && !c.profile.isEmpty()) {
+    srgb = new QCheckBox(QObject::tr("Convert to sRGB (the photo's profile: %1)").arg(c.profile), &dialog);
+    srgb->setObjectName(QStringLiteral("srgb"));
+    srgb->setToolTip(QObject::tr("Unchecked, the export keeps the photo's own colour profile, as it was opened."));
+    form->addRow(srgb);
+  }
+  auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
+  QObject::connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
+  QObject::connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
+  form->addRow(buttons);
+  if (dialog.exec() != QDialog::Accepted) return std::nullopt;
+  if (quality) choices.quality = quality->value();
+  if (depth) choices.bit_depth = depth->currentIndex() == 1 ? 16 : 8;
+  if (strip) choices.strip_metadata = strip->isChecked();
+  if (srgb) choices.as_srgb = srgb->isChecked();
+  return choices;
+}
+
+}  // namespace cm::ui
