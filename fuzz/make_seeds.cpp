@@ -3,6 +3,8 @@
 #include "core/imageio/image_file.h"
 #include "core/model/model_card.h"
 #include "core/model/safetensors.h"
+#include "tests/core/dng_writer.h"
+#include "tests/core/photo_files.h"
 #include "tests/core/torch_save_writer.h"
 
 #include <ATen/ATen.h>
@@ -20,7 +22,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const fs::path out = argv[1];
-  for (const char* h : {"safetensors", "torch_checkpoint", "model_card", "image"}) fs::create_directories(out / h);
+  for (const char* h : {"safetensors", "torch_checkpoint", "model_card", "image", "raw"}) fs::create_directories(out / h);
 
   cm::model::write_safetensors(out / "safetensors" / "seed-two-tensors.safetensors",
                                {{"a", at::arange(6, at::kFloat).view({2, 3})}, {"b.bias", at::ones({4}, at::kHalf)}},
@@ -53,6 +55,13 @@ int main(int argc, char** argv) {
   cm::imageio::SaveOptions sixteen;
   sixteen.bit_depth = 16;
   cm::imageio::save_image(out / "image" / "seed-16bit.png", image, sixteen);
+  // A phone's photo: EXIF with a thumbnail, XMP, a Display P3 profile; and the HEIF and JPEG XL kinds.
+  cm::imageio::Image phone = image;
+  phone.metadata = cm::testing::phone_metadata();
+  for (const char* ext : {".jpg", ".heic", ".avif", ".jxl"})
+    cm::imageio::save_image(out / "image" / (std::string("seed-phone") + ext), phone);
+  const std::vector<std::uint8_t> dng = cm::testing::make_dng(22, 22, 6);
+  std::ofstream(out / "raw" / "seed-sideways.dng", std::ios::binary).write(reinterpret_cast<const char*>(dng.data()), std::streamsize(dng.size()));
   std::ofstream(out / "image" / "seed.pgm", std::ios::binary) << "P5\n3 2\n255\n" << std::string(6, '\x7f');
   return 0;
 }

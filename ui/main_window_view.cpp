@@ -53,14 +53,14 @@ QImage compose(const Document& doc, const EditController& controller, const QIma
 
 void MainWindow::updateImageInfo() {
   if (document_->isEmpty()) return image_info_->clear();
-  // "HEIC · 4032 × 3024, 8-bit RGB · Display P3": what was opened, and in which colours.
+  // "4032 × 3024, 8-bit RGB · HEIC · Display P3": the photo, what file it came from, its colours.
   QString text = tr("%1 × %2, %3-bit %4%5")
                      .arg(document_->size().width())
                      .arg(document_->size().height())
                      .arg(document_->bitDepth())
                      .arg(document_->photoIsGrey() ? tr("gray") : tr("RGB"))
                      .arg(has_alpha_ ? tr(" + alpha") : QString());
-  if (!photo_format_.isEmpty()) text = photo_format_ + QStringLiteral(" · ") + text;
+  if (!photo_format_.isEmpty()) text += QStringLiteral(" · ") + photo_format_;
   if (!photo_metadata_.icc.empty()) text += QStringLiteral(" · ") + QString::fromStdString(imageio::colour_profile_name(photo_metadata_));
   image_info_->setText(text);
 }
