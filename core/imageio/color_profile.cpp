@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <limits>
 #include <cmath>
 #include <memory>
 #include <mutex>
@@ -113,6 +114,41 @@ cv::Mat from_srgb(const cv::Mat& pixels, const std::vector<std::uint8_t>& icc, i
   const Profile srgb = open_profile({}), to = open_profile(icc);
   if (!to) throw Error(ErrorCode::CorruptFile, "the photo's colour profile is damaged");
   return convert(pixels, float_transform(srgb, to), depth);
+}
+
+namespace {
+
+template <typename Converted, typename Source>
+void put_back(cv::Mat& converted, const cv::Mat& working, const cv::Mat& loaded, const cv::Mat& source) {
+  const int cc = converted.channels(), wc = working.channels(), lc = loaded.channels(), sc = source.channels();
+  // 8 ↔ 16 bits by the exact scale 257 (255 ↔ 65535).
+  const double scale = double(std::numeric_limits<Converted>::max()) / double(std::numeric_limits<Source>::max());
+  at::parallel_for(0, converted.rows, 64, [&](int64_t begin, int64_t end) {
+    for (int y = int(begin); y < int(end); ++y) {
+      Converted* out = converted.ptr<Converted>(y);
+      const std::uint16_t* now = working.ptr<std::uint16_t>(y);
+      const std::uint16_t* then = loaded.ptr<std::uint16_t>(y);
+      const Source* file = source.ptr<Source>(y);
+      for (int x = 0; x < converted.cols; ++x)
+        if (now[x * wc] == then[x * lc] && now[x * wc + 1] == then[x * lc + 1] && now[x * wc + 2] == then[x * lc + 2])
+          for (int c = 0; c < 3; ++c) out[x * cc + c] = Converted(std::lround(double(file[x * sc + c]) * scale));
+    }
+  });
+}
+
+}  // namespace
+
+void keep_untouched_pixels(cv::Mat& converted, const cv::Mat& working, const SourcePixels& source) {
+  const cv::Mat& file = source.pixels;
+  if (file.size() != converted.size() || file.size() != working.size() || working.depth() != CV_16U || file.channels() < 3 ||
+      converted.channels() < 3)
+    return;
+  const cv::Mat loaded = to_srgb(file, source.icc);  // exactly what the photo opened as: the same float transform
+  const bool out16 = converted.depth() == CV_16U, file16 = file.depth() == CV_16U;
+  if (out16 && file16) put_back<std::uint16_t, std::uint16_t>(converted, working, loaded, file);
+  else if (out16) put_back<std::uint16_t, std::uint8_t>(converted, working, loaded, file);
+  else if (file16) put_back<std::uint8_t, std::uint16_t>(converted, working, loaded, file);
+  else put_back<std::uint8_t, std::uint8_t>(converted, working, loaded, file);
 }
 
 std::vector<std::uint8_t> srgb_profile() {

@@ -5,6 +5,8 @@
 // in sRGB. Internal to cm_imageio.
 #pragma once
 
+#include "core/imageio/file_metadata.h"
+
 #include <opencv2/core.hpp>
 
 #include <cstdint>
@@ -26,6 +28,17 @@ cv::Mat to_srgb(const cv::Mat& pixels, const std::vector<std::uint8_t>& icc);
 
 // The reverse: sRGB pixels into the space of `icc`, at `depth` (CV_8U or CV_16U).
 cv::Mat from_srgb(const cv::Mat& pixels, const std::vector<std::uint8_t>& icc, int depth);
+
+struct SourcePixels {
+  cv::Mat pixels;                 // as decoded: 8- or 16-bit B,G,R(,A), upright
+  std::vector<std::uint8_t> icc;  // the profile they are in
+};
+
+// `converted` (from_srgb of `working`, at its own depth) with the file's own values put back
+// wherever `working` (16-bit sRGB) still equals what `source` converted into on load: the pixels
+// no edit touched keep their exact values, inside and outside sRGB's gamut. Alpha is left as it
+// is. Nothing changes when the sizes differ (an enlarged photo).
+void keep_untouched_pixels(cv::Mat& converted, const cv::Mat& working, const SourcePixels& source);
 
 // LittleCMS's sRGB profile, for a photo the user chose to tag as sRGB.
 std::vector<std::uint8_t> srgb_profile();

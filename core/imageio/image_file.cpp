@@ -99,7 +99,9 @@ void convert_to_srgb(Decoded& decoded, const fs::path& path) {
   std::vector<std::uint8_t>& icc = decoded.metadata.icc;
   const ProfileKind kind = profile_kind(icc);
   if (kind == ProfileKind::OtherRgb && decoded.pixels.channels() >= 3) {
-    decoded.pixels = to_srgb(decoded.pixels, icc);
+    const cv::Mat file = decoded.pixels;
+    decoded.pixels = to_srgb(file, icc);
+    decoded.metadata.source = std::make_shared<const SourcePixels>(SourcePixels{file, icc});
   } else if (kind != ProfileKind::Srgb) {
     spdlog::warn("{}: its colour profile is {} and is not used; the photo is taken as sRGB", path.string(),
                  kind == ProfileKind::Unusable ? "damaged or not an RGB profile" : "an RGB profile on grey pixels");
@@ -207,7 +209,12 @@ void save_image(const fs::path& path, const Image& image, const SaveOptions& opt
     cv::Mat planes[] = {bgr, alpha};
     cv::merge(planes, 2, encode.pixels);
   }
-  if (convert) encode.pixels = from_srgb(encode.pixels, encode.metadata.icc, depth);
+  if (convert) {
+    const cv::Mat working = encode.pixels;
+    encode.pixels = from_srgb(working, encode.metadata.icc, depth);
+    const std::shared_ptr<const SourcePixels>& source = image.metadata.source;
+    if (source && source->icc == encode.metadata.icc) keep_untouched_pixels(encode.pixels, working, *source);
+  }
   std::vector<std::uint8_t> bytes = encode_file(ext, encode, quoted(path));
   if (!options.description.empty()) add_description(bytes, ext, options.description);
   write_file_atomically(path, bytes.data(), bytes.size());

@@ -57,6 +57,33 @@ TEST(ColorProfile, AP3PhotoExportedUneditedComesBackAsItWasAndTaggedP3) {
   EXPECT_EQ(cm::testing::profile_description(cm::testing::read_tags(dir / "out.png").icc), "Display P3");
 }
 
+// A phone's saturated red (P3's own primary, outside sRGB) is clipped in the sRGB working copy, but
+// where the photo is not edited the export writes the file's own values back: nothing is lost.
+TEST(ColorProfile, ColoursOutsideSrgbSurviveWhereThePhotoIsNotEdited) {
+  cm::testing::TempDir dir;
+  cv::Mat values(24, 32, CV_8UC3);
+  for (int y = 0; y < values.rows; ++y)
+    for (int x = 0; x < values.cols; ++x)  // B, G, R: P3 red, green and blue bands over a ramp
+      values.at<cv::Vec3b>(y, x) = x < 11 ? cv::Vec3b(0, 0, 255) : x < 22 ? cv::Vec3b(20, 250, 8 * y % 256) : cv::Vec3b(255, 7 * y % 256, 0);
+  cv::imwrite((dir / "vivid.png").string(), values);
+  cm::imageio::FileMetadata p3;
+  p3.icc = cm::testing::display_p3_profile();
+  cm::testing::write_tags(dir / "vivid.png", p3);
+
+  Image photo = load_image(dir / "vivid.png", cm::imageio::Pixels::Stored);
+  save_image(dir / "same.png", photo);
+  EXPECT_EQ(max_level_difference(file_values(dir / "vivid.png"), file_values(dir / "same.png")), 0.0);
+
+  // An edit of the top-left corner: only there do the file's values change.
+  photo.rgb.narrow(2, 0, 6).narrow(3, 0, 6).fill_(0);  // mid grey in the stored form
+  save_image(dir / "edited.png", photo);
+  const cv::Mat before = file_values(dir / "vivid.png"), after = file_values(dir / "edited.png");
+  cv::Mat outside = before.clone(), outside_after = after.clone();
+  outside(cv::Rect(0, 0, 6, 6)).setTo(0), outside_after(cv::Rect(0, 0, 6, 6)).setTo(0);
+  EXPECT_EQ(max_level_difference(outside, outside_after), 0.0);
+  EXPECT_GT(max_level_difference(before, after), 50.0) << "the edit itself is in the file";
+}
+
 TEST(ColorProfile, TheModelSeesSrgbNotTheFilesValues) {
   cm::testing::TempDir dir;
   const fs::path in = p3_photo(dir);

@@ -18,7 +18,7 @@ echo "package: $(basename "$deb"), $(du -h "$deb" | cut -f1)"
 # Runtime dependencies come from the libraries the binaries link (dpkg-shlibdeps).
 depends=$(dpkg-deb --field "$deb" Depends)
 echo "Depends: $depends"
-for lib in libtorch libopencv libqt6widgets6 libspdlog; do
+for lib in libtorch libopencv libqt6widgets6 libspdlog libheif1 libjxl0.7 libraw20 libexiv2-27 liblcms2-2; do
   grep -q "$lib" <<<"$depends" || fail "Depends lacks $lib"
 done
 
@@ -45,6 +45,13 @@ grep -q "$work/root/usr/share/cmedit/models/default" "$work/generate.log" ||
   { cat "$work/generate.log"; fail "the installed cmedit-cli did not use the installed model"; }
 [ -s "$work/generated.png" ] || fail "no image was written"
 "$work/root/usr/bin/cmedit-train" --help > /dev/null || fail "cmedit-train --help failed"
+# A phone's HEIC (the CLI tests' fixture, when they made it) opens and exports with its EXIF.
+phone="$build/tests/phone_files"
+if [ -f "$phone/phone.heic" ]; then
+  env -u CMEDIT_MODEL "$cli" inpaint "$phone/phone.heic" --mask "$phone/dot.png" --no-progress -o "$work/phone.jpg" \
+    > "$work/heic.log" 2>&1 || { cat "$work/heic.log"; fail "the installed cmedit-cli could not edit a HEIC"; }
+  grep -q "Fixture Camera" "$work/phone.jpg" || fail "the EXIF of the HEIC is not in the installed cmedit-cli's JPEG"
+fi
 
 if command -v lintian > /dev/null; then
   # Debian's own tags about a package built outside Debian's tooling are information, not errors.

@@ -17,6 +17,8 @@
 #include <QTimer>
 
 #include <ATen/ATen.h>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
 
 namespace {
 
@@ -58,6 +60,24 @@ TEST_F(Editor, APhonesHeicOpensAndItsExportKeepsTheCameraDataAndColours) {
   ASSERT_TRUE(window.exportTo(plain));
   EXPECT_TRUE(cm::testing::read_tags(plain.toStdString()).exif.empty());
   EXPECT_TRUE(cm::testing::read_tags(plain.toStdString()).icc.empty());
+}
+
+// A wide-gamut photo whose colours lie outside sRGB: exported unedited from the editor, its file
+// values come back exactly (the canvas shows sRGB; the export writes the file's own values back).
+TEST_F(Editor, AWideGamutPhotoExportedUneditedKeepsEveryValue) {
+  cv::Mat values(24, 32, CV_8UC3);
+  for (int y = 0; y < values.rows; ++y)
+    for (int x = 0; x < values.cols; ++x) values.at<cv::Vec3b>(y, x) = x < 16 ? cv::Vec3b(0, 0, 255) : cv::Vec3b(30, 255, uchar(9 * y));
+  const QString in = dir.filePath(QStringLiteral("vivid.png")), out = dir.filePath(QStringLiteral("out.png"));
+  cv::imwrite(in.toStdString(), values);
+  cm::imageio::FileMetadata p3;
+  p3.icc = cm::testing::display_p3_profile();
+  cm::testing::write_tags(in.toStdString(), p3);
+  ASSERT_TRUE(window.openImage(in)) << window.lastError().toStdString();
+  ASSERT_TRUE(window.exportTo(out)) << window.lastError().toStdString();
+  cv::Mat diff;
+  cv::absdiff(values, cv::imread(out.toStdString(), cv::IMREAD_UNCHANGED), diff);
+  EXPECT_EQ(cv::norm(diff, cv::NORM_INF), 0.0);
 }
 
 TEST(ExportOptions, OnlyWhatAppliesIsAsked) {
