@@ -2,6 +2,7 @@
 
 #include "core/base/error.h"
 #include "core/imageio/file_metadata.h"
+#include "core/imageio/matrix_shaper.h"
 
 #include <ATen/Parallel.h>
 #include <fmt/format.h>
@@ -14,6 +15,7 @@
 #include <cmath>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 namespace cm::imageio {
 namespace {
@@ -80,6 +82,14 @@ cv::Mat convert(const cv::Mat& pixels, const Transform& transform, int depth) {
   return out;
 }
 
+// The fast tables of matrix_shaper.h where both profiles allow them, else LittleCMS's own float
+// transform (profiles built on lookup tables).
+cv::Mat convert_between(const cv::Mat& pixels, const Profile& from, const Profile& to, int depth) {
+  if (!from || !to) throw Error(ErrorCode::CorruptFile, "the photo's colour profile is damaged");
+  if (const std::optional<MatrixShaper> fast = MatrixShaper::between(from.get(), to.get())) return fast->convert(pixels, depth);
+  return convert(pixels, float_transform(from, to), depth);
+}
+
 }  // namespace
 
 ProfileKind profile_kind(const std::vector<std::uint8_t>& icc) {
@@ -105,15 +115,16 @@ ProfileKind profile_kind(const std::vector<std::uint8_t>& icc) {
 }
 
 cv::Mat to_srgb(const cv::Mat& pixels, const std::vector<std::uint8_t>& icc) {
-  const Profile from = open_profile(icc), srgb = open_profile({});
-  if (!from) throw Error(ErrorCode::CorruptFile, "the photo's colour profile is damaged");
-  return convert(pixels, float_transform(from, srgb), CV_16U);
+  return convert_between(pixels, open_profile(icc), open_profile({}), CV_16U);
 }
 
 cv::Mat from_srgb(const cv::Mat& pixels, const std::vector<std::uint8_t>& icc, int depth) {
-  const Profile srgb = open_profile({}), to = open_profile(icc);
-  if (!to) throw Error(ErrorCode::CorruptFile, "the photo's colour profile is damaged");
-  return convert(pixels, float_transform(srgb, to), depth);
+  return convert_between(pixels, open_profile({}), open_profile(icc), depth);
+}
+
+cv::Mat to_srgb_by_lcms(const cv::Mat& pixels, const std::vector<std::uint8_t>& icc) {
+  const Profile from = open_profile(icc), srgb = open_profile({});
+  return convert(pixels, float_transform(from, srgb), CV_16U);
 }
 
 namespace {

@@ -26,6 +26,10 @@ ProfileKind profile_kind(const std::vector<std::uint8_t>& icc);
 // (16 bits so that an 8-bit photo goes back to its own profile exactly). Alpha is kept.
 cv::Mat to_srgb(const cv::Mat& pixels, const std::vector<std::uint8_t>& icc);
 
+// to_srgb through LittleCMS's floating-point transform always: the reference the fast tables of
+// matrix_shaper.h are tested against.
+cv::Mat to_srgb_by_lcms(const cv::Mat& pixels, const std::vector<std::uint8_t>& icc);
+
 // The reverse: sRGB pixels into the space of `icc`, at `depth` (CV_8U or CV_16U).
 cv::Mat from_srgb(const cv::Mat& pixels, const std::vector<std::uint8_t>& icc, int depth);
 

@@ -61,6 +61,22 @@ inline std::string exif_value(const std::vector<std::uint8_t>& blob, const std::
   return it == exif.end() ? std::string() : it->toString();
 }
 
+// Adobe RGB (1998) as cameras tag it: its primaries, D65 white, a pure 2.2 curve (563/256).
+inline std::vector<std::uint8_t> adobe_rgb_profile() {
+  const cmsCIExyY white = {0.3127, 0.3290, 1.0};
+  const cmsCIExyYTRIPLE primaries = {{0.64, 0.33, 1.0}, {0.21, 0.71, 1.0}, {0.15, 0.06, 1.0}};
+  cmsToneCurve* curve = cmsBuildGamma(nullptr, 563.0 / 256.0);
+  cmsToneCurve* curves[3] = {curve, curve, curve};
+  cmsHPROFILE profile = cmsCreateRGBProfile(&white, &primaries, curves);
+  cmsUInt32Number size = 0;
+  cmsSaveProfileToMem(profile, nullptr, &size);
+  std::vector<std::uint8_t> bytes(size);
+  cmsSaveProfileToMem(profile, bytes.data(), &size);
+  cmsCloseProfile(profile);
+  cmsFreeToneCurve(curve);
+  return bytes;
+}
+
 // The description of a profile ("Display P3"); empty for no or a broken profile.
 inline std::string profile_description(const std::vector<std::uint8_t>& icc) {
   if (icc.empty()) return {};
