@@ -4,6 +4,7 @@
 #include "ui/editor_fixture.h"
 
 #include "core/imageio/image_file.h"
+#include "core/dng_writer.h"
 #include "core/photo_files.h"
 #include "ui/export_options.h"
 
@@ -11,6 +12,7 @@
 #include <QCheckBox>
 #include <QDialog>
 #include <QDialogButtonBox>
+#include <QFile>
 #include <QLabel>
 #include <QPushButton>
 #include <QStatusBar>
@@ -78,6 +80,19 @@ TEST_F(Editor, AWideGamutPhotoExportedUneditedKeepsEveryValue) {
   cv::Mat diff;
   cv::absdiff(values, cv::imread(out.toStdString(), cv::IMREAD_UNCHANGED), diff);
   EXPECT_EQ(cv::norm(diff, cv::NORM_INF), 0.0);
+}
+
+TEST_F(Editor, ACameraRawOpensAndSaysHowItWasDeveloped) {
+  const std::vector<std::uint8_t> dng = cm::testing::make_dng(64, 48);
+  const QString path = dir.filePath(QStringLiteral("shot.dng"));
+  QFile file(path);
+  ASSERT_TRUE(file.open(QIODevice::WriteOnly));
+  file.write(reinterpret_cast<const char*>(dng.data()), qint64(dng.size()));
+  file.close();
+  ASSERT_TRUE(window.openImage(path)) << window.lastError().toStdString();
+  EXPECT_TRUE(status_info(window).contains(QStringLiteral("64 × 48, 16-bit RGB · RAW (cmedit Test DNG)"))) << status_info(window).toStdString();
+  EXPECT_TRUE(window.statusBar()->currentMessage().contains(QStringLiteral("developed as shot")))
+      << window.statusBar()->currentMessage().toStdString();
 }
 
 TEST(ExportOptions, OnlyWhatAppliesIsAsked) {
