@@ -171,6 +171,46 @@ std::vector<std::uint8_t> srgb_profile() {
   return bytes;
 }
 
+std::vector<std::uint8_t> profile_for(const CodedColours& c) {
+  use_lcms();
+  // Parametric curves of type 4 (Y = (aX + b)^g for X ≥ d, else cX) for each transfer.
+  std::vector<cmsFloat64Number> curve;
+  switch (c.transfer) {
+    case 2: case 13: curve = {2.4, 1.0 / 1.055, 0.055 / 1.055, 1.0 / 12.92, 0.04045}; break;
+    case 1: case 6: case 14: case 15: curve = {1.0 / 0.45, 1.0 / 1.099, 0.099 / 1.099, 1.0 / 4.5, 0.081}; break;
+    case 8: curve = {1.0, 1.0, 0.0, 1.0, 0.0}; break;
+    case 4: curve = {2.2, 1.0, 0.0, 1.0, 0.0}; break;
+    case 5: curve = {2.8, 1.0, 0.0, 1.0, 0.0}; break;
+    default:
+      spdlog::warn("the photo's transfer characteristics ({}) are HDR or unknown: it is shown as sRGB, without tone mapping", c.transfer);
+      return {};
+  }
+  const cmsCIExyY white = {c.white[0], c.white[1], 1.0};
+  const cmsCIExyYTRIPLE primaries = {{c.red[0], c.red[1], 1.0}, {c.green[0], c.green[1], 1.0}, {c.blue[0], c.blue[1], 1.0}};
+  cmsToneCurve* tone = cmsBuildParametricToneCurve(nullptr, 4, curve.data());
+  if (!tone) return {};
+  cmsToneCurve* curves[3] = {tone, tone, tone};
+  const Profile profile(cmsCreateRGBProfile(&white, &primaries, curves));
+  cmsFreeToneCurve(tone);
+  // Named as the user knows it in the status bar and the export dialog.
+  const std::string gamut = c.primaries == 12 ? "Display P3" : c.primaries == 11 ? "DCI-P3" : c.primaries == 9 ? "BT.2020"
+                            : c.primaries == 1 ? "BT.709" : fmt::format("H.273 primaries {}", c.primaries);
+  const std::string name = c.transfer == 2 || c.transfer == 13 ? gamut : fmt::format("{} (transfer {})", gamut, c.transfer);
+  if (profile) {
+    cmsMLU* description = cmsMLUalloc(nullptr, 1);
+    cmsMLUsetASCII(description, "en", "US", name.c_str());
+    cmsWriteTag(profile.get(), cmsSigProfileDescriptionTag, description);
+    cmsMLUfree(description);
+  }
+  std::vector<std::uint8_t> bytes;
+  cmsUInt32Number size = 0;
+  if (profile && cmsSaveProfileToMem(profile.get(), nullptr, &size)) {
+    bytes.resize(size);
+    if (!cmsSaveProfileToMem(profile.get(), bytes.data(), &size)) bytes.clear();
+  }
+  return profile_kind(bytes) == ProfileKind::Srgb ? std::vector<std::uint8_t>() : bytes;
+}
+
 std::string colour_profile_name(const FileMetadata& metadata) {
   if (metadata.icc.empty()) return "sRGB";
   const Profile profile = open_profile(metadata.icc);

@@ -44,6 +44,18 @@ struct SourcePixels {
 // is. Nothing changes when the sizes differ (an enlarged photo).
 void keep_untouched_pixels(cv::Mat& converted, const cv::Mat& working, const SourcePixels& source);
 
+// Colours a file describes by code points (ITU-T H.273, HEIF's and AVIF's nclx box) instead of an
+// ICC profile: the primaries as CIE xy chromaticities and the transfer characteristics' number.
+struct CodedColours {
+  double red[2], green[2], blue[2], white[2];
+  int primaries;  // their number: 1 BT.709 (sRGB's), 9 BT.2020, 11 DCI-P3, 12 Display P3
+  int transfer;  // 13 sRGB; 1, 6, 14, 15 BT.709's curve; 8 linear; 4 gamma 2.2; 5 gamma 2.8; 2 unspecified (sRGB)
+};
+
+// An ICC profile for those colours (a phone's Display P3 AVIF), empty when they are sRGB's or name
+// a transfer cmedit does not tone-map (PQ, HLG: HDR), which is then taken as sRGB with a warning.
+std::vector<std::uint8_t> profile_for(const CodedColours& colours);
+
 // LittleCMS's sRGB profile, for a photo the user chose to tag as sRGB.
 std::vector<std::uint8_t> srgb_profile();
 

@@ -1,5 +1,7 @@
 #include "core/imageio/heif_codec.h"
 
+#include "core/imageio/color_profile.h"
+
 #include "core/base/error.h"
 #include "core/imageio/image_header.h"
 
@@ -145,6 +147,18 @@ FileMetadata read_metadata(const heif_image_handle* handle) {
       metadata.icc = std::move(icc);
     else
       spdlog::warn("the photo's colour profile cannot be read and is left out: {}", message_of(e));
+  } else if (profile == heif_color_profile_type_nclx) {
+    // Colours as code points (an AVIF's Display P3, say): made into an ICC profile, so the photo
+    // is converted like any other; sRGB's own code points give none.
+    heif_color_profile_nclx* raw = nullptr;
+    if (heif_image_handle_get_nclx_color_profile(handle, &raw).code == heif_error_Ok && raw) {
+      const Nclx nclx(raw);
+      metadata.icc = profile_for({{nclx->color_primary_red_x, nclx->color_primary_red_y},
+                                  {nclx->color_primary_green_x, nclx->color_primary_green_y},
+                                  {nclx->color_primary_blue_x, nclx->color_primary_blue_y},
+                                  {nclx->color_primary_white_x, nclx->color_primary_white_y},
+                                  int(nclx->color_primaries), int(nclx->transfer_characteristics)});
+    }
   }
   return metadata;
 }

@@ -12,6 +12,7 @@
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"  // Exiv2 0.27 returns std::auto_ptr
 #include <exiv2/exiv2.hpp>
 #include <lcms2.h>
+#include <libheif/heif.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -162,6 +163,39 @@ inline void write_tags(const std::filesystem::path& path, const cm::imageio::Fil
     image->setIccProfile(icc, false);  // unchecked: a test may embed a damaged one
   }
   image->writeMetadata();
+}
+
+// An AVIF whose colours are given as code points (an nclx box, no ICC profile), as browsers and
+// some phones write them: `primaries` and `transfer` of ITU-T H.273, one colour everywhere.
+inline bool write_coded_avif(const std::filesystem::path& path, int primaries, int transfer, std::uint8_t r, std::uint8_t g,
+                             std::uint8_t b) {
+  heif_context* ctx = heif_context_alloc();
+  heif_image* image = nullptr;
+  heif_image_create(64, 64, heif_colorspace_RGB, heif_chroma_interleaved_RGB, &image);
+  heif_image_add_plane(image, heif_channel_interleaved, 64, 64, 8);
+  int stride = 0;
+  std::uint8_t* p = heif_image_get_plane(image, heif_channel_interleaved, &stride);
+  for (int y = 0; y < 64; ++y)
+    for (int x = 0; x < 64; ++x) p[y * stride + 3 * x] = r, p[y * stride + 3 * x + 1] = g, p[y * stride + 3 * x + 2] = b;
+  heif_color_profile_nclx* nclx = heif_nclx_color_profile_alloc();
+  heif_nclx_color_profile_set_color_primaries(nclx, std::uint16_t(primaries));
+  heif_nclx_color_profile_set_transfer_characteristics(nclx, std::uint16_t(transfer));
+  nclx->matrix_coefficients = heif_matrix_coefficients_ITU_R_BT_601_6;
+  nclx->full_range_flag = 1;
+  heif_image_set_nclx_color_profile(image, nclx);
+  heif_encoder* encoder = nullptr;
+  heif_context_get_encoder_for_format(ctx, heif_compression_AV1, &encoder);
+  heif_encoder_set_lossy_quality(encoder, 90);
+  heif_encoding_options* options = heif_encoding_options_alloc();
+  options->output_nclx_profile = nclx;
+  const bool ok = heif_context_encode_image(ctx, image, encoder, options, nullptr).code == heif_error_Ok &&
+                  heif_context_write_to_file(ctx, path.string().c_str()).code == heif_error_Ok;
+  heif_encoding_options_free(options);
+  heif_encoder_release(encoder);
+  heif_nclx_color_profile_free(nclx);
+  heif_image_release(image);
+  heif_context_free(ctx);
+  return ok;
 }
 
 // A phone's photo: EXIF (camera, date, thumbnail), XMP and a Display P3 profile.

@@ -65,6 +65,23 @@ TEST_P(HeifFile, OpensWithItsCameraDataAndProfile) {
 INSTANTIATE_TEST_SUITE_P(Formats, HeifFile, ::testing::Values(".heic", ".avif"),
                          [](const auto& info) { return std::string(info.param + 1); });
 
+// An AVIF that gives its colours as code points (no ICC profile): Display P3 is converted like a P3
+// profile would be; sRGB's code points give no profile at all.
+TEST(PhotoFormats, AnAvifsCodedColoursBecomeItsProfile) {
+  cm::testing::TempDir dir;
+  ASSERT_TRUE(cm::testing::write_coded_avif(dir / "p3.avif", 12, 13, 255, 20, 20));  // a P3 red
+  ASSERT_TRUE(cm::testing::write_coded_avif(dir / "srgb.avif", 1, 13, 255, 20, 20));
+  const Image p3 = load_image(dir / "p3.avif"), srgb = load_image(dir / "srgb.avif");
+  EXPECT_EQ(cm::imageio::colour_profile_name(p3.metadata), "Display P3");
+  EXPECT_TRUE(srgb.metadata.icc.empty());
+  // The same numbers mean a redder red in P3: outside sRGB, so its green and blue drop to 0.
+  const float p3_green = p3.rgb[0][1].mean().item<float>(), srgb_green = srgb.rgb[0][1].mean().item<float>();
+  EXPECT_LT(p3_green, srgb_green - 0.05f);
+  // And it goes back out as P3.
+  save_image(dir / "out.png", p3);
+  EXPECT_EQ(cm::testing::profile_description(cm::testing::read_tags(dir / "out.png").icc), "Display P3");
+}
+
 TEST(PhotoFormats, JpegXlAtQuality100IsLosslessAtSixteenBits) {
   cm::testing::TempDir dir;
   Image image;
