@@ -123,12 +123,17 @@ inline std::string sample_xmp() {
 struct FileTags {
   Exiv2::ExifData exif;
   Exiv2::XmpData xmp;
+  Exiv2::IptcData iptc;
   std::vector<std::uint8_t> icc;
   bool has_thumbnail = false;
 
   std::string exif_value(const std::string& key) const {
     const auto it = exif.findKey(Exiv2::ExifKey(key));
     return it == exif.end() ? std::string() : it->toString();
+  }
+  std::string iptc_value(const std::string& key) const {
+    const auto it = iptc.findKey(Exiv2::IptcKey(key));
+    return it == iptc.end() ? std::string() : it->toString();
   }
   std::string xmp_value(const std::string& key) const {
     const auto it = xmp.findKey(Exiv2::XmpKey(key));
@@ -141,7 +146,7 @@ inline FileTags read_tags(const std::filesystem::path& path) {
   Exiv2::enableBMFF(true);  // HEIC, AVIF and JPEG XL: read-only in Exiv2 0.27
   Exiv2::Image::AutoPtr image = Exiv2::ImageFactory::open(path.string());
   image->readMetadata();
-  FileTags tags{image->exifData(), image->xmpData(), {}, false};
+  FileTags tags{image->exifData(), image->xmpData(), image->iptcData(), {}, false};
   if (image->iccProfileDefined()) tags.icc.assign(image->iccProfile()->pData_, image->iccProfile()->pData_ + image->iccProfile()->size_);
   tags.has_thumbnail = Exiv2::ExifThumbC(tags.exif).copy().size_ > 0;
   return tags;
@@ -156,6 +161,9 @@ inline void write_tags(const std::filesystem::path& path, const cm::imageio::Fil
   Exiv2::ExifData exif;
   if (!m.exif.empty()) Exiv2::ExifParser::decode(exif, m.exif.data(), std::uint32_t(m.exif.size()));
   image->setExifData(exif);
+  Exiv2::IptcData iptc;
+  if (!m.iptc.empty()) Exiv2::IptcParser::decode(iptc, m.iptc.data(), std::uint32_t(m.iptc.size()));
+  image->setIptcData(iptc);
   image->setXmpPacket(m.xmp);
   image->writeXmpFromPacket(true);
   if (!m.icc.empty()) {
@@ -202,6 +210,10 @@ inline bool write_coded_avif(const std::filesystem::path& path, int primaries, i
 inline cm::imageio::FileMetadata phone_metadata(int orientation = 1) {
   cm::imageio::FileMetadata m;
   m.exif = camera_exif(orientation);
+  Exiv2::IptcData iptc;  // a news agency's caption
+  iptc["Iptc.Application2.Caption"] = "A fixture photo";
+  const Exiv2::DataBuf iptc_bytes = Exiv2::IptcParser::encode(iptc);
+  m.iptc.assign(iptc_bytes.pData_, iptc_bytes.pData_ + iptc_bytes.size_);
   m.xmp = sample_xmp();
   m.icc = display_p3_profile();
   return m;
