@@ -1,5 +1,7 @@
 #include "core/edit/exemplar_fill.h"
 
+#include "core/base/cancel.h"
+
 #include "core/edit/estimates.h"
 
 #include <ATen/ATen.h>
@@ -179,7 +181,7 @@ at::Tensor to_image(const at::Tensor& flat, int64_t channels, int64_t height, in
 // 2004's order, with Wexler's vote). A smooth start would pull every match toward flat patches.
 // One PatchMatch round a ring, the matches carrying over from ring to ring: a hole too thin to
 // coarsen is peeled at full resolution, where more rounds cost seconds.
-at::Tensor onion_peel(Matcher& m, const Level& level, const std::function<void()>& poll) {
+at::Tensor onion_peel(Matcher& m, const Level& level) {
   const int64_t height = m.height(), width = m.width();
   at::Tensor filled = ~level.hole.reshape({height, width});
   at::Tensor estimate = at::where(m.hole().view({-1, 1}), at::zeros({}, m.known_estimate().options()), m.known_estimate());
@@ -187,7 +189,7 @@ at::Tensor onion_peel(Matcher& m, const Level& level, const std::function<void()
     const at::Tensor grown = at::max_pool2d(filled.to(at::kFloat).view({1, 1, height, width}), {3, 3}, {1, 1}, {1, 1}) > 0;
     const at::Tensor ring = (grown.view({height, width}) & ~filled).reshape({-1});
     if (!ring.any().item<bool>()) break;  // cannot happen while something is filled; a guard
-    if (poll) poll();
+    throw_if_cancelled();  // the fill takes seconds on a CPU: a superseded preview must not wait for it
     m.search(estimate, 1, filled.reshape({-1}).to(at::kFloat));
     estimate = at::where(ring.view({-1, 1}), m.vote(estimate), estimate);
     filled = filled | ring.view({height, width});
@@ -226,13 +228,13 @@ at::Tensor exemplar_fill(const at::Tensor& image_in, const at::Tensor& known_in,
     Matcher& m = matchers[i];
     m.start(i + 1 < levels.size() ? &matchers[i + 1] : nullptr);
     if (i + 1 == levels.size()) {
-      estimate = onion_peel(m, levels[i], o.poll);
+      estimate = onion_peel(m, levels[i]);
     } else {  // the coarse matches voted with this level's own pixels: its detail, not a blur of the coarser estimate
       estimate = m.vote(m.known_estimate());
     }
     const int rounds = i == 0 ? std::max(1, o.em_iterations - 1) : o.em_iterations;
     for (int round = 0; round < rounds; ++round) {
-      if (o.poll) o.poll();
+      throw_if_cancelled();
       m.search(estimate, i == 0 ? o.finest_search_iterations : o.search_iterations);
       estimate = m.vote(estimate, o.sharp && i == 0 && round + 1 == rounds);
     }

@@ -33,9 +33,6 @@ struct ExemplarOptions {
   // softens them). On 10 held-out photos with box holes it raised the gradient ratio 0.36 → 0.46.
   bool sharp = true;
   std::uint64_t seed = 0;
-  // Called between search rounds; it may throw to stop the fill (a superseded preview's
-  // cancellation: the fill takes seconds on a CPU and must not hold up the next request).
-  std::function<void()> poll;
 };
 
 // Fills the pixels where known ≤ 0 with the known photo's patches; known pixels are kept bit for

@@ -1,5 +1,6 @@
 #include "core/edit/region.h"
 
+#include "core/base/cancel.h"
 #include "core/base/error.h"
 #include "core/edit/estimates.h"
 #include "core/edit/linear_operator.h"
@@ -101,7 +102,7 @@ at::Tensor colorize(const model::ConsistencyFunction& f, const at::Tensor& photo
   const GuidedCoefficients fit = guided_fit(small_luma, small_chroma - small_luma * c, 2, 1e-3);
   at::Tensor out = at::empty({1, 3, height, width}, photo.options().dtype(is_stored(photo) ? photo.scalar_type() : at::kFloat));
   for (int64_t y = 0; y < height; y += kStrip) {
-    sampling::throw_if_cancelled(settings.control);
+    throw_if_cancelled();
     const int64_t rows = std::min(kStrip, height - y);
     const at::Tensor luma = op.forward(colorization_input(to_unit(photo.narrow(2, y, rows)))).narrow(1, 0, 1);
     at::Tensor chroma = side == size ? small_chroma.narrow(2, y - wy0, rows).narrow(3, -wx0, width)
@@ -223,7 +224,7 @@ at::Tensor denoise(const model::ConsistencyFunction& f, const at::Tensor& noisy,
   const int tiles = tile_count(noisy.size(2), noisy.size(3), grid);
   return blend_tiles(unit, grid, [&](const at::Tensor& tile, int64_t, int64_t, int index) {
     const sampling::LoopControl c = part_control(settings.control, index, 1, tiles);
-    sampling::throw_if_cancelled(c);
+    throw_if_cancelled();
     at::Tensor out = edit::denoise(f, tile, sigma, settings.labels);
     if (c.on_step) c.on_step(sampling::StepInfo{c.step_offset + 1, c.total_steps, sigma, out});
     return out;

@@ -1,4 +1,5 @@
 // Inpaint and sketch on photos of any size: windows along the mask (mask_windows.h).
+#include "core/base/cancel.h"
 #include "core/base/error.h"
 #include "core/edit/estimates.h"
 #include "core/edit/exemplar_fill.h"
@@ -61,8 +62,6 @@ at::Tensor exemplar_estimate(const Job& job, const at::Tensor& out, const Window
                            plan.owned_before(index, context).to(image.device()).logical_not())
                               .contiguous();
   ExemplarOptions options;
-  const sampling::LoopControl& control = job.settings.control;
-  options.poll = [&control] { sampling::throw_if_cancelled(control); };
   const auto fill = [&] {
     const double scale = std::min(1.0, double(kExemplarSide) / double(side));
     if (scale >= 1) return exemplar_fill(image, ~hole, options);
@@ -177,7 +176,7 @@ at::Tensor along_the_mask(const model::ConsistencyFunction& f, const at::Tensor&
     starts = photo.clone();
   const Job job{f, mask, settings, o, mode};
   for (std::size_t i = 0; i < plan.windows.size(); ++i) {
-    sampling::throw_if_cancelled(settings.control);
+    throw_if_cancelled();
     edit_window(job, out, starts, plan, i);
   }
   return out;

@@ -1,12 +1,12 @@
 #include "core/engine/engine.h"
 
+#include "core/base/cancel.h"
 #include "core/base/log.h"
 #include "core/engine/device.h"
 #include "core/edit/exemplar_fill.h"
 #include "core/engine/execute.h"
 #include "core/model/graphed_function.h"
 #include "core/model/model_loader.h"
-#include "core/model/stop_check.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -239,7 +239,6 @@ struct Engine::State {
     double step_sum = 0;
     int step_count = 0;
     sampling::LoopControl control;
-    control.cancelled = [job] { return job->cancelled.load(); };
     control.on_step = [&](const sampling::StepInfo& s) {
       const double step_ms = std::chrono::duration<double, std::milli>(Clock::now() - last_step).count();
       last_step = Clock::now();
@@ -256,7 +255,8 @@ struct Engine::State {
     };
     try {
       if (!model) throw Error(ErrorCode::BadArgument, "no model is loaded");
-      const model::StopCheckScope stop_between_blocks([job] { return job->cancelled.load(); });
+      // The one way a job is stopped part-way (core/base/cancel.h): every layer below asks this.
+      const CancelScope stop([job] { return job->cancelled.load(); });
       r.image = run_with_memory_retry(job->request, control, r.timings, &r.sigmas);
       r.status = JobStatus::Done;
     } catch (const Error& e) {

@@ -3,7 +3,7 @@
 #include "core/model/unet.h"
 
 #include "core/base/error.h"
-#include "core/model/stop_check.h"
+#include "core/base/cancel.h"
 #include "core/model/unet_architecture.h"
 
 #include <ATen/ATen.h>
@@ -166,7 +166,7 @@ struct Forward {
   }
 
   at::Tensor block(const Block& block, at::Tensor h, const at::Tensor& emb) const {
-    throw_if_stop_requested();  // a superseded preview stops here, within one block's time
+    throw_if_cancelled();  // a superseded preview stops here, within one block's time
     for (const Layer& l : block) h = layer(l, h, emb);
     return h;
   }

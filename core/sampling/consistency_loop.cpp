@@ -1,5 +1,6 @@
 #include "core/sampling/consistency_loop.h"
 
+#include "core/base/cancel.h"
 #include "core/base/error.h"
 
 #include <ATen/ATen.h>
@@ -63,10 +64,6 @@ at::Tensor to_device(const at::Tensor& z, c10::Device device) {
 
 }  // namespace
 
-void throw_if_cancelled(const LoopControl& control) {
-  if (control.cancelled && control.cancelled()) throw Error(ErrorCode::Cancelled, "cancelled");
-}
-
 at::Tensor run_consistency_loop(const model::ConsistencyFunction& f, const at::Tensor& start, const Schedule& schedule,
                                 const NoiseSource& noise, const at::Tensor& labels, const Projection& project,
                                 const LoopControl& control) {
@@ -89,7 +86,7 @@ at::Tensor run_consistency_loop(const model::ConsistencyFunction& f, const at::T
   const double fresh = schedule.fresh_noise;
   if (!(fresh > 0 && fresh <= 1)) throw Error(ErrorCode::BadArgument, "the share of fresh noise must lie in (0, 1]");
   for (int n = 0; n < schedule.steps(); ++n) {
-    throw_if_cancelled(control);
+    throw_if_cancelled();
     const double t = schedule.sigmas[n];
     if (n > 0) {
       at::Tensor z = next_noise(n);

@@ -29,12 +29,11 @@ struct StepInfo {
   const at::Tensor& estimate; // x̂ after projection: the current best guess of the result
 };
 
-// How a caller watches and stops a running job. Both hooks are optional and run on the thread
-// that runs the loop. `cancelled` is polled before every evaluation; when it returns true the
-// loop throws cm::Error(Cancelled) and nothing of the job is kept.
+// How a caller watches a running job: `on_step` runs on the loop's thread after each evaluation.
+// Stopping it is core/base/cancel.h's CancelScope, asked before every evaluation: the loop then
+// throws cm::Error(Cancelled) and nothing of the job is kept.
 struct LoopControl {
   std::function<void(const StepInfo&)> on_step;
-  std::function<bool()> cancelled;
   int step_offset = 0;  // steps already done by earlier parts of the same job (tiles)
   int total_steps = 0;  // steps of the whole job; 0: this loop's own count
 };
@@ -48,8 +47,5 @@ using Projection = std::function<at::Tensor(const at::Tensor& estimate)>;
 at::Tensor run_consistency_loop(const model::ConsistencyFunction& f, const at::Tensor& start, const Schedule& schedule,
                                 const NoiseSource& noise, const at::Tensor& labels = at::Tensor(),
                                 const Projection& project = nullptr, const LoopControl& control = {});
-
-// Throws cm::Error(Cancelled) when control says so.
-void throw_if_cancelled(const LoopControl& control);
 
 }  // namespace cm::sampling

@@ -1,5 +1,6 @@
 // The exemplar fill (core/edit/exemplar_fill.h): it copies texture from the photo where a smooth
 // fill can only blur, keeps every known pixel, and is the same on every run.
+#include "core/base/cancel.h"
 #include "core/analytic_model.h"
 #include "core/expect_error.h"
 #include "core/edit/estimates.h"
@@ -156,10 +157,11 @@ TEST(ExemplarInpaint, ASupersededPreviewStopsDuringTheFillAndCachesNothing) {
   engine::EditRequest r = inpaint_request(truth * (1 - box), box);
   r.region.exemplar_cache = std::make_shared<edit::ExemplarCache>();
   int polls = 0;
-  sampling::LoopControl stop;
-  stop.cancelled = [&polls] { return ++polls > 2; };  // during the fill, before any evaluation
   engine::Timings t;
-  EXPECT_CM_ERROR(engine::execute(f, gaussian_card(), r, stop, t), ErrorCode::Cancelled, "cancelled");
+  {
+    const CancelScope stop([&polls] { return ++polls > 2; });  // during the fill, before any evaluation
+    EXPECT_CM_ERROR(engine::execute(f, gaussian_card(), r, {}, t), ErrorCode::Cancelled, "cancelled");
+  }
   EXPECT_EQ(polls, 3) << "stopped at the fill's third poll";
   engine::execute(f, gaussian_card(), r, {}, t);
   engine::execute(f, gaussian_card(), r, {}, t);

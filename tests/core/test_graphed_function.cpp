@@ -6,7 +6,7 @@
 #include "core/train_fixtures.h"
 
 #include "core/model/graphed_function.h"
-#include "core/model/stop_check.h"
+#include "core/base/cancel.h"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
@@ -147,7 +147,7 @@ TEST(GraphedFunction, AStopDuringRecordingIsACancellationAndTheShapeIsRecordedLa
   const at::Tensor x = some_x(1, 8), s = sigmas(1);
   (void)graphed(x, s);
   {
-    const StopCheckScope stop([] { return true; });
+    const cm::CancelScope stop([] { return true; });
     EXPECT_CM_ERROR((void)graphed(x, s), ErrorCode::Cancelled, "");
   }
   EXPECT_TRUE(graphed.why_not().empty()) << "a stop is not a failure";

@@ -1,4 +1,5 @@
 // Edits on photos of any size (core/edit/region), with the analytic model at 64 px.
+#include "core/base/cancel.h"
 #include "core/analytic_model.h"
 #include "core/edit/linear_operator.h"
 #include "core/edit/region.h"
@@ -148,7 +149,7 @@ TEST(Region, CancellingATiledJobStopsIt) {
   EditSettings s = steps(2);
   int seen = 0;
   s.control.on_step = [&](const cm::sampling::StepInfo&) { ++seen; };
-  s.control.cancelled = [&] { return seen == 5; };
+  const cm::CancelScope stop([&] { return seen == 5; });
   region::RegionOptions tiled;
   tiled.tile_size = 32;
   EXPECT_CM_ERROR(region::super_resolve(f, cm::testing::smooth_photo(20, 20), 4, s, tiled), ErrorCode::Cancelled,

@@ -1,3 +1,4 @@
+#include "core/base/cancel.h"
 #include "core/analytic_model.h"
 #include "core/expect_error.h"
 #include "core/sampling/consistency_loop.h"
@@ -178,7 +179,7 @@ TEST(ConsistencyLoop, ReportsEveryStepAndStopsWhenCancelled) {
     EXPECT_EQ(seen[i].second, schedule.sigmas[i]);
   }
   seen.clear();
-  control.cancelled = [&] { return seen.size() == 2; };
+  const cm::CancelScope stop([&] { return seen.size() == 2; });
   EXPECT_CM_ERROR(generate(f, 1, 0, schedule, at::Tensor(), control), ErrorCode::Cancelled, "cancelled");
   EXPECT_EQ(seen.size(), 2u);  // stopped between steps, before the third evaluation
 }

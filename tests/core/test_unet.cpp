@@ -4,7 +4,7 @@
 #include "core/edit/resample.h"
 #include "core/expect_error.h"
 #include "core/golden_dir.h"
-#include "core/model/stop_check.h"
+#include "core/base/cancel.h"
 #include "core/model/torch_checkpoint.h"
 #include "core/model/unet.h"
 #include "core/model/unet_function.h"
@@ -228,7 +228,7 @@ TEST_F(GoldenWeights, AStopCheckEndsAnEvaluationBetweenBlocks) {
   const at::Tensor expected = unet.forward(x, t, y);
   int asked = 0;
   {
-    const StopCheckScope count([&] { return ++asked, false; });
+    const cm::CancelScope count([&] { return ++asked, false; });
     EXPECT_TRUE(at::equal(unet.forward(x, t, y), expected));
   }
   const auto blocks = [](const std::string& prefix, const StateDict& w) {
@@ -240,7 +240,7 @@ TEST_F(GoldenWeights, AStopCheckEndsAnEvaluationBetweenBlocks) {
   EXPECT_EQ(asked, blocks("input_blocks.", weights) + 1 + blocks("output_blocks.", weights));
   int left = 3;
   {
-    const StopCheckScope stop_soon([&] { return --left < 0; });
+    const cm::CancelScope stop_soon([&] { return --left < 0; });
     EXPECT_CM_ERROR(unet.forward(x, t, y), ErrorCode::Cancelled, "cancelled");
   }
   EXPECT_EQ(left, -1);  // stopped at the fourth block, not at the end
