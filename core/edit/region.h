@@ -80,8 +80,23 @@ struct RegionOptions {
   std::function<void(int64_t y0, int64_t x0, const at::Tensor& pixels)> on_window;
 };
 
+// How an inpainting window starts, decided in one place (hole_start) from what each layer knows:
+// whether the edit starts warm at all (strength < 1 and no explicit schedule: the engine's
+// execute), the Fill choice (the editor's "Fill from" box, the CLI's --fill; a draft preview asks
+// for Smooth: edit_registry.cpp's resolved()) and the hole itself.
+enum class HoleStart {
+  Noise,     // a cold start: Algorithm 4 from pure noise
+  Smooth,    // the membrane fill (fill_holes)
+  Healed,    // the membrane fill with the edge's texture mirrored in (healing.h)
+  Exemplar,  // patches of the photo (exemplar_fill.h)
+};
+
+// `hole_is_deep` is asked only under HoleFill::Auto: whether the hole, as it is regenerated, is
+// exemplar_depth deep somewhere (and an exemplar fill can be made).
+HoleStart hole_start(bool warm, const RegionOptions& options, const std::function<bool()>& hole_is_deep);
+
 // Whether inpainting `mask` (> 0 = hole) starts from the exemplar fill under these options, in
-// some window: Auto asks whether the hole, grown by `grow`, is anywhere kLargeHoleDepth deep.
+// some window: hole_start of a warm edit, the hole grown by `grow` anywhere kLargeHoleDepth deep.
 bool uses_exemplar(const at::Tensor& mask, const RegionOptions& options);
 
 // mask: [1,1,H,W] of any dtype, > 0 = inpaint. An empty mask returns the photo unchanged.

@@ -75,18 +75,17 @@ at::Tensor exemplar_estimate(const Job& job, const at::Tensor& out, const Window
   return crop_replicate(filled, Box{window.y0 - context.y0, window.x0 - context.x0, window.y1 - context.y0, window.x1 - context.x0});
 }
 
-// Whether this window starts from the exemplar fill: the hole it regenerates fully (the mask
-// grown by `grow`, less what earlier windows own) is exemplar_depth deep somewhere.
-bool window_uses_exemplar(const Job& job, const at::Tensor& full_weights_free) {
-  if (job.o.fill != HoleFill::Auto) return job.o.fill == HoleFill::Exemplar;
+// Whether the hole this window regenerates fully (the mask grown by `grow`, less what earlier
+// windows own) is exemplar_depth deep somewhere: hole_start's question under HoleFill::Auto.
+bool window_hole_is_deep(const Job& job, const at::Tensor& full_weights_free) {
   return hole_depth(full_weights_free.logical_not().to(at::kFloat), job.o.exemplar_depth) >= job.o.exemplar_depth;
 }
 
 // A thin hole's start: the membrane fill of `generate` in `pixels`, healed with their mirrored
-// texture under HoleFill::Auto (healing.h).
-at::Tensor smooth_start(const Job& job, const at::Tensor& pixels, const at::Tensor& generate) {
+// texture when hole_start says so (healing.h).
+at::Tensor smooth_start(const Job& job, HoleStart start, const at::Tensor& pixels, const at::Tensor& generate) {
   const at::Tensor smooth = fill_holes(pixels, generate.logical_not().to(at::kFloat));
-  if (job.o.fill != HoleFill::Auto || job.o.texture <= 0) return smooth;
+  if (start != HoleStart::Healed) return smooth;
   // A mirror of the edge's texture is less like what the hole hid the farther it reaches: its
   // detail fades with the distance from the edge, so a wide stroke's middle stays smooth.
   at::Tensor distance;
@@ -110,7 +109,10 @@ void edit_window(const Job& job, at::Tensor& out, at::Tensor& starts, const Wind
 
   const at::Tensor pixels = to_unit(crop_replicate(out, window)).to(at::kFloat);
   const bool warm = job.mode == Mode::Inpaint && job.settings.warm_start;
-  const bool exemplar = warm && starts.defined() && window_uses_exemplar(job, (weights >= 1) & unowned);
+  // `starts` exists when some window of the mask starts from the exemplar fill (along_the_mask).
+  const HoleStart start_kind =
+      hole_start(warm, job.o, [&] { return starts.defined() && window_hole_is_deep(job, (weights >= 1) & unowned); });
+  const bool exemplar = start_kind == HoleStart::Exemplar && starts.defined();
   at::Tensor estimate;  // the start at the photo's own resolution (warm inpainting)
   if (exemplar) {
     // Against the photo with the earlier windows' starts, not their results: the fills then
@@ -120,11 +122,11 @@ void edit_window(const Job& job, at::Tensor& out, at::Tensor& starts, const Wind
     // Its known pixels are this window's own (earlier windows' results), its hole the copy's.
     estimate = at::where(generate.expand_as(pixels), copied, pixels);
   } else if (warm) {
-    estimate = smooth_start(job, pixels, generate);
+    estimate = smooth_start(job, start_kind, pixels, generate);
   }
   if (warm && starts.defined()) {
     const at::Tensor start =
-        exemplar ? estimate : smooth_start(job, to_unit(crop_replicate(starts, window)).to(at::kFloat), generate);
+        exemplar ? estimate : smooth_start(job, start_kind, to_unit(crop_replicate(starts, window)).to(at::kFloat), generate);
     at::Tensor in_starts = slice(starts, mw.core);
     in_starts.copy_(at::where(slice(generate, core), to_form_of(slice(start, core), starts), in_starts));
   }
@@ -172,8 +174,7 @@ at::Tensor along_the_mask(const model::ConsistencyFunction& f, const at::Tensor&
   rules.focus_y = o.focus_y, rules.focus_x = o.focus_x;
   const WindowPlan plan = plan_windows(mask, rules);
   at::Tensor out = photo.clone(), starts;
-  if (mode == Mode::Inpaint && settings.warm_start && o.fill != HoleFill::Smooth && uses_exemplar(mask, o))
-    starts = photo.clone();
+  if (mode == Mode::Inpaint && settings.warm_start && uses_exemplar(mask, o)) starts = photo.clone();
   const Job job{f, mask, settings, o, mode};
   for (std::size_t i = 0; i < plan.windows.size(); ++i) {
     throw_if_cancelled();
@@ -184,12 +185,20 @@ at::Tensor along_the_mask(const model::ConsistencyFunction& f, const at::Tensor&
 
 }  // namespace
 
+HoleStart hole_start(bool warm, const RegionOptions& o, const std::function<bool()>& hole_is_deep) {
+  if (!warm) return HoleStart::Noise;
+  if (o.fill == HoleFill::Smooth) return HoleStart::Smooth;
+  if (o.fill == HoleFill::Exemplar || hole_is_deep()) return HoleStart::Exemplar;
+  return o.texture > 0 ? HoleStart::Healed : HoleStart::Smooth;
+}
+
 bool uses_exemplar(const at::Tensor& mask, const RegionOptions& o) {
-  if (o.fill != HoleFill::Auto) return o.fill == HoleFill::Exemplar;
-  if (!mask.defined() || mask.dim() != 4) return false;
-  // Growing a hole by g pixels (Chebyshev) deepens it by g.
-  const int needed = std::max(1, o.exemplar_depth - o.grow);
-  return max_hole_depth(mask, needed, /*outside_is_hole=*/true) >= needed;
+  return hole_start(/*warm=*/true, o, [&] {
+           if (!mask.defined() || mask.dim() != 4) return false;
+           // Growing a hole by g pixels (Chebyshev) deepens it by g.
+           const int needed = std::max(1, o.exemplar_depth - o.grow);
+           return max_hole_depth(mask, needed, /*outside_is_hole=*/true) >= needed;
+         }) == HoleStart::Exemplar;
 }
 
 at::Tensor inpaint(const model::ConsistencyFunction& f, const at::Tensor& photo, const at::Tensor& mask,

@@ -175,3 +175,31 @@ TEST(Region, TileStartsCoverTheAxisWithTheOverlap) {
 }
 
 }  // namespace
+
+namespace {
+
+// How an inpainting window starts is decided in one place (region.h's hole_start): cold without a
+// warm start, the user's Fill choice when made, and under Auto the hole's depth, then the texture.
+TEST(Region, AnInpaintingWindowsStartIsDecidedInOnePlace) {
+  using cm::edit::region::HoleFill;
+  using cm::edit::region::HoleStart;
+  using cm::edit::region::hole_start;
+  cm::edit::region::RegionOptions o;
+  int asked = 0;
+  const auto deep = [&] { return ++asked, true; };
+  const auto shallow = [&] { return ++asked, false; };
+  EXPECT_EQ(hole_start(false, o, deep), HoleStart::Noise);
+  o.fill = HoleFill::Smooth;
+  EXPECT_EQ(hole_start(true, o, deep), HoleStart::Smooth);
+  o.fill = HoleFill::Exemplar;
+  EXPECT_EQ(hole_start(true, o, shallow), HoleStart::Exemplar);
+  EXPECT_EQ(asked, 0) << "the hole is measured only when the choice is Auto";
+  o.fill = HoleFill::Auto;
+  EXPECT_EQ(hole_start(true, o, deep), HoleStart::Exemplar);
+  EXPECT_EQ(hole_start(true, o, shallow), HoleStart::Healed);
+  o.texture = 0;
+  EXPECT_EQ(hole_start(true, o, shallow), HoleStart::Smooth);
+  EXPECT_EQ(asked, 3);
+}
+
+}  // namespace
