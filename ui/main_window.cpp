@@ -11,7 +11,6 @@
 #include "ui/document.h"
 #include "ui/edit_controller.h"
 #include "ui/edit_toolbar.h"
-#include "ui/tensor_image.h"
 
 #include <spdlog/spdlog.h>
 

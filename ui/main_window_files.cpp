@@ -2,18 +2,14 @@
 #include "ui/main_window.h"
 
 #include "cmedit/build_config.h"
-#include "core/base/build_info.h"
 #include "core/base/error.h"
 #include "core/base/log.h"
-#include "core/engine/device.h"
-#include "core/imageio/image_file.h"
-#include "core/model/model_loader.h"
 #include "ui/canvas.h"
 #include "ui/document.h"
 #include "ui/export_options.h"
+#include "ui/photo_file.h"
 #include "ui/edit_controller.h"
 #include "ui/edit_toolbar.h"
-#include "ui/tensor_image.h"
 
 #include <spdlog/spdlog.h>
 
@@ -64,26 +60,6 @@
 #include <QUndoView>
 
 namespace cm::ui {
-namespace {
-
-// What the status bar says of an opened image: size, bit depth, grey or RGB, alpha.
-// "*.png *.jpg … *.dng": every name load_image reads, from imageio's one list.
-QString imagePatterns() {
-  QStringList patterns;
-  for (const std::string& ext : imageio::readable_extensions()) patterns << QStringLiteral("*") + QString::fromStdString(ext);
-  return patterns.join(QLatin1Char(' '));
-}
-
-QString describe(const imageio::Image& image) {
-  return QStringLiteral("%1 × %2, %3-bit %4%5")
-      .arg(image.width())
-      .arg(image.height())
-      .arg(image.bit_depth)
-      .arg(image.grayscale ? QStringLiteral("gray") : QStringLiteral("RGB"))
-      .arg(image.alpha.defined() ? QStringLiteral(" + alpha") : QString());
-}
-
-}  // namespace
 
 bool MainWindow::confirmLosingChanges() {
   // Masks, sketches and hints are not work to export: only a photo that differs from its file is.
@@ -178,12 +154,10 @@ bool MainWindow::autosaveNow() {
   if (!dir.mkpath(QStringLiteral("."))) return false;
   try {
     dir.remove(QStringLiteral("session.json"));  // written last: its presence means the set is whole
-    imageio::Image photo;
-    photo.rgb = photo_tensor(document_->photo());
-    photo.alpha = alpha_tensor(document_->photo());
-    imageio::SaveOptions sixteen;
+    PhotoWrite sixteen;  // the working sRGB, untagged: the metadata goes beside it as it came
     sixteen.bit_depth = 16;
-    imageio::save_image(dir.filePath(QStringLiteral("photo.png")).toStdString(), photo, sixteen);
+    sixteen.alpha = true;
+    writePhoto(dir.filePath(QStringLiteral("photo.png")), document_->photo(), {}, sixteen);
     // The opened file's metadata beside it, as it came (the photo above is the working sRGB).
     for (const auto& [name, bytes] : {std::pair{"exif.bin", std::string(photo_metadata_.exif.begin(), photo_metadata_.exif.end())},
                                       {"xmp.xml", photo_metadata_.xmp},
@@ -223,8 +197,8 @@ bool MainWindow::restoreAutosave() {
   if (!file.open(QIODevice::ReadOnly)) return false;
   const QJsonObject session = QJsonDocument::fromJson(file.readAll()).object();
   try {
-    const imageio::Image photo = imageio::load_image(dir.filePath(QStringLiteral("photo.png")).toStdString());
-    document_->reset(rgba64_image(photo.rgb, photo.alpha), session.value(QStringLiteral("bit_depth")).toInt(8),
+    const OpenedPhoto photo = readPhoto(dir.filePath(QStringLiteral("photo.png")));
+    document_->reset(photo.pixels, session.value(QStringLiteral("bit_depth")).toInt(8),
                      session.value(QStringLiteral("path")).toString());
     for (const auto& [layer, name] : {std::pair{Layer::Mask, "mask.png"}, {Layer::Strokes, "sketch.png"}, {Layer::Hints, "hints.png"}}) {
       const QImage pixels(dir.filePath(QLatin1String(name)));
@@ -240,7 +214,7 @@ bool MainWindow::restoreAutosave() {
     return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
   };
   const auto bytes = [](const QByteArray& b) { return std::vector<std::uint8_t>(b.begin(), b.end()); };
-  photo_metadata_ = {bytes(read("exif.bin")), read("xmp.xml").toStdString(), bytes(read("iptc.bin")), bytes(read("profile.icc"))};
+  photo_metadata_ = {bytes(read("exif.bin")), read("xmp.xml").toStdString(), bytes(read("iptc.bin")), bytes(read("profile.icc")), nullptr};
   photo_format_.clear();
   updateImageInfo();
   current_path_ = session.value(QStringLiteral("path")).toString();
@@ -291,11 +265,11 @@ MainWindow::~MainWindow() = default;
 
 bool MainWindow::openImage(const QString& path) {
   try {
-    const imageio::Image image = imageio::load_image(path.toStdString(), imageio::Pixels::Stored);  // no float copy of a large photo
-    document_->reset(rgba64_image(image.rgb, image.alpha), image.bit_depth, path);
-    has_alpha_ = image.alpha.defined();
-    photo_metadata_ = image.metadata;
-    photo_format_ = QString::fromStdString(image.format);
+    const OpenedPhoto photo = readPhoto(path);
+    document_->reset(photo.pixels, photo.bit_depth, path);
+    has_alpha_ = photo.alpha;
+    photo_metadata_ = photo.metadata;
+    photo_format_ = photo.format;
     current_path_ = path;
     last_error_.clear();
     setWindowTitle(QFileInfo(path).fileName() + QStringLiteral("[*] — cmedit"));  // [*]: unexported changes
@@ -313,7 +287,7 @@ bool MainWindow::openImage(const QString& path) {
       statusBar()->showMessage(tr("A colour photo: the Mask brush (Inpaint) is chosen again."), 8000);
     }
     rememberRecent(QFileInfo(path).absoluteFilePath());
-    spdlog::info("opened {} ({})", path.toStdString(), describe(image).toStdString());
+    spdlog::info("opened {} ({})", path.toStdString(), photo.summary.toStdString());
     return true;
   } catch (const Error& e) {
     last_error_ = QString::fromStdString(e.what());
@@ -336,20 +310,17 @@ bool MainWindow::exportTo(const QString& path, int jpeg_quality, int bit_depth, 
     return false;
   }
   try {
-    imageio::Image out;
-    out.rgb = photo_tensor(document_->photo());
-    if (has_alpha_) out.alpha = alpha_tensor(document_->photo());
-    out.metadata = photo_metadata_;
-    imageio::SaveOptions options;
-    options.strip_metadata = strip_metadata;
-    if (as_srgb) options.colour = imageio::SaveOptions::Colour::Srgb;
-    options.bit_depth = bit_depth > 0 ? bit_depth : document_->bitDepth();
-    options.jpeg_quality = jpeg_quality;
+    PhotoWrite how;
+    how.alpha = has_alpha_;
+    how.strip_metadata = strip_metadata;
+    how.as_srgb = as_srgb;
+    how.bit_depth = bit_depth > 0 ? bit_depth : document_->bitDepth();
+    how.quality = jpeg_quality;
     QStringList history;  // what was done, for the file's metadata
     const QUndoStack* stack = document_->undoStack();
     for (int i = 0; i < stack->index(); ++i) history << stack->text(i);
-    options.description = QStringLiteral("cmedit %1: %2").arg(QStringLiteral(CMEDIT_VERSION), history.join(QStringLiteral("; "))).toStdString();
-    imageio::save_image(path.toStdString(), out, options);
+    how.description = QStringLiteral("cmedit %1: %2").arg(QStringLiteral(CMEDIT_VERSION), history.join(QStringLiteral("; ")));
+    writePhoto(path, document_->photo(), photo_metadata_, how);
     document_->undoStack()->setClean();  // what is on disk now matches the document
     document_->markPhotoSaved();
     discardAutosave();
@@ -365,7 +336,7 @@ bool MainWindow::exportTo(const QString& path, int jpeg_quality, int bit_depth, 
 void MainWindow::chooseAndOpenImage() {
   const QString path = QFileDialog::getOpenFileName(
       this, tr("Open photo"), QSettings().value(QStringLiteral("files/last_folder")).toString(),
-      tr("Images (%1);;All files (*)").arg(imagePatterns()));
+      tr("Images (%1);;All files (*)").arg(readablePhotoPatterns()));
   if (!path.isEmpty()) openAsking(path);
 }
 

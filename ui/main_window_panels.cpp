@@ -2,18 +2,13 @@
 #include "ui/main_window.h"
 
 #include "cmedit/build_config.h"
-#include "core/base/build_info.h"
 #include "core/base/error.h"
 #include "core/base/log.h"
-#include "core/engine/device.h"
 #include "core/engine/edit_registry.h"
-#include "core/imageio/image_file.h"
-#include "core/model/model_loader.h"
 #include "ui/canvas.h"
 #include "ui/document.h"
 #include "ui/edit_controller.h"
 #include "ui/edit_toolbar.h"
-#include "ui/tensor_image.h"
 
 #include <spdlog/spdlog.h>
 
