@@ -61,8 +61,9 @@ TEST_P(MetadataIn, AnEditedPhotoKeepsItsCameraDataAndProfile) {
   EXPECT_NE(tags.xmp_value("Xmp.dc.creator").find("Test Photographer"), std::string::npos);
   EXPECT_EQ(tags.xmp_value("Xmp.tiff.Orientation"), "1");
   EXPECT_EQ(cm::testing::profile_description(tags.icc), "Display P3");
-  if (std::string(GetParam()) != ".webp")  // WebP has no place for IPTC
+  if (std::string(GetParam()) != ".webp") {  // WebP has no place for IPTC
     EXPECT_EQ(tags.iptc_value("Iptc.Application2.Caption"), "A fixture photo");
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, MetadataIn, ::testing::Values(".jpg", ".png", ".tif", ".webp"),
