@@ -4,6 +4,7 @@
 // its fix.
 #include "ui/editor_fixture.h"
 
+#include "core/dng_writer.h"
 #include "ui/document.h"
 
 #include <QAction>
@@ -143,6 +144,28 @@ TEST_F(Editor, ExportSuggestsANameOfTheFiltersType) {
   std::tie(filter, file) = export_dialog_offer(window);
   EXPECT_TRUE(filter.startsWith(QStringLiteral("PNG"))) << filter.toStdString();
   EXPECT_TRUE(file.endsWith(QStringLiteral("in-edited.png"))) << file.toStdString();
+}
+
+// Photos as people have them (issue 32): a HEIC is offered back as HEIC, and a camera RAW, which
+// cmedit cannot write, as a TIFF (16 bits, the photographer's usual next step).
+TEST_F(Editor, ExportOffersAHeicAsHeicAndARawAsTiff) {
+  const QString raw = dir.filePath(QStringLiteral("shot.dng"));
+  const std::vector<std::uint8_t> dng = cm::testing::make_dng(64, 48);
+  QFile file(raw);
+  ASSERT_TRUE(file.open(QIODevice::WriteOnly));
+  file.write(reinterpret_cast<const char*>(dng.data()), qint64(dng.size()));
+  file.close();
+  ASSERT_TRUE(window.openImage(raw)) << window.lastError().toStdString();
+  auto [filter, name] = export_dialog_offer(window);
+  EXPECT_TRUE(filter.startsWith(QStringLiteral("TIFF"))) << filter.toStdString();
+  EXPECT_TRUE(name.endsWith(QStringLiteral("shot-edited.tif"))) << name.toStdString();
+
+  const QString heic = dir.filePath(QStringLiteral("phone.heic"));
+  ASSERT_TRUE(window.exportTo(heic)) << window.lastError().toStdString();  // a HEIC to open
+  ASSERT_TRUE(window.openImage(heic)) << window.lastError().toStdString();
+  std::tie(filter, name) = export_dialog_offer(window);
+  EXPECT_TRUE(filter.startsWith(QStringLiteral("HEIC"))) << filter.toStdString();
+  EXPECT_TRUE(name.endsWith(QStringLiteral("phone-edited.heic"))) << name.toStdString();
 }
 
 // Finding 9: the "*" and the question before losing work mean the photo differs from its file:
