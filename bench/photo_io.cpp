@@ -3,6 +3,7 @@
 // conversion on load and back on export, the metadata through Exiv2) and as a plain sRGB file.
 // Prints, per format and kind: the file's size, and the median of 3 exports and 3 opens, in ms.
 // Default formats: jpg png tif webp avif heic jxl.
+#include "bench/median_time.h"
 #include "core/imageio/image_file.h"
 #include "tests/core/photo_files.h"
 
@@ -18,16 +19,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-double median_ms(const std::function<void()>& run) {
-  std::vector<double> ms;
-  for (int i = 0; i < 3; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    run();
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
-  }
-  std::sort(ms.begin(), ms.end());
-  return ms[1];
-}
+using cm::bench::median_ms;
 
 }  // namespace
 

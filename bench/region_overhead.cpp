@@ -2,6 +2,7 @@
 // network when editing a photo: windows, resampling, compositing, chroma carry-up with the guided
 // filter, tiling. The model is the analytic Gaussian one (≈ free), so the times are the overhead
 // cmedit adds to N network evaluations. Prints the median of 3 runs per edit, in ms.
+#include "bench/median_time.h"
 #include "core/edit/region.h"
 #include "core/model/gaussian_consistency.h"
 
@@ -17,16 +18,7 @@
 
 namespace {
 
-double median_ms(const std::function<void()>& run) {
-  std::vector<double> ms;
-  for (int i = 0; i < 3; ++i) {
-    const auto start = std::chrono::steady_clock::now();
-    run();
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
-  }
-  std::sort(ms.begin(), ms.end());
-  return ms[1];
-}
+using cm::bench::median_ms;
 
 }  // namespace
 

@@ -15,6 +15,14 @@
 
 namespace cm::imageio {
 
+// A libheif or libjxl object goes back through its own free function on every path out, a thrown
+// cm::Error included: std::unique_ptr<T, Release<free_function>>.
+template <auto Free>
+struct Release {
+  template <typename T>
+  void operator()(T* p) const { Free(p); }
+};
+
 struct Decoded {
   cv::Mat pixels;         // 8- or 16-bit (CV_8U / CV_16U), 1, 3 or 4 channels in OpenCV's B,G,R(,A) order, upright
   FileMetadata metadata;  // EXIF, XMP, ICC as the file holds them (empty where it has none)

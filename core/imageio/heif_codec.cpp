@@ -48,13 +48,7 @@ void init_libheif() {
   (void)initialised;
 }
 
-// Every libheif object goes back through its own free function, on every path out, a thrown
-// cm::Error included.
-template <auto Free>
-struct Release {
-  template <typename T>
-  void operator()(T* p) const { Free(p); }
-};
+// Every libheif object goes back through its own free function (codec.h's Release).
 using Context = std::unique_ptr<heif_context, Release<heif_context_free>>;
 using Handle = std::unique_ptr<heif_image_handle, Release<heif_image_handle_release>>;
 using HeifImage = std::unique_ptr<heif_image, Release<heif_image_release>>;

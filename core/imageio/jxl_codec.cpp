@@ -24,13 +24,7 @@ bool is_jxl(const std::uint8_t* bytes, std::size_t size) {
 
 namespace {
 
-// Every libjxl object goes back through its own destroy function, on every path out, a thrown
-// cm::Error included.
-template <auto Free>
-struct Release {
-  template <typename T>
-  void operator()(T* p) const { Free(p); }
-};
+// Every libjxl object goes back through its own destroy function (codec.h's Release).
 using Decoder = std::unique_ptr<JxlDecoder, Release<JxlDecoderDestroy>>;
 using Encoder = std::unique_ptr<JxlEncoder, Release<JxlEncoderDestroy>>;
 using Runner = std::unique_ptr<void, Release<JxlResizableParallelRunnerDestroy>>;

@@ -21,6 +21,25 @@
 
 namespace cm::testing {
 
+// A smooth w×h photo (three different ramps), float in [−1, 1].
+inline cm::imageio::Image gradient_image(int w, int h) {
+  cm::imageio::Image image;
+  const at::Tensor x = at::linspace(-0.9, 0.9, w).view({1, 1, 1, w}).expand({1, 1, h, w});
+  const at::Tensor y = at::linspace(-0.8, 0.8, h).view({1, 1, h, 1}).expand({1, 1, h, w});
+  image.rgb = at::cat({x, y, 0.5 * (x - y)}, 1).contiguous();
+  return image;
+}
+
+// A profile's bytes, as a file embeds them; the profile is closed.
+inline std::vector<std::uint8_t> profile_bytes(cmsHPROFILE profile) {
+  cmsUInt32Number size = 0;
+  cmsSaveProfileToMem(profile, nullptr, &size);
+  std::vector<std::uint8_t> bytes(size);
+  cmsSaveProfileToMem(profile, bytes.data(), &size);
+  cmsCloseProfile(profile);
+  return bytes;
+}
+
 // Display P3 as phones tag their photos: DCI-P3 primaries, D65 white, the sRGB curve.
 inline std::vector<std::uint8_t> display_p3_profile() {
   const cmsCIExyY white = {0.3127, 0.3290, 1.0};
@@ -33,25 +52,12 @@ inline std::vector<std::uint8_t> display_p3_profile() {
   cmsMLUsetASCII(description, "en", "US", "Display P3");
   cmsWriteTag(profile, cmsSigProfileDescriptionTag, description);
   cmsMLUfree(description);
-  cmsUInt32Number size = 0;
-  cmsSaveProfileToMem(profile, nullptr, &size);
-  std::vector<std::uint8_t> bytes(size);
-  cmsSaveProfileToMem(profile, bytes.data(), &size);
-  cmsCloseProfile(profile);
   cmsFreeToneCurve(curve);
-  return bytes;
+  return profile_bytes(profile);
 }
 
 // LittleCMS's own sRGB profile, as a camera tags an sRGB photo.
-inline std::vector<std::uint8_t> srgb_profile_bytes() {
-  cmsHPROFILE profile = cmsCreate_sRGBProfile();
-  cmsUInt32Number size = 0;
-  cmsSaveProfileToMem(profile, nullptr, &size);
-  std::vector<std::uint8_t> bytes(size);
-  cmsSaveProfileToMem(profile, bytes.data(), &size);
-  cmsCloseProfile(profile);
-  return bytes;
-}
+inline std::vector<std::uint8_t> srgb_profile_bytes() { return profile_bytes(cmsCreate_sRGBProfile()); }
 
 // One EXIF field of a TIFF-structure blob (FileMetadata::exif), as text; empty when absent.
 inline std::string exif_value(const std::vector<std::uint8_t>& blob, const std::string& key) {
@@ -69,13 +75,8 @@ inline std::vector<std::uint8_t> adobe_rgb_profile() {
   cmsToneCurve* curve = cmsBuildGamma(nullptr, 563.0 / 256.0);
   cmsToneCurve* curves[3] = {curve, curve, curve};
   cmsHPROFILE profile = cmsCreateRGBProfile(&white, &primaries, curves);
-  cmsUInt32Number size = 0;
-  cmsSaveProfileToMem(profile, nullptr, &size);
-  std::vector<std::uint8_t> bytes(size);
-  cmsSaveProfileToMem(profile, bytes.data(), &size);
-  cmsCloseProfile(profile);
   cmsFreeToneCurve(curve);
-  return bytes;
+  return profile_bytes(profile);
 }
 
 // The description of a profile ("Display P3"); empty for no or a broken profile.

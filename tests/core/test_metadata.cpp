@@ -20,13 +20,7 @@ using cm::imageio::save_image;
 using cm::testing::read_tags;
 namespace fs = std::filesystem;
 
-Image gradient(int w, int h) {
-  Image image;
-  const at::Tensor x = at::linspace(-0.9, 0.9, w).view({1, 1, 1, w}).expand({1, 1, h, w});
-  const at::Tensor y = at::linspace(-0.8, 0.8, h).view({1, 1, h, 1}).expand({1, 1, h, w});
-  image.rgb = at::cat({x, y, 0.5 * (x - y)}, 1).contiguous();
-  return image;
-}
+Image gradient(int w, int h) { return cm::testing::gradient_image(w, h); }
 
 // A phone's photo in `ext`: EXIF with a thumbnail, XMP and a Display P3 profile.
 fs::path phone_photo(const cm::testing::TempDir& dir, const std::string& ext, int orientation = 1) {

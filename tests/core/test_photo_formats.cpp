@@ -15,19 +15,12 @@
 
 namespace {
 
-using cm::ErrorCode;
 using cm::imageio::Image;
 using cm::imageio::load_image;
 using cm::imageio::save_image;
 namespace fs = std::filesystem;
 
-Image gradient(int w, int h) {
-  Image image;
-  const at::Tensor x = at::linspace(-0.9, 0.9, w).view({1, 1, 1, w}).expand({1, 1, h, w});
-  const at::Tensor y = at::linspace(-0.8, 0.8, h).view({1, 1, h, 1}).expand({1, 1, h, w});
-  image.rgb = at::cat({x, y, 0.5 * (x - y)}, 1).contiguous();
-  return image;
-}
+Image gradient(int w, int h) { return cm::testing::gradient_image(w, h); }
 
 std::string read_all(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -153,8 +146,8 @@ TEST(PhotoFormats, DamagedFilesGetAMessageNotACrash) {
   std::ofstream(dir / "cut.dng", std::ios::binary) << std::string(dng.begin(), dng.begin() + 300);
   std::ofstream(dir / "text.cr2", std::ios::binary) << "not a raw file at all";
   for (const char* name : {"cut.heic", "cut.jxl", "cut.dng"})
-    EXPECT_CM_ERROR(load_image(dir / name), ErrorCode::CorruptFile, name);
-  EXPECT_CM_ERROR(load_image(dir / "text.cr2"), ErrorCode::CorruptFile, "text.cr2");
+    EXPECT_CM_ERROR(load_image(dir / name), cm::ErrorCode::CorruptFile, name);
+  EXPECT_CM_ERROR(load_image(dir / "text.cr2"), cm::ErrorCode::CorruptFile, "text.cr2");
 }
 
 }  // namespace
