@@ -8,6 +8,11 @@ if(CMEDIT_GUI)
   list(APPEND CMEDIT_PROGRAMS cmedit)
 endif()
 install(TARGETS ${CMEDIT_PROGRAMS} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# Camera RAW's decoder runs as a child process (core/imageio/raw_codec.h); the programs look for
+# it in ../libexec/cmedit (a helper, not a command: no man page, not on PATH).
+if(TARGET cmedit-raw-decoder)
+  install(TARGETS cmedit-raw-decoder RUNTIME DESTINATION libexec/cmedit)
+endif()
 
 if(EXISTS ${CMAKE_SOURCE_DIR}/models/default/model.json)
   install(DIRECTORY ${CMAKE_SOURCE_DIR}/models/default DESTINATION ${CMAKE_INSTALL_DATADIR}/cmedit/models)

@@ -4,7 +4,7 @@
 // and raw_codec (camera RAW). Internal to cm_imageio.
 #pragma once
 
-#include "core/imageio/image_file.h"
+#include "core/imageio/file_metadata.h"
 
 #include <opencv2/core.hpp>
 

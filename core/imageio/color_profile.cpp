@@ -86,7 +86,8 @@ cv::Mat convert(const cv::Mat& pixels, const Transform& transform, int depth) {
 // transform (profiles built on lookup tables).
 cv::Mat convert_between(const cv::Mat& pixels, const Profile& from, const Profile& to, int depth) {
   if (!from || !to) throw Error(ErrorCode::CorruptFile, "the photo's colour profile is damaged");
-  if (const std::optional<MatrixShaper> fast = MatrixShaper::between(from.get(), to.get())) return fast->convert(pixels, depth);
+  if (const std::optional<MatrixShaper> fast = MatrixShaper::between(from.get(), to.get()))
+    if (std::optional<cv::Mat> out = fast->convert(pixels, depth)) return std::move(*out);
   return convert(pixels, float_transform(from, to), depth);
 }
 

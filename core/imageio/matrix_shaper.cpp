@@ -48,7 +48,8 @@ void run(const cv::Mat& in, cv::Mat& out, const std::array<std::vector<float>, 3
       for (int x = 0; x < in.cols; ++x, src += ic, dst += oc) {
         const float r = linear[0][src[2]], g = linear[1][src[1]], b = linear[2][src[0]];  // B,G,R in memory
         for (int c = 0; c < 3; ++c) {
-          const float v = std::clamp(m[c][0] * r + m[c][1] * g + m[c][2] * b, 0.0f, 1.0f);  // the gamut's edge
+          const float mixed = m[c][0] * r + m[c][1] * g + m[c][2] * b;
+          const float v = mixed > 0 ? std::min(mixed, 1.0f) : 0.0f;  // the gamut's edge (and NaN to 0)
           const float at = std::sqrt(v) * float(kEncodeSteps);
           const int i = std::min(int(at), kEncodeSteps - 1);
           const float encoded = encode[c][std::size_t(i)] + (at - float(i)) * (encode[c][std::size_t(i) + 1] - encode[c][std::size_t(i)]);
@@ -73,6 +74,7 @@ std::optional<MatrixShaper> MatrixShaper::between(void* from, void* to) {
     for (int c = 0; c < 3; ++c) {
       double v = 0;
       for (int k = 0; k < 3; ++k) v += dst_inverse[r][k] * src[k][c];
+      if (!std::isfinite(v)) return std::nullopt;
       s.matrix_[r][c] = float(v);
     }
   const cmsTagSignature trc[3] = {cmsSigRedTRCTag, cmsSigGreenTRCTag, cmsSigBlueTRCTag};
@@ -83,24 +85,31 @@ std::optional<MatrixShaper> MatrixShaper::between(void* from, void* to) {
     cmsToneCurve* reverse = cmsReverseToneCurve(to_curve);
     if (!reverse) return std::nullopt;
     s.encode_[std::size_t(c)].resize(kEncodeSteps + 1);
+    bool finite = true;
     for (int i = 0; i <= kEncodeSteps; ++i) {
       const float t = float(i) / float(kEncodeSteps);
-      s.encode_[std::size_t(c)][std::size_t(i)] = cmsEvalToneCurveFloat(reverse, t * t);
+      const float v = cmsEvalToneCurveFloat(reverse, t * t);
+      finite = finite && std::isfinite(v);
+      s.encode_[std::size_t(c)][std::size_t(i)] = v;
     }
     cmsFreeToneCurve(reverse);
+    if (!finite) return std::nullopt;  // a damaged curve: LittleCMS's own transform copes with it
   }
   return s;
 }
 
-cv::Mat MatrixShaper::convert(const cv::Mat& pixels, int depth) const {
+std::optional<cv::Mat> MatrixShaper::convert(const cv::Mat& pixels, int depth) const {
   // The source's curves at every integer its pixels can hold: exact, 256 or 65536 entries.
   const bool sixteen = pixels.depth() == CV_16U;
   const int levels = sixteen ? 65536 : 256;
   std::array<std::vector<float>, 3> linear;
   for (std::size_t c = 0; c < 3; ++c) {
     linear[c].resize(std::size_t(levels));
-    for (int i = 0; i < levels; ++i)
-      linear[c][std::size_t(i)] = cmsEvalToneCurveFloat(static_cast<cmsToneCurve*>(from_curves_[c]), float(i) / float(levels - 1));
+    for (int i = 0; i < levels; ++i) {
+      const float v = cmsEvalToneCurveFloat(static_cast<cmsToneCurve*>(from_curves_[c]), float(i) / float(levels - 1));
+      if (!std::isfinite(v)) return std::nullopt;  // a damaged curve
+      linear[c][std::size_t(i)] = v;
+    }
   }
   cv::Mat out(pixels.size(), CV_MAKETYPE(depth, pixels.channels() == 4 ? 4 : 3));
   const bool out16 = depth == CV_16U;

@@ -22,8 +22,9 @@ class MatrixShaper {
   static std::optional<MatrixShaper> between(void* from, void* to);
 
   // 8- or 16-bit B,G,R(,A) → B,G,R(,A) of `depth` (CV_8U or CV_16U). Colours outside the target's
-  // gamut are clipped to its edge; alpha is carried over (8 ↔ 16 bits by the scale 257).
-  cv::Mat convert(const cv::Mat& pixels, int depth) const;
+  // gamut are clipped to its edge; alpha is carried over (8 ↔ 16 bits by the scale 257). nullopt
+  // when the source's curves give no finite number somewhere (a damaged profile).
+  std::optional<cv::Mat> convert(const cv::Mat& pixels, int depth) const;
 
  private:
   std::array<void*, 3> from_curves_{};  // cmsToneCurve*, owned by the profile (which outlives this object's use)

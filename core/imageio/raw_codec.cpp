@@ -32,7 +32,7 @@ void check(int code, const std::string& name) {
 }
 
 // The developed image belongs to LibRaw's allocator, so it goes back through dcraw_clear_mem on
-// every path out of decode_raw, a thrown cm::Error included.
+// every path out of develop_raw, a thrown cm::Error included.
 struct ClearMem {
   void operator()(libraw_processed_image_t* image) const { LibRaw::dcraw_clear_mem(image); }
 };
@@ -69,7 +69,7 @@ void set_as_shot(libraw_output_params_t& p) {
 
 }  // namespace
 
-Decoded decode_raw(const std::uint8_t* bytes, std::size_t size, const std::string& name) {
+Decoded develop_raw(const std::uint8_t* bytes, std::size_t size, const std::string& name) {
   if (bytes == nullptr || size == 0) throw Error(ErrorCode::CorruptFile, "cannot decode " + name + ": the file is empty");
   // Several megabytes of tables: on the heap. No callbacks: a library must not write to stderr.
   auto raw = std::make_unique<LibRaw>(LIBRAW_OPIONS_NO_MEMERR_CALLBACK | LIBRAW_OPIONS_NO_DATAERR_CALLBACK);

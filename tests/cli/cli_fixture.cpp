@@ -15,7 +15,8 @@
 //   cli_fixture same A B                                 identical pixels
 //   cli_fixture phone-photos DIR                         phone.jpg, phone.heic (EXIF, XMP, Display P3),
 //                                                        p3.png (Display P3 values), none.png (an empty
-//                                                        mask), dot.png (a 1-px mask), phones/ + phone_masks/
+//                                                        mask), dot.png (a 1-px mask), phones/ + phone_masks/,
+//                                                        shot.dng (a camera RAW) + dot_raw.png
 //   cli_fixture tag FILE KEY VALUE                       an EXIF key's value as Exiv2 reads it ("-": absent);
 //                                                        KEY "profile": the colour profile's description
 //   cli_fixture values-close A B LEVELS                  the files' own values (no colour management) agree
@@ -25,6 +26,7 @@
 #include "core/edit/resample.h"
 #include "core/imageio/image_file.h"
 #include "core/train/sharded_checkpoint.h"
+#include "tests/core/dng_writer.h"
 #include "tests/core/photo_files.h"
 
 #include <ATen/ATen.h>
@@ -107,6 +109,12 @@ int phone_photos(const fs::path& dir) {
   none[0][0][15][20] = none[0][1][15][20] = none[0][2][15][20] = 1.0f;
   save(dir / "dot.png", none, 8);
   save(dir / "phone_masks" / "phone.png", none, 8);
+  // A camera RAW (tests/core/dng_writer.h) and a 1-px mask of its size.
+  const std::vector<std::uint8_t> dng = cm::testing::make_dng(64, 48);
+  std::ofstream(dir / "shot.dng", std::ios::binary).write(reinterpret_cast<const char*>(dng.data()), std::streamsize(dng.size()));
+  at::Tensor dot_raw = at::full({1, 3, 48, 64}, -1.0f);
+  dot_raw.narrow(2, 20, 1).narrow(3, 30, 1).fill_(1.0f);
+  save(dir / "dot_raw.png", dot_raw, 8);
   std::puts("ok");
   return 0;
 }

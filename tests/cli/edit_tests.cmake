@@ -175,3 +175,10 @@ cmedit_cli_test(cli.a_folder_batch_keeps_exif FIXTURE phone_files
   COMMAND ${CLI} inpaint ${P}/phones --masks ${P}/phone_masks ${M} -o ${P}/batch_out
   EXIT 0
   THEN ${FX} tag ${P}/batch_out/phone.jpg Exif.Image.Model "Fixture Camera" && ${FX} tag ${P}/batch_out/phone.jpg profile "Display P3")
+cmedit_cli_test(cli.a_camera_raw_is_developed_and_written_as_16_bit_tiff FIXTURE phone_files
+  COMMAND ${CLI} inpaint ${P}/shot.dng --mask ${P}/dot_raw.png ${M} -o ${P}/shot.tif
+  EXIT 0
+  THEN ${FX} size ${P}/shot.tif 64 48 && ${FX} depth ${P}/shot.tif 16 && ${FX} tag ${P}/shot.tif Exif.Image.Model "Test DNG")
+cmedit_cli_test(cli.a_raw_that_crashes_libraw_is_one_line FIXTURE phone_files
+  COMMAND ${CLI} inpaint ${CMAKE_SOURCE_DIR}/fuzz/corpus/raw/finding-libraw-parse-tiff-ifd-segv.dng --mask ${P}/dot_raw.png ${M} -o ${P}/never.tif
+  EXIT 4 STDERR "LibRaw crashed on it")

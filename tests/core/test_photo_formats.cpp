@@ -150,4 +150,16 @@ TEST(PhotoFormats, DamagedFilesGetAMessageNotACrash) {
   EXPECT_CM_ERROR(load_image(dir / "text.cr2"), cm::ErrorCode::CorruptFile, "text.cr2");
 }
 
+// A damaged DNG on which LibRaw 0.20 itself crashes (a segmentation fault in parse_tiff_ifd, found
+// by mutating the fuzz seed): the crash ends the decoder's own process, and cmedit says so.
+TEST(PhotoFormats, ARawThatCrashesLibRawIsAMessage) {
+  const fs::path file = fs::path(CMEDIT_SOURCE_DIR) / "fuzz/corpus/raw/finding-libraw-parse-tiff-ifd-segv.dng";
+  EXPECT_CM_ERROR(load_image(file), cm::ErrorCode::CorruptFile, "LibRaw crashed on it");
+  // And the next RAW opens as ever.
+  cm::testing::TempDir dir;
+  const std::vector<std::uint8_t> dng = cm::testing::make_dng(64, 48);
+  std::ofstream(dir / "good.dng", std::ios::binary).write(reinterpret_cast<const char*>(dng.data()), std::streamsize(dng.size()));
+  EXPECT_EQ(load_image(dir / "good.dng").width(), 64);
+}
+
 }  // namespace

@@ -27,7 +27,7 @@ for f in usr/bin/cmedit usr/bin/cmedit-cli usr/bin/cmedit-train usr/share/cmedit
          usr/share/cmedit/models/default/model.safetensors usr/share/applications/cmedit.desktop \
          usr/share/metainfo/io.github.cmedit.metainfo.xml usr/share/icons/hicolor/scalable/apps/cmedit.svg \
          usr/share/man/man1/cmedit-cli.1.gz usr/share/man/man1/cmedit-train.1.gz usr/share/doc/cmedit/copyright \
-         usr/share/cmedit/samples/dandelion.jpg usr/share/cmedit/samples/README.md; do
+         usr/share/cmedit/samples/dandelion.jpg usr/share/cmedit/samples/README.md usr/libexec/cmedit/cmedit-raw-decoder; do
   [ -e "$work/root/$f" ] || fail "the package lacks /$f"
 done
 
@@ -51,6 +51,10 @@ if [ -f "$phone/phone.heic" ]; then
   env -u CMEDIT_MODEL "$cli" inpaint "$phone/phone.heic" --mask "$phone/dot.png" --no-progress -o "$work/phone.jpg" \
     > "$work/heic.log" 2>&1 || { cat "$work/heic.log"; fail "the installed cmedit-cli could not edit a HEIC"; }
   grep -q "Fixture Camera" "$work/phone.jpg" || fail "the EXIF of the HEIC is not in the installed cmedit-cli's JPEG"
+  # A camera RAW, developed by the installed cmedit-raw-decoder (found in ../libexec/cmedit).
+  env -u CMEDIT_MODEL -u CMEDIT_RAW_DECODER "$cli" inpaint "$phone/shot.dng" --mask "$phone/dot_raw.png" --no-progress \
+    -o "$work/shot.tif" > "$work/raw.log" 2>&1 || { cat "$work/raw.log"; fail "the installed cmedit-cli could not edit a RAW"; }
+  [ -s "$work/shot.tif" ] || fail "no TIFF was written from the RAW"
 fi
 
 if command -v lintian > /dev/null; then
