@@ -21,30 +21,27 @@ namespace region = edit::region;
 
 // The settings. The CLI's compositing: the mask means exactly what it says (no grow, no feather),
 // so every pixel outside it comes back bit-identical. The editor sets its own visual feather.
-EditSetting grow_setting() {
+// A width in pixels around the mask, 0…256, kept in the request's RegionOptions::*Field.
+template <int region::RegionOptions::*Field>
+EditSetting mask_pixels_setting(const char* name, const char* help) {
   EditSetting s;
-  s.name = "grow";
-  s.help = "pixels beyond the mask that are regenerated too";
+  s.name = name;
+  s.help = help;
   s.fallback = 0;
   s.min = 0;
   s.max = 256;
   s.integral = true;
-  s.get = [](const EditRequest& r) { return double(r.region.grow); };
-  s.set = [](EditRequest& r, double v) { r.region.grow = int(v); };
+  s.get = [](const EditRequest& r) { return double(r.region.*Field); };
+  s.set = [](EditRequest& r, double v) { r.region.*Field = int(v); };
   return s;
 }
 
+EditSetting grow_setting() {
+  return mask_pixels_setting<&region::RegionOptions::grow>("grow", "pixels beyond the mask that are regenerated too");
+}
+
 EditSetting feather_setting() {
-  EditSetting s;
-  s.name = "feather";
-  s.help = "half-width in pixels of the fade from the edit into the photo";
-  s.fallback = 0;
-  s.min = 0;
-  s.max = 256;
-  s.integral = true;
-  s.get = [](const EditRequest& r) { return double(r.region.feather); };
-  s.set = [](EditRequest& r, double v) { r.region.feather = int(v); };
-  return s;
+  return mask_pixels_setting<&region::RegionOptions::feather>("feather", "half-width in pixels of the fade from the edit into the photo");
 }
 
 EditSetting fill_setting() {

@@ -1,13 +1,10 @@
 #include "core/imageio/file_chunks.h"
 
+#include "core/imageio/file_formats.h"
 #include "core/imageio/image_file.h"
 
-#include "core/base/error.h"
-
 #include <cstring>
-#include <fstream>
 #include <functional>
-#include <iterator>
 #include <optional>
 
 namespace cm::imageio {
@@ -45,19 +42,42 @@ std::uint32_t crc32(const uchar* data, std::size_t n, std::uint32_t crc = 0xFFFF
   return crc;
 }
 
+// A PNG chunk: length, type, data, CRC of type and data.
+std::vector<uchar> png_chunk(const char* type, const std::string& data) {
+  std::vector<uchar> chunk;
+  const std::uint32_t length = std::uint32_t(data.size());
+  for (int shift : {24, 16, 8, 0}) chunk.push_back(uchar(length >> shift));
+  chunk.insert(chunk.end(), type, type + 4);
+  chunk.insert(chunk.end(), data.begin(), data.end());
+  const std::uint32_t crc = ~crc32(chunk.data() + 4, chunk.size() - 4);
+  for (int shift : {24, 16, 8, 0}) chunk.push_back(uchar(crc >> shift));
+  return chunk;
+}
+
+struct PngChunk {
+  std::size_t at;      // where the chunk starts (its length field)
+  std::size_t length;  // of its data, which starts at at + 8
+  const char* type;
+};
+
+// Calls `visit` on each whole chunk of a PNG's bytes in order, until it returns false; nothing for
+// bytes that are not a PNG. Every length is checked against the bytes, which come from any file.
+void for_each_png_chunk(const std::vector<uchar>& b, const std::function<bool(const PngChunk&)>& visit) {
+  static const uchar png_signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  if (b.size() < 8 || std::memcmp(b.data(), png_signature, 8) != 0) return;
+  for (std::size_t pos = 8; pos + 12 <= b.size();) {
+    const std::size_t length = (std::size_t(b[pos]) << 24) | (b[pos + 1] << 16) | (b[pos + 2] << 8) | b[pos + 3];
+    if (pos + 12 + length > b.size() || !visit({pos, length, reinterpret_cast<const char*>(&b[pos + 4])})) return;
+    pos += 12 + length;
+  }
+}
+
 // Puts `text` into encoded bytes: a PNG iTXt chunk "Description" before IEND, or a JPEG COM
 // segment right after SOI. Text longer than a JPEG comment can hold is cut.
 void add_description_to(std::vector<uchar>& bytes, const std::string& ext, const std::string& text) {
   if (ext == ".png" && bytes.size() >= 12) {
-    std::vector<uchar> chunk;
     // iTXt (UTF-8): keyword, no compression, no language tag, no translated keyword, text.
-    const std::string data = std::string("Description") + std::string(5, '\0') + text;
-    const std::uint32_t length = std::uint32_t(data.size());
-    for (int shift : {24, 16, 8, 0}) chunk.push_back(uchar(length >> shift));
-    chunk.insert(chunk.end(), {'i', 'T', 'X', 't'});
-    chunk.insert(chunk.end(), data.begin(), data.end());
-    const std::uint32_t crc = ~crc32(chunk.data() + 4, chunk.size() - 4);
-    for (int shift : {24, 16, 8, 0}) chunk.push_back(uchar(crc >> shift));
+    const std::vector<uchar> chunk = png_chunk("iTXt", std::string("Description") + std::string(5, '\0') + text);
     bytes.insert(bytes.end() - 12, chunk.begin(), chunk.end());  // IEND is the last 12 bytes
   } else if ((ext == ".jpg" || ext == ".jpeg") && bytes.size() >= 2) {
     const std::string data = text.substr(0, 65533);
@@ -128,53 +148,38 @@ void add_description(std::vector<std::uint8_t>& bytes, const std::string& ext, c
 }
 
 void name_png_icc_profile(std::vector<std::uint8_t>& b) {
-  static const uchar png_signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
-  if (b.size() < 8 || std::memcmp(b.data(), png_signature, 8) != 0) return;
-  for (std::size_t pos = 8; pos + 12 <= b.size();) {
-    const std::size_t length = (std::size_t(b[pos]) << 24) | (b[pos + 1] << 16) | (b[pos + 2] << 8) | b[pos + 3];
-    if (pos + 12 + length > b.size()) return;
-    if (std::memcmp(&b[pos + 4], "iCCP", 4) == 0) {
-      if (length == 0 || b[pos + 8] != 0) return;  // named already
-      std::vector<uchar> chunk;
-      const std::string name = "ICC profile";
-      const std::uint32_t named = std::uint32_t(length + name.size());
-      for (int shift : {24, 16, 8, 0}) chunk.push_back(uchar(named >> shift));
-      chunk.insert(chunk.end(), {'i', 'C', 'C', 'P'});
-      chunk.insert(chunk.end(), name.begin(), name.end());
-      chunk.insert(chunk.end(), b.begin() + std::ptrdiff_t(pos + 8), b.begin() + std::ptrdiff_t(pos + 8 + length));
-      const std::uint32_t crc = ~crc32(chunk.data() + 4, chunk.size() - 4);
-      for (int shift : {24, 16, 8, 0}) chunk.push_back(uchar(crc >> shift));
-      b.erase(b.begin() + std::ptrdiff_t(pos), b.begin() + std::ptrdiff_t(pos + 12 + length));
-      b.insert(b.begin() + std::ptrdiff_t(pos), chunk.begin(), chunk.end());
-      return;
+  std::optional<PngChunk> unnamed;
+  for_each_png_chunk(b, [&](const PngChunk& c) {
+    if (std::memcmp(c.type, "iCCP", 4) == 0) {
+      if (c.length > 0 && b[c.at + 8] == 0) unnamed = c;  // else named already
+      return false;
     }
-    if (std::memcmp(&b[pos + 4], "IDAT", 4) == 0) return;  // iCCP comes before the image data
-    pos += 12 + length;
-  }
+    return std::memcmp(c.type, "IDAT", 4) != 0;  // iCCP comes before the image data
+  });
+  if (!unnamed) return;
+  const auto data = b.begin() + std::ptrdiff_t(unnamed->at + 8);
+  const std::vector<uchar> chunk = png_chunk("iCCP", "ICC profile" + std::string(data, data + std::ptrdiff_t(unnamed->length)));
+  b.erase(b.begin() + std::ptrdiff_t(unnamed->at), b.begin() + std::ptrdiff_t(unnamed->at + 12 + unnamed->length));
+  b.insert(b.begin() + std::ptrdiff_t(unnamed->at), chunk.begin(), chunk.end());
 }
 
 std::string read_description(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorCode::FileNotFound, "cannot open '" + path.string() + "'");
-  const std::vector<uchar> b{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  static const uchar png_signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
-  if (b.size() >= 8 && std::memcmp(b.data(), png_signature, 8) == 0) {
-    for (std::size_t pos = 8; pos + 12 <= b.size();) {
-      const std::size_t length = (std::size_t(b[pos]) << 24) | (b[pos + 1] << 16) | (b[pos + 2] << 8) | b[pos + 3];
-      if (pos + 12 + length > b.size()) break;
-      const char* type = reinterpret_cast<const char*>(&b[pos + 4]);
-      const std::string data(reinterpret_cast<const char*>(&b[pos + 8]), length);
-      const std::string key = std::string("Description") + '\0';
-      if (std::memcmp(type, "tEXt", 4) == 0 && data.rfind(key, 0) == 0) return data.substr(key.size());
-      if (std::memcmp(type, "iTXt", 4) == 0 && data.rfind(key, 0) == 0 && data.size() >= key.size() + 2 &&
-          data[key.size()] == 0) {  // uncompressed: skip flag, method, language tag and translated keyword
-        std::size_t at = key.size() + 2;
-        for (int field = 0; field < 2 && at < data.size(); ++field) at = data.find('\0', at) + 1;
-        if (at != 0 && at <= data.size()) return data.substr(at);
-      }
-      pos += 12 + length;
+  const std::vector<uchar> b = read_bytes(path);
+  std::optional<std::string> found;
+  for_each_png_chunk(b, [&](const PngChunk& c) {
+    const std::string data(reinterpret_cast<const char*>(&b[c.at + 8]), c.length);
+    const std::string key = std::string("Description") + '\0';
+    if (std::memcmp(c.type, "tEXt", 4) == 0 && data.rfind(key, 0) == 0) found = data.substr(key.size());
+    if (std::memcmp(c.type, "iTXt", 4) == 0 && data.rfind(key, 0) == 0 && data.size() >= key.size() + 2 &&
+        data[key.size()] == 0) {  // uncompressed: skip flag, method, language tag and translated keyword
+      std::size_t at = key.size() + 2;
+      for (int field = 0; field < 2 && at < data.size(); ++field) at = data.find('\0', at) + 1;
+      if (at != 0 && at <= data.size()) found = data.substr(at);
     }
-  } else if (const auto comment = find_jpeg_segment(b, [](const JpegSegment& s) { return s.marker == 0xFE; })) {
+    return !found;
+  });
+  if (found) return *found;
+  if (const auto comment = find_jpeg_segment(b, [](const JpegSegment& s) { return s.marker == 0xFE; })) {
     return std::string(reinterpret_cast<const char*>(&b[comment->body]), comment->end - comment->body);
   }
   return {};

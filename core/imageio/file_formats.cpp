@@ -46,21 +46,6 @@ constexpr const char* kRawExtensions[] = {".dng", ".cr2", ".cr3", ".crw", ".nef"
 
 std::string quoted(const fs::path& path) { return "'" + path.string() + "'"; }
 
-std::vector<std::uint8_t> read_bytes(const fs::path& path) {
-  std::error_code ec;
-  if (!fs::exists(path, ec)) throw Error(ErrorCode::FileNotFound, "cannot open " + quoted(path) + ": no such file");
-  if (fs::is_directory(path, ec)) throw Error(ErrorCode::FileNotFound, "cannot open " + quoted(path) + ": it is a folder");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(ErrorCode::FileNotFound, "cannot open " + quoted(path) + ": permission denied or unreadable");
-  // One read of the whole file (a byte-wise iterator costs ~0.5 s for a 60 MB photo).
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  in.seekg(0, std::ios::beg);
-  if (size < 0) throw Error(ErrorCode::Io, "reading " + quoted(path) + " failed");
-  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
-  if (!bytes.empty() && !in.read(reinterpret_cast<char*>(bytes.data()), size)) throw Error(ErrorCode::Io, "reading " + quoted(path) + " failed");
-  return bytes;
-}
 
 // Turns decoded pixels upright according to an EXIF orientation (OpenCV's IMREAD_UNCHANGED
 // leaves them as the sensor saw them).
@@ -119,6 +104,21 @@ Decoded decode_with_opencv(const std::vector<std::uint8_t>& bytes, const fs::pat
 }
 
 }  // namespace
+
+std::vector<std::uint8_t> read_bytes(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw Error(ErrorCode::FileNotFound, "cannot open " + quoted(path) + ": no such file");
+  if (fs::is_directory(path, ec)) throw Error(ErrorCode::FileNotFound, "cannot open " + quoted(path) + ": it is a folder");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorCode::FileNotFound, "cannot open " + quoted(path) + ": permission denied or unreadable");
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  in.seekg(0, std::ios::beg);
+  if (size < 0) throw Error(ErrorCode::Io, "reading " + quoted(path) + " failed");
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
+  if (!bytes.empty() && !in.read(reinterpret_cast<char*>(bytes.data()), size)) throw Error(ErrorCode::Io, "reading " + quoted(path) + " failed");
+  return bytes;
+}
 
 std::string lower_extension(const fs::path& path) {
   std::string ext = path.extension().string();
