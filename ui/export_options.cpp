@@ -1,5 +1,7 @@
 #include "ui/export_options.h"
 
+#include "core/imageio/format_table.h"
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDialog>
@@ -10,21 +12,13 @@
 namespace cm::ui {
 namespace {
 
-bool isLossy(const QString& suffix) {
-  for (const char* s : {"jpg", "jpeg", "avif", "heic", "heif", "jxl"})
-    if (suffix == QLatin1String(s)) return true;
-  return false;
+// What the format keeps, from imageio's one table (an unknown suffix asks nothing).
+const imageio::OutputFormat* formatOf(const QString& suffix) {
+  return imageio::output_format("." + suffix.toLower().toStdString());
 }
-
-// Formats that keep 16 bits (file_formats.cpp's table; AVIF and HEIC are written at 8).
-bool keepsSixteenBits(const QString& suffix) {
-  for (const char* s : {"png", "tif", "tiff", "jxl"})
-    if (suffix == QLatin1String(s)) return true;
-  return false;
-}
-
-// Formats with a place for EXIF, XMP and a colour profile (BMP has none).
-bool carriesMetadata(const QString& suffix) { return suffix != QLatin1String("bmp"); }
+bool isLossy(const QString& suffix) { return formatOf(suffix) && formatOf(suffix)->lossy; }
+bool keepsSixteenBits(const QString& suffix) { return formatOf(suffix) && formatOf(suffix)->bits16; }
+bool carriesMetadata(const QString& suffix) { return formatOf(suffix) && formatOf(suffix)->metadata; }
 
 }  // namespace
 

@@ -31,12 +31,13 @@ struct Writer {
 // What each output extension keeps. BMP carries no metadata: an export to it is plain sRGB. AVIF
 // and HEIC are written at 8 bits (heif_codec.cpp says why).
 constexpr Writer kWriters[] = {
-    {".png", {"PNG", true, true, true}},       {".jpg", {"JPEG", false, false, true}},
-    {".jpeg", {"JPEG", false, false, true}},   {".tif", {"TIFF", true, true, true}},
-    {".tiff", {"TIFF", true, true, true}},     {".webp", {"WebP", false, true, true}},
-    {".avif", {"AVIF", false, true, true}},     {".heic", {"HEIC", false, true, true}},
-    {".heif", {"HEIC", false, true, true}},    {".jxl", {"JPEG XL", true, true, true}},
-    {".bmp", {"BMP", false, false, false}},
+    // extension  name       16 bits alpha  metadata lossy (WebP: written lossless, OpenCV's default)
+    {".png", {"PNG", true, true, true, false}},          {".jpg", {"JPEG", false, false, true, true}},
+    {".jpeg", {"JPEG", false, false, true, true}},       {".tif", {"TIFF", true, true, true, false}},
+    {".tiff", {"TIFF", true, true, true, false}},        {".webp", {"WebP", false, true, true, false}},
+    {".avif", {"AVIF", false, true, true, true}},        {".heic", {"HEIC", false, true, true, true}},
+    {".heif", {"HEIC", false, true, true, true}},        {".jxl", {"JPEG XL", true, true, true, true}},
+    {".bmp", {"BMP", false, false, false, false}},
 };
 
 // The camera RAW formats LibRaw 0.20 develops, by their makers' extensions.
@@ -133,7 +134,12 @@ const OutputFormat* output_format(const std::string& extension) {
 }
 
 std::string writable_extensions() {
-  return "use .png, .jpg, .tif, .webp, .avif, .heic, .jxl or .bmp";
+  std::vector<std::string> first;  // one extension a format: .png, .jpg, …
+  for (std::size_t i = 0; i < std::size(kWriters); ++i)
+    if (i == 0 || std::strcmp(kWriters[i].format.name, kWriters[i - 1].format.name) != 0) first.push_back(kWriters[i].extension);
+  std::string out = "use " + first.front();
+  for (std::size_t i = 1; i < first.size(); ++i) out += (i + 1 == first.size() ? " or " : ", ") + first[i];
+  return out;
 }
 
 bool is_raw_name(const fs::path& path) {

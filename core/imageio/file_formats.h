@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/imageio/codec.h"
+#include "core/imageio/format_table.h"
 
 #include <cstdint>
 #include <filesystem>
@@ -11,23 +12,6 @@
 #include <vector>
 
 namespace cm::imageio {
-
-struct OutputFormat {
-  const char* name;  // "JPEG"
-  bool bits16;       // keeps 16 bits
-  bool alpha;
-  bool metadata;     // carries EXIF, XMP and an ICC profile
-};
-
-// ".jpg" for "a/B.JPG".
-std::string lower_extension(const std::filesystem::path& path);
-
-// Whether a file's name says it is a camera RAW file (.dng, .cr2, .nef, .arw, …; any case): RAW
-// files are TIFF-like or maker-specific, so they are told by name, not by their first bytes.
-bool is_raw_name(const std::filesystem::path& path);
-
-// The format an output name asks for; nullptr when cmedit cannot write it.
-const OutputFormat* output_format(const std::string& extension);
 
 // "use .png, .jpg, .tif, .webp, .avif, .heic, .jxl or .bmp", for messages.
 std::string writable_extensions();
