@@ -7,6 +7,7 @@
 #include "core/imageio/raw_codec.h"
 
 #include "core/base/error.h"
+#include "core/imageio/image_header.h"
 
 #include <fmt/format.h>
 #include <fcntl.h>
@@ -57,40 +58,23 @@ fs::path decoder_path() {
   return {};
 }
 
-// Reads the child's whole output until it closes it, or until the deadline.
-bool read_until_closed(int fd, std::vector<char>& out, std::chrono::steady_clock::time_point deadline) {
-  std::vector<char> chunk(1 << 20);
-  for (;;) {
+// Reads exactly `n` bytes of the child's output into `into`: false when the output ends first
+// (the child finished or died) or the deadline passes (`timed_out`).
+bool read_exact(int fd, void* into, std::size_t n, std::chrono::steady_clock::time_point deadline, bool& timed_out) {
+  char* p = static_cast<char*>(into);
+  while (n > 0) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return false;
-    pollfd p{fd, POLLIN, 0};
-    const int ready = ::poll(&p, 1, int(std::min<long long>(left.count(), 1000)));
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready <= 0) continue;
-    const ssize_t n = ::read(fd, chunk.data(), chunk.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return true;  // closed: the child finished or died
-    out.insert(out.end(), chunk.data(), chunk.data() + n);
+    if (left.count() <= 0) return !(timed_out = true);
+    pollfd ready{fd, POLLIN, 0};
+    const int polled = ::poll(&ready, 1, int(std::min<long long>(left.count(), 1000)));
+    if (polled <= 0) continue;  // interrupted, or nothing yet: the deadline decides
+    const ssize_t got = ::read(fd, p, n);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return false;
+    p += got, n -= std::size_t(got);
   }
+  return true;
 }
-
-struct Reader {
-  const std::vector<char>& b;
-  std::size_t at = 0;
-  template <typename T>
-  bool get(T& v) {
-    if (at + sizeof v > b.size()) return false;
-    std::memcpy(&v, b.data() + at, sizeof v);
-    at += sizeof v;
-    return true;
-  }
-  bool get(std::string& s, std::uint32_t n) {
-    if (at + n > b.size()) return false;
-    s.assign(b.data() + at, n);
-    at += n;
-    return true;
-  }
-};
 
 }  // namespace
 
@@ -148,42 +132,45 @@ Decoded decode_raw(const std::uint8_t* bytes, std::size_t size, const std::strin
     ::close(pipe_fds[0]);
     throw Error(ErrorCode::Unsupported, "cannot open " + name + ": cannot start " + program_text + ": " + std::strerror(spawned));
   }
-  std::vector<char> out;
-  const bool finished =
-      read_until_closed(pipe_fds[0], out, std::chrono::steady_clock::now() + std::chrono::seconds(kTimeoutSeconds));
+  // The frame, read as it comes: the pixels straight into the image, with no second copy.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kTimeoutSeconds);
+  bool timed_out = false;
+  const auto get = [&](void* into, std::size_t n) { return read_exact(pipe_fds[0], into, n, deadline, timed_out); };
+  char magic[sizeof kMagic] = {};
+  std::int32_t code = -1;
+  bool whole = get(magic, sizeof magic) && std::memcmp(magic, kMagic, sizeof kMagic) == 0 && get(&code, sizeof code);
+  std::string message;
+  Decoded decoded;
+  if (whole && code != 0) {
+    std::uint32_t length = 0;
+    whole = get(&length, sizeof length) && length < (1u << 20);
+    message.resize(whole ? length : 0);
+    whole = whole && get(message.data(), message.size());
+  } else if (whole) {
+    std::int32_t width = 0, height = 0, channels = 0;
+    std::uint32_t format_length = 0;
+    whole = get(&width, sizeof width) && get(&height, sizeof height) && get(&channels, sizeof channels) &&
+            get(&format_length, sizeof format_length) && format_length < 4096 && width > 0 && height > 0 &&
+            (channels == 1 || channels == 3) && std::int64_t(width) * height <= kMaxPixels;
+    decoded.format.resize(whole ? format_length : 0);
+    whole = whole && get(decoded.format.data(), decoded.format.size());
+    if (whole) {
+      decoded.pixels.create(height, width, CV_MAKETYPE(CV_16U, channels));
+      whole = get(decoded.pixels.data, decoded.pixels.total() * decoded.pixels.elemSize());
+    }
+  }
   ::close(pipe_fds[0]);
-  if (!finished) ::kill(child, SIGKILL);
+  if (timed_out) ::kill(child, SIGKILL);
   int status = 0;
   while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
-  if (!finished)
+  if (timed_out)
     throw Error(ErrorCode::CorruptFile, fmt::format("cannot decode {}: LibRaw did not finish it in {} s", name, kTimeoutSeconds));
   if (WIFSIGNALED(status))
     throw Error(ErrorCode::CorruptFile, fmt::format("cannot decode {}: LibRaw crashed on it ({}): the file is damaged", name,
                                                     strsignal(WTERMSIG(status))));
-
-  Reader r{out};
-  char magic[8] = {};
-  std::int32_t code = -1;
-  for (char& c : magic) r.get(c);
-  if (std::memcmp(magic, kMagic, sizeof kMagic) != 0 || !r.get(code))
-    throw Error(ErrorCode::CorruptFile, "cannot decode " + name + ": the RAW decoder gave no result");
-  if (code != 0) {
-    std::uint32_t length = 0;
-    std::string message;
-    r.get(length);
-    r.get(message, length);
-    throw Error(ErrorCode(code), message.empty() ? "cannot decode " + name : message);
-  }
-  std::int32_t width = 0, height = 0, channels = 0;
-  std::uint32_t format_length = 0;
-  Decoded decoded;
-  if (!r.get(width) || !r.get(height) || !r.get(channels) || !r.get(format_length) || !r.get(decoded.format, format_length) ||
-      width <= 0 || height <= 0 || (channels != 1 && channels != 3) ||
-      out.size() - r.at != std::size_t(width) * std::size_t(height) * std::size_t(channels) * 2)
-    throw Error(ErrorCode::CorruptFile, "cannot decode " + name + ": the RAW decoder's result is incomplete");
-  decoded.pixels.create(height, width, CV_MAKETYPE(CV_16U, channels));
-  std::memcpy(decoded.pixels.data, out.data() + r.at, out.size() - r.at);
+  if (!whole) throw Error(ErrorCode::CorruptFile, "cannot decode " + name + ": the RAW decoder's result is incomplete");
+  if (code != 0) throw Error(ErrorCode(code), message.empty() ? "cannot decode " + name : message);
   return decoded;
 }
 
