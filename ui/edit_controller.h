@@ -43,7 +43,7 @@ struct EditParameters {
   quint64 seed_b = 1;      // the second variation ...
   double blend = 0;        // ... and how far toward it (0 = seed only, 1 = seed_b only)
   int class_label = -1;    // class-conditional models; −1 = seed mod classes
-  QRect region;    // super-resolution: the selection (image pixels); empty = the whole photo
+  QRect selection;  // super-resolution: the selection (image pixels); empty = the whole photo
 };
 
 struct EngineStatus {

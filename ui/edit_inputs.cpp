@@ -158,8 +158,8 @@ std::optional<std::pair<engine::EditRequest, QImage>> build_request(const Docume
   r.blend = p.blend;
   r.class_label = p.class_label;
   QImage source = spec.painting ? painting_of(doc, over) : doc.photo();
-  const bool cropped = p.kind == edit::EditKind::SuperResolve && !p.region.isEmpty();  // the selection
-  if (cropped) source = source.copy(p.region & source.rect());
+  const bool cropped = p.kind == edit::EditKind::SuperResolve && !p.selection.isEmpty();
+  if (cropped) source = source.copy(p.selection & source.rect());
   if (spec.image) r.image = spec.painting || cropped ? cm::ui::photo_tensor(source) : photo_tensor.of(doc.photo());
   if (spec.mask != engine::Need::No) {
     r.mask = mask_tensor(layer_of(doc, Layer::Mask, over));

@@ -163,7 +163,7 @@ TEST_F(Editor, SuperResolvingAThousandPixelSelectionShowsItsStartAtOnceAndCancel
   cm::ui::EditParameters p = window.controller()->parameters();
   p.kind = cm::edit::EditKind::SuperResolve;
   p.settings[QStringLiteral("scale")] = 2;
-  p.region = QRect(1500, 1000, 1000, 1000);
+  p.selection = QRect(1500, 1000, 1000, 1000);
   window.controller()->setParameters(p);
   QSignalSpy partial(window.controller(), &cm::ui::EditController::previewPartial);
   QSignalSpy progress(window.controller(), &cm::ui::EditController::progress);

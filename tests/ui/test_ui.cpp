@@ -584,11 +584,11 @@ TEST_F(Editor, SuperResolvingASelectionResizesTheDocumentUndoably) {
   QTest::mouseRelease(canvas, Qt::LeftButton, {}, canvas->imageToWidget(QPointF(23.8, 19.8)).toPoint());
   ASSERT_TRUE(ready.wait(20000)) << window.lastError().toStdString();
   const QImage preview = window.controller()->preview();
-  ASSERT_EQ(preview.width(), 2 * window.controller()->parameters().region.width());
-  ASSERT_EQ(preview.height(), 2 * window.controller()->parameters().region.height());
+  ASSERT_EQ(preview.width(), 2 * window.controller()->parameters().selection.width());
+  ASSERT_EQ(preview.height(), 2 * window.controller()->parameters().selection.height());
 
-  const QRect region = window.controller()->parameters().region;
-  EXPECT_EQ(region, QRect(8, 8, 16, 12));
+  const QRect selection = window.controller()->parameters().selection;
+  EXPECT_EQ(selection, QRect(8, 8, 16, 12));
   // The refined preview follows (Steps, not the live preview's one step), and the photo's
   // selection is not drawn over the enlarged preview.
   const int steps = window.controller()->parameters().refine_steps;
@@ -606,12 +606,12 @@ TEST_F(Editor, SuperResolvingASelectionResizesTheDocumentUndoably) {
   EXPECT_TRUE(size_shown);
   // Every 2×2 block of the result averages to its source pixel (16-bit result of an 8-bit photo).
   double worst = 0;
-  for (int y = 0; y < region.height(); ++y)
-    for (int x = 0; x < region.width(); ++x) {
+  for (int y = 0; y < selection.height(); ++y)
+    for (int x = 0; x < selection.width(); ++x) {
       double sum = 0;
       for (int dy = 0; dy < 2; ++dy)
         for (int dx = 0; dx < 2; ++dx) sum += result.pixelColor(2 * x + dx, 2 * y + dy).rgba64().red();
-      worst = std::max(worst, std::abs(sum / 4 / 257.0 - photo.pixelColor(region.x() + x, region.y() + y).red()));
+      worst = std::max(worst, std::abs(sum / 4 / 257.0 - photo.pixelColor(selection.x() + x, selection.y() + y).red()));
     }
   EXPECT_LT(worst, 0.05);
   window.undoAction()->trigger();
