@@ -300,7 +300,7 @@ int main(int argc, char** argv) {
     if (int(test.size()) > photos) test.resize(std::size_t(photos));
     at::InferenceMode inference;
     // One exemplar fill per photo and hole, whatever the strength and steps (as in the engine).
-    const auto exemplar_cache = std::make_shared<cm::edit::ExemplarCache>(64);
+    cm::edit::ExemplarCache exemplar_cache(64);
     const auto t0 = std::chrono::steady_clock::now();
 
     for (std::size_t i = 0; i < test.size(); ++i) {
@@ -332,7 +332,6 @@ int main(int argc, char** argv) {
           r.steps = row.steps;
           r.strength = row.default_strength ? -1.0 : row.strength;
           r.region.fill = cm::edit::region::HoleFill(row.fill);
-          r.region.exemplar_cache = exemplar_cache;
           r.fresh_noise = row.fresh;
           r.seed = seed + i;
           r.region.max_work_size = row.work;
@@ -344,7 +343,7 @@ int main(int argc, char** argv) {
           r.region.grow = r.region.feather = 0;  // every pixel outside the mask must come back as it was
           cm::engine::Timings timings;
           if (row.default_strength && !(row.strength >= 0)) row.strength = cm::engine::strength_of(cm::engine::resolved(r, true));
-          const at::Tensor result = cm::engine::execute(f, model.card, r, {}, timings);
+          const at::Tensor result = cm::engine::execute(f, model.card, r, {{}, &exemplar_cache}, timings);
           time_it();
           score(t, row, result, p, region, box, patch_seed);
         }

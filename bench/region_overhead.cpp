@@ -42,17 +42,17 @@ int main(int argc, char** argv) {
 
   std::printf("photo %lld×%lld, model %d px, %d threads\n", (long long)width, (long long)height, size, threads);
   std::printf("inpaint (mask %lld×%lld)  %8.1f ms\n", (long long)(width / 8), (long long)(height / 10),
-              median_ms([&] { edit::region::inpaint(f, photo, mask, one_step); }));
+              median_ms([&] { edit::region::inpaint_photo(f, photo, mask, one_step); }));
   // The warm starts (the defaults): the membrane fill, and the exemplar fill that large holes get.
   edit::EditSettings warm = one_step;
   warm.warm_start = true;
   edit::region::RegionOptions smooth, exemplar;
   smooth.fill = edit::region::HoleFill::Smooth;
   exemplar.fill = edit::region::HoleFill::Exemplar;
-  std::printf("  from the membrane fill %8.1f ms\n", median_ms([&] { edit::region::inpaint(f, photo, mask, warm, smooth); }));
-  std::printf("  from the exemplar fill %8.1f ms\n", median_ms([&] { edit::region::inpaint(f, photo, mask, warm, exemplar); }));
-  std::printf("colorize                 %8.1f ms\n", median_ms([&] { edit::region::colorize(f, photo, one_step); }));
+  std::printf("  from the membrane fill %8.1f ms\n", median_ms([&] { edit::region::inpaint_photo(f, photo, mask, warm, smooth); }));
+  std::printf("  from the exemplar fill %8.1f ms\n", median_ms([&] { edit::region::inpaint_photo(f, photo, mask, warm, exemplar); }));
+  std::printf("colorize                 %8.1f ms\n", median_ms([&] { edit::region::colorize_photo(f, photo, one_step); }));
   std::printf("super-resolve ×4 of %lld×%lld %6.1f ms\n", (long long)low.size(3), (long long)low.size(2),
-              median_ms([&] { edit::region::super_resolve(f, low, 4, one_step); }));
+              median_ms([&] { edit::region::super_resolve_photo(f, low, 4, one_step); }));
   return 0;
 }

@@ -23,6 +23,8 @@
 
 namespace cm::edit {
 
+class ExemplarCache;  // exemplar_fill.h
+
 struct EditSettings {
   sampling::Schedule schedule = sampling::karras_schedule(1, 80.0);  // one step from T: the live preview
   std::uint64_t seed = 0;
@@ -47,6 +49,9 @@ struct EditSettings {
   // The estimate to start from when warm_start is set, when the caller has a better one than the
   // edit would compute (region.h fills a hole at the photo's resolution before scaling it down).
   at::Tensor estimate;
+  // Exemplar fills kept across runs (exemplar_fill.h), owned by the caller (the engine keeps one
+  // for all its jobs); null: every run fills afresh.
+  ExemplarCache* exemplar_cache = nullptr;
 };
 
 // Checks shared by these edits and their photo-size versions in region.h (cm::Error on failure).

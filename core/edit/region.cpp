@@ -64,7 +64,7 @@ std::pair<at::Tensor, at::Tensor> hints_at_model_size(const at::Tensor& hints, c
 
 }  // namespace
 
-at::Tensor colorize(const model::ConsistencyFunction& f, const at::Tensor& photo, const EditSettings& settings,
+at::Tensor colorize_photo(const model::ConsistencyFunction& f, const at::Tensor& photo, const EditSettings& settings,
                     const at::Tensor& hints, const at::Tensor& hint_mask, const RegionOptions& o) {
   require_photo(photo, "colorization");
   if (photo.size(1) != 1 && photo.size(1) != 3) throw Error(ErrorCode::ShapeMismatch, "colorization needs a grey or RGB image");
@@ -194,7 +194,7 @@ TileGrid grid_for(const model::ConsistencyFunction& f, int factor, const RegionO
 
 }  // namespace
 
-at::Tensor super_resolve(const model::ConsistencyFunction& f, const at::Tensor& low_res, int factor,
+at::Tensor super_resolve_photo(const model::ConsistencyFunction& f, const at::Tensor& low_res, int factor,
                          const EditSettings& settings, const RegionOptions& o) {
   require_photo(low_res, "super-resolution");
   check_super_resolution_factor(factor);
@@ -215,7 +215,7 @@ at::Tensor super_resolve(const model::ConsistencyFunction& f, const at::Tensor& 
   }, o);
 }
 
-at::Tensor denoise(const model::ConsistencyFunction& f, const at::Tensor& noisy, double sigma,
+at::Tensor denoise_photo(const model::ConsistencyFunction& f, const at::Tensor& noisy, double sigma,
                    const EditSettings& settings, const RegionOptions& o) {
   require_photo(noisy, "denoising");
   const at::Tensor unit = to_unit(noisy).to(at::kFloat);
@@ -235,7 +235,7 @@ at::Tensor denoise_recording_level(const model::ConsistencyFunction& f, const at
                                    EditSettings& settings, const RegionOptions& o) {
   sigma = denoise_sigma(sigma, to_unit(noisy));
   settings.schedule.sigmas = {sigma};
-  return denoise(f, noisy, sigma, settings, o);
+  return denoise_photo(f, noisy, sigma, settings, o);
 }
 
 }  // namespace cm::edit::region

@@ -19,11 +19,6 @@
 #include "core/edit/edits.h"
 
 #include <functional>
-#include <memory>
-
-namespace cm::edit {
-class ExemplarCache;
-}
 
 namespace cm::edit::region {
 
@@ -51,7 +46,6 @@ struct RegionOptions {
   int tile_overlap = 0;   // tiles: overlap in output pixels; 0 = a quarter tile
   HoleFill fill = HoleFill::Auto;  // inpaint's start, when warm (Auto: chosen window by window)
   int exemplar_depth = kLargeHoleDepth;  // Auto's exemplar start: a hole this deep
-  std::shared_ptr<ExemplarCache> exemplar_cache;  // optional: reuse exemplar fills across requests
 
   // Windows along a mask (inpaint, sketch; mask_windows.h). How much a window may be shrunk (its
   // work side is max(model, side / window_shrink), up to max_work_size); 1 edits at the photo's
@@ -100,25 +94,25 @@ HoleStart hole_start(bool warm, const RegionOptions& options, const std::functio
 bool uses_exemplar(const at::Tensor& mask, const RegionOptions& options);
 
 // mask: [1,1,H,W] of any dtype, > 0 = inpaint. An empty mask returns the photo unchanged.
-at::Tensor inpaint(const model::ConsistencyFunction& f, const at::Tensor& photo, const at::Tensor& mask,
+at::Tensor inpaint_photo(const model::ConsistencyFunction& f, const at::Tensor& photo, const at::Tensor& mask,
                    const EditSettings& settings, const RegionOptions& options = {});
 
 // The painting (photo with strokes) guides SDEdit inside the mask's window; without a mask the
 // whole picture is redrawn (at the model's resolution).
-at::Tensor sketch(const model::ConsistencyFunction& f, const at::Tensor& painting, const EditSettings& settings,
+at::Tensor sketch_photo(const model::ConsistencyFunction& f, const at::Tensor& painting, const EditSettings& settings,
                   const at::Tensor& mask = at::Tensor(), const RegionOptions& options = {});
 
 // hints / hint_mask as in edit::colorize, at the photo's size.
-at::Tensor colorize(const model::ConsistencyFunction& f, const at::Tensor& photo, const EditSettings& settings,
+at::Tensor colorize_photo(const model::ConsistencyFunction& f, const at::Tensor& photo, const EditSettings& settings,
                     const at::Tensor& hints = at::Tensor(), const at::Tensor& hint_mask = at::Tensor(),
                     const RegionOptions& options = {});
 
 // low_res: [1,C,h,w] of any size → [1,C,k·h,k·w]. tile_size must be a multiple of k.
-at::Tensor super_resolve(const model::ConsistencyFunction& f, const at::Tensor& low_res, int factor,
+at::Tensor super_resolve_photo(const model::ConsistencyFunction& f, const at::Tensor& low_res, int factor,
                          const EditSettings& settings, const RegionOptions& options = {});
 
 // One evaluation per tile at the photo's own resolution; sigma ≤ 0: estimated on the whole photo.
-at::Tensor denoise(const model::ConsistencyFunction& f, const at::Tensor& noisy, double sigma,
+at::Tensor denoise_photo(const model::ConsistencyFunction& f, const at::Tensor& noisy, double sigma,
                    const EditSettings& settings, const RegionOptions& options = {});
 // The same for a request: the level resolved once on the whole photo (denoise_sigma) and recorded
 // as settings.schedule's one σ, so what reports the schedule names the level that ran.

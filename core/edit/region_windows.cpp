@@ -71,7 +71,7 @@ at::Tensor exemplar_estimate(const Job& job, const at::Tensor& out, const Window
     const at::Tensor small = exemplar_fill(resize_image(image, h, w), ~small_hole, options);
     return at::where(hole, resize_image(small, context.height(), context.width()), image);
   };
-  const at::Tensor filled = job.o.exemplar_cache ? job.o.exemplar_cache->get_or_fill(image, hole, options.seed, fill) : fill();
+  const at::Tensor filled = job.settings.exemplar_cache ? job.settings.exemplar_cache->get_or_fill(image, hole, options.seed, fill) : fill();
   return crop_replicate(filled, Box{window.y0 - context.y0, window.x0 - context.x0, window.y1 - context.y0, window.x1 - context.x0});
 }
 
@@ -201,14 +201,14 @@ bool uses_exemplar(const at::Tensor& mask, const RegionOptions& o) {
          }) == HoleStart::Exemplar;
 }
 
-at::Tensor inpaint(const model::ConsistencyFunction& f, const at::Tensor& photo, const at::Tensor& mask,
+at::Tensor inpaint_photo(const model::ConsistencyFunction& f, const at::Tensor& photo, const at::Tensor& mask,
                    const EditSettings& settings, const RegionOptions& o) {
   require_photo(photo, "inpainting");
   validate_mask(photo, mask);
   return along_the_mask(f, photo, mask, settings, o, Mode::Inpaint);
 }
 
-at::Tensor sketch(const model::ConsistencyFunction& f, const at::Tensor& painting, const EditSettings& settings,
+at::Tensor sketch_photo(const model::ConsistencyFunction& f, const at::Tensor& painting, const EditSettings& settings,
                   const at::Tensor& mask, const RegionOptions& o) {
   require_photo(painting, "stroke-guided editing");
   if (mask.defined()) {

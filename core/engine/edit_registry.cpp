@@ -127,7 +127,7 @@ EditSpec inpaint_entry() {
   e.settings = {grow_setting(), feather_setting(), fill_setting()};
   e.picker_position = 0;
   e.run = [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
-    return region::inpaint(f, r.image, r.mask, s, r.region);  // execute() checked the inputs
+    return region::inpaint_photo(f, r.image, r.mask, s, r.region);  // execute() checked the inputs
   };
   return e;
 }
@@ -149,7 +149,7 @@ EditSpec sketch_entry() {
   e.settings = {grow_setting(), feather_setting()};
   e.picker_position = 1;
   e.run = [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
-    return region::sketch(f, r.image, s, r.mask, r.region);
+    return region::sketch_photo(f, r.image, s, r.mask, r.region);
   };
   return e;
 }
@@ -168,7 +168,7 @@ EditSpec colorize_entry() {
   e.keeps = "the luma everywhere, and the colour at hinted pixels";
   e.picker_position = 2;
   e.run = [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
-    return region::colorize(f, r.image, s, r.hints, r.hint_mask, r.region);
+    return region::colorize_photo(f, r.image, s, r.hints, r.hint_mask, r.region);
   };
   return e;
 }
@@ -187,7 +187,7 @@ EditSpec super_resolve_entry() {
   e.settings = {scale_setting()};
   e.picker_position = 4;
   e.run = [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
-    return region::super_resolve(f, r.image, r.scale, s, r.region);
+    return region::super_resolve_photo(f, r.image, r.scale, s, r.region);
   };
   return e;
 }

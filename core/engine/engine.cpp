@@ -115,7 +115,7 @@ struct Engine::State {
   // Exemplar fills of recent photos and masks: a new seed, strength or step count for the same
   // hole (variations, refine, apply) reuses the fill instead of searching again.
   // One fill per window along a mask (region.h): room for a long thick stroke's windows.
-  std::shared_ptr<edit::ExemplarCache> exemplar_cache = std::make_shared<edit::ExemplarCache>(32);
+  edit::ExemplarCache exemplar_cache{32};
   std::thread worker;
 
   void finish_cancelled(const std::shared_ptr<Job>& job, const std::string& why) {
@@ -257,7 +257,7 @@ struct Engine::State {
       if (!model) throw Error(ErrorCode::BadArgument, "no model is loaded");
       // The one way a job is stopped part-way (core/base/cancel.h): every layer below asks this.
       const CancelScope stop([job] { return job->cancelled.load(); });
-      r.image = run_with_memory_retry(job->request, control, r.timings, &r.sigmas);
+      r.image = run_with_memory_retry(job->request, {control, &exemplar_cache}, r.timings, &r.sigmas);
       r.status = JobStatus::Done;
     } catch (const Error& e) {
       r.status = e.code() == ErrorCode::Cancelled ? JobStatus::Cancelled : JobStatus::Failed;
@@ -275,14 +275,12 @@ struct Engine::State {
 
   // A batch that does not fit is split in halves (the images do not change: the noise of image b
   // is keyed by b). A single image that does not fit is reported.
-  at::Tensor run_with_memory_retry(const EditRequest& request, const sampling::LoopControl& control, Timings& t,
+  at::Tensor run_with_memory_retry(const EditRequest& request, const RunContext& context, Timings& t,
                                    std::vector<double>* sigmas = nullptr) {
     try {
-      EditRequest r = request;
-      if (!r.region.exemplar_cache) r.region.exemplar_cache = exemplar_cache;
       const auto f_now = f_of_jobs();
       f_now->allow_recording(request.preview);  // graphs for what repeats: the live preview's shape
-      return execute(*f_now, model->card, r, control, t, sigmas);
+      return execute(*f_now, model->card, request, context, t, sigmas);
     } catch (const c10::Error& e) {
       if (!is_out_of_memory(e) || request.kind != edit::EditKind::Generate || request.batch < 2) throw;
       spdlog::warn("out of memory for {} images at once; retrying in two halves", request.batch);
@@ -292,7 +290,7 @@ struct Engine::State {
     second.batch = request.batch - first.batch;
     second.first_image = request.first_image + first.batch;
     Timings t1, t2;
-    const at::Tensor a = run_with_memory_retry(first, control, t1, sigmas), b = run_with_memory_retry(second, control, t2);
+    const at::Tensor a = run_with_memory_retry(first, context, t1, sigmas), b = run_with_memory_retry(second, context, t2);
     t = t1;
     t += t2;
     return at::cat({a, b});

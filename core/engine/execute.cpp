@@ -122,7 +122,7 @@ void check_request_settings(const EditRequest& r) {
 }
 
 at::Tensor execute(const model::ConsistencyFunction& f_in, const model::ModelCard& card, const EditRequest& r,
-                   const sampling::LoopControl& control, Timings& timings, std::vector<double>* sigmas) {
+                   const RunContext& context, Timings& timings, std::vector<double>* sigmas) {
   if (!r.variation_seeds.empty()) {  // the same edit once per seed, results stacked
     if (r.variation_seeds.size() > 64) throw Error(ErrorCode::BadArgument, "at most 64 variations at once");
     std::vector<at::Tensor> results;
@@ -132,7 +132,7 @@ at::Tensor execute(const model::ConsistencyFunction& f_in, const model::ModelCar
       one.variation_seeds.clear();
       one.seed = r.variation_seeds[i];
       Timings t;
-      results.push_back(execute(f_in, card, one, control, t, sigmas));
+      results.push_back(execute(f_in, card, one, context, t, sigmas));
       total += t;
     }
     timings = total;
@@ -148,7 +148,8 @@ at::Tensor execute(const model::ConsistencyFunction& f_in, const model::ModelCar
   settings.blend_seeds = r.blend_seeds && r.kind != edit::EditKind::Interpolate;
   settings.blend_seed = r.seed_b;
   settings.blend = r.blend;
-  settings.control = control;
+  settings.control = context.control;
+  settings.exemplar_cache = context.exemplar_cache;
   const EditSpec& spec = spec_of(r.kind);
   settings.warm_start = strength_of(run) < 1 && r.ts.empty();
   settings.labels = labels_for(r, f.spec(), r.kind == edit::EditKind::Generate ? r.batch : 1);

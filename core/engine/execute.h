@@ -17,10 +17,17 @@ void check_request(const EditRequest& request);
 // The part that needs no tensors (strength, settings' ranges): the CLI checks it before reading files.
 void check_request_settings(const EditRequest& request);
 
+// What a run uses besides its request, which stays a value: progress reports, and what the caller
+// keeps between requests.
+struct RunContext {
+  sampling::LoopControl control;
+  edit::ExemplarCache* exemplar_cache = nullptr;  // the engine's: one fill per photo and hole
+};
+
 // Checks the request (inputs present and shaped for its kind) and runs it. Throws cm::Error,
-// including Cancelled when control says so; fills `timings` and, when given, `sigmas` (the
+// including Cancelled (core/base/cancel.h); fills `timings` and, when given, `sigmas` (the
 // levels evaluated; for denoise the one level used, estimated when the request has none).
 at::Tensor execute(const model::ConsistencyFunction& f, const model::ModelCard& card, const EditRequest& request,
-                   const sampling::LoopControl& control, Timings& timings, std::vector<double>* sigmas = nullptr);
+                   const RunContext& context, Timings& timings, std::vector<double>* sigmas = nullptr);
 
 }  // namespace cm::engine

@@ -39,7 +39,7 @@ TEST(BuiltinModel, GeneratesAndInpaintsKeepingEveryUnmaskedPixel) {
   at::Tensor mask = at::zeros({1, 1, 90, 120});
   mask.narrow(2, 30, 20).narrow(3, 40, 30).fill_(1);
   cm::edit::EditSettings settings;
-  const at::Tensor out = cm::edit::region::inpaint(*m.function, photo, mask, settings);
+  const at::Tensor out = cm::edit::region::inpaint_photo(*m.function, photo, mask, settings);
   const cm::edit::region::RegionOptions defaults;
   const at::Tensor reach = at::max_pool2d(mask, {2 * (defaults.grow + 2 * defaults.feather) + 1}, {1},
                                           {defaults.grow + 2 * defaults.feather});

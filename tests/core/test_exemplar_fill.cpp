@@ -138,14 +138,15 @@ TEST(ExemplarInpaint, AtStrengthZeroTheHoleIsTheCopiedTextureAndTheFillIsCached)
   const at::Tensor truth = stripes(160), box = box_hole(160, 48, 50, 64);
   engine::EditRequest r = inpaint_request(truth * (1 - box), box);
   r.strength = 0;
-  r.region.exemplar_cache = std::make_shared<edit::ExemplarCache>();
+  edit::ExemplarCache cache;
+  const engine::RunContext cached{{}, &cache};
   engine::Timings t;
-  const at::Tensor exemplar = engine::execute(f, gaussian_card(), r, {}, t);
+  const at::Tensor exemplar = engine::execute(f, gaussian_card(), r, cached, t);
   EXPECT_LT(mean_abs_in(exemplar, truth, box), 0.05);
   EXPECT_TRUE(at::equal(exemplar * (1 - box), r.image)) << "every pixel outside the mask as it was";
   r.seed = 7, r.strength = 0.3;  // another seed and strength: the same fill, from the cache
-  engine::execute(f, gaussian_card(), r, {}, t);
-  EXPECT_EQ(r.region.exemplar_cache->hits(), 1u);
+  engine::execute(f, gaussian_card(), r, cached, t);
+  EXPECT_EQ(cache.hits(), 1u);
   r.region.fill = edit::region::HoleFill::Smooth, r.strength = 0;
   EXPECT_GT(mean_abs_in(engine::execute(f, gaussian_card(), r, {}, t), truth, box), 0.3) << "the membrane start blurs the stripes";
 }
@@ -155,17 +156,18 @@ TEST(ExemplarInpaint, ASupersededPreviewStopsDuringTheFillAndCachesNothing) {
   const auto f = cm::testing::analytic_model(32);
   const at::Tensor truth = stripes(160), box = box_hole(160, 48, 50, 64);
   engine::EditRequest r = inpaint_request(truth * (1 - box), box);
-  r.region.exemplar_cache = std::make_shared<edit::ExemplarCache>();
+  edit::ExemplarCache cache;
+  const engine::RunContext cached{{}, &cache};
   int polls = 0;
   engine::Timings t;
   {
     const CancelScope stop([&polls] { return ++polls > 2; });  // during the fill, before any evaluation
-    EXPECT_CM_ERROR(engine::execute(f, gaussian_card(), r, {}, t), ErrorCode::Cancelled, "cancelled");
+    EXPECT_CM_ERROR(engine::execute(f, gaussian_card(), r, cached, t), ErrorCode::Cancelled, "cancelled");
   }
   EXPECT_EQ(polls, 3) << "stopped at the fill's third poll";
-  engine::execute(f, gaussian_card(), r, {}, t);
-  engine::execute(f, gaussian_card(), r, {}, t);
-  EXPECT_EQ(r.region.exemplar_cache->hits(), 1u) << "the cancelled fill was not cached";
+  engine::execute(f, gaussian_card(), r, cached, t);
+  engine::execute(f, gaussian_card(), r, cached, t);
+  EXPECT_EQ(cache.hits(), 1u) << "the cancelled fill was not cached";
 }
 
 }  // namespace

@@ -137,9 +137,9 @@ TEST(StoredPixels, InpaintingA16And8BitPhotoKeepsItsFormAndEveryPixelOutsideTheM
   s.warm_start = true;
   region::RegionOptions smooth;  // no copied texture: a patch search can pick other patches on rounded pixels
   smooth.texture = 0;
-  const at::Tensor from_float = region::inpaint(f, photo, mask.to(at::kFloat), s, smooth);
+  const at::Tensor from_float = region::inpaint_photo(f, photo, mask.to(at::kFloat), s, smooth);
   for (const at::Tensor& stored : {to_form_of(photo, at::zeros({1}, at::kByte)), to_form_of(photo, at::zeros({1}, at::kShort))}) {
-    const at::Tensor out = region::inpaint(f, stored, mask, s, smooth);
+    const at::Tensor out = region::inpaint_photo(f, stored, mask, s, smooth);
     ASSERT_EQ(out.scalar_type(), stored.scalar_type());
     const at::Tensor keep = (mask == 0).expand_as(stored);
     EXPECT_TRUE(at::equal(out.masked_select(keep), stored.masked_select(keep)));
@@ -169,7 +169,7 @@ TEST(StoredPixels, ALongCableOnALargePhotoChangesOnlyTheWindowsAndReportsEachCor
     ++steps;
     EXPECT_EQ(info.step, steps);  // one step per window, counted across the job
   };
-  const at::Tensor out = region::inpaint(f, photo, mask, s, o);
+  const at::Tensor out = region::inpaint_photo(f, photo, mask, s, o);
   EXPECT_GT(reported, 15);
   EXPECT_EQ(steps, reported);
   EXPECT_LT(reported_pixels, int64_t(1200) * 2400 / 5);  // the windows' cores, not the photo

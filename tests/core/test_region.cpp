@@ -58,7 +58,7 @@ TEST(Region, InpaintingAPhotoKeepsEveryPixelTheEditDoesNotReach) {
     const at::Tensor photo = cm::testing::smooth_photo(h, w);
     const at::Tensor mask = dab(h, w, h / 3, w / 2, std::min<int64_t>(12, h / 4));
     region::RegionOptions o;
-    const at::Tensor out = region::inpaint(f, photo, mask, steps(2), o);
+    const at::Tensor out = region::inpaint_photo(f, photo, mask, steps(2), o);
     ASSERT_EQ(out.sizes(), photo.sizes());
     const at::Tensor reached = feather_weights(mask, o.grow, o.feather) > 0;
     const at::Tensor keep = reached.logical_not().expand_as(photo);
@@ -71,8 +71,8 @@ TEST(Region, InpaintingAPhotoKeepsEveryPixelTheEditDoesNotReach) {
 TEST(Region, AnEmptyMaskChangesNothing) {
   const auto f = cm::testing::analytic_model(64);
   const at::Tensor photo = cm::testing::smooth_photo(100, 120);
-  EXPECT_TRUE(at::equal(region::inpaint(f, photo, at::zeros({1, 1, 100, 120}), steps(1)), photo));
-  EXPECT_CM_ERROR(region::inpaint(f, photo, at::zeros({1, 1, 100, 100}), steps(1)), ErrorCode::ShapeMismatch,
+  EXPECT_TRUE(at::equal(region::inpaint_photo(f, photo, at::zeros({1, 1, 100, 120}), steps(1)), photo));
+  EXPECT_CM_ERROR(region::inpaint_photo(f, photo, at::zeros({1, 1, 100, 100}), steps(1)), ErrorCode::ShapeMismatch,
                   "the mask is 100×100 pixels but the image is 120×100");
 }
 
@@ -83,12 +83,12 @@ TEST(Region, SketchWithAMaskKeepsTheRestOfThePhoto) {
   at::Tensor painting = photo.clone();
   painting.narrow(2, 105, 10).narrow(3, 25, 20).fill_(0.9);  // a stroke
   region::RegionOptions o;
-  const at::Tensor out = region::sketch(f, painting, steps(2, 3.0), mask, o);
+  const at::Tensor out = region::sketch_photo(f, painting, steps(2, 3.0), mask, o);
   const at::Tensor keep = (feather_weights(mask, o.grow, o.feather) == 0).expand_as(photo);
   EXPECT_TRUE(at::equal(out.masked_select(keep), painting.masked_select(keep)));
   EXPECT_GT(max_abs_diff(out, painting), 0.05);
   // Without a mask the whole picture is redrawn, at the photo's size.
-  EXPECT_EQ(region::sketch(f, painting, steps(1, 3.0)).sizes(), painting.sizes());
+  EXPECT_EQ(region::sketch_photo(f, painting, steps(1, 3.0)).sizes(), painting.sizes());
 }
 
 TEST(Region, ColorizingAPhotoKeepsItsLumaAndTheHints) {
@@ -100,7 +100,7 @@ TEST(Region, ColorizingAPhotoKeepsItsLumaAndTheHints) {
   at::Tensor hint_mask = at::zeros({1, 1, 150, 210});
   hint_mask.narrow(2, 60, 3).narrow(3, 100, 3).fill_(1);
   const at::Tensor hints = at::tensor({-0.2f, 0.5f, 0.7f}).view({1, 3, 1, 1}).expand({1, 3, 150, 210}).contiguous();
-  const at::Tensor out = region::colorize(f, grey, steps(2), hints, hint_mask);
+  const at::Tensor out = region::colorize_photo(f, grey, steps(2), hints, hint_mask);
   ASSERT_EQ(out.sizes(), grey.sizes());
   EXPECT_LE(max_abs_diff(op.forward(out).narrow(1, 0, 1), op.forward(grey).narrow(1, 0, 1)), 1e-5);
   const at::Tensor at_hints = (hint_mask > 0).expand({1, 2, 150, 210});
@@ -112,12 +112,12 @@ TEST(Region, ColorizingAPhotoKeepsItsLumaAndTheHints) {
 TEST(Region, SuperResolvingAnyImageSizeKeepsEveryPatchMean) {
   const auto f = cm::testing::analytic_model(64);
   const at::Tensor low = cm::testing::smooth_photo(37, 53);
-  const at::Tensor out = region::super_resolve(f, low, 4, steps(2));
+  const at::Tensor out = region::super_resolve_photo(f, low, 4, steps(2));
   ASSERT_EQ(out.sizes(), (std::vector<int64_t>{1, 3, 148, 212}));
   EXPECT_LE(max_abs_diff(at::avg_pool2d(out, {4, 4}), low), 1e-5);
   region::RegionOptions odd;
   odd.tile_size = 60;
-  EXPECT_CM_ERROR(region::super_resolve(f, low, 8, steps(1), odd),
+  EXPECT_CM_ERROR(region::super_resolve_photo(f, low, 8, steps(1), odd),
                   ErrorCode::BadArgument, "a tile of 60 pixels does not split into 8×8 patches");
 }
 
@@ -126,7 +126,7 @@ TEST(Region, TiledSuperResolutionHasNoSeams) {
   // one noise plane and the analytic model is local, so the two runs must agree everywhere.
   const auto f = cm::testing::analytic_model(64);
   const at::Tensor low = cm::testing::smooth_photo(16, 16);
-  const at::Tensor single = region::super_resolve(f, low, 4, steps(3));
+  const at::Tensor single = region::super_resolve_photo(f, low, 4, steps(3));
   region::RegionOptions tiled;
   tiled.tile_size = 32;
   tiled.tile_overlap = 8;
@@ -137,7 +137,7 @@ TEST(Region, TiledSuperResolutionHasNoSeams) {
     last_step = i.step;
     total = i.total;
   };
-  const at::Tensor many = region::super_resolve(f, low, 4, s, tiled);
+  const at::Tensor many = region::super_resolve_photo(f, low, 4, s, tiled);
   EXPECT_EQ(region::tile_starts(16, 8, 2), (std::vector<int64_t>{0, 6, 8}));
   EXPECT_EQ(total, 9 * 3);
   EXPECT_EQ(last_step, 9 * 3);
@@ -152,7 +152,7 @@ TEST(Region, CancellingATiledJobStopsIt) {
   const cm::CancelScope stop([&] { return seen == 5; });
   region::RegionOptions tiled;
   tiled.tile_size = 32;
-  EXPECT_CM_ERROR(region::super_resolve(f, cm::testing::smooth_photo(20, 20), 4, s, tiled), ErrorCode::Cancelled,
+  EXPECT_CM_ERROR(region::super_resolve_photo(f, cm::testing::smooth_photo(20, 20), 4, s, tiled), ErrorCode::Cancelled,
                   "cancelled");
   EXPECT_EQ(seen, 5);
 }
@@ -161,7 +161,7 @@ TEST(Region, TiledDenoisingMatchesOneEvaluationOfTheWholePhoto) {
   const auto f = cm::testing::analytic_model(64);
   const at::Tensor photo = cm::testing::smooth_photo(150, 170);
   const at::Tensor noisy = photo + 0.1 * cm::sampling::NoiseField(3).crop(0, {1, 3, 0, 0, 150, 170});
-  const at::Tensor out = region::denoise(f, noisy, 0.1, steps(1));
+  const at::Tensor out = region::denoise_photo(f, noisy, 0.1, steps(1));
   EXPECT_LE(max_abs_diff(out, denoise(f, noisy, 0.1)), 1e-5);  // the analytic model is local
   EXPECT_LT((out - photo).pow(2).mean().item<double>(), (noisy - photo).pow(2).mean().item<double>());
 }

@@ -259,17 +259,17 @@ TEST_F(GoldenWeights, EditsRunOnTheRealNetworkAndKeepTheirInvariants) {
   const at::Tensor photo = cm::testing::smooth_photo(45, 70);
   at::Tensor mask = at::zeros({1, 1, 45, 70});
   mask.narrow(2, 10, 8).narrow(3, 40, 9).fill_(1);
-  const at::Tensor inpainted = cm::edit::region::inpaint(f, photo, mask, settings);
+  const at::Tensor inpainted = cm::edit::region::inpaint_photo(f, photo, mask, settings);
   const at::Tensor keep = (cm::edit::feather_weights(mask, 2, 8) == 0).expand_as(photo);
   EXPECT_TRUE(at::equal(inpainted.masked_select(keep), photo.masked_select(keep)));
   EXPECT_GT(cm::testing::max_abs_diff(inpainted, photo), 0.05);
 
   const at::Tensor low = photo.narrow(2, 0, 20).narrow(3, 0, 30).contiguous();
-  const at::Tensor sr = cm::edit::region::super_resolve(f, low, 4, settings);
+  const at::Tensor sr = cm::edit::region::super_resolve_photo(f, low, 4, settings);
   EXPECT_LE(cm::testing::max_abs_diff(at::avg_pool2d(sr, {4, 4}), low), 1e-5);
 
   const cm::edit::LumaChromaOperator op;
-  const at::Tensor colored = cm::edit::region::colorize(f, photo, settings);
+  const at::Tensor colored = cm::edit::region::colorize_photo(f, photo, settings);
   EXPECT_LE(cm::testing::max_abs_diff(op.forward(colored).narrow(1, 0, 1), op.forward(photo).narrow(1, 0, 1)), 1e-5);
 }
 
