@@ -22,6 +22,37 @@ bool carriesMetadata(const QString& suffix) { return formatOf(suffix) && formatO
 
 }  // namespace
 
+QStringList exportFileTypes() {
+  QStringList types;
+  for (const imageio::WritableFormat& f : imageio::writable_formats()) {
+    QStringList patterns;
+    for (const std::string& extension : f.extensions) patterns << QStringLiteral("*") + QString::fromStdString(extension);
+    types << QStringLiteral("%1 (%2)").arg(QString::fromUtf8(f.format->name), patterns.join(QLatin1Char(' ')));
+  }
+  return types;
+}
+
+QString exportSuffixOf(const QString& filter) {
+  const qsizetype star = filter.indexOf(QLatin1String("*."));
+  if (star < 0) return {};
+  qsizetype end = star + 2;
+  while (end < filter.size() && filter[end] != QLatin1Char(' ') && filter[end] != QLatin1Char(')')) ++end;
+  return filter.mid(star + 2, end - star - 2);
+}
+
+ExportFileType exportFileTypeFor(const QString& suffix, bool raw) {
+  const QString own = suffix.toLower(), pattern = QStringLiteral("*.") + own;
+  const QStringList types = exportFileTypes();
+  for (const QString& type : types) {
+    const QString patterns = type.mid(type.indexOf(QLatin1Char('(')) + 1).chopped(1);
+    if (!raw && patterns.split(QLatin1Char(' ')).contains(pattern)) return {type, own};
+  }
+  const QString fallback = raw ? QStringLiteral("TIFF") : QStringLiteral("PNG");
+  for (const QString& type : types)
+    if (type.startsWith(fallback + QLatin1String(" ("))) return {type, exportSuffixOf(type)};
+  return {types.front(), exportSuffixOf(types.front())};
+}
+
 bool exportHasChoices(const ExportContext& c) {
   return isLossy(c.suffix) || keepsSixteenBits(c.suffix) ||
          (carriesMetadata(c.suffix) && (c.has_metadata || !c.profile.isEmpty()));

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <QString>
+#include <QStringList>
 
 #include <optional>
 
@@ -24,6 +25,20 @@ struct ExportContext {
   bool has_metadata = false;   // the photo came with EXIF, XMP or IPTC
   QString profile;             // the photo's colour profile's name; empty for sRGB
 };
+
+// The file dialog's types, one per format cmedit writes (imageio's table): "JPEG (*.jpg *.jpeg)".
+QStringList exportFileTypes();
+// The type a file of this suffix ("jpeg") is written as, and the suffix its suggested name takes
+// (the photo's own where the type has it, else the type's first).
+struct ExportFileType {
+  QString filter;
+  QString suffix;
+};
+// A camera RAW (`raw`) cannot be written: a photographer's usual next step is a 16-bit TIFF.
+// Another unwritable suffix suggests PNG.
+ExportFileType exportFileTypeFor(const QString& suffix, bool raw);
+// The first suffix of a type ("JPEG (*.jpg *.jpeg)" → "jpg").
+QString exportSuffixOf(const QString& filter);
 
 // Which questions `context` raises: none means the dialog is not shown.
 bool exportHasChoices(const ExportContext& context);

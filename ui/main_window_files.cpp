@@ -51,7 +51,6 @@
 #include <QMessageBox>
 #include <QPainter>
 #include <QPushButton>
-#include <QRegularExpression>
 #include <QRandomGenerator>
 #include <QSpinBox>
 #include <QStatusBar>
@@ -355,27 +354,16 @@ void MainWindow::chooseAndExport() {
   // suggestion: the name and the filter never say two different things.
   const QFileInfo photo(current_path_);
   const QString base = photo.absoluteDir().filePath(photo.completeBaseName() + QStringLiteral("-edited."));
-  const QStringList filters = {tr("PNG (*.png)"),  tr("JPEG (*.jpg *.jpeg)"), tr("TIFF (*.tif *.tiff)"), tr("WebP (*.webp)"),
-                               tr("AVIF (*.avif)"), tr("HEIC (*.heic *.heif)"), tr("JPEG XL (*.jxl)")};
-  const auto suffix_of = [](const QString& filter) {  // "JPEG (*.jpg *.jpeg)" → "jpg"
-    const qsizetype star = filter.indexOf(QLatin1String("*."));
-    return filter.mid(star + 2, filter.indexOf(QRegularExpression(QStringLiteral("[ )]")), star) - star - 2);
-  };
-  const QString own = photo.suffix().toLower();
-  // A camera RAW cannot be written: a photographer's usual next step is a 16-bit TIFF.
-  QString filter = photo_format_.startsWith(QLatin1String("RAW")) ? filters[2] : filters.front();
-  for (const QString& f : filters)
-    if (f.contains(QStringLiteral("*.") + own + QLatin1Char(' ')) || f.contains(QStringLiteral("*.") + own + QLatin1Char(')'))) filter = f;
+  const ExportFileType type = exportFileTypeFor(photo.suffix(), photo_format_.startsWith(QLatin1String("RAW")));
   QFileDialog dialog(this, tr("Export"));
   dialog.setAcceptMode(QFileDialog::AcceptSave);
-  dialog.setNameFilters(filters);
-  dialog.selectNameFilter(filter);
-  const QString suggested = suffix_of(filter) == own || (filter == filters[1] && own == QLatin1String("jpeg")) ? own : suffix_of(filter);
-  dialog.setDefaultSuffix(suggested);
-  dialog.selectFile(base + suggested);
+  dialog.setNameFilters(exportFileTypes());
+  dialog.selectNameFilter(type.filter);
+  dialog.setDefaultSuffix(type.suffix);
+  dialog.selectFile(base + type.suffix);
   connect(&dialog, &QFileDialog::filterSelected, &dialog, [&](const QString& chosen) {
-    dialog.setDefaultSuffix(suffix_of(chosen));
-    dialog.selectFile(base + suffix_of(chosen));
+    dialog.setDefaultSuffix(exportSuffixOf(chosen));
+    dialog.selectFile(base + exportSuffixOf(chosen));
   });
   if (dialog.exec() != QDialog::Accepted || dialog.selectedFiles().isEmpty()) return;
   const QString path = dialog.selectedFiles().front();

@@ -133,10 +133,18 @@ const OutputFormat* output_format(const std::string& extension) {
   return nullptr;
 }
 
+std::vector<WritableFormat> writable_formats() {
+  std::vector<WritableFormat> out;  // a format's extensions stand together in kWriters
+  for (const Writer& w : kWriters) {
+    if (out.empty() || std::strcmp(out.back().format->name, w.format.name) != 0) out.push_back({&w.format, {}});
+    out.back().extensions.push_back(w.extension);
+  }
+  return out;
+}
+
 std::string writable_extensions() {
   std::vector<std::string> first;  // one extension a format: .png, .jpg, …
-  for (std::size_t i = 0; i < std::size(kWriters); ++i)
-    if (i == 0 || std::strcmp(kWriters[i].format.name, kWriters[i - 1].format.name) != 0) first.push_back(kWriters[i].extension);
+  for (const WritableFormat& f : writable_formats()) first.push_back(f.extensions.front());
   std::string out = "use " + first.front();
   for (std::size_t i = 1; i < first.size(); ++i) out += (i + 1 == first.size() ? " or " : ", ") + first[i];
   return out;

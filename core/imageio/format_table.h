@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace cm::imageio {
 
@@ -25,5 +26,13 @@ bool is_raw_name(const std::filesystem::path& path);
 
 // The format an output name asks for; nullptr when cmedit cannot write it.
 const OutputFormat* output_format(const std::string& extension);
+
+// Every format cmedit writes, in the table's order (PNG first), with its extensions (".jpg",
+// ".jpeg"): for usage texts and the export dialog's file types.
+struct WritableFormat {
+  const OutputFormat* format;
+  std::vector<std::string> extensions;
+};
+std::vector<WritableFormat> writable_formats();
 
 }  // namespace cm::imageio

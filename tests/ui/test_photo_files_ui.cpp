@@ -6,6 +6,7 @@
 #include "core/imageio/image_file.h"
 #include "core/dng_writer.h"
 #include "core/photo_files.h"
+#include "core/imageio/format_table.h"
 #include "ui/export_options.h"
 
 #include <QApplication>
@@ -102,6 +103,27 @@ TEST(ExportOptions, OnlyWhatAppliesIsAsked) {
   EXPECT_TRUE(cm::ui::exportHasChoices(ExportContext{QStringLiteral("webp"), 8, true, QString()}));
   EXPECT_TRUE(cm::ui::exportHasChoices(ExportContext{QStringLiteral("jpg"), 8, false, QString()}));
   EXPECT_TRUE(cm::ui::exportHasChoices(ExportContext{QStringLiteral("png"), 8, false, QString()}));
+}
+
+// The export dialog's file types are imageio's table of writable formats, so a format the table
+// gains is offered without a second list; the suggestion keeps the photo's own suffix.
+TEST(ExportOptions, TheFileTypesAreTheWritableFormats) {
+  const QStringList types = cm::ui::exportFileTypes();
+  ASSERT_EQ(std::size_t(types.size()), cm::imageio::writable_formats().size());
+  EXPECT_EQ(types.front(), QStringLiteral("PNG (*.png)"));
+  EXPECT_TRUE(types.contains(QStringLiteral("JPEG (*.jpg *.jpeg)"))) << types.join(QLatin1Char(';')).toStdString();
+  EXPECT_TRUE(types.contains(QStringLiteral("JPEG XL (*.jxl)")));
+  EXPECT_EQ(cm::ui::exportSuffixOf(QStringLiteral("HEIC (*.heic *.heif)")), QStringLiteral("heic"));
+
+  const auto offered = [](const char* suffix, bool raw) {
+    const cm::ui::ExportFileType t = cm::ui::exportFileTypeFor(QString::fromLatin1(suffix), raw);
+    return (t.filter + QStringLiteral(" → ") + t.suffix).toStdString();
+  };
+  EXPECT_EQ(offered("JPEG", false), "JPEG (*.jpg *.jpeg) → jpeg");
+  EXPECT_EQ(offered("heif", false), "HEIC (*.heic *.heif) → heif");
+  EXPECT_EQ(offered("tif", false), "TIFF (*.tif *.tiff) → tif");
+  EXPECT_EQ(offered("dng", true), "TIFF (*.tif *.tiff) → tif") << "a camera RAW cannot be written";
+  EXPECT_EQ(offered("gif", false), "PNG (*.png) → png") << "nor can a GIF";
 }
 
 TEST(ExportOptions, TheDialogOffersToStripAndToConvertToSrgb) {
