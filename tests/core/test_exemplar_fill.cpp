@@ -68,6 +68,27 @@ TEST(ExemplarFill, FillsGreyPhotosAndHolesAtTheBorder) {
   EXPECT_LT(mean_abs_in(filled, grey, hole), 0.1);
 }
 
+// A hole in a light cloth that is only a little wider than the hole (a towel between hair and
+// bread): at the coarsest level hardly a whole patch of cloth is left to copy, and an unguided
+// fill copies the dark surroundings into the hole. Held against the membrane fill there (light,
+// from the hole's edge), it stays cloth.
+TEST(ExemplarFill, TheHoleKeepsTheColourAroundItWhereLittleOfItIsLeftToCopy) {
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(5);
+  const int64_t n = 128;
+  at::Tensor photo = -0.6 + 0.3 * at::randn({1, 3, n, n}, gen);                        // the rest
+  photo.narrow(2, 30, 68).narrow(3, 30, 68).copy_(0.6 + 0.08 * at::randn({1, 3, 68, 68}, gen));  // the cloth
+  const at::Tensor hole = box_hole(n, 40, 40, 48);  // in the cloth, 10 px from its edges
+  const at::Tensor holed = photo * (1 - hole);
+  const auto dark_share = [&](const edit::ExemplarOptions& o) {
+    const at::Tensor filled = edit::exemplar_fill(holed, hole <= 0, o);
+    return ((filled.mean(1, true) < 0) & (hole > 0)).sum().item<double>() / hole.sum().item<double>();
+  };
+  EXPECT_LT(dark_share({}), 0.01);
+  edit::ExemplarOptions unguided;
+  unguided.guide = 0;
+  EXPECT_GT(dark_share(unguided), 0.5) << "without the guide the dark surroundings fill the hole (why it exists)";
+}
+
 TEST(HoleDepth, IsTheRadiusOfTheLargestSquareInside) {
   EXPECT_EQ(edit::hole_depth(at::ones({1, 1, 32, 32})), 0);
   at::Tensor line = at::ones({1, 1, 32, 32});
