@@ -38,9 +38,10 @@ struct ExemplarOptions {
   // matches best from elsewhere: a white towel between hair and bread got both. At the coarsest
   // level the mean colour is the hole's layout, not its texture, so finer levels still copy
   // texture freely. On the 17 held-out 768-px photos with object holes (docs/QUALITY.md,
-  // "Objects") 0.5 raised inpainting from 20.76 to 22.88 dB, its gradient ratio from 30.7 (one
-  // photo's copied hair) to 0.71 and cut its colour speckle (chroma HF 4.21 → 1.82). The price,
-  // on 192-px photos with a quarter removed: less texture (SWD 135 → 159; +0.13 dB).
+  // "Objects"; the windows' fills then made at ≤ 256 px) 0.5 raised inpainting from 20.76 to
+  // 22.88 dB, its gradient ratio from 30.7 (one photo's copied hair) to 0.71 and cut its colour
+  // speckle (chroma HF 4.21 → 1.82). The price, on 192-px photos with a quarter removed: less
+  // texture (SWD 135 → 159; +0.13 dB).
   double guide = 0.5;
   std::uint64_t seed = 0;
 };
