@@ -166,11 +166,13 @@ void name_png_icc_profile(std::vector<std::uint8_t>& b) {
 std::string read_description(const fs::path& path) {
   const std::vector<uchar> b = read_bytes(path);
   std::optional<std::string> found;
+  const std::string key = std::string("Description") + '\0';
   for_each_png_chunk(b, [&](const PngChunk& c) {
+    const bool text = std::memcmp(c.type, "tEXt", 4) == 0, itext = std::memcmp(c.type, "iTXt", 4) == 0;
+    if (!text && !itext) return true;  // the image data is not copied to be looked at
     const std::string data(reinterpret_cast<const char*>(&b[c.at + 8]), c.length);
-    const std::string key = std::string("Description") + '\0';
-    if (std::memcmp(c.type, "tEXt", 4) == 0 && data.rfind(key, 0) == 0) found = data.substr(key.size());
-    if (std::memcmp(c.type, "iTXt", 4) == 0 && data.rfind(key, 0) == 0 && data.size() >= key.size() + 2 &&
+    if (text && data.rfind(key, 0) == 0) found = data.substr(key.size());
+    if (itext && data.rfind(key, 0) == 0 && data.size() >= key.size() + 2 &&
         data[key.size()] == 0) {  // uncompressed: skip flag, method, language tag and translated keyword
       std::size_t at = key.size() + 2;
       for (int field = 0; field < 2 && at < data.size(); ++field) at = data.find('\0', at) + 1;

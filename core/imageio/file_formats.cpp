@@ -47,7 +47,6 @@ constexpr const char* kRawExtensions[] = {".dng", ".cr2", ".cr3", ".crw", ".nef"
 
 std::string quoted(const fs::path& path) { return "'" + path.string() + "'"; }
 
-
 // Turns decoded pixels upright according to an EXIF orientation (OpenCV's IMREAD_UNCHANGED
 // leaves them as the sensor saw them).
 cv::Mat apply_orientation(const cv::Mat& m, int orientation) {
