@@ -2,6 +2,9 @@
 
 #include "core/imageio/format_table.h"
 
+#include <algorithm>
+#include <cstring>
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDialog>
@@ -20,15 +23,18 @@ bool isLossy(const QString& suffix) { return formatOf(suffix) && formatOf(suffix
 bool keepsSixteenBits(const QString& suffix) { return formatOf(suffix) && formatOf(suffix)->bits16; }
 bool carriesMetadata(const QString& suffix) { return formatOf(suffix) && formatOf(suffix)->metadata; }
 
+// "JPEG (*.jpg *.jpeg)".
+QString fileTypeOf(const imageio::WritableFormat& f) {
+  QStringList patterns;
+  for (const std::string& extension : f.extensions) patterns << QStringLiteral("*") + QString::fromStdString(extension);
+  return QStringLiteral("%1 (%2)").arg(QString::fromUtf8(f.format->name), patterns.join(QLatin1Char(' ')));
+}
+
 }  // namespace
 
 QStringList exportFileTypes() {
   QStringList types;
-  for (const imageio::WritableFormat& f : imageio::writable_formats()) {
-    QStringList patterns;
-    for (const std::string& extension : f.extensions) patterns << QStringLiteral("*") + QString::fromStdString(extension);
-    types << QStringLiteral("%1 (%2)").arg(QString::fromUtf8(f.format->name), patterns.join(QLatin1Char(' ')));
-  }
+  for (const imageio::WritableFormat& f : imageio::writable_formats()) types << fileTypeOf(f);
   return types;
 }
 
@@ -41,16 +47,17 @@ QString exportSuffixOf(const QString& filter) {
 }
 
 ExportFileType exportFileTypeFor(const QString& suffix, bool raw) {
-  const QString own = suffix.toLower(), pattern = QStringLiteral("*.") + own;
-  const QStringList types = exportFileTypes();
-  for (const QString& type : types) {
-    const QString patterns = type.mid(type.indexOf(QLatin1Char('(')) + 1).chopped(1);
-    if (!raw && patterns.split(QLatin1Char(' ')).contains(pattern)) return {type, own};
-  }
-  const QString fallback = raw ? QStringLiteral("TIFF") : QStringLiteral("PNG");
-  for (const QString& type : types)
-    if (type.startsWith(fallback + QLatin1String(" ("))) return {type, exportSuffixOf(type)};
-  return {types.front(), exportSuffixOf(types.front())};
+  const std::vector<imageio::WritableFormat> formats = imageio::writable_formats();
+  const std::string own = "." + suffix.toLower().toStdString();
+  if (!raw)
+    for (const imageio::WritableFormat& f : formats)
+      if (std::find(f.extensions.begin(), f.extensions.end(), own) != f.extensions.end()) return {fileTypeOf(f), suffix.toLower()};
+  const char* fallback = raw ? "TIFF" : "PNG";
+  const auto chosen = std::find_if(formats.begin(), formats.end(), [&](const imageio::WritableFormat& f) {
+    return std::strcmp(f.format->name, fallback) == 0;
+  });
+  const imageio::WritableFormat& f = chosen != formats.end() ? *chosen : formats.front();
+  return {fileTypeOf(f), QString::fromStdString(f.extensions.front()).mid(1)};
 }
 
 bool exportHasChoices(const ExportContext& c) {
