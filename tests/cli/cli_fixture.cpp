@@ -110,8 +110,7 @@ int phone_photos(const fs::path& dir) {
   save(dir / "dot.png", none, 8);
   save(dir / "phone_masks" / "phone.png", none, 8);
   // A camera RAW (tests/core/dng_writer.h) and a 1-px mask of its size.
-  const std::vector<std::uint8_t> dng = cm::testing::make_dng(64, 48);
-  std::ofstream(dir / "shot.dng", std::ios::binary).write(reinterpret_cast<const char*>(dng.data()), std::streamsize(dng.size()));
+  cm::testing::write_dng(dir / "shot.dng", 64, 48);
   at::Tensor dot_raw = at::full({1, 3, 48, 64}, -1.0f);
   dot_raw.narrow(2, 20, 1).narrow(3, 30, 1).fill_(1.0f);
   save(dir / "dot_raw.png", dot_raw, 8);

@@ -7,6 +7,9 @@
 
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -134,6 +137,14 @@ inline std::vector<std::uint8_t> make_dng(int width, int height, std::uint16_t o
       put16(out, std::uint32_t(std::lround(linear * 65535.0)));
     }
   return out;
+}
+
+// make_dng written to `path`; throws when the file cannot be written.
+inline void write_dng(const std::filesystem::path& path, int width, int height, std::uint16_t orientation = 1) {
+  const std::vector<std::uint8_t> dng = make_dng(width, height, orientation);
+  std::ofstream out(path, std::ios::binary);
+  if (!out.write(reinterpret_cast<const char*>(dng.data()), std::streamsize(dng.size())))
+    throw std::runtime_error("cannot write " + path.string());
 }
 
 }  // namespace cm::testing

@@ -107,8 +107,7 @@ TEST(PhotoFormats, AvifAndHeicAreWrittenAtEightBits) {
 
 TEST(PhotoFormats, ACameraRawDevelopsAsShotAndUpright) {
   cm::testing::TempDir dir;
-  const std::vector<std::uint8_t> dng = cm::testing::make_dng(64, 48);
-  std::ofstream(dir / "shot.dng", std::ios::binary).write(reinterpret_cast<const char*>(dng.data()), std::streamsize(dng.size()));
+  cm::testing::write_dng(dir / "shot.dng", 64, 48);
   const Image photo = load_image(dir / "shot.dng");
   EXPECT_EQ(photo.format, "RAW (cmedit Test DNG)");
   EXPECT_EQ(photo.bit_depth, 16);
@@ -124,9 +123,7 @@ TEST(PhotoFormats, ACameraRawDevelopsAsShotAndUpright) {
   EXPECT_EQ(cm::testing::exif_value(photo.metadata.exif, "Exif.Image.Make"), "cmedit");
 
   // Stored sideways (orientation 6): LibRaw turns it once, and the export says it is upright.
-  const std::vector<std::uint8_t> sideways = cm::testing::make_dng(64, 48, 6);
-  std::ofstream(dir / "sideways.dng", std::ios::binary)
-      .write(reinterpret_cast<const char*>(sideways.data()), std::streamsize(sideways.size()));
+  cm::testing::write_dng(dir / "sideways.dng", 64, 48, 6);
   const Image upright = load_image(dir / "sideways.dng");
   EXPECT_EQ(upright.width(), 48);
   EXPECT_EQ(upright.height(), 64);
@@ -157,8 +154,7 @@ TEST(PhotoFormats, ARawThatCrashesLibRawIsAMessage) {
   EXPECT_CM_ERROR(load_image(file), cm::ErrorCode::CorruptFile, "LibRaw crashed on it");
   // And the next RAW opens as ever.
   cm::testing::TempDir dir;
-  const std::vector<std::uint8_t> dng = cm::testing::make_dng(64, 48);
-  std::ofstream(dir / "good.dng", std::ios::binary).write(reinterpret_cast<const char*>(dng.data()), std::streamsize(dng.size()));
+  cm::testing::write_dng(dir / "good.dng", 64, 48);
   EXPECT_EQ(load_image(dir / "good.dng").width(), 64);
 }
 

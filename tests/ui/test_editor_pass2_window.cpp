@@ -150,11 +150,7 @@ TEST_F(Editor, ExportSuggestsANameOfTheFiltersType) {
 // cmedit cannot write, as a TIFF (16 bits, the photographer's usual next step).
 TEST_F(Editor, ExportOffersAHeicAsHeicAndARawAsTiff) {
   const QString raw = dir.filePath(QStringLiteral("shot.dng"));
-  const std::vector<std::uint8_t> dng = cm::testing::make_dng(64, 48);
-  QFile file(raw);
-  ASSERT_TRUE(file.open(QIODevice::WriteOnly));
-  file.write(reinterpret_cast<const char*>(dng.data()), qint64(dng.size()));
-  file.close();
+  cm::testing::write_dng(raw.toStdString(), 64, 48);
   ASSERT_TRUE(window.openImage(raw)) << window.lastError().toStdString();
   auto [filter, name] = export_dialog_offer(window);
   EXPECT_TRUE(filter.startsWith(QStringLiteral("TIFF"))) << filter.toStdString();

@@ -13,7 +13,6 @@
 #include <QCheckBox>
 #include <QDialog>
 #include <QDialogButtonBox>
-#include <QFile>
 #include <QLabel>
 #include <QPushButton>
 #include <QStatusBar>
@@ -84,12 +83,8 @@ TEST_F(Editor, AWideGamutPhotoExportedUneditedKeepsEveryValue) {
 }
 
 TEST_F(Editor, ACameraRawOpensAndSaysHowItWasDeveloped) {
-  const std::vector<std::uint8_t> dng = cm::testing::make_dng(64, 48);
   const QString path = dir.filePath(QStringLiteral("shot.dng"));
-  QFile file(path);
-  ASSERT_TRUE(file.open(QIODevice::WriteOnly));
-  file.write(reinterpret_cast<const char*>(dng.data()), qint64(dng.size()));
-  file.close();
+  cm::testing::write_dng(path.toStdString(), 64, 48);
   ASSERT_TRUE(window.openImage(path)) << window.lastError().toStdString();
   EXPECT_TRUE(status_info(window).contains(QStringLiteral("64 × 48, 16-bit RGB · RAW (cmedit Test DNG)"))) << status_info(window).toStdString();
   EXPECT_TRUE(window.statusBar()->currentMessage().contains(QStringLiteral("developed as shot")))
