@@ -3,7 +3,7 @@
 // baselines, over a sweep of configurations. Results go to docs/QUALITY.md.
 //
 //   quality --model DIR --pack PACK [--photos 100] [--size 192] [--samples 256] [--steps 1,2]
-//           [--sample-steps 1,2,4] [--edits inpaint,superres,colorize] [--holes strokes,box,brush,cable,object]
+//           [--sample-steps 1,2,4] [--edits inpaint,sketch,superres,colorize] [--holes strokes,box,brush,cable,object]
 //           [--fills auto,smooth,exemplar] [--xphoto yes] [--strengths default,1]
 //           [--fresh-noise 1] [--work-sizes default] [--shrinks 2] [--textures 0.75] [--texture-reach 24]
 //           [--colour-blurs 2] [--exemplar-depths 32] [--seed 0] [--threads 2] [--out DIR] [--csv FILE]
@@ -24,6 +24,8 @@
 //             (colour speckle) and the share of pixels outside the mask that changed; vs OpenCV
 //             Telea, Navier-Stokes, the harmonic fill and the exemplar fill (the warm starts), and
 //             with --xphoto yes opencv_contrib's FSR and shift-map (seconds a photo).
+//   sketch    the same masks painted over (quality_inputs.h, stroke_painting), the same columns
+//             inside the mask; vs the painting itself
 //   superres  ×4 from the 4×4 box mean, whole photo, and the largest deviation of a 4×4 mean
 //             from its input pixel; vs bicubic and bicubic + back-projection (the warm start)
 //   colorize  from the luma, whole photo, and chroma RMSE and colourfulness (Hasler–Süsstrunk);
@@ -117,9 +119,20 @@ struct EditTable {
 
 constexpr int kGridPhotos = 6, kGridRows = 10, kPatchesPerLevel = 64;
 
-// The region an edit is scored on: inside the mask for inpaint, the whole photo otherwise.
-at::Tensor region_of(EditKind kind, const Photo& p) {
-  return kind == EditKind::Inpaint ? p.mask : at::ones_like(p.mask);
+// Inpainting and sketching change only the mask: their tables are per kind of mask, scored inside it.
+bool masked(EditKind kind) { return kind == EditKind::Inpaint || kind == EditKind::Sketch; }
+
+// The region an edit is scored on: inside the mask for inpaint and sketch, the whole photo otherwise.
+at::Tensor region_of(EditKind kind, const Photo& p) { return masked(kind) ? p.mask : at::ones_like(p.mask); }
+
+// What the edit gets from the photo.
+const at::Tensor& input_of(EditKind kind, const Photo& p) {
+  switch (kind) {
+    case EditKind::Inpaint: return p.holed;
+    case EditKind::Sketch: return p.painting;
+    case EditKind::SuperResolve: return p.low;
+    default: return p.grey;
+  }
 }
 
 void score(const EditTable& t, Row& row, const at::Tensor& result, const Photo& p, const at::Tensor& region,
@@ -130,8 +143,8 @@ void score(const EditTable& t, Row& row, const at::Tensor& result, const Photo& 
   row.m["grad"].add(t.kind == EditKind::Colorize ? gradient_ratio(colour_offset(result), colour_offset(p.truth), region)
                                                  : gradient_ratio(result, p.truth, region));
   row.patches.push_back(region_patches(result, box, kPatchesPerLevel, patch_seed));
-  if (t.kind == EditKind::Inpaint) {
-    row.m["changed"].add(changed_outside(result, p.holed, p.mask));
+  if (masked(t.kind)) {
+    row.m["changed"].add(changed_outside(result, input_of(t.kind, p), p.mask));
     row.m["chroma_hf"].add(chroma_hf_ratio(result, p.truth, region));
   }
   if (t.kind == EditKind::SuperResolve) row.m["deviation"].add((at::avg_pool2d(result, {4, 4}) - p.low).abs().max().item<double>());
@@ -142,11 +155,11 @@ void score(const EditTable& t, Row& row, const at::Tensor& result, const Photo& 
   if (int(row.grid.size()) < kGridPhotos) row.grid.push_back(result);
 }
 
-// Every combination of the inpainting-only options; other edits run once with the defaults.
+// Every combination of the options of windows along a mask; other edits run once with the defaults.
 std::vector<std::tuple<double, double, int, int>> inpaint_variants(EditKind kind, const std::vector<double>& shrinks,
                                                                    const std::vector<double>& textures, const std::vector<int>& blurs,
                                                                    const std::vector<int>& depths) {
-  if (kind != EditKind::Inpaint) return {{2.0, 0.0, 0, 0}};
+  if (!masked(kind)) return {{2.0, 0.0, 0, 0}};
   std::vector<std::tuple<double, double, int, int>> all;
   for (double s : shrinks)
     for (double t : textures)
@@ -155,10 +168,10 @@ std::vector<std::tuple<double, double, int, int>> inpaint_variants(EditKind kind
   return all;
 }
 
-// The table's file names: the edit, and for inpainting the kind of mask ("inpaint-cable").
+// The table's file names: the edit, and for inpainting and sketching the kind of mask ("inpaint-cable").
 std::string table_name(const EditTable& t) {
   const std::string edit(cm::edit::to_string(t.kind));
-  return t.kind == EditKind::Inpaint ? edit + "-" + name_of(t.hole) : edit;
+  return masked(t.kind) ? edit + "-" + name_of(t.hole) : edit;
 }
 
 std::string option(std::map<std::string, std::string>& a, const std::string& k, const std::string& fallback) {
@@ -179,7 +192,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) a[argv[i]] = argv[i + 1];
   if (!a.count("--model") || !a.count("--pack")) {
     std::fprintf(stderr, "usage: quality --model DIR --pack PACK [--photos 100] [--size 192] [--samples 256] [--steps 1,2] "
-                         "[--sample-steps 1,2,4] [--edits inpaint,superres,colorize] [--holes strokes,box,brush,cable,object] [--fills auto,smooth,exemplar] [--xphoto yes] [--strengths default,1] [--fresh-noise 1] "
+                         "[--sample-steps 1,2,4] [--edits inpaint,sketch,superres,colorize] [--holes strokes,box,brush,cable,object] [--fills auto,smooth,exemplar] [--xphoto yes] [--strengths default,1] [--fresh-noise 1] "
                          "[--work-sizes default] [--shrinks 2] [--textures 0.75] [--texture-reach 24] [--colour-blurs 2] [--exemplar-depths 32] [--seed 0] [--threads 2] [--out DIR] [--csv FILE] [--plot DIR] [--crops SIDE]\n");
     return 2;
   }
@@ -242,6 +255,9 @@ int main(int argc, char** argv) {
 #else
         if (xphoto) throw std::runtime_error("--xphoto needs OpenCV's xphoto module (libopencv-contrib-dev) at build time");
 #endif
+      } else if (name == "sketch") {
+        t.kind = EditKind::Sketch;
+        t.rows.push_back({"the painting", [](const Photo& p) { return p.painting; }});
       } else if (name == "superres") {
         t.kind = EditKind::SuperResolve;
         t.rows.push_back({"bicubic", [](const Photo& p) { return bicubic_up(p.low, 4).clamp(-1, 1); }});
@@ -250,7 +266,7 @@ int main(int argc, char** argv) {
         t.kind = EditKind::Colorize;
         t.rows.push_back({"grey input", [](const Photo& p) { return p.grey; }});
       } else {
-        throw std::runtime_error("--edits: unknown edit '" + name + "' (inpaint, superres, colorize)");
+        throw std::runtime_error("--edits: unknown edit '" + name + "' (inpaint, sketch, superres, colorize)");
       }
       // "default" runs at the engine's own choice (strength −1), which may depend on the photo
       // (inpaint: on the hole); the table shows what it chose for the first photo.
@@ -283,11 +299,11 @@ int main(int argc, char** argv) {
                   if (r.fill < 0) throw std::runtime_error("--fills: " + fill + " is none of " + fill_setting.choices);
                   t.rows.push_back(std::move(r));
                 }
-      if (t.kind != EditKind::Inpaint) {
+      if (!masked(t.kind)) {
         tables.push_back(std::move(t));
         continue;
       }
-      for (Hole hole : holes) {  // one inpainting table per kind of mask
+      for (Hole hole : holes) {  // one table per kind of mask
         EditTable one = t;
         one.hole = hole;
         tables.push_back(std::move(one));
@@ -313,7 +329,7 @@ int main(int argc, char** argv) {
         t.truth_patches.push_back(region_patches(p.truth, box, kPatchesPerLevel, patch_seed));
         t.coverage.add(p.mask.mean().item<double>());
         t.truth_colorfulness.add(colorfulness(p.truth));
-        const at::Tensor input = t.kind == EditKind::Inpaint ? p.holed : t.kind == EditKind::SuperResolve ? p.low : p.grey;
+        const at::Tensor& input = input_of(t.kind, p);
         if (int(t.truth_grid.size()) < kGridPhotos) t.input_grid.push_back(input), t.truth_grid.push_back(p.truth), t.mask_grid.push_back(p.mask);
         for (Row& row : t.rows) {
           const auto started = std::chrono::steady_clock::now();
@@ -327,7 +343,7 @@ int main(int argc, char** argv) {
           cm::engine::EditRequest r;
           r.kind = t.kind;
           r.image = input;
-          if (t.kind == EditKind::Inpaint) r.mask = p.mask;
+          if (masked(t.kind)) r.mask = p.mask;
           r.scale = 4;
           r.steps = row.steps;
           r.strength = row.default_strength ? -1.0 : row.strength;
@@ -391,9 +407,12 @@ int main(int argc, char** argv) {
     for (EditTable& t : tables) {
       const std::string name = table_name(t);
       // One table per edit (and kind of mask): the common columns, then the edit's own.
-      const char* extra = t.kind == EditKind::Inpaint ? " chroma HF | changed outside |" : t.kind == EditKind::SuperResolve ? " max 4×4 mean deviation |" : " chroma RMSE | colourfulness |";
+      const char* extra = masked(t.kind) ? " chroma HF | changed outside |" : t.kind == EditKind::SuperResolve ? " max 4×4 mean deviation |" : " chroma RMSE | colourfulness |";
       if (t.kind == EditKind::Inpaint)
         std::printf("\nInpainting, %s (%.0f %% of the photo on average), inside the mask (SWD: its bounding box):\n\n",
+                    description_of(t.hole), 100 * t.coverage.value());
+      if (t.kind == EditKind::Sketch)
+        std::printf("\nSketch, %s painted over (%.0f %% of the photo on average), inside the mask (SWD: its bounding box):\n\n",
                     description_of(t.hole), 100 * t.coverage.value());
       if (t.kind == EditKind::SuperResolve) std::printf("\nSuper-resolution ×4 (from the 4×4 means), whole photo:\n\n");
       if (t.kind == EditKind::Colorize)
@@ -405,8 +424,8 @@ int main(int argc, char** argv) {
                    "PSNR (dB)", {}, {1.0}, "as sharp as the truth"};
       for (Row& row : t.rows) {
         const bool cm_row = !row.baseline;
-        // Inpainting's default is chosen window by window (engine::window_strength): no one level.
-        const bool per_window = cm_row && row.default_strength && t.kind == EditKind::Inpaint;
+        // Along a mask the default may be chosen window by window (engine::window_strength): no one level.
+        const bool per_window = cm_row && row.default_strength && masked(t.kind) && cm::engine::spec_of(t.kind).native_strength >= 0;
         const double sigma = cm_row && !per_window ? cm::sampling::sigma_for_strength(row.strength, model.card.noise) : NAN;
         const int declared = row.work < 0 ? cm::engine::spec_of(t.kind).work_size : row.work;  // what runs
         const int work = cm_row ? (declared > 0 ? declared : model_size) : 0;
@@ -415,12 +434,12 @@ int main(int argc, char** argv) {
         std::printf("| %s | %s | %s | %s | %s | %s | %.2f | %.3f | %.3f | %.1f | %.0f |", row.method.c_str(), cm_row ? std::to_string(row.steps).c_str() : "—",
                     strength.c_str(), fixed(sigma, "%.3g").c_str(), fixed(row.fresh, "%.2g").c_str(), cm_row ? std::to_string(work).c_str() : "—",
                     v("psnr"), v("ssim"), v("grad"), row.swd, v("ms"));
-        if (t.kind == EditKind::Inpaint) std::printf(" %.2f | %.2g %% |\n", v("chroma_hf"), 100 * v("changed"));
+        if (masked(t.kind)) std::printf(" %.2f | %.2g %% |\n", v("chroma_hf"), 100 * v("changed"));
         if (t.kind == EditKind::SuperResolve) std::printf(" %.2g |\n", v("deviation"));
         if (t.kind == EditKind::Colorize) std::printf(" %.4f | %.1f |\n", v("chroma"), v("colorfulness"));
         if (csv.is_open()) {
           const auto cell = [](double x) { return std::isnan(x) ? std::string() : fixed(x, "%.6g"); };
-          csv << cm::edit::to_string(t.kind) << ',' << (t.kind == EditKind::Inpaint ? name_of(t.hole) : "") << ',' << row.method << ','
+          csv << cm::edit::to_string(t.kind) << ',' << (masked(t.kind) ? name_of(t.hole) : "") << ',' << row.method << ','
               << (cm_row ? std::to_string(row.steps) : "") << ',' << cell(row.strength) << ',' << (row.default_strength ? 1 : 0) << ','
               << cell(sigma) << ',' << cell(row.fresh) << ',' << (cm_row ? std::to_string(work) : "") << ',' << (cm_row ? cell(row.shrink) : "")
               << ',' << cell(v("psnr")) << ',' << cell(v("ssim")) << ',' << cell(v("grad")) << ',' << cell(row.swd) << ',' << cell(v("ms")) << ','
@@ -433,7 +452,7 @@ int main(int argc, char** argv) {
           if (fills.size() > 1) label = cm::engine::choice_name(fill_setting, row.fill) + ", " + label;
           if (fresh_shares.size() > 1) label += ", fresh " + fixed(row.fresh, "%.2g");
           if (work_sizes.size() > 1) label += ", work " + std::to_string(work);
-          if (t.kind == EditKind::Inpaint && shrinks.size() > 1) label += ", shrink " + fixed(row.shrink, "%g");
+          if (masked(t.kind) && shrinks.size() > 1) label += ", shrink " + fixed(row.shrink, "%g");
         }
         plot.points.push_back({label, v("grad"), v("psnr"), !cm_row});
       }
@@ -465,12 +484,13 @@ int main(int argc, char** argv) {
       // configurations, the truth.
       for (const EditTable& t : tables) {
         std::vector<at::Tensor> all;
-        if (t.kind == EditKind::Inpaint) all.insert(all.end(), t.input_grid.begin(), t.input_grid.end());
+        if (masked(t.kind)) all.insert(all.end(), t.input_grid.begin(), t.input_grid.end());
         for (std::size_t r = 0; r < t.rows.size() && int(r) < kGridRows; ++r) all.insert(all.end(), t.rows[r].grid.begin(), t.rows[r].grid.end());
         all.insert(all.end(), t.truth_grid.begin(), t.truth_grid.end());
         write(out / (table_name(t) + ".png"), cm::train::image_grid(at::cat(all).clamp(-1, 1), int(t.truth_grid.size())));
-        if (t.kind != EditKind::Inpaint || crop_side <= 0) continue;
-        // At the photo's own pixels around the hole: the input, Telea, the first cmedit row, the truth.
+        if (!masked(t.kind) || crop_side <= 0) continue;
+        // At the photo's own pixels around the hole: the input, the first baseline (Telea, the
+        // painting), the first cmedit row, the truth.
         std::size_t first_model = 0;
         while (first_model < t.rows.size() && t.rows[first_model].baseline) ++first_model;
         if (first_model == t.rows.size()) continue;

@@ -16,7 +16,16 @@ struct Photo {
   at::Tensor holed;  // inpainting's input: the truth with the masked pixels grey (0)
   at::Tensor low;    // super-resolution's input: the exact 4×4 means, [1, 3, size/4, size/4]
   at::Tensor grey;   // colorization's input: r = g = b = the truth's luma (q₀·rgb, a weighted mean)
+  // sketch's input: the truth with the masked pixels painted over as a person sketches what should
+  // be there (stroke_painting)
+  at::Tensor painting;
 };
+
+// A painting of `image` as a person paints it over: a median filter over `radius` pixels, so it
+// keeps the colours and the large shapes with their edges, and loses the texture. (SDEdit, Meng
+// et al. 2022, also reduces the colours to a few; here their contours in smooth skies would be
+// edges and colour detail that the scores count against every method alike.)
+at::Tensor stroke_painting(const at::Tensor& image, int radius);
 
 // What a user paints, in a photo's own pixels:
 //  - Strokes: 2–4 free-form strokes 4–10 % of the side wide (the first benchmark's masks);
