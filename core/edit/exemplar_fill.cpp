@@ -1,6 +1,7 @@
 #include "core/edit/exemplar_fill.h"
 
 #include "core/base/cancel.h"
+#include "core/base/error.h"
 
 #include "core/edit/estimates.h"
 
@@ -17,8 +18,9 @@ namespace {
 constexpr float kInfinity = std::numeric_limits<float>::infinity();
 
 struct Level {
-  at::Tensor image;  // [1,C,H,W]; what hole pixels hold is never read as a source
-  at::Tensor hole;   // [1,1,H,W] bool
+  at::Tensor image;   // [1,C,H,W]; what hole pixels hold is never read as a source
+  at::Tensor hole;    // [1,1,H,W] bool
+  at::Tensor layout;  // [1,C,H,W], the colours the hole should take (exemplar_fill's layout), or undefined
 };
 
 // Half the size: each 2×2 block's mean over its known pixels; a block is hole when any pixel is,
@@ -29,7 +31,7 @@ Level coarser(const Level& l) {
   const at::Tensor weight = mean(known);
   const at::Tensor image = mean(l.image * known) / weight.clamp_min(1e-12);
   const at::Tensor hole = at::max_pool2d(l.hole.to(at::kFloat), {2, 2}, {2, 2}, {0, 0}, {1, 1}, true) > 0;
-  return {image, hole};
+  return {image, hole, l.layout.defined() ? mean(l.layout) : at::Tensor()};
 }
 
 // One pyramid level's search: the patches that touch the hole (targets, by their centres) and
@@ -55,10 +57,10 @@ class Matcher {
     grid_x_ = at::arange(width_, longs).view({1, -1}).expand({height_, width_}).reshape({-1}).clone();
   }
 
-  // A patch's colour is also held against the hole's membrane fill there (ExemplarOptions::guide):
-  // `weight` times the squared distance of the source patch's mean colour from the fill's mean over
-  // the target patch, per pixel of the patch, so the term stays in proportion to the patch
-  // distance it is added to. (Means over three patches' width were gentler on clouds but let 32 %
+  // A patch's colour is also held against the hole's membrane fill there (ExemplarOptions::guide),
+  // or against the level's layout where there is one: `weight` times the squared distance of the
+  // source patch's mean colour from the guide's mean over the target patch, per pixel of the
+  // patch, so the term stays in proportion to the patch distance it is added to. (Means over three patches' width were gentler on clouds but let 32 %
   // of the test's hole go dark: around a thin strip of cloth such a mean is the surroundings'.)
   void set_guide(const Level& level, double weight) {
     guide_weight_ = weight;
@@ -68,7 +70,8 @@ class Matcher {
       return at::avg_pool2d(image, {patch_, patch_}, {1, 1}, {r, r}, false, false)[0].permute({1, 2, 0}).reshape({-1, channels_});
     };
     source_means_ = patch_means(level.image).contiguous();  // exact where it is read: sources are whole known patches
-    target_guide_ = patch_means(fill_holes(level.image, (~level.hole).to(at::kFloat))).index_select(0, targets_);
+    const at::Tensor guide = level.layout.defined() ? level.layout : fill_holes(level.image, (~level.hole).to(at::kFloat));
+    target_guide_ = patch_means(guide).index_select(0, targets_);
   }
 
   // Enough sources to copy from: otherwise the caller falls back to a smooth fill.
@@ -220,15 +223,17 @@ at::Tensor onion_peel(Matcher& m, const Level& level) {
 
 }  // namespace
 
-at::Tensor exemplar_fill(const at::Tensor& image_in, const at::Tensor& known_in, const ExemplarOptions& o) {
+at::Tensor exemplar_fill(const at::Tensor& image_in, const at::Tensor& known_in, const ExemplarOptions& o, const at::Tensor& layout) {
   const at::Tensor image = image_in.to(at::kFloat).contiguous();
+  if (layout.defined() && layout.sizes() != image.sizes())
+    throw Error(ErrorCode::BadArgument, "the exemplar fill's layout must be the image's size");
   const at::Tensor known = (known_in.to(image.device()) > 0).to(at::kFloat).expand({1, 1, image.size(2), image.size(3)});
   const int64_t channels = image.size(1);
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(o.seed);
 
   // The pyramid: down while the hole is at least four patches across (two patches deep), the
   // level at least eight patches wide, and the coarser level still has sources.
-  std::vector<Level> levels{{image, known <= 0}};
+  std::vector<Level> levels{{image, known <= 0, layout.defined() ? layout.to(image.device(), at::kFloat) : at::Tensor()}};
   std::vector<Matcher> matchers;
   matchers.emplace_back(levels[0], o.patch, gen);
   if (!matchers[0].usable()) return fill_holes(image, known);
@@ -248,8 +253,12 @@ at::Tensor exemplar_fill(const at::Tensor& image_in, const at::Tensor& known_in,
   for (std::size_t i = levels.size(); i-- > 0;) {
     Matcher& m = matchers[i];
     m.start(i + 1 < levels.size() ? &matchers[i + 1] : nullptr);
+    // A layout guides every level but the finest, where a patch's mean is its texture: held to a
+    // painting's flat colour there, a strawberry's seeds were left out (docs/QUALITY.md, "Sketch").
+    // The coarsest level's peel from the hole's edge holds it harder (layout_guide).
+    const bool coarsest = i + 1 == levels.size();
+    if (coarsest || (layout.defined() && i > 0)) m.set_guide(levels[i], coarsest && layout.defined() ? o.layout_guide : o.guide);
     if (i + 1 == levels.size()) {
-      m.set_guide(levels[i], o.guide);
       estimate = onion_peel(m, levels[i]);
     } else {  // the coarse matches voted with this level's own pixels: its detail, not a blur of the coarser estimate
       estimate = m.vote(m.known_estimate());

@@ -43,13 +43,25 @@ struct ExemplarOptions {
   // speckle (chroma HF 4.21 → 1.82). The price, on 192-px photos with a quarter removed: less
   // texture (SWD 135 → 159; +0.13 dB).
   double guide = 0.5;
+  // With a layout (exemplar_fill), the coarsest level's weight. The peel from the hole's edge
+  // continues the photo around it, which a painted stroke of another colour is not: at 0.5 and
+  // 1.5 the rim of a red stroke across a dragonfly took pieces of its wings, in patches of
+  // in-between colour; at 3 it stayed red. On the 17 held-out 768-px photos with painted objects
+  // (docs/QUALITY.md, "Sketch") 3 kept most of the texture (SWD 96.6; 84.9 at 0.5, 112.3 from
+  // the painting without a peel, where a strawberry lost its seeds).
+  double layout_guide = 3.0;
   std::uint64_t seed = 0;
 };
 
 // Fills the pixels where known ≤ 0 with the known photo's patches; known pixels are kept bit for
 // bit. Where no patch fits outside the hole (a tiny photo, a hole almost everywhere) it falls
 // back to fill_holes (estimates.h). known: [1,1,H,W].
-at::Tensor exemplar_fill(const at::Tensor& image, const at::Tensor& known, const ExemplarOptions& options = {});
+// `layout` ([1,C,H,W], optional): the colours the hole should take, as a person painted them. At
+// every level but the finest, not only the coarsest, each source patch's mean colour is then held
+// against the layout's mean there instead of the membrane fill's (weight `guide`): the photo's own
+// texture, laid out as painted ("texture by numbers", Hertzmann et al. 2001, "Image Analogies").
+at::Tensor exemplar_fill(const at::Tensor& image, const at::Tensor& known, const ExemplarOptions& options = {},
+                         const at::Tensor& layout = at::Tensor());
 
 // The radius of the largest disc inside the hole (known ≤ 0), in pixels, up to `cap`: the
 // Chebyshev distance from the hole's deepest pixel to the nearest known one. Thin strokes are

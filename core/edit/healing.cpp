@@ -82,6 +82,18 @@ at::Tensor heal(const at::Tensor& smooth, const at::Tensor& copied, const at::Te
   return (smooth + (grey - blur(grey, 2)) * amount.to(smooth.device(), at::kFloat)).clamp(-1, 1);
 }
 
+at::Tensor heal_missing(const at::Tensor& painting, const at::Tensor& copied, const at::Tensor& amount) {
+  const auto detail = [](const at::Tensor& x) {
+    const at::Tensor grey = grey_of(x);
+    return grey - blur(grey, 2);
+  };
+  const at::Tensor copy_detail = detail(copied);
+  // Grey: the three channels are equal, so the first one's energy is the detail's.
+  const auto energy = [](const at::Tensor& d) { return blur(d.narrow(1, 0, 1).pow(2), 4); };
+  const at::Tensor missing = (1 - energy(detail(painting)) / energy(copy_detail).clamp_min(1e-8)).clamp_min(0).sqrt();
+  return (painting + copy_detail * missing * amount.to(painting.device(), at::kFloat)).clamp(-1, 1);
+}
+
 at::Tensor smooth_colour_change(const at::Tensor& start, const at::Tensor& result, int radius) {
   if (radius <= 0) return result;
   const at::Tensor change = result - start, grey = grey_of(change);

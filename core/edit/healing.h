@@ -23,6 +23,12 @@ at::Tensor mirror_fill(const at::Tensor& image, const at::Tensor& hole, at::Tens
 // fill's. Where amount is 0, `smooth` exactly. [1,3,H,W].
 at::Tensor heal(const at::Tensor& smooth, const at::Tensor& copied, const at::Tensor& amount);
 
+// A painting with the copied fill's luminance detail added where it has less of its own: per
+// pixel `amount` times √(1 − E_painting / E_copy)₊, E the detail's energy (grey minus its blur of
+// radius 2, squared) over a box of radius 4. A flat stroke takes the copy's texture in full; the
+// photo around it, which has its own, takes none, so its texture is not doubled. [1,3,H,W].
+at::Tensor heal_missing(const at::Tensor& painting, const at::Tensor& copied, const at::Tensor& amount);
+
 // An edit's change to `start` with its colour detail removed: the change's grey as it is, its
 // colour blurred. At the photo's own pixels the model's colour detail is speckle the photo does
 // not have (docs/QUALITY.md); its grey is texture. radius 0: unchanged.

@@ -143,8 +143,9 @@ EditSpec sketch_entry() {
   e.mask = Need::Optional;
   e.has_strength = true;
   e.strength = 0.50;
+  e.native_strength = kNativeStrength;
   e.work_size = 256;
-  e.estimate = "the painting itself";
+  e.estimate = "the painting, with the photo's own texture laid into its strokes in their colours";
   e.keeps = "nothing, or every pixel outside the optional mask";
   e.settings = {grow_setting(), feather_setting()};
   e.picker_position = 1;
@@ -292,8 +293,10 @@ double window_strength(const EditSpec& spec, const region::RegionOptions::Window
 EditRequest resolved(const EditRequest& r, bool on_cpu) {
   EditRequest out = r;
   out.region.max_work_size = work_size_of(r, on_cpu);
-  // A draft keeps the quick start everywhere; otherwise each window chooses its own (region.h).
-  if (r.kind == EditKind::Inpaint && r.region.fill == region::HoleFill::Auto && r.use == EditRequest::Use::Draft)
+  // A draft keeps the quick start everywhere (a sketch's: its edge's texture mirrored in);
+  // otherwise each window chooses its own (region.h).
+  const bool along_mask = r.kind == EditKind::Inpaint || r.kind == EditKind::Sketch;
+  if (along_mask && r.region.fill == region::HoleFill::Auto && r.use == EditRequest::Use::Draft)
     out.region.fill = region::HoleFill::Smooth;
   return out;
 }

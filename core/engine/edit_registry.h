@@ -106,13 +106,14 @@ int work_size_of(const EditRequest& request, bool on_cpu);
 // The strength a request runs at: its own, or the edit's default when it has none (< 0).
 double strength_of(const EditRequest& request);
 
-// The default strength of one window of an edit along a mask (inpaint's windows, region.h):
-// from the window's start (the exemplar fill or the membrane fill) and its scale.
+// The default strength of one window of an edit along a mask (inpaint's and sketch's windows,
+// region.h): from the window's start (the exemplar fill or not) and its scale.
 double window_strength(const EditSpec& spec, const edit::region::RegionOptions::WindowStart& start);
 
-// The request as it runs: the work size (work_size_of), and a draft's inpainting start (always the
-// quick membrane fill; otherwise each window chooses its own), so the strength, the schedule and
-// the edit itself all read the same answer. Shallow: tensors are shared.
+// The request as it runs: the work size (work_size_of), and a draft's start along a mask (never
+// the exemplar fill, which costs seconds: inpainting's membrane fill, a sketch's mirrored edge;
+// otherwise each window chooses its own), so the strength, the schedule and the edit itself all
+// read the same answer. Shallow: tensors are shared.
 EditRequest resolved(const EditRequest& request, bool on_cpu);
 
 }  // namespace cm::engine

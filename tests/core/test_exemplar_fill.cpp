@@ -89,6 +89,35 @@ TEST(ExemplarFill, TheHoleKeepsTheColourAroundItWhereLittleOfItIsLeftToCopy) {
   EXPECT_GT(dark_share(unguided), 0.5) << "without the guide the dark surroundings fill the hole (why it exists)";
 }
 
+// A sketch over a hole that spans two textures, red on the left and blue on the right, painted
+// red in its upper half and blue in its lower half: with the painting as its layout each half
+// is filled with the texture of its painted colour; without it, with what lies beside it.
+TEST(ExemplarFill, ALayoutChoosesWhichTextureFillsEachPartOfTheHole) {
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(9);
+  const int64_t n = 128;
+  const at::Tensor red = at::tensor({0.6f, -0.5f, -0.5f}).view({1, 3, 1, 1}), blue = at::tensor({-0.5f, -0.5f, 0.6f}).view({1, 3, 1, 1});
+  at::Tensor photo = 0.15 * at::randn({1, 3, n, n}, gen);
+  photo.narrow(3, 0, 64).add_(red), photo.narrow(3, 64, 64).add_(blue);
+  const at::Tensor hole = box_hole(n, 40, 40, 48);  // across the border between them
+  at::Tensor painting = photo * (1 - hole);
+  painting.narrow(2, 40, 24).narrow(3, 40, 48).copy_(red.expand({1, 3, 24, 48}));
+  painting.narrow(2, 64, 24).narrow(3, 40, 48).copy_(blue.expand({1, 3, 24, 48}));
+  // The share of a part of the hole whose pixels are redder than blue.
+  const auto red_share = [](const at::Tensor& filled, int64_t y0) {
+    const at::Tensor part = filled.narrow(2, y0 + 4, 16).narrow(3, 44, 40);  // off the halves' border
+    return (part[0][0] > part[0][2]).to(at::kFloat).mean().item<double>();
+  };
+  const at::Tensor guided = edit::exemplar_fill(painting, hole <= 0, {}, painting);
+  EXPECT_GT(red_share(guided, 40), 0.9) << "the half painted red";
+  EXPECT_LT(red_share(guided, 64), 0.1) << "the half painted blue";
+  const double texture = guided.narrow(2, 44, 16).narrow(3, 44, 40).std(std::vector<int64_t>{2, 3}).mean().item<double>();
+  EXPECT_GT(texture, 0.1) << "a copied texture (the photo's is 0.15), not the flat paint";
+  const at::Tensor plain = edit::exemplar_fill(painting, hole <= 0);
+  EXPECT_LT(red_share(plain, 40), 0.8) << "without the layout the upper right is blue (why the layout exists)";
+  EXPECT_CM_ERROR(edit::exemplar_fill(painting, hole <= 0, {}, painting.narrow(2, 0, 64)), ErrorCode::BadArgument,
+                  "the exemplar fill's layout must be the image's size");
+}
+
 TEST(HoleDepth, IsTheRadiusOfTheLargestSquareInside) {
   EXPECT_EQ(edit::hole_depth(at::ones({1, 1, 32, 32})), 0);
   at::Tensor line = at::ones({1, 1, 32, 32});
@@ -170,6 +199,29 @@ TEST(ExemplarInpaint, AtStrengthZeroTheHoleIsTheCopiedTextureAndTheFillIsCached)
   EXPECT_EQ(cache.hits(), 1u);
   r.region.fill = edit::region::HoleFill::Smooth, r.strength = 0;
   EXPECT_GT(mean_abs_in(engine::execute(f, gaussian_card(), r, {}, t), truth, box), 0.3) << "the membrane start blurs the stripes";
+}
+
+// A wide sketched stroke starts from the photo's patches laid out as painted, and its fill is
+// cached like inpainting's; the live preview's draft never pays for it (seconds on a CPU).
+TEST(ExemplarSketch, AWideStrokeStartsFromCopiedPatchesExceptInADraft) {
+  const auto f = cm::testing::analytic_model(32);
+  const at::Tensor photo = stripes(160), stroke = box_hole(160, 48, 50, 64);
+  engine::EditRequest r = inpaint_request(at::where(stroke > 0, at::zeros_like(photo), photo), stroke);
+  r.kind = edit::EditKind::Sketch;
+  r.strength = 0;
+  edit::ExemplarCache cache;
+  const engine::RunContext cached{{}, &cache};
+  engine::Timings t;
+  r.use = engine::EditRequest::Use::Draft;
+  const at::Tensor draft = engine::execute(f, gaussian_card(), r, cached, t);
+  r.use = engine::EditRequest::Use::Final;
+  const at::Tensor final = engine::execute(f, gaussian_card(), r, cached, t);
+  engine::execute(f, gaussian_card(), r, cached, t);
+  EXPECT_EQ(cache.hits(), 1u) << "the draft filled nothing; the second final run took the first's fill";
+  // The copied stripes continue the photo's (the paint is their mean colour, 0); the draft's
+  // mirrored detail fades into the stroke.
+  EXPECT_LT(mean_abs_in(final, photo, stroke), 0.1);
+  EXPECT_GT(mean_abs_in(draft, photo, stroke), 0.2);
 }
 
 TEST(ExemplarInpaint, ASupersededPreviewStopsDuringTheFillAndCachesNothing) {

@@ -196,6 +196,24 @@ TEST(Healing, AddsTheCopysLumaDetailOnlyInTheHoleAndKeepsTheSmoothColour) {
   EXPECT_TRUE(at::equal(mirrored[0].select(1, 12).select(1, 15), copied[0].select(1, 6).select(1, 15)));  // row 12 ← row 6 (edge at 9)
 }
 
+// A sketch's start (heal_missing): a flat stroke takes the copy's texture in full; the photo
+// beside it, which has texture of its own, takes next to none, so its texture is not doubled.
+TEST(Healing, ThePaintingTakesTheCopysDetailOnlyWhereItHasNoneOfItsOwn) {
+  const at::Tensor copied = cm::testing::stripes(64);
+  at::Tensor painting = copied.clone();
+  painting.narrow(3, 0, 32).fill_(0.1);  // the left half painted flat
+  const at::Tensor healed = heal_missing(painting, copied, at::ones({1, 1, 64, 64}));
+  const at::Tensor change = healed - painting;
+  const auto energy = [](const at::Tensor& x) { return x.pow(2).mean().item<double>(); };
+  // Away from the seam, which the energy's blurs reach 8 px across.
+  const at::Tensor flat = change.narrow(3, 4, 20), textured = change.narrow(3, 44, 20);
+  const at::Tensor copy_detail = grey_of(copied) - box_mean(box_mean(grey_of(copied), 2), 2);
+  EXPECT_GT(energy(flat), 0.9 * energy(copy_detail.narrow(3, 4, 20))) << "the flat paint got the copy's texture";
+  EXPECT_LT(energy(textured), 0.01 * energy(flat)) << "the textured half got it a second time";
+  EXPECT_LT((flat - grey_of(flat)).abs().max().item<double>(), 1e-5) << "and no colour";
+  EXPECT_TRUE(at::equal(heal_missing(painting, copied, at::zeros({1, 1, 64, 64})), painting));
+}
+
 TEST(Healing, TheModelsColourDetailIsBlurredAndItsLumaKept) {
   const at::Tensor start = cm::testing::smooth_photo(40, 40) * 0.5;
   const at::Tensor noisy = start + at::randn({1, 3, 40, 40}, at::TensorOptions().dtype(at::kFloat)) * 0.05;

@@ -91,6 +91,33 @@ TEST(Region, SketchWithAMaskKeepsTheRestOfThePhoto) {
   EXPECT_EQ(region::sketch_photo(f, painting, steps(1, 3.0)).sizes(), painting.sizes());
 }
 
+// At the photo's own pixels a flat stroke is not a photo: the model adds colour speckle to it
+// (docs/QUALITY.md, "Sketch"). The start lays the photo's own texture into the paint, under the
+// painted colour: at σ ≈ 0 the result is that start. A wide stroke takes patches of the photo
+// (the exemplar fill with the painting as its layout), a thin one the mirror of its edge's detail.
+TEST(Region, ASketchedStrokeTakesThePhotosTextureInItsPaintedColour) {
+  const auto f = cm::testing::analytic_model(64);
+  const at::Tensor photo = cm::testing::stripes(192);
+  const at::Tensor colour = at::tensor({0.3f, -0.2f, 0.1f}).view({1, 3, 1, 1});
+  for (const int64_t width : {int64_t(80), int64_t(10)}) {
+    SCOPED_TRACE(::testing::Message() << width << "-px stroke");
+    const at::Tensor mask = cm::testing::box_mask(192, 56, 40, width, 112);
+    const at::Tensor inside = (mask > 0).expand_as(photo);
+    const at::Tensor painting = at::where(inside, colour.expand_as(photo), photo);
+    region::RegionOptions o;
+    const at::Tensor out = region::sketch_photo(f, painting, steps(1, 0.002), mask, o);
+    EXPECT_TRUE(at::equal(out.masked_select(~inside), painting.masked_select(~inside)));
+    const at::Tensor change = (out - painting).masked_select(inside);
+    // Texture: the stroke's pixels vary as the photo's do (its stripes: 0.45 to 0.7 a channel).
+    const at::Tensor stroke = out.narrow(2, 56 + width / 4, width / 2).narrow(3, 60, 72);
+    EXPECT_GT(stroke.std(std::vector<int64_t>{2, 3}).mean().item<double>(), 0.1);
+    // Colour: the stroke's mean is the paint's.
+    const at::Tensor mean = stroke.mean(std::vector<int64_t>{2, 3}, true);
+    EXPECT_LT((mean - colour).abs().max().item<double>(), 0.1) << mean;
+    EXPECT_GT(change.abs().mean().item<double>(), 0.05);
+  }
+}
+
 TEST(Region, ColorizingAPhotoKeepsItsLumaAndTheHints) {
   const auto f = cm::testing::analytic_model(64);
   const at::Tensor photo = cm::testing::smooth_photo(150, 210);
