@@ -37,10 +37,9 @@
 // each hole at the photo's own pixels (input, Telea, the first cmedit row, truth), --csv every row
 // with every metric, --plot an SVG per edit of PSNR against gradient ratio.
 #include "bench/quality_baselines.h"
-#include "bench/quality_crops.h"
 #include "bench/quality_inputs.h"
 #include "bench/quality_metrics.h"
-#include "bench/quality_plot.h"
+#include "bench/quality_tables.h"
 #include "core/base/text.h"
 #include "core/edit/estimates.h"
 #include "core/edit/exemplar_fill.h"
@@ -82,45 +81,7 @@ using namespace cm::bench;
 
 // --- configurations and scores ------------------------------------------------------------------
 
-struct Mean {
-  double sum = 0;
-  int n = 0;
-  void add(double v) { sum += v, ++n; }
-  double value() const { return n ? sum / n : NAN; }
-};
-
-// One line of an edit's table: a baseline, or the model at one configuration.
-struct Row {
-  std::string method;
-  std::function<at::Tensor(const Photo&)> baseline{};  // empty: the model, through the engine
-  int steps = 0;
-  double strength = NAN, fresh = NAN;
-  bool default_strength = false;
-  int work = -1;  // region.max_work_size; 0 = the model's size, −1 = the edit's default
-  double shrink = 2;  // region.window_shrink
-  double texture = cm::edit::region::RegionOptions{}.texture;
-  int colour_blur = cm::edit::region::RegionOptions{}.colour_blur;
-  int exemplar_depth = cm::edit::region::RegionOptions{}.exemplar_depth;
-  int fill = 0;   // inpaint's start (edit::region::HoleFill): auto, smooth, exemplar
-  std::map<std::string, Mean> m{};
-  std::vector<PatchSet> patches{};  // per photo, pooled for the SWD at the end
-  std::vector<at::Tensor> grid{};   // the first photos' results, for --out
-  double swd = NAN;                // mean over levels, ×10³
-};
-
-struct EditTable {
-  EditKind kind;
-  Hole hole = Hole::Strokes;  // inpaint's masks
-  std::vector<Row> rows;
-  std::vector<PatchSet> truth_patches;
-  std::vector<at::Tensor> input_grid, truth_grid, mask_grid;
-  Mean coverage, truth_colorfulness;
-};
-
-constexpr int kGridPhotos = 6, kGridRows = 10, kPatchesPerLevel = 64;
-
-// Inpainting and sketching change only the mask: their tables are per kind of mask, scored inside it.
-bool masked(EditKind kind) { return kind == EditKind::Inpaint || kind == EditKind::Sketch; }
+constexpr int kPatchesPerLevel = 64;
 
 // The region an edit is scored on: inside the mask for inpaint and sketch, the whole photo otherwise.
 at::Tensor region_of(EditKind kind, const Photo& p) { return masked(kind) ? p.mask : at::ones_like(p.mask); }
@@ -168,21 +129,8 @@ std::vector<std::tuple<double, double, int, int>> inpaint_variants(EditKind kind
   return all;
 }
 
-// The table's file names: the edit, and for inpainting and sketching the kind of mask ("inpaint-cable").
-std::string table_name(const EditTable& t) {
-  const std::string edit(cm::edit::to_string(t.kind));
-  return masked(t.kind) ? edit + "-" + name_of(t.hole) : edit;
-}
-
 std::string option(std::map<std::string, std::string>& a, const std::string& k, const std::string& fallback) {
   return a.count(k) ? a[k] : fallback;
-}
-
-std::string fixed(double v, const char* format) {
-  if (std::isnan(v)) return "—";
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, format, v);
-  return buffer;
 }
 
 }  // namespace
@@ -401,63 +349,10 @@ int main(int argc, char** argv) {
     if (a.count("--csv")) {
       csv.open(a["--csv"]);
       if (!csv) throw std::runtime_error("cannot write " + a["--csv"]);
-      csv << "edit,holes,method,steps,strength,default_strength,sigma_start,fresh,work,shrink,psnr,ssim,grad_ratio,swd,ms,changed_outside,"
-             "chroma_hf,mean_deviation,chroma_rmse,colorfulness\n";
+      csv << csv_header();
     }
-    for (EditTable& t : tables) {
-      const std::string name = table_name(t);
-      // One table per edit (and kind of mask): the common columns, then the edit's own.
-      const char* extra = masked(t.kind) ? " chroma HF | changed outside |" : t.kind == EditKind::SuperResolve ? " max 4×4 mean deviation |" : " chroma RMSE | colourfulness |";
-      if (t.kind == EditKind::Inpaint)
-        std::printf("\nInpainting, %s (%.0f %% of the photo on average), inside the mask (SWD: its bounding box):\n\n",
-                    description_of(t.hole), 100 * t.coverage.value());
-      if (t.kind == EditKind::Sketch)
-        std::printf("\nSketch, %s painted over (%.0f %% of the photo on average), inside the mask (SWD: its bounding box):\n\n",
-                    description_of(t.hole), 100 * t.coverage.value());
-      if (t.kind == EditKind::SuperResolve) std::printf("\nSuper-resolution ×4 (from the 4×4 means), whole photo:\n\n");
-      if (t.kind == EditKind::Colorize)
-        std::printf("\nColorization from the luma, whole photo (colourfulness of the truth %.1f; grad ratio: of the colour, the photo minus its grey):\n\n",
-                    t.truth_colorfulness.value());
-      std::printf("| method | steps | strength | σ_start | fresh | work | PSNR (dB) | SSIM | grad ratio | SWD ×10³ | ms |%s\n|---|---|---|---|---|---|---|---|---|---|---|%s\n",
-                  extra, t.kind == EditKind::SuperResolve ? "---|" : "---|---|");
-      Scatter plot{name + ": PSNR against gradient ratio, " + std::to_string(test.size()) + " photos", "gradient ratio (result / truth)",
-                   "PSNR (dB)", {}, {1.0}, "as sharp as the truth"};
-      for (Row& row : t.rows) {
-        const bool cm_row = !row.baseline;
-        // Along a mask the default may be chosen window by window (engine::window_strength): no one level.
-        const bool per_window = cm_row && row.default_strength && masked(t.kind) && cm::engine::spec_of(t.kind).native_strength >= 0;
-        const double sigma = cm_row && !per_window ? cm::sampling::sigma_for_strength(row.strength, model.card.noise) : NAN;
-        const int declared = row.work < 0 ? cm::engine::spec_of(t.kind).work_size : row.work;  // what runs
-        const int work = cm_row ? (declared > 0 ? declared : model_size) : 0;
-        const std::string strength = per_window ? "per window (default)" : fixed(row.strength, "%.2f") + (row.default_strength ? " (default)" : "");
-        const auto v = [&](const char* k) { return row.m.count(k) ? row.m[k].value() : NAN; };
-        std::printf("| %s | %s | %s | %s | %s | %s | %.2f | %.3f | %.3f | %.1f | %.0f |", row.method.c_str(), cm_row ? std::to_string(row.steps).c_str() : "—",
-                    strength.c_str(), fixed(sigma, "%.3g").c_str(), fixed(row.fresh, "%.2g").c_str(), cm_row ? std::to_string(work).c_str() : "—",
-                    v("psnr"), v("ssim"), v("grad"), row.swd, v("ms"));
-        if (masked(t.kind)) std::printf(" %.2f | %.2g %% |\n", v("chroma_hf"), 100 * v("changed"));
-        if (t.kind == EditKind::SuperResolve) std::printf(" %.2g |\n", v("deviation"));
-        if (t.kind == EditKind::Colorize) std::printf(" %.4f | %.1f |\n", v("chroma"), v("colorfulness"));
-        if (csv.is_open()) {
-          const auto cell = [](double x) { return std::isnan(x) ? std::string() : fixed(x, "%.6g"); };
-          csv << cm::edit::to_string(t.kind) << ',' << (masked(t.kind) ? name_of(t.hole) : "") << ',' << row.method << ','
-              << (cm_row ? std::to_string(row.steps) : "") << ',' << cell(row.strength) << ',' << (row.default_strength ? 1 : 0) << ','
-              << cell(sigma) << ',' << cell(row.fresh) << ',' << (cm_row ? std::to_string(work) : "") << ',' << (cm_row ? cell(row.shrink) : "")
-              << ',' << cell(v("psnr")) << ',' << cell(v("ssim")) << ',' << cell(v("grad")) << ',' << cell(row.swd) << ',' << cell(v("ms")) << ','
-              << cell(v("changed")) << ',' << cell(v("chroma_hf")) << ',' << cell(v("deviation")) << ',' << cell(v("chroma")) << ',' << cell(v("colorfulness")) << '\n';
-        }
-        // Labels name only what the sweep varies, so they stay short enough to read.
-        std::string label = row.method;
-        if (cm_row) {
-          label = std::to_string(row.steps) + (row.steps > 1 ? " steps, " : " step, ") + fixed(row.strength, "%.2f");
-          if (fills.size() > 1) label = cm::engine::choice_name(fill_setting, row.fill) + ", " + label;
-          if (fresh_shares.size() > 1) label += ", fresh " + fixed(row.fresh, "%.2g");
-          if (work_sizes.size() > 1) label += ", work " + std::to_string(work);
-          if (masked(t.kind) && shrinks.size() > 1) label += ", shrink " + fixed(row.shrink, "%g");
-        }
-        plot.points.push_back({label, v("grad"), v("psnr"), !cm_row});
-      }
-      if (!plot_dir.empty()) write_scatter_svg(plot_dir / (name + ".svg"), plot);
-    }
+    const Varied varied{fills.size() > 1, fresh_shares.size() > 1, work_sizes.size() > 1, shrinks.size() > 1};
+    for (EditTable& t : tables) print_table(t, model.card, model_size, test.size(), varied, csv.is_open() ? &csv : nullptr, plot_dir);
     if (samples > 0) {
       std::printf("\nUnconditional samples vs %d held-out crops: SWD ×10³ of 7×7 Laplacian-pyramid patches (lower is better):\n\n| samples |", samples);
       for (int l = 0; l < swd_levels(crop.size); ++l) std::printf(" %d px |", crop.size >> l);
@@ -480,30 +375,7 @@ int main(int argc, char** argv) {
         image.rgb = grid.permute({2, 0, 1}).unsqueeze(0).to(at::kFloat) / 127.5 - 1;
         cm::imageio::save_image(path, image);
       };
-      // Rows: the holed photo (inpaint; colorize's input is its grey baseline), the first methods and
-      // configurations, the truth.
-      for (const EditTable& t : tables) {
-        std::vector<at::Tensor> all;
-        if (masked(t.kind)) all.insert(all.end(), t.input_grid.begin(), t.input_grid.end());
-        for (std::size_t r = 0; r < t.rows.size() && int(r) < kGridRows; ++r) all.insert(all.end(), t.rows[r].grid.begin(), t.rows[r].grid.end());
-        all.insert(all.end(), t.truth_grid.begin(), t.truth_grid.end());
-        write(out / (table_name(t) + ".png"), cm::train::image_grid(at::cat(all).clamp(-1, 1), int(t.truth_grid.size())));
-        if (!masked(t.kind) || crop_side <= 0) continue;
-        // At the photo's own pixels around the hole: the input, the first baseline (Telea, the
-        // painting), the first cmedit row, the truth.
-        std::size_t first_model = 0;
-        while (first_model < t.rows.size() && t.rows[first_model].baseline) ++first_model;
-        if (first_model == t.rows.size()) continue;
-        std::vector<std::vector<at::Tensor>> per_photo;
-        for (std::size_t i = 0; i < t.truth_grid.size(); ++i)
-          per_photo.push_back({t.input_grid[i], t.rows[0].grid[i], t.rows[first_model].grid[i], t.truth_grid[i]});
-        const at::Tensor crops = hole_crops(t.mask_grid, per_photo, crop_side);
-        cm::imageio::Image image;
-        image.rgb = crops.permute({2, 0, 1}).unsqueeze(0).to(at::kFloat) / 127.5 - 1;
-        cm::imageio::SaveOptions jpeg;
-        jpeg.jpeg_quality = 90;
-        cm::imageio::save_image(out / (table_name(t) + "-crops.jpg"), image, jpeg);
-      }
+      write_grids(tables, out, crop_side);
       for (const auto& [k, images] : generated)
         write(out / ("samples-" + std::to_string(k) + "step.png"), cm::train::image_grid(images.slice(0, 0, 32), 8));
     }
