@@ -264,6 +264,12 @@ void EditController::paste_window(std::uint64_t job, quint64 revision, QPoint at
     d.partial_job = job;
     if (whole) {
       d.preview = pixels.convertToFormat(QImage::Format_RGBA8888);  // an enlargement's start
+    } else if (d.preview_complete && d.preview_revision == revision && !d.preview.isNull()) {
+      // A refinement of the whole preview on screen (the same document): its parts replace that
+      // draft's one by one, and the draft shows until they come, not the photo (a wide sketch's
+      // refinement takes half a minute on a 12 MP photo, and its paint vanished meanwhile). The
+      // whole result replaces it all when it comes.
+      d.preview = d.preview.convertToFormat(QImage::Format_RGBA8888);
     } else {
       // In the canvas's own format (no conversion of 12 megapixels per redraw), made once per photo.
       if (d.photo_8888_key != d.document->photo().cacheKey()) {

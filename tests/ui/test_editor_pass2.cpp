@@ -95,6 +95,42 @@ TEST_F(Editor, ASketchEditsOnlyAroundItsStrokesAndApplyWaitsForTheRefinedResult)
 
 // Finding 1, the decision's other half: an Apply waiting for the refinement is dropped when the
 // edit changes under it (another stroke), so what is applied is always what the user last saw asked.
+// A refinement shows its parts over the draft it refines, not over the photo: until a part
+// comes, the draft's pixels stay on screen (on a 12 MP photo a wide sketch's refinement takes half
+// a minute, and its paint vanished meanwhile).
+TEST_F(Editor, ARefinementsPartsReplaceTheDraftsNotThePhotos) {
+  const QImage photo = openPhoto(640, 160, [](int x, int y) { return QColor(x % 256, (2 * y) % 256, 90); });
+  window.controller()->setRefineDelay(60000);  // the refinement comes when asked for below
+  window.setBrushDiameter(6);
+  QSignalSpy ready(window.controller(), &cm::ui::EditController::previewReady);
+  paint_stroke(window, QPointF(20, 80), QPointF(620, 80));
+  ASSERT_TRUE(ready.wait(20000)) << window.lastError().toStdString();
+  const QImage draft = window.controller()->preview();
+  // The first part the refinement shows, as the canvas would draw it then.
+  QImage first_part;
+  bool complete_then = true;
+  QObject::connect(window.controller(), &cm::ui::EditController::previewPartial, window.controller(), [&] {
+    if (!first_part.isNull()) return;
+    first_part = window.controller()->preview();
+    complete_then = window.controller()->previewComplete();
+  });
+  window.controller()->setBrushPosition(QPointF(620, 80));  // the refinement starts at this end
+  window.controller()->requestPreview(true);
+  ASSERT_TRUE(ready.wait(30000)) << window.lastError().toStdString();
+  ASSERT_FALSE(first_part.isNull()) << "the refinement came whole, not part by part";
+  EXPECT_FALSE(complete_then);
+  // At the stroke's other end, where the draft changed the photo: the draft, not the photo.
+  int drafted = 0, shown = 0;
+  for (int x = 20; x <= 60; ++x)
+    for (int y = 78; y <= 82; ++y) {
+      if (draft.pixel(x, y) == photo.pixel(x, y)) continue;  // in 8 bits, whatever each image's format
+      ++drafted;
+      shown += first_part.pixel(x, y) == draft.pixel(x, y);
+    }
+  ASSERT_GT(drafted, 20) << "the draft left the stroke's start as it was";
+  EXPECT_EQ(shown, drafted) << "the photo showed through where the refinement had not come yet";
+}
+
 TEST_F(Editor, AWaitingApplyIsDroppedWhenTheEditChanges) {
   openPhoto(64, 48, [](int x, int y) { return QColor(4 * x, 5 * y, 90); });
   window.controller()->setRefineDelay(60000);
