@@ -97,8 +97,9 @@ bool uses_exemplar(const at::Tensor& mask, const RegionOptions& options);
 at::Tensor inpaint_photo(const model::ConsistencyFunction& f, const at::Tensor& photo, const at::Tensor& mask,
                    const EditSettings& settings, const RegionOptions& options = {});
 
-// The painting (photo with strokes) guides SDEdit inside the mask's window; without a mask the
-// whole picture is redrawn (at the model's resolution).
+// The painting (photo with strokes) guides SDEdit inside the mask's windows; without a mask the
+// whole picture is redrawn at most at the work size, and a larger one takes that redraw's change
+// on its own pixels (its detail stays).
 at::Tensor sketch_photo(const model::ConsistencyFunction& f, const at::Tensor& painting, const EditSettings& settings,
                   const at::Tensor& mask = at::Tensor(), const RegionOptions& options = {});
 

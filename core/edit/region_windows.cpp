@@ -270,13 +270,18 @@ at::Tensor sketch_photo(const model::ConsistencyFunction& f, const at::Tensor& p
     validate_mask(painting, mask);
     return along_the_mask(f, painting, mask, settings, o, Mode::Sketch);
   }
-  // Without a mask the whole picture is redrawn in one window, at most at the work size.
+  // Without a mask the whole picture is redrawn in one window, at most at the work size. A larger
+  // picture comes back as the model's change on its own pixels, as a window along a mask does:
+  // redrawn and enlarged whole, a 13.4 MP painting came back as a 256-px picture blown up 16×.
   const int64_t height = painting.size(2), width = painting.size(3), side = std::max(height, width);
   const Box window{place(0, height, side, height), place(0, width, side, width), 0, 0};
   const Box square{window.y0, window.x0, window.y0 + side, window.x0 + side};
   const int64_t size = work_size(f, o, side);
-  const at::Tensor image = resize_image(to_unit(crop_replicate(painting, square)).to(at::kFloat), size, size);
-  const at::Tensor redrawn = resize_image(edit::sketch(f, image, settings).to(painting.device()), side, side);
+  const at::Tensor full = to_unit(crop_replicate(painting, square)).to(at::kFloat);
+  const at::Tensor image = resize_image(full, size, size);
+  const at::Tensor edited = edit::sketch(f, image, settings).to(painting.device());
+  const at::Tensor redrawn =
+      size == side ? edited : (full + at::upsample_bilinear2d(edited - image, {side, side}, false)).clamp(-1, 1);
   const auto [in_photo, in_window] = visible_part(square, height, width);
   return to_form_of(slice(redrawn, in_window), painting).contiguous();
 }

@@ -91,6 +91,25 @@ TEST(Region, SketchWithAMaskKeepsTheRestOfThePhoto) {
   EXPECT_EQ(region::sketch_photo(f, painting, steps(1, 3.0)).sizes(), painting.sizes());
 }
 
+// Without a mask, a picture larger than the work size keeps its own detail: the redraw at the work
+// size comes back as a change on its pixels, not enlarged whole (a 13.4 MP painting came back as a
+// 256-px picture blown up 16×).
+TEST(Region, SketchWithoutAMaskKeepsALargePicturesDetail) {
+  const auto f = cm::testing::analytic_model(64);
+  const at::Tensor painting = cm::testing::stripes(320).narrow(3, 0, 240).contiguous();  // period 6 px
+  region::RegionOptions o;
+  o.max_work_size = 64;  // the picture is 5× the work size
+  EXPECT_LE(max_abs_diff(region::sketch_photo(f, painting, steps(1, 0.002), at::Tensor(), o), painting), 1e-3)
+      << "at σ ≈ 0 the picture itself, not a blur of it";
+  // A redraw changes it smoothly: the change's gradient energy is a small part of the stripes'.
+  const at::Tensor change = region::sketch_photo(f, painting, steps(1, 3.0), at::Tensor(), o) - painting;
+  EXPECT_GT(change.abs().mean().item<double>(), 0.05);
+  const auto energy = [](const at::Tensor& x) {
+    return (x.narrow(3, 1, x.size(3) - 1) - x.narrow(3, 0, x.size(3) - 1)).pow(2).mean().item<double>();
+  };
+  EXPECT_LT(energy(change), 0.05 * energy(painting));
+}
+
 // At the photo's own pixels a flat stroke is not a photo: the model adds colour speckle to it
 // (docs/QUALITY.md, "Sketch"). The start lays the photo's own texture into the paint, under the
 // painted colour: at σ ≈ 0 the result is that start. A wide stroke takes patches of the photo
