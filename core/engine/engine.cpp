@@ -58,6 +58,16 @@ const char* precision_name(c10::ScalarType t) {
   return t == at::kHalf ? "fp16" : t == at::kBFloat16 ? "bf16" : "fp32";
 }
 
+// The log's word for what a request is for (EditRequest::Use).
+const char* use_name(EditRequest::Use use) {
+  switch (use) {
+    case EditRequest::Use::Draft: return "draft";
+    case EditRequest::Use::Interactive: return "interactive";
+    case EditRequest::Use::Final: return "final";
+  }
+  return "?";
+}
+
 int64_t resident_bytes() {
   std::ifstream statm("/proc/self/statm");
   int64_t size = 0, resident = 0;
@@ -270,6 +280,11 @@ struct Engine::State {
     }
     // Info, not warn: whoever submitted the job shows its error (the CLI prints it once).
     if (r.status == JobStatus::Failed) spdlog::info("job {} failed: {}", r.id, r.error);
+    // Every edit's cost in the log file, so a report of a slow edit says where its time went.
+    if (r.status == JobStatus::Done)
+      spdlog::debug("job {} ({}, {}) done in {:.0f} ms: {} evaluation{}, the model {:.0f} ms, before the first {:.0f} ms", r.id,
+                    edit::to_string(job->request.kind), use_name(job->request.use), r.timings.total_ms, r.timings.evaluations,
+                    r.timings.evaluations == 1 ? "" : "s", r.timings.model_ms, r.timings.prepare_ms);
     deliver(*job, r);
   }
 

@@ -11,11 +11,14 @@
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 #include <torch/version.h>
 
 #include <atomic>
 #include <future>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 namespace {
@@ -121,6 +124,24 @@ TEST_F(EngineTest, LoadsAModelAndRunsAJobLikeTheLibraryDoes) {
   EXPECT_TRUE(at::equal(r.image, direct));
   EXPECT_EQ(engine->stats().jobs_done, 1);
   EXPECT_GT(engine->stats().memory_bytes, 0);
+}
+
+// Every finished edit leaves its cost in the log (the editor's log file takes debug lines), so a
+// report of a slow edit says where its time went.
+TEST_F(EngineTest, EachFinishedJobLogsWhatItCost) {
+  std::ostringstream lines;
+  const auto previous = spdlog::default_logger();
+  auto capture = std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(lines));
+  capture->set_level(spdlog::level::debug);
+  spdlog::set_default_logger(capture);
+  EditRequest request = generate(2);
+  request.use = EditRequest::Use::Interactive;
+  const EditResult r = engine->submit(request).get();
+  spdlog::set_default_logger(previous);
+  ASSERT_EQ(r.status, JobStatus::Done) << r.error;
+  const std::string expected = "job " + std::to_string(r.id) + " (generate, interactive) done in ";
+  EXPECT_NE(lines.str().find(expected), std::string::npos) << lines.str();
+  EXPECT_NE(lines.str().find(": 2 evaluations, the model "), std::string::npos) << lines.str();
 }
 
 TEST_F(EngineTest, ANewerPreviewStopsTheRunningOneAtItsNextStep) {
