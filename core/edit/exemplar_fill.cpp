@@ -60,8 +60,9 @@ class Matcher {
   // A patch's colour is also held against the hole's membrane fill there (ExemplarOptions::guide),
   // or against the level's layout where there is one: `weight` times the squared distance of the
   // source patch's mean colour from the guide's mean over the target patch, per pixel of the
-  // patch, so the term stays in proportion to the patch distance it is added to. (Means over three patches' width were gentler on clouds but let 32 %
-  // of the test's hole go dark: around a thin strip of cloth such a mean is the surroundings'.)
+  // patch, so the term stays in proportion to the patch distance it is added to. (Means over three
+  // patches' width were gentler on clouds but let 32 % of the test's hole go dark: around a thin
+  // strip of cloth such a mean is the surroundings'.)
   void set_guide(const Level& level, double weight) {
     guide_weight_ = weight;
     if (weight <= 0) return;
@@ -258,7 +259,7 @@ at::Tensor exemplar_fill(const at::Tensor& image_in, const at::Tensor& known_in,
     // The coarsest level's peel from the hole's edge holds it harder (layout_guide).
     const bool coarsest = i + 1 == levels.size();
     if (coarsest || (layout.defined() && i > 0)) m.set_guide(levels[i], coarsest && layout.defined() ? o.layout_guide : o.guide);
-    if (i + 1 == levels.size()) {
+    if (coarsest) {
       estimate = onion_peel(m, levels[i]);
     } else {  // the coarse matches voted with this level's own pixels: its detail, not a blur of the coarser estimate
       estimate = m.vote(m.known_estimate());

@@ -13,6 +13,12 @@ namespace {
 
 at::Tensor blur(const at::Tensor& x, int radius) { return box_mean(box_mean(x, radius), radius); }
 
+// The luminance detail of an image: its grey minus the grey's blur of radius 2.
+at::Tensor luma_detail(const at::Tensor& x) {
+  const at::Tensor grey = grey_of(x);
+  return grey - blur(grey, 2);
+}
+
 }  // namespace
 
 at::Tensor mirror_fill(const at::Tensor& image, const at::Tensor& hole_in, at::Tensor* distance) {
@@ -78,20 +84,21 @@ at::Tensor mirror_fill(const at::Tensor& image, const at::Tensor& hole_in, at::T
 
 at::Tensor heal(const at::Tensor& smooth, const at::Tensor& copied, const at::Tensor& amount) {
   // Grey (equal in R, G and B) changes no colour: the copy's luminance detail as grey.
-  const at::Tensor grey = grey_of(copied);
-  return (smooth + (grey - blur(grey, 2)) * amount.to(smooth.device(), at::kFloat)).clamp(-1, 1);
+  return (smooth + luma_detail(copied) * amount.to(smooth.device(), at::kFloat)).clamp(-1, 1);
 }
 
 at::Tensor heal_missing(const at::Tensor& painting, const at::Tensor& copied, const at::Tensor& amount) {
-  const auto detail = [](const at::Tensor& x) {
-    const at::Tensor grey = grey_of(x);
-    return grey - blur(grey, 2);
-  };
-  const at::Tensor copy_detail = detail(copied);
+  const at::Tensor copy_detail = luma_detail(copied);
   // Grey: the three channels are equal, so the first one's energy is the detail's.
   const auto energy = [](const at::Tensor& d) { return blur(d.narrow(1, 0, 1).pow(2), 4); };
-  const at::Tensor missing = (1 - energy(detail(painting)) / energy(copy_detail).clamp_min(1e-8)).clamp_min(0).sqrt();
+  const at::Tensor missing = (1 - energy(luma_detail(painting)) / energy(copy_detail).clamp_min(1e-8)).clamp_min(0).sqrt();
   return (painting + copy_detail * missing * amount.to(painting.device(), at::kFloat)).clamp(-1, 1);
+}
+
+at::Tensor carry_paint(const at::Tensor& painting, const at::Tensor& copied, const at::Tensor& inside, int radius) {
+  const at::Tensor weight = inside.to(painting.device(), at::kFloat);
+  const at::Tensor paint = blur((painting - copied) * weight, radius) / blur(weight, radius).clamp_min(1e-6);
+  return (copied + paint).clamp(-1, 1);
 }
 
 at::Tensor smooth_colour_change(const at::Tensor& start, const at::Tensor& result, int radius) {

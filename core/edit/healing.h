@@ -29,6 +29,12 @@ at::Tensor heal(const at::Tensor& smooth, const at::Tensor& copied, const at::Te
 // photo around it, which has its own, takes none, so its texture is not doubled. [1,3,H,W].
 at::Tensor heal_missing(const at::Tensor& painting, const at::Tensor& copied, const at::Tensor& amount);
 
+// The copy with the painting's colours below the scale of blurs of `radius` carried onto it:
+// `copied` plus the blur of (painting − copied), both blurs taken over `inside` ([1,1,H,W], > 0)
+// alone, so its edge takes the full paint too, not half of it mixed with what lies beyond (a
+// ragged band of in-between colours). The texture is the copy's, the colour the painting's.
+at::Tensor carry_paint(const at::Tensor& painting, const at::Tensor& copied, const at::Tensor& inside, int radius);
+
 // An edit's change to `start` with its colour detail removed: the change's grey as it is, its
 // colour blurred. At the photo's own pixels the model's colour detail is speckle the photo does
 // not have (docs/QUALITY.md); its grey is texture. radius 0: unchanged.

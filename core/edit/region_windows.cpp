@@ -131,12 +131,13 @@ at::Tensor sketch_start(const Job& job, const at::Tensor& pixels, const at::Tens
 // (SWD 84.9 against its 80.2, the coarsest level then guided at 0.5) at 0.8 dB more PSNR, and
 // without the copy's colours where they stray.
 at::Tensor sketch_exemplar_start(const at::Tensor& pixels, const at::Tensor& generate, const at::Tensor& copied) {
-  const auto blur = [](const at::Tensor& x) { return box_mean(box_mean(x, 4), 4); };
-  // The difference is blurred over the stroke alone, so its edge takes the full paint too, not
-  // half of it mixed with the photo beyond (a ragged band of in-between colours).
-  const at::Tensor inside = generate.to(at::kFloat);
-  const at::Tensor paint = blur((pixels - copied) * inside) / blur(inside).clamp_min(1e-6);
-  return at::where(generate.expand_as(pixels), (copied + paint).clamp(-1, 1), pixels);
+  return at::where(generate.expand_as(pixels), carry_paint(pixels, copied, generate, 4), pixels);
+}
+
+// A full-size start with the model's change on its scaled-down copy added, enlarged: at strength 0
+// the start itself, at its own resolution.
+at::Tensor with_change(const at::Tensor& full, const at::Tensor& scaled, const at::Tensor& edited) {
+  return (full + at::upsample_bilinear2d(edited - scaled.to(edited.device()), {full.size(2), full.size(3)}, false)).clamp(-1, 1);
 }
 
 // Edits one window and composites its core into `out` (the photo's form, changed in place).
@@ -158,7 +159,7 @@ void edit_window(const Job& job, at::Tensor& out, at::Tensor& starts, const Wind
   // from the painting itself (SDEdit). The window then adds only the model's change to them.
   const bool from_estimate = warm || job.mode == Mode::Sketch;
   // `starts` exists when some window of the mask starts from the exemplar fill (along_the_mask).
-  const HoleStart start_kind = hole_start(warm || job.mode == Mode::Sketch, job.o, [&] {
+  const HoleStart start_kind = hole_start(from_estimate, job.o, [&] {
     return starts.defined() && window_hole_is_deep(job, (weights >= 1) & unowned);
   });
   const bool exemplar = start_kind == HoleStart::Exemplar && starts.defined();
@@ -207,7 +208,7 @@ void edit_window(const Job& job, at::Tensor& out, at::Tensor& starts, const Wind
   at::Tensor result;
   if (!from_estimate) result = resize_image(edited, side, side);
   else if (work == side) result = edited;
-  else result = (estimate + at::upsample_bilinear2d(edited - image.to(out.device()), {side, side}, false)).clamp(-1, 1);
+  else result = with_change(estimate, image, edited);
   if (from_estimate) result = smooth_colour_change(estimate, result, job.o.colour_blur);
 
   const at::Tensor w = slice(weights, core), original = slice(pixels, core), fresh = slice(result, core);
@@ -280,8 +281,7 @@ at::Tensor sketch_photo(const model::ConsistencyFunction& f, const at::Tensor& p
   const at::Tensor full = to_unit(crop_replicate(painting, square)).to(at::kFloat);
   const at::Tensor image = resize_image(full, size, size);
   const at::Tensor edited = edit::sketch(f, image, settings).to(painting.device());
-  const at::Tensor redrawn =
-      size == side ? edited : (full + at::upsample_bilinear2d(edited - image, {side, side}, false)).clamp(-1, 1);
+  const at::Tensor redrawn = size == side ? edited : with_change(full, image, edited);
   const auto [in_photo, in_window] = visible_part(square, height, width);
   return to_form_of(slice(redrawn, in_window), painting).contiguous();
 }
