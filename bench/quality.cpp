@@ -45,7 +45,6 @@
 #include "core/edit/exemplar_fill.h"
 #include "core/engine/edit_registry.h"
 #include "core/engine/execute.h"
-#include "core/imageio/image_file.h"
 #include "core/model/model_loader.h"
 #include "core/sampling/multistep.h"
 #include "core/sampling/schedule.h"
@@ -370,14 +369,9 @@ int main(int argc, char** argv) {
     }
 
     if (!out.empty()) {
-      const auto write = [&](const fs::path& path, const at::Tensor& grid) {  // compressed PNG, unlike write_png
-        cm::imageio::Image image;
-        image.rgb = grid.permute({2, 0, 1}).unsqueeze(0).to(at::kFloat) / 127.5 - 1;
-        cm::imageio::save_image(path, image);
-      };
       write_grids(tables, out, crop_side);
       for (const auto& [k, images] : generated)
-        write(out / ("samples-" + std::to_string(k) + "step.png"), cm::train::image_grid(images.slice(0, 0, 32), 8));
+        write_grid_png(out / ("samples-" + std::to_string(k) + "step.png"), cm::train::image_grid(images.slice(0, 0, 32), 8));
     }
     return 0;
   } catch (const std::exception& e) {

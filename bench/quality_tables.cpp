@@ -98,12 +98,13 @@ if (!plot_dir.empty()) write_scatter_svg(plot_dir / (name + ".svg"), plot);
 
 }
 
+void write_grid_png(const std::filesystem::path& path, const at::Tensor& grid) {
+  imageio::Image image;
+  image.rgb = grid.permute({2, 0, 1}).unsqueeze(0).to(at::kFloat) / 127.5 - 1;
+  imageio::save_image(path, image);
+}
+
 void write_grids(const std::vector<EditTable>& tables, const std::filesystem::path& out, int crop_side) {
-  const auto write = [&](const std::filesystem::path& path, const at::Tensor& grid) {  // compressed PNG, unlike write_png
-    imageio::Image image;
-    image.rgb = grid.permute({2, 0, 1}).unsqueeze(0).to(at::kFloat) / 127.5 - 1;
-    imageio::save_image(path, image);
-  };
   // Rows: the holed photo (inpaint; colorize's input is its grey baseline), the first methods and
   // configurations, the truth.
   for (const EditTable& t : tables) {
@@ -111,7 +112,7 @@ void write_grids(const std::vector<EditTable>& tables, const std::filesystem::pa
     if (masked(t.kind)) all.insert(all.end(), t.input_grid.begin(), t.input_grid.end());
     for (std::size_t r = 0; r < t.rows.size() && int(r) < kGridRows; ++r) all.insert(all.end(), t.rows[r].grid.begin(), t.rows[r].grid.end());
     all.insert(all.end(), t.truth_grid.begin(), t.truth_grid.end());
-    write(out / (table_name(t) + ".png"), train::image_grid(at::cat(all).clamp(-1, 1), int(t.truth_grid.size())));
+    write_grid_png(out / (table_name(t) + ".png"), train::image_grid(at::cat(all).clamp(-1, 1), int(t.truth_grid.size())));
     if (!masked(t.kind) || crop_side <= 0) continue;
     // At the photo's own pixels around the hole: the input, the first baseline (Telea, the
     // painting), the first cmedit row, the truth.

@@ -77,6 +77,8 @@ const char* csv_header();
 // the gradient ratio into plot_dir (when not empty). Row::swd must be set.
 void print_table(EditTable& t, const model::ModelCard& card, int model_size, std::size_t photos, const Varied& varied,
                  std::ostream* csv, const std::filesystem::path& plot_dir);
+// An image grid ([H, W, 3] bytes, train::image_grid) as a compressed PNG, unlike write_png.
+void write_grid_png(const std::filesystem::path& path, const at::Tensor& grid);
 // Per table a PNG grid (rows: the input along a mask, the first methods, the truth) and, along a
 // mask with crop_side > 0, a JPEG of crops around each hole at the photo's own pixels (the
 // input, the first baseline, the first cmedit row, the truth).
