@@ -1,6 +1,8 @@
-// unet_forward [imagenet64|lsun256|ARCH.json] [BATCH] [RUNS] [THREADS] — time one UNet evaluation
-// (f(x, σ) at batch BATCH) of an official architecture, or of the one a JSON file of official flags
-// (a model card's "architecture") describes, with random weights, on the CPU. Prints the median.
+// unet_forward [imagenet64|lsun256|ARCH.json] [BATCH] [RUNS] [THREADS] [SIZE] — time one UNet
+// evaluation (f(x, σ) at batch BATCH) of an official architecture, or of the one a JSON file of
+// official flags (a model card's "architecture") describes, with random weights, on the CPU, on
+// SIZE² pixels (default: the architecture's image size; edit windows run the 64-px model at up to
+// 256). Prints the median.
 // Timing belongs here, not in tests; results go to docs/BENCHMARKS.md with the command and machine.
 #include "core/model/unet.h"
 #include "core/model/unet_function.h"
@@ -22,9 +24,10 @@ int main(int argc, char** argv) {
   const int batch = argc > 2 ? std::atoi(argv[2]) : 1;
   const int runs = argc > 3 ? std::atoi(argv[3]) : 5;
   const int threads = argc > 4 ? std::atoi(argv[4]) : 2;
+  const int size_arg = argc > 5 ? std::atoi(argv[5]) : 0;
   const bool json = arch.size() > 5 && arch.substr(arch.size() - 5) == ".json";
-  if ((arch != "imagenet64" && arch != "lsun256" && !json) || batch < 1 || runs < 1 || threads < 1) {
-    std::fprintf(stderr, "usage: unet_forward [imagenet64|lsun256|ARCH.json] [BATCH] [RUNS] [THREADS]\n");
+  if ((arch != "imagenet64" && arch != "lsun256" && !json) || batch < 1 || runs < 1 || threads < 1 || size_arg < 0) {
+    std::fprintf(stderr, "usage: unet_forward [imagenet64|lsun256|ARCH.json] [BATCH] [RUNS] [THREADS] [SIZE]\n");
     return 2;
   }
   at::set_num_threads(threads);
@@ -40,7 +43,8 @@ int main(int argc, char** argv) {
   auto unet = std::make_shared<const UNet>(config, weights);
   weights.clear();
   const UNetFunction f(unet, Parameterization::Consistency, {});
-  const at::Tensor x = at::randn({batch, 3, config.image_size, config.image_size});
+  const int size = size_arg > 0 ? size_arg : config.image_size;
+  const at::Tensor x = at::randn({batch, 3, size, size});
   const at::Tensor sigma = at::full({batch}, 2.5f);
   const at::Tensor labels = config.num_classes ? at::zeros({batch}, at::kLong) : at::Tensor();
 
@@ -53,8 +57,8 @@ int main(int argc, char** argv) {
     ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
   std::sort(ms.begin(), ms.end());
-  std::printf("%s batch %d, %d threads, fp32 CPU: median %.0f ms, min %.0f ms over %d runs (%lld parameters)\n",
-              arch.c_str(), batch, threads, ms[ms.size() / 2], ms.front(), runs,
+  std::printf("%s at %d px, batch %d, %d threads, fp32 CPU: median %.0f ms, min %.0f ms over %d runs (%lld parameters)\n",
+              arch.c_str(), size, batch, threads, ms[ms.size() / 2], ms.front(), runs,
               static_cast<long long>(unet->parameter_count()));
   return 0;
 }

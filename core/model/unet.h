@@ -37,6 +37,12 @@ double unet_flops(const UNetConfig& config);
 // Sinusoidal embedding of timesteps t [B] (cos first, then sin), width dim, float32 as torch does.
 at::Tensor timestep_embedding(const at::Tensor& t, int dim);
 
+// Attention over [B, heads, T, d] queries, keys and values: softmax(q·kᵀ/√d)·v, [B, heads, T, d].
+// The scores are made for blocks of queries, at most `score_bytes` at a time (unet_forward.cpp
+// says why 2 MB).
+at::Tensor attention_heads(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                           int64_t score_bytes = int64_t(2) << 20);
+
 // Intermediate values of one forward pass, for bisecting a parity failure.
 struct UNetTrace {
   at::Tensor temb_sinusoid;  // [B, model_channels]

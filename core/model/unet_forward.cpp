@@ -9,8 +9,10 @@
 #include <ATen/ATen.h>
 #include <torch/version.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
+#include <vector>
 
 namespace cm::model {
 namespace {
@@ -126,23 +128,12 @@ struct Forward {
       const at::Tensor s = qkv.reshape({b, 3, heads, d, t});
       q = s.select(1, 0).transpose(2, 3), k = s.select(1, 1).transpose(2, 3), v = s.select(1, 2).transpose(2, 3);
     }
-    const at::Tensor out = fused_attention ? fused_heads(q, k, v) : explicit_heads(q, k, v);  // [B, heads, T, d]
+    const at::Tensor out = fused_attention ? fused_heads(q, k, v) : attention_heads(q, k, v);  // [B, heads, T, d]
     const at::Tensor image = nhwc ? out.transpose(1, 2).reshape({b, height, width, c}).permute({0, 3, 1, 2})
                                   : out.transpose(2, 3).reshape({b, c, height, width});
     return x + conv1x1(image, l.prefix + ".proj_out");
   }
 
-  // [B, heads, T, d] → softmax(q·kᵀ/√d)·v, the weights in float32 as cm/unet.py computes them, with
-  // its products on [B·heads, d, T] (free views of the contiguous layout: the same roundings as
-  // ever, which training's trajectories and the golden parity see).
-  static at::Tensor explicit_heads(const at::Tensor& q4, const at::Tensor& k4, const at::Tensor& v4) {
-    const int64_t b = q4.size(0), heads = q4.size(1), t = q4.size(2), d = q4.size(3);
-    const auto heads_d_t = [&](const at::Tensor& a) { return a.transpose(2, 3).reshape({b * heads, d, t}); };
-    const at::Tensor q = heads_d_t(q4), k = heads_d_t(k4), v = heads_d_t(v4);
-    const at::Tensor scores = at::bmm(q.transpose(1, 2), k) * (1.0 / std::sqrt(double(d)));  // [bh, t_query, t_key]
-    const at::Tensor weights = at::softmax(scores.to(at::kFloat), -1).to(v.scalar_type());
-    return at::bmm(v, weights.transpose(1, 2)).view({b, heads, d, t}).transpose(2, 3);
-  }
 
   // The same product through one fused kernel (flash or memory-efficient on CUDA); its default
   // scale is 1/√d too. The kernels need d contiguous: the channels-last views have it, the
@@ -152,7 +143,7 @@ struct Forward {
     const auto dense = [](const at::Tensor& a) { return a.stride(3) == 1 ? a : a.contiguous(); };
     return at::scaled_dot_product_attention(dense(q), dense(k), dense(v));
 #else
-    return explicit_heads(q, k, v);
+    return attention_heads(q, k, v);
 #endif
   }
 
@@ -173,6 +164,31 @@ struct Forward {
 };
 
 }  // namespace
+
+// softmax(q·kᵀ/√d)·v as cm/unet.py's QKVAttention computes it: the weights in float32, the
+// products on [B·heads, d, T] (free views of the contiguous layout: the same roundings as ever,
+// which training's trajectories and the golden parity see).
+//
+// The scores of all queries at once are B·heads·T² floats: 268 MB for a 256-px edit window of the
+// 64-px model (64² tokens, 4 heads), made, scaled and normalised as three such tensors per layer,
+// and the CPU spent most of its time faulting them in and freeing them. So the queries go in blocks
+// of at most `score_bytes` of scores; each row's softmax is its own, so the result is the same.
+// One evaluation of the built-in model at 256 px, 2 threads: 3.4 s → 0.83 s, at 128 px 224 → 143 ms
+// (docs/BENCHMARKS.md, "The built-in model's network on the CPU"); 4 and 16 MB blocks were slower.
+at::Tensor attention_heads(const at::Tensor& q4, const at::Tensor& k4, const at::Tensor& v4, int64_t score_bytes) {
+  const int64_t b = q4.size(0), heads = q4.size(1), t = q4.size(2), d = q4.size(3);
+  const auto heads_d_t = [&](const at::Tensor& a) { return a.transpose(2, 3).reshape({b * heads, d, t}); };
+  const at::Tensor q = heads_d_t(q4), k = heads_d_t(k4), v = heads_d_t(v4);
+  const auto product = [&](int64_t first, int64_t queries) {  // [bh, d, queries]
+    const at::Tensor scores = at::bmm(q.narrow(2, first, queries).transpose(1, 2), k) * (1.0 / std::sqrt(double(d)));
+    const at::Tensor weights = at::softmax(scores.to(at::kFloat), -1).to(v.scalar_type());  // [bh, queries, t_key]
+    return at::bmm(v, weights.transpose(1, 2));
+  };
+  const int64_t block = std::max<int64_t>(1, score_bytes / (b * heads * t * int64_t(sizeof(float))));
+  std::vector<at::Tensor> parts;
+  for (int64_t first = 0; first < t; first += block) parts.push_back(product(first, std::min(block, t - first)));
+  return (parts.size() == 1 ? parts[0] : at::cat(parts, 2)).view({b, heads, d, t}).transpose(2, 3);
+}
 
 at::Tensor timestep_embedding(const at::Tensor& t, int dim) {
   const int64_t half = dim / 2;

@@ -128,6 +128,22 @@ TEST(TimestepEmbedding, IsCosFirstThenSin) {
   EXPECT_NEAR(e[1][4].item<float>(), std::sin(1.0f), 1e-7);
 }
 
+// A large window's attention goes in blocks of queries (attention_heads): the result must be the
+// one product of all queries at once, which is what the network was trained with.
+TEST(Attention, InBlocksOfQueriesIsTheProductOfAllAtOnce) {
+  at::manual_seed(4);
+  const int64_t b = 2, heads = 3, t = 300, d = 32;
+  const at::Tensor q = at::randn({b, heads, t, d}), k = at::randn({b, heads, t, d}), v = at::randn({b, heads, t, d});
+  const at::Tensor reference = at::matmul(at::softmax(at::matmul(q, k.transpose(2, 3)) / std::sqrt(double(d)), -1), v);
+  const at::Tensor whole = attention_heads(q, k, v, int64_t(1) << 40);
+  const at::Tensor blocks = attention_heads(q, k, v, b * heads * t * int64_t(sizeof(float)) * 7);  // 7 queries a block, the last 6
+  ASSERT_EQ(blocks.sizes(), reference.sizes());
+  EXPECT_LT((whole - reference).abs().max().item<double>(), 1e-5);
+  EXPECT_LT((blocks - whole).abs().max().item<double>(), 1e-6);
+  // A block never smaller than one query, whatever the budget.
+  EXPECT_LT((attention_heads(q, k, v, 1) - whole).abs().max().item<double>(), 1e-6);
+}
+
 TEST(Scalings, MatchTheSpecTableAndTheBoundaryCondition) {
   const at::Tensor sigma = at::tensor({80.0f, 2.5f, 1.0f, 0.5f, 0.002f});
   const Scalings cm = scalings(sigma, Parameterization::Consistency, {});
