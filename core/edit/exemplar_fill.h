@@ -5,9 +5,9 @@
 //    propagation of good offsets from neighbours, random search at shrinking radii;
 //  - voting: each hole pixel becomes the weighted mean of what the overlapping patches' matches
 //    put there (Wexler, Shechtman & Irani 2007, "Space-time completion of video").
-// Torch ops only, all target patches at once (propagation in parallel, Jacobi-like, with jumps),
-// so it runs on the GPU as well; randomness is drawn on the host from `seed`, so the fill is the
-// same on every device and run. Images are [1,C,H,W] float in [−1, 1].
+// The search and vote of one level are patch_match.h: tensor ops over all targets at once on a
+// GPU, fused loops on the CPU; randomness is drawn on the host from `seed`, so the fill is the same
+// on every run. Images are [1,C,H,W] float in [−1, 1].
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -51,6 +51,9 @@ struct ExemplarOptions {
   // the painting without a peel, where a strawberry lost its seeds).
   double layout_guide = 3.0;
   std::uint64_t seed = 0;
+  // Every step as tensor ops, as on a GPU, also on the CPU (where a fused loop is the default):
+  // for tests that hold the two to the same fill.
+  bool tensor_ops = false;
 };
 
 // Fills the pixels where known ≤ 0 with the known photo's patches; known pixels are kept bit for

@@ -118,6 +118,26 @@ TEST(ExemplarFill, ALayoutChoosesWhichTextureFillsEachPartOfTheHole) {
                   "the exemplar fill's layout must be the image's size");
 }
 
+// On the CPU the search runs as one fused loop over the targets; on a GPU as tensor ops. Both must
+// make the same fill: the same matches, so the same pixels (up to the order in which a patch's
+// squared differences are summed). Both the plain fill and one with a layout (every level guided).
+TEST(ExemplarFill, TheFusedCpuSearchFillsAsTheTensorOpsDo) {
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(11);
+  const at::Tensor photo = (stripes(112) * 0.8 + 0.1 * at::randn({1, 3, 112, 112}, gen)).contiguous();
+  const at::Tensor known = box_hole(112, 30, 40, 44) <= 0;
+  at::Tensor painting = photo.clone();
+  painting.narrow(2, 30, 44).narrow(3, 40, 22).fill_(0.4);
+  for (const at::Tensor& layout : {at::Tensor(), painting}) {
+    edit::ExemplarOptions fused, tensor_ops;
+    tensor_ops.tensor_ops = true;
+    const at::Tensor image = layout.defined() ? painting : photo;
+    const at::Tensor a = edit::exemplar_fill(image, known, fused, layout), b = edit::exemplar_fill(image, known, tensor_ops, layout);
+    const double same = ((a - b).abs() < 1e-5).to(at::kFloat).mean().item<double>();
+    EXPECT_GT(same, 0.995) << (layout.defined() ? "with a layout" : "plain");
+    EXPECT_LT((a - b).abs().mean().item<double>(), 1e-3);
+  }
+}
+
 TEST(HoleDepth, IsTheRadiusOfTheLargestSquareInside) {
   EXPECT_EQ(edit::hole_depth(at::ones({1, 1, 32, 32})), 0);
   at::Tensor line = at::ones({1, 1, 32, 32});
