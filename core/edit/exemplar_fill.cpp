@@ -18,6 +18,8 @@ namespace {
 using Level = detail::PyramidLevel;
 using Matcher = detail::PatchMatcher;
 
+constexpr int64_t kSeamRadius = 4;  // seamless's local means: over 9×9 pixels
+
 // Half the size: each 2×2 block's mean over its known pixels; a block is hole when any pixel is,
 // so no coarse source patch ever carries what the hole held.
 Level coarser(const Level& l) {
@@ -52,6 +54,38 @@ at::Tensor onion_peel(Matcher& m, const Level& level) {
     filled = filled | ring.view({height, width});
   }
   return estimate;
+}
+
+// The copy's colour made to agree with the photo's where they meet: along the hole's edge, the
+// difference between the photo's local mean (over its known pixels) and the copy's (over the
+// hole's), spread into the hole as a membrane and added (seamless cloning's correction, Pérez,
+// Gangnet & Blake 2003, "Poisson Image Editing", with local means on both sides so that only the
+// colour is carried in, not the photo's texture at the edge). The copy's own texture stays.
+at::Tensor seamless(const at::Tensor& image, const at::Tensor& filled, const at::Tensor& known) {
+  // On the hole's bounding box grown by the means' reach: the membrane inside the hole depends only
+  // on its edge, and a long stroke's box is a fraction of its fill's context.
+  const int64_t r = kSeamRadius, height = image.size(2), width = image.size(3);
+  const at::Tensor hole_full = 1 - known;
+  const at::Tensor rows = hole_full.amax({0, 1, 3}).nonzero(), cols = hole_full.amax({0, 1, 2}).nonzero();
+  if (rows.numel() == 0) return filled;
+  const int64_t y0 = std::max<int64_t>(0, rows.min().item<int64_t>() - r - 1), y1 = std::min(height, rows.max().item<int64_t>() + r + 2);
+  const int64_t x0 = std::max<int64_t>(0, cols.min().item<int64_t>() - r - 1), x1 = std::min(width, cols.max().item<int64_t>() + r + 2);
+  const auto crop = [&](const at::Tensor& x) { return x.narrow(2, y0, y1 - y0).narrow(3, x0, x1 - x0); };
+  const at::Tensor photo = crop(image), copy = crop(filled), k = crop(known), hole = 1 - k;
+
+  const auto box = [&](const at::Tensor& x) { return at::avg_pool2d(x, {2 * r + 1, 2 * r + 1}, {1, 1}, {r, r}, false, true); };
+  const at::Tensor photo_mean = box(photo * k) / box(k).clamp_min(1e-6);
+  const at::Tensor copy_mean = box(copy * hole) / box(hole).clamp_min(1e-6);
+  const at::Tensor edge = k * at::max_pool2d(hole, {3, 3}, {1, 1}, {1, 1});  // known pixels beside the hole
+  if (!edge.any().item<bool>()) return filled;
+  // Within the photo's own range per channel, as the copy was: the shift must not push a bright
+  // copy past the brightest pixel the photo has.
+  const at::Tensor is_known = known.expand_as(image) > 0;
+  const at::Tensor low = at::where(is_known, image, at::full({}, 2.0f, image.options())).amin({2, 3}, true);
+  const at::Tensor high = at::where(is_known, image, at::full({}, -2.0f, image.options())).amax({2, 3}, true);
+  at::Tensor out = filled.clone();
+  crop(out).copy_(at::clamp(copy + fill_holes((photo_mean - copy_mean) * edge, edge) * hole, low, high));
+  return out;
 }
 
 }  // namespace
@@ -103,7 +137,9 @@ at::Tensor exemplar_fill(const at::Tensor& image_in, const at::Tensor& known_in,
       estimate = m.vote(estimate, o.sharp && i == 0 && round + 1 == rounds);
     }
   }
-  const at::Tensor filled = to_image(estimate, channels, image.size(2), image.size(3));
+  at::Tensor filled = to_image(estimate, channels, image.size(2), image.size(3));
+  // Not under a layout: a painted stroke's colour is the painting's, not its surroundings'.
+  if (o.seamless && !layout.defined()) filled = seamless(image, filled, known);
   return at::where(known.expand_as(image) > 0, image, filled);  // the known pixels exactly
 }
 

@@ -54,6 +54,13 @@ struct ExemplarOptions {
   // Every step as tensor ops, as on a GPU, also on the CPU (where a fused loop is the default):
   // for tests that hold the two to the same fill.
   bool tensor_ops = false;
+  // The copy's colour made to agree with the photo's along the hole's edge (exemplar_fill.cpp,
+  // seamless), without a layout. Patches copied from elsewhere keep their own brightness, and
+  // PatchMatch's sharp vote joins them with steps: a 92-px stroke across a 13.4 MP photo's
+  // blurred leaves came back as a band with straight edges. On the 17 held-out 768-px photos with
+  // object holes (docs/QUALITY.md, "Objects") it raised inpainting from 22.61 to 22.92 dB and cut
+  // its colour speckle (chroma HF 2.13 → 1.96), for an SWD of 65.1 against 64.4.
+  bool seamless = true;
 };
 
 // Fills the pixels where known ≤ 0 with the known photo's patches; known pixels are kept bit for

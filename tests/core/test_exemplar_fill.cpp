@@ -85,7 +85,7 @@ TEST(ExemplarFill, TheHoleKeepsTheColourAroundItWhereLittleOfItIsLeftToCopy) {
   };
   EXPECT_LT(dark_share({}), 0.01);
   edit::ExemplarOptions unguided;
-  unguided.guide = 0;
+  unguided.guide = 0, unguided.seamless = false;  // seamless alone mends most of it: the guide's part, alone
   EXPECT_GT(dark_share(unguided), 0.5) << "without the guide the dark surroundings fill the hole (why it exists)";
 }
 
@@ -116,6 +116,34 @@ TEST(ExemplarFill, ALayoutChoosesWhichTextureFillsEachPartOfTheHole) {
   EXPECT_LT(red_share(plain, 40), 0.8) << "without the layout the upper right is blue (why the layout exists)";
   EXPECT_CM_ERROR(edit::exemplar_fill(painting, hole <= 0, {}, painting.narrow(2, 0, 64)), ErrorCode::BadArgument,
                   "the exemplar fill's layout must be the image's size");
+}
+
+// A copy's colour meets the photo's without a step. The hole sits in a darker frame too thin to
+// copy from, so the patches come from the brighter rest of the photo, and a person would see the
+// hole's outline. Seamless (ExemplarOptions::seamless) spreads the difference of the two sides'
+// local means at the edge into the hole; the texture stays the copy's.
+TEST(ExemplarFill, TheCopyTakesTheColourOfTheHolesEdge) {
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(13);
+  const int64_t n = 128;
+  at::Tensor photo = 0.3 + 0.12 * at::randn({1, 3, n, n}, gen);
+  photo.narrow(2, 34, 60).narrow(3, 34, 60).sub_(0.6);  // the frame: 6 px around the hole
+  const at::Tensor hole = box_hole(n, 40, 40, 48);
+  const at::Tensor inner = hole - (-at::max_pool2d(-hole, {7, 7}, {1, 1}, {3, 3}));  // the hole's pixels ≤ 3 px from its edge
+  const at::Tensor outer = at::max_pool2d(hole, {7, 7}, {1, 1}, {3, 3}) - hole;      // the photo's pixels ≤ 3 px from it
+  const auto mean_in = [](const at::Tensor& x, const at::Tensor& where) { return (x * where).sum().item<double>() / (where.sum().item<double>() * 3); };
+  const auto step = [&](const at::Tensor& filled) { return std::abs(mean_in(filled, inner) - mean_in(photo, outer)); };
+  const auto texture = [&](const at::Tensor& filled) {  // what a 5×5 blur takes away, off the edge (where the step would count)
+    return mean_in((filled - at::avg_pool2d(filled, {5, 5}, {1, 1}, {2, 2}, false, false)).abs(), hole - inner);
+  };
+  edit::ExemplarOptions plain;
+  plain.seamless = false;
+  const at::Tensor copied = edit::exemplar_fill(photo, hole <= 0, plain), seamless = edit::exemplar_fill(photo, hole <= 0);
+  EXPECT_GT(step(copied), 0.2) << "copied as it is, the brighter patches show the hole's outline (why seamless exists)";
+  EXPECT_LT(step(seamless), 0.05) << "seamless; copied as it is: " << step(copied);
+  // The copy's texture stays, but for the few pixels that the shift would take past the photo's
+  // darkest, which are held there.
+  EXPECT_GT(texture(seamless), 0.8 * texture(copied));
+  EXPECT_TRUE(at::equal(seamless * (1 - hole), photo * (1 - hole)));
 }
 
 // On the CPU the search runs as one fused loop over the targets; on a GPU as tensor ops. Both must
