@@ -290,6 +290,15 @@ double window_strength(const EditSpec& spec, const region::RegionOptions::Window
   return std::min(own, spec.native_strength + t * (own - spec.native_strength));
 }
 
+int window_steps(const EditSpec& spec, const region::RegionOptions::WindowStart& start, int steps) {
+  // From the exemplar fill at its default strength (σ 0.048) more steps change nothing one can
+  // measure: on the 17 held-out 768-px photos with object holes (docs/QUALITY.md, "Seamless") 3
+  // steps gave 22.96 dB and an SWD of 66.0 against 1 step's 22.92 dB and 65.1, at 1.5× the time;
+  // on the 192-px boxes 15.49 dB either way. So such a window takes one, and the editor's 3-step
+  // refinement of an object's removal comes sooner.
+  return start.exemplar && spec.exemplar_strength >= 0 ? std::min(steps, 1) : steps;
+}
+
 EditRequest resolved(const EditRequest& r, bool on_cpu) {
   EditRequest out = r;
   out.region.max_work_size = work_size_of(r, on_cpu);

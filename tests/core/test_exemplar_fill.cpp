@@ -249,6 +249,28 @@ TEST(ExemplarInpaint, AtStrengthZeroTheHoleIsTheCopiedTextureAndTheFillIsCached)
   EXPECT_GT(mean_abs_in(engine::execute(f, gaussian_card(), r, {}, t), truth, box), 0.3) << "the membrane start blurs the stripes";
 }
 
+// From the exemplar fill at its default strength more steps add nothing one can measure
+// (engine::window_steps), so an object's windows take one evaluation whatever the steps; a thin
+// stroke's windows, and a strength asked for, take them all.
+TEST(ExemplarInpaint, AnObjectsWindowsTakeOneEvaluationWhateverTheSteps) {
+  const auto f = cm::testing::analytic_model(32);
+  const at::Tensor photo = stripes(160), box = box_hole(160, 48, 50, 64);
+  at::Tensor stroke = at::zeros({1, 1, 160, 160});
+  stroke.narrow(2, 40, 5).narrow(3, 10, 70).fill_(1);
+  const auto evaluations = [&](const at::Tensor& mask, double strength) {
+    engine::EditRequest r = inpaint_request(photo * (1 - mask), mask);
+    r.steps = 3, r.strength = strength;
+    engine::Timings t;
+    engine::execute(f, gaussian_card(), r, {}, t);
+    return t.evaluations;
+  };
+  const int object = evaluations(box, -1), asked = evaluations(box, 0.3), thin = evaluations(stroke, -1);
+  EXPECT_GE(object, 1);
+  EXPECT_EQ(asked, 3 * object) << "a strength asked for runs every step";
+  EXPECT_EQ(thin % 3, 0) << "a thin stroke's windows take every step";
+  EXPECT_GT(thin, 0);
+}
+
 // A wide sketched stroke starts from the photo's patches laid out as painted, and its fill is
 // cached like inpainting's; the live preview's draft never pays for it (seconds on a CPU).
 TEST(ExemplarSketch, AWideStrokeStartsFromCopiedPatchesExceptInADraft) {
