@@ -242,7 +242,7 @@ std::string edit_usage() {
     if (spec.has_strength) {
       out += fmt::format("      starts from {}; keeps {}\n", spec.estimate, spec.keeps);
       const std::string exemplar =
-          spec.exemplar_strength >= 0 ? fmt::format(", {:.0f}% from an exemplar fill", 100 * spec.exemplar_strength) : "";
+          spec.exemplar_strength >= 0 ? fmt::format("; {:.0f}% and one step from an exemplar fill", 100 * spec.exemplar_strength) : "";
       out += fmt::format("      {:<14} 0…1 or 0%…100%, from that start to pure noise (default {:.0f}%{})\n", "--strength S",
                          100 * spec.strength, exemplar);
     }
