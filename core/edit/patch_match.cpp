@@ -102,15 +102,15 @@ at::Tensor PatchMatcher::vote(const at::Tensor& estimate, bool best) const {
     return at::where(covered.view({-1, 1}), source_.index_select(0, from), estimate);
   }
   const at::Tensor scale = distance_.masked_select(trusted).median().clamp_min(1e-6);
-  if (fused_ && channels_ <= kMaxChannels) return vote_fused((at::exp(-distance_ / (2 * scale)) * trusted).contiguous(), estimate);
+  const at::Tensor match_weight = at::exp(-distance_ / (2 * scale)) * trusted;  // [N]
+  if (fused_ && channels_ <= kMaxChannels) return vote_fused(match_weight.contiguous(), estimate);
   const at::Tensor where = (targets_.view({-1, 1}) + offsets_.view({1, -1})).reshape({-1});
   const at::Tensor values = patches(source_, match_).reshape({n * p2, channels_});
-  const at::Tensor w = (at::exp(-distance_ / (2 * scale)) * trusted).repeat_interleave(p2);
+  const at::Tensor w = match_weight.repeat_interleave(p2);
   const at::Tensor sum = at::zeros_like(source_).index_add_(0, where, values * w.view({-1, 1}));
   const at::Tensor weight = at::zeros({source_.size(0)}, source_.options()).index_add_(0, where, w);
   return at::where((hole_ & (weight > 0)).view({-1, 1}), sum / weight.clamp_min(1e-12).view({-1, 1}), estimate);
 }
-
 
 // [N, p², C]: the patches centred at `centres` of a channels-last image.
 at::Tensor PatchMatcher::patches(const at::Tensor& flat, const at::Tensor& centres) const {

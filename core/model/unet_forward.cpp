@@ -134,7 +134,6 @@ struct Forward {
     return x + conv1x1(image, l.prefix + ".proj_out");
   }
 
-
   // The same product through one fused kernel (flash or memory-efficient on CUDA); its default
   // scale is 1/√d too. The kernels need d contiguous: the channels-last views have it, the
   // contiguous layout's are copied.
@@ -173,8 +172,8 @@ struct Forward {
 // 64-px model (64² tokens, 4 heads), made, scaled and normalised as three such tensors per layer,
 // and the CPU spent most of its time faulting them in and freeing them. So the queries go in blocks
 // of at most `score_bytes` of scores; each row's softmax is its own, so the result is the same.
-// One evaluation of the built-in model at 256 px, 2 threads: 3.4 s → 0.83 s, at 128 px 224 → 143 ms
-// (docs/BENCHMARKS.md, "The built-in model's network on the CPU"); 4 and 16 MB blocks were slower.
+// One evaluation of the built-in model at 256 px, 2 threads: 3.4 s → 0.83 s, at 128 px 210 → 146 ms
+// (docs/BENCHMARKS.md, "The built-in model's network on the CPU"); blocks of 1, 4 and 8 MB were slower.
 at::Tensor attention_heads(const at::Tensor& q4, const at::Tensor& k4, const at::Tensor& v4, int64_t score_bytes) {
   const int64_t b = q4.size(0), heads = q4.size(1), t = q4.size(2), d = q4.size(3);
   const auto heads_d_t = [&](const at::Tensor& a) { return a.transpose(2, 3).reshape({b * heads, d, t}); };
