@@ -15,13 +15,14 @@ namespace {
 
 constexpr float kInfinity = std::numeric_limits<float>::infinity();
 constexpr int64_t kGrain = 512;       // targets or pixels per task of the fused loops
-constexpr int64_t kMaxChannels = 4;   // the fused vote's per-pixel sums
+constexpr int64_t kMaxChannels = 8;   // the fused vote's per-pixel sums
 
 }  // namespace
 
 PatchMatcher::PatchMatcher(const PyramidLevel& level, int patch, at::Generator& gen, bool fused) : gen_(gen), patch_(patch) {
   const int64_t r = patch / 2;
   channels_ = level.image.size(1), height_ = level.image.size(2), width_ = level.image.size(3);
+  colours_ = level.colours > 0 ? std::min(level.colours, channels_) : channels_;
   source_ = level.image[0].permute({1, 2, 0}).reshape({-1, channels_}).contiguous();
   hole_ = level.hole.reshape({-1});
   const at::TensorOptions longs = at::TensorOptions().dtype(at::kLong).device(source_.device());
@@ -47,11 +48,12 @@ void PatchMatcher::set_guide(const PyramidLevel& level, double weight) {
   guide_weight_ = weight;
   if (weight <= 0) return;
   const int64_t r = patch_ / 2;
-  const auto patch_means = [&](const at::Tensor& image) {  // [H·W, C]
-    return at::avg_pool2d(image, {patch_, patch_}, {1, 1}, {r, r}, false, false)[0].permute({1, 2, 0}).reshape({-1, channels_});
+  const auto patch_means = [&](const at::Tensor& image) {  // [H·W, colours]
+    return at::avg_pool2d(image, {patch_, patch_}, {1, 1}, {r, r}, false, false)[0].permute({1, 2, 0}).reshape({-1, colours_});
   };
-  source_means_ = patch_means(level.image).contiguous();  // exact where it is read: sources are whole known patches
-  const at::Tensor guide = level.layout.defined() ? level.layout : fill_holes(level.image, (~level.hole).to(at::kFloat));
+  const at::Tensor colour = level.image.narrow(1, 0, colours_);
+  source_means_ = patch_means(colour).contiguous();  // exact where it is read: sources are whole known patches
+  const at::Tensor guide = level.layout.defined() ? level.layout : fill_holes(colour, (~level.hole).to(at::kFloat));
   target_guide_ = patch_means(guide).index_select(0, targets_).contiguous();
   point_fused();
 }
@@ -91,15 +93,9 @@ at::Tensor PatchMatcher::vote(const at::Tensor& estimate, bool best) const {
   const int64_t n = targets_.numel(), p2 = offsets_.numel();
   const at::Tensor trusted = patch_weights_.defined() ? patch_weights_.sum({1, 2}) > 0 : at::ones({n}, distance_.options().dtype(at::kBool));
   if (!trusted.any().item<bool>()) return estimate;
-  if (best) {  // per pixel, the covering centre of least distance: a min-pool over a patch of centres
-    at::Tensor d = at::full({height_ * width_}, kInfinity, distance_.options());
-    d.index_put_({targets_}, at::where(trusted, distance_, at::full({}, kInfinity, distance_.options())));
-    const int64_t r = patch_ / 2;
-    const auto [negated, centre] = at::max_pool2d_with_indices(-d.view({1, 1, height_, width_}), {patch_, patch_}, {1, 1}, {r, r});
-    const at::Tensor c = centre.reshape({-1}), pixel = at::arange(height_ * width_, c.options());
-    const at::Tensor covered = negated.reshape({-1}).isfinite() & hole_;
-    const at::Tensor from = at::where(covered, grid_y_.index_select(0, c) * width_ + grid_x_.index_select(0, c) + pixel - c, pixel);
-    return at::where(covered.view({-1, 1}), source_.index_select(0, from), estimate);
+  if (best) {
+    const at::Tensor from = copied_from(trusted), covered = from >= 0;
+    return at::where(covered.view({-1, 1}), source_.index_select(0, from.clamp_min(0)), estimate);
   }
   const at::Tensor scale = distance_.masked_select(trusted).median().clamp_min(1e-6);
   const at::Tensor match_weight = at::exp(-distance_ / (2 * scale)) * trusted;  // [N]
@@ -110,6 +106,21 @@ at::Tensor PatchMatcher::vote(const at::Tensor& estimate, bool best) const {
   const at::Tensor sum = at::zeros_like(source_).index_add_(0, where, values * w.view({-1, 1}));
   const at::Tensor weight = at::zeros({source_.size(0)}, source_.options()).index_add_(0, where, w);
   return at::where((hole_ & (weight > 0)).view({-1, 1}), sum / weight.clamp_min(1e-12).view({-1, 1}), estimate);
+}
+
+at::Tensor PatchMatcher::copied_from() const {
+  return copied_from(patch_weights_.defined() ? patch_weights_.sum({1, 2}) > 0 : at::ones({targets_.numel()}, distance_.options().dtype(at::kBool)));
+}
+// Per pixel, the covering centre of least distance (a min-pool over a patch of centres), and the
+// pixel its match puts there.
+at::Tensor PatchMatcher::copied_from(const at::Tensor& trusted) const {
+  at::Tensor d = at::full({height_ * width_}, kInfinity, distance_.options());
+  d.index_put_({targets_}, at::where(trusted, distance_, at::full({}, kInfinity, distance_.options())));
+  const int64_t r = patch_ / 2;
+  const auto [negated, centre] = at::max_pool2d_with_indices(-d.view({1, 1, height_, width_}), {patch_, patch_}, {1, 1}, {r, r});
+  const at::Tensor c = centre.reshape({-1}), pixel = at::arange(height_ * width_, c.options());
+  const at::Tensor covered = negated.reshape({-1}).isfinite() & hole_;
+  return at::where(covered, grid_y_.index_select(0, c) * width_ + grid_x_.index_select(0, c) + pixel - c, at::full({}, -1, c.options()));
 }
 
 // [N, p², C]: the patches centred at `centres` of a channels-last image.
@@ -141,9 +152,9 @@ float PatchMatcher::distance(int64_t i, int64_t s, float bound) const {
   const int64_t p2 = offsets_.numel(), c = channels_;
   float total = 0;
   if (guide_weight_ > 0) {
-    const float* mean = means_ + s * c;
-    const float* guide = guide_ + i * c;
-    for (int64_t k = 0; k < c; ++k) total += (mean[k] - guide[k]) * (mean[k] - guide[k]);
+    const float* mean = means_ + s * colours_;
+    const float* guide = guide_ + i * colours_;
+    for (int64_t k = 0; k < colours_; ++k) total += (mean[k] - guide[k]) * (mean[k] - guide[k]);
     total *= float(guide_weight_ * double(p2));
   }
   // Row by row: a patch row is `patch` pixels × c channels, contiguous in the image (channels

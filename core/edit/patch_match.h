@@ -25,7 +25,11 @@ namespace cm::edit::detail {
 struct PyramidLevel {
   at::Tensor image;   // [1,C,H,W]; what hole pixels hold is never read as a source
   at::Tensor hole;    // [1,1,H,W] bool
-  at::Tensor layout;  // [1,C,H,W], the colours the hole should take (exemplar_fill's layout), or undefined
+  at::Tensor layout;  // [1,colours,H,W], the colours the hole should take (exemplar_fill's layout), or undefined
+  // The image's first `colours` channels are its colours; any after them are features that the
+  // patch distance weighs and the vote rebuilds, but the guide does not see (exemplar_fill's
+  // texture features).
+  int64_t colours = 0;
 };
 
 // One pyramid level's search: the targets (by their centres) and their matches among the patches
@@ -36,8 +40,9 @@ class PatchMatcher {
   PatchMatcher(const PyramidLevel& level, int patch, at::Generator& gen, bool fused);
 
   // Each patch's colour is also held against a guide: `weight` times the squared distance of the
-  // source patch's mean colour from the guide's mean over the target patch, per pixel of the patch,
-  // so the term stays in proportion to the patch distance it is added to. The guide is the level's
+  // source patch's mean colour (the level's `colours` channels) from the guide's mean over the
+  // target patch, per pixel of the patch, so the term stays in proportion to the patch distance
+  // it is added to. The guide is the level's
   // layout where there is one, else the hole's membrane fill (ExemplarOptions::guide).
   void set_guide(const PyramidLevel& level, double weight);
 
@@ -62,11 +67,16 @@ class PatchMatcher {
   // trusted none of their pixels (search's confidence) do not vote.
   at::Tensor vote(const at::Tensor& estimate, bool best = false) const;
 
+  // [H·W] int64: for each hole pixel the pixel that vote(…, best = true) copies into it, its best
+  // covering patch's; −1 where no trusted patch covers it and on known pixels.
+  at::Tensor copied_from() const;
+
   at::Tensor known_estimate() const { return source_; }  // [H·W, C]: the level's pixels
   const at::Tensor& hole() const { return hole_; }       // [H·W] bool
 
  private:
   at::Tensor patches(const at::Tensor& flat, const at::Tensor& centres) const;
+  at::Tensor copied_from(const at::Tensor& trusted) const;
   at::Tensor distances(const at::Tensor& sources) const;
   at::Tensor random_sources() const;
   void try_sources(const at::Tensor& y, const at::Tensor& x);
@@ -82,7 +92,7 @@ class PatchMatcher {
 
   at::Generator& gen_;
   int patch_;
-  int64_t channels_ = 0, height_ = 0, width_ = 0;
+  int64_t channels_ = 0, colours_ = 0, height_ = 0, width_ = 0;
   at::Tensor source_, hole_, valid_, sources_, targets_, ty_, tx_, offsets_, grid_y_, grid_x_;
   at::Tensor match_, distance_, target_patches_, patch_weights_;
   double guide_weight_ = 0;

@@ -6,6 +6,7 @@
 #include "core/edit/estimates.h"
 #include "core/edit/exemplar_fill.h"
 #include "core/edit/region.h"
+#include "core/edit/resample.h"
 #include "core/engine/edit_registry.h"
 #include "core/engine/edit_request.h"
 #include "core/engine/execute.h"
@@ -163,6 +164,59 @@ TEST(ExemplarFill, TheFusedCpuSearchFillsAsTheTensorOpsDo) {
     const double same = ((a - b).abs() < 1e-5).to(at::kFloat).mean().item<double>();
     EXPECT_GT(same, 0.995) << (layout.defined() ? "with a layout" : "plain");
     EXPECT_LT((a - b).abs().mean().item<double>(), 1e-3);
+  }
+}
+
+// The mean squared difference across neighbouring pixels, over pairs where both are in `where`.
+double texture_energy(const at::Tensor& image, const at::Tensor& where) {
+  const int64_t w = image.size(3);
+  const at::Tensor d = (image.narrow(3, 1, w - 1) - image.narrow(3, 0, w - 1)).pow(2).mean(1, true);
+  const at::Tensor both = where.narrow(3, 1, w - 1) * where.narrow(3, 0, w - 1);
+  return (d * both).sum().item<double>() / both.sum().item<double>();
+}
+
+// A hole in a grey texture beside a flat patch of the texture's mean. By colour alone the flat
+// patch matches the texture better than the texture does (two textures out of step differ twice
+// as much as either differs from its mean), and the hole went flat: on a 12 MP photo, a removed
+// sundial came back as a smooth dark blob in the grass. The texture features keep it textured.
+TEST(ExemplarFill, ATexturedHoleIsFilledWithTextureNotWithAFlatPatchOfItsMean) {
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(5);
+  at::Tensor photo = at::zeros({1, 3, 96, 144});
+  photo.narrow(3, 0, 96).copy_(((at::rand({1, 1, 96, 96}, gen) * 2 - 1) * 0.5).expand({1, 3, 96, 96}));
+  at::Tensor hole = at::zeros({1, 1, 96, 144}), texture = at::zeros({1, 1, 96, 144});
+  hole.narrow(2, 32, 32).narrow(3, 32, 32).fill_(1);
+  texture.narrow(3, 0, 96).fill_(1);
+  const double photos = texture_energy(photo, texture * (1 - hole));
+  edit::ExemplarOptions o;
+  const double textured = texture_energy(edit::exemplar_fill(photo, hole <= 0, o), hole) / photos;
+  o.texture_weight = 0;
+  const double by_colour = texture_energy(edit::exemplar_fill(photo, hole <= 0, o), hole) / photos;
+  EXPECT_GT(textured, 0.7) << "the hole is as textured as the photo around it";
+  EXPECT_LT(by_colour, 0.3) << "by colour alone it is (mostly) the flat patch: the case the features are for";
+}
+
+// A fill made on the photo shrunk 2× and enlarged by its matches (enlarge_fill) copies the photo's
+// own pixels: the stripes continue at full resolution, and a texture keeps its sharpness, where
+// the small fill enlarged is a blur of it.
+TEST(ExemplarFill, AFillMadeSmallerIsEnlargedWithThePhotosOwnPixels) {
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(9);
+  const at::Tensor noise = ((at::rand({1, 1, 128, 128}, gen) * 2 - 1) * 0.5).expand({1, 3, 128, 128}).contiguous();
+  const at::Tensor hole = box_hole(128, 44, 44, 40), known = hole <= 0;
+  const at::Tensor small_known = edit::resize_mask(hole, 64, 64) <= 0;  // a small pixel is hole if any under it is
+  for (const at::Tensor& truth : {stripes(128), noise}) {
+    const at::Tensor photo = truth * (1 - hole);
+    const edit::ExemplarCopy small = edit::exemplar_copy(edit::resize_image(photo, 64, 64), small_known);
+    const at::Tensor enlarged = edit::enlarge_fill(photo, known, small);
+    EXPECT_TRUE(at::equal(enlarged * (1 - hole), photo)) << "known pixels bit for bit";
+    const at::Tensor blurred = at::where(hole > 0, edit::resize_image(small.filled, 128, 128), photo);
+    if (truth.equal(noise)) {
+      const double photos = texture_energy(truth, 1 - hole);
+      EXPECT_GT(texture_energy(enlarged, hole) / photos, 0.8) << "as sharp as the photo";
+      EXPECT_LT(texture_energy(blurred, hole) / photos, 0.5) << "the small fill enlarged: a blur";
+    } else {
+      EXPECT_LT(mean_abs_in(enlarged, truth, hole), 0.05) << "the stripes continue at the photo's own pixels";
+      EXPECT_GT(mean_abs_in(blurred, truth, hole), 2 * mean_abs_in(enlarged, truth, hole));
+    }
   }
 }
 

@@ -115,6 +115,41 @@ TEST(MaskWindows, HoleDepthsAreTheErosionsEachPixelSurvives) {
   EXPECT_EQ(region::max_hole_depth(mask, 4, true), 4);  // capped
 }
 
+// An object wider than one window: its windows take their starts from one exemplar fill of the
+// whole mask (one texture; each window's own fill met the earlier ones in seams), so a repeat
+// finds one fill in the cache. A long stroke keeps its windows' own fills, made closer to the
+// photo's pixels: one whole fill would be made at a scale where the stroke is thin.
+TEST(MaskWindows, AnObjectsWindowsTakeTheirStartsFromOneFillOfTheWholeMask) {
+  const auto f = cm::testing::analytic_model(32);
+  EditSettings s;
+  s.schedule = cm::sampling::karras_schedule(1, 0.002);  // next to nothing: the start shows
+  s.warm_start = true;
+  ExemplarCache cache(32);  // the engine's: every window's fill of a long stroke is kept
+  s.exemplar_cache = &cache;
+  region::RegionOptions o;
+  int windows = 0;
+  o.on_window = [&](int64_t, int64_t, const at::Tensor&) { ++windows; };
+  const auto fills_on_a_repeat = [&](const at::Tensor& photo, const at::Tensor& mask) {
+    windows = 0;
+    const at::Tensor out = region::inpaint_photo(f, photo * (1 - mask), mask, s, o);
+    const std::size_t before = cache.hits();
+    region::inpaint_photo(f, photo * (1 - mask), mask, s, o);
+    return std::pair{out, cache.hits() - before};
+  };
+  const at::Tensor truth = cm::testing::stripes(320), object = cm::testing::box_mask(320, 110, 30, 90, 260);
+  const auto [out, object_fills] = fills_on_a_repeat(truth, object);
+  EXPECT_GT(windows / 2, 1) << "the object needs more than one window";
+  EXPECT_EQ(object_fills, 1u);
+  EXPECT_LT(((out - truth).abs() * object).sum().item<double>() / (object.sum().item<double>() * 3), 0.05)
+      << "the stripes continue through every window";
+
+  at::Tensor stroke = at::zeros({1, 1, 160, 1300});
+  stroke.narrow(2, 45, 70).narrow(3, 50, 1200).fill_(1);
+  o.fill = region::HoleFill::Exemplar;  // every window's start, deep or not
+  const auto [unused, stroke_fills] = fills_on_a_repeat(cm::testing::stripes(1300).narrow(2, 0, 160), stroke);
+  EXPECT_GT(stroke_fills, 1u) << "a fill for each of the stroke's windows";
+}
+
 TEST(StoredPixels, UnitAndStoredFormsRoundTripExactly) {
   const at::Tensor bytes = at::arange(256, at::kInt).to(at::kByte).view({1, 1, 16, 16});
   EXPECT_TRUE(is_stored(bytes));
