@@ -53,7 +53,7 @@ struct ExemplarOptions {
   // The weight of the texture feature (exemplar_fill.cpp, for_matching) in the patch distance,
   // beside the colours (0: colours alone). By colour alone a flat patch matches a texture better
   // than the texture itself does: a sundial removed from a 12 MP photo's grass came back as a
-  // smooth dark blob. On the 17 held-out 768-px photos (docs/QUALITY.md, "Texture features") 2
+  // smooth dark blob. On the 17 held-out 768-px photos (docs/QUALITY.md, "One fill for an object") 2
   // took the texture distance (SWD) of objects from 65.1 to 59.4 and of half-side boxes from 92.1
   // to 62.5 (16.45 → 16.78 dB). 3 and 4 mend more of the sundial but let 5–9 % of
   // TheHoleKeepsTheColourAroundItWhereLittleOfItIsLeftToCopy's hole go dark.
