@@ -124,8 +124,6 @@ ExemplarCopy exemplar_copy(const at::Tensor& image_in, const at::Tensor& known_i
   const int64_t channels = image.size(1);
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(o.seed);
 
-  // The pyramid: down while the hole is at least four patches across (two patches deep), the
-  // level at least eight patches wide, and the coarser level still has sources.
   // The pyramid's images carry the mean squared luminance after their colours (for_matching).
   const at::Tensor augmented = at::cat({image, image.mean(1, true).pow(2)}, 1).contiguous();
   std::vector<Level> levels{{augmented, known <= 0, layout.defined() ? layout.to(image.device(), at::kFloat) : at::Tensor(), channels}};
@@ -135,6 +133,8 @@ ExemplarCopy exemplar_copy(const at::Tensor& image_in, const at::Tensor& known_i
     const at::Tensor smooth = fill_holes(image, known);
     return {smooth, smooth, at::full({image.size(2) * image.size(3)}, -1, at::TensorOptions().dtype(at::kLong).device(image.device()))};
   }
+  // The pyramid: down while the hole is at least four patches across (two patches deep), the
+  // level at least eight patches wide, and the coarser level still has sources.
   for (;;) {
     const Level& fine = levels.back();
     if (std::min(fine.image.size(2), fine.image.size(3)) < 8 * o.patch) break;
