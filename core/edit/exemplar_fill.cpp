@@ -19,6 +19,7 @@ using Level = detail::PyramidLevel;
 using Matcher = detail::PatchMatcher;
 
 constexpr int64_t kSeamRadius = 4;  // seamless's local means: over 9×9 pixels
+constexpr int64_t kEnlargeRows = 256;  // enlarge_fill's band of rows
 
 // Half the size: each 2×2 block's mean over its known pixels; a block is hole when any pixel is,
 // so no coarse source patch ever carries what the hole held.
@@ -190,30 +191,41 @@ at::Tensor enlarge_fill(const at::Tensor& image_in, const at::Tensor& known_in, 
   const int64_t y0 = rows.min().item<int64_t>(), y1 = rows.max().item<int64_t>() + 1;
   const int64_t x0 = cols.min().item<int64_t>(), x1 = cols.max().item<int64_t>() + 1;
   const at::TensorOptions longs = at::TensorOptions().dtype(at::kLong).device(image.device());
-  const at::Tensor y = at::arange(y0, y1, longs), x = at::arange(x0, x1, longs);
-  // Each pixel in the small pixel under its centre, copied from as far away as that one's source,
-  // scaled: the pixels of one small pixel, and of neighbours copied from one place, stay together.
-  const at::Tensor cy = ((y.to(at::kDouble) + 0.5) * (double(h) / double(height))).floor().to(at::kLong).clamp(0, h - 1);
+  const at::Tensor x = at::arange(x0, x1, longs);
   const at::Tensor cx = ((x.to(at::kDouble) + 0.5) * (double(w) / double(width))).floor().to(at::kLong).clamp(0, w - 1);
-  const at::Tensor source = small.source.to(image.device()).view({h, w}).index_select(0, cy).index_select(1, cx);
-  const auto scaled = [](const at::Tensor& d, double by) { return (d.to(at::kDouble) * by).round().to(at::kLong); };
-  const at::Tensor from_y = y.view({-1, 1}) + scaled(source.div(w, "floor") - cy.view({-1, 1}), double(height) / double(h));
-  const at::Tensor from_x = x.view({1, -1}) + scaled(source.remainder(w) - cx.view({1, -1}), double(width) / double(w));
-  const at::Tensor inside = (source >= 0) & (from_y >= 0) & (from_y < height) & (from_x >= 0) & (from_x < width);
-  const at::Tensor from = at::where(inside, from_y * width + from_x, at::zeros({}, longs)).reshape({-1});
-  const at::Tensor copies = inside & hole.reshape({-1}).logical_not().index_select(0, from).view(inside.sizes());
-  const auto box_shape = [&](const at::Tensor& flat) { return flat.view({1, channels, y1 - y0, x1 - x0}); };
-  const at::Tensor copy = box_shape(image.view({channels, -1}).index_select(1, from));
-  // Elsewhere the small pixel itself; everywhere the seamless correction (a membrane, smooth, so
-  // enlarging it loses nothing) bilinearly, as upsample_bilinear2d would.
-  const at::Tensor nearest = box_shape(small.filled.to(image.device())[0].reshape({channels, -1}).index_select(1, (cy.view({-1, 1}) * w + cx.view({1, -1})).reshape({-1})));
-  const at::Tensor gy = (y.to(at::kFloat) + 0.5) / float(height) * 2 - 1, gx = (x.to(at::kFloat) + 0.5) / float(width) * 2 - 1;
-  const at::Tensor grid = at::stack({gx.view({1, -1}).expand({y1 - y0, x1 - x0}), gy.view({-1, 1}).expand({y1 - y0, x1 - x0})}, -1).unsqueeze(0);
-  const at::Tensor correction = at::grid_sampler(small.filled.to(image.device()) - small.copied.to(image.device()), grid, 0, 1, false);
-  const at::Tensor filled = at::where(copies.view({1, 1, y1 - y0, x1 - x0}), (copy + correction).clamp(-1, 1), nearest);
+  const at::Tensor gx = (x.to(at::kFloat) + 0.5) / float(width) * 2 - 1;
+  const at::Tensor small_source = small.source.to(image.device()).view({h, w});
+  const at::Tensor small_filled = small.filled.to(image.device());
+  const at::Tensor correction_small = small_filled - small.copied.to(image.device());
+  const at::Tensor known_flat = hole.logical_not().reshape({-1});
+  const auto scaled = [](const at::Tensor& d, double by) { return (d.to(at::kFloat) * float(by)).round().to(at::kLong); };
   at::Tensor out = image.clone();
-  at::Tensor in_box = out.narrow(2, y0, y1 - y0).narrow(3, x0, x1 - x0);
-  in_box.copy_(at::where(hole.narrow(0, y0, y1 - y0).narrow(1, x0, x1 - x0).view({1, 1, y1 - y0, x1 - x0}), filled, in_box));
+  // A band of rows at a time: a 6 MP object's temporaries are about 90 bytes a pixel.
+  for (int64_t r0 = y0; r0 < y1; r0 += kEnlargeRows) {
+    const int64_t r1 = std::min(y1, r0 + kEnlargeRows), rows_here = r1 - r0, columns = x1 - x0;
+    const at::Tensor y = at::arange(r0, r1, longs);
+    // Each pixel in the small pixel under its centre, copied from as far away as that one's
+    // source, scaled: the pixels of one small pixel, and of neighbours copied from one place,
+    // stay together.
+    const at::Tensor cy = ((y.to(at::kDouble) + 0.5) * (double(h) / double(height))).floor().to(at::kLong).clamp(0, h - 1);
+    const at::Tensor source = small_source.index_select(0, cy).index_select(1, cx);
+    const at::Tensor from_y = y.view({-1, 1}) + scaled(source.div(w, "floor") - cy.view({-1, 1}), double(height) / double(h));
+    const at::Tensor from_x = x.view({1, -1}) + scaled(source.remainder(w) - cx.view({1, -1}), double(width) / double(w));
+    const at::Tensor inside = (source >= 0) & (from_y >= 0) & (from_y < height) & (from_x >= 0) & (from_x < width);
+    const at::Tensor from = at::where(inside, from_y * width + from_x, at::zeros({}, longs)).reshape({-1});
+    const at::Tensor copies = (inside & known_flat.index_select(0, from).view(inside.sizes())).view({1, 1, rows_here, columns});
+    const auto band = [&](const at::Tensor& flat) { return flat.view({1, channels, rows_here, columns}); };
+    const at::Tensor copy = band(image.view({channels, -1}).index_select(1, from));
+    // Elsewhere the small pixel itself; everywhere the seamless correction (a membrane, smooth,
+    // so enlarging it loses nothing) bilinearly, as upsample_bilinear2d would.
+    const at::Tensor nearest = band(small_filled[0].reshape({channels, -1}).index_select(1, (cy.view({-1, 1}) * w + cx.view({1, -1})).reshape({-1})));
+    const at::Tensor gy = (y.to(at::kFloat) + 0.5) / float(height) * 2 - 1;
+    const at::Tensor grid = at::stack({gx.view({1, -1}).expand({rows_here, columns}), gy.view({-1, 1}).expand({rows_here, columns})}, -1).unsqueeze(0);
+    const at::Tensor correction = at::grid_sampler(correction_small, grid, 0, 1, false);
+    const at::Tensor filled = at::where(copies, (copy + correction).clamp(-1, 1), nearest);
+    at::Tensor in_band = out.narrow(2, r0, rows_here).narrow(3, x0, columns);
+    in_band.copy_(at::where(hole.narrow(0, r0, rows_here).narrow(1, x0, columns).view({1, 1, rows_here, columns}), filled, in_band));
+  }
   return out;
 }
 
