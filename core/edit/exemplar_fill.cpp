@@ -4,6 +4,7 @@
 #include "core/base/error.h"
 
 #include "core/edit/estimates.h"
+#include "core/edit/mask_windows.h"
 #include "core/edit/patch_match.h"
 
 #include <ATen/ATen.h>
@@ -92,11 +93,10 @@ at::Tensor seamless(const at::Tensor& image, const at::Tensor& filled, const at:
   // On the hole's bounding box grown by the means' reach: the membrane inside the hole depends only
   // on its edge, and a long stroke's box is a fraction of its fill's context.
   const int64_t r = kSeamRadius, height = image.size(2), width = image.size(3);
-  const at::Tensor hole_full = 1 - known;
-  const at::Tensor rows = hole_full.amax({0, 1, 3}).nonzero(), cols = hole_full.amax({0, 1, 2}).nonzero();
-  if (rows.numel() == 0) return filled;
-  const int64_t y0 = std::max<int64_t>(0, rows.min().item<int64_t>() - r - 1), y1 = std::min(height, rows.max().item<int64_t>() + r + 2);
-  const int64_t x0 = std::max<int64_t>(0, cols.min().item<int64_t>() - r - 1), x1 = std::min(width, cols.max().item<int64_t>() + r + 2);
+  const region::Box hole_box = region::bounding_box(known <= 0);
+  if (hole_box.empty()) return filled;
+  const int64_t y0 = std::max<int64_t>(0, hole_box.y0 - r - 1), y1 = std::min(height, hole_box.y1 + r + 1);
+  const int64_t x0 = std::max<int64_t>(0, hole_box.x0 - r - 1), x1 = std::min(width, hole_box.x1 + r + 1);
   const auto crop = [&](const at::Tensor& x) { return x.narrow(2, y0, y1 - y0).narrow(3, x0, x1 - x0); };
   const at::Tensor photo = crop(image), copy = crop(filled), k = crop(known), hole = 1 - k;
 
@@ -185,11 +185,10 @@ at::Tensor enlarge_fill(const at::Tensor& image_in, const at::Tensor& known_in, 
   const int64_t channels = image.size(1), height = image.size(2), width = image.size(3);
   const int64_t h = small.filled.size(2), w = small.filled.size(3);
   const at::Tensor hole = (known_in.to(image.device()) <= 0).reshape({height, width});
-  const at::Tensor rows = hole.any(1).nonzero(), cols = hole.any(0).nonzero();
-  if (rows.numel() == 0) return image.clone();
   // Over the hole's bounding box only: a whole mask's context can be most of a 50 MP photo.
-  const int64_t y0 = rows.min().item<int64_t>(), y1 = rows.max().item<int64_t>() + 1;
-  const int64_t x0 = cols.min().item<int64_t>(), x1 = cols.max().item<int64_t>() + 1;
+  const region::Box hole_box = region::bounding_box(hole);
+  if (hole_box.empty()) return image.clone();
+  const int64_t y0 = hole_box.y0, y1 = hole_box.y1, x0 = hole_box.x0, x1 = hole_box.x1;
   const at::TensorOptions longs = at::TensorOptions().dtype(at::kLong).device(image.device());
   const at::Tensor x = at::arange(x0, x1, longs);
   const at::Tensor cx = ((x.to(at::kDouble) + 0.5) * (double(w) / double(width))).floor().to(at::kLong).clamp(0, w - 1);

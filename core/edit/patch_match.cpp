@@ -91,7 +91,7 @@ void PatchMatcher::search(const at::Tensor& estimate, int rounds, const at::Tens
 
 at::Tensor PatchMatcher::vote(const at::Tensor& estimate, bool best) const {
   const int64_t n = targets_.numel(), p2 = offsets_.numel();
-  const at::Tensor trusted = patch_weights_.defined() ? patch_weights_.sum({1, 2}) > 0 : at::ones({n}, distance_.options().dtype(at::kBool));
+  const at::Tensor trusted = trusted_targets();
   if (!trusted.any().item<bool>()) return estimate;
   if (best) {
     const at::Tensor from = copied_from(trusted), covered = from >= 0;
@@ -108,8 +108,10 @@ at::Tensor PatchMatcher::vote(const at::Tensor& estimate, bool best) const {
   return at::where((hole_ & (weight > 0)).view({-1, 1}), sum / weight.clamp_min(1e-12).view({-1, 1}), estimate);
 }
 
-at::Tensor PatchMatcher::copied_from() const {
-  return copied_from(patch_weights_.defined() ? patch_weights_.sum({1, 2}) > 0 : at::ones({targets_.numel()}, distance_.options().dtype(at::kBool)));
+at::Tensor PatchMatcher::copied_from() const { return copied_from(trusted_targets()); }
+// The targets whose last search trusted some of their pixels (all, without a confidence).
+at::Tensor PatchMatcher::trusted_targets() const {
+  return patch_weights_.defined() ? patch_weights_.sum({1, 2}) > 0 : at::ones({targets_.numel()}, distance_.options().dtype(at::kBool));
 }
 // Per pixel, the covering centre of least distance (a min-pool over a patch of centres), and the
 // pixel its match puts there.

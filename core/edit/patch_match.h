@@ -77,6 +77,7 @@ class PatchMatcher {
  private:
   at::Tensor patches(const at::Tensor& flat, const at::Tensor& centres) const;
   at::Tensor copied_from(const at::Tensor& trusted) const;
+  at::Tensor trusted_targets() const;
   at::Tensor distances(const at::Tensor& sources) const;
   at::Tensor random_sources() const;
   void try_sources(const at::Tensor& y, const at::Tensor& x);
