@@ -21,6 +21,14 @@ using Matcher = detail::PatchMatcher;
 
 constexpr int64_t kSeamRadius = 4;  // seamless's local means: over 9×9 pixels
 constexpr int64_t kEnlargeRows = 256;  // enlarge_fill's band of rows
+// The pyramid stops at the first level where the hole is less than this many patches deep, so
+// the coarsest is 1.5 to 3 deep. Its peel lays out the whole hole from the whole known patches
+// around it; where the hole is about one patch deep, they are the few patches of a thin band, and
+// whatever that band holds most of fills the hole. A sundial removed from a 12 MP photo's grass
+// (docs/QUALITY.md, "The coarsest level") came back as the dark treeline above it from a level
+// where it was 1.1 patches deep (1.3 such patches a target); from the level above, 2.3 deep (2.2
+// a target), as grass and snow.
+constexpr int kCoarsestDepth = 3;
 
 // Half the size: each 2×2 block's mean over its known pixels; a block is hole when any pixel is,
 // so no coarse source patch ever carries what the hole held.
@@ -57,6 +65,16 @@ Level for_matching(const Level& l, double weight) {
   const at::Tensor luminance = near(l.image.narrow(1, 0, c).mean(1, true));
   const at::Tensor spread = (near(l.image.narrow(1, c, 1)) - luminance.pow(2)).clamp_min(0).sqrt();
   return {at::cat({l.image.narrow(1, 0, c), spread * weight}, 1).contiguous(), l.hole, l.layout, c};
+}
+
+// Sets what each source patch is held to at this level (PatchMatcher::set_guide): under a layout,
+// its mean colour against the painting's (`weight`); else its mean colour and texture feature
+// against the hole's membrane fill of both, which carries the hole edge's colour and texture in
+// (ExemplarOptions::guide, texture_guide).
+void guide(Matcher& m, const Level& level, const ExemplarOptions& o, double weight) {
+  if (level.layout.defined()) return m.set_guide(level.image.narrow(1, 0, level.colours), level.layout, weight);
+  const at::Tensor guided = for_matching(level, o.texture_weight * o.texture_guide).image;
+  m.set_guide(guided, fill_holes(guided, (~level.hole).to(at::kFloat)), weight);
 }
 
 at::Tensor to_image(const at::Tensor& flat, int64_t channels, int64_t height, int64_t width) {
@@ -134,12 +152,12 @@ ExemplarCopy exemplar_copy(const at::Tensor& image_in, const at::Tensor& known_i
     const at::Tensor smooth = fill_holes(image, known);
     return {smooth, smooth, at::full({image.size(2) * image.size(3)}, -1, at::TensorOptions().dtype(at::kLong).device(image.device()))};
   }
-  // The pyramid: down while the hole is at least four patches across (two patches deep), the
-  // level at least eight patches wide, and the coarser level still has sources.
+  // The pyramid: down while the hole is at least kCoarsestDepth patches deep, the level at least
+  // eight patches wide, and the coarser level still has sources.
   for (;;) {
     const Level& fine = levels.back();
     if (std::min(fine.image.size(2), fine.image.size(3)) < 8 * o.patch) break;
-    if (hole_depth((~fine.hole).to(at::kFloat), 2 * o.patch) < 2 * o.patch) break;
+    if (hole_depth((~fine.hole).to(at::kFloat), kCoarsestDepth * o.patch) < kCoarsestDepth * o.patch) break;
     Level next = coarser(fine);
     Matcher m(for_matching(next, o.texture_weight), o.patch, gen, !o.tensor_ops);
     if (!m.usable()) break;
@@ -156,7 +174,7 @@ ExemplarCopy exemplar_copy(const at::Tensor& image_in, const at::Tensor& known_i
     // painting's flat colour there, a strawberry's seeds were left out (docs/QUALITY.md, "Sketch").
     // The coarsest level's peel from the hole's edge holds it harder (layout_guide).
     const bool coarsest = i + 1 == levels.size();
-    if (coarsest || (layout.defined() && i > 0)) m.set_guide(levels[i], coarsest && layout.defined() ? o.layout_guide : o.guide);
+    if (coarsest || (layout.defined() && i > 0)) guide(m, levels[i], o, coarsest && layout.defined() ? o.layout_guide : o.guide);
     if (coarsest) {
       estimate = onion_peel(m, levels[i]);
     } else {  // the coarse matches voted with this level's own pixels: its detail, not a blur of the coarser estimate

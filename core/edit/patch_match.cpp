@@ -1,7 +1,5 @@
 #include "core/edit/patch_match.h"
 
-#include "core/edit/estimates.h"
-
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
@@ -22,7 +20,6 @@ constexpr int64_t kMaxChannels = 8;   // the fused vote's per-pixel sums
 PatchMatcher::PatchMatcher(const PyramidLevel& level, int patch, at::Generator& gen, bool fused) : gen_(gen), patch_(patch) {
   const int64_t r = patch / 2;
   channels_ = level.image.size(1), height_ = level.image.size(2), width_ = level.image.size(3);
-  colours_ = level.colours > 0 ? std::min(level.colours, channels_) : channels_;
   source_ = level.image[0].permute({1, 2, 0}).reshape({-1, channels_}).contiguous();
   hole_ = level.hole.reshape({-1});
   const at::TensorOptions longs = at::TensorOptions().dtype(at::kLong).device(source_.device());
@@ -44,16 +41,15 @@ PatchMatcher::PatchMatcher(const PyramidLevel& level, int patch, at::Generator& 
 
 // Means over one patch: means over three patches' width were gentler on clouds but let 32 % of
 // the test's hole go dark; around a thin strip of cloth such a mean is the surroundings'.
-void PatchMatcher::set_guide(const PyramidLevel& level, double weight) {
+void PatchMatcher::set_guide(const at::Tensor& guided, const at::Tensor& guide, double weight) {
   guide_weight_ = weight;
   if (weight <= 0) return;
+  guided_ = guided.size(1);
   const int64_t r = patch_ / 2;
-  const auto patch_means = [&](const at::Tensor& image) {  // [H·W, colours]
-    return at::avg_pool2d(image, {patch_, patch_}, {1, 1}, {r, r}, false, false)[0].permute({1, 2, 0}).reshape({-1, colours_});
+  const auto patch_means = [&](const at::Tensor& image) {  // [H·W, G]
+    return at::avg_pool2d(image, {patch_, patch_}, {1, 1}, {r, r}, false, false)[0].permute({1, 2, 0}).reshape({-1, guided_});
   };
-  const at::Tensor colour = level.image.narrow(1, 0, colours_);
-  source_means_ = patch_means(colour).contiguous();  // exact where it is read: sources are whole known patches
-  const at::Tensor guide = level.layout.defined() ? level.layout : fill_holes(colour, (~level.hole).to(at::kFloat));
+  source_means_ = patch_means(guided).contiguous();  // exact where it is read: sources are whole known patches
   target_guide_ = patch_means(guide).index_select(0, targets_).contiguous();
   point_fused();
 }
@@ -154,9 +150,9 @@ float PatchMatcher::distance(int64_t i, int64_t s, float bound) const {
   const int64_t p2 = offsets_.numel(), c = channels_;
   float total = 0;
   if (guide_weight_ > 0) {
-    const float* mean = means_ + s * colours_;
-    const float* guide = guide_ + i * colours_;
-    for (int64_t k = 0; k < colours_; ++k) total += (mean[k] - guide[k]) * (mean[k] - guide[k]);
+    const float* mean = means_ + s * guided_;
+    const float* guide = guide_ + i * guided_;
+    for (int64_t k = 0; k < guided_; ++k) total += (mean[k] - guide[k]) * (mean[k] - guide[k]);
     total *= float(guide_weight_ * double(p2));
   }
   // Row by row: a patch row is `patch` pixels × c channels, contiguous in the image (channels

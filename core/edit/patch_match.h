@@ -27,8 +27,7 @@ struct PyramidLevel {
   at::Tensor hole;    // [1,1,H,W] bool
   at::Tensor layout;  // [1,colours,H,W], the colours the hole should take (exemplar_fill's layout), or undefined
   // The image's first `colours` channels are its colours; any after them are features that the
-  // patch distance weighs and the vote rebuilds, but the guide does not see (exemplar_fill's
-  // texture features).
+  // patch distance weighs and the vote rebuilds (exemplar_fill's texture feature).
   int64_t colours = 0;
 };
 
@@ -39,12 +38,12 @@ class PatchMatcher {
   // `fused`: the CPU's fused loops when the level is on the CPU (else tensor ops).
   PatchMatcher(const PyramidLevel& level, int patch, at::Generator& gen, bool fused);
 
-  // Each patch's colour is also held against a guide: `weight` times the squared distance of the
-  // source patch's mean colour (the level's `colours` channels) from the guide's mean over the
-  // target patch, per pixel of the patch, so the term stays in proportion to the patch distance
-  // it is added to. The guide is the level's
-  // layout where there is one, else the hole's membrane fill (ExemplarOptions::guide).
-  void set_guide(const PyramidLevel& level, double weight);
+  // Each patch is also held against a guide: `weight` times the squared distance of the source
+  // patch's mean of `guided` ([1,G,H,W], this level's pixels) from the mean of `guide` ([1,G,H,W])
+  // over the target patch, per pixel of the patch, so the term stays in proportion to the patch
+  // distance it is added to. exemplar_fill chooses both: a painting's colours, or the hole's
+  // membrane fill of the colours and the texture feature (ExemplarOptions::guide).
+  void set_guide(const at::Tensor& guided, const at::Tensor& guide, double weight);
 
   // Enough sources to copy from: otherwise the caller falls back to a smooth fill.
   bool usable() const;
@@ -93,7 +92,7 @@ class PatchMatcher {
 
   at::Generator& gen_;
   int patch_;
-  int64_t channels_ = 0, colours_ = 0, height_ = 0, width_ = 0;
+  int64_t channels_ = 0, guided_ = 0, height_ = 0, width_ = 0;
   at::Tensor source_, hole_, valid_, sources_, targets_, ty_, tx_, offsets_, grid_y_, grid_x_;
   at::Tensor match_, distance_, target_patches_, patch_weights_;
   double guide_weight_ = 0;

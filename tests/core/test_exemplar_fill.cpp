@@ -195,6 +195,34 @@ TEST(ExemplarFill, ATexturedHoleIsFilledWithTextureNotWithAFlatPatchOfItsMean) {
   EXPECT_LT(by_colour, 0.3) << "by colour alone it is (mostly) the flat patch: the case the features are for";
 }
 
+// A sundial in grass under a band of dark trees (pool photo 00005, docs/QUALITY.md "The coarsest
+// level"): the hole's top is a thin strip of grass below a flat band of the grass's own mean
+// colour. The coarsest level's peel lays the hole out; by colour alone its guide finds the flat
+// band as good as the grass, and the hole came back as a flat patch of it. Its guide also holds
+// the texture of the hole's edge, so the grass continues.
+TEST(ExemplarFill, AHoleUnderAThinStripOfTextureBelowAFlatBandIsFilledWithTheTexture) {
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(11);
+  const int64_t height = 128, width = 192;
+  const at::Tensor grass = ((at::rand({1, 1, height, width}, gen) * 2 - 1) * 0.5 - 0.3).expand({1, 3, height, width});
+  at::Tensor photo = grass.clone();
+  const int64_t band = 44, strip = 4;  // the flat band's rows, and the strip of grass under it
+  photo.narrow(2, 0, band).fill_(-0.3);
+  at::Tensor hole = at::zeros({1, 1, height, width});
+  hole.narrow(2, band + strip, height - 4 - band - strip).narrow(3, 40, 112).fill_(1);
+  // The share of the hole that is flat: its 5×5 neighbourhood's spread under a fifth of the grass's (0.29).
+  const auto flat_share = [&](const at::Tensor& filled) {
+    const auto mean = [](const at::Tensor& x) { return at::avg_pool2d(x, {5, 5}, {1, 1}, {2, 2}, false, false); };
+    const at::Tensor spread = (mean(filled.pow(2)) - mean(filled).pow(2)).clamp_min(0).sqrt();
+    return ((spread < 0.058).to(at::kFloat) * hole).sum().item<double>() / hole.sum().item<double>();
+  };
+  edit::ExemplarOptions o;
+  const double guided = flat_share(edit::exemplar_fill(photo, hole <= 0, o).narrow(1, 0, 1));
+  o.texture_guide = 0;
+  const double by_colour = flat_share(edit::exemplar_fill(photo, hole <= 0, o).narrow(1, 0, 1));
+  EXPECT_LT(guided, 0.02) << "the grass continues into the hole, without a flat patch";
+  EXPECT_GT(by_colour, 0.1) << "by colour alone, flat patches of the band: the case the guide's texture is for";
+}
+
 // A fill made on the photo shrunk 2× and enlarged by its matches (enlarge_fill) copies the photo's
 // own pixels: the stripes continue at full resolution, and a texture keeps its sharpness, where
 // the small fill enlarged is a blur of it.
