@@ -373,6 +373,7 @@ int run_edit_command(const std::string& command, const std::vector<std::string>&
   options.device = a.device;
   options.precision = a.precision;
   options.warm_up = false;  // one job: warming up would only add a run
+  options.keep_exemplar_fills = false;  // nor would keeping its fill
   cm::engine::Engine engine(options);
   const fs::path model_path = a.model ? cm::model::find_model(*a.model) : cm::model::builtin_model_path();
   const cm::engine::ModelInfo info = engine.load_model(model_path).get();

@@ -277,10 +277,21 @@ at::Tensor ExemplarCache::get_or_fill(const at::Tensor& image, const at::Tensor&
       }
   }
   const at::Tensor filled = fill();  // outside the lock: seconds, and another job may want a hit meanwhile
+  const std::size_t bytes = image.nbytes() + known.nbytes() + filled.nbytes();
+  if (bytes > max_bytes_) return filled;  // it would push out everything else, and itself
   const std::lock_guard<std::mutex> lock(mutex_);
-  entries_.push_front({image.clone(), known.clone(), filled, seed});
-  while (entries_.size() > capacity_) entries_.pop_back();
+  entries_.push_front({image.clone(), known.clone(), filled, seed, bytes});
+  bytes_ += bytes;
+  while (entries_.size() > capacity_ || bytes_ > max_bytes_) {
+    bytes_ -= entries_.back().bytes;
+    entries_.pop_back();
+  }
   return filled;
+}
+
+std::size_t ExemplarCache::bytes() const {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  return bytes_;
 }
 
 std::size_t ExemplarCache::hits() const {

@@ -12,6 +12,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <list>
@@ -118,22 +119,31 @@ int hole_depth(const at::Tensor& known, int cap = 64);
 // The last few exemplar fills, so a new seed or strength on the same photo and mask does not
 // search again (seconds on a CPU). A hit needs the very same pixels and hole, compared exactly.
 // Shared by the engine's jobs; safe to use from several threads.
+// An entry keeps its image, hole and fill as given: the sundial of docs/QUALITY.md enlarged to a
+// 50 MP photo is filled on its box and half its side around, 5,600 × 4,940 float pixels, 690 MB
+// an entry. So the cache also keeps within a byte budget, the oldest entries going first, and
+// never keeps a fill larger than all of it: by count alone the engine's 32 entries could hold
+// 20 GB after a few dozen masks on such a photo.
 class ExemplarCache {
  public:
-  explicit ExemplarCache(std::size_t capacity = 4) : capacity_(capacity) {}
+  static constexpr std::size_t kDefaultBytes = std::size_t(1) << 30;
+  explicit ExemplarCache(std::size_t capacity = 4, std::size_t max_bytes = kDefaultBytes)
+      : capacity_(capacity), max_bytes_(max_bytes) {}
   // fill(image, known) if this image and known are not cached, else the cached result.
   at::Tensor get_or_fill(const at::Tensor& image, const at::Tensor& known, std::uint64_t seed,
                          const std::function<at::Tensor()>& fill);
   std::size_t hits() const;
+  std::size_t bytes() const;  // what the entries hold now
 
  private:
   struct Entry {
     at::Tensor image, known, filled;
     std::uint64_t seed;
+    std::size_t bytes;
   };
   mutable std::mutex mutex_;
   std::list<Entry> entries_;  // most recent first
-  std::size_t capacity_, hits_ = 0;
+  std::size_t capacity_, max_bytes_, bytes_ = 0, hits_ = 0;
 };
 
 }  // namespace cm::edit

@@ -124,7 +124,8 @@ struct Engine::State {
   std::shared_ptr<const model::GraphedFunction> f;  // the model's f as jobs run it; read by stats()
   // Exemplar fills of recent photos and masks: a new seed, strength or step count for the same
   // hole (variations, refine, apply) reuses the fill instead of searching again.
-  // One fill per window along a mask (region.h): room for a long thick stroke's windows.
+  // One fill per window along a mask (region.h): room for a long thick stroke's windows, within
+  // the cache's byte budget (ExemplarCache::kDefaultBytes).
   edit::ExemplarCache exemplar_cache{32};
   std::thread worker;
 
@@ -267,7 +268,7 @@ struct Engine::State {
       if (!model) throw Error(ErrorCode::BadArgument, "no model is loaded");
       // The one way a job is stopped part-way (core/base/cancel.h): every layer below asks this.
       const CancelScope stop([job] { return job->cancelled.load(); });
-      r.image = run_with_memory_retry(job->request, {control, &exemplar_cache}, r.timings, &r.sigmas);
+      r.image = run_with_memory_retry(job->request, {control, options.keep_exemplar_fills ? &exemplar_cache : nullptr}, r.timings, &r.sigmas);
       r.status = JobStatus::Done;
     } catch (const Error& e) {
       r.status = e.code() == ErrorCode::Cancelled ? JobStatus::Cancelled : JobStatus::Failed;

@@ -272,6 +272,25 @@ TEST(ExemplarCache, FillsOncePerImageAndHoleAndForgetsTheOldest) {
   EXPECT_EQ(cache.hits(), 1u);
 }
 
+// On a 50 MP photo one object's fill is 690 MB: the cache keeps to its byte budget, the oldest
+// going first, and does not keep a fill larger than all of it.
+TEST(ExemplarCache, KeepsWithinItsByteBudgetTheOldestGoingFirst) {
+  const at::Tensor image = stripes(16);
+  const auto hole = [](int64_t y) { return box_hole(16, y, 2, 4) <= 0; };
+  int fills = 0;
+  const auto fill = [&] { return at::full_like(image, ++fills); };
+  const std::size_t entry = image.nbytes() + hole(0).nbytes() + image.nbytes();
+  edit::ExemplarCache cache(32, 2 * entry + entry / 2);
+  for (int64_t y : {0, 2, 4}) cache.get_or_fill(image, hole(y), 0, fill);
+  EXPECT_EQ(cache.bytes(), 2 * entry) << "two entries fit in two and a half";
+  EXPECT_EQ(cache.get_or_fill(image, hole(4), 0, fill)[0][0][0][0].item<int>(), 3) << "the newest is kept";
+  EXPECT_EQ(cache.get_or_fill(image, hole(0), 0, fill)[0][0][0][0].item<int>(), 4) << "the oldest went first";
+  edit::ExemplarCache small(32, entry - 1);
+  small.get_or_fill(image, hole(0), 0, fill);
+  EXPECT_EQ(small.bytes(), 0u) << "a fill larger than the whole budget is not kept";
+  EXPECT_EQ(small.get_or_fill(image, hole(0), 0, fill)[0][0][0][0].item<int>(), 6);
+}
+
 // Through the engine: which start an inpainting gets, and at which default strength.
 engine::EditRequest inpaint_request(const at::Tensor& photo, const at::Tensor& mask) {
   engine::EditRequest r;
