@@ -315,12 +315,7 @@ int main(int argc, char** argv) {
     }
     std::fprintf(stderr, "\n");
     for (EditTable& t : tables)
-      for (Row& row : t.rows) {
-        const std::vector<double> levels = swd_pooled(row.patches, t.truth_patches, seed);
-        double total = 0;
-        for (double v : levels) total += v;
-        row.swd = levels.empty() ? NAN : total / double(levels.size());
-      }
+      for (Row& row : t.rows) row.swd = swd_pooled(row.patches, t.truth_patches, seed);
 
     // Unconditional samples vs held-out crops from the training crop sampler.
     cm::train::CropOptions crop;

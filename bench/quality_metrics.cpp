@@ -205,17 +205,17 @@ PatchSet region_patches(const at::Tensor& image, const std::vector<int64_t>& box
   return out;
 }
 
-std::vector<double> swd_pooled(const std::vector<PatchSet>& a, const std::vector<PatchSet>& b, std::uint64_t seed) {
-  if (a.empty() || b.empty()) return {};
+double swd_pooled(const std::vector<PatchSet>& a, const std::vector<PatchSet>& b, std::uint64_t seed) {
+  if (a.empty() || b.empty() || a[0].empty()) return NAN;
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
-  std::vector<double> out;
+  double total = 0;
   for (std::size_t l = 0; l < a[0].size(); ++l) {
     std::vector<at::Tensor> xs, ys;
     for (const PatchSet& p : a) xs.push_back(p[l]);
     for (const PatchSet& p : b) ys.push_back(p[l]);
-    out.push_back(sliced_distance(at::cat(xs), at::cat(ys), gen));
+    total += sliced_distance(at::cat(xs), at::cat(ys), gen);
   }
-  return out;
+  return total / double(a[0].size());
 }
 
 }  // namespace cm::bench

@@ -53,10 +53,11 @@ using PatchSet = std::vector<at::Tensor>;
 // corners depend on the seed only, so result and truth are sampled at the same places.
 PatchSet region_patches(const at::Tensor& image, const std::vector<int64_t>& box, int per_level, std::uint64_t seed);
 
-// SWD ×10³ per level between the patches of many photos, pooled: one distance per method. Pooling
+// SWD ×10³ between the patches of many photos, pooled, as the mean over the pyramid's levels: one
+// distance per method (NAN without patches). Pooling
 // costs what per-photo distances cost (the same projections and sorts, one larger sort per
 // level), and a distance between a few dozen patches is biased upwards by their sparseness,
 // so averaging per-photo distances would mostly measure the patch count.
-std::vector<double> swd_pooled(const std::vector<PatchSet>& a, const std::vector<PatchSet>& b, std::uint64_t seed);
+double swd_pooled(const std::vector<PatchSet>& a, const std::vector<PatchSet>& b, std::uint64_t seed);
 
 }  // namespace cm::bench

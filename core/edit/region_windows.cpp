@@ -106,8 +106,9 @@ at::Tensor exemplar_estimate(const Job& job, const at::Tensor& out, const Window
 // covers kCompactShare of its box) and at the scale of one fill (its box and half its side
 // around, at most kWholeMaskSide px across) the hole is still exemplar_depth deep. Window by
 // window, each fill met the earlier windows' fills in seams of texture along their cores: a
-// sundial removed from a 12 MP photo came back as four blocks. One fill is one texture, and one search instead of one per window. A
-// long stroke keeps its windows' own fills, made closer to the photo's pixels.
+// sundial removed from a 12 MP photo came back as four blocks. One fill is one texture, and one
+// search instead of one per window. A long stroke keeps its windows' own fills, made closer to
+// the photo's pixels.
 bool fill_the_whole_mask(const Job& job, at::Tensor& starts) {
   const int64_t height = starts.size(2), width = starts.size(3);
   const Box mask_box = bounding_box(job.mask);
