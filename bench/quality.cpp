@@ -95,6 +95,13 @@ const at::Tensor& input_of(EditKind kind, const Photo& p) {
   }
 }
 
+// The texture's patches: in the edited region's bounding box, or for spots centred in them (their
+// box is most of the photo).
+PatchSet patches_of(const EditTable& t, const at::Tensor& image, const Photo& p, const std::vector<int64_t>& box, std::uint64_t seed) {
+  return masked(t.kind) && t.hole == Hole::Spots ? mask_patches(image, p.mask, kPatchesPerLevel, seed)
+                                                 : region_patches(image, box, kPatchesPerLevel, seed);
+}
+
 void score(const EditTable& t, Row& row, const at::Tensor& result, const Photo& p, const at::Tensor& region,
            const std::vector<int64_t>& box, std::uint64_t patch_seed) {
   row.m["psnr"].add(psnr(result, p.truth, region));
@@ -102,7 +109,7 @@ void score(const EditTable& t, Row& row, const at::Tensor& result, const Photo& 
   // Colorization keeps the luma, so its texture is that of its colour (grey: 0).
   row.m["grad"].add(t.kind == EditKind::Colorize ? gradient_ratio(colour_offset(result), colour_offset(p.truth), region)
                                                  : gradient_ratio(result, p.truth, region));
-  row.patches.push_back(region_patches(result, box, kPatchesPerLevel, patch_seed));
+  row.patches.push_back(patches_of(t, result, p, box, patch_seed));
   if (masked(t.kind)) {
     row.m["changed"].add(changed_outside(result, input_of(t.kind, p), p.mask));
     row.m["chroma_hf"].add(chroma_hf_ratio(result, p.truth, region));
@@ -152,7 +159,7 @@ int main(int argc, char** argv) {
     std::vector<Hole> holes;  // one inpainting table each
     for (const auto& t : cm::split_list(option(a, "--holes", "strokes"))) {
       const std::optional<Hole> h = hole_named(t);
-      if (!h) throw std::runtime_error("--holes: " + t + " is none of strokes, box, brush, cable, object");
+      if (!h) throw std::runtime_error("--holes: " + t + " is none of strokes, box, brush, cable, object, spots");
       holes.push_back(*h);
     }
     // Inpainting at the photo's own pixels (RegionOptions): window shrink, texture, colour blur.
@@ -273,7 +280,7 @@ int main(int argc, char** argv) {
         const std::vector<int64_t> box = bounding_box(region);
         // The same corners for the truth and every method, another set per photo and edit.
         const std::uint64_t patch_seed = (seed * 1000 + i) * 16 + std::uint64_t(t.kind);
-        t.truth_patches.push_back(region_patches(p.truth, box, kPatchesPerLevel, patch_seed));
+        t.truth_patches.push_back(patches_of(t, p.truth, p, box, patch_seed));
         t.coverage.add(p.mask.mean().item<double>());
         t.truth_colorfulness.add(colorfulness(p.truth));
         const at::Tensor& input = input_of(t.kind, p);

@@ -9,7 +9,7 @@
 // Several photos (a comma list) are run one after the other, each with its own masks (seed + its
 // index), and each mask's mean over them is the last rows.
 // --megapixels M enlarges the photo (bicubic) until it has at least M megapixels, for sizes the
-// pool has no photo of. --holes: the masks (quality_inputs.h: cable, brush, object); --length: a
+// pool has no photo of. --holes: the masks (quality_inputs.h: cable, brush, object, spots); --length: a
 // brush stroke's length in pixels (0: 40 % of the side). --work: where the photo, masks and
 // results are written (default: a folder in /tmp, removed unless --keep yes).
 #include "bench/quality_baselines.h"
@@ -131,7 +131,7 @@ int main(int argc, char** argv) {
 
       for (const std::string& name : cm::split_list(option(a, "--holes", "cable,brush"))) {
         const std::optional<Hole> hole = hole_named(name);
-        if (!hole || *hole == Hole::Strokes || *hole == Hole::Box) throw std::runtime_error("--holes: cable, brush or object, not " + name);
+        if (!hole || *hole == Hole::Strokes || *hole == Hole::Box) throw std::runtime_error("--holes: cable, brush, object or spots, not " + name);
         // Each photo its own mask: another seed for each.
         const at::Tensor mask = make_mask(height, width, seed + index, *hole, length).to(at::kByte);
         const fs::path mask_file = work / (name + "-mask.png"), out_file = work / (name + "-cmedit.png");
@@ -153,10 +153,12 @@ int main(int argc, char** argv) {
         const at::Tensor holed = at::where(m.expand_as(truth) > 0, at::zeros_like(truth), truth);
         const at::Tensor telea = opencv_inpaint(holed, m, cv::INPAINT_TELEA);
         const std::vector<int64_t> patch_box = bounding_box(m);
-        const PatchSet truth_patches = region_patches(truth, patch_box, kPatchesPerLevel, seed);
-        const auto texture_distance = [&](const at::Tensor& result) {
-          return swd_pooled({region_patches(result, patch_box, kPatchesPerLevel, seed)}, {truth_patches}, seed);
+        // Spots lie all over the photo: their patches are centred in them, not drawn in their box.
+        const auto patches = [&](const at::Tensor& image) {
+          return *hole == Hole::Spots ? mask_patches(image, m, kPatchesPerLevel, seed) : region_patches(image, patch_box, kPatchesPerLevel, seed);
         };
+        const PatchSet truth_patches = patches(truth);
+        const auto texture_distance = [&](const at::Tensor& result) { return swd_pooled({patches(result)}, {truth_patches}, seed); };
         const std::vector<double> row{m.sum().item<double>() / 1e6, double(width) * double(height) / 1e6, run.seconds, run.peak_mb,
                                       psnr(edited, truth, m), psnr(telea, truth, m), gradient_ratio(edited, truth, m),
                                       gradient_ratio(telea, truth, m), texture_distance(edited),

@@ -121,6 +121,30 @@ at::Tensor object_mask(int64_t height, int64_t width, std::uint64_t seed) {
   return to_mask(m);
 }
 
+// Spots to heal: 3–6 small blobs 16–64 px across at the photo's own pixels, whatever its size (dust
+// on the sensor, a blemish, a bird in the sky, a sign on a wall), each a star-shaped blob as an
+// object is, anywhere in the photo.
+at::Tensor spots_mask(int64_t height, int64_t width, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  cv::Mat m = cv::Mat::zeros(int(height), int(width), CV_8U);
+  const int spots = 3 + int(unit(rng) * 4);
+  for (int s = 0; s < spots; ++s) {
+    const double radius = 8 + 24 * unit(rng);
+    const double cy = radius * 2 + (double(height) - 4 * radius) * unit(rng), cx = radius * 2 + (double(width) - 4 * radius) * unit(rng);
+    std::vector<double> wobble(3);
+    for (double& w : wobble) w = (unit(rng) - 0.5) * 0.3;
+    std::vector<cv::Point> points;
+    for (int i = 0; i < 32; ++i) {
+      const double a = 2 * M_PI * i / 32;
+      double r = radius;
+      for (std::size_t k = 0; k < wobble.size(); ++k) r += radius * wobble[k] * std::sin(double(k + 2) * a + double(k));
+      points.push_back(cv::Point(int(cx + r * std::cos(a)), int(cy + r * std::sin(a))));
+    }
+    cv::fillPoly(m, std::vector<std::vector<cv::Point>>{points}, 255, cv::LINE_AA);
+  }
+  return to_mask(m);
+}
+
 }  // namespace
 
 at::Tensor stroke_painting(const at::Tensor& image, int radius) {
@@ -133,7 +157,7 @@ at::Tensor stroke_painting(const at::Tensor& image, int radius) {
 }
 
 std::optional<Hole> hole_named(const std::string& name) {
-  for (Hole h : {Hole::Strokes, Hole::Box, Hole::Brush, Hole::Cable, Hole::Object})
+  for (Hole h : {Hole::Strokes, Hole::Box, Hole::Brush, Hole::Cable, Hole::Object, Hole::Spots})
     if (name == name_of(h)) return h;
   return std::nullopt;
 }
@@ -145,6 +169,7 @@ const char* name_of(Hole hole) {
     case Hole::Brush: return "brush";
     case Hole::Cable: return "cable";
     case Hole::Object: return "object";
+    case Hole::Spots: return "spots";
   }
   return "?";
 }
@@ -156,6 +181,7 @@ const char* description_of(Hole hole) {
     case Hole::Brush: return "one brush stroke 10–40 px wide, 40 % of the side long";
     case Hole::Cable: return "a cable 6–24 px wide across the whole photo";
     case Hole::Object: return "an object 16–30 % of the side across";
+    case Hole::Spots: return "3–6 spots 16–64 px across";
   }
   return "?";
 }
@@ -169,6 +195,7 @@ at::Tensor make_mask(int64_t height, int64_t width, std::uint64_t seed, Hole hol
     case Hole::Brush: return brush_mask(height, width, seed, length);
     case Hole::Cable: return cable_mask(height, width, seed);
     case Hole::Object: return object_mask(height, width, seed);
+    case Hole::Spots: return spots_mask(height, width, seed);
   }
   return {};
 }

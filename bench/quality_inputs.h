@@ -32,10 +32,11 @@ at::Tensor stroke_painting(const at::Tensor& image, int radius);
 //  - Box: a square of half the side (a quarter of the area), an object to remove;
 //  - Brush: one stroke 10–40 px wide and 40 % of the longer side long, curving as a hand does;
 //  - Cable: a line 6–24 px wide from one edge of the photo to the opposite one, sagging a little;
-//  - Object: an irregular blob 16–30 % of the shorter side across, with context around it.
-enum class Hole { Strokes, Box, Brush, Cable, Object };
+//  - Object: an irregular blob 16–30 % of the shorter side across, with context around it;
+//  - Spots: 3–6 small blobs 16–64 px across, whatever the photo's size (dust, blemishes).
+enum class Hole { Strokes, Box, Brush, Cable, Object, Spots };
 
-// "strokes", "box", "brush", "cable", "object"; std::nullopt for anything else.
+// "strokes", "box", "brush", "cable", "object", "spots"; std::nullopt for anything else.
 std::optional<Hole> hole_named(const std::string& name);
 const char* name_of(Hole hole);
 // What the inpainting table's title says of the masks.

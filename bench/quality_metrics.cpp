@@ -205,6 +205,32 @@ PatchSet region_patches(const at::Tensor& image, const std::vector<int64_t>& box
   return out;
 }
 
+PatchSet mask_patches(const at::Tensor& image, const at::Tensor& mask, int per_level, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  const auto pyramid = laplacian_pyramid(image, swd_levels(image.size(2)));
+  PatchSet out;
+  for (std::size_t l = 0; l < pyramid.size(); ++l) {
+    const at::Tensor& level = pyramid[l];
+    const int64_t h = level.size(2), w = level.size(3), k = int64_t(1) << l;
+    // The mask at this level: a pixel any of whose k×k photo pixels is in it.
+    const at::Tensor here = at::max_pool2d((mask > 0).to(at::kFloat), {k, k}, {k, k}, {0, 0}, {1, 1}, true)[0][0];
+    const at::Tensor at_mask = at::nonzero(here.narrow(0, 0, std::min(h, here.size(0))).narrow(1, 0, std::min(w, here.size(1))) > 0);
+    std::vector<at::Tensor> patches;
+    if (at_mask.size(0) > 0) {
+      const auto* yx = at_mask.data_ptr<int64_t>();
+      std::uniform_int_distribution<int64_t> pick(0, at_mask.size(0) - 1);
+      for (int p = 0; p < per_level; ++p) {
+        const int64_t i = pick(rng);
+        // The patch centred there, moved in where it would cross the image's edge.
+        const int64_t y = std::clamp<int64_t>(yx[2 * i] - kPatch / 2, 0, h - kPatch), x = std::clamp<int64_t>(yx[2 * i + 1] - kPatch / 2, 0, w - kPatch);
+        patches.push_back(level[0].slice(1, y, y + kPatch).slice(2, x, x + kPatch).reshape({-1}));
+      }
+    }
+    out.push_back(patches.empty() ? at::zeros({0, 3 * kPatch * kPatch}) : at::stack(patches));
+  }
+  return out;
+}
+
 double swd_pooled(const std::vector<PatchSet>& a, const std::vector<PatchSet>& b, std::uint64_t seed) {
   if (a.empty() || b.empty() || a[0].empty()) return NAN;
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);

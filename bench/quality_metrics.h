@@ -53,6 +53,12 @@ using PatchSet = std::vector<at::Tensor>;
 // corners depend on the seed only, so result and truth are sampled at the same places.
 PatchSet region_patches(const at::Tensor& image, const std::vector<int64_t>& box, int per_level, std::uint64_t seed);
 
+// `per_level` patches of one image centred on pixels of `mask` ([1, 1, H, W]; at each level, a
+// pixel with any mask pixel under it), moved in where they would cross the image's edge: the
+// texture of scattered small holes, whose bounding box is most of the photo. The same seed and
+// mask sample result and truth at the same places.
+PatchSet mask_patches(const at::Tensor& image, const at::Tensor& mask, int per_level, std::uint64_t seed);
+
 // SWD ×10³ between the patches of many photos, pooled, as the mean over the pyramid's levels: one
 // distance per method (NAN without patches). Pooling
 // costs what per-photo distances cost (the same projections and sorts, one larger sort per

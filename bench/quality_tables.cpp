@@ -46,12 +46,13 @@ void print_table(EditTable& t, const model::ModelCard& card, int model_size, std
   const std::string name = table_name(t);
   // One table per edit (and kind of mask): the common columns, then the edit's own.
   const char* extra = masked(t.kind) ? " chroma HF | changed outside |" : t.kind == EditKind::SuperResolve ? " max 4×4 mean deviation |" : " chroma RMSE | colourfulness |";
+  const char* swd_where = t.hole == Hole::Spots ? "patches centred in the spots" : "its bounding box";
   if (t.kind == EditKind::Inpaint)
-    std::printf("\nInpainting, %s (%.0f %% of the photo on average), inside the mask (SWD: its bounding box):\n\n",
-                description_of(t.hole), 100 * t.coverage.value());
+    std::printf("\nInpainting, %s (%.0f %% of the photo on average), inside the mask (SWD: %s):\n\n",
+                description_of(t.hole), 100 * t.coverage.value(), swd_where);
   if (t.kind == EditKind::Sketch)
-    std::printf("\nSketch, %s painted over (%.0f %% of the photo on average), inside the mask (SWD: its bounding box):\n\n",
-                description_of(t.hole), 100 * t.coverage.value());
+    std::printf("\nSketch, %s painted over (%.0f %% of the photo on average), inside the mask (SWD: %s):\n\n",
+                description_of(t.hole), 100 * t.coverage.value(), swd_where);
   if (t.kind == EditKind::SuperResolve) std::printf("\nSuper-resolution ×4 (from the 4×4 means), whole photo:\n\n");
   if (t.kind == EditKind::Colorize)
     std::printf("\nColorization from the luma, whole photo (colourfulness of the truth %.1f; grad ratio: of the colour, the photo minus its grey):\n\n",

@@ -1,6 +1,6 @@
 #include "core/edit/mask_windows.h"
 
-#include "core/base/error.h"
+#include "core/edit/mask_rows.h"
 
 #include <ATen/ATen.h>
 
@@ -20,37 +20,6 @@ Box intersection(const Box& a, const Box& b) {
 }
 
 namespace {
-
-// The mask's pixels on the host, read a row at a time whatever their dtype: tensor reductions cost
-// ~100 instructions a pixel here (callgrind), and a float copy of a 50-megapixel mask is 200 MB.
-class MaskRows {
- public:
-  explicit MaskRows(const at::Tensor& mask) {
-    at::Tensor m = mask;
-    if (m.dim() == 4) m = m.size(0) == 1 ? m[0][0] : m.amax({0, 1});
-    if (m.dim() != 2) throw Error(ErrorCode::BadArgument, "a mask is [1,1,H,W] or [H,W]");
-    if (m.scalar_type() != at::kByte && m.scalar_type() != at::kBool && m.scalar_type() != at::kFloat)
-      m = m.to(at::kFloat);
-    m_ = m.to(at::kCPU).contiguous();
-    height_ = m_.size(0), width_ = m_.size(1);
-  }
-  int64_t height() const { return height_; }
-  int64_t width() const { return width_; }
-  // hole[x − x0] = 1 where mask > 0, for x in [x0, x1) of row y (inside the photo).
-  void row(int64_t y, int64_t x0, int64_t x1, uint8_t* hole) const {
-    if (m_.scalar_type() == at::kFloat) {
-      const float* p = m_.data_ptr<float>() + y * width_;
-      for (int64_t x = x0; x < x1; ++x) hole[x - x0] = p[x] > 0.f;
-    } else {  // uint8 and bool are bytes
-      const uint8_t* p = static_cast<const uint8_t*>(m_.data_ptr()) + y * width_;
-      for (int64_t x = x0; x < x1; ++x) hole[x - x0] = p[x] != 0;
-    }
-  }
-
- private:
-  at::Tensor m_;
-  int64_t height_ = 0, width_ = 0;
-};
 
 int64_t ceil_to(int64_t v, int64_t k) { return (v + k - 1) / k * k; }
 int64_t floor_to(int64_t v, int64_t k) { return v >= 0 ? v / k * k : -((-v + k - 1) / k) * k; }

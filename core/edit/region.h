@@ -25,8 +25,9 @@ namespace cm::edit::region {
 // Inpainting's start with a warm start (EditSettings::warm_start): the membrane fill blurs but
 // costs milliseconds; the exemplar fill (exemplar_fill.h) copies the photo's own texture but
 // costs seconds on a CPU. Auto decides window by window: the exemplar where the hole it fills
-// (the mask grown by `grow`) is at least kLargeHoleDepth photo pixels deep (hole_depth), else the
-// membrane fill healed with the photo's own texture (RegionOptions::texture).
+// (the mask grown by `grow`) is at least kLargeHoleDepth photo pixels deep (hole_depth), or where
+// the window holds a spot of the mask (a blob, mask_spots.h: a mirror of its edge is a starburst),
+// else the membrane fill healed with the photo's own texture (RegionOptions::texture).
 enum class HoleFill { Auto, Smooth, Exemplar };
 // 32: measured at the photos' own pixels, where a stroke up to 64 px across is still thin next to
 // what the photo shows, and the healed membrane fill beat the exemplar fill on it (docs/QUALITY.md).
@@ -85,12 +86,14 @@ enum class HoleStart {
   Exemplar,  // patches of the photo (exemplar_fill.h)
 };
 
-// `hole_is_deep` is asked only under HoleFill::Auto: whether the hole, as it is regenerated, is
-// exemplar_depth deep somewhere (and an exemplar fill can be made).
-HoleStart hole_start(bool warm, const RegionOptions& options, const std::function<bool()>& hole_is_deep);
+// `takes_patches` is asked only under HoleFill::Auto: whether the hole, as it is regenerated, is
+// one the photo's patches fill better than a mirror of its edge (exemplar_depth deep somewhere,
+// or inpainting's spot), and an exemplar fill can be made.
+HoleStart hole_start(bool warm, const RegionOptions& options, const std::function<bool()>& takes_patches);
 
 // Whether inpainting `mask` (> 0 = hole) starts from the exemplar fill under these options, in
-// some window: hole_start of a warm edit, the hole grown by `grow` anywhere kLargeHoleDepth deep.
+// some window: hole_start of a warm edit, the hole grown by `grow` anywhere exemplar_depth deep,
+// or holding a spot (mask_spots.h).
 bool uses_exemplar(const at::Tensor& mask, const RegionOptions& options);
 
 // mask: [1,1,H,W] of any dtype, > 0 = inpaint. An empty mask returns the photo unchanged.

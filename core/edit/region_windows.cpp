@@ -5,6 +5,7 @@
 #include "core/edit/exemplar_fill.h"
 #include "core/edit/healing.h"
 #include "core/edit/mask.h"
+#include "core/edit/mask_spots.h"
 #include "core/edit/pixels.h"
 #include "core/edit/region.h"
 #include "core/edit/region_common.h"
@@ -56,6 +57,7 @@ struct Job {
   const RegionOptions& o;
   Mode mode;
   bool whole_mask_filled = false;  // fill_the_whole_mask wrote every window's exemplar start
+  std::vector<Box> spots;          // inpainting under HoleFill::Auto: the mask's spots (mask_spots.h)
 };
 
 // The exemplar fill of `hole` in `image` (a part of the photo, float), made on a copy of it
@@ -130,10 +132,23 @@ bool fill_the_whole_mask(const Job& job, at::Tensor& starts) {
   return true;
 }
 
-// Whether the hole this window regenerates fully (the mask grown by `grow`, less what earlier
-// windows own) is exemplar_depth deep somewhere: hole_start's question under HoleFill::Auto.
-bool window_hole_is_deep(const Job& job, const at::Tensor& full_weights_free) {
+// hole_start's question under HoleFill::Auto: whether the hole this window regenerates fully (the
+// mask grown by `grow`, less what earlier windows own) is exemplar_depth deep somewhere, or the
+// window holds a whole spot that reaches into its core.
+bool window_takes_patches(const Job& job, const MaskWindow& mw, const at::Tensor& full_weights_free) {
+  for (const Box& spot : job.spots)
+    if (spot.y0 >= mw.window.y0 && spot.x0 >= mw.window.x0 && spot.y1 <= mw.window.y1 && spot.x1 <= mw.window.x1 &&
+        !intersection(spot, mw.core).empty())
+      return true;
   return hole_depth(full_weights_free.logical_not().to(at::kFloat), job.o.exemplar_depth) >= job.o.exemplar_depth;
+}
+
+// Whether the hole grown by `grow` is exemplar_depth deep anywhere.
+bool deep_somewhere(const at::Tensor& mask, const RegionOptions& o) {
+  if (!mask.defined() || mask.dim() != 4) return false;
+  // Growing a hole by g pixels (Chebyshev) deepens it by g.
+  const int needed = std::max(1, o.exemplar_depth - o.grow);
+  return max_hole_depth(mask, needed, /*outside_is_hole=*/true) >= needed;
 }
 
 // A thin hole's start: the membrane fill of `generate` in `pixels`, healed with their mirrored
@@ -202,7 +217,7 @@ void edit_window(const Job& job, at::Tensor& out, at::Tensor& starts, const Wind
   const bool from_estimate = warm || job.mode == Mode::Sketch;
   // `starts` exists when some window of the mask starts from the exemplar fill (along_the_mask).
   const HoleStart start_kind = hole_start(from_estimate, job.o, [&] {
-    return starts.defined() && window_hole_is_deep(job, (weights >= 1) & unowned);
+    return starts.defined() && window_takes_patches(job, mw, (weights >= 1) & unowned);
   });
   const bool exemplar = start_kind == HoleStart::Exemplar && starts.defined();
   at::Tensor estimate;  // the start at the photo's own resolution (warm inpainting, sketch)
@@ -272,8 +287,14 @@ at::Tensor along_the_mask(const model::ConsistencyFunction& f, const at::Tensor&
   rules.focus_y = o.focus_y, rules.focus_x = o.focus_x;
   const WindowPlan plan = plan_windows(mask, rules);
   at::Tensor out = photo.clone(), starts;
-  if ((mode == Mode::Sketch || settings.warm_start) && uses_exemplar(mask, o)) starts = photo.clone();
-  Job job{f, mask, settings, o, mode};
+  Job job{f, mask, settings, o, mode, false, {}};
+  if (mode == Mode::Inpaint && settings.warm_start && o.fill == HoleFill::Auto) job.spots = spots_of(mask, o.grow);
+  // Some window starts from the exemplar fill, so the fills need the photo with earlier windows'
+  // starts (exemplar_estimate).
+  const bool copies = (mode == Mode::Sketch || settings.warm_start) && hole_start(true, o, [&] {
+                        return !job.spots.empty() || deep_somewhere(mask, o);
+                      }) == HoleStart::Exemplar;
+  if (copies) starts = photo.clone();
   if (starts.defined()) job.whole_mask_filled = fill_the_whole_mask(job, starts);
   for (std::size_t i = 0; i < plan.windows.size(); ++i) {
     throw_if_cancelled();
@@ -284,19 +305,16 @@ at::Tensor along_the_mask(const model::ConsistencyFunction& f, const at::Tensor&
 
 }  // namespace
 
-HoleStart hole_start(bool warm, const RegionOptions& o, const std::function<bool()>& hole_is_deep) {
+HoleStart hole_start(bool warm, const RegionOptions& o, const std::function<bool()>& takes_patches) {
   if (!warm) return HoleStart::Noise;
   if (o.fill == HoleFill::Smooth) return HoleStart::Smooth;
-  if (o.fill == HoleFill::Exemplar || hole_is_deep()) return HoleStart::Exemplar;
+  if (o.fill == HoleFill::Exemplar || takes_patches()) return HoleStart::Exemplar;
   return o.texture > 0 ? HoleStart::Healed : HoleStart::Smooth;
 }
 
 bool uses_exemplar(const at::Tensor& mask, const RegionOptions& o) {
   return hole_start(/*warm=*/true, o, [&] {
-           if (!mask.defined() || mask.dim() != 4) return false;
-           // Growing a hole by g pixels (Chebyshev) deepens it by g.
-           const int needed = std::max(1, o.exemplar_depth - o.grow);
-           return max_hole_depth(mask, needed, /*outside_is_hole=*/true) >= needed;
+           return deep_somewhere(mask, o) || (mask.defined() && mask.dim() == 4 && !spots_of(mask, o.grow).empty());
          }) == HoleStart::Exemplar;
 }
 

@@ -55,7 +55,7 @@ EditSetting fill_setting() {
   s.get = [](const EditRequest& r) { return double(r.region.fill); };
   s.set = [](EditRequest& r, double v) { r.region.fill = region::HoleFill(int(v)); };
   s.choices = "auto|smooth|exemplar";  // the order of edit::region::HoleFill
-  s.choice_help = "patches copied from the photo for large holes, a smooth fill for thin strokes (default)"
+  s.choice_help = "patches copied from the photo for large holes and spots, a smooth fill for thin strokes (default)"
                   "|a smooth fill from the hole's edges: fast, blurred"
                   "|patches copied from the rest of the photo: the texture it already has";
   return s;
@@ -122,7 +122,7 @@ EditSpec inpaint_entry() {
   e.exemplar_strength = kLargeHoleStrength;
   e.native_strength = kNativeStrength;
   e.work_size = 256;
-  e.estimate = "a membrane fill of the hole, or for large holes patches copied from the photo";
+  e.estimate = "a membrane fill of the hole, or for large holes and spots patches copied from the photo";
   e.keeps = "every pixel outside the mask";
   e.settings = {grow_setting(), feather_setting(), fill_setting()};
   e.picker_position = 0;
