@@ -3,6 +3,7 @@
 #include "core/base/cancel.h"
 #include "core/base/error.h"
 
+#include "core/edit/coherence_transport.h"
 #include "core/edit/estimates.h"
 #include "core/edit/mask_windows.h"
 #include "core/edit/patch_match.h"
@@ -70,12 +71,15 @@ Level for_matching(const Level& l, double weight) {
 
 // Sets what each source patch is held to at this level (PatchMatcher::set_guide): under a layout,
 // its mean colour against the painting's (`weight`); else its mean colour and texture feature
-// against the hole's membrane fill of both, which carries the hole edge's colour and texture in
-// (ExemplarOptions::guide, texture_guide).
+// against the hole's fill of both from its edge, which carries the edge's colour and texture in
+// (ExemplarOptions::guide, texture_guide): along the edge's isophotes (coherence_transport.h), or
+// as a membrane (ExemplarOptions::transport_guide).
 void guide(Matcher& m, const Level& level, const ExemplarOptions& o, double weight) {
   if (level.layout.defined()) return m.set_guide(level.image.narrow(1, 0, level.colours), level.layout, weight);
   const at::Tensor guided = for_matching(level, o.texture_weight * o.texture_guide).image;
-  m.set_guide(guided, fill_holes(guided, (~level.hole).to(at::kFloat)), weight);
+  const at::Tensor known = (~level.hole).to(at::kFloat);
+  if (o.transport_guide) return m.set_guide(guided, coherence_transport(guided, known).to(guided.device()), weight);
+  m.set_guide(guided, fill_holes(guided, known), weight);
 }
 
 at::Tensor to_image(const at::Tensor& flat, int64_t channels, int64_t height, int64_t width) {

@@ -42,7 +42,8 @@ class PatchMatcher {
   // patch's mean of `guided` ([1,G,H,W], this level's pixels) from the mean of `guide` ([1,G,H,W])
   // over the target patch, per pixel of the patch, so the term stays in proportion to the patch
   // distance it is added to. exemplar_fill chooses both: a painting's colours, or the hole's
-  // membrane fill of the colours and the texture feature (ExemplarOptions::guide).
+  // fill from its edge of the colours and the texture feature (ExemplarOptions::guide,
+  // transport_guide).
   void set_guide(const at::Tensor& guided, const at::Tensor& guide, double weight);
 
   // Enough sources to copy from: otherwise the caller falls back to a smooth fill.

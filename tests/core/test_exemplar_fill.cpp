@@ -220,7 +220,8 @@ TEST(ExemplarFill, AHoleUnderAThinStripOfTextureBelowAFlatBandIsFilledWithTheTex
   o.texture_guide = 0;
   const double by_colour = flat_share(edit::exemplar_fill(photo, hole <= 0, o).narrow(1, 0, 1));
   EXPECT_LT(guided, 0.02) << "the grass continues into the hole, without a flat patch";
-  EXPECT_GT(by_colour, 0.1) << "by colour alone, flat patches of the band: the case the guide's texture is for";
+  // 19 % by colour alone with the membrane as the guide's fill, 10 % with coherence transport.
+  EXPECT_GT(by_colour, 0.05) << "by colour alone, flat patches of the band: the case the guide's texture is for";
 }
 
 // A fill made on the photo shrunk 2× and enlarged by its matches (enlarge_fill) copies the photo's

@@ -1,0 +1,114 @@
+#include "core/edit/coherence_transport.h"
+
+#include "core/edit/estimates.h"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace cm::edit {
+namespace {
+
+// A normalised Gaussian blur over the known pixels only (each output the mean of the known pixels
+// around it, weighted): what the known part of the image looks like, never mixed with the hole.
+at::Tensor known_blur(const at::Tensor& x, const at::Tensor& known, double sigma) {
+  const int64_t r = std::max<int64_t>(1, int64_t(std::ceil(3 * sigma)));
+  const at::Tensor t = at::arange(-r, r + 1, at::kFloat);
+  const at::Tensor g = at::exp(-t.pow(2) / float(2 * sigma * sigma));
+  const at::Tensor k = (g / g.sum()).to(x.device());
+  const auto separable = [&](const at::Tensor& y) {
+    const int64_t c = y.size(1);
+    const at::Tensor row = k.view({1, 1, 1, -1}).expand({c, 1, 1, 2 * r + 1}).contiguous();
+    const at::Tensor column = k.view({1, 1, -1, 1}).expand({c, 1, 2 * r + 1, 1}).contiguous();
+    const at::Tensor out = at::conv2d(y, row, at::Tensor(), at::IntArrayRef{1, 1}, at::IntArrayRef{0, r}, at::IntArrayRef{1, 1}, c);
+    return at::conv2d(out, column, at::Tensor(), at::IntArrayRef{1, 1}, at::IntArrayRef{r, 0}, at::IntArrayRef{1, 1}, c);
+  };
+  return separable(x * known) / separable(known).clamp_min(1e-6);
+}
+
+}  // namespace
+
+at::Tensor coherence_transport(const at::Tensor& image_in, const at::Tensor& known_in, const TransportOptions& o) {
+  const at::Tensor image = image_in.to(at::kCPU, at::kFloat).contiguous();
+  const at::Tensor known = (known_in.to(at::kCPU) > 0).to(at::kFloat).expand({1, 1, image.size(2), image.size(3)}).contiguous();
+  const int64_t channels = image.size(1), height = image.size(2), width = image.size(3);
+  if (known.min().item<float>() > 0 || known.max().item<float>() <= 0) return image_in.clone();
+
+  // The structure tensor of every channel's gradient, on known pixels whose neighbours are known
+  // too (the hole's grey is no edge), averaged over ρ and carried into the hole as a membrane.
+  const at::Tensor smooth = known_blur(image, known, o.smoothing);
+  const auto shifted = [](const at::Tensor& x, int64_t dy, int64_t dx) {
+    return at::roll(x, {-dy, -dx}, {2, 3});  // x at (y + dy, x + dx); the wrapped edge is masked below
+  };
+  const at::Tensor gy = (shifted(smooth, 1, 0) - shifted(smooth, -1, 0)) / 2, gx = (shifted(smooth, 0, 1) - shifted(smooth, 0, -1)) / 2;
+  at::Tensor valid = known * shifted(known, 1, 0) * shifted(known, -1, 0) * shifted(known, 0, 1) * shifted(known, 0, -1);
+  valid.narrow(2, 0, 1).zero_(), valid.narrow(2, height - 1, 1).zero_(), valid.narrow(3, 0, 1).zero_(), valid.narrow(3, width - 1, 1).zero_();
+  const at::Tensor tensor = at::cat({(gx * gx).sum(1, true), (gx * gy).sum(1, true), (gy * gy).sum(1, true)}, 1);
+  at::Tensor field = known_blur(tensor, valid, o.structure);
+  if (valid.max().item<float>() > 0) field = fill_holes(field, valid);
+  field = field.contiguous();
+
+  // Hole pixels are filled ring by ring (their Chebyshev distance to the known pixels), each ring
+  // from the rings before it only.
+  std::vector<float> value(image.data_ptr<float>(), image.data_ptr<float>() + image.numel());
+  std::vector<uint8_t> done(std::size_t(height * width));
+  const float* k = known.data_ptr<float>();
+  std::vector<int64_t> pending, ring, later;
+  for (int64_t i = 0; i < height * width; ++i) {
+    done[std::size_t(i)] = k[i] > 0;
+    if (!done[std::size_t(i)]) pending.push_back(i);
+  }
+  const float* j11 = field.data_ptr<float>();
+  const float *j12 = j11 + height * width, *j22 = j12 + height * width;
+  const int64_t r = int64_t(std::ceil(o.radius));
+  const double scale = o.sharpness * o.sharpness / (2 * o.radius * o.radius);
+  std::vector<double> sum(static_cast<std::size_t>(channels));
+  while (!pending.empty()) {
+    ring.clear(), later.clear();
+    for (const int64_t p : pending) {
+      const int64_t y = p / width, x = p % width;
+      bool beside = false;
+      for (int64_t dy = -1; dy <= 1 && !beside; ++dy)
+        for (int64_t dx = -1; dx <= 1 && !beside; ++dx) {
+          const int64_t yy = y + dy, xx = x + dx;
+          beside = yy >= 0 && yy < height && xx >= 0 && xx < width && done[std::size_t(yy * width + xx)];
+        }
+      (beside ? ring : later).push_back(p);
+    }
+    pending.swap(later);
+    if (ring.empty()) break;
+    for (const int64_t p : ring) {
+      const int64_t y = p / width, x = p % width;
+      // The gradient direction g: the tensor's leading eigenvector; how sure: its coherence.
+      const double a = j11[p], b = j12[p], c = j22[p];
+      const double root = std::sqrt((a - c) * (a - c) + 4 * b * b), l1 = 0.5 * (a + c + root), l2 = 0.5 * (a + c - root);
+      const double coherence = l1 + l2 > 1e-12 ? std::pow((l1 - l2) / (l1 + l2), 2) : 0;
+      double ex = b, ey = l1 - a;  // (A − λ₁I)v = 0 → v = (b, λ₁ − a) for the (x, y) order
+      if (std::abs(ex) + std::abs(ey) < 1e-12) ex = a >= c ? 1 : 0, ey = a >= c ? 0 : 1;
+      const double norm = std::hypot(ex, ey);
+      ex /= norm, ey /= norm;
+      std::fill(sum.begin(), sum.end(), 0.0);
+      double total = 0;
+      for (int64_t dy = -r; dy <= r; ++dy)
+        for (int64_t dx = -r; dx <= r; ++dx) {
+          const int64_t yy = y + dy, xx = x + dx;
+          if ((dy == 0 && dx == 0) || yy < 0 || yy >= height || xx < 0 || xx >= width || !done[std::size_t(yy * width + xx)]) continue;
+          const double distance = std::hypot(double(dx), double(dy));
+          if (distance > o.radius) continue;
+          const double across = ex * double(dx) + ey * double(dy);
+          const double w = std::exp(-scale * coherence * across * across) / distance;
+          total += w;
+          for (int64_t ch = 0; ch < channels; ++ch) sum[std::size_t(ch)] += w * value[std::size_t(ch * height * width + yy * width + xx)];
+        }
+      if (total <= 0) continue;  // cannot happen: a ring pixel has a filled neighbour
+      for (int64_t ch = 0; ch < channels; ++ch) value[std::size_t(ch * height * width + p)] = float(sum[std::size_t(ch)] / total);
+    }
+    for (const int64_t p : ring) done[std::size_t(p)] = 1;
+  }
+  at::Tensor out = at::from_blob(value.data(), image.sizes(), at::kFloat).clone();
+  return at::where(known.expand_as(out) > 0, image, out).to(image_in.device());
+}
+
+}  // namespace cm::edit

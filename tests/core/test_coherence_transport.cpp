@@ -1,0 +1,78 @@
+// Coherence transport (core/edit/coherence_transport.h): a hole filled along its edge's isophotes.
+#include "core/analytic_model.h"
+#include "core/edit/coherence_transport.h"
+#include "core/edit/estimates.h"
+#include "core/edit/exemplar_fill.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <gtest/gtest.h>
+
+namespace {
+
+using namespace cm::edit;
+
+// A treeline against a sky: above row `edge` a light sky darkening slowly downwards, below it dark
+// trees, [1,3,size,size]; and a round hole at (cy, cx) of radius `radius` that the edge crosses
+// below its centre, as a spot on the horizon.
+struct Horizon {
+  at::Tensor image, known;
+  int64_t edge;
+};
+
+Horizon horizon(int64_t size, int64_t edge, double cy, double cx, double radius) {
+  const at::Tensor y = at::arange(size, at::kFloat).view({1, 1, -1, 1}).expand({1, 1, size, size});
+  const at::Tensor x = at::arange(size, at::kFloat).view({1, 1, 1, -1}).expand({1, 1, size, size});
+  const at::Tensor sky = 0.8 - 0.3 * y / float(size), trees = at::full_like(y, -0.6);
+  const at::Tensor grey = at::where(y < float(edge), sky, trees);
+  const at::Tensor image = at::cat({grey, grey * 0.9, grey * 1.1}, 1).clamp(-1, 1).contiguous();
+  const at::Tensor known = ((y - cy).pow(2) + (x - cx).pow(2) > radius * radius).to(at::kFloat);
+  return {image, known, edge};
+}
+
+// The share of the hole's pixels on the wrong side of the edge: trees above it or sky below it.
+double wrong_side(const Horizon& h, const at::Tensor& filled) {
+  const at::Tensor hole = h.known[0][0] <= 0;
+  const at::Tensor row = at::arange(h.image.size(2)).view({-1, 1}).expand_as(hole);
+  const at::Tensor dark = filled[0][0] < 0.1;  // between the sky (≥ 0.5) and the trees (−0.6)
+  const at::Tensor wrong = hole & (((row < h.edge) & dark) | ((row >= h.edge) & ~dark));
+  return wrong.sum().item<double>() / hole.sum().item<double>();
+}
+
+TEST(CoherenceTransport, AnEdgeAcrossTheHoleGoesOnStraightWhereTheMembraneBends) {
+  const Horizon h = horizon(96, 56, 46, 48, 16);  // the edge 10 px below the hole's centre
+  const at::Tensor transported = coherence_transport(h.image, h.known);
+  const at::Tensor membrane = fill_holes(h.image, h.known);
+  EXPECT_LT(wrong_side(h, transported), 0.02);
+  EXPECT_GT(wrong_side(h, membrane), 0.08) << "the membrane's level lines bulge into the sky";
+  // The sky's slow gradient goes on too: its rows in the hole stay near their own colour.
+  const at::Tensor hole = (h.known <= 0).expand_as(h.image);
+  const at::Tensor sky_rows = hole & (at::arange(96).view({1, 1, -1, 1}) < h.edge - 3);
+  EXPECT_LT(((transported - h.image).abs() * sky_rows).sum().item<double>() / sky_rows.sum().item<double>(), 0.02);
+}
+
+TEST(CoherenceTransport, KeepsTheKnownPixelsAndFillsAFlatImageFlat) {
+  const Horizon h = horizon(64, 40, 32, 32, 10);
+  const at::Tensor out = coherence_transport(h.image, h.known);
+  EXPECT_TRUE(at::equal(at::where(h.known.expand_as(out) > 0, out, h.image), h.image));
+  const at::Tensor flat = at::full({1, 2, 64, 64}, 0.25f);
+  EXPECT_LT(cm::testing::max_abs_diff(coherence_transport(flat, h.known), flat), 1e-6);
+  EXPECT_TRUE(at::equal(coherence_transport(h.image, at::ones_like(h.known)), h.image)) << "no hole: the image";
+}
+
+// The exemplar fill's coarsest level is laid out by its guide (exemplar_fill.h): a textured sky
+// over textured trees, the edge across a spot below its centre. Along the edge's isophotes the
+// treeline goes on straight; by the membrane the trees rise into the sky in a hump.
+TEST(CoherenceTransport, TheExemplarFillsGuideContinuesATreelineAcrossASpot) {
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(5);
+  const Horizon h = horizon(160, 92, 80, 80, 24);
+  const at::Tensor photo = (h.image + (at::rand({1, 1, 160, 160}, gen) - 0.5) * 0.3).clamp(-1, 1);
+  ExemplarOptions o;
+  const double transported = wrong_side(h, exemplar_fill(photo, h.known, o));
+  o.transport_guide = false;
+  const double membrane = wrong_side(h, exemplar_fill(photo, h.known, o));
+  EXPECT_LT(transported, 0.03);
+  EXPECT_GT(membrane, 2 * transported + 0.03);
+}
+
+}  // namespace
