@@ -102,22 +102,28 @@ at::Tensor cable_mask(int64_t height, int64_t width, std::uint64_t seed) {
   return to_mask(m);
 }
 
+// A star-shaped blob around (cy, cx): its radius wanders around the circle by `wobbles` sines,
+// each of an amplitude drawn within ±spread/2, at `corners` points.
+std::vector<cv::Point> star_blob(std::mt19937_64& rng, double cy, double cx, double radius, int wobbles, double spread, int corners) {
+  std::vector<double> wobble(static_cast<std::size_t>(wobbles));
+  for (double& w : wobble) w = (unit(rng) - 0.5) * spread;
+  std::vector<cv::Point> points;
+  for (int i = 0; i < corners; ++i) {
+    const double a = 2 * M_PI * i / corners;
+    double r = radius;
+    for (std::size_t k = 0; k < wobble.size(); ++k) r += radius * wobble[k] * std::sin(double(k + 2) * a + double(k));
+    points.push_back(cv::Point(int(cx + r * std::cos(a)), int(cy + r * std::sin(a))));
+  }
+  return points;
+}
+
 // An object to remove: a star-shaped blob whose radius wanders ±25 % around the circle.
 at::Tensor object_mask(int64_t height, int64_t width, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
   const double shorter = double(std::min(height, width)), radius = shorter * (0.08 + 0.07 * unit(rng));
   const double cy = radius * 1.5 + (double(height) - 3 * radius) * unit(rng), cx = radius * 1.5 + (double(width) - 3 * radius) * unit(rng);
-  std::vector<double> wobble(4);
-  for (double& w : wobble) w = (unit(rng) - 0.5) * 0.25;
-  std::vector<cv::Point> points;
-  for (int i = 0; i < 48; ++i) {
-    const double a = 2 * M_PI * i / 48;
-    double r = radius;
-    for (std::size_t k = 0; k < wobble.size(); ++k) r += radius * wobble[k] * std::sin(double(k + 2) * a + double(k));
-    points.push_back(cv::Point(int(cx + r * std::cos(a)), int(cy + r * std::sin(a))));
-  }
   cv::Mat m = cv::Mat::zeros(int(height), int(width), CV_8U);
-  cv::fillPoly(m, std::vector<std::vector<cv::Point>>{points}, 255, cv::LINE_AA);
+  cv::fillPoly(m, std::vector<std::vector<cv::Point>>{star_blob(rng, cy, cx, radius, 4, 0.25, 48)}, 255, cv::LINE_AA);
   return to_mask(m);
 }
 
@@ -131,16 +137,7 @@ at::Tensor spots_mask(int64_t height, int64_t width, std::uint64_t seed) {
   for (int s = 0; s < spots; ++s) {
     const double radius = 8 + 24 * unit(rng);
     const double cy = radius * 2 + (double(height) - 4 * radius) * unit(rng), cx = radius * 2 + (double(width) - 4 * radius) * unit(rng);
-    std::vector<double> wobble(3);
-    for (double& w : wobble) w = (unit(rng) - 0.5) * 0.3;
-    std::vector<cv::Point> points;
-    for (int i = 0; i < 32; ++i) {
-      const double a = 2 * M_PI * i / 32;
-      double r = radius;
-      for (std::size_t k = 0; k < wobble.size(); ++k) r += radius * wobble[k] * std::sin(double(k + 2) * a + double(k));
-      points.push_back(cv::Point(int(cx + r * std::cos(a)), int(cy + r * std::sin(a))));
-    }
-    cv::fillPoly(m, std::vector<std::vector<cv::Point>>{points}, 255, cv::LINE_AA);
+    cv::fillPoly(m, std::vector<std::vector<cv::Point>>{star_blob(rng, cy, cx, radius, 3, 0.3, 32)}, 255, cv::LINE_AA);
   }
   return to_mask(m);
 }
