@@ -95,11 +95,11 @@ const at::Tensor& input_of(EditKind kind, const Photo& p) {
   }
 }
 
-// The texture's patches: in the edited region's bounding box, or for spots centred in them (their
-// box is most of the photo).
+// The texture's patches: in the edited region's bounding box, or centred in the mask
+// (patches_centred_in_mask).
 PatchSet patches_of(const EditTable& t, const at::Tensor& image, const Photo& p, const std::vector<int64_t>& box, std::uint64_t seed) {
-  return masked(t.kind) && t.hole == Hole::Spots ? mask_patches(image, p.mask, kPatchesPerLevel, seed)
-                                                 : region_patches(image, box, kPatchesPerLevel, seed);
+  return masked(t.kind) && patches_centred_in_mask(t.hole) ? mask_patches(image, p.mask, kPatchesPerLevel, seed)
+                                                            : region_patches(image, box, kPatchesPerLevel, seed);
 }
 
 void score(const EditTable& t, Row& row, const at::Tensor& result, const Photo& p, const at::Tensor& region,

@@ -153,9 +153,9 @@ int main(int argc, char** argv) {
         const at::Tensor holed = at::where(m.expand_as(truth) > 0, at::zeros_like(truth), truth);
         const at::Tensor telea = opencv_inpaint(holed, m, cv::INPAINT_TELEA);
         const std::vector<int64_t> patch_box = bounding_box(m);
-        // Spots lie all over the photo: their patches are centred in them, not drawn in their box.
         const auto patches = [&](const at::Tensor& image) {
-          return *hole == Hole::Spots ? mask_patches(image, m, kPatchesPerLevel, seed) : region_patches(image, patch_box, kPatchesPerLevel, seed);
+          return patches_centred_in_mask(*hole) ? mask_patches(image, m, kPatchesPerLevel, seed)
+                                                : region_patches(image, patch_box, kPatchesPerLevel, seed);
         };
         const PatchSet truth_patches = patches(truth);
         const auto texture_distance = [&](const at::Tensor& result) { return swd_pooled({patches(result)}, {truth_patches}, seed); };

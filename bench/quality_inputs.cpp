@@ -159,6 +159,8 @@ std::optional<Hole> hole_named(const std::string& name) {
   return std::nullopt;
 }
 
+bool patches_centred_in_mask(Hole hole) { return hole == Hole::Spots; }
+
 const char* name_of(Hole hole) {
   switch (hole) {
     case Hole::Strokes: return "strokes";

@@ -36,6 +36,11 @@ at::Tensor stroke_painting(const at::Tensor& image, int radius);
 //  - Spots: 3–6 small blobs 16–64 px across, whatever the photo's size (dust, blemishes).
 enum class Hole { Strokes, Box, Brush, Cable, Object, Spots };
 
+// Whether the texture distance of these masks is measured on patches centred in the mask
+// (mask_patches) rather than drawn in its bounding box: spots lie all over the photo, and their
+// box is most of it.
+bool patches_centred_in_mask(Hole hole);
+
 // "strokes", "box", "brush", "cable", "object", "spots"; std::nullopt for anything else.
 std::optional<Hole> hole_named(const std::string& name);
 const char* name_of(Hole hole);

@@ -46,7 +46,7 @@ void print_table(EditTable& t, const model::ModelCard& card, int model_size, std
   const std::string name = table_name(t);
   // One table per edit (and kind of mask): the common columns, then the edit's own.
   const char* extra = masked(t.kind) ? " chroma HF | changed outside |" : t.kind == EditKind::SuperResolve ? " max 4×4 mean deviation |" : " chroma RMSE | colourfulness |";
-  const char* swd_where = t.hole == Hole::Spots ? "patches centred in the spots" : "its bounding box";
+  const char* swd_where = patches_centred_in_mask(t.hole) ? "patches centred in the mask" : "its bounding box";
   if (t.kind == EditKind::Inpaint)
     std::printf("\nInpainting, %s (%.0f %% of the photo on average), inside the mask (SWD: %s):\n\n",
                 description_of(t.hole), 100 * t.coverage.value(), swd_where);

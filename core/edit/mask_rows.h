@@ -2,6 +2,7 @@
 #pragma once
 
 #include "core/base/error.h"
+#include "core/edit/mask_windows.h"
 
 #include <ATen/ATen.h>
 
@@ -39,5 +40,9 @@ class MaskRows {
   at::Tensor m_;
   int64_t height_ = 0, width_ = 0;
 };
+
+// hole_depths (mask_windows.h) of a mask already read: a caller that asks for many areas of one
+// mask reads it once.
+at::Tensor hole_depths(const MaskRows& mask, const Box& area, int cap, bool outside_is_hole);
 
 }  // namespace cm::edit::region

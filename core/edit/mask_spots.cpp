@@ -70,10 +70,7 @@ std::vector<Part> parts_of(const MaskRows& m) {
 
 }  // namespace
 
-std::vector<Box> spots_of(const at::Tensor& mask_in, int grow, int min_depth, double shape) {
-  // Read as it is where MaskRows can (hole_depths reads it again per part), else once as bools.
-  const at::ScalarType type = mask_in.scalar_type();
-  const at::Tensor mask = type == at::kByte || type == at::kBool || type == at::kFloat ? mask_in : mask_in > 0;
+std::vector<Box> spots_of(const at::Tensor& mask, int grow, int min_depth, double shape) {
   const MaskRows m(mask);
   std::vector<Box> spots;
   for (const Part& p : parts_of(m)) {
@@ -83,7 +80,7 @@ std::vector<Box> spots_of(const at::Tensor& mask_in, int grow, int min_depth, do
     // Its depth: the deepest pixel of its box (another part reaching into the box can only make
     // it look deeper, and so more compact; such a neighbour is rare).
     const int cap = int(std::max(p.box.height(), p.box.width()));
-    const int depth = hole_depths(mask, p.box, cap, /*outside_is_hole=*/true).max().item<int>();
+    const int depth = hole_depths(m, p.box, cap, /*outside_is_hole=*/true).max().item<int>();
     if (depth + grow < min_depth || double(p.area) > shape * double(depth) * double(depth)) continue;
     spots.push_back(grown(p.box, grow, m.height(), m.width()));
   }

@@ -19,6 +19,10 @@ Box intersection(const Box& a, const Box& b) {
   return {std::max(a.y0, b.y0), std::max(a.x0, b.x0), std::min(a.y1, b.y1), std::min(a.x1, b.x1)};
 }
 
+bool contains(const Box& outer, const Box& inner) {
+  return inner.y0 >= outer.y0 && inner.x0 >= outer.x0 && inner.y1 <= outer.y1 && inner.x1 <= outer.x1;
+}
+
 namespace {
 
 int64_t ceil_to(int64_t v, int64_t k) { return (v + k - 1) / k * k; }
@@ -89,6 +93,10 @@ Box bounding_box(const at::Tensor& mask) { return bounding_box_of(MaskRows(mask)
 
 at::Tensor hole_depths(const at::Tensor& mask, const Box& area, int cap, bool outside_is_hole) {
   return depths(MaskRows(mask), area, cap, outside_is_hole);
+}
+
+at::Tensor hole_depths(const MaskRows& mask, const Box& area, int cap, bool outside_is_hole) {
+  return depths(mask, area, cap, outside_is_hole);
 }
 
 int max_hole_depth(const at::Tensor& mask, int cap, bool outside_is_hole) {

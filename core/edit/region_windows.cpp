@@ -137,9 +137,7 @@ bool fill_the_whole_mask(const Job& job, at::Tensor& starts) {
 // window holds a whole spot that reaches into its core.
 bool window_takes_patches(const Job& job, const MaskWindow& mw, const at::Tensor& full_weights_free) {
   for (const Box& spot : job.spots)
-    if (spot.y0 >= mw.window.y0 && spot.x0 >= mw.window.x0 && spot.y1 <= mw.window.y1 && spot.x1 <= mw.window.x1 &&
-        !intersection(spot, mw.core).empty())
-      return true;
+    if (contains(mw.window, spot) && !intersection(spot, mw.core).empty()) return true;
   return hole_depth(full_weights_free.logical_not().to(at::kFloat), job.o.exemplar_depth) >= job.o.exemplar_depth;
 }
 

@@ -28,10 +28,6 @@ void add_stroke(at::Tensor& m, double y0, double x0, double y1, double x1, doubl
   m[0][0].masked_fill_((y - (y0 + t * dy)).pow(2) + (x - (x0 + t * dx)).pow(2) <= width * width / 4, 1);
 }
 
-bool contains(const region::Box& outer, const region::Box& inner) {
-  return inner.y0 >= outer.y0 && inner.x0 >= outer.x0 && inner.y1 <= outer.y1 && inner.x1 <= outer.x1;
-}
-
 TEST(MaskSpots, BlobsAreSpotsStrokesCablesAndDotsAreNot) {
   at::Tensor m = at::zeros({1, 1, 400, 400});
   add_disc(m, 60, 60, 20);                  // a dust spot: depth 14, area 1257 (6.3 depth²)
@@ -41,15 +37,15 @@ TEST(MaskSpots, BlobsAreSpotsStrokesCablesAndDotsAreNot) {
   add_disc(m, 200, 40, 2);                  // a dot, 2 px deep
   const std::vector<region::Box> spots = region::spots_of(m);
   ASSERT_EQ(spots.size(), 2u);
-  EXPECT_TRUE(contains({39, 39, 82, 82}, spots[0]) && contains(spots[0], {41, 41, 80, 80})) << "the disc's box";
-  EXPECT_TRUE(contains({287, 27, 313, 84}, spots[1]) && contains(spots[1], {289, 29, 311, 81})) << "the dab's box";
+  EXPECT_TRUE(region::contains({39, 39, 82, 82}, spots[0]) && region::contains(spots[0], {41, 41, 80, 80})) << "the disc's box";
+  EXPECT_TRUE(region::contains({287, 27, 313, 84}, spots[1]) && region::contains(spots[1], {289, 29, 311, 81})) << "the dab's box";
 
   // Grown by the compositing, the dot is deep enough, and every box grows with its hole.
   const std::vector<region::Box> grown = region::spots_of(m, 3);
   ASSERT_EQ(grown.size(), 3u);
   EXPECT_EQ(grown[0].y0, spots[0].y0 - 3);
   EXPECT_EQ(grown[0].x1, spots[0].x1 + 3);
-  EXPECT_TRUE(contains(grown[1], {195, 35, 205, 45})) << "the dot";
+  EXPECT_TRUE(region::contains(grown[1], {195, 35, 205, 45})) << "the dot";
 }
 
 TEST(MaskSpots, PartsJoinAtTheirCornersAndASpotCutByThePhotosEdgeIsStillOne) {
