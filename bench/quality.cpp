@@ -146,7 +146,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) a[argv[i]] = argv[i + 1];
   if (!a.count("--model") || !a.count("--pack")) {
     std::fprintf(stderr, "usage: quality --model DIR --pack PACK [--photos 100] [--size 192] [--samples 256] [--steps 1,2] "
-                         "[--sample-steps 1,2,4] [--edits inpaint,sketch,superres,colorize] [--holes strokes,box,brush,cable,object] [--fills auto,smooth,exemplar] [--xphoto yes] [--strengths default,1] [--fresh-noise 1] "
+                         "[--sample-steps 1,2,4] [--edits inpaint,sketch,superres,colorize] [--holes strokes,box,brush,cable,object,spots,wires] [--fills auto,smooth,exemplar] [--xphoto yes] [--strengths default,1] [--fresh-noise 1] "
                          "[--work-sizes default] [--shrinks 2] [--textures 0.75] [--texture-reach 24] [--colour-blurs 2] [--exemplar-depths 32] [--seed 0] [--threads 2] [--out DIR] [--csv FILE] [--plot DIR] [--crops SIDE]\n");
     return 2;
   }
@@ -159,7 +159,7 @@ int main(int argc, char** argv) {
     std::vector<Hole> holes;  // one inpainting table each
     for (const auto& t : cm::split_list(option(a, "--holes", "strokes"))) {
       const std::optional<Hole> h = hole_named(t);
-      if (!h) throw std::runtime_error("--holes: " + t + " is none of strokes, box, brush, cable, object, spots");
+      if (!h) throw std::runtime_error("--holes: " + t + " is none of strokes, box, brush, cable, object, spots, wires");
       holes.push_back(*h);
     }
     // Inpainting at the photo's own pixels (RegionOptions): window shrink, texture, colour blur.

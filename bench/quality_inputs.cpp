@@ -83,10 +83,10 @@ at::Tensor brush_mask(int64_t height, int64_t width, std::uint64_t seed, double 
   return to_mask(m);
 }
 
-// A cable or wire across the whole photo: edge to opposite edge, a shallow sag and a slow wiggle.
-at::Tensor cable_mask(int64_t height, int64_t width, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  const int thickness = 6 + int(unit(rng) * 19);
+// A cable or wire across the whole photo, drawn into m: edge to opposite edge, a shallow sag and a
+// slow wiggle.
+void draw_cable(cv::Mat& m, std::mt19937_64& rng, int thickness) {
+  const int64_t height = m.rows, width = m.cols;
   const bool across = unit(rng) < 0.7;  // most cables run left to right
   const double along = double(across ? width : height), side = double(across ? height : width);
   const double start = side * (0.2 + 0.6 * unit(rng)), end = side * (0.2 + 0.6 * unit(rng));
@@ -97,8 +97,24 @@ at::Tensor cable_mask(int64_t height, int64_t width, std::uint64_t seed) {
     const double a = t * along;
     points.push_back(across ? cv::Point(int(a), int(c)) : cv::Point(int(c), int(a)));
   }
-  cv::Mat m = cv::Mat::zeros(int(height), int(width), CV_8U);
   cv::polylines(m, points, false, 255, thickness, cv::LINE_AA);
+}
+
+at::Tensor cable_mask(int64_t height, int64_t width, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  const int thickness = 6 + int(unit(rng) * 19);
+  cv::Mat m = cv::Mat::zeros(int(height), int(width), CV_8U);
+  draw_cable(m, rng, thickness);
+  return to_mask(m);
+}
+
+// Power or telephone lines: 2–3 wires 2–6 px wide across the photo, the thinnest mask people
+// paint (a scratch on a scanned print is as thin).
+at::Tensor wires_mask(int64_t height, int64_t width, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  cv::Mat m = cv::Mat::zeros(int(height), int(width), CV_8U);
+  const int wires = 2 + int(unit(rng) * 2);
+  for (int i = 0; i < wires; ++i) draw_cable(m, rng, 2 + int(unit(rng) * 5));
   return to_mask(m);
 }
 
@@ -154,7 +170,7 @@ at::Tensor stroke_painting(const at::Tensor& image, int radius) {
 }
 
 std::optional<Hole> hole_named(const std::string& name) {
-  for (Hole h : {Hole::Strokes, Hole::Box, Hole::Brush, Hole::Cable, Hole::Object, Hole::Spots})
+  for (Hole h : {Hole::Strokes, Hole::Box, Hole::Brush, Hole::Cable, Hole::Object, Hole::Spots, Hole::Wires})
     if (name == name_of(h)) return h;
   return std::nullopt;
 }
@@ -169,6 +185,7 @@ const char* name_of(Hole hole) {
     case Hole::Cable: return "cable";
     case Hole::Object: return "object";
     case Hole::Spots: return "spots";
+    case Hole::Wires: return "wires";
   }
   return "?";
 }
@@ -181,6 +198,7 @@ const char* description_of(Hole hole) {
     case Hole::Cable: return "a cable 6–24 px wide across the whole photo";
     case Hole::Object: return "an object 16–30 % of the side across";
     case Hole::Spots: return "3–6 spots 16–64 px across";
+    case Hole::Wires: return "2–3 wires 2–6 px wide across the whole photo";
   }
   return "?";
 }
@@ -195,6 +213,7 @@ at::Tensor make_mask(int64_t height, int64_t width, std::uint64_t seed, Hole hol
     case Hole::Cable: return cable_mask(height, width, seed);
     case Hole::Object: return object_mask(height, width, seed);
     case Hole::Spots: return spots_mask(height, width, seed);
+    case Hole::Wires: return wires_mask(height, width, seed);
   }
   return {};
 }

@@ -33,15 +33,16 @@ at::Tensor stroke_painting(const at::Tensor& image, int radius);
 //  - Brush: one stroke 10–40 px wide and 40 % of the longer side long, curving as a hand does;
 //  - Cable: a line 6–24 px wide from one edge of the photo to the opposite one, sagging a little;
 //  - Object: an irregular blob 16–30 % of the shorter side across, with context around it;
-//  - Spots: 3–6 small blobs 16–64 px across, whatever the photo's size (dust, blemishes).
-enum class Hole { Strokes, Box, Brush, Cable, Object, Spots };
+//  - Spots: 3–6 small blobs 16–64 px across, whatever the photo's size (dust, blemishes);
+//  - Wires: 2–3 lines 2–6 px wide across the photo, as cables are (power lines, scratches).
+enum class Hole { Strokes, Box, Brush, Cable, Object, Spots, Wires };
 
 // Whether the texture distance of these masks is measured on patches centred in the mask
 // (mask_patches) rather than drawn in its bounding box: spots lie all over the photo, and their
 // box is most of it.
 bool patches_centred_in_mask(Hole hole);
 
-// "strokes", "box", "brush", "cable", "object", "spots"; std::nullopt for anything else.
+// "strokes", "box", "brush", "cable", "object", "spots", "wires"; std::nullopt for anything else.
 std::optional<Hole> hole_named(const std::string& name);
 const char* name_of(Hole hole);
 // What the inpainting table's title says of the masks.
