@@ -13,13 +13,12 @@ namespace {
 
 at::Tensor blur(const at::Tensor& x, int radius) { return box_mean(box_mean(x, radius), radius); }
 
-// The luminance detail of an image: its grey minus the grey's blur of radius 2.
-at::Tensor luma_detail(const at::Tensor& x) {
-  const at::Tensor grey = grey_of(x);
+}  // namespace
+
+at::Tensor luma_detail(const at::Tensor& image) {
+  const at::Tensor grey = grey_of(image);
   return grey - blur(grey, 2);
 }
-
-}  // namespace
 
 at::Tensor mirror_fill(const at::Tensor& image, const at::Tensor& hole_in, at::Tensor* distance) {
   const at::Tensor hole = (hole_in > 0).to(at::kCPU).contiguous();
@@ -82,9 +81,18 @@ at::Tensor mirror_fill(const at::Tensor& image, const at::Tensor& hole_in, at::T
   return flat.index_select(2, source.to(image.device())).view_as(image);
 }
 
-at::Tensor heal(const at::Tensor& smooth, const at::Tensor& copied, const at::Tensor& amount) {
-  // Grey (equal in R, G and B) changes no colour: the copy's luminance detail as grey.
-  return (smooth + luma_detail(copied) * amount.to(smooth.device(), at::kFloat)).clamp(-1, 1);
+at::Tensor mirrored_detail(const at::Tensor& smooth, const at::Tensor& hole, at::Tensor* distance) {
+  return mirror_fill(luma_detail(smooth), hole, distance);
+}
+
+at::Tensor texture_amount(const at::Tensor& distance, double texture, double reach) {
+  const at::Tensor fade = at::exp(-(distance - 1).clamp_min(0) / reach);
+  const at::Tensor depth_around = at::max_pool2d(distance, {17, 17}, {1, 1}, {8, 8});
+  return texture * fade * ((depth_around - 1) / kFullTextureDepth).clamp(0, 1);
+}
+
+at::Tensor heal(const at::Tensor& smooth, const at::Tensor& detail, const at::Tensor& amount) {
+  return (smooth + detail * amount.to(smooth.device(), at::kFloat)).clamp(-1, 1);
 }
 
 at::Tensor heal_missing(const at::Tensor& painting, const at::Tensor& copied, const at::Tensor& amount) {

@@ -18,10 +18,36 @@ at::Tensor mirror_fill(const at::Tensor& image, const at::Tensor& hole, at::Tens
 // Images split into grey (the luma, grey_of: equal in R, G and B, which changes no colour) and
 // colour (the rest). Blurs are two box blurs of a radius (a Gaussian of σ ≈ radius).
 
-// The smooth fill (fill_holes) plus `amount` ([1,1,H,W] per pixel, or a number) of the copied
-// fill's luminance detail (its grey minus its blur of radius 2), so the colour stays the smooth
-// fill's. Where amount is 0, `smooth` exactly. [1,3,H,W].
-at::Tensor heal(const at::Tensor& smooth, const at::Tensor& copied, const at::Tensor& amount);
+// The luminance detail of an image: its grey minus the grey's blur of radius 2 (grey, so adding
+// it changes no colour). [1,3,H,W].
+at::Tensor luma_detail(const at::Tensor& image);
+
+// The photo's luminance detail mirrored into the hole (mirror_fill of luma_detail(smooth)), where
+// `smooth` is the photo with its hole filled smooth (fill_holes). The detail is taken before the
+// mirror, over a fill that carries the photo's slopes on across the hole, so a slope has none: a
+// mirror of the photo itself folds a slope back at the hole's middle, and the detail of that fold
+// is a line along a thin hole (a wire 2–6 px wide came back as a dark dashed line, docs/QUALITY.md
+// "Wires"). hole and distance as mirror_fill's.
+at::Tensor mirrored_detail(const at::Tensor& smooth, const at::Tensor& hole, at::Tensor* distance = nullptr);
+
+// How much of the mirrored detail each hole pixel takes, from its distance to the hole's edge
+// (mirror_fill's `distance`): `texture`, fading to 1/e of it `reach` px into the hole (a mirror is
+// less like what the hole hid the farther it reaches, so a wide stroke's middle stays smooth), and
+// less where the hole is under kFullTextureDepth px deep around the pixel (its deepest distance
+// within 8 px), none at 1 px. [1,1,H,W].
+at::Tensor texture_amount(const at::Tensor& distance, double texture, double reach);
+
+// A hole this deep or deeper takes texture_amount's full texture. Across a thinner one (a wire 2–6
+// px wide) the membrane fill is within a few pixels of the photo everywhere and its blur does not
+// show; a mirror there copies rows a few pixels away, not what the wire hid, and at the full amount
+// those wires came back 0.8 dB under the plain membrane's PSNR with a quarter more gradient energy
+// than the photo (docs/QUALITY.md, "Wires").
+constexpr double kFullTextureDepth = 4;
+
+// The smooth fill (fill_holes) plus `amount` ([1,1,H,W] per pixel, or a number) of `detail`
+// (luminance detail, as mirrored_detail gives), so the colour stays the smooth fill's. Where
+// amount is 0, `smooth` exactly. [1,3,H,W].
+at::Tensor heal(const at::Tensor& smooth, const at::Tensor& detail, const at::Tensor& amount);
 
 // A painting with the copied fill's luminance detail added where it has less of its own: per
 // pixel `amount` times √(1 − E_painting / E_copy)₊, E the detail's energy (grey minus its blur of

@@ -54,8 +54,9 @@ struct RegionOptions {
   double window_shrink = 2.0;
   int64_t focus_y = -1, focus_x = -1;  // the windows start nearest here (the brush), when ≥ 0
   // A thin hole's start under HoleFill::Auto: the membrane fill with this much of the luminance
-  // detail of the photo mirrored across the hole's edge (healing.h); 0 leaves it smooth.
-  double texture = 0.75;
+  // detail of the photo mirrored across the hole's edge (healing.h: texture_amount); 0 leaves it
+  // smooth.
+  double texture = 1.0;
   double texture_reach = 24;  // how far into the hole (px) the texture keeps 1/e of that amount
   // The colour of the model's change to a warm start is blurred with two box blurs of this radius
   // (healing.h: at the photo's own pixels the model's colour detail is speckle); 0 keeps it.

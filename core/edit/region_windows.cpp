@@ -149,26 +149,23 @@ bool deep_somewhere(const at::Tensor& mask, const RegionOptions& o) {
   return max_hole_depth(mask, needed, /*outside_is_hole=*/true) >= needed;
 }
 
-// A thin hole's start: the membrane fill of `generate` in `pixels`, healed with their mirrored
-// texture when hole_start says so (healing.h).
+// A thin hole's start: the membrane fill of `generate` in `pixels`, healed with the photo's
+// mirrored texture when hole_start says so (healing.h).
 at::Tensor smooth_start(const Job& job, HoleStart start, const at::Tensor& pixels, const at::Tensor& generate) {
   const at::Tensor smooth = fill_holes(pixels, generate.logical_not().to(at::kFloat));
   if (start != HoleStart::Healed) return smooth;
-  // A mirror of the edge's texture is less like what the hole hid the farther it reaches: its
-  // detail fades with the distance from the edge, so a wide stroke's middle stays smooth.
   at::Tensor distance;
-  const at::Tensor mirrored = mirror_fill(pixels, generate, &distance);
-  const at::Tensor amount = generate.to(at::kFloat) * at::exp(-(distance - 1).clamp_min(0) / job.o.texture_reach) * job.o.texture;
-  return heal(smooth, mirrored, amount);
+  const at::Tensor detail = mirrored_detail(smooth, generate, &distance);
+  return heal(smooth, detail, generate.to(at::kFloat) * texture_amount(distance, job.o.texture, job.o.texture_reach));
 }
 
 // A thin sketch's start: the painting, with the luminance detail of the photo around its strokes
 // mirrored in where the painting lacks detail of its own (heal_missing), fading with the distance
 // from the stroke's edge as a thin hole's start does. A painting keeps the edges of what it shows,
-// so it takes two thirds of a thin hole's texture: on the 17 held-out 768-px photos with painted
-// brush strokes (docs/QUALITY.md, "Sketch") the whole 0.75 gave them 1.64 times the photo's
-// gradient energy, two thirds of it 1.09.
-constexpr double kSketchTexture = 2.0 / 3.0;
+// so it takes half a thin hole's texture: on the 17 held-out 768-px photos with painted brush
+// strokes (docs/QUALITY.md, "Sketch") 0.75 gave them 1.64 times the photo's gradient energy, 0.5
+// gave 1.09.
+constexpr double kSketchTexture = 0.5;
 
 at::Tensor sketch_start(const Job& job, const at::Tensor& pixels, const at::Tensor& generate) {
   if (job.o.texture <= 0) return pixels;

@@ -215,13 +215,13 @@ TEST(Healing, AddsTheCopysLumaDetailOnlyInTheHoleAndKeepsTheSmoothColour) {
   const at::Tensor smooth = cm::testing::smooth_photo(48, 48);
   const at::Tensor copied = cm::testing::stripes(48);
   const at::Tensor hole = cm::testing::box_mask(48, 10, 10, 20, 20);
-  const at::Tensor healed = heal(smooth, copied, hole);
+  const at::Tensor healed = heal(smooth, luma_detail(copied), hole);
   const at::Tensor outside = (hole == 0).expand_as(smooth);
   EXPECT_TRUE(at::equal(healed.masked_select(outside), smooth.masked_select(outside)));
   const at::Tensor change = healed - smooth;
   EXPECT_GT(grey_of(change).abs().max().item<double>(), 0.1);            // texture in the luma
   EXPECT_LT((change - grey_of(change)).abs().max().item<double>(), 1e-5);  // the colour is the smooth fill's
-  EXPECT_TRUE(at::equal(heal(smooth, copied, at::zeros_like(hole)), smooth));
+  EXPECT_TRUE(at::equal(heal(smooth, luma_detail(copied), at::zeros_like(hole)), smooth));
   // The mirror takes each hole pixel from as far beyond the edge as it lies inside, and says how far.
   at::Tensor distance;
   const at::Tensor mirrored = mirror_fill(copied, hole, &distance);
@@ -229,6 +229,28 @@ TEST(Healing, AddsTheCopysLumaDetailOnlyInTheHoleAndKeepsTheSmoothColour) {
   EXPECT_FLOAT_EQ(distance[0][0][10][15].item<float>(), 1.f);  // on the hole's first row
   EXPECT_FLOAT_EQ(distance[0][0][19][19].item<float>(), 10.f);
   EXPECT_TRUE(at::equal(mirrored[0].select(1, 12).select(1, 15), copied[0].select(1, 6).select(1, 15)));  // row 12 ← row 6 (edge at 9)
+}
+
+// A wire across a slope (a sky darkening toward the horizon): its start is the slope, not a line.
+// A mirror of the photo folds the slope back at the wire's middle, and the detail of that fold was
+// a line a user saw along every wire removed from a sky (docs/QUALITY.md, "Wires"); the detail is
+// now taken before the mirror, where a slope has none.
+TEST(Healing, AWireAcrossASlopeComesBackAsTheSlopeWithoutALine) {
+  const auto f = cm::testing::analytic_model(64);
+  const int64_t h = 96, w = 160;
+  const at::Tensor rows = at::arange(h, at::kFloat).mul(0.02).sub(0.95).view({1, 1, h, 1});
+  const at::Tensor photo = at::cat({rows, rows * 0.8, rows * 0.6}, 1).expand({1, 3, h, w}).contiguous();
+  at::Tensor mask = at::zeros({1, 1, h, w});
+  mask.narrow(2, 46, 4).fill_(1);  // a wire 4 px wide
+  EditSettings s;
+  s.schedule = cm::sampling::karras_schedule(1, 0.002);  // at σ ≈ ε the start itself
+  s.warm_start = true;
+  region::RegionOptions o;
+  ASSERT_GT(o.texture, 0);
+  const at::Tensor out = region::inpaint_photo(f, photo, mask, s, o);
+  const at::Tensor hole = (mask > 0).expand_as(photo);
+  // A 4-px fold of this slope leaves 0.04 of detail; the slope's own pixels change by 0.02 a row.
+  EXPECT_LT((out - photo).abs().masked_select(hole).max().item<double>(), 0.01);
 }
 
 // A sketch's start (heal_missing): a flat stroke takes the copy's texture in full; the photo
