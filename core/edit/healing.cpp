@@ -95,8 +95,7 @@ at::Tensor heal(const at::Tensor& smooth, const at::Tensor& detail, const at::Te
   return (smooth + detail * amount.to(smooth.device(), at::kFloat)).clamp(-1, 1);
 }
 
-at::Tensor heal_missing(const at::Tensor& painting, const at::Tensor& copied, const at::Tensor& amount) {
-  const at::Tensor copy_detail = luma_detail(copied);
+at::Tensor heal_missing(const at::Tensor& painting, const at::Tensor& copy_detail, const at::Tensor& amount) {
   // Grey: the three channels are equal, so the first one's energy is the detail's.
   const auto energy = [](const at::Tensor& d) { return blur(d.narrow(1, 0, 1).pow(2), 4); };
   const at::Tensor missing = (1 - energy(luma_detail(painting)) / energy(copy_detail).clamp_min(1e-8)).clamp_min(0).sqrt();

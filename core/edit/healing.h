@@ -49,11 +49,12 @@ constexpr double kFullTextureDepth = 4;
 // amount is 0, `smooth` exactly. [1,3,H,W].
 at::Tensor heal(const at::Tensor& smooth, const at::Tensor& detail, const at::Tensor& amount);
 
-// A painting with the copied fill's luminance detail added where it has less of its own: per
-// pixel `amount` times √(1 − E_painting / E_copy)₊, E the detail's energy (grey minus its blur of
-// radius 2, squared) over a box of radius 4. A flat stroke takes the copy's texture in full; the
-// photo around it, which has its own, takes none, so its texture is not doubled. [1,3,H,W].
-at::Tensor heal_missing(const at::Tensor& painting, const at::Tensor& copied, const at::Tensor& amount);
+// A painting with `copy_detail` (luminance detail, as mirrored_detail gives) added where it has less
+// of its own: per pixel `amount` times √(1 − E_painting / E_copy)₊, E the detail's energy (for the
+// painting luma_detail's, squared) over a box of radius 4. A flat stroke takes the copy's texture
+// in full; the photo around it, which has its own, takes none, so its texture is not doubled.
+// [1,3,H,W].
+at::Tensor heal_missing(const at::Tensor& painting, const at::Tensor& copy_detail, const at::Tensor& amount);
 
 // The copy with the painting's colours below the scale of blurs of `radius` carried onto it:
 // `copied` plus the blur of (painting − copied), both blurs taken over `inside` ([1,1,H,W], > 0)

@@ -160,20 +160,23 @@ at::Tensor smooth_start(const Job& job, HoleStart start, const at::Tensor& pixel
 }
 
 // A thin sketch's start: the painting, with the luminance detail of the photo around its strokes
-// mirrored in where the painting lacks detail of its own (heal_missing), fading with the distance
-// from the stroke's edge as a thin hole's start does. A painting keeps the edges of what it shows,
-// so it takes half a thin hole's texture: on the 17 held-out 768-px photos with painted brush
-// strokes (docs/QUALITY.md, "Sketch") 0.75 gave them 1.64 times the photo's gradient energy, 0.5
-// gave 1.09.
-constexpr double kSketchTexture = 0.5;
+// mirrored in (mirrored_detail, as a thin hole's) where the painting lacks detail of its own
+// (heal_missing), fading with the distance from the stroke's edge as a thin hole's start does. A
+// painting keeps the edges of what it shows, so it takes two thirds of a thin hole's texture: on
+// the 17 held-out 768-px photos with painted brush strokes (docs/QUALITY.md, "Sketch" and
+// "Wires") half of it kept 25.16 dB but lost texture (SWD 51.0), two thirds 25.08 dB and 44.7, as
+// the mirror before the detail had (25.07, 44.2), without its fold's lines.
+constexpr double kSketchTexture = 2.0 / 3.0;
 
 at::Tensor sketch_start(const Job& job, const at::Tensor& pixels, const at::Tensor& generate) {
   if (job.o.texture <= 0) return pixels;
+  // The photo's detail around the strokes, taken over its membrane across them (not the paint's).
+  const at::Tensor around = fill_holes(pixels, generate.logical_not().to(at::kFloat));
   at::Tensor distance;
-  const at::Tensor mirrored = mirror_fill(pixels, generate, &distance);
+  const at::Tensor detail = mirrored_detail(around, generate, &distance);
   const at::Tensor amount = generate.to(at::kFloat) * at::exp(-(distance - 1).clamp_min(0) / job.o.texture_reach) *
                             (job.o.texture * kSketchTexture);
-  return heal_missing(pixels, mirrored, amount);
+  return heal_missing(pixels, detail, amount);
 }
 
 // A deep sketch's start: the photo's own patches laid out as painted (exemplar_estimate), with the

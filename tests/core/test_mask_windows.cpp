@@ -259,7 +259,7 @@ TEST(Healing, ThePaintingTakesTheCopysDetailOnlyWhereItHasNoneOfItsOwn) {
   const at::Tensor copied = cm::testing::stripes(64);
   at::Tensor painting = copied.clone();
   painting.narrow(3, 0, 32).fill_(0.1);  // the left half painted flat
-  const at::Tensor healed = heal_missing(painting, copied, at::ones({1, 1, 64, 64}));
+  const at::Tensor healed = heal_missing(painting, luma_detail(copied), at::ones({1, 1, 64, 64}));
   const at::Tensor change = healed - painting;
   const auto energy = [](const at::Tensor& x) { return x.pow(2).mean().item<double>(); };
   // Away from the seam, which the energy's blurs reach 8 px across.
@@ -268,7 +268,7 @@ TEST(Healing, ThePaintingTakesTheCopysDetailOnlyWhereItHasNoneOfItsOwn) {
   EXPECT_GT(energy(flat), 0.9 * energy(copy_detail.narrow(3, 4, 20))) << "the flat paint got the copy's texture";
   EXPECT_LT(energy(textured), 0.01 * energy(flat)) << "the textured half got it a second time";
   EXPECT_LT((flat - grey_of(flat)).abs().max().item<double>(), 1e-5) << "and no colour";
-  EXPECT_TRUE(at::equal(heal_missing(painting, copied, at::zeros({1, 1, 64, 64})), painting));
+  EXPECT_TRUE(at::equal(heal_missing(painting, luma_detail(copied), at::zeros({1, 1, 64, 64})), painting));
 }
 
 TEST(Healing, TheModelsColourDetailIsBlurredAndItsLumaKept) {
