@@ -6,8 +6,12 @@
 //           [--sample-steps 1,2,4] [--edits inpaint,sketch,superres,colorize] [--holes strokes,box,brush,cable,object]
 //           [--fills auto,smooth,exemplar] [--xphoto yes] [--strengths default,1]
 //           [--fresh-noise 1] [--work-sizes default] [--shrinks 2] [--textures 0.75] [--texture-reach 24]
-//           [--colour-blurs 2] [--exemplar-depths 32] [--seed 0] [--threads 2] [--out DIR] [--csv FILE]
-//           [--plot DIR] [--crops SIDE]
+//           [--colour-blurs 2] [--exemplar-depths 32] [--grow 0] [--feather 0] [--seed 0] [--threads 2]
+//           [--out DIR] [--csv FILE] [--plot DIR] [--crops SIDE]
+//
+// --grow and --feather: the mask's growth and feathered band for every cmedit row (RegionOptions;
+// the editor's defaults are 2 and 8, the CLI's 0). Scores stay inside the mask; with a band the
+// pixels beside it change too, and the last column says how many.
 //
 // Every combination of --fills (inpaint's start, the registry's --fill words), --steps,
 // --strengths (in [0, 1]; `default` = the engine's own choice for the photo),
@@ -147,7 +151,7 @@ int main(int argc, char** argv) {
   if (!a.count("--model") || !a.count("--pack")) {
     std::fprintf(stderr, "usage: quality --model DIR --pack PACK [--photos 100] [--size 192] [--samples 256] [--steps 1,2] "
                          "[--sample-steps 1,2,4] [--edits inpaint,sketch,superres,colorize] [--holes strokes,box,brush,cable,object,spots,wires] [--fills auto,smooth,exemplar] [--xphoto yes] [--strengths default,1] [--fresh-noise 1] "
-                         "[--work-sizes default] [--shrinks 2] [--textures 0.75] [--texture-reach 24] [--colour-blurs 2] [--exemplar-depths 32] [--seed 0] [--threads 2] [--out DIR] [--csv FILE] [--plot DIR] [--crops SIDE]\n");
+                         "[--work-sizes default] [--shrinks 2] [--textures 0.75] [--texture-reach 24] [--colour-blurs 2] [--exemplar-depths 32] [--grow 0] [--feather 0] [--seed 0] [--threads 2] [--out DIR] [--csv FILE] [--plot DIR] [--crops SIDE]\n");
     return 2;
   }
   try {
@@ -168,6 +172,7 @@ int main(int argc, char** argv) {
     for (const auto& t : cm::split_list(option(a, "--shrinks", "2"))) shrinks.push_back(std::stod(t));
     const cm::edit::region::RegionOptions region_defaults;
     const double texture_reach = std::stod(option(a, "--texture-reach", fixed(region_defaults.texture_reach, "%g")));
+    const int grow = std::stoi(option(a, "--grow", "0")), feather = std::stoi(option(a, "--feather", "0"));
     for (const auto& t : cm::split_list(option(a, "--textures", fixed(region_defaults.texture, "%g")))) textures.push_back(std::stod(t));
     for (const auto& t : cm::split_list(option(a, "--colour-blurs", std::to_string(region_defaults.colour_blur))))
       colour_blurs.push_back(std::stoi(t));
@@ -310,7 +315,7 @@ int main(int argc, char** argv) {
           r.region.colour_blur = row.colour_blur;
           r.region.exemplar_depth = row.exemplar_depth;
           r.region.texture_reach = texture_reach;
-          r.region.grow = r.region.feather = 0;  // every pixel outside the mask must come back as it was
+          r.region.grow = grow, r.region.feather = feather;  // at 0 every pixel outside the mask comes back as it was
           cm::engine::Timings timings;
           if (row.default_strength && !(row.strength >= 0)) row.strength = cm::engine::strength_of(cm::engine::resolved(r, true));
           const at::Tensor result = cm::engine::execute(f, model.card, r, {{}, &exemplar_cache}, timings);
