@@ -88,7 +88,7 @@ at::Tensor mirrored_detail(const at::Tensor& smooth, const at::Tensor& hole, at:
 at::Tensor texture_amount(const at::Tensor& distance, double texture, double reach) {
   const at::Tensor fade = at::exp(-(distance - 1).clamp_min(0) / reach);
   const at::Tensor depth_around = at::max_pool2d(distance, {17, 17}, {1, 1}, {8, 8});
-  return texture * fade * ((depth_around - 1) / kFullTextureDepth).clamp(0, 1);
+  return texture * fade * ((depth_around - 1) / (kFullTextureDepth - 1)).clamp(0, 1);
 }
 
 at::Tensor heal(const at::Tensor& smooth, const at::Tensor& detail, const at::Tensor& amount) {

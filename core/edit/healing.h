@@ -34,15 +34,15 @@ at::Tensor mirrored_detail(const at::Tensor& smooth, const at::Tensor& hole, at:
 // (mirror_fill's `distance`): `texture`, fading to 1/e of it `reach` px into the hole (a mirror is
 // less like what the hole hid the farther it reaches, so a wide stroke's middle stays smooth), and
 // less where the hole is under kFullTextureDepth px deep around the pixel (its deepest distance
-// within 8 px), none at 1 px. [1,1,H,W].
+// within 8 px): none at 1 px deep, linearly up to the full amount. [1,1,H,W].
 at::Tensor texture_amount(const at::Tensor& distance, double texture, double reach);
 
-// A hole this deep or deeper takes texture_amount's full texture. Across a thinner one (a wire 2–6
-// px wide) the membrane fill is within a few pixels of the photo everywhere and its blur does not
-// show; a mirror there copies rows a few pixels away, not what the wire hid, and at the full amount
-// those wires came back 0.8 dB under the plain membrane's PSNR with a quarter more gradient energy
-// than the photo (docs/QUALITY.md, "Wires").
-constexpr double kFullTextureDepth = 4;
+// A hole this deep (10 px across) or deeper takes texture_amount's full texture. Across a thinner
+// one (a wire 2–6 px wide) the membrane fill is within a few pixels of the photo everywhere and its
+// blur does not show; a mirror there copies rows a few pixels away, not what the wire hid, and at
+// the full amount those wires came back 0.8 dB under the plain membrane's PSNR with a quarter more
+// gradient energy than the photo (docs/QUALITY.md, "Wires").
+constexpr double kFullTextureDepth = 5;
 
 // The smooth fill (fill_holes) plus `amount` ([1,1,H,W] per pixel, or a number) of `detail`
 // (luminance detail, as mirrored_detail gives), so the colour stays the smooth fill's. Where

@@ -80,13 +80,10 @@ at::Tensor fill_at_scale(const Job& job, const at::Tensor& image, const at::Tens
   return job.settings.exemplar_cache ? job.settings.exemplar_cache->get_or_fill(image, hole, options.seed, fill) : fill();
 }
 
-// The hole an exemplar fill copies into over `area`: the mask grown by `grow` (a sketch: only its
-// paint; its feathered band is the photo's own pixels fading into the edit, and the fill's time
-// grows with its hole).
-at::Tensor exemplar_hole(const Job& job, const Box& area) {
-  const at::Tensor weights = weights_in(job.mask, area, job.o);
-  return job.mode == Mode::Sketch ? weights >= 1 : weights > 0;
-}
+// The hole an exemplar fill copies into over `area`: the mask grown by `grow`. Its feathered band
+// is the photo's own pixels fading into the edit (edit_window), and the fill's time grows with
+// its hole.
+at::Tensor exemplar_hole(const Job& job, const Box& area) { return weights_in(job.mask, area, job.o) >= 1; }
 
 // The exemplar fill of this window's hole, copied from the window's surroundings (as much again
 // on every side); every pixel of the mask that no window has composited yet is hole there too, so
@@ -204,7 +201,12 @@ void edit_window(const Job& job, at::Tensor& out, at::Tensor& starts, const Wind
   const int64_t side = window.height(), work = mw.work;
   const at::Tensor weights = weights_in(job.mask, window, job.o).to(out.device());
   const at::Tensor unowned = plan.owned_before(index, window).to(out.device()).logical_not();
-  const at::Tensor generate = (weights > 0) & unowned;
+  const at::Tensor generate = (weights > 0) & unowned;  // what the model regenerates
+  // What inpainting's start fills: the mask grown by `grow`. Its feathered band keeps the photo's
+  // own pixels, as a sketch's does, and fades from the model's change into the photo. Filled as
+  // hole, the band of the editor's default feather (8) turned a 22-px stroke across a castle into
+  // a 58-px smear, with the roof's windows mirrored into the sky (docs/QUALITY.md, "Feather").
+  const at::Tensor hole = (weights >= 1) & unowned;
   const Box core{mw.core.y0 - window.y0, mw.core.x0 - window.x0, mw.core.y1 - window.y0, mw.core.x1 - window.x0};
   if (!slice(generate, core).any().item<bool>()) return;  // its core only holds pixels others own
 
@@ -215,7 +217,7 @@ void edit_window(const Job& job, at::Tensor& out, at::Tensor& starts, const Wind
   const bool from_estimate = warm || job.mode == Mode::Sketch;
   // `starts` exists when some window of the mask starts from the exemplar fill (along_the_mask).
   const HoleStart start_kind = hole_start(from_estimate, job.o, [&] {
-    return starts.defined() && window_takes_patches(job, mw, (weights >= 1) & unowned);
+    return starts.defined() && window_takes_patches(job, mw, hole);
   });
   const bool exemplar = start_kind == HoleStart::Exemplar && starts.defined();
   at::Tensor estimate;  // the start at the photo's own resolution (warm inpainting, sketch)
@@ -228,15 +230,15 @@ void edit_window(const Job& job, at::Tensor& out, at::Tensor& starts, const Wind
     // a refinement) takes every window's fill from the cache.
     const at::Tensor copied = exemplar_estimate(job, starts, plan, index).to(out.device());
     // Its known pixels are this window's own (earlier windows' results), its hole the copy's.
-    estimate = at::where(generate.expand_as(pixels), copied, pixels);
+    estimate = at::where(hole.expand_as(pixels), copied, pixels);
   } else if (warm) {
-    estimate = smooth_start(job, start_kind, pixels, generate);
+    estimate = smooth_start(job, start_kind, pixels, hole);
   }
   if (starts.defined()) {
     const at::Tensor in_starts_window = to_unit(crop_replicate(starts, window)).to(at::kFloat);
     const at::Tensor start = exemplar ? estimate
                              : job.mode == Mode::Sketch ? sketch_start(job, in_starts_window, generate)
-                                                        : smooth_start(job, start_kind, in_starts_window, generate);
+                                                        : smooth_start(job, start_kind, in_starts_window, hole);
     at::Tensor in_starts = slice(starts, mw.core);
     in_starts.copy_(at::where(slice(generate, core), to_form_of(slice(start, core), starts), in_starts));
   }

@@ -253,6 +253,27 @@ TEST(Healing, AWireAcrossASlopeComesBackAsTheSlopeWithoutALine) {
   EXPECT_LT((out - photo).abs().masked_select(hole).max().item<double>(), 0.01);
 }
 
+// The feathered band beside an inpainted stroke is the photo's own pixels fading into the edit,
+// not more hole: at σ ≈ ε the band comes back as the photo, its texture kept. Filled as hole, the
+// editor's default feather smeared a 22-px stroke across a castle to 58 px (docs/QUALITY.md,
+// "Feather").
+TEST(Feather, TheBandBesideAnInpaintedStrokeKeepsThePhotosPixels) {
+  const auto f = cm::testing::analytic_model(64);
+  const at::Tensor photo = cm::testing::stripes(96);
+  const at::Tensor mask = cm::testing::box_mask(96, 44, 0, 6, 96);  // a stroke 6 px wide across
+  EditSettings s;
+  s.schedule = cm::sampling::karras_schedule(1, 0.002);
+  s.warm_start = true;
+  region::RegionOptions o;
+  o.grow = 2, o.feather = 4;
+  const at::Tensor weights = feather_weights(mask, o.grow, o.feather);
+  const at::Tensor band = ((weights > 0) & (weights < 1)).expand_as(photo);
+  ASSERT_GT(band.sum().item<int64_t>(), 0);
+  const at::Tensor out = region::inpaint_photo(f, photo, mask, s, o);
+  EXPECT_LT((out - photo).abs().masked_select(band).max().item<double>(), 0.02);
+  EXPECT_GT((out - photo).abs().masked_select((weights >= 1).expand_as(photo)).max().item<double>(), 0.1) << "the hole is filled";
+}
+
 // A sketch's start (heal_missing): a flat stroke takes the copy's texture in full; the photo
 // beside it, which has texture of its own, takes next to none, so its texture is not doubled.
 TEST(Healing, ThePaintingTakesTheCopysDetailOnlyWhereItHasNoneOfItsOwn) {
