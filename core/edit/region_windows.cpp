@@ -146,14 +146,14 @@ bool deep_somewhere(const at::Tensor& mask, const RegionOptions& o) {
   return max_hole_depth(mask, needed, /*outside_is_hole=*/true) >= needed;
 }
 
-// A thin hole's start: the membrane fill of `generate` in `pixels`, healed with the photo's
-// mirrored texture when hole_start says so (healing.h).
-at::Tensor smooth_start(const Job& job, HoleStart start, const at::Tensor& pixels, const at::Tensor& generate) {
-  const at::Tensor smooth = fill_holes(pixels, generate.logical_not().to(at::kFloat));
+// A thin hole's start: the membrane fill of `hole` in `pixels`, healed with the photo's mirrored
+// texture when hole_start says so (healing.h).
+at::Tensor smooth_start(const Job& job, HoleStart start, const at::Tensor& pixels, const at::Tensor& hole) {
+  const at::Tensor smooth = fill_holes(pixels, hole.logical_not().to(at::kFloat));
   if (start != HoleStart::Healed) return smooth;
   at::Tensor distance;
-  const at::Tensor detail = mirrored_detail(smooth, generate, &distance);
-  return heal(smooth, detail, generate.to(at::kFloat) * texture_amount(distance, job.o.texture, job.o.texture_reach));
+  const at::Tensor detail = mirrored_detail(smooth, hole, &distance);
+  return heal(smooth, detail, hole.to(at::kFloat) * texture_amount(distance, job.o.texture, job.o.texture_reach));
 }
 
 // A thin sketch's start: the painting, with the luminance detail of the photo around its strokes
@@ -203,9 +203,10 @@ void edit_window(const Job& job, at::Tensor& out, at::Tensor& starts, const Wind
   const at::Tensor unowned = plan.owned_before(index, window).to(out.device()).logical_not();
   const at::Tensor generate = (weights > 0) & unowned;  // what the model regenerates
   // What inpainting's start fills: the mask grown by `grow`. Its feathered band keeps the photo's
-  // own pixels, as a sketch's does, and fades from the model's change into the photo. Filled as
-  // hole, the band of the editor's default feather (8) turned a 22-px stroke across a castle into
-  // a 58-px smear, with the roof's windows mirrored into the sky (docs/QUALITY.md, "Feather").
+  // own pixels, as a sketch's exemplar fill leaves them, and fades from the model's change into
+  // the photo. Filled as hole, the band of the editor's default feather (8) turned a 22-px stroke
+  // across a castle into a 58-px smear, with the roof's windows mirrored into the sky
+  // (docs/QUALITY.md, "Feather").
   const at::Tensor hole = (weights >= 1) & unowned;
   const Box core{mw.core.y0 - window.y0, mw.core.x0 - window.x0, mw.core.y1 - window.y0, mw.core.x1 - window.x0};
   if (!slice(generate, core).any().item<bool>()) return;  // its core only holds pixels others own
