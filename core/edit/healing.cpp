@@ -85,10 +85,11 @@ at::Tensor mirrored_detail(const at::Tensor& smooth, const at::Tensor& hole, at:
   return mirror_fill(luma_detail(smooth), hole, distance);
 }
 
+at::Tensor texture_fade(const at::Tensor& distance, double reach) { return at::exp(-(distance - 1).clamp_min(0) / reach); }
+
 at::Tensor texture_amount(const at::Tensor& distance, double texture, double reach) {
-  const at::Tensor fade = at::exp(-(distance - 1).clamp_min(0) / reach);
   const at::Tensor depth_around = at::max_pool2d(distance, {17, 17}, {1, 1}, {8, 8});
-  return texture * fade * ((depth_around - 1) / (kFullTextureDepth - 1)).clamp(0, 1);
+  return texture * texture_fade(distance, reach) * ((depth_around - 1) / (kFullTextureDepth - 1)).clamp(0, 1);
 }
 
 at::Tensor heal(const at::Tensor& smooth, const at::Tensor& detail, const at::Tensor& amount) {

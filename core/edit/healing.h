@@ -30,11 +30,14 @@ at::Tensor luma_detail(const at::Tensor& image);
 // "Wires"). hole and distance as mirror_fill's.
 at::Tensor mirrored_detail(const at::Tensor& smooth, const at::Tensor& hole, at::Tensor* distance = nullptr);
 
-// How much of the mirrored detail each hole pixel takes, from its distance to the hole's edge
-// (mirror_fill's `distance`): `texture`, fading to 1/e of it `reach` px into the hole (a mirror is
-// less like what the hole hid the farther it reaches, so a wide stroke's middle stays smooth), and
-// less where the hole is under kFullTextureDepth px deep around the pixel (its deepest distance
-// within 8 px): none at 1 px deep, linearly up to the full amount. [1,1,H,W].
+// How the mirrored detail fades with the distance to the hole's edge (mirror_fill's `distance`):
+// 1 on the hole's first pixels, 1/e `reach` px into it. A mirror is less like what the hole hid
+// the farther it reaches, so a wide stroke's middle stays smooth. [1,1,H,W].
+at::Tensor texture_fade(const at::Tensor& distance, double reach);
+
+// How much of the mirrored detail each hole pixel of a thin hole takes: `texture` times
+// texture_fade, and less where the hole is under kFullTextureDepth px deep around the pixel (its
+// deepest distance within 8 px): none at 1 px deep, linearly up to the full amount. [1,1,H,W].
 at::Tensor texture_amount(const at::Tensor& distance, double texture, double reach);
 
 // A hole this deep (10 px across) or deeper takes texture_amount's full texture. Across a thinner

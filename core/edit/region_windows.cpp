@@ -171,8 +171,7 @@ at::Tensor sketch_start(const Job& job, const at::Tensor& pixels, const at::Tens
   const at::Tensor around = fill_holes(pixels, generate.logical_not().to(at::kFloat));
   at::Tensor distance;
   const at::Tensor detail = mirrored_detail(around, generate, &distance);
-  const at::Tensor amount = generate.to(at::kFloat) * at::exp(-(distance - 1).clamp_min(0) / job.o.texture_reach) *
-                            (job.o.texture * kSketchTexture);
+  const at::Tensor amount = generate.to(at::kFloat) * texture_fade(distance, job.o.texture_reach) * (job.o.texture * kSketchTexture);
   return heal_missing(pixels, detail, amount);
 }
 

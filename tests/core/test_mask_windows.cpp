@@ -285,7 +285,7 @@ TEST(Healing, ThePaintingTakesTheCopysDetailOnlyWhereItHasNoneOfItsOwn) {
   const auto energy = [](const at::Tensor& x) { return x.pow(2).mean().item<double>(); };
   // Away from the seam, which the energy's blurs reach 8 px across.
   const at::Tensor flat = change.narrow(3, 4, 20), textured = change.narrow(3, 44, 20);
-  const at::Tensor copy_detail = grey_of(copied) - box_mean(box_mean(grey_of(copied), 2), 2);
+  const at::Tensor copy_detail = luma_detail(copied);
   EXPECT_GT(energy(flat), 0.9 * energy(copy_detail.narrow(3, 4, 20))) << "the flat paint got the copy's texture";
   EXPECT_LT(energy(textured), 0.01 * energy(flat)) << "the textured half got it a second time";
   EXPECT_LT((flat - grey_of(flat)).abs().max().item<double>(), 1e-5) << "and no colour";
