@@ -249,6 +249,42 @@ TEST(ExemplarFill, AFillMadeSmallerIsEnlargedWithThePhotosOwnPixels) {
   }
 }
 
+// Two neighbouring parts of a small fill copied from different places: enlarged 4×, they meet in
+// a cross-fade a few pixels wide, not in a step (at 100 % on a 12 MP photo, a cut-out collage with
+// the small pixels' staircase along every cut), and away from the seam each is its copy exactly.
+TEST(ExemplarFill, AnEnlargedFillCrossFadesWhereItsCopiesMeet) {
+  const int64_t height = 128, width = 192, scale = 4, h = height / scale, w = width / scale;
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(4);
+  // A light texture left of the hole, a dark one right of it; the hole is x 64–127, y 32–95.
+  at::Tensor photo = at::zeros({1, 3, height, width});
+  photo.narrow(3, 0, 64).copy_(0.5 + 0.2 * at::rand({1, 3, height, 64}, gen));
+  photo.narrow(3, 128, 64).copy_(-0.5 - 0.2 * at::rand({1, 3, height, 64}, gen));
+  at::Tensor hole = at::zeros({1, 1, height, width});
+  hole.narrow(2, 32, 64).narrow(3, 64, 64).fill_(1);
+  // The small fill: the hole's left half (small columns 16–23) copied from 10 small columns to its
+  // left, its right half (24–31) from 10 to its right.
+  at::Tensor source = at::full({h, w}, -1, at::kLong);
+  for (int64_t y = 8; y < 24; ++y)
+    for (int64_t x = 16; x < 32; ++x) source[y][x] = y * w + (x < 24 ? x - 10 : x + 10);
+  const at::Tensor small_photo = edit::resize_image(photo, h, w);
+  const edit::ExemplarCopy small{small_photo, small_photo, source.reshape({-1})};
+  const at::Tensor enlarged = edit::enlarge_fill(photo, hole <= 0, small);
+
+  EXPECT_TRUE(at::equal(enlarged * (1 - hole), photo * (1 - hole))) << "known pixels bit for bit";
+  const at::Tensor rows = enlarged.narrow(2, 40, 48);  // away from the hole's top and bottom
+  const auto off_copy = [&](int64_t x0, int64_t shift) {
+    return (rows.narrow(3, x0, 20) - photo.narrow(2, 40, 48).narrow(3, x0 + shift * scale, 20)).abs().max().item<double>();
+  };
+  EXPECT_LT(off_copy(68, -10), 1e-6) << "x 68–87: the left copy";
+  EXPECT_LT(off_copy(104, 10), 1e-6) << "x 104–123: the right copy";
+  // Across the seam at x = 96, the columns' mean brightness steps by 1.2 in one pixel without the
+  // cross-fade; with it no column differs from the next by more than a third of that.
+  const at::Tensor column_means = rows.narrow(3, 84, 24).mean({0, 1, 2});
+  const double largest_step = (column_means.narrow(0, 1, 23) - column_means.narrow(0, 0, 23)).abs().max().item<double>();
+  EXPECT_LT(largest_step, 0.4) << "a cross-fade, not a step";
+  EXPECT_GT(column_means[0].item<double>() - column_means[23].item<double>(), 1.0) << "it still goes from light to dark";
+}
+
 TEST(HoleDepth, IsTheRadiusOfTheLargestSquareInside) {
   EXPECT_EQ(edit::hole_depth(at::ones({1, 1, 32, 32})), 0);
   at::Tensor line = at::ones({1, 1, 32, 32});
