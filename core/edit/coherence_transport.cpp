@@ -1,6 +1,7 @@
 #include "core/edit/coherence_transport.h"
 
 #include "core/edit/estimates.h"
+#include "core/edit/resample.h"
 
 #include <ATen/ATen.h>
 
@@ -28,16 +29,29 @@ at::Tensor known_blur(const at::Tensor& x, const at::Tensor& known, double sigma
   return separable(x * known) / separable(known).clamp_min(1e-6);
 }
 
+// A structure tensor's leading eigenvector (unit, x then y), its eigenvalue λ₁ and its coherence
+// ((λ₁ − λ₂)/(λ₁ + λ₂))²: the direction the image changes most in, how much, and how sure.
+struct Direction {
+  double x, y, strength, coherence;
+};
+
+Direction leading_direction(double a, double b, double c) {
+  const double root = std::sqrt((a - c) * (a - c) + 4 * b * b), l1 = 0.5 * (a + c + root), l2 = 0.5 * (a + c - root);
+  const double coherence = l1 + l2 > 1e-12 ? std::pow((l1 - l2) / (l1 + l2), 2) : 0;
+  double ex = b, ey = l1 - a;  // (A − λ₁I)v = 0 → v = (b, λ₁ − a) for the (x, y) order
+  if (std::abs(ex) + std::abs(ey) < 1e-12) ex = a >= c ? 1 : 0, ey = a >= c ? 0 : 1;
+  const double norm = std::hypot(ex, ey);
+  return {ex / norm, ey / norm, l1, coherence};
+}
+
 }  // namespace
 
-at::Tensor coherence_transport(const at::Tensor& image_in, const at::Tensor& known_in, const TransportOptions& o) {
+at::Tensor structure_field(const at::Tensor& image_in, const at::Tensor& known_in, const TransportOptions& o) {
   const at::Tensor image = image_in.to(at::kCPU, at::kFloat).contiguous();
   const at::Tensor known = (known_in.to(at::kCPU) > 0).to(at::kFloat).expand({1, 1, image.size(2), image.size(3)}).contiguous();
-  const int64_t channels = image.size(1), height = image.size(2), width = image.size(3);
-  if (known.min().item<float>() > 0 || known.max().item<float>() <= 0) return image_in.clone();
-
-  // The structure tensor of every channel's gradient, on known pixels whose neighbours are known
-  // too (the hole's grey is no edge), averaged over ρ and carried into the hole as a membrane.
+  const int64_t height = image.size(2), width = image.size(3);
+  // Every channel's gradient, on known pixels whose neighbours are known too (the hole's grey is
+  // no edge), averaged over ρ and carried into the hole as a membrane.
   const at::Tensor smooth = known_blur(image, known, o.smoothing);
   const auto shifted = [](const at::Tensor& x, int64_t dy, int64_t dx) {
     return at::roll(x, {-dy, -dx}, {2, 3});  // x at (y + dy, x + dx); the wrapped edge is masked below
@@ -48,7 +62,16 @@ at::Tensor coherence_transport(const at::Tensor& image_in, const at::Tensor& kno
   const at::Tensor tensor = at::cat({(gx * gx).sum(1, true), (gx * gy).sum(1, true), (gy * gy).sum(1, true)}, 1);
   at::Tensor field = known_blur(tensor, valid, o.structure);
   if (valid.max().item<float>() > 0) field = fill_holes(field, valid);
-  field = field.contiguous();
+  return field.contiguous();
+}
+
+at::Tensor coherence_transport(const at::Tensor& image_in, const at::Tensor& known_in, const TransportOptions& o, const at::Tensor& field_in) {
+  const at::Tensor image = image_in.to(at::kCPU, at::kFloat).contiguous();
+  const at::Tensor known = (known_in.to(at::kCPU) > 0).to(at::kFloat).expand({1, 1, image.size(2), image.size(3)}).contiguous();
+  const int64_t channels = image.size(1), height = image.size(2), width = image.size(3);
+  if (known.min().item<float>() > 0 || known.max().item<float>() <= 0) return image_in.clone();
+
+  const at::Tensor field = (field_in.defined() ? field_in : structure_field(image, known, o)).to(at::kCPU, at::kFloat).contiguous();
 
   // Hole pixels are filled ring by ring (their Chebyshev distance to the known pixels), each ring
   // from the rings before it only.
@@ -82,13 +105,8 @@ at::Tensor coherence_transport(const at::Tensor& image_in, const at::Tensor& kno
     for (const int64_t p : ring) {
       const int64_t y = p / width, x = p % width;
       // The gradient direction g: the tensor's leading eigenvector; how sure: its coherence.
-      const double a = j11[p], b = j12[p], c = j22[p];
-      const double root = std::sqrt((a - c) * (a - c) + 4 * b * b), l1 = 0.5 * (a + c + root), l2 = 0.5 * (a + c - root);
-      const double coherence = l1 + l2 > 1e-12 ? std::pow((l1 - l2) / (l1 + l2), 2) : 0;
-      double ex = b, ey = l1 - a;  // (A − λ₁I)v = 0 → v = (b, λ₁ − a) for the (x, y) order
-      if (std::abs(ex) + std::abs(ey) < 1e-12) ex = a >= c ? 1 : 0, ey = a >= c ? 0 : 1;
-      const double norm = std::hypot(ex, ey);
-      ex /= norm, ey /= norm;
+      const Direction d = leading_direction(j11[p], j12[p], j22[p]);
+      const double ex = d.x, ey = d.y, coherence = d.coherence;
       std::fill(sum.begin(), sum.end(), 0.0);
       double total = 0;
       for (int64_t dy = -r; dy <= r; ++dy)
@@ -109,6 +127,36 @@ at::Tensor coherence_transport(const at::Tensor& image_in, const at::Tensor& kno
   }
   at::Tensor out = at::from_blob(value.data(), image.sizes(), at::kFloat).clone();
   return at::where(known.expand_as(out) > 0, image, out).to(image_in.device());
+}
+
+at::Tensor transport_crossing_edges(const at::Tensor& image, const at::Tensor& hole_in, const at::Tensor& membrane,
+                                    const at::Tensor& distance_in, const TransportOptions& o) {
+  const at::Tensor hole = (hole_in.to(at::kCPU) > 0).contiguous();
+  const at::Tensor known = hole.logical_not().to(at::kFloat);
+  const int64_t height = image.size(2), width = image.size(3), n = height * width;
+  if (!hole.any().item<bool>() || !known.any().item<bool>()) return membrane;
+  const at::Tensor field = structure_field(image, known, o);
+  const at::Tensor transport = coherence_transport(image, known, o, field).to(at::kCPU, at::kFloat);
+  // The hole's normal: the leading direction of the distance map's gradients within 2 px, which
+  // stays defined along the hole's middle, where the gradients from its two sides meet.
+  const at::Tensor distance = distance_in.to(at::kCPU, at::kFloat).view({1, 1, height, width});
+  const auto shifted = [](const at::Tensor& x, int64_t dy, int64_t dx) { return at::roll(x, {-dy, -dx}, {2, 3}); };
+  const at::Tensor dy = (shifted(distance, 1, 0) - shifted(distance, -1, 0)) / 2, dx = (shifted(distance, 0, 1) - shifted(distance, 0, -1)) / 2;
+  const at::Tensor normals = box_mean(at::cat({dx * dx, dx * dy, dy * dy}, 1), 2).contiguous();
+
+  at::Tensor gate = at::zeros({1, 1, height, width}, at::kFloat);
+  const float *j = field.data_ptr<float>(), *m = normals.data_ptr<float>();
+  const bool* in_hole = hole.data_ptr<bool>();
+  float* g = gate.data_ptr<float>();
+  for (int64_t p = 0; p < n; ++p) {
+    if (!in_hole[p]) continue;
+    const Direction edge = leading_direction(j[p], j[n + p], j[2 * n + p]);
+    const Direction normal = leading_direction(m[p], m[n + p], m[2 * n + p]);
+    const double across = edge.x * normal.x + edge.y * normal.y;  // 1: the edge runs along the hole
+    g[p] = float(edge.coherence * (1 - across * across) * edge.strength / (edge.strength + kCrossingEdgeStrength));
+  }
+  const at::Tensor gate_here = gate.to(membrane.device());
+  return membrane + gate_here * (transport.to(membrane.device()) - membrane);
 }
 
 }  // namespace cm::edit

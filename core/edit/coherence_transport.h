@@ -16,13 +16,35 @@ struct TransportOptions {
   double structure = 3;    // ρ: the structure tensor's Gaussian over the known pixels
 };
 
+// The structure tensor (J₁₁, J₁₂, J₂₂: [1,3,H,W], CPU) of every channel's gradient after a blur
+// of σ `smoothing`, on the known pixels whose neighbours are known, averaged over ρ `structure`
+// and carried into the hole as a membrane: the edges around the hole and their directions.
+at::Tensor structure_field(const at::Tensor& image, const at::Tensor& known, const TransportOptions& options = {});
+
 // image: [1,C,H,W] float; known: [1,1,H,W], > 0 known. Hole pixels are filled from the edge
 // inwards (by their distance to the nearest known pixel), each as the weighted mean of the known
 // or already filled pixels q within ε: w = exp(−μ²/(2ε²)·⟨g, q − p⟩²·coherence)/|q − p|, g the
 // unit gradient direction of the structure tensor (of all channels, on the known pixels, then
 // carried into the hole as a membrane) and coherence ((λ₁ − λ₂)/(λ₁ + λ₂))² how sure that direction
 // is: where the edge has no direction it is an isotropic average, as Telea's. Known pixels are
-// kept bit for bit. On the CPU (a coarse level's guide: a few thousand hole pixels).
-at::Tensor coherence_transport(const at::Tensor& image, const at::Tensor& known, const TransportOptions& options = {});
+// kept bit for bit. On the CPU (a coarse level's guide, a thin hole). `field`: structure_field's,
+// when the caller has it.
+at::Tensor coherence_transport(const at::Tensor& image, const at::Tensor& known, const TransportOptions& options = {},
+                               const at::Tensor& field = at::Tensor());
+
+// A thin hole's smooth fill with the edges that cross it carried on. The membrane (fill_holes)
+// blurs an edge across the hole's width; the transport carries it on, but where the isophotes run
+// along the hole (a sky's gradient under a wire) its fronts from the two sides meet in a line
+// down the hole's middle, as Telea's do. So each hole pixel takes `membrane` plus g times
+// (transport − membrane), g = coherence · (1 − ⟨edge, normal⟩²) · λ₁ / (λ₁ + kCrossingEdgeStrength):
+// the edge's coherence and strength (structure_field), and how much it crosses the hole rather
+// than runs along it (its gradient against the hole's normal, from the gradients of `distance`,
+// each hole pixel's distance to the nearest known one, as mirror_fill gives it). hole: [1,1,H,W], > 0.
+at::Tensor transport_crossing_edges(const at::Tensor& image, const at::Tensor& hole, const at::Tensor& membrane,
+                                    const at::Tensor& distance, const TransportOptions& options = {});
+
+// λ₁ (squared gradients in [−1, 1] units, averaged over ρ) at which an edge takes half the
+// transport: a sky's gradient under a wire stays the membrane's.
+constexpr double kCrossingEdgeStrength = 1e-3;
 
 }  // namespace cm::edit

@@ -1,6 +1,7 @@
 // Inpaint and sketch on photos of any size: windows along the mask (mask_windows.h).
 #include "core/base/cancel.h"
 #include "core/base/error.h"
+#include "core/edit/coherence_transport.h"
 #include "core/edit/estimates.h"
 #include "core/edit/exemplar_fill.h"
 #include "core/edit/healing.h"
@@ -149,10 +150,11 @@ bool deep_somewhere(const at::Tensor& mask, const RegionOptions& o) {
 // A thin hole's start: the membrane fill of `hole` in `pixels`, healed with the photo's mirrored
 // texture when hole_start says so (healing.h).
 at::Tensor smooth_start(const Job& job, HoleStart start, const at::Tensor& pixels, const at::Tensor& hole) {
-  const at::Tensor smooth = fill_holes(pixels, hole.logical_not().to(at::kFloat));
-  if (start != HoleStart::Healed) return smooth;
+  const at::Tensor membrane = fill_holes(pixels, hole.logical_not().to(at::kFloat));
+  if (start != HoleStart::Healed) return membrane;
   at::Tensor distance;
-  const at::Tensor detail = mirrored_detail(smooth, hole, &distance);
+  const at::Tensor detail = mirrored_detail(membrane, hole, &distance);
+  const at::Tensor smooth = transport_crossing_edges(pixels, hole, membrane, distance);
   return heal(smooth, detail, hole.to(at::kFloat) * texture_amount(distance, job.o.texture, job.o.texture_reach));
 }
 

@@ -5,6 +5,7 @@
 #include "core/edit/exemplar_fill.h"
 
 #include <ATen/ATen.h>
+#include <algorithm>
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 
@@ -76,3 +77,42 @@ TEST(CoherenceTransport, TheExemplarFillsGuideContinuesATreelineAcrossASpot) {
 }
 
 }  // namespace
+
+// A thin hole across the whole image, rows 28–35, and each hole pixel's distance to the rows
+// beside it (mirror_fill's distance).
+struct Strip {
+  at::Tensor hole = at::zeros({1, 1, 64, 64});
+  at::Tensor distance = at::zeros({1, 1, 64, 64});
+  Strip() {
+    hole.narrow(2, 28, 8).fill_(1);
+    for (int64_t y = 28; y < 36; ++y) distance.narrow(2, y, 1).fill_(float(std::min(y - 27, 36 - y)));
+  }
+};
+
+// The membrane blurs an edge that crosses a thin hole across the hole's width (a lantern's pillars
+// under a wire came back as a smudge); the edge is carried on straight instead.
+TEST(TransportCrossingEdges, AnEdgeAcrossAThinHoleStaysSharp) {
+  const Strip strip;
+  at::Tensor image = at::full({1, 3, 64, 64}, -0.5);
+  image.narrow(3, 32, 32).fill_(0.5);  // a vertical edge at x = 32, crossing the strip
+  const at::Tensor membrane = fill_holes(image * (1 - strip.hole), strip.hole <= 0);
+  const at::Tensor filled = transport_crossing_edges(image * (1 - strip.hole), strip.hole, membrane, strip.distance);
+  const auto step_in_the_middle = [](const at::Tensor& x) { return (x[0][0][31][32] - x[0][0][31][31]).item<double>(); };
+  EXPECT_LT(step_in_the_middle(membrane), 0.6) << "the membrane's edge is a ramp in the hole's middle";
+  EXPECT_GT(step_in_the_middle(filled), 0.9) << "the edge goes on as sharp as it is outside";
+  EXPECT_TRUE(at::equal(filled * (1 - strip.hole), image * (1 - strip.hole))) << "known pixels kept";
+}
+
+// Where the image changes across the hole and its isophotes run along it (a sky's gradient under a
+// wire), the transport's fronts from the two sides meet in a line; the membrane, a ramp across
+// the hole, is kept.
+TEST(TransportCrossingEdges, AGradientAcrossAThinHoleStaysTheMembranes) {
+  const Strip strip;
+  const at::Tensor ramp = (at::arange(64, at::kFloat) / 63 - 0.5).view({1, 1, 64, 1}).expand({1, 3, 64, 64}).contiguous();
+  const at::Tensor holed = ramp * (1 - strip.hole);
+  const at::Tensor membrane = fill_holes(holed, strip.hole <= 0);
+  const at::Tensor filled = transport_crossing_edges(holed, strip.hole, membrane, strip.distance);
+  const auto error = [&](const at::Tensor& x) { return (x - ramp).abs().max().item<double>(); };
+  EXPECT_LT(error(filled), error(membrane) + 1e-4) << "no worse than the membrane";
+  EXPECT_GT(error(coherence_transport(holed, strip.hole <= 0)), 4 * error(membrane) + 0.005) << "the plain transport's seam";
+}
