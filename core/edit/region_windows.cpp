@@ -147,8 +147,9 @@ bool deep_somewhere(const at::Tensor& mask, const RegionOptions& o) {
   return max_hole_depth(mask, needed, /*outside_is_hole=*/true) >= needed;
 }
 
-// A thin hole's start: the membrane fill of `hole` in `pixels`, healed with the photo's mirrored
-// texture when hole_start says so (healing.h).
+// A thin hole's start: the membrane fill of `hole` in `pixels`; when hole_start says Healed, with
+// the edges that cross the hole carried on (transport_crossing_edges) and the photo's mirrored
+// texture added (healing.h). The texture's detail is taken over the membrane, where a slope has none.
 at::Tensor smooth_start(const Job& job, HoleStart start, const at::Tensor& pixels, const at::Tensor& hole) {
   const at::Tensor membrane = fill_holes(pixels, hole.logical_not().to(at::kFloat));
   if (start != HoleStart::Healed) return membrane;
