@@ -29,6 +29,16 @@ at::Tensor known_blur(const at::Tensor& x, const at::Tensor& known, double sigma
   return separable(x * known) / separable(known).clamp_min(1e-6);
 }
 
+// x at (y + dy, x + dx), wrapping at the image's edge (callers mask or ignore the wrapped rows).
+at::Tensor shifted(const at::Tensor& x, int64_t dy, int64_t dx) { return at::roll(x, {-dy, -dx}, {2, 3}); }
+
+// The products of x's central-difference gradients, summed over its channels: (gx², gx·gy, gy²),
+// [1,3,H,W], a structure tensor before its average.
+at::Tensor gradient_products(const at::Tensor& x) {
+  const at::Tensor gy = (shifted(x, 1, 0) - shifted(x, -1, 0)) / 2, gx = (shifted(x, 0, 1) - shifted(x, 0, -1)) / 2;
+  return at::cat({(gx * gx).sum(1, true), (gx * gy).sum(1, true), (gy * gy).sum(1, true)}, 1);
+}
+
 // A structure tensor's leading eigenvector (unit, x then y), its eigenvalue λ₁ and its coherence
 // ((λ₁ − λ₂)/(λ₁ + λ₂))²: the direction the image changes most in, how much, and how sure.
 struct Direction {
@@ -52,14 +62,10 @@ at::Tensor structure_field(const at::Tensor& image_in, const at::Tensor& known_i
   const int64_t height = image.size(2), width = image.size(3);
   // Every channel's gradient, on known pixels whose neighbours are known too (the hole's grey is
   // no edge), averaged over ρ and carried into the hole as a membrane.
-  const at::Tensor smooth = known_blur(image, known, o.smoothing);
-  const auto shifted = [](const at::Tensor& x, int64_t dy, int64_t dx) {
-    return at::roll(x, {-dy, -dx}, {2, 3});  // x at (y + dy, x + dx); the wrapped edge is masked below
-  };
-  const at::Tensor gy = (shifted(smooth, 1, 0) - shifted(smooth, -1, 0)) / 2, gx = (shifted(smooth, 0, 1) - shifted(smooth, 0, -1)) / 2;
+  const at::Tensor tensor = gradient_products(known_blur(image, known, o.smoothing));
+  // The wrapped edge rows and columns are not valid either.
   at::Tensor valid = known * shifted(known, 1, 0) * shifted(known, -1, 0) * shifted(known, 0, 1) * shifted(known, 0, -1);
   valid.narrow(2, 0, 1).zero_(), valid.narrow(2, height - 1, 1).zero_(), valid.narrow(3, 0, 1).zero_(), valid.narrow(3, width - 1, 1).zero_();
-  const at::Tensor tensor = at::cat({(gx * gx).sum(1, true), (gx * gy).sum(1, true), (gy * gy).sum(1, true)}, 1);
   at::Tensor field = known_blur(tensor, valid, o.structure);
   if (valid.max().item<float>() > 0) field = fill_holes(field, valid);
   return field.contiguous();
@@ -140,9 +146,7 @@ at::Tensor transport_crossing_edges(const at::Tensor& image, const at::Tensor& h
   // The hole's normal: the leading direction of the distance map's gradients within 2 px, which
   // stays defined along the hole's middle, where the gradients from its two sides meet.
   const at::Tensor distance = distance_in.to(at::kCPU, at::kFloat).view({1, 1, height, width});
-  const auto shifted = [](const at::Tensor& x, int64_t dy, int64_t dx) { return at::roll(x, {-dy, -dx}, {2, 3}); };
-  const at::Tensor dy = (shifted(distance, 1, 0) - shifted(distance, -1, 0)) / 2, dx = (shifted(distance, 0, 1) - shifted(distance, 0, -1)) / 2;
-  const at::Tensor normals = box_mean(at::cat({dx * dx, dx * dy, dy * dy}, 1), 2).contiguous();
+  const at::Tensor normals = box_mean(gradient_products(distance), 2).contiguous();
 
   at::Tensor gate = at::zeros({1, 1, height, width}, at::kFloat);
   const float *j = field.data_ptr<float>(), *m = normals.data_ptr<float>();

@@ -236,14 +236,14 @@ at::Tensor enlarge_fill(const at::Tensor& image_in, const at::Tensor& known_in, 
   const auto taps = [](const at::Tensor& full, int64_t full_size, int64_t small_size) {
     const at::Tensor at_small = (full.to(at::kDouble) + 0.5) * (double(small_size) / double(full_size)) - 0.5;
     const at::Tensor first = at_small.floor().to(at::kLong) - (kEnlargeTaps / 2 - 1);
-    std::vector<std::pair<at::Tensor, at::Tensor>> out;  // (small index, weight) per tap
+    std::vector<std::pair<at::Tensor, at::Tensor>> per_tap;  // (small index, weight)
     for (int64_t k = 0; k < kEnlargeTaps; ++k) {
       const at::Tensor index = first + k;
       const at::Tensor weight = (1 - (index.to(at::kDouble) - at_small).abs() / kSeamBlend).clamp_min(0) *
                                 ((index >= 0) & (index < small_size)).to(at::kDouble);
-      out.emplace_back(index.clamp(0, small_size - 1), weight.to(at::kFloat));
+      per_tap.emplace_back(index.clamp(0, small_size - 1), weight.to(at::kFloat));
     }
-    return out;
+    return per_tap;
   };
   const auto column_taps = taps(x, width, w);
   // A band of rows at a time: a 6 MP object's temporaries are about 90 bytes a pixel a tap.

@@ -117,7 +117,7 @@ ExemplarCopy exemplar_copy(const at::Tensor& image, const at::Tensor& known, con
 // source was, scaled (the small fill's matches enlarged), plus the enlarged seamless correction.
 // A fill made smaller and enlarged is a blur of the photo's texture; this keeps it at the photo's
 // own pixels, for a few gathers' cost. Where neighbouring small pixels were copied from different
-// places, their copies are cross-faded over two small pixels each side: taken from one
+// places, their copies are cross-faded (exemplar_fill.cpp, kSeamBlend): taken from one
 // small pixel each, they met in a step, along a staircase of the small pixels' size (a cut-out
 // collage at 100 %, docs/QUALITY.md "Seams"). Where no copy lands on a known pixel, the small
 // fill's own pixel. Known pixels are kept bit for bit.
