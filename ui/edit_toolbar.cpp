@@ -53,7 +53,7 @@ EditToolBar::EditToolBar(QWidget* parent) : QToolBar(tr("Edit"), parent) {
   steps_box_ = new QSpinBox(this);
   steps_box_->setRange(1, 40);
   steps_box_->setValue(3);
-  steps_box_->setToolTip(tr("Evaluations when the hand rests (the live preview uses one)"));
+  steps_box_->setToolTip(tr("Evaluations when the hand rests, at a strength you set (the live preview uses one; at auto, inpainting and sketching take one, as more change nothing visible)"));
   addWidget(new QLabel(tr(" Steps "), this));
   addWidget(steps_box_);
   strength_box_ = new StrengthBox(this);

@@ -152,7 +152,7 @@ void MainWindow::buildMenus() {
     switch (controller_->requestApply()) {
       case EditController::ApplyOutcome::Applied: break;
       case EditController::ApplyOutcome::WhenReady:
-        statusBar()->showMessage(tr("Applying when the %1-step result is ready… (Esc: discard)").arg(controller_->parameters().refine_steps));
+        statusBar()->showMessage(tr("Applying when the refined result is ready… (Esc: discard)"));
         break;
       case EditController::ApplyOutcome::Nothing: statusBar()->showMessage(tr("Nothing to apply yet"), 3000); break;
     }

@@ -247,11 +247,13 @@ void edit_window(const Job& job, at::Tensor& out, at::Tensor& starts, const Wind
   }
 
   EditSettings s = job.settings;
+  if (job.o.window_schedule) s.schedule = job.o.window_schedule({exemplar, double(side) / double(work)});
+  // Progress counts this schedule's steps for every window (each takes as many at the default
+  // strength, engine::window_steps).
   s.control = part_control(job.settings.control, int(index), s.schedule.steps(), int(plan.windows.size()));
   // Windows at the photo's own scale share the noise plane, so where they overlap they agree.
   s.noise_y0 = job.settings.noise_y0 + window.y0 * work / side;
   s.noise_x0 = job.settings.noise_x0 + window.x0 * work / side;
-  if (job.o.window_schedule) s.schedule = job.o.window_schedule({exemplar, double(side) / double(work)});
   const at::Tensor image = resize_image(from_estimate ? estimate : pixels, work, work);
   const at::Tensor generate_small = (resize_mask(generate.to(at::kFloat), work, work) > 0).to(at::kFloat);
   at::Tensor edited;

@@ -290,13 +290,16 @@ double window_strength(const EditSpec& spec, const region::RegionOptions::Window
   return std::min(own, spec.native_strength + t * (own - spec.native_strength));
 }
 
-int window_steps(const EditSpec& spec, const region::RegionOptions::WindowStart& start, int steps) {
-  // From the exemplar fill at its default strength (σ 0.048) more steps change nothing one can
-  // measure: on the 17 held-out 768-px photos with object holes (docs/QUALITY.md, "Seamless") 3
-  // steps gave 22.96 dB and an SWD of 66.0 against 1 step's 22.92 dB and 65.1, at 1.5× the time;
-  // on the 192-px boxes 15.49 dB either way. So such a window takes one, and the editor's 3-step
-  // refinement of an object's removal comes sooner.
-  return start.exemplar && spec.exemplar_strength >= 0 ? std::min(steps, 1) : steps;
+int window_steps(int steps) {
+  // A window's default strength starts it close to the answer (σ 0.048 from an exemplar fill, and
+  // σ ≤ 0.36 from a healed or painted start, lower near the photo's own pixels), and more steps
+  // change nothing one can measure. On the 17 held-out 768-px photos (docs/QUALITY.md, "One
+  // evaluation a window"), 3 steps against 1: objects 22.96 against 22.92 dB (SWD 66.0, 65.1);
+  // wires 27.66 against 27.68, cables 24.81 against 24.84, brush strokes 26.27 against 26.26;
+  // painted brush strokes 25.05 against 25.08; the 192-px strokes 20.88 against 20.87; each at
+  // 1.8–2.5 times the time. So every such window takes one, and the editor's refinement comes
+  // 2–3 times sooner.
+  return std::min(steps, 1);
 }
 
 EditRequest resolved(const EditRequest& r, bool on_cpu) {

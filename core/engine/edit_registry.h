@@ -110,9 +110,10 @@ double strength_of(const EditRequest& request);
 // region.h): from the window's start (the exemplar fill or not) and its scale.
 double window_strength(const EditSpec& spec, const edit::region::RegionOptions::WindowStart& start);
 
-// The evaluations one such window takes at the default strength, of the request's `steps`: one
-// from an exemplar fill, where more add nothing (edit_registry.cpp says what was measured).
-int window_steps(const EditSpec& spec, const edit::region::RegionOptions::WindowStart& start, int steps);
+// The evaluations one such window takes at the default strength, of the request's `steps`: one,
+// where more change nothing one can measure (edit_registry.cpp says what was measured). A strength
+// asked for runs every step.
+int window_steps(int steps);
 
 // The request as it runs: the work size (work_size_of), and a draft's start along a mask (never
 // the exemplar fill, which costs seconds: inpainting's membrane fill, a sketch's mirrored edge;

@@ -157,7 +157,7 @@ at::Tensor execute(const model::ConsistencyFunction& f_in, const model::ModelCar
     // The default strength window by window: each window's start and scale choose its σ.
     const sampling::Schedule request_schedule = settings.schedule;
     run.region.window_schedule = [&spec, &card, request_schedule, steps = run.steps](const edit::region::RegionOptions::WindowStart& w) {
-      sampling::Schedule s = sampling::karras_schedule(window_steps(spec, w, steps), sampling::sigma_for_strength(window_strength(spec, w), card.noise),
+      sampling::Schedule s = sampling::karras_schedule(window_steps(steps), sampling::sigma_for_strength(window_strength(spec, w), card.noise),
                                                        card.noise);
       s.fresh_noise = request_schedule.fresh_noise;
       return s;

@@ -387,26 +387,34 @@ TEST(ExemplarInpaint, AtStrengthZeroTheHoleIsTheCopiedTextureAndTheFillIsCached)
   EXPECT_GT(mean_abs_in(engine::execute(f, gaussian_card(), r, {}, t), truth, box), 0.3) << "the membrane start blurs the stripes";
 }
 
-// From the exemplar fill at its default strength more steps add nothing one can measure
-// (engine::window_steps), so an object's windows take one evaluation whatever the steps; a thin
-// stroke's windows, and a strength asked for, take them all.
-TEST(ExemplarInpaint, AnObjectsWindowsTakeOneEvaluationWhateverTheSteps) {
+// At the default strength more steps add nothing one can measure (engine::window_steps), so every
+// window along a mask, an object's or a thin stroke's, inpainted or sketched, takes one evaluation
+// whatever the steps; a strength asked for takes them all. Progress counts what runs.
+TEST(DefaultStrength, EveryWindowTakesOneEvaluationWhateverTheSteps) {
   const auto f = cm::testing::analytic_model(32);
   const at::Tensor photo = stripes(160), box = box_hole(160, 48, 50, 64);
   at::Tensor stroke = at::zeros({1, 1, 160, 160});
-  stroke.narrow(2, 40, 5).narrow(3, 10, 70).fill_(1);
-  const auto evaluations = [&](const at::Tensor& mask, double strength) {
+  stroke.narrow(2, 40, 5).narrow(3, 10, 140).fill_(1);
+  const auto evaluations = [&](const at::Tensor& mask, double strength, edit::EditKind kind) {
     engine::EditRequest r = inpaint_request(photo * (1 - mask), mask);
+    r.kind = kind;
     r.steps = 3, r.strength = strength;
     engine::Timings t;
-    engine::execute(f, gaussian_card(), r, {}, t);
+    int last_step = 0, total = 0;
+    engine::RunContext context;
+    context.control.on_step = [&](const cm::sampling::StepInfo& s) { last_step = s.step, total = s.total; };
+    engine::execute(f, gaussian_card(), r, context, t);
+    EXPECT_EQ(last_step, t.evaluations) << "progress counts the evaluations";
+    EXPECT_EQ(total, t.evaluations) << "and ends at its total";
     return t.evaluations;
   };
-  const int object = evaluations(box, -1), asked = evaluations(box, 0.3), thin = evaluations(stroke, -1);
+  const int object = evaluations(box, -1, edit::EditKind::Inpaint), asked = evaluations(box, 0.3, edit::EditKind::Inpaint);
   EXPECT_GE(object, 1);
   EXPECT_EQ(asked, 3 * object) << "a strength asked for runs every step";
-  EXPECT_EQ(thin % 3, 0) << "a thin stroke's windows take every step";
-  EXPECT_GT(thin, 0);
+  const int thin = evaluations(stroke, -1, edit::EditKind::Inpaint), thin_asked = evaluations(stroke, 0.3, edit::EditKind::Inpaint);
+  EXPECT_GE(thin, 2) << "a long stroke takes several windows";
+  EXPECT_EQ(thin_asked, 3 * thin);
+  EXPECT_EQ(evaluations(stroke, -1, edit::EditKind::Sketch), thin) << "a sketched stroke's windows take one each too";
 }
 
 // A wide sketched stroke starts from the photo's patches laid out as painted, and its fill is
