@@ -46,8 +46,10 @@ at::Tensor transport_crossing_edges(const at::Tensor& image, const at::Tensor& h
 // λ₁ (squared gradients in [−1, 1] units, averaged over ρ) at which an edge takes half the
 // transport, so a faint one stays nearer the membrane. On the 17 held-out 768-px photos
 // (docs/QUALITY.md, "Crossing edges") 10⁻², 10⁻³, 10⁻⁴ and 10⁻⁵ gave brush strokes 26.10, 26.26,
-// 26.37 and 26.42 dB and cables 24.77, 24.84, 24.86 and 24.87 (wires 27.62–27.68); the runs at
-// the photos' own sizes were made at 10⁻³, which stays until they are made again.
-constexpr double kCrossingEdgeStrength = 1e-3;
+// 26.37 and 26.42 dB and cables 24.77, 24.84, 24.86 and 24.87 (wires 27.62–27.68); at the editor's
+// grow and feather brush strokes 24.97, 25.14 and 25.23 for 10⁻³ to 10⁻⁵, and the 192-px strokes
+// 20.87, 20.89 and 20.89. 10⁻⁵ is a gradient of under half an 8-bit level a pixel: only a flat
+// region's noise stays on the membrane.
+constexpr double kCrossingEdgeStrength = 1e-5;
 
 }  // namespace cm::edit

@@ -13,31 +13,24 @@ namespace {
 
 at::Tensor blur(const at::Tensor& x, int radius) { return box_mean(box_mean(x, radius), radius); }
 
-}  // namespace
-
-at::Tensor luma_detail(const at::Tensor& image) {
-  const at::Tensor grey = grey_of(image);
-  return grey - blur(grey, 2);
+int64_t squared_distance(int64_t a, int64_t b, int64_t w) {
+  const int64_t dy = a / w - b / w, dx = a % w - b % w;
+  return dy * dy + dx * dx;
 }
 
-at::Tensor mirror_fill(const at::Tensor& image, const at::Tensor& hole_in, at::Tensor* distance) {
-  const at::Tensor hole = (hole_in > 0).to(at::kCPU).contiguous();
-  const int64_t h = image.size(2), w = image.size(3), n = h * w;
-  const bool* in_hole = hole.data_ptr<bool>();
-  // The nearest known pixel of every pixel, by two raster passes that hand each neighbour's
-  // nearest on when it is nearer (Danielsson's vector propagation, 8 neighbours).
+// The nearest known pixel of every pixel (itself when known; −1 when the image has none), by two
+// raster passes that hand each neighbour's nearest on when it is nearer (Danielsson's vector
+// propagation, 8 neighbours).
+std::vector<int64_t> nearest_known(const bool* in_hole, int64_t h, int64_t w) {
+  const int64_t n = h * w;
   std::vector<int64_t> nearest(std::size_t(n), -1);
   for (int64_t i = 0; i < n; ++i)
     if (!in_hole[i]) nearest[std::size_t(i)] = i;
-  const auto distance_sq = [w](int64_t a, int64_t b) {
-    const int64_t dy = a / w - b / w, dx = a % w - b % w;
-    return dy * dy + dx * dx;
-  };
   const auto offer = [&](int64_t p, int64_t q) {
     const int64_t b = nearest[std::size_t(q)];
     if (b < 0) return;
     int64_t& mine = nearest[std::size_t(p)];
-    if (mine < 0 || distance_sq(p, b) < distance_sq(p, mine)) mine = b;
+    if (mine < 0 || squared_distance(p, b, w) < squared_distance(p, mine, w)) mine = b;
   };
   for (int64_t y = 0; y < h; ++y)
     for (int64_t x = 0; x < w; ++x) {
@@ -61,28 +54,96 @@ at::Tensor mirror_fill(const at::Tensor& image, const at::Tensor& hole_in, at::T
         if (x > 0) offer(p, p + w - 1);
       }
     }
-  if (distance) {
-    *distance = at::zeros({1, 1, h, w}, at::kFloat);
-    float* d = distance->data_ptr<float>();
-    for (int64_t p = 0; p < n; ++p)
-      if (in_hole[p] && nearest[std::size_t(p)] >= 0) d[p] = std::sqrt(float(distance_sq(p, nearest[std::size_t(p)])));
-    *distance = distance->to(image.device());
+  return nearest;
+}
+
+// p reflected across the known pixel b: 2b − p, or b where that lands outside or in the hole.
+int64_t reflected(int64_t p, int64_t b, const bool* in_hole, int64_t h, int64_t w) {
+  const int64_t ry = 2 * (b / w) - p / w, rx = 2 * (b % w) - p % w;
+  const bool inside = ry >= 0 && ry < h && rx >= 0 && rx < w;
+  return inside && !in_hole[ry * w + rx] ? ry * w + rx : b;
+}
+
+// The known pixel where the hole ends on the far side of p: from p on, away from its nearest known
+// pixel b, one pixel at a time, at most kFarReach; −1 where the walk leaves the image or the reach.
+int64_t far_edge(int64_t p, int64_t b, const bool* in_hole, int64_t h, int64_t w) {
+  const double py = double(p / w), px = double(p % w), dy = py - double(b / w), dx = px - double(b % w);
+  const double length = std::sqrt(dy * dy + dx * dx);
+  for (int t = 1; t <= kFarReach; ++t) {
+    const int64_t y = std::lround(py + dy / length * t), x = std::lround(px + dx / length * t);
+    if (y < 0 || y >= h || x < 0 || x >= w) return -1;
+    if (!in_hole[y * w + x]) return y * w + x;
   }
-  at::Tensor source = at::arange(n, at::kLong);
-  int64_t* s = source.data_ptr<int64_t>();
+  return -1;
+}
+
+// The mean of x² over the known pixels within `radius` (two box blurs), of x's first channel.
+at::Tensor known_energy(const at::Tensor& x, const at::Tensor& known, int radius) {
+  return blur(x.narrow(1, 0, 1).pow(2) * known, radius) / blur(known, radius).clamp_min(1e-6);
+}
+
+// Where each pixel's mirrors read: `near` across its nearest known pixel (mirror_fill), `far`
+// across the hole's far edge (mirror_fill_far; the pixel itself where none was found, and
+// `has_far` false). Flat indices, [H·W]; a known pixel reads itself.
+struct MirrorSources {
+  at::Tensor near, far, has_far, distance;
+};
+
+MirrorSources mirror_sources(const at::Tensor& hole_in, bool far) {
+  const at::Tensor hole = (hole_in > 0).to(at::kCPU).contiguous();
+  const int64_t h = hole.size(2), w = hole.size(3), n = h * w;
+  const bool* in_hole = hole.data_ptr<bool>();
+  const std::vector<int64_t> nearest = nearest_known(in_hole, h, w);
+  MirrorSources m{at::arange(n, at::kLong), far ? at::arange(n, at::kLong) : at::Tensor(), at::zeros({1, 1, h, w}, at::kBool),
+                  at::zeros({1, 1, h, w}, at::kFloat)};
+  int64_t *near_source = m.near.data_ptr<int64_t>(), *far_source = far ? m.far.data_ptr<int64_t>() : nullptr;
+  bool* has_far = m.has_far.data_ptr<bool>();
+  float* d = m.distance.data_ptr<float>();
   for (int64_t p = 0; p < n; ++p) {
     const int64_t b = nearest[std::size_t(p)];
     if (!in_hole[p] || b < 0) continue;
-    const int64_t ry = 2 * (b / w) - p / w, rx = 2 * (b % w) - p % w;
-    const bool inside = ry >= 0 && ry < h && rx >= 0 && rx < w;
-    s[p] = inside && !in_hole[ry * w + rx] ? ry * w + rx : b;
+    d[p] = std::sqrt(float(squared_distance(p, b, w)));
+    near_source[p] = reflected(p, b, in_hole, h, w);
+    if (!far) continue;
+    const int64_t e = far_edge(p, b, in_hole, h, w);
+    if (e >= 0) far_source[p] = reflected(p, e, in_hole, h, w), has_far[p] = true;
   }
-  const at::Tensor flat = image.reshape({image.size(0), image.size(1), n});
+  return m;
+}
+
+// image's pixels as `source` says where each one reads.
+at::Tensor gathered(const at::Tensor& image, const at::Tensor& source) {
+  const at::Tensor flat = image.reshape({image.size(0), image.size(1), image.size(2) * image.size(3)});
   return flat.index_select(2, source.to(image.device())).view_as(image);
 }
 
+}  // namespace
+
+at::Tensor luma_detail(const at::Tensor& image) {
+  const at::Tensor grey = grey_of(image);
+  return grey - blur(grey, 2);
+}
+
+at::Tensor mirror_fill(const at::Tensor& image, const at::Tensor& hole, at::Tensor* distance) {
+  const MirrorSources m = mirror_sources(hole, false);
+  if (distance) *distance = m.distance.to(image.device());
+  return gathered(image, m.near);
+}
+
+at::Tensor mirror_fill_far(const at::Tensor& image, const at::Tensor& hole, at::Tensor* found) {
+  const MirrorSources m = mirror_sources(hole, true);
+  if (found) *found = m.has_far.to(image.device());
+  return gathered(image, m.far);
+}
+
 at::Tensor mirrored_detail(const at::Tensor& smooth, const at::Tensor& hole, at::Tensor* distance) {
-  return mirror_fill(luma_detail(smooth), hole, distance);
+  const MirrorSources m = mirror_sources(hole, true);
+  if (distance) *distance = m.distance.to(smooth.device());
+  const at::Tensor detail = luma_detail(smooth), near = gathered(detail, m.near);
+  // Each side's detail energy around the pixel its mirror reads, from the known pixels alone.
+  const at::Tensor energy = known_energy(detail, (hole <= 0).to(smooth.device(), at::kFloat), kAgreementRadius);
+  const at::Tensor cap = (kAgreementTolerance * gathered(energy, m.far) / gathered(energy, m.near).clamp_min(1e-8)).clamp_max(1).sqrt();
+  return near * at::where(m.has_far.to(smooth.device()), cap, at::ones_like(cap));
 }
 
 at::Tensor texture_fade(const at::Tensor& distance, double reach) { return at::exp(-(distance - 1).clamp_min(0) / reach); }

@@ -15,6 +15,26 @@ namespace cm::edit {
 // `distance`, when given, receives each pixel's distance to its nearest known pixel ([1,1,H,W]).
 at::Tensor mirror_fill(const at::Tensor& image, const at::Tensor& hole, at::Tensor* distance = nullptr);
 
+// The hole filled with the photo reflected across the hole's far edge: from each hole pixel p,
+// away from its nearest known pixel, to the first known pixel e beyond it (at most kFarReach px),
+// then as mirror_fill does, 2e − p. Across a stroke, the other side's reflection of what
+// mirror_fill shows. `found` receives where the far edge was met ([1,1,H,W] bool); elsewhere the
+// pixel is unchanged.
+at::Tensor mirror_fill_far(const at::Tensor& image, const at::Tensor& hole, at::Tensor* found = nullptr);
+
+// How far mirror_fill_far looks for the far edge: beyond the widest hole a healed start takes.
+constexpr int kFarReach = 64;
+
+// The radius (two box blurs) over which mirrored_detail compares the two sides' detail energy.
+constexpr int kAgreementRadius = 4;
+
+// How much more detail energy the near side's mirror may bring than the far side has (16: 4 times
+// the amplitude). On the 17 held-out 768-px photos (docs/QUALITY.md, "Two sides agree") 1, 4 and
+// 16 took brush strokes from 26.26 dB to 26.61, 26.43 and 26.35, but their texture distance from
+// 39.5 to 50.8, 42.7 and 40.6: a texture's own ups and downs fall under a tight cap. The ghosts
+// along a roofline (pool photo 00377) are gone at 16, and at 64 too.
+constexpr double kAgreementTolerance = 16;
+
 // Images split into grey (the luma, grey_of: equal in R, G and B, which changes no colour) and
 // colour (the rest). Blurs are two box blurs of a radius (a Gaussian of σ ≈ radius).
 
@@ -27,7 +47,11 @@ at::Tensor luma_detail(const at::Tensor& image);
 // mirror, over a fill that carries the photo's slopes on across the hole, so a slope has none: a
 // mirror of the photo itself folds a slope back at the hole's middle, and the detail of that fold
 // is a line along a thin hole (a wire 2–6 px wide came back as a dark dashed line, docs/QUALITY.md
-// "Wires"). hole and distance as mirror_fill's.
+// "Wires"). Where the near side's detail around the pixel its mirror reads has more than
+// kAgreementTolerance times the energy of the far side's (mirror_fill_far), it is scaled down to
+// that: a stroke along a roofline mirrored the roofs' spires into the sky as pale X-shaped
+// ghosts; the sky's side, when that is the one nearer, keeps its own. hole and distance as
+// mirror_fill's.
 at::Tensor mirrored_detail(const at::Tensor& smooth, const at::Tensor& hole, at::Tensor* distance = nullptr);
 
 // How the mirrored detail fades with the distance to the hole's edge (mirror_fill's `distance`):

@@ -1,6 +1,7 @@
 // Windows along a mask (core/edit/mask_windows.h) and the edits that run in them on photos held as
 // stored pixels (core/edit/pixels.h, region.h), with the analytic model.
 #include "core/analytic_model.h"
+#include "core/edit/estimates.h"
 #include "core/edit/exemplar_fill.h"
 #include "core/edit/healing.h"
 #include "core/edit/linear_operator.h"
@@ -229,6 +230,40 @@ TEST(Healing, AddsTheCopysLumaDetailOnlyInTheHoleAndKeepsTheSmoothColour) {
   EXPECT_FLOAT_EQ(distance[0][0][10][15].item<float>(), 1.f);  // on the hole's first row
   EXPECT_FLOAT_EQ(distance[0][0][19][19].item<float>(), 10.f);
   EXPECT_TRUE(at::equal(mirrored[0].select(1, 12).select(1, 15), copied[0].select(1, 6).select(1, 15)));  // row 12 ← row 6 (edge at 9)
+}
+
+// Across a strip, the far side's mirror reflects each pixel across the strip's other edge.
+TEST(Healing, TheFarMirrorReflectsAcrossTheHolesOtherEdge) {
+  const at::Tensor copied = cm::testing::stripes(48);
+  const at::Tensor hole = cm::testing::box_mask(48, 10, 4, 8, 40);  // rows 10–17
+  at::Tensor found;
+  const at::Tensor far = mirror_fill_far(copied, hole, &found);
+  EXPECT_TRUE(at::equal(far[0].select(1, 12).select(1, 20), copied[0].select(1, 24).select(1, 20)));  // edge at 18
+  EXPECT_TRUE(at::equal(far[0].select(1, 16).select(1, 20), copied[0].select(1, 2).select(1, 20)));   // edge at 9
+  EXPECT_TRUE(found[0][0][12][20].item<bool>());
+  EXPECT_EQ(found.masked_select(hole == 0).sum().item<int64_t>(), 0);
+  const at::Tensor outside = (hole == 0).expand_as(copied);
+  EXPECT_TRUE(at::equal(far.masked_select(outside), copied.masked_select(outside)));
+}
+
+// A stroke along the edge of a textured region (a roofline against the sky): the mirror of the
+// roofs' side reached into the stroke as pale X-shaped ghosts of their spires. That side's detail
+// is now held to the energy the sky's side has there; a stroke inside one texture keeps it.
+TEST(Healing, AStrokeAlongAnEdgeTakesNoMoreDetailThanItsOtherSideHas) {
+  const at::Tensor texture = cm::testing::stripes(64);
+  at::Tensor photo = texture.clone();
+  photo.narrow(2, 0, 32).fill_(0.3);  // a flat sky over the textured half
+  const at::Tensor stroke = cm::testing::box_mask(64, 30, 0, 12, 64);  // rows 30–41
+  const auto energy = [](const at::Tensor& x) { return x.narrow(1, 0, 1).pow(2).mean().item<double>(); };
+  const at::Tensor smooth = fill_holes(photo, 1 - stroke);  // as smooth_start gives it
+  const at::Tensor plain = mirror_fill(luma_detail(smooth), stroke), capped = mirrored_detail(smooth, stroke);
+  const at::Tensor roofs_side = capped.narrow(2, 37, 5), plain_roofs_side = plain.narrow(2, 37, 5);
+  ASSERT_GT(energy(plain_roofs_side), 0.05);
+  EXPECT_LT(energy(roofs_side), 0.02 * energy(plain_roofs_side));
+  const at::Tensor inside = cm::testing::box_mask(64, 40, 0, 12, 64);  // a stroke within the texture
+  const at::Tensor smooth_inside = fill_holes(texture, 1 - inside);
+  const double kept = energy(mirrored_detail(smooth_inside, inside).narrow(2, 40, 12));
+  EXPECT_GT(kept, 0.95 * energy(mirror_fill(luma_detail(smooth_inside), inside).narrow(2, 40, 12)));
 }
 
 // A wire across a slope (a sky darkening toward the horizon): its start is the slope, not a line.
