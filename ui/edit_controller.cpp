@@ -379,10 +379,12 @@ bool EditController::applyPreview() {
   } done{impl_->applying};
   const EditParameters& p = impl_->parameters;
   const int n = impl_->preview_steps;
+  // At the auto strength an inpainting's or a sketch's windows take one evaluation each.
+  const bool per_window = p.strength < 0 && engine::chooses_per_window(engine::spec_of(p.kind));
   const QString what = tr("Apply %1 (seed %2, %3%4)")
                            .arg(QString::fromUtf8(edit::to_string(p.kind).data()))
                            .arg(p.seed)
-                           .arg(n == 1 ? tr("1 step") : tr("%1 steps").arg(n))
+                           .arg(per_window ? tr("one step a window") : n == 1 ? tr("1 step") : tr("%1 steps").arg(n))
                            .arg(!engine::spec_of(p.kind).has_strength ? QString()
                                 : p.strength < 0                          ? tr(", strength auto")
                                                                           : tr(", strength %1 %").arg(qRound(100 * p.strength)));

@@ -290,6 +290,8 @@ double window_strength(const EditSpec& spec, const region::RegionOptions::Window
   return std::min(own, spec.native_strength + t * (own - spec.native_strength));
 }
 
+bool chooses_per_window(const EditSpec& spec) { return spec.exemplar_strength >= 0 || spec.native_strength >= 0; }
+
 int window_steps(int steps) {
   // A window's default strength starts it close to the answer (σ 0.048 from an exemplar fill, and
   // σ ≤ 0.36 from a healed or painted start, lower near the photo's own pixels), and more steps

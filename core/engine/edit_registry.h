@@ -110,6 +110,10 @@ double strength_of(const EditRequest& request);
 // region.h): from the window's start (the exemplar fill or not) and its scale.
 double window_strength(const EditSpec& spec, const edit::region::RegionOptions::WindowStart& start);
 
+// Whether a request's default strength is chosen window by window (inpaint and sketch along a
+// mask: window_strength, window_steps), as it is when it asks for no strength and no ts.
+bool chooses_per_window(const EditSpec& spec);
+
 // The evaluations one such window takes at the default strength, of the request's `steps`: one,
 // where more change nothing one can measure (edit_registry.cpp says what was measured). A strength
 // asked for runs every step.

@@ -153,7 +153,7 @@ at::Tensor execute(const model::ConsistencyFunction& f_in, const model::ModelCar
   const EditSpec& spec = spec_of(r.kind);
   settings.warm_start = strength_of(run) < 1 && r.ts.empty();
   settings.labels = labels_for(r, f.spec(), r.kind == edit::EditKind::Generate ? r.batch : 1);
-  if ((spec.exemplar_strength >= 0 || spec.native_strength >= 0) && r.strength < 0 && r.ts.empty()) {
+  if (chooses_per_window(spec) && r.strength < 0 && r.ts.empty()) {
     // The default strength window by window: each window's start and scale choose its σ.
     const sampling::Schedule request_schedule = settings.schedule;
     run.region.window_schedule = [&spec, &card, request_schedule, steps = run.steps](const edit::region::RegionOptions::WindowStart& w) {

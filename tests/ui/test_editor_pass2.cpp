@@ -2,12 +2,14 @@
 // canvas shows over a preview and after Apply, a sketch's region, colour hints, and the progress
 // and latency the status bar reports. Each test drives the real window and fails without its fix.
 #include "ui/document.h"
+#include "ui/edit_toolbar.h"
 #include "ui/editor_fixture.h"
 
 #include <QAction>
 #include <QElapsedTimer>
 #include <QLabel>
 #include <QRegularExpression>
+#include <QSpinBox>
 #include <algorithm>
 #include <cstdlib>
 #include <QStatusBar>
@@ -53,10 +55,12 @@ TEST_F(Editor, ASketchWithoutStrokesDoesNothing) {
 
 // Finding 1: a sketch redraws the strokes' neighbourhood only (every pixel beyond it is the
 // photo's own), and Apply after the one-step draft commits the refined result (Steps), not the
-// draft: it asks for the refinement at once and applies it when it arrives.
+// draft: it asks for the refinement at once and applies it when it arrives. At a strength one
+// sets, so that the refinement runs every step (at auto each window takes one).
 TEST_F(Editor, ASketchEditsOnlyAroundItsStrokesAndApplyWaitsForTheRefinedResult) {
   const QImage photo = openPhoto(128, 96, [](int x, int y) { return QColor(2 * x, 2 * y, (x * y) % 256); });
   window.setTool(cm::ui::Tool::SketchBrush);
+  window.editBar()->strengthBox()->setValue(50);
   window.controller()->setRefineDelay(60000);  // the refinement comes only when Apply asks for it
   window.setBrushDiameter(6);
   QSignalSpy ready(window.controller(), &cm::ui::EditController::previewReady);
