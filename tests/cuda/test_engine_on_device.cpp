@@ -43,8 +43,9 @@ EditRequest inpaint(std::uint64_t seed) {
   r.kind = edit::EditKind::Inpaint;
   r.image = (testing::smooth_photo(96, 128) + 0.2 * at::sin(at::arange(128, at::kFloat) * 0.7).view({1, 1, 1, 128})).clamp(-1, 1);
   r.mask = at::zeros({1, 1, 96, 128});
-  // A brush stroke, 8 px wide: the healed start and two evaluations (a blob of the mask, a spot,
-  // would start from the exemplar fill and take one, region.h).
+  // A brush stroke, 8 px wide: the healed start (a blob of the mask, a spot, would start from the
+  // exemplar fill, region.h). At the default strength each window takes one of the two steps
+  // (engine::window_steps); a strength set takes both.
   r.mask.narrow(2, 38, 8).narrow(3, 30, 60).fill_(1);
   r.steps = 2;
   r.seed = seed;
@@ -106,7 +107,9 @@ TEST_P(EngineOnDevice, ProgressCopiesTheEstimateToTheHostOnlyWhenAsked) {
       ++steps;
       on_host += p.estimate.defined() && p.estimate.is_cpu();
     };
-    ASSERT_EQ(e->submit(inpaint(1), callbacks).get().status, JobStatus::Done);
+    EditRequest request = inpaint(1);
+    request.strength = 0.49;  // both steps run, so each reports
+    ASSERT_EQ(e->submit(request, callbacks).get().status, JobStatus::Done);
     EXPECT_EQ(steps, 2);
     EXPECT_EQ(on_host, estimates ? 2 : 0);
   }
