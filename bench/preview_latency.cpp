@@ -96,6 +96,7 @@ cm::engine::EditResult finished(std::future<cm::engine::EditResult> f) {
 void time_single(cm::engine::Engine& engine, const Preview& p, int runs, const std::string& estimates) {
   finished(p.submit(engine, 0));
   std::vector<double> wall, prepare, model_ms, composite;
+  int evaluations = 0;  // at the default strength a window takes one whatever the steps (engine::window_steps)
   for (int r = 0; r < runs; ++r) {
     const auto t0 = Clock::now();
     const cm::engine::EditResult result = finished(p.submit(engine, std::uint64_t(r)));
@@ -103,11 +104,12 @@ void time_single(cm::engine::Engine& engine, const Preview& p, int runs, const s
     prepare.push_back(result.timings.prepare_ms);
     model_ms.push_back(result.timings.model_ms);
     composite.push_back(result.timings.composite_ms);
+    evaluations = result.timings.evaluations;
   }
   const Stats w = stats(wall), pr = stats(prepare), f = stats(model_ms), c = stats(composite);
-  std::printf("single, %d step(s), estimates %s: median %.1f ms (min %.1f) submit->result over %d runs; "
+  std::printf("single, %d step(s) asked, %d evaluation(s), estimates %s: median %.1f ms (min %.1f) submit->result over %d runs; "
               "prepare %.1f, model %.1f, composite %.1f ms\n",
-              p.steps, estimates.c_str(), w.median, w.min, runs, pr.median, f.median, c.median);
+              p.steps, evaluations, estimates.c_str(), w.median, w.min, runs, pr.median, f.median, c.median);
 }
 
 // Strokes: 20 moves 16 ms apart, each superseding the previous preview.
