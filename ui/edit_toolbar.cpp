@@ -53,7 +53,6 @@ EditToolBar::EditToolBar(QWidget* parent) : QToolBar(tr("Edit"), parent) {
   steps_box_ = new QSpinBox(this);
   steps_box_->setRange(1, 40);
   steps_box_->setValue(3);
-  steps_box_->setToolTip(tr("Evaluations when the hand rests, at a strength you set (the live preview uses one; at auto, inpainting and sketching take one, as more change nothing visible)"));
   addWidget(new QLabel(tr(" Steps "), this));
   addWidget(steps_box_);
   strength_box_ = new StrengthBox(this);
@@ -106,6 +105,13 @@ void EditToolBar::showKind() {
   scale_box_->setEnabled(kind() == edit::EditKind::SuperResolve);  // shown always: the toolbar keeps its place
   const QSignalBlocker quiet(strength_box_);
   strength_box_->setEnabled(spec.has_strength);
+  // At auto an inpainting's or a sketch's windows take one evaluation each (engine::window_steps),
+  // so there the Steps box counts only once a strength is set.
+  const bool one_a_window = spec.has_strength && strength_percent_.value(int(kind()), kAuto) == kAuto && engine::chooses_per_window(spec);
+  steps_box_->setEnabled(!one_a_window);
+  steps_box_->setToolTip(one_a_window ? tr("At strength auto each part of this edit takes one evaluation: more change nothing "
+                                           "visible. Set a strength to refine with more steps.")
+                                      : tr("Evaluations when the hand rests (the live preview uses one)"));
   if (!spec.has_strength) {
     strength_box_->setValue(100);
     strength_box_->setToolTip(kind() == edit::EditKind::Denoise ? tr("Denoising reads the noise level from the photo")

@@ -31,6 +31,7 @@ class EditToolBar : public QToolBar {
   void setSeed(int seed);  // quietly: for a preview that is already there
   QSlider* blendSlider() const { return blend_slider_; }
   QSpinBox* strengthBox() const { return strength_box_; }
+  QSpinBox* stepsBox() const { return steps_box_; }
   QComboBox* kindBox() const { return kind_box_; }
   QComboBox* scaleBox() const { return scale_box_; }
 

@@ -392,7 +392,9 @@ TEST(MainWindow, TheStrengthControlFollowsTheCurrentEdit) {
   EXPECT_EQ(strength->text(), QStringLiteral("auto"));
   EXPECT_LT(window.controller()->parameters().strength, 0) << "auto leaves the strength to the engine";
   EXPECT_TRUE(strength->toolTip().contains(QStringLiteral("large hole"))) << strength->toolTip().toStdString();
+  EXPECT_FALSE(bar->stepsBox()->isEnabled()) << "at auto each window takes one evaluation";
   strength->stepUp();
+  EXPECT_TRUE(bar->stepsBox()->isEnabled()) << "a strength set runs every step";
   const int inpaint_default = qRound(100 * cm::engine::spec_of(cm::edit::EditKind::Inpaint).strength);
   EXPECT_EQ(strength->value(), inpaint_default + 1) << "out of auto at the default, not at 0 %";
   EXPECT_TRUE(strength->toolTip().contains(QStringLiteral("σ = "))) << strength->toolTip().toStdString();
@@ -400,9 +402,11 @@ TEST(MainWindow, TheStrengthControlFollowsTheCurrentEdit) {
   EXPECT_NEAR(window.controller()->parameters().strength, (inpaint_default + 7) / 100.0, 1e-9);
   bar->setKind(cm::edit::EditKind::Denoise);
   EXPECT_FALSE(strength->isEnabled());
+  EXPECT_TRUE(bar->stepsBox()->isEnabled());
   bar->setKind(cm::edit::EditKind::SuperResolve);
   EXPECT_TRUE(strength->isEnabled());
   EXPECT_EQ(strength->text(), QStringLiteral("auto"));
+  EXPECT_TRUE(bar->stepsBox()->isEnabled()) << "a super-resolution's steps count at auto";
   bar->setKind(cm::edit::EditKind::Inpaint);
   EXPECT_EQ(strength->value(), inpaint_default + 7);  // remembered per edit
 }
