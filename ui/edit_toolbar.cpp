@@ -105,9 +105,10 @@ void EditToolBar::showKind() {
   scale_box_->setEnabled(kind() == edit::EditKind::SuperResolve);  // shown always: the toolbar keeps its place
   const QSignalBlocker quiet(strength_box_);
   strength_box_->setEnabled(spec.has_strength);
+  const int percent = strength_percent_.value(int(kind()), kAuto);
   // At auto an inpainting's or a sketch's windows take one evaluation each (engine::window_steps),
   // so there the Steps box counts only once a strength is set.
-  const bool one_a_window = spec.has_strength && strength_percent_.value(int(kind()), kAuto) == kAuto && engine::chooses_per_window(spec);
+  const bool one_a_window = spec.has_strength && percent == kAuto && engine::chooses_per_window(spec);
   steps_box_->setEnabled(!one_a_window);
   steps_box_->setToolTip(one_a_window ? tr("At strength auto each part of this edit takes one evaluation: more change nothing "
                                            "visible. Set a strength to refine with more steps.")
@@ -118,7 +119,6 @@ void EditToolBar::showKind() {
                                                                  : tr("This edit always starts from pure noise"));
     return;
   }
-  const int percent = strength_percent_.value(int(kind()), kAuto);
   static_cast<StrengthBox*>(strength_box_)->default_percent = qRound(100 * spec.strength);
   strength_box_->setValue(percent);
   const QString automatic =

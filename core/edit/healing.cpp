@@ -77,9 +77,10 @@ int64_t far_edge(int64_t p, int64_t b, const bool* in_hole, int64_t h, int64_t w
   return -1;
 }
 
-// The mean of x² over the known pixels within `radius` (two box blurs), of x's first channel.
-at::Tensor known_energy(const at::Tensor& x, const at::Tensor& known, int radius) {
-  return blur(x.narrow(1, 0, 1).pow(2) * known, radius) / blur(known, radius).clamp_min(1e-6);
+// The mean of x over the pixels where `inside` is 1 within `radius` (two box blurs), so nothing
+// beyond them is mixed in.
+at::Tensor blur_over(const at::Tensor& x, const at::Tensor& inside, int radius) {
+  return blur(x * inside, radius) / blur(inside, radius).clamp_min(1e-6);
 }
 
 // Where each pixel's mirrors read: `near` across its nearest known pixel (mirror_fill), `far`
@@ -141,7 +142,8 @@ at::Tensor mirrored_detail(const at::Tensor& smooth, const at::Tensor& hole, at:
   if (distance) *distance = m.distance.to(smooth.device());
   const at::Tensor detail = luma_detail(smooth), near = gathered(detail, m.near);
   // Each side's detail energy around the pixel its mirror reads, from the known pixels alone.
-  const at::Tensor energy = known_energy(detail, (hole <= 0).to(smooth.device(), at::kFloat), kAgreementRadius);
+  // (Grey: the first channel's energy is the detail's.)
+  const at::Tensor energy = blur_over(detail.narrow(1, 0, 1).pow(2), (hole <= 0).to(smooth.device(), at::kFloat), kAgreementRadius);
   const at::Tensor cap = (kAgreementTolerance * gathered(energy, m.far) / gathered(energy, m.near).clamp_min(1e-8)).clamp_max(1).sqrt();
   return near * at::where(m.has_far.to(smooth.device()), cap, at::ones_like(cap));
 }
@@ -166,7 +168,7 @@ at::Tensor heal_missing(const at::Tensor& painting, const at::Tensor& copy_detai
 
 at::Tensor carry_paint(const at::Tensor& painting, const at::Tensor& copied, const at::Tensor& inside, int radius) {
   const at::Tensor weight = inside.to(painting.device(), at::kFloat);
-  const at::Tensor paint = blur((painting - copied) * weight, radius) / blur(weight, radius).clamp_min(1e-6);
+  const at::Tensor paint = blur_over(painting - copied, weight, radius);
   return (copied + paint).clamp(-1, 1);
 }
 
