@@ -7,7 +7,7 @@
 //           [--fills auto,smooth,exemplar] [--xphoto yes] [--strengths default,1]
 //           [--fresh-noise 1] [--work-sizes default] [--shrinks 2] [--textures 0.75] [--texture-reach 24]
 //           [--colour-blurs 2] [--exemplar-depths 32] [--grow 0] [--feather 0] [--seed 0] [--threads 2]
-//           [--out DIR] [--csv FILE] [--plot DIR] [--crops SIDE]
+//           [--out DIR] [--csv FILE] [--per-photo FILE] [--plot DIR] [--crops SIDE]
 //
 // --grow and --feather: the mask's growth and feathered band for every cmedit row (RegionOptions;
 // the editor's defaults are 2 and 8, the CLI's 0). Scores stay inside the mask; with a band the
@@ -39,7 +39,8 @@
 // Each row also gets its time per photo (ms, on --threads). --out writes PNG grids (the first
 // photos and configurations) and, with --crops SIDE, for inpainting a JPEG of SIDE-px crops around
 // each hole at the photo's own pixels (input, Telea, the first cmedit row, truth), --csv every row
-// with every metric, --plot an SVG per edit of PSNR against gradient ratio.
+// with every metric, --per-photo a row per photo and method (PSNR, SSIM, gradient ratio), --plot
+// an SVG per edit of PSNR against gradient ratio.
 #include "bench/quality_baselines.h"
 #include "bench/quality_inputs.h"
 #include "bench/quality_metrics.h"
@@ -106,13 +107,24 @@ PatchSet patches_of(const EditTable& t, const at::Tensor& image, const Photo& p,
                                                             : region_patches(image, box, kPatchesPerLevel, seed);
 }
 
+// --per-photo: a row per photo and method, so a change's gains and losses can be told apart.
+struct PerPhoto {
+  std::ofstream* out = nullptr;
+  std::size_t photo = 0;
+};
+
 void score(const EditTable& t, Row& row, const at::Tensor& result, const Photo& p, const at::Tensor& region,
-           const std::vector<int64_t>& box, std::uint64_t patch_seed) {
-  row.m["psnr"].add(psnr(result, p.truth, region));
-  row.m["ssim"].add(ssim(result, p.truth, region));
+           const std::vector<int64_t>& box, std::uint64_t patch_seed, const PerPhoto& per_photo) {
+  const double value = psnr(result, p.truth, region), similarity = ssim(result, p.truth, region);
   // Colorization keeps the luma, so its texture is that of its colour (grey: 0).
-  row.m["grad"].add(t.kind == EditKind::Colorize ? gradient_ratio(colour_offset(result), colour_offset(p.truth), region)
-                                                 : gradient_ratio(result, p.truth, region));
+  const double grad = t.kind == EditKind::Colorize ? gradient_ratio(colour_offset(result), colour_offset(p.truth), region)
+                                                   : gradient_ratio(result, p.truth, region);
+  row.m["psnr"].add(value);
+  row.m["ssim"].add(similarity);
+  row.m["grad"].add(grad);
+  if (per_photo.out)
+    *per_photo.out << per_photo.photo << ',' << cm::edit::to_string(t.kind) << ',' << (masked(t.kind) ? name_of(t.hole) : "") << ','
+                   << row.method << ',' << value << ',' << similarity << ',' << grad << '\n';
   row.patches.push_back(patches_of(t, result, p, box, patch_seed));
   if (masked(t.kind)) {
     row.m["changed"].add(changed_outside(result, input_of(t.kind, p), p.mask));
@@ -151,7 +163,7 @@ int main(int argc, char** argv) {
   if (!a.count("--model") || !a.count("--pack")) {
     std::fprintf(stderr, "usage: quality --model DIR --pack PACK [--photos 100] [--size 192] [--samples 256] [--steps 1,2] "
                          "[--sample-steps 1,2,4] [--edits inpaint,sketch,superres,colorize] [--holes strokes,box,brush,cable,object,spots,wires] [--fills auto,smooth,exemplar] [--xphoto yes] [--strengths default,1] [--fresh-noise 1] "
-                         "[--work-sizes default] [--shrinks 2] [--textures 0.75] [--texture-reach 24] [--colour-blurs 2] [--exemplar-depths 32] [--grow 0] [--feather 0] [--seed 0] [--threads 2] [--out DIR] [--csv FILE] [--plot DIR] [--crops SIDE]\n");
+                         "[--work-sizes default] [--shrinks 2] [--textures 0.75] [--texture-reach 24] [--colour-blurs 2] [--exemplar-depths 32] [--grow 0] [--feather 0] [--seed 0] [--threads 2] [--out DIR] [--csv FILE] [--per-photo FILE] [--plot DIR] [--crops SIDE]\n");
     return 2;
   }
   try {
@@ -276,6 +288,12 @@ int main(int argc, char** argv) {
     at::InferenceMode inference;
     // One exemplar fill per photo and hole, whatever the strength and steps (as in the engine).
     cm::edit::ExemplarCache exemplar_cache(64);
+    std::ofstream per_photo;
+    if (a.count("--per-photo")) {
+      per_photo.open(a["--per-photo"]);
+      if (!per_photo) throw std::runtime_error("cannot write " + a["--per-photo"]);
+      per_photo << "photo,edit,holes,method,psnr,ssim,grad_ratio\n";
+    }
     const auto t0 = std::chrono::steady_clock::now();
 
     for (std::size_t i = 0; i < test.size(); ++i) {
@@ -296,7 +314,7 @@ int main(int argc, char** argv) {
           if (row.baseline) {
             const at::Tensor result = row.baseline(p);
             time_it();
-            score(t, row, result, p, region, box, patch_seed);
+            score(t, row, result, p, region, box, patch_seed, {per_photo.is_open() ? &per_photo : nullptr, i});
             continue;
           }
           cm::engine::EditRequest r;
@@ -320,7 +338,7 @@ int main(int argc, char** argv) {
           if (row.default_strength && !(row.strength >= 0)) row.strength = cm::engine::strength_of(cm::engine::resolved(r, true));
           const at::Tensor result = cm::engine::execute(f, model.card, r, {{}, &exemplar_cache}, timings);
           time_it();
-          score(t, row, result, p, region, box, patch_seed);
+          score(t, row, result, p, region, box, patch_seed, {per_photo.is_open() ? &per_photo : nullptr, i});
         }
       }
       std::fprintf(stderr, "\rphoto %zu/%zu", i + 1, test.size());
