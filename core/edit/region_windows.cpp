@@ -51,6 +51,16 @@ at::Tensor weights_in(const at::Tensor& mask, const Box& area, const RegionOptio
 
 enum class Mode { Inpaint, Sketch };
 
+// One membrane fill of the whole mask (the mask grown by `grow`), when it is one object (as
+// fill_the_whole_mask) and its windows start smooth: a draft's start, or HoleFill::Smooth. Window
+// by window, a membrane met the window's edge where the hole went on beyond it and took whatever
+// the rest of its edge said there: a sky came back with a darker bar along a window's core
+// (docs/QUALITY.md, "One membrane for an object"). Undefined when the windows make their own.
+struct WholeMembrane {
+  at::Tensor pixels;  // [1,C,h,w] float: the photo over `box` with the hole filled
+  Box box;
+};
+
 struct Job {
   const model::ConsistencyFunction& f;
   const at::Tensor& mask;
@@ -58,6 +68,7 @@ struct Job {
   const RegionOptions& o;
   Mode mode;
   bool whole_mask_filled = false;  // fill_the_whole_mask wrote every window's exemplar start
+  WholeMembrane membrane;          // a smooth start made once for the whole mask, or undefined
   std::vector<Box> spots;          // inpainting under HoleFill::Auto: the mask's spots (mask_spots.h)
 };
 
@@ -128,6 +139,31 @@ bool fill_the_whole_mask(const Job& job, at::Tensor& starts) {
   at::Tensor in_starts = slice(starts, context);
   in_starts.copy_(to_form_of(fill_at_scale(job, image, hole, scale), starts));
   return true;
+}
+
+WholeMembrane membrane_of_the_whole_mask(const Job& job, const at::Tensor& photo) {
+  const Box mask_box = bounding_box(job.mask);
+  if (mask_box.empty()) return {};
+  const double area = double(mask_box.height()) * double(mask_box.width());
+  if ((slice(job.mask, mask_box) > 0).sum().item<double>() < kCompactShare * area) return {};
+  // With a quarter of its side around: the membrane is solved coarse to fine (fill_holes), and its
+  // coarse levels need the photo around the hole, not a ring of it.
+  const int64_t around = job.o.grow + std::max(mask_box.height(), mask_box.width()) / 4 + 8;
+  const Box box = grown(mask_box, around, photo.size(2), photo.size(3));
+  const at::Tensor image = to_unit(slice(photo, box)).to(at::kFloat);
+  const at::Tensor hole = exemplar_hole(job, box).to(image.device());
+  return {fill_holes(image, hole.logical_not().to(at::kFloat)), box};
+}
+
+// `pixels` (the window's, at `window`) with the whole mask's membrane where the two overlap.
+at::Tensor with_whole_membrane(const at::Tensor& pixels, const Box& window, const WholeMembrane& whole) {
+  const Box common = intersection(window, whole.box);
+  at::Tensor out = pixels.clone();
+  if (common.empty()) return out;
+  slice(out, {common.y0 - window.y0, common.x0 - window.x0, common.y1 - window.y0, common.x1 - window.x0})
+      .copy_(slice(whole.pixels, {common.y0 - whole.box.y0, common.x0 - whole.box.x0, common.y1 - whole.box.y0, common.x1 - whole.box.x0})
+                 .to(pixels.device()));
+  return out;
 }
 
 // hole_start's question under HoleFill::Auto: whether the hole this window regenerates fully (the
@@ -234,6 +270,8 @@ void edit_window(const Job& job, at::Tensor& out, at::Tensor& starts, const Wind
     const at::Tensor copied = exemplar_estimate(job, starts, plan, index).to(out.device());
     // Its known pixels are this window's own (earlier windows' results), its hole the copy's.
     estimate = at::where(hole.expand_as(pixels), copied, pixels);
+  } else if (warm && start_kind == HoleStart::Smooth && job.membrane.pixels.defined()) {
+    estimate = at::where(hole.expand_as(pixels), with_whole_membrane(pixels, window, job.membrane), pixels);
   } else if (warm) {
     estimate = smooth_start(job, start_kind, pixels, hole);
   }
@@ -292,7 +330,7 @@ at::Tensor along_the_mask(const model::ConsistencyFunction& f, const at::Tensor&
   rules.focus_y = o.focus_y, rules.focus_x = o.focus_x;
   const WindowPlan plan = plan_windows(mask, rules);
   at::Tensor out = photo.clone(), starts;
-  Job job{f, mask, settings, o, mode, false, {}};
+  Job job{f, mask, settings, o, mode, false, {}, {}};
   if (mode == Mode::Inpaint && settings.warm_start && o.fill == HoleFill::Auto) job.spots = spots_of(mask, o.grow);
   // Some window starts from the exemplar fill, so the fills need the photo with earlier windows'
   // starts (exemplar_estimate).
@@ -301,6 +339,7 @@ at::Tensor along_the_mask(const model::ConsistencyFunction& f, const at::Tensor&
                       }) == HoleStart::Exemplar;
   if (copies) starts = photo.clone();
   if (starts.defined()) job.whole_mask_filled = fill_the_whole_mask(job, starts);
+  if (mode == Mode::Inpaint && settings.warm_start && o.fill == HoleFill::Smooth) job.membrane = membrane_of_the_whole_mask(job, photo);
   for (std::size_t i = 0; i < plan.windows.size(); ++i) {
     throw_if_cancelled();
     edit_window(job, out, starts, plan, i);
