@@ -113,6 +113,15 @@ at::Tensor exemplar_estimate(const Job& job, const at::Tensor& out, const Window
   return crop_replicate(filled, Box{window.y0 - context.y0, window.x0 - context.x0, window.y1 - context.y0, window.x1 - context.x0});
 }
 
+// Whether the mask is one object (it covers kCompactShare of its box `mask_box`), not strokes over
+// the photo: strokes' windows fill from their own surroundings, nearer what each stroke hid
+// (free-form strokes on the 17 held-out 768-px photos lost 0.2 dB filled as one, docs/QUALITY.md
+// "One fill for an object").
+bool one_object(const at::Tensor& mask, const Box& mask_box) {
+  const double area = double(mask_box.height()) * double(mask_box.width());
+  return !mask_box.empty() && (slice(mask, mask_box) > 0).sum().item<double>() >= kCompactShare * area;
+}
+
 // One exemplar fill of the whole mask, written into `starts`, when the mask is one object (it
 // covers kCompactShare of its box) and at the scale of one fill (its box and half its side
 // around, at most kWholeMaskSide px across) the hole is still exemplar_depth deep. Window by
@@ -123,12 +132,7 @@ at::Tensor exemplar_estimate(const Job& job, const at::Tensor& out, const Window
 bool fill_the_whole_mask(const Job& job, at::Tensor& starts) {
   const int64_t height = starts.size(2), width = starts.size(3);
   const Box mask_box = bounding_box(job.mask);
-  if (mask_box.empty()) return false;
-  // One object, not strokes over the photo: their windows fill from their own surroundings,
-  // nearer what each stroke hid (free-form strokes on the 17 held-out 768-px photos lost 0.2 dB
-  // filled as one, docs/QUALITY.md "One fill for an object").
-  const double area = double(mask_box.height()) * double(mask_box.width());
-  if ((slice(job.mask, mask_box) > 0).sum().item<double>() < kCompactShare * area) return false;
+  if (!one_object(job.mask, mask_box)) return false;
   const Box hole_box = grown(mask_box, job.o.grow + 2 * job.o.feather, height, width);
   const Box context = grown(hole_box, std::max(hole_box.height(), hole_box.width()) / 2, height, width);
   const double scale = std::min(1.0, double(kWholeMaskSide) / double(std::max(context.height(), context.width())));
@@ -143,9 +147,7 @@ bool fill_the_whole_mask(const Job& job, at::Tensor& starts) {
 
 WholeMembrane membrane_of_the_whole_mask(const Job& job, const at::Tensor& photo) {
   const Box mask_box = bounding_box(job.mask);
-  if (mask_box.empty()) return {};
-  const double area = double(mask_box.height()) * double(mask_box.width());
-  if ((slice(job.mask, mask_box) > 0).sum().item<double>() < kCompactShare * area) return {};
+  if (!one_object(job.mask, mask_box)) return {};
   // With a quarter of its side around: the membrane is solved coarse to fine (fill_holes), and its
   // coarse levels need the photo around the hole, not a ring of it.
   const int64_t around = job.o.grow + std::max(mask_box.height(), mask_box.width()) / 4 + 8;
