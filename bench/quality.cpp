@@ -297,6 +297,7 @@ int main(int argc, char** argv) {
     const auto t0 = std::chrono::steady_clock::now();
 
     for (std::size_t i = 0; i < test.size(); ++i) {
+      const PerPhoto this_photo{per_photo.is_open() ? &per_photo : nullptr, i};
       for (EditTable& t : tables) {
         const Photo p = make_photo(test[i], size, seed * 1000 + i, t.hole);
         const at::Tensor region = region_of(t.kind, p);
@@ -314,7 +315,7 @@ int main(int argc, char** argv) {
           if (row.baseline) {
             const at::Tensor result = row.baseline(p);
             time_it();
-            score(t, row, result, p, region, box, patch_seed, {per_photo.is_open() ? &per_photo : nullptr, i});
+            score(t, row, result, p, region, box, patch_seed, this_photo);
             continue;
           }
           cm::engine::EditRequest r;
@@ -338,7 +339,7 @@ int main(int argc, char** argv) {
           if (row.default_strength && !(row.strength >= 0)) row.strength = cm::engine::strength_of(cm::engine::resolved(r, true));
           const at::Tensor result = cm::engine::execute(f, model.card, r, {{}, &exemplar_cache}, timings);
           time_it();
-          score(t, row, result, p, region, box, patch_seed, {per_photo.is_open() ? &per_photo : nullptr, i});
+          score(t, row, result, p, region, box, patch_seed, this_photo);
         }
       }
       std::fprintf(stderr, "\rphoto %zu/%zu", i + 1, test.size());

@@ -157,17 +157,6 @@ WholeMembrane membrane_of_the_whole_mask(const Job& job, const at::Tensor& photo
   return {fill_holes(image, hole.logical_not().to(at::kFloat)), box};
 }
 
-// `pixels` (the window's, at `window`) with the whole mask's membrane where the two overlap.
-at::Tensor with_whole_membrane(const at::Tensor& pixels, const Box& window, const WholeMembrane& whole) {
-  const Box common = intersection(window, whole.box);
-  at::Tensor out = pixels.clone();
-  if (common.empty()) return out;
-  slice(out, {common.y0 - window.y0, common.x0 - window.x0, common.y1 - window.y0, common.x1 - window.x0})
-      .copy_(slice(whole.pixels, {common.y0 - whole.box.y0, common.x0 - whole.box.x0, common.y1 - whole.box.y0, common.x1 - whole.box.x0})
-                 .to(pixels.device()));
-  return out;
-}
-
 // hole_start's question under HoleFill::Auto: whether the hole this window regenerates fully (the
 // mask grown by `grow`, less what earlier windows own) is exemplar_depth deep somewhere, or the
 // window holds a whole spot that reaches into its core.
@@ -273,7 +262,10 @@ void edit_window(const Job& job, at::Tensor& out, at::Tensor& starts, const Wind
     // Its known pixels are this window's own (earlier windows' results), its hole the copy's.
     estimate = at::where(hole.expand_as(pixels), copied, pixels);
   } else if (warm && start_kind == HoleStart::Smooth && job.membrane.pixels.defined()) {
-    estimate = at::where(hole.expand_as(pixels), with_whole_membrane(pixels, window, job.membrane), pixels);
+    // Every hole pixel lies in the membrane's box (the mask grown by `grow`, and more around).
+    const Box& b = job.membrane.box;
+    const at::Tensor membrane = crop_replicate(job.membrane.pixels, {window.y0 - b.y0, window.x0 - b.x0, window.y1 - b.y0, window.x1 - b.x0});
+    estimate = at::where(hole.expand_as(pixels), membrane.to(pixels.device()), pixels);
   } else if (warm) {
     estimate = smooth_start(job, start_kind, pixels, hole);
   }
