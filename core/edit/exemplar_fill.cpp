@@ -5,6 +5,7 @@
 
 #include "core/edit/coherence_transport.h"
 #include "core/edit/estimates.h"
+#include "core/edit/gradient_domain.h"
 #include "core/edit/mask_windows.h"
 #include "core/edit/patch_match.h"
 
@@ -203,9 +204,12 @@ ExemplarCopy exemplar_copy(const at::Tensor& image_in, const at::Tensor& known_i
   }
   const at::Tensor is_known = known.expand_as(image) > 0;
   const at::Tensor copied = at::where(is_known, image, to_image(estimate, augmented.size(1), image.size(2), image.size(3)).narrow(1, 0, channels));
+  const at::Tensor source = matchers[0].copied_from();
   // Not under a layout: a painted stroke's colour is the painting's, not its surroundings'.
-  const at::Tensor filled = o.seamless && !layout.defined() ? at::where(is_known, image, seamless(image, copied, known)) : copied;
-  return {filled, copied, matchers[0].copied_from()};
+  if (layout.defined()) return {copied, copied, source};
+  const at::Tensor stitched = o.stitch ? copied + stitch_correction(image, copied, source, known <= 0) : copied;
+  const at::Tensor filled = o.seamless ? seamless(image, stitched, known) : stitched.clamp(-1, 1);
+  return {at::where(is_known, image, filled), copied, source};
 }
 
 at::Tensor exemplar_fill(const at::Tensor& image, const at::Tensor& known, const ExemplarOptions& o, const at::Tensor& layout) {
@@ -224,10 +228,9 @@ at::Tensor enlarge_fill(const at::Tensor& image_in, const at::Tensor& known_in, 
   const at::TensorOptions longs = at::TensorOptions().dtype(at::kLong).device(image.device());
   const at::Tensor x = at::arange(x0, x1, longs);
   const at::Tensor cx = ((x.to(at::kDouble) + 0.5) * (double(w) / double(width))).floor().to(at::kLong).clamp(0, w - 1);
-  const at::Tensor gx = (x.to(at::kFloat) + 0.5) / float(width) * 2 - 1;
   const at::Tensor small_source = small.source.to(image.device()).view({h, w});
   const at::Tensor small_filled = small.filled.to(image.device());
-  const at::Tensor correction_small = small_filled - small.copied.to(image.device());
+  const at::Tensor correction = (small_filled - small.copied.to(image.device()))[0].reshape({channels, -1});
   const at::Tensor known_flat = hole.logical_not().reshape({-1});
   const auto scaled = [](const at::Tensor& d, double by) { return (d.to(at::kFloat) * float(by)).round().to(at::kLong); };
   at::Tensor out = image.clone();
@@ -257,6 +260,7 @@ at::Tensor enlarge_fill(const at::Tensor& image_in, const at::Tensor& known_in, 
     // instead of meeting in a step, in blocks of the small pixels' size.
     at::Tensor sum = at::zeros({1, channels, rows_here, columns}, image.options());
     at::Tensor weights = at::zeros({1, 1, rows_here, columns}, image.options());
+    at::Tensor correction_sum = at::zeros({1, channels, rows_here, columns}, image.options());
     for (const auto& [ty, wy] : taps(y, height, h))
       for (const auto& [tx, wx] : column_taps) {
         const at::Tensor weight = wy.view({-1, 1}) * wx.view({1, -1});
@@ -268,17 +272,18 @@ at::Tensor enlarge_fill(const at::Tensor& image_in, const at::Tensor& known_in, 
         const at::Tensor copies = (inside & known_flat.index_select(0, from).view(inside.sizes())).view({1, 1, rows_here, columns});
         const at::Tensor w_here = weight.view({1, 1, rows_here, columns}) * copies.to(at::kFloat);
         sum += w_here * band(image.view({channels, -1}).index_select(1, from));
+        correction_sum += w_here * band(correction.index_select(1, (ty.view({-1, 1}) * w + tx.view({1, -1})).reshape({-1})));
         weights += w_here;
       }
-    // Where no copy lands, the small pixel under the centre itself; everywhere the seamless
-    // correction (a membrane, smooth, so enlarging it loses nothing) bilinearly, as
-    // upsample_bilinear2d would.
+    // Where no copy lands, the small pixel under the centre itself. The small fill's correction
+    // (its seams stitched, its colour made seamless) is cross-faded with the same weights as the
+    // copies it corrects: it steps where they do, at the seams between pieces, and enlarged
+    // bilinearly its step would not fall where theirs does. On 19 photos of 8–20 MP with an
+    // object removed (docs/QUALITY.md, "Stitched"), bilinear gave 22.29 dB and an SWD of 107.0,
+    // the copies' weights 22.32 dB and 104.8.
     const at::Tensor cy = ((y.to(at::kDouble) + 0.5) * (double(h) / double(height))).floor().to(at::kLong).clamp(0, h - 1);
     const at::Tensor nearest = band(small_filled[0].reshape({channels, -1}).index_select(1, (cy.view({-1, 1}) * w + cx.view({1, -1})).reshape({-1})));
-    const at::Tensor gy = (y.to(at::kFloat) + 0.5) / float(height) * 2 - 1;
-    const at::Tensor grid = at::stack({gx.view({1, -1}).expand({rows_here, columns}), gy.view({-1, 1}).expand({rows_here, columns})}, -1).unsqueeze(0);
-    const at::Tensor correction = at::grid_sampler(correction_small, grid, 0, 1, false);
-    const at::Tensor filled = at::where(weights > 0, (sum / weights.clamp_min(1e-12) + correction).clamp(-1, 1), nearest);
+    const at::Tensor filled = at::where(weights > 0, ((sum + correction_sum) / weights.clamp_min(1e-12)).clamp(-1, 1), nearest);
     at::Tensor in_band = out.narrow(2, r0, rows_here).narrow(3, x0, columns);
     in_band.copy_(at::where(hole.narrow(0, r0, rows_here).narrow(1, x0, columns).view({1, 1, rows_here, columns}), filled, in_band));
   }

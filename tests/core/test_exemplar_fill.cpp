@@ -285,6 +285,61 @@ TEST(ExemplarFill, AnEnlargedFillCrossFadesWhereItsCopiesMeet) {
   EXPECT_GT(column_means[0].item<double>() - column_means[23].item<double>(), 1.0) << "it still goes from light to dark";
 }
 
+// The small fill's correction steps where its copies do (stitching the seam between a light and a
+// dark copy lifts one and lowers the other): enlarged with the copies' own cross-fade, the two
+// meet without a step; enlarged bilinearly, the correction's ramp and the copies' cross-fade fell
+// in different places and left a ridge along the seam.
+TEST(ExemplarFill, AnEnlargedCorrectionStepsWhereTheCopiesDo) {
+  const int64_t height = 128, width = 192, scale = 4, h = height / scale, w = width / scale;
+  at::Tensor photo = at::zeros({1, 3, height, width});
+  photo.narrow(3, 0, 64).fill_(0.6);
+  photo.narrow(3, 128, 64).fill_(-0.6);
+  at::Tensor hole = at::zeros({1, 1, height, width});
+  hole.narrow(2, 32, 64).narrow(3, 64, 64).fill_(1);
+  at::Tensor source = at::full({h, w}, -1, at::kLong);
+  for (int64_t y = 8; y < 24; ++y)
+    for (int64_t x = 16; x < 32; ++x) source[y][x] = y * w + (x < 24 ? x - 10 : x + 10);
+  const at::Tensor small_photo = edit::resize_image(photo, h, w);
+  at::Tensor copied = small_photo.clone(), correction = at::zeros_like(small_photo);
+  copied.narrow(2, 8, 16).narrow(3, 16, 8).fill_(0.6);
+  copied.narrow(2, 8, 16).narrow(3, 24, 8).fill_(-0.6);
+  correction.narrow(2, 8, 16).narrow(3, 16, 8).fill_(-0.6);  // both copies brought to 0
+  correction.narrow(2, 8, 16).narrow(3, 24, 8).fill_(0.6);
+  const edit::ExemplarCopy small{copied + correction, copied, source.reshape({-1})};
+  const at::Tensor enlarged = edit::enlarge_fill(photo, hole <= 0, small);
+  const at::Tensor middle = enlarged.narrow(2, 40, 48).narrow(3, 72, 48);  // the seam at x = 96, within the hole
+  EXPECT_LT(middle.abs().max().item<double>(), 1e-5) << "a ridge along the seam";
+}
+
+// A photo with no edge anywhere (bokeh: two colours blurred into each other) keeps none in its
+// hole: the pieces of the copy are stitched where they meet (gradient_domain.h). Unstitched, a
+// person removed from pool photo 00000's bokeh came back as a pale slab with hard edges.
+TEST(ExemplarFill, ABlurredPhotosHoleGetsNoEdgeBetweenItsCopies) {
+  const int64_t size = 128;
+  const at::Tensor x = at::arange(size, at::kFloat).view({1, 1, 1, -1}).expand({1, 1, size, size});
+  const at::Tensor y = at::arange(size, at::kFloat).view({1, 1, -1, 1}).expand({1, 1, size, size});
+  // Smooth colours: a green to cream slope left to right, a blue glow above, each over tens of pixels.
+  const at::Tensor t = at::sigmoid((x - 64) / 10), glow = at::exp(-((x - 50).pow(2) + (y - 20).pow(2)) / 800);
+  const at::Tensor photo = at::cat({0.2 + 0.6 * t - 0.5 * glow, 0.5 + 0.3 * t - 0.2 * glow, -0.3 + 0.8 * t + 0.6 * glow}, 1).contiguous();
+  const at::Tensor hole = box_hole(size, 40, 40, 48);
+  const auto largest_step = [](const at::Tensor& image, const at::Tensor& where) {
+    const at::Tensor dx = (image.narrow(3, 1, image.size(3) - 1) - image.narrow(3, 0, image.size(3) - 1)).abs().amax(1, true);
+    const at::Tensor dy = (image.narrow(2, 1, image.size(2) - 1) - image.narrow(2, 0, image.size(2) - 1)).abs().amax(1, true);
+    return std::max(dx.masked_select(where.narrow(3, 1, image.size(3) - 1) > 0).max().item<double>(),
+                    dy.masked_select(where.narrow(2, 1, image.size(2) - 1) > 0).max().item<double>());
+  };
+  const double photo_step = largest_step(photo, at::ones_like(hole));
+  edit::ExemplarOptions unstitched;
+  unstitched.stitch = false;
+  const at::Tensor filled = edit::exemplar_fill(photo, hole <= 0), unstitched_fill = edit::exemplar_fill(photo, hole <= 0, unstitched);
+  // Inside the hole (2 px from its edge) no step larger than twice the photo's largest; across
+  // its edge, where the copy's colour is matched by local means (seamless), a little more.
+  const at::Tensor inside = box_hole(size, 42, 42, 44);
+  EXPECT_LT(largest_step(filled, inside), 2 * photo_step)
+      << "the photo's largest step " << photo_step << "; unstitched " << largest_step(unstitched_fill, inside);
+  EXPECT_LT(largest_step(filled, hole), 4 * photo_step) << "unstitched " << largest_step(unstitched_fill, hole);
+}
+
 TEST(HoleDepth, IsTheRadiusOfTheLargestSquareInside) {
   EXPECT_EQ(edit::hole_depth(at::ones({1, 1, 32, 32})), 0);
   at::Tensor line = at::ones({1, 1, 32, 32});
