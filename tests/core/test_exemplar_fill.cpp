@@ -249,25 +249,35 @@ TEST(ExemplarFill, AFillMadeSmallerIsEnlargedWithThePhotosOwnPixels) {
   }
 }
 
+// A 128 × 192 photo's hole, x 64–127 and y 32–95, and the sources of a fill of it made 4× smaller:
+// the hole's left half (small columns 16–23) copied from 10 small columns to its left, its right
+// half (24–31) from 10 to its right.
+struct TwoCopies {
+  static constexpr int64_t height = 128, width = 192, scale = 4, h = height / scale, w = width / scale;
+  at::Tensor hole = at::zeros({1, 1, height, width});
+  at::Tensor source = at::full({h, w}, -1, at::kLong);
+  TwoCopies() {
+    hole.narrow(2, 32, 64).narrow(3, 64, 64).fill_(1);
+    for (int64_t y = 8; y < 24; ++y)
+      for (int64_t x = 16; x < 32; ++x) source[y][x] = y * w + (x < 24 ? x - 10 : x + 10);
+    source = source.reshape({-1});
+  }
+};
+
 // Two neighbouring parts of a small fill copied from different places: enlarged 4×, they meet in
 // a cross-fade a few pixels wide, not in a step (at 100 % on a 12 MP photo, a cut-out collage with
 // the small pixels' staircase along every cut), and away from the seam each is its copy exactly.
 TEST(ExemplarFill, AnEnlargedFillCrossFadesWhereItsCopiesMeet) {
-  const int64_t height = 128, width = 192, scale = 4, h = height / scale, w = width / scale;
+  const TwoCopies two;
+  const int64_t height = two.height, scale = two.scale;
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(4);
-  // A light texture left of the hole, a dark one right of it; the hole is x 64–127, y 32–95.
-  at::Tensor photo = at::zeros({1, 3, height, width});
+  // A light texture left of the hole, a dark one right of it.
+  at::Tensor photo = at::zeros({1, 3, height, two.width});
   photo.narrow(3, 0, 64).copy_(0.5 + 0.2 * at::rand({1, 3, height, 64}, gen));
   photo.narrow(3, 128, 64).copy_(-0.5 - 0.2 * at::rand({1, 3, height, 64}, gen));
-  at::Tensor hole = at::zeros({1, 1, height, width});
-  hole.narrow(2, 32, 64).narrow(3, 64, 64).fill_(1);
-  // The small fill: the hole's left half (small columns 16–23) copied from 10 small columns to its
-  // left, its right half (24–31) from 10 to its right.
-  at::Tensor source = at::full({h, w}, -1, at::kLong);
-  for (int64_t y = 8; y < 24; ++y)
-    for (int64_t x = 16; x < 32; ++x) source[y][x] = y * w + (x < 24 ? x - 10 : x + 10);
-  const at::Tensor small_photo = edit::resize_image(photo, h, w);
-  const edit::ExemplarCopy small{small_photo, small_photo, source.reshape({-1})};
+  const at::Tensor hole = two.hole;
+  const at::Tensor small_photo = edit::resize_image(photo, two.h, two.w);
+  const edit::ExemplarCopy small{small_photo, small_photo, two.source};
   const at::Tensor enlarged = edit::enlarge_fill(photo, hole <= 0, small);
 
   EXPECT_TRUE(at::equal(enlarged * (1 - hole), photo * (1 - hole))) << "known pixels bit for bit";
@@ -290,23 +300,18 @@ TEST(ExemplarFill, AnEnlargedFillCrossFadesWhereItsCopiesMeet) {
 // meet without a step; enlarged bilinearly, the correction's ramp and the copies' cross-fade fell
 // in different places and left a ridge along the seam.
 TEST(ExemplarFill, AnEnlargedCorrectionStepsWhereTheCopiesDo) {
-  const int64_t height = 128, width = 192, scale = 4, h = height / scale, w = width / scale;
-  at::Tensor photo = at::zeros({1, 3, height, width});
+  const TwoCopies two;
+  at::Tensor photo = at::zeros({1, 3, two.height, two.width});
   photo.narrow(3, 0, 64).fill_(0.6);
   photo.narrow(3, 128, 64).fill_(-0.6);
-  at::Tensor hole = at::zeros({1, 1, height, width});
-  hole.narrow(2, 32, 64).narrow(3, 64, 64).fill_(1);
-  at::Tensor source = at::full({h, w}, -1, at::kLong);
-  for (int64_t y = 8; y < 24; ++y)
-    for (int64_t x = 16; x < 32; ++x) source[y][x] = y * w + (x < 24 ? x - 10 : x + 10);
-  const at::Tensor small_photo = edit::resize_image(photo, h, w);
+  const at::Tensor small_photo = edit::resize_image(photo, two.h, two.w);
   at::Tensor copied = small_photo.clone(), correction = at::zeros_like(small_photo);
   copied.narrow(2, 8, 16).narrow(3, 16, 8).fill_(0.6);
   copied.narrow(2, 8, 16).narrow(3, 24, 8).fill_(-0.6);
   correction.narrow(2, 8, 16).narrow(3, 16, 8).fill_(-0.6);  // both copies brought to 0
   correction.narrow(2, 8, 16).narrow(3, 24, 8).fill_(0.6);
-  const edit::ExemplarCopy small{copied + correction, copied, source.reshape({-1})};
-  const at::Tensor enlarged = edit::enlarge_fill(photo, hole <= 0, small);
+  const edit::ExemplarCopy small{copied + correction, copied, two.source};
+  const at::Tensor enlarged = edit::enlarge_fill(photo, two.hole <= 0, small);
   const at::Tensor middle = enlarged.narrow(2, 40, 48).narrow(3, 72, 48);  // the seam at x = 96, within the hole
   EXPECT_LT(middle.abs().max().item<double>(), 1e-5) << "a ridge along the seam";
 }
