@@ -279,8 +279,8 @@ at::Tensor enlarge_fill(const at::Tensor& image_in, const at::Tensor& known_in, 
     // (its seams stitched, its colour made seamless) is cross-faded with the same weights as the
     // copies it corrects: it steps where they do, at the seams between pieces, and enlarged
     // bilinearly its step would not fall where theirs does. On 19 photos of 8–20 MP with an
-    // object removed (docs/QUALITY.md, "Stitched"), bilinear gave 22.29 dB and an SWD of 107.0,
-    // the copies' weights 22.32 dB and 104.8.
+    // object removed (docs/QUALITY.md, "Stitched"; the stitch without its far-side fallback),
+    // bilinear gave 22.29 dB and an SWD of 107.0, the copies' weights 22.32 dB and 104.8.
     const at::Tensor cy = ((y.to(at::kDouble) + 0.5) * (double(h) / double(height))).floor().to(at::kLong).clamp(0, h - 1);
     const at::Tensor nearest = band(small_filled[0].reshape({channels, -1}).index_select(1, (cy.view({-1, 1}) * w + cx.view({1, -1})).reshape({-1})));
     const at::Tensor filled = at::where(weights > 0, ((sum + correction_sum) / weights.clamp_min(1e-12)).clamp(-1, 1), nearest);
