@@ -205,7 +205,8 @@ ExemplarCopy exemplar_copy(const at::Tensor& image_in, const at::Tensor& known_i
   const at::Tensor is_known = known.expand_as(image) > 0;
   const at::Tensor copied = at::where(is_known, image, to_image(estimate, augmented.size(1), image.size(2), image.size(3)).narrow(1, 0, channels));
   const at::Tensor source = matchers[0].copied_from();
-  // Not under a layout: a painted stroke's colour is the painting's, not its surroundings'.
+  // Neither under a layout: a painted stroke's colour is the painting's, not its surroundings',
+  // and a step between two pieces of its copy may be one the painting has.
   if (layout.defined()) return {copied, copied, source};
   const at::Tensor stitched = o.stitch ? copied + stitch_correction(image, copied, source, known <= 0) : copied;
   const at::Tensor filled = o.seamless ? seamless(image, stitched, known) : stitched.clamp(-1, 1);

@@ -112,7 +112,7 @@ at::Tensor exemplar_fill(const at::Tensor& image, const at::Tensor& known, const
 // An exemplar fill, with what enlarge_fill needs to carry it to a larger copy of the photo.
 struct ExemplarCopy {
   at::Tensor filled;  // exemplar_fill's result
-  at::Tensor copied;  // the same before the seamless correction (filled − copied is that correction)
+  at::Tensor copied;  // the same before stitching and the seamless correction (filled − copied is both)
   // [H·W] int64: the pixel each hole pixel was copied from (its best covering patch's, as the
   // finest level's sharp vote takes it), as y·W + x; −1 on known pixels and where nothing was
   // copied (the smooth fallback).
@@ -123,7 +123,8 @@ ExemplarCopy exemplar_copy(const at::Tensor& image, const at::Tensor& known, con
 
 // The fill of `image` (known ≤ 0: the hole) from `small`, an exemplar_copy of the same photo
 // made smaller: every hole pixel copies the photo's own pixel as far away as its small pixel's
-// source was, scaled (the small fill's matches enlarged), plus the enlarged seamless correction.
+// source was, scaled (the small fill's matches enlarged), plus the small fill's correction
+// (filled − copied: the stitching and the seamless colour), cross-faded as its copies are.
 // A fill made smaller and enlarged is a blur of the photo's texture; this keeps it at the photo's
 // own pixels, for a few gathers' cost. Where neighbouring small pixels were copied from different
 // places, their copies are cross-faded (exemplar_fill.cpp, kSeamBlend): taken from one
