@@ -59,7 +59,8 @@ struct RegionOptions {
   double texture = 1.0;
   double texture_reach = 24;  // how far into the hole (px) the texture keeps 1/e of that amount
   // The colour of the model's change to a warm start is blurred with two box blurs of this radius
-  // (healing.h: at the photo's own pixels the model's colour detail is speckle); 0 keeps it.
+  // in the model's pixels, so this many times the window's shrink in the photo's (healing.h: at
+  // the photo's own pixels the model's colour detail is speckle); 0 keeps it.
   int colour_blur = 2;
   // The schedule of one window, from its start and its scale (σ chosen from the window's scale:
   // the engine's defaults, edit_registry.h); unset: EditSettings::schedule for every window.

@@ -303,7 +303,15 @@ void edit_window(const Job& job, at::Tensor& out, at::Tensor& starts, const Wind
   if (!from_estimate) result = resize_image(edited, side, side);
   else if (work == side) result = edited;
   else result = with_change(estimate, image, edited);
-  if (from_estimate) result = smooth_colour_change(estimate, result, job.o.colour_blur);
+  // The change's colour blurred over colour_blur of the model's pixels, not the photo's: the
+  // model's colour speckle is at its own pixel scale, enlarged with the window. A draft of an
+  // object on a 20 MP photo (windows shrunk 10×, 49 %) came back as confetti of 10-px blocks in
+  // pastel colours, which two blurs of 2 photo pixels left as they were (docs/QUALITY.md,
+  // "Colour at the model's scale").
+  if (from_estimate) {
+    const double shrink = std::max(1.0, double(side) / double(work));
+    result = smooth_colour_change(estimate, result, int(std::lround(job.o.colour_blur * shrink)));
+  }
 
   const at::Tensor w = slice(weights, core), original = slice(pixels, core), fresh = slice(result, core);
   // Where w = 1 exactly the edit's pixels, not a rounding of them.

@@ -253,6 +253,32 @@ TEST(Region, AnInpaintingWindowsStartIsDecidedInOnePlace) {
 
 namespace {
 
+// The model's change comes at its own pixels, enlarged with the window: its colour is blurred at
+// that scale. The analytic model keeps part of the start's noise, independent per channel and per
+// work pixel: a window shrunk 6× shows it as blocks of 6 photo pixels. Their colour must go (a draft
+// of an object on 20 MP came back as pastel confetti); their grey, the model's texture, stays.
+TEST(Region, TheModelsColourChangeIsBlurredAtItsOwnScale) {
+  const int64_t size = 384;
+  const at::Tensor photo = cm::testing::smooth_photo(size, size) * 0.5;
+  at::Tensor hole = at::zeros({1, 1, size, size});
+  hole.narrow(2, 96, 192).narrow(3, 96, 192).fill_(1);
+  const auto f = cm::testing::analytic_model(64);
+  EditSettings s;
+  s.schedule = cm::sampling::karras_schedule(1, 0.5);
+  s.warm_start = true;
+  s.seed = 3;
+  region::RegionOptions o;
+  o.fill = region::HoleFill::Smooth;
+  o.max_work_size = 64;  // the hole's window is about 6× the work size
+  const at::Tensor start = fill_holes(photo * (1 - hole), 1 - hole);
+  const at::Tensor change = (region::inpaint_photo(f, photo * (1 - hole), hole, s, o) - start).narrow(2, 112, 160).narrow(3, 112, 160);
+  const at::Tensor grey = change.mean(1, true), colour = change - grey;
+  // Differences at the blocks' scale, 6 px apart.
+  const auto rough = [](const at::Tensor& x) { return (x.narrow(3, 6, x.size(3) - 6) - x.narrow(3, 0, x.size(3) - 6)).abs().mean().item<double>(); };
+  ASSERT_GT(rough(grey), 0.01) << "the model changed the start";
+  EXPECT_LT(rough(colour), 0.3 * rough(grey)) << "the colour varies as much as the grey: speckle";
+}
+
 // An object's smooth start (a draft's, or HoleFill::Smooth) is one membrane for the whole mask.
 // Window by window, a membrane met the window's edge where the hole went on beyond it and took
 // whatever the rest of its edge said there: a sky came back with a darker bar along a window.
