@@ -90,8 +90,10 @@ at::Tensor stitch_correction(const at::Tensor& image_in, const at::Tensor& copie
     // outside the hole, but the pixel beside it may be the hole's, and what the hole held is never
     // read. Failing both, the difference on the far side of either source, one pixel away (a
     // source next to the hole's edge, as where a copy continues the edge, has only that).
+    // An index where `valid`, pixel 0 elsewhere (gathered, then masked out).
+    const auto safe = [](const at::Tensor& index, const at::Tensor& valid) { return at::where(valid, index, at::zeros_like(index)); };
     const auto is_known = [&](const at::Tensor& index, const at::Tensor& valid) {
-      return valid & known.index_select(0, at::where(valid, index, at::zeros_like(index)).reshape({-1})).view(index.sizes());
+      return valid & known.index_select(0, safe(index, valid).reshape({-1})).view(index.sizes());
     };
     const auto before_edge = [&](const at::Tensor& s) { return dy ? s.div(width, "floor") < height - 1 : s.remainder(width) < width - 1; };
     const auto after_edge = [&](const at::Tensor& s) { return dy ? s.div(width, "floor") > 0 : s.remainder(width) > 0; };
@@ -101,9 +103,9 @@ at::Tensor stitch_correction(const at::Tensor& image_in, const at::Tensor& copie
     // One side's difference, not the mean of two: where seams are dense (a fine texture copied
     // from many places) a mean of two differences has half their spread, and the texture with it.
     const at::Tensor from_pixel = at::where(p_on, sp, at::where(q_back, sq - step, at::where(p_back, sp - step, sq)));
-    const at::Tensor valid = (p_on | q_back | p_back | q_on).to(at::kFloat);
+    const at::Tensor valid = p_on | q_back | p_back | q_on;
     const auto pixels = [&](const at::Tensor& index) {
-      return photo.index_select(1, (index * valid.to(at::kLong)).reshape({-1})).view({channels, rows, cols});
+      return photo.index_select(1, safe(index, valid).reshape({-1})).view({channels, rows, cols});
     };
     const at::Tensor wanted = (pixels(from_pixel + step) - pixels(from_pixel)) * valid;
     const at::Tensor has = copy.narrow(1, dy, rows).narrow(2, dx, cols) - copy.narrow(1, 0, rows).narrow(2, 0, cols);
