@@ -84,6 +84,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connectCanvas();
   connectWorkStatus();
   connectController();
+  keepFieldKeys();
   startOverlayTimer();
   startAutosave();
   setAcceptDrops(true);

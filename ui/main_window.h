@@ -149,6 +149,10 @@ class MainWindow : public QMainWindow {
   // (and the steps or parts once the engine counts them), then the time the user waited.
   void connectWorkStatus();
   void showWork();  // the status bar's size, bit depth, grey or RGB, alpha: of the photo as it is now
+  // Return and Escape in the window's number and text fields (the brush size, strength, seed…)
+  // belong to the field: they end the typing and give the keyboard back to the canvas, instead of
+  // reaching Apply and Discard, whose shortcuts they are (eventFilter).
+  void keepFieldKeys();
   void rememberRecent(const QString& path);
   void rebuildRecentMenu();
 

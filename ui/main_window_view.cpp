@@ -12,7 +12,9 @@
 #include <QMenu>
 #include <QSettings>
 #include <QStatusBar>
+#include <QAbstractSpinBox>
 #include <QKeyEvent>
+#include <QLineEdit>
 #include <QLabel>
 #include <QPainter>
 #include <QTimer>
@@ -152,7 +154,38 @@ QImage MainWindow::compareReference() const {
                                               : original.scaled(document_->size(), Qt::IgnoreAspectRatio, Qt::SmoothTransformation);
 }
 
+namespace {
+
+bool isFieldKey(const QKeyEvent* key) {
+  return key->modifiers() == Qt::NoModifier || key->modifiers() == Qt::KeypadModifier
+             ? key->key() == Qt::Key_Return || key->key() == Qt::Key_Enter || key->key() == Qt::Key_Escape
+             : false;
+}
+
+}  // namespace
+
+void MainWindow::keepFieldKeys() {
+  for (QWidget* field : findChildren<QAbstractSpinBox*>()) field->installEventFilter(this);
+  for (QWidget* field : findChildren<QLineEdit*>())
+    if (!qobject_cast<QAbstractSpinBox*>(field->parentWidget())) field->installEventFilter(this);
+}
+
 bool MainWindow::eventFilter(QObject* watched, QEvent* event) {
+  // A user typing a brush size and pressing Return applied the edit, and Escape discarded the
+  // mask: the keys are Apply's and Discard's shortcuts, and a field does not claim them. Claimed
+  // here (an accepted ShortcutOverride), they reach the field, which takes its value, and then the
+  // canvas has the keyboard again, so the next Return applies.
+  if (watched != canvas_ && (event->type() == QEvent::ShortcutOverride || event->type() == QEvent::KeyPress)) {
+    auto* key = static_cast<QKeyEvent*>(event);
+    if (isFieldKey(key)) {
+      if (event->type() == QEvent::ShortcutOverride) {
+        event->accept();
+        return true;
+      }
+      QTimer::singleShot(0, canvas_, [canvas = canvas_] { canvas->setFocus(Qt::OtherFocusReason); });
+      return false;
+    }
+  }
   // Hold backslash to see the photo as opened or as last applied, without preview, mask or strokes.
   if (watched == canvas_ && (event->type() == QEvent::KeyPress || event->type() == QEvent::KeyRelease)) {
     auto* key = static_cast<QKeyEvent*>(event);

@@ -1,11 +1,14 @@
 // The editor's second pass as a new user (issue 33), the view's side: what holding `\` compares
-// with, and the canvas before a photo is open. Each test drives the real window and fails
+// with, the canvas before a photo is open, and Return and Escape in the panels' fields. Each test drives the real window and fails
 // without its fix.
 #include "ui/editor_fixture.h"
 
 #include "ui/document.h"
 
 #include <QAction>
+#include <QDockWidget>
+#include <QDoubleSpinBox>
+#include <QUndoStack>
 #include <QDropEvent>
 #include <QLabel>
 #include <QMessageBox>
@@ -145,6 +148,44 @@ TEST_F(Editor, APhotoDroppedOnTheCanvasOpensAfterTheQuestion) {
   EXPECT_TRUE(QTest::qWaitFor([&] { return window.currentPath() == other; }, 5000)) << window.currentPath().toStdString();
   EXPECT_EQ(asked, 2);
   EXPECT_EQ(window.document()->size(), QSize(40, 30));
+}
+
+// A user typing a brush size and pressing Return applied the edit, and Escape in the field
+// discarded the mask: the keys are Apply's and Discard's shortcuts. In a field they end the typing
+// and give the keyboard back to the canvas, where Return applies.
+TEST_F(Editor, ReturnAndEscapeInTheBrushSizeFieldEndTheTypingNotTheEdit) {
+  openPhoto(64, 48, [](int x, int y) { return QColor(4 * x, 5 * y, 90); });
+  window.activateWindow();
+  ASSERT_TRUE(QTest::qWaitForWindowActive(&window));
+  window.setBrushDiameter(6);
+  QSignalSpy ready(window.controller(), &cm::ui::EditController::previewReady);
+  paint_stroke(window, QPointF(20, 20), QPointF(26, 24));
+  ASSERT_TRUE(ready.wait(20000));
+  const QUndoStack* history = window.document()->undoStack();
+  const int painted = history->index();
+  auto* size = window.findChild<QDockWidget*>(QStringLiteral("brush"))->findChild<QDoubleSpinBox*>();
+  ASSERT_TRUE(size);
+
+  size->setFocus();
+  size->selectAll();
+  QTest::keyClicks(size, QStringLiteral("9"));
+  QTest::keyClick(size, Qt::Key_Return);
+  EXPECT_DOUBLE_EQ(size->value(), 9.0);
+  EXPECT_FALSE(window.controller()->applyPending());
+  EXPECT_EQ(history->index(), painted) << "Return in the size field applied the edit";
+  QTest::keyClick(size, Qt::Key_Escape);
+  EXPECT_EQ(history->index(), painted) << "Escape in the size field discarded the edit";
+  EXPECT_GT(painted_pixels(window.document()->mask()), 0);
+  ASSERT_TRUE(QTest::qWaitFor([&] { return window.canvas()->hasFocus(); }, 2000)) << "the canvas did not get the keyboard back";
+
+  // The same key on the canvas applies: the shortcuts are live here, so the field kept the key.
+  QSignalSpy applied(window.controller(), &cm::ui::EditController::applied);
+  QTest::keyClick(window.canvas(), Qt::Key_Return);
+  EXPECT_TRUE(window.controller()->applyPending() || history->index() != painted);
+  if (window.controller()->applyPending()) {
+    ASSERT_TRUE(applied.wait(30000)) << window.lastError().toStdString();
+  }
+  EXPECT_NE(history->index(), painted);
 }
 
 }  // namespace
