@@ -82,6 +82,9 @@ class EditController : public QObject {
   // Where the brush last was (image pixels): an edit along a long mask starts its windows there,
   // so the part under the user's eye shows first (core/edit/mask_windows.h).
   void setBrushPosition(QPointF position);
+  // Where the user looks (image pixels, asked on each request): the tiles of a super-resolution or
+  // a denoise start there, so the part on screen shows first (core/edit/region.h, focus_y).
+  void setViewCentreSource(std::function<QPointF()> source);
 
   // Asks for a preview of the document as it is now (refine: the refine step count).
   void requestPreview(bool refine = false);

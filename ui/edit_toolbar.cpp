@@ -109,10 +109,11 @@ void EditToolBar::showKind() {
   // At auto an inpainting's or a sketch's windows take one evaluation each (engine::window_steps),
   // so there the Steps box counts only once a strength is set.
   const bool one_a_window = spec.has_strength && percent == kAuto && engine::chooses_per_window(spec);
-  steps_box_->setEnabled(!one_a_window);
-  steps_box_->setToolTip(one_a_window ? tr("At strength auto each part of this edit takes one evaluation: more change nothing "
-                                           "visible. Set a strength to refine with more steps.")
-                                      : tr("Evaluations when the hand rests (the live preview uses one)"));
+  steps_box_->setEnabled(!one_a_window && !spec.one_evaluation);
+  steps_box_->setToolTip(spec.one_evaluation ? tr("This edit is one evaluation at the photo's own noise level: steps change nothing")
+                         : one_a_window      ? tr("At strength auto each part of this edit takes one evaluation: more change nothing "
+                                                  "visible. Set a strength to refine with more steps.")
+                                             : tr("Evaluations when the hand rests (the live preview uses one)"));
   if (!spec.has_strength) {
     strength_box_->setValue(100);
     strength_box_->setToolTip(kind() == edit::EditKind::Denoise ? tr("Denoising reads the noise level from the photo")

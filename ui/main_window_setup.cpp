@@ -124,6 +124,7 @@ void MainWindow::connectCanvas() {
     if (controller_->parameters().kind == edit::EditKind::SuperResolve) controller_->requestLivePreview();
   });
   canvas_->installEventFilter(this);
+  controller_->setViewCentreSource([this] { return canvas_->widgetToImage(QPointF(canvas_->width() / 2.0, canvas_->height() / 2.0)); });
   canvas_->setEmptyHint(tr("Open a photo (%1) or drop one here").arg(QKeySequence(QKeySequence::Open).toString(QKeySequence::NativeText)));
 }
 

@@ -15,6 +15,8 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <utility>
+#include <vector>
 
 namespace cm::edit::region {
 
@@ -148,33 +150,60 @@ struct TileGrid {
   int64_t overlap;       // input pixels
 };
 
-// Runs `run(tile_input, y0, x0, index)` on every tile of `input` and blends the [1,C,k·t,k·t]
-// outputs with weights constant on each k×k block. Memory: the output, its weight sum and one tile.
+// The order tiles run in: nearest the focus first (RegionOptions::focus_y, focus_x, in the
+// input's pixels), so the part of a live preview under the user's eye comes first (a 16 MP photo
+// is 7,000 tiles, minutes on a CPU); in rows without a focus. Ties keep the row order.
+std::vector<std::pair<std::size_t, std::size_t>> tile_order(const std::vector<int64_t>& ys, const std::vector<int64_t>& xs,
+                                                            int64_t tile, const RegionOptions& o) {
+  std::vector<std::pair<std::size_t, std::size_t>> order;
+  for (std::size_t i = 0; i < ys.size(); ++i)
+    for (std::size_t j = 0; j < xs.size(); ++j) order.emplace_back(i, j);
+  if (o.focus_y < 0 || o.focus_x < 0) return order;
+  const auto distance = [&](const std::pair<std::size_t, std::size_t>& t) {
+    const int64_t dy = 2 * ys[t.first] + tile - 2 * o.focus_y, dx = 2 * xs[t.second] + tile - 2 * o.focus_x;
+    return dy * dy + dx * dx;  // from the tile's centre, doubled to stay in integers
+  };
+  std::stable_sort(order.begin(), order.end(), [&](const auto& a, const auto& b) { return distance(a) < distance(b); });
+  return order;
+}
+
+// Blended sums are kept in fixed point, 2⁻²⁴ a unit: integer sums do not depend on the order of
+// their terms, so the result is the same bit for bit whichever tile ran first (float sums of the
+// ≤ 4 overlapping tiles rounded differently by order). Tile outputs stay far from the int32
+// range: it holds four of |x| < 32.
+constexpr double kFixedPoint = 16777216.0;
+
+at::Tensor to_fixed(const at::Tensor& x) { return (x * kFixedPoint).round().to(at::kInt); }
+
+// Runs `run(tile_input, y0, x0, index)` on every tile of `input` (index: the tile's place in the
+// order they run, tile_order) and blends the [1,C,k·t,k·t] outputs with weights constant on each
+// k×k block. Memory: the output, its weight sum and one tile.
 at::Tensor blend_tiles(const at::Tensor& input, const TileGrid& g,
                        const std::function<at::Tensor(const at::Tensor&, int64_t, int64_t, int)>& run,
                        const RegionOptions& o) {
   const int64_t height = input.size(2), width = input.size(3), k = g.factor;
   const std::vector<int64_t> ys = tile_starts(height, g.tile, g.overlap), xs = tile_starts(width, g.tile, g.overlap);
-  at::Tensor sum = at::zeros({1, input.size(1), height * k, width * k}, input.options().dtype(at::kFloat));
+  at::Tensor sum = at::zeros({1, input.size(1), height * k, width * k}, input.options().dtype(at::kInt));
   at::Tensor weight_sum = at::zeros({1, 1, height * k, width * k}, sum.options());
+  const auto blended = [](const at::Tensor& s, const at::Tensor& w) { return s.to(at::kFloat) / w.to(at::kFloat); };
   int index = 0;
-  for (std::size_t i = 0; i < ys.size(); ++i)
-    for (std::size_t j = 0; j < xs.size(); ++j, ++index) {
-      const at::Tensor tile_in = crop_replicate(input, Box{ys[i], xs[j], ys[i] + g.tile, xs[j] + g.tile});
-      const at::Tensor tile_out = run(tile_in, ys[i], xs[j], index).to(sum.device());
-      const at::Tensor w = at::outer(ramp(g.tile, g.overlap, i > 0, i + 1 < ys.size()),
-                                     ramp(g.tile, g.overlap, j > 0, j + 1 < xs.size()))
-                               .repeat_interleave(k, 0)
-                               .repeat_interleave(k, 1)
-                               .view({1, 1, g.tile * k, g.tile * k})
-                               .to(sum.device());
-      const Box in_out{ys[i] * k, xs[j] * k, std::min(height, ys[i] + g.tile) * k, std::min(width, xs[j] + g.tile) * k};
-      const Box in_tile{0, 0, in_out.height(), in_out.width()};
-      slice(sum, in_out).add_(slice(tile_out, in_tile) * slice(w, in_tile));
-      slice(weight_sum, in_out).add_(slice(w, in_tile));
-      if (o.on_window) o.on_window(in_out.y0, in_out.x0, slice(sum, in_out) / slice(weight_sum, in_out));  // blended so far
-    }
-  return sum / weight_sum;
+  for (const auto& [i, j] : tile_order(ys, xs, g.tile, o)) {
+    const at::Tensor tile_in = crop_replicate(input, Box{ys[i], xs[j], ys[i] + g.tile, xs[j] + g.tile});
+    const at::Tensor tile_out = run(tile_in, ys[i], xs[j], index++).to(sum.device(), at::kFloat);
+    const at::Tensor w = at::outer(ramp(g.tile, g.overlap, i > 0, i + 1 < ys.size()),
+                                   ramp(g.tile, g.overlap, j > 0, j + 1 < xs.size()))
+                             .repeat_interleave(k, 0)
+                             .repeat_interleave(k, 1)
+                             .view({1, 1, g.tile * k, g.tile * k})
+                             .to(sum.device());
+    const Box in_out{ys[i] * k, xs[j] * k, std::min(height, ys[i] + g.tile) * k, std::min(width, xs[j] + g.tile) * k};
+    const Box in_tile{0, 0, in_out.height(), in_out.width()};
+    const at::Tensor w_here = slice(w, in_tile);
+    slice(sum, in_out).add_(to_fixed(slice(tile_out, in_tile) * w_here));
+    slice(weight_sum, in_out).add_(to_fixed(w_here));
+    if (o.on_window) o.on_window(in_out.y0, in_out.x0, blended(slice(sum, in_out), slice(weight_sum, in_out)));  // so far
+  }
+  return blended(sum, weight_sum);
 }
 
 int tile_count(int64_t height, int64_t width, const TileGrid& g) {

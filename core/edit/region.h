@@ -52,7 +52,10 @@ struct RegionOptions {
   // work side is max(model, side / window_shrink), up to max_work_size); 1 edits at the photo's
   // own pixels where the work size allows, at 4× the cost of 2.
   double window_shrink = 2.0;
-  int64_t focus_y = -1, focus_x = -1;  // the windows start nearest here (the brush), when ≥ 0
+  // When ≥ 0: the windows along a mask start nearest here (the brush), and the tiles of a
+  // super-resolution or a denoise too (where the user looks), in the input's pixels; the result
+  // is the same bit for bit wherever it is.
+  int64_t focus_y = -1, focus_x = -1;
   // A thin hole's start under HoleFill::Auto: the membrane fill with this much of the luminance
   // detail of the photo mirrored across the hole's edge (healing.h: texture_amount); 0 leaves it
   // smooth.

@@ -197,6 +197,7 @@ EditSpec denoise_entry() {
   EditSpec e;
   e.kind = EditKind::Denoise;
   e.label = "Denoise";
+  e.one_evaluation = true;
   e.arguments = "IMAGE [--sigma S]";
   e.summary = "remove noise of S 8-bit levels (estimated if not given)";
   e.image = true;

@@ -213,6 +213,37 @@ TEST(Region, TiledDenoisingMatchesOneEvaluationOfTheWholePhoto) {
   EXPECT_LT((out - photo).pow(2).mean().item<double>(), (noisy - photo).pow(2).mean().item<double>());
 }
 
+// A denoise of a 16 MP photo is 7,000 tiles, minutes on a CPU: its live preview starts where the
+// user looks (the focus), and the result does not depend on where that was.
+TEST(Region, TilesStartNearTheFocusAndTheResultIsTheSameWhereverItIs) {
+  const auto f = cm::testing::analytic_model(64);
+  const at::Tensor photo = cm::testing::smooth_photo(150, 170);
+  const at::Tensor noisy = photo + 0.1 * cm::sampling::NoiseField(3).crop(0, {1, 3, 0, 0, 150, 170});
+  region::RegionOptions o;
+  o.tile_size = 32;
+  const at::Tensor in_rows = region::denoise_photo(f, noisy, 0.1, steps(1), o);
+  std::vector<std::pair<int64_t, int64_t>> seen;  // the tiles' origins, in the order they came
+  o.on_window = [&](int64_t y0, int64_t x0, const at::Tensor&) { seen.emplace_back(y0, x0); };
+  o.focus_y = 120, o.focus_x = 20;
+  const at::Tensor from_focus = region::denoise_photo(f, noisy, 0.1, steps(1), o);
+  const std::vector<int64_t> ys = region::tile_starts(150, 32, 8), xs = region::tile_starts(170, 32, 8);
+  ASSERT_EQ(seen.size(), ys.size() * xs.size());
+  const auto distance = [&](const std::pair<int64_t, int64_t>& t) {
+    return std::hypot(double(t.first + 16 - o.focus_y), double(t.second + 16 - o.focus_x));
+  };
+  for (std::size_t i = 1; i < seen.size(); ++i) EXPECT_LE(distance(seen[i - 1]), distance(seen[i])) << "tile " << i;
+  EXPECT_LE(distance(seen.front()), 16 * std::sqrt(2.0)) << "the first tile does not hold the focus";
+  EXPECT_NE(seen.front(), (std::pair<int64_t, int64_t>{0, 0}));
+  EXPECT_TRUE(at::equal(from_focus, in_rows)) << "the result depends on the tiles' order: " << max_abs_diff(from_focus, in_rows);
+  // The same for an enlargement, in its input's pixels.
+  const at::Tensor low = cm::testing::smooth_photo(40, 44);
+  region::RegionOptions sr;
+  sr.tile_size = 32;
+  const at::Tensor sr_rows = region::super_resolve_photo(f, low, 4, steps(2), sr);
+  sr.focus_y = 39, sr.focus_x = 43;
+  EXPECT_TRUE(at::equal(region::super_resolve_photo(f, low, 4, steps(2), sr), sr_rows));
+}
+
 TEST(Region, TileStartsCoverTheAxisWithTheOverlap) {
   EXPECT_EQ(region::tile_starts(10, 16, 4), (std::vector<int64_t>{0}));
   EXPECT_EQ(region::tile_starts(16, 16, 4), (std::vector<int64_t>{0}));

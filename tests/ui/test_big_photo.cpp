@@ -18,8 +18,10 @@
 #include <QElapsedTimer>
 #include <QUndoStack>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 namespace {
 
@@ -179,6 +181,48 @@ TEST_F(Editor, SuperResolvingAThousandPixelSelectionShowsItsStartAtOnceAndCancel
   window.controller()->cancelJobs();
   ASSERT_TRUE(QTest::qWaitFor([&] { return !window.controller()->status().busy; }, 20000));
   EXPECT_FALSE(window.controller()->applyPreview()) << "a cancelled enlargement is not applied";
+}
+
+// Denoising a 12 MP photo is thousands of tiles on a CPU (minutes): its tiles show as they come,
+// from where the user looks, not from the photo's top-left corner.
+TEST_F(Editor, DenoisingATwelveMegapixelPhotoShowsTheTilesWhereTheUserLooksFirst) {
+  const QString in = dir.filePath(QStringLiteral("big.png"));
+  ASSERT_TRUE(twelve_megapixels().save(in));
+  ASSERT_TRUE(window.openImage(in));
+  window.controller()->setRefineDelay(60000);
+  ASSERT_TRUE(QTest::qWaitFor([&] { return !window.controller()->status().busy; }, 60000));
+  cm::ui::Canvas* canvas = window.canvas();
+  canvas->setZoom(1.0, canvas->imageToWidget(QPointF(3000, 2200)));
+  const QPointF looked_at = canvas->widgetToImage(QPointF(canvas->width() / 2.0, canvas->height() / 2.0));
+  ASSERT_GT(looked_at.x(), 2000);
+  cm::ui::EditParameters p = window.controller()->parameters();
+  p.kind = cm::edit::EditKind::Denoise;
+  p.settings[QStringLiteral("sigma")] = 20;
+  window.controller()->setParameters(p);
+  QSignalSpy partial(window.controller(), &cm::ui::EditController::previewPartial);
+  QElapsedTimer clock;
+  clock.start();
+  window.controller()->requestPreview();
+  ASSERT_TRUE(partial.wait(30000)) << "no tile showed before the whole denoise; " << window.lastError().toStdString();
+  std::printf("the first tiles where the user looks in %lld ms\n", static_cast<long long>(clock.elapsed()));
+  EXPECT_FALSE(window.controller()->previewComplete());
+  const QImage shown = window.controller()->preview().convertToFormat(QImage::Format_RGB888);
+  const QImage photo = window.document()->photo().convertToFormat(QImage::Format_RGB888);
+  ASSERT_EQ(shown.size(), photo.size());
+  // Where the first parts changed the photo, sampled every 8 pixels.
+  double sum_x = 0, sum_y = 0, nearest_origin = 1e9;
+  int changed = 0;
+  for (int y = 0; y < photo.height(); y += 8)
+    for (int x = 0; x < photo.width(); x += 8)
+      if (std::memcmp(shown.constScanLine(y) + 3 * x, photo.constScanLine(y) + 3 * x, 3) != 0) {
+        ++changed, sum_x += x, sum_y += y;
+        nearest_origin = std::min(nearest_origin, std::hypot(double(x), double(y)));
+      }
+  window.controller()->cancelJobs();
+  ASSERT_GT(changed, 0) << "the parts shown left the photo as it was";
+  EXPECT_LT(std::hypot(sum_x / changed - looked_at.x(), sum_y / changed - looked_at.y()), 300)
+      << "the first tiles are not where the user looks";
+  EXPECT_GT(nearest_origin, 1000) << "the first tiles include the photo's corner";
 }
 
 }  // namespace
