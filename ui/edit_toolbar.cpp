@@ -65,7 +65,7 @@ EditToolBar::EditToolBar(QWidget* parent) : QToolBar(tr("Edit"), parent) {
   seed_box_->setRange(0, 1 << 30);
   addWidget(new QLabel(tr(" Seed "), this));
   addWidget(seed_box_);
-  QAction* vary = addAction(tr("New variation"), this, [this] { seed_box_->setValue(int(QRandomGenerator::global()->bounded(1 << 30))); });
+  QAction* vary = vary_action_ = addAction(tr("New variation"), this, [this] { seed_box_->setValue(int(QRandomGenerator::global()->bounded(1 << 30))); });
   vary->setIconText(tr("New seed"));  // short: the row must fit a 1200-px window (issue 33, finding 11)
   vary->setToolTip(tr("Pick a random seed: the same edit with other details"));
   // Slide between the variation of the seed and that of a second seed (slerp of their noises).
@@ -110,6 +110,10 @@ void EditToolBar::showKind() {
   // so there the Steps box counts only once a strength is set.
   const bool one_a_window = spec.has_strength && percent == kAuto && engine::chooses_per_window(spec);
   steps_box_->setEnabled(!one_a_window && !spec.one_evaluation);
+  // An edit of one evaluation draws no noise: another seed, or a blend of two, changes nothing.
+  for (QWidget* seeded : {static_cast<QWidget*>(seed_box_), static_cast<QWidget*>(seed_b_box_), static_cast<QWidget*>(blend_slider_)})
+    seeded->setEnabled(!spec.one_evaluation);
+  vary_action_->setEnabled(!spec.one_evaluation);
   steps_box_->setToolTip(spec.one_evaluation ? tr("This edit is one evaluation at the photo's own noise level: steps change nothing")
                          : one_a_window      ? tr("At strength auto each part of this edit takes one evaluation: more change nothing "
                                                   "visible. Set a strength to refine with more steps.")

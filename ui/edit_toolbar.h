@@ -14,6 +14,8 @@ class QComboBox;
 class QSlider;
 class QSpinBox;
 
+class QAction;
+
 namespace cm::ui {
 
 class EditToolBar : public QToolBar {
@@ -32,6 +34,7 @@ class EditToolBar : public QToolBar {
   QSlider* blendSlider() const { return blend_slider_; }
   QSpinBox* strengthBox() const { return strength_box_; }
   QSpinBox* stepsBox() const { return steps_box_; }
+  QSpinBox* seedBox() const { return seed_box_; }
   QComboBox* kindBox() const { return kind_box_; }
   QComboBox* scaleBox() const { return scale_box_; }
 
@@ -49,6 +52,7 @@ class EditToolBar : public QToolBar {
   QSpinBox* seed_box_ = nullptr;
   QSpinBox* seed_b_box_ = nullptr;
   QSlider* blend_slider_ = nullptr;
+  QAction* vary_action_ = nullptr;
   QHash<int, int> strength_percent_;  // per edit, so switching edits keeps each one's choice
 };
 

@@ -21,6 +21,7 @@ class QAction;
 class QComboBox;
 class QDoubleSpinBox;
 class QFormLayout;
+class QPushButton;
 class QLabel;
 class QMenu;
 class QSlider;
@@ -200,6 +201,7 @@ class MainWindow : public QMainWindow {
   QSpinBox* feather_box_ = nullptr;
   QComboBox* fill_box_ = nullptr;
   QFormLayout* brush_form_ = nullptr;
+  QPushButton* variations_button_ = nullptr;  // "Show N variations"
   QVector<QToolButton*> variation_buttons_;
   QRect selection_;
   QLabel* image_info_ = nullptr;

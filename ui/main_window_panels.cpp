@@ -184,6 +184,8 @@ void MainWindow::showEditSettings() {
   const engine::EditSpec& spec = engine::spec_of(edit_bar_->kind());
   for (const auto& [field, name] : {std::pair<QWidget*, const char*>{grow_box_, "grow"}, {feather_box_, "feather"}, {fill_box_, "fill"}})
     brush_form_->setRowVisible(field, engine::find_setting(spec, name) != nullptr);
+  // A denoise's variations would be the same picture four times, at four times its minutes.
+  if (variations_button_) variations_button_->setEnabled(!spec.one_evaluation);
 }
 
 void MainWindow::buildVariationsDock() {
@@ -192,7 +194,7 @@ void MainWindow::buildVariationsDock() {
   dock->setObjectName(QStringLiteral("variations"));
   auto* panel = new QWidget(dock);
   auto* layout = new QGridLayout(panel);
-  auto* show = new QPushButton(tr("Show %1 variations").arg(kCount), panel);
+  auto* show = variations_button_ = new QPushButton(tr("Show %1 variations").arg(kCount), panel);
   show->setToolTip(tr("The current edit with the next %1 seeds; click one to keep it").arg(kCount));
   layout->addWidget(show, 0, 0, 1, 2);
   for (int i = 0; i < kCount; ++i) {
@@ -210,6 +212,7 @@ void MainWindow::buildVariationsDock() {
   dock->setWidget(panel);
   addDockWidget(Qt::RightDockWidgetArea, dock);
   connect(show, &QPushButton::clicked, this, [this] { controller_->requestVariations(int(variation_buttons_.size())); });
+  showEditSettings();  // the button follows the current edit
   connect(controller_, &EditController::variationsReady, this, [this] {
     const QVector<QImage>& images = controller_->variations();
     for (int i = 0; i < variation_buttons_.size(); ++i) {

@@ -403,8 +403,17 @@ TEST(MainWindow, TheStrengthControlFollowsTheCurrentEdit) {
   bar->setKind(cm::edit::EditKind::Denoise);
   EXPECT_FALSE(strength->isEnabled());
   EXPECT_FALSE(bar->stepsBox()->isEnabled()) << "a denoise is one evaluation whatever the steps";
+  EXPECT_FALSE(bar->seedBox()->isEnabled()) << "a denoise draws no noise";
+  EXPECT_FALSE(bar->blendSlider()->isEnabled());
+  QPushButton* variations = nullptr;
+  for (QPushButton* b : window.findChildren<QPushButton*>())
+    if (b->text().startsWith(QStringLiteral("Show"))) variations = b;
+  ASSERT_TRUE(variations);
+  EXPECT_FALSE(variations->isEnabled()) << "four variations of a denoise are one picture four times";
   bar->setKind(cm::edit::EditKind::SuperResolve);
   EXPECT_TRUE(strength->isEnabled());
+  EXPECT_TRUE(bar->seedBox()->isEnabled());
+  EXPECT_TRUE(variations->isEnabled());
   EXPECT_EQ(strength->text(), QStringLiteral("auto"));
   EXPECT_TRUE(bar->stepsBox()->isEnabled()) << "a super-resolution's steps count at auto";
   bar->setKind(cm::edit::EditKind::Inpaint);
