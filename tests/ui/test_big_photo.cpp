@@ -154,14 +154,19 @@ TEST_F(Editor, ColorizingATwelveMegapixelGreyPhotoShowsItsFirstStripsFirst) {
   EXPECT_GT(hinted.green(), hinted.red() + 20) << "the hint's green";
 }
 
+// The 12 MP photo opened, with no refinement to come and the opening's own work done: a tiled
+// edit then runs alone.
+bool open_idle(cm::ui::MainWindow& window, const QTemporaryDir& dir) {
+  const QString in = dir.filePath(QStringLiteral("big.png"));
+  if (!twelve_megapixels().save(in) || !window.openImage(in)) return false;
+  window.controller()->setRefineDelay(60000);
+  return QTest::qWaitFor([&] { return !window.controller()->status().busy; }, 60000);
+}
+
 // Super-resolving a 1000×1000 selection ×2 is thousands of tiles on a CPU: its enlarged start shows
 // at once, tiles follow with progress, and Cancel stops it and leaves nothing to apply.
 TEST_F(Editor, SuperResolvingAThousandPixelSelectionShowsItsStartAtOnceAndCancels) {
-  const QString in = dir.filePath(QStringLiteral("big.png"));
-  ASSERT_TRUE(twelve_megapixels().save(in));
-  ASSERT_TRUE(window.openImage(in));
-  window.controller()->setRefineDelay(60000);
-  ASSERT_TRUE(QTest::qWaitFor([&] { return !window.controller()->status().busy; }, 60000));
+  ASSERT_TRUE(open_idle(window, dir)) << window.lastError().toStdString();
   cm::ui::EditParameters p = window.controller()->parameters();
   p.kind = cm::edit::EditKind::SuperResolve;
   p.settings[QStringLiteral("scale")] = 2;
@@ -186,11 +191,7 @@ TEST_F(Editor, SuperResolvingAThousandPixelSelectionShowsItsStartAtOnceAndCancel
 // Denoising a 12 MP photo is thousands of tiles on a CPU (minutes): its tiles show as they come,
 // from where the user looks, not from the photo's top-left corner.
 TEST_F(Editor, DenoisingATwelveMegapixelPhotoShowsTheTilesWhereTheUserLooksFirst) {
-  const QString in = dir.filePath(QStringLiteral("big.png"));
-  ASSERT_TRUE(twelve_megapixels().save(in));
-  ASSERT_TRUE(window.openImage(in));
-  window.controller()->setRefineDelay(60000);
-  ASSERT_TRUE(QTest::qWaitFor([&] { return !window.controller()->status().busy; }, 60000));
+  ASSERT_TRUE(open_idle(window, dir)) << window.lastError().toStdString();
   cm::ui::Canvas* canvas = window.canvas();
   canvas->setZoom(1.0, canvas->imageToWidget(QPointF(3000, 2200)));
   const QPointF looked_at = canvas->widgetToImage(QPointF(canvas->width() / 2.0, canvas->height() / 2.0));
