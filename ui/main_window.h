@@ -181,6 +181,7 @@ class MainWindow : public QMainWindow {
   QTimer* cancel_soon_ = nullptr;
   QTimer* work_tick_ = nullptr;  // the seconds of "working…", while work runs
   QElapsedTimer work_clock_;
+  QElapsedTimer count_clock_;  // since the current job's count began (a newer job starts its own)
   bool working_ = false;
   int work_step_ = 0, work_total_ = 0;
   // While the button is down: the stroke so far, previewed at most every kProvisionalMs.
