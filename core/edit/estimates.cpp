@@ -31,8 +31,11 @@ std::vector<at::Tensor> guide_weights(const at::Tensor& guide, double sigma) {
   return w;
 }
 
+// screening: λ of the screened Poisson equation at this level (0: the membrane), added to the
+// neighbours' total weight, so an unknown pixel holds only part of their mean: away from what is
+// known the fill fades to 0.
 at::Tensor jacobi(at::Tensor x, const at::Tensor& values, const at::Tensor& known, const std::vector<at::Tensor>& w,
-                  int sweeps) {
+                  int sweeps, double screening) {
   for (int s = 0; s < sweeps; ++s) {
     at::Tensor sum = at::zeros_like(x), total;
     for (int i = 0; i < 4; ++i) {
@@ -44,12 +47,12 @@ at::Tensor jacobi(at::Tensor x, const at::Tensor& values, const at::Tensor& know
         sum = sum + neighbour;
       }
     }
-    x = at::where(known, values, total.defined() ? sum / total : sum / 4);
+    x = at::where(known, values, total.defined() ? sum / (total + screening) : sum / (4 + screening));
   }
   return x;
 }
 
-at::Tensor fill_level(const at::Tensor& values, const at::Tensor& weight, const at::Tensor& guide, double sigma) {
+at::Tensor fill_level(const at::Tensor& values, const at::Tensor& weight, const at::Tensor& guide, double sigma, double screening) {
   const at::Tensor known = weight > 0.999f;
   const int64_t h = values.size(2), w = values.size(3);
   if (known.all().item<bool>()) return values;
@@ -65,7 +68,8 @@ at::Tensor fill_level(const at::Tensor& values, const at::Tensor& weight, const 
     const at::Tensor coarse_values = pool(values * weight) / coarse_weight.clamp_min(1e-12);
     const at::Tensor coarse_guide = guide.defined() ? pool(guide) : at::Tensor();
     // A coarse pixel is known when any of its fine pixels is; its weight saturates at 1.
-    const at::Tensor coarse = fill_level(coarse_values, (coarse_weight * 4).clamp_max(1), coarse_guide, sigma);
+    // A coarse pixel is two fine ones across: the screened equation's λ·h² is four times as large.
+    const at::Tensor coarse = fill_level(coarse_values, (coarse_weight * 4).clamp_max(1), coarse_guide, sigma, 4 * screening);
     // Push: the coarse solution enlarged is the start of the unknown pixels here.
     start = at::upsample_bilinear2d(coarse, {h, w}, /*align_corners=*/false);
   }
@@ -73,16 +77,18 @@ at::Tensor fill_level(const at::Tensor& values, const at::Tensor& weight, const 
   // Coarse levels are cheap and set the start of every finer one, so they get many sweeps; the
   // fine levels only need to settle the detail the coarser ones could not represent.
   const int sweeps = int(std::clamp<int64_t>(1024 / std::max(h, w), 8, 40));
-  return jacobi(x, values, known.expand_as(values), guide_weights(guide, sigma), sweeps);
+  return jacobi(x, values, known.expand_as(values), guide_weights(guide, sigma), sweeps, screening);
 }
 
 }  // namespace
 
-at::Tensor fill_holes(const at::Tensor& image, const at::Tensor& known_in, const at::Tensor& guide, double guide_sigma) {
+at::Tensor fill_holes(const at::Tensor& image, const at::Tensor& known_in, const at::Tensor& guide, double guide_sigma,
+                      double reach) {
   const at::Tensor x = image.to(at::kFloat);
   const at::Tensor known = (known_in.to(x.device()) > 0).to(at::kFloat).expand({x.size(0), 1, x.size(2), x.size(3)}).contiguous();
   const at::Tensor g = guide.defined() ? guide.to(x.device(), at::kFloat) : at::Tensor();
-  const at::Tensor filled = fill_level(x * known, known, g, guide_sigma);
+  const double screening = reach > 0 ? 1.0 / (reach * reach) : 0.0;
+  const at::Tensor filled = fill_level(x * known, known, g, guide_sigma, screening);
   return at::where(known.expand_as(x) > 0, x, filled);  // the known pixels exactly, whatever the pyramid did
 }
 
@@ -106,7 +112,8 @@ at::Tensor propagate_chroma(const at::Tensor& rgb_in, const at::Tensor& hints, c
   // Spread along the photo's luma (q₀·rgb, in [−Σq₀, Σq₀]); σ ≈ 5 % of that range.
   const at::Tensor q0 = luma_direction().to(rgb.device(), at::kFloat);
   const at::Tensor luma = (rgb * q0.view({1, 3, 1, 1})).sum(1, true);
-  const at::Tensor spread = fill_holes(offset, hint_mask, luma, 0.05 * q0.sum().item<double>());
+  const at::Tensor spread = fill_holes(offset, hint_mask, luma, 0.05 * q0.sum().item<double>(),
+                                      kHintReach * double(std::max(rgb.size(2), rgb.size(3))));
   // Keep the photo's luma exactly: remove the grey the spread offset picked up.
   return grey + spread - grey_of(spread);
 }

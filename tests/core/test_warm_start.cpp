@@ -82,6 +82,33 @@ TEST(Estimates, ChromaPropagationKeepsLumaAndHints) {
   EXPECT_GT(chroma.narrow(2, 0, 5).abs().mean().item<double>(), 0.01);  // spread beyond the hints
 }
 
+// One red hint on a dragonfly turned a whole 12 MP photo of leaves red: as a membrane, the one
+// colour known anywhere is the whole fill, whatever the edges. A hint's colour now stays on its
+// side of a strong edge and fades with the distance on a flat one, and the model's own colour
+// comes where it has gone.
+TEST(Estimates, AHintsColourStaysOnItsSideOfAnEdgeAndFadesWithDistance) {
+  const int64_t n = 96;
+  // Dark on the left, light on the right: one strong luma edge at x = 48.
+  at::Tensor photo = at::full({1, 3, n, n}, -0.6);
+  photo.narrow(3, 48, 48).fill_(0.5);
+  at::Tensor hints = at::zeros({1, 3, n, n});
+  hints.select(1, 0).fill_(0.4);  // red, over the dark half's grey
+  hints.select(1, 1).fill_(-0.8);
+  hints.select(1, 2).fill_(-0.8);
+  at::Tensor hint_mask = at::zeros({1, 1, n, n});
+  hint_mask.narrow(2, 46, 4).narrow(3, 8, 4).fill_(1);
+  const edit::LumaChromaOperator op;
+  const at::Tensor grey = edit::propagate_chroma(photo, at::Tensor(), at::Tensor());
+  const at::Tensor chroma = (op.forward(edit::propagate_chroma(photo, hints, hint_mask)) - op.forward(grey)).narrow(1, 1, 2).abs().sum(1);
+  const double at_hint = chroma[0][47][9].item<double>();
+  ASSERT_GT(at_hint, 0.1);
+  EXPECT_LT(chroma[0][47][80].item<double>(), 0.05 * at_hint) << "the colour crossed the edge";
+  // Along the flat half, away from the hint: less and less.
+  const double near = chroma[0][47][24].item<double>(), far = chroma[0][0][44].item<double>();
+  EXPECT_GT(near, 0.25 * at_hint);
+  EXPECT_LT(far, 0.9 * near) << "near " << near << ", far " << far;  // as a membrane: equal
+}
+
 TEST(Strength, MapsZeroToEpsilonOneToTExactlyOnALogScale) {
   const cm::model::NoiseRange range;
   EXPECT_DOUBLE_EQ(sampling::sigma_for_strength(0, range), 0.002);
