@@ -10,11 +10,10 @@
 #include <QHash>
 #include <QToolBar>
 
+class QAction;
 class QComboBox;
 class QSlider;
 class QSpinBox;
-
-class QAction;
 
 namespace cm::ui {
 

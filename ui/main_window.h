@@ -145,11 +145,12 @@ class MainWindow : public QMainWindow {
   void revealMaskBeingPainted();
   Brush currentBrush(Layer* layer) const;  // the brush of the current tool, and the layer it paints
   void updateOverlayStatus();
-  void updateImageInfo();
+  void updateImageInfo();  // the status bar's size, bit depth, grey or RGB, alpha: of the photo as it is now
   // The engine's part of the status bar: "working…" with the seconds so far from the first moment
-  // (and the steps or parts once the engine counts them), then the time the user waited.
+  // (and the steps or parts once the engine counts them, and about how long is left), then the
+  // time the user waited.
   void connectWorkStatus();
-  void showWork();  // the status bar's size, bit depth, grey or RGB, alpha: of the photo as it is now
+  void showWork();  // "working…": its count, its seconds, the time left
   // Return and Escape in the window's number and text fields (the brush size, strength, seed…)
   // belong to the field: they end the typing and give the keyboard back to the canvas, instead of
   // reaching Apply and Discard, whose shortcuts they are (eventFilter).
