@@ -196,16 +196,11 @@ int EditController::previewSteps() const { return hasPreview() ? impl_->preview_
 
 bool EditController::request_preview(bool refine, const LayerOverride* over, bool same_wait) {
   if (!impl_->model_ready) return false;
-  Impl& d = *impl_;
   const EditParameters& p = impl_->parameters;
   // An edit of one evaluation (engine::EditSpec::one_evaluation) has no draft: its first preview
   // is the refined one, and a refinement asked for while it comes or after it came is that one.
   const bool one_evaluation = engine::spec_of(p.kind).one_evaluation;
-  if (refine && one_evaluation && !over) {
-    const bool coming = d.refine_job != 0 && d.refine_job == d.latest_job && d.refine_revision == d.document->revision();
-    const bool came = d.preview_complete && d.preview_refined && d.preview_revision == d.document->revision();
-    if (coming || came) return true;
-  }
+  if (refine && one_evaluation && !over && (refinement_coming() || refinement_shown())) return true;
   const bool refined = refine || one_evaluation;
   auto built = build_request(*impl_->document, p, one_evaluation ? 1 : refined ? p.refine_steps : p.preview_steps,
                              impl_->photo_tensor, impl_->model_size, over);
@@ -393,8 +388,17 @@ void EditController::submit(engine::EditRequest request, ResultHandler handle, c
   if (impl_->running++ == 0) Q_EMIT busyChanged(true);
 }
 
+bool EditController::refinement_coming() const {
+  const Impl& d = *impl_;
+  return d.refine_job != 0 && d.refine_job == d.latest_job && d.refine_revision == d.document->revision();
+}
+
+bool EditController::refinement_shown() const {
+  return previewComplete() && impl_->preview_refined && impl_->preview_revision == impl_->document->revision();
+}
+
 bool EditController::applyPreview() {
-  if (!previewComplete() || !impl_->preview_refined || impl_->preview_revision != impl_->document->revision()) return false;
+  if (!refinement_shown()) return false;
   set_apply_pending(false);
   impl_->refine_timer.stop();
   const QImage result = impl_->preview;
@@ -431,8 +435,7 @@ EditController::ApplyOutcome EditController::requestApply() {
   Impl& d = *impl_;
   if (!d.model_ready || d.document->isEmpty()) return ApplyOutcome::Nothing;
   // The refinement of this state may already be on its way (latest wins: it is the latest job).
-  const bool coming = d.refine_job != 0 && d.refine_job == d.latest_job && d.refine_revision == d.document->revision();
-  if (!coming) {
+  if (!refinement_coming()) {
     d.refine_timer.stop();  // no need to wait for the hand to rest: the user asked for the result
     if (!request_preview(true, nullptr, true)) return ApplyOutcome::Nothing;
   }

@@ -162,6 +162,10 @@ class EditController : public QObject {
   // same_wait: the user's wait began with an earlier request (the draft before a refinement).
   bool request_preview(bool refine, const LayerOverride* over, bool same_wait);
   void set_apply_pending(bool pending);
+  // The refinement of the document as it is now is on its way (the latest job), or is the whole
+  // preview shown: what Apply commits.
+  bool refinement_coming() const;
+  bool refinement_shown() const;
   // A part of a preview still being computed (region.h, RegionOptions::on_window): pasted into the
   // partial preview (a copy of the photo, or the `whole` enlarged start a super-resolution sends
   // first) when its job is still the latest and the document has not changed since.
