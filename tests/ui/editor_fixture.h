@@ -50,6 +50,13 @@ inline QImage synthetic_photo(int w, int h, const std::function<QColor(int, int)
   return photo;
 }
 
+// The variations panel's "Show N variations" button, or nullptr.
+inline QPushButton* show_variations_button(const QWidget& window) {
+  for (QPushButton* b : window.findChildren<QPushButton*>())
+    if (b->text().startsWith(QStringLiteral("Show"))) return b;
+  return nullptr;
+}
+
 // A shown main window with the test model loaded (tests/cli/edit_tests.cmake makes it), and a
 // helper that writes a synthetic photo and opens it.
 class Editor : public ::testing::Test {
@@ -75,12 +82,7 @@ class Editor : public ::testing::Test {
     EXPECT_TRUE(window.openImage(in));
     return photo;
   }
-  // The variations panel's "Show N variations" button.
-  QPushButton* showVariationsButton() {
-    for (QPushButton* b : window.findChildren<QPushButton*>())
-      if (b->text().startsWith(QStringLiteral("Show"))) return b;
-    return nullptr;
-  }
+  QPushButton* showVariationsButton() { return show_variations_button(window); }
   QTemporaryDir dir;
   cm::ui::MainWindow window;
 };

@@ -405,9 +405,7 @@ TEST(MainWindow, TheStrengthControlFollowsTheCurrentEdit) {
   EXPECT_FALSE(bar->stepsBox()->isEnabled()) << "a denoise is one evaluation whatever the steps";
   EXPECT_FALSE(bar->seedBox()->isEnabled()) << "a denoise draws no noise";
   EXPECT_FALSE(bar->blendSlider()->isEnabled());
-  QPushButton* variations = nullptr;
-  for (QPushButton* b : window.findChildren<QPushButton*>())
-    if (b->text().startsWith(QStringLiteral("Show"))) variations = b;
+  QPushButton* variations = show_variations_button(window);
   ASSERT_TRUE(variations);
   EXPECT_FALSE(variations->isEnabled()) << "four variations of a denoise are one picture four times";
   bar->setKind(cm::edit::EditKind::SuperResolve);
