@@ -3,7 +3,8 @@
 // baselines, over a sweep of configurations. Results go to docs/QUALITY.md.
 //
 //   quality --model DIR --pack PACK [--photos 100] [--size 192] [--samples 256] [--steps 1,2]
-//           [--sample-steps 1,2,4] [--edits inpaint,sketch,superres,colorize] [--holes strokes,box,brush,cable,object]
+//           [--sample-steps 1,2,4] [--edits inpaint,sketch,superres,colorize] [--hints 0]
+//           [--holes strokes,box,brush,cable,object]
 //           [--fills auto,smooth,exemplar] [--xphoto yes] [--strengths default,1]
 //           [--fresh-noise 1] [--work-sizes default] [--shrinks 2] [--textures 0.75] [--texture-reach 24]
 //           [--colour-blurs 2] [--exemplar-depths 32] [--grow 0] [--feather 0] [--seed 0] [--threads 2]
@@ -33,7 +34,8 @@
 //   superres  ×4 from the 4×4 box mean, whole photo, and the largest deviation of a 4×4 mean
 //             from its input pixel; vs bicubic and bicubic + back-projection (the warm start)
 //   colorize  from the luma, whole photo, and chroma RMSE and colourfulness (Hasler–Süsstrunk);
-//             vs the grey input
+//             vs the grey input; with --hints N, N dabs of the truth's colour (add_hints) given to
+//             every cmedit row, and the classical answer from them (propagate_chroma) as a row
 //   generate  (--samples > 0) SWD between unconditional samples and held-out crops (the
 //             training crop sampler), per --sample-steps count (Karras et al. 2018)
 // Each row also gets its time per photo (ms, on --threads). --out writes PNG grids (the first
@@ -162,7 +164,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) a[argv[i]] = argv[i + 1];
   if (!a.count("--model") || !a.count("--pack")) {
     std::fprintf(stderr, "usage: quality --model DIR --pack PACK [--photos 100] [--size 192] [--samples 256] [--steps 1,2] "
-                         "[--sample-steps 1,2,4] [--edits inpaint,sketch,superres,colorize] [--holes strokes,box,brush,cable,object,spots,wires] [--fills auto,smooth,exemplar] [--xphoto yes] [--strengths default,1] [--fresh-noise 1] "
+                         "[--sample-steps 1,2,4] [--edits inpaint,sketch,superres,colorize] [--hints N] [--holes strokes,box,brush,cable,object,spots,wires] [--fills auto,smooth,exemplar] [--xphoto yes] [--strengths default,1] [--fresh-noise 1] "
                          "[--work-sizes default] [--shrinks 2] [--textures 0.75] [--texture-reach 24] [--colour-blurs 2] [--exemplar-depths 32] [--grow 0] [--feather 0] [--seed 0] [--threads 2] [--out DIR] [--csv FILE] [--per-photo FILE] [--plot DIR] [--crops SIDE]\n");
     return 2;
   }
@@ -171,6 +173,7 @@ int main(int argc, char** argv) {
     const int photos = std::stoi(option(a, "--photos", "100")), size = std::stoi(option(a, "--size", "192"));
     const int samples = std::stoi(option(a, "--samples", "256"));
     const std::uint64_t seed = std::stoull(option(a, "--seed", "0"));
+    const int hint_count = std::stoi(option(a, "--hints", "0"));  // colorize: colour hints from the truth (add_hints)
     std::vector<int> step_counts, sample_step_counts, work_sizes;
     std::vector<Hole> holes;  // one inpainting table each
     for (const auto& t : cm::split_list(option(a, "--holes", "strokes"))) {
@@ -235,7 +238,10 @@ int main(int argc, char** argv) {
         t.rows.push_back({"bicubic + back-projection", [](const Photo& p) { return cm::edit::upsample_keeping_means(p.low, 4); }});
       } else if (name == "colorize") {
         t.kind = EditKind::Colorize;
+        t.hints = hint_count;
         t.rows.push_back({"grey input", [](const Photo& p) { return p.grey; }});
+        if (hint_count > 0)
+          t.rows.push_back({"hints spread (Levin et al. 2004)", [](const Photo& p) { return cm::edit::propagate_chroma(p.grey, p.hints, p.hint_mask); }});
       } else {
         throw std::runtime_error("--edits: unknown edit '" + name + "' (inpaint, sketch, superres, colorize)");
       }
@@ -299,7 +305,8 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < test.size(); ++i) {
       const PerPhoto this_photo{per_photo.is_open() ? &per_photo : nullptr, i};
       for (EditTable& t : tables) {
-        const Photo p = make_photo(test[i], size, seed * 1000 + i, t.hole);
+        Photo p = make_photo(test[i], size, seed * 1000 + i, t.hole);
+        if (t.hints > 0) add_hints(p, t.hints, seed * 1000 + i);
         const at::Tensor region = region_of(t.kind, p);
         const std::vector<int64_t> box = bounding_box(region);
         // The same corners for the truth and every method, another set per photo and edit.
@@ -322,6 +329,7 @@ int main(int argc, char** argv) {
           r.kind = t.kind;
           r.image = input;
           if (masked(t.kind)) r.mask = p.mask;
+          if (t.hints > 0) r.hints = p.hints, r.hint_mask = p.hint_mask;
           r.scale = 4;
           r.steps = row.steps;
           r.strength = row.default_strength ? -1.0 : row.strength;

@@ -230,4 +230,18 @@ Photo make_photo(const at::Tensor& rgb8, int size, std::uint64_t mask_seed, Hole
   return p;
 }
 
+void add_hints(Photo& p, int count, std::uint64_t seed) {
+  const int64_t size = p.truth.size(2), side = std::max<int64_t>(3, size / 64);
+  p.hints = at::zeros_like(p.truth);
+  p.hint_mask = at::zeros_like(p.mask);
+  std::mt19937_64 random(seed);
+  std::uniform_int_distribution<int64_t> place(0, size - side);
+  for (int i = 0; i < count; ++i) {
+    const int64_t y = place(random), x = place(random);
+    const at::Tensor dab = p.truth.narrow(2, y, side).narrow(3, x, side);
+    p.hints.narrow(2, y, side).narrow(3, x, side).copy_(dab.mean(std::vector<int64_t>{2, 3}, true).expand_as(dab));
+    p.hint_mask.narrow(2, y, side).narrow(3, x, side).fill_(1);
+  }
+}
+
 }  // namespace cm::bench

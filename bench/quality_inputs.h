@@ -19,6 +19,8 @@ struct Photo {
   // sketch's input: the truth with the masked pixels painted over as a person sketches what should
   // be there (stroke_painting)
   at::Tensor painting;
+  // colorize's colour hints when asked for (add_hints): the truth's colours in dabs, and where.
+  at::Tensor hints, hint_mask;
 };
 
 // A painting of `image` as a person paints it over: a median filter over `radius` pixels, so it
@@ -51,6 +53,11 @@ const char* description_of(Hole hole);
 // [1, 1, height, width] float of 0 and 1; the seed picks the shape and place. `length` > 0 sets a
 // brush stroke's length in pixels (a short retouch on a large photo) instead of 40 % of the side.
 at::Tensor make_mask(int64_t height, int64_t width, std::uint64_t seed, Hole hole, double length = 0);
+
+// `count` colour hints as a person gives them and as user-guided colorization is measured (Zhang
+// et al. 2017 reveal the truth's colour in small patches at random): square dabs of 1/64 of the
+// side (12 px at 768, 3 at 192), each the truth's mean colour over it, at random places.
+void add_hints(Photo& p, int count, std::uint64_t seed);
 
 // rgb8: [H, W, 3] bytes as the pack stores them, centre-cropped to a square and resized to `size`.
 Photo make_photo(const at::Tensor& rgb8, int size, std::uint64_t mask_seed, Hole hole = Hole::Strokes);

@@ -55,8 +55,8 @@ void print_table(EditTable& t, const model::ModelCard& card, int model_size, std
                 description_of(t.hole), 100 * t.coverage.value(), swd_where);
   if (t.kind == EditKind::SuperResolve) std::printf("\nSuper-resolution ×4 (from the 4×4 means), whole photo:\n\n");
   if (t.kind == EditKind::Colorize)
-    std::printf("\nColorization from the luma, whole photo (colourfulness of the truth %.1f; grad ratio: of the colour, the photo minus its grey):\n\n",
-                t.truth_colorfulness.value());
+    std::printf("\nColorization from the luma%s, whole photo (colourfulness of the truth %.1f; grad ratio: of the colour, the photo minus its grey):\n\n",
+                t.hints > 0 ? (" and " + std::to_string(t.hints) + " colour hints of the truth's").c_str() : "", t.truth_colorfulness.value());
   std::printf("| method | steps | strength | σ_start | fresh | work | PSNR (dB) | SSIM | grad ratio | SWD ×10³ | ms |%s\n|---|---|---|---|---|---|---|---|---|---|---|%s\n",
               extra, t.kind == EditKind::SuperResolve ? "---|" : "---|---|");
   Scatter plot{name + ": PSNR against gradient ratio, " + std::to_string(photos) + " photos", "gradient ratio (result / truth)",

@@ -51,6 +51,7 @@ struct Row {
 struct EditTable {
   edit::EditKind kind;
   Hole hole = Hole::Strokes;  // inpaint's masks
+  int hints = 0;              // colorize's colour hints a photo
   std::vector<Row> rows;
   std::vector<PatchSet> truth_patches;
   std::vector<at::Tensor> input_grid, truth_grid, mask_grid;
