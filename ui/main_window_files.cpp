@@ -280,7 +280,7 @@ bool MainWindow::openImage(const QString& path) {
                              5000);
     if (document_->photoIsGrey()) {  // what a grey photo is most likely opened for
       setTool(Tool::HintBrush);
-      statusBar()->showMessage(tr("A grey photo: Colorize is chosen. Paint colour hints where you know the colour, or apply as it is."), 8000);
+      statusBar()->showMessage(tr("A grey photo: Colorize is chosen. Paint a colour hint in each part you know the colour of (it spreads up to the part's edges), or apply as it is."), 8000);
     } else if (edit_bar_->kind() == edit::EditKind::Colorize) {  // chosen for a grey photo before: it has nothing to do here
       setTool(Tool::MaskBrush);
       statusBar()->showMessage(tr("A colour photo: the Mask brush (Inpaint) is chosen again."), 8000);

@@ -109,15 +109,16 @@ at::Tensor colorize(const model::ConsistencyFunction& f, const at::Tensor& image
   generate.select(1, 0).fill_(false);  // luma is known everywhere
   if (hints.defined()) {
     const at::Tensor hinted = (hint_mask > 0).expand({image.size(0), 2, -1, -1});
-    const at::Tensor hint_chroma = op->forward(hints.to(at::kFloat).expand_as(image)).narrow(1, 1, 2);
+    const at::Tensor hint_chroma = op->forward(hint_at_luma(image, hints)).narrow(1, 1, 2);
     coefficients = at::cat({coefficients.narrow(1, 0, 1), at::where(hinted, hint_chroma, coefficients.narrow(1, 1, 2))}, 1);
     generate.narrow(1, 1, 2).copy_(hinted.logical_not());
   }
   const KnownPart known(op, op->inverse(coefficients), generate);
   const at::Tensor estimate =
-      settings.warm_start ? propagate_chroma(image.to(f.device()), hints.defined() ? hints.to(f.device()) : hints,
-                                             hint_mask.defined() ? hint_mask.to(f.device()) : hint_mask)
-                          : at::Tensor();
+      !settings.warm_start        ? at::Tensor()
+      : settings.estimate.defined() ? settings.estimate
+                                    : propagate_chroma(image.to(f.device()), hints.defined() ? hints.to(f.device()) : hints,
+                                                       hint_mask.defined() ? hint_mask.to(f.device()) : hint_mask);
   const at::Tensor out = algorithm4(f, known, settings.schedule, noise_for(image, settings), settings.labels,
                                     settings.control, estimate);
   if (!settings.keep_in_range) return out;

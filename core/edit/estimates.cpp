@@ -1,10 +1,12 @@
 #include "core/edit/estimates.h"
 
+#include "core/edit/geodesic_distance.h"
 #include "core/edit/linear_operator.h"
 
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <vector>
 
 namespace cm::edit {
 namespace {
@@ -31,11 +33,8 @@ std::vector<at::Tensor> guide_weights(const at::Tensor& guide, double sigma) {
   return w;
 }
 
-// screening: λ of the screened Poisson equation at this level (0: the membrane), added to the
-// neighbours' total weight, so an unknown pixel holds only part of their mean: away from what is
-// known the fill fades to 0.
 at::Tensor jacobi(at::Tensor x, const at::Tensor& values, const at::Tensor& known, const std::vector<at::Tensor>& w,
-                  int sweeps, double screening) {
+                  int sweeps) {
   for (int s = 0; s < sweeps; ++s) {
     at::Tensor sum = at::zeros_like(x), total;
     for (int i = 0; i < 4; ++i) {
@@ -47,12 +46,12 @@ at::Tensor jacobi(at::Tensor x, const at::Tensor& values, const at::Tensor& know
         sum = sum + neighbour;
       }
     }
-    x = at::where(known, values, total.defined() ? sum / (total + screening) : sum / (4 + screening));
+    x = at::where(known, values, total.defined() ? sum / total : sum / 4);
   }
   return x;
 }
 
-at::Tensor fill_level(const at::Tensor& values, const at::Tensor& weight, const at::Tensor& guide, double sigma, double screening) {
+at::Tensor fill_level(const at::Tensor& values, const at::Tensor& weight, const at::Tensor& guide, double sigma) {
   const at::Tensor known = weight > 0.999f;
   const int64_t h = values.size(2), w = values.size(3);
   if (known.all().item<bool>()) return values;
@@ -68,8 +67,7 @@ at::Tensor fill_level(const at::Tensor& values, const at::Tensor& weight, const 
     const at::Tensor coarse_values = pool(values * weight) / coarse_weight.clamp_min(1e-12);
     const at::Tensor coarse_guide = guide.defined() ? pool(guide) : at::Tensor();
     // A coarse pixel is known when any of its fine pixels is; its weight saturates at 1.
-    // A coarse pixel is two fine ones across: the screened equation's λ·h² is four times as large.
-    const at::Tensor coarse = fill_level(coarse_values, (coarse_weight * 4).clamp_max(1), coarse_guide, sigma, 4 * screening);
+    const at::Tensor coarse = fill_level(coarse_values, (coarse_weight * 4).clamp_max(1), coarse_guide, sigma);
     // Push: the coarse solution enlarged is the start of the unknown pixels here.
     start = at::upsample_bilinear2d(coarse, {h, w}, /*align_corners=*/false);
   }
@@ -77,18 +75,16 @@ at::Tensor fill_level(const at::Tensor& values, const at::Tensor& weight, const 
   // Coarse levels are cheap and set the start of every finer one, so they get many sweeps; the
   // fine levels only need to settle the detail the coarser ones could not represent.
   const int sweeps = int(std::clamp<int64_t>(1024 / std::max(h, w), 8, 40));
-  return jacobi(x, values, known.expand_as(values), guide_weights(guide, sigma), sweeps, screening);
+  return jacobi(x, values, known.expand_as(values), guide_weights(guide, sigma), sweeps);
 }
 
 }  // namespace
 
-at::Tensor fill_holes(const at::Tensor& image, const at::Tensor& known_in, const at::Tensor& guide, double guide_sigma,
-                      double reach) {
+at::Tensor fill_holes(const at::Tensor& image, const at::Tensor& known_in, const at::Tensor& guide, double guide_sigma) {
   const at::Tensor x = image.to(at::kFloat);
   const at::Tensor known = (known_in.to(x.device()) > 0).to(at::kFloat).expand({x.size(0), 1, x.size(2), x.size(3)}).contiguous();
   const at::Tensor g = guide.defined() ? guide.to(x.device(), at::kFloat) : at::Tensor();
-  const double screening = reach > 0 ? 1.0 / (reach * reach) : 0.0;
-  const at::Tensor filled = fill_level(x * known, known, g, guide_sigma, screening);
+  const at::Tensor filled = fill_level(x * known, known, g, guide_sigma);
   return at::where(known.expand_as(x) > 0, x, filled);  // the known pixels exactly, whatever the pyramid did
 }
 
@@ -103,19 +99,35 @@ at::Tensor upsample_keeping_means(const at::Tensor& low_in, int k) {
   return x + (low - means(x)).repeat_interleave(k, 2).repeat_interleave(k, 3);
 }
 
-at::Tensor propagate_chroma(const at::Tensor& rgb_in, const at::Tensor& hints, const at::Tensor& hint_mask) {
+ChromaSpread spread_hints(const at::Tensor& rgb_in, const at::Tensor& hints, const at::Tensor& hint_mask) {
   const at::Tensor rgb = rgb_in.to(at::kFloat);
-  const at::Tensor grey = grey_of(rgb).contiguous();  // grey_of: not the chroma coefficients zeroed
-  if (!hints.defined()) return grey;
   const at::Tensor colour = hints.to(rgb.device(), at::kFloat).expand_as(rgb);
   const at::Tensor offset = colour - grey_of(colour);  // the hint's colour, its luma removed
   // Spread along the photo's luma (q₀·rgb, in [−Σq₀, Σq₀]); σ ≈ 5 % of that range.
   const at::Tensor q0 = luma_direction().to(rgb.device(), at::kFloat);
   const at::Tensor luma = (rgb * q0.view({1, 3, 1, 1})).sum(1, true);
-  const at::Tensor spread = fill_holes(offset, hint_mask, luma, 0.05 * q0.sum().item<double>(),
-                                      kHintReach * double(std::max(rgb.size(2), rgb.size(3))));
-  // Keep the photo's luma exactly: remove the grey the spread offset picked up.
-  return grey + spread - grey_of(spread);
+  const double sigma = 0.05 * q0.sum().item<double>(), reach = kHintReach * double(std::max(rgb.size(2), rgb.size(3)));
+  const at::Tensor mask = hint_mask.to(rgb.device()).expand({rgb.size(0), 1, rgb.size(2), rgb.size(3)});
+  // The colours between the hints: a membrane, whose one colour known is its whole fill...
+  const at::Tensor spread = fill_holes(offset, mask, luma, sigma);
+  // ...and how much of it reaches each pixel along the luma (geodesic_distance.h): across a strong
+  // edge next to nothing, also into a thin region that has no hint of its own.
+  std::vector<at::Tensor> amounts;
+  for (int64_t b = 0; b < rgb.size(0); ++b)
+    amounts.push_back(at::exp(-geodesic_distance(luma.narrow(0, b, 1), mask.narrow(0, b, 1), sigma, reach, kHintEdge * sigma, /*passes=*/4) / reach));
+  return {spread - grey_of(spread), at::cat(amounts, 0)};  // the grey the spread picked up removed: the luma stays
+}
+
+at::Tensor hint_at_luma(const at::Tensor& rgb, const at::Tensor& hints) {
+  const at::Tensor colour = hints.to(rgb.device(), at::kFloat).expand_as(rgb);
+  return grey_of(rgb.to(at::kFloat)) + colour - grey_of(colour);
+}
+
+at::Tensor propagate_chroma(const at::Tensor& rgb_in, const at::Tensor& hints, const at::Tensor& hint_mask) {
+  const at::Tensor grey = grey_of(rgb_in.to(at::kFloat)).contiguous();  // grey_of: not the chroma coefficients zeroed
+  if (!hints.defined()) return grey;
+  const ChromaSpread spread = spread_hints(rgb_in, hints, hint_mask);
+  return grey + spread.amount * spread.colour;
 }
 
 }  // namespace cm::edit

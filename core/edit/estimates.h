@@ -13,12 +13,10 @@ namespace cm::edit {
 // equation on every level). Known pixels are kept bit for bit. With a guide ([B,1,H,W]) the
 // neighbours are weighted by exp(−Δguide²/(2·guide_sigma²)), so the fill stops at the guide's
 // edges (colorization by optimization, Levin, Lischinski & Weiss 2004, in its Jacobi form).
-// known: [B|1,1,H,W]. Nothing known anywhere gives 0. With a `reach` (pixels, > 0) the fill is
-// the screened one, −Δu + u/reach² = 0: away from the known pixels it fades to 0, over about
-// `reach` where nothing stops it and at once across the guide's edges (without it the one value
-// known anywhere is the whole fill, edges or not).
+// known: [B|1,1,H,W]. Nothing known anywhere gives 0; one value known anywhere is the whole fill,
+// edges or not (a weak link is still a link).
 at::Tensor fill_holes(const at::Tensor& image, const at::Tensor& known, const at::Tensor& guide = at::Tensor(),
-                      double guide_sigma = 0.05, double reach = 0);
+                      double guide_sigma = 0.05);
 
 // Super-resolution's start: bicubic ×factor, corrected by iterative back-projection (Irani &
 // Peleg 1991) and a last per-patch shift, so every factor×factor patch mean equals its low-res
@@ -26,16 +24,37 @@ at::Tensor fill_holes(const at::Tensor& image, const at::Tensor& known, const at
 at::Tensor upsample_keeping_means(const at::Tensor& low_res, int factor);
 
 // Colorization's start: the image's luma with the hints' chroma spread along it (fill_holes with
-// the luma as guide), fading to grey across the luma's edges and, slowly, with the distance
-// (kHintReach), so the model's own colour comes where no hint reaches; or no chroma (grey)
-// without hints. As a membrane, one red hint on a dragonfly turned a whole 12 MP photo of leaves
-// red, and one in a sky the ground under it too. rgb: [B,3,H,W]; hints [B|1,3,H,W] with
-// hint_mask [B|1,1,H,W] (> 0 = hinted), or both undefined.
-// How far a colour hint reaches across a flat region (fill_holes' `reach`), as a share of the
-// image's longer side. Seen in the editor (docs/QUALITY.md, "Colour hints stop at edges"): at a
-// quarter, one dab in a sky came back as a red spot; at the whole side it colours the sky and
-// stops at the horizon.
+// the luma as guide: between hints, their colours blend), times exp(−d / reach), d the geodesic
+// distance from the hints along the luma (geodesic_distance.h, with fill_holes' σ): a hint's
+// colour fades to grey across a strong edge at once and, slowly, with the distance, so the model's
+// own colour comes where no hint reaches; or no chroma (grey) without hints. As a membrane, one
+// red hint on a dragonfly turned a whole 12 MP photo of leaves red; screened, a blue sky's white
+// poles still came back blue (a thin region's only links lead into the sky). rgb: [B,3,H,W];
+// hints [B|1,3,H,W] with hint_mask [B|1,1,H,W] (> 0 = hinted), or both undefined.
+// How far a colour hint reaches across a flat region (the reach above), as a share of the image's
+// longer side. Seen in the editor (docs/QUALITY.md, "Colour hints stop at edges"): at a quarter,
+// one dab in a sky came back as a red spot; at the whole side it colours the sky and stops at the
+// horizon.
 constexpr double kHintReach = 1.0;
+// The luma contrast (in fill_holes' σ) a hint's colour crosses freely (geodesic_distance's
+// tolerance). Chosen with 3, 10 and 30 dabs of the truth's colour on 17 photos at 768 px and one
+// red dab on a grey photo's dragonfly among leaves (docs/QUALITY.md, "Colour hints at the photo's
+// pixels"): 0 gave 22.0 dB at 10 dabs, below the screened membrane's 25.7, since a leaf's texture
+// stopped the colour; 4 gave 26.5 but let the dragonfly's red over every leaf; 2.5 gives 26.2
+// and keeps it on the dragonfly.
+constexpr double kHintEdge = 2.5;
 at::Tensor propagate_chroma(const at::Tensor& rgb, const at::Tensor& hints, const at::Tensor& hint_mask);
+// A hint's colour at the photo's own luma: its offset from grey (colour − grey_of(colour)) on the
+// photo's grey. What a hinted pixel becomes: a white hint keeps a pixel grey at any brightness,
+// where the hint's own chroma coefficients with the photo's luma made a white dab on a sky magenta
+// (the luma axis is not (1, 1, 1)). rgb, hints: [B,3,H,W].
+at::Tensor hint_at_luma(const at::Tensor& rgb, const at::Tensor& hints);
+// Its two parts, for a caller that puts them together with another colour (region.h's
+// colorize_photo, with the model's where the hints do not reach): the colour the hints spread,
+// without luma ([B,3,H,W]), and how much of it reaches each pixel ([B,1,H,W], in [0, 1]).
+struct ChromaSpread {
+  at::Tensor colour, amount;
+};
+ChromaSpread spread_hints(const at::Tensor& rgb, const at::Tensor& hints, const at::Tensor& hint_mask);
 
 }  // namespace cm::edit

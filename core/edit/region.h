@@ -8,6 +8,8 @@
 //    beyond that are bit-identical to the input;
 //  - colorize: a downscaled copy is colorized and only its chroma is carried up onto the photo's
 //    own luma (guided by it, so colour edges follow the photo's edges): the luma is the input's;
+//    colour hints are spread on a larger copy (up to 1024 px), where thin things keep their edges,
+//    and the model's colour comes where they do not reach;
 //  - super-resolve / denoise: overlapping model-size tiles, blended with weights that are constant
 //    on each k×k patch (so every patch mean still equals its low-res pixel), one tile in memory at
 //    a time. Tiles share one noise plane (sampling::NoiseField), so the overlap agrees.

@@ -80,27 +80,36 @@ at::Tensor guided_filter(const at::Tensor& guide, const at::Tensor& source, int 
   return a * guide + b;
 }
 
-GuidedCoefficients guided_fit(const at::Tensor& guide_low, const at::Tensor& source_low, int radius, double eps) {
+GuidedCoefficients guided_fit(const at::Tensor& guide_low, const at::Tensor& source_low, int radius, double eps,
+                              bool bounded) {
   const auto [a, b] = guided_coefficients(guide_low, source_low, radius, eps);
-  return {a, b};
+  if (!bounded) return {at::cat({a, b}, 1), a.size(1), false};
+  // Over the pixels a result pixel's fit comes from: a box of boxes, 2r around (separably).
+  const int64_t k = 4 * radius + 1, r = 2 * radius;
+  const auto local_max = [&](const at::Tensor& x) {
+    return at::max_pool2d(at::max_pool2d(x, {k, 1}, {1, 1}, {r, 0}), {1, k}, {1, 1}, {0, r});
+  };
+  const at::Tensor source = source_low.to(at::kFloat);
+  return {at::cat({a, b, -local_max(-source), local_max(source)}, 1), a.size(1), true};
 }
 
-at::Tensor guided_apply(const GuidedCoefficients& c, const at::Tensor& guide_part, int64_t height, int64_t width,
-                        int64_t y0, int64_t x0) {
+at::Tensor guided_apply(const GuidedCoefficients& c, const at::Tensor& guide_part, double height, double width,
+                        double y0, double x0) {
   // Sampling positions of the part's pixels in the coefficients, normalised as grid_sample takes
   // them: its unaligned bilinear reads (y + ½)·h/height − ½, exactly what upsample_bilinear2d reads,
   // and its border padding repeats the edge as that does.
   const int64_t h = guide_part.size(2), w = guide_part.size(3);
   const auto opts = guide_part.options().dtype(at::kFloat);
-  const at::Tensor ys = (at::arange(h, opts) + double(y0) + 0.5) * (2.0 / double(height)) - 1.0;
-  const at::Tensor xs = (at::arange(w, opts) + double(x0) + 0.5) * (2.0 / double(width)) - 1.0;
+  const at::Tensor ys = (at::arange(h, opts) + y0 + 0.5) * (2.0 / height) - 1.0;
+  const at::Tensor xs = (at::arange(w, opts) + x0 + 0.5) * (2.0 / width) - 1.0;
   const at::Tensor grid = at::stack({xs.view({1, w}).expand({h, w}), ys.view({h, 1}).expand({h, w})}, 2)
                               .unsqueeze(0)
-                              .expand({c.a.size(0), h, w, 2});
-  const auto enlarge = [&](const at::Tensor& x) {
-    return at::grid_sampler(x.to(opts.dtype()), grid, /*bilinear*/ 0, /*border*/ 1, /*align_corners=*/false);
-  };
-  return enlarge(c.a) * guide_part + enlarge(c.b);
+                              .expand({c.planes.size(0), h, w, 2});
+  // All planes enlarged in one pass.
+  const at::Tensor planes = at::grid_sampler(c.planes.to(opts.dtype()), grid, /*bilinear*/ 0, /*border*/ 1, /*align_corners=*/false);
+  const int64_t n = c.channels;
+  const at::Tensor out = planes.narrow(1, 0, n) * guide_part + planes.narrow(1, n, n);
+  return c.bounded ? at::clamp(out, planes.narrow(1, 2 * n, n), planes.narrow(1, 3 * n, n)) : out;
 }
 
 }  // namespace cm::edit

@@ -2,6 +2,7 @@
 #include "core/edit/algorithm4.h"
 #include "core/edit/edit_kind.h"
 #include "core/edit/edits.h"
+#include "core/edit/estimates.h"
 #include "core/edit/linear_operator.h"
 #include "core/edit/mask.h"
 #include "core/expect_error.h"
@@ -203,7 +204,12 @@ TEST(Colorize, KeepsTheLumaAndTheHintedChroma) {
   const at::Tensor hinted = colorize(f, grey, steps(3), hints, hint_mask);
   EXPECT_LE(max_abs_diff(luma(hinted), luma(grey)), 1e-5);
   const at::Tensor at_hints = (hint_mask > 0).expand({1, 2, 64, 64});
-  EXPECT_LE(max_abs_diff(chroma(hinted).masked_select(at_hints), chroma(hints).masked_select(at_hints)), 1e-5);
+  // The hint's colour at the photo's luma: its offset from grey.
+  EXPECT_LE(max_abs_diff(chroma(hinted).masked_select(at_hints), chroma(hint_at_luma(grey, hints)).masked_select(at_hints)), 1e-5);
+  // A white hint keeps its pixels grey at their own brightness (its chroma coefficients with the
+  // photo's luma made a white dab on a sky magenta).
+  const at::Tensor white = colorize(f, grey, steps(3), at::ones({1, 3, 64, 64}), hint_mask).masked_select(at_hints.narrow(1, 0, 1).expand({1, 3, 64, 64})).view({3, -1});
+  EXPECT_LE((white - white.mean(0, true)).abs().max().item<double>(), 1e-5) << "R = G = B under a white hint";
   // A one-channel grey image is the same as its RGB replica.
   EXPECT_TRUE(at::allclose(colorize(f, grey.narrow(1, 0, 1), steps(3)), out));
   EXPECT_CM_ERROR(colorize(f, grey, steps(1), hints), ErrorCode::BadArgument, "both their colours and where they are");
