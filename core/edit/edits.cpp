@@ -68,13 +68,11 @@ void check_super_resolution_factor(int factor) {
     throw Error(ErrorCode::BadArgument, fmt::format("super-resolution scales by 2, 4 or 8, not {}", factor));
 }
 
-at::Tensor fit_range_keeping_luma(const at::Tensor& rgb, const at::Tensor& fixed) {
+at::Tensor fit_range_keeping_luma(const at::Tensor& rgb) {
   if (rgb.ge(-1).logical_and(rgb.le(1)).all().item<bool>()) return rgb;
   const at::Tensor grey = grey_of(rgb);  // same luma, no colour
-  at::Tensor s = std::get<0>(shrink_factors(rgb, grey).min(1, true));
-  if (fixed.defined()) s = at::where(fixed > 0, at::ones_like(s), s);
-  const at::Tensor fitted = grey + s * (rgb - grey);
-  return fixed.defined() ? at::where((fixed > 0).expand_as(rgb), rgb, fitted.clamp(-1, 1)) : fitted.clamp(-1, 1);
+  const at::Tensor s = std::get<0>(shrink_factors(rgb, grey).min(1, true));
+  return (grey + s * (rgb - grey)).clamp(-1, 1);
 }
 
 at::Tensor fit_range_keeping_patch_means(const at::Tensor& image, int k) {
@@ -122,7 +120,7 @@ at::Tensor colorize(const model::ConsistencyFunction& f, const at::Tensor& image
   const at::Tensor out = algorithm4(f, known, settings.schedule, noise_for(image, settings), settings.labels,
                                     settings.control, estimate);
   if (!settings.keep_in_range) return out;
-  return fit_range_keeping_luma(out, hints.defined() ? hint_mask.to(out.device()) : at::Tensor());
+  return fit_range_keeping_luma(out);
 }
 
 at::Tensor super_resolve(const model::ConsistencyFunction& f, const at::Tensor& low_res, int factor,

@@ -63,9 +63,10 @@ void check_colour_hints(const at::Tensor& rgb_image, const at::Tensor& hints, co
 // 2, 4 or 8, else BadArgument.
 void check_super_resolution_factor(int factor);
 
-// The fits used by keep_in_range; both change only pixels that are out of [−1, 1]. Pixels where
-// `fixed` > 0 (colour hints: luma and chroma both given) are left alone.
-at::Tensor fit_range_keeping_luma(const at::Tensor& rgb, const at::Tensor& fixed = at::Tensor());
+// The fits used by keep_in_range; both change only pixels that are out of [−1, 1]. A hinted
+// pixel too: its hint's colour at the photo's luma (hint_at_luma) can be out of range, and a clamp
+// there changed the luma (a 16-bit grey photo's by 0.011 under a saturated hint).
+at::Tensor fit_range_keeping_luma(const at::Tensor& rgb);
 at::Tensor fit_range_keeping_patch_means(const at::Tensor& image, int factor);
 
 // mask: [B|1,1,H,W], > 0 = generate. Pixels where mask = 0 come back bit-identical.

@@ -169,15 +169,14 @@ at::Tensor colorize_photo(const model::ConsistencyFunction& f, const at::Tensor&
     at::Tensor chroma = hints_apart   ? luma * c + fine.rows(luma, y)
                         : side == size ? small_chroma.narrow(2, y - wy0, rows).narrow(3, -wx0, width)
                                        : luma * c + guided_apply(fit, luma, side, side, y - wy0, -wx0);
-    at::Tensor fixed;
-    if (hints.defined()) {
-      fixed = hint_mask.narrow(2, y, rows).to(photo.device());
+    const at::Tensor hinted = hints.defined() ? hint_mask.narrow(2, y, rows).to(photo.device()) > 0 : at::Tensor();
+    if (hinted.defined() && hinted.any().item<bool>()) {
       const at::Tensor hint_rows = to_unit(hints.narrow(2, y, rows)).to(photo.device(), at::kFloat);
       const at::Tensor hint_chroma = op.forward(hint_at_luma(grey_rows.to(photo.device()), hint_rows)).narrow(1, 1, 2);
-      chroma = at::where((fixed > 0).expand_as(chroma), hint_chroma, chroma);
+      chroma = at::where(hinted.expand_as(chroma), hint_chroma, chroma);
     }
     at::Tensor rgb = op.inverse(at::cat({luma, chroma}, 1));
-    if (settings.keep_in_range) rgb = fit_range_keeping_luma(rgb, fixed);
+    if (settings.keep_in_range) rgb = fit_range_keeping_luma(rgb);
     at::Tensor target = out.narrow(2, y, rows);
     target.copy_(to_form_of(rgb, out));
     if (o.on_window) o.on_window(y, 0, target);

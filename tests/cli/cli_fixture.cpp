@@ -7,7 +7,9 @@
 //                                                        (weights, EMA, optimizer) within TOL
 //   cli_fixture same-outside IN OUT MASK GROW FEATHER   pixels the edit cannot reach are identical
 //   cli_fixture luma IN OUT TOL                          output luma = input luma within TOL
-//   cli_fixture chroma-at HINTS OUT TOL                  hinted pixels have the hint's chroma
+//   cli_fixture chroma-at HINTS OUT TOL                  hinted pixels have the hint's colour at their
+//                                                        luma (its offset from grey: hint_at_luma),
+//                                                        brought into range keeping the luma
 //   cli_fixture means LOW OUT K TOL                      every K×K block of OUT averages to LOW
 //   cli_fixture alpha IN OUT                             alpha carried over (enlarged by repetition)
 //   cli_fixture depth FILE BITS                          the file's bit depth
@@ -22,6 +24,8 @@
 //   cli_fixture values-close A B LEVELS                  the files' own values (no colour management) agree
 //   cli_fixture odd-inputs DIR                           dot.png (1×1), grey16.png (16-bit grey),
 //                                                        huge.png (a header claiming 20000×20000)
+#include "core/edit/edits.h"
+#include "core/edit/estimates.h"
 #include "core/edit/linear_operator.h"
 #include "core/edit/resample.h"
 #include "core/imageio/image_file.h"
@@ -230,8 +234,10 @@ int run(const std::vector<std::string>& a) {
     const cm::edit::LumaChromaOperator op;
     const Image hints = cm::imageio::load_image(a[1]);
     const at::Tensor at_hints = (hints.alpha >= 0.5).expand({1, 2, -1, -1});
-    const double d = max_diff(op.forward(hints.rgb).narrow(1, 1, 2).masked_select(at_hints),
-                              op.forward(cm::imageio::load_image(a[2]).rgb).narrow(1, 1, 2).masked_select(at_hints));
+    const at::Tensor out = cm::imageio::load_image(a[2]).rgb;
+    const at::Tensor hinted = cm::edit::fit_range_keeping_luma(cm::edit::hint_at_luma(out, hints.rgb));
+    const double d = max_diff(op.forward(hinted).narrow(1, 1, 2).masked_select(at_hints),
+                              op.forward(out).narrow(1, 1, 2).masked_select(at_hints));
     if (d > std::stod(a[3])) return fail("chroma at the hints differs by " + std::to_string(d));
   } else if (a.size() == 5 && a[0] == "means") {
     const int k = std::stoi(a[3]);
