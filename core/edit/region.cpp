@@ -25,9 +25,6 @@ using namespace detail;
 namespace {
 
 constexpr int64_t kStrip = 256;  // rows of a large photo made float at a time
-// The largest side colour hints are spread at (colorize_photo, fine_colour): a 12 MP photo's 60-px
-// pole is 14 px there (one at the model's 64), with edges the spread stops at.
-constexpr int64_t kHintSide = 1024;
 
 using ReadRows = std::function<at::Tensor(int64_t y, int64_t rows)>;
 
@@ -70,9 +67,9 @@ std::pair<at::Tensor, at::Tensor> smaller_hints(const at::Tensor& hints, const a
 }
 
 // The colour of a photo with hints that is larger than the model's size, made on the photo
-// pooled by k (at most kHintSide a side): the hints' colour where it reaches (spread_hints) and
-// the model's own colour (`model`, of the pooled luma) where it does not, carried up to the photo
-// as it is when k = 1, else by a bounded guided fit on the luma.
+// pooled by k (at most RegionOptions::hint_side a side): the hints' colour where it reaches
+// (spread_hints) and the model's own colour (`model`, of the pooled luma) where it does not,
+// carried up to the photo as it is when k = 1, else by a bounded guided fit on the luma.
 struct FineColour {
   at::Tensor chroma;  // [1,2,h,w]: chroma coefficients' offset from grey
   int64_t k = 1;
@@ -122,10 +119,11 @@ at::Tensor colorize_photo(const model::ConsistencyFunction& f, const at::Tensor&
   if (s.control.total_steps <= 0) s.control.total_steps = steps + strips;
   // Hints on a photo larger than the model's size are not given to the model: at its size a 12 MP
   // photo's white pole was part of a pixel of sky, and a blue sky's hint made the pole blue, through
-  // the model's colour too. They are spread on the photo pooled to at most kHintSide, where thin
+  // the model's colour too. They are spread on the photo pooled to at most o.hint_side, where thin
   // things keep edges that stop them (fine_colour), and the model's own colour comes where they
   // do not reach.
-  const int64_t hint_pool = (side + kHintSide - 1) / kHintSide;
+  if (o.hint_side < 1) throw Error(ErrorCode::BadArgument, "colour hints need a side of at least one pixel to be spread at");
+  const int64_t hint_pool = (side + o.hint_side - 1) / o.hint_side;
   const bool hints_apart = hints.defined() && (side + hint_pool - 1) / hint_pool > size;
   at::Tensor coloured;
   if (hints.defined() && !hints_apart) {

@@ -67,6 +67,10 @@ struct RegionOptions {
   // in the model's pixels, so this many times the window's shrink in the photo's (healing.h: at
   // the photo's own pixels the model's colour detail is speckle); 0 keeps it.
   int colour_blur = 2;
+  // Colorize: the largest side colour hints are spread at, on a photo larger than the model's size
+  // (colorize_photo). A 12 MP photo's 60-px pole is 14 px at 1024, with edges the spread stops
+  // at, and one pixel of sky at the model's 64.
+  int hint_side = 1024;
   // The schedule of one window, from its start and its scale (σ chosen from the window's scale:
   // the engine's defaults, edit_registry.h); unset: EditSettings::schedule for every window.
   struct WindowStart {

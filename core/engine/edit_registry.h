@@ -21,6 +21,9 @@ struct EditRequest;
 // The largest work size of an interactive request on the CPU (EditRequest::Use): 128 px costs 4×
 // the model's 64 and already brings most of the measured gain in texture.
 constexpr int kCpuInteractiveWorkSize = 128;
+// The largest side a draft on the CPU spreads colour hints at (RegionOptions::hint_side; the
+// refinement's is the region's own, 1024).
+constexpr int kCpuDraftHintSide = 512;
 
 enum class Need { No, Optional, Required };
 

@@ -168,4 +168,35 @@ TEST(EditRegistry, WindowsRunAtTheWorkSizeTheirUseAffordsOnTheCpu) {
   EXPECT_EQ(engine::work_size_of(r, /*on_cpu=*/false), own);  // a GPU affords the edit's own
 }
 
+// A CPU draft of a colorization with hints spreads them on a smaller copy (the live preview
+// sooner), and its result is that of a final run asked for the same; a refinement, or any use on
+// a GPU, keeps the region's own side.
+TEST(EditRegistry, ADraftOnTheCpuSpreadsColourHintsAtHalfTheSide) {
+  const auto f = cm::testing::analytic_model(32);
+  engine::EditRequest r = request_for(engine::spec_of(edit::EditKind::Colorize));
+  r.image = edit::grey_of(cm::testing::smooth_photo(300, 1400)).contiguous();
+  r.hints = at::tensor({0.6f, -0.2f, -0.4f}).view({1, 3, 1, 1}).expand({1, 3, 300, 1400}).contiguous();
+  r.hint_mask = at::zeros({1, 1, 300, 1400});
+  r.hint_mask.narrow(2, 120, 20).narrow(3, 200, 20).fill_(1);
+  using Use = engine::EditRequest::Use;
+  const auto resolved = [&](Use use, bool on_cpu) {
+    engine::EditRequest one = r;
+    one.use = use;
+    return engine::resolved(one, on_cpu).region.hint_side;
+  };
+  const int own = edit::region::RegionOptions{}.hint_side;
+  EXPECT_EQ(resolved(Use::Draft, true), engine::kCpuDraftHintSide);
+  EXPECT_LT(engine::kCpuDraftHintSide, own);
+  EXPECT_EQ(resolved(Use::Interactive, true), own);
+  EXPECT_EQ(resolved(Use::Draft, false), own);
+  engine::Timings t;
+  engine::EditRequest draft = r, final_at_half = r;
+  draft.use = Use::Draft;
+  final_at_half.region.hint_side = engine::kCpuDraftHintSide;
+  final_at_half.region.max_work_size = 0;  // the draft's work size
+  const at::Tensor drafted = engine::execute(f, analytic_card(), draft, {}, t);
+  EXPECT_TRUE(at::equal(drafted, engine::execute(f, analytic_card(), final_at_half, {}, t)));
+  EXPECT_GT(max_abs_diff(drafted, engine::execute(f, analytic_card(), r, {}, t)), 1e-4) << "the side made no difference";
+}
+
 }  // namespace
