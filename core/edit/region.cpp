@@ -99,6 +99,7 @@ FineColour fine_colour(const at::Tensor& photo, const at::Tensor& hints, const a
   if (k > 1) fine.fit = guided_fit(luma, fine.chroma, 2, 1e-3, /*bounded=*/true);
   return fine;
 }
+
 }  // namespace
 
 at::Tensor colorize_photo(const model::ConsistencyFunction& f, const at::Tensor& photo, const EditSettings& settings,
