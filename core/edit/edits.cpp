@@ -113,10 +113,9 @@ at::Tensor colorize(const model::ConsistencyFunction& f, const at::Tensor& image
   }
   const KnownPart known(op, op->inverse(coefficients), generate);
   const at::Tensor estimate =
-      !settings.warm_start        ? at::Tensor()
-      : settings.estimate.defined() ? settings.estimate
-                                    : propagate_chroma(image.to(f.device()), hints.defined() ? hints.to(f.device()) : hints,
-                                                       hint_mask.defined() ? hint_mask.to(f.device()) : hint_mask);
+      settings.warm_start ? propagate_chroma(image.to(f.device()), hints.defined() ? hints.to(f.device()) : hints,
+                                             hint_mask.defined() ? hint_mask.to(f.device()) : hint_mask)
+                          : at::Tensor();
   const at::Tensor out = algorithm4(f, known, settings.schedule, noise_for(image, settings), settings.labels,
                                     settings.control, estimate);
   if (!settings.keep_in_range) return out;

@@ -171,7 +171,7 @@ at::Tensor colorize_photo(const model::ConsistencyFunction& f, const at::Tensor&
     const at::Tensor hinted = hints.defined() ? hint_mask.narrow(2, y, rows).to(photo.device()) > 0 : at::Tensor();
     if (hinted.defined() && hinted.any().item<bool>()) {
       const at::Tensor hint_rows = to_unit(hints.narrow(2, y, rows)).to(photo.device(), at::kFloat);
-      const at::Tensor hint_chroma = op.forward(hint_at_luma(grey_rows.to(photo.device()), hint_rows)).narrow(1, 1, 2);
+      const at::Tensor hint_chroma = op.forward(hint_at_luma(grey_rows, hint_rows)).narrow(1, 1, 2);
       chroma = at::where(hinted.expand_as(chroma), hint_chroma, chroma);
     }
     at::Tensor rgb = op.inverse(at::cat({luma, chroma}, 1));
