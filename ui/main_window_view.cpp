@@ -167,9 +167,8 @@ QImage MainWindow::compareReference() const {
 namespace {
 
 bool isFieldKey(const QKeyEvent* key) {
-  return key->modifiers() == Qt::NoModifier || key->modifiers() == Qt::KeypadModifier
-             ? key->key() == Qt::Key_Return || key->key() == Qt::Key_Enter || key->key() == Qt::Key_Escape
-             : false;
+  return (key->modifiers() == Qt::NoModifier || key->modifiers() == Qt::KeypadModifier) &&
+         (key->key() == Qt::Key_Return || key->key() == Qt::Key_Enter || key->key() == Qt::Key_Escape);
 }
 
 }  // namespace
