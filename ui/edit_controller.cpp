@@ -224,7 +224,9 @@ bool EditController::request_preview(bool refine, const LayerOverride* over, boo
   const bool along_mask = r.mask.defined() && (r.kind == edit::EditKind::Inpaint || r.kind == edit::EditKind::Sketch);
   const bool tiled = r.kind == edit::EditKind::SuperResolve || r.kind == edit::EditKind::Denoise;
   if (along_mask || r.kind == edit::EditKind::Colorize || tiled) {
-    if (tiled && impl_->view_centre) {
+    // A denoise where the user painted starts where the brush last was, as a mask's windows do.
+    const bool from_view = tiled && !r.mask.defined();
+    if (from_view && impl_->view_centre) {
       // In the input's pixels: a super-resolution's is its selection.
       const QRect input = r.kind == edit::EditKind::SuperResolve && !p.selection.isEmpty()
                               ? p.selection & QRect(QPoint(0, 0), impl_->document->size())
@@ -232,7 +234,7 @@ bool EditController::request_preview(bool refine, const LayerOverride* over, boo
       const QPointF centre = impl_->view_centre() - QPointF(input.topLeft());
       r.region.focus_y = std::clamp<int64_t>(qRound(centre.y()), 0, std::max(0, input.height() - 1));
       r.region.focus_x = std::clamp<int64_t>(qRound(centre.x()), 0, std::max(0, input.width() - 1));
-    } else if (!tiled && impl_->brush.x() >= 0) {
+    } else if (!from_view && impl_->brush.x() >= 0) {
       r.region.focus_y = qRound(impl_->brush.y()), r.region.focus_x = qRound(impl_->brush.x());
     }
     QPointer<EditController> self(this);

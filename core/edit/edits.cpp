@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <utility>
 
 namespace cm::edit {
 namespace {
@@ -153,14 +154,34 @@ at::Tensor sketch(const model::ConsistencyFunction& f, const at::Tensor& paintin
                                         settings.labels, project, settings.control);
 }
 
-double estimate_noise_sigma(const at::Tensor& image) {
+namespace {
+
+// The finest diagonal Haar coefficients of an image (orthonormal HH), one per 2×2 block, and
+// whether `where` holds on all four pixels of each block (undefined without `where`).
+std::pair<at::Tensor, at::Tensor> diagonal_haar(const at::Tensor& image, const at::Tensor& where) {
   require_image(image, "noise estimation");
   const int64_t h = image.size(2) / 2 * 2, w = image.size(3) / 2 * 2;
   if (h < 2 || w < 2) throw Error(ErrorCode::BadArgument, "noise estimation needs an image of at least 2×2 pixels");
-  const at::Tensor x = image.narrow(2, 0, h).narrow(3, 0, w).to(at::kDouble);
-  const auto at_ = [&](int dy, int dx) { return x.slice(2, dy, h, 2).slice(3, dx, w, 2); };
-  const at::Tensor diagonal = (at_(0, 0) - at_(0, 1) - at_(1, 0) + at_(1, 1)) / 2;  // orthonormal Haar HH
-  return diagonal.abs().flatten().median().item<double>() / 0.6744897501960817;     // MAD → σ for a Gaussian
+  const auto blocks = [&](const at::Tensor& x, int dy, int dx) { return x.narrow(2, 0, h).narrow(3, 0, w).slice(2, dy, h, 2).slice(3, dx, w, 2); };
+  const at::Tensor x = image.to(at::kDouble);
+  const at::Tensor diagonal = (blocks(x, 0, 0) - blocks(x, 0, 1) - blocks(x, 1, 0) + blocks(x, 1, 1)) / 2;
+  if (!where.defined()) return {diagonal, at::Tensor()};
+  const at::Tensor in = where.to(image.device(), at::kBool);
+  return {diagonal, blocks(in, 0, 0) & blocks(in, 0, 1) & blocks(in, 1, 0) & blocks(in, 1, 1)};
+}
+
+double mad_sigma(const at::Tensor& coefficients) {
+  return coefficients.abs().flatten().median().item<double>() / 0.6744897501960817;  // MAD → σ for a Gaussian
+}
+
+}  // namespace
+
+double estimate_noise_sigma(const at::Tensor& image) { return mad_sigma(diagonal_haar(image, at::Tensor()).first); }
+
+std::optional<double> estimate_noise_sigma(const at::Tensor& image, const at::Tensor& where) {
+  const auto [diagonal, inside] = diagonal_haar(image, where);
+  if (inside.sum().item<int64_t>() < kNoiseBlocks) return std::nullopt;
+  return mad_sigma(diagonal.masked_select(inside.expand_as(diagonal)));
 }
 
 double denoise_sigma(double sigma, const at::Tensor& image) {

@@ -19,6 +19,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 namespace cm::edit {
@@ -98,6 +99,11 @@ at::Tensor denoise(const model::ConsistencyFunction& f, const at::Tensor& noisy,
 // deviation of its finest diagonal Haar coefficients (Donoho & Johnstone 1994): robust to
 // edges and texture, unbiased for smooth images. One value for the whole batch.
 double estimate_noise_sigma(const at::Tensor& image);
+// The same from the 2×2 blocks that lie wholly where `where` ([1,1,H,W] bool) holds: the noise
+// of the part a user points at (a photo's shadows are noisier than its sky). None when fewer than
+// kNoiseBlocks do, too few for a median to mean much.
+std::optional<double> estimate_noise_sigma(const at::Tensor& image, const at::Tensor& where);
+constexpr int64_t kNoiseBlocks = 256;  // a 32 × 32 patch
 
 // A denoise's noise level asks to be estimated from the photo when it is ≤ 0 (or NaN): the one
 // place that says so, for the engine's requests, the tiles of a photo and the single evaluation.

@@ -10,9 +10,10 @@
 //    own luma (guided by it, so colour edges follow the photo's edges): the luma is the input's;
 //    colour hints are spread on a larger copy (up to 1024 px), where thin things keep their edges,
 //    and the model's colour comes where they do not reach;
-//  - super-resolve / denoise: overlapping model-size tiles, blended with weights that are constant
-//    on each k×k patch (so every patch mean still equals its low-res pixel), one tile in memory at
-//    a time. Tiles share one noise plane (sampling::NoiseField), so the overlap agrees.
+//  - super-resolve / denoise: overlapping model-size tiles (a denoise with a mask: only those that
+//    reach it), blended with weights that are constant on each k×k patch (so every patch mean
+//    still equals its low-res pixel), one tile in memory at a time. Tiles share one noise plane
+//    (sampling::NoiseField), so the overlap agrees.
 // Photos are [1,C,H,W] on any device, float in [−1, 1] or stored pixels (pixels.h: a large photo's
 // 8- or 16-bit integers). Inpaint and sketch return the photo's own form and make floats only of
 // their windows; the others return float. Results come back on the photo's device.
@@ -126,13 +127,20 @@ at::Tensor colorize_photo(const model::ConsistencyFunction& f, const at::Tensor&
 at::Tensor super_resolve_photo(const model::ConsistencyFunction& f, const at::Tensor& low_res, int factor,
                          const EditSettings& settings, const RegionOptions& options = {});
 
-// One evaluation per tile at the photo's own resolution; sigma ≤ 0: estimated on the whole photo.
+// One evaluation per tile at the photo's own resolution; sigma ≤ 0: estimated on the photo.
+// With a mask ([1,1,H,W], > 0 = denoise), only where it is: the mask grown by `grow` and faded
+// into the photo over 2·`feather`, as inpainting composites, and only the tiles that reach it run
+// (a painted sky of a 12 MP photo in seconds, not the whole photo's minutes). Pixels beyond that
+// are the photo's own (bit-identical in its float form), pixels under the grown mask the whole
+// photo's denoise at the same level, and the level is estimated on them (estimate_noise_sigma:
+// the noise of the part the user points at). An empty mask returns the photo.
 at::Tensor denoise_photo(const model::ConsistencyFunction& f, const at::Tensor& noisy, double sigma,
-                   const EditSettings& settings, const RegionOptions& options = {});
-// The same for a request: the level resolved once on the whole photo (denoise_sigma) and recorded
-// as settings.schedule's one σ, so what reports the schedule names the level that ran.
+                   const EditSettings& settings, const RegionOptions& options = {}, const at::Tensor& mask = at::Tensor());
+// The same for a request: the level resolved once (denoise_sigma) and recorded as
+// settings.schedule's one σ, so what reports the schedule names the level that ran.
 at::Tensor denoise_recording_level(const model::ConsistencyFunction& f, const at::Tensor& noisy, double sigma,
-                                   EditSettings& settings, const RegionOptions& options = {});
+                                   EditSettings& settings, const RegionOptions& options = {},
+                                   const at::Tensor& mask = at::Tensor());
 
 // Tile origins along an axis of length n: windows of `tile` that cover [0, n) and share at least
 // `overlap`; a single window at 0 (padded) when n ≤ tile.

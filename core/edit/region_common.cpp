@@ -2,6 +2,7 @@
 
 #include "core/base/error.h"
 #include "core/edit/pixels.h"
+#include "core/edit/resample.h"
 #include "core/model/state_dict.h"
 
 #include <ATen/ATen.h>
@@ -47,6 +48,16 @@ int64_t work_size(const model::ConsistencyFunction& f, const RegionOptions& o, i
   if (o.max_work_size <= model) return model;
   const int64_t cap = (o.max_work_size + 7) / 8 * 8;
   return std::clamp((side + 7) / 8 * 8, model, cap);
+}
+
+at::Tensor compositing_weights(const at::Tensor& mask, const Box& area, const RegionOptions& o) {
+  const int64_t reach = o.grow + 2 * o.feather + 1;
+  const Box seen = intersection(Box{area.y0 - reach, area.x0 - reach, area.y1 + reach, area.x1 + reach},
+                                Box{0, 0, mask.size(2), mask.size(3)});
+  at::Tensor m = slice(mask, seen);
+  m = m.is_floating_point() ? m.to(at::kFloat) : (m > 0).to(at::kFloat);
+  const at::Tensor w = feather_weights(m, o.grow, o.feather);
+  return crop_replicate(w, Box{area.y0 - seen.y0, area.x0 - seen.x0, area.y1 - seen.y0, area.x1 - seen.x0});
 }
 
 sampling::LoopControl part_control(const sampling::LoopControl& job, int index, int steps_per_part, int parts) {

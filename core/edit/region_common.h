@@ -29,6 +29,12 @@ int64_t model_size(const model::ConsistencyFunction& f);
 // The side a window of `side` photo pixels is edited at (RegionOptions::max_work_size).
 int64_t work_size(const model::ConsistencyFunction& f, const RegionOptions& o, int64_t side);
 
+// The compositing weights over `area` (feather_weights of the mask: 1 on the mask grown by
+// `grow`, fading to 0 over 2·feather), computed on the photo's part of the area grown by their
+// reach, so that they equal the weights of the whole photo, then repeated at the photo's edge
+// like its pixels. A float copy of the area's neighbourhood only.
+at::Tensor compositing_weights(const at::Tensor& mask, const Box& area, const RegionOptions& o);
+
 // Progress of part `index` (a tile, a window) of a job of `parts` parts of `steps_per_part` steps.
 sampling::LoopControl part_control(const sampling::LoopControl& job, int index, int steps_per_part, int parts);
 

@@ -1,6 +1,7 @@
 // Super-resolve and denoise on photos of any size: overlapping model-size tiles (region.h).
 #include "core/base/cancel.h"
 #include "core/base/error.h"
+#include "core/edit/mask.h"
 #include "core/edit/pixels.h"
 #include "core/edit/region.h"
 #include "core/edit/region_common.h"
@@ -42,21 +43,38 @@ struct TileGrid {
   int64_t overlap;       // input pixels
 };
 
-// The order tiles run in: nearest the focus first (RegionOptions::focus_y, focus_x, in the
-// input's pixels), so the part of a live preview under the user's eye comes first (a 16 MP photo
-// is 7,000 tiles, minutes on a CPU); in rows without a focus. Ties keep the row order.
-std::vector<std::pair<std::size_t, std::size_t>> tile_order(const std::vector<int64_t>& ys, const std::vector<int64_t>& xs,
-                                                            int64_t tile, const RegionOptions& o) {
-  std::vector<std::pair<std::size_t, std::size_t>> order;
-  for (std::size_t i = 0; i < ys.size(); ++i)
-    for (std::size_t j = 0; j < xs.size(); ++j) order.emplace_back(i, j);
-  if (o.focus_y < 0 || o.focus_x < 0) return order;
+// The tiles a job runs, in the order they run: nearest the focus first (RegionOptions::focus_y,
+// focus_x, in the input's pixels), so the part of a live preview under the user's eye comes first
+// (a 16 MP photo is 7,000 tiles, minutes on a CPU); in rows without a focus (ties keep the row
+// order). Only the tiles whose input pixels `wanted` accepts, when given (a denoise where the
+// user painted).
+struct TilePlan {
+  std::vector<int64_t> ys, xs;                             // tile_starts of each axis
+  std::vector<std::pair<std::size_t, std::size_t>> order;  // (row, column) indices into ys, xs
+  Box box;                                                 // the input pixels they cover, together
+};
+
+Box tile_box(const TilePlan& p, std::size_t i, std::size_t j, int64_t tile, int64_t height, int64_t width) {
+  return Box{p.ys[i], p.xs[j], std::min(height, p.ys[i] + tile), std::min(width, p.xs[j] + tile)};
+}
+
+TilePlan plan_tiles(int64_t height, int64_t width, const TileGrid& g, const RegionOptions& o,
+                    const std::function<bool(const Box&)>& wanted = {}) {
+  TilePlan p{tile_starts(height, g.tile, g.overlap), tile_starts(width, g.tile, g.overlap), {}, {height, width, 0, 0}};
+  for (std::size_t i = 0; i < p.ys.size(); ++i)
+    for (std::size_t j = 0; j < p.xs.size(); ++j) {
+      const Box b = tile_box(p, i, j, g.tile, height, width);
+      if (wanted && !wanted(b)) continue;
+      p.order.emplace_back(i, j);
+      p.box = Box{std::min(p.box.y0, b.y0), std::min(p.box.x0, b.x0), std::max(p.box.y1, b.y1), std::max(p.box.x1, b.x1)};
+    }
+  if (o.focus_y < 0 || o.focus_x < 0) return p;
   const auto distance = [&](const std::pair<std::size_t, std::size_t>& t) {
-    const int64_t dy = 2 * ys[t.first] + tile - 2 * o.focus_y, dx = 2 * xs[t.second] + tile - 2 * o.focus_x;
+    const int64_t dy = 2 * p.ys[t.first] + g.tile - 2 * o.focus_y, dx = 2 * p.xs[t.second] + g.tile - 2 * o.focus_x;
     return dy * dy + dx * dx;  // from the tile's centre, doubled to stay in integers
   };
-  std::stable_sort(order.begin(), order.end(), [&](const auto& a, const auto& b) { return distance(a) < distance(b); });
-  return order;
+  std::stable_sort(p.order.begin(), p.order.end(), [&](const auto& a, const auto& b) { return distance(a) < distance(b); });
+  return p;
 }
 
 // Blended sums are kept in fixed point, 2⁻²⁴ a unit: integer sums do not depend on the order of
@@ -67,39 +85,42 @@ constexpr double kFixedPoint = 16777216.0;
 
 at::Tensor to_fixed(const at::Tensor& x) { return (x * kFixedPoint).round().to(at::kInt); }
 
-// Runs `run(tile_input, y0, x0, index)` on every tile of `input` (index: the tile's place in the
-// order they run, tile_order) and blends the [1,C,k·t,k·t] outputs with weights constant on each
-// k×k block. Memory: the output, its weight sum and one tile.
-at::Tensor blend_tiles(const at::Tensor& input, const TileGrid& g,
+// `inner` in the coordinates of `outer`'s top-left corner.
+Box relative(const Box& inner, const Box& outer) {
+  return Box{inner.y0 - outer.y0, inner.x0 - outer.x0, inner.y1 - outer.y0, inner.x1 - outer.x0};
+}
+
+// Runs `run(tile_input, y0, x0, index)` on the planned tiles of `input` (index: the tile's place
+// in the plan's order) and blends the [1,C,k·t,k·t] outputs with weights constant on each k×k
+// block. The result covers the plan's box times k. Memory: that, its weight sum and one tile.
+at::Tensor blend_tiles(const at::Tensor& input, const TileGrid& g, const TilePlan& plan,
                        const std::function<at::Tensor(const at::Tensor&, int64_t, int64_t, int)>& run,
                        const RegionOptions& o) {
   const int64_t height = input.size(2), width = input.size(3), k = g.factor;
-  const std::vector<int64_t> ys = tile_starts(height, g.tile, g.overlap), xs = tile_starts(width, g.tile, g.overlap);
-  at::Tensor sum = at::zeros({1, input.size(1), height * k, width * k}, input.options().dtype(at::kInt));
-  at::Tensor weight_sum = at::zeros({1, 1, height * k, width * k}, sum.options());
+  const Box out_box{plan.box.y0 * k, plan.box.x0 * k, plan.box.y1 * k, plan.box.x1 * k};
+  at::Tensor sum = at::zeros({1, input.size(1), out_box.height(), out_box.width()}, input.options().dtype(at::kInt));
+  at::Tensor weight_sum = at::zeros({1, 1, out_box.height(), out_box.width()}, sum.options());
   const auto blended = [](const at::Tensor& s, const at::Tensor& w) { return s.to(at::kFloat) / w.to(at::kFloat); };
   int index = 0;
-  for (const auto& [i, j] : tile_order(ys, xs, g.tile, o)) {
-    const at::Tensor tile_in = crop_replicate(input, Box{ys[i], xs[j], ys[i] + g.tile, xs[j] + g.tile});
-    const at::Tensor tile_out = run(tile_in, ys[i], xs[j], index++).to(sum.device(), at::kFloat);
-    const at::Tensor w = at::outer(ramp(g.tile, g.overlap, i > 0, i + 1 < ys.size()),
-                                   ramp(g.tile, g.overlap, j > 0, j + 1 < xs.size()))
+  for (const auto& [i, j] : plan.order) {
+    const int64_t y0 = plan.ys[i], x0 = plan.xs[j];
+    const at::Tensor tile_in = crop_replicate(input, Box{y0, x0, y0 + g.tile, x0 + g.tile});
+    const at::Tensor tile_out = run(tile_in, y0, x0, index++).to(sum.device(), at::kFloat);
+    const at::Tensor w = at::outer(ramp(g.tile, g.overlap, i > 0, i + 1 < plan.ys.size()),
+                                   ramp(g.tile, g.overlap, j > 0, j + 1 < plan.xs.size()))
                              .repeat_interleave(k, 0)
                              .repeat_interleave(k, 1)
                              .view({1, 1, g.tile * k, g.tile * k})
                              .to(sum.device());
-    const Box in_out{ys[i] * k, xs[j] * k, std::min(height, ys[i] + g.tile) * k, std::min(width, xs[j] + g.tile) * k};
-    const Box in_tile{0, 0, in_out.height(), in_out.width()};
+    const Box b = tile_box(plan, i, j, g.tile, height, width);
+    const Box in_out{b.y0 * k, b.x0 * k, b.y1 * k, b.x1 * k};
+    const Box in_tile{0, 0, in_out.height(), in_out.width()}, in_sum = relative(in_out, out_box);
     const at::Tensor w_here = slice(w, in_tile);
-    slice(sum, in_out).add_(to_fixed(slice(tile_out, in_tile) * w_here));
-    slice(weight_sum, in_out).add_(to_fixed(w_here));
-    if (o.on_window) o.on_window(in_out.y0, in_out.x0, blended(slice(sum, in_out), slice(weight_sum, in_out)));  // so far
+    slice(sum, in_sum).add_(to_fixed(slice(tile_out, in_tile) * w_here));
+    slice(weight_sum, in_sum).add_(to_fixed(w_here));
+    if (o.on_window) o.on_window(in_out.y0, in_out.x0, blended(slice(sum, in_sum), slice(weight_sum, in_sum)));  // so far
   }
   return blended(sum, weight_sum);
-}
-
-int tile_count(int64_t height, int64_t width, const TileGrid& g) {
-  return int(tile_starts(height, g.tile, g.overlap).size() * tile_starts(width, g.tile, g.overlap).size());
 }
 
 TileGrid grid_for(const model::ConsistencyFunction& f, int factor, const RegionOptions& o) {
@@ -120,14 +141,15 @@ at::Tensor super_resolve_photo(const model::ConsistencyFunction& f, const at::Te
   require_photo(low_res, "super-resolution");
   check_super_resolution_factor(factor);
   const TileGrid grid = grid_for(f, factor, o);
-  const int tiles = tile_count(low_res.size(2), low_res.size(3), grid);
+  const TilePlan plan = plan_tiles(low_res.size(2), low_res.size(3), grid, o);
+  const int tiles = int(plan.order.size());
   const at::Tensor unit = to_unit(low_res).to(at::kFloat);
   // A live preview shows a quick enlargement at once (bilinear: the tiles' own start, back-projected
   // bicubic, costs seconds at this size), then each tile over it (a 1000-px selection ×2 is
   // thousands of tiles on a CPU).
   if (o.on_window)
     o.on_window(0, 0, at::upsample_bilinear2d(unit, {unit.size(2) * factor, unit.size(3) * factor}, /*align_corners=*/false));
-  return blend_tiles(unit, grid, [&](const at::Tensor& tile, int64_t y0, int64_t x0, int index) {
+  return blend_tiles(unit, grid, plan, [&](const at::Tensor& tile, int64_t y0, int64_t x0, int index) {
     EditSettings s = settings;
     s.noise_y0 = settings.noise_y0 + y0 * factor;  // one noise plane in output pixels for all tiles
     s.noise_x0 = settings.noise_x0 + x0 * factor;
@@ -136,27 +158,88 @@ at::Tensor super_resolve_photo(const model::ConsistencyFunction& f, const at::Te
   }, o);
 }
 
+namespace {
+
+// Where a denoise goes: the whole photo, or the mask's compositing weights (compositing_weights:
+// the mask grown by `grow`, fading out over 2·feather) over `box`, the pixels they reach.
+struct DenoiseArea {
+  Box box;
+  at::Tensor weights;  // [1,1,h,w] float over box; undefined: the whole photo, fully
+
+  DenoiseArea(const at::Tensor& photo, const at::Tensor& mask, const RegionOptions& o)
+      : box{0, 0, photo.size(2), photo.size(3)} {
+    if (!mask.defined()) return;
+    validate_mask(photo, mask);
+    const Box painted = bounding_box(mask);
+    box = painted.empty() ? Box{} : grown(painted, o.grow + 2 * o.feather, photo.size(2), photo.size(3));
+    if (!box.empty()) weights = compositing_weights(mask, box, o).to(photo.device());
+  }
+  bool whole() const { return !weights.defined() && !box.empty(); }
+  // Whether any pixel of `b` (in the photo) is denoised at all.
+  bool reaches(const Box& b) const {
+    if (whole()) return true;
+    const Box part = intersection(b, box);
+    return !part.empty() && slice(weights, relative(part, box)).gt(0).any().item<bool>();
+  }
+  // `denoised` over `at` (inside the photo) faded into `photo` by the weights: exactly the photo
+  // where they are 0, exactly `denoised` where they are 1.
+  at::Tensor composite(const at::Tensor& photo, const Box& at, const at::Tensor& denoised) const {
+    if (whole()) return denoised;
+    at::Tensor out = slice(photo, at).clone();
+    const Box part = intersection(at, box);
+    if (part.empty()) return out;
+    const at::Tensor w = slice(weights, relative(part, box)), kept = slice(out, relative(part, at));
+    kept.copy_(at::where(w > 0, at::lerp(kept, slice(denoised, relative(part, at)), w), kept));
+    return out;
+  }
+};
+
+// The level: `sigma`, or estimated on what is denoised fully (the grown mask), or on the whole
+// photo when that is too small to say (estimate_noise_sigma), from the photo in any form.
+double denoise_level(double sigma, const at::Tensor& photo, const DenoiseArea& area) {
+  if (!estimates_noise_sigma(sigma)) return sigma;
+  if (!area.whole())
+    if (const auto there = estimate_noise_sigma(to_unit(slice(photo, area.box)).to(at::kFloat), area.weights >= 1)) return *there;
+  return estimate_noise_sigma(to_unit(photo).to(at::kFloat));
+}
+
+}  // namespace
+
 at::Tensor denoise_photo(const model::ConsistencyFunction& f, const at::Tensor& noisy, double sigma,
-                   const EditSettings& settings, const RegionOptions& o) {
+                   const EditSettings& settings, const RegionOptions& o, const at::Tensor& mask) {
   require_photo(noisy, "denoising");
-  const at::Tensor unit = to_unit(noisy).to(at::kFloat);
-  sigma = denoise_sigma(sigma, unit);
+  const DenoiseArea area(noisy, mask, o);
+  at::Tensor unit = to_unit(noisy).to(at::kFloat);
+  if (!area.whole() && unit.is_same(noisy)) unit = unit.clone();  // composited in place below
+  if (area.box.empty()) return unit;  // an empty mask: nothing to denoise
+  sigma = denoise_level(sigma, noisy, area);
   const TileGrid grid = grid_for(f, 1, o);
-  const int tiles = tile_count(noisy.size(2), noisy.size(3), grid);
-  return blend_tiles(unit, grid, [&](const at::Tensor& tile, int64_t, int64_t, int index) {
+  const TilePlan plan = plan_tiles(noisy.size(2), noisy.size(3), grid, o, [&](const Box& b) { return area.reaches(b); });
+  const int tiles = int(plan.order.size());
+  if (tiles == 0) return unit;  // a mask faint enough to fade to nothing
+  RegionOptions shown = o;  // a preview's parts as the result will have them: faded into the photo
+  if (o.on_window && !area.whole())
+    shown.on_window = [&](int64_t y0, int64_t x0, const at::Tensor& pixels) {
+      o.on_window(y0, x0, area.composite(unit, Box{y0, x0, y0 + pixels.size(2), x0 + pixels.size(3)}, pixels));
+    };
+  const at::Tensor denoised = blend_tiles(unit, grid, plan, [&](const at::Tensor& tile, int64_t, int64_t, int index) {
     const sampling::LoopControl c = part_control(settings.control, index, 1, tiles);
     throw_if_cancelled();
     at::Tensor out = edit::denoise(f, tile, sigma, settings.labels);
     if (c.on_step) c.on_step(sampling::StepInfo{c.step_offset + 1, c.total_steps, sigma, out});
     return out;
-  }, o);
+  }, shown);
+  if (area.whole()) return denoised;
+  slice(unit, plan.box).copy_(area.composite(unit, plan.box, denoised));
+  return unit;
 }
 
 at::Tensor denoise_recording_level(const model::ConsistencyFunction& f, const at::Tensor& noisy, double sigma,
-                                   EditSettings& settings, const RegionOptions& o) {
-  sigma = denoise_sigma(sigma, to_unit(noisy));
+                                   EditSettings& settings, const RegionOptions& o, const at::Tensor& mask) {
+  const DenoiseArea area(noisy, mask, o);
+  if (!area.box.empty()) sigma = denoise_level(sigma, noisy, area);
   settings.schedule.sigmas = {sigma};
-  return denoise_photo(f, noisy, sigma, settings, o);
+  return denoise_photo(f, noisy, sigma, settings, o, mask);
 }
 
 }  // namespace cm::edit::region

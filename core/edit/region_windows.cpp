@@ -35,20 +35,6 @@ constexpr int64_t kWholeMaskSide = 2 * kExemplarSide;
 constexpr double kCompactShare = 0.25;  // of its bounding box that a mask filled at once covers
 
 
-// The compositing weights over `area` (feather_weights of the mask: 1 on the mask grown by
-// `grow`, fading to 0 over 2·feather), computed on the photo's part of the area grown by their
-// reach, so that they equal the weights of the whole photo, then repeated at the photo's edge
-// like its pixels. A float copy of the window's neighbourhood only.
-at::Tensor weights_in(const at::Tensor& mask, const Box& area, const RegionOptions& o) {
-  const int64_t reach = o.grow + 2 * o.feather + 1;
-  const Box seen = intersection(Box{area.y0 - reach, area.x0 - reach, area.y1 + reach, area.x1 + reach},
-                                Box{0, 0, mask.size(2), mask.size(3)});
-  at::Tensor m = slice(mask, seen);
-  m = m.is_floating_point() ? m.to(at::kFloat) : (m > 0).to(at::kFloat);
-  const at::Tensor w = feather_weights(m, o.grow, o.feather);
-  return crop_replicate(w, Box{area.y0 - seen.y0, area.x0 - seen.x0, area.y1 - seen.y0, area.x1 - seen.x0});
-}
-
 enum class Mode { Inpaint, Sketch };
 
 // One membrane fill of the whole mask (the mask grown by `grow`), when it is one object (as
@@ -95,7 +81,7 @@ at::Tensor fill_at_scale(const Job& job, const at::Tensor& image, const at::Tens
 // The hole an exemplar fill copies into over `area`: the mask grown by `grow`. Its feathered band
 // is the photo's own pixels fading into the edit (edit_window), and the fill's time grows with
 // its hole.
-at::Tensor exemplar_hole(const Job& job, const Box& area) { return weights_in(job.mask, area, job.o) >= 1; }
+at::Tensor exemplar_hole(const Job& job, const Box& area) { return compositing_weights(job.mask, area, job.o) >= 1; }
 
 // The exemplar fill of this window's hole, copied from the window's surroundings (as much again
 // on every side); every pixel of the mask that no window has composited yet is hole there too, so
@@ -228,7 +214,7 @@ void edit_window(const Job& job, at::Tensor& out, at::Tensor& starts, const Wind
   const MaskWindow& mw = plan.windows[index];
   const Box& window = mw.window;
   const int64_t side = window.height(), work = mw.work;
-  const at::Tensor weights = weights_in(job.mask, window, job.o).to(out.device());
+  const at::Tensor weights = compositing_weights(job.mask, window, job.o).to(out.device());
   const at::Tensor unowned = plan.owned_before(index, window).to(out.device()).logical_not();
   const at::Tensor generate = (weights > 0) & unowned;  // what the model regenerates
   // What inpainting's start fills: the mask grown by `grow`. Its feathered band keeps the photo's

@@ -196,17 +196,18 @@ EditSpec super_resolve_entry() {
 EditSpec denoise_entry() {
   EditSpec e;
   e.kind = EditKind::Denoise;
-  e.label = "Denoise";
+  e.label = "Denoise (mask or whole)";
   e.one_evaluation = true;
-  e.arguments = "IMAGE [--sigma S]";
-  e.summary = "remove noise of S 8-bit levels (estimated if not given)";
+  e.arguments = "IMAGE [--mask MASK] [--sigma S]";
+  e.summary = "remove noise of S 8-bit levels (estimated if not given) where MASK is white, or everywhere";
   e.image = true;
+  e.mask = Need::Optional;
   e.estimate = "the noisy photo, read as a point at its noise level";
-  e.keeps = "nothing";
-  e.settings = {sigma_setting()};
+  e.keeps = "nothing, or every pixel outside the optional mask";
+  e.settings = {sigma_setting(), grow_setting(), feather_setting()};
   e.picker_position = 3;
   e.run = [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
-    return region::denoise_recording_level(f, r.image, r.sigma, s, r.region);
+    return region::denoise_recording_level(f, r.image, r.sigma, s, r.region, r.mask);
   };
   return e;
 }

@@ -171,6 +171,33 @@ TEST_F(Editor, ADenoisesFirstPreviewIsWhatApplyCommits) {
   EXPECT_TRUE(last_history(window).contains(QStringLiteral("1 step"))) << last_history(window).toStdString();
 }
 
+// Denoise where the user painted: the painted part of a noisy photo is denoised and the rest comes
+// back exactly as it was; Apply takes the mask away with the noise, and Undo brings both back.
+TEST_F(Editor, ADenoiseWithAMaskChangesOnlyWhereItIsPainted) {
+  const QImage photo = openPhoto(128, 64, [](int x, int y) {
+    const int n = int(((unsigned(x) * 73856093u) ^ (unsigned(y) * 19349663u)) % 61u) - 30;  // ±30 levels of grain
+    return QColor(120 + n, 125 + n, 130 + n);
+  });
+  window.controller()->setRefineDelay(60000);
+  window.setBrushDiameter(16);
+  window.editBar()->setKind(cm::edit::EditKind::Denoise);
+  EXPECT_EQ(window.controller()->parameters().kind, cm::edit::EditKind::Denoise);
+  QSignalSpy ready(window.controller(), &cm::ui::EditController::previewReady);
+  paint_stroke(window, QPointF(12, 32), QPointF(36, 32));
+  ASSERT_TRUE(ready.wait(20000)) << window.lastError().toStdString();
+  const QImage previewed = window.controller()->preview().convertToFormat(QImage::Format_RGB888);
+  const QImage before = photo.convertToFormat(QImage::Format_RGB888);
+  // (The test model's weights are random: what it makes of the grain is not a denoise to judge.)
+  EXPECT_NE(previewed.copy(16, 28, 16, 8), before.copy(16, 28, 16, 8)) << "the painted part was not denoised";
+  EXPECT_EQ(previewed.copy(80, 0, 48, 64), before.copy(80, 0, 48, 64)) << "the photo far from the mask changed";
+  window.applyAction()->trigger();
+  EXPECT_EQ(window.document()->photo().convertToFormat(QImage::Format_RGB888), previewed);
+  EXPECT_TRUE(window.document()->inkRect(cm::ui::Layer::Mask).isEmpty()) << "the mask stayed after Apply";
+  window.document()->undoStack()->undo();
+  EXPECT_EQ(window.document()->photo().convertToFormat(QImage::Format_RGB888), before);
+  EXPECT_FALSE(window.document()->inkRect(cm::ui::Layer::Mask).isEmpty()) << "Undo did not bring the mask back";
+}
+
 // Finding 2: after Apply the canvas shows what was applied, and no new preview (of an edit of the
 // applied photo) replaces it.
 TEST_F(Editor, AfterApplyTheCanvasShowsWhatWasApplied) {

@@ -1,0 +1,140 @@
+// A denoise where the user painted (region::denoise_photo with a mask): only the tiles that reach
+// the mask run, the photo beyond its fade is untouched, and the level is the painted part's.
+#include "core/analytic_model.h"
+#include "core/edit/pixels.h"
+#include "core/edit/region.h"
+#include "core/edit/resample.h"
+#include "core/expect_error.h"
+#include "core/sampling/noise.h"
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+namespace {
+
+using namespace cm::edit;
+using cm::ErrorCode;
+using cm::testing::max_abs_diff;
+namespace region = cm::edit::region;
+
+// f pulls each tile halfway to its own mean: a blend's value at a pixel depends on every tile that
+// covers it, so a tile left out shows (the analytic model is pixel by pixel and would not).
+class TileMeanModel final : public cm::model::ConsistencyFunction {
+ public:
+  at::Tensor operator()(const at::Tensor& x, const at::Tensor&, const at::Tensor&) const override {
+    ++calls;
+    return 0.5 * x + 0.5 * x.mean({2, 3}, /*keepdim=*/true);
+  }
+  const cm::model::ModelSpec& spec() const override { return spec_; }
+  mutable int calls = 0;
+
+ private:
+  cm::model::ModelSpec spec_ = cm::testing::analytic_spec(64);
+};
+
+EditSettings one_step() {
+  EditSettings s;
+  s.schedule = cm::sampling::karras_schedule(1, 80.0);
+  return s;
+}
+
+at::Tensor noisy_photo(int64_t h, int64_t w) {
+  return cm::testing::smooth_photo(h, w) + 0.1 * cm::sampling::NoiseField(3).crop(0, {1, 3, 0, 0, h, w});
+}
+
+at::Tensor dab(int64_t h, int64_t w, int64_t y, int64_t x, int64_t size) {
+  at::Tensor m = at::zeros({1, 1, h, w});
+  m.narrow(2, y, size).narrow(3, x, size).fill_(1);
+  return m;
+}
+
+region::RegionOptions small_tiles() {
+  region::RegionOptions o;
+  o.tile_size = 32;  // overlap 8
+  o.grow = 2;
+  o.feather = 4;
+  return o;
+}
+
+TEST(DenoiseWhereMasked, OnlyTheTilesThatReachTheMaskRunAndThePhotoBeyondItsFadeIsKept) {
+  const int64_t h = 200, w = 260;
+  const at::Tensor noisy = noisy_photo(h, w), before = noisy.clone();
+  const at::Tensor mask = dab(h, w, 80, 100, 30);
+  const region::RegionOptions o = small_tiles();
+  TileMeanModel f;
+  const at::Tensor whole = region::denoise_photo(f, noisy, 0.1, one_step(), o);
+  const int whole_calls = f.calls;
+  f.calls = 0;
+  const at::Tensor masked = region::denoise_photo(f, noisy, 0.1, one_step(), o, mask);
+  EXPECT_GE(f.calls, 4);
+  EXPECT_LT(f.calls * 8, whole_calls) << "tiles far from the mask ran";
+  EXPECT_TRUE(at::equal(noisy, before)) << "the caller's photo was changed";
+
+  const at::Tensor weight = feather_weights(mask, o.grow, o.feather).expand_as(noisy);
+  const auto at_ = [](const at::Tensor& x, const at::Tensor& where) { return x.masked_select(where); };
+  const at::Tensor beyond = weight == 0, under = weight == 1;
+  EXPECT_TRUE(at::equal(at_(masked, beyond), at_(noisy, beyond))) << "the photo beyond the fade changed";
+  // Under the grown mask, exactly the whole photo's denoise: every tile over it ran.
+  EXPECT_TRUE(at::equal(at_(masked, under), at_(whole, under))) << max_abs_diff(at_(masked, under), at_(whole, under));
+  EXPECT_LE(max_abs_diff(masked, at::lerp(noisy, whole, weight)), 1e-6) << "the fade is not the feathered mask's";
+  EXPECT_GT(at::logical_and(weight > 0, weight < 1).sum().item<int64_t>(), 0);
+}
+
+// A 16-bit photo stays a photo of its own pixels beyond the fade, in the float form the edit
+// returns; and an empty mask, or one of another size, is said so.
+TEST(DenoiseWhereMasked, StoredPixelsEmptyMasksAndWrongSizes) {
+  const auto f = cm::testing::analytic_model(64);
+  const at::Tensor noisy = noisy_photo(90, 120).clamp(-1, 1);
+  const at::Tensor stored = to_form_of(noisy, at::empty({0}, at::kShort));
+  const at::Tensor mask = dab(90, 120, 40, 50, 10);
+  const at::Tensor out = region::denoise_photo(f, stored, 0.1, one_step(), small_tiles(), mask);
+  const at::Tensor beyond = (feather_weights(mask, 2, 4) == 0).expand_as(noisy);
+  EXPECT_TRUE(at::equal(out.masked_select(beyond), to_unit(stored).masked_select(beyond)));
+  EXPECT_GT(max_abs_diff(out, to_unit(stored)), 0.01) << "nothing was denoised";
+  EXPECT_TRUE(at::equal(region::denoise_photo(f, noisy, 0.1, one_step(), small_tiles(), at::zeros({1, 1, 90, 120})), noisy));
+  EXPECT_CM_ERROR(region::denoise_photo(f, noisy, 0.1, one_step(), small_tiles(), at::zeros({1, 1, 90, 121})),
+                  ErrorCode::ShapeMismatch, "121");
+}
+
+// The preview's parts come faded into the photo as the result has them: pasted in the order they
+// come over the photo, they are the result.
+TEST(DenoiseWhereMasked, ThePreviewsPartsAreWhatTheResultShows) {
+  const int64_t h = 150, w = 170;
+  const at::Tensor noisy = noisy_photo(h, w);
+  const at::Tensor mask = dab(h, w, 60, 20, 24);
+  region::RegionOptions o = small_tiles();
+  at::Tensor canvas = noisy.clone();
+  int parts = 0;
+  o.on_window = [&](int64_t y0, int64_t x0, const at::Tensor& pixels) {
+    canvas.narrow(2, y0, pixels.size(2)).narrow(3, x0, pixels.size(3)).copy_(pixels);
+    ++parts;
+  };
+  o.focus_y = 70, o.focus_x = 30;
+  TileMeanModel f;
+  const at::Tensor out = region::denoise_photo(f, noisy, 0.1, one_step(), o, mask);
+  EXPECT_EQ(parts, f.calls);
+  EXPECT_TRUE(at::equal(canvas, out)) << max_abs_diff(canvas, out);
+}
+
+// A photo whose right half is ten times noisier than its left: a mask on the right half is
+// denoised at the right half's level, not the photo's.
+TEST(DenoiseWhereMasked, TheLevelIsThePaintedParts) {
+  const int64_t h = 128, w = 256;
+  const at::Tensor z = cm::sampling::NoiseField(5).crop(0, {1, 3, 0, 0, h, w});
+  const at::Tensor level = at::cat({at::full({1, 1, h, w / 2}, 0.02), at::full({1, 1, h, w / 2}, 0.2)}, 3);
+  const at::Tensor noisy = 0.2 * cm::testing::smooth_photo(h, w) + level * z;
+  const auto f = cm::testing::analytic_model(64);
+  EditSettings s = one_step();
+  region::denoise_recording_level(f, noisy, kEstimateNoiseSigma, s, small_tiles(), dab(h, w, 20, 150, 90));
+  EXPECT_NEAR(s.schedule.sigmas.at(0), 0.2, 0.02);
+  s = one_step();
+  region::denoise_recording_level(f, noisy, kEstimateNoiseSigma, s, small_tiles());
+  const double whole = s.schedule.sigmas.at(0);
+  EXPECT_LT(whole, 0.15);
+  // A dab too small to say takes the whole photo's level.
+  s = one_step();
+  region::denoise_recording_level(f, noisy, kEstimateNoiseSigma, s, small_tiles(), dab(h, w, 20, 150, 3));
+  EXPECT_DOUBLE_EQ(s.schedule.sigmas.at(0), whole);
+}
+
+}  // namespace
