@@ -124,8 +124,9 @@ int run_batch(const std::string& command, const std::vector<BatchItem>& items, c
       eo.device = options.devices[worker];
       eo.precision = options.precision;
       eo.keep_exemplar_fills = false;  // every job another photo
-      eo.cpu_threads =
-          std::max(1, cm::engine::choose_cpu_threads(std::thread::hardware_concurrency()) / int(options.devices.size()));
+      eo.cpu_threads = options.threads > 0 ? options.threads
+                                            : std::max(1, cm::engine::choose_cpu_threads(std::thread::hardware_concurrency()) /
+                                                              int(options.devices.size()));
       auto e = std::make_unique<cm::engine::Engine>(eo);
       info = e->load_model(options.model).get();
       engine = std::move(e);

@@ -30,6 +30,7 @@ std::vector<BatchItem> list_batch(const std::filesystem::path& input_dir, const 
 struct BatchOptions {
   std::vector<std::string> devices = {"auto"};  // one engine per entry ("cpu" repeated for --jobs)
   std::string precision = "auto";
+  int threads = 0;  // CPU threads per engine; 0: the cores the engine would take, shared among them
   std::filesystem::path model;
   bool progress = true;   // a bar on a terminal, one line per image elsewhere
   bool overwrite = false; // redo images whose output exists

@@ -74,6 +74,14 @@ cmedit_cli_test(cli.denoise FIXTURE cli_files
   COMMAND ${CLI} denoise ${D}/noisy.png ${M} -o ${D}/denoised.png --json
   EXIT 0 STDOUT "\"sigma_8bit_levels\": [0-9.]+"
   THEN ${FX} size ${D}/denoised.png 64 64)
+# Only where the mask is (no grow, no feather on the CLI): every other pixel comes back as it was.
+cmedit_cli_test(cli.denoise_mask FIXTURE cli_files
+  COMMAND ${CLI} denoise ${D}/photo.png --mask ${D}/mask.png --sigma 20 --threads 2 ${M} -o ${D}/denoised_mask.png
+  EXIT 0
+  THEN ${FX} same-outside ${D}/photo.png ${D}/denoised_mask.png ${D}/mask.png 0 0)
+cmedit_cli_test(cli.error_threads FIXTURE cli_files
+  COMMAND ${CLI} denoise ${D}/photo.png --threads 0 ${M} -o ${D}/x.png
+  EXIT 2 STDERR "^cmedit-cli: --threads needs at least 1, got 0\n$")
 cmedit_cli_test(cli.interpolate FIXTURE cli_files
   COMMAND ${CLI} interpolate --seeds 1,2 --frames 3 ${M} -o ${D}/frames.png
   EXIT 0
