@@ -414,8 +414,12 @@ bool EditController::applyPreview() {
   const int n = impl_->preview_steps;
   // At the auto strength an inpainting's or a sketch's windows take one evaluation each.
   const bool per_window = p.strength < 0 && engine::chooses_per_window(engine::spec_of(p.kind));
-  const QString what = tr("Apply %1 (seed %2, %3%4)")
-                           .arg(QString::fromUtf8(edit::to_string(p.kind).data()))
+  const QString name = QString::fromUtf8(edit::to_string(p.kind).data());
+  // An edit of one evaluation draws no noise: its seed and steps say nothing, where it went does.
+  const QString what = engine::spec_of(p.kind).one_evaluation
+                           ? tr("Apply %1 (%2)").arg(name, has_inputs(*impl_->document, p.kind) ? tr("where masked") : tr("whole photo"))
+                           : tr("Apply %1 (seed %2, %3%4)")
+                           .arg(name)
                            .arg(p.seed)
                            .arg(per_window ? tr("one step a window") : n == 1 ? tr("1 step") : tr("%1 steps").arg(n))
                            .arg(!engine::spec_of(p.kind).has_strength ? QString()

@@ -50,7 +50,7 @@ at::Tensor dab(int64_t h, int64_t w, int64_t y, int64_t x, int64_t size) {
 
 region::RegionOptions small_tiles() {
   region::RegionOptions o;
-  o.tile_size = 32;  // overlap 8
+  o.tile_size = 32;  // overlap 4
   o.grow = 2;
   o.feather = 4;
   return o;

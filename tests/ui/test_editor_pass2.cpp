@@ -168,7 +168,7 @@ TEST_F(Editor, ADenoisesFirstPreviewIsWhatApplyCommits) {
   EXPECT_EQ(window.controller()->requestApply(), cm::ui::EditController::ApplyOutcome::Applied) << "Apply waited for a second run";
   EXPECT_FALSE(window.controller()->status().busy);
   EXPECT_EQ(window.document()->photo().convertToFormat(QImage::Format_RGB888), previewed);
-  EXPECT_TRUE(last_history(window).contains(QStringLiteral("1 step"))) << last_history(window).toStdString();
+  EXPECT_EQ(last_history(window), QStringLiteral("Apply denoise (whole photo)"));  // no seed: it draws no noise
 }
 
 // Denoise where the user painted: the painted part of a noisy photo is denoised and the rest comes
@@ -192,6 +192,7 @@ TEST_F(Editor, ADenoiseWithAMaskChangesOnlyWhereItIsPainted) {
   EXPECT_EQ(previewed.copy(80, 0, 48, 64), before.copy(80, 0, 48, 64)) << "the photo far from the mask changed";
   window.applyAction()->trigger();
   EXPECT_EQ(window.document()->photo().convertToFormat(QImage::Format_RGB888), previewed);
+  EXPECT_EQ(last_history(window), QStringLiteral("Apply denoise (where masked)"));
   EXPECT_TRUE(window.document()->inkRect(cm::ui::Layer::Mask).isEmpty()) << "the mask stayed after Apply";
   window.document()->undoStack()->undo();
   EXPECT_EQ(window.document()->photo().convertToFormat(QImage::Format_RGB888), before);

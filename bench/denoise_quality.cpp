@@ -1,0 +1,157 @@
+// denoise_quality — how well and how fast cmedit denoises photos at their own pixels, for each tile
+// size and overlap, beside OpenCV's non-local means (fastNlMeansDenoisingColored, told the true
+// level: an oracle the editor does not have). No other benchmark scores a denoise.
+//
+//   denoise_quality --model DIR --pool POOL [--photos 8] [--crop 384] [--levels 5,10,20]
+//                   [--tiles 64:16,64:8,128:16] [--threads 2] [--save DIR]
+//
+// POOL is scripts/data/build_photo_pool.py's folder (photos/ and licences.tsv); the first --photos
+// photos of its "test" split whose short side is at least twice --crop give each one crop of
+// --crop² at their own pixels, from their centre. Each crop is made noisy with white Gaussian
+// noise of each level (8-bit levels, a fixed seed) and rounded to 8 bits, as a file holds it.
+// cmedit estimates the level itself (the editor's default). A tile entry is SIZE:OVERLAP in
+// pixels. Prints one Markdown row per method and level: mean PSNR (dB) over the crops, and the
+// time per megapixel. --save DIR writes every crop's noisy input and results there as PNG
+// (CROP-LEVEL-clean.png, -noisy.png, -METHOD.png, METHOD its place in the table), to look at.
+#include "bench/quality_baselines.h"
+#include "bench/quality_metrics.h"
+#include "core/base/text.h"
+#include "core/edit/edits.h"
+#include "core/edit/region.h"
+#include "core/imageio/image_file.h"
+#include "core/model/model_loader.h"
+#include "core/sampling/noise.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <fmt/format.h>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/photo.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string option(const std::map<std::string, std::string>& a, const std::string& key, const std::string& fallback) {
+  const auto it = a.find(key);
+  return it == a.end() ? fallback : it->second;
+}
+
+// The centre crop of each held-out photo large enough, in [−1, 1].
+std::vector<at::Tensor> crops(const fs::path& pool, int count, int64_t side) {
+  std::ifstream list(pool / "licences.tsv");
+  std::vector<at::Tensor> out;
+  std::string line;
+  while (int(out.size()) < count && std::getline(list, line)) {
+    std::istringstream fields(line);
+    std::string name, licence, source, split;
+    std::getline(fields, name, '\t');
+    std::getline(fields, licence, '\t');
+    std::getline(fields, source, '\t');
+    std::getline(fields, split, '\t');
+    if (name.empty() || name[0] == '#' || split != "test") continue;
+    const cm::imageio::Image image = cm::imageio::load_image(pool / "photos" / name);
+    const int64_t h = image.height(), w = image.width();
+    if (std::min(h, w) < 2 * side) continue;
+    out.push_back(image.rgb.narrow(2, (h - side) / 2, side).narrow(3, (w - side) / 2, side).contiguous());
+  }
+  return out;
+}
+
+// Rounded to 8 bits, as a file holds a photo.
+at::Tensor eight_bit(const at::Tensor& x) { return ((x.clamp(-1, 1) + 1) * 127.5).round() / 127.5 - 1; }
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void save_png(const at::Tensor& image, const std::string& path) { cv::imwrite(path, cm::bench::to_bgr8(image)); }
+
+struct Method {
+  std::string name;
+  std::function<at::Tensor(const at::Tensor& noisy, double levels)> run;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::map<std::string, std::string> a;
+  for (int i = 1; i + 1 < argc; i += 2) a[argv[i]] = argv[i + 1];
+  if (!a.count("--model") || !a.count("--pool")) {
+    std::fprintf(stderr, "usage: see the comment at the top of bench/denoise_quality.cpp\n");
+    return 2;
+  }
+  try {
+    at::set_num_threads(std::stoi(option(a, "--threads", "2")));
+    const cm::model::LoadedModel model = cm::model::load_model(cm::model::find_model(a["--model"]));
+    const cm::model::ConsistencyFunction& f = *model.function;
+    const int64_t side = std::stoi(option(a, "--crop", "384"));
+    const std::vector<at::Tensor> clean = crops(a["--pool"], std::stoi(option(a, "--photos", "8")), side);
+    if (clean.empty()) throw std::runtime_error("no test photo in the pool is large enough");
+
+    std::vector<Method> methods;
+    for (const std::string& entry : cm::split_list(option(a, "--tiles", "64:16,64:8,128:16"))) {
+      const auto colon = entry.find(':');
+      cm::edit::region::RegionOptions o;
+      o.tile_size = std::stoi(entry.substr(0, colon));
+      o.tile_overlap = std::stoi(entry.substr(colon + 1));
+      o.max_work_size = o.tile_size;
+      methods.push_back({"cmedit, tiles " + entry, [&f, o](const at::Tensor& noisy, double) {
+                           cm::edit::EditSettings s;
+                           return cm::edit::region::denoise_photo(f, noisy, cm::edit::kEstimateNoiseSigma, s, o);
+                         }});
+    }
+    methods.push_back({"non-local means (true level)", [](const at::Tensor& noisy, double levels) {
+                         cv::Mat out;
+                         const float h = float(levels);
+                         cv::fastNlMeansDenoisingColored(cm::bench::to_bgr8(noisy), out, h, h, 7, 21);
+                         return cm::bench::from_bgr8(out);
+                       }});
+
+    std::printf("%zu crops of %lld² from the pool's test photos, %d threads\n\n", clean.size(), (long long)side,
+                at::get_num_threads());
+    std::printf("| method | noise (8-bit levels) | PSNR noisy | PSNR | s per megapixel |\n|---|---|---|---|---|\n");
+    const at::Tensor everywhere = at::ones({1, 1, side, side});
+    for (const std::string& level_text : cm::split_list(option(a, "--levels", "5,10,20"))) {
+      const double levels = std::stod(level_text);
+      std::vector<at::Tensor> noisy;
+      double noisy_psnr = 0;
+      for (std::size_t i = 0; i < clean.size(); ++i) {
+        const at::Tensor z = cm::sampling::NoiseField(100 + i).crop(0, {1, 3, 0, 0, side, side});
+        noisy.push_back(eight_bit(clean[i] + z * (levels * 2 / 255)));
+        noisy_psnr += cm::bench::psnr(noisy.back(), clean[i], everywhere) / double(clean.size());
+      }
+      for (const Method& m : methods) {
+        double total = 0, seconds = 0;
+        for (std::size_t i = 0; i < clean.size(); ++i) {
+          const auto start = std::chrono::steady_clock::now();
+          const at::Tensor out = m.run(noisy[i], levels);
+          seconds += seconds_since(start);
+          if (a.count("--save")) {
+            const std::string stem = fmt::format("{}/{}-{}-", a["--save"], i, level_text);
+            if (&m == &methods.front()) save_png(noisy[i], stem + "noisy.png"), save_png(clean[i], stem + "clean.png");
+            save_png(out, stem + std::to_string(&m - methods.data()) + ".png");
+          }
+          total += cm::bench::psnr(eight_bit(out), clean[i], everywhere);
+        }
+        std::printf("| %s | %g | %.2f | %.2f | %.1f |\n", m.name.c_str(), levels, noisy_psnr, total / double(clean.size()),
+                    seconds / (double(clean.size()) * double(side * side) / 1e6));
+        std::fflush(stdout);
+      }
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "denoise_quality: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
