@@ -244,6 +244,7 @@ void MainWindow::pushParameters() {
   if (grow_box_) p.settings["grow"] = grow_box_->value();
   if (feather_box_) p.settings["feather"] = feather_box_->value();
   if (fill_box_) p.settings["fill"] = fill_box_->currentData().toInt();
+  if (noise_box_) p.settings["sigma"] = noise_box_->value();
   p.selection = selection_;
   controller_->setParameters(p);
 }

@@ -202,6 +202,7 @@ class MainWindow : public QMainWindow {
   QSpinBox* grow_box_ = nullptr;
   QSpinBox* feather_box_ = nullptr;
   QComboBox* fill_box_ = nullptr;
+  QDoubleSpinBox* noise_box_ = nullptr;  // a denoise's level in 8-bit levels; 0 ("auto"): estimated
   QFormLayout* brush_form_ = nullptr;
   QPushButton* variations_button_ = nullptr;  // "Show N variations"
   QVector<QToolButton*> variation_buttons_;

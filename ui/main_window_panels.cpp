@@ -12,6 +12,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include <QAction>
@@ -166,6 +167,17 @@ void MainWindow::buildBrushDock() {
   form->addRow(tr("Grow mask"), grow_box_);
   form->addRow(tr("Feather"), feather_box_);
   form->addRow(tr("Fill from"), fill_box_);
+  // A denoise's level (the registry's --sigma): auto reads it from the photo, or from the painted
+  // part; no one level suits a flat sky and a leaf's texture alike (docs/QUALITY.md, "Denoising").
+  const engine::EditSetting& sigma = *engine::find_setting(engine::spec_of(edit::EditKind::Denoise), "sigma");
+  noise_box_ = new QDoubleSpinBox(panel);
+  noise_box_->setRange(sigma.min, std::min(sigma.max, 100.0));
+  noise_box_->setDecimals(0);
+  noise_box_->setSpecialValueText(tr("auto"));
+  noise_box_->setSuffix(tr(" levels"));
+  noise_box_->setToolTip(tr("The noise to remove, in 8-bit levels. auto reads it from the photo (from the mask, when one is "
+                            "painted). Raise it when a smooth part keeps a fine grain; lower it when texture goes."));
+  form->addRow(tr("Noise level"), noise_box_);
   dock->setWidget(panel);
   addDockWidget(Qt::RightDockWidgetArea, dock);
   connect(diameter_box_, &QDoubleSpinBox::valueChanged, this, [this](double d) {
@@ -174,6 +186,7 @@ void MainWindow::buildBrushDock() {
   connect(grow_box_, &QSpinBox::valueChanged, this, [this] { pushParameters(); controller_->requestPreview(); });
   connect(feather_box_, &QSpinBox::valueChanged, this, [this] { pushParameters(); controller_->requestPreview(); });
   connect(fill_box_, &QComboBox::currentIndexChanged, this, [this] { pushParameters(); controller_->requestPreview(); });
+  connect(noise_box_, &QDoubleSpinBox::valueChanged, this, [this] { pushParameters(); controller_->requestPreview(); });
   connect(edit_bar_->kindBox(), &QComboBox::currentIndexChanged, this, &MainWindow::showEditSettings);
   showEditSettings();
 }
@@ -182,7 +195,8 @@ void MainWindow::showEditSettings() {
   // From the registry, where each edit lists its settings: a row for a setting the edit lacks
   // would be a control that changes nothing (issue 33, finding 12).
   const engine::EditSpec& spec = engine::spec_of(edit_bar_->kind());
-  for (const auto& [field, name] : {std::pair<QWidget*, const char*>{grow_box_, "grow"}, {feather_box_, "feather"}, {fill_box_, "fill"}})
+  for (const auto& [field, name] : {std::pair<QWidget*, const char*>{grow_box_, "grow"}, {feather_box_, "feather"}, {fill_box_, "fill"},
+                                    {noise_box_, "sigma"}})
     brush_form_->setRowVisible(field, engine::find_setting(spec, name) != nullptr);
   // A denoise's variations would be the same picture four times, at four times its minutes.
   if (variations_button_) variations_button_->setEnabled(!spec.one_evaluation);

@@ -6,10 +6,12 @@
 
 #include "core/dng_writer.h"
 #include "ui/document.h"
+#include "ui/edit_toolbar.h"
 
 #include <QAction>
 #include <QAbstractButton>
 #include <QApplication>
+#include <QDoubleSpinBox>
 #include <QFile>
 #include <QFileDialog>
 #include <QTimer>
@@ -238,23 +240,31 @@ TEST_F(Editor, TheBrushPanelShowsOnlyTheSettingsOfTheCurrentEdit) {
     return false;
   };
   const auto rows = [&] {
-    return std::tuple{shown(QStringLiteral("Grow mask")), shown(QStringLiteral("Feather")), shown(QStringLiteral("Fill from"))};
+    return std::tuple{shown(QStringLiteral("Grow mask")), shown(QStringLiteral("Feather")), shown(QStringLiteral("Fill from")),
+                      shown(QStringLiteral("Noise level"))};
   };
   const auto choose = [&](const QString& tool) {  // as its toolbar button does
     for (QAction* a : window.findChildren<QAction*>())
       if (a->text() == tool) return a->trigger();
     ADD_FAILURE() << "no tool " << tool.toStdString();
   };
-  EXPECT_EQ(rows(), std::tuple(true, true, true)) << "Mask brush (Inpaint)";
+  EXPECT_EQ(rows(), std::tuple(true, true, true, false)) << "Mask brush (Inpaint)";
   choose(QStringLiteral("Sketch brush"));
-  EXPECT_EQ(rows(), std::tuple(true, true, false)) << "Sketch brush";
+  EXPECT_EQ(rows(), std::tuple(true, true, false, false)) << "Sketch brush";
   choose(QStringLiteral("Hint brush"));
-  EXPECT_EQ(rows(), std::tuple(false, false, false)) << "Hint brush (Colorize)";
+  EXPECT_EQ(rows(), std::tuple(false, false, false, false)) << "Hint brush (Colorize)";
   choose(QStringLiteral("Select"));
-  EXPECT_EQ(rows(), std::tuple(false, false, false)) << "Select (super-resolution)";
+  EXPECT_EQ(rows(), std::tuple(false, false, false, false)) << "Select (super-resolution)";
   EXPECT_TRUE(shown(QStringLiteral("Size ( [ ] )")));  // the brush itself stays
   choose(QStringLiteral("Mask brush"));
-  EXPECT_EQ(rows(), std::tuple(true, true, true)) << "Mask brush again";
+  EXPECT_EQ(rows(), std::tuple(true, true, true, false)) << "Mask brush again";
+  // Denoise, from the Edit box: where the mask is painted (grow, feather) and at what level.
+  window.editBar()->setKind(cm::edit::EditKind::Denoise);
+  EXPECT_EQ(rows(), std::tuple(true, true, false, true)) << "Denoise";
+  EXPECT_EQ(window.controller()->parameters().settings.value(QStringLiteral("sigma")), 0) << "auto: estimated";
+  for (QDoubleSpinBox* box : window.findChildren<QDoubleSpinBox*>())
+    if (box->suffix() == QStringLiteral(" levels")) box->setValue(25);
+  EXPECT_EQ(window.controller()->parameters().settings.value(QStringLiteral("sigma")), 25);
 }
 
 }  // namespace
