@@ -261,6 +261,8 @@ TEST_F(Editor, TheBrushPanelShowsOnlyTheSettingsOfTheCurrentEdit) {
   // Denoise, from the Edit box: where the mask is painted (grow, feather) and at what level.
   window.editBar()->setKind(cm::edit::EditKind::Denoise);
   EXPECT_EQ(rows(), std::tuple(true, true, false, true)) << "Denoise";
+  EXPECT_TRUE(window.statusBar()->currentMessage().contains(QStringLiteral("Paint with the mask brush")))
+      << "nothing painted: the status bar does not say that a mask makes it a part";
   EXPECT_EQ(window.controller()->parameters().settings.value(QStringLiteral("sigma")), 0) << "auto: estimated";
   for (QDoubleSpinBox* box : window.findChildren<QDoubleSpinBox*>())
     if (box->suffix() == QStringLiteral(" levels")) box->setValue(25);
