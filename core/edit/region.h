@@ -47,7 +47,10 @@ struct RegionOptions {
   // < 0 (the default) reads as 0 here; the engine reads it as the edit's own default.
   int max_work_size = -1;
   int tile_size = 0;      // tiles: output pixels per tile side; 0 = the work size
-  int tile_overlap = 0;   // tiles: overlap in output pixels; 0 = a quarter tile
+  int tile_overlap = 0;   // tiles: overlap in output pixels; 0 = a quarter tile (a denoise's: an eighth)
+  // Tiles a denoise evaluates at once: on a GPU one 64-px tile leaves it waiting on kernel
+  // launches (the engine's choice, engine::resolved); on a CPU a batch is no faster.
+  int tile_batch = 1;
   HoleFill fill = HoleFill::Auto;  // inpaint's start, when warm (Auto: chosen window by window)
   int exemplar_depth = kLargeHoleDepth;  // Auto's exemplar start: a hole this deep
 

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <limits>
 #include <utility>
 #include <vector>
 
@@ -43,37 +44,52 @@ struct TileGrid {
   int64_t overlap;       // input pixels
 };
 
-// The tiles a job runs, in the order they run: nearest the focus first (RegionOptions::focus_y,
-// focus_x, in the input's pixels), so the part of a live preview under the user's eye comes first
-// (a 16 MP photo is 7,000 tiles, minutes on a CPU); in rows without a focus (ties keep the row
-// order). Only the tiles whose input pixels `wanted` accepts, when given (a denoise where the
-// user painted).
+// The tiles a job runs, in groups evaluated together, in the order they run: nearest the focus
+// first (RegionOptions::focus_y, focus_x, in the input's pixels), so the part of a live preview
+// under the user's eye comes first (a 16 MP photo is 7,000 tiles, minutes on a CPU); in rows
+// without a focus (ties keep the row order). Only the tiles whose input pixels `wanted` accepts,
+// when given (a denoise where the user painted). A group is `batch` consecutive tiles in row
+// order whatever the focus, so what is evaluated together, and so the result, does not depend on
+// where the user looks.
+using TileIndex = std::pair<std::size_t, std::size_t>;  // (row, column) into TilePlan::ys, xs
+
 struct TilePlan {
-  std::vector<int64_t> ys, xs;                             // tile_starts of each axis
-  std::vector<std::pair<std::size_t, std::size_t>> order;  // (row, column) indices into ys, xs
-  Box box;                                                 // the input pixels they cover, together
+  std::vector<int64_t> ys, xs;                 // tile_starts of each axis
+  std::vector<std::vector<TileIndex>> groups;  // in the order they run
+  Box box;                                     // the input pixels the tiles cover, together
+  std::size_t tiles = 0;
 };
 
-Box tile_box(const TilePlan& p, std::size_t i, std::size_t j, int64_t tile, int64_t height, int64_t width) {
-  return Box{p.ys[i], p.xs[j], std::min(height, p.ys[i] + tile), std::min(width, p.xs[j] + tile)};
+Box tile_box(const TilePlan& p, const TileIndex& t, int64_t tile, int64_t height, int64_t width) {
+  return Box{p.ys[t.first], p.xs[t.second], std::min(height, p.ys[t.first] + tile), std::min(width, p.xs[t.second] + tile)};
 }
 
 TilePlan plan_tiles(int64_t height, int64_t width, const TileGrid& g, const RegionOptions& o,
                     const std::function<bool(const Box&)>& wanted = {}) {
   TilePlan p{tile_starts(height, g.tile, g.overlap), tile_starts(width, g.tile, g.overlap), {}, {height, width, 0, 0}};
+  const std::size_t batch = std::size_t(std::max(1, o.tile_batch));
   for (std::size_t i = 0; i < p.ys.size(); ++i)
     for (std::size_t j = 0; j < p.xs.size(); ++j) {
-      const Box b = tile_box(p, i, j, g.tile, height, width);
+      const Box b = tile_box(p, {i, j}, g.tile, height, width);
       if (wanted && !wanted(b)) continue;
-      p.order.emplace_back(i, j);
+      if (p.groups.empty() || p.groups.back().size() == batch) p.groups.emplace_back();
+      p.groups.back().emplace_back(i, j);
       p.box = Box{std::min(p.box.y0, b.y0), std::min(p.box.x0, b.x0), std::max(p.box.y1, b.y1), std::max(p.box.x1, b.x1)};
+      ++p.tiles;
     }
   if (o.focus_y < 0 || o.focus_x < 0) return p;
-  const auto distance = [&](const std::pair<std::size_t, std::size_t>& t) {
-    const int64_t dy = 2 * p.ys[t.first] + g.tile - 2 * o.focus_y, dx = 2 * p.xs[t.second] + g.tile - 2 * o.focus_x;
-    return dy * dy + dx * dx;  // from the tile's centre, doubled to stay in integers
+  const auto distance = [&](const std::vector<TileIndex>& group) {
+    int64_t nearest = std::numeric_limits<int64_t>::max();
+    for (const auto& [i, j] : group) {  // from a tile's centre, doubled to stay in integers
+      const int64_t dy = 2 * p.ys[i] + g.tile - 2 * o.focus_y, dx = 2 * p.xs[j] + g.tile - 2 * o.focus_x;
+      nearest = std::min(nearest, dy * dy + dx * dx);
+    }
+    return nearest;
   };
-  std::stable_sort(p.order.begin(), p.order.end(), [&](const auto& a, const auto& b) { return distance(a) < distance(b); });
+  std::vector<std::pair<int64_t, std::vector<TileIndex>>> keyed;
+  for (auto& group : p.groups) keyed.emplace_back(distance(group), std::move(group));
+  std::stable_sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (std::size_t k = 0; k < keyed.size(); ++k) p.groups[k] = std::move(keyed[k].second);
   return p;
 }
 
@@ -90,11 +106,13 @@ Box relative(const Box& inner, const Box& outer) {
   return Box{inner.y0 - outer.y0, inner.x0 - outer.x0, inner.y1 - outer.y0, inner.x1 - outer.x0};
 }
 
-// Runs `run(tile_input, y0, x0, index)` on the planned tiles of `input` (index: the tile's place
-// in the plan's order) and blends the [1,C,k·t,k·t] outputs with weights constant on each k×k
-// block. The result covers the plan's box times k. Memory: that, its weight sum and one tile.
-at::Tensor blend_tiles(const at::Tensor& input, const TileGrid& g, const TilePlan& plan,
-                       const std::function<at::Tensor(const at::Tensor&, int64_t, int64_t, int)>& run,
+// Runs `run(tiles, origins, first)` on each group of the plan (tiles: [n,C,t,t], the group's
+// inputs; origins: their top-left input pixels; first: the place of the group's first tile in
+// the order they run) and blends the [n,C,k·t,k·t] outputs with weights constant on each k×k
+// block. The result covers the plan's box times k. Memory: that, its weight sum and one group.
+using RunTiles = std::function<at::Tensor(const at::Tensor&, const std::vector<std::pair<int64_t, int64_t>>&, int)>;
+
+at::Tensor blend_tiles(const at::Tensor& input, const TileGrid& g, const TilePlan& plan, const RunTiles& run,
                        const RegionOptions& o) {
   const int64_t height = input.size(2), width = input.size(3), k = g.factor;
   const Box out_box{plan.box.y0 * k, plan.box.x0 * k, plan.box.y1 * k, plan.box.x1 * k};
@@ -102,23 +120,31 @@ at::Tensor blend_tiles(const at::Tensor& input, const TileGrid& g, const TilePla
   at::Tensor weight_sum = at::zeros({1, 1, out_box.height(), out_box.width()}, sum.options());
   const auto blended = [](const at::Tensor& s, const at::Tensor& w) { return s.to(at::kFloat) / w.to(at::kFloat); };
   int index = 0;
-  for (const auto& [i, j] : plan.order) {
-    const int64_t y0 = plan.ys[i], x0 = plan.xs[j];
-    const at::Tensor tile_in = crop_replicate(input, Box{y0, x0, y0 + g.tile, x0 + g.tile});
-    const at::Tensor tile_out = run(tile_in, y0, x0, index++).to(sum.device(), at::kFloat);
-    const at::Tensor w = at::outer(ramp(g.tile, g.overlap, i > 0, i + 1 < plan.ys.size()),
-                                   ramp(g.tile, g.overlap, j > 0, j + 1 < plan.xs.size()))
-                             .repeat_interleave(k, 0)
-                             .repeat_interleave(k, 1)
-                             .view({1, 1, g.tile * k, g.tile * k})
-                             .to(sum.device());
-    const Box b = tile_box(plan, i, j, g.tile, height, width);
-    const Box in_out{b.y0 * k, b.x0 * k, b.y1 * k, b.x1 * k};
-    const Box in_tile{0, 0, in_out.height(), in_out.width()}, in_sum = relative(in_out, out_box);
-    const at::Tensor w_here = slice(w, in_tile);
-    slice(sum, in_sum).add_(to_fixed(slice(tile_out, in_tile) * w_here));
-    slice(weight_sum, in_sum).add_(to_fixed(w_here));
-    if (o.on_window) o.on_window(in_out.y0, in_out.x0, blended(slice(sum, in_sum), slice(weight_sum, in_sum)));  // so far
+  for (const std::vector<TileIndex>& group : plan.groups) {
+    std::vector<at::Tensor> inputs;
+    std::vector<std::pair<int64_t, int64_t>> origins;
+    for (const auto& [i, j] : group) {
+      origins.emplace_back(plan.ys[i], plan.xs[j]);
+      inputs.push_back(crop_replicate(input, Box{plan.ys[i], plan.xs[j], plan.ys[i] + g.tile, plan.xs[j] + g.tile}));
+    }
+    const at::Tensor outputs = run(at::cat(inputs, 0), origins, index).to(sum.device(), at::kFloat);
+    index += int(group.size());
+    for (std::size_t n = 0; n < group.size(); ++n) {
+      const auto [i, j] = group[n];
+      const at::Tensor w = at::outer(ramp(g.tile, g.overlap, i > 0, i + 1 < plan.ys.size()),
+                                     ramp(g.tile, g.overlap, j > 0, j + 1 < plan.xs.size()))
+                               .repeat_interleave(k, 0)
+                               .repeat_interleave(k, 1)
+                               .view({1, 1, g.tile * k, g.tile * k})
+                               .to(sum.device());
+      const Box b = tile_box(plan, group[n], g.tile, height, width);
+      const Box in_out{b.y0 * k, b.x0 * k, b.y1 * k, b.x1 * k};
+      const Box in_tile{0, 0, in_out.height(), in_out.width()}, in_sum = relative(in_out, out_box);
+      const at::Tensor w_here = slice(w, in_tile);
+      slice(sum, in_sum).add_(to_fixed(slice(outputs.narrow(0, int64_t(n), 1), in_tile) * w_here));
+      slice(weight_sum, in_sum).add_(to_fixed(w_here));
+      if (o.on_window) o.on_window(in_out.y0, in_out.x0, blended(slice(sum, in_sum), slice(weight_sum, in_sum)));  // so far
+    }
   }
   return blended(sum, weight_sum);
 }
@@ -141,15 +167,18 @@ at::Tensor super_resolve_photo(const model::ConsistencyFunction& f, const at::Te
   require_photo(low_res, "super-resolution");
   check_super_resolution_factor(factor);
   const TileGrid grid = grid_for(f, factor, o);
-  const TilePlan plan = plan_tiles(low_res.size(2), low_res.size(3), grid, o);
-  const int tiles = int(plan.order.size());
+  RegionOptions one_at_a_time = o;  // each tile draws its own noise (its place in the noise plane)
+  one_at_a_time.tile_batch = 1;
+  const TilePlan plan = plan_tiles(low_res.size(2), low_res.size(3), grid, one_at_a_time);
+  const int tiles = int(plan.tiles);
   const at::Tensor unit = to_unit(low_res).to(at::kFloat);
   // A live preview shows a quick enlargement at once (bilinear: the tiles' own start, back-projected
   // bicubic, costs seconds at this size), then each tile over it (a 1000-px selection ×2 is
   // thousands of tiles on a CPU).
   if (o.on_window)
     o.on_window(0, 0, at::upsample_bilinear2d(unit, {unit.size(2) * factor, unit.size(3) * factor}, /*align_corners=*/false));
-  return blend_tiles(unit, grid, plan, [&](const at::Tensor& tile, int64_t y0, int64_t x0, int index) {
+  return blend_tiles(unit, grid, plan, [&](const at::Tensor& tile, const std::vector<std::pair<int64_t, int64_t>>& origins, int index) {
+    const auto [y0, x0] = origins.front();
     EditSettings s = settings;
     s.noise_y0 = settings.noise_y0 + y0 * factor;  // one noise plane in output pixels for all tiles
     s.noise_x0 = settings.noise_x0 + x0 * factor;
@@ -221,18 +250,24 @@ at::Tensor denoise_photo(const model::ConsistencyFunction& f, const at::Tensor& 
   if (tiling.tile_overlap <= 0) tiling.tile_overlap = int(std::max<int64_t>(1, side / 8));
   const TileGrid grid = grid_for(f, 1, tiling);
   const TilePlan plan = plan_tiles(noisy.size(2), noisy.size(3), grid, o, [&](const Box& b) { return area.reaches(b); });
-  const int tiles = int(plan.order.size());
+  const int tiles = int(plan.tiles);
   if (tiles == 0) return unit;  // a mask faint enough to fade to nothing
   RegionOptions shown = o;  // a preview's parts as the result will have them: faded into the photo
   if (o.on_window && !area.whole())
     shown.on_window = [&](int64_t y0, int64_t x0, const at::Tensor& pixels) {
       o.on_window(y0, x0, area.composite(unit, Box{y0, x0, y0 + pixels.size(2), x0 + pixels.size(3)}, pixels));
     };
-  const at::Tensor denoised = blend_tiles(unit, grid, plan, [&](const at::Tensor& tile, int64_t, int64_t, int index) {
-    const sampling::LoopControl c = part_control(settings.control, index, 1, tiles);
+  const at::Tensor denoised = blend_tiles(unit, grid, plan, [&](const at::Tensor& batch, const auto&, int first) {
     throw_if_cancelled();
-    at::Tensor out = edit::denoise(f, tile, sigma, settings.labels);
-    if (c.on_step) c.on_step(sampling::StepInfo{c.step_offset + 1, c.total_steps, sigma, out});
+    // The last group is filled up with its last tile, so every group has one shape (a GPU replays
+    // a recorded graph per shape: model::GraphedFunction).
+    const int64_t n = batch.size(0), full = std::max<int64_t>(n, o.tile_batch);
+    const at::Tensor inputs = n == full ? batch : at::cat({batch, batch.narrow(0, n - 1, 1).expand({full - n, -1, -1, -1})}, 0);
+    const at::Tensor labels = settings.labels.defined() ? settings.labels.expand({full}) : settings.labels;
+    const at::Tensor out = edit::denoise(f, inputs, sigma, labels).narrow(0, 0, n);
+    for (int64_t t = 0; t < n; ++t)
+      if (const sampling::LoopControl c = part_control(settings.control, first + int(t), 1, tiles); c.on_step)
+        c.on_step(sampling::StepInfo{c.step_offset + 1, c.total_steps, sigma, out.narrow(0, t, 1)});
     return out;
   }, shown);
   if (area.whole()) return denoised;

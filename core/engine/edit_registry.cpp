@@ -317,6 +317,7 @@ EditRequest resolved(const EditRequest& r, bool on_cpu) {
   // A draft on the CPU spreads colour hints at half the side: on a 12 MP photo the spread and its
   // fit cost ~250 ms at 1024 px, and the refinement comes at 1024 soon after.
   if (on_cpu && r.use == EditRequest::Use::Draft) out.region.hint_side = std::min(out.region.hint_side, kCpuDraftHintSide);
+  if (!on_cpu && r.kind == EditKind::Denoise && r.region.tile_batch <= 1) out.region.tile_batch = kGpuDenoiseBatch;
   return out;
 }
 

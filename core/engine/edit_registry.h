@@ -24,6 +24,11 @@ constexpr int kCpuInteractiveWorkSize = 128;
 // The largest side a draft on the CPU spreads colour hints at (RegionOptions::hint_side; the
 // refinement's is the region's own, 1024).
 constexpr int kCpuDraftHintSide = 512;
+// Tiles a denoise evaluates at once on a GPU (RegionOptions::tile_batch): one 64-px tile is
+// launch-bound there (the official 64-px network on an H200: 23.5 ms at batch 1, 2 ms an image at
+// batch 64; issue 31), so a 12 MP photo's 3,927 tiles one by one would take a minute or more. 32
+// keeps the first group, under the user's eye, within a preview's time. Not measured on a GPU yet.
+constexpr int kGpuDenoiseBatch = 32;
 
 enum class Need { No, Optional, Required };
 

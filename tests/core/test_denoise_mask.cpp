@@ -10,6 +10,9 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <vector>
+
 namespace {
 
 using namespace cm::edit;
@@ -19,12 +22,16 @@ namespace region = cm::edit::region;
 
 // f pulls each tile halfway to its own mean: a blend's value at a pixel depends on every tile that
 // covers it, so a tile left out shows (the analytic model is pixel by pixel and would not).
+// With `coupled`, each tile also takes a little of the whole batch's mean, as a GPU's kernels
+// may round a tile differently in another batch: what is evaluated together then shows.
 class TileMeanModel final : public cm::model::ConsistencyFunction {
  public:
   at::Tensor operator()(const at::Tensor& x, const at::Tensor&, const at::Tensor&) const override {
     ++calls;
-    return 0.5 * x + 0.5 * x.mean({2, 3}, /*keepdim=*/true);
+    const at::Tensor out = 0.5 * x + 0.5 * x.mean({2, 3}, /*keepdim=*/true);
+    return coupled ? out + 1e-3 * x.mean() : out;
   }
+  bool coupled = false;
   const cm::model::ModelSpec& spec() const override { return spec_; }
   mutable int calls = 0;
 
@@ -135,6 +142,40 @@ TEST(DenoiseWhereMasked, TheLevelIsThePaintedParts) {
   s = one_step();
   region::denoise_recording_level(f, noisy, kEstimateNoiseSigma, s, small_tiles(), dab(h, w, 20, 150, 3));
   EXPECT_DOUBLE_EQ(s.schedule.sigmas.at(0), whole);
+}
+
+// On a GPU a denoise evaluates its tiles in groups (RegionOptions::tile_batch; one 64-px tile is
+// launch-bound there). The groups are the same whatever the focus, so the result is too, and it is
+// the one-at-a-time result; the last group is filled up to the same shape.
+TEST(DenoiseInGroups, IsTheDenoiseOneTileAtATimeWhereverTheUserLooks) {
+  const int64_t h = 150, w = 170;
+  const at::Tensor noisy = noisy_photo(h, w);
+  for (const bool masked : {false, true}) {
+    SCOPED_TRACE(masked ? "a mask" : "the whole photo");
+    const at::Tensor mask = masked ? dab(h, w, 60, 40, 50) : at::Tensor();
+    region::RegionOptions o = small_tiles();
+    TileMeanModel f;
+    const at::Tensor alone = region::denoise_photo(f, noisy, 0.1, one_step(), o, mask);
+    const int tiles = f.calls;
+    o.tile_batch = 5;
+    std::vector<std::pair<int64_t, int64_t>> seen;
+    o.on_window = [&](int64_t y0, int64_t x0, const at::Tensor&) { seen.emplace_back(y0, x0); };
+    o.focus_y = 90, o.focus_x = 100;
+    f.calls = 0;
+    const at::Tensor grouped = region::denoise_photo(f, noisy, 0.1, one_step(), o, mask);
+    EXPECT_EQ(f.calls, (tiles + 4) / 5);
+    EXPECT_EQ(int(seen.size()), tiles);
+    EXPECT_LE(max_abs_diff(grouped, alone), 1e-6);
+    f.coupled = true;
+    const at::Tensor here = region::denoise_photo(f, noisy, 0.1, one_step(), o, mask);
+    o.focus_y = 0, o.focus_x = 0;
+    const at::Tensor elsewhere = region::denoise_photo(f, noisy, 0.1, one_step(), o, mask);
+    EXPECT_TRUE(at::equal(elsewhere, here)) << "the result depends on where the user looks";
+    f.coupled = false;
+    // The first group holds the tile under the focus (90, 100): tiles of 32 at a stride of 28.
+    const std::vector<std::pair<int64_t, int64_t>> first(seen.begin(), seen.begin() + std::min<std::size_t>(5, seen.size()));
+    EXPECT_NE(std::find(first.begin(), first.end(), std::pair<int64_t, int64_t>{84, 84}), first.end());
+  }
 }
 
 }  // namespace

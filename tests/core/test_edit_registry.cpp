@@ -199,4 +199,14 @@ TEST(EditRegistry, ADraftOnTheCpuSpreadsColourHintsAtHalfTheSide) {
   EXPECT_GT(max_abs_diff(drafted, engine::execute(f, analytic_card(), r, {}, t)), 1e-4) << "the side made no difference";
 }
 
+// A GPU denoises its tiles in groups (launch-bound one at a time); a CPU one at a time, where a
+// group is no faster; other edits never.
+TEST(EditRegistry, ADenoiseOnAGpuTakesItsTilesInGroups) {
+  engine::EditRequest r = request_for(engine::spec_of(edit::EditKind::Denoise));
+  EXPECT_EQ(engine::resolved(r, /*on_cpu=*/false).region.tile_batch, engine::kGpuDenoiseBatch);
+  EXPECT_EQ(engine::resolved(r, /*on_cpu=*/true).region.tile_batch, 1);
+  r.kind = edit::EditKind::SuperResolve;
+  EXPECT_EQ(engine::resolved(r, /*on_cpu=*/false).region.tile_batch, 1);
+}
+
 }  // namespace
