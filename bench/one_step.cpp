@@ -1,7 +1,7 @@
 // one_step — the speed of one-step generation and one-step inpainting (issue: speed), with the
-// physical limit beside it.
+// physical limit beside it; --task tiles: a photo's denoise, its tiles --batch at a time.
 //
-//   one_step [--arch lsun256,imagenet64,tiny,FILE.json] [--task generate,inpaint] [--batch 1,8,64]
+//   one_step [--arch lsun256,imagenet64,tiny,FILE.json] [--task generate,inpaint,tiles] [--batch 1,8,64]
 //            [--precision fp32,fp16,bf16] [--layout nchw,nhwc] [--attention explicit,fused]
 //            [--norm plain,fused] [--graph no,yes] [--device auto|cpu|cuda] [--cudnn-benchmark]
 //            [--runs 10] [--warmup 3] [--threads N]
@@ -20,6 +20,7 @@
 #include "bench/bench_models.h"
 #include "core/base/text.h"
 #include "core/edit/edits.h"
+#include "core/edit/region.h"
 #include "core/engine/device.h"
 #include "core/model/graphed_function.h"
 #include "core/model/unet.h"
@@ -32,6 +33,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -125,7 +127,23 @@ double time_case(const Case& c, c10::Device device, int warmup_runs, int runs) {
     const at::Tensor sigma = at::full({c.batch}, 80.0f, options);
     return median_ms([&] { return f(x, sigma, labels); }, warmup, runs);
   }
-  if (c.task != "inpaint") throw std::runtime_error("unknown task '" + c.task + "' (generate or inpaint)");
+  if (c.task == "tiles") {
+    // A denoise of a photo 16 tiles a side (324 tiles of the architecture's size, overlapping by an
+    // eighth, as a denoise's do), --batch tiles at a time (RegionOptions::tile_batch). A row is
+    // one evaluation of a group: images/s is tiles a second, blending included.
+    const int64_t side = 16 * s;
+    const at::Tensor photo = at::rand({1, 3, side, side}, options) * 2 - 1;
+    cm::edit::region::RegionOptions o;
+    o.tile_size = int(s);
+    o.tile_batch = c.batch;
+    cm::edit::EditSettings settings;
+    if (config.num_classes) settings.labels = at::zeros({1}, options.dtype(at::kLong));
+    const double tiles = std::pow(double(cm::edit::region::tile_starts(side, s, s / 8).size()), 2);
+    const double ms = median_ms([&] { return cm::edit::region::denoise_photo(f, photo, 0.1, settings, o); }, warmup,
+                                std::min(runs, 3));
+    return ms / tiles * c.batch;
+  }
+  if (c.task != "inpaint") throw std::runtime_error("unknown task '" + c.task + "' (generate, inpaint or tiles)");
   const at::Tensor image = at::rand({c.batch, 3, s, s}, options) * 2 - 1;
   at::Tensor mask = at::zeros({1, 1, s, s}, options);
   mask.slice(2, s / 4, 3 * s / 4).slice(3, s / 4, 3 * s / 4).fill_(1);
