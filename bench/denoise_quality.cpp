@@ -3,14 +3,14 @@
 // level: an oracle the editor does not have). No other benchmark scores a denoise.
 //
 //   denoise_quality --model DIR --pool POOL [--photos 8] [--crop 384] [--levels 5,10,20]
-//                   [--tiles 64:16,64:8,128:16] [--threads 2] [--save DIR]
+//                   [--tiles 64:8,64:8:2,64:8:4] [--threads 2] [--save DIR]
 //
 // POOL is scripts/data/build_photo_pool.py's folder (photos/ and licences.tsv); the first --photos
 // photos of its "test" split whose short side is at least twice --crop give each one crop of
 // --crop² at their own pixels, from their centre. Each crop is made noisy with white Gaussian
 // noise of each level (8-bit levels, a fixed seed) and rounded to 8 bits, as a file holds it.
 // cmedit estimates the level itself (the editor's default). A tile entry is SIZE:OVERLAP in
-// pixels. Prints one Markdown row per method and level: mean PSNR (dB) over the crops, and the
+// pixels, and :MIRRORS (RegionOptions::mirrors: 1, 2 or 4) after it when not 1. Prints one Markdown row per method and level: mean PSNR (dB) over the crops, and the
 // time per megapixel. --save DIR writes every crop's noisy input and results there as PNG
 // (CROP-LEVEL-clean.png, -noisy.png, -METHOD.png, METHOD its place in the table), to look at.
 #include "bench/quality_baselines.h"
@@ -100,11 +100,17 @@ int main(int argc, char** argv) {
     if (clean.empty()) throw std::runtime_error("no test photo in the pool is large enough");
 
     std::vector<Method> methods;
-    for (const std::string& entry : cm::split_list(option(a, "--tiles", "64:16,64:8,128:16"))) {
-      const auto colon = entry.find(':');
+    for (const std::string& entry : cm::split_list(option(a, "--tiles", "64:8,64:8:2,64:8:4"))) {
+      std::vector<int> fields;
+      for (std::size_t at = 0; at <= entry.size();) {
+        const std::size_t colon = std::min(entry.find(':', at), entry.size());
+        fields.push_back(std::stoi(entry.substr(at, colon - at)));
+        at = colon + 1;
+      }
       cm::edit::region::RegionOptions o;
-      o.tile_size = std::stoi(entry.substr(0, colon));
-      o.tile_overlap = std::stoi(entry.substr(colon + 1));
+      o.tile_size = fields.at(0);
+      o.tile_overlap = fields.at(1);
+      o.mirrors = fields.size() > 2 ? fields[2] : 1;
       o.max_work_size = o.tile_size;
       methods.push_back({"cmedit, tiles " + entry, [&f, o](const at::Tensor& noisy, double) {
                            cm::edit::EditSettings s;

@@ -223,6 +223,19 @@ struct DenoiseArea {
   }
 };
 
+// The first `count` of a batch's mirrors (itself, left-right, up-down, both), each undoing
+// itself: mirrored(mirrored(x)) is x's. With `each`, x is `count` such batches one after another
+// (a denoise of the mirrors), each mirrored back.
+std::vector<at::Tensor> mirrored(const at::Tensor& x, int count, int64_t each = 0) {
+  static const std::vector<std::vector<int64_t>> axes = {{}, {3}, {2}, {2, 3}};
+  std::vector<at::Tensor> out;
+  for (int m = 0; m < count; ++m) {
+    const at::Tensor part = each > 0 ? x.narrow(0, m * each, each) : x;
+    out.push_back(axes[m].empty() ? part : part.flip(axes[m]));
+  }
+  return out;
+}
+
 // The level: `sigma`, or estimated on what is denoised fully (the grown mask), or on the whole
 // photo when that is too small to say (estimate_noise_sigma), from the photo in any form.
 double denoise_level(double sigma, const at::Tensor& photo, const DenoiseArea& area) {
@@ -242,6 +255,9 @@ at::Tensor denoise_photo(const model::ConsistencyFunction& f, const at::Tensor& 
   if (!area.whole() && unit.is_same(noisy)) unit = unit.clone();  // composited in place below
   if (area.box.empty()) return unit;  // an empty mask: nothing to denoise
   sigma = denoise_level(sigma, noisy, area);
+  const int mirrors = std::max(1, o.mirrors);
+  if (mirrors != 1 && mirrors != 2 && mirrors != 4)
+    throw Error(ErrorCode::BadArgument, fmt::format("a denoise averages 1, 2 or 4 mirrors of a tile, not {}", mirrors));
   // A denoise's tiles overlap by an eighth of a tile, not a quarter: a quarter fewer tiles (a
   // 12 MP photo's 5,251 at 64 px become 3,927) for 0.03–0.07 dB less, and no seam that a high-pass
   // of a denoised sky shows (bench/denoise_quality, docs/QUALITY.md "Denoising").
@@ -260,11 +276,13 @@ at::Tensor denoise_photo(const model::ConsistencyFunction& f, const at::Tensor& 
   const at::Tensor denoised = blend_tiles(unit, grid, plan, [&](const at::Tensor& batch, const auto&, int first) {
     throw_if_cancelled();
     // The last group is filled up with its last tile, so every group has one shape (a GPU replays
-    // a recorded graph per shape: model::GraphedFunction).
+    // a recorded graph per shape: model::GraphedFunction); each tile's mirrors go in the same batch.
     const int64_t n = batch.size(0), full = std::max<int64_t>(n, o.tile_batch);
-    const at::Tensor inputs = n == full ? batch : at::cat({batch, batch.narrow(0, n - 1, 1).expand({full - n, -1, -1, -1})}, 0);
-    const at::Tensor labels = settings.labels.defined() ? settings.labels.expand({full}) : settings.labels;
-    const at::Tensor out = edit::denoise(f, inputs, sigma, labels).narrow(0, 0, n);
+    const at::Tensor filled = n == full ? batch : at::cat({batch, batch.narrow(0, n - 1, 1).expand({full - n, -1, -1, -1})}, 0);
+    const at::Tensor inputs = at::cat(mirrored(filled, mirrors), 0);
+    const at::Tensor labels = settings.labels.defined() ? settings.labels.expand({inputs.size(0)}) : settings.labels;
+    const std::vector<at::Tensor> back = mirrored(edit::denoise(f, inputs, sigma, labels), mirrors, full);
+    const at::Tensor out = (mirrors == 1 ? back.front() : at::stack(back).mean(0)).narrow(0, 0, n);
     for (int64_t t = 0; t < n; ++t)
       if (const sampling::LoopControl c = part_control(settings.control, first + int(t), 1, tiles); c.on_step)
         c.on_step(sampling::StepInfo{c.step_offset + 1, c.total_steps, sigma, out.narrow(0, t, 1)});

@@ -87,6 +87,19 @@ EditSetting sigma_setting() {
   return s;
 }
 
+EditSetting mirrors_setting() {
+  EditSetting s;
+  s.name = "mirrors";
+  s.help = "evaluations a tile, of it mirrored, averaged: 1, 2 or 4 (0 = 4 on a GPU, 1 on a CPU)";
+  s.fallback = 0;
+  s.min = 0;
+  s.max = 4;
+  s.integral = true;
+  s.get = [](const EditRequest& r) { return double(r.region.mirrors); };
+  s.set = [](EditRequest& r, double v) { r.region.mirrors = int(v); };
+  return s;
+}
+
 EditSetting batch_setting() {
   EditSetting s;
   s.name = "batch";
@@ -204,7 +217,7 @@ EditSpec denoise_entry() {
   e.mask = Need::Optional;
   e.estimate = "the noisy photo, read as a point at its noise level";
   e.keeps = "nothing, or every pixel outside the optional mask";
-  e.settings = {sigma_setting(), grow_setting(), feather_setting()};
+  e.settings = {sigma_setting(), grow_setting(), feather_setting(), mirrors_setting()};
   e.picker_position = 3;
   e.run = [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
     return region::denoise_recording_level(f, r.image, r.sigma, s, r.region, r.mask);
@@ -318,6 +331,9 @@ EditRequest resolved(const EditRequest& r, bool on_cpu) {
   // fit cost ~250 ms at 1024 px, and the refinement comes at 1024 soon after.
   if (on_cpu && r.use == EditRequest::Use::Draft) out.region.hint_side = std::min(out.region.hint_side, kCpuDraftHintSide);
   if (!on_cpu && r.kind == EditKind::Denoise && r.region.tile_batch <= 1) out.region.tile_batch = kGpuDenoiseBatch;
+  // A GPU evaluates a tile's four mirrors in the same group for little more than one; a CPU pays
+  // four times the minutes (docs/QUALITY.md, "Denoising"), so there they are asked for.
+  if (r.kind == EditKind::Denoise && r.region.mirrors <= 0) out.region.mirrors = on_cpu ? 1 : 4;
   return out;
 }
 

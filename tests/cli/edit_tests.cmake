@@ -76,7 +76,7 @@ cmedit_cli_test(cli.denoise FIXTURE cli_files
   THEN ${FX} size ${D}/denoised.png 64 64)
 # Only where the mask is (no grow, no feather on the CLI): every other pixel comes back as it was.
 cmedit_cli_test(cli.denoise_mask FIXTURE cli_files
-  COMMAND ${CLI} denoise ${D}/photo.png --mask ${D}/mask.png --sigma 20 --threads 2 ${M} -o ${D}/denoised_mask.png
+  COMMAND ${CLI} denoise ${D}/photo.png --mask ${D}/mask.png --sigma 20 --mirrors 2 --threads 2 ${M} -o ${D}/denoised_mask.png
   EXIT 0
   THEN ${FX} same-outside ${D}/photo.png ${D}/denoised_mask.png ${D}/mask.png 0 0)
 cmedit_cli_test(cli.error_threads FIXTURE cli_files

@@ -178,4 +178,41 @@ TEST(DenoiseInGroups, IsTheDenoiseOneTileAtATimeWhereverTheUserLooks) {
   }
 }
 
+// f leans each pixel toward its left neighbour: a mirrored tile comes back otherwise.
+class LeftLeaningModel final : public cm::model::ConsistencyFunction {
+ public:
+  at::Tensor operator()(const at::Tensor& x, const at::Tensor&, const at::Tensor&) const override {
+    return 0.7 * x + 0.3 * at::roll(x, 1, 3) + 0.05 * at::roll(x, 2, 2);
+  }
+  const cm::model::ModelSpec& spec() const override { return spec_; }
+
+ private:
+  cm::model::ModelSpec spec_ = cm::testing::analytic_spec(64);
+};
+
+// A tile's mirrors (the geometric self-ensemble): the mean of f on the tile and on its mirrors,
+// each mirrored back; 3 is not a set of mirrors.
+TEST(DenoiseMirrors, AreTheMeanOfTheTilesMirrorsEachMirroredBack) {
+  const at::Tensor noisy = noisy_photo(64, 64);  // one tile
+  const LeftLeaningModel f;
+  const auto denoised = [&](const at::Tensor& x) { return denoise(f, x, 0.1); };
+  region::RegionOptions o;
+  o.mirrors = 2;
+  const at::Tensor two = (denoised(noisy) + denoised(noisy.flip({3})).flip({3})) / 2;
+  EXPECT_LE(max_abs_diff(region::denoise_photo(f, noisy, 0.1, one_step(), o), two), 1e-6);
+  o.mirrors = 4;
+  const at::Tensor four = (denoised(noisy) + denoised(noisy.flip({3})).flip({3}) + denoised(noisy.flip({2})).flip({2}) +
+                           denoised(noisy.flip({2, 3})).flip({2, 3})) / 4;
+  EXPECT_LE(max_abs_diff(region::denoise_photo(f, noisy, 0.1, one_step(), o), four), 1e-6);
+  EXPECT_GT(max_abs_diff(four, denoised(noisy)), 1e-3) << "the model is symmetric: the test shows nothing";
+  o.tile_batch = 3;  // in groups too, a 150 × 170 photo
+  o.tile_size = 32;
+  const at::Tensor wide = noisy_photo(150, 170);
+  region::RegionOptions alone = o;
+  alone.tile_batch = 1;
+  EXPECT_LE(max_abs_diff(region::denoise_photo(f, wide, 0.1, one_step(), o), region::denoise_photo(f, wide, 0.1, one_step(), alone)), 1e-6);
+  o.mirrors = 3;
+  EXPECT_CM_ERROR(region::denoise_photo(f, noisy, 0.1, one_step(), o), ErrorCode::BadArgument, "1, 2 or 4 mirrors");
+}
+
 }  // namespace

@@ -205,6 +205,11 @@ TEST(EditRegistry, ADenoiseOnAGpuTakesItsTilesInGroups) {
   engine::EditRequest r = request_for(engine::spec_of(edit::EditKind::Denoise));
   EXPECT_EQ(engine::resolved(r, /*on_cpu=*/false).region.tile_batch, engine::kGpuDenoiseBatch);
   EXPECT_EQ(engine::resolved(r, /*on_cpu=*/true).region.tile_batch, 1);
+  // Its tiles' four mirrors too, where they cost little more than one; one on a CPU unless asked.
+  EXPECT_EQ(engine::resolved(r, /*on_cpu=*/false).region.mirrors, 4);
+  EXPECT_EQ(engine::resolved(r, /*on_cpu=*/true).region.mirrors, 1);
+  engine::find_setting(engine::spec_of(edit::EditKind::Denoise), "mirrors")->set(r, 2);
+  EXPECT_EQ(engine::resolved(r, /*on_cpu=*/true).region.mirrors, 2);
   r.kind = edit::EditKind::SuperResolve;
   EXPECT_EQ(engine::resolved(r, /*on_cpu=*/false).region.tile_batch, 1);
 }
