@@ -129,8 +129,9 @@ double time_case(const Case& c, c10::Device device, int warmup_runs, int runs) {
   }
   if (c.task == "tiles") {
     // A denoise of a photo 16 tiles a side (324 tiles of the architecture's size, overlapping by an
-    // eighth, as a denoise's do), --batch tiles at a time (RegionOptions::tile_batch). A row is
-    // one evaluation of a group: images/s is tiles a second, blending included.
+    // eighth, as a denoise's do), --batch 64² pixels' worth of tiles at a time
+    // (RegionOptions::tile_batch; one tile of a 64-px architecture each). A row is one evaluation
+    // of --batch such tiles: images/s is 64-px tiles a second, blending included.
     const int64_t side = 16 * s;
     const at::Tensor photo = at::rand({1, 3, side, side}, options) * 2 - 1;
     cm::edit::region::RegionOptions o;
@@ -141,7 +142,7 @@ double time_case(const Case& c, c10::Device device, int warmup_runs, int runs) {
     const double tiles = std::pow(double(cm::edit::region::tile_starts(side, s, s / 8).size()), 2);
     const double ms = median_ms([&] { return cm::edit::region::denoise_photo(f, photo, 0.1, settings, o); }, warmup,
                                 std::min(runs, 3));
-    return ms / tiles * c.batch;
+    return ms / (tiles * double(s * s) / (64.0 * 64.0)) * c.batch;
   }
   if (c.task != "inpaint") throw std::runtime_error("unknown task '" + c.task + "' (generate, inpaint or tiles)");
   const at::Tensor image = at::rand({c.batch, 3, s, s}, options) * 2 - 1;

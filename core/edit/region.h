@@ -48,8 +48,9 @@ struct RegionOptions {
   int max_work_size = -1;
   int tile_size = 0;      // tiles: output pixels per tile side; 0 = the work size
   int tile_overlap = 0;   // tiles: overlap in output pixels; 0 = a quarter tile (a denoise's: an eighth)
-  // Tiles a denoise evaluates at once: on a GPU one 64-px tile leaves it waiting on kernel
-  // launches (the engine's choice, engine::resolved); on a CPU a batch is no faster.
+  // Tiles a denoise evaluates at once (each with its mirrors), counted in 64² pixels when more
+  // than 1 (a 256-px model's tiles go 1/16 as many): on a GPU one 64-px tile leaves it waiting on
+  // kernel launches (the engine's choice, engine::resolved); on a CPU a batch is no faster.
   int tile_batch = 1;
   // A denoise's evaluations a tile: 1, or the mean of 2 (the tile and its left-right mirror) or 4
   // (both axes) mirrors, each mirrored back (the geometric self-ensemble: Timofte, Rothe and Van

@@ -264,8 +264,10 @@ at::Tensor denoise_photo(const model::ConsistencyFunction& f, const at::Tensor& 
   RegionOptions tiling = o;
   const int64_t side = o.tile_size > 0 ? o.tile_size : work_size(f, o, o.max_work_size);
   if (tiling.tile_overlap <= 0) tiling.tile_overlap = int(std::max<int64_t>(1, side / 8));
+  // A group holds tile_batch tiles' worth of 64² pixels: a 256-px model's tiles go two at a time.
+  if (o.tile_batch > 1) tiling.tile_batch = int(std::max<int64_t>(1, int64_t(o.tile_batch) * 64 * 64 / (side * side)));
   const TileGrid grid = grid_for(f, 1, tiling);
-  const TilePlan plan = plan_tiles(noisy.size(2), noisy.size(3), grid, o, [&](const Box& b) { return area.reaches(b); });
+  const TilePlan plan = plan_tiles(noisy.size(2), noisy.size(3), grid, tiling, [&](const Box& b) { return area.reaches(b); });
   const int tiles = int(plan.tiles);
   if (tiles == 0) return unit;  // a mask faint enough to fade to nothing
   RegionOptions shown = o;  // a preview's parts as the result will have them: faded into the photo
@@ -277,7 +279,7 @@ at::Tensor denoise_photo(const model::ConsistencyFunction& f, const at::Tensor& 
     throw_if_cancelled();
     // The last group is filled up with its last tile, so every group has one shape (a GPU replays
     // a recorded graph per shape: model::GraphedFunction); each tile's mirrors go in the same batch.
-    const int64_t n = batch.size(0), full = std::max<int64_t>(n, o.tile_batch);
+    const int64_t n = batch.size(0), full = std::max<int64_t>(n, std::max(1, tiling.tile_batch));
     const at::Tensor filled = n == full ? batch : at::cat({batch, batch.narrow(0, n - 1, 1).expand({full - n, -1, -1, -1})}, 0);
     const at::Tensor inputs = at::cat(mirrored(filled, mirrors), 0);
     const at::Tensor labels = settings.labels.defined() ? settings.labels.expand({inputs.size(0)}) : settings.labels;

@@ -157,13 +157,13 @@ TEST(DenoiseInGroups, IsTheDenoiseOneTileAtATimeWhereverTheUserLooks) {
     TileMeanModel f;
     const at::Tensor alone = region::denoise_photo(f, noisy, 0.1, one_step(), o, mask);
     const int tiles = f.calls;
-    o.tile_batch = 5;
+    o.tile_batch = 2;  // 64² pixels' worth of tiles, twice: 8 tiles of 32² a group
     std::vector<std::pair<int64_t, int64_t>> seen;
     o.on_window = [&](int64_t y0, int64_t x0, const at::Tensor&) { seen.emplace_back(y0, x0); };
     o.focus_y = 90, o.focus_x = 100;
     f.calls = 0;
     const at::Tensor grouped = region::denoise_photo(f, noisy, 0.1, one_step(), o, mask);
-    EXPECT_EQ(f.calls, (tiles + 4) / 5);
+    EXPECT_EQ(f.calls, (tiles + 7) / 8);
     EXPECT_EQ(int(seen.size()), tiles);
     EXPECT_LE(max_abs_diff(grouped, alone), 1e-6);
     f.coupled = true;
@@ -173,7 +173,7 @@ TEST(DenoiseInGroups, IsTheDenoiseOneTileAtATimeWhereverTheUserLooks) {
     EXPECT_TRUE(at::equal(elsewhere, here)) << "the result depends on where the user looks";
     f.coupled = false;
     // The first group holds the tile under the focus (90, 100): tiles of 32 at a stride of 28.
-    const std::vector<std::pair<int64_t, int64_t>> first(seen.begin(), seen.begin() + std::min<std::size_t>(5, seen.size()));
+    const std::vector<std::pair<int64_t, int64_t>> first(seen.begin(), seen.begin() + std::min<std::size_t>(8, seen.size()));
     EXPECT_NE(std::find(first.begin(), first.end(), std::pair<int64_t, int64_t>{84, 84}), first.end());
   }
 }
@@ -205,7 +205,7 @@ TEST(DenoiseMirrors, AreTheMeanOfTheTilesMirrorsEachMirroredBack) {
                            denoised(noisy.flip({2, 3})).flip({2, 3})) / 4;
   EXPECT_LE(max_abs_diff(region::denoise_photo(f, noisy, 0.1, one_step(), o), four), 1e-6);
   EXPECT_GT(max_abs_diff(four, denoised(noisy)), 1e-3) << "the model is symmetric: the test shows nothing";
-  o.tile_batch = 3;  // in groups too, a 150 × 170 photo
+  o.tile_batch = 2;  // in groups too (eight tiles of 32² a group), a 150 × 170 photo
   o.tile_size = 32;
   const at::Tensor wide = noisy_photo(150, 170);
   region::RegionOptions alone = o;
