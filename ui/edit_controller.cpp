@@ -62,6 +62,7 @@ struct EditController::Impl {
   int variation_steps = 0;
   int running = 0;
   double last_latency_ms = 0;
+  std::vector<double> last_sigmas;  // of the last result that was the latest request's
 };
 
 EditController::EditController(Document* document, QObject* parent) : QObject(parent), impl_(std::make_unique<Impl>()) {
@@ -170,6 +171,8 @@ void EditController::setViewCentreSource(std::function<QPointF()> source) { impl
 const QImage& EditController::preview() const { return impl_->preview; }
 quint64 EditController::previewRevision() const { return impl_->preview_revision; }
 double EditController::lastLatencyMs() const { return impl_->last_latency_ms; }
+
+std::vector<double> EditController::lastSigmas() const { return impl_->last_sigmas; }
 
 void EditController::requestPreview(bool refine) { request_preview(refine, nullptr, false); }
 
@@ -377,10 +380,11 @@ void EditController::submit(engine::EditRequest request, ResultHandler handle, c
     const std::uint64_t id = result.id;
     const double ms = result.timings.total_ms;
     if (!self) return;
-    QMetaObject::invokeMethod(self.data(), [self, images, error, id, ms, handle, latest] {
+    QMetaObject::invokeMethod(self.data(), [self, images, error, id, ms, handle, latest, sigmas = result.sigmas] {
       if (!self) return;
       if (--self->impl_->running == 0) Q_EMIT self->busyChanged(false);
       if (id != *latest) return;  // a newer request of the same kind is on its way
+      self->impl_->last_sigmas = sigmas;
       handle(images, error, ms);
     }, Qt::QueuedConnection);
   };

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <vector>
 
 namespace cm::engine {
 struct EditRequest;
@@ -123,6 +124,9 @@ class EditController : public QObject {
   // the parameters) that asked for it, through the one-step draft and the refine delay, to its
   // first parts for a partial preview, else to the whole result.
   double lastLatencyMs() const;
+  // The noise levels f was evaluated at for the last result of the current request (a denoise's:
+  // the one it ran at, estimated or given), in [−1, 1] units; empty before one.
+  std::vector<double> lastSigmas() const;
 
   // Commits the preview into the document (one undo step, which also uses up the edit's inputs:
   // the mask, and the sketch for a sketch, the colour hints for a colorization). Only the whole,

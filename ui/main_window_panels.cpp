@@ -62,6 +62,18 @@ namespace cm::ui {
 
 namespace {
 
+// A denoise's Noise level: 0 is "auto", and a step out of auto starts from the level it read
+// last (the "estimate" property, set when a denoise comes back), not from 0.
+class NoiseLevelBox : public QDoubleSpinBox {
+ public:
+  using QDoubleSpinBox::QDoubleSpinBox;
+  void stepBy(int steps) override {
+    const double estimate = property("estimate").toDouble();
+    if (value() == 0 && steps != 0 && estimate > 0) setValue(std::max(1.0, std::round(estimate) + steps));
+    else QDoubleSpinBox::stepBy(steps);
+  }
+};
+
 // A registry line ("a smooth fill from …") as a tooltip: a capital first.
 QString sentence(const std::string& line) {
   QString s = QString::fromStdString(line);
@@ -170,7 +182,7 @@ void MainWindow::buildBrushDock() {
   // A denoise's level (the registry's --sigma): auto reads it from the photo, or from the painted
   // part; no one level suits a flat sky and a leaf's texture alike (docs/QUALITY.md, "Denoising").
   const engine::EditSetting& sigma = *engine::find_setting(engine::spec_of(edit::EditKind::Denoise), "sigma");
-  noise_box_ = new QDoubleSpinBox(panel);
+  noise_box_ = new NoiseLevelBox(panel);
   noise_box_->setRange(sigma.min, std::min(sigma.max, 100.0));
   noise_box_->setDecimals(0);
   noise_box_->setSpecialValueText(tr("auto"));
@@ -201,6 +213,10 @@ void MainWindow::showEditSettings() {
   // From the registry, where each edit lists its settings: a row for a setting the edit lacks
   // would be a control that changes nothing (issue 33, finding 12).
   const engine::EditSpec& spec = engine::spec_of(edit_bar_->kind());
+  if (noise_box_) {  // until this edit reads a level
+    noise_box_->setSpecialValueText(tr("auto"));
+    noise_box_->setProperty("estimate", 0.0);
+  }
   for (const auto& [field, name] : {std::pair<QWidget*, const char*>{grow_box_, "grow"}, {feather_box_, "feather"}, {fill_box_, "fill"},
                                     {noise_box_, "sigma"}})
     brush_form_->setRowVisible(field, engine::find_setting(spec, name) != nullptr);

@@ -3,12 +3,14 @@
 #include "ui/canvas.h"
 #include "ui/document.h"
 #include "ui/edit_controller.h"
+#include "ui/edit_toolbar.h"
 #include "ui/main_window.h"
 
 #include "core/imageio/file_metadata.h"
 
 #include <QAction>
 #include <QActionGroup>
+#include <QDoubleSpinBox>
 #include <QMenu>
 #include <QSettings>
 #include <QStatusBar>
@@ -74,6 +76,12 @@ void MainWindow::connectWorkStatus() {
   connect(controller_, &EditController::previewPartial, this, &MainWindow::refreshCanvas);  // the work goes on: its count stays
   connect(controller_, &EditController::previewReady, this, [this] {
     refreshCanvas();
+    // A denoise at auto says the level it read from the photo, for the user to start from.
+    const std::vector<double> sigmas = controller_->lastSigmas();
+    if (noise_box_ && edit_bar_->kind() == edit::EditKind::Denoise && !sigmas.empty()) {
+      noise_box_->setSpecialValueText(tr("auto (%1)").arg(sigmas.front() * 127.5, 0, 'f', 1));
+      noise_box_->setProperty("estimate", sigmas.front() * 127.5);
+    }
     // From the change that asked for it (the draft and the refine delay included) to the whole of it.
     if (!working_)
       engine_info_->setText(tr("%1 · preview in %2 ms").arg(controller_->status().model).arg(controller_->lastLatencyMs(), 0, 'f', 0));

@@ -6,11 +6,13 @@
 #include "ui/editor_fixture.h"
 
 #include <QAction>
+#include <QDoubleSpinBox>
 #include <QElapsedTimer>
 #include <QLabel>
 #include <QRegularExpression>
 #include <QSpinBox>
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <QStatusBar>
 #include <QUndoStack>
@@ -189,6 +191,14 @@ TEST_F(Editor, ADenoiseWithAMaskChangesOnlyWhereItIsPainted) {
   const QImage before = photo.convertToFormat(QImage::Format_RGB888);
   // (The test model's weights are random: what it makes of the grain is not a denoise to judge.)
   EXPECT_NE(previewed.copy(16, 28, 16, 8), before.copy(16, 28, 16, 8)) << "the painted part was not denoised";
+  // At auto the Noise level says what it read from the painted part, for the user to start from.
+  QDoubleSpinBox* level = nullptr;
+  for (QDoubleSpinBox* box : window.findChildren<QDoubleSpinBox*>())
+    if (box->suffix() == QStringLiteral(" levels")) level = box;
+  ASSERT_TRUE(level);
+  const QRegularExpressionMatch read = QRegularExpression(QStringLiteral("^auto \\((\\d+\\.\\d)\\)$")).match(level->specialValueText());
+  ASSERT_TRUE(read.hasMatch()) << level->specialValueText().toStdString();
+  const double estimate = read.captured(1).toDouble();
   EXPECT_EQ(previewed.copy(80, 0, 48, 64), before.copy(80, 0, 48, 64)) << "the photo far from the mask changed";
   window.applyAction()->trigger();
   EXPECT_EQ(window.document()->photo().convertToFormat(QImage::Format_RGB888), previewed);
@@ -197,6 +207,9 @@ TEST_F(Editor, ADenoiseWithAMaskChangesOnlyWhereItIsPainted) {
   window.document()->undoStack()->undo();
   EXPECT_EQ(window.document()->photo().convertToFormat(QImage::Format_RGB888), before);
   EXPECT_FALSE(window.document()->inkRect(cm::ui::Layer::Mask).isEmpty()) << "Undo did not bring the mask back";
+  // A step up from auto starts at the level it read, not at 1.
+  level->stepUp();
+  EXPECT_EQ(level->value(), std::max(1.0, std::round(estimate) + 1));
 }
 
 // Finding 2: after Apply the canvas shows what was applied, and no new preview (of an edit of the
