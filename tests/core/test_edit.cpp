@@ -261,6 +261,14 @@ TEST(Denoise, EstimatesTheNoiseLevelOfAPhoto) {
     EXPECT_NEAR(estimate_noise_sigma(noisy), sigma, 0.05 * sigma) << sigma;
   }
   EXPECT_LT(estimate_noise_sigma(photo), 0.002);
+  // In 8-bit pixels, as a file holds a photo: the coefficients tie on a grid of half levels, and
+  // the level still comes out within 5 % of the noise's (with the rounding's own 1/12 level²).
+  for (double levels : {1.0, 2.0, 5.0}) {
+    const at::Tensor z = cm::sampling::NoiseField(6).crop(0, {1, 3, 0, 0, 256, 256});
+    const at::Tensor eight_bit = ((0.5 * photo + levels / 127.5 * z + 1) * 127.5).round().clamp(0, 255) / 127.5 - 1;
+    const double expected = std::sqrt(levels * levels + 1.0 / 12) / 127.5;
+    EXPECT_NEAR(estimate_noise_sigma(eight_bit), expected, 0.05 * expected) << levels << " levels";
+  }
   // σ ≤ 0 asks denoise to estimate it.
   const auto f = cm::testing::analytic_model(64);
   const at::Tensor noisy = photo + 0.1 * cm::sampling::NoiseField(5).crop(0, {1, 3, 0, 0, 256, 256});
