@@ -69,6 +69,12 @@ void MainWindow::updateImageInfo() {
   image_info_->setText(text);
 }
 
+namespace {
+
+constexpr double kLittleNoiseLevels = 1.5;  // 8-bit levels: a denoise's gain crosses zero near here
+
+}  // namespace
+
 void MainWindow::connectWorkStatus() {
   work_tick_ = new QTimer(this);
   work_tick_->setInterval(1000);
@@ -79,8 +85,14 @@ void MainWindow::connectWorkStatus() {
     // A denoise at auto says the level it read from the photo, for the user to start from.
     const std::vector<double> sigmas = controller_->lastSigmas();
     if (noise_box_ && edit_bar_->kind() == edit::EditKind::Denoise && !sigmas.empty()) {
-      noise_box_->setSpecialValueText(tr("auto (%1)").arg(sigmas.front() * 127.5, 0, 'f', 1));
-      noise_box_->setProperty("estimate", sigmas.front() * 127.5);
+      const double levels = sigmas.front() * 127.5;
+      noise_box_->setSpecialValueText(tr("auto (%1)").arg(levels, 0, 'f', 1));
+      noise_box_->setProperty("estimate", levels);
+      // Below about a level and a half a denoise takes more detail than noise (docs/QUALITY.md,
+      // "Denoising": at 1 level, −0.8 dB): say so rather than let it soften a clean photo unseen.
+      if (noise_box_->value() == 0 && levels < kLittleNoiseLevels)
+        statusBar()->showMessage(tr("This photo has little noise (about %1 levels): a denoise may soften its detail more than "
+                                    "it removes noise.").arg(levels, 0, 'f', 1), 8000);
     }
     // From the change that asked for it (the draft and the refine delay included) to the whole of it.
     if (!working_)

@@ -212,6 +212,18 @@ TEST_F(Editor, ADenoiseWithAMaskChangesOnlyWhereItIsPainted) {
   EXPECT_EQ(level->value(), std::max(1.0, std::round(estimate) + 1));
 }
 
+// A photo with almost no noise: a denoise would take detail, not noise (docs/QUALITY.md,
+// "Denoising": −0.8 dB at 1 level), and the status bar says so.
+TEST_F(Editor, ADenoiseOfAPhotoWithLittleNoiseSaysItMaySoftenIt) {
+  openPhoto(96, 72, [](int x, int y) { return QColor(2 * x, 3 * y, 90); });  // smooth: no noise at all
+  window.controller()->setRefineDelay(60000);
+  QSignalSpy ready(window.controller(), &cm::ui::EditController::previewReady);
+  window.editBar()->setKind(cm::edit::EditKind::Denoise);
+  ASSERT_TRUE(ready.wait(20000)) << window.lastError().toStdString();
+  EXPECT_TRUE(window.statusBar()->currentMessage().contains(QStringLiteral("little noise")))
+      << window.statusBar()->currentMessage().toStdString();
+}
+
 // Finding 2: after Apply the canvas shows what was applied, and no new preview (of an edit of the
 // applied photo) replaces it.
 TEST_F(Editor, AfterApplyTheCanvasShowsWhatWasApplied) {
