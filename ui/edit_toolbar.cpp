@@ -120,8 +120,10 @@ void EditToolBar::showKind() {
                                              : tr("Evaluations when the hand rests (the live preview uses one)"));
   if (!spec.has_strength) {
     strength_box_->setValue(100);
-    strength_box_->setToolTip(kind() == edit::EditKind::Denoise ? tr("Denoising reads the noise level from the photo, or takes it from Noise level in the Brush and mask panel")
-                                                                 : tr("This edit always starts from pure noise"));
+    strength_box_->setToolTip(kind() == edit::EditKind::Denoise
+                                  ? tr("Denoising reads the noise level from the photo, or takes it from Noise level in the "
+                                       "Brush and mask panel")
+                                  : tr("This edit always starts from pure noise"));
     return;
   }
   static_cast<StrengthBox*>(strength_box_)->default_percent = qRound(100 * spec.strength);
