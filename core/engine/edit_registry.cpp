@@ -332,7 +332,7 @@ EditRequest resolved(const EditRequest& r, bool on_cpu) {
   if (on_cpu && r.use == EditRequest::Use::Draft) out.region.hint_side = std::min(out.region.hint_side, kCpuDraftHintSide);
   if (!on_cpu && r.kind == EditKind::Denoise && r.region.tile_batch <= 1) out.region.tile_batch = kGpuDenoiseBatch;
   // A GPU evaluates a tile's four mirrors in the same group for little more than one; a CPU pays
-  // three times the minutes (docs/QUALITY.md, "Denoising"), so there they are asked for.
+  // three to four times the minutes (docs/QUALITY.md, "Denoising"), so there they are asked for.
   if (r.kind == EditKind::Denoise && r.region.mirrors <= 0) out.region.mirrors = on_cpu ? 1 : 4;
   return out;
 }
