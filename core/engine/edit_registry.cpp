@@ -77,7 +77,7 @@ EditSetting scale_setting() {
 EditSetting sigma_setting() {
   EditSetting s;
   s.name = "sigma";
-  s.help = "noise in 8-bit levels; 0 = estimate it";
+  s.help = "noise in 8-bit levels, > 0; left out, it is estimated (where the mask is)";
   s.fallback = 0;
   s.min = 0;
   s.max = 255;
