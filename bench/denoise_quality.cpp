@@ -3,12 +3,14 @@
 // level: an oracle the editor does not have). No other benchmark scores a denoise.
 //
 //   denoise_quality --model DIR --pool POOL [--photos 8] [--crop 384] [--levels 5,10,20]
-//                   [--tiles 64:8,64:8:2,64:8:4] [--threads 2] [--save DIR]
+//                   [--tiles 64:8,64:8:2,64:8:4] [--threads 2] [--save DIR] [--blur R]
 //
 // POOL is scripts/data/build_photo_pool.py's folder (photos/ and licences.tsv); the first --photos
 // photos of its "test" split whose short side is at least twice --crop give each one crop of
 // --crop² at their own pixels, from their centre. Each crop is made noisy with white Gaussian
-// noise of each level (8-bit levels, a fixed seed) and rounded to 8 bits, as a file holds it.
+// noise of each level (8-bit levels, a fixed seed) and rounded to 8 bits, as a file holds it;
+// with --blur R the noise is first blurred by a Gaussian of R pixels (correlated, as a camera's
+// demosaicing and compression leave it) and brought back to the level's standard deviation.
 // cmedit estimates the level itself (the editor's default). A tile entry is SIZE:OVERLAP in
 // pixels, and :MIRRORS (RegionOptions::mirrors: 1, 2 or 4) after it when not 1. Prints one Markdown row per method and level: mean PSNR (dB) over the crops, and the
 // time per megapixel. --save DIR writes every crop's noisy input and results there as PNG
@@ -29,6 +31,7 @@
 #include <opencv2/photo.hpp>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -96,6 +99,7 @@ int main(int argc, char** argv) {
     const cm::model::LoadedModel model = cm::model::load_model(cm::model::find_model(a["--model"]));
     const cm::model::ConsistencyFunction& f = *model.function;
     const int64_t side = std::stoi(option(a, "--crop", "384"));
+    const double blur = std::stod(option(a, "--blur", "0"));
     const std::vector<at::Tensor> clean = crops(a["--pool"], std::stoi(option(a, "--photos", "8")), side);
     if (clean.empty()) throw std::runtime_error("no test photo in the pool is large enough");
 
@@ -133,7 +137,15 @@ int main(int argc, char** argv) {
       std::vector<at::Tensor> noisy;
       double noisy_psnr = 0;
       for (std::size_t i = 0; i < clean.size(); ++i) {
-        const at::Tensor z = cm::sampling::NoiseField(100 + i).crop(0, {1, 3, 0, 0, side, side});
+        at::Tensor z = cm::sampling::NoiseField(100 + i).crop(0, {1, 3, 0, 0, side, side});
+        if (blur > 0) {  // correlated, as a camera's demosaicing leaves it, then back to a unit std
+          const int64_t r = int64_t(std::ceil(3 * blur));
+          const at::Tensor t = at::arange(-r, r + 1, at::kFloat);
+          const at::Tensor g = at::exp(-t * t / float(2 * blur * blur));
+          const at::Tensor k = (g / g.sum()).view({1, 1, -1});
+          z = at::conv2d(z.view({3, 1, side, side}), (k.view({1, 1, 1, -1}) * k.view({1, 1, -1, 1})), {}, 1, r).view({1, 3, side, side});
+          z = z / z.std();
+        }
         noisy.push_back(eight_bit(clean[i] + z * (levels * 2 / 255)));
         noisy_psnr += cm::bench::psnr(noisy.back(), clean[i], everywhere) / double(clean.size());
       }
