@@ -3,7 +3,7 @@
 // level: an oracle the editor does not have). No other benchmark scores a denoise.
 //
 //   denoise_quality --model DIR --pool POOL [--photos 8] [--crop 384] [--levels 5,10,20]
-//                   [--tiles 64:8,64:8:2,64:8:4] [--threads 2] [--save DIR] [--blur R]
+//                   [--tiles 64:8,64:8:2,64:8:4] [--threads 2] [--save DIR] [--blur R] [--two-scales]
 //
 // POOL is scripts/data/build_photo_pool.py's folder (photos/ and licences.tsv); the first --photos
 // photos of its "test" split whose short side is at least twice --crop give each one crop of
@@ -11,6 +11,8 @@
 // noise of each level (8-bit levels, a fixed seed) and rounded to 8 bits, as a file holds it;
 // with --blur R the noise is first blurred by a Gaussian of R pixels (correlated, as a camera's
 // demosaicing and compression leave it) and brought back to the level's standard deviation.
+// --two-scales adds the first tile entry with the half-resolution photo denoised first (an
+// experiment: docs/QUALITY.md, "Correlated noise").
 // cmedit estimates the level itself (the editor's default). A tile entry is SIZE:OVERLAP in
 // pixels, and :MIRRORS (RegionOptions::mirrors: 1, 2 or 4) after it when not 1. Prints one Markdown row per method and level: mean PSNR (dB) over the crops, and the
 // time per megapixel. --save DIR writes every crop's noisy input and results there as PNG
@@ -89,7 +91,11 @@ struct Method {
 
 int main(int argc, char** argv) {
   std::map<std::string, std::string> a;
-  for (int i = 1; i + 1 < argc; i += 2) a[argv[i]] = argv[i + 1];
+  for (int i = 1; i < argc; ++i) {
+    const std::string k = argv[i];
+    if (k == "--two-scales") a[k] = "yes";
+    else if (i + 1 < argc) a[k] = argv[++i];
+  }
   if (!a.count("--model") || !a.count("--pool")) {
     std::fprintf(stderr, "usage: see the comment at the top of bench/denoise_quality.cpp\n");
     return 2;
@@ -119,6 +125,15 @@ int main(int argc, char** argv) {
       methods.push_back({"cmedit, tiles " + entry, [&f, o](const at::Tensor& noisy, double) {
                            cm::edit::EditSettings s;
                            return cm::edit::region::denoise_photo(f, noisy, cm::edit::kEstimateNoiseSigma, s, o);
+                         }});
+    }
+    if (a.count("--two-scales")) {  // an experiment: the half-resolution denoise's change first
+      const auto first = methods.front().run;
+      methods.push_back({methods.front().name + ", half resolution first", [first](const at::Tensor& noisy, double levels) {
+                           const at::Tensor half = at::avg_pool2d(noisy, 2);
+                           const at::Tensor change = first(half, levels) - half;
+                           const at::Tensor up = at::upsample_bilinear2d(change, {noisy.size(2), noisy.size(3)}, false);
+                           return first((noisy + up).clamp(-1, 1), levels);
                          }});
     }
     methods.push_back({"non-local means (true level)", [](const at::Tensor& noisy, double levels) {
