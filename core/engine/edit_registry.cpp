@@ -21,27 +21,28 @@ namespace region = edit::region;
 
 // The settings. The CLI's compositing: the mask means exactly what it says (no grow, no feather),
 // so every pixel outside it comes back bit-identical. The editor sets its own visual feather.
-// A width in pixels around the mask, 0…256, kept in the request's RegionOptions::*Field.
+// A whole number 0…max kept in the request's RegionOptions::*Field, 0 by default.
 template <int region::RegionOptions::*Field>
-EditSetting mask_pixels_setting(const char* name, const char* help) {
+EditSetting region_setting(const char* name, const char* help, int max) {
   EditSetting s;
   s.name = name;
   s.help = help;
   s.fallback = 0;
   s.min = 0;
-  s.max = 256;
+  s.max = max;
   s.integral = true;
   s.get = [](const EditRequest& r) { return double(r.region.*Field); };
   s.set = [](EditRequest& r, double v) { r.region.*Field = int(v); };
   return s;
 }
 
+// Widths in pixels around the mask, 0…256.
 EditSetting grow_setting() {
-  return mask_pixels_setting<&region::RegionOptions::grow>("grow", "pixels beyond the mask that are regenerated too");
+  return region_setting<&region::RegionOptions::grow>("grow", "pixels beyond the mask that are regenerated too", 256);
 }
 
 EditSetting feather_setting() {
-  return mask_pixels_setting<&region::RegionOptions::feather>("feather", "half-width in pixels of the fade from the edit into the photo");
+  return region_setting<&region::RegionOptions::feather>("feather", "half-width in pixels of the fade from the edit into the photo", 256);
 }
 
 EditSetting fill_setting() {
@@ -88,16 +89,8 @@ EditSetting sigma_setting() {
 }
 
 EditSetting mirrors_setting() {
-  EditSetting s;
-  s.name = "mirrors";
-  s.help = "evaluations a tile, of it mirrored, averaged: 1, 2 or 4 (0 = 4 on a GPU, 1 on a CPU)";
-  s.fallback = 0;
-  s.min = 0;
-  s.max = 4;
-  s.integral = true;
-  s.get = [](const EditRequest& r) { return double(r.region.mirrors); };
-  s.set = [](EditRequest& r, double v) { r.region.mirrors = int(v); };
-  return s;
+  return region_setting<&region::RegionOptions::mirrors>(
+      "mirrors", "evaluations a tile, of it mirrored, averaged: 1, 2 or 4 (0 = 4 on a GPU, 1 on a CPU)", 4);
 }
 
 EditSetting batch_setting() {
