@@ -4,6 +4,7 @@
 //
 //   denoise_quality --model DIR --pool POOL [--photos 8] [--crop 384] [--levels 5,10,20]
 //                   [--tiles 64:8,64:8:2,64:8:4] [--threads 2] [--save DIR] [--blur R] [--two-scales]
+//                   [--per-crop]
 //
 // POOL is scripts/data/build_photo_pool.py's folder (photos/ and licences.tsv); the first --photos
 // photos of its "test" split whose short side is at least twice --crop give each one crop of
@@ -12,7 +13,8 @@
 // with --blur R the noise is first blurred by a Gaussian of R pixels (correlated, as a camera's
 // demosaicing and compression leave it) and brought back to the level's standard deviation.
 // --two-scales adds the first tile entry with the half-resolution photo denoised first (an
-// experiment: docs/QUALITY.md, "Correlated noise").
+// experiment: docs/QUALITY.md, "Correlated noise"); --per-crop prints, after each level's rows,
+// every crop's noise estimate at three scales and its PSNR by each method.
 // cmedit estimates the level itself (the editor's default). A tile entry is SIZE:OVERLAP in
 // pixels, and :MIRRORS (RegionOptions::mirrors: 1, 2 or 4) after it when not 1. Prints one Markdown row per method and level: mean PSNR (dB) over the crops, and the
 // time per megapixel. --save DIR writes every crop's noisy input and results there as PNG
@@ -93,7 +95,7 @@ int main(int argc, char** argv) {
   std::map<std::string, std::string> a;
   for (int i = 1; i < argc; ++i) {
     const std::string k = argv[i];
-    if (k == "--two-scales") a[k] = "yes";
+    if (k == "--two-scales" || k == "--per-crop") a[k] = "yes";
     else if (i + 1 < argc) a[k] = argv[++i];
   }
   if (!a.count("--model") || !a.count("--pool")) {
@@ -164,6 +166,15 @@ int main(int argc, char** argv) {
         noisy.push_back(eight_bit(clean[i] + z * (levels * 2 / 255)));
         noisy_psnr += cm::bench::psnr(noisy.back(), clean[i], everywhere) / double(clean.size());
       }
+      // --per-crop: each crop's noise estimate at the finest scale and on the 2×-pooled photo (×2),
+      // and each method's PSNR on it: the data for a rule of when to denoise at half resolution first.
+      std::vector<std::string> per_crop(clean.size());
+      if (a.count("--per-crop"))
+        for (std::size_t i = 0; i < clean.size(); ++i)
+          per_crop[i] = fmt::format("crop {} at {} levels: estimate {:.2f}, pooled {:.2f}, 4× pooled {:.2f}; PSNR", i, level_text,
+                                    cm::edit::estimate_noise_sigma(noisy[i]) * 127.5,
+                                    2 * cm::edit::estimate_noise_sigma(at::avg_pool2d(noisy[i], 2)) * 127.5,
+                                    4 * cm::edit::estimate_noise_sigma(at::avg_pool2d(noisy[i], 4)) * 127.5);
       for (const Method& m : methods) {
         double total = 0, seconds = 0;
         for (std::size_t i = 0; i < clean.size(); ++i) {
@@ -175,12 +186,16 @@ int main(int argc, char** argv) {
             if (&m == &methods.front()) save_png(noisy[i], stem + "noisy.png"), save_png(clean[i], stem + "clean.png");
             save_png(out, stem + std::to_string(&m - methods.data()) + ".png");
           }
-          total += cm::bench::psnr(eight_bit(out), clean[i], everywhere);
+          const double crop_psnr = cm::bench::psnr(eight_bit(out), clean[i], everywhere);
+          total += crop_psnr;
+          if (a.count("--per-crop")) per_crop[i] += fmt::format(" {:.2f}", crop_psnr);
         }
         std::printf("| %s | %g | %.2f | %.2f | %.1f |\n", m.name.c_str(), levels, noisy_psnr, total / double(clean.size()),
                     seconds / (double(clean.size()) * double(side * side) / 1e6));
         std::fflush(stdout);
       }
+      for (const std::string& line : per_crop)
+        if (!line.empty()) std::printf("%s\n", line.c_str());
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "denoise_quality: %s\n", e.what());
