@@ -19,6 +19,10 @@ Box intersection(const Box& a, const Box& b) {
   return {std::max(a.y0, b.y0), std::max(a.x0, b.x0), std::min(a.y1, b.y1), std::min(a.x1, b.x1)};
 }
 
+Box relative(const Box& inner, const Box& outer) {
+  return {inner.y0 - outer.y0, inner.x0 - outer.x0, inner.y1 - outer.y0, inner.x1 - outer.x0};
+}
+
 bool contains(const Box& outer, const Box& inner) {
   return inner.y0 >= outer.y0 && inner.x0 >= outer.x0 && inner.y1 <= outer.y1 && inner.x1 <= outer.x1;
 }

@@ -30,8 +30,7 @@ int64_t place(int64_t lo, int64_t hi, int64_t side, int64_t n) {
 
 std::pair<Box, Box> visible_part(const Box& area, int64_t height, int64_t width) {
   const Box in_photo = intersection(area, Box{0, 0, height, width});
-  const Box in_area{in_photo.y0 - area.y0, in_photo.x0 - area.x0, in_photo.y1 - area.y0, in_photo.x1 - area.x0};
-  return {in_photo, in_area};
+  return {in_photo, relative(in_photo, area)};
 }
 
 void require_photo(const at::Tensor& photo, const char* what) {
@@ -57,7 +56,7 @@ at::Tensor compositing_weights(const at::Tensor& mask, const Box& area, const Re
   at::Tensor m = slice(mask, seen);
   m = m.is_floating_point() ? m.to(at::kFloat) : (m > 0).to(at::kFloat);
   const at::Tensor w = feather_weights(m, o.grow, o.feather);
-  return crop_replicate(w, Box{area.y0 - seen.y0, area.x0 - seen.x0, area.y1 - seen.y0, area.x1 - seen.x0});
+  return crop_replicate(w, relative(area, seen));
 }
 
 sampling::LoopControl part_control(const sampling::LoopControl& job, int index, int steps_per_part, int parts) {

@@ -101,11 +101,6 @@ constexpr double kFixedPoint = 16777216.0;
 
 at::Tensor to_fixed(const at::Tensor& x) { return (x * kFixedPoint).round().to(at::kInt); }
 
-// `inner` in the coordinates of `outer`'s top-left corner.
-Box relative(const Box& inner, const Box& outer) {
-  return Box{inner.y0 - outer.y0, inner.x0 - outer.x0, inner.y1 - outer.y0, inner.x1 - outer.x0};
-}
-
 // Runs `run(tiles, origins, first)` on each group of the plan (tiles: [n,C,t,t], the group's
 // inputs; origins: their top-left input pixels; first: the place of the group's first tile in
 // the order they run) and blends the [n,C,k·t,k·t] outputs with weights constant on each k×k

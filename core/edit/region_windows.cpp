@@ -96,7 +96,7 @@ at::Tensor exemplar_estimate(const Job& job, const at::Tensor& out, const Window
   const at::Tensor image = to_unit(slice(out, context)).to(at::kFloat).contiguous();
   const at::Tensor hole = (exemplar_hole(job, context) & plan.owned_before(index, context).to(image.device()).logical_not()).contiguous();
   const at::Tensor filled = fill_at_scale(job, image, hole, std::min(1.0, double(kExemplarSide) / double(side)));
-  return crop_replicate(filled, Box{window.y0 - context.y0, window.x0 - context.x0, window.y1 - context.y0, window.x1 - context.x0});
+  return crop_replicate(filled, relative(window, context));
 }
 
 // Whether the mask is one object (it covers kCompactShare of its box `mask_box`), not strokes over
@@ -223,7 +223,7 @@ void edit_window(const Job& job, at::Tensor& out, at::Tensor& starts, const Wind
   // across a castle into a 58-px smear, with the roof's windows mirrored into the sky
   // (docs/QUALITY.md, "Feather").
   const at::Tensor hole = (weights >= 1) & unowned;
-  const Box core{mw.core.y0 - window.y0, mw.core.x0 - window.x0, mw.core.y1 - window.y0, mw.core.x1 - window.x0};
+  const Box core = relative(mw.core, window);
   if (!slice(generate, core).any().item<bool>()) return;  // its core only holds pixels others own
 
   const at::Tensor pixels = to_unit(crop_replicate(out, window)).to(at::kFloat);
@@ -250,7 +250,7 @@ void edit_window(const Job& job, at::Tensor& out, at::Tensor& starts, const Wind
   } else if (warm && start_kind == HoleStart::Smooth && job.membrane.pixels.defined()) {
     // Every hole pixel lies in the membrane's box (the mask grown by `grow`, and more around).
     const Box& b = job.membrane.box;
-    const at::Tensor membrane = crop_replicate(job.membrane.pixels, {window.y0 - b.y0, window.x0 - b.x0, window.y1 - b.y0, window.x1 - b.x0});
+    const at::Tensor membrane = crop_replicate(job.membrane.pixels, relative(window, b));
     estimate = at::where(hole.expand_as(pixels), membrane.to(pixels.device()), pixels);
   } else if (warm) {
     estimate = smooth_start(job, start_kind, pixels, hole);
