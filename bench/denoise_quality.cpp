@@ -19,6 +19,7 @@
 // pixels, and :MIRRORS (RegionOptions::mirrors: 1, 2 or 4) after it when not 1. Prints one Markdown row per method and level: mean PSNR (dB) over the crops, and the
 // time per megapixel. --save DIR writes every crop's noisy input and results there as PNG
 // (CROP-LEVEL-clean.png, -noisy.png, -METHOD.png, METHOD its place in the table), to look at.
+#include "bench/options.h"
 #include "bench/quality_baselines.h"
 #include "bench/quality_metrics.h"
 #include "core/base/text.h"
@@ -48,11 +49,7 @@
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string option(const std::map<std::string, std::string>& a, const std::string& key, const std::string& fallback) {
-  const auto it = a.find(key);
-  return it == a.end() ? fallback : it->second;
-}
+using cm::bench::option;
 
 // The centre crop of each held-out photo large enough, in [−1, 1].
 std::vector<at::Tensor> crops(const fs::path& pool, int count, int64_t side) {

@@ -43,6 +43,7 @@
 // each hole at the photo's own pixels (input, Telea, the first cmedit row, truth), --csv every row
 // with every metric, --per-photo a row per photo and method (PSNR, SSIM, gradient ratio), --plot
 // an SVG per edit of PSNR against gradient ratio.
+#include "bench/options.h"
 #include "bench/quality_baselines.h"
 #include "bench/quality_inputs.h"
 #include "bench/quality_metrics.h"
@@ -151,10 +152,6 @@ std::vector<std::tuple<double, double, int, int>> inpaint_variants(EditKind kind
       for (int b : blurs)
         for (int d : depths) all.emplace_back(s, t, b, d);
   return all;
-}
-
-std::string option(std::map<std::string, std::string>& a, const std::string& k, const std::string& fallback) {
-  return a.count(k) ? a[k] : fallback;
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 // pool has no photo of. --holes: the masks (quality_inputs.h: cable, brush, object, spots, wires); --length: a
 // brush stroke's length in pixels (0: 40 % of the side). --work: where the photo, masks and
 // results are written (default: a folder in /tmp, removed unless --keep yes).
+#include "bench/options.h"
 #include "bench/quality_baselines.h"
 #include "bench/quality_inputs.h"
 #include "bench/quality_metrics.h"
@@ -84,10 +85,6 @@ void print_row(const std::string& photo, const std::string& mask, const std::vec
   std::printf("| %s | %s | %.2f M | %.1f MP | %.1f | %.0f | %.2f | %.2f | %.2f | %.2f | %.1f | %.1f | %.2f | %.2g %% |\n", photo.c_str(),
               mask.c_str(), r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11]);
   std::fflush(stdout);
-}
-
-std::string option(std::map<std::string, std::string>& a, const std::string& k, const std::string& fallback) {
-  return a.count(k) ? a[k] : fallback;
 }
 
 }  // namespace
