@@ -240,10 +240,10 @@ double denoise_level(double sigma, const at::Tensor& photo, const DenoiseArea& a
   return estimate_noise_sigma(to_unit(photo).to(at::kFloat));
 }
 
-}  // namespace
-
-at::Tensor denoise_photo(const model::ConsistencyFunction& f, const at::Tensor& noisy, double sigma,
-                   const EditSettings& settings, const RegionOptions& o, const at::Tensor& mask) {
+// denoise_photo, and the level it runs at into `level` when given (denoise_recording_level).
+at::Tensor denoise_tiles(const model::ConsistencyFunction& f, const at::Tensor& noisy, double sigma,
+                         const EditSettings& settings, const RegionOptions& o, const at::Tensor& mask,
+                         std::vector<double>* level) {
   require_photo(noisy, "denoising");
   const int mirrors = std::max(1, o.mirrors);
   if (mirrors != 1 && mirrors != 2 && mirrors != 4)
@@ -251,8 +251,12 @@ at::Tensor denoise_photo(const model::ConsistencyFunction& f, const at::Tensor& 
   const DenoiseArea area(noisy, mask, o);
   at::Tensor unit = to_unit(noisy).to(at::kFloat);
   if (!area.whole() && unit.is_same(noisy)) unit = unit.clone();  // composited in place below
-  if (area.box.empty()) return unit;  // an empty mask: nothing to denoise
-  sigma = denoise_level(sigma, noisy, area);
+  if (area.box.empty()) {  // an empty mask: nothing to denoise
+    if (level) *level = {sigma};
+    return unit;
+  }
+  sigma = denoise_level(sigma, unit, area);  // the float photo made above, not a second one
+  if (level) *level = {sigma};
   // A denoise's tiles overlap by an eighth of a tile, not a quarter: a quarter fewer tiles (a
   // 12 MP photo's 5,251 at 64 px become 3,927) for 0.03–0.07 dB less, and no seam that a high-pass
   // of a denoised sky shows (bench/denoise_quality, docs/QUALITY.md "Denoising").
@@ -290,12 +294,17 @@ at::Tensor denoise_photo(const model::ConsistencyFunction& f, const at::Tensor& 
   return unit;
 }
 
+}  // namespace
+
+at::Tensor denoise_photo(const model::ConsistencyFunction& f, const at::Tensor& noisy, double sigma,
+                   const EditSettings& settings, const RegionOptions& o, const at::Tensor& mask) {
+  return denoise_tiles(f, noisy, sigma, settings, o, mask, nullptr);
+}
+
 at::Tensor denoise_recording_level(const model::ConsistencyFunction& f, const at::Tensor& noisy, double sigma,
                                    EditSettings& settings, const RegionOptions& o, const at::Tensor& mask) {
-  const DenoiseArea area(noisy, mask, o);
-  if (!area.box.empty()) sigma = denoise_level(sigma, noisy, area);
-  settings.schedule.sigmas = {sigma};
-  return denoise_photo(f, noisy, sigma, settings, o, mask);
+  // The level is written before the tiles run; they read settings' labels and control, not its schedule.
+  return denoise_tiles(f, noisy, sigma, settings, o, mask, &settings.schedule.sigmas);
 }
 
 }  // namespace cm::edit::region
