@@ -14,9 +14,10 @@
 // demosaicing and compression leave it) and brought back to the level's standard deviation.
 // --two-scales adds the first tile entry with the half-resolution photo denoised first (an
 // experiment: docs/QUALITY.md, "Correlated noise"); --per-crop prints, after each level's rows,
-// every crop's noise estimate at three scales and its PSNR by each method.
+// every crop's noise estimate at three scales and the strided one, and its PSNR by each method.
 // cmedit estimates the level itself (the editor's default). A tile entry is SIZE:OVERLAP in
-// pixels, and :MIRRORS (RegionOptions::mirrors: 1, 2 or 4) after it when not 1. Prints one Markdown row per method and level: mean PSNR (dB) over the crops, and the
+// pixels, then :MIRRORS (RegionOptions::mirrors: 1, 2 or 4; 1 when left out) and :PASSES
+// (RegionOptions::denoise_passes: 1, 2, or 0 to choose by the level, the default). Prints one Markdown row per method and level: mean PSNR (dB) over the crops, and the
 // time per megapixel. --save DIR writes every crop's noisy input and results there as PNG
 // (CROP-LEVEL-clean.png, -noisy.png, -METHOD.png, METHOD its place in the table), to look at.
 #include "bench/options.h"
@@ -120,6 +121,7 @@ int main(int argc, char** argv) {
       o.tile_size = fields.at(0);
       o.tile_overlap = fields.at(1);
       o.mirrors = fields.size() > 2 ? fields[2] : 1;
+      o.denoise_passes = fields.size() > 3 ? fields[3] : 0;
       o.max_work_size = o.tile_size;
       methods.push_back({"cmedit, tiles " + entry, [&f, o](const at::Tensor& noisy, double) {
                            cm::edit::EditSettings s;
@@ -168,10 +170,11 @@ int main(int argc, char** argv) {
       std::vector<std::string> per_crop(clean.size());
       if (a.count("--per-crop"))
         for (std::size_t i = 0; i < clean.size(); ++i)
-          per_crop[i] = fmt::format("crop {} at {} levels: estimate {:.2f}, pooled {:.2f}, 4× pooled {:.2f}; PSNR", i, level_text,
+          per_crop[i] = fmt::format("crop {} at {} levels: estimate {:.2f}, pooled {:.2f}, 4× pooled {:.2f}, flattest strided {:.2f} finest {:.2f}; PSNR", i, level_text,
                                     cm::edit::estimate_noise_sigma(noisy[i]) * 127.5,
                                     2 * cm::edit::estimate_noise_sigma(at::avg_pool2d(noisy[i], 2)) * 127.5,
-                                    4 * cm::edit::estimate_noise_sigma(at::avg_pool2d(noisy[i], 4)) * 127.5);
+                                    4 * cm::edit::estimate_noise_sigma(at::avg_pool2d(noisy[i], 4)) * 127.5,
+                                    cm::edit::estimate_flat_noise(noisy[i])->strided * 127.5, cm::edit::estimate_flat_noise(noisy[i])->finest * 127.5);
       for (const Method& m : methods) {
         double total = 0, seconds = 0;
         for (std::size_t i = 0; i < clean.size(); ++i) {

@@ -15,7 +15,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <utility>
+#include <vector>
 
 namespace cm::edit {
 namespace {
@@ -208,16 +211,47 @@ std::optional<double> estimate_noise_sigma(const at::Tensor& image, const at::Te
   return mad_sigma(diagonal.masked_select(inside.expand_as(diagonal)), pixel_step(image) / 2);
 }
 
+std::optional<FlatNoise> estimate_flat_noise(const at::Tensor& image, const at::Tensor& where) {
+  require_image(image, "noise estimation");
+  constexpr int64_t B = kFlatNoiseBlock;
+  const int64_t h = image.size(2) / B * B, w = image.size(3) / B * B;
+  if (h == 0 || w == 0) return std::nullopt;
+  const at::Tensor x = image.narrow(2, 0, h).narrow(3, 0, w).to(at::kDouble);
+  const at::Tensor finest = diagonal_haar(x, at::Tensor()).first;  // [1,C,h/2,w/2]
+  // A block's flatness: the mean size of its finest diagonal coefficients, noise and texture.
+  at::Tensor size = at::avg_pool2d(finest.abs().mean(1, true), B / 2);  // [1,1,h/B,w/B]
+  at::Tensor usable = at::ones_like(size, size.options().dtype(at::kBool));
+  if (where.defined()) usable = at::avg_pool2d(where.narrow(2, 0, h).narrow(3, 0, w).to(x.device(), at::kDouble), B) >= 1;
+  const int64_t blocks = usable.sum().item<int64_t>();
+  if (blocks == 0) return std::nullopt;
+  size = size.masked_fill(usable.logical_not(), std::numeric_limits<double>::infinity());
+  const int64_t keep = std::max<int64_t>(1, int64_t(std::ceil(kFlattestShare * double(blocks))));
+  const at::Tensor chosen = (size <= std::get<0>(size.flatten().kthvalue(keep)).item<double>()).logical_and(usable);
+  const auto in_chosen = [&](const at::Tensor& c) {  // c: coefficients on a grid of B/k per block
+    const int64_t k = c.size(2) / chosen.size(2);
+    return c.masked_select(chosen.repeat_interleave(k, 2).repeat_interleave(k, 3).expand_as(c));
+  };
+  std::vector<at::Tensor> strided;  // the four sub-images' finest diagonal coefficients there
+  for (int dy = 0; dy < 2; ++dy)
+    for (int dx = 0; dx < 2; ++dx) strided.push_back(in_chosen(diagonal_haar(x.slice(2, dy, h, 2).slice(3, dx, w, 2), at::Tensor()).first));
+  const double step = pixel_step(image) / 2;
+  return FlatNoise{mad_sigma(at::cat(strided), step), mad_sigma(in_chosen(finest), step)};
+}
+
 double denoise_sigma(double sigma, const at::Tensor& image) {
   return estimates_noise_sigma(sigma) ? estimate_noise_sigma(image) : sigma;
 }
 
 at::Tensor denoise(const model::ConsistencyFunction& f, const at::Tensor& noisy, double sigma, const at::Tensor& labels) {
   require_image(noisy, "denoising");
+  return denoise(f, noisy, at::full({noisy.size(0)}, denoise_sigma(sigma, noisy), at::kDouble), labels);
+}
+
+at::Tensor denoise(const model::ConsistencyFunction& f, const at::Tensor& noisy, const at::Tensor& sigmas, const at::Tensor& labels) {
+  require_image(noisy, "denoising");
   const model::NoiseRange& range = f.spec().noise;
-  sigma = std::clamp(denoise_sigma(sigma, noisy), range.sigma_min, range.sigma_max);
-  const at::Tensor sigmas = at::full({noisy.size(0)}, sigma, at::kFloat).to(f.device());
-  const at::Tensor out = f(noisy.to(f.device(), at::kFloat), sigmas, labels);
+  const at::Tensor levels = sigmas.to(at::kDouble).clamp(range.sigma_min, range.sigma_max).to(f.device(), at::kFloat);
+  const at::Tensor out = f(noisy.to(f.device(), at::kFloat), levels, labels);
   if (!out.isfinite().all().item<bool>()) throw Error(ErrorCode::Internal, "the model returned NaN or infinite values");
   return out.clamp(-1, 1);
 }

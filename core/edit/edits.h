@@ -94,6 +94,9 @@ at::Tensor sketch(const model::ConsistencyFunction& f, const at::Tensor& paintin
 // (denoise_sigma). σ is clamped to [ε, T] since f knows no other levels.
 at::Tensor denoise(const model::ConsistencyFunction& f, const at::Tensor& noisy, double sigma,
                    const at::Tensor& labels = at::Tensor());
+// The same with a level for each image of the batch (sigmas: [N], none estimated).
+at::Tensor denoise(const model::ConsistencyFunction& f, const at::Tensor& noisy, const at::Tensor& sigmas,
+                   const at::Tensor& labels = at::Tensor());
 
 // The std of white Gaussian noise in an image (in [−1, 1] units), from the median absolute
 // deviation of its finest diagonal Haar coefficients (Donoho & Johnstone 1994): robust to
@@ -104,6 +107,22 @@ double estimate_noise_sigma(const at::Tensor& image);
 // kNoiseBlocks do, too few for a median to mean much.
 std::optional<double> estimate_noise_sigma(const at::Tensor& image, const at::Tensor& where);
 constexpr int64_t kNoiseBlocks = 256;  // a 32 × 32 patch
+// The noise of an image's flattest tenth of 32-px blocks (those whose finest diagonal coefficients
+// are smallest: texture there is least), only of blocks wholly where `where` holds when given;
+// none when there is no such block. Read two ways: at the finest scale, and in the image's four
+// 2-strided sub-images (every second pixel each way: what a denoise of them meets, region.h).
+// White noise reads alike both ways, as estimate_noise_sigma reads it. Noise that a camera's
+// demosaicing spread over neighbouring pixels reads at about 3/4 of its std strided and a third at
+// the finest scale: the strided reading is the level to denoise at, and the two readings apart say
+// that neighbours share the noise. Texture, which the finest scale of a leafy photo reads as 2–3
+// times the noise, reads as much less (docs/QUALITY.md, "Denoising in two passes").
+struct FlatNoise {
+  double strided;
+  double finest;
+};
+std::optional<FlatNoise> estimate_flat_noise(const at::Tensor& image, const at::Tensor& where = at::Tensor());
+constexpr int64_t kFlatNoiseBlock = 32;
+constexpr double kFlattestShare = 0.1;
 
 // A denoise's noise level asks to be estimated from the photo when it is ≤ 0 (or NaN): the one
 // place that says so, for the engine's requests, the tiles of a photo and the single evaluation.

@@ -58,6 +58,14 @@ struct RegionOptions {
   // less grain left on a flat sky (docs/QUALITY.md, "Denoising"). ≤ 0 reads as 1 here; the
   // engine's choice is 4 on a GPU, 1 on a CPU (engine::resolved).
   int mirrors = 0;
+  // A denoise's passes: 1, the photo's tiles; 2, first each tile of twice the side as its four
+  // 2-strided sub-images (every second pixel each way), then the photo's tiles at the level left.
+  // Noise that a camera's demosaicing spread over neighbouring pixels is nearly white at twice the
+  // spacing, where the model knows it, and a flat sky's blotches become fine grain: +1.8 to +3.8 dB
+  // on such noise, +1 to +4 dB on flat photos at 10–20 levels, for twice the time; textured photos
+  // with white noise lose up to 1 dB (docs/QUALITY.md, "Denoising: two passes"). 0 (the default):
+  // two when the noise is at least kStridedPassLevel, one below.
+  int denoise_passes = 0;
   HoleFill fill = HoleFill::Auto;  // inpaint's start, when warm (Auto: chosen window by window)
   int exemplar_depth = kLargeHoleDepth;  // Auto's exemplar start: a hole this deep
 
@@ -137,20 +145,35 @@ at::Tensor colorize_photo(const model::ConsistencyFunction& f, const at::Tensor&
 at::Tensor super_resolve_photo(const model::ConsistencyFunction& f, const at::Tensor& low_res, int factor,
                          const EditSettings& settings, const RegionOptions& options = {});
 
-// One evaluation per tile at the photo's own resolution; sigma ≤ 0: estimated on the photo.
+// One evaluation per tile and pass (RegionOptions::denoise_passes): sigma is the noise's level,
+// ≤ 0: estimated on the photo (estimate_strided_noise_sigma); a second pass runs at what the
+// first left (estimate_noise_sigma of its result).
 // With a mask ([1,1,H,W], > 0 = denoise), only where it is: the mask grown by `grow` and faded
 // into the photo over 2·`feather`, as inpainting composites, and only the tiles that reach it run
 // (a painted sky of a 12 MP photo in seconds, not the whole photo's minutes). Pixels beyond that
 // are the photo's own (bit-identical in its float form), pixels under the grown mask the whole
-// photo's denoise at the same level, and the level is estimated on them (estimate_noise_sigma:
-// the noise of the part the user points at). An empty mask returns the photo.
+// photo's denoise at the same levels, and the levels are estimated on them (the noise of the part
+// the user points at). An empty mask returns the photo.
 at::Tensor denoise_photo(const model::ConsistencyFunction& f, const at::Tensor& noisy, double sigma,
                    const EditSettings& settings, const RegionOptions& options = {}, const at::Tensor& mask = at::Tensor());
-// The same for a request: the level resolved once (denoise_sigma) and recorded as
-// settings.schedule's one σ, so what reports the schedule names the level that ran.
+// The same for a request: the levels resolved once and recorded as settings.schedule's σs (the
+// noise's, then the second pass's), so what reports the schedule names the levels that ran.
 at::Tensor denoise_recording_level(const model::ConsistencyFunction& f, const at::Tensor& noisy, double sigma,
                                    EditSettings& settings, const RegionOptions& options = {},
                                    const at::Tensor& mask = at::Tensor());
+
+// The noise level from which a denoise takes two passes (RegionOptions::denoise_passes): 3 8-bit
+// levels, in [−1, 1] units. Below it the strided pass cost textured photos up to 4 dB.
+constexpr double kStridedPassLevel = 3.0 / 127.5;
+// Noise whose strided reading is this many times its finest (estimate_flat_noise) is shared by
+// neighbouring pixels: on the bench's crops noise blurred by 0.8 px read 2.2–2.7 from 5 levels on
+// (1.96 once), white noise 1.0–1.2, but 1.9 on a forest with 2 levels, whose flattest blocks are
+// still leaves.
+constexpr double kSharedNoiseRatio = 2.0;
+// A strided tile of white noise is taken whole up to this many times the photo's flattest finest
+// reading (its own reading: noise and texture), and not at all from the second. The flattest
+// blocks read a flat photo's noise 5–10 % low: they are chosen by it.
+constexpr double kFlatTile = 1.3, kTexturedTile = 1.8;
 
 // Tile origins along an axis of length n: windows of `tile` that cover [0, n) and share at least
 // `overlap`; a single window at 0 (padded) when n ≤ tile.

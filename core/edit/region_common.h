@@ -1,5 +1,6 @@
-// What region.cpp (colorize, tiles) and region_windows.cpp (inpaint and sketch along a mask)
-// share: crops that repeat the photo's edge, the photo's checks, the model's and the work's size.
+// What region.cpp (colorize), region_tiles.cpp and region_denoise.cpp (tiles) and region_windows.cpp
+// (inpaint and sketch along a mask) share: crops that repeat the photo's edge, the photo's checks, the
+// model's and the work's size.
 #pragma once
 
 #include "core/edit/mask_windows.h"

@@ -93,6 +93,11 @@ EditSetting mirrors_setting() {
       "mirrors", "evaluations a tile, of it mirrored, averaged: 1, 2 or 4 (0 = 4 on a GPU, 1 on a CPU)", 4);
 }
 
+EditSetting passes_setting() {
+  return region_setting<&region::RegionOptions::denoise_passes>(
+      "passes", "1, or 2: first at twice the pixel spacing, for a camera's noise and flat skies (0 = 2 from 3 levels of noise on)", 2);
+}
+
 EditSetting batch_setting() {
   EditSetting s;
   s.name = "batch";
@@ -210,7 +215,7 @@ EditSpec denoise_entry() {
   e.mask = Need::Optional;
   e.estimate = "the noisy photo, read as a point at its noise level";
   e.keeps = "nothing, or every pixel outside the optional mask";
-  e.settings = {sigma_setting(), grow_setting(), feather_setting(), mirrors_setting()};
+  e.settings = {sigma_setting(), grow_setting(), feather_setting(), mirrors_setting(), passes_setting()};
   e.picker_position = 3;
   e.run = [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
     return region::denoise_recording_level(f, r.image, r.sigma, s, r.region, r.mask);

@@ -79,6 +79,9 @@ cmedit_cli_test(cli.denoise_mask FIXTURE cli_files
   COMMAND ${CLI} denoise ${D}/photo.png --mask ${D}/mask.png --sigma 20 --mirrors 2 --threads 2 ${M} -o ${D}/denoised_mask.png
   EXIT 0
   THEN ${FX} same-outside ${D}/photo.png ${D}/denoised_mask.png ${D}/mask.png 0 0)
+cmedit_cli_test(cli.error_passes FIXTURE cli_files
+  COMMAND ${CLI} denoise ${D}/photo.png --passes 3 ${M} -o ${D}/x.png
+  EXIT 2 STDERR "^cmedit-cli: denoise --passes must be a whole number in 0…2, got 3\n$")
 cmedit_cli_test(cli.error_threads FIXTURE cli_files
   COMMAND ${CLI} denoise ${D}/photo.png --threads 0 ${M} -o ${D}/x.png
   EXIT 2 STDERR "^cmedit-cli: --threads needs at least 1, got 0\n$")

@@ -208,7 +208,9 @@ TEST(Region, TiledDenoisingMatchesOneEvaluationOfTheWholePhoto) {
   const auto f = cm::testing::analytic_model(64);
   const at::Tensor photo = cm::testing::smooth_photo(150, 170);
   const at::Tensor noisy = photo + 0.1 * cm::sampling::NoiseField(3).crop(0, {1, 3, 0, 0, 150, 170});
-  const at::Tensor out = region::denoise_photo(f, noisy, 0.1, steps(1));
+  region::RegionOptions one_pass;  // the strided pass is tested in test_denoise_passes.cpp
+  one_pass.denoise_passes = 1;
+  const at::Tensor out = region::denoise_photo(f, noisy, 0.1, steps(1), one_pass);
   EXPECT_LE(max_abs_diff(out, denoise(f, noisy, 0.1)), 1e-5);  // the analytic model is local
   EXPECT_LT((out - photo).pow(2).mean().item<double>(), (noisy - photo).pow(2).mean().item<double>());
 }
@@ -221,6 +223,7 @@ TEST(Region, TilesStartNearTheFocusAndTheResultIsTheSameWhereverItIs) {
   const at::Tensor noisy = photo + 0.1 * cm::sampling::NoiseField(3).crop(0, {1, 3, 0, 0, 150, 170});
   region::RegionOptions o;
   o.tile_size = 32;
+  o.denoise_passes = 1;  // two: test_denoise_passes.cpp
   const at::Tensor in_rows = region::denoise_photo(f, noisy, 0.1, steps(1), o);
   std::vector<std::pair<int64_t, int64_t>> seen;  // the tiles' origins, in the order they came
   o.on_window = [&](int64_t y0, int64_t x0, const at::Tensor&) { seen.emplace_back(y0, x0); };
