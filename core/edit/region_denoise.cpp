@@ -98,8 +98,8 @@ struct DenoisePass {
   TileGrid grid{1, 1, 0};
   TilePlan plan;
   int group = 1;  // photo tiles a group; the last is filled up to it
-  // A tile's level; a strided tile's share (tile_share), 1 where it is the photo's one pass.
-  std::function<double(const Box&, const at::Tensor&)> sigma, share;
+  std::function<double(const Box&)> sigma;                   // a tile's level
+  std::function<double(const Box&, const at::Tensor&)> share;  // a strided tile's (tile_share); else 1
 };
 
 DenoisePass plan_pass(const model::ConsistencyFunction& f, const at::Tensor& photo, const RegionOptions& o,
@@ -133,7 +133,7 @@ at::Tensor run_pass(const model::ConsistencyFunction& f, const at::Tensor& input
     for (const auto& [y0, x0] : origins) {
       const Box b{y0, x0, y0 + side, x0 + side};
       const at::Tensor tile = batch.narrow(0, int64_t(sigmas.size()), 1);
-      sigmas.push_back(p.sigma(b, tile));
+      sigmas.push_back(p.sigma(b));
       shares.push_back(p.share ? p.share(b, tile) : 1.0);
     }
     at::Tensor out = batch;
@@ -216,7 +216,7 @@ at::Tensor denoise_tiles(const model::ConsistencyFunction& f, const at::Tensor& 
     shown.on_window = [&](int64_t y0, int64_t x0, const at::Tensor& pixels) {
       o.on_window(y0, x0, area.composite(unit, Box{y0, x0, y0 + pixels.size(2), x0 + pixels.size(3)}, pixels));
     };
-  fine.sigma = [noise](const Box&, const at::Tensor&) { return noise; };
+  fine.sigma = [noise](const Box&) { return noise; };
   at::Tensor input = unit;
   std::vector<std::pair<Box, double>> taken;  // each strided tile's share, for the second pass's levels
   if (two) {  // the strided pass first, then the photo's own at what it left
@@ -230,7 +230,7 @@ at::Tensor denoise_tiles(const model::ConsistencyFunction& f, const at::Tensor& 
     // tiles covering it took.
     const double left = left_level(input, area, taken);
     if (levels) levels->push_back(left);
-    fine.sigma = [&taken, noise, left](const Box& b, const at::Tensor&) {
+    fine.sigma = [&taken, noise, left](const Box& b) {
       double sum = 0, weight = 0;
       for (const auto& [c, share] : taken) {
         const Box both = intersection(b, c);

@@ -66,30 +66,30 @@ region::RegionOptions small_tiles() {
 
 TEST(DenoiseWhereMasked, OnlyTheTilesThatReachTheMaskRunAndThePhotoBeyondItsFadeIsKept) {
   for (const int passes : {1, 2}) {
-  SCOPED_TRACE(passes == 1 ? "one pass" : "two passes");  // the first, strided, reaches further
-  const int64_t h = 200, w = 260;
-  const at::Tensor noisy = noisy_photo(h, w), before = noisy.clone();
-  const at::Tensor mask = dab(h, w, 80, 100, 30);
-  region::RegionOptions o = small_tiles();
-  o.denoise_passes = passes;
-  TileMeanModel f;
-  const at::Tensor whole = region::denoise_photo(f, noisy, 0.1, one_step(), o);
-  const int whole_calls = f.calls;
-  f.calls = 0;
-  const at::Tensor masked = region::denoise_photo(f, noisy, 0.1, one_step(), o, mask);
-  EXPECT_GE(f.calls, 4);
-  // Two passes: the strided tiles, twice as large, cover what the photo's tiles read.
-  EXPECT_LT(f.calls * (passes == 1 ? 8 : 4), whole_calls) << "tiles far from the mask ran";
-  EXPECT_TRUE(at::equal(noisy, before)) << "the caller's photo was changed";
+    SCOPED_TRACE(passes == 1 ? "one pass" : "two passes");  // the first, strided, reaches further
+    const int64_t h = 200, w = 260;
+    const at::Tensor noisy = noisy_photo(h, w), before = noisy.clone();
+    const at::Tensor mask = dab(h, w, 80, 100, 30);
+    region::RegionOptions o = small_tiles();
+    o.denoise_passes = passes;
+    TileMeanModel f;
+    const at::Tensor whole = region::denoise_photo(f, noisy, 0.1, one_step(), o);
+    const int whole_calls = f.calls;
+    f.calls = 0;
+    const at::Tensor masked = region::denoise_photo(f, noisy, 0.1, one_step(), o, mask);
+    EXPECT_GE(f.calls, 4);
+    // Two passes: the strided tiles, twice as large, cover what the photo's tiles read.
+    EXPECT_LT(f.calls * (passes == 1 ? 8 : 4), whole_calls) << "tiles far from the mask ran";
+    EXPECT_TRUE(at::equal(noisy, before)) << "the caller's photo was changed";
 
-  const at::Tensor weight = feather_weights(mask, o.grow, o.feather).expand_as(noisy);
-  const auto at_ = [](const at::Tensor& x, const at::Tensor& where) { return x.masked_select(where); };
-  const at::Tensor beyond = weight == 0, under = weight == 1;
-  EXPECT_TRUE(at::equal(at_(masked, beyond), at_(noisy, beyond))) << "the photo beyond the fade changed";
-  // Under the grown mask, exactly the whole photo's denoise: every tile over it ran.
-  EXPECT_TRUE(at::equal(at_(masked, under), at_(whole, under))) << max_abs_diff(at_(masked, under), at_(whole, under));
-  EXPECT_LE(max_abs_diff(masked, at::lerp(noisy, whole, weight)), 1e-6) << "the fade is not the feathered mask's";
-  EXPECT_GT(at::logical_and(weight > 0, weight < 1).sum().item<int64_t>(), 0);
+    const at::Tensor weight = feather_weights(mask, o.grow, o.feather).expand_as(noisy);
+    const auto at_ = [](const at::Tensor& x, const at::Tensor& where) { return x.masked_select(where); };
+    const at::Tensor beyond = weight == 0, under = weight == 1;
+    EXPECT_TRUE(at::equal(at_(masked, beyond), at_(noisy, beyond))) << "the photo beyond the fade changed";
+    // Under the grown mask, exactly the whole photo's denoise: every tile over it ran.
+    EXPECT_TRUE(at::equal(at_(masked, under), at_(whole, under))) << max_abs_diff(at_(masked, under), at_(whole, under));
+    EXPECT_LE(max_abs_diff(masked, at::lerp(noisy, whole, weight)), 1e-6) << "the fade is not the feathered mask's";
+    EXPECT_GT(at::logical_and(weight > 0, weight < 1).sum().item<int64_t>(), 0);
   }
 }
 
@@ -171,8 +171,10 @@ TEST(DenoiseInGroups, IsTheDenoiseOneTileAtATimeWhereverTheUserLooks) {
     o.focus_y = 90, o.focus_x = 100;
     f.calls = 0;
     const at::Tensor grouped = region::denoise_photo(f, noisy, 0.1, one_step(), o, mask);
-    if (passes == 1) EXPECT_EQ(f.calls, (tiles + 7) / 8);
-    if (passes == 1) EXPECT_EQ(int(seen.size()), tiles);
+    if (passes == 1) {
+      EXPECT_EQ(f.calls, (tiles + 7) / 8);
+      EXPECT_EQ(int(seen.size()), tiles);
+    }
     EXPECT_LE(max_abs_diff(grouped, alone), 1e-6);
     f.coupled = true;
     const at::Tensor here = region::denoise_photo(f, noisy, 0.1, one_step(), o, mask);
