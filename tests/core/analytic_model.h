@@ -24,6 +24,16 @@ inline model::GaussianConsistency analytic_model(int image_size = 64) {
   return model::GaussianConsistency(kDataMean, kDataStd, analytic_spec(image_size));
 }
 
+// A model whose f a test writes (operator()), at the analytic model's 64 px: for tests of what
+// runs a model, where its answer must show what ran (tiles, passes, groups, mirrors).
+class WrittenModel : public model::ConsistencyFunction {
+ public:
+  const model::ModelSpec& spec() const override { return spec_; }
+
+ private:
+  model::ModelSpec spec_ = analytic_spec(64);
+};
+
 // k(σ) = √(s² + ε²)/√(s² + σ²): how much of x − μ the analytic f keeps at level σ.
 inline double analytic_gain(double sigma, double eps = 0.002) {
   return std::sqrt(kDataStd * kDataStd + eps * eps) / std::sqrt(kDataStd * kDataStd + sigma * sigma);

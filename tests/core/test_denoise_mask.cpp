@@ -25,7 +25,7 @@ namespace region = cm::edit::region;
 // covers it, so a tile left out shows (the analytic model is pixel by pixel and would not).
 // With `coupled`, each tile also takes a little of the whole batch's mean, as a GPU's kernels
 // may round a tile differently in another batch: what is evaluated together then shows.
-class TileMeanModel final : public cm::model::ConsistencyFunction {
+class TileMeanModel final : public cm::testing::WrittenModel {
  public:
   at::Tensor operator()(const at::Tensor& x, const at::Tensor&, const at::Tensor&) const override {
     ++calls;
@@ -33,11 +33,7 @@ class TileMeanModel final : public cm::model::ConsistencyFunction {
     return coupled ? out + 1e-3 * x.mean() : out;
   }
   bool coupled = false;
-  const cm::model::ModelSpec& spec() const override { return spec_; }
   mutable int calls = 0;
-
- private:
-  cm::model::ModelSpec spec_ = cm::testing::analytic_spec(64);
 };
 
 EditSettings one_step() {
@@ -190,15 +186,11 @@ TEST(DenoiseInGroups, IsTheDenoiseOneTileAtATimeWhereverTheUserLooks) {
 }
 
 // f leans each pixel toward its left neighbour: a mirrored tile comes back otherwise.
-class LeftLeaningModel final : public cm::model::ConsistencyFunction {
+class LeftLeaningModel final : public cm::testing::WrittenModel {
  public:
   at::Tensor operator()(const at::Tensor& x, const at::Tensor&, const at::Tensor&) const override {
     return 0.7 * x + 0.3 * at::roll(x, 1, 3) + 0.05 * at::roll(x, 2, 2);
   }
-  const cm::model::ModelSpec& spec() const override { return spec_; }
-
- private:
-  cm::model::ModelSpec spec_ = cm::testing::analytic_spec(64);
 };
 
 // A tile's mirrors (the geometric self-ensemble): the mean of f on the tile and on its mirrors,

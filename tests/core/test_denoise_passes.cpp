@@ -23,24 +23,16 @@ namespace region = cm::edit::region;
 // f is each pixel's 3×3 mean (the tile's edge repeated), and remembers the σ of every call: a
 // sub-image taken with the wrong stride or put back in the wrong place shows, as does a pass at the
 // wrong level.
-class LocalMeanModel final : public cm::model::ConsistencyFunction {
+class LocalMeanModel final : public cm::testing::WrittenModel {
  public:
   at::Tensor operator()(const at::Tensor& x, const at::Tensor& sigma, const at::Tensor&) const override {
     sigmas.push_back(sigma.max().item<double>());
     return at::avg_pool2d(at::replication_pad2d(x, {1, 1, 1, 1}), 3, 1);
   }
-  const cm::model::ModelSpec& spec() const override { return spec_; }
   mutable std::vector<double> sigmas;
-
- private:
-  cm::model::ModelSpec spec_ = cm::testing::analytic_spec(64);
 };
 
-EditSettings one_step() {
-  EditSettings s;
-  s.schedule = cm::sampling::karras_schedule(1, 80.0);
-  return s;
-}
+const EditSettings kDefaults;  // a denoise reads only its labels and progress
 
 at::Tensor white(int64_t h, int64_t w, uint64_t seed) { return cm::sampling::NoiseField(seed).crop(0, {1, 3, 0, 0, h, w}); }
 
@@ -60,7 +52,7 @@ TEST(DenoiseTwoPasses, FirstEachTilesStridedSubImagesThenThePhotosTilesAtWhatIsL
   LocalMeanModel f;
   region::RegionOptions o;
   o.denoise_passes = 2;
-  EditSettings s = one_step();
+  EditSettings s;
   const at::Tensor out = region::denoise_recording_level(f, noisy, 0.1, s, o);
   const std::vector<double> seen = f.sigmas;
 
@@ -75,7 +67,7 @@ TEST(DenoiseTwoPasses, FirstEachTilesStridedSubImagesThenThePhotosTilesAtWhatIsL
   region::RegionOptions one = o;
   one.denoise_passes = 1;
   LocalMeanModel g;
-  EXPECT_LE(max_abs_diff(out, region::denoise_photo(g, first, left, one_step(), one)), 1e-6);
+  EXPECT_LE(max_abs_diff(out, region::denoise_photo(g, first, left, kDefaults, one)), 1e-6);
   ASSERT_EQ(s.schedule.sigmas.size(), 2u) << "the levels that ran are recorded, the noise's first";
   EXPECT_DOUBLE_EQ(s.schedule.sigmas[0], 0.1);
   EXPECT_NEAR(s.schedule.sigmas[1], left, 1e-6);
@@ -83,7 +75,7 @@ TEST(DenoiseTwoPasses, FirstEachTilesStridedSubImagesThenThePhotosTilesAtWhatIsL
   EXPECT_NEAR(seen.front(), 0.1, 1e-6);
   EXPECT_NEAR(seen.back(), left, 1e-6);
   // Not the one pass at the noise's level.
-  EXPECT_GT(max_abs_diff(out, region::denoise_photo(g, noisy, 0.1, one_step(), one)), 0.01);
+  EXPECT_GT(max_abs_diff(out, region::denoise_photo(g, noisy, 0.1, kDefaults, one)), 0.01);
 }
 
 TEST(DenoiseTwoPasses, AreChosenByTheNoiseLevel) {
@@ -93,18 +85,18 @@ TEST(DenoiseTwoPasses, AreChosenByTheNoiseLevel) {
   one.denoise_passes = 1;
   two.denoise_passes = 2;
   const double little = 0.9 * region::kStridedPassLevel, much = 1.1 * region::kStridedPassLevel;
-  EXPECT_TRUE(at::equal(region::denoise_photo(f, noisy, little, one_step(), o), region::denoise_photo(f, noisy, little, one_step(), one)));
-  EXPECT_TRUE(at::equal(region::denoise_photo(f, noisy, much, one_step(), o), region::denoise_photo(f, noisy, much, one_step(), two)));
-  EXPECT_FALSE(at::equal(region::denoise_photo(f, noisy, much, one_step(), one), region::denoise_photo(f, noisy, much, one_step(), two)));
+  EXPECT_TRUE(at::equal(region::denoise_photo(f, noisy, little, kDefaults, o), region::denoise_photo(f, noisy, little, kDefaults, one)));
+  EXPECT_TRUE(at::equal(region::denoise_photo(f, noisy, much, kDefaults, o), region::denoise_photo(f, noisy, much, kDefaults, two)));
+  EXPECT_FALSE(at::equal(region::denoise_photo(f, noisy, much, kDefaults, one), region::denoise_photo(f, noisy, much, kDefaults, two)));
   // Progress counts both passes' tiles, to the end.
   int last = 0, total = 0;
-  EditSettings s = one_step();
+  EditSettings s;
   s.control.on_step = [&](const cm::sampling::StepInfo& i) { last = i.step, total = i.total; };
   region::denoise_photo(f, noisy, much, s, o);
   EXPECT_EQ(last, total);
   EXPECT_EQ(total, 4 + 1) << "two 64-px tiles down and across (an overlap of 8), and one strided tile of 128";
   two.denoise_passes = 3;
-  EXPECT_CM_ERROR(region::denoise_photo(f, noisy, much, one_step(), two), ErrorCode::BadArgument, "1 or 2 passes");
+  EXPECT_CM_ERROR(region::denoise_photo(f, noisy, much, kDefaults, two), ErrorCode::BadArgument, "1 or 2 passes");
 }
 
 // White noise over texture: the strided tiles there are not taken (a forest lost up to 2.4 dB
@@ -123,12 +115,12 @@ TEST(DenoiseTwoPasses, TakeTheStridedTilesWhereThePhotoIsFlatOrTheNoiseIsACamera
   {
     const at::Tensor noisy = photo + level * white(h, w, 7);
     LocalMeanModel f;
-    EditSettings s = one_step();
+    EditSettings s;
     const at::Tensor twice = region::denoise_recording_level(f, noisy, level, s, two);
     // Pixels whose photo tiles (32 px, a stride of 28) meet only strided tiles wholly over texture
     // (at x 0 and 56, 64 px): what one pass gives at the noise's level.
     LocalMeanModel g;
-    const at::Tensor once = region::denoise_photo(g, noisy, level, one_step(), one);
+    const at::Tensor once = region::denoise_photo(g, noisy, level, kDefaults, one);
     EXPECT_LE(max_abs_diff(part(twice, 0, 48), part(once, 0, 48)), 1e-6);
     EXPECT_GT(max_abs_diff(part(twice, 176, w), part(once, 176, w)), 0.01) << "the flat part had one pass";
     ASSERT_EQ(s.schedule.sigmas.size(), 2u);
@@ -139,8 +131,8 @@ TEST(DenoiseTwoPasses, TakeTheStridedTilesWhereThePhotoIsFlatOrTheNoiseIsACamera
   }
   const at::Tensor noisy = photo + level * camera_noise(h, w, 8);
   LocalMeanModel f;
-  EXPECT_GT(max_abs_diff(part(region::denoise_photo(f, noisy, level, one_step(), two), 0, 48),
-                         part(region::denoise_photo(f, noisy, level, one_step(), one), 0, 48)), 0.01)
+  EXPECT_GT(max_abs_diff(part(region::denoise_photo(f, noisy, level, kDefaults, two), 0, 48),
+                         part(region::denoise_photo(f, noisy, level, kDefaults, one), 0, 48)), 0.01)
       << "a camera's noise over texture had one pass";
 }
 
