@@ -146,7 +146,7 @@ at::Tensor super_resolve_photo(const model::ConsistencyFunction& f, const at::Te
                          const EditSettings& settings, const RegionOptions& options = {});
 
 // One evaluation per tile and pass (RegionOptions::denoise_passes): sigma is the noise's level,
-// ≤ 0: estimated on the photo (estimate_strided_noise_sigma); a second pass runs at what the
+// ≤ 0: estimated on the photo (estimate_flat_noise); a second pass runs at what the
 // first left (estimate_noise_sigma of its result).
 // With a mask ([1,1,H,W], > 0 = denoise), only where it is: the mask grown by `grow` and faded
 // into the photo over 2·`feather`, as inpainting composites, and only the tiles that reach it run
