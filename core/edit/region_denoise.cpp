@@ -122,8 +122,8 @@ DenoisePass plan_pass(const model::ConsistencyFunction& f, const at::Tensor& pho
   return p;
 }
 
-// A pass over `input`, blended; progress counts its tiles from `first` of the job's `total`. A
-// tile whose share is 0 is not evaluated: it is its input.
+// A pass over `input`, blended; progress counts from `first` of the job's `total`. A tile whose
+// share is 0 is not evaluated: it is its input.
 at::Tensor run_pass(const model::ConsistencyFunction& f, const at::Tensor& input, const DenoisePass& p,
                     const EditSettings& settings, int mirrors, int first, int total, const RegionOptions& shown) {
   return blend_tiles(input, p.grid, p.plan, [&](const at::Tensor& batch, const std::vector<std::pair<int64_t, int64_t>>& origins, int index) {
@@ -153,9 +153,12 @@ at::Tensor run_pass(const model::ConsistencyFunction& f, const at::Tensor& input
       const at::Tensor w = at::tensor(shares, at::kFloat).to(batch.device()).view({n, 1, 1, 1});
       out = at::lerp(batch, (p.strided ? from_strided(mean) : mean).narrow(0, 0, n).to(batch.device()), w);
     }
+    // Progress counts the model's 64-px evaluations, four a strided tile, so the time left that
+    // the editor tells from its pace is not four times too long while the strided pass runs.
+    const int weight = p.strided ? 4 : 1;
     for (int64_t t = 0; t < n; ++t)
-      if (const sampling::LoopControl c = part_control(settings.control, first + index + int(t), 1, total); c.on_step)
-        c.on_step(sampling::StepInfo{c.step_offset + 1, c.total_steps, sigmas[std::size_t(t)], out.narrow(0, t, 1)});
+      if (const sampling::LoopControl c = part_control(settings.control, first + (index + int(t)) * weight, 1, total); c.on_step)
+        c.on_step(sampling::StepInfo{c.step_offset + weight, c.total_steps, sigmas[std::size_t(t)], out.narrow(0, t, 1)});
     return out;
   }, shown);
 }
@@ -210,7 +213,7 @@ at::Tensor denoise_tiles(const model::ConsistencyFunction& f, const at::Tensor& 
                            : DenoisePass{};
   if (levels) *levels = {noise};
   if (fine.plan.tiles == 0) return unit;  // a mask faint enough to fade to nothing
-  const int total = int(fine.plan.tiles + coarse.plan.tiles);
+  const int total = int(fine.plan.tiles + 4 * coarse.plan.tiles);
   RegionOptions shown = o;  // a preview's parts as the result will have them: faded into the photo
   if (o.on_window && !area.whole())
     shown.on_window = [&](int64_t y0, int64_t x0, const at::Tensor& pixels) {
@@ -241,7 +244,7 @@ at::Tensor denoise_tiles(const model::ConsistencyFunction& f, const at::Tensor& 
       return s * left + (1 - s) * noise;
     };
   }
-  const at::Tensor denoised = run_pass(f, input, fine, settings, mirrors, int(coarse.plan.tiles), total, shown);
+  const at::Tensor denoised = run_pass(f, input, fine, settings, mirrors, int(4 * coarse.plan.tiles), total, shown);
   if (area.whole()) return denoised;
   slice(unit, fine.plan.box).copy_(area.composite(unit, fine.plan.box, denoised));
   return unit;

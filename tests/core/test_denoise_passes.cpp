@@ -88,13 +88,14 @@ TEST(DenoiseTwoPasses, AreChosenByTheNoiseLevel) {
   EXPECT_TRUE(at::equal(region::denoise_photo(f, noisy, little, kDefaults, o), region::denoise_photo(f, noisy, little, kDefaults, one)));
   EXPECT_TRUE(at::equal(region::denoise_photo(f, noisy, much, kDefaults, o), region::denoise_photo(f, noisy, much, kDefaults, two)));
   EXPECT_FALSE(at::equal(region::denoise_photo(f, noisy, much, kDefaults, one), region::denoise_photo(f, noisy, much, kDefaults, two)));
-  // Progress counts both passes' tiles, to the end.
-  int last = 0, total = 0;
+  // Progress counts both passes' 64-px evaluations, rising to the end.
+  std::vector<int> steps;
+  int total = 0;
   EditSettings s;
-  s.control.on_step = [&](const cm::sampling::StepInfo& i) { last = i.step, total = i.total; };
+  s.control.on_step = [&](const cm::sampling::StepInfo& i) { steps.push_back(i.step), total = i.total; };
   region::denoise_photo(f, noisy, much, s, o);
-  EXPECT_EQ(last, total);
-  EXPECT_EQ(total, 4 + 1) << "two 64-px tiles down and across (an overlap of 8), and one strided tile of 128";
+  EXPECT_EQ(steps, (std::vector<int>{4, 5, 6, 7, 8}));
+  EXPECT_EQ(total, 4 + 4) << "two 64-px tiles down and across (an overlap of 8), and one strided tile of 128: four 64-px evaluations";
   two.denoise_passes = 3;
   EXPECT_CM_ERROR(region::denoise_photo(f, noisy, much, kDefaults, two), ErrorCode::BadArgument, "1 or 2 passes");
 }
