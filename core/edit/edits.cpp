@@ -213,6 +213,7 @@ std::optional<double> estimate_noise_sigma(const at::Tensor& image, const at::Te
 
 std::optional<FlatNoise> estimate_flat_noise(const at::Tensor& image, const at::Tensor& where) {
   require_image(image, "noise estimation");
+  constexpr double kClippedLevel = 1.5 / 127.5, kClippedShare = 0.01;  // within 1.5 levels of black or white
   constexpr int64_t B = kFlatNoiseBlock;
   const int64_t h = image.size(2) / B * B, w = image.size(3) / B * B;
   if (h == 0 || w == 0) return std::nullopt;
@@ -220,8 +221,12 @@ std::optional<FlatNoise> estimate_flat_noise(const at::Tensor& image, const at::
   const at::Tensor finest = diagonal_haar(x, at::Tensor()).first;  // [1,C,h/2,w/2]
   // A block's flatness: the mean size of its finest diagonal coefficients, noise and texture.
   at::Tensor size = at::avg_pool2d(finest.abs().mean(1, true), B / 2);  // [1,1,h/B,w/B]
-  at::Tensor usable = at::ones_like(size, size.options().dtype(at::kBool));
-  if (where.defined()) usable = at::avg_pool2d(where.narrow(2, 0, h).narrow(3, 0, w).to(x.device(), at::kDouble), B) >= 1;
+  // A block with clipped pixels (a blown sky, crushed shadows) is flat because the noise was cut
+  // off there: on a photo of the sun with 10 levels of noise such blocks were the flattest, and
+  // the level read 5.7.
+  const at::Tensor clipped = (x.abs() >= 1 - kClippedLevel).to(at::kDouble).amax(1, true);
+  at::Tensor usable = at::avg_pool2d(clipped, B) < kClippedShare;
+  if (where.defined()) usable = usable.logical_and(at::avg_pool2d(where.narrow(2, 0, h).narrow(3, 0, w).to(x.device(), at::kDouble), B) >= 1);
   const int64_t blocks = usable.sum().item<int64_t>();
   if (blocks == 0) return std::nullopt;
   size = size.masked_fill(usable.logical_not(), std::numeric_limits<double>::infinity());

@@ -158,6 +158,11 @@ TEST(DenoiseTwoPasses, TheFlattestBlocksNoiseReadsACamerasNoiseAndNotTexture) {
   EXPECT_NEAR(flat.strided, sigma, 0.1 * sigma);
   EXPECT_NEAR(flat.finest, sigma, 0.1 * sigma);
   EXPECT_LT(flat.strided, region::kSharedNoiseRatio * flat.finest);
+  // A blown highlight is flat because its noise is cut off: it does not count.
+  const at::Tensor blown = (photo + sigma * white(side, side, 7)).index_put_({at::indexing::Slice(), at::indexing::Slice(),
+                                                                               at::indexing::Slice(0, side / 2)}, 1.0);
+  EXPECT_NEAR(estimate_flat_noise(blown)->strided, sigma, 0.1 * sigma);
+  EXPECT_FALSE(estimate_flat_noise(at::ones({1, 3, 64, 64})).has_value()) << "a white photo says nothing of its noise";
   // Only where asked: the textured half alone reads its texture; no whole 32-px block, no reading.
   const at::Tensor left = (x < side / 2).expand({1, 1, side, side});
   EXPECT_GT(estimate_flat_noise(textured, left)->finest, 1.3 * sigma);
