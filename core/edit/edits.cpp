@@ -213,34 +213,39 @@ std::optional<double> estimate_noise_sigma(const at::Tensor& image, const at::Te
 
 std::optional<FlatNoise> estimate_flat_noise(const at::Tensor& image, const at::Tensor& where) {
   require_image(image, "noise estimation");
-  constexpr double kClippedLevel = 1.5 / 127.5, kClippedShare = 0.01;  // within 1.5 levels of black or white
+  constexpr double kClippedLevel = 1.5 / 127.5;  // within 1.5 levels of black or white
   constexpr int64_t B = kFlatNoiseBlock;
   const int64_t h = image.size(2) / B * B, w = image.size(3) / B * B;
   if (h == 0 || w == 0) return std::nullopt;
   const at::Tensor x = image.narrow(2, 0, h).narrow(3, 0, w).to(at::kDouble);
-  const at::Tensor finest = diagonal_haar(x, at::Tensor()).first;  // [1,C,h/2,w/2]
-  // A block's flatness: the mean size of its finest diagonal coefficients, noise and texture.
-  at::Tensor size = at::avg_pool2d(finest.abs().mean(1, true), B / 2);  // [1,1,h/B,w/B]
-  // A block with clipped pixels (a blown sky, crushed shadows) is flat because the noise was cut
-  // off there: on a photo of the sun with 10 levels of noise such blocks were the flattest, and
-  // the level read 5.7.
-  const at::Tensor clipped = (x.abs() >= 1 - kClippedLevel).to(at::kDouble).amax(1, true);
-  at::Tensor usable = at::avg_pool2d(clipped, B) < kClippedShare;
+  // Coefficients with a clipped pixel (a blown sky, crushed shadows) are small because the noise
+  // was cut off there: on a photo of the sun with 10 levels of noise the blown sky's blocks were
+  // the flattest, and the level read 5.7. They are left out, and so is a block that is mostly them.
+  const at::Tensor unclipped = (x.abs() < 1 - kClippedLevel).all(1, true);
+  const auto [finest, counted] = diagonal_haar(x, unclipped);  // [1,C,h/2,w/2], [1,1,h/2,w/2]
+  const at::Tensor share = at::avg_pool2d(counted.to(at::kDouble), B / 2);  // [1,1,h/B,w/B]
+  // A block's flatness: the mean size of its counted finest diagonal coefficients, noise and texture.
+  at::Tensor size = at::avg_pool2d(finest.abs().mean(1, true) * counted, B / 2) / share.clamp_min(1e-9);
+  at::Tensor usable = share >= 0.5;
   if (where.defined()) usable = usable.logical_and(at::avg_pool2d(where.narrow(2, 0, h).narrow(3, 0, w).to(x.device(), at::kDouble), B) >= 1);
   const int64_t blocks = usable.sum().item<int64_t>();
   if (blocks == 0) return std::nullopt;
   size = size.masked_fill(usable.logical_not(), std::numeric_limits<double>::infinity());
   const int64_t keep = std::max<int64_t>(1, int64_t(std::ceil(kFlattestShare * double(blocks))));
   const at::Tensor chosen = (size <= std::get<0>(size.flatten().kthvalue(keep)).item<double>()).logical_and(usable);
-  const auto in_chosen = [&](const at::Tensor& c) {  // c: coefficients on a grid of B/k per block
+  const auto in_chosen = [&](const at::Tensor& c, const at::Tensor& ok) {  // c: coefficients on a grid of B/k per block
     const int64_t k = c.size(2) / chosen.size(2);
-    return c.masked_select(chosen.repeat_interleave(k, 2).repeat_interleave(k, 3).expand_as(c));
+    return c.masked_select(chosen.repeat_interleave(k, 2).repeat_interleave(k, 3).logical_and(ok).expand_as(c));
   };
   std::vector<at::Tensor> strided;  // the four sub-images' finest diagonal coefficients there
   for (int dy = 0; dy < 2; ++dy)
-    for (int dx = 0; dx < 2; ++dx) strided.push_back(in_chosen(diagonal_haar(x.slice(2, dy, h, 2).slice(3, dx, w, 2), at::Tensor()).first));
+    for (int dx = 0; dx < 2; ++dx) {
+      const auto sub = [&](const at::Tensor& t) { return t.slice(2, dy, h, 2).slice(3, dx, w, 2); };
+      const auto [coefficients, ok] = diagonal_haar(sub(x), sub(unclipped));
+      strided.push_back(in_chosen(coefficients, ok));
+    }
   const double step = pixel_step(image) / 2;
-  return FlatNoise{mad_sigma(at::cat(strided), step), mad_sigma(in_chosen(finest), step)};
+  return FlatNoise{mad_sigma(at::cat(strided), step), mad_sigma(in_chosen(finest, counted), step)};
 }
 
 double denoise_sigma(double sigma, const at::Tensor& image) {

@@ -108,9 +108,9 @@ double estimate_noise_sigma(const at::Tensor& image);
 std::optional<double> estimate_noise_sigma(const at::Tensor& image, const at::Tensor& where);
 constexpr int64_t kNoiseBlocks = 256;  // a 32 × 32 patch
 // The noise of an image's flattest tenth of 32-px blocks (those whose finest diagonal coefficients
-// are smallest: texture there is least), of blocks without clipped pixels (1 % at most within
-// 1.5 levels of black or white), and only of blocks wholly where `where` holds when given; none
-// when there is no such block. Read two ways: at the finest scale, and in the image's four
+// are smallest: texture there is least), leaving out coefficients of clipped pixels (within 1.5
+// levels of black or white) and blocks that are mostly those, and only of blocks wholly where
+// `where` holds when given; none when there is no such block. Read two ways: at the finest scale, and in the image's four
 // 2-strided sub-images (every second pixel each way: what a denoise of them meets, region.h).
 // White noise reads alike both ways, as estimate_noise_sigma reads it. Noise that a camera's
 // demosaicing spread over neighbouring pixels reads at about 3/4 of its std strided and a third at

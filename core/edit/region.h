@@ -61,10 +61,10 @@ struct RegionOptions {
   // A denoise's passes: 1, the photo's tiles; 2, first each tile of twice the side as its four
   // 2-strided sub-images (every second pixel each way), then the photo's tiles at the level left.
   // Noise that a camera's demosaicing spread over neighbouring pixels is nearly white at twice the
-  // spacing, where the model knows it, and a flat sky's blotches become fine grain: +1.9 to +3.8 dB
-  // on such noise from 5 levels, +0.6 to +1.4 dB on white noise (a sky up to +4), for about twice
-  // the time; a crop that is all texture loses up to 1.5 dB (docs/QUALITY.md, "Denoising in two
-  // passes"). 0 (the default): two when the noise is at least kStridedPassLevel, one below.
+  // spacing, where the model knows it, and a flat sky's blotches become fine grain: +1.9 to +4.1 dB
+  // on such noise from 5 levels, +0.35 to +0.95 dB on white noise (a sky up to +3.5), for about
+  // twice the time; a crop that is all texture loses up to 1.7 dB (docs/QUALITY.md, "Denoising in
+  // two passes"). 0 (the default): two when the noise is at least kStridedPassLevel, one below.
   int denoise_passes = 0;
   HoleFill fill = HoleFill::Auto;  // inpaint's start, when warm (Auto: chosen window by window)
   int exemplar_depth = kLargeHoleDepth;  // Auto's exemplar start: a hole this deep
@@ -162,10 +162,11 @@ at::Tensor denoise_recording_level(const model::ConsistencyFunction& f, const at
                                    EditSettings& settings, const RegionOptions& options = {},
                                    const at::Tensor& mask = at::Tensor());
 
-// The noise level from which a denoise takes two passes (RegionOptions::denoise_passes): 3 8-bit
+// The noise level from which a denoise takes two passes (RegionOptions::denoise_passes): 3.5 8-bit
 // levels, in [−1, 1] units. Below it the noise hardly shows, and the strided pass, which gained a
-// sky 1 dB at 2 levels, cost textured crops up to 4 dB (docs/QUALITY.md, "Denoising in two passes").
-constexpr double kStridedPassLevel = 3.0 / 127.5;
+// sky 1 dB at 2 levels, cost textured crops up to 4 dB; leaves with 2 levels of white noise read
+// 3.0–3.3, a camera's noise of 5 levels 3.4–6.5 (docs/QUALITY.md, "Denoising in two passes").
+constexpr double kStridedPassLevel = 3.5 / 127.5;
 // Noise whose strided reading is this many times its finest (estimate_flat_noise) is shared by
 // neighbouring pixels: on the bench's crops noise blurred by 0.8 px read 2.2–2.7 from 5 levels on
 // (1.96 once), white noise 1.0–1.2, but 1.9 on a forest with 2 levels, whose flattest blocks are

@@ -95,7 +95,7 @@ EditSetting mirrors_setting() {
 
 EditSetting passes_setting() {
   return region_setting<&region::RegionOptions::denoise_passes>(
-      "passes", "1, or 2: first at twice the pixel spacing, for a camera's noise and flat skies (0 = 2 from 3 levels of noise on)", 2);
+      "passes", "1, or 2: first at twice the pixel spacing, for a camera's noise and flat skies (0 = 2 from 3.5 levels of noise on)", 2);
 }
 
 EditSetting batch_setting() {
