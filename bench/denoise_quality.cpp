@@ -17,8 +17,8 @@
 // every crop's noise estimate at three scales and the strided one, and its PSNR by each method.
 // cmedit estimates the level itself (the editor's default). A tile entry is SIZE:OVERLAP in
 // pixels, then :MIRRORS (RegionOptions::mirrors: 1, 2 or 4; 1 when left out) and :PASSES
-// (RegionOptions::denoise_passes: 1, 2, or 0 to choose by the level, the default). Prints one Markdown row per method and level: mean PSNR (dB) over the crops, and the
-// time per megapixel. --save DIR writes every crop's noisy input and results there as PNG
+// (RegionOptions::denoise_passes: 1, 2, or 0 to choose by the level, the default). Prints one
+// Markdown row per method and level: mean PSNR (dB) over the crops, and the time per megapixel. --save DIR writes every crop's noisy input and results there as PNG
 // (CROP-LEVEL-clean.png, -noisy.png, -METHOD.png, METHOD its place in the table), to look at.
 #include "bench/options.h"
 #include "bench/quality_baselines.h"
@@ -165,16 +165,20 @@ int main(int argc, char** argv) {
         noisy.push_back(eight_bit(clean[i] + z * (levels * 2 / 255)));
         noisy_psnr += cm::bench::psnr(noisy.back(), clean[i], everywhere) / double(clean.size());
       }
-      // --per-crop: each crop's noise estimate at the finest scale and on the 2×-pooled photo (×2),
-      // and each method's PSNR on it: the data for a rule of when to denoise at half resolution first.
+      // --per-crop: each crop's noise estimate at the finest scale, on the photo pooled 2× and 4×
+      // (scaled back), and on its flattest blocks (estimate_flat_noise, strided and finest), and
+      // each method's PSNR on it: the data for the rules of a denoise's two passes.
       std::vector<std::string> per_crop(clean.size());
       if (a.count("--per-crop"))
-        for (std::size_t i = 0; i < clean.size(); ++i)
-          per_crop[i] = fmt::format("crop {} at {} levels: estimate {:.2f}, pooled {:.2f}, 4× pooled {:.2f}, flattest strided {:.2f} finest {:.2f}; PSNR", i, level_text,
+        for (std::size_t i = 0; i < clean.size(); ++i) {
+          const cm::edit::FlatNoise flat = cm::edit::estimate_flat_noise(noisy[i]).value();
+          per_crop[i] = fmt::format("crop {} at {} levels: estimate {:.2f}, pooled {:.2f}, 4× pooled {:.2f}, "
+                                    "flattest strided {:.2f} finest {:.2f}; PSNR", i, level_text,
                                     cm::edit::estimate_noise_sigma(noisy[i]) * 127.5,
                                     2 * cm::edit::estimate_noise_sigma(at::avg_pool2d(noisy[i], 2)) * 127.5,
                                     4 * cm::edit::estimate_noise_sigma(at::avg_pool2d(noisy[i], 4)) * 127.5,
-                                    cm::edit::estimate_flat_noise(noisy[i])->strided * 127.5, cm::edit::estimate_flat_noise(noisy[i])->finest * 127.5);
+                                    flat.strided * 127.5, flat.finest * 127.5);
+        }
       for (const Method& m : methods) {
         double total = 0, seconds = 0;
         for (std::size_t i = 0; i < clean.size(); ++i) {

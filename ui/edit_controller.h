@@ -125,7 +125,8 @@ class EditController : public QObject {
   // first parts for a partial preview, else to the whole result.
   double lastLatencyMs() const;
   // The noise levels f was evaluated at for the last result of the current request (a denoise's:
-  // the one it ran at, estimated or given), in [−1, 1] units; empty before one.
+  // the noise's, estimated or given, then its second pass's when it took two), in [−1, 1] units;
+  // empty before one.
   std::vector<double> lastSigmas() const;
 
   // Commits the preview into the document (one undo step, which also uses up the edit's inputs:

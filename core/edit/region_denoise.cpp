@@ -150,8 +150,8 @@ at::Tensor run_pass(const model::ConsistencyFunction& f, const at::Tensor& input
       const at::Tensor labels = settings.labels.defined() ? settings.labels.expand({inputs.size(0)}) : settings.labels;
       const std::vector<at::Tensor> back = mirrored(edit::denoise(f, inputs, levels.repeat({mirrors}), labels), mirrors, tiles.size(0));
       const at::Tensor mean = mirrors == 1 ? back.front() : at::stack(back).mean(0);
-      const at::Tensor w = at::tensor(shares, at::kFloat).to(batch.device()).view({n, 1, 1, 1});
-      out = at::lerp(batch, (p.strided ? from_strided(mean) : mean).narrow(0, 0, n).to(batch.device()), w);
+      out = (p.strided ? from_strided(mean) : mean).narrow(0, 0, n).to(batch.device());
+      if (p.share) out = at::lerp(batch, out, at::tensor(shares, at::kFloat).to(batch.device()).view({n, 1, 1, 1}));
     }
     // Progress counts the model's 64-px evaluations, four a strided tile, so the time left that
     // the editor tells from its pace is not four times too long while the strided pass runs.
