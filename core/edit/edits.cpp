@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -176,7 +177,7 @@ std::pair<at::Tensor, at::Tensor> diagonal_haar(const at::Tensor& image, const a
 // The grid an image's values lie on, in [−1, 1] units: 2/255 for 8-bit pixels, 2/65535 for 16-bit
 // ones, 0 for none. Read on every 7th row and column: a grid holds for any of its pixels.
 double pixel_step(const at::Tensor& image) {
-  const at::Tensor some = image.slice(2, 0, image.size(2), 7).slice(3, 0, image.size(3), 7).to(at::kDouble);
+  const at::Tensor some = to_unit(image.slice(2, 0, image.size(2), 7).slice(3, 0, image.size(3), 7)).to(at::kDouble);
   for (const double levels : {255.0, 65535.0}) {
     const at::Tensor v = (some + 1) * (levels / 2);
     if ((v - v.round()).abs().max().item<double>() < 1e-3) return 2 / levels;
@@ -211,41 +212,76 @@ std::optional<double> estimate_noise_sigma(const at::Tensor& image, const at::Te
   return mad_sigma(diagonal.masked_select(inside.expand_as(diagonal)), pixel_step(image) / 2);
 }
 
+namespace {
+
+// One band of whole 32-px block rows of estimate_flat_noise's image, as it reads them: the pixels
+// in [−1, 1] (doubles), which are not clipped, and their finest diagonal coefficients.
+struct FlatNoiseBand {
+  at::Tensor x, unclipped, finest, counted;
+
+  FlatNoiseBand(const at::Tensor& image, int64_t y0, int64_t rows, int64_t w) {
+    constexpr double kClippedLevel = 1.5 / 127.5;  // within 1.5 levels of black or white
+    x = to_unit(image.narrow(2, y0, rows).narrow(3, 0, w)).to(at::kDouble);
+    // Coefficients with a clipped pixel (a blown sky, crushed shadows) are small because the noise
+    // was cut off there: on a photo of the sun with 10 levels of noise the blown sky's blocks were
+    // the flattest, and the level read 5.7. They are left out, and so is a block that is mostly them.
+    unclipped = (x.abs() < 1 - kClippedLevel).all(1, true);
+    std::tie(finest, counted) = diagonal_haar(x, unclipped);  // [1,C,rows/2,w/2], [1,1,rows/2,w/2]
+  }
+};
+
+// Rows of blocks a band holds: 8 (256 rows), so a 50 MP photo is read a few tens of MB at a time,
+// not as one double copy (1.2 GB).
+constexpr int64_t kFlatNoiseBandBlocks = 8;
+
+}  // namespace
+
 std::optional<FlatNoise> estimate_flat_noise(const at::Tensor& image, const at::Tensor& where) {
-  require_image(image, "noise estimation");
-  constexpr double kClippedLevel = 1.5 / 127.5;  // within 1.5 levels of black or white
+  if (!is_stored(image)) require_image(image, "noise estimation");
   constexpr int64_t B = kFlatNoiseBlock;
   const int64_t h = image.size(2) / B * B, w = image.size(3) / B * B;
   if (h == 0 || w == 0) return std::nullopt;
-  const at::Tensor x = image.narrow(2, 0, h).narrow(3, 0, w).to(at::kDouble);
-  // Coefficients with a clipped pixel (a blown sky, crushed shadows) are small because the noise
-  // was cut off there: on a photo of the sun with 10 levels of noise the blown sky's blocks were
-  // the flattest, and the level read 5.7. They are left out, and so is a block that is mostly them.
-  const at::Tensor unclipped = (x.abs() < 1 - kClippedLevel).all(1, true);
-  const auto [finest, counted] = diagonal_haar(x, unclipped);  // [1,C,h/2,w/2], [1,1,h/2,w/2]
-  const at::Tensor share = at::avg_pool2d(counted.to(at::kDouble), B / 2);  // [1,1,h/B,w/B]
-  // A block's flatness: the mean size of its counted finest diagonal coefficients, noise and texture.
-  at::Tensor size = at::avg_pool2d(finest.abs().mean(1, true) * counted, B / 2) / share.clamp_min(1e-9);
-  at::Tensor usable = share >= 0.5;
-  if (where.defined()) usable = usable.logical_and(at::avg_pool2d(where.narrow(2, 0, h).narrow(3, 0, w).to(x.device(), at::kDouble), B) >= 1);
-  const int64_t blocks = usable.sum().item<int64_t>();
+  const int64_t band_rows = kFlatNoiseBandBlocks * B;
+  const auto band_height = [&](int64_t y0) { return std::min(band_rows, h - y0); };
+  // A block's flatness: the mean size of its counted finest diagonal coefficients, noise and
+  // texture; infinite where the block is not usable (mostly clipped, or not wholly where asked).
+  std::vector<at::Tensor> sizes;
+  int64_t blocks = 0;
+  for (int64_t y0 = 0; y0 < h; y0 += band_rows) {
+    const FlatNoiseBand band(image, y0, band_height(y0), w);
+    const at::Tensor share = at::avg_pool2d(band.counted.to(at::kDouble), B / 2);  // [1,1,rows/B,w/B]
+    const at::Tensor size = at::avg_pool2d(band.finest.abs().mean(1, true) * band.counted, B / 2) / share.clamp_min(1e-9);
+    at::Tensor usable = share >= 0.5;
+    if (where.defined())
+      usable = usable.logical_and(
+          at::avg_pool2d(where.narrow(2, y0, band_height(y0)).narrow(3, 0, w).to(image.device(), at::kDouble), B) >= 1);
+    blocks += usable.sum().item<int64_t>();
+    sizes.push_back(size.masked_fill(usable.logical_not(), std::numeric_limits<double>::infinity()));
+  }
   if (blocks == 0) return std::nullopt;
-  size = size.masked_fill(usable.logical_not(), std::numeric_limits<double>::infinity());
+  const at::Tensor size = at::cat(sizes, 2);
   const int64_t keep = std::max<int64_t>(1, int64_t(std::ceil(kFlattestShare * double(blocks))));
-  const at::Tensor chosen = (size <= std::get<0>(size.flatten().kthvalue(keep)).item<double>()).logical_and(usable);
-  const auto in_chosen = [&](const at::Tensor& c, const at::Tensor& ok) {  // c: coefficients on a grid of B/k per block
-    const int64_t k = c.size(2) / chosen.size(2);
-    return c.masked_select(chosen.repeat_interleave(k, 2).repeat_interleave(k, 3).logical_and(ok).expand_as(c));
-  };
-  std::vector<at::Tensor> strided;  // the four sub-images' finest diagonal coefficients there
-  for (int dy = 0; dy < 2; ++dy)
-    for (int dx = 0; dx < 2; ++dx) {
-      const auto sub = [&](const at::Tensor& t) { return t.slice(2, dy, h, 2).slice(3, dx, w, 2); };
-      const auto [coefficients, ok] = diagonal_haar(sub(x), sub(unclipped));
-      strided.push_back(in_chosen(coefficients, ok));
-    }
+  const double flattest = std::get<0>(size.flatten().kthvalue(keep)).item<double>();
+  // The chosen blocks' coefficients, band by band (a median does not depend on their order).
+  std::vector<at::Tensor> finest, strided;  // strided: the four sub-images' finest diagonal coefficients
+  for (int64_t y0 = 0; y0 < h; y0 += band_rows) {
+    const at::Tensor chosen = size.narrow(2, y0 / B, band_height(y0) / B) <= flattest;  // usable ones: finite
+    if (!chosen.any().item<bool>()) continue;
+    const FlatNoiseBand band(image, y0, band_height(y0), w);
+    const auto in_chosen = [&](const at::Tensor& c, const at::Tensor& ok) {  // c: coefficients on a grid of B/k per block
+      const int64_t k = c.size(2) / chosen.size(2);
+      return c.masked_select(chosen.repeat_interleave(k, 2).repeat_interleave(k, 3).logical_and(ok).expand_as(c));
+    };
+    finest.push_back(in_chosen(band.finest, band.counted));
+    for (int dy = 0; dy < 2; ++dy)
+      for (int dx = 0; dx < 2; ++dx) {
+        const auto sub = [&](const at::Tensor& t) { return t.slice(2, dy, t.size(2), 2).slice(3, dx, w, 2); };
+        const auto [coefficients, ok] = diagonal_haar(sub(band.x), sub(band.unclipped));
+        strided.push_back(in_chosen(coefficients, ok));
+      }
+  }
   const double step = pixel_step(image) / 2;
-  return FlatNoise{mad_sigma(at::cat(strided), step), mad_sigma(in_chosen(finest, counted), step)};
+  return FlatNoise{mad_sigma(at::cat(strided), step), mad_sigma(at::cat(finest), step)};
 }
 
 double denoise_sigma(double sigma, const at::Tensor& image) {

@@ -121,6 +121,8 @@ struct FlatNoise {
   double strided;
   double finest;
 };
+// `image`: float in [−1, 1] or stored pixels (pixels.h), read in bands of block rows (a 50 MP
+// photo is never one double copy).
 std::optional<FlatNoise> estimate_flat_noise(const at::Tensor& image, const at::Tensor& where = at::Tensor());
 constexpr int64_t kFlatNoiseBlock = 32;
 constexpr double kFlattestShare = 0.1;

@@ -15,8 +15,9 @@
 //    still equals its low-res pixel), one tile in memory at a time. Tiles share one noise plane
 //    (sampling::NoiseField), so the overlap agrees.
 // Photos are [1,C,H,W] on any device, float in [−1, 1] or stored pixels (pixels.h: a large photo's
-// 8- or 16-bit integers). Inpaint and sketch return the photo's own form and make floats only of
-// their windows; the others return float. Results come back on the photo's device.
+// 8- or 16-bit integers). Inpaint, sketch and denoise return the photo's own form; inpaint and
+// sketch make floats only of their windows, a denoise with a mask only of the tiles that reach it.
+// Colorize and super-resolve return float. Results come back on the photo's device.
 #pragma once
 
 #include "core/edit/edits.h"
@@ -147,13 +148,14 @@ at::Tensor super_resolve_photo(const model::ConsistencyFunction& f, const at::Te
 
 // One evaluation per tile and pass (RegionOptions::denoise_passes): sigma is the noise's level,
 // ≤ 0: estimated on the photo (estimate_flat_noise); a second pass runs at what the
-// first left (estimate_noise_sigma of its result).
+// first left (estimate_noise_sigma of its result). The result is in the photo's own form.
 // With a mask ([1,1,H,W], > 0 = denoise), only where it is: the mask grown by `grow` and faded
 // into the photo over 2·`feather`, as inpainting composites, and only the tiles that reach it run
-// (a painted sky of a 12 MP photo in seconds, not the whole photo's minutes). Pixels beyond that
-// are the photo's own (bit-identical in its float form), pixels under the grown mask the whole
-// photo's denoise at the same levels, and the levels are estimated on them (the noise of the part
-// the user points at). An empty mask returns the photo.
+// (a painted sky of a 12 MP photo in seconds, not the whole photo's minutes), on a float crop of
+// what they read. The result is in the photo's own form: pixels beyond the fade are the photo's
+// (bit-identical), pixels under the grown mask the whole photo's denoise at the same levels (in
+// that form), and the levels are estimated on them (the noise of the part the user points at).
+// An empty mask returns the photo.
 at::Tensor denoise_photo(const model::ConsistencyFunction& f, const at::Tensor& noisy, double sigma,
                    const EditSettings& settings, const RegionOptions& options = {}, const at::Tensor& mask = at::Tensor());
 // The same for a request: the levels resolved once and recorded as settings.schedule's σs (the

@@ -37,6 +37,12 @@ struct DenoiseArea {
     if (!box.empty()) weights = compositing_weights(mask, box, o).to(photo.device());
   }
   bool whole() const { return !weights.defined() && !box.empty(); }
+  // The same area in the coordinates of `b`'s top-left corner (b holds box).
+  DenoiseArea within(const Box& b) const {
+    DenoiseArea moved = *this;
+    moved.box = relative(box, b);
+    return moved;
+  }
   // Whether any pixel of `b` (in the photo) is denoised at all.
   bool reaches(const Box& b) const {
     if (whole()) return true;
@@ -70,12 +76,13 @@ std::vector<at::Tensor> mirrored(const at::Tensor& x, int count, int64_t each = 
 }
 
 // The noise of what is denoised fully (the grown mask), or of the whole photo when that holds no
-// 32-px block (estimate_flat_noise), or at the finest scale of a photo under 32 px.
-FlatNoise flat_noise(const at::Tensor& unit, const DenoiseArea& area) {
+// 32-px block (estimate_flat_noise), or at the finest scale of a photo under 32 px. `photo`: float
+// or stored, the whole photo or the part of it that `area` is relative to.
+FlatNoise flat_noise(const at::Tensor& photo, const DenoiseArea& area) {
   if (!area.whole())
-    if (const auto there = estimate_flat_noise(slice(unit, area.box), area.weights >= 1)) return *there;
-  if (const auto all = estimate_flat_noise(unit)) return *all;
-  const double finest = estimate_noise_sigma(unit);
+    if (const auto there = estimate_flat_noise(to_unit(slice(photo, area.box)).to(at::kFloat), area.weights >= 1)) return *there;
+  if (const auto all = estimate_flat_noise(photo)) return *all;
+  const double finest = estimate_noise_sigma(to_unit(photo).to(at::kFloat));
   return {finest, finest};
 }
 
@@ -186,6 +193,19 @@ double left_level(const at::Tensor& input, const DenoiseArea& area, const std::v
   return flat_noise(input, area).finest;
 }
 
+// A plan in the coordinates of `b`'s top-left corner (b holds every tile of it): tile_box and
+// blend_tiles then read a crop of the photo, with the photo's grid and edges.
+TilePlan within(TilePlan p, const Box& b) {
+  for (int64_t& y : p.ys) y -= b.y0;
+  for (int64_t& x : p.xs) x -= b.x0;
+  p.box = relative(p.box, b);
+  return p;
+}
+
+Box hull(const Box& a, const Box& b) {
+  return {std::min(a.y0, b.y0), std::min(a.x0, b.x0), std::max(a.y1, b.y1), std::max(a.x1, b.x1)};
+}
+
 // denoise_photo, and the levels its passes run at into `levels` when given (denoise_recording_level).
 at::Tensor denoise_tiles(const model::ConsistencyFunction& f, const at::Tensor& noisy, double sigma,
                          const EditSettings& settings, const RegionOptions& o, const at::Tensor& mask,
@@ -196,28 +216,36 @@ at::Tensor denoise_tiles(const model::ConsistencyFunction& f, const at::Tensor& 
     throw Error(ErrorCode::BadArgument, fmt::format("a denoise averages 1, 2 or 4 mirrors of a tile, not {}", mirrors));
   if (o.denoise_passes < 0 || o.denoise_passes > 2)
     throw Error(ErrorCode::BadArgument, fmt::format("a denoise takes 1 or 2 passes (0: chosen by the level), not {}", o.denoise_passes));
-  const DenoiseArea area(noisy, mask, o);
-  at::Tensor unit = to_unit(noisy).to(at::kFloat);
-  if (!area.whole() && unit.is_same(noisy)) unit = unit.clone();  // composited in place below
-  if (area.box.empty()) {  // an empty mask: nothing to denoise
+  const DenoiseArea painted(noisy, mask, o);
+  if (painted.box.empty()) {  // an empty mask: nothing to denoise
     if (levels) *levels = {sigma};
-    return unit;
+    return noisy.clone();
   }
-  const FlatNoise reading = flat_noise(unit, area);  // the float photo made above, not a second one
+  const FlatNoise reading = flat_noise(noisy, painted);
   const double noise = estimates_noise_sigma(sigma) ? reading.strided : sigma;
   const bool two = o.denoise_passes == 2 || (o.denoise_passes == 0 && noise >= kStridedPassLevel);
-  DenoisePass fine = plan_pass(f, unit, o, [&](const Box& b) { return area.reaches(b); }, false);
+  DenoisePass fine = plan_pass(f, noisy, o, [&](const Box& b) { return painted.reaches(b); }, false);
   // The strided pass covers every pixel that the photo's tiles read, so that under the grown mask
   // the result is the whole photo's denoise.
-  DenoisePass coarse = two ? plan_pass(f, unit, o, [&](const Box& b) { return !intersection(b, fine.plan.box).empty(); }, true)
+  DenoisePass coarse = two ? plan_pass(f, noisy, o, [&](const Box& b) { return !intersection(b, fine.plan.box).empty(); }, true)
                            : DenoisePass{};
   if (levels) *levels = {noise};
-  if (fine.plan.tiles == 0) return unit;  // a mask faint enough to fade to nothing
+  if (fine.plan.tiles == 0) return noisy.clone();  // a mask faint enough to fade to nothing
+  // The job works on the pixels it reads (its tiles and the mask's fade), in float: with a mask, a
+  // crop of the photo (a sky on a 50 MP photo held the whole photo as floats four times, 3.3 GB).
+  // The tiles keep the photo's grid, so the result is the same as on the whole photo.
+  const Box work = painted.whole() ? painted.box : hull(two ? coarse.plan.box : fine.plan.box, painted.box);
+  const DenoiseArea area = painted.within(work);
+  fine.plan = within(fine.plan, work);
+  if (two) coarse.plan = within(coarse.plan, work);
+  at::Tensor unit = to_unit(slice(noisy, work)).to(at::kFloat);
+  const bool shared = unit.is_alias_of(noisy);  // the caller's float photo: never written
+  if (!area.whole() && shared) unit = unit.clone();  // composited in place below
   const int total = int(fine.plan.tiles + 4 * coarse.plan.tiles);
   RegionOptions shown = o;  // a preview's parts as the result will have them: faded into the photo
   if (o.on_window && !area.whole())
     shown.on_window = [&](int64_t y0, int64_t x0, const at::Tensor& pixels) {
-      o.on_window(y0, x0, area.composite(unit, Box{y0, x0, y0 + pixels.size(2), x0 + pixels.size(3)}, pixels));
+      o.on_window(work.y0 + y0, work.x0 + x0, area.composite(unit, Box{y0, x0, y0 + pixels.size(2), x0 + pixels.size(3)}, pixels));
     };
   fine.sigma = [noise](const Box&) { return noise; };
   at::Tensor input = unit;
@@ -226,7 +254,7 @@ at::Tensor denoise_tiles(const model::ConsistencyFunction& f, const at::Tensor& 
     coarse.sigma = fine.sigma;
     coarse.share = [&](const Box& b, const at::Tensor& tile) { return taken.emplace_back(b, tile_share(reading, tile)).second; };
     const at::Tensor first = run_pass(f, unit, coarse, settings, mirrors, 0, total, shown);
-    if (!area.whole() || unit.is_same(noisy)) input = unit.clone();  // unit: the photo, to fade into
+    if (!area.whole() || shared) input = unit.clone();  // unit: the photo, to fade into
     slice(input, coarse.plan.box).copy_(first);
     // A tile of the second pass runs at what the strided pass left where it was taken, at the
     // noise's level where it was not, and between by the share of its pixels that the strided
@@ -245,9 +273,13 @@ at::Tensor denoise_tiles(const model::ConsistencyFunction& f, const at::Tensor& 
     };
   }
   const at::Tensor denoised = run_pass(f, input, fine, settings, mirrors, int(4 * coarse.plan.tiles), total, shown);
-  if (area.whole()) return denoised;
-  slice(unit, fine.plan.box).copy_(area.composite(unit, fine.plan.box, denoised));
-  return unit;
+  // In the photo's own form, like inpainting's windows; with a mask, beyond the fade its pixels.
+  if (area.whole()) return to_form_of(denoised, noisy);
+  const Box changed = fine.plan.box;
+  at::Tensor out = noisy.clone();
+  slice(out, Box{work.y0 + changed.y0, work.x0 + changed.x0, work.y0 + changed.y1, work.x0 + changed.x1})
+      .copy_(to_form_of(area.composite(unit, changed, denoised), noisy));
+  return out;
 }
 
 }  // namespace

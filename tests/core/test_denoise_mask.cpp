@@ -89,17 +89,22 @@ TEST(DenoiseWhereMasked, OnlyTheTilesThatReachTheMaskRunAndThePhotoBeyondItsFade
   }
 }
 
-// A 16-bit photo stays a photo of its own pixels beyond the fade, in the float form the edit
-// returns; and an empty mask, or one of another size, is said so.
+// A 16-bit photo comes back in its own pixels: bit for bit beyond the fade, and the float
+// photo's denoise rounded to them where it reaches; an empty mask, or one of another size, is
+// said so.
 TEST(DenoiseWhereMasked, StoredPixelsEmptyMasksAndWrongSizes) {
   const auto f = cm::testing::analytic_model(64);
   const at::Tensor noisy = noisy_photo(90, 120).clamp(-1, 1);
   const at::Tensor stored = to_form_of(noisy, at::empty({0}, at::kShort));
   const at::Tensor mask = dab(90, 120, 40, 50, 10);
   const at::Tensor out = region::denoise_photo(f, stored, 0.1, one_step(), small_tiles(), mask);
+  ASSERT_EQ(out.scalar_type(), at::kShort);
   const at::Tensor beyond = (feather_weights(mask, 2, 4) == 0).expand_as(noisy);
-  EXPECT_TRUE(at::equal(out.masked_select(beyond), to_unit(stored).masked_select(beyond)));
-  EXPECT_GT(max_abs_diff(out, to_unit(stored)), 0.01) << "nothing was denoised";
+  EXPECT_TRUE(at::equal(out.masked_select(beyond), stored.masked_select(beyond)));
+  const at::Tensor as_float = region::denoise_photo(f, to_unit(stored), 0.1, one_step(), small_tiles(), mask);
+  EXPECT_TRUE(at::equal(out, to_form_of(as_float, stored)));
+  EXPECT_GT(max_abs_diff(to_unit(out), to_unit(stored)), 0.01) << "nothing was denoised";
+  EXPECT_TRUE(at::equal(region::denoise_photo(f, stored, 0.1, one_step(), small_tiles(), at::zeros({1, 1, 90, 120})), stored));
   EXPECT_TRUE(at::equal(region::denoise_photo(f, noisy, 0.1, one_step(), small_tiles(), at::zeros({1, 1, 90, 120})), noisy));
   EXPECT_CM_ERROR(region::denoise_photo(f, noisy, 0.1, one_step(), small_tiles(), at::zeros({1, 1, 90, 121})),
                   ErrorCode::ShapeMismatch, "121");

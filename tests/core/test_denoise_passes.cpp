@@ -3,6 +3,7 @@
 // and the strided estimate that reads a camera's noise, which neighbouring pixels share.
 #include "core/analytic_model.h"
 #include "core/edit/edits.h"
+#include "core/edit/pixels.h"
 #include "core/edit/region.h"
 #include "core/expect_error.h"
 #include "core/sampling/noise.h"
@@ -168,6 +169,27 @@ TEST(DenoiseTwoPasses, TheFlattestBlocksNoiseReadsACamerasNoiseAndNotTexture) {
   EXPECT_GT(estimate_flat_noise(textured, left)->finest, 1.3 * sigma);
   EXPECT_FALSE(estimate_flat_noise(textured, (x < 31).expand({1, 1, side, side})).has_value());
   EXPECT_FALSE(estimate_flat_noise(photo.narrow(2, 0, 20)).has_value());
+}
+
+// A large photo is read in bands of block rows (never one double copy of it): its flattest blocks
+// are found wherever they lie, here only in rows across a band's edge, and its stored pixels read
+// as their floats do.
+TEST(DenoiseTwoPasses, TheFlattestBlocksAreFoundAcrossBandsAndInStoredPixels) {
+  const int64_t h = 600, w = 96;  // blocks in rows of 256, 256 and 64 (the last 24 rows: no whole block)
+  const double sigma = 0.05;
+  const at::Tensor x = at::arange(w, at::kFloat).view({1, 1, 1, w}), y = at::arange(h, at::kFloat).view({1, 1, h, 1});
+  const at::Tensor flat_rows = ((y >= 448) & (y < 576)).to(at::kFloat);  // blocks 14–17: across rows 512
+  const at::Tensor texture = 0.3 * at::sin(2.6 * x) * at::sin(2.2 * y) * (1 - flat_rows);
+  const at::Tensor photo = (0.2 * cm::testing::smooth_photo(h, w) + texture + sigma * white(h, w, 8)).clamp(-1, 1);
+  const FlatNoise reading = estimate_flat_noise(photo).value();
+  EXPECT_NEAR(reading.finest, sigma, 0.1 * sigma);
+  EXPECT_NEAR(reading.strided, sigma, 0.1 * sigma);
+  const at::Tensor textured_only = (flat_rows == 0).expand({1, 1, h, w});
+  EXPECT_GT(estimate_flat_noise(photo, textured_only)->finest, 1.3 * sigma) << "a band's blocks left where they were not asked";
+  const at::Tensor stored = to_form_of(photo, at::empty({0}, at::kByte));
+  const FlatNoise as_stored = estimate_flat_noise(stored).value(), as_float = estimate_flat_noise(to_unit(stored)).value();
+  EXPECT_EQ(as_stored.finest, as_float.finest);
+  EXPECT_EQ(as_stored.strided, as_float.strided);
 }
 
 }  // namespace
