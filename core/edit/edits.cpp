@@ -7,29 +7,16 @@
 #include "core/edit/estimates.h"
 #include "core/edit/linear_operator.h"
 #include "core/edit/mask.h"
-#include "core/model/state_dict.h"
 #include "core/sampling/multistep.h"
 #include "core/sampling/noise.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <cmath>
-#include <limits>
-#include <tuple>
-#include <utility>
 #include <vector>
 
 namespace cm::edit {
 namespace {
-
-void require_image(const at::Tensor& image, const char* what) {
-  if (!image.defined() || image.dim() != 4 || !image.is_floating_point())
-    throw Error(ErrorCode::ShapeMismatch, fmt::format("{} needs a [B,C,H,W] float image, got {}", what,
-                                                      image.defined() ? model::shape_string(image.sizes()) : "nothing"));
-  if (!image.isfinite().all().item<bool>()) throw Error(ErrorCode::BadArgument, fmt::format("the {} image holds NaN or infinite values", what));
-}
 
 sampling::NoiseSource noise_for(const at::Tensor& image, const EditSettings& s) {
   const sampling::NoiseWindow window{image.size(0), image.size(1), s.noise_y0, s.noise_x0, image.size(2), image.size(3)};
@@ -156,136 +143,6 @@ at::Tensor sketch(const model::ConsistencyFunction& f, const at::Tensor& paintin
   // SDEdit starts from the painting itself, not a projection of it: the strokes are the guide.
   return sampling::run_consistency_loop(f, painting.to(at::kFloat), settings.schedule, noise_for(painting, settings),
                                         settings.labels, project, settings.control);
-}
-
-namespace {
-
-// The finest diagonal Haar coefficients of an image (orthonormal HH), one per 2×2 block, and
-// whether `where` holds on all four pixels of each block (undefined without `where`).
-std::pair<at::Tensor, at::Tensor> diagonal_haar(const at::Tensor& image, const at::Tensor& where) {
-  require_image(image, "noise estimation");
-  const int64_t h = image.size(2) / 2 * 2, w = image.size(3) / 2 * 2;
-  if (h < 2 || w < 2) throw Error(ErrorCode::BadArgument, "noise estimation needs an image of at least 2×2 pixels");
-  const auto blocks = [&](const at::Tensor& x, int dy, int dx) { return x.narrow(2, 0, h).narrow(3, 0, w).slice(2, dy, h, 2).slice(3, dx, w, 2); };
-  const at::Tensor x = image.to(at::kDouble);
-  const at::Tensor diagonal = (blocks(x, 0, 0) - blocks(x, 0, 1) - blocks(x, 1, 0) + blocks(x, 1, 1)) / 2;
-  if (!where.defined()) return {diagonal, at::Tensor()};
-  const at::Tensor in = where.to(image.device(), at::kBool);
-  return {diagonal, blocks(in, 0, 0) & blocks(in, 0, 1) & blocks(in, 1, 0) & blocks(in, 1, 1)};
-}
-
-// The grid an image's values lie on, in [−1, 1] units: 2/255 for 8-bit pixels, 2/65535 for 16-bit
-// ones, 0 for none. Read on every 7th row and column: a grid holds for any of its pixels.
-double pixel_step(const at::Tensor& image) {
-  const at::Tensor some = to_unit(image.slice(2, 0, image.size(2), 7).slice(3, 0, image.size(3), 7)).to(at::kDouble);
-  for (const double levels : {255.0, 65535.0}) {
-    const at::Tensor v = (some + 1) * (levels / 2);
-    if ((v - v.round()).abs().max().item<double>() < 1e-3) return 2 / levels;
-  }
-  return 0;
-}
-
-// The median absolute deviation → σ for a Gaussian. On a grid of `step` (the diagonal Haar
-// coefficients of 8-bit pixels lie on one of half levels) many values tie at the median, so it is
-// placed inside its bin by the share of the ties below the middle (the grouped-data median).
-// Unplaced, noise of 1, 2 and 5 levels read as 0.74, 2.22 and 5.19 levels.
-double mad_sigma(const at::Tensor& coefficients, double step) {
-  constexpr double kMadOfAGaussian = 0.6744897501960817;
-  at::Tensor a = coefficients.abs().flatten();
-  if (step <= 0) return a.median().item<double>() / kMadOfAGaussian;
-  a = (a / step).round();  // in steps: exact ties
-  const double m = a.median().item<double>();
-  const double below = double((a < m).sum().item<int64_t>()), ties = double((a == m).sum().item<int64_t>());
-  const double low = m == 0 ? 0 : m - 0.5, width = m == 0 ? 0.5 : 1;  // the bin of |c| that rounds to m
-  return (low + width * (0.5 * double(a.numel()) - below) / ties) * step / kMadOfAGaussian;
-}
-
-}  // namespace
-
-double estimate_noise_sigma(const at::Tensor& image) {
-  return mad_sigma(diagonal_haar(image, at::Tensor()).first, pixel_step(image) / 2);
-}
-
-std::optional<double> estimate_noise_sigma(const at::Tensor& image, const at::Tensor& where) {
-  const auto [diagonal, inside] = diagonal_haar(image, where);
-  if (inside.sum().item<int64_t>() < kNoiseBlocks) return std::nullopt;
-  return mad_sigma(diagonal.masked_select(inside.expand_as(diagonal)), pixel_step(image) / 2);
-}
-
-namespace {
-
-// One band of whole 32-px block rows of estimate_flat_noise's image, as it reads them: the pixels
-// in [−1, 1] (doubles), which are not clipped, and their finest diagonal coefficients.
-struct FlatNoiseBand {
-  at::Tensor x, unclipped, finest, counted;
-
-  FlatNoiseBand(const at::Tensor& image, int64_t y0, int64_t rows, int64_t w) {
-    constexpr double kClippedLevel = 1.5 / 127.5;  // within 1.5 levels of black or white
-    x = to_unit(image.narrow(2, y0, rows).narrow(3, 0, w)).to(at::kDouble);
-    // Coefficients with a clipped pixel (a blown sky, crushed shadows) are small because the noise
-    // was cut off there: on a photo of the sun with 10 levels of noise the blown sky's blocks were
-    // the flattest, and the level read 5.7. They are left out, and so is a block that is mostly them.
-    unclipped = (x.abs() < 1 - kClippedLevel).all(1, true);
-    std::tie(finest, counted) = diagonal_haar(x, unclipped);  // [1,C,rows/2,w/2], [1,1,rows/2,w/2]
-  }
-};
-
-// Rows of blocks a band holds: 8 (256 rows), so a 50 MP photo is read a few tens of MB at a time,
-// not as one double copy (1.2 GB).
-constexpr int64_t kFlatNoiseBandBlocks = 8;
-
-}  // namespace
-
-std::optional<FlatNoise> estimate_flat_noise(const at::Tensor& image, const at::Tensor& where) {
-  if (!is_stored(image)) require_image(image, "noise estimation");
-  constexpr int64_t B = kFlatNoiseBlock;
-  const int64_t h = image.size(2) / B * B, w = image.size(3) / B * B;
-  if (h == 0 || w == 0) return std::nullopt;
-  const int64_t band_rows = kFlatNoiseBandBlocks * B;
-  const auto band_height = [&](int64_t y0) { return std::min(band_rows, h - y0); };
-  // A block's flatness: the mean size of its counted finest diagonal coefficients, noise and
-  // texture; infinite where the block is not usable (mostly clipped, or not wholly where asked).
-  std::vector<at::Tensor> sizes;
-  int64_t blocks = 0;
-  for (int64_t y0 = 0; y0 < h; y0 += band_rows) {
-    const FlatNoiseBand band(image, y0, band_height(y0), w);
-    const at::Tensor share = at::avg_pool2d(band.counted.to(at::kDouble), B / 2);  // [1,1,rows/B,w/B]
-    const at::Tensor size = at::avg_pool2d(band.finest.abs().mean(1, true) * band.counted, B / 2) / share.clamp_min(1e-9);
-    at::Tensor usable = share >= 0.5;
-    if (where.defined())
-      usable = usable.logical_and(
-          at::avg_pool2d(where.narrow(2, y0, band_height(y0)).narrow(3, 0, w).to(image.device(), at::kDouble), B) >= 1);
-    blocks += usable.sum().item<int64_t>();
-    sizes.push_back(size.masked_fill(usable.logical_not(), std::numeric_limits<double>::infinity()));
-  }
-  if (blocks == 0) return std::nullopt;
-  const at::Tensor size = at::cat(sizes, 2);
-  const int64_t keep = std::max<int64_t>(1, int64_t(std::ceil(kFlattestShare * double(blocks))));
-  const double flattest = std::get<0>(size.flatten().kthvalue(keep)).item<double>();
-  // The chosen blocks' coefficients, band by band (a median does not depend on their order).
-  std::vector<at::Tensor> finest, strided;  // strided: the four sub-images' finest diagonal coefficients
-  for (int64_t y0 = 0; y0 < h; y0 += band_rows) {
-    const at::Tensor chosen = size.narrow(2, y0 / B, band_height(y0) / B) <= flattest;  // usable ones: finite
-    if (!chosen.any().item<bool>()) continue;
-    const FlatNoiseBand band(image, y0, band_height(y0), w);
-    const auto in_chosen = [&](const at::Tensor& c, const at::Tensor& ok) {  // c: coefficients on a grid of B/k per block
-      const int64_t k = c.size(2) / chosen.size(2);
-      return c.masked_select(chosen.repeat_interleave(k, 2).repeat_interleave(k, 3).logical_and(ok).expand_as(c));
-    };
-    finest.push_back(in_chosen(band.finest, band.counted));
-    for (int dy = 0; dy < 2; ++dy)
-      for (int dx = 0; dx < 2; ++dx) {
-        const auto sub = [&](const at::Tensor& t) { return t.slice(2, dy, t.size(2), 2).slice(3, dx, w, 2); };
-        const auto [coefficients, ok] = diagonal_haar(sub(band.x), sub(band.unclipped));
-        strided.push_back(in_chosen(coefficients, ok));
-      }
-  }
-  const double step = pixel_step(image) / 2;
-  return FlatNoise{mad_sigma(at::cat(strided), step), mad_sigma(at::cat(finest), step)};
-}
-
-double denoise_sigma(double sigma, const at::Tensor& image) {
-  return estimates_noise_sigma(sigma) ? estimate_noise_sigma(image) : sigma;
 }
 
 at::Tensor denoise(const model::ConsistencyFunction& f, const at::Tensor& noisy, double sigma, const at::Tensor& labels) {

@@ -2,10 +2,19 @@
 
 #include "core/base/error.h"
 #include "core/base/pixel_format.h"
+#include "core/model/state_dict.h"
 
 #include <ATen/ATen.h>
+#include <fmt/format.h>
 
 namespace cm::edit {
+
+void require_image(const at::Tensor& image, const char* what) {
+  if (!image.defined() || image.dim() != 4 || !image.is_floating_point())
+    throw Error(ErrorCode::ShapeMismatch, fmt::format("{} needs a [B,C,H,W] float image, got {}", what,
+                                                      image.defined() ? model::shape_string(image.sizes()) : "nothing"));
+  if (!image.isfinite().all().item<bool>()) throw Error(ErrorCode::BadArgument, fmt::format("the {} image holds NaN or infinite values", what));
+}
 
 bool is_stored(const at::Tensor& photo) {
   return photo.defined() && (photo.scalar_type() == at::kByte || photo.scalar_type() == at::kShort);

@@ -8,6 +8,10 @@
 
 namespace cm::edit {
 
+// One [B,C,H,W] float image of finite values; cm::Error otherwise, naming `what` ("the colorization
+// image holds NaN ...").
+void require_image(const at::Tensor& image, const char* what);
+
 // uint8 or int16: integers as a file holds them.
 bool is_stored(const at::Tensor& photo);
 

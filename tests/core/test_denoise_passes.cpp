@@ -192,4 +192,23 @@ TEST(DenoiseTwoPasses, TheFlattestBlocksAreFoundAcrossBandsAndInStoredPixels) {
   EXPECT_EQ(as_stored.strided, as_float.strided);
 }
 
+// A photo taller than a band (256 rows) is read band by band, one shorter at once: the finest
+// diagonal coefficients of a transposed photo are its own transposed, so the two read exactly
+// alike, off a grid of pixel values, on 8-bit ones, and only where asked.
+TEST(DenoiseTwoPasses, TheNoiseOfAPhotoReadInBandsIsItsNoiseReadAtOnce) {
+  const int64_t h = 700, w = 180;
+  const at::Tensor x = at::arange(w, at::kFloat).view({1, 1, 1, w}), y = at::arange(h, at::kFloat).view({1, 1, h, 1});
+  const at::Tensor photo = (0.3 * cm::testing::smooth_photo(h, w) + 0.2 * at::sin(0.9 * x) * at::sin(0.7 * y) * (y < 300).to(at::kFloat) +
+                            0.04 * white(h, w, 9)).clamp(-1, 1);
+  const auto t = [](const at::Tensor& image) { return image.transpose(2, 3).contiguous(); };
+  const at::Tensor eight_bit = to_unit(to_form_of(photo, at::empty({0}, at::kByte)));
+  const at::Tensor where = (y > 250).logical_and(x > 20).expand({1, 1, h, w});
+  for (const at::Tensor& image : {photo, eight_bit}) {
+    EXPECT_EQ(estimate_noise_sigma(image), estimate_noise_sigma(t(image)));
+    EXPECT_EQ(estimate_noise_sigma(image, where).value(), estimate_noise_sigma(t(image), t(where)).value());
+  }
+  EXPECT_NE(estimate_noise_sigma(photo, where).value(), estimate_noise_sigma(photo)) << "where asked made no difference";
+  EXPECT_FALSE(estimate_noise_sigma(photo, (y == 1).logical_and(x < 10).expand({1, 1, h, w})).has_value());
+}
+
 }  // namespace
