@@ -81,6 +81,33 @@ TEST(Document, ReplacingThePhotoUndoesToTheExactSixteenBitPixels) {
   EXPECT_EQ(doc.undoStack()->index(), 0);
 }
 
+// An applied edit that changed a small part (a masked edit on a large photo) is recorded as that
+// part: the photo's `changed` names only the rectangle whose pixels differ, undo and redo bring
+// each state back exactly, and a result equal to the photo records nothing.
+TEST(Document, ReplacingThePhotoRecordsOnlyTheRectangleThatChanged) {
+  Document doc;
+  const QImage original = photo16(40, 30);
+  doc.reset(original, 16, QString());
+  QImage edited = original.copy();
+  edited.setPixelColor(7, 5, QColor(1, 2, 3));    // the rectangle's top-left corner
+  edited.setPixelColor(12, 9, QColor(200, 0, 0)); // and its bottom-right
+  edited.setPixelColor(9, 6, QColor(0, 90, 0));
+  QSignalSpy changed(&doc, &Document::changed);
+  doc.replacePhoto(edited, QStringLiteral("edit"));
+  ASSERT_EQ(changed.count(), 1);
+  EXPECT_EQ(changed.first().at(1).toRect(), QRect(QPoint(7, 5), QPoint(12, 9)));
+  EXPECT_EQ(doc.photo(), edited.convertToFormat(QImage::Format_RGBA64));
+  EXPECT_TRUE(doc.photoModified());
+  doc.undoStack()->undo();
+  EXPECT_EQ(doc.photo(), original);
+  EXPECT_FALSE(doc.photoModified());
+  doc.undoStack()->redo();
+  EXPECT_EQ(doc.photo(), edited.convertToFormat(QImage::Format_RGBA64));
+  const int steps = doc.undoStack()->count();
+  doc.replacePhoto(doc.photo().copy(), QStringLiteral("nothing"));
+  EXPECT_EQ(doc.undoStack()->count(), steps) << "an unchanged photo was recorded";
+}
+
 // One notion of a grey photo for opening (Colorize is chosen) and for colorizing without hints:
 // equal channels, or within JPEG's slight chroma noise; it follows the photo through edits and undo.
 TEST(Document, AGreyPhotoIsGreyThroughJpegNoiseAndEditsAndUndo) {
