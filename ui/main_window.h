@@ -221,6 +221,13 @@ class MainWindow : public QMainWindow {
   QVector<float> step_ms_;
   QString last_engine_error_;
   quint64 autosaved_revision_ = 0;
+  // The photo version (Document::photoVersion) whose pixels the autosaved photo.png holds: a mask
+  // stroke does not write a 50 MP photo again (a 390 MB 16-bit PNG, seconds of a frozen window).
+  quint64 autosaved_photo_version_ = 0;
+  // The photo version that is the opened file's pixels (0: none, e.g. restored edits): an
+  // autosave then names the file instead of writing the photo, so the first stroke on a 50 MP
+  // photo does not freeze the window for the 10 s a 16-bit PNG of it takes.
+  quint64 opened_photo_version_ = 0;
   QTimer* autosave_soon_ = nullptr;
   QString current_path_;
   QString last_error_;

@@ -22,6 +22,7 @@
 #include <QComboBox>
 #include <QDateTime>
 #include <QDir>
+#include <QElapsedTimer>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QSaveFile>
@@ -151,12 +152,28 @@ bool MainWindow::autosaveNow() {
   if (document_->isEmpty() || document_->undoStack()->isClean() || document_->revision() == autosaved_revision_) return false;
   QDir dir(autosaveFolder());
   if (!dir.mkpath(QStringLiteral("."))) return false;
+  QElapsedTimer took;
+  took.start();
   try {
     dir.remove(QStringLiteral("session.json"));  // written last: its presence means the set is whole
-    PhotoWrite sixteen;  // the working sRGB, untagged: the metadata goes beside it as it came
-    sixteen.bit_depth = 16;
-    sixteen.alpha = true;
-    writePhoto(dir.filePath(QStringLiteral("photo.png")), document_->photo(), {}, sixteen);
+    // The photo only when its pixels are not the ones saved last time (undo and redo bring back
+    // a version, Document::photoVersion).
+    const QString photo_file = dir.filePath(QStringLiteral("photo.png"));
+    const QFileInfo opened(current_path_);
+    const bool as_opened = opened_photo_version_ != 0 && document_->photoVersion() == opened_photo_version_ && opened.isFile();
+    const bool photo_changed =
+        !as_opened && (document_->photoVersion() != autosaved_photo_version_ || !QFileInfo::exists(photo_file));
+    if (as_opened) {
+      QFile::remove(photo_file);
+      autosaved_photo_version_ = 0;
+    } else if (photo_changed) {
+      PhotoWrite sixteen;  // the working sRGB, untagged: the metadata goes beside it as it came
+      sixteen.bit_depth = 16;
+      sixteen.alpha = true;
+      autosaved_photo_version_ = 0;  // until written whole
+      writePhoto(photo_file, document_->photo(), {}, sixteen);
+      autosaved_photo_version_ = document_->photoVersion();
+    }
     // The opened file's metadata beside it, as it came (the photo above is the working sRGB).
     for (const auto& [name, bytes] : {std::pair{"exif.bin", std::string(photo_metadata_.exif.begin(), photo_metadata_.exif.end())},
                                       {"xmp.xml", photo_metadata_.xmp},
@@ -166,17 +183,28 @@ bool MainWindow::autosaveNow() {
       if (!file.open(QIODevice::WriteOnly) || file.write(bytes.data(), qint64(bytes.size())) != qint64(bytes.size()) || !file.commit())
         return false;
     }
-    for (const auto& [layer, name] : {std::pair{Layer::Mask, "mask.png"}, {Layer::Strokes, "sketch.png"}, {Layer::Hints, "hints.png"}})
-      if (!document_->layer(layer).save(dir.filePath(QLatin1String(name)))) return false;
+    // A layer with nothing painted is no file (restoreAutosave leaves it empty): an unused
+    // layer of a 50 MP photo is a 195 MB image to compress.
+    for (const auto& [layer, name] : {std::pair{Layer::Mask, "mask.png"}, {Layer::Strokes, "sketch.png"}, {Layer::Hints, "hints.png"}}) {
+      const QString path = dir.filePath(QLatin1String(name));
+      if (document_->inkRect(layer).isEmpty() ? QFile::exists(path) && !QFile::remove(path) : !document_->layer(layer).save(path))
+        return false;
+    }
     QJsonObject session{{QStringLiteral("path"), current_path_},
                         {QStringLiteral("bit_depth"), document_->bitDepth()},
                         {QStringLiteral("alpha"), has_alpha_},
                         {QStringLiteral("saved"), QDateTime::currentDateTime().toString(Qt::ISODate)}};
+    if (as_opened) {  // the photo is the opened file's pixels, as long as the file is the same
+      session.insert(QStringLiteral("photo_is_file"), true);
+      session.insert(QStringLiteral("file_size"), double(opened.size()));
+      session.insert(QStringLiteral("file_modified"), double(opened.lastModified().toMSecsSinceEpoch()));
+    }
     QSaveFile file(dir.filePath(QStringLiteral("session.json")));
     if (!file.open(QIODevice::WriteOnly)) return false;
     file.write(QJsonDocument(session).toJson());
     if (!file.commit()) return false;
     autosaved_revision_ = document_->revision();
+    spdlog::debug("autosaved in {} ms{}", took.elapsed(), photo_changed ? " (the photo too)" : "");
     return true;
   } catch (const std::exception& e) {
     spdlog::warn("autosave failed: {}", e.what());
@@ -196,9 +224,19 @@ bool MainWindow::restoreAutosave() {
   if (!file.open(QIODevice::ReadOnly)) return false;
   const QJsonObject session = QJsonDocument::fromJson(file.readAll()).object();
   try {
-    const OpenedPhoto photo = readPhoto(dir.filePath(QStringLiteral("photo.png")));
-    document_->reset(photo.pixels, session.value(QStringLiteral("bit_depth")).toInt(8),
-                     session.value(QStringLiteral("path")).toString());
+    const QString path = session.value(QStringLiteral("path")).toString();
+    const bool photo_is_file = session.value(QStringLiteral("photo_is_file")).toBool();
+    if (photo_is_file) {  // an unedited photo: its file, if it is still the one opened
+      const QFileInfo file(path);
+      if (!file.isFile() || double(file.size()) != session.value(QStringLiteral("file_size")).toDouble() ||
+          double(file.lastModified().toMSecsSinceEpoch()) != session.value(QStringLiteral("file_modified")).toDouble()) {
+        last_error_ = tr("%1 changed or went away since it was opened; the autosaved work was painted on it").arg(path);
+        return false;
+      }
+    }
+    const OpenedPhoto photo = readPhoto(photo_is_file ? path : dir.filePath(QStringLiteral("photo.png")));
+    document_->reset(photo.pixels, session.value(QStringLiteral("bit_depth")).toInt(8), path);
+    opened_photo_version_ = photo_is_file ? document_->photoVersion() : 0;
     for (const auto& [layer, name] : {std::pair{Layer::Mask, "mask.png"}, {Layer::Strokes, "sketch.png"}, {Layer::Hints, "hints.png"}}) {
       const QImage pixels(dir.filePath(QLatin1String(name)));
       if (pixels.size() == document_->size()) document_->writePixels(layer, pixels, QPoint(0, 0));
@@ -227,6 +265,7 @@ bool MainWindow::restoreAutosave() {
 void MainWindow::discardAutosave() {
   QDir(autosaveFolder()).removeRecursively();
   autosaved_revision_ = 0;
+  autosaved_photo_version_ = 0;
 }
 
 void MainWindow::offerAutosave() {
@@ -266,6 +305,7 @@ bool MainWindow::openImage(const QString& path) {
   try {
     const OpenedPhoto photo = readPhoto(path);
     document_->reset(photo.pixels, photo.bit_depth, path);
+    opened_photo_version_ = document_->photoVersion();
     has_alpha_ = photo.alpha;
     photo_metadata_ = photo.metadata;
     photo_format_ = photo.format;

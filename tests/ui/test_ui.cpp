@@ -722,6 +722,35 @@ TEST(MainWindow, AutosaveBringsBackTheWorkingDocument) {
     EXPECT_FALSE(crashed.autosaveNow());  // nothing changed yet: nothing to save
     crashed.document()->paintStroke(cm::ui::Layer::Mask, {QPointF(10, 10), QPointF(20, 15)}, cm::ui::Brush{5, 1.0});
     ASSERT_TRUE(crashed.autosaveNow());
+    const QDir saved(cm::ui::MainWindow::autosaveFolder());
+    EXPECT_TRUE(saved.exists(QStringLiteral("mask.png")));
+    EXPECT_FALSE(saved.exists(QStringLiteral("sketch.png"))) << "a layer with nothing painted was written";
+    EXPECT_FALSE(saved.exists(QStringLiteral("photo.png"))) << "the unedited photo is its file, not a copy";
+    const auto edit = [&](int x) {
+      QImage edited = crashed.document()->photo().copy();
+      edited.setPixelColor(x, 4, QColor(250, 10, 10));
+      crashed.document()->replacePhoto(edited, QStringLiteral("edit"));
+    };
+    edit(3);
+    ASSERT_TRUE(crashed.autosaveNow());
+    EXPECT_TRUE(saved.exists(QStringLiteral("photo.png")));
+    // A mask stroke does not write the edited photo again (on 50 MP, seconds of a frozen window):
+    // a stand-in for photo.png stays until the photo's pixels change.
+    const QString photo_file = saved.filePath(QStringLiteral("photo.png"));
+    const auto stand_in = [&] {
+      QFile f(photo_file);
+      return f.open(QIODevice::ReadOnly) && f.readAll() == "stand-in";
+    };
+    {
+      QFile f(photo_file);
+      ASSERT_TRUE(f.open(QIODevice::WriteOnly | QIODevice::Truncate) && f.write("stand-in") == 8);
+    }
+    crashed.document()->paintStroke(cm::ui::Layer::Mask, {QPointF(5, 20), QPointF(30, 22)}, cm::ui::Brush{3, 1.0});
+    ASSERT_TRUE(crashed.autosaveNow());
+    EXPECT_TRUE(stand_in()) << "the unchanged photo was written again";
+    edit(6);
+    ASSERT_TRUE(crashed.autosaveNow());
+    EXPECT_FALSE(stand_in()) << "the changed photo was not written";
     photo_before = crashed.document()->photo().copy();
     mask_before = crashed.document()->mask().copy();
   }  // destroyed without closeEvent, as in a crash
@@ -735,6 +764,39 @@ TEST(MainWindow, AutosaveBringsBackTheWorkingDocument) {
   EXPECT_TRUE(next.isWindowModified());  // the restored photo is not the file on disk
   next.discardAutosave();
   EXPECT_FALSE(next.hasAutosave());
+}
+
+// Work on an unedited photo is autosaved as its mask and a reference to the file: restored from
+// the file while it is the one opened, refused with a reason once it changed.
+TEST(MainWindow, AutosaveOfAnUneditedPhotoRestoresFromItsFileWhileItIsTheSame) {
+  QTemporaryDir dir;
+  const QImage photo = synthetic_photo(40, 30, [](int x, int y) { return QColor(6 * x, 8 * y, 100); });
+  const QString in = dir.filePath(QStringLiteral("in.png"));
+  ASSERT_TRUE(photo.save(in));
+  QImage photo_before, mask_before;
+  {
+    cm::ui::MainWindow crashed;
+    crashed.discardAutosave();
+    ASSERT_TRUE(crashed.openImage(in));
+    crashed.document()->paintStroke(cm::ui::Layer::Mask, {QPointF(10, 10), QPointF(20, 15)}, cm::ui::Brush{5, 1.0});
+    ASSERT_TRUE(crashed.autosaveNow());
+    photo_before = crashed.document()->photo().copy();
+    mask_before = crashed.document()->mask().copy();
+  }
+  {
+    cm::ui::MainWindow next;
+    ASSERT_TRUE(next.restoreAutosave()) << next.lastError().toStdString();
+    EXPECT_EQ(next.document()->photo(), photo_before);
+    EXPECT_EQ(next.document()->mask(), mask_before);
+  }
+  QImage changed = photo.copy();
+  changed.setPixelColor(0, 0, QColor(1, 2, 3));
+  ASSERT_TRUE(changed.save(in));
+  QFile(in).setFileTime(QDateTime::currentDateTime().addSecs(5), QFileDevice::FileModificationTime);
+  cm::ui::MainWindow later;
+  EXPECT_FALSE(later.restoreAutosave());
+  EXPECT_NE(later.lastError().indexOf(QStringLiteral("changed or went away")), -1) << later.lastError().toStdString();
+  later.discardAutosave();
 }
 
 // The editor killed with SIGKILL in the middle of a session (a mask, an applied edit, a sketch
