@@ -709,18 +709,30 @@ TEST_F(Editor, ScreenshotsOfTheMainStates) {
   for (const QString& path : saved) EXPECT_GT(QFileInfo(path).size(), 10000) << path.toStdString();
 }
 
-TEST(MainWindow, AutosaveBringsBackTheWorkingDocument) {
+// The autosave tests: a photo written as in.png, opened afresh (no autosave from before) in an
+// editor that then "crashes" (is destroyed without its close event), and a mask stroke on it.
+class Autosave : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(photo.save(in)); }
+  void open_afresh(cm::ui::MainWindow& window) {
+    window.discardAutosave();
+    ASSERT_TRUE(window.openImage(in));
+  }
+  static void paint_mask(cm::ui::MainWindow& window) {
+    window.document()->paintStroke(cm::ui::Layer::Mask, {QPointF(10, 10), QPointF(20, 15)}, cm::ui::Brush{5, 1.0});
+  }
   QTemporaryDir dir;
   const QImage photo = synthetic_photo(40, 30, [](int x, int y) { return QColor(6 * x, 8 * y, 100); });
   const QString in = dir.filePath(QStringLiteral("in.png"));
-  ASSERT_TRUE(photo.save(in));
   QImage photo_before, mask_before;
+};
+
+TEST_F(Autosave, BringsBackTheWorkingDocument) {
   {
     cm::ui::MainWindow crashed;
-    crashed.discardAutosave();
-    ASSERT_TRUE(crashed.openImage(in));
+    ASSERT_NO_FATAL_FAILURE(open_afresh(crashed));
     EXPECT_FALSE(crashed.autosaveNow());  // nothing changed yet: nothing to save
-    crashed.document()->paintStroke(cm::ui::Layer::Mask, {QPointF(10, 10), QPointF(20, 15)}, cm::ui::Brush{5, 1.0});
+    paint_mask(crashed);
     ASSERT_TRUE(crashed.autosaveNow());
     const QDir saved(cm::ui::MainWindow::autosaveFolder());
     EXPECT_TRUE(saved.exists(QStringLiteral("mask.png")));
@@ -768,17 +780,11 @@ TEST(MainWindow, AutosaveBringsBackTheWorkingDocument) {
 
 // Work on an unedited photo is autosaved as its mask and a reference to the file: restored from
 // the file while it is the one opened, refused with a reason once it changed.
-TEST(MainWindow, AutosaveOfAnUneditedPhotoRestoresFromItsFileWhileItIsTheSame) {
-  QTemporaryDir dir;
-  const QImage photo = synthetic_photo(40, 30, [](int x, int y) { return QColor(6 * x, 8 * y, 100); });
-  const QString in = dir.filePath(QStringLiteral("in.png"));
-  ASSERT_TRUE(photo.save(in));
-  QImage photo_before, mask_before;
+TEST_F(Autosave, OfAnUneditedPhotoRestoresFromItsFileWhileItIsTheSame) {
   {
     cm::ui::MainWindow crashed;
-    crashed.discardAutosave();
-    ASSERT_TRUE(crashed.openImage(in));
-    crashed.document()->paintStroke(cm::ui::Layer::Mask, {QPointF(10, 10), QPointF(20, 15)}, cm::ui::Brush{5, 1.0});
+    ASSERT_NO_FATAL_FAILURE(open_afresh(crashed));
+    paint_mask(crashed);
     ASSERT_TRUE(crashed.autosaveNow());
     photo_before = crashed.document()->photo().copy();
     mask_before = crashed.document()->mask().copy();
