@@ -245,7 +245,7 @@ at::Tensor denoise_tiles(const model::ConsistencyFunction& f, const at::Tensor& 
   if (levels) *levels = {noise};
   if (fine.plan.tiles == 0) return noisy.clone();  // a mask faint enough to fade to nothing
   // The job works on the pixels it reads (its tiles and the mask's fade), in float: with a mask, a
-  // crop of the photo (a sky on a 50 MP photo held the whole photo as floats four times, 3.3 GB).
+  // crop of the photo (a sky on a 50 MP photo held the whole photo as floats three times, 3.3 GB).
   // The tiles keep the photo's grid, so the result is the same as on the whole photo.
   const Box work = painted.whole() ? painted.box : hull(two ? coarse.plan.box : fine.plan.box, painted.box);
   const DenoiseArea area = painted.within(work);
@@ -253,7 +253,6 @@ at::Tensor denoise_tiles(const model::ConsistencyFunction& f, const at::Tensor& 
   if (two) coarse.plan = within(coarse.plan, work);
   at::Tensor unit = to_unit(slice(noisy, work)).to(at::kFloat);
   const bool shared = unit.is_alias_of(noisy);  // the caller's float photo: never written
-  if (!area.whole() && shared) unit = unit.clone();  // composited in place below
   const int total = int(fine.plan.tiles + 4 * coarse.plan.tiles);
   RegionOptions shown = o;  // a preview's parts as the result will have them: faded into the photo
   if (o.on_window && !area.whole())
