@@ -16,6 +16,8 @@
 #include <QVector>
 
 #include <functional>
+#include <future>
+#include <memory>
 
 class QAction;
 class QComboBox;
@@ -100,6 +102,8 @@ class MainWindow : public QMainWindow {
   // when the work pauses (5 s after the last change) and every minute while it has unexported
   // changes, so a crash or a kill loses at most the last few seconds.
   static QString autosaveFolder();
+  // Writes the autosave now, on this thread, after any still being written (the timers write
+  // theirs on another thread, autosaveInBackground); false when there was nothing new or it failed.
   bool autosaveNow();
   void setAutosaveDelay(int ms);
   bool autosaveIsCurrent() const;  // the autosave holds the document's latest revision
@@ -108,6 +112,7 @@ class MainWindow : public QMainWindow {
   void discardAutosave();
   // Asks the user whether to restore an autosaved document found at start.
   void offerAutosave();
+  struct AutosaveSet;  // what one autosave writes (main_window_autosave.cpp)
   void setBrushDiameter(double image_pixels);
 
  private Q_SLOTS:
@@ -224,6 +229,13 @@ class MainWindow : public QMainWindow {
   // The photo version (Document::photoVersion) whose pixels the autosaved photo.png holds: a mask
   // stroke does not write a 50 MP photo again (a 390 MB 16-bit PNG, seconds of a frozen window).
   quint64 autosaved_photo_version_ = 0;
+  quint64 autosave_ticket_ = 0;      // grows when an autosave taken before no longer counts
+  std::future<void> autosave_writing_;  // the timers' autosave, written on another thread
+  std::shared_ptr<const AutosaveSet> takeAutosaveSet();
+  static bool writeAutosaveSet(const AutosaveSet& s, qint64* ms);
+  void finishAutosave(const AutosaveSet& s, bool ok, qint64 ms);
+  void autosaveInBackground();
+  void waitForAutosave();
   // The photo version that is the opened file's pixels (0: none, e.g. restored edits): an
   // autosave then names the file instead of writing the photo, so the first stroke on a 50 MP
   // photo does not freeze the window for the 10 s a 16-bit PNG of it takes.

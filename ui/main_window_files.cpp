@@ -20,12 +20,6 @@
 #include <QColorDialog>
 #include <QCloseEvent>
 #include <QComboBox>
-#include <QDateTime>
-#include <QDir>
-#include <QElapsedTimer>
-#include <QJsonDocument>
-#include <QJsonObject>
-#include <QSaveFile>
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QKeyEvent>
@@ -144,139 +138,6 @@ void MainWindow::dropEvent(QDropEvent* event) {
     }
 }
 
-QString MainWindow::autosaveFolder() {
-  return QString::fromStdString((cm::user_state_dir() / "autosave").string());
-}
-
-bool MainWindow::autosaveNow() {
-  if (document_->isEmpty() || document_->undoStack()->isClean() || document_->revision() == autosaved_revision_) return false;
-  QDir dir(autosaveFolder());
-  if (!dir.mkpath(QStringLiteral("."))) return false;
-  QElapsedTimer took;
-  took.start();
-  try {
-    dir.remove(QStringLiteral("session.json"));  // written last: its presence means the set is whole
-    // The photo only when its pixels are not the ones saved last time (undo and redo bring back
-    // a version, Document::photoVersion).
-    const QString photo_file = dir.filePath(QStringLiteral("photo.png"));
-    const QFileInfo opened(current_path_);
-    const bool as_opened = opened_photo_version_ != 0 && document_->photoVersion() == opened_photo_version_ && opened.isFile();
-    const bool photo_changed =
-        !as_opened && (document_->photoVersion() != autosaved_photo_version_ || !QFileInfo::exists(photo_file));
-    if (as_opened) {
-      QFile::remove(photo_file);
-      autosaved_photo_version_ = 0;
-    } else if (photo_changed) {
-      PhotoWrite sixteen;  // the working sRGB, untagged: the metadata goes beside it as it came
-      sixteen.bit_depth = 16;
-      sixteen.alpha = true;
-      autosaved_photo_version_ = 0;  // until written whole
-      writePhoto(photo_file, document_->photo(), {}, sixteen);
-      autosaved_photo_version_ = document_->photoVersion();
-    }
-    // The opened file's metadata beside it, as it came (the photo above is the working sRGB).
-    for (const auto& [name, bytes] : {std::pair{"exif.bin", std::string(photo_metadata_.exif.begin(), photo_metadata_.exif.end())},
-                                      {"xmp.xml", photo_metadata_.xmp},
-                                      {"iptc.bin", std::string(photo_metadata_.iptc.begin(), photo_metadata_.iptc.end())},
-                                      {"profile.icc", std::string(photo_metadata_.icc.begin(), photo_metadata_.icc.end())}}) {
-      QSaveFile file(dir.filePath(QLatin1String(name)));
-      if (!file.open(QIODevice::WriteOnly) || file.write(bytes.data(), qint64(bytes.size())) != qint64(bytes.size()) || !file.commit())
-        return false;
-    }
-    // A layer with nothing painted is no file (restoreAutosave leaves it empty): an unused
-    // layer of a 50 MP photo is a 195 MB image to compress.
-    for (const auto& [layer, name] : {std::pair{Layer::Mask, "mask.png"}, {Layer::Strokes, "sketch.png"}, {Layer::Hints, "hints.png"}}) {
-      const QString path = dir.filePath(QLatin1String(name));
-      if (document_->inkRect(layer).isEmpty() ? QFile::exists(path) && !QFile::remove(path) : !document_->layer(layer).save(path))
-        return false;
-    }
-    QJsonObject session{{QStringLiteral("path"), current_path_},
-                        {QStringLiteral("bit_depth"), document_->bitDepth()},
-                        {QStringLiteral("alpha"), has_alpha_},
-                        {QStringLiteral("saved"), QDateTime::currentDateTime().toString(Qt::ISODate)}};
-    if (as_opened) {  // the photo is the opened file's pixels, as long as the file is the same
-      session.insert(QStringLiteral("photo_is_file"), true);
-      session.insert(QStringLiteral("file_size"), double(opened.size()));
-      session.insert(QStringLiteral("file_modified"), double(opened.lastModified().toMSecsSinceEpoch()));
-    }
-    QSaveFile file(dir.filePath(QStringLiteral("session.json")));
-    if (!file.open(QIODevice::WriteOnly)) return false;
-    file.write(QJsonDocument(session).toJson());
-    if (!file.commit()) return false;
-    autosaved_revision_ = document_->revision();
-    spdlog::debug("autosaved in {} ms{}", took.elapsed(), photo_changed ? " (the photo too)" : "");
-    return true;
-  } catch (const std::exception& e) {
-    spdlog::warn("autosave failed: {}", e.what());
-    return false;
-  }
-}
-
-void MainWindow::setAutosaveDelay(int ms) { autosave_soon_->setInterval(ms); }
-
-bool MainWindow::autosaveIsCurrent() const { return autosaved_revision_ == document_->revision(); }
-
-bool MainWindow::hasAutosave() const { return QFileInfo::exists(QDir(autosaveFolder()).filePath(QStringLiteral("session.json"))); }
-
-bool MainWindow::restoreAutosave() {
-  const QDir dir(autosaveFolder());
-  QFile file(dir.filePath(QStringLiteral("session.json")));
-  if (!file.open(QIODevice::ReadOnly)) return false;
-  const QJsonObject session = QJsonDocument::fromJson(file.readAll()).object();
-  try {
-    const QString path = session.value(QStringLiteral("path")).toString();
-    const bool photo_is_file = session.value(QStringLiteral("photo_is_file")).toBool();
-    if (photo_is_file) {  // an unedited photo: its file, if it is still the one opened
-      const QFileInfo file(path);
-      if (!file.isFile() || double(file.size()) != session.value(QStringLiteral("file_size")).toDouble() ||
-          double(file.lastModified().toMSecsSinceEpoch()) != session.value(QStringLiteral("file_modified")).toDouble()) {
-        last_error_ = tr("%1 changed or went away since it was opened; the autosaved work was painted on it").arg(path);
-        return false;
-      }
-    }
-    const OpenedPhoto photo = readPhoto(photo_is_file ? path : dir.filePath(QStringLiteral("photo.png")));
-    document_->reset(photo.pixels, session.value(QStringLiteral("bit_depth")).toInt(8), path);
-    opened_photo_version_ = photo_is_file ? document_->photoVersion() : 0;
-    for (const auto& [layer, name] : {std::pair{Layer::Mask, "mask.png"}, {Layer::Strokes, "sketch.png"}, {Layer::Hints, "hints.png"}}) {
-      const QImage pixels(dir.filePath(QLatin1String(name)));
-      if (pixels.size() == document_->size()) document_->writePixels(layer, pixels, QPoint(0, 0));
-    }
-  } catch (const std::exception& e) {
-    last_error_ = QString::fromStdString(e.what());
-    return false;
-  }
-  has_alpha_ = session.value(QStringLiteral("alpha")).toBool();
-  const auto read = [&dir](const char* name) {
-    QFile file(dir.filePath(QLatin1String(name)));
-    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
-  };
-  const auto bytes = [](const QByteArray& b) { return std::vector<std::uint8_t>(b.begin(), b.end()); };
-  photo_metadata_ = {bytes(read("exif.bin")), read("xmp.xml").toStdString(), bytes(read("iptc.bin")), bytes(read("profile.icc")), nullptr};
-  photo_format_.clear();
-  updateImageInfo();
-  current_path_ = session.value(QStringLiteral("path")).toString();
-  setWindowTitle(QFileInfo(current_path_).fileName() + tr("[*] (restored) — cmedit"));
-  document_->undoStack()->resetClean();  // restored work is not exported yet
-  document_->markPhotoUnsaved();
-  statusBar()->showMessage(tr("Restored the autosaved document"), 5000);
-  return true;
-}
-
-void MainWindow::discardAutosave() {
-  QDir(autosaveFolder()).removeRecursively();
-  autosaved_revision_ = 0;
-  autosaved_photo_version_ = 0;
-}
-
-void MainWindow::offerAutosave() {
-  if (!hasAutosave()) return;
-  const auto answer = QMessageBox::question(this, tr("Restore unsaved work?"),
-                                            tr("cmedit did not close normally last time. Restore the document it was editing?"),
-                                            QMessageBox::Yes | QMessageBox::No);
-  if (answer == QMessageBox::Yes && !restoreAutosave()) warn(tr("Cannot restore"), last_error_);
-  if (answer == QMessageBox::No) discardAutosave();
-}
-
 void MainWindow::rememberRecent(const QString& path) {
   QSettings settings;
   QStringList recent = settings.value(QStringLiteral("files/recent")).toStringList();
@@ -299,7 +160,7 @@ void MainWindow::rebuildRecentMenu() {
   recent_menu_->setEnabled(!recent.isEmpty());
 }
 
-MainWindow::~MainWindow() = default;
+MainWindow::~MainWindow() { waitForAutosave(); }  // its report is for this window
 
 bool MainWindow::openImage(const QString& path) {
   try {

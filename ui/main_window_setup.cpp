@@ -160,11 +160,11 @@ void MainWindow::startAutosave() {
   autosave_soon_ = new QTimer(this);
   autosave_soon_->setSingleShot(true);
   autosave_soon_->setInterval(5 * 1000);
-  connect(autosave_soon_, &QTimer::timeout, this, [this] { autosaveNow(); });
+  connect(autosave_soon_, &QTimer::timeout, this, [this] { autosaveInBackground(); });
   connect(document_, &Document::changed, autosave_soon_, qOverload<>(&QTimer::start));
   auto* autosave_timer = new QTimer(this);
   autosave_timer->setInterval(60 * 1000);
-  connect(autosave_timer, &QTimer::timeout, this, [this] { autosaveNow(); });
+  connect(autosave_timer, &QTimer::timeout, this, [this] { autosaveInBackground(); });
   autosave_timer->start();
 }
 
