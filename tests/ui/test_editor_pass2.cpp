@@ -294,10 +294,13 @@ TEST_F(Editor, WorkShowsACountFromItsFirstMoment) {
   openPhoto(48, 40, [](int x, int y) { return QColor(5 * x, 6 * y, 90); });
   Q_EMIT window.controller()->busyChanged(true);
   EXPECT_TRUE(engine_label(window).contains(QStringLiteral("working… 0 s"))) << engine_label(window).toStdString();
-  EXPECT_TRUE(QTest::qWaitFor([&] { return engine_label(window).contains(QStringLiteral("working… 1 s")); }, 2500))
-      << engine_label(window).toStdString();
+  // The count moves: 1 s, or more where a loaded machine held the window past its first tick (a
+  // CI run beside an editor walk showed "2 s" first).
+  const QRegularExpression moved(QStringLiteral("working… [1-9][0-9]* s"));
+  EXPECT_TRUE(QTest::qWaitFor([&] { return engine_label(window).contains(moved); }, 2500)) << engine_label(window).toStdString();
   Q_EMIT window.controller()->progress(1, 3);
-  EXPECT_TRUE(engine_label(window).contains(QStringLiteral("1/3 · 1 s"))) << engine_label(window).toStdString();
+  EXPECT_TRUE(engine_label(window).contains(QRegularExpression(QStringLiteral("1/3 · [1-9][0-9]* s"))))
+      << engine_label(window).toStdString();
   Q_EMIT window.controller()->busyChanged(false);
   EXPECT_FALSE(engine_label(window).contains(QStringLiteral("working"))) << engine_label(window).toStdString();
 }
