@@ -195,9 +195,9 @@ bool MainWindow::restoreAutosave() {
     const OpenedPhoto photo = readPhoto(photo_is_file ? path : dir.filePath(QStringLiteral("photo.png")));
     document_->reset(photo.pixels, session.value(QStringLiteral("bit_depth")).toInt(8), path);
     opened_photo_version_ = photo_is_file ? document_->photoVersion() : 0;
-    for (const auto& [layer, name] : {std::pair{Layer::Mask, "mask.png"}, {Layer::Strokes, "sketch.png"}, {Layer::Hints, "hints.png"}}) {
-      const QImage pixels(dir.filePath(QLatin1String(name)));
-      if (pixels.size() == document_->size()) document_->writePixels(layer, pixels, QPoint(0, 0));
+    for (std::size_t i = 0; i < kLayers.size(); ++i) {
+      const QImage pixels(dir.filePath(QLatin1String(kLayerFiles[i])));
+      if (pixels.size() == document_->size()) document_->writePixels(kLayers[i], pixels, QPoint(0, 0));
     }
   } catch (const std::exception& e) {
     last_error_ = QString::fromStdString(e.what());

@@ -19,6 +19,10 @@ Box intersection(const Box& a, const Box& b) {
   return {std::max(a.y0, b.y0), std::max(a.x0, b.x0), std::min(a.y1, b.y1), std::min(a.x1, b.x1)};
 }
 
+Box hull(const Box& a, const Box& b) {
+  return {std::min(a.y0, b.y0), std::min(a.x0, b.x0), std::max(a.y1, b.y1), std::max(a.x1, b.x1)};
+}
+
 Box relative(const Box& inner, const Box& outer) {
   return {inner.y0 - outer.y0, inner.x0 - outer.x0, inner.y1 - outer.y0, inner.x1 - outer.x0};
 }
@@ -348,7 +352,7 @@ WindowPlan plan_windows(const at::Tensor& mask, const WindowRules& rules) {
               core_edge(w.window.y0, plan.height, false), core_edge(w.window.x0, plan.width, false)};
     // The seed's block is always owned, so the walk ends (a corner case of rounding would
     // otherwise plan this window again).
-    w.core = {std::min(w.core.y0, seed.y0), std::min(w.core.x0, seed.x0), std::max(w.core.y1, seed.y1), std::max(w.core.x1, seed.x1)};
+    w.core = hull(w.core, seed);
     w.work = work_for(side, rules);
     w.depth = depth;
     grid.take(w.core);

@@ -33,6 +33,8 @@ struct Box {  // half-open rows [y0, y1), columns [x0, x1)
 // The box grown by `by` on every side, cut to a height × width photo.
 Box grown(const Box& box, int64_t by, int64_t height, int64_t width);
 Box intersection(const Box& a, const Box& b);
+// The smallest box holding both.
+Box hull(const Box& a, const Box& b);
 // `inner` in the coordinates of `outer`'s top-left corner.
 Box relative(const Box& inner, const Box& outer);
 // Whether every pixel of `inner` lies in `outer`.

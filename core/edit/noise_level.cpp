@@ -18,18 +18,26 @@
 namespace cm::edit {
 namespace {
 
+// Pixel (dy, dx) of every whole 2×2 block of x ([B,C,H,W]).
+at::Tensor in_blocks(const at::Tensor& x, int dy, int dx) {
+  const int64_t h = x.size(2) / 2 * 2, w = x.size(3) / 2 * 2;
+  return x.narrow(2, 0, h).narrow(3, 0, w).slice(2, dy, h, 2).slice(3, dx, w, 2);
+}
+
+// Whether `where` ([1,1,H,W]) holds on all four pixels of each whole 2×2 block, on `device`.
+at::Tensor whole_blocks(const at::Tensor& where, const at::Device& device) {
+  const at::Tensor in = where.to(device, at::kBool);
+  return in_blocks(in, 0, 0) & in_blocks(in, 0, 1) & in_blocks(in, 1, 0) & in_blocks(in, 1, 1);
+}
+
 // The finest diagonal Haar coefficients of an image (orthonormal HH), one per 2×2 block, and
 // whether `where` holds on all four pixels of each block (undefined without `where`).
 std::pair<at::Tensor, at::Tensor> diagonal_haar(const at::Tensor& image, const at::Tensor& where) {
   require_image(image, "noise estimation");
-  const int64_t h = image.size(2) / 2 * 2, w = image.size(3) / 2 * 2;
-  if (h < 2 || w < 2) throw Error(ErrorCode::BadArgument, "noise estimation needs an image of at least 2×2 pixels");
-  const auto blocks = [&](const at::Tensor& x, int dy, int dx) { return x.narrow(2, 0, h).narrow(3, 0, w).slice(2, dy, h, 2).slice(3, dx, w, 2); };
+  if (image.size(2) < 2 || image.size(3) < 2) throw Error(ErrorCode::BadArgument, "noise estimation needs an image of at least 2×2 pixels");
   const at::Tensor x = image.to(at::kDouble);
-  const at::Tensor diagonal = (blocks(x, 0, 0) - blocks(x, 0, 1) - blocks(x, 1, 0) + blocks(x, 1, 1)) / 2;
-  if (!where.defined()) return {diagonal, at::Tensor()};
-  const at::Tensor in = where.to(image.device(), at::kBool);
-  return {diagonal, blocks(in, 0, 0) & blocks(in, 0, 1) & blocks(in, 1, 0) & blocks(in, 1, 1)};
+  const at::Tensor diagonal = (in_blocks(x, 0, 0) - in_blocks(x, 0, 1) - in_blocks(x, 1, 0) + in_blocks(x, 1, 1)) / 2;
+  return {diagonal, where.defined() ? whole_blocks(where, image.device()) : at::Tensor()};
 }
 
 // The grid an image's values lie on, in [−1, 1] units: 2/255 for 8-bit pixels, 2/65535 for 16-bit
@@ -43,19 +51,25 @@ double pixel_step(const at::Tensor& image) {
   return 0;
 }
 
+constexpr double kMadOfAGaussian = 0.6744897501960817;
+
+// σ of n values |c| on a grid of `step` whose median rounds to m steps, `below` of them to fewer
+// and `ties` to m: the median placed inside its bin by the share of the ties below the middle
+// (the grouped-data median). Unplaced, noise of 1, 2 and 5 levels read as 0.74, 2.22 and 5.19.
+double grouped_mad_sigma(double m, double below, double ties, double n, double step) {
+  const double low = m == 0 ? 0 : m - 0.5, width = m == 0 ? 0.5 : 1;  // the bin of |c| that rounds to m
+  return (low + width * (0.5 * n - below) / ties) * step / kMadOfAGaussian;
+}
+
 // The median absolute deviation → σ for a Gaussian. On a grid of `step` (the diagonal Haar
-// coefficients of 8-bit pixels lie on one of half levels) many values tie at the median, so it is
-// placed inside its bin by the share of the ties below the middle (the grouped-data median).
-// Unplaced, noise of 1, 2 and 5 levels read as 0.74, 2.22 and 5.19 levels.
+// coefficients of 8-bit pixels lie on one of half levels) many values tie at the median
+// (grouped_mad_sigma).
 double mad_sigma(const at::Tensor& coefficients, double step) {
-  constexpr double kMadOfAGaussian = 0.6744897501960817;
   at::Tensor a = coefficients.abs().flatten();
   if (step <= 0) return a.median().item<double>() / kMadOfAGaussian;
   a = (a / step).round();  // in steps: exact ties
   const double m = a.median().item<double>();
-  const double below = double((a < m).sum().item<int64_t>()), ties = double((a == m).sum().item<int64_t>());
-  const double low = m == 0 ? 0 : m - 0.5, width = m == 0 ? 0.5 : 1;  // the bin of |c| that rounds to m
-  return (low + width * (0.5 * double(a.numel()) - below) / ties) * step / kMadOfAGaussian;
+  return grouped_mad_sigma(m, double((a < m).sum().item<int64_t>()), double((a == m).sum().item<int64_t>()), double(a.numel()), step);
 }
 
 // A photo's coefficients read a band of rows at a time: `bands(visit)` calls visit with each
@@ -66,7 +80,6 @@ using Bands = std::function<void(const std::function<void(const at::Tensor&)>&)>
 // values rather than them all: on a grid, one count per step; off it, the median's bin of 2¹⁶
 // over [0, max], then the median inside it (the k-th smallest, k = (n−1)/2, as at::median takes).
 double mad_sigma(const Bands& bands, double step) {
-  constexpr double kMadOfAGaussian = 0.6744897501960817;
   std::vector<int64_t> counts;
   const auto count = [&](const at::Tensor& bins, int64_t size) {
     const at::Tensor c = at::bincount(bins.flatten(), {}, size).to(at::kCPU, at::kLong).contiguous();
@@ -88,9 +101,7 @@ double mad_sigma(const Bands& bands, double step) {
       n += c.numel();
     });
     const auto [m, below] = kth((n - 1) / 2);
-    const double ties = double(counts[std::size_t(m)]);
-    const double low = m == 0 ? 0 : double(m) - 0.5, width = m == 0 ? 0.5 : 1;  // the bin of |c| that rounds to m
-    return (low + width * (0.5 * double(n) - double(below)) / ties) * step / kMadOfAGaussian;
+    return grouped_mad_sigma(double(m), double(below), double(counts[std::size_t(m)]), double(n), step);
   }
   int64_t n = 0;
   double top = 0;
@@ -138,11 +149,7 @@ double estimate_noise_sigma(const at::Tensor& image) {
 
 std::optional<double> estimate_noise_sigma(const at::Tensor& image, const at::Tensor& where) {
   if (image.dim() == 4 && image.size(2) > kNoiseBandRows) {  // each band's diagonal_haar checks it
-    const int64_t h = image.size(2) / 2 * 2, w = image.size(3) / 2 * 2;
-    const auto blocks = [&](const at::Tensor& x, int dy, int dx) { return x.narrow(2, 0, h).narrow(3, 0, w).slice(2, dy, h, 2).slice(3, dx, w, 2); };
-    const at::Tensor in = where.to(image.device(), at::kBool);
-    const int64_t inside = (blocks(in, 0, 0) & blocks(in, 0, 1) & blocks(in, 1, 0) & blocks(in, 1, 1)).sum().item<int64_t>();
-    if (inside < kNoiseBlocks) return std::nullopt;
+    if (whole_blocks(where, image.device()).sum().item<int64_t>() < kNoiseBlocks) return std::nullopt;
     return mad_sigma(noise_bands(image, where), pixel_step(image) / 2);
   }
   const auto [diagonal, inside] = diagonal_haar(image, where);

@@ -19,7 +19,8 @@ bool is_stored(const at::Tensor& photo);
 at::Tensor to_unit(const at::Tensor& photo);
 
 // `unit` (float in [−1, 1]) in the form of `like`: rounded to the nearest stored value and clamped
-// for uint8 and int16, only converted to the float type of `like` otherwise.
+// for uint8 and int16 (a band of rows at a time), only converted to the float type of `like`
+// otherwise.
 at::Tensor to_form_of(const at::Tensor& unit, const at::Tensor& like);
 
 }  // namespace cm::edit

@@ -79,8 +79,10 @@ std::vector<at::Tensor> mirrored(const at::Tensor& x, int count, int64_t each = 
 // 32-px block (estimate_flat_noise), or at the finest scale of a photo under 32 px. `photo`: float
 // or stored, the whole photo or the part of it that `area` is relative to.
 FlatNoise flat_noise(const at::Tensor& photo, const DenoiseArea& area) {
-  if (!area.whole())
-    if (const auto there = estimate_flat_noise(to_unit(slice(photo, area.box)).to(at::kFloat), area.weights >= 1)) return *there;
+  if (!area.whole()) {
+    const at::Tensor part = slice(photo, area.box);  // stored pixels are read a band at a time, as floats
+    if (const auto there = estimate_flat_noise(is_stored(part) ? part : part.to(at::kFloat), area.weights >= 1)) return *there;
+  }
   if (const auto all = estimate_flat_noise(photo)) return *all;
   const double finest = estimate_noise_sigma(to_unit(photo).to(at::kFloat));
   return {finest, finest};
@@ -202,23 +204,6 @@ TilePlan within(TilePlan p, const Box& b) {
   return p;
 }
 
-// to_form_of a band of rows at a time: a whole photo's denoise made a float temporary of it (0.6
-// GB on 50 MP) beside its input and its result.
-at::Tensor in_form_of(const at::Tensor& unit, const at::Tensor& like) {
-  if (!is_stored(like)) return to_form_of(unit, like);
-  at::Tensor out = at::empty(unit.sizes(), like.options());
-  constexpr int64_t kRows = 256;
-  for (int64_t y = 0; y < unit.size(2); y += kRows) {
-    const int64_t rows = std::min(kRows, unit.size(2) - y);
-    out.narrow(2, y, rows).copy_(to_form_of(unit.narrow(2, y, rows), like));
-  }
-  return out;
-}
-
-Box hull(const Box& a, const Box& b) {
-  return {std::min(a.y0, b.y0), std::min(a.x0, b.x0), std::max(a.y1, b.y1), std::max(a.x1, b.x1)};
-}
-
 // denoise_photo, and the levels its passes run at into `levels` when given (denoise_recording_level).
 at::Tensor denoise_tiles(const model::ConsistencyFunction& f, const at::Tensor& noisy, double sigma,
                          const EditSettings& settings, const RegionOptions& o, const at::Tensor& mask,
@@ -286,11 +271,11 @@ at::Tensor denoise_tiles(const model::ConsistencyFunction& f, const at::Tensor& 
   }
   const at::Tensor denoised = run_pass(f, input, fine, settings, mirrors, int(4 * coarse.plan.tiles), total, shown);
   // In the photo's own form, like inpainting's windows; with a mask, beyond the fade its pixels.
-  if (area.whole()) return in_form_of(denoised, noisy);
+  if (area.whole()) return to_form_of(denoised, noisy);
   const Box changed = fine.plan.box;
   at::Tensor out = noisy.clone();
   slice(out, Box{work.y0 + changed.y0, work.x0 + changed.x0, work.y0 + changed.y1, work.x0 + changed.x1})
-      .copy_(in_form_of(area.composite(unit, changed, denoised), noisy));
+      .copy_(to_form_of(area.composite(unit, changed, denoised), noisy));
   return out;
 }
 

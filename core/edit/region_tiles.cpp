@@ -65,7 +65,7 @@ TilePlan plan_tiles(int64_t height, int64_t width, const TileGrid& g, const Regi
       if (wanted && !wanted(b)) continue;
       if (p.groups.empty() || p.groups.back().size() == batch) p.groups.emplace_back();
       p.groups.back().emplace_back(i, j);
-      p.box = Box{std::min(p.box.y0, b.y0), std::min(p.box.x0, b.x0), std::max(p.box.y1, b.y1), std::max(p.box.x1, b.x1)};
+      p.box = hull(p.box, b);
       ++p.tiles;
     }
   if (o.focus_y < 0 || o.focus_x < 0) return p;
