@@ -14,8 +14,11 @@
 #include <QVBoxLayout>
 #include <QWheelEvent>
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include <cstdint>
 
@@ -35,7 +38,7 @@ Canvas::Canvas(QWidget* parent) : QOpenGLWidget(parent) {
 Canvas::~Canvas() {
   if (!imgui_) return;
   makeCurrent();
-  texture_.reset();
+  tiles_.clear();
   stroke_texture_.reset();
   ImGui::SetCurrentContext(imgui_);
   ImGui_ImplOpenGL3_Shutdown();
@@ -45,8 +48,22 @@ Canvas::~Canvas() {
 
 void Canvas::setImage(const QImage& image) {
   image_ = image.convertToFormat(QImage::Format_RGBA8888);
+  tiles_.invalidate(image_, image_.rect());
   image_dirty_ = true;
   if (empty_hint_) empty_hint_->setVisible(image_.isNull());
+  update();
+}
+
+void Canvas::setImagePart(const QImage& part, QPoint at) {
+  const QRect area = QRect(at, part.size()) & image_.rect();
+  if (area.isEmpty()) return;
+  const QImage pixels = part.convertToFormat(QImage::Format_RGBA8888);
+  const QPoint from = area.topLeft() - at;
+  for (int y = 0; y < area.height(); ++y)  // image_ is the canvas's own: written in place, no copy
+    std::memcpy(image_.scanLine(area.top() + y) + 4 * area.left(), pixels.constScanLine(from.y() + y) + 4 * from.x(),
+                size_t(4) * size_t(area.width()));
+  tiles_.invalidate(image_, area);
+  image_dirty_ = true;
   update();
 }
 
@@ -189,12 +206,8 @@ void Canvas::initializeGL() {
 void Canvas::uploadImageIfChanged() {
   if (!image_dirty_) return;
   image_dirty_ = false;
-  texture_.reset();
-  if (image_.isNull()) return;
-  texture_ = std::make_unique<QOpenGLTexture>(image_, QOpenGLTexture::DontGenerateMipMaps);
-  texture_->setMinificationFilter(QOpenGLTexture::Linear);
-  texture_->setMagnificationFilter(QOpenGLTexture::Linear);
-  texture_->setWrapMode(QOpenGLTexture::ClampToEdge);
+  if (image_.isNull()) return tiles_.clear();
+  if (!tiles_.upload(image_)) spdlog::warn("the graphics card refused a texture for the {} x {} photo", image_.width(), image_.height());
 }
 
 void Canvas::paintGL() {
@@ -222,12 +235,7 @@ void Canvas::paintGL() {
     ImGui::EndFrame();
   }
   ImGui::NewFrame();
-  if (texture_) {
-    const QRectF r = imageRect();
-    ImGui::GetBackgroundDrawList()->AddImage(reinterpret_cast<ImTextureID>(static_cast<std::intptr_t>(texture_->textureId())),
-                                             ImVec2(float(r.left()), float(r.top())),
-                                             ImVec2(float(r.right()), float(r.bottom())));
-  }
+  if (!image_.isNull()) tiles_.draw(ImGui::GetBackgroundDrawList(), imageRect(), image_.size());
   drawStroke();
   if (overlay_visible_) drawOverlay();
   ImGui::Render();
@@ -241,7 +249,8 @@ void Canvas::drawOverlay() {
   ImGui::Begin("cmedit debug (F12)", nullptr, ImGuiWindowFlags_AlwaysAutoResize);
   ImGui::Text("frame %lld", static_cast<long long>(frames_));
   if (image_.isNull()) ImGui::TextUnformatted("no image");
-  else ImGui::Text("image %d x %d", image_.width(), image_.height());
+  else ImGui::Text("image %d x %d in %d tiles, last sent %.2f MP", image_.width(), image_.height(), tiles_.tileCount(),
+                   double(tiles_.lastUploadPixels()) / 1e6);
   ImGui::Text("GL %s", reinterpret_cast<const char*>(glGetString(GL_RENDERER)));
   ImGui::Text("%.0f frames/s", double(ImGui::GetIO().Framerate));
   for (const QString& line : overlay_status_) ImGui::TextUnformatted(line.toUtf8().constData());

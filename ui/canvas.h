@@ -4,6 +4,8 @@
 // is handed a QImage, reports finished strokes in image pixels, and shows overlay lines.
 #pragma once
 
+#include "ui/canvas_tiles.h"
+
 #include <QElapsedTimer>
 #include <QImage>
 #include <QOpenGLFunctions>
@@ -28,7 +30,12 @@ class Canvas : public QOpenGLWidget, protected QOpenGLFunctions {
   ~Canvas() override;
 
   void setImage(const QImage& image);
+  // Replaces the pixels of the image at `at` with `part` (same image size): only they are
+  // converted and sent to the graphics card again.
+  void setImagePart(const QImage& part, QPoint at);
   const QImage& image() const { return image_; }
+  // Pixels sent to the graphics card by the last frame that sent any (a stroke's rectangle, not the photo).
+  qint64 lastUploadPixels() const { return tiles_.lastUploadPixels(); }
   // What the canvas says while it has no image (no photo yet, or the first one failed to open):
   // without it a new user sees an empty dark rectangle.
   void setEmptyHint(const QString& text);
@@ -86,7 +93,7 @@ class Canvas : public QOpenGLWidget, protected QOpenGLFunctions {
   QImage image_;
   QLabel* empty_hint_ = nullptr;
   bool image_dirty_ = false;
-  std::unique_ptr<QOpenGLTexture> texture_;
+  CanvasTiles tiles_;
   QImage stroke_layer_;  // the stroke being painted, opaque, in device pixels (drawStrokeLayer)
   std::unique_ptr<QOpenGLTexture> stroke_texture_;
   ImGuiContext* imgui_ = nullptr;

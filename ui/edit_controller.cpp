@@ -2,6 +2,7 @@
 
 #include "core/engine/edit_registry.h"
 #include "core/engine/engine.h"
+#include "ui/differing_rect.h"
 #include "ui/document.h"
 #include "ui/edit_inputs.h"
 #include "ui/tensor_image.h"
@@ -19,6 +20,7 @@
 #include <exception>
 #include <future>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace cm::ui {
@@ -34,6 +36,8 @@ struct EditController::Impl {
   bool live = false;
   QTimer refine_timer;
   QImage preview;
+  QRect preview_area;  // where the preview may differ from the photo (image pixels)
+  QRect shown_change;  // where preview(), or the photo without one, changed since takePreviewChange
   quint64 preview_revision = 0;
   int preview_steps = 0;  // evaluations behind the preview shown
   bool preview_refined = false;  // Steps evaluations (a refinement, a variation), not the live draft
@@ -58,11 +62,20 @@ struct EditController::Impl {
   std::vector<std::thread> load_waiters;
   QVector<QImage> variations;
   QVector<quint64> variation_seeds;
+  QVector<QRect> variation_areas;  // where each differs from the photo
   quint64 variations_revision = 0;
   int variation_steps = 0;
   int running = 0;
   double last_latency_ms = 0;
   std::vector<double> last_sigmas;  // of the last result that was the latest request's
+  // The preview becomes `image`, which differs from the photo only inside `area`; a null image
+  // clears it. Either way the picture changed where the old or the new preview differs from the photo.
+  void set_preview(const QImage& image, QRect area) {
+    if (!preview.isNull()) shown_change |= preview_area;
+    shown_change |= area;
+    preview = image;
+    preview_area = image.isNull() ? QRect() : area;
+  }
 };
 
 EditController::EditController(Document* document, QObject* parent) : QObject(parent), impl_(std::make_unique<Impl>()) {
@@ -78,7 +91,9 @@ EditController::EditController(Document* document, QObject* parent) : QObject(pa
   connect(&impl_->partial_redraw, &QTimer::timeout, this, [this] {
     if (!impl_->preview.isNull() && !impl_->preview_complete) Q_EMIT previewPartial();
   });
-  connect(document, &Document::changed, this, [this](Layer layer, QRect) {
+  connect(document, &Document::changed, this, [this](Layer layer, QRect area) {
+    // A preview shown over a changed photo now differs from it there too.
+    if (layer == Layer::Photo && !impl_->preview.isNull()) impl_->preview_area |= area;
     // Apply's own changes (the new photo, the used-up inputs) ask for nothing: the canvas then
     // shows what was applied, not a preview of an edit of it.
     if (impl_->applying) return;
@@ -169,6 +184,10 @@ void EditController::setBrushPosition(QPointF position) { impl_->brush = positio
 
 void EditController::setViewCentreSource(std::function<QPointF()> source) { impl_->view_centre = std::move(source); }
 const QImage& EditController::preview() const { return impl_->preview; }
+
+QRect EditController::takePreviewChange() {
+  return std::exchange(impl_->shown_change, QRect());
+}
 quint64 EditController::previewRevision() const { return impl_->preview_revision; }
 double EditController::lastLatencyMs() const { return impl_->last_latency_ms; }
 
@@ -257,7 +276,8 @@ bool EditController::request_preview(bool refine, const LayerOverride* over, boo
       }, Qt::QueuedConnection);
     };
   }
-  submit(std::move(r), [this, revision, steps, clock, refined](const QVector<QImage>& images, const QString& error, double) {
+  submit(std::move(r), [this, revision, steps, clock, refined](const QVector<QImage>& images, const QVector<QRect>& areas,
+                                                               const QString& error, double) {
     if (refined) impl_->refine_job = 0;
     if (!error.isEmpty()) {
       set_apply_pending(false);
@@ -267,7 +287,7 @@ bool EditController::request_preview(bool refine, const LayerOverride* over, boo
     // Stale: the document changed after this request was built; its own preview will follow.
     if (images.isEmpty() || revision != impl_->document->revision()) return;
     impl_->partial_redraw.stop();
-    impl_->preview = images.front();
+    impl_->set_preview(images.front(), areas.front());
     impl_->preview_complete = true;
     impl_->preview_refined = refined;
     impl_->preview_revision = revision;
@@ -290,20 +310,20 @@ void EditController::paste_window(std::uint64_t job, quint64 revision, QPoint at
   if (first) {  // the photo, until the parts cover what the edit changes
     d.partial_job = job;
     if (whole) {
-      d.preview = pixels.convertToFormat(QImage::Format_RGBA8888);  // an enlargement's start
+      d.set_preview(pixels.convertToFormat(QImage::Format_RGBA8888), pixels.rect());  // an enlargement's start
     } else if (d.preview_complete && d.preview_revision == revision && !d.preview.isNull()) {
       // A refinement of the whole preview on screen (the same document): its parts replace that
       // draft's one by one, and the draft shows until they come, not the photo (a wide sketch's
       // refinement takes half a minute on a 12 MP photo, and its paint vanished meanwhile). The
       // whole result replaces it all when it comes.
-      d.preview = d.preview.convertToFormat(QImage::Format_RGBA8888);
+      d.preview = d.preview.convertToFormat(QImage::Format_RGBA8888);  // the same picture
     } else {
       // In the canvas's own format (no conversion of 12 megapixels per redraw), made once per photo.
       if (d.photo_8888_key != d.document->photo().cacheKey()) {
         d.photo_8888 = d.document->photo().convertToFormat(QImage::Format_RGBA8888);
         d.photo_8888_key = d.document->photo().cacheKey();
       }
-      d.preview = d.photo_8888;
+      d.set_preview(d.photo_8888, QRect());
     }
     d.preview_complete = false;
     d.preview_refined = false;
@@ -316,6 +336,9 @@ void EditController::paste_window(std::uint64_t job, quint64 revision, QPoint at
   painter.setCompositionMode(QPainter::CompositionMode_Source);
   painter.drawImage(at, pixels);
   painter.end();
+  const QRect part = QRect(at, pixels.size()) & d.preview.rect();
+  d.preview_area |= part;
+  d.shown_change |= part;
   if (first) Q_EMIT previewPartial();
   else if (!d.partial_redraw.isActive()) d.partial_redraw.start();
 }
@@ -333,13 +356,15 @@ void EditController::requestVariations(int count) {
   r.variation_seeds.assign(seeds.begin(), seeds.end());
   const quint64 revision = impl_->document->revision();
   const int steps = r.steps;
-  submit(std::move(r), [this, revision, seeds, steps](const QVector<QImage>& images, const QString& error, double) {
+  submit(std::move(r), [this, revision, seeds, steps](const QVector<QImage>& images, const QVector<QRect>& areas,
+                                                       const QString& error, double) {
     if (!error.isEmpty()) {
       Q_EMIT failed(error);
       return;
     }
     if (images.size() != seeds.size() || revision != impl_->document->revision()) return;
     impl_->variations = images;
+    impl_->variation_areas = areas;
     impl_->variation_seeds = seeds;
     impl_->variations_revision = revision;
     impl_->variation_steps = steps;
@@ -354,7 +379,7 @@ bool EditController::adoptVariation(int index) {
   Impl& d = *impl_;
   if (index < 0 || index >= d.variations.size() || d.variations_revision != d.document->revision()) return false;
   d.parameters.seed = d.variation_seeds[index];
-  d.preview = d.variations[index];
+  d.set_preview(d.variations[index], d.variation_areas.value(index, d.variations[index].rect()));
   d.preview_revision = d.variations_revision;
   d.preview_steps = d.variation_steps;
   d.preview_complete = true;
@@ -373,19 +398,24 @@ void EditController::submit(engine::EditRequest request, ResultHandler handle, c
       if (self) Q_EMIT self->progress(step, total);
     }, Qt::QueuedConnection);
   };
-  callbacks.on_result = [self, source, handle, latest](const engine::EditResult& result) {
-    // Convert on the worker thread; only the UI thread touches the controller.
+  const QImage photo = impl_->document->photo();  // shared, not copied: the document's next change copies its own
+  callbacks.on_result = [self, source, photo, handle, latest](const engine::EditResult& result) {
+    // Convert on the worker thread; only the UI thread touches the controller. Where each result
+    // differs from the photo is found here too: a masked edit of 50 MP changes a small part of it,
+    // and the canvas redraws that part only.
     const QVector<QImage> images = result_images(result, source);
+    QVector<QRect> areas;
+    for (const QImage& image : images) areas.push_back(differing_rect(image, photo));
     const QString error = result.status == engine::JobStatus::Failed ? QString::fromStdString(result.error) : QString();
     const std::uint64_t id = result.id;
     const double ms = result.timings.total_ms;
     if (!self) return;
-    QMetaObject::invokeMethod(self.data(), [self, images, error, id, ms, handle, latest, sigmas = result.sigmas] {
+    QMetaObject::invokeMethod(self.data(), [self, images, areas, error, id, ms, handle, latest, sigmas = result.sigmas] {
       if (!self) return;
       if (--self->impl_->running == 0) Q_EMIT self->busyChanged(false);
       if (id != *latest) return;  // a newer request of the same kind is on its way
       self->impl_->last_sigmas = sigmas;
-      handle(images, error, ms);
+      handle(images, areas, error, ms);
     }, Qt::QueuedConnection);
   };
   std::uint64_t id = 0;
@@ -408,7 +438,7 @@ bool EditController::applyPreview() {
   set_apply_pending(false);
   impl_->refine_timer.stop();
   const QImage result = impl_->preview;
-  impl_->preview = QImage();
+  impl_->set_preview(QImage(), QRect());
   impl_->applying = true;
   const struct Done {
     bool& flag;
@@ -476,7 +506,7 @@ void EditController::discardPreview() {
   if (impl_->latest_job != 0) impl_->engine->cancel(impl_->latest_job);  // and its work stops
   impl_->partial_redraw.stop();
   if (impl_->preview.isNull()) return;
-  impl_->preview = QImage();
+  impl_->set_preview(QImage(), QRect());
   Q_EMIT previewCleared();
 }
 

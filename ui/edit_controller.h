@@ -118,6 +118,11 @@ class EditController : public QObject {
   // Format_RGBA64 (a partial preview: RGBA8888): the document's size, or another size for super-resolution and generation
   // (applying it then resizes the document).
   const QImage& preview() const;
+  // Where the picture of the preview layer (preview() where there is one, the photo without)
+  // changed since the last call, in image pixels; empty: nowhere. What a view of it draws again
+  // (a window of a 50 MP edit, not the whole photo). The photo's own changes are
+  // Document::changed's to say.
+  QRect takePreviewChange();
   // The document revision the preview was computed from.
   quint64 previewRevision() const;
   // Milliseconds the user waited for the preview shown: from the change of the document (or of
@@ -160,7 +165,9 @@ class EditController : public QObject {
   void failed(const QString& message);
 
  private:
-  using ResultHandler = std::function<void(const QVector<QImage>& images, const QString& error, double ms)>;
+  // `areas`: where each image differs from the photo (its whole rectangle for another size).
+  using ResultHandler =
+      std::function<void(const QVector<QImage>& images, const QVector<QRect>& areas, const QString& error, double ms)>;
   // Submits to the engine; `handle` runs on the UI thread if the job is still the latest in *latest.
   void submit(engine::EditRequest request, ResultHandler handle, const QImage& source, std::uint64_t* latest);
   // False when there is nothing to preview (no model, nothing painted that the edit needs).

@@ -143,7 +143,12 @@ class MainWindow : public QMainWindow {
   // What the canvas shows while `\` is held: the photo as opened (scaled to the document's size
   // after a super-resolution) or the last applied state, as View › Compare with says.
   QImage compareReference() const;
+  // The canvas's picture made again: all of it, or only `area` (image pixels) and where the
+  // preview changed since (EditController::takePreviewChange).
   void refreshCanvas();
+  void refreshCanvas(QRect area);
+  // The selection and the stroke's opacity (the tool, the preview).
+  void refreshCanvasOverlays();
   void updateBrush();
   void pushParameters();
   void onStroke(const QVector<QPointF>& points);
@@ -220,6 +225,7 @@ class MainWindow : public QMainWindow {
   bool has_alpha_ = false;
   imageio::FileMetadata photo_metadata_;  // the opened file's EXIF, XMP and colour profile, for the export
   QString photo_format_;                  // "JPEG", "HEIC", "RAW (Canon EOS 5D)"
+  bool canvas_with_preview_ = false;  // whether the canvas's picture was made over a preview
   bool showing_original_ = false;  // while the compare key (backslash) is held
   QAction* compare_opened_action_ = nullptr;  // View › Compare with › The photo as opened
   QMenu* recent_menu_ = nullptr;

@@ -65,8 +65,8 @@ void MainWindow::buildHistoryDock() {
 }
 
 void MainWindow::connectDocument() {
-  connect(document_, &Document::changed, this, [this](Layer layer) {
-    refreshCanvas();
+  connect(document_, &Document::changed, this, [this](Layer layer, QRect area) {
+    refreshCanvas(area);
     if (layer == Layer::Photo) updateImageInfo();  // an applied colorization is no longer grey
   });
   // The title's "*": the photo differs from the file (painting and discarding a mask does not count).

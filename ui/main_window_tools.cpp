@@ -85,7 +85,7 @@ void MainWindow::setTool(Tool tool) {
                                                           : edit::EditKind::SuperResolve;
   edit_bar_->setKind(kind);
   updateBrush();
-  refreshCanvas();  // the selection shows with the Select tool only
+  refreshCanvasOverlays();  // the selection shows with the Select tool only
 }
 
 void MainWindow::setForeground(const QColor& colour) {
