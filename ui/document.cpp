@@ -16,6 +16,29 @@
 namespace cm::ui {
 namespace {
 
+// Whether every pixel of an RGBA64 photo inside `area` is grey: red, green and blue within 1/255
+// of their mean (a grey photo saved as RGB, with JPEG's slight chroma noise).
+bool is_grey(const QImage& photo, QRect area) {
+  constexpr int kTolerance = 257;  // 1/255 of the range, in 16-bit units
+  for (int y = area.top(); y <= area.bottom(); ++y) {
+    const QRgba64* row = reinterpret_cast<const QRgba64*>(photo.constScanLine(y));
+    for (int x = area.left(); x <= area.right(); ++x) {
+      const int r = row[x].red(), g = row[x].green(), b = row[x].blue(), mean = (r + g + b) / 3;
+      if (std::abs(r - mean) > kTolerance || std::abs(g - mean) > kTolerance || std::abs(b - mean) > kTolerance) return false;
+    }
+  }
+  return true;
+}
+
+bool is_opaque(const QImage& photo, QRect area) {
+  for (int y = area.top(); y <= area.bottom(); ++y) {
+    const QRgba64* row = reinterpret_cast<const QRgba64*>(photo.constScanLine(y));
+    for (int x = area.left(); x <= area.right(); ++x)
+      if (!row[x].isOpaque()) return false;
+  }
+  return true;
+}
+
 // One change of one layer: the pixels of `area` before and after. Undo and redo copy them back.
 class LayerChange final : public QUndoCommand {
  public:
@@ -118,37 +141,18 @@ void Document::reset(const QImage& photo, int bit_depth, const QString& path) {
 }
 
 bool Document::photoIsGrey() const {
-  if (grey_key_ == photo_.cacheKey()) return grey_;
-  constexpr int kTolerance = 257;  // 1/255 of the range, in 16-bit units
-  bool grey = !photo_.isNull();
-  for (int y = 0; grey && y < photo_.height(); ++y) {
-    const QRgba64* row = reinterpret_cast<const QRgba64*>(photo_.constScanLine(y));
-    for (int x = 0; x < photo_.width(); ++x) {
-      const int r = row[x].red(), g = row[x].green(), b = row[x].blue(), mean = (r + g + b) / 3;
-      if (std::abs(r - mean) > kTolerance || std::abs(g - mean) > kTolerance || std::abs(b - mean) > kTolerance) {
-        grey = false;
-        break;
-      }
-    }
+  if (grey_key_ != photo_.cacheKey()) {
+    grey_ = !photo_.isNull() && is_grey(photo_, photo_.rect());
+    grey_key_ = photo_.cacheKey();
   }
-  grey_ = grey;
-  grey_key_ = photo_.cacheKey();
   return grey_;
 }
 
 bool Document::photoIsOpaque() const {
-  if (opaque_key_ == photo_.cacheKey()) return opaque_;
-  bool opaque = true;
-  for (int y = 0; opaque && y < photo_.height(); ++y) {
-    const QRgba64* row = reinterpret_cast<const QRgba64*>(photo_.constScanLine(y));
-    for (int x = 0; x < photo_.width(); ++x)
-      if (!row[x].isOpaque()) {
-        opaque = false;
-        break;
-      }
+  if (opaque_key_ != photo_.cacheKey()) {
+    opaque_ = is_opaque(photo_, photo_.rect());
+    opaque_key_ = photo_.cacheKey();
   }
-  opaque_ = opaque;
-  opaque_key_ = photo_.cacheKey();
   return opaque_;
 }
 
@@ -196,6 +200,10 @@ QRect Document::inkRect(Layer which) const {
 
 void Document::writePixels(Layer layer, const QImage& pixels, QPoint at) {
   QImage& target = mutableLayer(layer);
+  // What is known of the photo stays known where the write keeps it so: an opaque (or grey) photo
+  // with an opaque (grey) part written is still one, read in that part only, not in all 50 MP.
+  const bool knew_grey = layer == Layer::Photo && grey_key_ == photo_.cacheKey() && grey_;
+  const bool knew_opaque = layer == Layer::Photo && opaque_key_ == photo_.cacheKey() && opaque_;
   const QImage source = pixels.format() == target.format() ? pixels : pixels.convertToFormat(target.format());
   // Row copies, not QPainter: undo must restore the exact bits, 16-bit photos included.
   const QRect area = QRect(at, source.size()) & target.rect();
@@ -209,6 +217,8 @@ void Document::writePixels(Layer layer, const QImage& pixels, QPoint at) {
     // looked at again.
     ink_[i] = area.contains(ink_[i]) ? ink_of(target.copy(area)).translated(area.topLeft()) : ink_[i] | area;
   }
+  if (knew_grey && is_grey(photo_, area)) grey_key_ = photo_.cacheKey();
+  if (knew_opaque && is_opaque(photo_, area)) opaque_key_ = photo_.cacheKey();
   ++revision_;
   Q_EMIT changed(layer, QRect(at, pixels.size()));
 }
@@ -297,10 +307,14 @@ void Document::replaceWithResized(const QImage& result, const QString& descripti
   undo_->push(new Resize(this, Layers{photo_, mask_, strokes_, hints_, photo_version_}, after, description));
 }
 
-void Document::replacePhoto(const QImage& result, const QString& description) {
+void Document::replacePhoto(const QImage& result, const QString& description, std::optional<QRect> within) {
   if (isEmpty() || result.size() != size()) return;
+  const QRect where = within ? *within & photo_.rect() : photo_.rect();
+  if (where.isEmpty()) return;
   const QImage after = result.convertToFormat(QImage::Format_RGBA64);
-  const QRect area = differing_rect(photo_, after);
+  const QRect area = where == photo_.rect()
+                         ? differing_rect(photo_, after)
+                         : differing_rect(photo_.copy(where), after.copy(where)).translated(where.topLeft());
   pushChange(Layer::Photo, area == photo_.rect() ? after : after.copy(area), area, description);
 }
 

@@ -11,6 +11,8 @@
 #include <QString>
 #include <QVector>
 
+#include <optional>
+
 class QUndoStack;
 
 namespace cm::ui {
@@ -87,8 +89,10 @@ class Document : public QObject {
   void invertMask();
   // Replaces the photo with an edit's result (same size), e.g. an applied preview. The undo step
   // holds only the rectangle where the pixels differ (a masked edit on a 50 MP photo: its box, not
-  // twice 390 MB), and `changed` names it; a result equal to the photo records nothing.
-  void replacePhoto(const QImage& result, const QString& description);
+  // twice 390 MB), and `changed` names it; a result equal to the photo records nothing. `within`:
+  // where the caller knows the result may differ (it equals the photo outside; only that is
+  // read); none: anywhere.
+  void replacePhoto(const QImage& result, const QString& description, std::optional<QRect> within = std::nullopt);
   // Replaces the photo with one of another size (super-resolution of a selection): the other
   // layers start empty at the new size. One undo step, which brings all layers back.
   void replaceWithResized(const QImage& result, const QString& description);

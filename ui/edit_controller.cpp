@@ -94,6 +94,9 @@ EditController::EditController(Document* document, QObject* parent) : QObject(pa
   connect(document, &Document::changed, this, [this](Layer layer, QRect area) {
     // A preview shown over a changed photo now differs from it there too.
     if (layer == Layer::Photo && !impl_->preview.isNull()) impl_->preview_area |= area;
+    // The photo as the edits take it follows, that part only (writePixels is how the photo
+    // changes in place; a new one comes with documentReset).
+    if (layer == Layer::Photo) impl_->photo_tensor.update(impl_->document->photo(), area);
     // Apply's own changes (the new photo, the used-up inputs) ask for nothing: the canvas then
     // shows what was applied, not a preview of an edit of it.
     if (impl_->applying) return;
@@ -109,7 +112,10 @@ EditController::EditController(Document* document, QObject* parent) : QObject(pa
     }
     impl_->refine_timer.start();
   });
-  connect(document, &Document::documentReset, this, [this] { discardPreview(); });
+  connect(document, &Document::documentReset, this, [this] {
+    impl_->photo_tensor.clear();
+    discardPreview();
+  });
   try {
     impl_->engine = std::make_unique<engine::Engine>();
   } catch (const std::exception& e) {  // e.g. a device that went away: the editor still opens photos
@@ -438,6 +444,7 @@ bool EditController::applyPreview() {
   set_apply_pending(false);
   impl_->refine_timer.stop();
   const QImage result = impl_->preview;
+  const QRect area = impl_->preview_area;  // where it differs from the photo
   impl_->set_preview(QImage(), QRect());
   impl_->applying = true;
   const struct Done {
@@ -464,7 +471,7 @@ bool EditController::applyPreview() {
     return true;
   }
   impl_->document->undoStack()->beginMacro(what);  // one undo step: the new pixels and the used-up inputs
-  impl_->document->replacePhoto(result, what);
+  impl_->document->replacePhoto(result, what, area);
   clear_inputs(*impl_->document, p.kind);
   impl_->document->undoStack()->endMacro();
   return true;

@@ -137,6 +137,16 @@ const at::Tensor& PhotoTensor::of(const QImage& photo) {
   return tensor;
 }
 
+void PhotoTensor::update(const QImage& photo, QRect area) {
+  area &= photo.rect();
+  if (!tensor.defined() || tensor.size(2) != photo.height() || tensor.size(3) != photo.width()) return clear();
+  if (area.isEmpty()) return;
+  // A request still reads it, through this tensor or a view of it.
+  if (tensor.use_count() > 1 || tensor.storage().use_count() > 1) tensor = tensor.clone();
+  tensor.narrow(2, area.top(), area.height()).narrow(3, area.left(), area.width()).copy_(photo_tensor(photo.copy(area)));
+  key = photo.cacheKey();
+}
+
 std::optional<std::pair<engine::EditRequest, QImage>> build_request(const Document& doc, const EditParameters& p, int steps,
                                                                      PhotoTensor& photo_tensor, int model_size,
                                                                      const LayerOverride* over) {

@@ -158,8 +158,11 @@ TEST_F(Editor, TheCanvasRedrawsOnlyWhatChangedAndEndsAsIfDrawnAtOnce) {
   ASSERT_TRUE(settled(window));
   EXPECT_TRUE(same_as_composed_at_once(window)) << "after undoing a stroke";
 
+  const QImage shown = window.controller()->preview();
   ASSERT_TRUE(apply_and_wait(window));
   EXPECT_FALSE(window.controller()->hasPreview());
+  // Apply reads only where the preview differs from the photo: all of it is committed.
+  EXPECT_EQ(doc.photo(), shown.convertToFormat(QImage::Format_RGBA64));
   EXPECT_TRUE(same_as_composed_at_once(window)) << "after Apply";
 
   window.undoAction()->trigger();  // the photo and the mask as they were

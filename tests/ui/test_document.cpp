@@ -2,6 +2,10 @@
 // editor drives them. No GL needed: these run offscreen.
 #include "ui/document.h"
 #include "ui/edit_controller.h"
+#include "ui/edit_inputs.h"
+#include "ui/tensor_image.h"
+
+#include <ATen/ATen.h>
 
 #include <gtest/gtest.h>
 
@@ -106,6 +110,73 @@ TEST(Document, ReplacingThePhotoRecordsOnlyTheRectangleThatChanged) {
   const int steps = doc.undoStack()->count();
   doc.replacePhoto(doc.photo().copy(), QStringLiteral("nothing"));
   EXPECT_EQ(doc.undoStack()->count(), steps) << "an unchanged photo was recorded";
+
+  // Told where the result may differ (an applied preview's area), it reads only there and finds
+  // the same rectangle; told nowhere, it records nothing.
+  QImage again = doc.photo().copy();
+  again.setPixelColor(30, 20, QColor(9, 9, 9));
+  again.setPixelColor(33, 24, QColor(9, 9, 9));
+  doc.replacePhoto(again, QStringLiteral("nothing where told"), QRect());
+  EXPECT_EQ(doc.undoStack()->count(), steps);
+  doc.replacePhoto(again, QStringLiteral("edit"), QRect(25, 15, 15, 15));
+  ASSERT_EQ(changed.count(), 4);  // the edit, its undo and redo, this one
+  EXPECT_EQ(changed.last().at(1).toRect(), QRect(QPoint(30, 20), QPoint(33, 24)));
+  EXPECT_EQ(doc.photo(), again);
+}
+
+// Whether the photo is grey or opaque is read once per version, and after an edit only in the
+// part it wrote when that part keeps it so; whatever the edit or undo, the answer is the photo's.
+TEST(Document, WhatIsKnownOfThePhotoFollowsEachWrite) {
+  Document doc;
+  QImage grey(24, 16, QImage::Format_RGBA64);
+  grey.fill(QColor(100, 100, 100));
+  doc.reset(grey, 16, QString());
+  ASSERT_TRUE(doc.photoIsGrey());
+  ASSERT_TRUE(doc.photoIsOpaque());
+  QImage lighter = grey.copy();
+  lighter.setPixelColor(3, 3, QColor(180, 180, 180));
+  doc.replacePhoto(lighter, QStringLiteral("grey part"));
+  EXPECT_TRUE(doc.photoIsGrey());
+  EXPECT_TRUE(doc.photoIsOpaque());
+  QImage tinted = lighter.copy();
+  tinted.setPixelColor(20, 12, QColor(180, 40, 40, 128));
+  doc.replacePhoto(tinted, QStringLiteral("coloured, see-through part"));
+  EXPECT_FALSE(doc.photoIsGrey());
+  EXPECT_FALSE(doc.photoIsOpaque());
+  doc.undoStack()->undo();
+  EXPECT_TRUE(doc.photoIsGrey());
+  EXPECT_TRUE(doc.photoIsOpaque());
+  doc.undoStack()->redo();
+  EXPECT_FALSE(doc.photoIsGrey());
+  EXPECT_FALSE(doc.photoIsOpaque());
+}
+
+// The photo as the edits take it (16-bit stored pixels) follows each change of the photo in the
+// changed part only, and a tensor a job still reads is never written under it.
+TEST(PhotoTensor, FollowsThePhotoPartByPartAndNeverWritesUnderAJob) {
+  Document doc;
+  const QImage original = photo16(40, 30);
+  doc.reset(original, 16, QString());
+  cm::ui::PhotoTensor cached;
+  QSignalSpy changed(&doc, &Document::changed);
+  at::Tensor held = cached.of(doc.photo());  // a request on its way holds it
+  QImage edited = original.copy();
+  edited.setPixelColor(7, 5, QColor(1, 2, 3));
+  edited.setPixelColor(12, 9, QColor(200, 0, 0));
+  doc.replacePhoto(edited, QStringLiteral("edit"));
+  ASSERT_EQ(changed.count(), 1);
+  cached.update(doc.photo(), changed.last().at(1).toRect());
+  EXPECT_TRUE(at::equal(cached.tensor, cm::ui::photo_tensor(doc.photo())));
+  EXPECT_TRUE(at::equal(held, cm::ui::photo_tensor(original))) << "written under the job that held it";
+  const void* pixels = cached.tensor.data_ptr();
+  EXPECT_EQ(cached.of(doc.photo()).data_ptr(), pixels) << "converted again, whole";
+
+  held = at::Tensor();  // nobody else reads it now: the undo is written in place
+  doc.undoStack()->undo();
+  cached.update(doc.photo(), changed.last().at(1).toRect());
+  EXPECT_EQ(cached.tensor.data_ptr(), pixels);
+  EXPECT_TRUE(at::equal(cached.tensor, cm::ui::photo_tensor(original)));
+  EXPECT_EQ(cached.of(doc.photo()).data_ptr(), pixels);
 }
 
 // One notion of a grey photo for opening (Colorize is chosen) and for colorizing without hints:
