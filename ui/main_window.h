@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/imageio/file_metadata.h"
+#include "ui/autosave_photo.h"
 #include "ui/document.h"
 
 #include <QColor>
@@ -232,9 +233,9 @@ class MainWindow : public QMainWindow {
   QVector<float> step_ms_;
   QString last_engine_error_;
   quint64 autosaved_revision_ = 0;
-  // The photo version (Document::photoVersion) whose pixels the autosaved photo.png holds: a mask
-  // stroke does not write a 50 MP photo again (a 390 MB 16-bit PNG, seconds of a frozen window).
-  quint64 autosaved_photo_version_ = 0;
+  // What the autosave holds of the photo (the file or photo.png, and parts over it): a mask stroke
+  // writes none of it, an Apply the box it changed (ui/autosave_photo.h).
+  AutosavedPhoto autosaved_photo_;
   quint64 autosave_ticket_ = 0;      // grows when an autosave taken before no longer counts
   std::future<void> autosave_writing_;  // the timers' autosave, written on another thread
   std::shared_ptr<const AutosaveSet> takeAutosaveSet();

@@ -12,6 +12,7 @@
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFileInfo>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QMessageBox>
@@ -22,6 +23,8 @@
 
 #include <array>
 #include <chrono>
+#include <stdexcept>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -32,10 +35,10 @@ namespace cm::ui {
 struct MainWindow::AutosaveSet {
   quint64 ticket = 0;          // MainWindow::autosave_ticket_ when taken: a discard makes it stale
   quint64 revision = 0;        // the document's revision it holds
-  quint64 photo_version = 0;   // the photo's version it holds
-  QImage photo;                // to write as photo.png; null: photo.png stays as it is
-  bool photo_is_file = false;  // the photo is the opened file's pixels: no photo.png
+  AutosavedPhoto::Plan plan;   // what it writes of the photo
+  QImage photo;                // the photo, or its part, that the plan writes
   std::array<QImage, 3> layers;  // mask, sketch, hints; null: nothing painted, no file
+  std::array<QRect, 3> painted;  // the part of each that is written: where it holds paint
   std::vector<std::pair<QString, QByteArray>> metadata;
   QJsonObject session;
 };
@@ -55,14 +58,16 @@ bool write_set(const QString& folder, const MainWindow::AutosaveSet& s) {
   QDir dir(folder);
   if (!dir.mkpath(QStringLiteral("."))) return false;
   dir.remove(QStringLiteral("session.json"));
-  const QString photo_file = dir.filePath(QStringLiteral("photo.png"));
-  if (s.photo_is_file) {
-    QFile::remove(photo_file);
-  } else if (!s.photo.isNull()) {
+  using Kind = AutosavedPhoto::Plan::Kind;
+  if (s.plan.kind == Kind::File || s.plan.kind == Kind::Whole) {  // a new base: the parts over the old one go
+    for (const QString& part : dir.entryList({QStringLiteral("photo-part-*.png")}, QDir::Files)) dir.remove(part);
+    dir.remove(QStringLiteral("photo.png"));
+  }
+  if (s.plan.kind == Kind::Whole || s.plan.kind == Kind::Part) {
     PhotoWrite sixteen;  // the working sRGB, untagged: the metadata goes beside it as it came
     sixteen.bit_depth = 16;
     sixteen.alpha = true;
-    writePhoto(photo_file, s.photo, {}, sixteen);
+    writePhoto(dir.filePath(s.plan.kind == Kind::Whole ? QStringLiteral("photo.png") : s.plan.file), s.photo, {}, sixteen);
   }
   for (const auto& [name, bytes] : s.metadata)
     if (!write_file(dir.filePath(name), bytes)) return false;
@@ -70,7 +75,7 @@ bool write_set(const QString& folder, const MainWindow::AutosaveSet& s) {
   // a 50 MP photo is a 195 MB image to compress.
   for (std::size_t i = 0; i < kLayerFiles.size(); ++i) {
     const QString path = dir.filePath(QLatin1String(kLayerFiles[i]));
-    if (s.layers[i].isNull() ? QFile::exists(path) && !QFile::remove(path) : !s.layers[i].save(path)) return false;
+    if (s.layers[i].isNull() ? QFile::exists(path) && !QFile::remove(path) : !s.layers[i].copy(s.painted[i]).save(path)) return false;
   }
   return write_file(dir.filePath(QStringLiteral("session.json")), QJsonDocument(s.session).toJson());
 }
@@ -86,33 +91,40 @@ std::shared_ptr<const MainWindow::AutosaveSet> MainWindow::takeAutosaveSet() {
   auto s = std::make_shared<AutosaveSet>();
   s->ticket = autosave_ticket_;
   s->revision = document_->revision();
-  s->photo_version = document_->photoVersion();
-  // The photo only when its pixels are not the ones saved last time (undo and redo bring back a
-  // version, Document::photoVersion), and not at all while it is the opened file's.
+  // The photo only where its pixels changed since the last autosave, and not at all while it is
+  // the opened file's (undo and redo bring back a version, Document::photoVersion).
   const QFileInfo opened(current_path_);
-  s->photo_is_file = opened_photo_version_ != 0 && s->photo_version == opened_photo_version_ && opened.isFile();
-  if (!s->photo_is_file &&
-      (s->photo_version != autosaved_photo_version_ || !QFileInfo::exists(QDir(autosaveFolder()).filePath(QStringLiteral("photo.png"))))) {
-    s->photo = document_->photo();
-    autosaved_photo_version_ = 0;  // until written whole
-  }
+  const bool is_file = opened_photo_version_ != 0 && document_->photoVersion() == opened_photo_version_ && opened.isFile();
+  if (autosaved_photo_.base() == AutosavedPhoto::Base::Png && !QFileInfo::exists(QDir(autosaveFolder()).filePath(QStringLiteral("photo.png"))))
+    autosaved_photo_.forget();  // gone from under it: written whole again
+  s->plan = autosaved_photo_.take(document_->size(), is_file);
+  if (s->plan.kind == AutosavedPhoto::Plan::Kind::Whole) s->photo = document_->photo();
+  if (s->plan.kind == AutosavedPhoto::Plan::Kind::Part) s->photo = document_->photo().copy(s->plan.part);
   const auto bytes = [](const auto& v) { return QByteArray(reinterpret_cast<const char*>(v.data()), qsizetype(v.size())); };
   // The opened file's metadata beside it, as it came (the photo is the working sRGB).
   s->metadata = {{QStringLiteral("exif.bin"), bytes(photo_metadata_.exif)},
                  {QStringLiteral("xmp.xml"), QByteArray::fromStdString(photo_metadata_.xmp)},
                  {QStringLiteral("iptc.bin"), bytes(photo_metadata_.iptc)},
                  {QStringLiteral("profile.icc"), bytes(photo_metadata_.icc)}};
+  QJsonObject painted_at;  // where each layer's file goes in it
   for (std::size_t i = 0; i < kLayers.size(); ++i)
-    if (!document_->inkRect(kLayers[i]).isEmpty()) s->layers[i] = document_->layer(kLayers[i]);
+    if (const QRect ink = document_->inkRect(kLayers[i]); !ink.isEmpty()) {
+      // Only the painted part: a mask of 50 MP is a 0.8 s PNG, its stroke's box a few ms.
+      s->layers[i] = document_->layer(kLayers[i]);
+      s->painted[i] = ink;
+      painted_at.insert(QLatin1String(kLayerFiles[i]), QJsonArray{ink.x(), ink.y()});
+    }
   s->session = QJsonObject{{QStringLiteral("path"), current_path_},
                            {QStringLiteral("bit_depth"), document_->bitDepth()},
                            {QStringLiteral("alpha"), has_alpha_},
                            {QStringLiteral("saved"), QDateTime::currentDateTime().toString(Qt::ISODate)}};
-  if (s->photo_is_file) {  // the photo is the opened file's pixels, as long as the file is the same
+  if (autosaved_photo_.base() == AutosavedPhoto::Base::File) {  // the opened file's pixels, while the file is the same
     s->session.insert(QStringLiteral("photo_is_file"), true);
     s->session.insert(QStringLiteral("file_size"), double(opened.size()));
     s->session.insert(QStringLiteral("file_modified"), double(opened.lastModified().toMSecsSinceEpoch()));
   }
+  s->session.insert(QStringLiteral("photo_parts"), autosaved_photo_.parts());
+  s->session.insert(QStringLiteral("layers_at"), painted_at);
   return s;
 }
 
@@ -132,11 +144,16 @@ bool MainWindow::writeAutosaveSet(const AutosaveSet& s, qint64* ms) {
 
 void MainWindow::finishAutosave(const AutosaveSet& s, bool ok, qint64 ms) {
   if (s.ticket != autosave_ticket_) return;  // discarded since it was taken
-  if (!ok) return;  // autosaved_photo_version_ stays 0 when the photo was to be written: again next time
+  if (!ok) {  // what is on disk is not known: the photo is written whole next time
+    autosaved_photo_.forget();
+    return;
+  }
   autosaved_revision_ = s.revision;
-  if (s.photo_is_file) autosaved_photo_version_ = 0;
-  else if (!s.photo.isNull()) autosaved_photo_version_ = s.photo_version;
-  spdlog::debug("autosaved in {} ms{}", ms, s.photo.isNull() ? "" : " (the photo too)");
+  using Kind = AutosavedPhoto::Plan::Kind;
+  spdlog::debug("autosaved in {} ms{}", ms,
+                s.plan.kind == Kind::Whole  ? " (the photo too)"
+                : s.plan.kind == Kind::Part ? fmt::format(" (the photo's {} x {} changed)", s.plan.part.width(), s.plan.part.height())
+                                            : std::string());
 }
 
 bool MainWindow::autosaveNow() {
@@ -184,7 +201,7 @@ bool MainWindow::restoreAutosave() {
   try {
     const QString path = session.value(QStringLiteral("path")).toString();
     const bool photo_is_file = session.value(QStringLiteral("photo_is_file")).toBool();
-    if (photo_is_file) {  // an unedited photo: its file, if it is still the one opened
+    if (photo_is_file) {  // the opened file (and any parts over it), if it is still the one opened
       const QFileInfo file(path);
       if (!file.isFile() || double(file.size()) != session.value(QStringLiteral("file_size")).toDouble() ||
           double(file.lastModified().toMSecsSinceEpoch()) != session.value(QStringLiteral("file_modified")).toDouble()) {
@@ -194,10 +211,23 @@ bool MainWindow::restoreAutosave() {
     }
     const OpenedPhoto photo = readPhoto(photo_is_file ? path : dir.filePath(QStringLiteral("photo.png")));
     document_->reset(photo.pixels, session.value(QStringLiteral("bit_depth")).toInt(8), path);
-    opened_photo_version_ = photo_is_file ? document_->photoVersion() : 0;
+    // The parts written over it since, in order.
+    const QJsonArray parts = session.value(QStringLiteral("photo_parts")).toArray();
+    for (const QJsonValue& part : parts) {
+      const QImage pixels = readPhoto(dir.filePath(part[QStringLiteral("file")].toString())).pixels;
+      const QRect where(part[QStringLiteral("x")].toInt(), part[QStringLiteral("y")].toInt(), pixels.width(), pixels.height());
+      if (!QRect(QPoint(0, 0), document_->size()).contains(where))
+        throw std::runtime_error(tr("the autosave's %1 does not fit its photo").arg(part[QStringLiteral("file")].toString()).toStdString());
+      document_->writePixels(Layer::Photo, pixels, where.topLeft());
+    }
+    opened_photo_version_ = photo_is_file && parts.isEmpty() ? document_->photoVersion() : 0;
+    autosaved_photo_.restored(photo_is_file ? AutosavedPhoto::Base::File : AutosavedPhoto::Base::Png, parts);
     for (std::size_t i = 0; i < kLayers.size(); ++i) {
       const QImage pixels(dir.filePath(QLatin1String(kLayerFiles[i])));
-      if (pixels.size() == document_->size()) document_->writePixels(kLayers[i], pixels, QPoint(0, 0));
+      const QJsonArray at = session.value(QStringLiteral("layers_at"))[QLatin1String(kLayerFiles[i])].toArray();
+      const QPoint where(at.at(0).toInt(), at.at(1).toInt());  // (0, 0): a whole layer
+      if (!pixels.isNull() && QRect(QPoint(0, 0), document_->size()).contains(QRect(where, pixels.size())))
+        document_->writePixels(kLayers[i], pixels, where);
     }
   } catch (const std::exception& e) {
     last_error_ = QString::fromStdString(e.what());
@@ -225,7 +255,7 @@ void MainWindow::discardAutosave() {
   ++autosave_ticket_;  // a write that finished but is not yet reported does not count
   QDir(autosaveFolder()).removeRecursively();
   autosaved_revision_ = 0;
-  autosaved_photo_version_ = 0;
+  autosaved_photo_.forget();
 }
 
 void MainWindow::offerAutosave() {

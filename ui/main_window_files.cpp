@@ -167,6 +167,7 @@ bool MainWindow::openImage(const QString& path) {
     const OpenedPhoto photo = readPhoto(path);
     document_->reset(photo.pixels, photo.bit_depth, path);
     opened_photo_version_ = document_->photoVersion();
+    autosaved_photo_.reset(AutosavedPhoto::Base::File);  // what an autosave's parts go over
     has_alpha_ = photo.alpha;
     photo_metadata_ = photo.metadata;
     photo_format_ = photo.format;

@@ -162,6 +162,11 @@ void MainWindow::startAutosave() {
   autosave_soon_->setInterval(5 * 1000);
   connect(autosave_soon_, &QTimer::timeout, this, [this] { autosaveInBackground(); });
   connect(document_, &Document::changed, autosave_soon_, qOverload<>(&QTimer::start));
+  // What the next autosave writes of the photo: where it changed (an Apply's box), or all of a new one.
+  connect(document_, &Document::changed, this, [this](Layer layer, QRect area) {
+    if (layer == Layer::Photo) autosaved_photo_.changed(area);
+  });
+  connect(document_, &Document::documentReset, this, [this] { autosaved_photo_.reset(AutosavedPhoto::Base::None); });
   auto* autosave_timer = new QTimer(this);
   autosave_timer->setInterval(60 * 1000);
   connect(autosave_timer, &QTimer::timeout, this, [this] { autosaveInBackground(); });
