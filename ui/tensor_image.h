@@ -10,8 +10,6 @@
 
 namespace cm::ui {
 
-// Any QImage → [1,3,H,W] float in [−1, 1].
-at::Tensor rgb_tensor(const QImage& image);
 // A photo as the edits take it without a float copy: its 16-bit levels as stored pixels
 // (core/base/pixel_format.h: int16 holding v − 32768), [1,3,H,W]. A 12-megapixel photo is 72 MB,
 // and made with one pass over it.
