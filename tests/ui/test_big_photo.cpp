@@ -147,8 +147,11 @@ TEST_F(Editor, ColorizingATwelveMegapixelGreyPhotoShowsItsFirstStripsFirst) {
   ASSERT_TRUE(window.controller()->previewComplete() || ready.wait(120000));
   std::printf("the first strips in %lld ms, the whole in %lld ms\n", static_cast<long long>(first_ms),
               static_cast<long long>(clock.elapsed()));
-  EXPECT_LE(2 * first_ms, clock.elapsed()) << "the first strips (" << first_ms << " ms) are not a small part of the whole ("
-                                           << clock.elapsed() << " ms)";
+  // Under two thirds of the whole: before the first strip the hints are spread over the whole
+  // photo (1.3-1.4 s here), and the whole result now comes 1.6 s after it (it became an image in
+  // 0.7 s before ui/tensor_image's one pass, 4.3 s in all), so half was no longer a fair bound.
+  EXPECT_LE(3 * first_ms, 2 * clock.elapsed()) << "the first strips (" << first_ms << " ms) are not a small part of the whole ("
+                                               << clock.elapsed() << " ms)";
   EXPECT_GT(progress.count(), 5) << "one progress step per strip of rows";
   const QColor hinted = window.controller()->preview().pixelColor(1200, 850);
   EXPECT_GT(hinted.green(), hinted.red() + 20) << "the hint's green";

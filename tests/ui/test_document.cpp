@@ -151,6 +151,53 @@ TEST(Document, WhatIsKnownOfThePhotoFollowsEachWrite) {
   EXPECT_FALSE(doc.photoIsOpaque());
 }
 
+// A new document's mask, sketch and hints are blank (their memory comes only where they are
+// painted: Document's blank_layer), each its own: painting one leaves the others as they were,
+// at any width (a grey layer's lines are padded to 32 bits).
+TEST(Document, ANewDocumentsLayersAreBlankAndEachItsOwn) {
+  Document doc;
+  doc.reset(photo16(37, 11), 16, QString());
+  for (Layer l : {Layer::Mask, Layer::Strokes, Layer::Hints}) {
+    const QImage& layer = doc.layer(l);
+    ASSERT_EQ(layer.size(), QSize(37, 11));
+    for (int y = 0; y < layer.height(); ++y)
+      for (int x = 0; x < layer.width() * layer.depth() / 8; ++x) ASSERT_EQ(layer.constScanLine(y)[x], 0) << int(l);
+    EXPECT_TRUE(doc.inkRect(l).isEmpty());
+  }
+  EXPECT_EQ(doc.mask().format(), QImage::Format_Grayscale8);
+  EXPECT_EQ(doc.layer(Layer::Hints).format(), QImage::Format_ARGB32_Premultiplied);
+  Brush red;
+  red.diameter = 6;
+  red.color = Qt::red;
+  doc.paintStroke(Layer::Strokes, {QPointF(5, 5), QPointF(30, 5)}, red);
+  doc.paintStroke(Layer::Mask, {QPointF(36, 10)}, red);
+  EXPECT_GT(qAlpha(doc.layer(Layer::Strokes).pixel(20, 5)), 200);
+  EXPECT_EQ(doc.layer(Layer::Hints).pixel(20, 5), 0u) << "the hints share the sketch's pixels";
+  EXPECT_EQ(whitePixels(doc.mask()) > 0, true);
+  EXPECT_EQ(doc.mask().pixelIndex(20, 5), 0);
+  doc.undoStack()->undo();
+  doc.undoStack()->undo();
+  EXPECT_EQ(qAlpha(doc.layer(Layer::Strokes).pixel(20, 5)), 0);
+  EXPECT_EQ(whitePixels(doc.mask()), 0);
+}
+
+// The stroke still under the brush (what the live preview shows while painting) is the layer as
+// that stroke would leave it, what was painted before included.
+TEST(Document, AStrokeUnderTheBrushIsTheLayerAsThatStrokeLeavesIt) {
+  Document doc;
+  doc.reset(photo16(50, 40), 16, QString());
+  Brush brush;
+  brush.diameter = 5;
+  brush.color = QColor(20, 200, 90);
+  for (Layer l : {Layer::Mask, Layer::Strokes}) {
+    doc.paintStroke(l, {QPointF(4, 4), QPointF(20, 8)}, brush);  // before
+    const QVector<QPointF> stroke = {QPointF(30, 30), QPointF(45, 35)};
+    const QImage under_brush = doc.withStroke(l, stroke, brush);
+    doc.paintStroke(l, stroke, brush);
+    EXPECT_EQ(under_brush, doc.layer(l)) << int(l);
+  }
+}
+
 // The photo as the edits take it (16-bit stored pixels) follows each change of the photo in the
 // changed part only, and a tensor a job still reads is never written under it.
 TEST(PhotoTensor, FollowsThePhotoPartByPartAndNeverWritesUnderAJob) {
