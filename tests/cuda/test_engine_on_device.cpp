@@ -27,6 +27,9 @@ using testing::OnDevice;
 // (most of its pixels are the photo's); another seed is 1.3 and 0.06 away. fp16 on CUDA is printed
 // by the GPU window.
 constexpr double kEditBound = 0.02;
+// Without AVX-512 on the CPU (OnDevice::reduced_rounds_tightly; an AVX2 AMD EPYC, 2026-12-06):
+// generate 0.043, inpaint 0.0002.
+constexpr double kEditBoundAvx2 = 0.09;
 
 EditRequest generate(std::uint64_t seed, int batch = 1, int64_t first_image = 0) {
   EditRequest r;
@@ -89,7 +92,7 @@ TEST_P(EngineOnDevice, TheDefaultPrecisionGivesTheCpuResultFromTheSameNoise) {
     const double seeds_apart = testing::relative_l2(run(cpu, other_seed), reference);
     testing::report(std::string(name) + ", " + info.precision + " on " + GetParam() + " vs fp32 on cpu", error);
     testing::report(std::string(name) + ", another seed on cpu", seeds_apart);
-    EXPECT_LE(error, kEditBound) << name;
+    EXPECT_LE(error, reduced_rounds_tightly() ? kEditBound : kEditBoundAvx2) << name;
     EXPECT_LT(error * 5, seeds_apart) << name << ": closer to another seed's image than to its own";
     if (request.mask.defined()) {  // what the mask leaves is the photo's, on every device
       EXPECT_TRUE(at::equal(on_device * (request.mask <= 0), request.image * (request.mask <= 0)));

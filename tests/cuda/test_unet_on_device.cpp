@@ -30,6 +30,11 @@ using testing::load_unet;
 // layer, which a trained network does not.
 constexpr double kBuiltinBound = 0.02;
 constexpr double kGoldenBound = 0.05;
+// Without AVX-512 on the CPU (OnDevice::reduced_rounds_tightly), measured 2026-12-06 on an AVX2
+// AMD EPYC: 0.043 for the built-in model, 0.086 for the golden one, 0.035 for the fast paths
+// against the default pass. Bounds of about twice that there; a conversion gone wrong is near 1.
+constexpr double kBuiltinBoundAvx2 = 0.09;
+constexpr double kGoldenBoundAvx2 = 0.18;
 
 struct Network {
   std::filesystem::path dir;
@@ -61,14 +66,18 @@ double worst_error(const model::UNetFunction& reduced, const model::UNetFunction
   return worst;
 }
 
-class UNetOnDevice : public OnDevice {};
+class UNetOnDevice : public OnDevice {
+ protected:
+  double builtin_bound() const { return reduced_rounds_tightly() ? kBuiltinBound : kBuiltinBoundAvx2; }
+  double golden_bound() const { return reduced_rounds_tightly() ? kGoldenBound : kGoldenBoundAvx2; }
+};
 
 TEST_P(UNetOnDevice, ReducedPrecisionStaysWithinItsBound) {
   testing::TempDir dir;
   testing::write_golden_model_dir(dir / "golden");
   const Network golden{dir / "golden", testing::smooth_photo(32, 32), at::tensor({3, 7})};
   for (const auto& [network, bound, name] :
-       {std::tuple{builtin(), kBuiltinBound, "built-in"}, std::tuple{golden, kGoldenBound, "golden"}}) {
+       {std::tuple{builtin(), builtin_bound(), "built-in"}, std::tuple{golden, golden_bound(), "golden"}}) {
     std::vector<c10::ScalarType> dtypes = {at::kBFloat16};
     if (on_cuda()) dtypes.push_back(at::kHalf);
     const model::ModelCard card = *model::locate_model(network.dir).card;
@@ -104,7 +113,7 @@ TEST_P(UNetOnDevice, ChannelsLastAndFusedAttentionAgreeWithTheDefaultPass) {
     // float32: only the order of additions differs (4.1e-6 measured on the CPU); reduced: other
     // roundings of the same sums (0.0068 with bf16 on the CPU, 2026-12-04, with the fused norm),
     // inside the precision's own bound.
-    EXPECT_LE(error, dtype == at::kFloat ? 1e-5 : kBuiltinBound);
+    EXPECT_LE(error, dtype == at::kFloat ? 1e-5 : builtin_bound());
   }
 }
 
