@@ -1,6 +1,7 @@
 #include "ui/canvas.h"
 
 #include "ui/document.h"
+#include "ui/image_rows.h"
 
 #include <imgui.h>
 #include <backends/imgui_impl_opengl3.h>
@@ -18,7 +19,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 
 #include <cstdint>
 
@@ -57,11 +57,8 @@ void Canvas::setImage(const QImage& image) {
 void Canvas::setImagePart(const QImage& part, QPoint at) {
   const QRect area = QRect(at, part.size()) & image_.rect();
   if (area.isEmpty()) return;
-  const QImage pixels = part.convertToFormat(QImage::Format_RGBA8888);
-  const QPoint from = area.topLeft() - at;
-  for (int y = 0; y < area.height(); ++y)  // image_ is the canvas's own: written in place, no copy
-    std::memcpy(image_.scanLine(area.top() + y) + 4 * area.left(), pixels.constScanLine(from.y() + y) + 4 * from.x(),
-                size_t(4) * size_t(area.width()));
+  // image_ is the canvas's own: written in place, no copy.
+  copy_block(part.convertToFormat(QImage::Format_RGBA8888), area.topLeft() - at, image_, area);
   tiles_.invalidate(image_, area);
   image_dirty_ = true;
   update();

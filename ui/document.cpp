@@ -1,6 +1,6 @@
 #include "ui/document.h"
 
-#include "ui/differing_rect.h"
+#include "ui/image_rows.h"
 
 #include <cstdlib>
 
@@ -11,7 +11,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <new>
 
 namespace cm::ui {
@@ -216,11 +215,7 @@ void Document::writePixels(Layer layer, const QImage& pixels, QPoint at) {
   const QImage source = pixels.format() == target.format() ? pixels : pixels.convertToFormat(target.format());
   // Row copies, not QPainter: undo must restore the exact bits, 16-bit photos included.
   const QRect area = QRect(at, source.size()) & target.rect();
-  const int bytes_per_pixel = target.depth() / 8;
-  for (int y = area.top(); y <= area.bottom(); ++y)
-    std::memcpy(target.scanLine(y) + area.left() * bytes_per_pixel,
-                source.constScanLine(y - at.y()) + (area.left() - at.x()) * bytes_per_pixel,
-                std::size_t(area.width()) * bytes_per_pixel);
+  copy_block(source, area.topLeft() - at, target, area);
   if (const int i = ink_index(layer); i >= 0) {
     // Paint grows the ink; a write over all of it (a clear, an undo of the first stroke) is
     // looked at again.
@@ -277,9 +272,7 @@ QImage Document::withStroke(Layer layer, const QVector<QPointF>& points, const B
   const QImage& current = this->layer(layer);
   QImage image = blank_layer(current.size(), current.format());
   const QRect ink = inkRect(layer) & current.rect();
-  const int bytes = current.depth() / 8;
-  for (int y = ink.top(); y <= ink.bottom(); ++y)
-    std::memcpy(image.scanLine(y) + ink.left() * bytes, current.constScanLine(y) + ink.left() * bytes, std::size_t(ink.width()) * bytes);
+  copy_block(current, ink.topLeft(), image, ink);
   if (!points.isEmpty() && brush.diameter > 0) paint_dabs(image, QPoint(0, 0), layer, dabs_along(points, brush.diameter / 2), brush);
   return image;
 }
@@ -326,9 +319,7 @@ void Document::replacePhoto(const QImage& result, const QString& description, st
   const QRect where = within ? *within & photo_.rect() : photo_.rect();
   if (where.isEmpty()) return;
   const QImage after = result.convertToFormat(QImage::Format_RGBA64);
-  const QRect area = where == photo_.rect()
-                         ? differing_rect(photo_, after)
-                         : differing_rect(photo_.copy(where), after.copy(where)).translated(where.topLeft());
+  const QRect area = differing_rect(photo_, after, where);
   pushChange(Layer::Photo, area == photo_.rect() ? after : after.copy(area), area, description);
 }
 

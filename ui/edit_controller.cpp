@@ -2,9 +2,9 @@
 
 #include "core/engine/edit_registry.h"
 #include "core/engine/engine.h"
-#include "ui/differing_rect.h"
 #include "ui/document.h"
 #include "ui/edit_inputs.h"
+#include "ui/image_rows.h"
 #include "ui/tensor_image.h"
 
 #include <ATen/ATen.h>

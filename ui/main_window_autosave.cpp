@@ -36,7 +36,7 @@ struct MainWindow::AutosaveSet {
   quint64 ticket = 0;          // MainWindow::autosave_ticket_ when taken: a discard makes it stale
   quint64 revision = 0;        // the document's revision it holds
   AutosavedPhoto::Plan plan;   // what it writes of the photo
-  QImage photo;                // the photo, or its part, that the plan writes
+  QImage photo;                // the photo, when the plan writes it or a part of it
   std::array<QImage, 3> layers;  // mask, sketch, hints; null: nothing painted, no file
   std::array<QRect, 3> painted;  // the part of each that is written: where it holds paint
   std::vector<std::pair<QString, QByteArray>> metadata;
@@ -67,7 +67,8 @@ bool write_set(const QString& folder, const MainWindow::AutosaveSet& s) {
     PhotoWrite sixteen;  // the working sRGB, untagged: the metadata goes beside it as it came
     sixteen.bit_depth = 16;
     sixteen.alpha = true;
-    writePhoto(dir.filePath(s.plan.kind == Kind::Whole ? QStringLiteral("photo.png") : s.plan.file), s.photo, {}, sixteen);
+    if (s.plan.kind == Kind::Whole) writePhoto(dir.filePath(QStringLiteral("photo.png")), s.photo, {}, sixteen);
+    else writePhoto(dir.filePath(s.plan.file), s.photo.copy(s.plan.part), {}, sixteen);
   }
   for (const auto& [name, bytes] : s.metadata)
     if (!write_file(dir.filePath(name), bytes)) return false;
@@ -98,8 +99,8 @@ std::shared_ptr<const MainWindow::AutosaveSet> MainWindow::takeAutosaveSet() {
   if (autosaved_photo_.base() == AutosavedPhoto::Base::Png && !QFileInfo::exists(QDir(autosaveFolder()).filePath(QStringLiteral("photo.png"))))
     autosaved_photo_.forget();  // gone from under it: written whole again
   s->plan = autosaved_photo_.take(document_->size(), is_file);
-  if (s->plan.kind == AutosavedPhoto::Plan::Kind::Whole) s->photo = document_->photo();
-  if (s->plan.kind == AutosavedPhoto::Plan::Kind::Part) s->photo = document_->photo().copy(s->plan.part);
+  using Kind = AutosavedPhoto::Plan::Kind;
+  if (s->plan.kind == Kind::Whole || s->plan.kind == Kind::Part) s->photo = document_->photo();
   const auto bytes = [](const auto& v) { return QByteArray(reinterpret_cast<const char*>(v.data()), qsizetype(v.size())); };
   // The opened file's metadata beside it, as it came (the photo is the working sRGB).
   s->metadata = {{QStringLiteral("exif.bin"), bytes(photo_metadata_.exif)},
