@@ -1,5 +1,6 @@
 #include "core/edit/estimates.h"
 
+#include "core/base/cancel.h"
 #include "core/edit/geodesic_distance.h"
 #include "core/edit/linear_operator.h"
 
@@ -36,6 +37,7 @@ std::vector<at::Tensor> guide_weights(const at::Tensor& guide, double sigma) {
 at::Tensor jacobi(at::Tensor x, const at::Tensor& values, const at::Tensor& known, const std::vector<at::Tensor>& w,
                   int sweeps) {
   for (int s = 0; s < sweeps; ++s) {
+    throw_if_cancelled();  // a sweep of a large photo's fill takes a tenth of a second
     at::Tensor sum = at::zeros_like(x), total;
     for (int i = 0; i < 4; ++i) {
       const at::Tensor neighbour = shift(x, kOffsets[i][0], kOffsets[i][1]);

@@ -33,6 +33,7 @@ constexpr int64_t kExemplarSide = 512;
 // this many pixels across: a window's fill is made on twice the window, kExemplarSide · 2.
 constexpr int64_t kWholeMaskSide = 2 * kExemplarSide;
 constexpr double kCompactShare = 0.25;  // of its bounding box that a mask filled at once covers
+constexpr int64_t kMembraneDepths = 4;   // the photo around one membrane's hole, in hole depths
 
 
 enum class Mode { Inpaint, Sketch };
@@ -135,8 +136,14 @@ WholeMembrane membrane_of_the_whole_mask(const Job& job, const at::Tensor& photo
   const Box mask_box = bounding_box(job.mask);
   if (!one_object(job.mask, mask_box)) return {};
   // With a quarter of its side around: the membrane is solved coarse to fine (fill_holes), and its
-  // coarse levels need the photo around the hole, not a ring of it.
-  const int64_t around = job.o.grow + std::max(mask_box.height(), mask_box.width()) / 4 + 8;
+  // coarse levels need the photo around the hole, not a ring of it. No further than a few times
+  // the hole's depth, though: from the level whose pixels are wider than the hole every coarse
+  // pixel is known, and nothing beyond reaches the fill. A 24-px stroke 2,100 px long on a 50 MP
+  // photo was membrane-filled on 3.4 MP, 1.4 s of every draft before its first window.
+  const int64_t longest = std::max(mask_box.height(), mask_box.width());
+  const Box depth_area = grown(mask_box, 1, job.mask.size(2), job.mask.size(3));
+  const int64_t depth = hole_depths(job.mask, depth_area, int(std::min<int64_t>(longest, 1 << 20)), false).max().item<int>();
+  const int64_t around = job.o.grow + std::min(longest / 4, kMembraneDepths * (depth + job.o.grow)) + 8;
   const Box box = grown(mask_box, around, photo.size(2), photo.size(3));
   const at::Tensor image = to_unit(slice(photo, box)).to(at::kFloat);
   const at::Tensor hole = exemplar_hole(job, box).to(image.device());

@@ -2,6 +2,7 @@
 // warm start against the analytic model's closed form, and re-noising. The edit registry that
 // drives the engine is test_edit_registry.cpp.
 #include "core/analytic_model.h"
+#include "core/base/cancel.h"
 #include "core/edit/edits.h"
 #include "core/edit/estimates.h"
 #include "core/edit/linear_operator.h"
@@ -33,6 +34,18 @@ TEST(Estimates, AHoleInAPlaneIsFilledWithThePlaneAndKnownPixelsStayExact) {
                         at::where(hole.expand_as(ramp) > 0, at::zeros_like(ramp), ramp)));
   EXPECT_LT(max_abs_diff(filled, ramp), 0.03);
   EXPECT_EQ(edit::fill_holes(holed, at::zeros({1, 1, 64, 64})).abs().max().item<double>(), 0.0);  // nothing known: grey
+}
+
+// A superseded preview stops inside a fill: a 50 MP photo's can take a second or more.
+TEST(Estimates, AFillStopsBetweenSweepsWhenCancelled) {
+  const at::Tensor image = at::rand({1, 3, 256, 256}) * 2 - 1;
+  const at::Tensor hole = box_mask(256, 60, 60, 136, 136);
+  int polls = 0;
+  {
+    const cm::CancelScope stop([&polls] { return ++polls > 3; });
+    EXPECT_CM_ERROR(edit::fill_holes(image, hole <= 0), ErrorCode::Cancelled, "");
+  }
+  EXPECT_EQ(polls, 4) << "asked once a sweep, and stopped at the first yes";
 }
 
 TEST(Estimates, AGuideStopsTheFillAtItsEdges) {
