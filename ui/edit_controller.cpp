@@ -19,6 +19,7 @@
 #include <atomic>
 #include <exception>
 #include <future>
+#include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -249,6 +250,7 @@ bool EditController::request_preview(bool refine, const LayerOverride* over, boo
   // minutes (a denoise of 16 MP, 7,000 tiles, five minutes on 2 cores), its first part a fraction
   // of a second.
   auto job = std::make_shared<std::atomic<std::uint64_t>>(0);
+  std::shared_ptr<QRect> changed;  // where the result may differ from the source, when known
   const bool along_mask = r.mask.defined() && (r.kind == edit::EditKind::Inpaint || r.kind == edit::EditKind::Sketch);
   const bool tiled = r.kind == edit::EditKind::SuperResolve || r.kind == edit::EditKind::Denoise;
   if (along_mask || r.kind == edit::EditKind::Colorize || tiled) {
@@ -269,8 +271,13 @@ bool EditController::request_preview(bool refine, const LayerOverride* over, boo
     // A super-resolution reports its whole enlarged start first (region.h).
     auto starts_whole = std::make_shared<std::atomic<bool>>(r.kind == edit::EditKind::SuperResolve);
     const bool opaque = impl_->document->photoIsOpaque();
-    r.region.on_window = [self, job, revision, source, opaque, clock, steps, starts_whole](int64_t y0, int64_t x0, const at::Tensor& pixels) {
+    // An edit along a mask changes its windows' cores and nothing else (region.h's on_window): the
+    // result is converted, and compared with the photo, there.
+    if (along_mask) changed = std::make_shared<QRect>();
+    r.region.on_window = [self, job, revision, source, opaque, clock, steps, starts_whole, changed](int64_t y0, int64_t x0,
+                                                                                                  const at::Tensor& pixels) {
       const QRect where(int(x0), int(y0), int(pixels.size(3)), int(pixels.size(2)));
+      if (changed) *changed |= where;  // on the worker's thread, as is the result's conversion
       // On the worker thread, in the canvas's 8 bits; a photo with alpha keeps its own where the
       // part lies in it (not in an enlargement).
       const QImage tile = !opaque && source.rect().contains(where) ? rgba64_like(pixels.to(at::kCPU), source.copy(where))
@@ -301,7 +308,7 @@ bool EditController::request_preview(bool refine, const LayerOverride* over, boo
     impl_->last_latency_ms = double(clock.elapsed());  // what the user waited for the whole of it
     Q_EMIT previewReady();
     if (refined && impl_->apply_pending && applyPreview()) Q_EMIT applied();
-  }, source, &impl_->latest_job);
+  }, source, &impl_->latest_job, changed);
   job->store(impl_->latest_job);
   impl_->refine_job = refined ? impl_->latest_job : 0;
   impl_->refine_revision = revision;
@@ -395,7 +402,7 @@ bool EditController::adoptVariation(int index) {
 }
 
 void EditController::submit(engine::EditRequest request, ResultHandler handle, const QImage& source,
-                            std::uint64_t* latest) {
+                            std::uint64_t* latest, std::shared_ptr<const QRect> changed) {
   QPointer<EditController> self(this);
   engine::JobCallbacks callbacks;
   callbacks.on_progress = [self](const engine::Progress& progress) {
@@ -405,13 +412,15 @@ void EditController::submit(engine::EditRequest request, ResultHandler handle, c
     }, Qt::QueuedConnection);
   };
   const QImage photo = impl_->document->photo();  // shared, not copied: the document's next change copies its own
-  callbacks.on_result = [self, source, photo, handle, latest](const engine::EditResult& result) {
+  callbacks.on_result = [self, source, photo, handle, latest, changed](const engine::EditResult& result) {
     // Convert on the worker thread; only the UI thread touches the controller. Where each result
     // differs from the photo is found here too: a masked edit of 50 MP changes a small part of it,
-    // and the canvas redraws that part only.
-    const QVector<QImage> images = result_images(result, source);
+    // and the canvas redraws that part only. Where the job said what it changed, only there: a
+    // sketch's source is the photo with its strokes, which lie in its mask.
+    const std::optional<QRect> within = changed ? std::optional<QRect>(*changed) : std::nullopt;
+    const QVector<QImage> images = result_images(result, source, within);
     QVector<QRect> areas;
-    for (const QImage& image : images) areas.push_back(differing_rect(image, photo));
+    for (const QImage& image : images) areas.push_back(differing_rect(image, photo, within.value_or(image.rect())));
     const QString error = result.status == engine::JobStatus::Failed ? QString::fromStdString(result.error) : QString();
     const std::uint64_t id = result.id;
     const double ms = result.timings.total_ms;

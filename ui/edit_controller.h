@@ -169,7 +169,10 @@ class EditController : public QObject {
   using ResultHandler =
       std::function<void(const QVector<QImage>& images, const QVector<QRect>& areas, const QString& error, double ms)>;
   // Submits to the engine; `handle` runs on the UI thread if the job is still the latest in *latest.
-  void submit(engine::EditRequest request, ResultHandler handle, const QImage& source, std::uint64_t* latest);
+  // `changed`, when given, is filled on the worker thread while the job runs: where its result
+  // may differ from `source` (result_images).
+  void submit(engine::EditRequest request, ResultHandler handle, const QImage& source, std::uint64_t* latest,
+              std::shared_ptr<const QRect> changed = nullptr);
   // False when there is nothing to preview (no model, nothing painted that the edit needs).
   // same_wait: the user's wait began with an earlier request (the draft before a refinement).
   bool request_preview(bool refine, const LayerOverride* over, bool same_wait);

@@ -58,6 +58,8 @@ std::optional<std::pair<engine::EditRequest, QImage>> build_request(const Docume
                                                                      const LayerOverride* over = nullptr);
 
 // The result's images, keeping the source's alpha (enlarged by repetition for super-resolution).
-QVector<QImage> result_images(const engine::EditResult& result, const QImage& source);
+// `changed`, when given: the only part where a result of the source's size may differ from the
+// source (the windows an edit along a mask reported, region.h's on_window); it is read there only.
+QVector<QImage> result_images(const engine::EditResult& result, const QImage& source, std::optional<QRect> changed = std::nullopt);
 
 }  // namespace cm::ui

@@ -143,14 +143,23 @@ QImage rgba8888_image(const at::Tensor& rgb) {
 }
 
 QImage rgba64_like(const at::Tensor& rgb, const QImage& like) {
-  QImage out = rgba64_image(rgb);
-  if (like.width() != out.width() || like.height() != out.height()) return out;
-  const QImage alpha = as_rgba64(like);  // its alpha, bit for bit
-  for (int y = 0; y < out.height(); ++y) {
-    auto* row = reinterpret_cast<quint16*>(out.scanLine(y));
-    const auto* from = reinterpret_cast<const quint16*>(alpha.constScanLine(y));
-    for (int x = 0; x < out.width(); ++x) row[4 * x + 3] = from[4 * x + 3];
-  }
+  if (like.width() != rgb.size(3) || like.height() != rgb.size(2)) return rgba64_image(rgb);
+  return rgba64_over(rgb, like, like.rect());
+}
+
+QImage rgba64_over(const at::Tensor& rgb, const QImage& like, QRect area) {
+  QImage out = as_rgba64(like);  // shared until written: then one copy of the rows
+  area &= out.rect();
+  if (area.isEmpty()) return out;
+  if (out.isNull() || out.bits() == nullptr)
+    throw std::runtime_error("not enough memory for a " + std::to_string(like.width()) + " × " + std::to_string(like.height()) + " image");
+  uchar* bits = out.bits();
+  const qsizetype line = out.bytesPerLine();
+  const int64_t y0 = area.y(), x0 = area.x();
+  const at::Tensor part = rgb.narrow(1, 0, 3).narrow(2, y0, area.height()).narrow(3, x0, area.width());
+  each_level(part, -1.0, 1.0, [bits, line, y0, x0](int64_t y, int64_t c, int64_t i, quint16 level) {
+    reinterpret_cast<quint16*>(bits + (y0 + y) * line)[4 * (x0 + i) + c] = level;
+  });
   return out;
 }
 

@@ -29,5 +29,9 @@ QImage rgba64_image(const at::Tensor& rgb, const at::Tensor& alpha = at::Tensor(
 QImage rgba8888_image(const at::Tensor& rgb);
 // The same, keeping the alpha of `like` (same size).
 QImage rgba64_like(const at::Tensor& rgb, const QImage& like);
+// `like` (the same size as rgb) with rgb's colours inside `area` and its own pixels outside, its
+// alpha everywhere, bit for bit: an edit's result where the edit says it may differ from its input.
+// A masked edit of 50 MP converts its windows' box, not 50 MP (1.3-1.7 s, with the alpha's pass).
+QImage rgba64_over(const at::Tensor& rgb, const QImage& like, QRect area);
 
 }  // namespace cm::ui

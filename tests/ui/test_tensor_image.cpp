@@ -63,4 +63,24 @@ TEST(TensorImage, AResultKeepsTheAlphaOfTheImageItStandsFor) {
     }
 }
 
+// An edit along a mask says where it changed; its result is written there, over the image it
+// stands for, which keeps every other pixel and its alpha, and is not changed itself.
+TEST(TensorImage, AResultOverItsSourceIsWrittenOnlyWhereItChanged) {
+  at::manual_seed(5);
+  const QImage source = cm::ui::rgba64_image(at::rand({1, 3, 6, 9}) * 2 - 1, at::rand({1, 1, 6, 9}));
+  const QImage before = source.copy();
+  const at::Tensor result = at::full({1, 3, 6, 9}, int16_t(-2000), at::kShort);
+  const QRect changed(2, 1, 4, 3);
+  const QImage over = cm::ui::rgba64_over(result, source, changed);
+  ASSERT_EQ(over.size(), source.size());
+  for (int y = 0; y < 6; ++y)
+    for (int x = 0; x < 9; ++x) {
+      EXPECT_EQ(level_at(over, x, y, 3), level_at(source, x, y, 3));
+      for (int c = 0; c < 3; ++c)
+        EXPECT_EQ(level_at(over, x, y, c), changed.contains(x, y) ? -2000 + 32768 : level_at(source, x, y, c)) << x << "," << y;
+    }
+  EXPECT_EQ(source, before) << "the source is not written";
+  EXPECT_EQ(cm::ui::rgba64_over(result, source, QRect()), source) << "nothing changed: the source";
+}
+
 }  // namespace
