@@ -134,6 +134,7 @@ Document::~Document() = default;
 void Document::reset(const QImage& photo, int bit_depth, const QString& path) {
   photo_ = photo.convertToFormat(QImage::Format_RGBA64);
   original_ = photo_;  // shared: writePixels detaches photo_ from it
+  edited_ = QRect();
   mask_ = blank_layer(photo.size(), QImage::Format_Grayscale8);
   strokes_ = blank_layer(photo.size(), QImage::Format_ARGB32_Premultiplied);
   hints_ = blank_layer(photo.size(), QImage::Format_ARGB32_Premultiplied);
@@ -221,6 +222,7 @@ void Document::writePixels(Layer layer, const QImage& pixels, QPoint at) {
     // looked at again.
     ink_[i] = area.contains(ink_[i]) ? ink_of(target.copy(area)).translated(area.topLeft()) : ink_[i] | area;
   }
+  if (layer == Layer::Photo) edited_ |= area;
   if (knew_grey && is_grey(photo_, area)) grey_key_ = photo_.cacheKey();
   if (knew_opaque && is_opaque(photo_, area)) opaque_key_ = photo_.cacheKey();
   ++revision_;
@@ -251,13 +253,18 @@ void Document::markPhotoUnsaved() {
   if (!was) Q_EMIT photoModifiedChanged(true);
 }
 
+// The pixels the dabs of a brush of `radius` cover, and one more around, within `bounds`.
+QRect dabs_area(const QVector<QPointF>& dabs, double radius, const QRect& bounds) {
+  QRectF touched;
+  for (const QPointF& p : dabs) touched |= QRectF(p.x() - radius, p.y() - radius, 2 * radius, 2 * radius);
+  return touched.toAlignedRect().adjusted(-1, -1, 1, 1) & bounds;
+}
+
 void Document::paintStroke(Layer layer, const QVector<QPointF>& points, const Brush& brush) {
   if (isEmpty() || points.isEmpty() || layer == Layer::Photo || brush.diameter <= 0) return;
   const double radius = brush.diameter / 2;
   const QVector<QPointF> dabs = dabs_along(points, radius);
-  QRectF touched;
-  for (const QPointF& p : dabs) touched |= QRectF(p.x() - radius, p.y() - radius, 2 * radius, 2 * radius);
-  const QRect area = touched.toAlignedRect().adjusted(-1, -1, 1, 1) & QRect(QPoint(0, 0), size());
+  const QRect area = dabs_area(dabs, radius, QRect(QPoint(0, 0), size()));
   if (area.isEmpty()) return;
 
   QImage after = this->layer(layer).copy(area);  // only the touched pixels are copied and kept for undo
@@ -265,7 +272,7 @@ void Document::paintStroke(Layer layer, const QVector<QPointF>& points, const Br
   pushChange(layer, after, area, brush.erase ? tr("Erase %1").arg(layerName(layer)) : tr("Paint %1").arg(layerName(layer)));
 }
 
-QImage Document::withStroke(Layer layer, const QVector<QPointF>& points, const Brush& brush) const {
+QImage Document::withStroke(Layer layer, const QVector<QPointF>& points, const Brush& brush, QRect* ink_out) const {
   if (isEmpty() || layer == Layer::Photo) return QImage();
   // The painted part copied into a blank layer, not the whole layer: a sketch layer of 50 MP is
   // 195 MB to copy, every 120 ms while the brush is down.
@@ -273,7 +280,12 @@ QImage Document::withStroke(Layer layer, const QVector<QPointF>& points, const B
   QImage image = blank_layer(current.size(), current.format());
   const QRect ink = inkRect(layer) & current.rect();
   copy_block(current, ink.topLeft(), image, ink);
-  if (!points.isEmpty() && brush.diameter > 0) paint_dabs(image, QPoint(0, 0), layer, dabs_along(points, brush.diameter / 2), brush);
+  if (ink_out) *ink_out = ink;
+  if (!points.isEmpty() && brush.diameter > 0) {
+    const QVector<QPointF> dabs = dabs_along(points, brush.diameter / 2);
+    paint_dabs(image, QPoint(0, 0), layer, dabs, brush);
+    if (ink_out) *ink_out |= dabs_area(dabs, brush.diameter / 2, image.rect());
+  }
   return image;
 }
 
@@ -298,6 +310,7 @@ void Document::invertMask() {
 void Document::setLayers(const Layers& layers) {
   setPhotoVersion(layers.photo_version);
   photo_ = layers.photo;
+  edited_ = photo_.rect();  // another size (a super-resolution, its undo): compared whole
   mask_ = layers.mask;
   strokes_ = layers.strokes;
   hints_ = layers.hints;

@@ -53,6 +53,9 @@ class Document : public QObject {
   // The photo as opened (reset), kept through every edit for the compare key: shares its pixels
   // with photo() until the first edit writes a copy.
   const QImage& original() const { return original_; }
+  // Where the photo may differ from original(): every part written since it was opened (an undo
+  // too), or all of it once its size changed. The compare key redraws only this.
+  QRect editedRect() const { return edited_; }
   const QImage& mask() const { return mask_; }
   int bitDepth() const { return bit_depth_; }
   QString path() const { return path_; }
@@ -83,8 +86,9 @@ class Document : public QObject {
   // One stroke (dabs along the points, in image pixels) on the mask, strokes or hints layer.
   void paintStroke(Layer layer, const QVector<QPointF>& points, const Brush& brush);
   // The layer as it would be with that stroke, without changing the document (no command): what
-  // a preview shows while the brush is still down.
-  QImage withStroke(Layer layer, const QVector<QPointF>& points, const Brush& brush) const;
+  // a preview shows while the brush is still down. `ink`, when given, receives where it may hold
+  // paint (inkRect with the stroke's pixels).
+  QImage withStroke(Layer layer, const QVector<QPointF>& points, const Brush& brush, QRect* ink = nullptr) const;
   void clearLayer(Layer layer);
   void invertMask();
   // Replaces the photo with an edit's result (same size), e.g. an applied preview. The undo step
@@ -118,6 +122,7 @@ class Document : public QObject {
 
   QImage photo_, mask_, strokes_, hints_;
   QImage original_;
+  QRect edited_;  // editedRect
   QRect ink_[3];  // inkRect of the mask, strokes and hints
   mutable qint64 grey_key_ = -1;  // the photo's QImage::cacheKey() when grey_ was worked out
   mutable bool grey_ = false;

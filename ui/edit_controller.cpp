@@ -195,6 +195,7 @@ const QImage& EditController::preview() const { return impl_->preview; }
 QRect EditController::takePreviewChange() {
   return std::exchange(impl_->shown_change, QRect());
 }
+QRect EditController::previewArea() const { return impl_->preview.isNull() ? QRect() : impl_->preview_area; }
 quint64 EditController::previewRevision() const { return impl_->preview_revision; }
 double EditController::lastLatencyMs() const { return impl_->last_latency_ms; }
 
@@ -202,9 +203,9 @@ std::vector<double> EditController::lastSigmas() const { return impl_->last_sigm
 
 void EditController::requestPreview(bool refine) { request_preview(refine, nullptr, false); }
 
-void EditController::requestProvisionalPreview(Layer layer, const QImage& provisional) {
+void EditController::requestProvisionalPreview(Layer layer, const QImage& provisional, QRect ink) {
   if (provisional.isNull() || provisional.size() != impl_->document->size()) return;
-  const LayerOverride over{layer, provisional};
+  const LayerOverride over{layer, provisional, ink};
   request_preview(false, &over, false);
 }
 

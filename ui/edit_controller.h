@@ -91,7 +91,8 @@ class EditController : public QObject {
   void requestPreview(bool refine = false);
   // A one-step preview of the document with `layer` (mask, sketch or hints) replaced by
   // `provisional`: the stroke still under the brush, before it becomes an undo step.
-  void requestProvisionalPreview(Layer layer, const QImage& provisional);
+  // `ink`: where it may hold paint (Document::withStroke), null when not known; it is read there.
+  void requestProvisionalPreview(Layer layer, const QImage& provisional, QRect ink = QRect());
   // What a change of the document does in live mode, for changes the document does not see (a
   // new selection, new parameters): a one-step preview now, the refined one when nothing else
   // changes for the refine delay.
@@ -123,6 +124,8 @@ class EditController : public QObject {
   // (a window of a 50 MP edit, not the whole photo). The photo's own changes are
   // Document::changed's to say.
   QRect takePreviewChange();
+  // Where the preview may differ from the photo (empty without one).
+  QRect previewArea() const;
   // The document revision the preview was computed from.
   quint64 previewRevision() const;
   // Milliseconds the user waited for the preview shown: from the change of the document (or of

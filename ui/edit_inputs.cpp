@@ -121,6 +121,11 @@ const QImage& layer_of(const Document& doc, Layer layer, const LayerOverride* ov
   return over && over->layer == layer ? over->image : doc.layer(layer);
 }
 
+QRect ink_rect_of(const Document& doc, Layer layer, const LayerOverride* over) {
+  if (!over || over->layer != layer) return doc.inkRect(layer);
+  return over->ink.isNull() ? over->image.rect() : over->ink & over->image.rect();
+}
+
 QImage painting_of(const Document& doc, const LayerOverride* over) {
   QImage painting = doc.photo().copy();
   QPainter painter(&painting);
@@ -167,8 +172,10 @@ std::optional<std::pair<engine::EditRequest, QImage>> build_request(const Docume
   if (cropped) source = source.copy(p.selection & source.rect());
   if (spec.image) r.image = spec.painting || cropped ? cm::ui::photo_tensor(source) : photo_tensor.of(doc.photo());
   if (spec.mask != engine::Need::No) {
-    r.mask = mask_tensor(layer_of(doc, Layer::Mask, over));
-    if (r.mask.max().item<float>() == 0) {
+    // Read where it is painted only: a 50 MP mask is 50 MB, read for every preview while painting.
+    const QRect ink = ink_rect_of(doc, Layer::Mask, over);
+    r.mask = mask_tensor(layer_of(doc, Layer::Mask, over), ink);
+    if (ink.isEmpty() || !r.mask.narrow(2, ink.y(), ink.height()).narrow(3, ink.x(), ink.width()).any().item<bool>()) {
       if (spec.mask == engine::Need::Required) return std::nullopt;  // nothing painted yet
       r.mask = at::Tensor();
     }
@@ -176,17 +183,13 @@ std::optional<std::pair<engine::EditRequest, QImage>> build_request(const Docume
   if (p.kind == edit::EditKind::Sketch) {
     // Only the strokes' neighbourhood (and a mask the user painted): without strokes there is
     // nothing to redraw, as a colour photo without hints has nothing to colorize.
-    const QImage& strokes = layer_of(doc, Layer::Strokes, over);
-    const bool provisional = over && over->layer == Layer::Strokes;  // a stroke under the brush: its ink is not tracked
-    const at::Tensor region = strokes_region(strokes, provisional ? strokes.rect() : doc.inkRect(Layer::Strokes), kSketchReach);
+    const at::Tensor region = strokes_region(layer_of(doc, Layer::Strokes, over), ink_rect_of(doc, Layer::Strokes, over), kSketchReach);
     if (!region.any().item<bool>()) return std::nullopt;
     r.mask = r.mask.defined() ? at::maximum(r.mask, region) : region;
   }
   if (spec.hints) {
-    const QImage& hints = layer_of(doc, Layer::Hints, over);
-    const bool provisional = over && over->layer == Layer::Hints;  // a stroke under the brush: its ink is not tracked
-    const QRect area = provisional ? hints.rect() : doc.inkRect(Layer::Hints);
-    auto [colours, where] = hint_tensors(hints, area);
+    const QRect area = ink_rect_of(doc, Layer::Hints, over);
+    auto [colours, where] = hint_tensors(layer_of(doc, Layer::Hints, over), area);
     if (where.max().item<int>() > 0) {
       const int side = std::max(doc.size().width(), doc.size().height());
       where = thin_hints(where, area, model_size > 0 ? side / model_size : 1);

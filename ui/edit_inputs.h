@@ -22,6 +22,7 @@ class Document;
 struct LayerOverride {
   Layer layer;
   QImage image;
+  QRect ink;  // where it may hold paint; null: anywhere
 };
 
 // Whether any layer the edit reads besides the photo holds something (the mask always; the
@@ -31,6 +32,8 @@ bool has_inputs(const Document& doc, edit::EditKind kind);
 void clear_inputs(Document& doc, edit::EditKind kind);
 // The layer, or what stands in for it.
 const QImage& layer_of(const Document& doc, Layer layer, const LayerOverride* over);
+// Where that layer may hold paint: the document's inkRect, or the override's.
+QRect ink_rect_of(const Document& doc, Layer layer, const LayerOverride* over);
 // The photo with the sketch painted over it: what SDEdit starts from.
 QImage painting_of(const Document& doc, const LayerOverride* over);
 

@@ -150,6 +150,7 @@ class MainWindow : public QMainWindow {
   void refreshCanvas(QRect area);
   // The selection and the stroke's opacity (the tool, the preview).
   void refreshCanvasOverlays();
+  void refreshCompared();  // the compare key went down or up: redraws what the reference changes
   void updateBrush();
   void pushParameters();
   void onStroke(const QVector<QPointF>& points);

@@ -104,7 +104,9 @@ void MainWindow::connectCanvas() {
     if (document_->isEmpty() || provisional_stroke_.isEmpty() || !controller_->livePreview()) return;
     Layer layer;
     const Brush brush = currentBrush(&layer);
-    controller_->requestProvisionalPreview(layer, document_->withStroke(layer, provisional_stroke_, brush));
+    QRect ink;
+    const QImage provisional = document_->withStroke(layer, provisional_stroke_, brush, &ink);
+    controller_->requestProvisionalPreview(layer, provisional, ink);
   });
   connect(canvas_, &Canvas::colorPicked, this, [this](const QPointF& p) {
     const QPoint at(int(std::floor(p.x())), int(std::floor(p.y())));  // pixel (x, y) covers [x, x+1)

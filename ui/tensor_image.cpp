@@ -89,14 +89,15 @@ at::Tensor alpha_tensor(const QImage& any) {
   return out;
 }
 
-at::Tensor mask_tensor(const QImage& grey_in) {
+at::Tensor mask_tensor(const QImage& grey_in, QRect area) {
   const QImage grey = grey_in.convertToFormat(QImage::Format_Grayscale8);
   const int64_t h = grey.height(), w = grey.width();
-  at::Tensor out = at::empty({1, 1, h, w}, at::kByte);
+  at::Tensor out = at::zeros({1, 1, h, w}, at::kByte);
+  area &= grey.rect();
   uint8_t* dst = out.data_ptr<uint8_t>();
-  for (int64_t y = 0; y < h; ++y) {
+  for (int64_t y = area.top(); y <= area.bottom(); ++y) {
     const uchar* row = grey.constScanLine(int(y));
-    for (int64_t x = 0; x < w; ++x) dst[y * w + x] = row[x] >= 128;
+    for (int64_t x = area.left(); x <= area.right(); ++x) dst[y * w + x] = row[x] >= 128;
   }
   return out;
 }

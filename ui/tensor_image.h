@@ -16,8 +16,9 @@ namespace cm::ui {
 at::Tensor photo_tensor(const QImage& image);
 // Its alpha → [1,1,H,W] in [0, 1].
 at::Tensor alpha_tensor(const QImage& image);
-// Grayscale8 → [1,1,H,W] uint8, 1 where at least half white.
-at::Tensor mask_tensor(const QImage& grey);
+// Grayscale8 → [1,1,H,W] uint8, 1 where at least half white; read inside `area` only (where it is
+// painted, Document::inkRect), zero elsewhere.
+at::Tensor mask_tensor(const QImage& grey, QRect area);
 // Colour hints painted on a premultiplied layer: their colours (un-premultiplied) as stored pixels,
 // uint8 [1,3,H,W], and where they are (alpha at least half), uint8 [1,1,H,W]; read only inside
 // `area` (Document::inkRect), zero elsewhere, so a 12-megapixel layer costs its painted part.

@@ -192,10 +192,34 @@ TEST(Document, AStrokeUnderTheBrushIsTheLayerAsThatStrokeLeavesIt) {
   for (Layer l : {Layer::Mask, Layer::Strokes}) {
     doc.paintStroke(l, {QPointF(4, 4), QPointF(20, 8)}, brush);  // before
     const QVector<QPointF> stroke = {QPointF(30, 30), QPointF(45, 35)};
-    const QImage under_brush = doc.withStroke(l, stroke, brush);
+    QRect ink;
+    const QImage under_brush = doc.withStroke(l, stroke, brush, &ink);
     doc.paintStroke(l, stroke, brush);
     EXPECT_EQ(under_brush, doc.layer(l)) << int(l);
+    // Where it may hold paint, which a preview reads alone: every painted pixel lies in it.
+    for (int y = 0; y < 40; ++y)
+      for (int x = 0; x < 50; ++x)
+        if (l == Layer::Mask ? qGray(under_brush.pixel(x, y)) > 0 : qAlpha(under_brush.pixel(x, y)) > 0)
+          EXPECT_TRUE(ink.contains(x, y)) << int(l) << " " << x << "," << y;
+    EXPECT_TRUE(ink.contains(QRect(29, 29, 17, 7))) << "the stroke under the brush";
   }
+}
+
+// The compare key redraws where the photo may differ from the photo as opened: every write since
+// it was opened, an undo's too.
+TEST(Document, TheEditedRectHoldsEveryWriteSinceTheOpening) {
+  Document doc;
+  const QImage original = photo16(40, 30);
+  doc.reset(original, 16, QString());
+  EXPECT_TRUE(doc.editedRect().isEmpty());
+  QImage edited = original.copy();
+  edited.setPixelColor(7, 5, QColor(1, 2, 3));
+  doc.replacePhoto(edited, QStringLiteral("edit"));
+  EXPECT_EQ(doc.editedRect(), QRect(7, 5, 1, 1));
+  doc.undoStack()->undo();  // the photo is the original again, written back in that part
+  EXPECT_TRUE(doc.editedRect().contains(QRect(7, 5, 1, 1)));
+  doc.reset(original, 16, QString());
+  EXPECT_TRUE(doc.editedRect().isEmpty()) << "a new document";
 }
 
 // The photo as the edits take it (16-bit stored pixels) follows each change of the photo in the

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 namespace {
 
@@ -81,6 +82,20 @@ TEST(TensorImage, AResultOverItsSourceIsWrittenOnlyWhereItChanged) {
     }
   EXPECT_EQ(source, before) << "the source is not written";
   EXPECT_EQ(cm::ui::rgba64_over(result, source, QRect()), source) << "nothing changed: the source";
+}
+
+// A mask is read where it is painted: every pixel outside that area is zero, inside it 1 where at
+// least half white.
+TEST(TensorImage, AMaskIsReadInsideItsPaintedArea) {
+  QImage grey(8, 6, QImage::Format_Grayscale8);
+  grey.fill(255);
+  grey.setPixel(3, 2, qRgb(127, 127, 127));
+  const at::Tensor mask = cm::ui::mask_tensor(grey, QRect(2, 1, 4, 3));
+  ASSERT_EQ(mask.sizes(), (std::vector<int64_t>{1, 1, 6, 8}));
+  for (int y = 0; y < 6; ++y)
+    for (int x = 0; x < 8; ++x)
+      EXPECT_EQ(mask[0][0][y][x].item<int>(), QRect(2, 1, 4, 3).contains(x, y) && !(x == 3 && y == 2) ? 1 : 0) << x << "," << y;
+  EXPECT_EQ(cm::ui::mask_tensor(grey, QRect()).sum().item<int>(), 0);
 }
 
 }  // namespace
