@@ -36,6 +36,7 @@ struct EditController::Impl {
   EditParameters parameters;
   bool live = false;
   QTimer refine_timer;
+  QTimer change_request;  // the preview a change of the inputs asks for, when the change is whole
   QImage preview;
   QRect preview_area;  // where the preview may differ from the photo (image pixels)
   QRect shown_change;  // where preview(), or the photo without one, changed since takePreviewChange
@@ -53,8 +54,14 @@ struct EditController::Impl {
   QTimer partial_redraw;          // coalesces a burst of windows into one redraw of the canvas
   QPointF brush{-1, -1};
   std::function<QPointF()> view_centre;
-  QImage photo_8888;  // the photo in the canvas's format, where a partial preview starts
-  qint64 photo_8888_key = 0;
+  // The photo in the canvas's format, where a partial preview starts: made once a photo and kept
+  // in step with its changes part by part (a 50 MP conversion is half a second). A partial preview
+  // borrows it, not a shared copy (its first window then copied all 195 MB), and gives it back
+  // with its windows' pixels made the photo's again.
+  QImage photo_8888;
+  qint64 photo_8888_key = 0;  // the photo's cacheKey() it shows
+  qint64 photo_key_seen = 0;  // the photo's cacheKey() after the last change this followed
+  bool preview_borrows_8888 = false;  // `preview` is photo_8888, painted over in preview_area
   std::uint64_t latest_job = 0;
   std::uint64_t latest_variations_job = 0;
   // The threads that wait for a model load and report it (loadModel). Joined by the destructor,
@@ -72,10 +79,39 @@ struct EditController::Impl {
   // The preview becomes `image`, which differs from the photo only inside `area`; a null image
   // clears it. Either way the picture changed where the old or the new preview differs from the photo.
   void set_preview(const QImage& image, QRect area) {
+    if (preview_borrows_8888) give_back_8888();
     if (!preview.isNull()) shown_change |= preview_area;
     shown_change |= area;
     preview = image;
     preview_area = image.isNull() ? QRect() : area;
+  }
+  // The photo in the canvas's format for a partial preview to borrow.
+  QImage lend_8888() {
+    const QImage& photo = document->photo();
+    if (photo_8888.isNull() || photo_8888_key != photo.cacheKey()) {
+      photo_8888 = photo.convertToFormat(QImage::Format_RGBA8888);
+      photo_8888_key = photo_key_seen = photo.cacheKey();
+    }
+    return std::exchange(photo_8888, QImage());
+  }
+  // `preview` is photo_8888 with windows painted over it: those become the photo's again (if the
+  // photo is still the one it showed; else it is made again when next needed).
+  void give_back_8888() {
+    preview_borrows_8888 = false;
+    QImage buffer = std::exchange(preview, QImage());
+    const QImage& photo = document->photo();
+    if (photo_8888_key != photo.cacheKey() || buffer.size() != photo.size()) return;
+    const QRect area = preview_area & photo.rect();
+    if (!area.isEmpty()) copy_block(photo.copy(area).convertToFormat(QImage::Format_RGBA8888), QPoint(0, 0), buffer, area);
+    photo_8888 = std::move(buffer);
+  }
+  // The photo changed in `area`: photo_8888 follows there, when it is here and was in step.
+  void photo_changed(qint64 key_before, QRect area) {
+    const QImage& photo = document->photo();
+    if (photo_8888.isNull() || photo_8888_key != key_before || photo_8888.size() != photo.size()) return;
+    area &= photo.rect();
+    if (!area.isEmpty()) copy_block(photo.copy(area).convertToFormat(QImage::Format_RGBA8888), QPoint(0, 0), photo_8888, area);
+    photo_8888_key = photo.cacheKey();
   }
 };
 
@@ -97,24 +133,28 @@ EditController::EditController(Document* document, QObject* parent) : QObject(pa
     if (layer == Layer::Photo && !impl_->preview.isNull()) impl_->preview_area |= area;
     // The photo as the edits take it follows, that part only (writePixels is how the photo
     // changes in place; a new one comes with documentReset).
-    if (layer == Layer::Photo) impl_->photo_tensor.update(impl_->document->photo(), area);
+    if (layer == Layer::Photo) {
+      impl_->photo_tensor.update(impl_->document->photo(), area);
+      impl_->photo_changed(std::exchange(impl_->photo_key_seen, impl_->document->photo().cacheKey()), area);
+    }
     // Apply's own changes (the new photo, the used-up inputs) ask for nothing: the canvas then
     // shows what was applied, not a preview of an edit of it.
     if (impl_->applying) return;
     set_apply_pending(false);  // the edit changed under a waiting Apply: the user applies again
     if (layer == Layer::Photo) discardPreview();
     if (!impl_->live || layer == Layer::Photo) return;
-    if (!request_preview(false, nullptr, false)) {
-      // Nothing left to preview (the last stroke undone or cleared): the preview of what was there
-      // goes, and so does its work; on a large photo a refinement would run on for a minute.
-      impl_->refine_timer.stop();
-      discardPreview();
-      return;
-    }
-    impl_->refine_timer.start();
+    // Asked for once the change is whole: an undo of Apply brings the mask back before the photo,
+    // and a preview asked for in between held the photo, whose write then copied all of it (390 MB
+    // and its 300 MB tensor at 50 MP, a second).
+    impl_->change_request.start();
   });
+  impl_->change_request.setSingleShot(true);
+  impl_->change_request.setInterval(0);
+  connect(&impl_->change_request, &QTimer::timeout, this, &EditController::request_after_change);
   connect(document, &Document::documentReset, this, [this] {
     impl_->photo_tensor.clear();
+    impl_->photo_8888 = QImage();
+    impl_->photo_key_seen = impl_->document->photo().cacheKey();
     discardPreview();
   });
   try {
@@ -178,6 +218,19 @@ void EditController::loadModel(const QString& path) {
       Q_EMIT self->modelLoaded(name);
     }, Qt::QueuedConnection);
   });
+}
+
+void EditController::request_after_change() {
+  impl_->change_request.stop();
+  if (!impl_->live) return;
+  if (!request_preview(false, nullptr, false)) {
+    // Nothing left to preview (the last stroke undone or cleared): the preview of what was there
+    // goes, and so does its work; on a large photo a refinement would run on for a minute.
+    impl_->refine_timer.stop();
+    discardPreview();
+    return;
+  }
+  impl_->refine_timer.start();
 }
 
 bool EditController::modelReady() const { return impl_->model_ready; }
@@ -332,12 +385,10 @@ void EditController::paste_window(std::uint64_t job, quint64 revision, QPoint at
       // whole result replaces it all when it comes.
       d.preview = d.preview.convertToFormat(QImage::Format_RGBA8888);  // the same picture
     } else {
-      // In the canvas's own format (no conversion of 12 megapixels per redraw), made once per photo.
-      if (d.photo_8888_key != d.document->photo().cacheKey()) {
-        d.photo_8888 = d.document->photo().convertToFormat(QImage::Format_RGBA8888);
-        d.photo_8888_key = d.document->photo().cacheKey();
-      }
-      d.set_preview(d.photo_8888, QRect());
+      // In the canvas's own format (no conversion of 12 megapixels per redraw), borrowed.
+      d.set_preview(QImage(), QRect());
+      d.set_preview(d.lend_8888(), QRect());
+      d.preview_borrows_8888 = true;
     }
     d.preview_complete = false;
     d.preview_refined = false;
@@ -358,6 +409,7 @@ void EditController::paste_window(std::uint64_t job, quint64 revision, QPoint at
 }
 
 void EditController::requestVariations(int count) {
+  if (impl_->change_request.isActive()) request_after_change();
   if (!impl_->model_ready || count < 1) return;
   const EditParameters& p = impl_->parameters;
   auto built = build_request(*impl_->document, p, p.refine_steps, impl_->photo_tensor, impl_->model_size);
@@ -413,7 +465,7 @@ void EditController::submit(engine::EditRequest request, ResultHandler handle, c
     }, Qt::QueuedConnection);
   };
   const QImage photo = impl_->document->photo();  // shared, not copied: the document's next change copies its own
-  callbacks.on_result = [self, source, photo, handle, latest, changed](const engine::EditResult& result) {
+  callbacks.on_result = [self, source = QImage(source), photo = QImage(photo), handle, latest, changed](const engine::EditResult& result) mutable {
     // Convert on the worker thread; only the UI thread touches the controller. Where each result
     // differs from the photo is found here too: a masked edit of 50 MP changes a small part of it,
     // and the canvas redraws that part only. Where the job said what it changed, only there: a
@@ -422,6 +474,7 @@ void EditController::submit(engine::EditRequest request, ResultHandler handle, c
     const QVector<QImage> images = result_images(result, source, within);
     QVector<QRect> areas;
     for (const QImage& image : images) areas.push_back(differing_rect(image, photo, within.value_or(image.rect())));
+    source = photo = QImage();  // let go before the UI thread sees the result: an Apply writes into the photo
     const QString error = result.status == engine::JobStatus::Failed ? QString::fromStdString(result.error) : QString();
     const std::uint64_t id = result.id;
     const double ms = result.timings.total_ms;
@@ -488,6 +541,7 @@ bool EditController::applyPreview() {
 }
 
 EditController::ApplyOutcome EditController::requestApply() {
+  if (impl_->change_request.isActive()) request_after_change();  // the change's draft first: Apply follows it
   if (applyPreview()) return ApplyOutcome::Applied;
   Impl& d = *impl_;
   if (!d.model_ready || d.document->isEmpty()) return ApplyOutcome::Nothing;

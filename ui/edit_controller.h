@@ -180,6 +180,9 @@ class EditController : public QObject {
   // same_wait: the user's wait began with an earlier request (the draft before a refinement).
   bool request_preview(bool refine, const LayerOverride* over, bool same_wait);
   void set_apply_pending(bool pending);
+  // The live preview a change of the inputs asks for, once the change is whole (the next turn of
+  // the event loop, or an Apply before it).
+  void request_after_change();
   // The refinement of the document as it is now is on its way (the latest job), or is the whole
   // preview shown: what Apply commits.
   bool refinement_coming() const;

@@ -175,12 +175,18 @@ void MainWindow::autosaveInBackground() {
     autosave_soon_->start();
     return;
   }
-  const auto s = takeAutosaveSet();
+  auto s = takeAutosaveSet();
   if (!s) return;
-  autosave_writing_ = std::async(std::launch::async, [this, s] {
+  autosave_writing_ = std::async(std::launch::async, [this, s]() mutable {
     qint64 ms = 0;
     const bool ok = writeAutosaveSet(*s, &ms);
-    QMetaObject::invokeMethod(this, [this, s, ok, ms] { finishAutosave(*s, ok, ms); }, Qt::QueuedConnection);
+    // The report without the pixels, and this task's hold on them let go: kept in the future's
+    // state until the next autosave, the photo and layers stayed shared, and the next Apply,
+    // stroke or undo copied the whole of what it wrote to (390 MB for a 50 MP photo, 0.6 s).
+    auto report = std::make_shared<AutosaveSet>();
+    report->ticket = s->ticket, report->revision = s->revision, report->plan = s->plan;
+    s.reset();
+    QMetaObject::invokeMethod(this, [this, report, ok, ms] { finishAutosave(*report, ok, ms); }, Qt::QueuedConnection);
   });
 }
 

@@ -286,6 +286,10 @@ struct Engine::State {
       spdlog::debug("job {} ({}, {}) done in {:.0f} ms: {} evaluation{}, the model {:.0f} ms, before the first {:.0f} ms", r.id,
                     edit::to_string(job->request.kind), use_name(job->request.use), r.timings.total_ms, r.timings.evaluations,
                     r.timings.evaluations == 1 ? "" : "s", r.timings.model_ms, r.timings.prepare_ms);
+    // Its inputs go before the result is handed over, not when the worker takes its next job: the
+    // editor writes into the photo the moment an Apply's result comes, and an input still held
+    // (the photo's tensor, a callback keeping the photo) made that write copy all of it first.
+    { const EditRequest spent = std::move(job->request); }
     deliver(*job, r);
   }
 

@@ -175,4 +175,44 @@ TEST_F(Editor, TheCanvasRedrawsOnlyWhatChangedAndEndsAsIfDrawnAtOnce) {
   EXPECT_TRUE(same_as_composed_at_once(window)) << "after Discard";
 }
 
+// A preview shown window by window is painted over the photo in the canvas's format, kept from
+// one preview to the next: each starts from the photo as it is now, not with an earlier preview's
+// windows (discarded) nor with the photo as it was before an Apply.
+TEST_F(Editor, APreviewsFirstWindowLiesOverThePhotoAsItIsNow) {
+  openPhoto(1300, 1100, [](int x, int y) { return QColor(x % 200, 60 + y % 150, 120 + (x + y) % 100); });
+  cm::ui::Document& doc = *window.document();
+  cm::ui::EditController& c = *window.controller();
+  // The preview at the first window of the stroke from a to b.
+  const auto first_window = [&](QPointF a, QPointF b) {
+    QImage seen;
+    const auto connection = QObject::connect(&c, &cm::ui::EditController::previewPartial, &c, [&] {
+      if (seen.isNull()) seen = c.preview().copy();
+    });
+    paint_stroke(window, a, b);
+    EXPECT_TRUE(settled(window));
+    QObject::disconnect(connection);
+    return seen;
+  };
+  const auto photo_there = [&](const QImage& preview, QRect area) {
+    return preview.copy(area) == doc.photo().copy(area).convertToFormat(QImage::Format_RGBA8888);
+  };
+  const QRect near_a(950, 950, 260, 150), near_b(50, 70, 300, 130);
+  ASSERT_FALSE(first_window(QPointF(1000, 1000), QPointF(1150, 1050)).isNull());
+  ASSERT_TRUE(c.hasPreview());
+  ASSERT_FALSE(photo_there(c.preview().convertToFormat(QImage::Format_RGBA8888), near_a)) << "the preview changed nothing";
+  window.discardAction()->trigger();
+  ASSERT_TRUE(settled(window));
+
+  const QImage b = first_window(QPointF(100, 150), QPointF(300, 120));
+  ASSERT_FALSE(b.isNull());
+  EXPECT_TRUE(photo_there(b, near_a)) << "the discarded preview's windows are still there";
+  const QImage before_apply = doc.photo().copy();
+  ASSERT_TRUE(apply_and_wait(window));
+  ASSERT_NE(doc.photo().copy(near_b), before_apply.copy(near_b));
+
+  const QImage a_again = first_window(QPointF(1000, 1000), QPointF(1150, 1050));
+  ASSERT_FALSE(a_again.isNull());
+  EXPECT_TRUE(photo_there(a_again, near_b)) << "the photo as it was before Apply";
+}
+
 }  // namespace
