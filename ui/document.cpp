@@ -253,12 +253,16 @@ void Document::markPhotoUnsaved() {
   if (!was) Q_EMIT photoModifiedChanged(true);
 }
 
+namespace {
+
 // The pixels the dabs of a brush of `radius` cover, and one more around, within `bounds`.
 QRect dabs_area(const QVector<QPointF>& dabs, double radius, const QRect& bounds) {
   QRectF touched;
   for (const QPointF& p : dabs) touched |= QRectF(p.x() - radius, p.y() - radius, 2 * radius, 2 * radius);
   return touched.toAlignedRect().adjusted(-1, -1, 1, 1) & bounds;
 }
+
+}  // namespace
 
 void Document::paintStroke(Layer layer, const QVector<QPointF>& points, const Brush& brush) {
   if (isEmpty() || points.isEmpty() || layer == Layer::Photo || brush.diameter <= 0) return;

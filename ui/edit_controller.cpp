@@ -145,8 +145,10 @@ EditController::EditController(Document* document, QObject* parent) : QObject(pa
     if (!impl_->live || layer == Layer::Photo) return;
     // Asked for once the change is whole: an undo of Apply brings the mask back before the photo,
     // and a preview asked for in between held the photo, whose write then copied all of it (390 MB
-    // and its 300 MB tensor at 50 MP, a second).
-    impl_->change_request.start();
+    // and its 300 MB tensor at 50 MP, a second). A change that leaves nothing painted (the only
+    // stroke undone) drops the preview and its work at once.
+    if (has_inputs(*impl_->document, impl_->parameters.kind)) impl_->change_request.start();
+    else request_after_change();
   });
   impl_->change_request.setSingleShot(true);
   impl_->change_request.setInterval(0);
@@ -271,6 +273,7 @@ void EditController::requestLivePreview() {
 
 void EditController::cancelJobs() {
   set_apply_pending(false);
+  impl_->change_request.stop();
   impl_->refine_timer.stop();
   impl_->engine->cancel_all();
 }

@@ -163,8 +163,10 @@ void MainWindow::refreshCanvas(QRect area) {
   if (document_->isEmpty()) return;
   area |= controller_->takePreviewChange();
   const bool enlarged = controller_->hasPreview() && controller_->preview().size() != document_->size();
-  // Another size, or the reference shown: the whole picture.
-  if (showing_original_ || enlarged || canvas_->image().size() != document_->size()) return refreshCanvas();
+  // Another size: the whole picture. While \ is held, the reference's part (a window of a 50 MP
+  // edit arriving meanwhile recomposed all of it).
+  if (enlarged || canvas_->image().size() != document_->size()) return refreshCanvas();
+  const QImage reference = showing_original_ ? compareReference() : QImage();
   const bool show_inputs = !mask_action_ || mask_action_->isChecked();
   if (show_inputs && canvas_with_preview_ != controller_->hasPreview()) {
     // The inputs are lighter over a preview: wherever they are painted, they look different now.
@@ -174,7 +176,7 @@ void MainWindow::refreshCanvas(QRect area) {
   refreshCanvasOverlays();
   area &= QRect(QPoint(0, 0), document_->size());
   if (area.isEmpty()) return;
-  canvas_->setImagePart(compose(*document_, *controller_, nullptr, show_inputs, area), area.topLeft());
+  canvas_->setImagePart(compose(*document_, *controller_, showing_original_ ? &reference : nullptr, show_inputs, area), area.topLeft());
 }
 
 void MainWindow::refreshCompared() {
