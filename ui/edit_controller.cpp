@@ -99,19 +99,20 @@ struct EditController::Impl {
   void give_back_8888() {
     preview_borrows_8888 = false;
     QImage buffer = std::exchange(preview, QImage());
-    const QImage& photo = document->photo();
-    if (photo_8888_key != photo.cacheKey() || buffer.size() != photo.size()) return;
-    const QRect area = preview_area & photo.rect();
-    if (!area.isEmpty()) copy_block(photo.copy(area).convertToFormat(QImage::Format_RGBA8888), QPoint(0, 0), buffer, area);
+    if (photo_8888_key != document->photo().cacheKey() || buffer.size() != document->size()) return;
+    write_photo_8888(buffer, preview_area);
     photo_8888 = std::move(buffer);
   }
   // The photo changed in `area`: photo_8888 follows there, when it is here and was in step.
   void photo_changed(qint64 key_before, QRect area) {
-    const QImage& photo = document->photo();
-    if (photo_8888.isNull() || photo_8888_key != key_before || photo_8888.size() != photo.size()) return;
-    area &= photo.rect();
-    if (!area.isEmpty()) copy_block(photo.copy(area).convertToFormat(QImage::Format_RGBA8888), QPoint(0, 0), photo_8888, area);
-    photo_8888_key = photo.cacheKey();
+    if (photo_8888.isNull() || photo_8888_key != key_before || photo_8888.size() != document->size()) return;
+    write_photo_8888(photo_8888, area);
+    photo_8888_key = document->photo().cacheKey();
+  }
+  // The photo's pixels in `area`, in the canvas's format, written into `buffer` (its size).
+  void write_photo_8888(QImage& buffer, QRect area) const {
+    area &= buffer.rect();
+    if (!area.isEmpty()) copy_block(document->photo().copy(area).convertToFormat(QImage::Format_RGBA8888), QPoint(0, 0), buffer, area);
   }
 };
 
@@ -388,7 +389,8 @@ void EditController::paste_window(std::uint64_t job, quint64 revision, QPoint at
       // whole result replaces it all when it comes.
       d.preview = d.preview.convertToFormat(QImage::Format_RGBA8888);  // the same picture
     } else {
-      // In the canvas's own format (no conversion of 12 megapixels per redraw), borrowed.
+      // In the canvas's own format (no conversion of 12 megapixels per redraw), borrowed: a
+      // preview still holding it gives it back first.
       d.set_preview(QImage(), QRect());
       d.set_preview(d.lend_8888(), QRect());
       d.preview_borrows_8888 = true;

@@ -181,23 +181,14 @@ void MainWindow::refreshCanvas(QRect area) {
 
 void MainWindow::refreshCompared() {
   if (document_->isEmpty()) return;
-  const QImage reference = compareReference();
-  const bool same_size = reference.size() == document_->size() && canvas_->image().size() == document_->size() &&
-                         (!controller_->hasPreview() || controller_->preview().size() == document_->size());
-  if (!same_size) return refreshCanvas();
   // What differs between the reference and the picture shown otherwise: the photo's edits (as
   // opened), the preview, and the inputs painted over it. A 50 MP photo composed whole took a
   // second to show and another to hide, for a stroke's change.
   QRect area = compare_opened_action_->isChecked() ? document_->editedRect() : QRect();
-  if (controller_->hasPreview()) area |= controller_->previewArea();
+  area |= controller_->previewArea();
   if (!mask_action_ || mask_action_->isChecked())
     for (Layer layer : {Layer::Mask, Layer::Strokes, Layer::Hints}) area |= document_->inkRect(layer);
-  area |= controller_->takePreviewChange();
-  refreshCanvasOverlays();
-  area &= QRect(QPoint(0, 0), document_->size());
-  if (area.isEmpty()) return;
-  canvas_->setImagePart(compose(*document_, *controller_, showing_original_ ? &reference : nullptr,
-                                !mask_action_ || mask_action_->isChecked(), area), area.topLeft());
+  refreshCanvas(area);
 }
 
 void MainWindow::refreshCanvasOverlays() {

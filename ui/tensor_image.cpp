@@ -22,9 +22,13 @@ namespace {
 // An RGBA64 image of the photo (shared when it is one already); a null image when memory ran out.
 QImage as_rgba64(const QImage& image) { return image.convertToFormat(QImage::Format_RGBA64); }
 
+[[noreturn]] void out_of_memory(int64_t w, int64_t h) {
+  throw std::runtime_error("not enough memory for a " + std::to_string(w) + " × " + std::to_string(h) + " image");
+}
+
 QImage new_image(int64_t w, int64_t h, QImage::Format format) {
   QImage out(int(w), int(h), format);
-  if (out.isNull()) throw std::runtime_error("not enough memory for a " + std::to_string(w) + " × " + std::to_string(h) + " image");
+  if (out.isNull()) out_of_memory(w, h);
   return out;
 }
 
@@ -152,9 +156,8 @@ QImage rgba64_over(const at::Tensor& rgb, const QImage& like, QRect area) {
   QImage out = as_rgba64(like);  // shared until written: then one copy of the rows
   area &= out.rect();
   if (area.isEmpty()) return out;
-  if (out.isNull() || out.bits() == nullptr)
-    throw std::runtime_error("not enough memory for a " + std::to_string(like.width()) + " × " + std::to_string(like.height()) + " image");
-  uchar* bits = out.bits();
+  uchar* bits = out.isNull() ? nullptr : out.bits();  // the copy of a shared image is made here
+  if (!bits) out_of_memory(like.width(), like.height());
   const qsizetype line = out.bytesPerLine();
   const int64_t y0 = area.y(), x0 = area.x();
   const at::Tensor part = rgb.narrow(1, 0, 3).narrow(2, y0, area.height()).narrow(3, x0, area.width());
