@@ -101,6 +101,16 @@ at::Tensor upsample_keeping_means(const at::Tensor& low_in, int k) {
   return x + (low - means(x)).repeat_interleave(k, 2).repeat_interleave(k, 3);
 }
 
+at::Tensor texture_level(const at::Tensor& luma, double floor) {
+  const int64_t h = luma.size(2), w = luma.size(3);
+  const at::Tensor l = luma.to(at::kFloat);
+  // Forward differences, the last row and column repeating zero: a flat border stays flat.
+  const at::Tensor dx = w > 1 ? at::constant_pad_nd(l.narrow(3, 1, w - 1) - l.narrow(3, 0, w - 1), {0, 1, 0, 0}) : at::zeros_like(l);
+  const at::Tensor dy = h > 1 ? at::constant_pad_nd(l.narrow(2, 1, h - 1) - l.narrow(2, 0, h - 1), {0, 0, 0, 1}) : at::zeros_like(l);
+  const at::Tensor energy = at::avg_pool2d(at::replication_pad2d(dx * dx + dy * dy, {1, 1, 1, 1}), {3, 3}, {1, 1});
+  return at::log(energy.sqrt() + floor);
+}
+
 ChromaSpread spread_hints(const at::Tensor& rgb_in, const at::Tensor& hints, const at::Tensor& hint_mask) {
   const at::Tensor rgb = rgb_in.to(at::kFloat);
   const at::Tensor colour = hints.to(rgb.device(), at::kFloat).expand_as(rgb);
@@ -112,11 +122,15 @@ ChromaSpread spread_hints(const at::Tensor& rgb_in, const at::Tensor& hints, con
   const at::Tensor mask = hint_mask.to(rgb.device()).expand({rgb.size(0), 1, rgb.size(2), rgb.size(3)});
   // The colours between the hints: a membrane, whose one colour known is its whole fill...
   const at::Tensor spread = fill_holes(offset, mask, luma, sigma);
-  // ...and how much of it reaches each pixel along the luma (geodesic_distance.h): across a strong
-  // edge next to nothing, also into a thin region that has no hint of its own.
+  // ...and how much of it reaches each pixel along the luma and its texture (geodesic_distance.h):
+  // across a strong edge next to nothing, also into a thin region that has no hint of its own, or
+  // from a bird's feathers into the smooth blur behind it, though where their lumas meet they match.
+  // The texture is scaled so that kHintTexture of it costs what kHintEdge·σ of luma does.
+  const at::Tensor texture = texture_level(luma, kTextureFloor * sigma) * (kHintEdge * sigma / kHintTexture);
+  const at::Tensor guide = at::cat({luma, texture}, 1);
   std::vector<at::Tensor> amounts;
   for (int64_t b = 0; b < rgb.size(0); ++b)
-    amounts.push_back(at::exp(-geodesic_distance(luma.narrow(0, b, 1), mask.narrow(0, b, 1), sigma, reach, kHintEdge * sigma, /*passes=*/4) / reach));
+    amounts.push_back(at::exp(-geodesic_distance(guide.narrow(0, b, 1), mask.narrow(0, b, 1), sigma, reach, kHintEdge * sigma, /*passes=*/4) / reach));
   return {spread - grey_of(spread), at::cat(amounts, 0)};  // the grey the spread picked up removed: the luma stays
 }
 

@@ -43,6 +43,20 @@ constexpr double kHintReach = 1.0;
 // stopped the colour; 4 gave 26.5 but let the dragonfly's red over every leaf; 2.5 gives 26.2
 // and keeps it on the dragonfly.
 constexpr double kHintEdge = 2.5;
+// How much a hint's colour minds a change of texture: the factor (as its log) by which the local
+// gradient's RMS (texture_level) may change across a step for free; beyond it the step costs as a
+// luma edge does. Seen in the editor (docs/QUALITY.md, "Colour hints keep to a textured object"): one
+// red dab inside a bird turned the blurred background behind it red, since the bird's pale breast
+// meets the pale blur with next to no luma edge; with the texture it stays on the bird. At 0.5
+// (a factor 1.6) 10 random dabs lost 0.17 dB on the bench, at 1 (e) 0.03.
+constexpr double kHintTexture = 1.0;
+// The texture_level floor, in fill_holes' σ: below it a gradient counts as flat, so the grain of
+// a clear sky or a blur does not make texture edges of its own.
+constexpr double kTextureFloor = 0.1;
+// How textured the luma is around each pixel: log(√(mean over 3×3 of |∇luma|²) + floor), forward
+// differences. A change of it is an edge a hint's colour should not cross (spread_hints): a sharp,
+// detailed object against a smooth blur, where their lumas alike give no edge. luma: [B,1,H,W].
+at::Tensor texture_level(const at::Tensor& luma, double floor);
 at::Tensor propagate_chroma(const at::Tensor& rgb, const at::Tensor& hints, const at::Tensor& hint_mask);
 // A hint's colour at the photo's own luma: its offset from grey (colour − grey_of(colour)) on the
 // photo's grey. What a hinted pixel becomes: a white hint keeps a pixel grey at any brightness,

@@ -12,11 +12,11 @@ namespace cm::edit {
 
 at::Tensor geodesic_distance(const at::Tensor& guide, const at::Tensor& seeds, double sigma, double edge_cost, double tolerance,
                              int passes) {
-  if (guide.dim() != 4 || guide.size(0) != 1 || guide.size(1) != 1)
-    throw Error(ErrorCode::ShapeMismatch, "a geodesic distance needs a [1,1,H,W] guide");
+  if (guide.dim() != 4 || guide.size(0) != 1 || guide.size(1) < 1)
+    throw Error(ErrorCode::ShapeMismatch, "a geodesic distance needs a [1,C,H,W] guide");
   if (seeds.dim() != 4 || seeds.size(2) != guide.size(2) || seeds.size(3) != guide.size(3))
     throw Error(ErrorCode::ShapeMismatch, "the seeds of a geodesic distance must have the guide's size");
-  const int64_t h = guide.size(2), w = guide.size(3);
+  const int64_t h = guide.size(2), w = guide.size(3), channels = guide.size(1), plane = h * w;
   const at::Tensor g = guide.to(at::kCPU, at::kFloat).contiguous();
   const at::Tensor seeded = (seeds.to(at::kCPU) > 0).to(at::kByte).contiguous();
   const float* gp = g.data_ptr<float>();
@@ -43,9 +43,13 @@ at::Tensor geodesic_distance(const at::Tensor& guide, const at::Tensor& seeds, d
       // contrast, not in small steps each within the tolerance.
       const int64_t by = std::clamp<int64_t>(y - sign * dy[n], 0, h - 1), bx = std::clamp<int64_t>(x - sign * dx[n], 0, w - 1);
       const int64_t ay = std::clamp<int64_t>(ny + sign * dy[n], 0, h - 1), ax = std::clamp<int64_t>(nx + sign * dx[n], 0, w - 1);
-      const float across = gp[by * w + bx] - gp[ay * w + ax];
-      const float step = std::max(0.f, std::abs(across) - free);
-      best = std::min(best, d[j] + length[n] + k * step * step);
+      float cost = 0.f;
+      for (int64_t c = 0; c < channels; ++c) {
+        const float* gc = gp + c * plane;
+        const float step = std::max(0.f, std::abs(gc[by * w + bx] - gc[ay * w + ax]) - free);
+        cost += step * step;
+      }
+      best = std::min(best, d[j] + length[n] + k * cost);
     }
     d[i] = best;
   };

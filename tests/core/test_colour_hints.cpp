@@ -74,6 +74,37 @@ TEST(GeodesicDistance, ASoftEdgeIsStillAWall) {
   }
 }
 
+// A bird's pale breast against the blur behind it (what a user saw: a grey 20 MP photo of a
+// nuthatch, one red dab inside the bird turned the blur and the trunk beside it red): the two
+// meet with the same luma, one detailed and the other smooth. The change of texture is the edge.
+TEST(ColourHints, AHintOnADetailedObjectStaysOffTheSmoothBlurItMeets) {
+  const int64_t h = 160, w = 320;
+  const at::Tensor y = at::arange(h, at::kFloat).view({h, 1}), x = at::arange(w, at::kFloat).view({1, w});
+  // Feathers: a fixed pseudo-random pattern of ±0.04 around the blur's grey, each step within the
+  // luma's tolerance, so that only the texture tells them apart.
+  const at::Tensor hash = at::sin(x * 12.9898 + y * 78.233) * 43758.5453;
+  const at::Tensor detail = 0.08 * (hash - hash.floor() - 0.5);
+  const auto spread_from_left = [&](const at::Tensor& grey) {
+    const at::Tensor rgb = grey.view({1, 1, h, w}).expand({1, 3, h, w}).contiguous();
+    at::Tensor where = at::zeros({1, 1, h, w});
+    where.narrow(2, 70, 20).narrow(3, 10, 20).fill_(1);  // a dab on the left
+    const at::Tensor red = at::tensor({0.8f, -0.4f, -0.4f}).view({1, 3, 1, 1}).expand({1, 3, h, w}).contiguous();
+    return spread_hints(rgb, red, where).amount[0][0];
+  };
+  const at::Tensor left = (x < 120).expand({h, w}), right = (x >= 160).expand({h, w});
+  const auto mean_where = [](const at::Tensor& a, const at::Tensor& where) { return a.masked_select(where).mean().item<double>(); };
+  // Detail on the left, the blur on the right.
+  const at::Tensor object = spread_from_left(at::where(left.logical_or(x < 140), 0.2 + detail, at::full({}, 0.2f)));
+  EXPECT_GT(mean_where(object, left), 0.6) << "the detail the dab was painted in";
+  // Where the detail happens to be smoothest the texture's edge is weakest, and that is where the
+  // colour crosses: 0.085 here, against 0.50 with the luma alone.
+  EXPECT_LT(mean_where(object, right), 0.15) << "the blur beside it took the dab's colour";
+  // Detail everywhere: its texture is no edge, and the colour fades with the distance only.
+  const at::Tensor whole = spread_from_left(0.2 + detail);
+  EXPECT_GT(mean_where(whole, right), 0.4);
+  EXPECT_LT(mean_where(whole, right), mean_where(whole, left));
+}
+
 // A grey sky 2048 px wide with a white pole 24 px thick across it. At the model's 64 px the pole is
 // a pixel of mixed sky, so a blue hint in the sky came back on the pole too (what a user saw: pool
 // photo 00006, 12 MP, its white poles blue). The hints are now spread where the pole has its edges.
