@@ -246,11 +246,13 @@ std::string edit_usage() {
     out += fmt::format("  {:<36} {}\n", spec.name() + " " + spec.arguments, spec.summary);
     if (spec.has_strength) {
       out += fmt::format("      starts from {}; keeps {}\n", spec.estimate, spec.keeps);
-      // The default is chosen window by window along a mask (engine::window_strength, window_steps).
+      // The default is chosen window by window along a mask (engine::window_strength, window_steps);
+      // a super-resolution's tiles take one evaluation at it (EditSpec::one_step_at_default).
       std::string per_window;
       if (spec.exemplar_strength >= 0) per_window += fmt::format("; {:.0f}% from an exemplar fill", 100 * spec.exemplar_strength);
       if (spec.native_strength >= 0) per_window += fmt::format("; {:.0f}% near the photo's own pixels", 100 * spec.native_strength);
       if (!per_window.empty()) per_window += "; one step a window";
+      if (spec.one_step_at_default) per_window += "; one step a tile";
       out += fmt::format("      {:<14} 0…1 or 0%…100%, from that start to pure noise (default {:.0f}%{})\n", "--strength S",
                          100 * spec.strength, per_window);
     }

@@ -284,9 +284,11 @@ int EditController::previewSteps() const { return hasPreview() ? impl_->preview_
 bool EditController::request_preview(bool refine, const LayerOverride* over, bool same_wait) {
   if (!impl_->model_ready) return false;
   const EditParameters& p = impl_->parameters;
-  // An edit of one evaluation (engine::EditSpec::one_evaluation) has no draft: its first preview
-  // is the refined one, and a refinement asked for while it comes or after it came is that one.
-  const bool one_evaluation = engine::spec_of(p.kind).one_evaluation;
+  // An edit of one evaluation (engine::EditSpec::one_evaluation), or a super-resolution at the auto
+  // strength (one a tile, EditSpec::one_step_at_default), has no draft: its first preview is the
+  // refined one, and a refinement asked for while it comes or after it came is that one.
+  const engine::EditSpec& spec = engine::spec_of(p.kind);
+  const bool one_evaluation = spec.one_evaluation || (spec.one_step_at_default && engine::one_step_a_part(spec, p.strength));
   if (refine && one_evaluation && !over && (refinement_coming() || refinement_shown())) return true;
   const bool refined = refine || one_evaluation;
   auto built = build_request(*impl_->document, p, one_evaluation ? 1 : refined ? p.refine_steps : p.preview_steps,
@@ -521,8 +523,10 @@ bool EditController::applyPreview() {
   } done{impl_->applying};
   const EditParameters& p = impl_->parameters;
   const int n = impl_->preview_steps;
-  // At the auto strength an inpainting's or a sketch's windows take one evaluation each.
-  const bool per_window = p.strength < 0 && engine::chooses_per_window(engine::spec_of(p.kind));
+  // At the auto strength an inpainting's or a sketch's windows, and a super-resolution's tiles,
+  // take one evaluation each.
+  const bool per_window = engine::one_step_a_part(engine::spec_of(p.kind), p.strength);
+  const bool tiles = engine::spec_of(p.kind).one_step_at_default;
   const QString name = QString::fromUtf8(edit::to_string(p.kind).data());
   // An edit of one evaluation draws no noise: its seed and steps say nothing, where it went does.
   const QString what = engine::spec_of(p.kind).one_evaluation
@@ -530,7 +534,7 @@ bool EditController::applyPreview() {
                            : tr("Apply %1 (seed %2, %3%4)")
                            .arg(name)
                            .arg(p.seed)
-                           .arg(per_window ? tr("one step a window") : n == 1 ? tr("1 step") : tr("%1 steps").arg(n))
+                           .arg(per_window ? (tiles ? tr("one step a tile") : tr("one step a window")) : n == 1 ? tr("1 step") : tr("%1 steps").arg(n))
                            .arg(!engine::spec_of(p.kind).has_strength ? QString()
                                 : p.strength < 0                          ? tr(", strength auto")
                                                                           : tr(", strength %1 %").arg(qRound(100 * p.strength)));

@@ -106,9 +106,9 @@ void EditToolBar::showKind() {
   const QSignalBlocker quiet(strength_box_);
   strength_box_->setEnabled(spec.has_strength);
   const int percent = strength_percent_.value(int(kind()), kAuto);
-  // At auto an inpainting's or a sketch's windows take one evaluation each (engine::window_steps),
-  // so there the Steps box counts only once a strength is set.
-  const bool one_a_window = spec.has_strength && percent == kAuto && engine::chooses_per_window(spec);
+  // At auto an inpainting's or a sketch's windows, and a super-resolution's tiles, take one
+  // evaluation each (engine::one_step_a_part), so there the Steps box counts only once a strength is set.
+  const bool one_a_window = percent == kAuto && engine::one_step_a_part(spec, -1);
   steps_box_->setEnabled(!one_a_window && !spec.one_evaluation);
   // An edit of one evaluation draws no noise: another seed, or a blend of two, changes nothing.
   for (QWidget* seeded : {static_cast<QWidget*>(seed_box_), static_cast<QWidget*>(seed_b_box_), static_cast<QWidget*>(blend_slider_)})

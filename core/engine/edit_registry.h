@@ -78,6 +78,10 @@ struct EditSpec {
   // draws noise and a draft is already the refined result: the editor commits its first preview
   // instead of computing the same tiles again (a 12 MP denoise: four minutes on 2 cores).
   bool one_evaluation = false;
+  // At its default strength, one evaluation a part whatever the steps: each part starts so near its
+  // answer that more steps only smooth it a little (super-resolution's tiles; window_steps says
+  // what was measured). A strength asked for runs every step.
+  bool one_step_at_default = false;
   // The largest side a window of this edit runs at (RegionOptions::max_work_size; 0 = the model's
   // size). Measured: inpainting gains texture at the photo's own resolution; colour is smooth and
   // the model's colour noise is not, so colorization stays small; tiles are native already.
@@ -130,6 +134,10 @@ bool chooses_per_window(const EditSpec& spec);
 // where more change nothing one can measure (edit_registry.cpp says what was measured). A strength
 // asked for runs every step.
 int window_steps(int steps);
+
+// Whether each part of an edit (a window, a tile) takes one evaluation at `strength` (< 0: the
+// default) whatever the steps: chooses_per_window or EditSpec::one_step_at_default, at the default.
+bool one_step_a_part(const EditSpec& spec, double strength);
 
 // The request as it runs: the work size (work_size_of), and a draft's start along a mask (never
 // the exemplar fill, which costs seconds: inpainting's membrane fill, a sketch's mirrored edge;

@@ -89,7 +89,10 @@ sampling::Schedule schedule_for(const EditRequest& r, const model::ModelCard& ca
   } else {
     if (r.steps < 1 || r.steps > 1000)
       throw Error(ErrorCode::BadArgument, fmt::format("steps must lie in 1…1000, got {}", r.steps));
-    schedule = sampling::karras_schedule(r.steps, sampling::sigma_for_strength(strength_of(r), card.noise), card.noise);
+    // A tile of super-resolution at the default strength takes one evaluation (the windows along
+    // a mask get theirs from execute's window_schedule).
+    const int steps = spec.one_step_at_default && r.strength < 0 ? window_steps(r.steps) : r.steps;
+    schedule = sampling::karras_schedule(steps, sampling::sigma_for_strength(strength_of(r), card.noise), card.noise);
   }
   schedule.fresh_noise = r.fresh_noise < 0 ? spec.fresh_noise : r.fresh_noise;
   return schedule;

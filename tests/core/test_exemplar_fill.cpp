@@ -475,6 +475,24 @@ TEST(DefaultStrength, EveryWindowTakesOneEvaluationWhateverTheSteps) {
   EXPECT_GE(thin, 2) << "a long stroke takes several windows";
   EXPECT_EQ(thin_asked, 3 * thin);
   EXPECT_EQ(evaluations(stroke, -1, edit::EditKind::Sketch), thin) << "a sketched stroke's windows take one each too";
+  // A super-resolution's tiles too (EditSpec::one_step_at_default): a 1100 × 720 selection ×2 took
+  // 9 minutes on 2 cores at 3 steps.
+  const auto tile_evaluations = [&](double strength) {
+    engine::EditRequest r;
+    r.kind = edit::EditKind::SuperResolve;
+    r.image = photo.narrow(2, 0, 80);
+    r.scale = 2;
+    r.steps = 3, r.strength = strength;
+    engine::Timings t;
+    engine::execute(f, gaussian_card(), r, engine::RunContext{}, t);
+    return t.evaluations;
+  };
+  const int tiles = tile_evaluations(-1);
+  EXPECT_GE(tiles, 4) << "a 160 × 320 result takes several 32-px tiles";
+  EXPECT_EQ(tile_evaluations(0.3), 3 * tiles) << "a strength asked for runs every step";
+  EXPECT_TRUE(engine::one_step_a_part(engine::spec_of(edit::EditKind::SuperResolve), -1));
+  EXPECT_FALSE(engine::one_step_a_part(engine::spec_of(edit::EditKind::SuperResolve), 0.3));
+  EXPECT_FALSE(engine::one_step_a_part(engine::spec_of(edit::EditKind::Colorize), -1)) << "one window at the model's size";
 }
 
 // A wide sketched stroke starts from the photo's patches laid out as painted, and its fill is

@@ -413,7 +413,11 @@ TEST(MainWindow, TheStrengthControlFollowsTheCurrentEdit) {
   EXPECT_TRUE(bar->seedBox()->isEnabled());
   EXPECT_TRUE(variations->isEnabled());
   EXPECT_EQ(strength->text(), QStringLiteral("auto"));
-  EXPECT_TRUE(bar->stepsBox()->isEnabled()) << "a super-resolution's steps count at auto";
+  EXPECT_FALSE(bar->stepsBox()->isEnabled()) << "at auto each tile of a super-resolution takes one evaluation";
+  strength->stepUp();
+  EXPECT_TRUE(bar->stepsBox()->isEnabled()) << "a strength set runs every step";
+  strength->setValue(strength->minimum());  // back to auto
+  EXPECT_EQ(strength->text(), QStringLiteral("auto"));
   bar->setKind(cm::edit::EditKind::Inpaint);
   EXPECT_EQ(strength->value(), inpaint_default + 7);  // remembered per edit
 }
@@ -600,17 +604,18 @@ TEST_F(Editor, SuperResolvingASelectionResizesTheDocumentUndoably) {
 
   const QRect selection = window.controller()->parameters().selection;
   EXPECT_EQ(selection, QRect(8, 8, 16, 12));
-  // The refined preview follows (Steps, not the live preview's one step), and the photo's
+  // At the auto strength each tile takes one evaluation whatever the Steps (EditSpec::
+  // one_step_at_default), so the first preview is the refined one that Apply commits; the photo's
   // selection is not drawn over the enlarged preview.
-  const int steps = window.controller()->parameters().refine_steps;
-  ASSERT_GT(steps, 1);
-  ASSERT_TRUE(QTest::qWaitFor([&] { return window.controller()->previewComplete() && window.controller()->previewSteps() == steps; }, 20000));
+  ASSERT_GT(window.controller()->parameters().refine_steps, 1);
+  ASSERT_TRUE(QTest::qWaitFor([&] { return window.controller()->previewComplete(); }, 20000));
+  EXPECT_EQ(window.controller()->previewSteps(), 1);
   EXPECT_TRUE(canvas->selection().isEmpty());
   window.applyAction()->trigger();
   const QImage result = window.document()->photo();
   ASSERT_EQ(result.size(), preview.size());
   const QString history = window.document()->undoStack()->text(window.document()->undoStack()->index() - 1);
-  EXPECT_TRUE(history.contains(QStringLiteral("%1 steps").arg(steps))) << history.toStdString();
+  EXPECT_TRUE(history.contains(QStringLiteral("one step a tile"))) << history.toStdString();
   bool size_shown = false;  // the status bar says the new size
   for (QLabel* label : window.statusBar()->findChildren<QLabel*>())
     size_shown |= label->text().startsWith(QStringLiteral("%1 × %2").arg(result.width()).arg(result.height()));
