@@ -3,6 +3,7 @@
 // filter, tiling. The model is the analytic Gaussian one (≈ free), so the times are the overhead
 // cmedit adds to N network evaluations. Prints the median of 3 runs per edit, in ms.
 #include "bench/median_time.h"
+#include "core/edit/geodesic_distance.h"
 #include "core/edit/region.h"
 #include "core/model/gaussian_consistency.h"
 
@@ -52,6 +53,19 @@ int main(int argc, char** argv) {
   std::printf("  from the membrane fill %8.1f ms\n", median_ms([&] { edit::region::inpaint_photo(f, photo, mask, warm, smooth); }));
   std::printf("  from the exemplar fill %8.1f ms\n", median_ms([&] { edit::region::inpaint_photo(f, photo, mask, warm, exemplar); }));
   std::printf("colorize                 %8.1f ms\n", median_ms([&] { edit::region::colorize_photo(f, photo, one_step); }));
+  // With a hint: its colour spread on the photo pooled to at most 1024 px, and how far it reaches
+  // (estimates.h: spread_hints, the geodesic distance along the luma and its texture).
+  const at::Tensor red = at::tensor({0.8f, -0.4f, -0.4f}).view({1, 3, 1, 1}).expand({1, 3, height, width}).contiguous();
+  at::Tensor dab = at::zeros({1, 1, height, width});
+  dab.narrow(2, height / 2, height / 50 + 1).narrow(3, width / 2, width / 20 + 1).fill_(1);
+  std::printf("colorize with a hint     %8.1f ms\n", median_ms([&] { edit::region::colorize_photo(f, photo, one_step, red, dab); }));
+  // Of that, the reach alone at the spread's size: the luma and its texture, four passes.
+  const int64_t side = 1024, across = std::max<int64_t>(1, side * std::min(width, height) / std::max(width, height));
+  const at::Tensor guide = at::rand({1, 2, across, side}) * 0.3;
+  at::Tensor seed = at::zeros({1, 1, across, side});
+  seed[0][0][across / 2][side / 2] = 1;
+  std::printf("  its reach, %lld×%lld     %8.1f ms\n", (long long)side, (long long)across,
+              median_ms([&] { edit::geodesic_distance(guide, seed, 0.075, double(side), 0.19, 4); }));
   std::printf("super-resolve ×4 of %lld×%lld %6.1f ms\n", (long long)low.size(3), (long long)low.size(2),
               median_ms([&] { edit::region::super_resolve_photo(f, low, 4, one_step); }));
   return 0;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 namespace cm::edit {
 
@@ -31,6 +32,25 @@ at::Tensor geodesic_distance(const at::Tensor& guide, const at::Tensor& seeds, d
   // backward scan mirrors them.
   const int64_t dy[4] = {-1, -1, -1, 0}, dx[4] = {-1, 0, 1, -1};
   const float length[4] = {diagonal, 1.f, diagonal, 1.f};
+  // What each step costs, once for all the passes: from pixel p to p + d (d the n-th offset), its
+  // length and the contrast across it and one more on each side, p − d to p + 2d (edges repeated):
+  // a soft edge is seen at its whole contrast, not in small steps each within the tolerance. The
+  // backward scans take the same step from its other end.
+  std::vector<float> step_cost(std::size_t(4 * plane));
+  for (int n = 0; n < 4; ++n)
+    for (int64_t y = 0; y < h; ++y) {
+      const int64_t by = std::clamp<int64_t>(y - dy[n], 0, h - 1), ay = std::clamp<int64_t>(y + 2 * dy[n], 0, h - 1);
+      for (int64_t x = 0; x < w; ++x) {
+        const int64_t bx = std::clamp<int64_t>(x - dx[n], 0, w - 1), ax = std::clamp<int64_t>(x + 2 * dx[n], 0, w - 1);
+        float cost = 0.f;
+        for (int64_t c = 0; c < channels; ++c) {
+          const float* gc = gp + c * plane;
+          const float step = std::max(0.f, std::abs(gc[by * w + bx] - gc[ay * w + ax]) - free);
+          cost += step * step;
+        }
+        step_cost[std::size_t(n * plane + y * w + x)] = length[n] + k * cost;
+      }
+    }
   const auto relax = [&](int64_t y, int64_t x, int sign) {
     const int64_t i = y * w + x;
     float best = d[i];
@@ -39,17 +59,7 @@ at::Tensor geodesic_distance(const at::Tensor& guide, const at::Tensor& seeds, d
       if (ny < 0 || ny >= h || nx < 0 || nx >= w) continue;
       const int64_t j = ny * w + nx;
       if (d[j] == inf) continue;
-      // The contrast across the step and one more on each side: a soft edge is seen at its whole
-      // contrast, not in small steps each within the tolerance.
-      const int64_t by = std::clamp<int64_t>(y - sign * dy[n], 0, h - 1), bx = std::clamp<int64_t>(x - sign * dx[n], 0, w - 1);
-      const int64_t ay = std::clamp<int64_t>(ny + sign * dy[n], 0, h - 1), ax = std::clamp<int64_t>(nx + sign * dx[n], 0, w - 1);
-      float cost = 0.f;
-      for (int64_t c = 0; c < channels; ++c) {
-        const float* gc = gp + c * plane;
-        const float step = std::max(0.f, std::abs(gc[by * w + bx] - gc[ay * w + ax]) - free);
-        cost += step * step;
-      }
-      best = std::min(best, d[j] + length[n] + k * cost);
+      best = std::min(best, d[j] + step_cost[std::size_t(n * plane + (sign > 0 ? i : j))]);
     }
     d[i] = best;
   };
