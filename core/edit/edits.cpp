@@ -61,10 +61,18 @@ void check_super_resolution_factor(int factor) {
 }
 
 at::Tensor fit_range_keeping_luma(const at::Tensor& rgb) {
-  if (rgb.ge(-1).logical_and(rgb.le(1)).all().item<bool>()) return rgb;
-  const at::Tensor grey = grey_of(rgb);  // same luma, no colour
-  const at::Tensor s = std::get<0>(shrink_factors(rgb, grey).min(1, true));
-  return (grey + s * (rgb - grey)).clamp(-1, 1);
+  const at::Tensor outside = rgb.abs().gt(1).any(1);  // [B,H,W]
+  if (!outside.any().item<bool>()) return rgb;
+  // Only the pixels outside change, on a colorized photo a few in a hundred: they alone are
+  // gathered (over every pixel this took 1.7 s of a 20 MP colorization's strips).
+  const int64_t b = rgb.size(0), h = rgb.size(2), w = rgb.size(3);
+  const at::Tensor pixels = rgb.transpose(0, 1).reshape({3, -1});  // [3, B·H·W]
+  const at::Tensor which = outside.reshape({-1}).nonzero().squeeze(1);
+  const at::Tensor some = pixels.index_select(1, which).t().reshape({-1, 3, 1, 1});  // as [M,3,1,1] images
+  const at::Tensor grey = grey_of(some);  // same luma, no colour
+  const at::Tensor s = std::get<0>(shrink_factors(some, grey).min(1, true));
+  const at::Tensor fitted = (grey + s * (some - grey)).clamp(-1, 1);
+  return pixels.index_copy(1, which, fitted.reshape({-1, 3}).t()).view({3, b, h, w}).transpose(0, 1).contiguous();
 }
 
 at::Tensor fit_range_keeping_patch_means(const at::Tensor& image, int k) {

@@ -311,9 +311,14 @@ TEST(KeepInRange, PullsPixelsInWithoutTouchingTheKnownPart) {
   EXPECT_LE(max_abs_diff((out * q0).sum(1).masked_select(grey_in_range), luma_in.masked_select(grey_in_range)), 1e-5);
   EXPECT_GT(grey_in_range.to(at::kFloat).mean().item<float>(), 0.5f);
   EXPECT_LE(out.abs().max().item<float>(), 1.f);
-  // In-range pixels are not touched at all.
+  // In-range pixels are not touched at all, also beside pixels that are out, in a batch.
   const at::Tensor tame = in.clamp(-1, 1);
   EXPECT_TRUE(at::equal(fit_range_keeping_luma(tame), tame));
+  const at::Tensor both = at::cat({in, tame}, 0), fitted_both = fit_range_keeping_luma(both);
+  const at::Tensor inside = both.abs().le(1).all(1, true).expand_as(both);
+  EXPECT_TRUE(at::equal(fitted_both.masked_select(inside), both.masked_select(inside)));
+  EXPECT_TRUE(at::equal(fitted_both.narrow(0, 0, 1), out)) << "each image of a batch as it is alone";
+  EXPECT_TRUE(at::equal(fitted_both.narrow(0, 1, 1), tame));
 
   const at::Tensor low = cm::sampling::NoiseField(22).crop(0, {1, 3, 0, 0, 4, 4}).mul(0.3).clamp(-0.9, 0.9);
   const at::Tensor patches = low.repeat_interleave(4, 2).repeat_interleave(4, 3) + wild;  // mean = low, range ±5

@@ -46,6 +46,24 @@ TEST(Resample, FeatherWeightsAreOneOnTheGrownMaskAndZeroBeyondTheFade) {
   EXPECT_EQ(feather_weights(dab(16, 16, 0, 0, 3), 0, 2)[0][0][0][0].item<float>(), 1.f);
 }
 
+// A guided fit's part of a large image reads its coefficients as their bilinear enlargement to
+// that image does (the CPU's own loop, which never makes that enlargement), held within the
+// bounds when it has them, for images of a batch each with its own coefficients.
+TEST(Resample, AGuidedFitsPartReadsItsCoefficientsAsTheirEnlargement) {
+  const int64_t height = 64, width = 80, y0 = 10, x0 = 12, h = 40, w = 50;
+  const at::Tensor planes = cm::sampling::NoiseField(31).crop(0, {2, 8, 0, 0, 16, 20});  // a, b, low, high; 2 channels
+  const at::Tensor guide = cm::sampling::NoiseField(32).crop(0, {2, 1, 0, 0, h, w});
+  const at::Tensor big = at::upsample_bilinear2d(planes, {height, width}, /*align_corners=*/false).narrow(2, y0, h).narrow(3, x0, w);
+  const at::Tensor plain = big.narrow(1, 0, 2) * guide + big.narrow(1, 2, 2);
+  for (const bool bounded : {false, true}) {
+    const GuidedCoefficients c{bounded ? planes : planes.narrow(1, 0, 4).contiguous(), 2, bounded};
+    const at::Tensor expected = bounded ? at::clamp(plain, big.narrow(1, 4, 2), big.narrow(1, 6, 2)) : plain;
+    const at::Tensor part = guided_apply(c, guide, double(height), double(width), double(y0), double(x0));
+    ASSERT_EQ(part.sizes(), expected.sizes());
+    EXPECT_LT(max_abs_diff(part, expected), 1e-5) << (bounded ? "bounded" : "plain");
+  }
+}
+
 TEST(Resample, BoxMeanMatchesADirectAverage) {
   const at::Tensor x = cm::sampling::NoiseField(2).crop(0, {1, 2, 0, 0, 20, 30});
   const at::Tensor direct = at::avg_pool2d(x, {7, 7}, {1, 1}, {3, 3}, false, /*count_include_pad=*/false);
