@@ -127,6 +127,7 @@ at::Tensor guided_apply_cpu(const GuidedCoefficients& c, const at::Tensor& guide
   const at::Tensor planes = c.planes.to(at::kFloat).contiguous(), guide = guide_part.to(at::kFloat).contiguous();
   const int64_t batch = guide.size(0), h = guide.size(2), w = guide.size(3), n = c.channels;
   const int64_t hi = planes.size(2), wi = planes.size(3), k = planes.size(1);
+  if (guide.size(1) != 1) throw Error(ErrorCode::ShapeMismatch, "a guided fit's guide has one channel");
   if (planes.size(0) != batch && planes.size(0) != 1)
     throw Error(ErrorCode::ShapeMismatch, "guided coefficients need one set, or one per image of the guide");
   const Reads ys = reads(h, y0, height, hi), xs = reads(w, x0, width, wi);
@@ -155,9 +156,9 @@ at::Tensor guided_apply_cpu(const GuidedCoefficients& c, const at::Tensor& guide
       const auto read = [&](const float* q, int64_t x) { return q[left[x]] + (q[right[x]] - q[left[x]]) * tx[x]; };
       for (int64_t ch = 0; ch < n; ++ch) {
         const float *a = blended.data() + ch * wi, *offset = blended.data() + (n + ch) * wi;
-        const float *low = blended.data() + (2 * n + ch) * wi, *high = blended.data() + (3 * n + ch) * wi;
         float* out_row = o + ((b * n + ch) * h + y) * w;
         if (c.bounded) {
+          const float *low = blended.data() + (2 * n + ch) * wi, *high = blended.data() + (3 * n + ch) * wi;
           for (int64_t x = 0; x < w; ++x)
             out_row[x] = std::min(std::max(read(a, x) * guide_row[x] + read(offset, x), read(low, x)), read(high, x));
         } else {
