@@ -23,15 +23,7 @@ at::Tensor fill_holes(const at::Tensor& image, const at::Tensor& known, const at
 // pixel exactly (up to float rounding).
 at::Tensor upsample_keeping_means(const at::Tensor& low_res, int factor);
 
-// Colorization's start: the image's luma with the hints' chroma spread along it (fill_holes with
-// the luma as guide: between hints, their colours blend), times exp(−d / reach), d the geodesic
-// distance from the hints along the luma (geodesic_distance.h, with fill_holes' σ): a hint's
-// colour fades to grey across a strong edge at once and, slowly, with the distance, so the model's
-// own colour comes where no hint reaches; or no chroma (grey) without hints. As a membrane, one
-// red hint on a dragonfly turned a whole 12 MP photo of leaves red; screened, a blue sky's white
-// poles still came back blue (a thin region's only links lead into the sky). rgb: [B,3,H,W];
-// hints [B|1,3,H,W] with hint_mask [B|1,1,H,W] (> 0 = hinted), or both undefined.
-// How far a colour hint reaches across a flat region (the reach above), as a share of the image's
+// How far a colour hint reaches across a flat region (propagate_chroma's reach, below), as a share of the image's
 // longer side. Seen in the editor (docs/QUALITY.md, "Colour hints stop at edges"): at a quarter,
 // one dab in a sky came back as a red spot; at the whole side it colours the sky and stops at the
 // horizon.
@@ -57,6 +49,16 @@ constexpr double kTextureFloor = 0.1;
 // differences. A change of it is an edge a hint's colour should not cross (spread_hints): a sharp,
 // detailed object against a smooth blur, where their lumas alike give no edge. luma: [B,1,H,W].
 at::Tensor texture_level(const at::Tensor& luma, double floor);
+
+// Colorization's start: the image's luma with the hints' chroma spread along it (fill_holes with
+// the luma as guide: between hints, their colours blend), times exp(−d / reach), d the geodesic
+// distance from the hints along the luma and its texture (geodesic_distance.h, with fill_holes' σ):
+// a hint's colour fades to grey across a strong edge, or from a detailed object into a smooth
+// blur, at once and, slowly, with the distance, so the model's own colour comes where no hint
+// reaches; or no chroma (grey) without hints. As a membrane, one
+// red hint on a dragonfly turned a whole 12 MP photo of leaves red; screened, a blue sky's white
+// poles still came back blue (a thin region's only links lead into the sky). rgb: [B,3,H,W];
+// hints [B|1,3,H,W] with hint_mask [B|1,1,H,W] (> 0 = hinted), or both undefined.
 at::Tensor propagate_chroma(const at::Tensor& rgb, const at::Tensor& hints, const at::Tensor& hint_mask);
 // A hint's colour at the photo's own luma: its offset from grey (colour − grey_of(colour)) on the
 // photo's grey. What a hinted pixel becomes: a white hint keeps a pixel grey at any brightness,
