@@ -288,7 +288,7 @@ bool EditController::request_preview(bool refine, const LayerOverride* over, boo
   // strength (one a tile, EditSpec::one_step_at_default), has no draft: its first preview is the
   // refined one, and a refinement asked for while it comes or after it came is that one.
   const engine::EditSpec& spec = engine::spec_of(p.kind);
-  const bool one_evaluation = spec.one_evaluation || (spec.one_step_at_default && engine::one_step_a_part(spec, p.strength));
+  const bool one_evaluation = spec.one_evaluation || (spec.one_step_at_default && p.strength < 0);  // as engine's schedule_for
   if (refine && one_evaluation && !over && (refinement_coming() || refinement_shown())) return true;
   const bool refined = refine || one_evaluation;
   auto built = build_request(*impl_->document, p, one_evaluation ? 1 : refined ? p.refine_steps : p.preview_steps,
