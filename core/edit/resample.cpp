@@ -175,6 +175,11 @@ at::Tensor guided_apply_cpu(const GuidedCoefficients& c, const at::Tensor& guide
 at::Tensor guided_apply(const GuidedCoefficients& c, const at::Tensor& guide_part, double height, double width,
                         double y0, double x0) {
   if (guide_part.device().is_cpu()) return guided_apply_cpu(c, guide_part, height, width, y0, x0);
+  return guided_apply_by_grid(c, guide_part, height, width, y0, x0);
+}
+
+at::Tensor guided_apply_by_grid(const GuidedCoefficients& c, const at::Tensor& guide_part, double height, double width,
+                                double y0, double x0) {
   // Sampling positions of the part's pixels in the coefficients, normalised as grid_sample takes
   // them: its unaligned bilinear reads (y + ½)·h/height − ½, exactly what upsample_bilinear2d reads,
   // and its border padding repeats the edge as that does.

@@ -48,5 +48,10 @@ GuidedCoefficients guided_fit(const at::Tensor& guide_low, const at::Tensor& sou
 // of the image the coefficients were fitted for.
 at::Tensor guided_apply(const GuidedCoefficients& c, const at::Tensor& guide_part, double height, double width,
                         double y0, double x0);
+// guided_apply by grid_sample, off the CPU: every plane enlarged to the part, then used. On a CPU
+// those planes cost 1.5 s of a 20 MP colorization's strips, so there guided_apply reads each
+// pixel's coefficients itself; this one stays callable for a test that holds the two together.
+at::Tensor guided_apply_by_grid(const GuidedCoefficients& c, const at::Tensor& guide_part, double height, double width,
+                                double y0, double x0);
 
 }  // namespace cm::edit

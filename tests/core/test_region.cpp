@@ -61,6 +61,9 @@ TEST(Resample, AGuidedFitsPartReadsItsCoefficientsAsTheirEnlargement) {
     const at::Tensor part = guided_apply(c, guide, double(height), double(width), double(y0), double(x0));
     ASSERT_EQ(part.sizes(), expected.sizes());
     EXPECT_LT(max_abs_diff(part, expected), 1e-5) << (bounded ? "bounded" : "plain");
+    // The GPU's path (grid_sample), run here on the CPU: the same reads.
+    const at::Tensor by_grid = guided_apply_by_grid(c, guide, double(height), double(width), double(y0), double(x0));
+    EXPECT_LT(max_abs_diff(by_grid, expected), 1e-5) << (bounded ? "bounded, by grid" : "plain, by grid");
   }
 }
 
