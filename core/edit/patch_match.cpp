@@ -72,8 +72,13 @@ void PatchMatcher::search(const at::Tensor& estimate, int rounds, const at::Tens
   if (confidence.defined()) {
     const at::Tensor c = patches(confidence.view({-1, 1}), targets_);  // [N, p², 1]
     patch_weights_ = c / c.sum(1, true).clamp_min(1e-6);
+    // A target that trusts none of its pixels (deep in an onion peel's unfilled part) neither
+    // votes nor learns anything from a search but the guide's term: it keeps its match until a
+    // ring reaches it. Searching it too made a thin stroke's peel, one search a ring, search the
+    // whole hole each time.
+    searched_ = c.sum({1, 2}) > 0;
   } else {
-    patch_weights_ = at::Tensor();
+    patch_weights_ = at::Tensor(), searched_ = at::Tensor();
   }
   point_fused();
   distance_ = distances(match_);
@@ -187,6 +192,7 @@ void PatchMatcher::try_sources_fused(const Candidate& candidate) {
   float* distance_to = distance_.data_ptr<float>();
   at::parallel_for(0, targets_.numel(), kGrain, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
+      if (searched_data_ && !searched_data_[i]) continue;
       const auto [cy, cx] = candidate(i);
       if (cy < 0 || cy >= height_ || cx < 0 || cx >= width_ || !valid[cy * width_ + cx]) continue;
       const float d = distance(i, cy * width_ + cx, distance_to[i]);
@@ -239,6 +245,7 @@ void PatchMatcher::point_fused() {
   source_data_ = source_.data_ptr<float>(), offset_data_ = offsets_.data_ptr<int64_t>();
   target_ = target_patches_.defined() ? target_patches_.data_ptr<float>() : nullptr;
   weights_ = patch_weights_.defined() ? patch_weights_.data_ptr<float>() : nullptr;
+  searched_data_ = searched_.defined() ? searched_.data_ptr<bool>() : nullptr;
   means_ = source_means_.defined() ? source_means_.data_ptr<float>() : nullptr;
   guide_ = target_guide_.defined() ? target_guide_.data_ptr<float>() : nullptr;
 }
@@ -259,7 +266,7 @@ void PatchMatcher::try_sources(const at::Tensor& y, const at::Tensor& x) {
   const at::Tensor ok = inside & valid_.index_select(0, inside_at);
   const at::Tensor s = at::where(ok, inside_at, match_);  // only whole patches are ever read
   const at::Tensor d = at::where(ok, distances(s), at::full({}, kInfinity, distance_.options()));
-  const at::Tensor better = d < distance_;
+  const at::Tensor better = searched_.defined() ? (d < distance_) & searched_ : d < distance_;
   match_ = at::where(better, s, match_), distance_ = at::where(better, d, distance_);
   grid_y_.index_put_({targets_}, match_.div(width_, "floor"));
   grid_x_.index_put_({targets_}, match_.remainder(width_));

@@ -57,7 +57,8 @@ class PatchMatcher {
   void start(const PatchMatcher* coarse);
 
   // PatchMatch against the current estimate ([H·W, C], channels last). With a confidence ([H·W],
-  // in [0, 1]) only the pixels it trusts count, as a weighted mean over the patch.
+  // in [0, 1]) only the pixels it trusts count, as a weighted mean over the patch, and a target
+  // that trusts none of its pixels keeps its match (it does not vote either).
   void search(const at::Tensor& estimate, int rounds, const at::Tensor& confidence = at::Tensor());
 
   // Every hole pixel becomes the mean of what the overlapping matches put there, each match
@@ -96,12 +97,15 @@ class PatchMatcher {
   int64_t channels_ = 0, guided_ = 0, height_ = 0, width_ = 0;
   at::Tensor source_, hole_, valid_, sources_, targets_, ty_, tx_, offsets_, grid_y_, grid_x_;
   at::Tensor match_, distance_, target_patches_, patch_weights_;
+  // With a confidence: the targets that trust some of their pixels, the only ones searched.
+  at::Tensor searched_;
   double guide_weight_ = 0;
   at::Tensor source_means_, target_guide_;
   bool fused_ = false;
   mutable at::Tensor target_at_;  // the fused vote's target index at each pixel, −1 where none is centred
   // What the fused loops read, set by point_fused after each tensor they point into changes.
   const float *source_data_ = nullptr, *target_ = nullptr, *weights_ = nullptr, *means_ = nullptr, *guide_ = nullptr;
+  const bool* searched_data_ = nullptr;
   const int64_t* offset_data_ = nullptr;
 };
 
