@@ -315,8 +315,9 @@ at::Tensor ExemplarCache::get_or_fill(const at::Tensor& image, const at::Tensor&
   }
   const at::Tensor filled = fill();  // outside the lock: seconds, and another job may want a hit meanwhile
   const std::size_t bytes = image.nbytes() + known.nbytes() + filled.nbytes();
-  if (bytes > max_bytes_) return filled;  // it would push out everything else, and itself
   const std::lock_guard<std::mutex> lock(mutex_);
+  ++fills_;
+  if (bytes > max_bytes_) return filled;  // it would push out everything else, and itself
   entries_.push_front({image.clone(), known.clone(), filled, seed, bytes});
   bytes_ += bytes;
   while (entries_.size() > capacity_ || bytes_ > max_bytes_) {
@@ -334,6 +335,11 @@ std::size_t ExemplarCache::bytes() const {
 std::size_t ExemplarCache::hits() const {
   const std::lock_guard<std::mutex> lock(mutex_);
   return hits_;
+}
+
+std::size_t ExemplarCache::fills() const {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  return fills_;
 }
 
 }  // namespace cm::edit

@@ -155,6 +155,7 @@ class ExemplarCache {
   at::Tensor get_or_fill(const at::Tensor& image, const at::Tensor& known, std::uint64_t seed,
                          const std::function<at::Tensor()>& fill);
   std::size_t hits() const;
+  std::size_t fills() const;  // how many times it called `fill`
   std::size_t bytes() const;  // what the entries hold now
 
  private:
@@ -165,7 +166,7 @@ class ExemplarCache {
   };
   mutable std::mutex mutex_;
   std::list<Entry> entries_;  // most recent first
-  std::size_t capacity_, max_bytes_, bytes_ = 0, hits_ = 0;
+  std::size_t capacity_, max_bytes_, bytes_ = 0, hits_ = 0, fills_ = 0;
 };
 
 }  // namespace cm::edit

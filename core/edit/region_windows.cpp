@@ -32,7 +32,17 @@ constexpr int64_t kExemplarSide = 512;
 // One fill for the whole mask (fill_the_whole_mask) is made on its box and surroundings at most
 // this many pixels across: a window's fill is made on twice the window, kExemplarSide · 2.
 constexpr int64_t kWholeMaskSide = 2 * kExemplarSide;
+// A window's exemplar fill serves the windows after it while together they are at most this many
+// pixels across (exemplar_estimate's stretch). The windows along a thin stroke are 64–128 px and
+// each made its own fill of twice its side around it: a 36-px stroke 2,300 px long on a 20 MP
+// photo took 51 fills and 64 s, 12 fills and 36 s in stretches.
+constexpr int64_t kFillStretch = 384;
 constexpr double kCompactShare = 0.25;  // of its bounding box that a mask filled at once covers
+// How deep the hole must stay at the scale of one fill of the whole mask (fill_the_whole_mask), or
+// the exemplar depth when that is more. A long wide stroke drawn straight is "one object" by its
+// box, and filled at once at a scale where it is thin: its windows' own fills are nearer the
+// photo's pixels. (The exemplar depth was 32 until strokes from 32 px across took patches.)
+constexpr int kWholeFillDepth = 32;
 constexpr int64_t kMembraneDepths = 4;   // the photo around one membrane's hole, in hole depths
 
 
@@ -55,6 +65,9 @@ struct Job {
   const RegionOptions& o;
   Mode mode;
   bool whole_mask_filled = false;  // fill_the_whole_mask wrote every window's exemplar start
+  // Where exemplar_estimate has written a fill into `starts` ([1,1,H,W] bool on the CPU, made with
+  // the first fill): a later window reads those pixels as they are.
+  at::Tensor copied;
   WholeMembrane membrane;          // a smooth start made once for the whole mask, or undefined
   std::vector<Box> spots;          // inpainting under HoleFill::Auto: the mask's spots (mask_spots.h)
 };
@@ -84,19 +97,41 @@ at::Tensor fill_at_scale(const Job& job, const at::Tensor& image, const at::Tens
 // its hole.
 at::Tensor exemplar_hole(const Job& job, const Box& area) { return compositing_weights(job.mask, area, job.o) >= 1; }
 
-// The exemplar fill of this window's hole, copied from the window's surroundings (as much again
-// on every side); every pixel of the mask that no window has composited yet is hole there too, so
-// what the photo held under the mask is never copied. When the whole mask was filled at once
-// (fill_the_whole_mask), that fill.
-at::Tensor exemplar_estimate(const Job& job, const at::Tensor& out, const WindowPlan& plan, std::size_t index) {
+// The exemplar fill of this window's hole. Where an earlier fill covers it, that fill (in
+// `starts`). Else one is made for a stretch of the mask, this window and the next ones (the plan
+// follows a stroke), copied from the stretch's surroundings (half the window on every side), and
+// written into `starts` over the stretch and a quarter of the window around it, where its patches
+// had the photo on every side. Every pixel of the mask that no window has composited and no
+// earlier fill covers is hole there too, so what the photo held under the mask is never copied;
+// an earlier fill is known, and the texture goes on from it. When the whole mask was filled at
+// once (fill_the_whole_mask), that fill.
+at::Tensor exemplar_estimate(Job& job, at::Tensor& starts, const WindowPlan& plan, std::size_t index) {
   const Box& window = plan.windows[index].window;
-  if (job.whole_mask_filled) return to_unit(crop_replicate(out, window)).to(at::kFloat);
+  const Box photo{0, 0, plan.height, plan.width};
+  const auto unfilled = [&](const Box& area) {
+    const at::Tensor hole = exemplar_hole(job, area) & plan.owned_before(index, area).logical_not();
+    return job.copied.defined() ? hole & slice(job.copied, area).logical_not() : hole;
+  };
+  if (job.whole_mask_filled || !unfilled(intersection(window, photo)).any().item<bool>())
+    return to_unit(crop_replicate(starts, window)).to(at::kFloat);
+  // The stretch: this window and the next ones, while together they are at most kFillStretch across.
   const int64_t side = window.height();
-  const Box context = intersection(Box{window.y0 - side / 2, window.x0 - side / 2, window.y1 + side / 2, window.x1 + side / 2},
-                                   Box{0, 0, plan.height, plan.width});
-  const at::Tensor image = to_unit(slice(out, context)).to(at::kFloat).contiguous();
-  const at::Tensor hole = (exemplar_hole(job, context) & plan.owned_before(index, context).to(image.device()).logical_not()).contiguous();
+  Box stretch = intersection(window, photo);
+  for (std::size_t next = index + 1; next < plan.windows.size(); ++next) {
+    const Box with_next = hull(stretch, intersection(plan.windows[next].window, photo));
+    if (std::max(with_next.height(), with_next.width()) > kFillStretch) break;
+    stretch = with_next;
+  }
+  const Box context = grown(stretch, side / 2, plan.height, plan.width);
+  const at::Tensor image = to_unit(slice(starts, context)).to(at::kFloat).contiguous();
+  const at::Tensor hole = unfilled(context).to(image.device()).contiguous();
   const at::Tensor filled = fill_at_scale(job, image, hole, std::min(1.0, double(kExemplarSide) / double(side)));
+  const Box kept = grown(stretch, side / 4, plan.height, plan.width), in_kept = relative(kept, context);
+  const at::Tensor written = slice(hole, in_kept);
+  at::Tensor target = slice(starts, kept);
+  target.copy_(at::where(written, to_form_of(slice(filled, in_kept), starts), target));
+  if (!job.copied.defined()) job.copied = at::zeros({1, 1, plan.height, plan.width}, at::kBool);
+  slice(job.copied, kept).logical_or_(written.to(at::kCPU));
   return crop_replicate(filled, relative(window, context));
 }
 
@@ -111,7 +146,7 @@ bool one_object(const at::Tensor& mask, const Box& mask_box) {
 
 // One exemplar fill of the whole mask, written into `starts`, when the mask is one object (it
 // covers kCompactShare of its box) and at the scale of one fill (its box and half its side
-// around, at most kWholeMaskSide px across) the hole is still exemplar_depth deep. Window by
+// around, at most kWholeMaskSide px across) the hole is still kWholeFillDepth deep. Window by
 // window, each fill met the earlier windows' fills in seams of texture along their cores: a
 // sundial removed from a 12 MP photo came back as four blocks. One fill is one texture, and one
 // search instead of one per window. A long stroke keeps its windows' own fills, made closer to
@@ -123,7 +158,8 @@ bool fill_the_whole_mask(const Job& job, at::Tensor& starts) {
   const Box hole_box = grown(mask_box, job.o.grow + 2 * job.o.feather, height, width);
   const Box context = grown(hole_box, std::max(hole_box.height(), hole_box.width()) / 2, height, width);
   const double scale = std::min(1.0, double(kWholeMaskSide) / double(std::max(context.height(), context.width())));
-  const int needed = int(std::ceil(job.o.exemplar_depth / scale)) - job.o.grow;  // growing a hole by g deepens it by g
+  const int depth = std::max(job.o.exemplar_depth, kWholeFillDepth);
+  const int needed = int(std::ceil(depth / scale)) - job.o.grow;  // growing a hole by g deepens it by g
   if (needed > 1 && max_hole_depth(job.mask, needed, /*outside_is_hole=*/true) < needed) return false;
   const at::Tensor image = to_unit(slice(starts, context)).to(at::kFloat).contiguous();
   const at::Tensor hole = exemplar_hole(job, context).to(image.device()).contiguous();
@@ -217,7 +253,7 @@ at::Tensor with_change(const at::Tensor& full, const at::Tensor& scaled, const a
 // Edits one window and composites its core into `out` (the photo's form, changed in place).
 // `starts` (when the mask has windows that start from the exemplar fill) is a copy of the photo
 // that receives every window's start instead of its result: exemplar fills are made against it.
-void edit_window(const Job& job, at::Tensor& out, at::Tensor& starts, const WindowPlan& plan, std::size_t index) {
+void edit_window(Job& job, at::Tensor& out, at::Tensor& starts, const WindowPlan& plan, std::size_t index) {
   const MaskWindow& mw = plan.windows[index];
   const Box& window = mw.window;
   const int64_t side = window.height(), work = mw.work;
@@ -325,7 +361,7 @@ at::Tensor along_the_mask(const model::ConsistencyFunction& f, const at::Tensor&
   rules.focus_y = o.focus_y, rules.focus_x = o.focus_x;
   const WindowPlan plan = plan_windows(mask, rules);
   at::Tensor out = photo.clone(), starts;
-  Job job{f, mask, settings, o, mode, false, {}, {}};
+  Job job{f, mask, settings, o, mode, false, {}, {}, {}};
   if (mode == Mode::Inpaint && settings.warm_start && o.fill == HoleFill::Auto) job.spots = spots_of(mask, o.grow);
   // Some window starts from the exemplar fill, so the fills need the photo with earlier windows'
   // starts (exemplar_estimate).

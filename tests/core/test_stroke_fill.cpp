@@ -1,0 +1,121 @@
+// A brush stroke across texture at the photo's own pixels (core/edit/region_windows.cpp): from
+// kLargeHoleDepth deep it starts from the photo's patches, not from a membrane with the edge's
+// detail mirrored in (a smooth streak down its middle), and along a long stroke those patches are
+// copied a stretch at a time, not once for every window.
+#include "core/analytic_model.h"
+#include "core/edit/exemplar_fill.h"
+#include "core/edit/mask_windows.h"
+#include "core/edit/region.h"
+#include "core/engine/edit_request.h"
+#include "core/engine/execute.h"
+#include "core/model/model_card.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <gtest/gtest.h>
+
+namespace cm {
+namespace {
+
+namespace engine = cm::engine;
+
+// A grey texture of blobs a few pixels across (noise under a 3×3 mean), [1,3,height,width].
+at::Tensor blobs(int64_t height, int64_t width) {
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(17);
+  const at::Tensor noise = at::rand({1, 1, height, width}, gen) * 2 - 1;
+  return (at::avg_pool2d(noise, {3, 3}, {1, 1}, {1, 1}, false, false) * 1.2).clamp(-1, 1).expand({1, 3, height, width}).contiguous();
+}
+
+// A horizontal stroke `width` px across, from column 8 to 8 px before the right edge, [1,1,H,W].
+at::Tensor stroke(int64_t height, int64_t length, int64_t y0, int64_t width) {
+  at::Tensor m = at::zeros({1, 1, height, length});
+  m.narrow(2, y0, width).narrow(3, 8, length - 16).fill_(1);
+  return m;
+}
+
+// A stroke `width` px across that waves up and down `amplitude` px about the middle row: a stroke,
+// not one object (it covers under a quarter of its box), [1,1,H,W].
+at::Tensor wave(int64_t height, int64_t length, int64_t width, double amplitude) {
+  const at::Tensor y = at::arange(height, at::kFloat).view({-1, 1}), x = at::arange(length, at::kFloat).view({1, -1});
+  const at::Tensor centre = height / 2.0 + amplitude * at::sin(x * (2 * M_PI / 400));
+  const at::Tensor inside = ((y - centre).abs() < width / 2.0) & (x >= 8) & (x < length - 8);
+  return inside.to(at::kFloat).view({1, 1, height, length});
+}
+
+// The mean squared difference across neighbouring pixels, over pairs where both are in `where`.
+double texture_energy(const at::Tensor& image, const at::Tensor& where) {
+  const int64_t w = image.size(3);
+  const at::Tensor d = (image.narrow(3, 1, w - 1) - image.narrow(3, 0, w - 1)).pow(2).mean(1, true);
+  const at::Tensor both = where.narrow(3, 1, w - 1) * where.narrow(3, 0, w - 1);
+  return (d * both).sum().item<double>() / both.sum().item<double>();
+}
+
+engine::EditRequest at_its_start(const at::Tensor& photo, const at::Tensor& mask) {
+  engine::EditRequest r;
+  r.kind = edit::EditKind::Inpaint;
+  r.image = photo * (1 - mask);
+  r.mask = mask;
+  r.strength = 0;  // the start itself: what the model refines
+  return r;
+}
+
+model::ModelCard gaussian_card() {
+  model::ModelCard card;
+  card.name = "gaussian";
+  return card;
+}
+
+// A 34-px stroke (17 deep) across blobs: from the patches its middle is as textured as the photo;
+// from the membrane with the edge's detail mirrored in it is a smooth streak, the detail fading
+// towards its middle (on a 20 MP photo of bark, a 36-px stroke came back as a grey band).
+TEST(StrokeFill, AStrokeTwiceTheDepthWideStartsFromThePhotosPatchesAndKeepsItsTexture) {
+  const auto f = testing::analytic_model(32);
+  const int64_t height = 100, width = 224, y0 = 33, across = 34;
+  const at::Tensor photo = blobs(height, width), mask = stroke(height, width, y0, across);
+  at::Tensor middle = at::zeros_like(mask);
+  middle.narrow(2, y0 + 8, across - 16).narrow(3, 16, width - 32).fill_(1);
+  const double photos = texture_energy(photo, 1 - mask);
+  engine::Timings t;
+  engine::EditRequest r = at_its_start(photo, mask);
+  ASSERT_TRUE(edit::region::uses_exemplar(mask, r.region));
+  const at::Tensor copied = engine::execute(f, gaussian_card(), r, {}, t);
+  EXPECT_TRUE(at::equal(copied * (1 - mask), r.image)) << "every pixel outside the mask as it was";
+  r.region.exemplar_depth = 32;  // the rule before: a stroke up to 64 px across was healed
+  ASSERT_FALSE(edit::region::uses_exemplar(mask, r.region));
+  const at::Tensor healed = engine::execute(f, gaussian_card(), r, {}, t);
+  const double from_patches = texture_energy(copied, middle) / photos, from_mirror = texture_energy(healed, middle) / photos;
+  EXPECT_GT(from_patches, 0.6) << "the middle of the stroke as textured as the photo";
+  EXPECT_LT(from_mirror, 0.45) << "the mirrored detail fades towards the middle: the case this is for";
+  // Narrower than twice kLargeHoleDepth it stays healed: a mirror costs nothing, and a wire's few
+  // pixels take little texture.
+  EXPECT_FALSE(edit::region::uses_exemplar(stroke(height, width, y0, 2 * edit::region::kLargeHoleDepth - 2), {}));
+  EXPECT_TRUE(edit::region::uses_exemplar(stroke(height, width, y0, 2 * edit::region::kLargeHoleDepth), {}));
+}
+
+// Along a long stroke the windows are about two model sizes apart; each made its own fill of its
+// surroundings, twice its side, so every hole pixel was filled three or four times over (a 36-px
+// stroke 2,300 px long on a 20 MP photo: 51 fills, 64 s). A fill now serves the windows after it
+// as long as they lie within its stretch, and the stroke comes back the same for a second run.
+TEST(StrokeFill, ALongStrokeIsCopiedAStretchAtATimeNotOnceAWindow) {
+  const auto f = testing::analytic_model(32);
+  const int64_t height = 160, width = 800;
+  const at::Tensor photo = blobs(height, width), mask = wave(height, width, 34, 60);
+  edit::region::WindowRules rules;
+  rules.model_size = 32;
+  rules.max_work = 32;
+  const std::size_t windows = edit::region::plan_windows(mask, rules).windows.size();
+  edit::ExemplarCache cache(64);
+  const engine::RunContext cached{{}, &cache};
+  engine::Timings t;
+  const engine::EditRequest r = at_its_start(photo, mask);
+  const at::Tensor first = engine::execute(f, gaussian_card(), r, cached, t);
+  EXPECT_GE(windows, 12u);
+  EXPECT_LE(cache.fills(), windows / 6) << "a fill for every few windows, not one for each";
+  EXPECT_GE(cache.fills(), 3u) << "the stroke is longer than one stretch";
+  EXPECT_TRUE(at::equal(engine::execute(f, gaussian_card(), r, cached, t), first)) << "the same fills from the cache";
+  EXPECT_EQ(cache.hits(), cache.fills());
+  EXPECT_TRUE(at::equal(first * (1 - mask), r.image));
+}
+
+}  // namespace
+}  // namespace cm
