@@ -118,8 +118,9 @@ TEST(MaskWindows, HoleDepthsAreTheErosionsEachPixelSurvives) {
 
 // An object wider than one window: its windows take their starts from one exemplar fill of the
 // whole mask (one texture; each window's own fill met the earlier ones in seams), so a repeat
-// finds one fill in the cache. A long stroke keeps its windows' own fills, made closer to the
-// photo's pixels: one whole fill would be made at a scale where the stroke is thin.
+// finds one fill in the cache. A long stroke, even one drawn straight (a box of hole), keeps the
+// fills of its stretches, made closer to the photo's pixels: one whole fill would be made at a
+// scale where the stroke is thin (kWholeFillDepth).
 TEST(MaskWindows, AnObjectsWindowsTakeTheirStartsFromOneFillOfTheWholeMask) {
   const auto f = cm::testing::analytic_model(32);
   EditSettings s;
@@ -148,7 +149,7 @@ TEST(MaskWindows, AnObjectsWindowsTakeTheirStartsFromOneFillOfTheWholeMask) {
   stroke.narrow(2, 45, 70).narrow(3, 50, 1200).fill_(1);
   o.fill = region::HoleFill::Exemplar;  // every window's start, deep or not
   const auto [unused, stroke_fills] = fills_on_a_repeat(cm::testing::stripes(1300).narrow(2, 0, 160), stroke);
-  EXPECT_GT(stroke_fills, 1u) << "a fill for each of the stroke's windows";
+  EXPECT_GT(stroke_fills, 1u) << "fills of the stroke's stretches, not one of the whole";
 }
 
 TEST(StoredPixels, UnitAndStoredFormsRoundTripExactly) {
