@@ -3,6 +3,7 @@
 #pragma once
 
 #include "core/model/gaussian_consistency.h"
+#include "core/model/model_card.h"
 
 #include <ATen/ATen.h>
 
@@ -22,6 +23,13 @@ inline model::ModelSpec analytic_spec(int image_size = 64) {
 
 inline model::GaussianConsistency analytic_model(int image_size = 64) {
   return model::GaussianConsistency(kDataMean, kDataStd, analytic_spec(image_size));
+}
+
+// The card engine::execute reads beside the analytic model (its name only).
+inline model::ModelCard analytic_card() {
+  model::ModelCard card;
+  card.name = "gaussian";
+  return card;
 }
 
 // A model whose f a test writes (operator()), at the analytic model's 64 px: for tests of what

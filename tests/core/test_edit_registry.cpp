@@ -26,11 +26,7 @@ namespace edit = cm::edit;
 namespace engine = cm::engine;
 namespace sampling = cm::sampling;
 
-cm::model::ModelCard analytic_card() {
-  cm::model::ModelCard card;
-  card.name = "gaussian";
-  return card;
-}
+using cm::testing::analytic_card;
 
 engine::EditRequest request_for(const engine::EditSpec& spec) {
   engine::EditRequest r;

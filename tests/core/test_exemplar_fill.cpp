@@ -397,12 +397,6 @@ engine::EditRequest inpaint_request(const at::Tensor& photo, const at::Tensor& m
   return r;
 }
 
-model::ModelCard gaussian_card() {
-  model::ModelCard card;
-  card.name = "gaussian";
-  return card;
-}
-
 TEST(ExemplarInpaint, LargeHolesStartFromCopiedPatchesThinStrokesFromTheMembrane) {
   const engine::EditSpec& spec = engine::spec_of(edit::EditKind::Inpaint);
   const at::Tensor photo = stripes(160), box = box_hole(160, 48, 50, 64);  // 32 px deep: a large hole
@@ -437,14 +431,14 @@ TEST(ExemplarInpaint, AtStrengthZeroTheHoleIsTheCopiedTextureAndTheFillIsCached)
   edit::ExemplarCache cache;
   const engine::RunContext cached{{}, &cache};
   engine::Timings t;
-  const at::Tensor exemplar = engine::execute(f, gaussian_card(), r, cached, t);
+  const at::Tensor exemplar = engine::execute(f, testing::analytic_card(), r, cached, t);
   EXPECT_LT(mean_abs_in(exemplar, truth, box), 0.05);
   EXPECT_TRUE(at::equal(exemplar * (1 - box), r.image)) << "every pixel outside the mask as it was";
   r.seed = 7, r.strength = 0.3;  // another seed and strength: the same fill, from the cache
-  engine::execute(f, gaussian_card(), r, cached, t);
+  engine::execute(f, testing::analytic_card(), r, cached, t);
   EXPECT_EQ(cache.hits(), 1u);
   r.region.fill = edit::region::HoleFill::Smooth, r.strength = 0;
-  EXPECT_GT(mean_abs_in(engine::execute(f, gaussian_card(), r, {}, t), truth, box), 0.3) << "the membrane start blurs the stripes";
+  EXPECT_GT(mean_abs_in(engine::execute(f, testing::analytic_card(), r, {}, t), truth, box), 0.3) << "the membrane start blurs the stripes";
 }
 
 // At the default strength more steps add nothing one can measure (engine::window_steps), so every
@@ -463,7 +457,7 @@ TEST(DefaultStrength, EveryWindowTakesOneEvaluationWhateverTheSteps) {
     int last_step = 0, total = 0;
     engine::RunContext context;
     context.control.on_step = [&](const cm::sampling::StepInfo& s) { last_step = s.step, total = s.total; };
-    engine::execute(f, gaussian_card(), r, context, t);
+    engine::execute(f, testing::analytic_card(), r, context, t);
     EXPECT_EQ(last_step, t.evaluations) << "progress counts the evaluations";
     EXPECT_EQ(total, t.evaluations) << "and ends at its total";
     return t.evaluations;
@@ -484,7 +478,7 @@ TEST(DefaultStrength, EveryWindowTakesOneEvaluationWhateverTheSteps) {
     r.scale = 2;
     r.steps = 3, r.strength = strength;
     engine::Timings t;
-    engine::execute(f, gaussian_card(), r, engine::RunContext{}, t);
+    engine::execute(f, testing::analytic_card(), r, engine::RunContext{}, t);
     return t.evaluations;
   };
   const int tiles = tile_evaluations(-1);
@@ -507,10 +501,10 @@ TEST(ExemplarSketch, AWideStrokeStartsFromCopiedPatchesExceptInADraft) {
   const engine::RunContext cached{{}, &cache};
   engine::Timings t;
   r.use = engine::EditRequest::Use::Draft;
-  const at::Tensor draft = engine::execute(f, gaussian_card(), r, cached, t);
+  const at::Tensor draft = engine::execute(f, testing::analytic_card(), r, cached, t);
   r.use = engine::EditRequest::Use::Final;
-  const at::Tensor final = engine::execute(f, gaussian_card(), r, cached, t);
-  engine::execute(f, gaussian_card(), r, cached, t);
+  const at::Tensor final = engine::execute(f, testing::analytic_card(), r, cached, t);
+  engine::execute(f, testing::analytic_card(), r, cached, t);
   EXPECT_EQ(cache.hits(), 1u) << "the draft filled nothing; the second final run took the first's fill";
   // The copied stripes continue the photo's (the paint is their mean colour, 0); the draft's
   // mirrored detail fades into the stroke.
@@ -529,11 +523,11 @@ TEST(ExemplarInpaint, ASupersededPreviewStopsDuringTheFillAndCachesNothing) {
   engine::Timings t;
   {
     const CancelScope stop([&polls] { return ++polls > 2; });  // during the fill, before any evaluation
-    EXPECT_CM_ERROR(engine::execute(f, gaussian_card(), r, cached, t), ErrorCode::Cancelled, "cancelled");
+    EXPECT_CM_ERROR(engine::execute(f, testing::analytic_card(), r, cached, t), ErrorCode::Cancelled, "cancelled");
   }
   EXPECT_EQ(polls, 3) << "stopped at the fill's third poll";
-  engine::execute(f, gaussian_card(), r, cached, t);
-  engine::execute(f, gaussian_card(), r, cached, t);
+  engine::execute(f, testing::analytic_card(), r, cached, t);
+  engine::execute(f, testing::analytic_card(), r, cached, t);
   EXPECT_EQ(cache.hits(), 1u) << "the cancelled fill was not cached";
 }
 

@@ -59,12 +59,6 @@ engine::EditRequest at_its_start(const at::Tensor& photo, const at::Tensor& mask
   return r;
 }
 
-model::ModelCard gaussian_card() {
-  model::ModelCard card;
-  card.name = "gaussian";
-  return card;
-}
-
 // A 34-px stroke (17 deep) across blobs: from the patches its middle is as textured as the photo;
 // from the membrane with the edge's detail mirrored in it is a smooth streak, the detail fading
 // towards its middle (on a 20 MP photo of bark, a 36-px stroke came back as a grey band).
@@ -78,11 +72,11 @@ TEST(StrokeFill, AStrokeTwiceTheDepthWideStartsFromThePhotosPatchesAndKeepsItsTe
   engine::Timings t;
   engine::EditRequest r = at_its_start(photo, mask);
   ASSERT_TRUE(edit::region::uses_exemplar(mask, r.region));
-  const at::Tensor copied = engine::execute(f, gaussian_card(), r, {}, t);
+  const at::Tensor copied = engine::execute(f, testing::analytic_card(), r, {}, t);
   EXPECT_TRUE(at::equal(copied * (1 - mask), r.image)) << "every pixel outside the mask as it was";
   r.region.exemplar_depth = 32;  // the rule before: a stroke up to 64 px across was healed
   ASSERT_FALSE(edit::region::uses_exemplar(mask, r.region));
-  const at::Tensor healed = engine::execute(f, gaussian_card(), r, {}, t);
+  const at::Tensor healed = engine::execute(f, testing::analytic_card(), r, {}, t);
   const double from_patches = texture_energy(copied, middle) / photos, from_mirror = texture_energy(healed, middle) / photos;
   EXPECT_GT(from_patches, 0.6) << "the middle of the stroke as textured as the photo";
   EXPECT_LT(from_mirror, 0.45) << "the mirrored detail fades towards the middle: the case this is for";
@@ -108,11 +102,11 @@ TEST(StrokeFill, ALongStrokeIsCopiedAStretchAtATimeNotOnceAWindow) {
   const engine::RunContext cached{{}, &cache};
   engine::Timings t;
   const engine::EditRequest r = at_its_start(photo, mask);
-  const at::Tensor first = engine::execute(f, gaussian_card(), r, cached, t);
+  const at::Tensor first = engine::execute(f, testing::analytic_card(), r, cached, t);
   EXPECT_GE(windows, 12u);
   EXPECT_LE(cache.fills(), windows / 6) << "a fill for every few windows, not one for each";
   EXPECT_GE(cache.fills(), 3u) << "the stroke is longer than one stretch";
-  EXPECT_TRUE(at::equal(engine::execute(f, gaussian_card(), r, cached, t), first)) << "the same fills from the cache";
+  EXPECT_TRUE(at::equal(engine::execute(f, testing::analytic_card(), r, cached, t), first)) << "the same fills from the cache";
   EXPECT_EQ(cache.hits(), cache.fills());
   EXPECT_TRUE(at::equal(first * (1 - mask), r.image));
 }
