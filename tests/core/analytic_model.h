@@ -70,6 +70,15 @@ inline at::Tensor box_mask(int64_t size, int64_t y0, int64_t x0, int64_t h, int6
   return m;
 }
 
+// The mean squared difference across neighbouring pixels (along rows), over pairs where both are
+// in `where`: how textured an image is there.
+inline double texture_energy(const at::Tensor& image, const at::Tensor& where) {
+  const int64_t w = image.size(3);
+  const at::Tensor d = (image.narrow(3, 1, w - 1) - image.narrow(3, 0, w - 1)).pow(2).mean(1, true);
+  const at::Tensor both = where.narrow(3, 1, w - 1) * where.narrow(3, 0, w - 1);
+  return (d * both).sum().item<double>() / both.sum().item<double>();
+}
+
 inline double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
   return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
 }

@@ -23,6 +23,7 @@ namespace engine = cm::engine;
 namespace sampling = cm::sampling;
 
 using testing::stripes;
+using testing::texture_energy;
 
 // A square hole of `side` pixels at (y0, x0).
 at::Tensor box_hole(int64_t size, int64_t y0, int64_t x0, int64_t side) { return testing::box_mask(size, y0, x0, side, side); }
@@ -165,14 +166,6 @@ TEST(ExemplarFill, TheFusedCpuSearchFillsAsTheTensorOpsDo) {
     EXPECT_GT(same, 0.995) << (layout.defined() ? "with a layout" : "plain");
     EXPECT_LT((a - b).abs().mean().item<double>(), 1e-3);
   }
-}
-
-// The mean squared difference across neighbouring pixels, over pairs where both are in `where`.
-double texture_energy(const at::Tensor& image, const at::Tensor& where) {
-  const int64_t w = image.size(3);
-  const at::Tensor d = (image.narrow(3, 1, w - 1) - image.narrow(3, 0, w - 1)).pow(2).mean(1, true);
-  const at::Tensor both = where.narrow(3, 1, w - 1) * where.narrow(3, 0, w - 1);
-  return (d * both).sum().item<double>() / both.sum().item<double>();
 }
 
 // A hole in a grey texture beside a flat patch of the texture's mean. By colour alone the flat

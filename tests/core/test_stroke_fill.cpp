@@ -18,6 +18,7 @@ namespace cm {
 namespace {
 
 namespace engine = cm::engine;
+using testing::texture_energy;
 
 // A grey texture of blobs a few pixels across (noise under a 3×3 mean), [1,3,height,width].
 at::Tensor blobs(int64_t height, int64_t width) {
@@ -40,14 +41,6 @@ at::Tensor wave(int64_t height, int64_t length, int64_t width, double amplitude)
   const at::Tensor centre = height / 2.0 + amplitude * at::sin(x * (2 * M_PI / 400));
   const at::Tensor inside = ((y - centre).abs() < width / 2.0) & (x >= 8) & (x < length - 8);
   return inside.to(at::kFloat).view({1, 1, height, length});
-}
-
-// The mean squared difference across neighbouring pixels, over pairs where both are in `where`.
-double texture_energy(const at::Tensor& image, const at::Tensor& where) {
-  const int64_t w = image.size(3);
-  const at::Tensor d = (image.narrow(3, 1, w - 1) - image.narrow(3, 0, w - 1)).pow(2).mean(1, true);
-  const at::Tensor both = where.narrow(3, 1, w - 1) * where.narrow(3, 0, w - 1);
-  return (d * both).sum().item<double>() / both.sum().item<double>();
 }
 
 engine::EditRequest at_its_start(const at::Tensor& photo, const at::Tensor& mask) {
