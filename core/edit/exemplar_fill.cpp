@@ -98,19 +98,28 @@ at::Tensor to_image(const at::Tensor& flat, int64_t channels, int64_t height, in
 // time, each ring matched on the pixels already known or filled (Criminisi, Pérez & Toyama
 // 2004's order, with Wexler's vote). A smooth start would pull every match toward flat patches.
 // One PatchMatch round a ring, the matches carrying over from ring to ring: a hole too thin to
-// coarsen is peeled at full resolution, where more rounds cost seconds.
+// coarsen is peeled at full resolution, where more rounds cost seconds. Each ring searches only
+// the targets whose patches reach into it, the only ones its vote reads (the search-and-vote
+// rounds after the peel refine them all): searching again every target that a ring before had
+// reached made two long strokes' peels 15 s instead of 5 (docs/BENCHMARKS.md, "The onion peel").
 at::Tensor onion_peel(Matcher& m, const Level& level) {
-  const int64_t height = m.height(), width = m.width();
-  at::Tensor filled = ~level.hole.reshape({height, width});
+  const int64_t height = m.height(), width = m.width(), p = m.patch(), r = p / 2;
+  // Ring k is what the k-th 3×3 dilation of the known pixels reaches: the hole pixels k from
+  // them in Chebyshev distance, worked out once rather than a dilation of the level a ring.
+  const at::Tensor ring_of = region::hole_depths(level.hole, {0, 0, height, width}, int(height + width), /*outside_is_hole=*/true)
+                                 .to(m.known_estimate().device(), at::kFloat).view({1, 1, height, width});
+  // The nearest and farthest ring under the patch centred at each pixel: a patch's rings are every
+  // one between (neighbours' distances differ by at most one).
+  const auto farthest_under = [&](const at::Tensor& x) {
+    return at::max_pool2d(at::max_pool2d(x, {1, p}, {1, 1}, {0, r}), {p, 1}, {1, 1}, {r, 0}).reshape({-1});
+  };
+  const at::Tensor farthest = farthest_under(ring_of), nearest = -farthest_under(-ring_of), rings = ring_of.reshape({-1});
+  const int deepest = rings.max().item<int>();
   at::Tensor estimate = at::where(m.hole().view({-1, 1}), at::zeros({}, m.known_estimate().options()), m.known_estimate());
-  while (!filled.all().item<bool>()) {
-    const at::Tensor grown = at::max_pool2d(filled.to(at::kFloat).view({1, 1, height, width}), {3, 3}, {1, 1}, {1, 1}) > 0;
-    const at::Tensor ring = (grown.view({height, width}) & ~filled).reshape({-1});
-    if (!ring.any().item<bool>()) break;  // cannot happen while something is filled; a guard
+  for (int k = 1; k <= deepest; ++k) {
     throw_if_cancelled();  // the fill takes seconds on a CPU: a superseded preview must not wait for it
-    m.search(estimate, 1, filled.reshape({-1}).to(at::kFloat));
-    estimate = at::where(ring.view({-1, 1}), m.vote(estimate), estimate);
-    filled = filled | ring.view({height, width});
+    m.search(estimate, 1, (rings < k).to(at::kFloat), (nearest <= k) & (farthest >= k));
+    estimate = m.vote(estimate, false, rings == k);
   }
   return estimate;
 }

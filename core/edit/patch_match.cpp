@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <utility>
+#include <vector>
 
 namespace cm::edit::detail {
 namespace {
@@ -14,6 +15,7 @@ namespace {
 constexpr float kInfinity = std::numeric_limits<float>::infinity();
 constexpr int64_t kGrain = 512;       // targets or pixels per task of the fused loops
 constexpr int64_t kMaxChannels = 8;   // the fused vote's per-pixel sums
+constexpr int64_t kLanes = 4;         // the fused distance's running sums (distance)
 
 }  // namespace
 
@@ -57,56 +59,80 @@ void PatchMatcher::set_guide(const at::Tensor& guided, const at::Tensor& guide, 
 bool PatchMatcher::usable() const { return targets_.numel() > 0 && sources_.numel() >= std::max<int64_t>(16, patch_ * patch_); }
 
 void PatchMatcher::start(const PatchMatcher* coarse) {
+  active_ = at::Tensor(), searched_ = at::Tensor(), patch_weights_ = at::Tensor(), searched_since_start_ = false;
   match_ = random_sources(), distance_ = at::zeros({targets_.numel()}, source_.options());
-  if (!coarse) return;
-  const at::Tensor cy = ty_.div(2, "floor").clamp_max(coarse->height_ - 1), cx = tx_.div(2, "floor").clamp_max(coarse->width_ - 1);
-  const at::Tensor c = cy * coarse->width_ + cx;
-  const at::Tensor y = coarse->grid_y_.index_select(0, c) * 2 + ty_.remainder(2), x = coarse->grid_x_.index_select(0, c) * 2 + tx_.remainder(2);
-  const at::Tensor inside = (y < height_) & (x < width_);
-  const at::Tensor at_ = at::where(inside, y * width_ + x, match_);
-  match_ = at::where(inside & valid_.index_select(0, at_), at_, match_);
+  if (coarse) {
+    const at::Tensor cy = ty_.div(2, "floor").clamp_max(coarse->height_ - 1), cx = tx_.div(2, "floor").clamp_max(coarse->width_ - 1);
+    const at::Tensor c = cy * coarse->width_ + cx;
+    const at::Tensor y = coarse->grid_y_.index_select(0, c) * 2 + ty_.remainder(2), x = coarse->grid_x_.index_select(0, c) * 2 + tx_.remainder(2);
+    const at::Tensor inside = (y < height_) & (x < width_);
+    const at::Tensor at_ = at::where(inside, y * width_ + x, match_);
+    match_ = at::where(inside & valid_.index_select(0, at_), at_, match_);
+  }
+  // The grid holds every target's match from the start: propagation reads a neighbour's there,
+  // and a target that a search leaves out (an onion peel's) never writes it.
+  grid_y_.index_put_({targets_}, match_.div(width_, "floor"));
+  grid_x_.index_put_({targets_}, match_.remainder(width_));
 }
 
-void PatchMatcher::search(const at::Tensor& estimate, int rounds, const at::Tensor& confidence) {
-  target_patches_ = patches(estimate, targets_);
+void PatchMatcher::search(const at::Tensor& estimate, int rounds, const at::Tensor& confidence, const at::Tensor& near) {
+  TORCH_CHECK(!near.defined() || confidence.defined(), "PatchMatcher::search: `near` needs a confidence");
+  const int64_t n = targets_.numel();
+  active_ = near.defined() ? near.reshape({-1}).index_select(0, targets_).nonzero().reshape({-1}) : at::Tensor();
+  const at::Tensor centres = of_searched(targets_);
+  // The searched targets' rows are measured again; the others keep theirs from their last search,
+  // `before` where that left none (a search without a confidence, or none since start).
+  const auto renew = [&](at::Tensor& all, const at::Tensor& fresh, double before) {
+    if (!active_.defined()) return void(all = fresh);
+    std::vector<int64_t> shape = fresh.sizes().vec();
+    shape[0] = n;
+    if (!all.defined() || all.sizes() != at::IntArrayRef(shape)) all = at::full(shape, before, fresh.options());
+    all.index_copy_(0, active_, fresh);
+  };
+  renew(target_patches_, patches(estimate, centres), 0);
   if (confidence.defined()) {
-    const at::Tensor c = patches(confidence.view({-1, 1}), targets_);  // [N, p², 1]
-    patch_weights_ = c / c.sum(1, true).clamp_min(1e-6);
+    const at::Tensor c = patches(confidence.view({-1, 1}), centres);  // [centres, p², 1]
+    // A search without a confidence trusted every pixel alike; before any search, none is trusted.
+    renew(patch_weights_, c / c.sum(1, true).clamp_min(1e-6), searched_since_start_ ? 1.0 / double(offsets_.numel()) : 0.0);
     // A target that trusts none of its pixels (deep in an onion peel's unfilled part) neither
     // votes nor learns anything from a search but the guide's term: it keeps its match until a
     // ring reaches it. Searching it too made a thin stroke's peel, one search a ring, search the
     // whole hole each time.
-    searched_ = c.sum({1, 2}) > 0;
+    const at::Tensor trusts = c.sum({1, 2}) > 0;
+    active_ = active_.defined() ? active_.masked_select(trusts) : trusts.nonzero().reshape({-1});
+    searched_ = at::zeros({n}, trusts.options()).index_fill_(0, active_, true);
   } else {
     patch_weights_ = at::Tensor(), searched_ = at::Tensor();
   }
   point_fused();
-  distance_ = distances(match_);
+  measure();
   for (int round = 0; round < rounds; ++round) {
     for (int64_t jump : {8, 4, 2, 1}) propagate(jump);
     for (int64_t radius = std::max(height_, width_); radius >= 1; radius /= 2) random_step(radius);
     const at::Tensor s = random_sources();
     try_sources(s.div(width_, "floor"), s.remainder(width_));
   }
+  searched_since_start_ = true;
 }
 
-at::Tensor PatchMatcher::vote(const at::Tensor& estimate, bool best) const {
+at::Tensor PatchMatcher::vote(const at::Tensor& estimate, bool best, const at::Tensor& only) const {
   const int64_t n = targets_.numel(), p2 = offsets_.numel();
   const at::Tensor trusted = trusted_targets();
   if (!trusted.any().item<bool>()) return estimate;
+  const at::Tensor changed = only.defined() ? hole_ & only.reshape({-1}) : hole_;
   if (best) {
-    const at::Tensor from = copied_from(trusted), covered = from >= 0;
+    const at::Tensor from = copied_from(trusted), covered = (from >= 0) & changed;
     return at::where(covered.view({-1, 1}), source_.index_select(0, from.clamp_min(0)), estimate);
   }
   const at::Tensor scale = distance_.masked_select(trusted).median().clamp_min(1e-6);
   const at::Tensor match_weight = at::exp(-distance_ / (2 * scale)) * trusted;  // [N]
-  if (fused_ && channels_ <= kMaxChannels) return vote_fused(match_weight.contiguous(), estimate);
+  if (fused_ && channels_ <= kMaxChannels) return vote_fused(match_weight.contiguous(), estimate, changed.contiguous());
   const at::Tensor where = (targets_.view({-1, 1}) + offsets_.view({1, -1})).reshape({-1});
   const at::Tensor values = patches(source_, match_).reshape({n * p2, channels_});
   const at::Tensor w = match_weight.repeat_interleave(p2);
   const at::Tensor sum = at::zeros_like(source_).index_add_(0, where, values * w.view({-1, 1}));
   const at::Tensor weight = at::zeros({source_.size(0)}, source_.options()).index_add_(0, where, w);
-  return at::where((hole_ & (weight > 0)).view({-1, 1}), sum / weight.clamp_min(1e-12).view({-1, 1}), estimate);
+  return at::where((changed & (weight > 0)).view({-1, 1}), sum / weight.clamp_min(1e-12).view({-1, 1}), estimate);
 }
 
 at::Tensor PatchMatcher::copied_from() const { return copied_from(trusted_targets()); }
@@ -131,17 +157,28 @@ at::Tensor PatchMatcher::patches(const at::Tensor& flat, const at::Tensor& centr
   const at::Tensor where = (centres.view({-1, 1}) + offsets_.view({1, -1})).reshape({-1});
   return flat.index_select(0, where).view({centres.numel(), offsets_.numel(), flat.size(1)});
 }
-at::Tensor PatchMatcher::distances(const at::Tensor& sources) const {
-  if (fused_) {
-    const at::Tensor s = sources.contiguous();
-    at::Tensor d = at::empty({targets_.numel()}, source_.options());
-    const int64_t* sp = s.data_ptr<int64_t>();
-    float* dp = d.data_ptr<float>();
-    at::parallel_for(0, targets_.numel(), kGrain, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) dp[i] = distance(i, sp[i], kInfinity);
-    });
-    return d;
+// Each searched target's distance from its match, measured again on the estimate of this search.
+void PatchMatcher::measure() {
+  if (!fused_) {
+    const at::Tensor d = distances(match_);
+    distance_ = searched_.defined() ? at::where(searched_, d, distance_) : d;
+    return;
   }
+  const int64_t* active = active_.defined() ? active_.data_ptr<int64_t>() : nullptr;
+  const int64_t* match = match_.data_ptr<int64_t>();
+  float* d = distance_.data_ptr<float>();
+  at::parallel_for(0, searching(), kGrain, [&](int64_t begin, int64_t end) {
+    for (int64_t k = begin; k < end; ++k) {
+      const int64_t i = active ? active[k] : k;
+      d[i] = distance(i, match[i], kInfinity);
+    }
+  });
+}
+// The targets searched (all without an `active_` list), and values of all targets narrowed to them.
+int64_t PatchMatcher::searching() const { return active_.defined() ? active_.numel() : targets_.numel(); }
+at::Tensor PatchMatcher::of_searched(const at::Tensor& all) const { return active_.defined() ? all.index_select(0, active_) : all; }
+// The tensor ops' patch distances of all targets from `sources`.
+at::Tensor PatchMatcher::distances(const at::Tensor& sources) const {
   const at::Tensor d = (patches(source_, sources) - target_patches_).pow(2);
   at::Tensor total = patch_weights_.defined() ? (d * patch_weights_).sum({1, 2}) * double(offsets_.numel()) : d.sum({1, 2});
   if (guide_weight_ > 0)
@@ -165,35 +202,48 @@ float PatchMatcher::distance(int64_t i, int64_t s, float bound) const {
   const int64_t row = patch_ * c;
   const float* target = target_ + i * p2 * c;
   const float* weight = weights_ ? weights_ + i * p2 : nullptr;
+  // Sums in kLanes running parts, a row's every kLanes-th value in each: a single running sum
+  // is a chain the compiler may not reorder, and it made this loop a third of a stroke's fill.
+  // With the weights, a pixel's c channels share its weight, so the parts are per channel where
+  // c is kLanes (a pyramid level's three colours and texture feature).
   for (int64_t r = 0; r < patch_ && total < bound; ++r, target += row) {
     const float* source = source_data_ + (s + offset_data_[r * patch_]) * c;
+    float part[kLanes] = {};
     if (!weight) {
-      float d = 0;
-      for (int64_t j = 0; j < row; ++j) d += (source[j] - target[j]) * (source[j] - target[j]);
-      total += d;
+      int64_t j = 0;
+      for (; j + kLanes <= row; j += kLanes)
+        for (int64_t l = 0; l < kLanes; ++l) part[l] += (source[j + l] - target[j + l]) * (source[j + l] - target[j + l]);
+      for (; j < row; ++j) part[0] += (source[j] - target[j]) * (source[j] - target[j]);
+      total += (part[0] + part[1]) + (part[2] + part[3]);
       continue;
     }
-    for (int64_t k = 0; k < patch_; ++k) {
-      float d = 0;
-      for (int64_t j = k * c; j < (k + 1) * c; ++j) d += (source[j] - target[j]) * (source[j] - target[j]);
-      total += d * weight[r * patch_ + k] * float(p2);
+    const float* w = weight + r * patch_;
+    if (c == kLanes) {
+      for (int64_t k = 0; k < patch_; ++k)
+        for (int64_t l = 0; l < kLanes; ++l) part[l] += w[k] * (source[k * c + l] - target[k * c + l]) * (source[k * c + l] - target[k * c + l]);
+    } else {
+      for (int64_t k = 0; k < patch_; ++k)
+        for (int64_t j = k * c; j < (k + 1) * c; ++j) part[0] += w[k] * (source[j] - target[j]) * (source[j] - target[j]);
     }
+    total += ((part[0] + part[1]) + (part[2] + part[3])) * float(p2);
   }
   return total;
 }
 // Tries the candidate (y, x) = candidate(i) for each target i. The grid of matches is written
 // after all are tried, so a candidate read from a neighbour's match sees it as it was before this
 // call, as the tensor ops do (Jacobi-like: the same result on any number of threads).
+// `candidate(k, i)`: the k-th searched target's, target i's.
 template <typename Candidate>
 void PatchMatcher::try_sources_fused(const Candidate& candidate) {
   const int64_t* target = targets_.data_ptr<int64_t>();
+  const int64_t* active = active_.defined() ? active_.data_ptr<int64_t>() : nullptr;
   const bool* valid = valid_.data_ptr<bool>();
   int64_t* match = match_.data_ptr<int64_t>();
   float* distance_to = distance_.data_ptr<float>();
-  at::parallel_for(0, targets_.numel(), kGrain, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      if (searched_data_ && !searched_data_[i]) continue;
-      const auto [cy, cx] = candidate(i);
+  at::parallel_for(0, searching(), kGrain, [&](int64_t begin, int64_t end) {
+    for (int64_t k = begin; k < end; ++k) {
+      const int64_t i = active ? active[k] : k;
+      const auto [cy, cx] = candidate(k, i);
       if (cy < 0 || cy >= height_ || cx < 0 || cx >= width_ || !valid[cy * width_ + cx]) continue;
       const float d = distance(i, cy * width_ + cx, distance_to[i]);
       if (d < distance_to[i]) match[i] = cy * width_ + cx, distance_to[i] = d;
@@ -201,13 +251,16 @@ void PatchMatcher::try_sources_fused(const Candidate& candidate) {
   });
   int64_t* gy = grid_y_.data_ptr<int64_t>();
   int64_t* gx = grid_x_.data_ptr<int64_t>();
-  at::parallel_for(0, targets_.numel(), kGrain, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) gy[target[i]] = match[i] / width_, gx[target[i]] = match[i] % width_;
+  at::parallel_for(0, searching(), kGrain, [&](int64_t begin, int64_t end) {
+    for (int64_t k = begin; k < end; ++k) {
+      const int64_t i = active ? active[k] : k;
+      gy[target[i]] = match[i] / width_, gx[target[i]] = match[i] % width_;
+    }
   });
 }
 // The mean vote as a gather: each hole pixel sums what the patches covering it put there (the
 // targets centred at it minus each offset), in the order the tensor ops add them.
-at::Tensor PatchMatcher::vote_fused(const at::Tensor& w, const at::Tensor& estimate_in) const {
+at::Tensor PatchMatcher::vote_fused(const at::Tensor& w, const at::Tensor& estimate_in, const at::Tensor& changed) const {
   if (!target_at_.defined()) {
     target_at_ = at::full({height_ * width_}, -1, targets_.options());
     target_at_.index_put_({targets_}, at::arange(targets_.numel(), targets_.options()));
@@ -218,7 +271,7 @@ at::Tensor PatchMatcher::vote_fused(const at::Tensor& w, const at::Tensor& estim
   const float* weight = w.data_ptr<float>();
   const int64_t* at_centre = target_at_.data_ptr<int64_t>();
   const int64_t* match = match_.data_ptr<int64_t>();
-  const bool* hole = hole_.data_ptr<bool>();
+  const bool* hole = changed.data_ptr<bool>();
   float* o = out.data_ptr<float>();
   at::parallel_for(0, pixels, kGrain, [&](int64_t begin, int64_t end) {
     for (int64_t q = begin; q < end; ++q) {
@@ -245,22 +298,28 @@ void PatchMatcher::point_fused() {
   source_data_ = source_.data_ptr<float>(), offset_data_ = offsets_.data_ptr<int64_t>();
   target_ = target_patches_.defined() ? target_patches_.data_ptr<float>() : nullptr;
   weights_ = patch_weights_.defined() ? patch_weights_.data_ptr<float>() : nullptr;
-  searched_data_ = searched_.defined() ? searched_.data_ptr<bool>() : nullptr;
   means_ = source_means_.defined() ? source_means_.data_ptr<float>() : nullptr;
   guide_ = target_guide_.defined() ? target_guide_.data_ptr<float>() : nullptr;
 }
 
+// One random source for each searched target.
 at::Tensor PatchMatcher::random_sources() const {
-  const at::Tensor u = at::rand({targets_.numel()}, gen_).to(source_.device());
+  const at::Tensor u = at::rand({searching()}, gen_).to(source_.device());
   return sources_.index_select(0, (u * double(sources_.numel())).to(at::kLong).clamp_max(sources_.numel() - 1));
 }
-// Keeps each candidate (y, x) that is a valid source and matches its target better.
-void PatchMatcher::try_sources(const at::Tensor& y, const at::Tensor& x) {
+// Keeps each candidate (y, x), one for each searched target, that is a valid source and matches
+// its target better.
+void PatchMatcher::try_sources(const at::Tensor& y_searched, const at::Tensor& x_searched) {
   if (fused_) {
-    const at::Tensor yc = y.contiguous(), xc = x.contiguous();
+    const at::Tensor yc = y_searched.contiguous(), xc = x_searched.contiguous();
     const int64_t *yp = yc.data_ptr<int64_t>(), *xp = xc.data_ptr<int64_t>();
-    return try_sources_fused([&](int64_t i) { return std::pair{yp[i], xp[i]}; });
+    return try_sources_fused([&](int64_t k, int64_t) { return std::pair{yp[k], xp[k]}; });
   }
+  // Every target gets a candidate; those not searched one outside the image, which none takes.
+  const auto all = [&](const at::Tensor& v) {
+    return active_.defined() ? at::full({targets_.numel()}, -1, v.options()).index_copy_(0, active_, v) : v;
+  };
+  const at::Tensor y = all(y_searched), x = all(x_searched);
   const at::Tensor inside = (y >= 0) & (y < height_) & (x >= 0) & (x < width_);
   const at::Tensor inside_at = at::where(inside, y * width_ + x, match_);
   const at::Tensor ok = inside & valid_.index_select(0, inside_at);
@@ -278,7 +337,7 @@ void PatchMatcher::propagate(int64_t jump) {
     if (fused_) {
       const int64_t *ty = ty_.data_ptr<int64_t>(), *tx = tx_.data_ptr<int64_t>();
       const int64_t *gy = grid_y_.data_ptr<int64_t>(), *gx = grid_x_.data_ptr<int64_t>();
-      try_sources_fused([&](int64_t i) {
+      try_sources_fused([&](int64_t, int64_t i) {
         const int64_t ny = std::clamp<int64_t>(ty[i] + s[0] * jump, 0, height_ - 1), nx = std::clamp<int64_t>(tx[i] + s[1] * jump, 0, width_ - 1);
         const int64_t n = ny * width_ + nx;
         return std::pair{gy[n] - (ny - ty[i]), gx[n] - (nx - tx[i])};
@@ -287,21 +346,22 @@ void PatchMatcher::propagate(int64_t jump) {
     }
     const at::Tensor ny = (ty_ + s[0] * jump).clamp(0, height_ - 1), nx = (tx_ + s[1] * jump).clamp(0, width_ - 1);
     const at::Tensor n = ny * width_ + nx;
-    try_sources(grid_y_.index_select(0, n) - (ny - ty_), grid_x_.index_select(0, n) - (nx - tx_));
+    try_sources(of_searched(grid_y_.index_select(0, n) - (ny - ty_)), of_searched(grid_x_.index_select(0, n) - (nx - tx_)));
   }
 }
 void PatchMatcher::random_step(int64_t radius) {
-  const at::Tensor u = (at::rand({2, targets_.numel()}, gen_) * 2 - 1).to(source_.device());
+  const at::Tensor u = (at::rand({2, searching()}, gen_) * 2 - 1).to(source_.device());
   if (fused_) {
     const float *uy = u[0].data_ptr<float>(), *ux = u[1].data_ptr<float>();
     const int64_t* match = match_.data_ptr<int64_t>();
     const float r = float(radius);
-    return try_sources_fused([&](int64_t i) {
-      return std::pair{match[i] / width_ + int64_t(std::nearbyint(uy[i] * r)), match[i] % width_ + int64_t(std::nearbyint(ux[i] * r))};
+    return try_sources_fused([&](int64_t k, int64_t i) {
+      return std::pair{match[i] / width_ + int64_t(std::nearbyint(uy[k] * r)), match[i] % width_ + int64_t(std::nearbyint(ux[k] * r))};
     });
   }
   const at::Tensor dy = (u[0] * double(radius)).round().to(at::kLong), dx = (u[1] * double(radius)).round().to(at::kLong);
-  try_sources(match_.div(width_, "floor") + dy, match_.remainder(width_) + dx);
+  const at::Tensor match = of_searched(match_);
+  try_sources(match.div(width_, "floor") + dy, match.remainder(width_) + dx);
 }
 
 }  // namespace cm::edit::detail

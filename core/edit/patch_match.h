@@ -48,6 +48,7 @@ class PatchMatcher {
 
   // Enough sources to copy from: otherwise the caller falls back to a smooth fill.
   bool usable() const;
+  int patch() const { return patch_; }
   int64_t height() const { return height_; }
   int64_t width() const { return width_; }
 
@@ -58,15 +59,19 @@ class PatchMatcher {
 
   // PatchMatch against the current estimate ([H·W, C], channels last). With a confidence ([H·W],
   // in [0, 1]) only the pixels it trusts count, as a weighted mean over the patch, and a target
-  // that trusts none of its pixels keeps its match (it does not vote either).
-  void search(const at::Tensor& estimate, int rounds, const at::Tensor& confidence = at::Tensor());
+  // that trusts none of its pixels keeps its match (it does not vote either). With `near` too
+  // ([H·W] bool) only the targets centred there are searched; the others keep their matches,
+  // distances and trust from their last search (an onion peel's rings: exemplar_fill.cpp).
+  void search(const at::Tensor& estimate, int rounds, const at::Tensor& confidence = at::Tensor(),
+              const at::Tensor& near = at::Tensor());
 
   // Every hole pixel becomes the mean of what the overlapping matches put there, each match
   // weighted by exp(−d / 2·median d), so poor matches count for less. With `best`, each pixel
   // instead takes what its best-matching overlapping patch puts there: no averaging, so the texture
   // stays as sharp as the source's (seams are left for the model to harmonize). Matches that
-  // trusted none of their pixels (search's confidence) do not vote.
-  at::Tensor vote(const at::Tensor& estimate, bool best = false) const;
+  // trusted none of their pixels (search's confidence) do not vote. With `only` ([H·W] bool), only
+  // the hole pixels there change.
+  at::Tensor vote(const at::Tensor& estimate, bool best = false, const at::Tensor& only = at::Tensor()) const;
 
   // [H·W] int64: for each hole pixel the pixel that vote(…, best = true) copies into it, its best
   // covering patch's; −1 where no trusted patch covers it and on known pixels.
@@ -79,9 +84,12 @@ class PatchMatcher {
   at::Tensor patches(const at::Tensor& flat, const at::Tensor& centres) const;
   at::Tensor copied_from(const at::Tensor& trusted) const;
   at::Tensor trusted_targets() const;
+  void measure();
+  int64_t searching() const;
+  at::Tensor of_searched(const at::Tensor& all) const;
   at::Tensor distances(const at::Tensor& sources) const;
   at::Tensor random_sources() const;
-  void try_sources(const at::Tensor& y, const at::Tensor& x);
+  void try_sources(const at::Tensor& y_searched, const at::Tensor& x_searched);
   void propagate(int64_t jump);
   void random_step(int64_t radius);
 
@@ -89,7 +97,7 @@ class PatchMatcher {
   float distance(int64_t target, int64_t source, float bound) const;
   template <typename Candidate>
   void try_sources_fused(const Candidate& candidate);
-  at::Tensor vote_fused(const at::Tensor& weights, const at::Tensor& estimate) const;
+  at::Tensor vote_fused(const at::Tensor& weights, const at::Tensor& estimate, const at::Tensor& changed) const;
   void point_fused();
 
   at::Generator& gen_;
@@ -97,15 +105,16 @@ class PatchMatcher {
   int64_t channels_ = 0, guided_ = 0, height_ = 0, width_ = 0;
   at::Tensor source_, hole_, valid_, sources_, targets_, ty_, tx_, offsets_, grid_y_, grid_x_;
   at::Tensor match_, distance_, target_patches_, patch_weights_;
-  // With a confidence: the targets that trust some of their pixels, the only ones searched.
-  at::Tensor searched_;
+  // With a confidence: the targets searched (near, and trusting some of their pixels), as a mask
+  // [N] and as indices (undefined: all are).
+  at::Tensor searched_, active_;
+  bool searched_since_start_ = false;
   double guide_weight_ = 0;
   at::Tensor source_means_, target_guide_;
   bool fused_ = false;
   mutable at::Tensor target_at_;  // the fused vote's target index at each pixel, −1 where none is centred
   // What the fused loops read, set by point_fused after each tensor they point into changes.
   const float *source_data_ = nullptr, *target_ = nullptr, *weights_ = nullptr, *means_ = nullptr, *guide_ = nullptr;
-  const bool* searched_data_ = nullptr;
   const int64_t* offset_data_ = nullptr;
 };
 
