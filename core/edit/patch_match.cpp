@@ -229,10 +229,10 @@ float PatchMatcher::distance(int64_t i, int64_t s, float bound) const {
   }
   return total;
 }
-// Tries the candidate (y, x) = candidate(i) for each target i. The grid of matches is written
-// after all are tried, so a candidate read from a neighbour's match sees it as it was before this
-// call, as the tensor ops do (Jacobi-like: the same result on any number of threads).
-// `candidate(k, i)`: the k-th searched target's, target i's.
+// Tries the candidate (y, x) = candidate(k, i) for the k-th searched target, target i. The grid
+// of matches is written after all are tried, so a candidate read from a neighbour's match sees it
+// as it was before this call, as the tensor ops do (Jacobi-like: the same result on any number of
+// threads).
 template <typename Candidate>
 void PatchMatcher::try_sources_fused(const Candidate& candidate) {
   const int64_t* target = targets_.data_ptr<int64_t>();
