@@ -1,6 +1,7 @@
 // PatchMatch on one level of the exemplar fill (core/edit/patch_match.h, internal to it): a search
 // can be held to the targets near some pixels, as an onion peel holds it to those near its ring,
 // and a vote to some pixels, without changing what the rest of the level has found.
+#include "core/analytic_model.h"
 #include "core/edit/patch_match.h"
 
 #include <ATen/ATen.h>
@@ -18,9 +19,7 @@ constexpr int kPatch = 7;
 
 // [H·W] bool: the pixels of a box.
 at::Tensor box_pixels(int64_t y0, int64_t x0, int64_t height, int64_t width) {
-  at::Tensor m = at::zeros({kSide, kSide}, at::kBool);
-  m.narrow(0, y0, height).narrow(1, x0, width).fill_(true);
-  return m.reshape({-1});
+  return cm::testing::box_mask(kSide, y0, x0, height, width).reshape({-1}) > 0;
 }
 
 // [H·W] bool: the pixels more than `reach` (Chebyshev) from every pixel of `m`.
