@@ -21,6 +21,7 @@
 #include <cmath>
 
 #include <cstdint>
+#include <utility>
 
 namespace cm::ui {
 namespace {
@@ -155,8 +156,28 @@ void Canvas::setSelection(const QRect& r) {
   update();
 }
 
+void Canvas::setOutline(const QVector<QLineF>& image_lines) {
+  if (image_lines == outline_) return;
+  outline_ = image_lines;
+  update();
+}
+
+void Canvas::drawOutline() {
+  if (outline_.isEmpty()) return;
+  ImDrawList* draw = ImGui::GetForegroundDrawList();
+  const QRectF view = QRectF(rect()).adjusted(-2, -2, 2, 2);
+  // Dark under light, as the selection's frame: it shows on a white sky and on a black coat.
+  for (const auto& [colour, width] : {std::pair{IM_COL32(0, 0, 0, 170), 3.0f}, std::pair{IM_COL32(255, 255, 255, 230), 1.2f}})
+    for (const QLineF& line : outline_) {
+      const QPointF a = imageToWidget(line.p1()), b = imageToWidget(line.p2());
+      if (!view.intersects(QRectF(a, b).normalized().adjusted(-1, -1, 1, 1))) continue;
+      draw->AddLine(ImVec2(float(a.x()), float(a.y())), ImVec2(float(b.x()), float(b.y())), colour, width);
+    }
+}
+
 void Canvas::drawStroke() {
   ImDrawList* draw = ImGui::GetForegroundDrawList();
+  drawOutline();
   if (!selection_.isEmpty()) {
     const QPointF a = imageToWidget(selection_.topLeft()), b = imageToWidget(selection_.bottomRight() + QPoint(1, 1));
     draw->AddRect(ImVec2(float(a.x()), float(a.y())), ImVec2(float(b.x()), float(b.y())), IM_COL32(255, 255, 255, 230), 0, 0, 1.5f);

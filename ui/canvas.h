@@ -8,6 +8,7 @@
 
 #include <QElapsedTimer>
 #include <QImage>
+#include <QLineF>
 #include <QOpenGLFunctions>
 #include <QOpenGLWidget>
 #include <QStringList>
@@ -65,6 +66,10 @@ class Canvas : public QOpenGLWidget, protected QOpenGLFunctions {
   void setSelectionMode(bool on);
   void setSelection(const QRect& image_rect);
   QRect selection() const { return selection_; }  // as drawn (image pixels); empty: none
+  // Lines drawn at any zoom as a thin light line with a dark edge (image pixels, mask_outline.h):
+  // where a painted region lies, over a picture that must show its own colours.
+  void setOutline(const QVector<QLineF>& image_lines);
+  const QVector<QLineF>& outline() const { return outline_; }
 
  Q_SIGNALS:
   void overlayVisibilityChanged(bool visible);
@@ -85,6 +90,7 @@ class Canvas : public QOpenGLWidget, protected QOpenGLFunctions {
 
  private:
   void drawStroke();
+  void drawOutline();
   void drawStrokeLayer();
   void drawOverlay();
   void uploadImageIfChanged();
@@ -120,6 +126,7 @@ class Canvas : public QOpenGLWidget, protected QOpenGLFunctions {
   bool selecting_ = false;
   QPointF selection_start_;
   QRect selection_;  // image pixels
+  QVector<QLineF> outline_;  // image pixels
   QPointF cursor_{-1e6, -1e6};  // widget pixels; far away until the mouse moves in
 };
 

@@ -5,6 +5,7 @@
 #include "ui/edit_controller.h"
 #include "ui/edit_toolbar.h"
 #include "ui/main_window.h"
+#include "ui/mask_outline.h"
 
 #include "core/imageio/file_metadata.h"
 
@@ -26,13 +27,14 @@ namespace cm::ui {
 namespace {
 
 // How strongly the inputs (mask tint, sketch, hints) cover the picture: fully, or faintly while
-// a preview shows, so the result can be judged through them.
+// a preview shows, so the result can be judged through them. Over a preview the mask is not
+// tinted at all but outlined (mask_outline.h); only the stroke under the brush is.
 constexpr double kMaskOpacity = 0.45, kMaskOverPreview = 0.2;
 constexpr double kInkOverPreview = 0.3;
 
-// What the canvas shows in `area` (image pixels): the preview (or the photo), the mask tinted red,
-// the sketch and the hints (show_inputs), lighter over a preview; only the reference while the
-// user compares. A stroke or a window of an edit redraws its own rectangle: on 50 MP the whole
+// What the canvas shows in `area` (image pixels): the preview (or the photo), the mask tinted red
+// (not over a preview), the sketch and the hints (show_inputs), lighter over a preview; only the
+// reference while the user compares. A stroke or a window of an edit redraws its own rectangle: on 50 MP the whole
 // picture took 0.2-0.4 s, and as long again to send to the graphics card.
 QImage compose(const Document& doc, const EditController& controller, const QImage* reference, bool show_inputs, QRect area) {
   const auto part = [&area](const QImage& image) {
@@ -46,11 +48,11 @@ QImage compose(const Document& doc, const EditController& controller, const QIma
   QPainter painter(&view);
   painter.translate(-area.topLeft());
   // Only where the layers hold paint: on a 12-megapixel photo each full-size pass costs ~0.1 s.
-  if (const QRect ink = doc.inkRect(Layer::Mask) & area; !ink.isEmpty()) {
+  if (const QRect ink = doc.inkRect(Layer::Mask) & area; !ink.isEmpty() && !controller.hasPreview()) {
     QImage tint(ink.size(), QImage::Format_ARGB32_Premultiplied);
     tint.fill(QColor(255, 40, 40));
     tint.setAlphaChannel(doc.mask().copy(ink));
-    painter.setOpacity(controller.hasPreview() ? kMaskOverPreview : kMaskOpacity);
+    painter.setOpacity(kMaskOpacity);
     painter.drawImage(ink.topLeft(), tint);
   }
   painter.setOpacity(controller.hasPreview() ? kInkOverPreview : 1.0);
@@ -196,6 +198,13 @@ void MainWindow::refreshCanvasOverlays() {
   // The selection marks photo pixels: not over an enlarged preview, and only with the Select tool.
   const bool enlarged = controller_->hasPreview() && controller_->preview().size() != document_->size();
   canvas_->setSelection(enlarged || tool_ != Tool::Select ? QRect() : selection_);
+  // The mask over a preview of the photo's size: its outline, not a tint (compose).
+  const bool outlined = controller_->hasPreview() && !enlarged && !showing_original_ && (!mask_action_ || mask_action_->isChecked());
+  if (outlined && mask_outline_revision_ != document_->revision()) {
+    mask_outline_ = mask_outline(document_->mask(), document_->inkRect(Layer::Mask));
+    mask_outline_revision_ = document_->revision();
+  }
+  canvas_->setOutline(outlined ? mask_outline_ : QVector<QLineF>());
   // The stroke under the brush covers what is under it as the painted layer will: a mask's tint,
   // and lighter over a preview (the preview that follows the brush shows through it).
   const bool preview = controller_->hasPreview();

@@ -319,7 +319,8 @@ TEST_F(Editor, UndoToolChangesAndNewPhotosClearAStalePreviewAtOnce) {
 }
 
 
-// The mask stays visible (lighter) over a preview, with a toggle; Esc drops the preview and the
+// The mask stays visible over a preview as an outline, the preview's own colours untouched (a
+// tint, however faint, made a green fill look brown), with a toggle; Esc drops the preview and the
 // mask together, as one undo step, so the next stroke does not inpaint the "discarded" area again.
 TEST_F(Editor, EscDiscardsThePreviewAndItsMaskAsOneUndoableStep) {
   const QImage photo = openPhoto(64, 48, [](int x, int y) { return QColor(4 * x, 5 * y, 120); });
@@ -331,10 +332,15 @@ TEST_F(Editor, EscDiscardsThePreviewAndItsMaskAsOneUndoableStep) {
 
   const QImage preview = window.controller()->preview().convertToFormat(QImage::Format_RGBA8888);
   ASSERT_TRUE(window.maskAction()->isChecked());
-  EXPECT_NE(window.canvas()->image(), preview);  // the mask tints the preview where it lies
-  window.maskAction()->setChecked(false);
   EXPECT_EQ(window.canvas()->image(), preview);
+  const QRect around = window.document()->inkRect(cm::ui::Layer::Mask).adjusted(0, 0, 1, 1);
+  ASSERT_FALSE(window.canvas()->outline().isEmpty()) << "the mask is not shown over the preview";
+  for (const QLineF& line : window.canvas()->outline())
+    EXPECT_TRUE(around.contains(line.p1().toPoint()) && around.contains(line.p2().toPoint())) << "a line away from the mask";
+  window.maskAction()->setChecked(false);
+  EXPECT_TRUE(window.canvas()->outline().isEmpty());
   window.maskAction()->setChecked(true);
+  EXPECT_FALSE(window.canvas()->outline().isEmpty());
 
   const int steps = window.document()->undoStack()->count();
   window.discardAction()->trigger();
@@ -342,8 +348,12 @@ TEST_F(Editor, EscDiscardsThePreviewAndItsMaskAsOneUndoableStep) {
   EXPECT_EQ(painted_pixels(window.document()->mask()), 0);
   EXPECT_EQ(window.document()->undoStack()->count(), steps + 1);
   EXPECT_EQ(window.canvas()->image(), photo.convertToFormat(QImage::Format_RGBA8888));
+  EXPECT_TRUE(window.canvas()->outline().isEmpty());
   window.undoAction()->trigger();
   EXPECT_GT(painted_pixels(window.document()->mask()), 0);
+  if (!window.controller()->hasPreview()) {  // the mask back, its preview not yet: tinted
+    EXPECT_NE(window.canvas()->image(), photo.convertToFormat(QImage::Format_RGBA8888));
+  }
 }
 
 // Apply uses up a colorization's hints as it uses up an inpainting's mask: the hints do not stay
