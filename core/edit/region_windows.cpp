@@ -37,6 +37,9 @@ constexpr int64_t kWholeMaskSide = 2 * kExemplarSide;
 // each made its own fill of twice its side around it: a 36-px stroke 2,300 px long on a 20 MP
 // photo took 51 fills and 64 s, 12 fills and 36 s in stretches.
 constexpr int64_t kFillStretch = 384;
+// A sketch's paint is carried onto the copy below the scale of two box blurs of this radius
+// (carry_paint): the texture is the copy's, the colour the painting's.
+constexpr int kPaintRadius = 4;
 constexpr double kCompactShare = 0.25;  // of its bounding box that a mask filled at once covers
 // How deep the hole must stay at the scale of one fill of the whole mask (fill_the_whole_mask), or
 // the exemplar depth when that is more. A long wide stroke drawn straight is "one object" by its
@@ -125,7 +128,12 @@ at::Tensor exemplar_estimate(Job& job, at::Tensor& starts, const WindowPlan& pla
   const Box context = grown(stretch, side / 2, plan.height, plan.width);
   const at::Tensor image = to_unit(slice(starts, context)).to(at::kFloat).contiguous();
   const at::Tensor hole = unfilled(context).to(image.device()).contiguous();
-  const at::Tensor filled = fill_at_scale(job, image, hole, std::min(1.0, double(kExemplarSide) / double(side)));
+  const at::Tensor copy = fill_at_scale(job, image, hole, std::min(1.0, double(kExemplarSide) / double(side)));
+  // A sketch's fill is written with its paint carried onto it (sketch_exemplar_start; in the hole
+  // `image` is the painting). Written bare, the next fill met the bare copy where the last had met
+  // the earlier window's paint, and carried over both at once, the step where two fills met was a
+  // dark and a light line across the stroke (tests: StrokeFill.ASketchedStrokeHasNoLineWhereTwoFillsMeet).
+  const at::Tensor filled = job.mode == Mode::Sketch ? at::where(hole.expand_as(copy), carry_paint(image, copy, hole, kPaintRadius), copy) : copy;
   const Box kept = grown(stretch, side / 4, plan.height, plan.width), in_kept = relative(kept, context);
   const at::Tensor written = slice(hole, in_kept);
   at::Tensor target = slice(starts, kept);
@@ -241,7 +249,7 @@ at::Tensor sketch_start(const Job& job, const at::Tensor& pixels, const at::Tens
 // (SWD 84.9 against its 80.2, the coarsest level then guided at 0.5) at 0.8 dB more PSNR, and
 // without the copy's colours where they stray.
 at::Tensor sketch_exemplar_start(const at::Tensor& pixels, const at::Tensor& generate, const at::Tensor& copied) {
-  return at::where(generate.expand_as(pixels), carry_paint(pixels, copied, generate, 4), pixels);
+  return at::where(generate.expand_as(pixels), carry_paint(pixels, copied, generate, kPaintRadius), pixels);
 }
 
 // A full-size start with the model's change on its scaled-down copy added, enlarged: at strength 0

@@ -8,6 +8,9 @@
 #include "core/edit/region.h"
 #include "core/engine/edit_request.h"
 #include "core/engine/execute.h"
+#ifdef CMEDIT_HAS_IMAGEIO
+#include "core/imageio/image_file.h"
+#endif
 #include "core/model/model_card.h"
 
 #include <ATen/ATen.h>
@@ -103,6 +106,36 @@ TEST(StrokeFill, ALongStrokeIsCopiedAStretchAtATimeNotOnceAWindow) {
   EXPECT_EQ(cache.hits(), cache.fills());
   EXPECT_TRUE(at::equal(first * (1 - mask), r.image));
 }
+
+#ifdef CMEDIT_HAS_IMAGEIO
+// A sketch's stroke starts from the photo's patches with its paint carried onto them (carry_paint:
+// the copy's detail, the painting's colour), a stretch at a time. Each fill was written into the
+// starts bare, so the next one met the bare copy where it had met the earlier window's paint, and
+// where two fills met their brightness stepped: the step's detail was a dark and a light line
+// across the stroke (a red stroke over pool photo 00005's grass, enlarged to 50 MP: 14 levels in
+// the start, 30-40 in the result). Written with its paint carried, every column of the stroke's
+// start averages to its paint. The photo: tests/data/sketch/README.md.
+TEST(StrokeFill, ASketchedStrokeHasNoLineWhereTwoFillsMeet) {
+  const at::Tensor photo = imageio::load_image(CMEDIT_SOURCE_DIR "/tests/data/sketch/sundial-strip.jpg").rgb;
+  const int64_t height = photo.size(2), width = photo.size(3), y0 = 190, x0 = 100, across = 61;
+  at::Tensor mask = at::zeros({1, 1, height, width});
+  mask.narrow(2, y0, across).narrow(3, x0, width - 2 * x0 + 1).fill_(1);
+  const at::Tensor paint = (at::tensor({220.0f, 40.0f, 40.0f}) / 127.5 - 1).view({1, 3, 1, 1});
+  engine::EditRequest r;
+  r.kind = edit::EditKind::Sketch;
+  r.image = at::where(mask > 0, paint.expand_as(photo), photo);
+  r.mask = mask;
+  r.region.grow = 2, r.region.feather = 8;  // the editor's defaults
+  r.strength = 0;                           // the start itself
+  edit::ExemplarCache cache(64);
+  engine::Timings t;
+  const at::Tensor start = engine::execute(testing::analytic_model(64), testing::analytic_card(), r, {{}, &cache}, t);
+  ASSERT_GE(cache.fills(), 3u) << "the test needs fills that meet";
+  // Each column's red over the stroke's middle, in 8-bit levels from the paint's.
+  const at::Tensor off = ((start - paint).narrow(1, 0, 1).narrow(2, y0 + 6, across - 12).narrow(3, x0 + 20, width - 2 * x0 - 40).mean({1, 2}) * 127.5).abs().reshape({-1});
+  EXPECT_LT(off.max().item<double>(), 8) << "a line across the stroke at column " << x0 + 20 + off.argmax().item<int64_t>();
+}
+#endif
 
 }  // namespace
 }  // namespace cm
