@@ -27,13 +27,14 @@ namespace cm::ui {
 namespace {
 
 // How strongly the inputs (mask tint, sketch, hints) cover the picture: fully, or faintly while
-// a preview shows, so the result can be judged through them. Over a preview the mask is not
-// tinted at all but outlined (mask_outline.h); only the stroke under the brush is.
+// a preview shows, so the result can be judged through them. Over a preview the mask and the
+// sketch are not drawn at all but outlined (mask_outline.h, painted_outline): the preview shows
+// the pixels Apply commits. The hints stay, faintly: their colours are what they say.
 constexpr double kMaskOpacity = 0.45, kMaskOverPreview = 0.2;
 constexpr double kInkOverPreview = 0.3;
 
 // What the canvas shows in `area` (image pixels): the preview (or the photo), the mask tinted red
-// (not over a preview), the sketch and the hints (show_inputs), lighter over a preview; only the
+// and the sketch (not over a preview), the hints (show_inputs), lighter over a preview; only the
 // reference while the user compares. A stroke or a window of an edit redraws its own rectangle: on 50 MP the whole
 // picture took 0.2-0.4 s, and as long again to send to the graphics card.
 QImage compose(const Document& doc, const EditController& controller, const QImage* reference, bool show_inputs, QRect area) {
@@ -57,8 +58,19 @@ QImage compose(const Document& doc, const EditController& controller, const QIma
   }
   painter.setOpacity(controller.hasPreview() ? kInkOverPreview : 1.0);
   for (Layer layer : {Layer::Strokes, Layer::Hints})
-    if (const QRect ink = doc.inkRect(layer) & area; !ink.isEmpty()) painter.drawImage(ink.topLeft(), doc.layer(layer), ink);
+    if (const QRect ink = doc.inkRect(layer) & area; !ink.isEmpty() && !(layer == Layer::Strokes && controller.hasPreview()))
+      painter.drawImage(ink.topLeft(), doc.layer(layer), ink);
   return view;
+}
+
+// The mask's and the sketch's outlines, as the canvas draws them over a preview (image pixels).
+QVector<QLineF> painted_outline(const Document& doc) {
+  QVector<QLineF> lines = mask_outline(doc.mask(), doc.inkRect(Layer::Mask));
+  if (const QRect ink = doc.inkRect(Layer::Strokes); !ink.isEmpty()) {
+    const QImage coverage = doc.layer(Layer::Strokes).copy(ink).convertToFormat(QImage::Format_Alpha8);
+    for (const QLineF& line : mask_outline(coverage, coverage.rect())) lines.append(line.translated(ink.topLeft()));
+  }
+  return lines;
 }
 
 }  // namespace
@@ -198,10 +210,10 @@ void MainWindow::refreshCanvasOverlays() {
   // The selection marks photo pixels: not over an enlarged preview, and only with the Select tool.
   const bool enlarged = controller_->hasPreview() && controller_->preview().size() != document_->size();
   canvas_->setSelection(enlarged || tool_ != Tool::Select ? QRect() : selection_);
-  // The mask over a preview of the photo's size: its outline, not a tint (compose).
+  // The mask and the sketch over a preview of the photo's size: their outlines (compose).
   const bool outlined = controller_->hasPreview() && !enlarged && !showing_original_ && (!mask_action_ || mask_action_->isChecked());
   if (outlined && mask_outline_revision_ != document_->revision()) {
-    mask_outline_ = mask_outline(document_->mask(), document_->inkRect(Layer::Mask));
+    mask_outline_ = painted_outline(*document_);
     mask_outline_revision_ = document_->revision();
   }
   canvas_->setOutline(outlined ? mask_outline_ : QVector<QLineF>());

@@ -7,7 +7,7 @@ namespace cm::ui {
 QVector<QLineF> mask_outline(const QImage& mask, QRect area) {
   QVector<QLineF> lines;
   area &= mask.rect();
-  if (area.isEmpty() || mask.format() != QImage::Format_Grayscale8) return lines;
+  if (area.isEmpty() || (mask.format() != QImage::Format_Grayscale8 && mask.format() != QImage::Format_Alpha8)) return lines;
   const int x0 = area.left(), w = area.width();
   const auto inside = [&](int y) {  // row y of the area as 0/1, with a pixel of nothing either side
     std::vector<char> row(size_t(w) + 2, 0);

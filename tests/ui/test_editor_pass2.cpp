@@ -245,8 +245,8 @@ TEST_F(Editor, AfterApplyTheCanvasShowsWhatWasApplied) {
   EXPECT_EQ(window.canvas()->image(), shown);
 }
 
-// Finding 3: over a preview the painted inputs (here colour hints) are faint, so the result shows
-// through them, and View › Show mask, sketch and hints (Ctrl+M) hides them altogether.
+// Finding 3: over a preview the colour hints are faint, so the result shows through them (the mask
+// and the sketch are outlined), and View › Show mask, sketch and hints (Ctrl+M) hides them altogether.
 TEST_F(Editor, HintsShowFaintlyOverAPreviewAndCtrlMHidesThem) {
   openPhoto(64, 48, [](int x, int y) { return QColor(180 + x / 2, 180 + x / 2, 180 + x / 2 + y % 2); });
   window.setTool(cm::ui::Tool::HintBrush);
@@ -263,6 +263,25 @@ TEST_F(Editor, HintsShowFaintlyOverAPreviewAndCtrlMHidesThem) {
   EXPECT_GT(colour_distance(shown, preview), 0) << "the hint is not shown at all";
   window.maskAction()->trigger();  // Ctrl+M
   EXPECT_EQ(window.canvas()->image(), window.controller()->preview().convertToFormat(QImage::Format_RGBA8888));
+}
+
+// Over a preview a sketch's strokes are outlined, not drawn: the preview shows the pixels Apply
+// commits (drawn at 30 %, the paint covered a third of the texture the model gave the stroke).
+TEST_F(Editor, ASketchIsOutlinedOverItsPreview) {
+  openPhoto(64, 48, [](int x, int y) { return QColor(3 * x, 4 * y, (x * y) % 200); });
+  window.setTool(cm::ui::Tool::SketchBrush);
+  window.setBrushDiameter(8);
+  QSignalSpy ready(window.controller(), &cm::ui::EditController::previewReady);
+  paint_stroke(window, QPointF(16, 20), QPointF(40, 22));
+  ASSERT_TRUE(ready.wait(20000)) << window.lastError().toStdString();
+  ASSERT_TRUE(window.controller()->hasPreview());
+  EXPECT_EQ(window.canvas()->image(), window.controller()->preview().convertToFormat(QImage::Format_RGBA8888));
+  const QRect around = window.document()->inkRect(cm::ui::Layer::Strokes).adjusted(0, 0, 1, 1);
+  ASSERT_FALSE(window.canvas()->outline().isEmpty()) << "the sketch is not shown over its preview";
+  for (const QLineF& line : window.canvas()->outline())
+    EXPECT_TRUE(around.contains(line.p1().toPoint()) && around.contains(line.p2().toPoint())) << "a line away from the sketch";
+  window.maskAction()->trigger();  // Ctrl+M
+  EXPECT_TRUE(window.canvas()->outline().isEmpty());
 }
 
 // Finding 3: the stroke under the brush does not hide the preview that follows it: over a

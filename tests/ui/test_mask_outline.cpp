@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <QColor>
+
 #include <cmath>
 #include <set>
 #include <tuple>
@@ -60,6 +62,11 @@ TEST(MaskOutline, ARectangleIsFourLinesAroundIt) {
   }();
   const std::set<std::tuple<double, double, double, double>> want{{4, 3, 14, 3}, {4, 9, 14, 9}, {4, 3, 4, 9}, {14, 3, 14, 9}};
   EXPECT_EQ(got, want);
+  // A painted layer's coverage (its alpha, as the sketch's strokes are kept) is outlined alike.
+  QImage painted(mask.size(), QImage::Format_ARGB32_Premultiplied);
+  painted.fill(QColor(200, 30, 30));
+  painted.setAlphaChannel(mask);
+  EXPECT_EQ(mask_outline(painted.convertToFormat(QImage::Format_Alpha8), mask.rect()), lines);
 }
 
 // A soft disc with a hole, a blob cut by the photo's corner and pixels at 127 and 128: the lines
