@@ -229,8 +229,10 @@ class MainWindow : public QMainWindow {
   imageio::FileMetadata photo_metadata_;  // the opened file's EXIF, XMP and colour profile, for the export
   QString photo_format_;                  // "JPEG", "HEIC", "RAW (Canon EOS 5D)"
   bool canvas_with_preview_ = false;  // whether the canvas's picture was made over a preview
-  QVector<QLineF> mask_outline_;      // the mask's and sketch's edges as the canvas draws them over a preview,
-  quint64 mask_outline_revision_ = ~quint64(0);  // made for this revision of the document
+  // The mask's and the sketch's edges as the canvas draws them over a preview, made for this
+  // revision of the document.
+  QVector<QLineF> painted_outline_;
+  quint64 painted_outline_revision_ = ~quint64(0);
   bool showing_original_ = false;  // while the compare key (backslash) is held
   QAction* compare_opened_action_ = nullptr;  // View › Compare with › The photo as opened
   QMenu* recent_menu_ = nullptr;

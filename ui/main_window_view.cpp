@@ -35,8 +35,8 @@ constexpr double kInkOverPreview = 0.3;
 
 // What the canvas shows in `area` (image pixels): the preview (or the photo), the mask tinted red
 // and the sketch (not over a preview), the hints (show_inputs), lighter over a preview; only the
-// reference while the user compares. A stroke or a window of an edit redraws its own rectangle: on 50 MP the whole
-// picture took 0.2-0.4 s, and as long again to send to the graphics card.
+// reference while the user compares. A stroke or a window of an edit redraws its own rectangle:
+// on 50 MP the whole picture took 0.2-0.4 s, and as long again to send to the graphics card.
 QImage compose(const Document& doc, const EditController& controller, const QImage* reference, bool show_inputs, QRect area) {
   const auto part = [&area](const QImage& image) {
     return (area == image.rect() ? image : image.copy(area)).convertToFormat(QImage::Format_RGBA8888);
@@ -212,11 +212,11 @@ void MainWindow::refreshCanvasOverlays() {
   canvas_->setSelection(enlarged || tool_ != Tool::Select ? QRect() : selection_);
   // The mask and the sketch over a preview of the photo's size: their outlines (compose).
   const bool outlined = controller_->hasPreview() && !enlarged && !showing_original_ && (!mask_action_ || mask_action_->isChecked());
-  if (outlined && mask_outline_revision_ != document_->revision()) {
-    mask_outline_ = painted_outline(*document_);
-    mask_outline_revision_ = document_->revision();
+  if (outlined && painted_outline_revision_ != document_->revision()) {
+    painted_outline_ = painted_outline(*document_);
+    painted_outline_revision_ = document_->revision();
   }
-  canvas_->setOutline(outlined ? mask_outline_ : QVector<QLineF>());
+  canvas_->setOutline(outlined ? painted_outline_ : QVector<QLineF>());
   // The stroke under the brush covers what is under it as the painted layer will: a mask's tint,
   // and lighter over a preview (the preview that follows the brush shows through it).
   const bool preview = controller_->hasPreview();

@@ -129,11 +129,14 @@ at::Tensor exemplar_estimate(Job& job, at::Tensor& starts, const WindowPlan& pla
   const at::Tensor image = to_unit(slice(starts, context)).to(at::kFloat).contiguous();
   const at::Tensor hole = unfilled(context).to(image.device()).contiguous();
   const at::Tensor copy = fill_at_scale(job, image, hole, std::min(1.0, double(kExemplarSide) / double(side)));
-  // A sketch's fill is written with its paint carried onto it (sketch_exemplar_start; in the hole
-  // `image` is the painting). Written bare, the next fill met the bare copy where the last had met
-  // the earlier window's paint, and carried over both at once, the step where two fills met was a
-  // dark and a light line across the stroke (tests: StrokeFill.ASketchedStrokeHasNoLineWhereTwoFillsMeet).
-  const at::Tensor filled = job.mode == Mode::Sketch ? at::where(hole.expand_as(copy), carry_paint(image, copy, hole, kPaintRadius), copy) : copy;
+  // A sketch's fill is written with its paint carried onto it (as sketch_exemplar_start does; in
+  // the hole `image` is the painting). Written bare, the next fill went on from a bare copy beside
+  // painted pixels, its brightness stepped where the two fills met, and the step's detail, carried
+  // with the paint, was a dark and a light line across the stroke
+  // (StrokeFill.ASketchedStrokeHasNoLineWhereTwoFillsMeet).
+  const at::Tensor filled = job.mode == Mode::Sketch
+                                ? at::where(hole.expand_as(copy), carry_paint(image, copy, hole, kPaintRadius), copy)
+                                : copy;
   const Box kept = grown(stretch, side / 4, plan.height, plan.width), in_kept = relative(kept, context);
   const at::Tensor written = slice(hole, in_kept);
   at::Tensor target = slice(starts, kept);
