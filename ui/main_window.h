@@ -154,6 +154,7 @@ class MainWindow : public QMainWindow {
   void refreshCompared();  // the compare key went down or up: redraws what the reference changes
   void updateBrush();
   void pushParameters();
+  void requestPreviewOfChoice();  // the preview a new edit, setting or model asks for
   void onStroke(const QVector<QPointF>& points);
   void revealMaskBeingPainted();
   Brush currentBrush(Layer* layer) const;  // the brush of the current tool, and the layer it paints

@@ -132,7 +132,7 @@ void MainWindow::buildToolbar() {
   edit_bar_->addAction(discard_action_);
   connect(edit_bar_, &EditToolBar::changed, this, [this](bool preview) {
     pushParameters();
-    if (preview) controller_->requestPreview();
+    if (preview) requestPreviewOfChoice();
   });
   pushParameters();
 }

@@ -265,6 +265,21 @@ TEST_F(Editor, HintsShowFaintlyOverAPreviewAndCtrlMHidesThem) {
   EXPECT_EQ(window.canvas()->image(), window.controller()->preview().convertToFormat(QImage::Format_RGBA8888));
 }
 
+// A grey photo opens colorized as Apply would commit it: the refinement follows the draft with no
+// stroke painted. The canvas showed the one-step draft (on a 12 MP photo, a pink cloud in a grey
+// sky) while Apply committed the refinement, which the user had not seen.
+TEST_F(Editor, AGreyPhotoOpensColorizedAsApplyWouldCommitIt) {
+  window.controller()->setRefineDelay(0);
+  openPhoto(64, 48, [](int x, int y) { return QColor(3 * x + y, 3 * x + y, 3 * x + y); });
+  ASSERT_EQ(window.controller()->parameters().kind, cm::edit::EditKind::Colorize);
+  const auto refined = [&] { return window.controller()->previewComplete() && window.controller()->lastSigmas().size() == 3; };
+  ASSERT_TRUE(QTest::qWaitFor(refined, 20000)) << "no refinement came without a stroke";
+  const QImage shown = window.canvas()->image();
+  window.applyAction()->trigger();
+  EXPECT_FALSE(window.controller()->applyPending()) << "Apply waited for a refinement it had not shown";
+  EXPECT_EQ(window.document()->photo().convertToFormat(QImage::Format_RGBA8888), shown) << "what was applied is not what showed";
+}
+
 // Over a preview a sketch's strokes are outlined, not drawn: the preview shows the pixels Apply
 // commits (drawn at 30 %, the paint covered a third of the texture the model gave the stroke).
 TEST_F(Editor, ASketchIsOutlinedOverItsPreview) {
