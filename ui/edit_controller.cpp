@@ -447,6 +447,7 @@ void EditController::requestVariations(int count) {
 
 const QVector<QImage>& EditController::variations() const { return impl_->variations; }
 const QVector<quint64>& EditController::variationSeeds() const { return impl_->variation_seeds; }
+const QVector<QRect>& EditController::variationAreas() const { return impl_->variation_areas; }
 
 bool EditController::adoptVariation(int index) {
   Impl& d = *impl_;

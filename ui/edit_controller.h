@@ -108,6 +108,7 @@ class EditController : public QObject {
   void requestVariations(int count);
   const QVector<QImage>& variations() const;
   const QVector<quint64>& variationSeeds() const;
+  const QVector<QRect>& variationAreas() const;  // where each differs from the photo
   // Makes variation `index` the preview and its seed the current one (no new computation).
   bool adoptVariation(int index);
 

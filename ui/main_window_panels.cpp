@@ -224,6 +224,27 @@ void MainWindow::showEditSettings() {
   if (variations_button_) variations_button_->setEnabled(!spec.one_evaluation);
 }
 
+namespace {
+
+constexpr int kThumbnail = 96;  // a variation's button shows it this large
+
+// The part of the variations their thumbnails show: where they differ from the photo, with as much
+// again around, square and at least a thumbnail's side, within `image`. The whole of a 50 MP photo
+// in 96 px showed a 160-px dab as less than a pixel: four thumbnails of the same photo.
+QRect thumbnail_area(const QVector<QRect>& areas, const QRect& image) {
+  QRect changed;
+  for (const QRect& a : areas) changed |= a;
+  if (changed.isEmpty()) return image;
+  const int side = std::min({std::max({kThumbnail, 2 * changed.width(), 2 * changed.height()}), image.width(), image.height()});
+  QRect area(0, 0, side, side);
+  area.moveCenter(changed.center());
+  area.moveLeft(std::clamp(area.left(), image.left(), image.right() + 1 - side));
+  area.moveTop(std::clamp(area.top(), image.top(), image.bottom() + 1 - side));
+  return area | changed;  // a long stroke's changes wider than the photo is high stay whole
+}
+
+}  // namespace
+
 void MainWindow::buildVariationsDock() {
   constexpr int kCount = 4;
   auto* dock = new QDockWidget(tr("Variations"), this);
@@ -235,7 +256,7 @@ void MainWindow::buildVariationsDock() {
   layout->addWidget(show, 0, 0, 1, 2);
   for (int i = 0; i < kCount; ++i) {
     auto* button = new QToolButton(panel);
-    button->setIconSize(QSize(96, 96));
+    button->setIconSize(QSize(kThumbnail, kThumbnail));
     button->setMinimumSize(104, 104);
     button->setEnabled(false);
     layout->addWidget(button, 1 + i / 2, i % 2);
@@ -251,11 +272,12 @@ void MainWindow::buildVariationsDock() {
   showEditSettings();  // the button follows the current edit
   connect(controller_, &EditController::variationsReady, this, [this] {
     const QVector<QImage>& images = controller_->variations();
+    const QRect area = images.isEmpty() ? QRect() : thumbnail_area(controller_->variationAreas(), images[0].rect());
     for (int i = 0; i < variation_buttons_.size(); ++i) {
       const bool have = i < images.size();
       variation_buttons_[i]->setEnabled(have);
-      variation_buttons_[i]->setIcon(have ? QIcon(QPixmap::fromImage(images[i].convertToFormat(QImage::Format_RGBA8888)
-                                                                        .scaled(96, 96, Qt::KeepAspectRatio, Qt::SmoothTransformation)))
+      variation_buttons_[i]->setIcon(have ? QIcon(QPixmap::fromImage(images[i].copy(area).convertToFormat(QImage::Format_RGBA8888)
+                                                                        .scaled(kThumbnail, kThumbnail, Qt::KeepAspectRatio, Qt::SmoothTransformation)))
                                           : QIcon());
       variation_buttons_[i]->setToolTip(have ? tr("seed %1").arg(controller_->variationSeeds()[i]) : QString());
     }

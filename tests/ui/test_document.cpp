@@ -199,8 +199,9 @@ TEST(Document, AStrokeUnderTheBrushIsTheLayerAsThatStrokeLeavesIt) {
     // Where it may hold paint, which a preview reads alone: every painted pixel lies in it.
     for (int y = 0; y < 40; ++y)
       for (int x = 0; x < 50; ++x)
-        if (l == Layer::Mask ? qGray(under_brush.pixel(x, y)) > 0 : qAlpha(under_brush.pixel(x, y)) > 0)
+        if (l == Layer::Mask ? qGray(under_brush.pixel(x, y)) > 0 : qAlpha(under_brush.pixel(x, y)) > 0) {
           EXPECT_TRUE(ink.contains(x, y)) << int(l) << " " << x << "," << y;
+        }
     EXPECT_TRUE(ink.contains(QRect(29, 29, 17, 7))) << "the stroke under the brush";
   }
 }

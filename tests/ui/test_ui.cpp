@@ -675,6 +675,27 @@ TEST_F(Editor, AStripOfVariationsAndPickingOne) {
   EXPECT_EQ(window.document()->photo(), variations[2]);
 }
 
+// A variation's thumbnail shows the edit, not the whole photo: a 12-px dab on a 1600 × 1200 photo
+// scaled whole into 96 px was under a pixel, and four thumbnails of the same photo. A dab's
+// thumbnail is the variation at its own pixels around it.
+TEST_F(Editor, AVariationsThumbnailShowsWhereItDiffers) {
+  openPhoto(1600, 1200, [](int x, int y) { return QColor((x * 7 + y * 3) % 200, (x * y) % 180, 90 + (x + y) % 60); });
+  window.document()->paintStroke(cm::ui::Layer::Mask, {QPointF(800, 600)}, cm::ui::Brush{12, 1.0});
+  QSignalSpy strip(window.controller(), &cm::ui::EditController::variationsReady);
+  showVariationsButton()->click();
+  ASSERT_TRUE(strip.wait(30000)) << window.lastError().toStdString();
+  QRect changed;
+  for (const QRect& area : window.controller()->variationAreas()) changed |= area;
+  ASSERT_FALSE(changed.isEmpty());
+  ASSERT_LE(std::max(changed.width(), changed.height()), 48) << "the test needs a change under half a thumbnail";
+  QRect around(0, 0, 96, 96);
+  around.moveCenter(changed.center());
+  for (int i = 0; i < 2; ++i) {
+    const QImage shown = window.variationButtons()[i]->icon().pixmap(96, 96).toImage().convertToFormat(QImage::Format_RGB32);
+    EXPECT_EQ(shown, window.controller()->variations()[i].copy(around).convertToFormat(QImage::Format_RGB32)) << "variation " << i;
+  }
+}
+
 // The main states of the editor on the sample photo, each reached for real and saved as a
 // screenshot: into $CMEDIT_SCREENSHOT_DIR when set (the README's docs/screenshots are made with
 // CMEDIT_TEST_MODEL=models/default), else into a temporary folder.
