@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <utility>
+#include <vector>
 
 namespace cm::ui {
 namespace {
@@ -164,15 +165,18 @@ void Canvas::setOutline(const QVector<QLineF>& image_lines) {
 
 void Canvas::drawOutline() {
   if (outline_.isEmpty()) return;
-  ImDrawList* draw = ImGui::GetForegroundDrawList();
+  // The lines in view, in widget pixels, once for both passes.
   const QRectF view = QRectF(rect()).adjusted(-2, -2, 2, 2);
+  std::vector<std::pair<ImVec2, ImVec2>> shown;
+  for (const QLineF& line : outline_) {
+    const QPointF a = imageToWidget(line.p1()), b = imageToWidget(line.p2());
+    if (view.intersects(QRectF(a, b).normalized().adjusted(-1, -1, 1, 1)))
+      shown.emplace_back(ImVec2(float(a.x()), float(a.y())), ImVec2(float(b.x()), float(b.y())));
+  }
+  ImDrawList* draw = ImGui::GetForegroundDrawList();
   // Dark under light, as the selection's frame: it shows on a white sky and on a black coat.
   for (const auto& [colour, width] : {std::pair{IM_COL32(0, 0, 0, 170), 3.0f}, std::pair{IM_COL32(255, 255, 255, 230), 1.2f}})
-    for (const QLineF& line : outline_) {
-      const QPointF a = imageToWidget(line.p1()), b = imageToWidget(line.p2());
-      if (!view.intersects(QRectF(a, b).normalized().adjusted(-1, -1, 1, 1))) continue;
-      draw->AddLine(ImVec2(float(a.x()), float(a.y())), ImVec2(float(b.x()), float(b.y())), colour, width);
-    }
+    for (const auto& [a, b] : shown) draw->AddLine(a, b, colour, width);
 }
 
 void Canvas::drawStroke() {

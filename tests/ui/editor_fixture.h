@@ -114,4 +114,15 @@ inline void paint_stroke(cm::ui::MainWindow& window, QPointF a, QPointF b) {
   QTest::mouseRelease(canvas, Qt::LeftButton, {}, to);
 }
 
+// Whether the canvas outlines a painted layer over the preview: some lines, each within the
+// layer's ink (whose right and bottom edges lie one pixel past its last pixels).
+inline ::testing::AssertionResult outlines(const cm::ui::Canvas& canvas, QRect ink) {
+  if (canvas.outline().isEmpty()) return ::testing::AssertionFailure() << "no outline";
+  const QRect around = ink.adjusted(0, 0, 1, 1);
+  for (const QLineF& line : canvas.outline())
+    if (!around.contains(line.p1().toPoint()) || !around.contains(line.p2().toPoint()))
+      return ::testing::AssertionFailure() << "a line away from the layer, from (" << line.x1() << ", " << line.y1() << ")";
+  return ::testing::AssertionSuccess();
+}
+
 }  // namespace cm::ui::testing
