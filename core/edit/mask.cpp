@@ -21,6 +21,12 @@ void validate_mask(const at::Tensor& image, const at::Tensor& mask) {
                 fmt::format("{} masks were given for {} images (give one, or one per image)", mask.size(0), image.size(0)));
   if (mask.numel() == 0) return;
   if (mask.scalar_type() == at::kBool) return;
+  // Bytes hold no NaN and nothing below 0: their largest value alone can be out of range (one
+  // reduction of a 50 MP mask instead of two).
+  if (mask.scalar_type() == at::kByte) {
+    if (mask.max().item<int>() > 1) throw Error(ErrorCode::BadArgument, "mask values must lie in [0, 1] (1 = edit, 0 = keep)");
+    return;
+  }
   // One pass, in the mask's own type (a float copy of a 50-megapixel mask is 200 MB): min and max
   // propagate NaN, and an infinity is an extreme.
   const auto [lowest_own, highest_own] = at::aminmax(mask);

@@ -7,6 +7,8 @@
 #include <ATen/ATen.h>
 
 #include <cstdint>
+#include <cstring>
+#include <utility>
 
 namespace cm::edit::region {
 
@@ -34,6 +36,29 @@ class MaskRows {
       const uint8_t* p = static_cast<const uint8_t*>(m_.data_ptr()) + y * width_;
       for (int64_t x = x0; x < x1; ++x) hole[x - x0] = p[x] != 0;
     }
+  }
+  // The columns [first, last) of row y's first and last hole pixels; first == last when it has
+  // none. A mask's bytes are read eight at a time: a dab on a 50 MP photo leaves almost every row
+  // empty, and its scans (bounding box, parts) were 30-50 ms each, several a job.
+  std::pair<int64_t, int64_t> span(int64_t y) const {
+    int64_t first = 0, last = width_;
+    if (m_.scalar_type() == at::kFloat) {
+      const float* p = m_.data_ptr<float>() + y * width_;
+      while (first < last && !(p[first] > 0.f)) ++first;
+      while (last > first && !(p[last - 1] > 0.f)) --last;
+      return {first, last};
+    }
+    const uint8_t* p = static_cast<const uint8_t*>(m_.data_ptr()) + y * width_;
+    const auto any = [p](int64_t at) {
+      uint64_t word;
+      std::memcpy(&word, p + at, sizeof word);
+      return word != 0;
+    };
+    while (first + 8 <= last && !any(first)) first += 8;
+    while (first < last && !p[first]) ++first;
+    while (last - 8 >= first && !any(last - 8)) last -= 8;
+    while (last > first && !p[last - 1]) --last;
+    return {first, last};
   }
 
  private:

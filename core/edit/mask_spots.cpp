@@ -32,15 +32,17 @@ std::vector<Part> parts_of(const MaskRows& m) {
   std::vector<uint8_t> hole(std::size_t(m.width()));
   std::size_t above = 0, above_end = 0;  // the previous row's runs: [above, above_end)
   for (int64_t y = 0; y < m.height(); ++y) {
-    m.row(y, 0, m.width(), hole.data());
     const std::size_t first = runs.size();
-    for (int64_t x = 0; x < m.width();) {
-      if (!hole[std::size_t(x)]) {
+    // Only between the row's first and last hole pixels (MaskRows::span): an empty row has no runs.
+    const auto [x0, x1] = m.span(y);
+    m.row(y, x0, x1, hole.data());
+    for (int64_t x = x0; x < x1;) {
+      if (!hole[std::size_t(x - x0)]) {
         ++x;
         continue;
       }
       int64_t end = x;
-      while (end < m.width() && hole[std::size_t(end)]) ++end;
+      while (end < x1 && hole[std::size_t(end - x0)]) ++end;
       const int64_t id = int64_t(runs.size());
       runs.push_back({y, x, end});
       parent.push_back(id);

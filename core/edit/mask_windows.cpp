@@ -81,15 +81,10 @@ at::Tensor depths(const MaskRows& m, const Box& area_in, int cap, bool outside_i
 
 Box bounding_box_of(const MaskRows& m) {
   Box box{m.height(), m.width(), 0, 0};
-  std::vector<uint8_t> hole(std::size_t(m.width()));
   for (int64_t y = 0; y < m.height(); ++y) {
-    m.row(y, 0, m.width(), hole.data());
-    int64_t first = 0;
-    while (first < m.width() && !hole[std::size_t(first)]) ++first;
-    if (first == m.width()) continue;
-    int64_t last = m.width() - 1;
-    while (!hole[std::size_t(last)]) --last;
-    box = {std::min(box.y0, y), std::min(box.x0, first), y + 1, std::max(box.x1, last + 1)};
+    const auto [first, last] = m.span(y);
+    if (first == last) continue;
+    box = {std::min(box.y0, y), std::min(box.x0, first), y + 1, std::max(box.x1, last)};
   }
   if (box.y1 == 0) return {};
   return box;

@@ -68,11 +68,28 @@ struct Job {
   const RegionOptions& o;
   Mode mode;
   bool whole_mask_filled = false;  // fill_the_whole_mask wrote every window's exemplar start
-  // Where exemplar_estimate has written a fill into `starts` ([1,1,H,W] bool on the CPU, made with
-  // the first fill): a later window reads those pixels as they are.
-  at::Tensor copied;
   WholeMembrane membrane;          // a smooth start made once for the whole mask, or undefined
   std::vector<Box> spots;          // inpainting under HoleFill::Auto: the mask's spots (mask_spots.h)
+};
+
+// The photo with every window's start in place of its result (edit_window writes each start
+// there): the exemplar fills are made against it (exemplar_estimate). Only over the part of the
+// photo that fills and starts read (starts_box): a copy of the whole photo cost a dab on a 50 MP
+// photo 0.13-0.28 s before its fill began.
+struct Starts {
+  at::Tensor pixels;  // [1,C,h,w] in the photo's form: the photo over `box`, with the starts written
+  // Where exemplar_estimate has written a fill ([1,1,h,w] bool on the CPU, made with the first
+  // fill): a later window reads those pixels as they are.
+  at::Tensor copied;
+  Box box;  // in photo coordinates
+
+  bool defined() const { return pixels.defined(); }
+  // `area` (photo coordinates, inside `box`): a view that writes through.
+  at::Tensor at(const Box& area) const { return slice(pixels, relative(area, box)); }
+  // A window that may reach past the photo, its edge pixels repeated there. `box` holds the
+  // window's part inside the photo, so where the window leaves the box it leaves the photo, and
+  // the box's edge there is the photo's: the pixels are those of a copy of the whole photo.
+  at::Tensor around(const Box& window) const { return crop_replicate(pixels, relative(window, box)); }
 };
 
 // The exemplar fill of `hole` in `image` (a part of the photo, float), made on a copy of it
@@ -108,15 +125,15 @@ at::Tensor exemplar_hole(const Job& job, const Box& area) { return compositing_w
 // earlier fill covers is hole there too, so what the photo held under the mask is never copied;
 // an earlier fill is known, and the texture goes on from it. When the whole mask was filled at
 // once (fill_the_whole_mask), that fill.
-at::Tensor exemplar_estimate(Job& job, at::Tensor& starts, const WindowPlan& plan, std::size_t index) {
+at::Tensor exemplar_estimate(const Job& job, Starts& starts, const WindowPlan& plan, std::size_t index) {
   const Box& window = plan.windows[index].window;
   const Box photo{0, 0, plan.height, plan.width};
   const auto unfilled = [&](const Box& area) {
     const at::Tensor hole = exemplar_hole(job, area) & plan.owned_before(index, area).logical_not();
-    return job.copied.defined() ? hole & slice(job.copied, area).logical_not() : hole;
+    return starts.copied.defined() ? hole & slice(starts.copied, relative(area, starts.box)).logical_not() : hole;
   };
   if (job.whole_mask_filled || !unfilled(intersection(window, photo)).any().item<bool>())
-    return to_unit(crop_replicate(starts, window)).to(at::kFloat);
+    return to_unit(starts.around(window)).to(at::kFloat);
   // The stretch: this window and the next ones, while together they are at most kFillStretch across.
   const int64_t side = window.height();
   Box stretch = intersection(window, photo);
@@ -126,7 +143,7 @@ at::Tensor exemplar_estimate(Job& job, at::Tensor& starts, const WindowPlan& pla
     stretch = with_next;
   }
   const Box context = grown(stretch, side / 2, plan.height, plan.width);
-  const at::Tensor image = to_unit(slice(starts, context)).to(at::kFloat).contiguous();
+  const at::Tensor image = to_unit(starts.at(context)).to(at::kFloat).contiguous();
   const at::Tensor hole = unfilled(context).to(image.device()).contiguous();
   const at::Tensor copy = fill_at_scale(job, image, hole, std::min(1.0, double(kExemplarSide) / double(side)));
   // A sketch's fill is written with its paint carried onto it (as sketch_exemplar_start does; in
@@ -139,10 +156,10 @@ at::Tensor exemplar_estimate(Job& job, at::Tensor& starts, const WindowPlan& pla
                                 : copy;
   const Box kept = grown(stretch, side / 4, plan.height, plan.width), in_kept = relative(kept, context);
   const at::Tensor written = slice(hole, in_kept);
-  at::Tensor target = slice(starts, kept);
-  target.copy_(at::where(written, to_form_of(slice(filled, in_kept), starts), target));
-  if (!job.copied.defined()) job.copied = at::zeros({1, 1, plan.height, plan.width}, at::kBool);
-  slice(job.copied, kept).logical_or_(written.to(at::kCPU));
+  at::Tensor target = starts.at(kept);
+  target.copy_(at::where(written, to_form_of(slice(filled, in_kept), starts.pixels), target));
+  if (!starts.copied.defined()) starts.copied = at::zeros({1, 1, starts.box.height(), starts.box.width()}, at::kBool);
+  slice(starts.copied, relative(kept, starts.box)).logical_or_(written.to(at::kCPU));
   return crop_replicate(filled, relative(window, context));
 }
 
@@ -155,6 +172,23 @@ bool one_object(const at::Tensor& mask, const Box& mask_box) {
   return !mask_box.empty() && (slice(mask, mask_box) > 0).sum().item<double>() >= kCompactShare * area;
 }
 
+// What one fill of the whole mask (fill_the_whole_mask) is made on: the box of the hole (the
+// mask's box grown by its compositing's reach) with half its side around.
+Box whole_mask_context(const Job& job, const Box& mask_box) {
+  const int64_t height = job.mask.size(2), width = job.mask.size(3);
+  const Box hole_box = grown(mask_box, job.o.grow + 2 * job.o.feather, height, width);
+  return grown(hole_box, std::max(hole_box.height(), hole_box.width()) / 2, height, width);
+}
+
+// The part of the photo that Starts holds: every window with half the largest window's side
+// around it (exemplar_estimate's contexts), and the whole mask's fill's context, inside the photo.
+Box starts_box(const Job& job, const WindowPlan& plan, const Box& mask_box) {
+  Box windows = plan.windows.front().window;
+  int64_t side = 0;
+  for (const MaskWindow& w : plan.windows) windows = hull(windows, w.window), side = std::max(side, w.window.height());
+  return hull(grown(windows, side / 2, plan.height, plan.width), whole_mask_context(job, mask_box));
+}
+
 // One exemplar fill of the whole mask, written into `starts`, when the mask is one object (it
 // covers kCompactShare of its box) and at the scale of one fill (its box and half its side
 // around, at most kWholeMaskSide px across) the hole is still kWholeFillDepth deep. Window by
@@ -162,20 +196,17 @@ bool one_object(const at::Tensor& mask, const Box& mask_box) {
 // sundial removed from a 12 MP photo came back as four blocks. One fill is one texture, and one
 // search instead of one per window. A long stroke keeps its windows' own fills, made closer to
 // the photo's pixels.
-bool fill_the_whole_mask(const Job& job, at::Tensor& starts) {
-  const int64_t height = starts.size(2), width = starts.size(3);
-  const Box mask_box = bounding_box(job.mask);
+bool fill_the_whole_mask(const Job& job, Starts& starts, const Box& mask_box) {
   if (!one_object(job.mask, mask_box)) return false;
-  const Box hole_box = grown(mask_box, job.o.grow + 2 * job.o.feather, height, width);
-  const Box context = grown(hole_box, std::max(hole_box.height(), hole_box.width()) / 2, height, width);
+  const Box context = whole_mask_context(job, mask_box);
   const double scale = std::min(1.0, double(kWholeMaskSide) / double(std::max(context.height(), context.width())));
   const int depth = std::max(job.o.exemplar_depth, kWholeFillDepth);
   const int needed = int(std::ceil(depth / scale)) - job.o.grow;  // growing a hole by g deepens it by g
   if (needed > 1 && max_hole_depth(job.mask, needed, /*outside_is_hole=*/true) < needed) return false;
-  const at::Tensor image = to_unit(slice(starts, context)).to(at::kFloat).contiguous();
+  const at::Tensor image = to_unit(starts.at(context)).to(at::kFloat).contiguous();
   const at::Tensor hole = exemplar_hole(job, context).to(image.device()).contiguous();
-  at::Tensor in_starts = slice(starts, context);
-  in_starts.copy_(to_form_of(fill_at_scale(job, image, hole, scale), starts));
+  at::Tensor in_starts = starts.at(context);
+  in_starts.copy_(to_form_of(fill_at_scale(job, image, hole, scale), starts.pixels));
   return true;
 }
 
@@ -262,9 +293,9 @@ at::Tensor with_change(const at::Tensor& full, const at::Tensor& scaled, const a
 }
 
 // Edits one window and composites its core into `out` (the photo's form, changed in place).
-// `starts` (when the mask has windows that start from the exemplar fill) is a copy of the photo
-// that receives every window's start instead of its result: exemplar fills are made against it.
-void edit_window(Job& job, at::Tensor& out, at::Tensor& starts, const WindowPlan& plan, std::size_t index) {
+// `starts` (when the mask has windows that start from the exemplar fill) receives every window's
+// start instead of its result: exemplar fills are made against it.
+void edit_window(const Job& job, at::Tensor& out, Starts& starts, const WindowPlan& plan, std::size_t index) {
   const MaskWindow& mw = plan.windows[index];
   const Box& window = mw.window;
   const int64_t side = window.height(), work = mw.work;
@@ -310,12 +341,12 @@ void edit_window(Job& job, at::Tensor& out, at::Tensor& starts, const WindowPlan
     estimate = smooth_start(job, start_kind, pixels, hole);
   }
   if (starts.defined()) {
-    const at::Tensor in_starts_window = to_unit(crop_replicate(starts, window)).to(at::kFloat);
+    const at::Tensor in_starts_window = to_unit(starts.around(window)).to(at::kFloat);
     const at::Tensor start = exemplar ? estimate
                              : job.mode == Mode::Sketch ? sketch_start(job, in_starts_window, generate)
                                                         : smooth_start(job, start_kind, in_starts_window, hole);
-    at::Tensor in_starts = slice(starts, mw.core);
-    in_starts.copy_(at::where(slice(generate, core), to_form_of(slice(start, core), starts), in_starts));
+    at::Tensor in_starts = starts.at(mw.core);
+    in_starts.copy_(at::where(slice(generate, core), to_form_of(slice(start, core), starts.pixels), in_starts));
   }
 
   EditSettings s = job.settings;
@@ -371,16 +402,21 @@ at::Tensor along_the_mask(const model::ConsistencyFunction& f, const at::Tensor&
   rules.reach = o.grow + 2 * o.feather;
   rules.focus_y = o.focus_y, rules.focus_x = o.focus_x;
   const WindowPlan plan = plan_windows(mask, rules);
-  at::Tensor out = photo.clone(), starts;
-  Job job{f, mask, settings, o, mode, false, {}, {}, {}};
+  at::Tensor out = photo.clone();
+  Starts starts;
+  Job job{f, mask, settings, o, mode, false, {}, {}};
   if (mode == Mode::Inpaint && settings.warm_start && o.fill == HoleFill::Auto) job.spots = spots_of(mask, o.grow);
   // Some window starts from the exemplar fill, so the fills need the photo with earlier windows'
   // starts (exemplar_estimate).
   const bool copies = (mode == Mode::Sketch || settings.warm_start) && hole_start(true, o, [&] {
                         return !job.spots.empty() || deep_somewhere(mask, o);
                       }) == HoleStart::Exemplar;
-  if (copies) starts = photo.clone();
-  if (starts.defined()) job.whole_mask_filled = fill_the_whole_mask(job, starts);
+  if (copies && !plan.windows.empty()) {
+    const Box mask_box = bounding_box(mask);
+    starts.box = starts_box(job, plan, mask_box);
+    starts.pixels = slice(photo, starts.box).clone();
+    job.whole_mask_filled = fill_the_whole_mask(job, starts, mask_box);
+  }
   if (mode == Mode::Inpaint && settings.warm_start && o.fill == HoleFill::Smooth) job.membrane = membrane_of_the_whole_mask(job, photo);
   for (std::size_t i = 0; i < plan.windows.size(); ++i) {
     throw_if_cancelled();

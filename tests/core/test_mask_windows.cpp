@@ -5,14 +5,17 @@
 #include "core/edit/exemplar_fill.h"
 #include "core/edit/healing.h"
 #include "core/edit/linear_operator.h"
+#include "core/edit/mask_spots.h"
 #include "core/edit/mask_windows.h"
 #include "core/edit/pixels.h"
 #include "core/edit/region.h"
 #include "core/edit/resample.h"
 
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace {
@@ -116,6 +119,41 @@ TEST(MaskWindows, HoleDepthsAreTheErosionsEachPixelSurvives) {
   EXPECT_EQ(region::max_hole_depth(mask, 4, true), 4);  // capped
 }
 
+// The mask's scans read its bytes eight at a time (MaskRows::span): a row's first and last hole
+// pixels, wherever they fall among the words, in bytes, bools and floats alike.
+TEST(MaskWindows, TheBoundingBoxAndSpotsAreTheSameInEveryDtypeAndRowWidth) {
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(7);
+  for (int64_t width : {1, 7, 8, 9, 15, 16, 17, 31, 33, 40}) {
+    for (int trial = 0; trial < 6; ++trial) {
+      const int64_t height = 9;
+      // Sparse pixels, and on two trials a blob, so that spots are found too.
+      at::Tensor mask = (at::rand({1, 1, height, width}, gen) < 0.04).to(at::kFloat);
+      if (trial % 3 == 0 && width >= 8) mask.narrow(2, 2, 5).narrow(3, width - 7, 6).fill_(1);
+      const at::Tensor at_ = mask[0][0].nonzero();
+      const region::Box expected = at_.size(0) == 0 ? region::Box{}
+                                                     : region::Box{at_.select(1, 0).min().item<int64_t>(), at_.select(1, 1).min().item<int64_t>(),
+                                                                   at_.select(1, 0).max().item<int64_t>() + 1, at_.select(1, 1).max().item<int64_t>() + 1};
+      const std::vector<region::Box> spots = region::spots_of(mask, 1, 2);
+      if (trial % 3 == 0 && width >= 8) {  // the blob, grown by 1, with whatever pixels touch it
+        const region::Box blob = region::grown({2, width - 7, 7, width - 1}, 1, height, width);
+        EXPECT_TRUE(std::any_of(spots.begin(), spots.end(), [&](const region::Box& s) { return region::contains(s, blob); }))
+            << "width " << width << ": the blob is a spot";
+      }
+      for (const at::Tensor& m : {mask, mask.to(at::kByte), mask > 0}) {
+        const region::Box box = region::bounding_box(m);
+        EXPECT_TRUE(box.y0 == expected.y0 && box.x0 == expected.x0 && box.y1 == expected.y1 && box.x1 == expected.x1)
+            << "width " << width << ", trial " << trial << ", " << m.scalar_type() << ": (" << box.y0 << ", " << box.x0 << ", "
+            << box.y1 << ", " << box.x1 << ") against (" << expected.y0 << ", " << expected.x0 << ", " << expected.y1 << ", "
+            << expected.x1 << ")";
+        const std::vector<region::Box> found = region::spots_of(m, 1, 2);
+        ASSERT_EQ(found.size(), spots.size()) << "width " << width << ", " << m.scalar_type();
+        for (std::size_t i = 0; i < found.size(); ++i)
+          EXPECT_TRUE(region::contains(found[i], spots[i]) && region::contains(spots[i], found[i]));
+      }
+    }
+  }
+}
+
 // An object wider than one window: its windows take their starts from one exemplar fill of the
 // whole mask (one texture; each window's own fill met the earlier ones in seams), so a repeat
 // finds one fill in the cache. A long stroke, even one drawn straight (a box of hole), keeps the
@@ -150,6 +188,35 @@ TEST(MaskWindows, AnObjectsWindowsTakeTheirStartsFromOneFillOfTheWholeMask) {
   o.fill = region::HoleFill::Exemplar;  // every window's start, deep or not
   const auto [unused, stroke_fills] = fills_on_a_repeat(cm::testing::stripes(1300).narrow(2, 0, 160), stroke);
   EXPECT_GT(stroke_fills, 1u) << "fills of the stroke's stretches, not one of the whole";
+}
+
+// The exemplar fills read only the photo around the mask's windows (region_windows.cpp, Starts),
+// not a copy of the whole photo: a stroke along a corner, whose windows reach past the photo's
+// edges, and one in the middle come back the same whatever the photo holds far from them, and as
+// stored pixels.
+TEST(MaskWindows, AStrokeIsFilledFromTheCopyAroundItAlone) {
+  const auto f = cm::testing::analytic_model(32);
+  EditSettings s;
+  s.schedule = cm::sampling::karras_schedule(1, 0.002);
+  s.warm_start = true;
+  region::RegionOptions o;
+  o.fill = region::HoleFill::Exemplar;
+  at::Tensor corner = at::zeros({1, 1, 700, 900}), middle = corner.clone();
+  corner.narrow(2, 0, 40).narrow(3, 0, 300).fill_(1);    // along the top edge from the corner
+  corner.narrow(2, 0, 200).narrow(3, 0, 30).fill_(1);    // and down the left one
+  middle.narrow(2, 250, 40).narrow(3, 150, 300).fill_(1);
+  const at::Tensor photo = cm::testing::stripes(900).narrow(2, 0, 700).contiguous();
+  at::Tensor far = photo.clone();
+  far.narrow(2, 600, 100).narrow(3, 700, 200).fill_(0.9);  // the opposite corner, far from every window
+  for (const at::Tensor& mask : {corner, middle}) {
+    const at::Tensor out = region::inpaint_photo(f, photo, mask, s, o);
+    EXPECT_EQ(max_abs_diff(out * mask, region::inpaint_photo(f, far, mask, s, o) * mask), 0.0) << "the fill saw the far corner";
+    EXPECT_EQ(max_abs_diff(out * (1 - mask), photo * (1 - mask)), 0.0);
+    EXPECT_LT(((out - photo).abs() * mask).sum().item<double>() / (mask.sum().item<double>() * 3), 0.1) << "the stripes go on";
+    const at::Tensor stored = to_form_of(photo, at::zeros({1, 3, 1, 1}, at::kByte));
+    EXPECT_TRUE(at::equal(region::inpaint_photo(f, stored, mask, s, o),
+                          to_form_of(region::inpaint_photo(f, to_unit(stored), mask, s, o), stored)));
+  }
 }
 
 TEST(StoredPixels, UnitAndStoredFormsRoundTripExactly) {
