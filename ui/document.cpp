@@ -340,4 +340,12 @@ void Document::replacePhoto(const QImage& result, const QString& description, st
   pushChange(Layer::Photo, area == photo_.rect() ? after : after.copy(area), area, description);
 }
 
+void Document::replacePhotoPart(const QImage& part, QPoint at, const QString& description) {
+  const QRect placed = QRect(at, part.size()) & photo_.rect();
+  if (isEmpty() || placed.isEmpty()) return;
+  const QImage after = part.convertToFormat(QImage::Format_RGBA64).copy(placed.translated(-at));
+  const QRect area = differing_rect(after, photo_.copy(placed));
+  if (!area.isEmpty()) pushChange(Layer::Photo, after.copy(area), area.translated(placed.topLeft()), description);
+}
+
 }  // namespace cm::ui

@@ -97,6 +97,9 @@ class Document : public QObject {
   // where the caller knows the result may differ (it equals the photo outside; only that is
   // read); none: anywhere.
   void replacePhoto(const QImage& result, const QString& description, std::optional<QRect> within = std::nullopt);
+  // The same for a result's part: the photo's pixels under `part` placed at `at` become its own,
+  // recorded where they differ.
+  void replacePhotoPart(const QImage& part, QPoint at, const QString& description);
   // Replaces the photo with one of another size (super-resolution of a selection): the other
   // layers start empty at the new size. One undo step, which brings all layers back.
   void replaceWithResized(const QImage& result, const QString& description);

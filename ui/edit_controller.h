@@ -169,12 +169,14 @@ class EditController : public QObject {
   void failed(const QString& message);
 
  private:
-  // `areas`: where each image differs from the photo (its whole rectangle for another size).
-  using ResultHandler =
-      std::function<void(const QVector<QImage>& images, const QVector<QRect>& areas, const QString& error, double ms)>;
+  // `images`: the results, or with `changed` the part of the one result there, whose top-left
+  // pixel lies at `origin` in the photo (result_part). `areas`: where each differs from the photo,
+  // in the photo's pixels (its whole rectangle for another size).
+  using ResultHandler = std::function<void(const QVector<QImage>& images, const QVector<QRect>& areas, QPoint origin,
+                                           const QString& error, double ms)>;
   // Submits to the engine; `handle` runs on the UI thread if the job is still the latest in *latest.
   // `changed`, when given, is filled on the worker thread while the job runs: where its result
-  // may differ from `source` (result_images).
+  // may differ from `source`.
   void submit(engine::EditRequest request, ResultHandler handle, const QImage& source, std::uint64_t* latest,
               std::shared_ptr<const QRect> changed = nullptr);
   // False when there is nothing to preview (no model, nothing painted that the edit needs).

@@ -203,7 +203,7 @@ std::optional<std::pair<engine::EditRequest, QImage>> build_request(const Docume
   return std::make_pair(std::move(r), source);
 }
 
-QVector<QImage> result_images(const engine::EditResult& result, const QImage& source, std::optional<QRect> changed) {
+QVector<QImage> result_images(const engine::EditResult& result, const QImage& source) {
   QVector<QImage> images;
   if (result.status != engine::JobStatus::Done) return images;
   for (int64_t i = 0; i < result.image.size(0); ++i) {
@@ -212,11 +212,18 @@ QVector<QImage> result_images(const engine::EditResult& result, const QImage& so
     if (k > 1)
       images.push_back(rgba64_image(one, alpha_tensor(source).repeat_interleave(k, 2).repeat_interleave(k, 3)));
     else if (one.size(2) == source.height() && one.size(3) == source.width())
-      images.push_back(rgba64_over(one, source, changed.value_or(source.rect())));
+      images.push_back(rgba64_like(one, source));
     else
       images.push_back(rgba64_image(one));
   }
   return images;
+}
+
+QImage result_part(const engine::EditResult& result, const QImage& source, QRect area) {
+  area &= source.rect();
+  if (result.status != engine::JobStatus::Done || area.isEmpty()) return QImage();
+  const at::Tensor part = result.image.narrow(0, 0, 1).narrow(2, area.y(), area.height()).narrow(3, area.x(), area.width());
+  return rgba64_like(part, source.copy(area));
 }
 
 }  // namespace cm::ui

@@ -61,8 +61,11 @@ std::optional<std::pair<engine::EditRequest, QImage>> build_request(const Docume
                                                                      const LayerOverride* over = nullptr);
 
 // The result's images, keeping the source's alpha (enlarged by repetition for super-resolution).
-// `changed`, when given: the only part where a result of the source's size may differ from the
-// source (the windows an edit along a mask reported, region.h's on_window); it is read there only.
-QVector<QImage> result_images(const engine::EditResult& result, const QImage& source, std::optional<QRect> changed = std::nullopt);
+QVector<QImage> result_images(const engine::EditResult& result, const QImage& source);
+// The part `area` of the first result, of the source's size, keeping the source's alpha there:
+// the only part where an edit along a mask may differ from its source (the windows it reported,
+// region.h's on_window), which a preview paints over a copy of the photo (PhotoCopy) instead of
+// a copy of all of it. Null when the job did not succeed.
+QImage result_part(const engine::EditResult& result, const QImage& source, QRect area);
 
 }  // namespace cm::ui

@@ -175,9 +175,10 @@ TEST_F(Editor, TheCanvasRedrawsOnlyWhatChangedAndEndsAsIfDrawnAtOnce) {
   EXPECT_TRUE(same_as_composed_at_once(window)) << "after Discard";
 }
 
-// A preview shown window by window is painted over the photo in the canvas's format, kept from
-// one preview to the next: each starts from the photo as it is now, not with an earlier preview's
-// windows (discarded) nor with the photo as it was before an Apply.
+// A preview shown window by window is painted over the photo in the canvas's format, and its
+// whole result over the photo in the document's, each copy kept from one preview to the next
+// (PhotoCopy): each starts from the photo as it is now, not with an earlier preview's pixels
+// (discarded) nor with the photo as it was before an Apply.
 TEST_F(Editor, APreviewsFirstWindowLiesOverThePhotoAsItIsNow) {
   openPhoto(1300, 1100, [](int x, int y) { return QColor(x % 200, 60 + y % 150, 120 + (x + y) % 100); });
   cm::ui::Document& doc = *window.document();
@@ -196,16 +197,21 @@ TEST_F(Editor, APreviewsFirstWindowLiesOverThePhotoAsItIsNow) {
   const auto photo_there = [&](const QImage& preview, QRect area) {
     return preview.copy(area) == doc.photo().copy(area).convertToFormat(QImage::Format_RGBA8888);
   };
+  const auto whole_preview_over_photo = [&](QRect area) {  // bit for bit, in 16 bits
+    return c.previewComplete() && c.preview().format() == QImage::Format_RGBA64 && c.preview().copy(area) == doc.photo().copy(area);
+  };
   const QRect near_a(950, 950, 260, 150), near_b(50, 70, 300, 130);
   ASSERT_FALSE(first_window(QPointF(1000, 1000), QPointF(1150, 1050)).isNull());
   ASSERT_TRUE(c.hasPreview());
   ASSERT_FALSE(photo_there(c.preview().convertToFormat(QImage::Format_RGBA8888), near_a)) << "the preview changed nothing";
+  EXPECT_TRUE(whole_preview_over_photo(near_b));
   window.discardAction()->trigger();
   ASSERT_TRUE(settled(window));
 
   const QImage b = first_window(QPointF(100, 150), QPointF(300, 120));
   ASSERT_FALSE(b.isNull());
   EXPECT_TRUE(photo_there(b, near_a)) << "the discarded preview's windows are still there";
+  EXPECT_TRUE(whole_preview_over_photo(near_a)) << "the discarded preview is still there";
   const QImage before_apply = doc.photo().copy();
   ASSERT_TRUE(apply_and_wait(window));
   ASSERT_NE(doc.photo().copy(near_b), before_apply.copy(near_b));
@@ -213,6 +219,12 @@ TEST_F(Editor, APreviewsFirstWindowLiesOverThePhotoAsItIsNow) {
   const QImage a_again = first_window(QPointF(1000, 1000), QPointF(1150, 1050));
   ASSERT_FALSE(a_again.isNull());
   EXPECT_TRUE(photo_there(a_again, near_b)) << "the photo as it was before Apply";
+  EXPECT_TRUE(whole_preview_over_photo(near_b)) << "the photo as it was before Apply";
+  ASSERT_TRUE(apply_and_wait(window));
+  window.undoAction()->trigger();  // the photo as it was, and the mask: its preview comes again
+  ASSERT_TRUE(settled(window));
+  ASSERT_TRUE(c.hasPreview());
+  EXPECT_TRUE(whole_preview_over_photo(near_b)) << "the photo as it was before the undo";
 }
 
 }  // namespace

@@ -1,0 +1,39 @@
+#include "ui/photo_copy.h"
+
+#include "ui/image_rows.h"
+
+#include <utility>
+
+namespace cm::ui {
+
+QImage PhotoCopy::lend(const QImage& photo) {
+  if (copy_.isNull() || key_ != photo.cacheKey()) {
+    copy_ = photo.convertToFormat(format_);
+    // A photo already in this format converts to a shallow copy: detached here, once, so that the
+    // borrower's first stroke does not copy all of it.
+    if (copy_.constBits() == photo.constBits()) copy_.detach();
+    key_ = photo.cacheKey();
+  }
+  return std::exchange(copy_, QImage());
+}
+
+void PhotoCopy::give_back(QImage buffer, QRect area, const QImage& photo) {
+  if (key_ != photo.cacheKey() || buffer.size() != photo.size() || buffer.format() != format_) return;
+  write(buffer, area, photo);
+  copy_ = std::move(buffer);
+}
+
+void PhotoCopy::follow(qint64 before, QRect area, const QImage& photo) {
+  if (copy_.isNull() || key_ != before || copy_.size() != photo.size()) return;
+  write(copy_, area, photo);
+  key_ = photo.cacheKey();
+}
+
+void PhotoCopy::write(QImage& buffer, QRect area, const QImage& photo) const {
+  area &= buffer.rect();
+  if (area.isEmpty()) return;
+  if (photo.format() == format_) copy_block(photo, area.topLeft(), buffer, area);
+  else copy_block(photo.copy(area).convertToFormat(format_), QPoint(0, 0), buffer, area);
+}
+
+}  // namespace cm::ui
