@@ -48,6 +48,9 @@ struct EditController::Impl {
   bool applying = false;         // inside applyPreview: its own changes ask for no new preview
   std::uint64_t refine_job = 0;  // the refinement on its way (0: none), of refine_revision
   quint64 refine_revision = 0;
+  std::uint64_t draft_job = 0;  // the live draft on its way (0: none), of draft_revision
+  quint64 draft_revision = 0;
+  bool refine_after_draft = false;  // the refine delay passed while that draft was on its way
   QElapsedTimer change_clock;    // since the change whose preview the user waits for
   bool preview_complete = true;  // false while an edit along a mask is still adding windows to it
   std::uint64_t partial_job = 0;  // the job whose windows the preview shows so far
@@ -113,8 +116,15 @@ EditController::EditController(Document* document, QObject* parent) : QObject(pa
   impl_->document = document;
   impl_->refine_timer.setSingleShot(true);
   impl_->refine_timer.setInterval(400);
-  // The refinement continues the wait that the change started (the draft, the refine delay).
-  connect(&impl_->refine_timer, &QTimer::timeout, this, [this] { request_preview(true, nullptr, true); });
+  // The refinement continues the wait that the change started (the draft, the refine delay). It
+  // follows the draft of the same state, not supersedes it: on a large photo a draft takes longer
+  // than the delay (a dab on 50 MP, 0.9 s), and it was cancelled unseen, the screen unchanged
+  // until the refinement came 2-3 s after the stroke.
+  connect(&impl_->refine_timer, &QTimer::timeout, this, [this] {
+    const Impl& d = *impl_;
+    if (d.draft_job != 0 && d.draft_job == d.latest_job && d.draft_revision == d.document->revision()) impl_->refine_after_draft = true;
+    else request_preview(true, nullptr, true);
+  });
   // A canvas redraw of a large photo costs a tenth of a second or more: windows arriving faster
   // than this are shown together.
   impl_->partial_redraw.setSingleShot(true);
@@ -270,6 +280,7 @@ void EditController::cancelJobs() {
   set_apply_pending(false);
   impl_->change_request.stop();
   impl_->refine_timer.stop();
+  impl_->refine_after_draft = false;
   impl_->engine->cancel_all();
 }
 
@@ -346,6 +357,8 @@ bool EditController::request_preview(bool refine, const LayerOverride* over, boo
   submit(std::move(r), [this, revision, steps, clock, refined, along_mask](const QVector<QImage>& images, const QVector<QRect>& areas,
                                                                            QPoint origin, const QString& error, double) {
     if (refined) impl_->refine_job = 0;
+    else impl_->draft_job = 0;
+    const bool refine_next = !refined && std::exchange(impl_->refine_after_draft, false);
     if (!error.isEmpty()) {
       set_apply_pending(false);
       Q_EMIT failed(error);
@@ -363,10 +376,14 @@ bool EditController::request_preview(bool refine, const LayerOverride* over, boo
     impl_->last_latency_ms = double(clock.elapsed());  // what the user waited for the whole of it
     Q_EMIT previewReady();
     if (refined && impl_->apply_pending && applyPreview()) Q_EMIT applied();
+    if (refine_next) request_preview(true, nullptr, true);  // the draft is on screen; the hand rested meanwhile
   }, source, &impl_->latest_job, changed);
   job->store(impl_->latest_job);
   impl_->refine_job = refined ? impl_->latest_job : 0;
   impl_->refine_revision = revision;
+  impl_->draft_job = refined || over ? 0 : impl_->latest_job;  // a provisional preview is no draft of the document
+  impl_->draft_revision = revision;
+  impl_->refine_after_draft = false;  // a new request: the refinement of an older draft is not this one's
   return true;
 }
 
@@ -599,6 +616,7 @@ void EditController::discardEdit() {
 
 void EditController::discardPreview() {
   set_apply_pending(false);
+  impl_->refine_after_draft = false;
   impl_->dropped_job = impl_->latest_job;  // its windows still on their way stay away
   if (impl_->latest_job != 0) impl_->engine->cancel(impl_->latest_job);  // and its work stops
   impl_->partial_redraw.stop();

@@ -102,21 +102,52 @@ TEST_F(Editor, UndoingTheOnlyStrokeStopsItsRefinementOnATwelveMegapixelPhoto) {
   ASSERT_TRUE(twelve_megapixels().save(in));
   ASSERT_TRUE(window.openImage(in));
   cm::ui::Document& doc = *window.document();
-  window.controller()->setRefineDelay(0);  // the refinement follows the draft at once
+  window.controller()->setRefineDelay(0);  // the refinement follows the whole draft at once
   QVector<QPointF> stroke;
   for (int x = 20; x <= 3980; x += 40) stroke.push_back(QPointF(x, 1500 + 200 * std::sin(x / 900.0)));
   cm::ui::Brush brush;
   brush.diameter = 24;
   QSignalSpy partial(window.controller(), &cm::ui::EditController::previewPartial);
   doc.paintStroke(cm::ui::Layer::Mask, stroke, brush);
-  ASSERT_TRUE(partial.wait(20000)) << window.lastError().toStdString();  // the refinement's first windows
-  ASSERT_TRUE(window.controller()->status().busy) << "no refinement running to stop";
+  ASSERT_TRUE(partial.wait(20000)) << window.lastError().toStdString();  // the draft's first windows
+  ASSERT_TRUE(window.controller()->status().busy) << "no edit running to stop";
   QElapsedTimer clock;
   clock.start();
   doc.undoStack()->undo();
   EXPECT_FALSE(window.controller()->hasPreview()) << "the preview of the undone stroke stays on screen";
   ASSERT_TRUE(QTest::qWaitFor([&] { return !window.controller()->status().busy; }, 60000));
   EXPECT_LE(clock.elapsed(), 1000) << "the undone stroke's edit ran on for " << clock.elapsed() << " ms";
+}
+
+// On a large photo a draft takes longer than the refine delay: the refinement follows the whole
+// draft instead of superseding it unseen (a dab on a 50 MP photo left the screen unchanged until
+// its refinement, 2-3 s after the stroke).
+TEST_F(Editor, ALongStrokesDraftIsShownBeforeItsRefinementStarts) {
+  const QString in = dir.filePath(QStringLiteral("big.png"));
+  ASSERT_TRUE(twelve_megapixels().save(in));
+  ASSERT_TRUE(window.openImage(in));
+  cm::ui::Document& doc = *window.document();
+  window.controller()->setRefineDelay(100);  // far less than the draft takes here
+  QVector<QPointF> stroke;
+  for (int x = 20; x <= 3980; x += 40) stroke.push_back(QPointF(x, 1200 + 300 * std::sin(x / 1300.0)));
+  cm::ui::Brush brush;
+  brush.diameter = 24;
+  QSignalSpy ready(window.controller(), &cm::ui::EditController::previewReady);
+  QElapsedTimer clock;
+  clock.start();
+  doc.paintStroke(cm::ui::Layer::Mask, stroke, brush);
+  ASSERT_TRUE(ready.wait(600000)) << window.lastError().toStdString();
+  const qint64 draft_ms = clock.elapsed();
+  EXPECT_GT(draft_ms, 100) << "the draft came within the refine delay: nothing to show here";
+  EXPECT_EQ(window.controller()->previewSteps(), window.controller()->parameters().preview_steps) << "the refinement came first";
+  EXPECT_TRUE(window.controller()->previewComplete());
+  QSignalSpy partial(window.controller(), &cm::ui::EditController::previewPartial);
+  ASSERT_TRUE(partial.wait(60000)) << "no refinement followed the draft";
+  EXPECT_EQ(window.controller()->previewSteps(), window.controller()->parameters().refine_steps);
+  EXPECT_TRUE(differs_near(window.controller()->preview(), doc.photo(), stroke.front(), 12)) << "the draft shows until the refinement's windows replace it";
+  std::printf("the whole draft in %lld ms, the refinement's first windows %lld ms later\n", static_cast<long long>(draft_ms),
+              static_cast<long long>(clock.elapsed() - draft_ms));
+  window.controller()->cancelJobs();
 }
 
 // Colorizing a 12-megapixel grey photo with a hint: the first strips show while the rest are
