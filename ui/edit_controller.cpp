@@ -404,7 +404,7 @@ void EditController::paste_window(std::uint64_t job, quint64 revision, QPoint at
       // its part over the other copy (the same picture, in the canvas's format).
       if (d.preview_borrows) {
         const QRect area = d.preview_area;
-        d.set_preview_over(d.photo_8888, d.preview.copy(area), area.topLeft(), area);
+        d.set_preview_over(d.photo_8888, area.isEmpty() ? QImage() : d.preview.copy(area), area.topLeft(), area);
       } else {
         d.preview = d.preview.convertToFormat(QImage::Format_RGBA8888);  // the same picture
       }
