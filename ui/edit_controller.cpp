@@ -339,6 +339,7 @@ bool EditController::request_preview(bool refine, const LayerOverride* over, boo
     // An edit along a mask changes its windows' cores and nothing else (region.h's on_window): the
     // result is converted, and compared with the photo, there.
     if (along_mask) changed = std::make_shared<QRect>();
+    r.region.reported_box_only = along_mask;  // the result is then that rectangle (submit)
     r.region.on_window = [self, job, revision, source, opaque, clock, steps, starts_whole, changed](int64_t y0, int64_t x0,
                                                                                                   const at::Tensor& pixels) {
       const QRect where(int(x0), int(y0), int(pixels.size(3)), int(pixels.size(2)));
@@ -492,14 +493,13 @@ void EditController::submit(engine::EditRequest request, ResultHandler handle, c
   callbacks.on_result = [self, source = QImage(source), photo = QImage(photo), handle, latest, changed](const engine::EditResult& result) mutable {
     // Convert on the worker thread; only the UI thread touches the controller. Where each result
     // differs from the photo is found here too: a masked edit of 50 MP changes a small part of it,
-    // and the canvas redraws that part only. Where the job said what it changed, only there, and
-    // only that part is converted (the UI thread paints it over a copy of the photo): a sketch's
-    // source is the photo with its strokes, which lie in its mask.
+    // and the canvas redraws that part only. An edit along a mask says what it changed, and its
+    // result is only that (RegionOptions::reported_box_only), which the UI thread paints over a
+    // copy of the photo: a sketch's source is the photo with its strokes, which lie in its mask.
     QVector<QImage> images;
     QVector<QRect> areas;
     QPoint origin;
-    if (changed && result.image.defined() && result.image.size(0) == 1 && result.image.size(2) == photo.height() &&
-        result.image.size(3) == photo.width()) {
+    if (changed) {
       const QRect within = *changed & photo.rect();
       origin = within.topLeft();
       if (result.status == engine::JobStatus::Done) {  // a part of nothing where nothing changed

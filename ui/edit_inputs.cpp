@@ -1,14 +1,17 @@
 #include "ui/edit_inputs.h"
 
+#include "core/base/error.h"
 #include "core/edit/edits.h"
 #include "core/edit/linear_operator.h"
 #include "core/edit/pixels.h"
 #include "core/engine/edit_registry.h"
+#include "core/model/state_dict.h"
 #include "ui/document.h"
 #include "ui/tensor_image.h"
 
 #include <ATen/ATen.h>
 #include <QPainter>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <vector>
@@ -222,7 +225,12 @@ QVector<QImage> result_images(const engine::EditResult& result, const QImage& so
 QImage result_part(const engine::EditResult& result, const QImage& source, QRect area) {
   area &= source.rect();
   if (result.status != engine::JobStatus::Done || area.isEmpty()) return QImage();
-  const at::Tensor part = result.image.narrow(0, 0, 1).narrow(2, area.y(), area.height()).narrow(3, area.x(), area.width());
+  at::Tensor part = result.image;
+  if (part.dim() == 4 && part.size(2) == source.height() && part.size(3) == source.width())  // the whole photo after all
+    part = part.narrow(2, area.y(), area.height()).narrow(3, area.x(), area.width());
+  if (part.dim() != 4 || part.size(0) != 1 || part.size(2) != area.height() || part.size(3) != area.width())
+    throw Error(ErrorCode::Internal, fmt::format("an edit along the mask returned {} for the {}×{} pixels it reported",
+                                                 model::shape_string(part.sizes()), area.width(), area.height()));
   return rgba64_like(part, source.copy(area));
 }
 

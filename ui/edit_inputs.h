@@ -62,10 +62,11 @@ std::optional<std::pair<engine::EditRequest, QImage>> build_request(const Docume
 
 // The result's images, keeping the source's alpha (enlarged by repetition for super-resolution).
 QVector<QImage> result_images(const engine::EditResult& result, const QImage& source);
-// The part `area` of the first result, of the source's size, keeping the source's alpha there:
-// the only part where an edit along a mask may differ from its source (the windows it reported,
-// region.h's on_window), which a preview paints over a copy of the photo (PhotoCopy) instead of
-// a copy of all of it. Null when the job did not succeed.
+// The result of an edit along a mask that is only the part `area` of the photo, the box of the
+// windows it reported (region.h's on_window, RegionOptions::reported_box_only; nowhere else can it
+// differ from its source), keeping the source's alpha there: a preview paints it over a copy of
+// the photo (PhotoCopy); a result of the whole photo is read there. Null when the job did not
+// succeed or nothing changed; cm::Error (Internal) for a result of another size.
 QImage result_part(const engine::EditResult& result, const QImage& source, QRect area);
 
 }  // namespace cm::ui

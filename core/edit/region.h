@@ -109,6 +109,11 @@ struct RegionOptions {
   // super-resolve and denoise each tile as blended so far (float), super-resolve first the whole
   // enlarged start.
   std::function<void(int64_t y0, int64_t x0, const at::Tensor& pixels)> on_window;
+  // Inpaint and sketch, for a caller that shows what on_window reported (the editor's previews):
+  // the result is only the box around the cores on_window reported, whose top-left is that of
+  // their union (empty when none was), not a copy of the whole photo (292 MB at 50 MP, 0.15-0.26 s
+  // of each preview of a dab).
+  bool reported_box_only = false;
 };
 
 // How an inpainting window starts, decided in one place (hole_start) from what each layer knows:

@@ -72,17 +72,15 @@ struct Job {
   std::vector<Box> spots;          // inpainting under HoleFill::Auto: the mask's spots (mask_spots.h)
 };
 
-// The photo with every window's start in place of its result (edit_window writes each start
-// there): the exemplar fills are made against it (exemplar_estimate). Only over the part of the
-// photo that fills and starts read (starts_box): a copy of the whole photo cost a dab on a 50 MP
-// photo 0.13-0.28 s before its fill began.
-struct Starts {
-  at::Tensor pixels;  // [1,C,h,w] in the photo's form: the photo over `box`, with the starts written
-  // Where exemplar_estimate has written a fill ([1,1,h,w] bool on the CPU, made with the first
-  // fill): a later window reads those pixels as they are.
-  at::Tensor copied;
-  Box box;  // in photo coordinates
+// A copy of the part of the photo that an edit along the mask reads and writes, not of the whole
+// photo: a 50 MP photo's copy cost a dab 0.13-0.28 s for the fills' starts and 0.15-0.26 s for
+// the result, each preview.
+struct PhotoPart {
+  at::Tensor pixels;  // [1,C,h,w] in the photo's form: the photo over `box`, as written since
+  Box box;            // in photo coordinates
 
+  PhotoPart() = default;
+  PhotoPart(const at::Tensor& photo, const Box& part) : pixels(slice(photo, part).clone()), box(part) {}
   bool defined() const { return pixels.defined(); }
   // `area` (photo coordinates, inside `box`): a view that writes through.
   at::Tensor at(const Box& area) const { return slice(pixels, relative(area, box)); }
@@ -90,6 +88,16 @@ struct Starts {
   // window's part inside the photo, so where the window leaves the box it leaves the photo, and
   // the box's edge there is the photo's: the pixels are those of a copy of the whole photo.
   at::Tensor around(const Box& window) const { return crop_replicate(pixels, relative(window, box)); }
+};
+
+// The photo with every window's start in place of its result (edit_window writes each start
+// there): the exemplar fills are made against it (exemplar_estimate), over the part that fills
+// and starts read (starts_box).
+struct Starts : PhotoPart {
+  using PhotoPart::PhotoPart;
+  // Where exemplar_estimate has written a fill ([1,1,h,w] bool on the CPU, made with the first
+  // fill): a later window reads those pixels as they are.
+  at::Tensor copied;
 };
 
 // The exemplar fill of `hole` in `image` (a part of the photo, float), made on a copy of it
@@ -292,15 +300,17 @@ at::Tensor with_change(const at::Tensor& full, const at::Tensor& scaled, const a
   return (full + at::upsample_bilinear2d(edited - scaled.to(edited.device()), {full.size(2), full.size(3)}, false)).clamp(-1, 1);
 }
 
-// Edits one window and composites its core into `out` (the photo's form, changed in place).
-// `starts` (when the mask has windows that start from the exemplar fill) receives every window's
-// start instead of its result: exemplar fills are made against it.
-void edit_window(const Job& job, at::Tensor& out, Starts& starts, const WindowPlan& plan, std::size_t index) {
+// Edits one window and composites its core into `out` (the photo's part around the windows),
+// reporting it to on_window; false when it had nothing left to composite. `starts` (when the mask
+// has windows that start from the exemplar fill) receives every window's start instead of its
+// result: exemplar fills are made against it.
+bool edit_window(const Job& job, PhotoPart& out, Starts& starts, const WindowPlan& plan, std::size_t index) {
   const MaskWindow& mw = plan.windows[index];
   const Box& window = mw.window;
   const int64_t side = window.height(), work = mw.work;
-  const at::Tensor weights = compositing_weights(job.mask, window, job.o).to(out.device());
-  const at::Tensor unowned = plan.owned_before(index, window).to(out.device()).logical_not();
+  const c10::Device device = out.pixels.device();
+  const at::Tensor weights = compositing_weights(job.mask, window, job.o).to(device);
+  const at::Tensor unowned = plan.owned_before(index, window).to(device).logical_not();
   const at::Tensor generate = (weights > 0) & unowned;  // what the model regenerates
   // What inpainting's start fills: the mask grown by `grow`. Its feathered band keeps the photo's
   // own pixels, as a sketch's exemplar fill leaves them, and fades from the model's change into
@@ -309,9 +319,9 @@ void edit_window(const Job& job, at::Tensor& out, Starts& starts, const WindowPl
   // (docs/QUALITY.md, "Feather").
   const at::Tensor hole = (weights >= 1) & unowned;
   const Box core = relative(mw.core, window);
-  if (!slice(generate, core).any().item<bool>()) return;  // its core only holds pixels others own
+  if (!slice(generate, core).any().item<bool>()) return false;  // its core only holds pixels others own
 
-  const at::Tensor pixels = to_unit(crop_replicate(out, window)).to(at::kFloat);
+  const at::Tensor pixels = to_unit(out.around(window)).to(at::kFloat);
   const bool warm = job.mode == Mode::Inpaint && job.settings.warm_start;
   // Both start from the photo's own pixels: warm inpainting from its fill of the hole, a sketch
   // from the painting itself (SDEdit). The window then adds only the model's change to them.
@@ -323,13 +333,13 @@ void edit_window(const Job& job, at::Tensor& out, Starts& starts, const WindowPl
   const bool exemplar = start_kind == HoleStart::Exemplar && starts.defined();
   at::Tensor estimate;  // the start at the photo's own resolution (warm inpainting, sketch)
   if (job.mode == Mode::Sketch) {
-    estimate = exemplar ? sketch_exemplar_start(pixels, generate, exemplar_estimate(job, starts, plan, index).to(out.device()))
+    estimate = exemplar ? sketch_exemplar_start(pixels, generate, exemplar_estimate(job, starts, plan, index).to(device))
                         : sketch_start(job, pixels, generate);
   } else if (exemplar) {
     // Against the photo with the earlier windows' starts, not their results: the fills then
     // depend on the photo and the mask alone, and a new seed, strength or step count (variations,
     // a refinement) takes every window's fill from the cache.
-    const at::Tensor copied = exemplar_estimate(job, starts, plan, index).to(out.device());
+    const at::Tensor copied = exemplar_estimate(job, starts, plan, index).to(device);
     // Its known pixels are this window's own (earlier windows' results), its hole the copy's.
     estimate = at::where(hole.expand_as(pixels), copied, pixels);
   } else if (warm && start_kind == HoleStart::Smooth && job.membrane.pixels.defined()) {
@@ -366,7 +376,7 @@ void edit_window(const Job& job, at::Tensor& out, Starts& starts, const WindowPl
     if (warm) s.estimate = image;  // the full-size start, scaled: the residual below starts from exactly this
     edited = edit::inpaint(job.f, image, generate_small, s);
   }
-  edited = edited.to(out.device());
+  edited = edited.to(device);
   // A start from the photo's pixels comes back as the model's change on the full-size estimate: at
   // strength 0 the result is the estimate at the photo's own resolution (a sketch's strokes keep
   // their edges, not those of a window scaled down and up), and nothing the hole held bleeds out.
@@ -387,9 +397,10 @@ void edit_window(const Job& job, at::Tensor& out, Starts& starts, const WindowPl
   const at::Tensor w = slice(weights, core), original = slice(pixels, core), fresh = slice(result, core);
   // Where w = 1 exactly the edit's pixels, not a rounding of them.
   const at::Tensor blended = at::where(w >= 1, fresh, original + w * (fresh - original));
-  at::Tensor target = slice(out, mw.core);
-  target.copy_(at::where(slice(generate, core), to_form_of(blended, out), target));
+  at::Tensor target = out.at(mw.core);
+  target.copy_(at::where(slice(generate, core), to_form_of(blended, out.pixels), target));
   if (job.o.on_window) job.o.on_window(mw.core.y0, mw.core.x0, target);
+  return true;
 }
 
 at::Tensor along_the_mask(const model::ConsistencyFunction& f, const at::Tensor& photo, const at::Tensor& mask,
@@ -402,7 +413,11 @@ at::Tensor along_the_mask(const model::ConsistencyFunction& f, const at::Tensor&
   rules.reach = o.grow + 2 * o.feather;
   rules.focus_y = o.focus_y, rules.focus_x = o.focus_x;
   const WindowPlan plan = plan_windows(mask, rules);
-  at::Tensor out = photo.clone();
+  const Box whole{0, 0, plan.height, plan.width};
+  Box windows;  // their part inside the photo: all that the windows read and write
+  for (const MaskWindow& w : plan.windows) windows = windows.empty() ? intersection(w.window, whole) : hull(windows, intersection(w.window, whole));
+  if (windows.empty()) return o.reported_box_only ? slice(photo, Box{}).clone() : photo.clone();
+  PhotoPart out(photo, windows);
   Starts starts;
   Job job{f, mask, settings, o, mode, false, {}, {}};
   if (mode == Mode::Inpaint && settings.warm_start && o.fill == HoleFill::Auto) job.spots = spots_of(mask, o.grow);
@@ -413,16 +428,19 @@ at::Tensor along_the_mask(const model::ConsistencyFunction& f, const at::Tensor&
                       }) == HoleStart::Exemplar;
   if (copies && !plan.windows.empty()) {
     const Box mask_box = bounding_box(mask);
-    starts.box = starts_box(job, plan, mask_box);
-    starts.pixels = slice(photo, starts.box).clone();
+    starts = Starts(photo, starts_box(job, plan, mask_box));
     job.whole_mask_filled = fill_the_whole_mask(job, starts, mask_box);
   }
   if (mode == Mode::Inpaint && settings.warm_start && o.fill == HoleFill::Smooth) job.membrane = membrane_of_the_whole_mask(job, photo);
+  Box reported;
   for (std::size_t i = 0; i < plan.windows.size(); ++i) {
     throw_if_cancelled();
-    edit_window(job, out, starts, plan, i);
+    if (edit_window(job, out, starts, plan, i)) reported = reported.empty() ? plan.windows[i].core : hull(reported, plan.windows[i].core);
   }
-  return out;
+  if (o.reported_box_only) return reported.empty() ? slice(photo, Box{}).clone() : out.at(reported).contiguous();
+  at::Tensor result = photo.clone();
+  slice(result, out.box).copy_(out.pixels);
+  return result;
 }
 
 }  // namespace

@@ -407,7 +407,18 @@ TEST(Region, AnEditAlongAMaskChangesOnlyTheWindowsItReports) {
     const at::Tensor differs = (out != painting).any(1, true);
     ASSERT_TRUE(differs.any().item<bool>()) << (sketch ? "sketch" : "inpaint");
     EXPECT_FALSE((differs & reported.logical_not()).any().item<bool>()) << (sketch ? "sketch" : "inpaint");
+
+    // Only that box comes back when asked (the editor's previews): the whole result's pixels there.
+    const at::Tensor at_ = reported[0][0].nonzero();
+    const int64_t y0 = at_.select(1, 0).min().item<int64_t>(), x0 = at_.select(1, 1).min().item<int64_t>();
+    const int64_t y1 = at_.select(1, 0).max().item<int64_t>() + 1, x1 = at_.select(1, 1).max().item<int64_t>() + 1;
+    o.reported_box_only = true;
+    const at::Tensor box = sketch ? region::sketch_photo(f, painting, s, mask, o) : region::inpaint_photo(f, photo, mask, s, o);
+    EXPECT_TRUE(at::equal(box, out.narrow(2, y0, y1 - y0).narrow(3, x0, x1 - x0))) << (sketch ? "sketch" : "inpaint");
   }
+  region::RegionOptions o;
+  o.reported_box_only = true;
+  EXPECT_EQ(region::inpaint_photo(f, photo, at::zeros({1, 1, 300, 420}), steps(1, 2.0), o).numel(), 0) << "no windows";
 }
 
 }  // namespace
