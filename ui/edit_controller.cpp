@@ -76,6 +76,8 @@ struct EditController::Impl {
   QVector<QImage> variations;
   QVector<quint64> variation_seeds;
   QVector<QRect> variation_areas;  // where each differs from the photo
+  QPoint variation_origin;         // where variations' parts lie in the photo
+  bool variation_parts = false;    // variations are parts of the photo (an edit along a mask)
   quint64 variations_revision = 0;
   int variation_steps = 0;
   int running = 0;
@@ -446,8 +448,18 @@ void EditController::requestVariations(int count) {
   r.variation_seeds.assign(seeds.begin(), seeds.end());
   const quint64 revision = impl_->document->revision();
   const int steps = r.steps;
-  submit(std::move(r), [this, revision, seeds, steps](const QVector<QImage>& images, const QVector<QRect>& areas, QPoint,
-                                                       const QString& error, double) {
+  // Along a mask each variation comes back as the box of the windows it reported (submit).
+  std::shared_ptr<QRect> changed;
+  const bool along_mask = r.mask.defined() && (r.kind == edit::EditKind::Inpaint || r.kind == edit::EditKind::Sketch);
+  if (along_mask) {
+    changed = std::make_shared<QRect>();
+    r.region.reported_box_only = true;
+    r.region.on_window = [changed](int64_t y0, int64_t x0, const at::Tensor& pixels) {
+      *changed |= QRect(int(x0), int(y0), int(pixels.size(3)), int(pixels.size(2)));  // the same windows for every seed
+    };
+  }
+  submit(std::move(r), [this, revision, seeds, steps, along_mask](const QVector<QImage>& images, const QVector<QRect>& areas,
+                                                                   QPoint origin, const QString& error, double) {
     if (!error.isEmpty()) {
       Q_EMIT failed(error);
       return;
@@ -455,14 +467,17 @@ void EditController::requestVariations(int count) {
     if (images.size() != seeds.size() || revision != impl_->document->revision()) return;
     impl_->variations = images;
     impl_->variation_areas = areas;
+    impl_->variation_origin = origin;
+    impl_->variation_parts = along_mask;
     impl_->variation_seeds = seeds;
     impl_->variations_revision = revision;
     impl_->variation_steps = steps;
     Q_EMIT variationsReady();
-  }, source, &impl_->latest_variations_job);
+  }, source, &impl_->latest_variations_job, changed);
 }
 
 const QVector<QImage>& EditController::variations() const { return impl_->variations; }
+QPoint EditController::variationOrigin() const { return impl_->variation_origin; }
 const QVector<quint64>& EditController::variationSeeds() const { return impl_->variation_seeds; }
 const QVector<QRect>& EditController::variationAreas() const { return impl_->variation_areas; }
 
@@ -470,7 +485,9 @@ bool EditController::adoptVariation(int index) {
   Impl& d = *impl_;
   if (index < 0 || index >= d.variations.size() || d.variations_revision != d.document->revision()) return false;
   d.parameters.seed = d.variation_seeds[index];
-  d.set_preview(d.variations[index], d.variation_areas.value(index, d.variations[index].rect()));
+  const QRect area = d.variation_areas.value(index, d.variations[index].rect());
+  if (d.variation_parts) d.set_preview_over(d.photo_64, d.variations[index], d.variation_origin, area);
+  else d.set_preview(d.variations[index], area);
   d.preview_revision = d.variations_revision;
   d.preview_steps = d.variation_steps;
   d.preview_complete = true;
@@ -502,9 +519,9 @@ void EditController::submit(engine::EditRequest request, ResultHandler handle, c
     if (changed) {
       const QRect within = *changed & photo.rect();
       origin = within.topLeft();
-      if (result.status == engine::JobStatus::Done) {  // a part of nothing where nothing changed
-        QImage part = result_part(result, source, within);
-        areas.push_back(part.isNull() ? QRect() : differing_rect(part, photo.copy(within).convertToFormat(part.format())).translated(origin));
+      const QImage photo_part = within.isEmpty() ? QImage() : photo.copy(within).convertToFormat(QImage::Format_RGBA64);
+      for (QImage& part : result_parts(result, source, within)) {  // a part of nothing where nothing changed
+        areas.push_back(part.isNull() ? QRect() : differing_rect(part, photo_part).translated(origin));
         images.push_back(std::move(part));
       }
     } else {

@@ -222,16 +222,20 @@ QVector<QImage> result_images(const engine::EditResult& result, const QImage& so
   return images;
 }
 
-QImage result_part(const engine::EditResult& result, const QImage& source, QRect area) {
+QVector<QImage> result_parts(const engine::EditResult& result, const QImage& source, QRect area) {
   area &= source.rect();
-  if (result.status != engine::JobStatus::Done || area.isEmpty()) return QImage();
-  at::Tensor part = result.image;
-  if (part.dim() == 4 && part.size(2) == source.height() && part.size(3) == source.width())  // the whole photo after all
-    part = part.narrow(2, area.y(), area.height()).narrow(3, area.x(), area.width());
-  if (part.dim() != 4 || part.size(0) != 1 || part.size(2) != area.height() || part.size(3) != area.width())
+  if (result.status != engine::JobStatus::Done) return {};
+  at::Tensor parts = result.image;
+  if (area.isEmpty()) return QVector<QImage>(int(parts.defined() && parts.dim() == 4 ? parts.size(0) : 1));
+  if (parts.dim() == 4 && parts.size(2) == source.height() && parts.size(3) == source.width())  // the whole photo after all
+    parts = parts.narrow(2, area.y(), area.height()).narrow(3, area.x(), area.width());
+  if (parts.dim() != 4 || parts.size(2) != area.height() || parts.size(3) != area.width())
     throw Error(ErrorCode::Internal, fmt::format("an edit along the mask returned {} for the {}×{} pixels it reported",
-                                                 model::shape_string(part.sizes()), area.width(), area.height()));
-  return rgba64_like(part, source.copy(area));
+                                                 model::shape_string(parts.sizes()), area.width(), area.height()));
+  const QImage like = source.copy(area);
+  QVector<QImage> images;
+  for (int64_t i = 0; i < parts.size(0); ++i) images.push_back(rgba64_like(parts.narrow(0, i, 1), like));
+  return images;
 }
 
 }  // namespace cm::ui

@@ -62,11 +62,12 @@ std::optional<std::pair<engine::EditRequest, QImage>> build_request(const Docume
 
 // The result's images, keeping the source's alpha (enlarged by repetition for super-resolution).
 QVector<QImage> result_images(const engine::EditResult& result, const QImage& source);
-// The result of an edit along a mask that is only the part `area` of the photo, the box of the
+// The results (one, or a strip of variations) of an edit along a mask that are only the part
+// `area` of the photo, the box of the
 // windows it reported (region.h's on_window, RegionOptions::reported_box_only; nowhere else can it
 // differ from its source), keeping the source's alpha there: a preview paints it over a copy of
-// the photo (PhotoCopy); a result of the whole photo is read there. Null when the job did not
-// succeed or nothing changed; cm::Error (Internal) for a result of another size.
-QImage result_part(const engine::EditResult& result, const QImage& source, QRect area);
+// the photo (PhotoCopy); a result of the whole photo is read there. None when the job did not
+// succeed, null images where nothing changed; cm::Error (Internal) for a result of another size.
+QVector<QImage> result_parts(const engine::EditResult& result, const QImage& source, QRect area);
 
 }  // namespace cm::ui

@@ -9,6 +9,7 @@
 #include "ui/document.h"
 #include "ui/edit_controller.h"
 #include "ui/edit_toolbar.h"
+#include "ui/image_rows.h"
 
 #include <spdlog/spdlog.h>
 
@@ -272,11 +273,24 @@ void MainWindow::buildVariationsDock() {
   showEditSettings();  // the button follows the current edit
   connect(controller_, &EditController::variationsReady, this, [this] {
     const QVector<QImage>& images = controller_->variations();
-    const QRect area = images.isEmpty() ? QRect() : thumbnail_area(controller_->variationAreas(), images[0].rect());
+    // A variation along a mask is the part it changed (EditController::variations): its thumbnail
+    // is that part over the photo around it.
+    const QImage& photo = document_->photo();
+    const QPoint origin = controller_->variationOrigin();
+    const bool parts = !images.isEmpty() && (origin != QPoint(0, 0) || images[0].size() != photo.size());
+    const QRect whole = parts ? photo.rect() : images.isEmpty() ? QRect() : images[0].rect();
+    const QRect area = images.isEmpty() ? QRect() : thumbnail_area(controller_->variationAreas(), whole);
+    const auto thumbnail = [&](const QImage& image) {
+      if (!parts) return image.copy(area);
+      QImage out = photo.copy(area).convertToFormat(QImage::Format_RGBA64);
+      const QRect in = area & QRect(origin, image.size());
+      if (!image.isNull() && !in.isEmpty()) copy_block(image.convertToFormat(out.format()), in.topLeft() - origin, out, in.translated(-area.topLeft()));
+      return out;
+    };
     for (int i = 0; i < variation_buttons_.size(); ++i) {
       const bool have = i < images.size();
       variation_buttons_[i]->setEnabled(have);
-      variation_buttons_[i]->setIcon(have ? QIcon(QPixmap::fromImage(images[i].copy(area).convertToFormat(QImage::Format_RGBA8888)
+      variation_buttons_[i]->setIcon(have ? QIcon(QPixmap::fromImage(thumbnail(images[i]).convertToFormat(QImage::Format_RGBA8888)
                                                                         .scaled(kThumbnail, kThumbnail, Qt::KeepAspectRatio, Qt::SmoothTransformation)))
                                           : QIcon());
       variation_buttons_[i]->setToolTip(have ? tr("seed %1").arg(controller_->variationSeeds()[i]) : QString());

@@ -23,6 +23,7 @@
 #include <QComboBox>
 #include <QLabel>
 #include <QMessageBox>
+#include <QPainter>
 #include <QOpenGLContext>
 #include <QProcess>
 #include <QPushButton>
@@ -45,6 +46,16 @@
 #include <unistd.h>
 
 namespace {
+
+// Whether two images of one size and format are the same outside `area`.
+bool same_outside(const QImage& a, const QImage& b, QRect area) {
+  QImage x = a.copy(), y = b.copy();
+  QPainter px(&x), py(&y);
+  px.setCompositionMode(QPainter::CompositionMode_Source), py.setCompositionMode(QPainter::CompositionMode_Source);
+  px.fillRect(area, Qt::black), py.fillRect(area, Qt::black);
+  px.end(), py.end();
+  return x == y;
+}
 
 using namespace cm::ui::testing;
 
@@ -664,12 +675,18 @@ TEST_F(Editor, AStripOfVariationsAndPickingOne) {
   ASSERT_EQ(variations.size(), 4);
   EXPECT_NE(variations[0], variations[1]);
   ASSERT_TRUE(window.variationButtons()[2]->isEnabled());
+  // Each is the part of the photo the edit changed (EditController::variationOrigin).
+  const QRect part(window.controller()->variationOrigin(), variations[2].size());
+  EXPECT_TRUE(part.contains(QPoint(20, 20)));
+  const QImage photo = window.document()->photo();
   const int seed = window.seed();
   window.variationButtons()[2]->click();
   EXPECT_EQ(window.seed(), seed + 3);
-  EXPECT_EQ(window.controller()->preview(), variations[2]);
+  EXPECT_EQ(window.controller()->preview().copy(part), variations[2]);
+  EXPECT_TRUE(same_outside(window.controller()->preview(), photo, part));
   window.applyAction()->trigger();
-  EXPECT_EQ(window.document()->photo(), variations[2]);
+  EXPECT_EQ(window.document()->photo().copy(part), variations[2]);
+  EXPECT_TRUE(same_outside(window.document()->photo(), photo, part));
 }
 
 // A variation's thumbnail shows the edit, not the whole photo: a 12-px dab on a 1600 × 1200 photo
@@ -689,7 +706,8 @@ TEST_F(Editor, AVariationsThumbnailShowsWhereItDiffers) {
   around.moveCenter(changed.center());
   for (int i = 0; i < 2; ++i) {
     const QImage shown = window.variationButtons()[i]->icon().pixmap(96, 96).toImage().convertToFormat(QImage::Format_RGB32);
-    EXPECT_EQ(shown, window.controller()->variations()[i].copy(around).convertToFormat(QImage::Format_RGB32)) << "variation " << i;
+    ASSERT_TRUE(window.controller()->adoptVariation(i));  // the whole picture of it
+    EXPECT_EQ(shown, window.controller()->preview().copy(around).convertToFormat(QImage::Format_RGB32)) << "variation " << i;
   }
 }
 
