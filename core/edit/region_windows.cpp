@@ -417,7 +417,10 @@ at::Tensor along_the_mask(const model::ConsistencyFunction& f, const at::Tensor&
   Box windows;  // their part inside the photo: all that the windows read and write
   for (const MaskWindow& w : plan.windows) windows = windows.empty() ? intersection(w.window, whole) : hull(windows, intersection(w.window, whole));
   if (windows.empty()) return o.reported_box_only ? slice(photo, Box{}).clone() : photo.clone();
-  PhotoPart out(photo, windows);
+  // A caller that wants the whole photo gets its copy made first, as the first of the edit's
+  // allocations: where memory is short, that fails with a message, and a convolution that fails
+  // to allocate inside oneDNN crashes (EditorOnDevice.AnEditTooLargeForTheMemory…).
+  PhotoPart out(photo, o.reported_box_only ? windows : whole);
   Starts starts;
   Job job{f, mask, settings, o, mode, false, {}, {}};
   if (mode == Mode::Inpaint && settings.warm_start && o.fill == HoleFill::Auto) job.spots = spots_of(mask, o.grow);
@@ -437,10 +440,8 @@ at::Tensor along_the_mask(const model::ConsistencyFunction& f, const at::Tensor&
     throw_if_cancelled();
     if (edit_window(job, out, starts, plan, i)) reported = reported.empty() ? plan.windows[i].core : hull(reported, plan.windows[i].core);
   }
-  if (o.reported_box_only) return reported.empty() ? slice(photo, Box{}).clone() : out.at(reported).contiguous();
-  at::Tensor result = photo.clone();
-  slice(result, out.box).copy_(out.pixels);
-  return result;
+  if (!o.reported_box_only) return out.pixels;
+  return reported.empty() ? slice(photo, Box{}).clone() : out.at(reported).contiguous();
 }
 
 }  // namespace
