@@ -188,13 +188,11 @@ Box whole_mask_context(const Job& job, const Box& mask_box) {
   return grown(hole_box, std::max(hole_box.height(), hole_box.width()) / 2, height, width);
 }
 
-// The part of the photo that Starts holds: every window with half the largest window's side
-// around it (exemplar_estimate's contexts), and the whole mask's fill's context, inside the photo.
-Box starts_box(const Job& job, const WindowPlan& plan, const Box& mask_box) {
-  Box windows = plan.windows.front().window;
-  int64_t side = 0;
-  for (const MaskWindow& w : plan.windows) windows = hull(windows, w.window), side = std::max(side, w.window.height());
-  return hull(grown(windows, side / 2, plan.height, plan.width), whole_mask_context(job, mask_box));
+// The part of the photo that Starts holds: the windows' part of the photo with half the largest
+// window's side around it (exemplar_estimate's contexts), and the whole mask's fill's context.
+Box starts_box(const Job& job, const Box& windows, int64_t largest_side, const Box& mask_box) {
+  const int64_t height = job.mask.size(2), width = job.mask.size(3);
+  return hull(grown(windows, largest_side / 2, height, width), whole_mask_context(job, mask_box));
 }
 
 // One exemplar fill of the whole mask, written into `starts`, when the mask is one object (it
@@ -415,7 +413,11 @@ at::Tensor along_the_mask(const model::ConsistencyFunction& f, const at::Tensor&
   const WindowPlan plan = plan_windows(mask, rules);
   const Box whole{0, 0, plan.height, plan.width};
   Box windows;  // their part inside the photo: all that the windows read and write
-  for (const MaskWindow& w : plan.windows) windows = windows.empty() ? intersection(w.window, whole) : hull(windows, intersection(w.window, whole));
+  int64_t largest_side = 0;
+  for (const MaskWindow& w : plan.windows) {
+    windows = windows.empty() ? intersection(w.window, whole) : hull(windows, intersection(w.window, whole));
+    largest_side = std::max(largest_side, w.window.height());
+  }
   if (windows.empty()) return o.reported_box_only ? slice(photo, Box{}).clone() : photo.clone();
   // A caller that wants the whole photo gets its copy made first, as the first of the edit's
   // allocations: where memory is short, that fails with a message, and a convolution that fails
@@ -429,9 +431,9 @@ at::Tensor along_the_mask(const model::ConsistencyFunction& f, const at::Tensor&
   const bool copies = (mode == Mode::Sketch || settings.warm_start) && hole_start(true, o, [&] {
                         return !job.spots.empty() || deep_somewhere(mask, o);
                       }) == HoleStart::Exemplar;
-  if (copies && !plan.windows.empty()) {
+  if (copies) {
     const Box mask_box = bounding_box(mask);
-    starts = Starts(photo, starts_box(job, plan, mask_box));
+    starts = Starts(photo, starts_box(job, windows, largest_side, mask_box));
     job.whole_mask_filled = fill_the_whole_mask(job, starts, mask_box);
   }
   if (mode == Mode::Inpaint && settings.warm_start && o.fill == HoleFill::Smooth) job.membrane = membrane_of_the_whole_mask(job, photo);
