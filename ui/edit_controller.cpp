@@ -46,10 +46,9 @@ struct EditController::Impl {
   bool preview_refined = false;  // Steps evaluations (a refinement, a variation), not the live draft
   bool apply_pending = false;    // Apply waits for the refined preview
   bool applying = false;         // inside applyPreview: its own changes ask for no new preview
-  std::uint64_t refine_job = 0;  // the refinement on its way (0: none), of refine_revision
-  quint64 refine_revision = 0;
-  std::uint64_t draft_job = 0;  // the live draft on its way (0: none), of draft_revision
-  quint64 draft_revision = 0;
+  std::uint64_t refine_job = 0;  // the refinement on its way (0: none), of requested_revision
+  std::uint64_t draft_job = 0;   // the live draft on its way (0: none), of requested_revision
+  quint64 requested_revision = 0;  // the document revision of the latest preview request
   bool refine_after_draft = false;  // the refine delay passed while that draft was on its way
   QElapsedTimer change_clock;    // since the change whose preview the user waits for
   bool preview_complete = true;  // false while an edit along a mask is still adding windows to it
@@ -76,8 +75,7 @@ struct EditController::Impl {
   QVector<QImage> variations;
   QVector<quint64> variation_seeds;
   QVector<QRect> variation_areas;  // where each differs from the photo
-  QPoint variation_origin;         // where variations' parts lie in the photo
-  bool variation_parts = false;    // variations are parts of the photo (an edit along a mask)
+  std::optional<QPoint> variation_origin;  // where variations' parts lie in the photo; none: whole pictures
   quint64 variations_revision = 0;
   int variation_steps = 0;
   int running = 0;
@@ -124,7 +122,7 @@ EditController::EditController(Document* document, QObject* parent) : QObject(pa
   // until the refinement came 2-3 s after the stroke.
   connect(&impl_->refine_timer, &QTimer::timeout, this, [this] {
     const Impl& d = *impl_;
-    if (d.draft_job != 0 && d.draft_job == d.latest_job && d.draft_revision == d.document->revision()) impl_->refine_after_draft = true;
+    if (d.draft_job != 0 && d.draft_job == d.latest_job && d.requested_revision == d.document->revision()) impl_->refine_after_draft = true;
     else request_preview(true, nullptr, true);
   });
   // A canvas redraw of a large photo costs a tenth of a second or more: windows arriving faster
@@ -383,9 +381,8 @@ bool EditController::request_preview(bool refine, const LayerOverride* over, boo
   }, source, &impl_->latest_job, changed);
   job->store(impl_->latest_job);
   impl_->refine_job = refined ? impl_->latest_job : 0;
-  impl_->refine_revision = revision;
   impl_->draft_job = refined || over ? 0 : impl_->latest_job;  // a provisional preview is no draft of the document
-  impl_->draft_revision = revision;
+  impl_->requested_revision = revision;
   impl_->refine_after_draft = false;  // a new request: the refinement of an older draft is not this one's
   return true;
 }
@@ -467,8 +464,7 @@ void EditController::requestVariations(int count) {
     if (images.size() != seeds.size() || revision != impl_->document->revision()) return;
     impl_->variations = images;
     impl_->variation_areas = areas;
-    impl_->variation_origin = origin;
-    impl_->variation_parts = along_mask;
+    impl_->variation_origin = along_mask ? std::optional<QPoint>(origin) : std::nullopt;
     impl_->variation_seeds = seeds;
     impl_->variations_revision = revision;
     impl_->variation_steps = steps;
@@ -477,7 +473,7 @@ void EditController::requestVariations(int count) {
 }
 
 const QVector<QImage>& EditController::variations() const { return impl_->variations; }
-QPoint EditController::variationOrigin() const { return impl_->variation_origin; }
+std::optional<QPoint> EditController::variationOrigin() const { return impl_->variation_origin; }
 const QVector<quint64>& EditController::variationSeeds() const { return impl_->variation_seeds; }
 const QVector<QRect>& EditController::variationAreas() const { return impl_->variation_areas; }
 
@@ -486,7 +482,7 @@ bool EditController::adoptVariation(int index) {
   if (index < 0 || index >= d.variations.size() || d.variations_revision != d.document->revision()) return false;
   d.parameters.seed = d.variation_seeds[index];
   const QRect area = d.variation_areas.value(index, d.variations[index].rect());
-  if (d.variation_parts) d.set_preview_over(d.photo_64, d.variations[index], d.variation_origin, area);
+  if (d.variation_origin) d.set_preview_over(d.photo_64, d.variations[index], *d.variation_origin, area);
   else d.set_preview(d.variations[index], area);
   d.preview_revision = d.variations_revision;
   d.preview_steps = d.variation_steps;
@@ -549,7 +545,7 @@ void EditController::submit(engine::EditRequest request, ResultHandler handle, c
 
 bool EditController::refinement_coming() const {
   const Impl& d = *impl_;
-  return d.refine_job != 0 && d.refine_job == d.latest_job && d.refine_revision == d.document->revision();
+  return d.refine_job != 0 && d.refine_job == d.latest_job && d.requested_revision == d.document->revision();
 }
 
 bool EditController::refinement_shown() const {

@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <memory>
 #include <vector>
 
@@ -106,11 +107,11 @@ class EditController : public QObject {
   // A strip of `count` variations (seeds seed+1 … seed+count) at the refine step count; a newer
   // request supersedes an older one but never a preview. variationsReady follows.
   void requestVariations(int count);
-  // The variations: whole pictures, or for an edit along a mask the part of each that the edit
-  // changed, whose top-left lies at variationOrigin() in the photo (four copies of a 50 MP photo
-  // were 1.5 GB).
+  // The variations: whole pictures (no variationOrigin), or for an edit along a mask the part of
+  // each that the edit changed, whose top-left lies at variationOrigin() in the photo (four copies
+  // of a 50 MP photo were 1.5 GB).
   const QVector<QImage>& variations() const;
-  QPoint variationOrigin() const;
+  std::optional<QPoint> variationOrigin() const;
   const QVector<quint64>& variationSeeds() const;
   const QVector<QRect>& variationAreas() const;  // where each differs from the photo, in its pixels
   // Makes variation `index` the preview and its seed the current one (no new computation).

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include <QAction>
 #include <QActionGroup>
@@ -276,15 +277,14 @@ void MainWindow::buildVariationsDock() {
     // A variation along a mask is the part it changed (EditController::variations): its thumbnail
     // is that part over the photo around it.
     const QImage& photo = document_->photo();
-    const QPoint origin = controller_->variationOrigin();
-    const bool parts = !images.isEmpty() && (origin != QPoint(0, 0) || images[0].size() != photo.size());
-    const QRect whole = parts ? photo.rect() : images.isEmpty() ? QRect() : images[0].rect();
+    const std::optional<QPoint> origin = controller_->variationOrigin();
+    const QRect whole = origin ? photo.rect() : images.isEmpty() ? QRect() : images[0].rect();
     const QRect area = images.isEmpty() ? QRect() : thumbnail_area(controller_->variationAreas(), whole);
     const auto thumbnail = [&](const QImage& image) {
-      if (!parts) return image.copy(area);
+      if (!origin) return image.copy(area);
       QImage out = photo.copy(area).convertToFormat(QImage::Format_RGBA64);
-      const QRect in = area & QRect(origin, image.size());
-      if (!image.isNull() && !in.isEmpty()) copy_block(image.convertToFormat(out.format()), in.topLeft() - origin, out, in.translated(-area.topLeft()));
+      const QRect in = area & QRect(*origin, image.size());
+      if (!image.isNull() && !in.isEmpty()) copy_block(image.convertToFormat(out.format()), in.topLeft() - *origin, out, in.translated(-area.topLeft()));
       return out;
     };
     for (int i = 0; i < variation_buttons_.size(); ++i) {

@@ -676,7 +676,8 @@ TEST_F(Editor, AStripOfVariationsAndPickingOne) {
   EXPECT_NE(variations[0], variations[1]);
   ASSERT_TRUE(window.variationButtons()[2]->isEnabled());
   // Each is the part of the photo the edit changed (EditController::variationOrigin).
-  const QRect part(window.controller()->variationOrigin(), variations[2].size());
+  ASSERT_TRUE(window.controller()->variationOrigin());
+  const QRect part(*window.controller()->variationOrigin(), variations[2].size());
   EXPECT_TRUE(part.contains(QPoint(20, 20)));
   const QImage photo = window.document()->photo();
   const int seed = window.seed();
@@ -709,6 +710,25 @@ TEST_F(Editor, AVariationsThumbnailShowsWhereItDiffers) {
     ASSERT_TRUE(window.controller()->adoptVariation(i));  // the whole picture of it
     EXPECT_EQ(shown, window.controller()->preview().copy(around).convertToFormat(QImage::Format_RGB32)) << "variation " << i;
   }
+}
+
+// A super-resolution's variations are whole enlarged pictures, not parts of the photo (variations
+// along a mask are): no origin, each thumbnail all of its picture, and picked, the whole preview.
+TEST_F(Editor, ASuperResolutionsVariationsAreWholePictures) {
+  openPhoto(32, 24, [](int x, int y) { return QColor(7 * x, 9 * y, (x * y) % 200); });
+  window.editBar()->setKind(cm::edit::EditKind::SuperResolve);
+  QSignalSpy strip(window.controller(), &cm::ui::EditController::variationsReady);
+  showVariationsButton()->click();
+  ASSERT_TRUE(strip.wait(30000)) << window.lastError().toStdString();
+  const QVector<QImage>& variations = window.controller()->variations();
+  ASSERT_FALSE(variations.isEmpty());
+  EXPECT_FALSE(window.controller()->variationOrigin()) << "an enlargement taken for a part of the photo";
+  ASSERT_GT(variations[0].width(), 32);
+  const QImage shown = window.variationButtons()[0]->icon().pixmap(96, 96).toImage().convertToFormat(QImage::Format_RGB32);
+  const QImage whole = variations[0].convertToFormat(QImage::Format_RGBA8888).scaled(96, 96, Qt::KeepAspectRatio, Qt::SmoothTransformation);
+  EXPECT_EQ(shown, whole.convertToFormat(QImage::Format_RGB32));
+  ASSERT_TRUE(window.controller()->adoptVariation(0));
+  EXPECT_EQ(window.controller()->preview(), variations[0]);
 }
 
 // The main states of the editor on the sample photo, each reached for real and saved as a
