@@ -161,6 +161,13 @@ EditController::EditController(Document* document, QObject* parent) : QObject(pa
     impl_->photo_tensor.clear();
     impl_->photo_8888.clear();
     impl_->photo_64.clear();
+    // Made while the user looks at the new photo: on 50 MP the three held the first dab's request
+    // and results 1.1 s on this thread (MadeAhead).
+    if (const QImage& photo = impl_->document->photo(); !photo.isNull()) {
+      impl_->photo_tensor.prepare(photo);
+      impl_->photo_8888.prepare(photo);
+      impl_->photo_64.prepare(photo);
+    }
     impl_->photo_key_seen = impl_->document->photo().cacheKey();
     discardPreview();
   });

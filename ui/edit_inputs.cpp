@@ -139,7 +139,8 @@ QImage painting_of(const Document& doc, const LayerOverride* over) {
 
 const at::Tensor& PhotoTensor::of(const QImage& photo) {
   if (!tensor.defined() || key != photo.cacheKey()) {
-    tensor = photo_tensor(photo);
+    std::optional<at::Tensor> made = ahead.take(photo.cacheKey());
+    tensor = made ? std::move(*made) : photo_tensor(photo);
     key = photo.cacheKey();
   }
   return tensor;
@@ -170,10 +171,8 @@ std::optional<std::pair<engine::EditRequest, QImage>> build_request(const Docume
   r.blend_seeds = p.blend > 0;
   r.blend = p.blend;
   r.class_label = p.class_label;
-  QImage source = spec.painting ? painting_of(doc, over) : doc.photo();
-  const bool cropped = p.kind == edit::EditKind::SuperResolve && !p.selection.isEmpty();
-  if (cropped) source = source.copy(p.selection & source.rect());
-  if (spec.image) r.image = spec.painting || cropped ? cm::ui::photo_tensor(source) : photo_tensor.of(doc.photo());
+  // The mask first: with nothing painted yet there is no request, and the photo is not converted
+  // (on 50 MP, 0.4 s of the UI thread when the photo opened).
   if (spec.mask != engine::Need::No) {
     // Read where it is painted only: a 50 MP mask is 50 MB, read for every preview while painting.
     const QRect ink = ink_rect_of(doc, Layer::Mask, over);
@@ -183,6 +182,10 @@ std::optional<std::pair<engine::EditRequest, QImage>> build_request(const Docume
       r.mask = at::Tensor();
     }
   }
+  QImage source = spec.painting ? painting_of(doc, over) : doc.photo();
+  const bool cropped = p.kind == edit::EditKind::SuperResolve && !p.selection.isEmpty();
+  if (cropped) source = source.copy(p.selection & source.rect());
+  if (spec.image) r.image = spec.painting || cropped ? cm::ui::photo_tensor(source) : photo_tensor.of(doc.photo());
   if (p.kind == edit::EditKind::Sketch) {
     // Only the strokes' neighbourhood (and a mask the user painted): without strokes there is
     // nothing to redraw, as a colour photo without hints has nothing to colorize.

@@ -6,6 +6,8 @@
 
 #include "core/engine/edit_request.h"
 #include "ui/edit_controller.h"
+#include "ui/made_ahead.h"
+#include "ui/tensor_image.h"
 
 #include <ATen/core/Tensor.h>
 #include <QImage>
@@ -42,12 +44,18 @@ QImage painting_of(const Document& doc, const LayerOverride* over);
 struct PhotoTensor {
   qint64 key = 0;
   at::Tensor tensor;
+  MadeAhead<at::Tensor> ahead;
+  // Starts converting `photo` on another thread, for `of` to take (MadeAhead).
+  void prepare(const QImage& photo) { ahead.start(photo, [](const QImage& p) { return photo_tensor(p); }); }
   const at::Tensor& of(const QImage& photo);
   // The photo changed inside `area` (Document::changed): only that part is converted again, and
   // the rest kept (on 50 MP the whole conversion is 0.9 s on the UI thread, after every Apply
   // and undo of one). A tensor that a job still holds is copied first, never written under it.
   void update(const QImage& photo, QRect area);
-  void clear() { tensor = at::Tensor(), key = 0; }  // a new photo or size
+  void clear() {  // a new photo or size
+    tensor = at::Tensor(), key = 0;
+    ahead.forget();
+  }
 };
 
 // The request for the document as it is now, and the image whose alpha the result keeps;

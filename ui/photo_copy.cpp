@@ -6,12 +6,27 @@
 
 namespace cm::ui {
 
+namespace {
+
+QImage own_copy(const QImage& photo, QImage::Format format) {
+  QImage copy = photo.convertToFormat(format);
+  // A photo already in this format converts to a shallow copy: detached here, once, so that the
+  // borrower's first stroke does not copy all of it.
+  if (copy.constBits() == photo.constBits()) copy.detach();
+  return copy;
+}
+
+}  // namespace
+
+void PhotoCopy::prepare(const QImage& photo) {
+  if (!copy_.isNull() && key_ == photo.cacheKey()) return;
+  ahead_.start(photo, [format = format_](const QImage& p) { return own_copy(p, format); });
+}
+
 QImage PhotoCopy::lend(const QImage& photo) {
   if (copy_.isNull() || key_ != photo.cacheKey()) {
-    copy_ = photo.convertToFormat(format_);
-    // A photo already in this format converts to a shallow copy: detached here, once, so that the
-    // borrower's first stroke does not copy all of it.
-    if (copy_.constBits() == photo.constBits()) copy_.detach();
+    std::optional<QImage> made = ahead_.take(photo.cacheKey());
+    copy_ = made ? std::move(*made) : own_copy(photo, format_);
     key_ = photo.cacheKey();
   }
   return std::exchange(copy_, QImage());

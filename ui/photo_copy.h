@@ -5,6 +5,8 @@
 // dab on it 0.4 s.
 #pragma once
 
+#include "ui/made_ahead.h"
+
 #include <QImage>
 #include <QRect>
 
@@ -14,8 +16,11 @@ class PhotoCopy {
  public:
   explicit PhotoCopy(QImage::Format format) : format_(format) {}
 
-  // The copy of `photo`, taken out (made now when it is not here or is of another photo): the
-  // borrower paints over it and gives it back. While it is out, the next lend makes a new one.
+  // Starts making the copy of `photo` on another thread, for the first lend to take (MadeAhead).
+  void prepare(const QImage& photo);
+  // The copy of `photo`, taken out (made now when it is not here or is of another photo, or taken
+  // from prepare): the borrower paints over it and gives it back. While it is out, the next lend
+  // makes a new one.
   QImage lend(const QImage& photo);
   // `buffer` back, painted over only inside `area`: there it becomes the photo's again. When the
   // photo is no longer the one it was lent for (nor followed since), it is dropped.
@@ -23,7 +28,10 @@ class PhotoCopy {
   // The photo changed inside `area`; `before` is its cacheKey() before the change. The copy
   // follows there when it was in step.
   void follow(qint64 before, QRect area, const QImage& photo);
-  void clear() { copy_ = QImage(), key_ = 0; }
+  void clear() {
+    copy_ = QImage(), key_ = 0;
+    ahead_.forget();
+  }
 
  private:
   void write(QImage& buffer, QRect area, const QImage& photo) const;
@@ -31,6 +39,7 @@ class PhotoCopy {
   QImage::Format format_;
   QImage copy_;
   qint64 key_ = 0;  // the photo's cacheKey() the copy (lent or here) shows
+  MadeAhead<QImage> ahead_;
 };
 
 }  // namespace cm::ui

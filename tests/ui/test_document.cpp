@@ -3,6 +3,7 @@
 #include "ui/document.h"
 #include "ui/edit_controller.h"
 #include "ui/edit_inputs.h"
+#include "ui/photo_copy.h"
 #include "ui/tensor_image.h"
 
 #include <ATen/ATen.h>
@@ -249,6 +250,50 @@ TEST(PhotoTensor, FollowsThePhotoPartByPartAndNeverWritesUnderAJob) {
   EXPECT_EQ(cached.tensor.data_ptr(), pixels);
   EXPECT_TRUE(at::equal(cached.tensor, cm::ui::photo_tensor(original)));
   EXPECT_EQ(cached.of(doc.photo()).data_ptr(), pixels);
+}
+
+// The photo's copies made on another thread when it opens (MadeAhead) are of the version they were
+// made for: a lend or a request after the photo changed gets the photo as it is now. Once made,
+// nothing else holds the photo's pixels (a change of the photo would copy all of them first).
+TEST(PhotoCopy, ACopyMadeAheadIsTakenOnlyForThePhotoItWasMadeOfAndLetsGoOfThePhoto) {
+  QImage photo = photo16(40, 30);
+  cm::ui::PhotoCopy copy(QImage::Format_RGBA8888);
+  copy.prepare(photo);
+  // Its thread lets go of the photo when it is done, before the copy is taken.
+  for (int waited = 0; !photo.isDetached() && waited < 10000; waited += 10) QTest::qWait(10);
+  EXPECT_TRUE(photo.isDetached()) << "the copy made, its thread still holds the photo";
+  EXPECT_EQ(copy.lend(photo), photo.convertToFormat(QImage::Format_RGBA8888));
+
+  cm::ui::PhotoCopy same_format(QImage::Format_RGBA64);
+  same_format.prepare(photo);
+  photo.setPixelColor(3, 4, QColor(9, 8, 7));  // a new version, after the copy was started
+  const QImage now = same_format.lend(photo);
+  EXPECT_EQ(now, photo) << "the copy of the photo as it was";
+  EXPECT_NE(now.constBits(), photo.constBits()) << "the borrower would paint into the photo";
+
+  cm::ui::PhotoTensor tensor;
+  tensor.prepare(photo);
+  EXPECT_TRUE(at::equal(tensor.of(photo), cm::ui::photo_tensor(photo)));
+  tensor.clear();
+  tensor.prepare(photo);
+  photo.setPixelColor(5, 6, QColor(1, 2, 3));
+  EXPECT_TRUE(at::equal(tensor.of(photo), cm::ui::photo_tensor(photo))) << "the tensor of the photo as it was";
+}
+
+// Nothing painted yet, nothing to do: the request is not made, and the photo is not converted for
+// it (the editor asks when a photo opens; on 50 MP that conversion held the UI thread 0.4 s).
+TEST(PhotoTensor, AnInpaintingWithNothingPaintedDoesNotConvertThePhoto) {
+  Document doc;
+  doc.reset(photo16(40, 30), 16, QString());
+  cm::ui::PhotoTensor cached;
+  cm::ui::EditParameters p;
+  p.kind = cm::edit::EditKind::Inpaint;
+  EXPECT_FALSE(cm::ui::build_request(doc, p, 1, cached, 64).has_value());
+  EXPECT_FALSE(cached.tensor.defined());
+  doc.paintStroke(Layer::Mask, {QPointF(10, 10), QPointF(20, 12)}, Brush{6, 1.0, Qt::white});
+  const auto request = cm::ui::build_request(doc, p, 1, cached, 64);
+  ASSERT_TRUE(request.has_value());
+  EXPECT_TRUE(at::equal(request->first.image, cm::ui::photo_tensor(doc.photo())));
 }
 
 // One notion of a grey photo for opening (Colorize is chosen) and for colorizing without hints:
