@@ -176,6 +176,7 @@ std::optional<std::pair<engine::EditRequest, QImage>> build_request(const Docume
   if (spec.mask != engine::Need::No) {
     // Read where it is painted only: a 50 MP mask is 50 MB, read for every preview while painting.
     const QRect ink = ink_rect_of(doc, Layer::Mask, over);
+    if (ink.isEmpty() && spec.mask == engine::Need::Required) return std::nullopt;  // not even its 50 MB of zeros
     r.mask = mask_tensor(layer_of(doc, Layer::Mask, over), ink);
     if (ink.isEmpty() || !r.mask.narrow(2, ink.y(), ink.height()).narrow(3, ink.x(), ink.width()).any().item<bool>()) {
       if (spec.mask == engine::Need::Required) return std::nullopt;  // nothing painted yet
