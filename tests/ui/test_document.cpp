@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <QPainter>
 #include <QSignalSpy>
 #include <QTest>
 #include <QUndoStack>
@@ -294,6 +295,48 @@ TEST(PhotoTensor, AnInpaintingWithNothingPaintedDoesNotConvertThePhoto) {
   const auto request = cm::ui::build_request(doc, p, 1, cached, 64);
   ASSERT_TRUE(request.has_value());
   EXPECT_TRUE(at::equal(request->first.image, cm::ui::photo_tensor(doc.photo())));
+}
+
+// A sketch's painting is the photo with its strokes over it, made from the kept photo tensor and the
+// strokes' part: the same as the whole painting converted, with a stroke under the brush too, and
+// the photo's tensor is left as the photo. With no strokes there is no request.
+TEST(PhotoTensor, ASketchsPaintingIsThePhotoWithItsStrokesOverIt) {
+  Document doc;
+  doc.reset(photo16(60, 40), 16, QString());
+  cm::ui::PhotoTensor cached;
+  cm::ui::EditParameters p;
+  p.kind = cm::edit::EditKind::Sketch;
+  EXPECT_FALSE(cm::ui::build_request(doc, p, 1, cached, 64).has_value()) << "no strokes";
+  doc.paintStroke(Layer::Strokes, {QPointF(10, 10), QPointF(30, 14)}, Brush{7, 0.5, QColor(200, 30, 40)});
+  const auto request = cm::ui::build_request(doc, p, 1, cached, 64);
+  ASSERT_TRUE(request.has_value());
+  EXPECT_TRUE(at::equal(request->first.image, cm::ui::photo_tensor(cm::ui::painting_of(doc, nullptr))));
+  EXPECT_TRUE(at::equal(cached.of(doc.photo()), cm::ui::photo_tensor(doc.photo()))) << "painted into the photo's tensor";
+  EXPECT_FALSE(at::equal(request->first.image, cm::ui::photo_tensor(doc.photo()))) << "no strokes in the painting";
+  // What it redraws: the painted pixels and 8 around them (edit_inputs.cpp's kSketchReach).
+  const at::Tensor painted = (cm::ui::alpha_tensor(doc.layer(Layer::Strokes)) > 0).to(at::kFloat);
+  const at::Tensor reach = at::max_pool2d(painted, {17, 17}, {1, 1}, {8, 8}) > 0;
+  EXPECT_TRUE(at::equal(request->first.mask > 0, reach));
+
+  cm::ui::LayerOverride under_brush{Layer::Strokes, doc.layer(Layer::Strokes).copy(), QRect()};
+  QPainter painter(&under_brush.image);
+  painter.fillRect(QRect(40, 20, 9, 6), QColor(20, 220, 40, 160));
+  painter.end();
+  under_brush.ink = QRect(0, 0, 60, 40);
+  const auto provisional = cm::ui::build_request(doc, p, 1, cached, 64, &under_brush);
+  ASSERT_TRUE(provisional.has_value());
+  EXPECT_TRUE(at::equal(provisional->first.image, cm::ui::photo_tensor(cm::ui::painting_of(doc, &under_brush))));
+
+  // The same document again (a refinement after its draft): the same painting, not made again.
+  const auto again = cm::ui::build_request(doc, p, 3, cached, 64);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->first.image.data_ptr(), request->first.image.data_ptr());
+  const at::Tensor first_painting = cm::ui::photo_tensor(cm::ui::painting_of(doc, nullptr));
+  doc.paintStroke(Layer::Strokes, {QPointF(50, 30)}, Brush{5, 1.0, QColor(0, 0, 255)});
+  const auto after_stroke = cm::ui::build_request(doc, p, 1, cached, 64);
+  ASSERT_TRUE(after_stroke.has_value());
+  EXPECT_TRUE(at::equal(after_stroke->first.image, cm::ui::photo_tensor(cm::ui::painting_of(doc, nullptr)))) << "the painting before the stroke";
+  EXPECT_TRUE(at::equal(request->first.image, first_painting)) << "written under the request that holds it";
 }
 
 // One notion of a grey photo for opening (Colorize is chosen) and for colorizing without hints:
