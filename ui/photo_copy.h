@@ -23,7 +23,8 @@ class PhotoCopy {
   // makes a new one.
   QImage lend(const QImage& photo);
   // `buffer` back, painted over only inside `area`: there it becomes the photo's again. When the
-  // photo is no longer the one it was lent for (nor followed since), it is dropped.
+  // photo is no longer the one it was lent for (nor followed since), it is dropped; when `area`
+  // is most of it, a new copy is prepared instead.
   void give_back(QImage buffer, QRect area, const QImage& photo);
   // The photo changed inside `area`; `before` is its cacheKey() before the change. The copy
   // follows there when it was in step.

@@ -272,6 +272,12 @@ TEST(PhotoCopy, ACopyMadeAheadIsTakenOnlyForThePhotoItWasMadeOfAndLetsGoOfThePho
   EXPECT_EQ(now, photo) << "the copy of the photo as it was";
   EXPECT_NE(now.constBits(), photo.constBits()) << "the borrower would paint into the photo";
 
+  // Given back painted all over (a colorization's preview), the next copy is the photo again.
+  QImage painted = now;
+  painted.fill(QColor(250, 0, 0));
+  same_format.give_back(painted, painted.rect(), photo);
+  EXPECT_EQ(same_format.lend(photo), photo);
+
   cm::ui::PhotoTensor tensor;
   tensor.prepare(photo);
   EXPECT_TRUE(at::equal(tensor.of(photo), cm::ui::photo_tensor(photo)));
