@@ -71,7 +71,7 @@ at::Tensor strokes_region(const QImage& strokes, const QRect& ink, int reach) {
 // One point per `spacing`×`spacing` block of the photo (the hinted pixel nearest the block's
 // centre) still hints every model pixel the stroke covers when `spacing` is the photo's pixels per
 // model pixel, and lets the colour spread from there along the photo's edges.
-at::Tensor thin_hints(const at::Tensor& where, const QRect& area, int spacing) {
+at::Tensor thin_hints(at::Tensor where, const QRect& area, int spacing) {
   if (spacing <= 1 || area.isEmpty()) return where;
   const int s = spacing;
   const int y0 = area.top() / s * s, x0 = area.left() / s * s;
@@ -87,19 +87,21 @@ at::Tensor thin_hints(const at::Tensor& where, const QRect& area, int spacing) {
   const at::Tensor score = cells * (distance.max() + 1 - distance);
   const auto [best, index] = score.max(2, true);
   const at::Tensor kept = at::zeros_like(cells).scatter_(2, index, (best > 0).to(at::kFloat));
-  at::Tensor out = at::zeros_like(where);
-  out[0][0].narrow(0, y0, in_h).narrow(1, x0, in_w).copy_(
+  // In place, over the blocks only: no hint lies outside them (a new tensor was 50 MB of zeros on
+  // a 50 MP photo).
+  where[0][0].narrow(0, y0, in_h).narrow(1, x0, in_w).copy_(
       kept.view({rows, cols, s, s}).permute({0, 2, 1, 3}).reshape({rows * s, cols * s}).narrow(0, 0, in_h).narrow(1, 0, in_w));
-  return out;
+  return where;
 }
 
 // At the hinted pixels, the hint's colour with the photo's luma there, pulled toward grey just
 // enough to be a colour at all: the result keeps the photo's luma, so a saturated yellow hint on
 // a dark patch would otherwise be kept as an impossible colour and clamped (red, magenta).
-void hint_colours_at_photo_luma(at::Tensor& colours, const at::Tensor& where, const at::Tensor& photo) {
-  const at::Tensor at = where[0][0].nonzero();  // [N, 2]
+void hint_colours_at_photo_luma(at::Tensor& colours, const at::Tensor& where, const QRect& area, const at::Tensor& photo) {
+  // Found in `area`, which holds every hint, not in the whole photo (50 MB to read on 50 MP).
+  const at::Tensor at = where[0][0].narrow(0, area.y(), area.height()).narrow(1, area.x(), area.width()).nonzero();  // [N, 2]
   if (at.size(0) == 0) return;
-  const at::Tensor ys = at.select(1, 0), xs = at.select(1, 1);
+  const at::Tensor ys = at.select(1, 0) + area.y(), xs = at.select(1, 1) + area.x();
   const auto points = [&](const at::Tensor& image) {  // [1,3,N,1] float in [−1, 1]
     return edit::to_unit(image[0].index({at::indexing::Slice(), ys, xs})).to(at::kFloat).unsqueeze(0).unsqueeze(3);
   };
@@ -227,11 +229,15 @@ std::optional<std::pair<engine::EditRequest, QImage>> build_request(const Docume
   if (spec.image) r.image = cropped ? cm::ui::photo_tensor(source) : photo_tensor.of(doc.photo());
   if (spec.hints) {
     const QRect area = ink_rect_of(doc, Layer::Hints, over);
-    auto [colours, where] = hint_tensors(layer_of(doc, Layer::Hints, over), area);
-    if (where.max().item<int>() > 0) {
+    // Made only where something is painted: a 50 MP photo's colours and places are 200 MB of
+    // zeros, and a grey photo's preview without hints asked for them (0.2 s of the UI thread).
+    auto [colours, where] = area.isEmpty() ? std::pair<at::Tensor, at::Tensor>() : hint_tensors(layer_of(doc, Layer::Hints, over), area);
+    const QRect inside = area & QRect(QPoint(0, 0), doc.size());
+    if (where.defined() && !inside.isEmpty() &&
+        where.narrow(2, inside.y(), inside.height()).narrow(3, inside.x(), inside.width()).max().item<int>() > 0) {
       const int side = std::max(doc.size().width(), doc.size().height());
-      where = thin_hints(where, area, model_size > 0 ? side / model_size : 1);
-      hint_colours_at_photo_luma(colours, where, photo_tensor.of(doc.photo()));
+      where = thin_hints(where, inside, model_size > 0 ? side / model_size : 1);
+      hint_colours_at_photo_luma(colours, where, inside, photo_tensor.of(doc.photo()));
       r.hints = colours;
       r.hint_mask = where;
     } else if (r.image.defined() && !doc.photoIsGrey()) {

@@ -345,6 +345,46 @@ TEST(PhotoTensor, ASketchsPaintingIsThePhotoWithItsStrokesOverIt) {
   EXPECT_TRUE(at::equal(request->first.image, first_painting)) << "written under the request that holds it";
 }
 
+// A colour hint painted on a photo larger than the model is thinned to one point in each block of
+// the photo's pixels per model pixel that it touches (the one nearest the block's centre), and only
+// on the stroke; a grey photo without hints asks for its colorization without any.
+TEST(PhotoTensor, AColourHintIsThinnedToOnePointABlockOnTheStroke) {
+  Document doc;
+  QImage grey(640, 480, QImage::Format_RGB32);
+  for (int y = 0; y < grey.height(); ++y)
+    for (int x = 0; x < grey.width(); ++x) grey.setPixel(x, y, qRgb((x + y) % 256, (x + y) % 256, (x + y) % 256));
+  doc.reset(grey, 8, QString());
+  cm::ui::PhotoTensor cached;
+  cm::ui::EditParameters p;
+  p.kind = cm::edit::EditKind::Colorize;
+  const auto bare = cm::ui::build_request(doc, p, 1, cached, 64);
+  ASSERT_TRUE(bare.has_value()) << "a grey photo is colorized without hints";
+  EXPECT_FALSE(bare->first.hint_mask.defined());
+
+  doc.paintStroke(Layer::Hints, {QPointF(105, 203), QPointF(260, 251)}, Brush{9, 1.0, QColor(30, 160, 40)});
+  const auto request = cm::ui::build_request(doc, p, 1, cached, 64);
+  ASSERT_TRUE(request.has_value());
+  ASSERT_TRUE(request->first.hint_mask.defined());
+  const at::Tensor painted = cm::ui::alpha_tensor(doc.layer(Layer::Hints))[0][0] >= 0.5;
+  const at::Tensor kept = request->first.hint_mask[0][0] > 0;
+  EXPECT_FALSE((kept & ~painted).any().item<bool>()) << "a point off the stroke";
+  const int spacing = 640 / 64;
+  const auto per_block = [&](const at::Tensor& m) {
+    return at::avg_pool2d(m.to(at::kFloat).view({1, 1, 480, 640}), {spacing, spacing}) * (spacing * spacing);
+  };
+  const at::Tensor points = per_block(kept), touched = per_block(painted) > 0;
+  EXPECT_TRUE(at::equal(points > 0, touched)) << "a touched block without its point";
+  EXPECT_LE(points.max().item<float>(), 1.0f);
+  // Each point's colour has the photo's brightness there ((x + y) mod 256), not the paint's.
+  const at::Tensor at = kept.nonzero();
+  ASSERT_GT(at.size(0), 10);
+  const at::Tensor ys = at.select(1, 0), xs = at.select(1, 1);
+  const at::Tensor rgb = request->first.hints[0].index({at::indexing::Slice(), ys, xs}).to(at::kFloat);
+  const at::Tensor luma = 0.2989 * rgb[0] + 0.5870 * rgb[1] + 0.1140 * rgb[2];
+  const at::Tensor photo_luma = at::remainder(ys + xs, 256).to(at::kFloat);
+  EXPECT_LE((luma - photo_luma).abs().max().item<float>(), 3.0f);
+}
+
 // One notion of a grey photo for opening (Colorize is chosen) and for colorizing without hints:
 // equal channels, or within JPEG's slight chroma noise; it follows the photo through edits and undo.
 TEST(Document, AGreyPhotoIsGreyThroughJpegNoiseAndEditsAndUndo) {
