@@ -59,9 +59,11 @@ struct PhotoTensor {
   }
   // The last painting made of the document's own strokes (painting_tensor), and the versions
   // (cacheKey) of the photo and the strokes it shows: a refinement after the draft asks for the
-  // same. Like `tensor`, shared with the requests that read it, never written.
+  // same. Like `tensor`, shared with the requests that read it and never written while they do;
+  // once none does, the next painting is made in it where the strokes changed.
   at::Tensor painting;
   qint64 painting_photo = 0, painting_strokes = 0;
+  QRect painting_ink;  // where its strokes may lie: elsewhere it is the photo's tensor
 };
 
 // The painting as a tensor, what painting_of would convert to: the photo's tensor (kept, so

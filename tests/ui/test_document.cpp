@@ -308,13 +308,13 @@ TEST(PhotoTensor, AnInpaintingWithNothingPaintedDoesNotConvertThePhoto) {
 // the photo's tensor is left as the photo. With no strokes there is no request.
 TEST(PhotoTensor, ASketchsPaintingIsThePhotoWithItsStrokesOverIt) {
   Document doc;
-  doc.reset(photo16(60, 40), 16, QString());
+  doc.reset(photo16(240, 160), 16, QString());
   cm::ui::PhotoTensor cached;
   cm::ui::EditParameters p;
   p.kind = cm::edit::EditKind::Sketch;
   EXPECT_FALSE(cm::ui::build_request(doc, p, 1, cached, 64).has_value()) << "no strokes";
   doc.paintStroke(Layer::Strokes, {QPointF(10, 10), QPointF(30, 14)}, Brush{7, 0.5, QColor(200, 30, 40)});
-  const auto request = cm::ui::build_request(doc, p, 1, cached, 64);
+  auto request = cm::ui::build_request(doc, p, 1, cached, 64);
   ASSERT_TRUE(request.has_value());
   EXPECT_TRUE(at::equal(request->first.image, cm::ui::photo_tensor(cm::ui::painting_of(doc, nullptr))));
   EXPECT_TRUE(at::equal(cached.of(doc.photo()), cm::ui::photo_tensor(doc.photo()))) << "painted into the photo's tensor";
@@ -328,21 +328,31 @@ TEST(PhotoTensor, ASketchsPaintingIsThePhotoWithItsStrokesOverIt) {
   QPainter painter(&under_brush.image);
   painter.fillRect(QRect(40, 20, 9, 6), QColor(20, 220, 40, 160));
   painter.end();
-  under_brush.ink = QRect(0, 0, 60, 40);
-  const auto provisional = cm::ui::build_request(doc, p, 1, cached, 64, &under_brush);
+  under_brush.ink = QRect(0, 0, 240, 160);
+  auto provisional = cm::ui::build_request(doc, p, 1, cached, 64, &under_brush);
   ASSERT_TRUE(provisional.has_value());
   EXPECT_TRUE(at::equal(provisional->first.image, cm::ui::photo_tensor(cm::ui::painting_of(doc, &under_brush))));
 
   // The same document again (a refinement after its draft): the same painting, not made again.
-  const auto again = cm::ui::build_request(doc, p, 3, cached, 64);
+  auto again = cm::ui::build_request(doc, p, 3, cached, 64);
   ASSERT_TRUE(again.has_value());
   EXPECT_EQ(again->first.image.data_ptr(), request->first.image.data_ptr());
   const at::Tensor first_painting = cm::ui::photo_tensor(cm::ui::painting_of(doc, nullptr));
   doc.paintStroke(Layer::Strokes, {QPointF(50, 30)}, Brush{5, 1.0, QColor(0, 0, 255)});
-  const auto after_stroke = cm::ui::build_request(doc, p, 1, cached, 64);
+  auto after_stroke = cm::ui::build_request(doc, p, 1, cached, 64);
   ASSERT_TRUE(after_stroke.has_value());
   EXPECT_TRUE(at::equal(after_stroke->first.image, cm::ui::photo_tensor(cm::ui::painting_of(doc, nullptr)))) << "the painting before the stroke";
   EXPECT_TRUE(at::equal(request->first.image, first_painting)) << "written under the request that holds it";
+
+  // Once no request reads it, the next painting is made in the kept one: the stroke undone is the
+  // photo again there, the strokes left are painted.
+  const void* kept = after_stroke->first.image.data_ptr();
+  request.reset(), again.reset(), provisional.reset(), after_stroke.reset();
+  doc.undoStack()->undo();
+  const auto undone = cm::ui::build_request(doc, p, 1, cached, 64);
+  ASSERT_TRUE(undone.has_value());
+  EXPECT_EQ(undone->first.image.data_ptr(), kept) << "copied whole again";
+  EXPECT_TRUE(at::equal(undone->first.image, first_painting));
 }
 
 // A colour hint painted on a photo larger than the model is thinned to one point in each block of
