@@ -16,6 +16,8 @@
 #include <QUndoStack>
 
 #include <cstdlib>
+#include <optional>
+#include <utility>
 
 namespace {
 
@@ -287,37 +289,45 @@ TEST(PhotoCopy, ACopyMadeAheadIsTakenOnlyForThePhotoItWasMadeOfAndLetsGoOfThePho
   EXPECT_TRUE(at::equal(tensor.of(photo), cm::ui::photo_tensor(photo))) << "the tensor of the photo as it was";
 }
 
+// A document and what the controller keeps for its requests (the photo's tensor), for an edit of
+// `kind` with the model's side 64.
+struct Requests {
+  Document doc;
+  cm::ui::PhotoTensor cached;
+  cm::ui::EditParameters p;
+  Requests(const QImage& photo, int bit_depth, cm::edit::EditKind kind) {
+    doc.reset(photo, bit_depth, QString());
+    p.kind = kind;
+  }
+  std::optional<std::pair<cm::engine::EditRequest, QImage>> build(int steps = 1, const cm::ui::LayerOverride* over = nullptr) {
+    return cm::ui::build_request(doc, p, steps, cached, 64, over);
+  }
+};
+
 // Nothing painted yet, nothing to do: the request is not made, and the photo is not converted for
 // it (the editor asks when a photo opens; on 50 MP that conversion held the UI thread 0.4 s).
 TEST(PhotoTensor, AnInpaintingWithNothingPaintedDoesNotConvertThePhoto) {
-  Document doc;
-  doc.reset(photo16(40, 30), 16, QString());
-  cm::ui::PhotoTensor cached;
-  cm::ui::EditParameters p;
-  p.kind = cm::edit::EditKind::Inpaint;
-  EXPECT_FALSE(cm::ui::build_request(doc, p, 1, cached, 64).has_value());
-  EXPECT_FALSE(cached.tensor.defined());
-  doc.paintStroke(Layer::Mask, {QPointF(10, 10), QPointF(20, 12)}, Brush{6, 1.0, Qt::white});
-  const auto request = cm::ui::build_request(doc, p, 1, cached, 64);
+  Requests r(photo16(40, 30), 16, cm::edit::EditKind::Inpaint);
+  EXPECT_FALSE(r.build().has_value());
+  EXPECT_FALSE(r.cached.tensor.defined());
+  r.doc.paintStroke(Layer::Mask, {QPointF(10, 10), QPointF(20, 12)}, Brush{6, 1.0, Qt::white});
+  const auto request = r.build();
   ASSERT_TRUE(request.has_value());
-  EXPECT_TRUE(at::equal(request->first.image, cm::ui::photo_tensor(doc.photo())));
+  EXPECT_TRUE(at::equal(request->first.image, cm::ui::photo_tensor(r.doc.photo())));
 }
 
 // A sketch's painting is the photo with its strokes over it, made from the kept photo tensor and the
 // strokes' part: the same as the whole painting converted, with a stroke under the brush too, and
 // the photo's tensor is left as the photo. With no strokes there is no request.
 TEST(PhotoTensor, ASketchsPaintingIsThePhotoWithItsStrokesOverIt) {
-  Document doc;
-  doc.reset(photo16(240, 160), 16, QString());
-  cm::ui::PhotoTensor cached;
-  cm::ui::EditParameters p;
-  p.kind = cm::edit::EditKind::Sketch;
-  EXPECT_FALSE(cm::ui::build_request(doc, p, 1, cached, 64).has_value()) << "no strokes";
+  Requests r(photo16(240, 160), 16, cm::edit::EditKind::Sketch);
+  Document& doc = r.doc;
+  EXPECT_FALSE(r.build(1).has_value()) << "no strokes";
   doc.paintStroke(Layer::Strokes, {QPointF(10, 10), QPointF(30, 14)}, Brush{7, 0.5, QColor(200, 30, 40)});
-  auto request = cm::ui::build_request(doc, p, 1, cached, 64);
+  auto request = r.build(1);
   ASSERT_TRUE(request.has_value());
   EXPECT_TRUE(at::equal(request->first.image, cm::ui::photo_tensor(cm::ui::painting_of(doc, nullptr))));
-  EXPECT_TRUE(at::equal(cached.of(doc.photo()), cm::ui::photo_tensor(doc.photo()))) << "painted into the photo's tensor";
+  EXPECT_TRUE(at::equal(r.cached.of(doc.photo()), cm::ui::photo_tensor(doc.photo()))) << "painted into the photo's tensor";
   EXPECT_FALSE(at::equal(request->first.image, cm::ui::photo_tensor(doc.photo()))) << "no strokes in the painting";
   // What it redraws: the painted pixels and 8 around them (edit_inputs.cpp's kSketchReach).
   const at::Tensor painted = (cm::ui::alpha_tensor(doc.layer(Layer::Strokes)) > 0).to(at::kFloat);
@@ -329,17 +339,17 @@ TEST(PhotoTensor, ASketchsPaintingIsThePhotoWithItsStrokesOverIt) {
   painter.fillRect(QRect(40, 20, 9, 6), QColor(20, 220, 40, 160));
   painter.end();
   under_brush.ink = QRect(0, 0, 240, 160);
-  auto provisional = cm::ui::build_request(doc, p, 1, cached, 64, &under_brush);
+  auto provisional = r.build(1, &under_brush);
   ASSERT_TRUE(provisional.has_value());
   EXPECT_TRUE(at::equal(provisional->first.image, cm::ui::photo_tensor(cm::ui::painting_of(doc, &under_brush))));
 
   // The same document again (a refinement after its draft): the same painting, not made again.
-  auto again = cm::ui::build_request(doc, p, 3, cached, 64);
+  auto again = r.build(3);
   ASSERT_TRUE(again.has_value());
   EXPECT_EQ(again->first.image.data_ptr(), request->first.image.data_ptr());
   const at::Tensor first_painting = cm::ui::photo_tensor(cm::ui::painting_of(doc, nullptr));
   doc.paintStroke(Layer::Strokes, {QPointF(50, 30)}, Brush{5, 1.0, QColor(0, 0, 255)});
-  auto after_stroke = cm::ui::build_request(doc, p, 1, cached, 64);
+  auto after_stroke = r.build(1);
   ASSERT_TRUE(after_stroke.has_value());
   EXPECT_TRUE(at::equal(after_stroke->first.image, cm::ui::photo_tensor(cm::ui::painting_of(doc, nullptr)))) << "the painting before the stroke";
   EXPECT_TRUE(at::equal(request->first.image, first_painting)) << "written under the request that holds it";
@@ -349,7 +359,7 @@ TEST(PhotoTensor, ASketchsPaintingIsThePhotoWithItsStrokesOverIt) {
   const void* kept = after_stroke->first.image.data_ptr();
   request.reset(), again.reset(), provisional.reset(), after_stroke.reset();
   doc.undoStack()->undo();
-  const auto undone = cm::ui::build_request(doc, p, 1, cached, 64);
+  const auto undone = r.build(1);
   ASSERT_TRUE(undone.has_value());
   EXPECT_EQ(undone->first.image.data_ptr(), kept) << "copied whole again";
   EXPECT_TRUE(at::equal(undone->first.image, first_painting));
@@ -359,20 +369,17 @@ TEST(PhotoTensor, ASketchsPaintingIsThePhotoWithItsStrokesOverIt) {
 // the photo's pixels per model pixel that it touches (the one nearest the block's centre), and only
 // on the stroke; a grey photo without hints asks for its colorization without any.
 TEST(PhotoTensor, AColourHintIsThinnedToOnePointABlockOnTheStroke) {
-  Document doc;
   QImage grey(640, 480, QImage::Format_RGB32);
   for (int y = 0; y < grey.height(); ++y)
     for (int x = 0; x < grey.width(); ++x) grey.setPixel(x, y, qRgb((x + y) % 256, (x + y) % 256, (x + y) % 256));
-  doc.reset(grey, 8, QString());
-  cm::ui::PhotoTensor cached;
-  cm::ui::EditParameters p;
-  p.kind = cm::edit::EditKind::Colorize;
-  const auto bare = cm::ui::build_request(doc, p, 1, cached, 64);
+  Requests r(grey, 8, cm::edit::EditKind::Colorize);
+  Document& doc = r.doc;
+  const auto bare = r.build(1);
   ASSERT_TRUE(bare.has_value()) << "a grey photo is colorized without hints";
   EXPECT_FALSE(bare->first.hint_mask.defined());
 
   doc.paintStroke(Layer::Hints, {QPointF(105, 203), QPointF(260, 251)}, Brush{9, 1.0, QColor(30, 160, 40)});
-  const auto request = cm::ui::build_request(doc, p, 1, cached, 64);
+  const auto request = r.build(1);
   ASSERT_TRUE(request.has_value());
   ASSERT_TRUE(request->first.hint_mask.defined());
   const at::Tensor painted = cm::ui::alpha_tensor(doc.layer(Layer::Hints))[0][0] >= 0.5;
