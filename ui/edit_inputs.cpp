@@ -112,6 +112,10 @@ void hint_colours_at_photo_luma(at::Tensor& colours, const at::Tensor& where, co
   colours[0].index_put_({at::indexing::Slice(), ys, xs}, edit::to_form_of(fitted, colours).squeeze(3)[0]);
 }
 
+// Whether nothing but this handle reads the tensor (no request on its way holds it, nor a view of
+// it): only then may it be written in place.
+bool held_here_only(const at::Tensor& t) { return t.use_count() == 1 && t.storage().use_count() == 1; }
+
 }  // namespace
 
 bool has_inputs(const Document& doc, edit::EditKind kind) {
@@ -155,7 +159,7 @@ at::Tensor painting_tensor(const Document& doc, PhotoTensor& photo_tensor, const
   // are (the photo again, then the strokes over it) instead of copied whole: on 50 MP the copy is
   // 0.25-0.32 s of a stroke's release. Not where that is most of the photo (strokes far apart).
   const QRect redone = ink | photo_tensor.painting_ink;
-  const bool in_place = own_strokes && kept_of_photo && kept.use_count() == 1 && kept.storage().use_count() == 1 &&
+  const bool in_place = own_strokes && kept_of_photo && held_here_only(kept) &&
                         4 * qint64(redone.width()) * redone.height() < qint64(photo_rect.width()) * photo_rect.height();
   at::Tensor painting;
   if (in_place) {
@@ -196,7 +200,7 @@ void PhotoTensor::update(const QImage& photo, QRect area) {
   if (!tensor.defined() || tensor.size(2) != photo.height() || tensor.size(3) != photo.width()) return clear();
   if (area.isEmpty()) return;
   // A request still reads it, through this tensor or a view of it.
-  if (tensor.use_count() > 1 || tensor.storage().use_count() > 1) tensor = tensor.clone();
+  if (!held_here_only(tensor)) tensor = tensor.clone();
   tensor.narrow(2, area.top(), area.height()).narrow(3, area.left(), area.width()).copy_(photo_tensor(photo.copy(area)));
   key = photo.cacheKey();
 }

@@ -4,12 +4,15 @@
 #include "core/base/cancel.h"
 #include "core/base/error.h"
 #include "core/edit/coherence_transport.h"
+#include "core/edit/estimates.h"
 #include "core/edit/exemplar_fill.h"
 #include "core/edit/healing.h"
 #include "core/edit/mask.h"
 #include "core/edit/mask_spots.h"
 #include "core/edit/pixels.h"
 #include "core/edit/resample.h"
+
+#include <ATen/ATen.h>
 
 #include <algorithm>
 #include <cmath>

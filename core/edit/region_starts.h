@@ -5,12 +5,11 @@
 // photo's texture laid into it. Internal to inpaint_photo and sketch_photo.
 #pragma once
 
-#include "core/edit/estimates.h"
 #include "core/edit/mask_windows.h"
 #include "core/edit/region.h"
 #include "core/edit/region_common.h"
 
-#include <ATen/ATen.h>
+#include <ATen/core/Tensor.h>
 
 #include <cstddef>
 #include <cstdint>
