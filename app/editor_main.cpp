@@ -72,19 +72,20 @@ int main(int argc, char** argv) {
 
   cm::ui::MainWindow window;
   int status = 0;
-  if (!parser.positionalArguments().isEmpty()) {
-    const QString photo = parser.positionalArguments().first();
-    if (parser.isSet(screenshot)) {
-      if (!window.openImage(photo)) status = 1;  // a screenshot run reports a bad photo by its exit status
-    } else {
-      window.openFromCommandLine(photo);  // a person gets a dialog, not only a log line
-    }
-  }
+  const QStringList photos = parser.positionalArguments();
+  // A screenshot run reports a bad photo by its exit status.
+  if (parser.isSet(screenshot) && !photos.isEmpty() && !window.openImage(photos.first())) status = 1;
   if (parser.isSet(overlay)) window.canvas()->setOverlayVisible(true);
-  if (!parser.isSet(screenshot) && parser.positionalArguments().isEmpty())
-    QTimer::singleShot(0, &window, [&window] { window.offerAutosave(); });
   if (parser.isSet(screenshot)) screenshotAfterFirstFrame(window, parser.value(screenshot), status);
   window.show();
+  if (!parser.isSet(screenshot)) {
+    // Once the window is up: a 50 MP photo's seconds of reading show in it, and a person gets a
+    // failure as a dialog, not only as a log line.
+    if (!photos.isEmpty())
+      QTimer::singleShot(0, &window, [&window, photo = photos.first()] { window.openFromCommandLine(photo); });
+    else
+      QTimer::singleShot(0, &window, [&window] { window.offerAutosave(); });
+  }
   const int app_status = app.exec();
   return status != 0 ? status : app_status;
 }

@@ -80,6 +80,8 @@ void Canvas::setEmptyHint(const QString& text) {
   empty_hint_->setVisible(image_.isNull());
 }
 
+QString Canvas::emptyHint() const { return empty_hint_ ? empty_hint_->text() : QString(); }
+
 void Canvas::setOverlayVisible(bool visible) {
   if (visible == overlay_visible_) return;
   overlay_visible_ = visible;

@@ -40,6 +40,7 @@ class Canvas : public QOpenGLWidget, protected QOpenGLFunctions {
   // What the canvas says while it has no image (no photo yet, or the first one failed to open):
   // without it a new user sees an empty dark rectangle.
   void setEmptyHint(const QString& text);
+  QString emptyHint() const;
 
   bool overlayVisible() const { return overlay_visible_; }
   void setOverlayVisible(bool visible);

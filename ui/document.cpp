@@ -142,7 +142,7 @@ void Document::reset(const QImage& photo, int bit_depth, const QString& path) {
   bit_depth_ = bit_depth;
   path_ = path;
   const bool was_modified = photoModified();
-  photo_version_ = saved_version_ = ++last_version_;  // a new photo, as on disk
+  photo_version_ = saved_version_ = opened_version_ = ++last_version_;  // a new photo, as on disk
   if (was_modified) Q_EMIT photoModifiedChanged(false);
   undo_->clear();
   ++revision_;
@@ -241,10 +241,12 @@ void Document::setPhotoVersion(quint64 version) {
   if (photoModified() != was) Q_EMIT photoModifiedChanged(photoModified());
 }
 
-void Document::markPhotoSaved() {
+bool Document::markPhotoSaved(quint64 version) {
+  if (version < opened_version_) return false;
   const bool was = photoModified();
-  saved_version_ = photo_version_;
-  if (was) Q_EMIT photoModifiedChanged(false);
+  saved_version_ = version;
+  if (photoModified() != was) Q_EMIT photoModifiedChanged(photoModified());
+  return true;
 }
 
 void Document::markPhotoUnsaved() {

@@ -75,7 +75,10 @@ class Document : public QObject {
   // discarding a mask, sketch or hints changes no pixel of it, undoing an applied edit brings it
   // back. Each version of the photo has its own number, kept by undo and redo.
   bool photoModified() const { return photo_version_ != saved_version_; }
-  void markPhotoSaved();
+  // `version` of the photo is on disk now (an export that began before later changes wrote the
+  // version it began with; undoing them brings back an exported photo). False, changing nothing,
+  // when it is a version of a photo opened before this one.
+  bool markPhotoSaved(quint64 version);
   void markPhotoUnsaved();  // e.g. restored from an autosave: not on disk as it is
   quint64 photoVersion() const { return photo_version_; }
   // Used by the undo commands: the version the photo they put back has (no new command).
@@ -135,6 +138,7 @@ class Document : public QObject {
   QString path_;
   quint64 revision_ = 0;
   quint64 photo_version_ = 0, saved_version_ = 0, last_version_ = 0;
+  quint64 opened_version_ = 0;  // the photo's version at reset: every later one is of the same photo
   QUndoStack* undo_;
 };
 

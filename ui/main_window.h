@@ -6,6 +6,7 @@
 #include "core/imageio/file_metadata.h"
 #include "ui/autosave_photo.h"
 #include "ui/document.h"
+#include "ui/export_options.h"
 
 #include <QColor>
 #include <QElapsedTimer>
@@ -20,6 +21,8 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <optional>
+#include <vector>
 
 class QAction;
 class QComboBox;
@@ -49,8 +52,9 @@ class MainWindow : public QMainWindow {
   explicit MainWindow(QWidget* parent = nullptr);
   ~MainWindow() override;
 
-  // Loads and shows a photo. On failure keeps the current photo, shows the reason in the
-  // status bar and returns false; lastError() then holds the message.
+  // Loads and shows a photo, read on another thread while the window goes on drawing (after
+  // 0.4 s a dialog says so, with Cancel). On failure or Cancel keeps the current photo, shows the
+  // reason in the status bar and returns false; lastError() then holds the message.
   bool openImage(const QString& path);
   // What File › Open, recent files and drops do: asks first when the photo has unexported
   // changes (Export… / Don't export / Cancel), then opens. False when the user kept the current photo or
@@ -73,8 +77,18 @@ class MainWindow : public QMainWindow {
   // false with lastError() on failure. Asks nothing: the dialog path asks before overwriting.
   // bit_depth: 8 or 16 where the format holds it (PNG, TIFF, JPEG XL); 0: the photo's own.
   // The opened file's EXIF, XMP and colour profile go along (strip_metadata: not the EXIF and
-  // XMP; as_srgb: sRGB pixels tagged sRGB instead of the photo's own profile).
+  // XMP; as_srgb: sRGB pixels tagged sRGB instead of the photo's own profile). Written on another
+  // thread, the window drawing meanwhile (a dialog after 0.4 s).
   bool exportTo(const QString& path, int jpeg_quality = 95, int bit_depth = 0, bool strip_metadata = false, bool as_srgb = false);
+  // What Export… does: the photo as it is now is written on another thread while the user goes on
+  // editing; the status bar counts the seconds and says when it is done, a dialog shows a failure.
+  // The photo then counts as exported while it is the version written. False (lastError()) when it
+  // cannot begin. One export at a time: a second waits for the first before it begins.
+  bool exportInBackground(const QString& path, int jpeg_quality = 95, int bit_depth = 0, bool strip_metadata = false, bool as_srgb = false);
+  bool exporting() const { return export_.has_value(); }
+  // Waits for a running export (the window drawing, a dialog after 0.4 s): its result, true when
+  // none runs. Closing the window and opening another photo wait so.
+  bool waitForExport();
 
   QString lastError() const { return last_error_; }
   QString currentPath() const { return current_path_; }
@@ -171,6 +185,15 @@ class MainWindow : public QMainWindow {
   void keepFieldKeys();
   void rememberRecent(const QString& path);
   void rebuildRecentMenu();
+  // Exports (main_window_export.cpp).
+  struct ExportTarget {
+    QString path;
+    ExportChoices choices;
+  };
+  std::optional<ExportTarget> chooseExport();  // the file dialog, then the export's questions
+  bool startExport(const QString& path, const ExportChoices& choices, bool in_background);
+  void watchExport();   // export_watch_'s tick: the seconds so far, or the end
+  bool finishExport();  // the written export's result: the photo marked exported, or the failure
 
  protected:
   void closeEvent(QCloseEvent* event) override;
@@ -208,6 +231,8 @@ class MainWindow : public QMainWindow {
   WarningSink warning_sink_;
   void warn(const QString& title, const QString& text);
   void openAsking(const QString& path);  // File › Open, recent files, drops: ask, open, show a failure
+  enum class Opened { Yes, Failed, Cancelled };
+  Opened open(const QString& path);      // openImage's work; a cancel is no failure to show
   void showEngineReady();                // "model on device" in the status bar
   QAction* eraser_action_ = nullptr;
   EditToolBar* edit_bar_ = nullptr;
@@ -257,6 +282,20 @@ class MainWindow : public QMainWindow {
   QTimer* autosave_soon_ = nullptr;
   QString current_path_;
   QString last_error_;
+  struct Exporting {
+    std::future<void> writing;
+    QString path;
+    quint64 photo_version = 0;  // the version written
+    int undo_index = 0;         // the history's place when it began
+    bool in_background = false;
+    QElapsedTimer clock;
+  };
+  std::optional<Exporting> export_;
+  QTimer* export_watch_ = nullptr;  // a running export's tick
+  QLabel* export_info_ = nullptr;   // "Exporting NAME… 4 s" in the status bar
+  std::vector<std::future<void>> abandoned_reads_;  // opens cancelled while their file was read
+  QString reading_;                 // the file openImage is waiting for
+  bool close_after_read_ = false;   // the window was closed meanwhile: it closes after
 };
 
 // Versions of every component of this build, one per line ("LibTorch  1.13.0  (…)").

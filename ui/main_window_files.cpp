@@ -1,61 +1,37 @@
 // MainWindow's files: open (asking before losing work), drag and drop, recent files, export, autosave.
 #include "ui/main_window.h"
 
-#include "cmedit/build_config.h"
 #include "core/base/error.h"
-#include "core/base/log.h"
 #include "ui/canvas.h"
 #include "ui/document.h"
-#include "ui/export_options.h"
-#include "ui/photo_file.h"
-#include "ui/edit_controller.h"
 #include "ui/edit_toolbar.h"
+#include "ui/file_wait.h"
+#include "ui/photo_file.h"
 
 #include <spdlog/spdlog.h>
 
-#include <cmath>
+#include <algorithm>
+#include <memory>
 
-#include <QAction>
-#include <QActionGroup>
-#include <QColorDialog>
 #include <QCloseEvent>
-#include <QComboBox>
 #include <QDragEnterEvent>
 #include <QDropEvent>
-#include <QKeyEvent>
-#include <QMimeData>
-#include <QFormLayout>
-#include <QInputDialog>
-#include <QGridLayout>
-#include <QIcon>
-#include <QPixmap>
-#include <QSettings>
-#include <QToolButton>
-#include <QSignalBlocker>
-#include <QSlider>
-#include <QDesktopServices>
-#include <QTimer>
-#include <QUrl>
-#include <QDockWidget>
-#include <QDoubleSpinBox>
 #include <QFileDialog>
 #include <QFileInfo>
-#include <QImage>
 #include <QLabel>
-#include <QMenuBar>
+#include <QMenu>
 #include <QMessageBox>
-#include <QPainter>
+#include <QMimeData>
 #include <QPushButton>
-#include <QRandomGenerator>
-#include <QSpinBox>
+#include <QSettings>
 #include <QStatusBar>
-#include <QToolBar>
-#include <QUndoStack>
-#include <QUndoView>
+#include <QTimer>
+#include <QUrl>
 
 namespace cm::ui {
 
 bool MainWindow::confirmLosingChanges() {
+  waitForExport();  // its end may be the answer: the photo exported
   // Masks, sketches and hints are not work to export: only a photo that differs from its file is.
   if (document_->isEmpty() || !document_->photoModified()) return true;
   const QString question = tr("%1 has changes that are not exported. Export them first?").arg(QFileInfo(current_path_).fileName());
@@ -73,8 +49,15 @@ bool MainWindow::confirmLosingChanges() {
   }
   if (answer == QMessageBox::Discard) return true;
   if (answer == QMessageBox::Save) {
-    chooseAndExport();
-    return !document_->photoModified();  // false when the export was cancelled or failed
+    // Written before the answer counts: what follows (another photo, closing) replaces this one.
+    const std::optional<ExportTarget> target = chooseExport();
+    if (!target) return false;
+    const ExportChoices& c = target->choices;
+    if (!exportTo(target->path, c.quality, c.bit_depth, c.strip_metadata, c.as_srgb)) {
+      warn(tr("Cannot export"), last_error_);
+      return false;
+    }
+    return !document_->photoModified();
   }
   return false;
 }
@@ -85,14 +68,15 @@ void MainWindow::warn(const QString& title, const QString& text) {
 }
 
 bool MainWindow::openFromCommandLine(const QString& path) {
-  if (openImage(path)) return true;
+  const Opened opened = open(path);
+  if (opened != Opened::Failed) return opened == Opened::Yes;
   // After the window is up, so the dialog has a parent to sit on.
   QTimer::singleShot(0, this, [this, error = last_error_] { warn(tr("Cannot open photo"), error); });
   return false;
 }
 
 void MainWindow::openAsking(const QString& path) {
-  if (confirmLosingChanges() && !openImage(path)) warn(tr("Cannot open photo"), last_error_);
+  if (confirmLosingChanges() && open(path) == Opened::Failed) warn(tr("Cannot open photo"), last_error_);
 }
 
 void MainWindow::showEngineReady() {
@@ -110,6 +94,11 @@ bool MainWindow::requestOpen(const QString& path) {
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
+  if (!reading_.isEmpty()) {  // the open in progress has the window's state in its hands: closed after it
+    close_after_read_ = true;
+    event->ignore();
+    return;
+  }
   if (!confirmLosingChanges()) {
     event->ignore();
     return;
@@ -160,11 +149,40 @@ void MainWindow::rebuildRecentMenu() {
   recent_menu_->setEnabled(!recent.isEmpty());
 }
 
-MainWindow::~MainWindow() { waitForAutosave(); }  // its report is for this window
+MainWindow::~MainWindow() {
+  waitForAutosave();  // its report is for this window
+  if (export_) export_->writing.wait();  // a file half written is no file
+}
 
-bool MainWindow::openImage(const QString& path) {
+bool MainWindow::openImage(const QString& path) { return open(path) == Opened::Yes; }
+
+MainWindow::Opened MainWindow::open(const QString& path) {
+  if (!reading_.isEmpty()) {  // asked for from within the wait (a timer, a queued drop): the first goes on
+    last_error_ = tr("cannot open %1: %2 is being opened").arg(path, QFileInfo(reading_).fileName());
+    return Opened::Failed;
+  }
   try {
-    const OpenedPhoto photo = readPhoto(path);
+    abandoned_reads_.erase(std::remove_if(abandoned_reads_.begin(), abandoned_reads_.end(), [](const auto& f) { return is_ready(f); }),
+                           abandoned_reads_.end());
+    // Read on another thread (shared, so that a cancelled read has somewhere to put its photo).
+    auto read = std::make_shared<OpenedPhoto>();
+    std::future<void> reading = std::async(std::launch::async, [path, read] { *read = readPhoto(path); });
+    reading_ = path;
+    const QString opening = tr("Opening %1…").arg(QFileInfo(path).fileName()), hint = canvas_->emptyHint();
+    canvas_->setEmptyHint(opening);  // where no photo is shown yet
+    const Waited waited = wait_drawing(this, reading, opening, /*cancellable=*/true);
+    canvas_->setEmptyHint(hint);
+    reading_.clear();
+    if (close_after_read_) QTimer::singleShot(0, this, &QWidget::close);
+    close_after_read_ = false;
+    if (waited == Waited::Cancelled) {
+      abandoned_reads_.push_back(std::move(reading));
+      last_error_ = tr("Opening %1 cancelled").arg(QFileInfo(path).fileName());
+      statusBar()->showMessage(last_error_, 5000);
+      return Opened::Cancelled;
+    }
+    reading.get();  // the reading's failure, thrown here
+    const OpenedPhoto& photo = *read;
     document_->reset(photo.pixels, photo.bit_depth, path);
     opened_photo_version_ = document_->photoVersion();
     autosaved_photo_.reset(AutosavedPhoto::Base::File);  // what an autosave's parts go over
@@ -189,7 +207,7 @@ bool MainWindow::openImage(const QString& path) {
     }
     rememberRecent(QFileInfo(path).absoluteFilePath());
     spdlog::info("opened {} ({})", path.toStdString(), photo.summary.toStdString());
-    return true;
+    return Opened::Yes;
   } catch (const Error& e) {
     last_error_ = QString::fromStdString(e.what());
   } catch (const std::exception& e) {  // anything else (out of memory, …) is still only a failed open
@@ -197,41 +215,12 @@ bool MainWindow::openImage(const QString& path) {
   }
   spdlog::warn("{}", last_error_.toStdString());
   statusBar()->showMessage(last_error_);
-  return false;
+  return Opened::Failed;
 }
 
 void MainWindow::loadModel(const QString& path) {
   engine_info_->setText(tr("loading %1…").arg(QFileInfo(path).fileName()));
   controller_->loadModel(path);
-}
-
-bool MainWindow::exportTo(const QString& path, int jpeg_quality, int bit_depth, bool strip_metadata, bool as_srgb) {
-  if (document_->isEmpty()) {
-    last_error_ = tr("nothing to export: open a photo first");
-    return false;
-  }
-  try {
-    PhotoWrite how;
-    how.alpha = has_alpha_;
-    how.strip_metadata = strip_metadata;
-    how.as_srgb = as_srgb;
-    how.bit_depth = bit_depth > 0 ? bit_depth : document_->bitDepth();
-    how.quality = jpeg_quality;
-    QStringList history;  // what was done, for the file's metadata
-    const QUndoStack* stack = document_->undoStack();
-    for (int i = 0; i < stack->index(); ++i) history << stack->text(i);
-    how.description = QStringLiteral("cmedit %1: %2").arg(QStringLiteral(CMEDIT_VERSION), history.join(QStringLiteral("; ")));
-    writePhoto(path, document_->photo(), photo_metadata_, how);
-    document_->undoStack()->setClean();  // what is on disk now matches the document
-    document_->markPhotoSaved();
-    discardAutosave();
-    statusBar()->showMessage(tr("Exported %1").arg(path), 5000);
-    return true;
-  } catch (const std::exception& e) {
-    last_error_ = QString::fromStdString(e.what());
-    statusBar()->showMessage(last_error_);
-    return false;
-  }
 }
 
 void MainWindow::chooseAndOpenImage() {
@@ -247,35 +236,6 @@ void MainWindow::chooseAndLoadModel() {
   if (path.isEmpty()) return;
   QSettings().setValue(QStringLiteral("model/path"), path);
   loadModel(path);
-}
-
-void MainWindow::chooseAndExport() {
-  // QFileDialog asks before replacing an existing file.
-  // Suggests NAME-edited.EXT beside the photo: never the photo itself, never a blank name.
-  // The file-type filter is the suggested name's type, and choosing another type renames the
-  // suggestion: the name and the filter never say two different things.
-  const QFileInfo photo(current_path_);
-  const QString base = photo.absoluteDir().filePath(photo.completeBaseName() + QStringLiteral("-edited."));
-  const ExportFileType type = exportFileTypeFor(photo.suffix(), photo_format_.startsWith(QLatin1String("RAW")));
-  QFileDialog dialog(this, tr("Export"));
-  dialog.setAcceptMode(QFileDialog::AcceptSave);
-  dialog.setNameFilters(exportFileTypes());
-  dialog.selectNameFilter(type.filter);
-  dialog.setDefaultSuffix(type.suffix);
-  dialog.selectFile(base + type.suffix);
-  connect(&dialog, &QFileDialog::filterSelected, &dialog, [&](const QString& chosen) {
-    dialog.setDefaultSuffix(exportSuffixOf(chosen));
-    dialog.selectFile(base + exportSuffixOf(chosen));
-  });
-  if (dialog.exec() != QDialog::Accepted || dialog.selectedFiles().isEmpty()) return;
-  const QString path = dialog.selectedFiles().front();
-  const ExportContext context{QFileInfo(path).suffix().toLower(), document_->bitDepth(),
-                              !photo_metadata_.exif.empty() || !photo_metadata_.xmp.empty() || !photo_metadata_.iptc.empty(),
-                              photo_metadata_.icc.empty() ? QString() : QString::fromStdString(imageio::colour_profile_name(photo_metadata_))};
-  const std::optional<ExportChoices> choices = askExportChoices(this, context);
-  if (!choices) return;
-  if (!exportTo(path, choices->quality, choices->bit_depth, choices->strip_metadata, choices->as_srgb))
-    warn(tr("Cannot export"), last_error_);
 }
 
 }  // namespace cm::ui

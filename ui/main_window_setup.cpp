@@ -45,6 +45,12 @@ void MainWindow::buildStatusBar() {
     controller_->cancelJobs();
     statusBar()->showMessage(tr("Cancelled"), 3000);
   });
+  export_info_ = new QLabel(this);
+  export_info_->hide();
+  statusBar()->addPermanentWidget(export_info_);
+  export_watch_ = new QTimer(this);
+  export_watch_->setInterval(100);
+  connect(export_watch_, &QTimer::timeout, this, &MainWindow::watchExport);
   cancel_soon_ = new QTimer(this);
   cancel_soon_->setSingleShot(true);
   cancel_soon_->setInterval(500);

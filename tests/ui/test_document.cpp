@@ -128,6 +128,33 @@ TEST(Document, ReplacingThePhotoRecordsOnlyTheRectangleThatChanged) {
   EXPECT_EQ(doc.photo(), again);
 }
 
+// An export written on another thread marks the version it began with, which may no longer be
+// the photo's, or no longer this photo's: a version of a photo opened before changes nothing.
+TEST(Document, AnExportedVersionIsSavedOnlyForThePhotoItIsOf) {
+  Document doc;
+  doc.reset(photo16(40, 30), 16, QString());
+  QImage edited = doc.photo().copy();
+  edited.setPixelColor(3, 4, QColor(200, 0, 0));
+  doc.replacePhoto(edited, QStringLiteral("edit"));
+  const quint64 exported = doc.photoVersion();
+  edited.setPixelColor(5, 4, QColor(0, 0, 200));
+  doc.replacePhoto(edited, QStringLiteral("later"));
+  QSignalSpy modified(&doc, &Document::photoModifiedChanged);
+  EXPECT_TRUE(doc.markPhotoSaved(exported));
+  EXPECT_TRUE(doc.photoModified());
+  EXPECT_EQ(modified.count(), 0);
+  doc.undoStack()->undo();  // the version on disk
+  EXPECT_FALSE(doc.photoModified());
+  doc.undoStack()->undo();  // the photo as opened is no longer the one on disk
+  EXPECT_TRUE(doc.photoModified());
+
+  doc.undoStack()->redo();
+  const quint64 before = doc.photoVersion();
+  doc.reset(photo16(20, 10), 16, QString());
+  EXPECT_FALSE(doc.markPhotoSaved(before));
+  EXPECT_FALSE(doc.photoModified());
+}
+
 // Whether the photo is grey or opaque is read once per version, and after an edit only in the
 // part it wrote when that part keeps it so; whatever the edit or undo, the answer is the photo's.
 TEST(Document, WhatIsKnownOfThePhotoFollowsEachWrite) {
