@@ -1,4 +1,4 @@
-// MainWindow's files: open (asking before losing work), drag and drop, recent files, export, autosave.
+// MainWindow's files: open (read on another thread, asking before losing work), drag and drop, recent files.
 #include "ui/main_window.h"
 
 #include "core/base/error.h"
