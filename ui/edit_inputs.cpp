@@ -250,18 +250,26 @@ std::optional<std::pair<engine::EditRequest, QImage>> build_request(const Docume
   if (cropped) source = source.copy(p.selection & source.rect());
   if (spec.image) r.image = cropped ? cm::ui::photo_tensor(source) : photo_tensor.of(doc.photo());
   if (spec.hints) {
-    const QRect area = ink_rect_of(doc, Layer::Hints, over);
-    // Made only where something is painted: a 50 MP photo's colours and places are 200 MB of
-    // zeros, and a grey photo's preview without hints asked for them (0.2 s of the UI thread).
-    auto [colours, where] = area.isEmpty() ? std::pair<at::Tensor, at::Tensor>() : hint_tensors(layer_of(doc, Layer::Hints, over), area);
-    const QRect inside = area & QRect(QPoint(0, 0), doc.size());
-    if (where.defined() && !inside.isEmpty() &&
-        where.narrow(2, inside.y(), inside.height()).narrow(3, inside.x(), inside.width()).max().item<int>() > 0) {
-      const int side = std::max(doc.size().width(), doc.size().height());
-      where = thin_hints(where, inside, model_size > 0 ? side / model_size : 1);
-      hint_colours_at_photo_luma(colours, where, inside, photo_tensor.of(doc.photo()));
+    // Only the box of the painted hints, in whole blocks of the thinning: the photo's whole were
+    // 200 MB of zeros, made on this thread for each request of a hint stroke (0.1-0.7 s while the
+    // engine worked); the engine places the box (EditRequest::hints_y).
+    const QRect area = ink_rect_of(doc, Layer::Hints, over) & QRect(QPoint(0, 0), doc.size());
+    const int side = std::max(doc.size().width(), doc.size().height());
+    const int spacing = std::max(1, model_size > 0 ? side / model_size : 1);
+    const QRect box = area.isEmpty() ? QRect()
+                                     : QRect(QPoint(area.left() / spacing * spacing, area.top() / spacing * spacing),
+                                             QPoint(area.right() / spacing * spacing + spacing - 1, area.bottom() / spacing * spacing + spacing - 1)) &
+                                           QRect(QPoint(0, 0), doc.size());
+    auto [colours, where] = box.isEmpty() ? std::pair<at::Tensor, at::Tensor>() : hint_tensors(layer_of(doc, Layer::Hints, over), box);
+    if (where.defined() && where.max().item<int>() > 0) {
+      const QRect inside = area.translated(-box.topLeft());  // the box starts on a block's corner
+      where = thin_hints(where, inside, spacing);
+      const at::Tensor photo = photo_tensor.of(doc.photo()).narrow(2, box.y(), box.height()).narrow(3, box.x(), box.width());
+      hint_colours_at_photo_luma(colours, where, inside, photo);
       r.hints = colours;
       r.hint_mask = where;
+      r.hints_y = box.y();
+      r.hints_x = box.x();
     } else if (r.image.defined() && !doc.photoIsGrey()) {
       return std::nullopt;  // a colour photo without hints: nothing to do yet (the preview would only grey it)
     }

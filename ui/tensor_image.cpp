@@ -106,19 +106,13 @@ at::Tensor mask_tensor(const QImage& grey_in, QRect area) {
   return out;
 }
 
-std::pair<at::Tensor, at::Tensor> hint_tensors(const QImage& layer, const QRect& area_in) {
-  const QRect area = area_in & layer.rect();
-  at::Tensor colours = at::zeros({1, 3, layer.height(), layer.width()}, at::kByte);
-  at::Tensor where = at::zeros({1, 1, layer.height(), layer.width()}, at::kByte);
-  if (area.isEmpty()) return {colours, where};
-  const QImage part = layer.copy(area).convertToFormat(QImage::Format_RGBA8888);  // un-premultiplied
-  at::Tensor rgba = at::empty({area.height(), area.width(), 4}, at::kByte);
+std::pair<at::Tensor, at::Tensor> hint_tensors(const QImage& layer, const QRect& box) {
+  const QImage part = layer.copy(box).convertToFormat(QImage::Format_RGBA8888);  // un-premultiplied; transparent outside the layer
+  at::Tensor rgba = at::empty({part.height(), part.width(), 4}, at::kByte);
   auto* dst = rgba.data_ptr<uint8_t>();
   for (int y = 0; y < part.height(); ++y) std::memcpy(dst + std::size_t(y) * std::size_t(part.width()) * 4, part.constScanLine(y), std::size_t(part.width()) * 4);
   const at::Tensor planes = rgba.permute({2, 0, 1}).unsqueeze(0);
-  colours.narrow(2, area.y(), area.height()).narrow(3, area.x(), area.width()).copy_(planes.narrow(1, 0, 3));
-  where.narrow(2, area.y(), area.height()).narrow(3, area.x(), area.width()).copy_((planes.narrow(1, 3, 1) >= 128).to(at::kByte));
-  return {colours, where};
+  return {planes.narrow(1, 0, 3).contiguous(), (planes.narrow(1, 3, 1) >= 128).to(at::kByte)};
 }
 
 QImage rgba64_image(const at::Tensor& rgb, const at::Tensor& alpha) {

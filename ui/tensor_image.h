@@ -19,10 +19,11 @@ at::Tensor alpha_tensor(const QImage& image);
 // Grayscale8 → [1,1,H,W] uint8, 1 where at least half white; read inside `area` only (where it is
 // painted, Document::inkRect), zero elsewhere.
 at::Tensor mask_tensor(const QImage& grey, QRect area);
-// Colour hints painted on a premultiplied layer: their colours (un-premultiplied) as stored pixels,
-// uint8 [1,3,H,W], and where they are (alpha at least half), uint8 [1,1,H,W]; read only inside
-// `area` (Document::inkRect), zero elsewhere, so a 12-megapixel layer costs its painted part.
-std::pair<at::Tensor, at::Tensor> hint_tensors(const QImage& layer, const QRect& area);
+// Colour hints painted on a premultiplied layer, in its part `box`: their colours
+// (un-premultiplied) as stored pixels, uint8 [1,3,h,w], and where they are (alpha at least half),
+// uint8 [1,1,h,w]. A request sends that box (engine::EditRequest::hints_y), so a 50 MP layer costs
+// its painted part.
+std::pair<at::Tensor, at::Tensor> hint_tensors(const QImage& layer, const QRect& box);
 // [1,3,H,W] float in [−1, 1] or stored pixels (uint8, offset int16), with an optional [1,1,H,W]
 // alpha (float in [0, 1] or stored) → Format_RGBA64.
 QImage rgba64_image(const at::Tensor& rgb, const at::Tensor& alpha = at::Tensor());

@@ -166,6 +166,25 @@ EditSpec sketch_entry() {
   return e;
 }
 
+// The request's hints at its image's size: placed there when it sends only their box (made here,
+// on the engine's thread, not on the caller's).
+std::pair<at::Tensor, at::Tensor> hints_over_image(const EditRequest& r) {
+  if (!r.hints.defined() || !r.image.defined() || r.image.dim() != 4 || r.hints.dim() != 4 || !r.hint_mask.defined() ||
+      r.hint_mask.dim() != 4)
+    return {r.hints, r.hint_mask};  // colorize_photo says what is wrong
+  const int64_t h = r.image.size(2), w = r.image.size(3);
+  if (r.hints_y == 0 && r.hints_x == 0 && r.hints.size(2) == h && r.hints.size(3) == w) return {r.hints, r.hint_mask};
+  const int64_t bh = r.hints.size(2), bw = r.hints.size(3);
+  if (r.hints_y < 0 || r.hints_x < 0 || r.hints_y + bh > h || r.hints_x + bw > w || r.hint_mask.size(2) != bh || r.hint_mask.size(3) != bw)
+    throw Error(ErrorCode::ShapeMismatch, fmt::format("colour hints of {}×{} at ({}, {}) do not lie inside the {}×{} image", bw, bh,
+                                                      r.hints_x, r.hints_y, w, h));
+  at::Tensor hints = at::zeros({r.hints.size(0), r.hints.size(1), h, w}, r.hints.options());
+  at::Tensor where = at::zeros({r.hint_mask.size(0), r.hint_mask.size(1), h, w}, r.hint_mask.options());
+  hints.narrow(2, r.hints_y, bh).narrow(3, r.hints_x, bw).copy_(r.hints);
+  where.narrow(2, r.hints_y, bh).narrow(3, r.hints_x, bw).copy_(r.hint_mask);
+  return {hints, where};
+}
+
 EditSpec colorize_entry() {
   EditSpec e;
   e.kind = EditKind::Colorize;
@@ -180,7 +199,8 @@ EditSpec colorize_entry() {
   e.keeps = "the luma everywhere, and the colour at hinted pixels";
   e.picker_position = 2;
   e.run = [](const model::ConsistencyFunction& f, const EditRequest& r, edit::EditSettings& s) {
-    return region::colorize_photo(f, r.image, s, r.hints, r.hint_mask, r.region);
+    const auto [hints, where] = hints_over_image(r);
+    return region::colorize_photo(f, r.image, s, hints, where, r.region);
   };
   return e;
 }

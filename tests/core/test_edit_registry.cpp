@@ -195,6 +195,31 @@ TEST(EditRegistry, ADraftOnTheCpuSpreadsColourHintsAtHalfTheSide) {
   EXPECT_GT(max_abs_diff(drafted, engine::execute(f, analytic_card(), r, {}, t)), 1e-4) << "the side made no difference";
 }
 
+// The editor sends only its hints' box (EditRequest::hints_y, hints_x): the colorization is the
+// one of the same hints at the image's size, and a box reaching outside the image is refused.
+TEST(EditRegistry, ColourHintsSentAsTheirBoxColorizeAsTheWholeDoes) {
+  const auto f = cm::testing::analytic_model(32);
+  engine::EditRequest whole = request_for(engine::spec_of(edit::EditKind::Colorize));
+  whole.image = edit::grey_of(cm::testing::smooth_photo(90, 120)).contiguous();
+  whole.hints = at::zeros({1, 3, 90, 120});
+  whole.hint_mask = at::zeros({1, 1, 90, 120});
+  whole.hints.narrow(2, 30, 8).narrow(3, 50, 12).copy_(at::tensor({0.6f, -0.2f, -0.4f}).view({1, 3, 1, 1}).expand({1, 3, 8, 12}));
+  whole.hint_mask.narrow(2, 30, 8).narrow(3, 50, 12).fill_(1);
+  engine::EditRequest box = whole;
+  box.hints = whole.hints.narrow(2, 28, 16).narrow(3, 48, 20).contiguous();
+  box.hint_mask = whole.hint_mask.narrow(2, 28, 16).narrow(3, 48, 20).contiguous();
+  box.hints_y = 28;
+  box.hints_x = 48;
+  engine::Timings t;
+  const at::Tensor expected = engine::execute(f, analytic_card(), whole, {}, t);
+  EXPECT_TRUE(at::equal(engine::execute(f, analytic_card(), box, {}, t), expected));
+  engine::EditRequest elsewhere = box;
+  elsewhere.hints_x = 0;  // the same hints further left: another colorization
+  EXPECT_GT(max_abs_diff(engine::execute(f, analytic_card(), elsewhere, {}, t), expected), 1e-4);
+  box.hints_x = 110;  // 20 columns from 110 in a 120-column image
+  EXPECT_CM_ERROR(engine::execute(f, analytic_card(), box, {}, t), ErrorCode::ShapeMismatch, "do not lie inside the 120×90 image");
+}
+
 // A GPU denoises its tiles in groups (launch-bound one at a time); a CPU one at a time, where a
 // group is no faster; other edits never.
 TEST(EditRegistry, ADenoiseOnAGpuTakesItsTilesInGroups) {

@@ -409,10 +409,20 @@ TEST(PhotoTensor, AColourHintIsThinnedToOnePointABlockOnTheStroke) {
   const auto request = r.build(1);
   ASSERT_TRUE(request.has_value());
   ASSERT_TRUE(request->first.hint_mask.defined());
-  const at::Tensor painted = cm::ui::alpha_tensor(doc.layer(Layer::Hints))[0][0] >= 0.5;
-  const at::Tensor kept = request->first.hint_mask[0][0] > 0;
-  EXPECT_FALSE((kept & ~painted).any().item<bool>()) << "a point off the stroke";
   const int spacing = 640 / 64;
+  // Only the blocks the stroke touches go, as a box the engine places (the photo's whole were
+  // 200 MB of zeros on 50 MP, made for every request of a stroke).
+  const cm::engine::EditRequest& sent = request->first;
+  EXPECT_EQ(sent.hints_y % spacing, 0);
+  EXPECT_EQ(sent.hints_x % spacing, 0);
+  EXPECT_LE(sent.hint_mask.size(2), 251 - 203 + 9 + 2 * spacing);
+  EXPECT_LE(sent.hint_mask.size(3), 260 - 105 + 9 + 2 * spacing);
+  at::Tensor hints = at::zeros({1, 3, 480, 640}, sent.hints.options()), where = at::zeros({1, 1, 480, 640}, sent.hint_mask.options());
+  hints.narrow(2, sent.hints_y, sent.hints.size(2)).narrow(3, sent.hints_x, sent.hints.size(3)).copy_(sent.hints);
+  where.narrow(2, sent.hints_y, sent.hint_mask.size(2)).narrow(3, sent.hints_x, sent.hint_mask.size(3)).copy_(sent.hint_mask);
+  const at::Tensor painted = cm::ui::alpha_tensor(doc.layer(Layer::Hints))[0][0] >= 0.5;
+  const at::Tensor kept = where[0][0] > 0;
+  EXPECT_FALSE((kept & ~painted).any().item<bool>()) << "a point off the stroke";
   const auto per_block = [&](const at::Tensor& m) {
     return at::avg_pool2d(m.to(at::kFloat).view({1, 1, 480, 640}), {spacing, spacing}) * (spacing * spacing);
   };
@@ -423,7 +433,7 @@ TEST(PhotoTensor, AColourHintIsThinnedToOnePointABlockOnTheStroke) {
   const at::Tensor at = kept.nonzero();
   ASSERT_GT(at.size(0), 10);
   const at::Tensor ys = at.select(1, 0), xs = at.select(1, 1);
-  const at::Tensor rgb = request->first.hints[0].index({at::indexing::Slice(), ys, xs}).to(at::kFloat);
+  const at::Tensor rgb = hints[0].index({at::indexing::Slice(), ys, xs}).to(at::kFloat);
   const at::Tensor luma = 0.2989 * rgb[0] + 0.5870 * rgb[1] + 0.1140 * rgb[2];
   const at::Tensor photo_luma = at::remainder(ys + xs, 256).to(at::kFloat);
   EXPECT_LE((luma - photo_luma).abs().max().item<float>(), 3.0f);
