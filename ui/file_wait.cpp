@@ -22,7 +22,8 @@ Waited wait_drawing(QWidget* window, const std::future<void>& work, const QStrin
     if (is_ready(work) || cancelled || (quiet && clock.elapsed() >= kQuietMs)) loop.quit();
   });
   poll.start();
-  // Held back, not dropped: a click in these first moments reaches the window after the wait.
+  // Held back: a click in these first moments reaches the window when a short wait ends; when the
+  // dialog comes, it is the dialog's (the window, blocked, drops it).
   loop.exec(QEventLoop::ExcludeUserInputEvents);
   if (is_ready(work)) return Waited::Done;
   quiet = false;

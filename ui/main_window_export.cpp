@@ -1,5 +1,5 @@
-// MainWindow's exports: written on another thread, so a 50 MP HEIC's 20 s of encoding neither
-// freezes the window nor, from the Export dialog, keeps the user from going on.
+// MainWindow's exports: written on another thread, so a 50 MP HEIC's half a minute of encoding
+// neither freezes the window nor, from the Export dialog, keeps the user from going on.
 #include "ui/main_window.h"
 
 #include "cmedit/build_config.h"
