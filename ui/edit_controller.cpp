@@ -162,6 +162,12 @@ void EditController::setBrushPosition(QPointF position) { impl_->brush = positio
 void EditController::setViewCentreSource(std::function<QPointF()> source) { impl_->view_centre = std::move(source); }
 const QImage& EditController::preview() const { return impl_->preview; }
 
+QImage EditController::takePreviewInCanvasFormat() {
+  QImage made = std::exchange(impl_->preview_canvas, QImage());
+  const qint64 of = std::exchange(impl_->preview_canvas_of, 0);
+  return !impl_->preview.isNull() && of == impl_->preview.cacheKey() ? made : QImage();
+}
+
 QRect EditController::takePreviewChange() {
   return std::exchange(impl_->shown_change, QRect());
 }

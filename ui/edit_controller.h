@@ -125,6 +125,10 @@ class EditController : public QObject {
   // Format_RGBA64 (a partial preview: RGBA8888): the document's size, or another size for super-resolution and generation
   // (applying it then resizes the document).
   const QImage& preview() const;
+  // The preview in the canvas's RGBA8888, made on the worker's thread when it came whole (a grey
+  // 50 MP photo's colorization: converting it held the UI thread 0.14-0.16 s), taken out; null when it is
+  // not the preview's (another preview since, one painted over a copy, or taken already).
+  QImage takePreviewInCanvasFormat();
   // Where the picture of the preview layer (preview() where there is one, the photo without)
   // changed since the last call, in image pixels; empty: nowhere. What a view of it draws again
   // (a window of a 50 MP edit, not the whole photo). The photo's own changes are
@@ -182,8 +186,10 @@ class EditController : public QObject {
   // Submits to the engine; `handle` runs on the UI thread if the job is still the latest in *latest.
   // `changed`, when given, is filled on the worker thread while the job runs: where its result
   // may differ from `source`.
+  // `for_canvas`: a whole result (no `changed`) of 1 MP or more is also made in the canvas's
+  // format there, for takePreviewInCanvasFormat.
   void submit(engine::EditRequest request, ResultHandler handle, const QImage& source, std::uint64_t* latest,
-              std::shared_ptr<const QRect> changed = nullptr);
+              std::shared_ptr<const QRect> changed = nullptr, bool for_canvas = false);
   // False when there is nothing to preview (no model, nothing painted that the edit needs).
   // same_wait: the user's wait began with an earlier request (the draft before a refinement).
   bool request_preview(bool refine, const LayerOverride* over, bool same_wait);

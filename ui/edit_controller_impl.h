@@ -38,6 +38,8 @@ struct EditController::Impl {
   QTimer refine_timer;
   QTimer change_request;  // the preview a change of the inputs asks for, when the change is whole
   QImage preview;
+  QImage preview_canvas;          // a whole result in RGBA8888, made by the worker ...
+  qint64 preview_canvas_of = 0;   // ... of the image with this cacheKey()
   QRect preview_area;  // where the preview may differ from the photo (image pixels)
   QRect shown_change;  // where preview(), or the photo without one, changed since takePreviewChange
   quint64 preview_revision = 0;

@@ -110,7 +110,7 @@ bool EditController::request_preview(bool refine, const LayerOverride* over, boo
     Q_EMIT previewReady();
     if (refined && impl_->apply_pending && applyPreview()) Q_EMIT applied();
     if (refine_next) request_preview(true, nullptr, true);  // the draft is on screen; the hand rested meanwhile
-  }, source, &impl_->latest_job, changed);
+  }, source, &impl_->latest_job, changed, /*for_canvas=*/true);
   job->store(impl_->latest_job);
   impl_->refine_job = refined ? impl_->latest_job : 0;
   impl_->draft_job = refined || over ? 0 : impl_->latest_job;  // a provisional preview is no draft of the document
@@ -224,8 +224,15 @@ bool EditController::adoptVariation(int index) {
   return true;
 }
 
+namespace {
+
+// A whole result of at least this many pixels is also made in the canvas's format on the worker.
+constexpr qint64 kCanvasOnWorker = qint64(1) << 20;
+
+}  // namespace
+
 void EditController::submit(engine::EditRequest request, ResultHandler handle, const QImage& source,
-                            std::uint64_t* latest, std::shared_ptr<const QRect> changed) {
+                            std::uint64_t* latest, std::shared_ptr<const QRect> changed, bool for_canvas) {
   QPointer<EditController> self(this);
   engine::JobCallbacks callbacks;
   callbacks.on_progress = [self](const engine::Progress& progress) {
@@ -235,7 +242,8 @@ void EditController::submit(engine::EditRequest request, ResultHandler handle, c
     }, Qt::QueuedConnection);
   };
   const QImage photo = impl_->document->photo();  // shared, not copied: the document's next change copies its own
-  callbacks.on_result = [self, source = QImage(source), photo = QImage(photo), handle, latest, changed](const engine::EditResult& result) mutable {
+  callbacks.on_result = [self, source = QImage(source), photo = QImage(photo), handle, latest, changed,
+                         for_canvas](const engine::EditResult& result) mutable {
     // Convert on the worker thread; only the UI thread touches the controller. Where each result
     // differs from the photo is found here too: a masked edit of 50 MP changes a small part of it,
     // and the canvas redraws that part only. An edit along a mask says what it changed, and its
@@ -256,16 +264,23 @@ void EditController::submit(engine::EditRequest request, ResultHandler handle, c
       images = result_images(result, source);
       for (const QImage& image : images) areas.push_back(differing_rect(image, photo));
     }
+    QImage canvas;  // what the canvas shows of it, made here too: see takePreviewInCanvasFormat
+    if (for_canvas && !changed && !images.isEmpty() && qint64(images.front().width()) * images.front().height() >= kCanvasOnWorker)
+      canvas = images.front().convertToFormat(QImage::Format_RGBA8888);
+    const qint64 canvas_of = canvas.isNull() ? 0 : images.front().cacheKey();
     source = photo = QImage();  // let go before the UI thread sees the result: an Apply writes into the photo
     const QString error = result.status == engine::JobStatus::Failed ? QString::fromStdString(result.error) : QString();
     const std::uint64_t id = result.id;
     const double ms = result.timings.total_ms;
     if (!self) return;
-    QMetaObject::invokeMethod(self.data(), [self, images, areas, origin, error, id, ms, handle, latest, sigmas = result.sigmas] {
+    QMetaObject::invokeMethod(self.data(), [self, images, areas, origin, error, id, ms, handle, latest, sigmas = result.sigmas,
+                                            canvas = std::move(canvas), canvas_of]() mutable {
       if (!self) return;
       if (--self->impl_->running == 0) Q_EMIT self->busyChanged(false);
       if (id != *latest) return;  // a newer request of the same kind is on its way
       self->impl_->last_sigmas = sigmas;
+      self->impl_->preview_canvas = std::move(canvas);  // the handler's preview, if it takes this result
+      self->impl_->preview_canvas_of = canvas_of;
       handle(images, areas, origin, error, ms);
     }, Qt::QueuedConnection);
   };

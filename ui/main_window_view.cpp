@@ -37,14 +37,18 @@ constexpr double kInkOverPreview = 0.3;
 // and the sketch (not over a preview), the hints (show_inputs), lighter over a preview; only the
 // reference while the user compares. A stroke or a window of an edit redraws its own rectangle:
 // on 50 MP the whole picture took 0.2-0.4 s, and as long again to send to the graphics card.
-QImage compose(const Document& doc, const EditController& controller, const QImage* reference, bool show_inputs, QRect area) {
+QImage compose(const Document& doc, EditController& controller, const QImage* reference, bool show_inputs, QRect area) {
   const auto part = [&area](const QImage& image) {
     return (area == image.rect() ? image : image.copy(area)).convertToFormat(QImage::Format_RGBA8888);
   };
   if (reference) return part(*reference);
+  // The preview as the worker made it for the canvas, where it did: moved, not shared, so that
+  // painting the inputs over it copies nothing.
+  QImage made = controller.takePreviewInCanvasFormat();
+  const auto preview = [&] { return made.isNull() ? part(controller.preview()) : area == made.rect() ? std::move(made) : made.copy(area); };
   if (controller.hasPreview() && controller.preview().size() != doc.size())  // enlarged or generated
-    return part(controller.preview());
-  QImage view = part(controller.hasPreview() ? controller.preview() : doc.photo());
+    return preview();
+  QImage view = controller.hasPreview() ? preview() : part(doc.photo());
   if (!show_inputs) return view;
   QPainter painter(&view);
   painter.translate(-area.topLeft());
