@@ -295,6 +295,8 @@ class MainWindow : public QMainWindow {
   QLabel* export_info_ = nullptr;   // "Exporting NAME… 4 s" in the status bar
   std::vector<std::future<void>> abandoned_reads_;  // opens cancelled while their file was read
   QString reading_;                 // the file openImage is waiting for
+  QImage opened_picture_;           // the photo just read in the canvas's format, made by the reading
+  qint64 opened_picture_of_ = 0;    // thread, of the image with this cacheKey(): refreshCanvas's once
   bool close_after_read_ = false;   // the window was closed meanwhile: it closes after
 };
 

@@ -23,6 +23,8 @@
 #include <QTimer>
 #include <QToolButton>
 
+#include <utility>
+
 namespace cm::ui {
 namespace {
 
@@ -170,6 +172,11 @@ void MainWindow::refreshCanvas() {
   refreshCanvasOverlays();
   controller_->takePreviewChange();  // all of it is drawn again
   canvas_with_preview_ = controller_->hasPreview();
+  // A photo just opened, with nothing over it: its picture came with it from the reading thread.
+  const QImage opened = std::exchange(opened_picture_, QImage());
+  const bool bare = !controller_->hasPreview() && !showing_original_ && document_->inkRect(Layer::Mask).isEmpty() &&
+                    document_->inkRect(Layer::Strokes).isEmpty() && document_->inkRect(Layer::Hints).isEmpty();
+  if (!opened.isNull() && bare && opened_picture_of_ == document_->photo().cacheKey()) return canvas_->setImage(opened);
   const QImage reference = showing_original_ ? compareReference() : QImage();
   const bool enlarged = controller_->hasPreview() && controller_->preview().size() != document_->size();
   const QRect all(QPoint(0, 0), enlarged ? controller_->preview().size() : document_->size());

@@ -63,6 +63,19 @@ TEST(FileWait, ALongReadShowsADialogWhoseCancelReturnsAtOnce) {
   work.wait();
 }
 
+// The picture of a photo just opened is made with its reading, on the other thread: the canvas
+// shows the photo as it is, each photo its own, and a mask painted before goes with the old one.
+TEST_F(Editor, EachOpenedPhotoIsShownAsItIs) {
+  const QImage first = openPhoto(64, 48, [](int x, int y) { return QColor(4 * x, 5 * y, 90); });
+  EXPECT_EQ(window.canvas()->image(), first.convertToFormat(QImage::Format_RGBA8888));
+  paint_stroke(window, QPointF(30, 20), QPointF(36, 24));
+  const QString other = dir.filePath(QStringLiteral("other.png"));
+  const QImage second = synthetic_photo(40, 30, [](int x, int y) { return QColor(200, 6 * x, 8 * y); });
+  ASSERT_TRUE(second.save(other));
+  ASSERT_TRUE(window.openImage(other));
+  EXPECT_EQ(window.canvas()->image(), second.convertToFormat(QImage::Format_RGBA8888));
+}
+
 // A small square of one colour at (10, 10) of the open photo: a new version of it.
 void paint_photo(cm::ui::MainWindow& window, QColor colour, const QString& what) {
   QImage part(8, 8, QImage::Format_RGB888);
