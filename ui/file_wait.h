@@ -1,6 +1,6 @@
 // Waiting for a photo file's reading or writing on another thread while the window goes on
-// drawing. A 50 MP photo takes a second to decode (a RAW or HEIC several) and up to 20 s to write
-// as HEIC or WebP: done on the UI thread, the window stood grey and the system called it
+// drawing. A 50 MP photo takes a second to decode (a RAW or HEIC several) and half a minute to
+// write as HEIC: done on the UI thread, the window stood grey and the system called it
 // not responding.
 #pragma once
 

@@ -39,18 +39,21 @@ constexpr double kInkOverPreview = 0.3;
 // and the sketch (not over a preview), the hints (show_inputs), lighter over a preview; only the
 // reference while the user compares. A stroke or a window of an edit redraws its own rectangle:
 // on 50 MP the whole picture took 0.2-0.4 s, and as long again to send to the graphics card.
-QImage compose(const Document& doc, EditController& controller, const QImage* reference, bool show_inputs, QRect area) {
-  const auto part = [&area](const QImage& image) {
+// `photo_picture`: the photo already in the canvas's format (a photo just opened: the reading
+// thread made it), or null; the worker's copy of a whole preview is the controller's to give.
+QImage compose(const Document& doc, EditController& controller, const QImage* reference, bool show_inputs, QRect area,
+               QImage photo_picture = QImage()) {
+  // `made`: `image` made in the canvas's format on another thread, or null. Used as it is, not
+  // converted again; and not kept, so that painting the inputs over it copies nothing.
+  const auto part = [&area](const QImage& image, const QImage& made = QImage()) {
+    if (!made.isNull()) return area == made.rect() ? made : made.copy(area);
     return (area == image.rect() ? image : image.copy(area)).convertToFormat(QImage::Format_RGBA8888);
   };
   if (reference) return part(*reference);
-  // The preview as the worker made it for the canvas, where it did: moved, not shared, so that
-  // painting the inputs over it copies nothing.
-  QImage made = controller.takePreviewInCanvasFormat();
-  const auto preview = [&] { return made.isNull() ? part(controller.preview()) : area == made.rect() ? std::move(made) : made.copy(area); };
   if (controller.hasPreview() && controller.preview().size() != doc.size())  // enlarged or generated
-    return preview();
-  QImage view = controller.hasPreview() ? preview() : part(doc.photo());
+    return part(controller.preview(), controller.takePreviewInCanvasFormat());
+  QImage view = controller.hasPreview() ? part(controller.preview(), controller.takePreviewInCanvasFormat())
+                                        : part(doc.photo(), std::exchange(photo_picture, QImage()));
   if (!show_inputs) return view;
   QPainter painter(&view);
   painter.translate(-area.topLeft());
@@ -172,16 +175,14 @@ void MainWindow::refreshCanvas() {
   refreshCanvasOverlays();
   controller_->takePreviewChange();  // all of it is drawn again
   canvas_with_preview_ = controller_->hasPreview();
-  // A photo just opened, with nothing over it: its picture came with it from the reading thread.
-  const QImage opened = std::exchange(opened_picture_, QImage());
-  const bool bare = !controller_->hasPreview() && !showing_original_ && document_->inkRect(Layer::Mask).isEmpty() &&
-                    document_->inkRect(Layer::Strokes).isEmpty() && document_->inkRect(Layer::Hints).isEmpty();
-  if (!opened.isNull() && bare && opened_picture_of_ == document_->photo().cacheKey()) return canvas_->setImage(opened);
+  // A photo just opened: its picture came with it from the reading thread (once).
+  QImage opened = std::exchange(opened_picture_, QImage());
+  if (opened_picture_of_ != document_->photo().cacheKey()) opened = QImage();
   const QImage reference = showing_original_ ? compareReference() : QImage();
   const bool enlarged = controller_->hasPreview() && controller_->preview().size() != document_->size();
   const QRect all(QPoint(0, 0), enlarged ? controller_->preview().size() : document_->size());
   canvas_->setImage(compose(*document_, *controller_, showing_original_ ? &reference : nullptr,
-                            !mask_action_ || mask_action_->isChecked(), all));
+                            !mask_action_ || mask_action_->isChecked(), all, std::move(opened)));
 }
 
 void MainWindow::refreshCanvas(QRect area) {
