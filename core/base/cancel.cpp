@@ -19,4 +19,6 @@ void throw_if_cancelled() {
   if (current_check && current_check()) throw Error(ErrorCode::Cancelled, "cancelled");
 }
 
+std::function<bool()> cancel_check() { return current_check; }
+
 }  // namespace cm

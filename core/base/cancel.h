@@ -26,4 +26,8 @@ class CancelScope {
 // Costs a flag read: cheap enough for every block of a network.
 void throw_if_cancelled();
 
+// The calling thread's check (empty without one), for a thread that works for it to install in
+// its own CancelScope: a job's helper thread stops with the job.
+std::function<bool()> cancel_check();
+
 }  // namespace cm

@@ -13,9 +13,15 @@
 #include "core/edit/resample.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <thread>
 
 namespace cm::edit::region::detail {
 namespace {
@@ -105,8 +111,12 @@ at::Tensor exemplar_estimate(const Job& job, Starts& starts, const WindowPlan& p
     const at::Tensor hole = exemplar_hole(job, area) & plan.owned_before(index, area).logical_not();
     return starts.copied.defined() ? hole & slice(starts.copied, relative(area, starts.box)).logical_not() : hole;
   };
-  if (job.whole_mask_filled || !unfilled(intersection(window, photo)).any().item<bool>())
-    return to_unit(starts.around(window)).to(at::kFloat);
+  if (job.whole_mask_filled || !unfilled(intersection(window, photo)).any().item<bool>()) {
+    // A copy, not a view of `starts`: the windows after this one write into it while this one's
+    // start waits for the model (PreparedWindows).
+    const at::Tensor here = to_unit(starts.around(window)).to(at::kFloat);
+    return here.is_alias_of(starts.pixels) ? here.clone() : here;
+  }
   // The stretch: this window and the next ones, while together they are at most kFillStretch across.
   const int64_t side = window.height();
   Box stretch = intersection(window, photo);
@@ -134,6 +144,115 @@ at::Tensor exemplar_estimate(const Job& job, Starts& starts, const WindowPlan& p
   if (!starts.copied.defined()) starts.copied = at::zeros({1, 1, starts.box.height(), starts.box.width()}, at::kBool);
   slice(starts.copied, relative(kept, starts.box)).logical_or_(written.to(at::kCPU));
   return crop_replicate(filled, relative(window, context));
+}
+
+bool starts_from_estimate(const Job& job) { return job.mode == Mode::Sketch || job.settings.warm_start; }
+
+PreparedWindow prepare_window(const Job& job, const at::Tensor& photo, Starts& starts, const WindowPlan& plan,
+                              std::size_t index) {
+  const MaskWindow& mw = plan.windows[index];
+  const Box& window = mw.window;
+  const c10::Device device = photo.device();
+  PreparedWindow p;
+  p.weights = compositing_weights(job.mask, window, job.o).to(device);
+  const at::Tensor unowned = plan.owned_before(index, window).to(device).logical_not();
+  p.generate = (p.weights > 0) & unowned;
+  // What inpainting's start fills: the mask grown by `grow`. Its feathered band keeps the photo's
+  // own pixels, as a sketch's exemplar fill leaves them, and fades from the model's change into
+  // the photo. Filled as hole, the band of the editor's default feather (8) turned a 22-px stroke
+  // across a castle into a 58-px smear, with the roof's windows mirrored into the sky
+  // (docs/QUALITY.md, "Feather").
+  p.hole = (p.weights >= 1) & unowned;
+  const Box core = relative(mw.core, window);
+  p.edits = slice(p.generate, core).any().item<bool>();  // else its core only holds pixels others own
+  if (!p.edits) return p;
+  // `starts` exists when some window of the mask starts from the exemplar fill (along_the_mask).
+  p.kind = hole_start(starts_from_estimate(job), job.o, [&] {
+    return starts.defined() && window_takes_patches(job, mw, p.hole);
+  });
+  p.exemplar = p.kind == HoleStart::Exemplar && starts.defined();
+  // Against the photo with the earlier windows' starts, not their results: the fills then depend
+  // on the photo and the mask alone, and a new seed, strength or step count (variations, a
+  // refinement) takes every window's fill from the cache.
+  if (p.exemplar) p.copied = exemplar_estimate(job, starts, plan, index).to(device);
+  if (!starts.defined()) return p;
+  at::Tensor start;
+  if (p.exemplar) {
+    // No earlier window wrote where this one regenerates (those pixels are no earlier window's),
+    // so there the photo (a sketch's painting) is what the edit's result holds when the window
+    // is edited, and the start is the one edit_window makes.
+    const at::Tensor own = to_unit(crop_replicate(photo, window)).to(at::kFloat);
+    start = job.mode == Mode::Sketch ? sketch_exemplar_start(own, p.generate, p.copied)
+                                     : at::where(p.hole.expand_as(own), p.copied, own);
+  } else {
+    const at::Tensor in_starts = to_unit(starts.around(window)).to(at::kFloat);
+    start = job.mode == Mode::Sketch ? sketch_start(job, in_starts, p.generate) : smooth_start(job, p.kind, in_starts, p.hole);
+  }
+  at::Tensor target = starts.at(mw.core);
+  target.copy_(at::where(slice(p.generate, core), to_form_of(slice(start, core), starts.pixels), target));
+  return p;
+}
+
+// How many windows the thread prepares beyond the last one taken: each holds its weights and its
+// fill (5 MB for a 544-px window), and a cable across a 50 MP photo has hundreds of windows.
+constexpr std::size_t kMostAhead = 8;
+
+struct PreparedWindows::Thread {
+  std::vector<std::promise<PreparedWindow>> made;
+  std::vector<std::future<PreparedWindow>> taken;
+  std::mutex mutex;  // guards taken_count and stop's wake-up
+  std::condition_variable one_taken;
+  std::size_t taken_count = 0;
+  std::atomic<bool> stop{false};
+  std::thread thread;
+};
+
+PreparedWindows::PreparedWindows(const Job& job, const at::Tensor& photo, Starts& starts, const WindowPlan& plan,
+                                 bool ahead)
+    : job_(job), photo_(photo), starts_(starts), plan_(plan) {
+  if (!ahead) return;
+  thread_ = std::make_unique<Thread>();
+  Thread& t = *thread_;
+  t.made.resize(plan.windows.size());
+  for (std::promise<PreparedWindow>& p : t.made) t.taken.push_back(p.get_future());
+  t.thread = std::thread([this, &t, job_stops = cancel_check()] {
+    at::init_num_threads();  // the engine's thread count, not OpenMP's default of every core
+    const at::NoGradGuard no_grad;
+    const CancelScope stops([&] { return t.stop.load() || (job_stops && job_stops()); });
+    for (std::size_t i = 0; i < t.made.size(); ++i) {
+      try {
+        {
+          std::unique_lock<std::mutex> lock(t.mutex);
+          t.one_taken.wait(lock, [&] { return t.stop.load() || i < t.taken_count + kMostAhead; });
+        }
+        throw_if_cancelled();
+        t.made[i].set_value(prepare_window(job_, photo_, starts_, plan_, i));
+      } catch (...) {
+        t.made[i].set_exception(std::current_exception());
+        return;
+      }
+    }
+  });
+}
+
+PreparedWindows::~PreparedWindows() {
+  if (!thread_) return;
+  {
+    const std::lock_guard<std::mutex> lock(thread_->mutex);
+    thread_->stop = true;  // it stops at its next check: a fill's search round at most
+  }
+  thread_->one_taken.notify_one();
+  thread_->thread.join();
+}
+
+PreparedWindow PreparedWindows::take(std::size_t index) {
+  if (!thread_) return prepare_window(job_, photo_, starts_, plan_, index);
+  {
+    const std::lock_guard<std::mutex> lock(thread_->mutex);
+    ++thread_->taken_count;
+  }
+  thread_->one_taken.notify_one();
+  return thread_->taken[index].get();
 }
 
 // The part of the photo that Starts holds: the windows' part of the photo with half the largest

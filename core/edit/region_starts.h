@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace cm::edit::region::detail {
@@ -73,6 +74,50 @@ struct Starts : PhotoPart {
 // `starts`: a fill made for it and the next windows, or one an earlier window or the whole mask's
 // fill wrote there.
 at::Tensor exemplar_estimate(const Job& job, Starts& starts, const WindowPlan& plan, std::size_t index);
+
+// Whether the windows start from the photo's own pixels (a warm inpainting's fill of the hole, a
+// sketch's painting) and add only the model's change to them.
+bool starts_from_estimate(const Job& job);
+
+// What window `index` regenerates and starts from, made from the photo, the mask and the earlier
+// windows' starts alone (never from their results), so that it can be made ahead of the model.
+// Writes the window's start into `starts` (when defined) over its core: the fills of the windows
+// after it go on from it.
+struct PreparedWindow {
+  bool edits = false;  // its core holds pixels it regenerates; else the window is passed over
+  at::Tensor weights;  // [1,1,s,s] compositing_weights over the window
+  at::Tensor generate; // what the model regenerates: weights > 0, less what earlier windows own
+  at::Tensor hole;     // what an inpainting's start fills: weights = 1, less what earlier windows own
+  HoleStart kind = HoleStart::Noise;
+  bool exemplar = false;  // it starts from the photo's patches
+  at::Tensor copied;      // then: the fill over the window (exemplar_estimate)
+};
+PreparedWindow prepare_window(const Job& job, const at::Tensor& photo, Starts& starts, const WindowPlan& plan,
+                              std::size_t index);
+
+// The prepared windows taken in order. When `ahead`, they are made in order on another thread, a
+// few windows ahead at most, while the caller's thread runs the model on the windows before them:
+// a window's exemplar fills and its model evaluations took turns on one core, 13.7 s and 21 s of
+// a 160-px stroke across a 3000 × 1200 part of a 50 MP photo (docs/BENCHMARKS.md, "A window's
+// fill made ahead of the model"). The thread stops with the caller's job (cancel.h) and when this
+// is destroyed; what preparing a window threw, taking it throws. The caller does not touch
+// `starts` meanwhile.
+class PreparedWindows {
+ public:
+  PreparedWindows(const Job& job, const at::Tensor& photo, Starts& starts, const WindowPlan& plan, bool ahead);
+  ~PreparedWindows();
+  PreparedWindows(const PreparedWindows&) = delete;
+  PreparedWindows& operator=(const PreparedWindows&) = delete;
+  PreparedWindow take(std::size_t index);
+
+ private:
+  struct Thread;
+  const Job& job_;
+  const at::Tensor& photo_;
+  Starts& starts_;
+  const WindowPlan& plan_;
+  std::unique_ptr<Thread> thread_;
+};
 // The part of the photo that Starts holds, for windows covering `windows` (the largest
 // `largest_side` across) along a mask whose box is `mask_box`.
 Box starts_box(const Job& job, const Box& windows, int64_t largest_side, const Box& mask_box);

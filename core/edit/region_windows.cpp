@@ -21,63 +21,35 @@ namespace {
 
 using namespace detail;
 
-// Edits one window and composites its core into `out` (the photo's part around the windows),
-// reporting it to on_window; false when it had nothing left to composite. `starts` (when the mask
-// has windows that start from the exemplar fill) receives every window's start instead of its
-// result: exemplar fills are made against it.
-bool edit_window(const Job& job, PhotoPart& out, Starts& starts, const WindowPlan& plan, std::size_t index) {
+// Edits one window, prepared by prepare_window, and composites its core into `out` (the photo's
+// part around the windows), reporting it to on_window.
+void edit_window(const Job& job, PhotoPart& out, const WindowPlan& plan, std::size_t index, const PreparedWindow& p) {
   const MaskWindow& mw = plan.windows[index];
   const Box& window = mw.window;
   const int64_t side = window.height(), work = mw.work;
   const c10::Device device = out.pixels.device();
-  const at::Tensor weights = compositing_weights(job.mask, window, job.o).to(device);
-  const at::Tensor unowned = plan.owned_before(index, window).to(device).logical_not();
-  const at::Tensor generate = (weights > 0) & unowned;  // what the model regenerates
-  // What inpainting's start fills: the mask grown by `grow`. Its feathered band keeps the photo's
-  // own pixels, as a sketch's exemplar fill leaves them, and fades from the model's change into
-  // the photo. Filled as hole, the band of the editor's default feather (8) turned a 22-px stroke
-  // across a castle into a 58-px smear, with the roof's windows mirrored into the sky
-  // (docs/QUALITY.md, "Feather").
-  const at::Tensor hole = (weights >= 1) & unowned;
+  const at::Tensor &weights = p.weights, &generate = p.generate, &hole = p.hole;
   const Box core = relative(mw.core, window);
-  if (!slice(generate, core).any().item<bool>()) return false;  // its core only holds pixels others own
 
   const at::Tensor pixels = to_unit(out.around(window)).to(at::kFloat);
   const bool warm = job.mode == Mode::Inpaint && job.settings.warm_start;
   // Both start from the photo's own pixels: warm inpainting from its fill of the hole, a sketch
   // from the painting itself (SDEdit). The window then adds only the model's change to them.
-  const bool from_estimate = warm || job.mode == Mode::Sketch;
-  // `starts` exists when some window of the mask starts from the exemplar fill (along_the_mask).
-  const HoleStart start_kind = hole_start(from_estimate, job.o, [&] {
-    return starts.defined() && window_takes_patches(job, mw, hole);
-  });
-  const bool exemplar = start_kind == HoleStart::Exemplar && starts.defined();
+  const bool from_estimate = starts_from_estimate(job);
+  const bool exemplar = p.exemplar;
   at::Tensor estimate;  // the start at the photo's own resolution (warm inpainting, sketch)
   if (job.mode == Mode::Sketch) {
-    estimate = exemplar ? sketch_exemplar_start(pixels, generate, exemplar_estimate(job, starts, plan, index).to(device))
-                        : sketch_start(job, pixels, generate);
+    estimate = exemplar ? sketch_exemplar_start(pixels, generate, p.copied) : sketch_start(job, pixels, generate);
   } else if (exemplar) {
-    // Against the photo with the earlier windows' starts, not their results: the fills then
-    // depend on the photo and the mask alone, and a new seed, strength or step count (variations,
-    // a refinement) takes every window's fill from the cache.
-    const at::Tensor copied = exemplar_estimate(job, starts, plan, index).to(device);
     // Its known pixels are this window's own (earlier windows' results), its hole the copy's.
-    estimate = at::where(hole.expand_as(pixels), copied, pixels);
-  } else if (warm && start_kind == HoleStart::Smooth && job.membrane.pixels.defined()) {
+    estimate = at::where(hole.expand_as(pixels), p.copied, pixels);
+  } else if (warm && p.kind == HoleStart::Smooth && job.membrane.pixels.defined()) {
     // Every hole pixel lies in the membrane's box (the mask grown by `grow`, and more around).
     const Box& b = job.membrane.box;
     const at::Tensor membrane = crop_replicate(job.membrane.pixels, relative(window, b));
     estimate = at::where(hole.expand_as(pixels), membrane.to(pixels.device()), pixels);
   } else if (warm) {
-    estimate = smooth_start(job, start_kind, pixels, hole);
-  }
-  if (starts.defined()) {
-    const at::Tensor in_starts_window = to_unit(starts.around(window)).to(at::kFloat);
-    const at::Tensor start = exemplar ? estimate
-                             : job.mode == Mode::Sketch ? sketch_start(job, in_starts_window, generate)
-                                                        : smooth_start(job, start_kind, in_starts_window, hole);
-    at::Tensor in_starts = starts.at(mw.core);
-    in_starts.copy_(at::where(slice(generate, core), to_form_of(slice(start, core), starts.pixels), in_starts));
+    estimate = smooth_start(job, p.kind, pixels, hole);
   }
 
   EditSettings s = job.settings;
@@ -121,7 +93,6 @@ bool edit_window(const Job& job, PhotoPart& out, Starts& starts, const WindowPla
   at::Tensor target = out.at(mw.core);
   target.copy_(at::where(slice(generate, core), to_form_of(blended, out.pixels), target));
   if (job.o.on_window) job.o.on_window(mw.core.y0, mw.core.x0, target);
-  return true;
 }
 
 at::Tensor along_the_mask(const model::ConsistencyFunction& f, const at::Tensor& photo, const at::Tensor& mask,
@@ -160,10 +131,16 @@ at::Tensor along_the_mask(const model::ConsistencyFunction& f, const at::Tensor&
     job.whole_mask_filled = fill_the_whole_mask(job, starts, mask_box);
   }
   if (mode == Mode::Inpaint && settings.warm_start && o.fill == HoleFill::Smooth) job.membrane = membrane_of_the_whole_mask(job, photo);
+  // With fills to make on the CPU, they are made ahead on another thread; on a GPU a fill is
+  // milliseconds.
+  PreparedWindows prepared(job, photo, starts, plan, starts.defined() && o.prepare_ahead && photo.is_cpu());
   Box reported;
   for (std::size_t i = 0; i < plan.windows.size(); ++i) {
     throw_if_cancelled();
-    if (edit_window(job, out, starts, plan, i)) reported = reported.empty() ? plan.windows[i].core : hull(reported, plan.windows[i].core);
+    const PreparedWindow p = prepared.take(i);
+    if (!p.edits) continue;
+    edit_window(job, out, plan, i, p);
+    reported = reported.empty() ? plan.windows[i].core : hull(reported, plan.windows[i].core);
   }
   if (!o.reported_box_only) return out.pixels;
   return reported.empty() ? slice(photo, Box{}).clone() : out.at(reported).contiguous();

@@ -3,6 +3,8 @@
 // detail mirrored in (a smooth streak down its middle), and along a long stroke those patches are
 // copied a stretch at a time, not once for every window.
 #include "core/analytic_model.h"
+#include "core/base/cancel.h"
+#include "core/base/error.h"
 #include "core/edit/exemplar_fill.h"
 #include "core/edit/mask_windows.h"
 #include "core/edit/region.h"
@@ -16,6 +18,8 @@
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
+
+#include <atomic>
 
 namespace cm {
 namespace {
@@ -105,6 +109,59 @@ TEST(StrokeFill, ALongStrokeIsCopiedAStretchAtATimeNotOnceAWindow) {
   EXPECT_TRUE(at::equal(engine::execute(f, testing::analytic_card(), r, cached, t), first)) << "the same fills from the cache";
   EXPECT_EQ(cache.hits(), cache.fills());
   EXPECT_TRUE(at::equal(first * (1 - mask), r.image));
+}
+
+// On the CPU a window's fill is made on another thread while the model edits the windows before
+// it (region_starts.h, PreparedWindows): the fills read the photo, the mask and the earlier
+// windows' starts, never their results, so the stroke is the same bit for bit, inpainted or
+// sketched, as when each window's fill came before its evaluation on one thread.
+TEST(StrokeFill, FillsMadeAheadOnAnotherThreadGiveTheSameStroke) {
+  const auto f = testing::analytic_model(32);
+  const int64_t height = 160, width = 800;
+  const at::Tensor photo = blobs(height, width), mask = wave(height, width, 34, 60);
+  engine::Timings t;
+  for (const edit::EditKind kind : {edit::EditKind::Inpaint, edit::EditKind::Sketch}) {
+    engine::EditRequest r = at_its_start(photo, mask);
+    r.kind = kind;
+    if (kind == edit::EditKind::Sketch) r.image = at::where(mask > 0, at::full_like(photo, 0.6), photo);
+    r.strength = 0.5;  // the model's change on the start, window by window
+    ASSERT_TRUE(edit::region::uses_exemplar(mask, r.region));
+    edit::ExemplarCache cache(64);
+    const at::Tensor ahead = engine::execute(f, testing::analytic_card(), r, {{}, &cache}, t);
+    // From the cache the thread runs far ahead of the model: a start that was a view of the
+    // copy it goes on writing changed under its window.
+    const at::Tensor far_ahead = engine::execute(f, testing::analytic_card(), r, {{}, &cache}, t);
+    ASSERT_EQ(cache.hits(), cache.fills());
+    r.region.prepare_ahead = false;
+    const at::Tensor in_turn = engine::execute(f, testing::analytic_card(), r, {}, t);
+    EXPECT_TRUE(at::equal(ahead, in_turn)) << edit::to_string(kind) << ": " << (ahead - in_turn).abs().max().item<double>();
+    EXPECT_TRUE(at::equal(far_ahead, in_turn)) << edit::to_string(kind) << ": " << (far_ahead - in_turn).abs().max().item<double>();
+    EXPECT_FALSE(at::equal(ahead, r.image)) << "the stroke was edited";
+  }
+}
+
+// A job stopped while its fills are made ahead stops them too: the thread asks the job's check,
+// and is joined before the edit returns (it writes into the edit's copy of the photo).
+TEST(StrokeFill, StoppingAnEditStopsTheFillsMadeAhead) {
+  const auto f = testing::analytic_model(32);
+  const int64_t height = 160, width = 1600;
+  const at::Tensor photo = blobs(height, width), mask = wave(height, width, 34, 60);
+  engine::EditRequest r = at_its_start(photo, mask);
+  edit::ExemplarCache all(64);
+  engine::Timings t;
+  engine::execute(f, testing::analytic_card(), r, {{}, &all}, t);
+  ASSERT_GE(all.fills(), 4u);
+  std::atomic<bool> stop{false};
+  r.region.on_window = [&](int64_t, int64_t, const at::Tensor&) { stop = true; };  // after the first window
+  edit::ExemplarCache made(64);
+  const CancelScope scope([&] { return stop.load(); });
+  try {
+    engine::execute(f, testing::analytic_card(), r, {{}, &made}, t);
+    ADD_FAILURE() << "the edit went on";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::Cancelled) << e.what();
+  }
+  EXPECT_LT(made.fills(), all.fills()) << "the fills after the stop were not made";
 }
 
 #ifdef CMEDIT_HAS_IMAGEIO
