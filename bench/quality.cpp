@@ -24,7 +24,7 @@
 // region, the gradient ratio (texture: Σ of squared forward differences over the region, result
 // / truth; 1 = as sharp as the photo, < 1 blurry, > 1 noisy) and the SWD of 7×7 Laplacian-pyramid
 // patches drawn in the region's bounding box, means over photos:
-//   inpaint   one table per kind of mask (--holes, quality_inputs.h: strokes, box, brush, cable,
+//   inpaint   one table per kind of mask (--holes, quality_inputs.h: strokes, box, brush, wide, cable,
 //             object), inside the mask, with the chroma's high frequencies against the truth's
 //             (colour speckle) and the share of pixels outside the mask that changed; vs OpenCV
 //             Telea, Navier-Stokes, the harmonic fill and the exemplar fill (the warm starts), and
@@ -161,7 +161,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) a[argv[i]] = argv[i + 1];
   if (!a.count("--model") || !a.count("--pack")) {
     std::fprintf(stderr, "usage: quality --model DIR --pack PACK [--photos 100] [--size 192] [--samples 256] [--steps 1,2] "
-                         "[--sample-steps 1,2,4] [--edits inpaint,sketch,superres,colorize] [--hints N] [--holes strokes,box,brush,cable,object,spots,wires] [--fills auto,smooth,exemplar] [--xphoto yes] [--strengths default,1] [--fresh-noise 1] "
+                         "[--sample-steps 1,2,4] [--edits inpaint,sketch,superres,colorize] [--hints N] [--holes strokes,box,brush,wide,cable,object,spots,wires] [--fills auto,smooth,exemplar] [--xphoto yes] [--strengths default,1] [--fresh-noise 1] "
                          "[--work-sizes default] [--shrinks 2] [--textures 0.75] [--texture-reach 24] [--colour-blurs 2] [--exemplar-depths 32] [--grow 0] [--feather 0] [--seed 0] [--threads 2] [--out DIR] [--csv FILE] [--per-photo FILE] [--plot DIR] [--crops SIDE]\n");
     return 2;
   }
@@ -175,7 +175,7 @@ int main(int argc, char** argv) {
     std::vector<Hole> holes;  // one inpainting table each
     for (const auto& t : cm::split_list(option(a, "--holes", "strokes"))) {
       const std::optional<Hole> h = hole_named(t);
-      if (!h) throw std::runtime_error("--holes: " + t + " is none of strokes, box, brush, cable, object, spots, wires");
+      if (!h) throw std::runtime_error("--holes: " + t + " is none of strokes, box, brush, wide, cable, object, spots, wires");
       holes.push_back(*h);
     }
     // Inpainting at the photo's own pixels (RegionOptions): window shrink, texture, colour blur.

@@ -9,8 +9,8 @@
 // Several photos (a comma list) are run one after the other, each with its own masks (seed + its
 // index), and each mask's mean over them is the last rows.
 // --megapixels M enlarges the photo (bicubic) until it has at least M megapixels, for sizes the
-// pool has no photo of. --holes: the masks (quality_inputs.h: cable, brush, object, spots, wires); --length: a
-// brush stroke's length in pixels (0: 40 % of the side). --work: where the photo, masks and
+// pool has no photo of. --holes: the masks (quality_inputs.h: cable, brush, wide, object, spots, wires); --length: a
+// brush (or wide) stroke's length in pixels (0: 40 % of the side). --work: where the photo, masks and
 // results are written (default: a folder in /tmp, removed unless --keep yes).
 #include "bench/options.h"
 #include "bench/quality_baselines.h"
@@ -128,7 +128,7 @@ int main(int argc, char** argv) {
 
       for (const std::string& name : cm::split_list(option(a, "--holes", "cable,brush"))) {
         const std::optional<Hole> hole = hole_named(name);
-        if (!hole || *hole == Hole::Strokes || *hole == Hole::Box) throw std::runtime_error("--holes: cable, brush, object, spots or wires, not " + name);
+        if (!hole || *hole == Hole::Strokes || *hole == Hole::Box) throw std::runtime_error("--holes: cable, brush, wide, object, spots or wires, not " + name);
         // Each photo its own mask: another seed for each.
         const at::Tensor mask = make_mask(height, width, seed + index, *hole, length).to(at::kByte);
         const fs::path mask_file = work / (name + "-mask.png"), out_file = work / (name + "-cmedit.png");

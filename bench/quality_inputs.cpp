@@ -58,10 +58,11 @@ at::Tensor box_mask(int size, std::uint64_t seed) {
   return m;
 }
 
-// One hand-drawn stroke: a walk in 4-px steps whose heading turns smoothly, kept off the edges.
-at::Tensor brush_mask(int64_t height, int64_t width, std::uint64_t seed, double length) {
+// One hand-drawn stroke `thinnest`–`widest` px wide: a walk in 4-px steps whose heading turns
+// smoothly, kept off the edges.
+at::Tensor brush_mask(int64_t height, int64_t width, std::uint64_t seed, double length, int thinnest, int widest) {
   std::mt19937_64 rng(seed);
-  const int brush = 10 + int(unit(rng) * 31);
+  const int brush = thinnest + int(unit(rng) * (widest - thinnest + 1));
   if (!(length > 0)) length = 0.4 * double(std::max(height, width));
   const double margin = brush;
   cv::Point2d p(width * (0.2 + 0.6 * unit(rng)), height * (0.2 + 0.6 * unit(rng)));
@@ -170,7 +171,7 @@ at::Tensor stroke_painting(const at::Tensor& image, int radius) {
 }
 
 std::optional<Hole> hole_named(const std::string& name) {
-  for (Hole h : {Hole::Strokes, Hole::Box, Hole::Brush, Hole::Cable, Hole::Object, Hole::Spots, Hole::Wires})
+  for (Hole h : {Hole::Strokes, Hole::Box, Hole::Brush, Hole::Wide, Hole::Cable, Hole::Object, Hole::Spots, Hole::Wires})
     if (name == name_of(h)) return h;
   return std::nullopt;
 }
@@ -182,6 +183,7 @@ const char* name_of(Hole hole) {
     case Hole::Strokes: return "strokes";
     case Hole::Box: return "box";
     case Hole::Brush: return "brush";
+    case Hole::Wide: return "wide";
     case Hole::Cable: return "cable";
     case Hole::Object: return "object";
     case Hole::Spots: return "spots";
@@ -195,6 +197,7 @@ const char* description_of(Hole hole) {
     case Hole::Strokes: return "free-form brush masks";
     case Hole::Box: return "a square hole of half the photo's side";
     case Hole::Brush: return "one brush stroke 10–40 px wide, 40 % of the side long";
+    case Hole::Wide: return "one brush stroke 80–200 px wide, 40 % of the side long";
     case Hole::Cable: return "a cable 6–24 px wide across the whole photo";
     case Hole::Object: return "an object 16–30 % of the side across";
     case Hole::Spots: return "3–6 spots 16–64 px across";
@@ -209,7 +212,8 @@ at::Tensor make_mask(int64_t height, int64_t width, std::uint64_t seed, Hole hol
   switch (hole) {
     case Hole::Strokes: return strokes_mask(int(std::min(height, width)), seed);
     case Hole::Box: return box_mask(int(std::min(height, width)), seed);
-    case Hole::Brush: return brush_mask(height, width, seed, length);
+    case Hole::Brush: return brush_mask(height, width, seed, length, 10, 40);
+    case Hole::Wide: return brush_mask(height, width, seed, length, 80, 200);
     case Hole::Cable: return cable_mask(height, width, seed);
     case Hole::Object: return object_mask(height, width, seed);
     case Hole::Spots: return spots_mask(height, width, seed);

@@ -33,25 +33,26 @@ at::Tensor stroke_painting(const at::Tensor& image, int radius);
 //  - Strokes: 2–4 free-form strokes 4–10 % of the side wide (the first benchmark's masks);
 //  - Box: a square of half the side (a quarter of the area), an object to remove;
 //  - Brush: one stroke 10–40 px wide and 40 % of the longer side long, curving as a hand does;
+//  - Wide: the same stroke 80–200 px wide, a path or a shadow painted out of a camera's photo;
 //  - Cable: a line 6–24 px wide from one edge of the photo to the opposite one, sagging a little;
 //  - Object: an irregular blob 16–30 % of the shorter side across, with context around it;
 //  - Spots: 3–6 small blobs 16–64 px across, whatever the photo's size (dust, blemishes);
 //  - Wires: 2–3 lines 2–6 px wide across the photo, as cables are (power lines, scratches).
-enum class Hole { Strokes, Box, Brush, Cable, Object, Spots, Wires };
+enum class Hole { Strokes, Box, Brush, Wide, Cable, Object, Spots, Wires };
 
 // Whether the texture distance of these masks is measured on patches centred in the mask
 // (mask_patches) rather than drawn in its bounding box: spots lie all over the photo, and their
 // box is most of it.
 bool patches_centred_in_mask(Hole hole);
 
-// "strokes", "box", "brush", "cable", "object", "spots", "wires"; std::nullopt for anything else.
+// "strokes", "box", "brush", "wide", "cable", "object", "spots", "wires"; std::nullopt for anything else.
 std::optional<Hole> hole_named(const std::string& name);
 const char* name_of(Hole hole);
 // What the inpainting table's title says of the masks.
 const char* description_of(Hole hole);
 
 // [1, 1, height, width] float of 0 and 1; the seed picks the shape and place. `length` > 0 sets a
-// brush stroke's length in pixels (a short retouch on a large photo) instead of 40 % of the side.
+// brush stroke's (or a wide one's) length in pixels (a short retouch on a large photo) instead of 40 % of the side.
 at::Tensor make_mask(int64_t height, int64_t width, std::uint64_t seed, Hole hole, double length = 0);
 
 // `count` colour hints as a person gives them and as user-guided colorization is measured (Zhang
