@@ -1,7 +1,8 @@
 // Initial estimates: the classical answer each edit starts from before the model refines it
 // (warm start, CCDF: Chung, Sim & Ye 2022; CM4IR). A better start lets the loop begin at a
-// small σ and keep what the photo already says. Torch ops only, on the input's device, so
-// nothing goes back to the host on a GPU. Images are [B,C,H,W] float in [−1, 1].
+// small σ and keep what the photo already says. Torch ops on the input's device, so nothing goes
+// back to the host on a GPU (on the CPU the membrane's sweeps are a loop over the hole). Images
+// are [B,C,H,W] float in [−1, 1].
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -17,6 +18,13 @@ namespace cm::edit {
 // edges or not (a weak link is still a link).
 at::Tensor fill_holes(const at::Tensor& image, const at::Tensor& known, const at::Tensor& guide = at::Tensor(),
                       double guide_sigma = 0.05);
+
+namespace detail {
+// fill_holes' Jacobi sweeps of one level without a guide: as tensor ops (`fused` false, as on a
+// GPU), or as the CPU's loop over the unknown pixels, which gives the same floats. x: [B,C,H,W]
+// float holding the known values where known ([B,1,H,W]) is set.
+at::Tensor membrane_sweeps(const at::Tensor& x, const at::Tensor& known, int sweeps, bool fused);
+}  // namespace detail
 
 // Super-resolution's start: bicubic ×factor, corrected by iterative back-projection (Irani &
 // Peleg 1991) and a last per-patch shift, so every factor×factor patch mean equals its low-res
