@@ -114,8 +114,9 @@ struct RegionOptions {
   // their union (empty when none was), not a copy of the whole photo (292 MB at 50 MP, 0.15-0.26 s
   // of each preview of a dab).
   bool reported_box_only = false;
-  // Inpaint and sketch on the CPU with exemplar fills: each window's start is made on another
-  // thread ahead of the model's evaluations (region_starts.h, PreparedWindows), the same result.
+  // Inpaint and sketch on the CPU with exemplar fills, where the model runs one thread and another
+  // core is free: each window's start is made on another thread ahead of the model's evaluations
+  // (region_starts.h, PreparedWindows), the same result.
   bool prepare_ahead = true;
 };
 

@@ -197,6 +197,8 @@ PreparedWindow prepare_window(const Job& job, const at::Tensor& photo, Starts& s
 // fill (5 MB for a 544-px window), and a cable across a 50 MP photo has hundreds of windows.
 constexpr std::size_t kMostAhead = 8;
 
+std::atomic<std::size_t> prepared_ahead{0};  // windows_prepared_ahead
+
 struct PreparedWindows::Thread {
   std::vector<std::promise<PreparedWindow>> made;
   std::vector<std::future<PreparedWindow>> taken;
@@ -211,6 +213,7 @@ PreparedWindows::PreparedWindows(const Job& job, const at::Tensor& photo, Starts
                                  bool ahead)
     : job_(job), photo_(photo), starts_(starts), plan_(plan) {
   if (!ahead) return;
+  ++prepared_ahead;
   thread_ = std::make_unique<Thread>();
   Thread& t = *thread_;
   t.made.resize(plan.windows.size());
@@ -244,6 +247,8 @@ PreparedWindows::~PreparedWindows() {
   thread_->one_taken.notify_one();
   thread_->thread.join();
 }
+
+std::size_t windows_prepared_ahead() { return prepared_ahead.load(); }
 
 PreparedWindow PreparedWindows::take(std::size_t index) {
   if (!thread_) return prepare_window(job_, photo_, starts_, plan_, index);

@@ -118,6 +118,9 @@ class PreparedWindows {
   const WindowPlan& plan_;
   std::unique_ptr<Thread> thread_;
 };
+// How many PreparedWindows have prepared on another thread since the program started: the tests'
+// way to know the thread ran.
+std::size_t windows_prepared_ahead();
 // The part of the photo that Starts holds, for windows covering `windows` (the largest
 // `largest_side` across) along a mask whose box is `mask_box`.
 Box starts_box(const Job& job, const Box& windows, int64_t largest_side, const Box& mask_box);

@@ -12,9 +12,11 @@
 #include "core/edit/resample.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include <algorithm>
 #include <cmath>
+#include <thread>
 
 namespace cm::edit::region {
 namespace {
@@ -131,9 +133,12 @@ at::Tensor along_the_mask(const model::ConsistencyFunction& f, const at::Tensor&
     job.whole_mask_filled = fill_the_whole_mask(job, starts, mask_box);
   }
   if (mode == Mode::Inpaint && settings.warm_start && o.fill == HoleFill::Smooth) job.membrane = membrane_of_the_whole_mask(job, photo);
-  // With fills to make on the CPU, they are made ahead on another thread; on a GPU a fill is
-  // milliseconds.
-  PreparedWindows prepared(job, photo, starts, plan, starts.defined() && o.prepare_ahead && photo.is_cpu());
+  // With fills to make on the CPU, they are made ahead on another thread where the model runs on
+  // one (the engine's choice on 2 cores) and another core is there: where both would run a pool of
+  // several, they would only take cores from each other. On a GPU a fill is milliseconds.
+  const bool ahead = starts.defined() && o.prepare_ahead && photo.is_cpu() && at::get_num_threads() == 1 &&
+                     std::thread::hardware_concurrency() >= 2;
+  PreparedWindows prepared(job, photo, starts, plan, ahead);
   Box reported;
   for (std::size_t i = 0; i < plan.windows.size(); ++i) {
     throw_if_cancelled();

@@ -8,6 +8,7 @@
 #include "core/edit/exemplar_fill.h"
 #include "core/edit/mask_windows.h"
 #include "core/edit/region.h"
+#include "core/edit/region_starts.h"
 #include "core/engine/edit_request.h"
 #include "core/engine/execute.h"
 #ifdef CMEDIT_HAS_IMAGEIO
@@ -17,6 +18,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -115,7 +117,15 @@ TEST(StrokeFill, ALongStrokeIsCopiedAStretchAtATimeNotOnceAWindow) {
 // it (region_starts.h, PreparedWindows): the fills read the photo, the mask and the earlier
 // windows' starts, never their results, so the stroke is the same bit for bit, inpainted or
 // sketched, as when each window's fill came before its evaluation on one thread.
+// The fills are made ahead where the model runs on one thread (the engine's choice on 2 cores).
+struct OneThread {
+  const int before = at::get_num_threads();
+  OneThread() { at::set_num_threads(1); }
+  ~OneThread() { at::set_num_threads(before); }
+};
+
 TEST(StrokeFill, FillsMadeAheadOnAnotherThreadGiveTheSameStroke) {
+  const OneThread one;
   const auto f = testing::analytic_model(32);
   const int64_t height = 160, width = 800;
   const at::Tensor photo = blobs(height, width), mask = wave(height, width, 34, 60);
@@ -127,13 +137,16 @@ TEST(StrokeFill, FillsMadeAheadOnAnotherThreadGiveTheSameStroke) {
     r.strength = 0.5;  // the model's change on the start, window by window
     ASSERT_TRUE(edit::region::uses_exemplar(mask, r.region));
     edit::ExemplarCache cache(64);
+    const std::size_t threads_before = edit::region::detail::windows_prepared_ahead();
     const at::Tensor ahead = engine::execute(f, testing::analytic_card(), r, {{}, &cache}, t);
     // From the cache the thread runs far ahead of the model: a start that was a view of the
     // copy it goes on writing changed under its window.
     const at::Tensor far_ahead = engine::execute(f, testing::analytic_card(), r, {{}, &cache}, t);
     ASSERT_EQ(cache.hits(), cache.fills());
+    ASSERT_EQ(edit::region::detail::windows_prepared_ahead(), threads_before + 2) << "both made their fills ahead";
     r.region.prepare_ahead = false;
     const at::Tensor in_turn = engine::execute(f, testing::analytic_card(), r, {}, t);
+    ASSERT_EQ(edit::region::detail::windows_prepared_ahead(), threads_before + 2) << "and this one in turn";
     EXPECT_TRUE(at::equal(ahead, in_turn)) << edit::to_string(kind) << ": " << (ahead - in_turn).abs().max().item<double>();
     EXPECT_TRUE(at::equal(far_ahead, in_turn)) << edit::to_string(kind) << ": " << (far_ahead - in_turn).abs().max().item<double>();
     EXPECT_FALSE(at::equal(ahead, r.image)) << "the stroke was edited";
@@ -143,6 +156,7 @@ TEST(StrokeFill, FillsMadeAheadOnAnotherThreadGiveTheSameStroke) {
 // A job stopped while its fills are made ahead stops them too: the thread asks the job's check,
 // and is joined before the edit returns (it writes into the edit's copy of the photo).
 TEST(StrokeFill, StoppingAnEditStopsTheFillsMadeAhead) {
+  const OneThread one;
   const auto f = testing::analytic_model(32);
   const int64_t height = 160, width = 1600;
   const at::Tensor photo = blobs(height, width), mask = wave(height, width, 34, 60);
@@ -154,6 +168,7 @@ TEST(StrokeFill, StoppingAnEditStopsTheFillsMadeAhead) {
   std::atomic<bool> stop{false};
   r.region.on_window = [&](int64_t, int64_t, const at::Tensor&) { stop = true; };  // after the first window
   edit::ExemplarCache made(64);
+  const std::size_t threads_before = edit::region::detail::windows_prepared_ahead();
   const CancelScope scope([&] { return stop.load(); });
   try {
     engine::execute(f, testing::analytic_card(), r, {{}, &made}, t);
@@ -161,6 +176,7 @@ TEST(StrokeFill, StoppingAnEditStopsTheFillsMadeAhead) {
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::Cancelled) << e.what();
   }
+  EXPECT_EQ(edit::region::detail::windows_prepared_ahead(), threads_before + 1);
   EXPECT_LT(made.fills(), all.fills()) << "the fills after the stop were not made";
 }
 
