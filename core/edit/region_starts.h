@@ -2,7 +2,9 @@
 // the model refines it. The exemplar fills, made window by window in stretches or once for the whole
 // mask, against a copy of the photo with every earlier window's start in it (Starts); one membrane
 // for an object; the healing's mirrored texture for thin holes; a sketch's painting with the
-// photo's texture laid into it. Internal to inpaint_photo and sketch_photo.
+// photo's texture laid into it. Each window is prepared (PreparedWindow) before the model edits
+// it, on another thread where that pays (PreparedWindows). Internal to inpaint_photo and
+// sketch_photo.
 #pragma once
 
 #include "core/edit/mask_windows.h"
@@ -121,6 +123,7 @@ class PreparedWindows {
 // How many PreparedWindows have prepared on another thread since the program started: the tests'
 // way to know the thread ran.
 std::size_t windows_prepared_ahead();
+
 // The part of the photo that Starts holds, for windows covering `windows` (the largest
 // `largest_side` across) along a mask whose box is `mask_box`.
 Box starts_box(const Job& job, const Box& windows, int64_t largest_side, const Box& mask_box);
