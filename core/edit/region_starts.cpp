@@ -179,8 +179,11 @@ PreparedWindow prepare_window(const Job& job, const at::Tensor& photo, Starts& s
   at::Tensor start;
   if (p.exemplar) {
     // No earlier window wrote where this one regenerates (those pixels are no earlier window's),
-    // so there the photo (a sketch's painting) is what the edit's result holds when the window
-    // is edited, and the start is the one edit_window makes.
+    // so inside the photo that is the photo (a sketch's painting) as the edit's result holds it
+    // when the window is edited, and the start over the core is the one edit_window makes. Where
+    // a mask reaches the photo's edge, the window's pixels beyond it repeat the edge: a sketch
+    // carries its paint from there too, and here that is the painting's edge, not an earlier
+    // window's result there (which edit_window's own start reads).
     const at::Tensor own = to_unit(crop_replicate(photo, window)).to(at::kFloat);
     start = job.mode == Mode::Sketch ? sketch_exemplar_start(own, p.generate, p.copied)
                                      : at::where(p.hole.expand_as(own), p.copied, own);
