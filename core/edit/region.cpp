@@ -91,7 +91,19 @@ FineColour fine_colour(const at::Tensor& photo, const at::Tensor& hints, const a
   const at::Tensor grey = shrink([&](int64_t y, int64_t rows) {
     return colorization_input(to_unit(photo.narrow(2, y, rows)));
   }).clamp(-1, 1).to(photo.device());
-  const auto [colour, where] = smaller_hints(hints, hint_mask, shrink);
+  // The hints pooled over the rows that hold one only, in whole blocks of k (the same means): the
+  // editor sends them at the photo's size, mostly zeros, and pooling a 12 MP photo's was 0.6 s of
+  // the 0.8 s before its first strips.
+  const at::Tensor rows_hinted = (hint_mask > 0).any(3).reshape({-1}).nonzero();
+  const int64_t first = rows_hinted.numel() ? rows_hinted[0].item<int64_t>() : 0;
+  const int64_t last = rows_hinted.numel() ? rows_hinted[-1].item<int64_t>() + 1 : 1;
+  const int64_t y0 = first / k * k, y1 = std::min(height, (last + k - 1) / k * k);
+  const auto [colour, where] = smaller_hints(hints, hint_mask, [&](const ReadRows& read) {
+    const at::Tensor band = pooled(y1 - y0, [&](int64_t y, int64_t rows) { return read(y0 + y, rows); }, k);
+    at::Tensor all = at::zeros({band.size(0), band.size(1), (height + k - 1) / k, band.size(3)}, band.options());
+    all.narrow(2, y0 / k, band.size(2)).copy_(band);
+    return all;
+  });
   const ChromaSpread spread = spread_hints(grey, colour.to(photo.device()), where.to(photo.device()));
   const LumaChromaOperator op;
   const at::Tensor luma = op.forward(grey).narrow(1, 0, 1);
